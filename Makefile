@@ -1,0 +1,47 @@
+# make run · make test · make bench · make lint · make up
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PACKAGES := libs/crm_common services/identity services/sales services/service_desk services/marketing services/analytics gateway
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test test-unit test-integration test-e2e bench lint up down clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(foreach p,$(PACKAGES),-e $(p))
+	@touch $@
+
+run: venv
+	@$(PY) -W ignore -m crm_common.suite run
+
+test: venv
+	@$(PY) -m pytest
+
+test-unit: venv
+	@$(PY) -m pytest -m "not integration and not e2e"
+
+test-integration: venv
+	@$(PY) -m pytest -m integration
+
+test-e2e: venv
+	@$(PY) -m pytest -m e2e
+
+bench: venv
+	@$(PY) bench/run_all.py
+
+lint: venv
+	@$(PY) -m compileall -q libs services gateway scripts bench tests >/dev/null && echo "compiles"
+
+up:
+	docker compose up --build
+
+down:
+	docker compose down
+
+clean:
+	rm -rf var .pytest_cache
