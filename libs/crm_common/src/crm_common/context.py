@@ -1,0 +1,98 @@
+"""The caller (actor) and the request id, carried through RPC headers and event envelopes."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+
+ACTOR_KEY = "crm_actor"
+REQUEST_ID_KEY = "request_id"
+
+SCOPES = ("none", "own", "team", "territory", "all")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: a user, an API key, a portal customer or the system itself."""
+
+    user_id: str | None = None
+    kind: str = "user"  # user | api_key | customer | system
+    email: str | None = None
+    roles: tuple[str, ...] = ()
+    team_id: str | None = None
+    territory_ids: tuple[str, ...] = ()
+    perms: dict = field(default_factory=dict)  # resource -> {action: scope}
+    account_id: str | None = None  # portal customers: their account
+    contact_id: str | None = None
+    client_ip: str | None = None  # set by the gateway from the request
+
+    def scope(self, resource: str, action: str) -> str:
+        """The widest scope this actor has for `action` on `resource` ("none" when not granted)."""
+        if self.kind == "system":
+            return "all"
+        granted = self.perms.get(resource, {}) or {}
+        star = self.perms.get("*", {}) or {}
+        best = "none"
+        for value in (granted.get(action), granted.get("*"), star.get(action), star.get("*")):
+            if value and SCOPES.index(value) > SCOPES.index(best):
+                best = value
+        return best
+
+    def can(self, resource: str, action: str) -> bool:
+        return self.scope(resource, action) != "none"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "system" or "admin" in self.roles
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["roles"] = list(self.roles)
+        data["territory_ids"] = list(self.territory_ids)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Actor | None":
+        if not data:
+            return None
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["roles"] = tuple(known.get("roles") or ())
+        known["territory_ids"] = tuple(known.get("territory_ids") or ())
+        known["perms"] = dict(known.get("perms") or {})
+        return cls(**known)
+
+    def encode(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def decode(cls, raw) -> "Actor | None":
+        if raw in (None, ""):
+            return None
+        if isinstance(raw, (bytes, bytearray)):
+            raw = raw.decode()
+        if isinstance(raw, str):
+            raw = json.loads(raw)
+        return cls.from_dict(raw)
+
+
+SYSTEM = Actor(user_id=None, kind="system", roles=("system",))
+
+
+def context_data(actor: Actor | None, request_id: str | None) -> dict:
+    """What a caller puts in nameko's context data for one call."""
+    data = {REQUEST_ID_KEY: request_id or new_request_id()}
+    if actor is not None:
+        data[ACTOR_KEY] = actor.encode()
+    return data
+
+
+def actor_from_context(data: dict | None) -> Actor | None:
+    return Actor.decode((data or {}).get(ACTOR_KEY))
+
+
+def request_id_from_context(data: dict | None) -> str | None:
+    return (data or {}).get(REQUEST_ID_KEY)
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())

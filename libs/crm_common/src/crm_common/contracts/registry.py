@@ -1,0 +1,73 @@
+"""One registry of contracts: every event type (versioned) and every RPC method's schemas.
+
+Each owning service declares its contracts in `crm_common.contracts.<owner>`; producers,
+consumers, the gateway and the docs all read them from here.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from marshmallow import Schema
+
+EVENT_TYPE_RE = re.compile(r"^(?P<owner>[a-z_]+)\.(?P<name>[a-z_]+)\.v(?P<version>[0-9]+)$")
+
+
+@dataclass(frozen=True)
+class EventContract:
+    type: str
+    owner: str
+    name: str
+    version: int
+    schema: type[Schema]
+    description: str = ""
+    entity: str | None = None  # the resource the event is about (audit trail, privacy)
+    action: str | None = None  # create | update | delete | export | login | ... (audit trail)
+
+
+@dataclass(frozen=True)
+class RpcContract:
+    service: str
+    method: str
+    input: type[Schema] | None
+    output: type[Schema] | None
+    many: bool = False
+    description: str = ""
+
+
+EVENTS: dict[str, EventContract] = {}
+RPCS: dict[str, RpcContract] = {}
+
+
+def event(owner: str, name: str, version: int, schema: type[Schema], description: str = "",
+          entity: str | None = None, action: str | None = None) -> str:
+    """Declare an event type; returns its full name, e.g. ``sales.lead_created.v1``."""
+    type_ = f"{owner}.{name}.v{version}"
+    if not EVENT_TYPE_RE.match(type_):
+        raise ValueError(f"bad event type {type_!r}")
+    if type_ in EVENTS and EVENTS[type_].schema is not schema:
+        raise ValueError(f"event {type_} declared twice")
+    EVENTS[type_] = EventContract(type_, owner, name, version, schema, description, entity, action)
+    return type_
+
+
+def rpc(service: str, method: str, input: type[Schema] | None = None, output: type[Schema] | None = None,
+        many: bool = False, description: str = "") -> RpcContract:
+    key = f"{service}.{method}"
+    if key in RPCS:
+        raise ValueError(f"rpc {key} declared twice")
+    contract = RpcContract(service, method, input, output, many, description)
+    RPCS[key] = contract
+    return contract
+
+
+def event_contract(type_: str) -> EventContract:
+    try:
+        return EVENTS[type_]
+    except KeyError:
+        raise KeyError(f"undeclared event type {type_!r}") from None
+
+
+def validate_event_data(type_: str, data: dict) -> dict:
+    """Errors of `data` against the event's schema ({} when valid)."""
+    return event_contract(type_).schema().validate(data)

@@ -1,0 +1,63 @@
+"""nameko dependency providers of the kernel: the database (with outbox relay) and the call context."""
+from __future__ import annotations
+
+import logging
+
+import eventlet
+from nameko.extensions import DependencyProvider
+
+from crm_common import config, outbox
+from crm_common.bus import Publisher
+from crm_common.context import actor_from_context, request_id_from_context
+from crm_common.db import make_engine
+from crm_common.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class Database(DependencyProvider):
+    """Gives each worker a UnitOfWork; runs the outbox relay in the background."""
+
+    def __init__(self, metadata, relay_interval: float | None = None):
+        self.metadata = metadata
+        self.relay_interval = relay_interval
+        self.engine = None
+        self.publisher = None
+        self._running = False
+
+    def setup(self):
+        service = self.container.service_name
+        url = self.container.config.get("DATABASE_URL") or config.database_url(service)
+        self.engine = make_engine(url)
+        self.publisher = Publisher(self.container.config.get("AMQP_URI"))
+        if self.relay_interval is None:
+            self.relay_interval = config.env_float("CRM_OUTBOX_RELAY_INTERVAL", 1.0)
+
+    def start(self):
+        self._running = True
+        self.container.spawn_managed_thread(self._relay_loop)
+
+    def stop(self):
+        self._running = False
+
+    def kill(self):
+        self._running = False
+
+    def _relay_loop(self):
+        while self._running:
+            try:
+                while self._running and outbox.publish_pending(self.engine, self.metadata, self.publisher) > 0:
+                    pass
+            except Exception as exc:
+                log.warning("outbox relay: %s; will try again", type(exc).__name__)
+            eventlet.sleep(self.relay_interval)
+
+    def get_dependency(self, worker_ctx):
+        data = worker_ctx.context_data
+        return UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
+                          actor_from_context(data), request_id_from_context(data))
+
+    def worker_teardown(self, worker_ctx):
+        dependency = worker_ctx.service.__dict__.get(self.attr_name)
+        if dependency is not None:
+            dependency.close()

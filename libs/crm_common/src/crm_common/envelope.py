@@ -1,0 +1,39 @@
+"""The event envelope every event travels in."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from crm_common.context import Actor
+
+ENVELOPE_KEYS = ("event_id", "type", "occurred_at", "producer", "actor", "request_id", "data")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def rfc3339(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def make_envelope(type_: str, data: dict, producer: str, actor: Actor | None, request_id: str | None) -> dict:
+    actor_data = None
+    if actor is not None:
+        actor_data = {"user_id": actor.user_id, "kind": actor.kind, "roles": list(actor.roles),
+                      "team_id": actor.team_id, "client_ip": actor.client_ip}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": type_,
+        "occurred_at": rfc3339(utcnow()),
+        "producer": producer,
+        "actor": actor_data,
+        "request_id": request_id,
+        "data": data,
+    }
+
+
+def is_envelope(body) -> bool:
+    return isinstance(body, dict) and all(k in body for k in ENVELOPE_KEYS)

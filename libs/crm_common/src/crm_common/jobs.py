@@ -1,0 +1,262 @@
+"""Long-running jobs with visible progress (imports, bulk updates, exports). No business rules.
+
+    from crm_common import jobs
+    jobs.install(Base.metadata)                      # in models.py: the crm_jobs table
+
+    class Service(KernelService):
+        db = Database(Base.metadata)
+        runner = jobs.JobRunner(Base.metadata, {"lead_import": run_import})
+
+        @rpc
+        def start(self, rows):
+            with self.db.transaction() as session:
+                job = jobs.create(session, Base.metadata, "lead_import", payload=rows, total=len(rows),
+                                  actor=self.db.caller)
+            self.runner.submit(job["id"])           # processed in the background of the service
+            return job
+
+A handler is a plain function `work(ctx: JobContext)`: it reads `ctx.payload`, does the work in
+transactions of its own (`ctx.engine`) and reports with `ctx.progress(processed=..., ...)`; what it
+returns is stored as the job's `result`. A handler that raises fails the job (errors kept). Jobs left
+queued or running by a stopped process are picked up again when the service starts; handlers must
+therefore be safe to re-run (skip what is already done). A runner claims a job before running it: a
+running job whose progress is younger than LEASE belongs to another live runner and is left alone
+(progress reports renew the lease), so several replicas never run one job at once.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, or_, select, update
+from sqlalchemy.engine import Engine
+
+from crm_common.context import SYSTEM, Actor
+from crm_common.db import new_id, utcnow
+from crm_common.types import UTCDateTime
+
+log = logging.getLogger(__name__)
+
+JOBS = "crm_jobs"
+MAX_ERRORS = 100  # the first errors are kept with the job; the count keeps going
+LEASE = timedelta(seconds=120)  # a running job without progress for this long is taken over
+STATUSES = ("queued", "running", "done", "failed")
+PUBLIC = ("id", "kind", "status", "total", "processed", "succeeded", "failed", "errors", "result", "owner_id",
+          "created_at", "started_at", "finished_at")
+
+
+def install(metadata: MetaData) -> Table:
+    """Define the jobs table on a service's metadata (call from models.py; migrations pick it up)."""
+    if JOBS in metadata.tables:
+        return metadata.tables[JOBS]
+    return Table(
+        JOBS, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("kind", String(60), nullable=False, index=True),
+        Column("status", String(20), nullable=False, index=True),
+        Column("total", Integer, nullable=False, default=0),
+        Column("processed", Integer, nullable=False, default=0),
+        Column("succeeded", Integer, nullable=False, default=0),
+        Column("failed", Integer, nullable=False, default=0),
+        Column("errors", JSON, nullable=False),
+        Column("result", JSON, nullable=True),
+        Column("payload", JSON, nullable=True),
+        Column("actor", JSON, nullable=True),
+        Column("owner_id", String(36), nullable=True, index=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("started_at", UTCDateTime(), nullable=True),
+        Column("finished_at", UTCDateTime(), nullable=True),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    )
+
+
+def _table(metadata: MetaData) -> Table:
+    return metadata.tables[JOBS]
+
+
+def to_dict(row) -> dict:
+    """The job as an RPC-friendly dict (no payload)."""
+    data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    return {key: data.get(key) for key in PUBLIC}
+
+
+def create(session, metadata: MetaData, kind: str, payload=None, total: int = 0, actor: Actor | None = None) -> dict:
+    """Add a queued job in the caller's transaction; returns its dict."""
+    now = utcnow()
+    values = {"id": new_id(), "kind": kind, "status": "queued", "total": total, "processed": 0, "succeeded": 0,
+              "failed": 0, "errors": [], "result": None, "payload": payload,
+              "actor": actor.to_dict() if actor is not None else None,
+              "owner_id": actor.user_id if actor is not None else None,
+              "created_at": now, "started_at": None, "finished_at": None, "updated_at": now}
+    session.execute(_table(metadata).insert().values(**values))
+    return to_dict(values)
+
+
+def get(session, metadata: MetaData, job_id: str, kind: str | None = None) -> dict | None:
+    table = _table(metadata)
+    query = select(*[table.c[k] for k in PUBLIC]).where(table.c.id == job_id)
+    if kind is not None:
+        query = query.where(table.c.kind == kind)
+    row = session.execute(query).first()
+    return to_dict(row) if row is not None else None
+
+
+def unfinished(engine: Engine, metadata: MetaData) -> list[str]:
+    table = _table(metadata)
+    with engine.connect() as conn:
+        return list(conn.execute(select(table.c.id).where(table.c.status.in_(("queued", "running")))
+                                 .order_by(table.c.created_at)).scalars())
+
+
+@dataclass
+class JobContext:
+    """What a job handler gets: the job, its payload and actor, the engine, and progress reporting."""
+
+    engine: Engine
+    metadata: MetaData
+    job: dict
+    payload: object
+    actor: Actor
+    processed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    errors: list = field(default_factory=list)
+
+    def error(self, **details) -> None:
+        """Record one failed item (kept up to MAX_ERRORS; the count goes on)."""
+        self.failed += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(details)
+
+    @property
+    def resume_from(self) -> int:
+        """Items a previous run already committed (handlers that commit progress with their work skip them)."""
+        return int(self.job.get("processed") or 0)
+
+    def progress(self, processed: int | None = None, succeeded: int | None = None, total: int | None = None,
+                 conn=None) -> None:
+        """Store the counters so that clients polling the job see them.
+
+        With `conn` (a connection or session in the handler's own transaction) the counters commit
+        together with the work they count, so a re-run after a crash resumes exactly there.
+        """
+        if processed is not None:
+            self.processed = processed
+        if succeeded is not None:
+            self.succeeded = succeeded
+        values = {"processed": self.processed, "succeeded": self.succeeded, "failed": self.failed,
+                  "errors": list(self.errors), "updated_at": utcnow()}
+        if total is not None:
+            values["total"] = total
+        if conn is not None:
+            table = _table(self.metadata)
+            conn.execute(update(table).where(table.c.id == self.job["id"]).values(**values))
+        else:
+            _set(self.engine, self.metadata, self.job["id"], **values)
+
+
+def _set(engine: Engine, metadata: MetaData, job_id: str, **values) -> None:
+    table = _table(metadata)
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id == job_id).values(**values))
+
+
+def claim(engine: Engine, metadata: MetaData, job_id: str):
+    """The job's row if this runner may run it now (queued, or running without progress for LEASE)."""
+    table = _table(metadata)
+    now = utcnow()
+    with engine.begin() as conn:
+        row = conn.execute(select(table).where(table.c.id == job_id)).first()
+        if row is None or row.status in ("done", "failed"):
+            return None
+        claimed = conn.execute(update(table).where(
+            table.c.id == job_id, or_(table.c.status == "queued", table.c.updated_at < now - LEASE))
+            .values(status="running", started_at=row.started_at or now, updated_at=now)).rowcount
+    return row if claimed == 1 else None
+
+
+def run(engine: Engine, metadata: MetaData, job_id: str, work) -> dict:
+    """Run one job to its end with `work(ctx)`; returns the job's dict (unchanged if another runner has it).
+    Never raises."""
+    table = _table(metadata)
+    row = claim(engine, metadata, job_id)
+    if row is None:
+        with engine.connect() as conn:
+            current = conn.execute(select(table).where(table.c.id == job_id)).first()
+        return to_dict(current) if current is not None else {}
+    job = to_dict(row)
+    ctx = JobContext(engine, metadata, job, row.payload, Actor.from_dict(row.actor) or SYSTEM,
+                     processed=row.processed, succeeded=row.succeeded, failed=row.failed, errors=list(row.errors or []))
+    try:
+        result = work(ctx)
+    except Exception as exc:
+        log.exception("job %s (%s) failed", job_id, job["kind"])
+        ctx.errors.append({"error": "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]})
+        _set(engine, metadata, job_id, status="failed", processed=ctx.processed, succeeded=ctx.succeeded,
+             failed=ctx.failed, errors=ctx.errors[:MAX_ERRORS + 1], finished_at=utcnow(), updated_at=utcnow())
+    else:
+        _set(engine, metadata, job_id, status="done", processed=ctx.processed, succeeded=ctx.succeeded,
+             failed=ctx.failed, errors=ctx.errors, result=result, payload=None, finished_at=utcnow(),
+             updated_at=utcnow())
+    with engine.connect() as conn:
+        return to_dict(conn.execute(select(table).where(table.c.id == job_id)).first())
+
+
+# -- the nameko side: a dependency that runs jobs in the service's background -------------------
+
+from nameko.extensions import DependencyProvider  # noqa: E402  (kept apart from the plain part above)
+
+
+class JobRunner(DependencyProvider):
+    """`self.runner.submit(job_id)` runs the job in a managed thread of the service container.
+
+    `handlers` maps a job kind to `work(ctx)`. On start, jobs a stopped process left unfinished run again.
+    """
+
+    def __init__(self, metadata: MetaData, handlers: dict):
+        self.metadata = metadata
+        self.handlers = dict(handlers)
+
+    def _engine(self) -> Engine:
+        from crm_common.dependencies import Database
+        for dep in self.container.dependencies:
+            if isinstance(dep, Database):
+                return dep.engine
+        raise RuntimeError("a JobRunner needs the service's Database dependency")
+
+    def start(self):
+        try:
+            pending = unfinished(self._engine(), self.metadata)
+        except Exception as exc:  # no table yet (not migrated): nothing to resume
+            log.warning("jobs: cannot look for unfinished jobs (%s)", type(exc).__name__)
+            return
+        for job_id in pending:
+            self.submit(job_id)
+
+    def submit(self, job_id: str) -> None:
+        self.container.spawn_managed_thread(lambda: self._run(job_id), identifier=f"job:{job_id}")
+
+    def _run(self, job_id: str) -> None:
+        import eventlet
+
+        engine = self._engine()
+        for _ in range(3):  # a job another (maybe dead) runner holds is tried again when its lease ends
+            if self._run_once(engine, job_id) not in ("queued", "running"):
+                return
+            eventlet.sleep(LEASE.total_seconds() + 1)
+
+    def _run_once(self, engine: Engine, job_id: str) -> str | None:
+        table = _table(self.metadata)
+        with engine.connect() as conn:
+            kind = conn.execute(select(table.c.kind).where(table.c.id == job_id)).scalar()
+        work = self.handlers.get(kind)
+        if work is None:
+            _set(engine, self.metadata, job_id, status="failed", errors=[{"error": f"no handler for {kind!r}"}],
+                 finished_at=utcnow(), updated_at=utcnow())
+            return "failed"
+        return run(engine, self.metadata, job_id, work).get("status")
+
+    def get_dependency(self, worker_ctx):
+        return self

@@ -1,0 +1,58 @@
+"""Record-level visibility: the actor's scope for a resource turned into a query filter.
+
+Scopes: own (owner_id is the caller), team (the record's team_id is the caller's team, or own),
+territory (the record's territory_id is one of the caller's territories, or own), all.
+A model opts in by having `owner_id` and, where it applies, `team_id` / `territory_id` columns.
+Out of scope is "not found" (404), never "forbidden", so ids cannot be probed.
+"""
+from __future__ import annotations
+
+from sqlalchemy import false, or_, true
+
+from crm_common.context import Actor
+from crm_common.errors import ServiceError, not_found
+
+
+def clause(actor: Actor, resource: str, action: str, model):
+    """A WHERE clause limiting `model` rows to what `actor` may `action`."""
+    scope = actor.scope(resource, action)
+    if scope == "all":
+        return true()
+    if scope == "none":
+        return false()
+    owner = getattr(model, "owner_id", None)
+    conditions = [owner == actor.user_id] if owner is not None and actor.user_id else []
+    if scope == "team" and getattr(model, "team_id", None) is not None and actor.team_id:
+        conditions.append(model.team_id == actor.team_id)
+    if scope == "territory" and getattr(model, "territory_id", None) is not None and actor.territory_ids:
+        conditions.append(model.territory_id.in_(list(actor.territory_ids)))
+    return or_(*conditions) if conditions else false()
+
+
+def visible(query, actor: Actor, resource: str, action: str, model):
+    return query.where(clause(actor, resource, action, model))
+
+
+def allows(actor: Actor, resource: str, action: str, record) -> bool:
+    """Whether `actor` may `action` this loaded record."""
+    scope = actor.scope(resource, action)
+    if scope == "all":
+        return True
+    if scope == "none":
+        return False
+    if actor.user_id and getattr(record, "owner_id", None) == actor.user_id:
+        return True
+    if scope == "team" and actor.team_id and getattr(record, "team_id", None) == actor.team_id:
+        return True
+    if scope == "territory" and getattr(record, "territory_id", None) in set(actor.territory_ids):
+        return True
+    return False
+
+
+def require(actor: Actor, resource: str, action: str, record, what: str | None = None):
+    """The record if the actor may act on it; otherwise not_found (reading) or forbidden (when it can read)."""
+    if record is None or not allows(actor, resource, "read", record):
+        raise not_found(what or resource)
+    if action != "read" and not allows(actor, resource, action, record):
+        raise ServiceError("forbidden", f"your role may not {action} this {what or resource}")
+    return record

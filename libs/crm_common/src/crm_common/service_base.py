@@ -1,0 +1,41 @@
+"""What every service has: a health RPC and the operator's dead-letter RPCs.
+
+    class SalesService(KernelService):
+        name = "sales"
+        db = Database(Base.metadata)
+"""
+from __future__ import annotations
+
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from crm_common import deadletters, outbox
+from crm_common.errors import ServiceError
+from crm_common.logs import LogContext
+
+
+class KernelService:
+    log_context = LogContext()
+
+    @rpc
+    def health(self):
+        """Answers when the service is up and its database reachable."""
+        with self.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"service": self.name, "status": "ok",
+                "outbox_unpublished": outbox.unpublished_count(self.db.engine, self.db.metadata)}
+
+    def _require_admin(self):
+        actor = self.db.actor
+        if actor is not None and not actor.is_admin:
+            raise ServiceError("forbidden", "dead letters are for administrators")
+
+    @rpc
+    def dead_letters(self, include_replayed=False):
+        self._require_admin()
+        return deadletters.list_letters(self.db.engine, self.db.metadata, include_replayed)
+
+    @rpc
+    def replay_dead_letters(self, ids=None):
+        self._require_admin()
+        return deadletters.replay(self.db.engine, self.db.metadata, self.db.publisher, ids)

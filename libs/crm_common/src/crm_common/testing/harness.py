@@ -1,0 +1,143 @@
+"""Real infrastructure for integration tests: a vhost and databases of the run's own, service processes."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from crm_common.config import repo_root
+
+PG_ADMIN_DSN = os.environ.get("CRM_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_HOST = os.environ.get("CRM_TEST_AMQP_HOST", "guest:guest@127.0.0.1:5672")
+
+
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+class Vhost:
+    """A RabbitMQ vhost of this test run's own, removed afterwards."""
+
+    def __init__(self, name: str | None = None):
+        self.name = name or f"crm_test_{run_id()}"
+
+    @property
+    def uri(self) -> str:
+        return f"amqp://{AMQP_HOST}/{self.name}"
+
+    def create(self) -> "Vhost":
+        _rabbitmqctl("add_vhost", self.name)
+        _rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+        return self
+
+    def delete(self) -> None:
+        _rabbitmqctl("delete_vhost", self.name)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
+
+
+def close_connections(vhost: str) -> int:
+    """Force-close every client connection of a vhost (the broker-failure test)."""
+    out = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "vhost"], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    closed = 0
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[1] == vhost:
+            subprocess.run(["rabbitmqctl", "-q", "close_connection", parts[0], "test: forced close"],
+                           stdout=subprocess.DEVNULL, timeout=60)
+            closed += 1
+    return closed
+
+
+class PgDatabases:
+    """PostgreSQL databases of this run's own (one per service), dropped afterwards."""
+
+    def __init__(self, services, prefix: str | None = None):
+        self.prefix = prefix or f"crm_test_{run_id()}"
+        self.services = list(services)
+
+    def url(self, service: str) -> str:
+        return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{self.prefix}_{service}"
+
+    def _admin(self):
+        import psycopg2
+        conn = psycopg2.connect(PG_ADMIN_DSN)
+        conn.autocommit = True
+        return conn
+
+    def create(self) -> "PgDatabases":
+        conn = self._admin()
+        with conn.cursor() as cur:
+            for service in self.services:
+                cur.execute(f'CREATE DATABASE "{self.prefix}_{service}"')
+        conn.close()
+        return self
+
+    def drop(self) -> None:
+        conn = self._admin()
+        with conn.cursor() as cur:
+            for service in self.services:
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.prefix}_{service}" WITH (FORCE)')
+        conn.close()
+
+
+class ServiceProcess:
+    """`nameko run` of one service class in a process of its own."""
+
+    def __init__(self, target: str, env: dict, log_dir: Path, name: str | None = None,
+                 config: Path | None = None):
+        self.target = target
+        self.env = env
+        self.name = name or target.rsplit(":", 1)[-1].split(".")[-1]
+        self.log_path = Path(log_dir) / f"{self.name}.log"
+        self.config = config or repo_root() / "services" / "identity" / "config.yaml"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "ServiceProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        cmd = [sys.executable, "-m", "nameko", "run", self.target, "--config", str(self.config)]
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=str(repo_root()))
+        return self
+
+    def wait_ready(self, service_name: str, timeout: float = 30) -> None:
+        from crm_common.errors import ServiceError
+        from crm_common.rpcclient import RpcPool
+
+        pool = RpcPool(amqp_uri=self.env["AMQP_URI"], timeout=1.0, size=1)
+        deadline = time.time() + timeout
+        try:
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+                try:
+                    pool.call(service_name, "health")
+                    return
+                except ServiceError:
+                    time.sleep(0.2)
+            raise TimeoutError(f"{self.name} not ready: {self.log_path.read_text()[-3000:]}")
+        finally:
+            pool.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 3) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        return self.proc.wait(timeout)

@@ -1,0 +1,100 @@
+"""Two tiny services that exercise the kernel in tests and benchmarks (no business rules).
+
+ProbeProducer writes a record and emits platform.probe_emitted through the outbox.
+ProbeConsumer applies each event once, failing first as the event asks (to test retries).
+"""
+from __future__ import annotations
+
+from nameko.rpc import rpc
+from sqlalchemy import Integer, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_common.contracts.platform import PROBE_EMITTED
+from crm_common.db import IdMixin, make_base, utcnow
+from crm_common.dependencies import Database
+from crm_common.service_base import KernelService
+from crm_common.stream import event_stream
+
+Base = make_base("probe")
+
+
+class ProbeRecord(IdMixin, Base):
+    __tablename__ = "probe_records"
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProbeApplied(Base):
+    __tablename__ = "probe_applied"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    occurred_at: Mapped[str] = mapped_column(String(40))
+    applied_at: Mapped[str] = mapped_column(String(40))
+
+
+class ProbeProducer(KernelService):
+    name = "probe_producer"
+    db = Database(Base.metadata)
+
+    @rpc
+    def write(self, key, seq=0, fail_times=0, always_fail=False):
+        with self.db.transaction() as session:
+            session.add(ProbeRecord(key=key, seq=seq))
+            self.db.emit(PROBE_EMITTED, {"key": key, "seq": seq, "fail_times": fail_times,
+                                         "always_fail": always_fail})
+        return {"key": key, "seq": seq}
+
+    @rpc
+    def echo(self, value):
+        return value
+
+    @rpc
+    def emitted(self, key):
+        """Ids of the events written to the outbox for records of `key`."""
+        table = Base.metadata.tables["crm_outbox"]
+        with self.db.transaction() as session:
+            rows = session.execute(select(table.c.envelope)).scalars().all()
+        return sorted(e["event_id"] for e in rows if e["data"].get("key") == key)
+
+
+class ProbeConsumer(KernelService):
+    name = "probe_consumer"
+    db = Database(Base.metadata)
+
+    @event_stream
+    def on_event(self, envelope, session):
+        if envelope["type"] != PROBE_EMITTED:
+            return
+        data = envelope["data"]
+        attempts = self._count_attempt(envelope["event_id"])
+        if data.get("always_fail") or attempts <= data.get("fail_times", 0):
+            raise RuntimeError(f"probe failure {attempts} for {data['key']}")
+        session.add(ProbeApplied(event_id=envelope["event_id"], key=data["key"], seq=data.get("seq", 0),
+                                 occurred_at=envelope["occurred_at"], applied_at=utcnow().isoformat()))
+
+    _attempts: dict = {}
+
+    def _count_attempt(self, event_id) -> int:
+        # counted in memory, outside the handler's transaction, so that a failed attempt still counts
+        self._attempts[event_id] = self._attempts.get(event_id, 0) + 1
+        return self._attempts[event_id]
+
+    @rpc
+    def applied(self, key):
+        with self.db.transaction() as session:
+            rows = session.execute(select(ProbeApplied.seq, func.count()).where(ProbeApplied.key == key)
+                                   .group_by(ProbeApplied.seq)).all()
+        return {str(seq): count for seq, count in rows}
+
+    @rpc
+    def applied_events(self, key):
+        with self.db.transaction() as session:
+            return sorted(session.execute(select(ProbeApplied.event_id).where(ProbeApplied.key == key)).scalars())
+
+    @rpc
+    def applied_times(self, key):
+        with self.db.transaction() as session:
+            rows = session.execute(select(ProbeApplied.occurred_at, ProbeApplied.applied_at)
+                                   .where(ProbeApplied.key == key)).all()
+        return [[a, b] for a, b in rows]

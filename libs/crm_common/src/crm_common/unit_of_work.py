@@ -1,0 +1,77 @@
+"""A worker's unit of work: one session, explicit transactions, events through the outbox."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from crm_common import faults, outbox
+from crm_common.context import SYSTEM, Actor
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    """What a service method gets as `self.db`.
+
+    `with self.db.transaction() as session:` opens a transaction; `self.db.emit(type, data)` inside
+    it writes an event to the outbox; after commit the events are published at once (the relay
+    publishes them later if that fails or the process dies).
+    """
+
+    def __init__(self, engine: Engine, metadata, producer: str, publisher, actor: Actor | None,
+                 request_id: str | None):
+        self.engine = engine
+        self.metadata = metadata
+        self.producer = producer
+        self.publisher = publisher
+        self.actor = actor
+        self.request_id = request_id
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session(self.engine, expire_on_commit=False)
+        return self._session
+
+    @property
+    def caller(self) -> Actor:
+        """The actor of the call, or the system actor for internal work (timers, events)."""
+        return self.actor or SYSTEM
+
+    @contextmanager
+    def transaction(self):
+        session = self.session
+        if session.in_transaction():  # nested use joins the outer transaction
+            yield session
+            return
+        session.info["crm_outbox"] = []
+        try:
+            with session.begin():
+                yield session
+        finally:
+            pending = session.info.pop("crm_outbox", [])
+        if pending:
+            faults.maybe_kill_after_commit()
+            self.publish_now(pending)
+
+    def emit(self, type_: str, data: dict, actor: Actor | None = None) -> dict:
+        session = self.session
+        if not session.in_transaction():
+            raise RuntimeError("emit() must be called inside db.transaction()")
+        return outbox.record(session, self.metadata, self.producer, type_, data, actor or self.actor,
+                             self.request_id)
+
+    def publish_now(self, event_ids: list[str]) -> None:
+        try:
+            outbox.publish_pending(self.engine, self.metadata, self.publisher, event_ids)
+        except Exception as exc:
+            log.warning("publishing after commit failed (%s); the relay will retry", type(exc).__name__)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

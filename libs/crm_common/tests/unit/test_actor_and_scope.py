@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from crm_common import scope
+from crm_common.context import SYSTEM, Actor, actor_from_context, context_data
+from crm_common.db import IdMixin, make_base, make_engine
+from crm_common.errors import ServiceError
+from crm_common.permissions import BUILTIN_ROLES, merge_roles, validate_grant
+
+Base = make_base("scopetest")
+
+
+class Deal(IdMixin, Base):
+    __tablename__ = "deals"
+    owner_id: Mapped[str] = mapped_column(String(36))
+    team_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    territory_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+@pytest.fixture
+def session():
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        s.add_all([Deal(id="mine", owner_id="me", team_id="red", territory_id="north"),
+                   Deal(id="teammate", owner_id="bob", team_id="red", territory_id="south"),
+                   Deal(id="north", owner_id="eve", team_id="blue", territory_id="north"),
+                   Deal(id="other", owner_id="zed", team_id="blue", territory_id="south")])
+        s.commit()
+        yield s
+
+
+def ids(session, actor):
+    return sorted(session.execute(scope.visible(select(Deal.id), actor, "opportunity", "read", Deal)).scalars())
+
+
+def actor(level):
+    return Actor(user_id="me", team_id="red", territory_ids=("north",), perms={"opportunity": {"read": level}})
+
+
+def test_each_scope_sees_exactly_its_records(session):
+    assert ids(session, actor("own")) == ["mine"]
+    assert ids(session, actor("team")) == ["mine", "teammate"]
+    assert ids(session, actor("territory")) == ["mine", "north"]
+    assert ids(session, actor("all")) == ["mine", "north", "other", "teammate"]
+    assert ids(session, actor("none")) == []
+    assert ids(session, SYSTEM) == ["mine", "north", "other", "teammate"]
+
+
+def test_out_of_scope_is_not_found_and_no_write_scope_is_forbidden(session):
+    rep = Actor(user_id="me", team_id="red", perms={"opportunity": {"read": "team", "update": "own"}})
+    teammate = session.get(Deal, "teammate")
+    assert scope.require(rep, "opportunity", "read", teammate) is teammate
+    with pytest.raises(ServiceError) as denied:
+        scope.require(rep, "opportunity", "update", teammate)
+    assert denied.value.code == "forbidden"
+    with pytest.raises(ServiceError) as hidden:
+        scope.require(rep, "opportunity", "read", session.get(Deal, "other"))
+    assert hidden.value.code == "not_found"
+
+
+def test_actor_travels_in_context_data_intact():
+    original = Actor(user_id="u", roles=("admin",), territory_ids=("a", "b"), perms={"*": {"*": "all"}})
+    data = context_data(original, "rid-123456")
+    assert data["request_id"] == "rid-123456"
+    assert actor_from_context(data) == original
+
+
+def test_roles_merge_to_the_widest_scope_and_grants_are_validated():
+    merged = merge_roles([BUILTIN_ROLES["sales_rep"], BUILTIN_ROLES["sales_manager"]])
+    assert merged["lead"]["read"] == "team" and merged["lead"]["delete"] == "team"
+    assert Actor(perms=BUILTIN_ROLES["admin"]).scope("ticket", "delete") == "all"
+    assert Actor(perms=BUILTIN_ROLES["customer"]).scope("lead", "read") == "none"
+    assert validate_grant({"lead": {"read": "own"}}) == {}
+    assert validate_grant({"spaceship": {"fly": "galaxy"}})["permissions"]

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from crm_common import inbox, outbox, tables
+from crm_common.config import database_url, redact_uri
+from crm_common.contracts.platform import PROBE_EMITTED
+from crm_common.db import IdMixin, TimestampMixin, make_base, make_engine
+from crm_common.errors import ServiceError
+from crm_common.paging import paginate
+from crm_common.unit_of_work import UnitOfWork
+from crm_common.versioning import VersionMixin, check_version
+
+Base = make_base("outboxtest")
+
+
+class Note(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = "notes"
+    text: Mapped[str] = mapped_column(String(50))
+
+
+class RecordingPublisher:
+    def __init__(self, fail=False):
+        self.sent, self.fail = [], fail
+
+    def publish(self, envelope, **_):
+        if self.fail:
+            raise ConnectionError("broker away")
+        self.sent.append(envelope)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'o.db'}")
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def uow(engine, publisher):
+    return UnitOfWork(engine, Base.metadata, "probe", publisher, None, "rid-1")
+
+
+def test_events_are_published_only_after_commit_and_marked(engine):
+    publisher = RecordingPublisher()
+    work = uow(engine, publisher)
+    with work.transaction() as session:
+        session.add(Note(text="a"))
+        work.emit(PROBE_EMITTED, {"key": "a"})
+        assert publisher.sent == []  # nothing leaves before the commit
+    assert [e["data"]["key"] for e in publisher.sent] == ["a"]
+    assert outbox.unpublished_count(engine, Base.metadata) == 0
+
+
+def test_a_rolled_back_transaction_leaves_no_event(engine):
+    publisher = RecordingPublisher()
+    work = uow(engine, publisher)
+    with pytest.raises(RuntimeError):
+        with work.transaction() as session:
+            session.add(Note(text="b"))
+            work.emit(PROBE_EMITTED, {"key": "b"})
+            raise RuntimeError("business rule failed")
+    assert publisher.sent == [] and outbox.unpublished_count(engine, Base.metadata) == 0
+    with Session(engine) as s:
+        assert s.execute(select(Note)).first() is None
+
+
+def test_what_could_not_be_published_is_left_for_the_relay(engine):
+    work = uow(engine, RecordingPublisher(fail=True))
+    with work.transaction():
+        work.emit(PROBE_EMITTED, {"key": "c"})
+    assert outbox.unpublished_count(engine, Base.metadata) == 1
+    relay = RecordingPublisher()
+    assert outbox.publish_pending(engine, Base.metadata, relay) == 1
+    assert outbox.publish_pending(engine, Base.metadata, relay) == 0
+    assert [e["data"]["key"] for e in relay.sent] == ["c"]
+
+
+def test_an_event_must_match_its_contract(engine):
+    work = uow(engine, RecordingPublisher())
+    with pytest.raises(ValueError):
+        with work.transaction():
+            work.emit(PROBE_EMITTED, {"seq": "not a number"})
+    with pytest.raises(RuntimeError):
+        work.emit(PROBE_EMITTED, {"key": "outside a transaction"})
+
+
+def test_inbox_remembers_processed_events(engine):
+    envelope = {"event_id": "e-1", "type": PROBE_EMITTED}
+    with Session(engine) as s, s.begin():
+        assert not inbox.seen(s, Base.metadata, "e-1")
+        inbox.mark(s, Base.metadata, envelope)
+    with Session(engine) as s:
+        assert inbox.seen(s, Base.metadata, "e-1")
+    assert tables.INBOX in Base.metadata.tables
+
+
+def test_cursor_pages_neither_skip_nor_repeat(engine):
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with Session(engine) as s, s.begin():
+        for i in range(25):  # pairs share a timestamp: the id breaks ties
+            s.add(Note(text=f"n{i:02d}", created_at=start + timedelta(minutes=i // 2)))
+    seen, cursor = [], None
+    with Session(engine) as s:
+        while True:
+            rows, cursor = paginate(s, select(Note), Note, "-created_at", 7, cursor, ("created_at", "text"))
+            seen.extend(r.text for r in rows)
+            if cursor is None:
+                break
+        assert sorted(seen) == sorted(f"n{i:02d}" for i in range(25)) and len(seen) == 25
+        asc, _ = paginate(s, select(Note), Note, "text", 3, None, ("created_at", "text"))
+        assert [r.text for r in asc] == ["n00", "n01", "n02"]
+        with pytest.raises(ServiceError):
+            paginate(s, select(Note), Note, "-created_at", 7, "garbage!", ("created_at",))
+        with pytest.raises(ServiceError):
+            paginate(s, select(Note), Note, "password", 7, None, ("created_at",))
+
+
+def test_versions_bump_on_update_and_stale_versions_are_refused(engine):
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        note = Note(text="v")
+        s.add(note)
+    assert note.version == 1
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        note = s.get(Note, note.id)
+        note.text = "w"
+    assert note.version == 2
+    check_version(note, 2)
+    with pytest.raises(ServiceError) as stale:
+        check_version(note, 1)
+    assert stale.value.status == 412
+
+
+def test_configuration_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("SALES_DATABASE_URL", raising=False)
+    assert database_url("sales") == f"sqlite:///{tmp_path / 'sales.db'}"
+    monkeypatch.setenv("SALES_DATABASE_URL", "postgresql+psycopg2://sales:secret@db/sales")
+    assert database_url("sales").endswith("@db/sales")
+    assert redact_uri("amqp://guest:secret@host:5672/") == "amqp://guest:***@host:5672/"
