@@ -1,0 +1,158 @@
+"""The gateway's Flask app factory (served by gunicorn: `crm_gateway.app:create_app()`)."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import uuid
+
+from flask import Flask, g, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from crm_common.db import make_engine
+from crm_common.errors import ServiceError
+from crm_common.rpcclient import RpcPool
+from crm_gateway import auth, problems
+from crm_gateway.conventions import valid_text
+from crm_gateway.settings import Settings
+
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+JSON_METHODS = ("POST", "PUT", "PATCH")
+MAX_URL_LENGTH = 4096
+log = logging.getLogger("crm_gateway")
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api with every error rendered -- and documented -- as problem+json."""
+
+    ERROR_SCHEMA = problems.ProblemSchema
+
+    def handle_http_exception(self, error):
+        return problems.from_http_exception(error)
+
+    def _register_responses(self):
+        content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = problems.MEDIA_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings()
+    app = Flask("crm_gateway")
+    app.config.update(
+        API_TITLE="CRM suite API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False,
+        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
+            "security": [{"bearer": []}, {"apiKey": []}]},
+    )
+    app.json.sort_keys = False
+    app.extensions["crm_settings"] = settings
+    app.extensions["crm_rpc"] = RpcPool(settings.amqp_uri, settings.rpc_timeout)
+    app.extensions["crm_rpc_probe"] = RpcPool(settings.amqp_uri, 2.0, size=8)
+    app.extensions["crm_keyring"] = auth.KeyRing(settings.public_key_file)
+    app.extensions["crm_api_keys"] = auth.ApiKeyCache(settings.api_key_cache_seconds)
+    app.extensions["crm_cutoffs"] = auth.CutoffCache(settings.token_cutoff_cache_seconds)
+    app.extensions["crm_db"] = make_engine(settings.database_url)
+
+    api = ProblemApi(app)
+    app.extensions["crm_api"] = api
+    from crm_gateway.routes import register
+    register(api)
+    _mark_spec_routes_public(app)
+
+    app.before_request(_begin)
+    app.after_request(_finish)
+    app.register_error_handler(ServiceError, problems.from_service_error)
+    app.register_error_handler(HTTPException, problems.from_http_exception)
+    app.register_error_handler(Exception, problems.unexpected)
+    return app
+
+
+PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "static")
+
+
+def _mark_spec_routes_public(app: Flask) -> None:
+    app.extensions["crm_public_endpoints"] = {
+        e for e in app.view_functions if e.startswith(PUBLIC_ENDPOINT_PREFIXES)}
+
+
+def _begin():
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
+    g.actor = None
+    settings: Settings = request.environ.get("crm.settings") or _settings()
+    if len(request.full_path) > MAX_URL_LENGTH:
+        return problems.problem(414, f"the URL is longer than {MAX_URL_LENGTH} characters")
+    if not valid_text(list(request.args.items(multi=True))) or not valid_text(request.path):
+        return problems.problem(400, "the URL holds text that is not valid Unicode or a NUL character")
+    if request.method == "OPTIONS" and request.headers.get("Origin"):
+        return _preflight(settings)
+    if request.url_rule is not None and request.method in JSON_METHODS and (request.content_length or request.headers.get("Transfer-Encoding")):
+        if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+            return problems.problem(415, "send the body as application/json")
+    view = _view()
+    if view is None or auth.is_public(view, request.method) or request.url_rule.endpoint in _public_endpoints():
+        return None
+    try:
+        g.actor = dataclasses.replace(auth.authenticate(), client_ip=request.remote_addr)
+    except ServiceError as exc:
+        return problems.from_service_error(exc)
+    return None
+
+
+def _view():
+    from flask import current_app
+    if request.url_rule is None:
+        return None
+    return current_app.view_functions.get(request.url_rule.endpoint)
+
+
+def _public_endpoints() -> set:
+    from flask import current_app
+    return current_app.extensions["crm_public_endpoints"]
+
+
+def _settings() -> Settings:
+    from flask import current_app
+    return current_app.extensions["crm_settings"]
+
+
+def _preflight(settings: Settings):
+    from flask import Response
+    response = Response(status=204)
+    origin = request.headers.get("Origin")
+    if origin in settings.cors_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = (
+            "Authorization, Content-Type, X-API-Key, X-Request-ID, Idempotency-Key, If-Match")
+        response.headers["Access-Control-Max-Age"] = "600"
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+def _finish(response):
+    response.headers["X-Request-ID"] = getattr(g, "request_id", "") or str(uuid.uuid4())
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if not request.path.startswith("/docs"):
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    origin = request.headers.get("Origin")
+    if origin and origin in _settings().cors_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
+        response.headers["Vary"] = "Origin"
+    log.info("%s %s %s request_id=%s", request.method, request.path, response.status_code, g.get("request_id"))
+    return response

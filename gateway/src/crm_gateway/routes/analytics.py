@@ -1,0 +1,2 @@
+"""Routes of the analytics context."""
+blueprints: list = []

@@ -1,0 +1,2 @@
+"""Routes of the marketing context."""
+blueprints: list = []
