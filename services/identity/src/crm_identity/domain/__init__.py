@@ -1,0 +1,1 @@
+"""Business rules of the identity service: plain functions taking a Session (no nameko, no transport)."""

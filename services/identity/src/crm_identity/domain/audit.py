@@ -1,0 +1,94 @@
+"""The audit trail: one entry per business event of any service (its contract names entity and action)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import Session
+
+from crm_common.context import Actor
+from crm_common.contracts import EVENTS
+from crm_common.db import new_id
+from crm_common.errors import ServiceError
+from crm_common.paging import paginate
+from crm_identity.models import AuditEntry
+
+SORTABLE = ("occurred_at",)
+
+
+def entity_id_of(data: dict) -> str | None:
+    for key in ("id", "request_id", "user_id"):
+        value = data.get(key)
+        if value:
+            return str(value)
+    return None
+
+
+def record_event(session: Session, envelope: dict) -> AuditEntry | None:
+    """The audit entry of an event, or None when its contract does not describe an auditable change.
+
+    A batch event (its data lists `ids`, e.g. `sales.leads_imported.v1`) gets one entry per id, inserted at
+    once (and None is returned): the first entry keeps the event's id, the others have none (the column is
+    unique); they share its type, actor and request id."""
+    contract = EVENTS.get(envelope.get("type"))
+    if contract is None or not contract.entity or not contract.action:
+        return None
+    data = envelope.get("data") or {}
+    actor = envelope.get("actor") or {}
+    if isinstance(data.get("ids"), list) and "id" not in data:
+        _record_batch(session, envelope, contract, [str(i) for i in data["ids"] if i], actor)
+        return None
+    changed = data.get("changed_fields")
+    entry = AuditEntry(event_id=envelope["event_id"], event_type=envelope["type"], producer=envelope.get("producer"),
+                       actor_id=actor.get("user_id"), actor_kind=actor.get("kind"), action=contract.action,
+                       entity_type=contract.entity, entity_id=entity_id_of(data),
+                       changed_fields=[str(f) for f in changed] if isinstance(changed, list) else [],
+                       request_id=envelope.get("request_id"), client_ip=actor.get("client_ip"),
+                       occurred_at=datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00")))
+    session.add(entry)
+    return entry
+
+
+def _record_batch(session: Session, envelope: dict, contract, ids: list[str], actor: dict) -> None:
+    if not ids:
+        return
+    common = {"event_type": envelope["type"], "producer": envelope.get("producer"), "actor_id": actor.get("user_id"),
+              "actor_kind": actor.get("kind"), "action": contract.action, "entity_type": contract.entity,
+              "changed_fields": [], "request_id": envelope.get("request_id"), "client_ip": actor.get("client_ip"),
+              "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
+    rows = [{**common, "id": new_id(), "event_id": envelope["event_id"] if n == 0 else None, "entity_id": entity_id}
+            for n, entity_id in enumerate(ids)]
+    session.execute(insert(AuditEntry.__table__), rows)
+
+
+def to_dict(entry: AuditEntry) -> dict:
+    return {"id": entry.id, "event_id": entry.event_id, "event_type": entry.event_type, "actor_id": entry.actor_id,
+            "actor_kind": entry.actor_kind, "action": entry.action, "entity_type": entry.entity_type,
+            "entity_id": entry.entity_id, "changed_fields": list(entry.changed_fields or []),
+            "request_id": entry.request_id, "client_ip": entry.client_ip, "producer": entry.producer,
+            "occurred_at": entry.occurred_at}
+
+
+def list_entries(session: Session, actor: Actor, args: dict) -> dict:
+    if actor.scope("audit", "read") != "all":
+        raise ServiceError("forbidden", "the audit trail is for administrators")
+    query = select(AuditEntry)
+    for field in ("entity_type", "entity_id", "actor_id", "action", "request_id"):
+        if args.get(field):
+            query = query.where(getattr(AuditEntry, field) == args[field])
+    if args.get("from_"):
+        query = query.where(AuditEntry.occurred_at >= args["from_"])
+    if args.get("to"):
+        query = query.where(AuditEntry.occurred_at < args["to"])
+    if args.get("q"):
+        query = query.where(or_(AuditEntry.event_type.like(f"%{args['q']}%"), AuditEntry.entity_id == args["q"]))
+    rows, cursor = paginate(session, query, AuditEntry, args.get("sort") or "-occurred_at", args["limit"],
+                            args.get("cursor"), SORTABLE)
+    return {"items": [to_dict(e) for e in rows], "next_cursor": cursor}
+
+
+def about_user(session: Session, user_id: str, limit: int = 1000) -> list[dict]:
+    """Entries by or about a user (their privacy export)."""
+    rows = session.execute(select(AuditEntry).where(or_(AuditEntry.actor_id == user_id, AuditEntry.entity_id == user_id))
+                           .order_by(AuditEntry.occurred_at).limit(limit)).scalars()
+    return [to_dict(e) for e in rows]

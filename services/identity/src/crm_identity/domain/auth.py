@@ -1,0 +1,104 @@
+"""Signing in: login (password, optional TOTP), refresh (rotation), logout.
+
+These return an Outcome instead of raising on refusal: a refused login still records the failure and
+its event, and a reused refresh token still revokes its chain, so the caller commits first and raises
+`outcome.error` afterwards.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from crm_common.context import Actor
+from crm_common.contracts.identity import LOGIN_FAILED, LOGIN_SUCCEEDED
+from crm_common.errors import ServiceError
+from crm_identity.domain import mfa, passwords, roles, throttle, tokens
+from crm_identity.domain.users import by_email
+from crm_identity.models import User
+
+UNAUTHENTICATED_DETAIL = "wrong email or password"
+Emit = Callable[..., dict]
+
+
+@dataclass
+class Outcome:
+    result: dict | None = None
+    error: ServiceError | None = None
+
+
+def bad_credentials() -> ServiceError:
+    return ServiceError("unauthenticated", UNAUTHENTICATED_DETAIL)
+
+
+def issue_pair(session, user: User, chain_id: str | None = None) -> dict:
+    perms = roles.perms_for(session, user.roles or [])
+    access = tokens.sign(tokens.access_claims(user, perms))
+    refresh = tokens.issue_refresh(session, user.id, chain_id)
+    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+            "expires_in": int(tokens.ACCESS_TTL.total_seconds())}
+
+
+def _event(emit: Emit, type_: str, user: User | None, hashed: str, client_ip: str | None, reason: str) -> None:
+    actor = Actor(user_id=user.id if user else None, kind=user.kind if user else "anonymous", client_ip=client_ip)
+    emit(type_, {"user_id": user.id if user else None, "email_hash": hashed, "client_ip": client_ip,
+                 "reason": reason}, actor=actor)
+
+
+def login(session, emit: Emit, email: str, password: str, otp: str | None, client_ip: str | None) -> Outcome:
+    hashed = throttle.email_hash(email)
+    try:
+        throttle.check(session, hashed, client_ip)
+    except ServiceError as exc:
+        _event(emit, LOGIN_FAILED, None, hashed, client_ip, "rate_limited")
+        return Outcome(error=exc)
+    user = by_email(session, email)
+    usable = user is not None and user.is_active and user.erased_at is None
+    if usable:
+        ok = passwords.verify(user.password_hash, password)
+    else:
+        ok = passwords.verify_dummy(password)  # the same time whether or not the email exists
+    reason = None
+    if not ok:
+        reason = "bad_password" if usable else ("inactive" if user is not None else "unknown_email")
+    elif user.mfa_enabled:
+        reason = mfa.check_login_code(user, otp)
+    if reason is not None:
+        if reason != "otp_required":  # the first step of an MFA login (right password, no code yet) guesses nothing
+            throttle.record(session, hashed, client_ip, succeeded=False)
+        _event(emit, LOGIN_FAILED, user if usable else None, hashed, client_ip, reason)
+        if reason == "otp_required":
+            return Outcome(error=ServiceError("unauthenticated", "a one-time code (otp) is required",
+                                              extra={"mfa": "required"}))
+        if reason == "otp_invalid":
+            return Outcome(error=ServiceError("unauthenticated", "wrong one-time code", extra={"mfa": "invalid"}))
+        return Outcome(error=bad_credentials())
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    throttle.record(session, hashed, client_ip, succeeded=True)
+    _event(emit, LOGIN_SUCCEEDED, user, hashed, client_ip, "password+otp" if user.mfa_enabled else "password")
+    return Outcome(result=issue_pair(session, user))
+
+
+def refresh(session, secret: str) -> Outcome:
+    try:
+        spent, new_secret = tokens.rotate(session, secret)
+    except tokens.RefreshRefused:
+        return Outcome(error=ServiceError("unauthenticated", "the refresh token is not valid"))
+    user = session.get(User, spent.user_id)
+    if user is None or not user.is_active or user.erased_at is not None:
+        tokens.revoke_chain(session, spent.chain_id)
+        return Outcome(error=ServiceError("unauthenticated", "the refresh token is not valid"))
+    perms = roles.perms_for(session, user.roles or [])
+    return Outcome(result={"access_token": tokens.sign(tokens.access_claims(user, perms)),
+                           "refresh_token": new_secret, "token_type": "Bearer",
+                           "expires_in": int(tokens.ACCESS_TTL.total_seconds())})
+
+
+def logout(session, actor: Actor, secret: str | None) -> int:
+    """Revoke the chain of `secret` (if it is the caller's), or every chain of the caller."""
+    if secret:
+        record = tokens.find(session, secret)
+        if record is not None and record.user_id == actor.user_id:
+            return tokens.revoke_chain(session, record.chain_id)
+        return 0
+    return tokens.revoke_user(session, actor.user_id) if actor.user_id else 0

@@ -1,0 +1,58 @@
+"""Optional TOTP second factor (RFC 6238, pyotp): enroll, verify to enable, then needed at login."""
+from __future__ import annotations
+
+import time
+
+import pyotp
+
+from crm_common.errors import ServiceError, validation
+from crm_identity.models import User
+
+ISSUER = "CRM suite"
+STEP = 30
+
+
+def enroll(user: User) -> dict:
+    if user.mfa_enabled:
+        raise ServiceError("conflict", "two-factor authentication is already on")
+    secret = pyotp.random_base32()
+    user.mfa_pending_secret = secret
+    uri = pyotp.TOTP(secret, interval=STEP).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+def matching_step(secret: str, code: str, now: float | None = None) -> int | None:
+    """The time step `code` belongs to (this one or a neighbour), or None."""
+    if not secret or not code or not code.strip().isdigit():
+        return None
+    now = time.time() if now is None else now
+    totp = pyotp.TOTP(secret, interval=STEP)
+    current = int(now // STEP)
+    for step in (current, current - 1, current + 1):
+        if pyotp.utils.strings_equal(totp.at(step * STEP), code.strip()):
+            return step
+    return None
+
+
+def verify_enrollment(user: User, code: str, now: float | None = None) -> None:
+    if user.mfa_enabled:
+        raise ServiceError("conflict", "two-factor authentication is already on")
+    if not user.mfa_pending_secret:
+        raise ServiceError("conflict", "enroll first (POST /api/v1/auth/mfa/enroll)")
+    step = matching_step(user.mfa_pending_secret, code, now)
+    if step is None:
+        raise validation({"otp": ["is not the current code of the enrolled authenticator"]})
+    user.mfa_secret, user.mfa_pending_secret = user.mfa_pending_secret, None
+    user.mfa_enabled = True
+    user.mfa_last_step = step
+
+
+def check_login_code(user: User, code: str | None, now: float | None = None) -> str | None:
+    """None when the code is good (and not used before); else why not ("otp_required" / "otp_invalid")."""
+    if not code:
+        return "otp_required"
+    step = matching_step(user.mfa_secret, code, now)
+    if step is None or (user.mfa_last_step is not None and step <= user.mfa_last_step):
+        return "otp_invalid"
+    user.mfa_last_step = step
+    return None

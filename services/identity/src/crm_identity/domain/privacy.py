@@ -1,0 +1,117 @@
+"""Privacy requests (erasure, export): identity's own part, and every service's part as it answers."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_common.context import Actor
+from crm_common.contracts.identity import PRIVACY_SERVICES
+from crm_common.db import new_id, utcnow
+from crm_common.envelope import rfc3339
+from crm_common.errors import ServiceError, not_found
+from crm_common.paging import paginate
+from crm_identity.domain import audit, passwords, tokens, users
+from crm_identity.models import PrivacyRequest, User
+
+SORTABLE = ("created_at",)
+
+
+def to_dict(request: PrivacyRequest) -> dict:
+    return {"id": request.id, "kind": request.kind, "email": request.email, "status": request.status,
+            "parts": request.parts or {}, "created_at": request.created_at, "completed_at": request.completed_at}
+
+
+def _require(actor: Actor, action: str) -> None:
+    if actor.scope("privacy_request", action) != "all":
+        raise ServiceError("forbidden", "privacy requests are for administrators")
+
+
+def create(session: Session, actor: Actor, kind: str, email: str) -> PrivacyRequest:
+    _require(actor, "create")
+    request = PrivacyRequest(id=new_id(), kind=kind, email=users.normalize_email(email), status="pending",
+                             parts={s: {"status": "pending"} for s in PRIVACY_SERVICES}, requested_by=actor.user_id)
+    session.add(request)
+    session.flush()
+    return request
+
+
+def get(session: Session, actor: Actor, request_id: str) -> PrivacyRequest:
+    _require(actor, "read")
+    request = session.get(PrivacyRequest, request_id)
+    if request is None:
+        raise not_found("privacy request")
+    return request
+
+
+def list_requests(session: Session, actor: Actor, args: dict) -> dict:
+    _require(actor, "read")
+    query = select(PrivacyRequest)
+    for field in ("kind", "status"):
+        if args.get(field):
+            query = query.where(getattr(PrivacyRequest, field) == args[field])
+    if args.get("q"):
+        query = query.where(PrivacyRequest.email == users.normalize_email(args["q"]))
+    rows, cursor = paginate(session, query, PrivacyRequest, args.get("sort") or "-created_at", args["limit"],
+                            args.get("cursor"), SORTABLE)
+    return {"items": [to_dict(r) for r in rows], "next_cursor": cursor}
+
+
+def own_part(session: Session, request: PrivacyRequest) -> tuple[dict, list[User]]:
+    """Identity's part: (the part-completed data, users changed by an erasure)."""
+    user = users.by_email(session, request.email)
+    if request.kind == "export":
+        data = {"users": []}
+        if user is not None:
+            data["users"].append({**_jsonable(users.to_dict(user)), "audit": [_jsonable(e) for e in
+                                                                             audit.about_user(session, user.id)]})
+        return {"request_id": request.id, "service": "identity", "status": "done", "data": data,
+                "counts": {"users": len(data["users"])}}, []
+    erased = []
+    if user is not None:
+        erase_user(session, user)
+        erased.append(user)
+    return {"request_id": request.id, "service": "identity", "status": "done", "data": None,
+            "counts": {"users": len(erased)}}, erased
+
+
+def erase_user(session: Session, user: User) -> None:
+    """Anonymize a user or portal customer: no email, name, password, MFA or sessions are left."""
+    now = utcnow()
+    user.email = f"erased-{user.id}@erased.invalid"
+    user.full_name = "Erased user"
+    user.password_hash = passwords.hash_password(tokens.new_secret())  # nobody knows it
+    user.is_active = False
+    user.deactivated_at = user.deactivated_at or now
+    user.erased_at = now
+    user.mfa_enabled, user.mfa_secret, user.mfa_pending_secret = False, None, None
+    tokens.revoke_user(session, user.id, now)
+    users.revoke_keys_of(session, user.id)
+    session.flush()
+
+
+def apply_part(session: Session, data: dict) -> PrivacyRequest | None:
+    """Record one service's answer; the request completes when every service has answered."""
+    # services answer at the same moment: lock the row so that no answer overwrites another's
+    request = session.get(PrivacyRequest, data["request_id"], with_for_update=True)
+    if request is None:
+        return None
+    parts = dict(request.parts or {})
+    part = {"status": data["status"], "counts": data.get("counts") or {}, "completed_at": rfc3339(utcnow())}
+    if data.get("data") is not None:
+        part["data"] = data["data"]
+    parts[data["service"]] = part
+    request.parts = parts
+    if all(parts.get(s, {}).get("status") in ("done", "failed") for s in PRIVACY_SERVICES):
+        request.status = "failed" if any(parts[s]["status"] == "failed" for s in PRIVACY_SERVICES) else "completed"
+        request.completed_at = utcnow()
+    return request
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return rfc3339(value)
+    return value

@@ -1,0 +1,246 @@
+"""Users: staff and portal customers. Record scope: "own" is the user themself, "team" the caller's team."""
+from __future__ import annotations
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from crm_common import scope
+from crm_common.context import Actor
+from crm_common.db import utcnow
+from crm_common.errors import ServiceError, not_found, validation
+from crm_common.paging import paginate
+from crm_common.versioning import check_version
+from crm_identity.domain import passwords, roles, tokens
+from crm_identity.models import ApiKey, Team, User
+
+# fields only a caller with user.admin may set (on others and on themself)
+PRIVILEGED = ("email", "password", "roles", "is_active", "team_id", "territory_ids", "account_id", "contact_id")
+EVENT_FIELDS = ("id", "email", "full_name", "team_id", "territory_ids", "roles", "is_active")
+SORTABLE = ("created_at", "email", "full_name")
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def to_dict(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "full_name": user.full_name, "roles": list(user.roles or []),
+            "team_id": user.team_id, "territory_ids": list(user.territory_ids or []), "is_active": user.is_active,
+            "mfa_enabled": user.mfa_enabled, "account_id": user.account_id, "contact_id": user.contact_id,
+            "created_at": user.created_at, "updated_at": user.updated_at, "version": user.version}
+
+
+def event_data(user: User, changed_fields: list[str] | None = None) -> dict:
+    data = {k: v for k, v in to_dict(user).items() if k in EVENT_FIELDS}
+    if changed_fields is not None:
+        data["changed_fields"] = list(changed_fields)
+    return data
+
+
+def by_email(session: Session, email: str) -> User | None:
+    return session.execute(select(User).where(User.email == normalize_email(email))).scalar_one_or_none()
+
+
+def visible_query(actor: Actor, action: str = "read"):
+    return scope.visible(select(User), actor, "user", action, User)
+
+
+def load(session: Session, actor: Actor, user_id: str, action: str = "read") -> User:
+    """The user if the caller may `action` it: 404 when not visible, 403 when visible but not allowed."""
+    return scope.require(actor, "user", action, session.get(User, user_id), "user")
+
+
+def list_users(session: Session, actor: Actor, args: dict) -> dict:
+    query = visible_query(actor)
+    if args.get("email"):
+        query = query.where(User.email == normalize_email(args["email"]))
+    if "team_id" in args:
+        query = query.where(User.team_id == args["team_id"])
+    if "is_active" in args:
+        query = query.where(User.is_active.is_(args["is_active"]))
+    if args.get("role"):
+        query = query.where(cast(User.roles, String).like(f'%"{args["role"]}"%'))
+    if args.get("q"):
+        needle = f"%{args['q'].lower()}%"
+        query = query.where(or_(User.email.like(needle), func.lower(User.full_name).like(needle)))
+    rows, cursor = paginate(session, query, User, args.get("sort") or "-created_at", args["limit"],
+                            args.get("cursor"), SORTABLE)
+    return {"items": [to_dict(u) for u in rows], "next_cursor": cursor}
+
+
+def _check_roles(session: Session, actor: Actor, names: list[str], errors: dict, check_grant: bool = True) -> None:
+    unknown = roles.unknown_roles(session, names)
+    if unknown:
+        errors.setdefault("roles", []).append(f"unknown role(s): {', '.join(unknown)}")
+        return
+    if "customer" in names and len(set(names)) > 1:
+        errors.setdefault("roles", []).append("a portal customer has the customer role only")
+    wider = roles.grant_within(roles.perms_for(session, names), actor) if check_grant else []
+    if wider:
+        errors.setdefault("roles", []).append("these roles grant more than your own: " + ", ".join(sorted(wider)[:10]))
+
+
+def _check_team(session: Session, team_id, errors: dict) -> None:
+    if team_id is not None and session.get(Team, team_id) is None:
+        errors.setdefault("team_id", []).append("no such team")
+
+
+def _check_customer_links(names: list[str], account_id, contact_id, errors: dict) -> None:
+    if "customer" in names:
+        if not contact_id:
+            errors.setdefault("contact_id", []).append("a portal customer needs the contact it acts as")
+    else:
+        for field, value in (("account_id", account_id), ("contact_id", contact_id)):
+            if value:
+                errors.setdefault(field, []).append("only portal customers (role customer) have this")
+
+
+def _unique_email(session: Session, email: str, except_id: str | None = None) -> None:
+    existing = by_email(session, email)
+    if existing is not None and existing.id != except_id:
+        raise ServiceError("conflict", "a user with this email exists", errors={"email": ["already in use"]})
+
+
+def create(session: Session, actor: Actor, data: dict) -> User:
+    if not actor.can("user", "create"):
+        raise ServiceError("forbidden", "your role may not create users")
+    return _create(session, actor, data)
+
+
+def create_customer(session: Session, actor: Actor, data: dict) -> User:
+    """A portal customer (role customer, acting as a contact); support managers may create these too."""
+    return _create(session, actor, {**data, "roles": ["customer"]}, check_grant=False)
+
+
+def _create(session: Session, actor: Actor, data: dict, check_grant: bool = True) -> User:
+    email = normalize_email(data["email"])
+    names = sorted(set(data.get("roles") or []))
+    errors: dict = {}
+    policy = passwords.policy_errors(data["password"], email)
+    if policy:
+        errors["password"] = policy
+    _check_roles(session, actor, names, errors, check_grant)
+    _check_team(session, data.get("team_id"), errors)
+    _check_customer_links(names, data.get("account_id"), data.get("contact_id"), errors)
+    if errors:
+        raise validation(errors)
+    _unique_email(session, email)
+    user = User(email=email, full_name=data["full_name"].strip(), password_hash=passwords.hash_password(data["password"]),
+                is_active=data.get("is_active", True), team_id=data.get("team_id"),
+                territory_ids=list(dict.fromkeys(data.get("territory_ids") or [])), roles=names,
+                account_id=data.get("account_id"), contact_id=data.get("contact_id"), password_changed_at=utcnow())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update(session: Session, actor: Actor, user_id: str, changes: dict, expected_version) -> tuple[User, list[str]]:
+    """Apply a PATCH; returns (user, changed field names). Privileged fields need user.admin."""
+    user = load(session, actor, user_id, "update")
+    refused = [f for f in PRIVILEGED if f in changes and not actor.can("user", "admin")]
+    if refused:
+        raise validation({f: ["only an administrator may set this field"] for f in refused})
+    check_version(user, expected_version)
+    errors: dict = {}
+    names = sorted(set(changes["roles"])) if "roles" in changes else list(user.roles or [])
+    if "roles" in changes:
+        _check_roles(session, actor, names, errors)
+    if "team_id" in changes:
+        _check_team(session, changes["team_id"], errors)
+    if "password" in changes:
+        policy = passwords.policy_errors(changes["password"], changes.get("email") or user.email)
+        if policy:
+            errors["password"] = policy
+    if user.id == actor.user_id and changes.get("is_active") is False:
+        errors["is_active"] = ["you cannot deactivate yourself"]
+    if user.id == actor.user_id and "roles" in changes and "admin" in (user.roles or []) and "admin" not in names:
+        errors.setdefault("roles", []).append("you cannot take the admin role from yourself")
+    _check_customer_links(names, changes.get("account_id", user.account_id), changes.get("contact_id", user.contact_id),
+                          errors)
+    if errors:
+        raise validation(errors)
+    changed = []
+    for field in ("email", "full_name", "team_id", "territory_ids", "is_active", "account_id", "contact_id"):
+        if field not in changes:
+            continue
+        value = changes[field]
+        if field == "email":
+            value = normalize_email(value)
+            _unique_email(session, value, user.id)
+        elif field == "full_name":
+            value = value.strip()
+        elif field == "territory_ids":
+            value = list(dict.fromkeys(value))
+        if getattr(user, field) != value:
+            setattr(user, field, value)
+            changed.append(field)
+    if "roles" in changes and names != list(user.roles or []):
+        user.roles = names
+        changed.append("roles")
+    if "password" in changes:
+        user.password_hash = passwords.hash_password(changes["password"])
+        user.password_changed_at = utcnow()
+        changed.append("password")
+    if "is_active" in changed:
+        user.deactivated_at = None if user.is_active else utcnow()
+    if {"roles", "password", "is_active", "email"} & set(changed):
+        tokens.revoke_user(session, user.id)
+    session.flush()
+    return user, changed
+
+
+def update_self(session: Session, actor: Actor, changes: dict) -> tuple[User, list[str]]:
+    """What anyone may change about themself (their name); everything else goes through an admin."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or not user.is_active:
+        raise not_found("user")
+    refused = [f for f in changes if f != "full_name"]
+    if refused:
+        raise validation({f: ["only an administrator may set this field"] for f in refused})
+    changed = []
+    if "full_name" in changes and changes["full_name"].strip() != user.full_name:
+        user.full_name = changes["full_name"].strip()
+        changed.append("full_name")
+    session.flush()
+    return user, changed
+
+
+def deactivate(session: Session, actor: Actor, user_id: str, expected_version) -> User | None:
+    """Deactivate (the DELETE of users); None when it already was. Revokes its sessions."""
+    user = load(session, actor, user_id, "delete")
+    check_version(user, expected_version)
+    if user.id == actor.user_id:
+        raise ServiceError("conflict", "you cannot deactivate yourself")
+    if not user.is_active:
+        return None
+    user.is_active = False
+    user.deactivated_at = utcnow()
+    tokens.revoke_user(session, user.id)
+    session.flush()
+    return user
+
+
+def change_password(session: Session, actor: Actor, current: str, new: str) -> User:
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or not user.is_active or actor.kind not in ("user", "customer"):
+        raise ServiceError("forbidden", "only a signed-in user changes their password")
+    if not passwords.verify(user.password_hash, current):
+        raise validation({"current_password": ["is not your current password"]})
+    policy = passwords.policy_errors(new, user.email)
+    if passwords.verify(user.password_hash, new):
+        policy.append("must differ from the current password")
+    if policy:
+        raise validation({"new_password": policy})
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = utcnow()
+    tokens.revoke_user(session, user.id)
+    session.flush()
+    return user
+
+
+def revoke_keys_of(session: Session, user_id: str) -> int:
+    now = utcnow()
+    keys = session.execute(select(ApiKey).where(ApiKey.owner_id == user_id, ApiKey.revoked_at.is_(None))).scalars().all()
+    for key in keys:
+        key.revoked_at = now
+    return len(keys)

@@ -1,0 +1,51 @@
+"""Unit-test fixtures: an in-memory SQLite database with the identity tables, signing keys, an event sink."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from crm_common.context import Actor
+from crm_identity import keys
+from crm_identity.models import Base
+
+
+@pytest.fixture
+def session():
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    Base.metadata.create_all(engine)
+    with Session(engine, expire_on_commit=False) as db:
+        yield db
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def signing_keys(tmp_path, monkeypatch):
+    private_path, public_path = keys.generate(tmp_path / "keys")
+    monkeypatch.setenv("CRM_JWT_PRIVATE_KEY_FILE", str(private_path))
+    return private_path, public_path
+
+
+class Events(list):
+    """Stands in for UnitOfWork.emit: keeps (type, data, actor)."""
+
+    def __call__(self, type_, data, actor=None):
+        self.append((type_, data, actor))
+        return {}
+
+    def types(self):
+        return [t for t, _, _ in self]
+
+
+@pytest.fixture
+def events():
+    return Events()
+
+
+ADMIN = Actor(user_id="admin-id", roles=("admin",), perms={"*": {"*": "all"}})
+
+
+@pytest.fixture
+def admin_actor():
+    return ADMIN

@@ -1,0 +1,107 @@
+"""Login, refresh and MFA rules (domain.auth) without a broker."""
+import time
+
+import pyotp
+import pytest
+from argon2 import PasswordHasher
+
+from crm_common.contracts.identity import LOGIN_FAILED, LOGIN_SUCCEEDED
+from crm_common.errors import ServiceError
+from crm_identity.domain import auth, mfa, passwords, throttle
+from crm_identity.models import RefreshToken, User
+
+PASSWORD = "Str0ng-Passw0rd-42!"
+
+
+@pytest.fixture
+def user(session):
+    user = User(email="ada@example.com", full_name="Ada", password_hash=passwords.hash_password(PASSWORD),
+                roles=["sales_rep"], territory_ids=[])
+    session.add(user)
+    session.flush()
+    return user
+
+
+def test_success_issues_a_pair_and_emits_login_succeeded(session, user, events):
+    outcome = auth.login(session, events, "ADA@example.com", PASSWORD, None, "10.0.0.1")
+    assert outcome.error is None
+    assert set(outcome.result) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert events.types() == [LOGIN_SUCCEEDED]
+    data = events[0][1]
+    assert data["user_id"] == user.id and data["email_hash"] == throttle.email_hash("ada@example.com")
+    assert PASSWORD not in str(events)
+
+
+def test_wrong_password_unknown_email_and_inactive_user_fail_alike(session, user, events):
+    inactive = User(email="gone@example.com", full_name="Gone", password_hash=passwords.hash_password(PASSWORD),
+                    roles=["sales_rep"], territory_ids=[], is_active=False)
+    session.add(inactive)
+    session.flush()
+    errors = [auth.login(session, events, email, pw, None, "10.0.0.1").error
+              for email, pw in (("ada@example.com", "Wrong-Passw0rd-1"), ("nobody@example.com", PASSWORD),
+                                ("gone@example.com", PASSWORD))]
+    assert {(e.code, e.detail, tuple(e.extra.items())) for e in errors} == {("unauthenticated", auth.UNAUTHENTICATED_DETAIL, ())}
+    assert events.types() == [LOGIN_FAILED] * 3
+    assert [d["reason"] for _, d, _ in events] == ["bad_password", "unknown_email", "inactive"]
+    assert [d["user_id"] for _, d, _ in events] == [user.id, None, None]
+
+
+def test_unknown_email_costs_about_as_much_as_a_wrong_password(session, user, events):
+    def timed(email):
+        start = time.perf_counter()
+        auth.login(session, events, email, "Wrong-Passw0rd-1", None, None)
+        return time.perf_counter() - start
+    known = min(timed("ada@example.com") for _ in range(3))
+    unknown = min(timed("nobody@example.com") for _ in range(3))
+    assert unknown > known * 0.5  # both pay for an argon2id verification
+
+
+def test_login_rehashes_a_hash_made_with_old_parameters(session, user, events):
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    assert auth.login(session, events, "ada@example.com", PASSWORD, None, None).error is None
+    assert "m=19456,t=2,p=1" in user.password_hash and passwords.verify(user.password_hash, PASSWORD)
+
+
+def test_throttled_account_is_refused_even_with_the_right_password(session, user, events):
+    for _ in range(5):
+        auth.login(session, events, "ada@example.com", "Wrong-Passw0rd-1", None, "10.0.0.1")
+    outcome = auth.login(session, events, "ada@example.com", PASSWORD, None, "10.0.0.1")
+    assert outcome.error.code == "rate_limited" and outcome.error.extra["retry_after"] > 0
+
+
+def test_refresh_rotates_and_refuses_deactivated_users(session, user, events):
+    pair = auth.login(session, events, "ada@example.com", PASSWORD, None, None).result
+    rotated = auth.refresh(session, pair["refresh_token"])
+    assert rotated.error is None and rotated.result["refresh_token"] != pair["refresh_token"]
+    assert auth.refresh(session, pair["refresh_token"]).error.code == "unauthenticated"
+    second = auth.login(session, events, "ada@example.com", PASSWORD, None, None).result
+    user.is_active = False
+    assert auth.refresh(session, second["refresh_token"]).error.code == "unauthenticated"
+
+
+def test_logout_revokes_only_the_callers_chain(session, user, events, admin_actor):
+    from crm_common.context import Actor
+    pair = auth.login(session, events, "ada@example.com", PASSWORD, None, None).result
+    assert auth.logout(session, admin_actor, pair["refresh_token"]) == 0  # not the admin's token
+    assert auth.logout(session, Actor(user_id=user.id), pair["refresh_token"]) == 1
+    assert session.query(RefreshToken).filter(RefreshToken.revoked_at.is_(None)).count() == 0
+
+
+def test_mfa_enrollment_then_login_needs_a_fresh_code(session, user, events):
+    enrollment = mfa.enroll(user)
+    totp = pyotp.TOTP(enrollment["secret"])
+    assert enrollment["otpauth_uri"].startswith("otpauth://totp/")
+    with pytest.raises(ServiceError) as wrong:
+        mfa.verify_enrollment(user, "12345x")
+    assert wrong.value.code == "validation_failed" and not user.mfa_enabled
+    now = time.time()
+    mfa.verify_enrollment(user, totp.at(now), now)
+    assert user.mfa_enabled and user.mfa_pending_secret is None
+    needs = auth.login(session, events, "ada@example.com", PASSWORD, None, None)
+    assert needs.error.code == "unauthenticated" and needs.error.extra == {"mfa": "required"}
+    replay = auth.login(session, events, "ada@example.com", PASSWORD, totp.at(now), None)
+    assert replay.error is not None  # the code spent on enrollment does not work again
+    assert auth.login(session, events, "ada@example.com", PASSWORD, totp.at(now + 30), None).error is None
+    with pytest.raises(ServiceError) as again:
+        mfa.enroll(user)  # already on
+    assert again.value.code == "conflict"
