@@ -1,0 +1,223 @@
+"""Lead imports: CSV text or JSON rows, processed as a job in batches with progress.
+
+Each batch is one transaction: its leads (one multi-row INSERT), its one `sales.leads_imported.v1` event
+(outbox) and the job's counters commit together, so a job resumed after a crash starts after the last
+committed batch. Leads created one at a time (API, forms) keep their per-lead events. Rows that fail
+validation are reported with their row number; duplicates (same email, phone, or company and last
+name, in the database or earlier in the file) are linked to the first one, or skipped without `force`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from types import SimpleNamespace
+
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from crm_common import jobs, outbox
+from crm_common.context import Actor
+from crm_common.contracts import sales as c
+from crm_common.db import new_id, utcnow
+from crm_common.errors import ServiceError, validation
+from crm_sales import assignment, leads
+from crm_sales.models import Lead
+
+KIND = "lead_import"
+BATCH = 1000
+YIELD_EVERY = 200  # rows between cooperative yields, so the service keeps answering during an import
+COLUMNS = leads.FIELDS
+
+
+def parse(data: dict) -> list[dict]:
+    """The rows of an import request (422 for unknown columns or unreadable CSV)."""
+    if data.get("csv") is not None:
+        reader = csv.DictReader(io.StringIO(data["csv"]))
+        if not reader.fieldnames:
+            raise validation({"csv": ["the CSV needs a header row naming the columns"]})
+        header = [name.strip() for name in reader.fieldnames]
+        unknown = [name for name in header if name not in COLUMNS]
+        if unknown:
+            raise validation({"csv": [f"unknown columns: {', '.join(unknown)}; use {', '.join(COLUMNS)}"]})
+        reader.fieldnames = header
+        try:
+            rows = [{k: v for k, v in row.items() if k is not None} for row in reader]
+        except csv.Error as exc:
+            raise validation({"csv": [f"unreadable CSV: {exc}"]}) from None
+        return rows
+    rows = data.get("rows") or []
+    unknown = sorted({k for row in rows for k in row if k not in COLUMNS})
+    if unknown:
+        raise validation({"rows": [f"unknown fields: {', '.join(unknown)}; use {', '.join(COLUMNS)}"]})
+    return rows
+
+
+LENGTHS = {column.name: column.type.length for column in Lead.__table__.columns
+           if column.name in COLUMNS and getattr(column.type, "length", None)}
+LENGTHS["email"], LENGTHS["phone"] = 254, 40  # before normalization
+
+
+def _clean(row: dict) -> dict:
+    data = {}
+    for name, value in row.items():
+        if value is not None and not isinstance(value, str):
+            value = str(value)
+        if isinstance(value, str):
+            value = value.strip() or None
+        data[name] = value
+    too_long = {name: [f"at most {LENGTHS[name]} characters"] for name, value in data.items()
+                if value and name in LENGTHS and len(value) > LENGTHS[name]}
+    if too_long:
+        raise validation(too_long)
+    if data.get("country"):
+        data["country"] = str(data["country"]).upper()
+    if data.get("score") is not None:
+        try:
+            data["score"] = int(data["score"])
+        except (TypeError, ValueError):
+            raise validation({"score": ["a whole number from 0 to 100"]}) from None
+        if not 0 <= data["score"] <= 100:
+            raise validation({"score": ["a whole number from 0 to 100"]})
+    if data.get("country") and not re.fullmatch(r"[A-Z]{2}", data["country"]):
+        raise validation({"country": ["an ISO 3166 alpha-2 code like DE"]})
+    return data
+
+
+class _Seen:
+    """Duplicate keys of the rows so far and of the database, each mapped to the first lead's id."""
+
+    def __init__(self):
+        self.email, self.phone, self.company = {}, {}, {}
+
+    def load(self, session, batch: list[dict]) -> None:
+        emails = {v["email"] for v in batch if v["email"] and v["email"] not in self.email}
+        phones = {v["phone"] for v in batch if v["phone"] and v["phone"] not in self.phone}
+        companies = {v["company_key"] for v in batch if v["company_key"]}
+        conditions = []
+        if emails:
+            conditions.append(Lead.email.in_(emails))
+        if phones:
+            conditions.append(Lead.phone.in_(phones))
+        if companies:
+            conditions.append(and_(Lead.company_key.in_(companies), Lead.last_name.is_not(None)))
+        if not conditions:
+            return
+        rows = session.execute(select(Lead.id, Lead.email, Lead.phone, Lead.company_key, func.lower(Lead.last_name))
+                               .where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
+                               .order_by(Lead.created_at)).all()
+        for lead_id, email, phone, company_key, last in rows:
+            if email:
+                self.email.setdefault(email, lead_id)
+            if phone:
+                self.phone.setdefault(phone, lead_id)
+            if company_key and last:
+                self.company.setdefault((company_key, last), lead_id)
+
+    def match(self, values: dict) -> tuple[str | None, list[str]]:
+        hits = []
+        first = None
+        company = (values["company_key"], (values["last_name"] or "").lower()) if values["company_key"] else None
+        for name, table, value in (("email", self.email, values["email"]), ("phone", self.phone, values["phone"]),
+                                   ("company", self.company, company)):
+            if value and value in table and table[value]:
+                hits.append(name)
+                first = first or table[value]
+        return first, hits
+
+    def add(self, values: dict) -> None:
+        if values["email"]:
+            self.email.setdefault(values["email"], values["id"])
+        if values["phone"]:
+            self.phone.setdefault(values["phone"], values["id"])
+        if values["company_key"] and values["last_name"]:
+            self.company.setdefault((values["company_key"], values["last_name"].lower()), values["id"])
+
+
+def start(session, metadata, actor: Actor, data: dict, request_id: str | None) -> dict:
+    """Validate the request and queue the job (the service then runs it in the background)."""
+    if not actor.can("lead", "create"):
+        raise ServiceError("forbidden", "your role may not create leads")
+    rows = parse(data)
+    if not rows:
+        raise validation({"rows": ["nothing to import"]})
+    return jobs.create(session, metadata, KIND, payload={"rows": rows, "force": data.get("force", True),
+                                                         "request_id": request_id},
+                       total=len(rows), actor=actor)
+
+
+def get(session, metadata, actor: Actor, job_id: str) -> dict:
+    job = jobs.get(session, metadata, job_id, kind=KIND)
+    if job is None or not (actor.scope("lead", "create") == "all" or actor.is_admin
+                           or (actor.user_id and job["owner_id"] == actor.user_id)):
+        raise ServiceError("not_found", "import not found")
+    return job
+
+
+def run(ctx: jobs.JobContext) -> dict:
+    """The job handler: every row validated, deduplicated, assigned; each batch inserted with one statement and
+    announced with one `sales.leads_imported.v1` event (its ids and their owners), counters in the same commit."""
+    rows = ctx.payload["rows"]
+    force = ctx.payload.get("force", True)
+    request_id = ctx.payload.get("request_id")
+    seen = _Seen()
+    linked = 0
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        assigner = assignment.Assigner(session)
+        start_at = ctx.resume_from  # a resumed job: earlier batches are committed (and found as duplicates)
+        for offset in range(start_at, len(rows), BATCH):
+            chunk = rows[offset:offset + BATCH]
+            with session.begin():
+                batch = _validated(ctx, chunk, offset + 1, assigner)
+                seen.load(session, batch)  # one query: the batch's emails, phones and companies already stored
+                inserts = []
+                now = utcnow()
+                for values in batch:
+                    row_number = values.pop("_row")
+                    values["id"] = new_id()
+                    duplicate_of, hits = seen.match(values)
+                    if duplicate_of and not force:
+                        ctx.error(row=row_number, errors={"duplicate": [f"same {', '.join(hits)} as lead {duplicate_of}"]},
+                                  duplicate_of_id=duplicate_of, email=values["email"])
+                        continue
+                    linked += bool(duplicate_of)
+                    values["duplicate_of_id"] = duplicate_of
+                    lead = SimpleNamespace(**values, owner_id=None, team_id=None, assignment_rule=None)
+                    leads.assign_new(session, ctx.actor, lead, None, assigner)
+                    values.update(owner_id=lead.owner_id, team_id=lead.team_id, assignment_rule=lead.assignment_rule,
+                                  import_job_id=ctx.job["id"], created_at=now, updated_at=now, version=1)
+                    seen.add(values)
+                    inserts.append(values)
+                if inserts:
+                    session.execute(insert(Lead.__table__), inserts)  # multi-row INSERTs (insertmanyvalues)
+                    outbox.record(session, ctx.metadata, "sales", c.LEADS_IMPORTED, batch_event(ctx.job["id"], inserts),
+                                  ctx.actor, request_id)
+                ctx.progress(processed=min(offset + len(chunk), len(rows)), succeeded=ctx.succeeded + len(inserts),
+                             conn=session)
+    return {"imported": ctx.succeeded, "linked_duplicates": linked, "failed": ctx.failed}
+
+
+def _validated(ctx: jobs.JobContext, chunk: list[dict], first_row: int, assigner: assignment.Assigner) -> list[dict]:
+    """The column values of the chunk's valid rows (with `_row`); each invalid row reported with its number."""
+    batch = []
+    for index, row in enumerate(chunk, start=first_row):
+        if index % YIELD_EVERY == 0:
+            time.sleep(0)  # a green yield under eventlet (the service), nothing otherwise
+        try:
+            values = leads.lead_values(_clean(row), "import", assigner)
+        except ServiceError as exc:
+            ctx.error(row=index, errors=exc.errors or {"_row": [exc.detail]})
+            continue
+        values["_row"] = index
+        batch.append(values)
+    return batch
+
+
+EVENT_FIELDS = ("id", "owner_id", "team_id", "territory_id", "status", "source", "email", "company")
+
+
+def batch_event(job_id: str, inserted: list[dict]) -> dict:
+    """The data of one batch's `sales.leads_imported.v1`: its ids and, per lead, what consumers route on."""
+    return {"job_id": job_id, "ids": [values["id"] for values in inserted],
+            "leads": [{name: values[name] for name in EVENT_FIELDS} for values in inserted]}

@@ -1,0 +1,85 @@
+"""The sales part of privacy requests: export a person's data; erase it (anonymize, keep business totals)."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from crm_common.contracts import sales as c
+from crm_common.db import utcnow
+from crm_sales import contacts, leads
+from crm_sales.models import Activity, Contact, Lead
+
+ERASED = "(erased)"
+
+
+def _people(session, email: str):
+    email = (email or "").strip().lower()
+    found_leads = session.execute(select(Lead).where(Lead.email == email)).scalars().all() if email else []
+    found_contacts = session.execute(select(Contact).where(Contact.email == email)).scalars().all() if email else []
+    lead_ids = [lead.id for lead in found_leads]
+    contact_ids = [contact.id for contact in found_contacts]
+    activities = []
+    if lead_ids or contact_ids:
+        activities = session.execute(select(Activity).where(or_(Activity.lead_id.in_(lead_ids),
+                                                                Activity.contact_id.in_(contact_ids)))).scalars().all()
+    return found_leads, found_contacts, activities
+
+
+def _plain(value):
+    """A JSON-friendly value: dates as ISO strings, decimals as strings."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, bool, list)):
+        return value
+    return str(value)
+
+
+def _row(record, names) -> dict:
+    return {name: _plain(getattr(record, name)) for name in names}
+
+
+def export(session, email: str) -> tuple[dict, dict]:
+    found_leads, found_contacts, activities = _people(session, email)
+    data = {
+        "leads": [_row(x, ("id", "first_name", "last_name", "company", "title", "email", "phone", "country",
+                           "industry", "source", "status", "created_at")) for x in found_leads],
+        "contacts": [_row(x, ("id", "account_id", "first_name", "last_name", "email", "phone", "title", "country",
+                              "do_not_call", "created_at")) for x in found_contacts],
+        "activities": [_row(x, ("id", "type", "subject", "description", "starts_at", "ends_at", "due_at", "status",
+                                "outcome", "duration_seconds", "created_at")) for x in activities],
+    }
+    return data, {name: len(items) for name, items in data.items()}
+
+
+def erase(session, email: str, emit) -> dict:
+    """People data gone; the records stay (anonymized) so pipeline, order and forecast totals are kept."""
+    found_leads, found_contacts, activities = _people(session, email)
+    now = utcnow()
+    for lead in found_leads:
+        changed = [n for n in ("first_name", "last_name", "title", "email", "phone") if getattr(lead, n) is not None]
+        lead.first_name, lead.last_name, lead.title, lead.email, lead.phone = None, ERASED, None, None, None
+        lead.anonymized_at = now
+        session.flush()
+        emit(c.LEAD_UPDATED, {**leads.event_data(lead), "changed_fields": changed})
+    for contact in found_contacts:
+        changed = [n for n in ("first_name", "last_name", "title", "email", "phone") if getattr(contact, n) is not None]
+        contact.first_name, contact.last_name, contact.title, contact.email, contact.phone = None, ERASED, None, None, None
+        contact.anonymized_at, contact.do_not_call = now, True
+        session.flush()
+        emit(c.CONTACT_UPDATED, {**contacts.event_data(contact), "changed_fields": changed})
+    for activity in activities:
+        activity.subject, activity.description = ERASED, None
+    session.flush()
+    return {"leads": len(found_leads), "contacts": len(found_contacts), "activities": len(activities)}
+
+
+def handle(session, data: dict, emit) -> None:
+    """identity.privacy_requested.v1 -> sales.privacy_part_completed.v1 (done, or failed with a reason)."""
+    part = {"request_id": data["request_id"], "service": "sales"}
+    if data.get("kind") == "export":
+        exported, counts = export(session, data.get("email"))
+        emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "done", "data": exported, "counts": counts})
+    elif data.get("kind") == "erasure":
+        counts = erase(session, data.get("email"), emit)
+        emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "done", "counts": counts})
+    else:
+        emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "failed", "counts": {}})

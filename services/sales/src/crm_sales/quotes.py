@@ -1,0 +1,184 @@
+"""Quotes (lines, discounts, tax, totals; approval above the discount limit) and the orders they become."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from crm_common import scope
+from crm_common.context import Actor
+from crm_common.contracts import sales as c
+from crm_common.db import utcnow
+from crm_common.errors import ServiceError, validation
+from crm_sales import accounts, pricing, records, settings, users
+from crm_sales.models import Account, Opportunity, Order, Product, Quote
+
+# order status -> statuses it may move to
+ORDER_FLOW = {"placed": ("confirmed", "cancelled"), "confirmed": ("shipped", "cancelled"), "shipped": ("delivered",),
+              "delivered": (), "cancelled": ()}
+
+
+def quote_event(quote: Quote) -> dict:
+    return {"id": quote.id, "opportunity_id": quote.opportunity_id, "account_id": quote.account_id,
+            "total": str(quote.total), "currency": quote.currency, "status": quote.status, "order_id": quote.order_id}
+
+
+def order_event(order: Order, previous: str | None = None) -> dict:
+    return {"id": order.id, "quote_id": order.quote_id, "account_id": order.account_id, "status": order.status,
+            "previous_status": previous, "total": str(order.total), "currency": order.currency}
+
+
+def _lines(session, currency: str, lines: list[dict]) -> list[dict]:
+    priced, errors = [], {}
+    for index, item in enumerate(lines):
+        product = None
+        if item.get("product_id"):
+            product = session.get(Product, item["product_id"])
+            if product is None or product.deleted_at is not None or not product.active:
+                errors[f"lines.{index}.product_id"] = ["no such active product"]
+                continue
+            if product.currency != currency and item.get("unit_price") is None:
+                errors[f"lines.{index}.unit_price"] = [f"the product is priced in {product.currency}; give a price"]
+                continue
+        price = item.get("unit_price") if item.get("unit_price") is not None else (product and product.unit_price)
+        if price is None:
+            errors[f"lines.{index}.unit_price"] = ["a line without a product needs a unit_price"]
+            continue
+        description = item.get("description") or (product.name if product else None)
+        if not description:
+            errors[f"lines.{index}.description"] = ["a line without a product needs a description"]
+            continue
+        computed = pricing.line(item["quantity"], price, item.get("discount_percent") or 0)
+        priced.append({"product_id": product.id if product else None, "description": description, **computed})
+    if errors:
+        raise validation(errors)
+    return priced
+
+
+def _price(session, quote: Quote, lines: list[dict]) -> None:
+    priced = _lines(session, quote.currency, lines)
+    sums = pricing.totals(priced, quote.tax_percent)
+    if sums["subtotal"] >= c.MAX_MONEY:
+        raise validation({"lines": ["the quote's total is too large"]})
+    quote.lines = [{k: v for k, v in line.items() if k != "gross"} for line in priced]
+    quote.subtotal, quote.discount_total = sums["subtotal"], sums["discount_total"]
+    quote.tax_total, quote.total = sums["tax_total"], sums["total"]
+    limit = settings.decimal(session, "discount_approval_percent")
+    quote.needs_approval = any(Decimal(line["discount_percent"]) > limit for line in quote.lines)
+    quote.approved_by = quote.approved_at = None
+
+
+def create(session, actor: Actor, data: dict) -> Quote:
+    opportunity = account = None
+    if data.get("opportunity_id"):
+        opportunity = records.load(session, actor, "opportunity", Opportunity, data["opportunity_id"],
+                                   what="opportunity")
+    account_id = data.get("account_id") or (opportunity.account_id if opportunity else None)
+    if account_id:
+        account = records.load(session, actor, "account", Account, account_id, what="account")
+    quote = Quote(opportunity_id=opportunity.id if opportunity else None, account_id=account.id if account else None,
+                  currency=data["currency"], status="draft", tax_percent=Decimal(data.get("tax_percent") or 0),
+                  valid_until=data.get("valid_until"), terms=data.get("terms"))
+    quote.owner_id = (opportunity.owner_id if opportunity else None) or actor.user_id
+    quote.team_id = users.team_of(session, quote.owner_id, actor)
+    quote.territory_id = account.territory_id if account else None
+    _price(session, quote, data["lines"])
+    session.add(quote)
+    session.flush()
+    return quote
+
+
+def update(session, actor: Actor, quote_id: str, data: dict, expected_version: int | None) -> Quote:
+    quote = records.load_for_update(session, actor, "quote", Quote, quote_id, expected_version)
+    if quote.status != "draft":
+        raise ServiceError("conflict", f"a {quote.status} quote cannot change; copy it into a new one")
+    records.apply(quote, {k: v for k, v in data.items() if k != "lines"}, ("tax_percent", "valid_until", "terms"))
+    quote.tax_percent = Decimal(quote.tax_percent)
+    lines = data.get("lines")
+    if lines is None:  # re-total with the stored lines (tax may have changed)
+        lines = [{"product_id": x["product_id"], "description": x["description"], "quantity": x["quantity"],
+                  "unit_price": x["unit_price"], "discount_percent": x["discount_percent"]} for x in quote.lines]
+        keep = (quote.approved_by, quote.approved_at)
+        _price(session, quote, lines)
+        quote.approved_by, quote.approved_at = keep if quote.needs_approval else (None, None)
+    else:
+        _price(session, quote, lines)
+    session.flush()
+    return quote
+
+
+def approve(session, actor: Actor, quote: Quote) -> Quote:
+    if not scope.allows(actor, "quote", "admin", quote):
+        raise ServiceError("forbidden", "a manager approves discounts above the limit")
+    if quote.status != "draft":
+        raise ServiceError("conflict", f"a {quote.status} quote needs no approval")
+    quote.approved_by, quote.approved_at = actor.user_id, utcnow()
+    return quote
+
+
+def send(session, actor: Actor, quote: Quote, emit) -> Quote:
+    if quote.status != "draft":
+        raise ServiceError("conflict", f"a {quote.status} quote cannot be sent")
+    if quote.needs_approval and not quote.approved_at:
+        limit = settings.decimal(session, "discount_approval_percent")
+        raise ServiceError("conflict", f"a discount above {limit}% needs a manager's approval before sending",
+                           extra={"needs_approval": True})
+    quote.status, quote.sent_at = "sent", utcnow()
+    session.flush()
+    emit(c.QUOTE_SENT, quote_event(quote))
+    return quote
+
+
+def reject(session, actor: Actor, quote: Quote) -> Quote:
+    if quote.status != "sent":
+        raise ServiceError("conflict", f"a {quote.status} quote cannot be rejected")
+    quote.status = "rejected"
+    return quote
+
+
+ACTIONS = {"approve": approve, "send": send, "reject": reject}
+
+
+def act(session, actor: Actor, quote_id: str, action: str, emit) -> Quote:
+    quote = records.load(session, actor, "quote", Quote, quote_id, "update")
+    if action == "send":
+        result = send(session, actor, quote, emit)
+    else:
+        result = ACTIONS[action](session, actor, quote)
+    session.flush()
+    return result
+
+
+def accept(session, actor: Actor, quote_id: str, emit) -> Order:
+    """The customer accepted: the quote becomes an order; the account's value, grade and lifecycle follow."""
+    quote = records.load(session, actor, "quote", Quote, quote_id, "update")
+    if quote.status != "sent":
+        raise ServiceError("conflict", "only a sent quote can be accepted" if quote.status != "accepted"
+                           else "this quote is accepted already", extra={"order_id": quote.order_id})
+    now = utcnow()
+    order = Order(quote_id=quote.id, account_id=quote.account_id, opportunity_id=quote.opportunity_id,
+                  status="placed", total=quote.total, currency=quote.currency, lines=quote.lines, placed_at=now,
+                  owner_id=quote.owner_id, team_id=quote.team_id, territory_id=quote.territory_id)
+    session.add(order)
+    session.flush()
+    quote.status, quote.accepted_at, quote.order_id = "accepted", now, order.id
+    session.flush()
+    emit(c.QUOTE_ACCEPTED, quote_event(quote))
+    emit(c.ORDER_PLACED, order_event(order))
+    if order.account_id:
+        accounts.apply_order(session, session.get(Account, order.account_id), order.total, emit, now)
+    return order
+
+
+def update_order(session, actor: Actor, order_id: str, data: dict, expected_version: int | None, emit) -> Order:
+    order = records.load_for_update(session, actor, "order", Order, order_id, expected_version)
+    new = data["status"]
+    if new == order.status:
+        return order
+    if new not in ORDER_FLOW[order.status]:
+        raise ServiceError("conflict", f"a {order.status} order cannot become {new}",
+                           extra={"allowed": list(ORDER_FLOW[order.status])})
+    previous, order.status = order.status, new
+    session.flush()
+    emit(c.ORDER_STATUS_CHANGED, order_event(order, previous))
+    if new == "cancelled" and order.account_id:
+        accounts.apply_order(session, session.get(Account, order.account_id), -order.total, emit)
+    return order

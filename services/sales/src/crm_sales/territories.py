@@ -1,0 +1,45 @@
+"""Territories (countries, industries, members) and lead assignment rules."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm_common.context import Actor
+from crm_common.errors import ServiceError
+from crm_sales import records
+from crm_sales.models import AssignmentRule, Territory
+
+SEARCH = (Territory.name,)
+
+
+def create(session, actor: Actor, data: dict) -> Territory:
+    territory = Territory(name=data["name"], countries=sorted(set(data.get("countries") or [])),
+                          industries=sorted(set(data.get("industries") or [])),
+                          member_ids=sorted(set(data.get("member_ids") or [])),
+                          owner_id=actor.user_id, team_id=actor.team_id)
+    session.add(territory)
+    session.flush()
+    return territory
+
+
+def update(session, actor: Actor, territory_id: str, data: dict, expected_version: int | None) -> Territory:
+    territory = records.load_for_update(session, actor, "territory", Territory, territory_id, expected_version)
+    for name in ("countries", "industries", "member_ids"):
+        if name in data:
+            data[name] = sorted(set(data[name]))
+    records.apply(territory, data, ("name", "countries", "industries", "member_ids"))
+    session.flush()
+    return territory
+
+
+def create_rule(session, actor: Actor, data: dict) -> AssignmentRule:
+    if data.get("territory_id") and session.get(Territory, data["territory_id"]) is None:
+        raise ServiceError("validation_failed", "unknown territory", errors={"territory_id": ["no such territory"]})
+    rule = AssignmentRule(**data)
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def rules(session) -> list[AssignmentRule]:
+    return list(session.execute(select(AssignmentRule).where(AssignmentRule.deleted_at.is_(None))
+                                .order_by(AssignmentRule.priority, AssignmentRule.created_at)).scalars())

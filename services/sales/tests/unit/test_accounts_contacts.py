@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crm_common.contracts import sales as c
+from crm_common.errors import ServiceError
+from crm_sales import accounts, contacts, opportunities, settings
+from crm_sales.models import Account, Contact, Opportunity
+
+
+def test_grade_follows_configurable_thresholds(session, events):
+    assert accounts.grade_for(session, Decimal("100000.00")) == "A"
+    assert accounts.grade_for(session, Decimal("9999.99")) == "C"
+    settings.update(session, {"grade_thresholds": {"A": "5000", "B": "1000"}})
+    assert accounts.grade_for(session, Decimal("5000.00")) == "A"
+    assert accounts.grade_for(session, Decimal("1000.00")) == "B"
+    with pytest.raises(ServiceError) as bad:
+        settings.update(session, {"grade_thresholds": {"A": "10", "B": "20"}})
+    assert "grade_thresholds" in bad.value.errors
+
+
+def test_orders_drive_value_grade_and_lifecycle(session, team, events):
+    account = accounts.create(session, team["r1"], {"name": "Acme"}, events)
+    assert (account.grade, account.lifecycle_stage) == ("C", "prospect")
+    settings.update(session, {"loyal_after_orders": 3})
+    accounts.apply_order(session, account, Decimal("60000.00"), events)
+    assert (account.grade, account.lifecycle_stage) == ("B", "first_purchase")
+    accounts.apply_order(session, account, Decimal("40000.00"), events)
+    assert (account.grade, account.lifecycle_stage, account.total_value) == ("A", "repeat", Decimal("100000.00"))
+    accounts.apply_order(session, account, Decimal("1.00"), events)
+    assert account.lifecycle_stage == "loyal"
+    assert events.of(c.ACCOUNT_UPDATED)[-1]["changed_fields"][0] == "lifecycle_stage"
+
+
+def test_accounts_without_recent_orders_churn(session, team, events):
+    from datetime import timedelta
+
+    import time_machine
+    from crm_common.db import utcnow
+    account = accounts.create(session, team["r1"], {"name": "Old"}, events)
+    accounts.apply_order(session, account, Decimal("10.00"), events)
+    assert accounts.mark_churned(session, events) == 0
+    with time_machine.travel(utcnow() + timedelta(days=366)):
+        assert accounts.mark_churned(session, events) == 1
+    assert account.lifecycle_stage == "churned"
+
+
+def test_parent_must_be_visible_and_not_a_cycle(session, team, events):
+    parent = accounts.create(session, team["r1"], {"name": "Group"}, events)
+    child = accounts.create(session, team["r1"], {"name": "Sub", "parent_id": parent.id}, events)
+    with pytest.raises(ServiceError) as cycle:
+        accounts.update(session, team["r1"], parent.id, {"parent_id": child.id}, None, events)
+    assert cycle.value.code == "validation_failed"
+    with pytest.raises(ServiceError) as hidden:
+        accounts.create(session, team["r3"], {"name": "X", "parent_id": parent.id}, events)
+    assert hidden.value.code == "not_found"
+
+
+def test_merging_accounts_moves_history_and_keeps_the_duplicate(session, team, events):
+    keep = accounts.create(session, team["r1"], {"name": "Acme"}, events)
+    dup = accounts.create(session, team["r1"], {"name": "ACME Inc", "website": "acme.example"}, events)
+    person = contacts.create(session, team["r1"], {"account_id": dup.id, "last_name": "Doe"}, events)
+    deal = opportunities.create(session, team["r1"], {"name": "D", "amount": "10.00", "currency": "EUR",
+                                                      "account_id": dup.id}, events)
+    accounts.apply_order(session, dup, Decimal("20000.00"), events)
+    merged = accounts.merge(session, team["r1"], keep.id, [dup.id], events)
+    assert session.get(Contact, person.id).account_id == keep.id
+    assert session.get(Opportunity, deal.id).account_id == keep.id
+    assert (merged.total_value, merged.grade, merged.website) == (Decimal("20000.00"), "B", "acme.example")
+    old = session.get(Account, dup.id)
+    assert old.merged_into_id == keep.id and old.deleted_at is not None
+    assert events.of(c.ACCOUNT_MERGED)[-1]["merged_ids"] == [dup.id]
+    with pytest.raises(ServiceError):
+        accounts.merge(session, team["r1"], keep.id, [dup.id], events)
+
+
+def test_contacts_belong_to_accounts_and_merge(session, team, events):
+    account = accounts.create(session, team["r1"], {"name": "Acme", "country": "DE"}, events)
+    a = contacts.create(session, team["r1"], {"account_id": account.id, "last_name": "Doe", "phone": "030 1234567"},
+                        events)
+    assert a.phone == "+49301234567"  # the account's country reads the national number
+    b = contacts.create(session, team["r1"], {"account_id": account.id, "last_name": "Doe", "email": "d@x.example",
+                                              "do_not_call": True}, events)
+    survivor = contacts.merge(session, team["r1"], a.id, [b.id], events)
+    assert survivor.email == "d@x.example" and survivor.do_not_call is True
+    data = events.of(c.CONTACT_MERGED)[-1]
+    assert data["merged_ids"] == [b.id] and data["account_id"] == account.id
+    with pytest.raises(ServiceError) as hidden:
+        contacts.update(session, team["r3"], a.id, {"title": "x"}, None, events)
+    assert hidden.value.code == "not_found"

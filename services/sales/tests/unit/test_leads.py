@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import pytest
+
+from crm_common.contracts import sales as c
+from crm_common.errors import ServiceError
+from crm_sales import leads, records, territories
+from crm_sales.models import Account, Contact, Lead, Opportunity
+
+
+def make(session, who, events, **fields):
+    data = {"first_name": "Ada", "last_name": "Lovelace", "company": "Analytical Engines",
+            "email": "ada@engines.example", "country": "GB", **fields}
+    return leads.create(session, who, data, events)
+
+
+def test_email_and_phone_are_validated_and_normalized(session, team, events):
+    with pytest.raises(ServiceError) as bad:
+        make(session, team["r1"], events, email="not-an-email", phone="12")
+    assert bad.value.code == "validation_failed"
+    assert set(bad.value.errors) == {"email", "phone"}
+    assert session.query(Lead).count() == 0 and events == []
+
+    lead = make(session, team["r1"], events, email="Ada@Engines.Example", phone="020 7946 0958")
+    assert lead.email == "ada@engines.example"
+    assert lead.phone == "+442079460958"  # national format read with the lead's country, stored E.164
+
+
+def test_duplicates_are_a_conflict_listing_them_unless_forced(session, team, events):
+    first = make(session, team["r1"], events)
+    with pytest.raises(ServiceError) as dup:
+        make(session, team["r2"], events, email="ADA@engines.example", company="Other Co")
+    assert dup.value.code == "conflict"
+    assert [d["id"] for d in dup.value.extra["duplicates"]] == [first.id]
+    assert dup.value.extra["duplicates"][0]["matched_on"] == ["email"]
+
+    with pytest.raises(ServiceError) as by_company:
+        make(session, team["r2"], events, email=None, first_name="Augusta")
+    assert by_company.value.extra["duplicates"][0]["matched_on"] == ["company"]
+
+    forced = make(session, team["r2"], events, force=True)
+    assert forced.duplicate_of_id == first.id
+    assert session.query(Lead).count() == 2
+
+
+def test_status_flow(session, team, events):
+    lead = make(session, team["r1"], events)
+    leads.update(session, team["r1"], lead.id, {"status": "contacted"}, None, events)
+    with pytest.raises(ServiceError) as back:
+        leads.update(session, team["r1"], lead.id, {"status": "new"}, None, events)
+    assert back.value.code == "conflict"
+    with pytest.raises(ServiceError) as conv:
+        leads.update(session, team["r1"], lead.id, {"status": "converted"}, None, events)
+    assert conv.value.code == "validation_failed"
+    updated = leads.update(session, team["r1"], lead.id, {"status": "qualified"}, None, events)
+    assert updated.status == "qualified"
+    assert events.of(c.LEAD_UPDATED)[-1]["changed_fields"] == ["status"]
+
+
+def test_stale_version_is_refused(session, team, events):
+    lead = make(session, team["r1"], events)
+    with pytest.raises(ServiceError) as stale:
+        leads.update(session, team["r1"], lead.id, {"score": 50}, lead.version + 1, events)
+    assert stale.value.code == "precondition_failed"
+    assert session.get(Lead, lead.id).score == 0
+
+
+def test_scope_rep_own_manager_team(session, team, events):
+    lead = make(session, team["r1"], events)
+    assert lead.owner_id == "r1" and lead.team_id == "t1"
+    with pytest.raises(ServiceError) as hidden:
+        records.load(session, team["r3"], "lead", Lead, lead.id)
+    assert hidden.value.code == "not_found"
+    with pytest.raises(ServiceError):
+        records.load(session, team["r2"], "lead", Lead, lead.id)
+    assert records.load(session, team["m1"], "lead", Lead, lead.id).id == lead.id
+    page = records.page(session, team["r2"], "lead", Lead, {"limit": 50}, ("created_at",))
+    assert page["items"] == []
+    with pytest.raises(ServiceError):  # a rep may not hand a lead to someone else
+        leads.update(session, team["r1"], lead.id, {"owner_id": "r2"}, None, events)
+
+
+def test_territory_rule_goes_to_least_loaded_member(session, team, events):
+    uk = territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
+    make(session, team["admin"], events, owner_id="r1", email="busy@x.example", company="Busy", last_name="B")
+    lead = make(session, team["marketer"], events)
+    assert lead.territory_id == uk.id
+    assert (lead.owner_id, lead.assignment_rule) == ("r2", "territory")
+    assert events.of(c.LEAD_ASSIGNED)[-1] == {"id": lead.id, "owner_id": "r2", "previous_owner_id": None,
+                                              "rule": "territory"}
+
+
+def test_round_robin_rule_within_a_team(session, team, events):
+    territories.create_rule(session, team["admin"], {"name": "web", "priority": 1, "strategy": "round_robin",
+                                                     "team_id": "t1", "countries": [], "industries": [],
+                                                     "source": None, "active": True})
+    owners = [make(session, team["marketer"], events, email=f"p{i}@x.example", company=f"C{i}").owner_id
+              for i in range(4)]
+    assert owners == ["m1", "r1", "r2", "m1"]
+
+
+def test_deactivated_users_open_leads_are_reassigned(session, team, events):
+    from crm_sales import handlers
+
+    class Uow:
+        emit = events
+
+    open_lead = make(session, team["r1"], events)
+    done = make(session, team["r1"], events, email="b@x.example", company="B", last_name="B")
+    leads.update(session, team["r1"], done.id, {"status": "unqualified"}, None, events)
+    handlers.on_user(session, {"type": handlers.USER_DEACTIVATED, "data": {"id": "r1"}}, Uow)
+    assert session.get(Lead, open_lead.id).owner_id in ("m1", "r2")
+    assert session.get(Lead, done.id).owner_id == "r1"  # closed leads keep their owner
+    moved = events.of(c.LEAD_ASSIGNED)[-1]
+    assert moved["id"] == open_lead.id and moved["previous_owner_id"] == "r1"
+    assert moved["rule"].startswith("reassigned:")
+
+
+def test_conversion_creates_everything_once(session, team, events):
+    lead = make(session, team["r1"], events)
+    result = leads.convert(session, team["r1"], lead.id, {"create_opportunity": {
+        "name": "Engine", "amount": "1200.50", "currency": "GBP", "expected_close_date": None}}, events)
+    assert result["account"].name == "Analytical Engines"
+    assert result["contact"].account_id == result["account"].id
+    assert str(result["opportunity"].amount) == "1200.50" and result["opportunity"].stage == "prospecting"
+    assert session.get(Lead, lead.id).status == "converted"
+    assert events.of(c.LEAD_CONVERTED) == [{"id": lead.id, "account_id": result["account"].id,
+                                           "contact_id": result["contact"].id,
+                                           "opportunity_id": result["opportunity"].id}]
+    with pytest.raises(ServiceError) as again:
+        leads.convert(session, team["r1"], lead.id, {}, events)
+    assert again.value.code == "conflict"
+    assert session.query(Account).count() == 1 and session.query(Opportunity).count() == 1
+
+
+def test_conversion_links_an_existing_account(session, team, events):
+    from crm_sales import accounts
+    account = accounts.create(session, team["r1"], {"name": "Engines Ltd"}, events)
+    lead = make(session, team["r1"], events)
+    result = leads.convert(session, team["r1"], lead.id, {"account_id": account.id}, events)
+    assert result["account"].id == account.id and result["opportunity"] is None
+    assert session.query(Account).count() == 1 and session.query(Contact).count() == 1
+    other = make(session, team["r3"], events, email="z@x.example", company="Z", last_name="Z")
+    with pytest.raises(ServiceError) as hidden:  # r3 cannot see r1's account
+        leads.convert(session, team["r3"], other.id, {"account_id": account.id}, events)
+    assert hidden.value.code == "not_found"
+    assert session.get(Lead, other.id).status == "new"
+
+
+def test_form_submission_creates_web_form_lead_and_links_duplicates(session, team, events):
+    from crm_sales import handlers
+
+    class Uow:
+        emit = events
+
+    first = make(session, team["r1"], events)
+    envelope = {"type": handlers.FORM_SUBMITTED, "data": {
+        "form_id": "f1", "submission_id": "s1", "campaign_id": "camp1",
+        "fields": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
+                   "phone": "not a phone", "message": "hello"}}}
+    handlers.on_form(session, envelope, Uow)
+    lead = session.query(Lead).filter(Lead.source == "web_form").one()
+    assert lead.duplicate_of_id == first.id and lead.campaign_id == "camp1" and lead.phone is None
