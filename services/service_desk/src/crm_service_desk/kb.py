@@ -1,0 +1,184 @@
+"""The knowledge base: draft and published articles in categories, ranked search, suggestions for a
+ticket, helpful votes, and a solved ticket turned into a draft article."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select, true
+from sqlalchemy.orm import Session
+
+from crm_common.contracts import service_desk as C
+from crm_common.errors import ServiceError, not_found, validation
+from crm_common.paging import decode_cursor, encode_cursor
+from crm_service_desk import kb_search
+from crm_service_desk.common import apply_changes, is_customer, need, now, page
+from crm_service_desk.models import Comment, KbArticle, KbVote
+from crm_service_desk.visibility import visible_ticket
+
+
+def _visible(actor):
+    """Customers and callers without full read see published articles (and their own drafts)."""
+    level = actor.scope("kb_article", "read")
+    if level == "none":
+        return None
+    if is_customer(actor) or level != "all":
+        mine = KbArticle.author_id == actor.user_id if (actor.user_id and not is_customer(actor)) else None
+        published = KbArticle.status == "published"
+        return or_(published, mine) if mine is not None else published
+    return true()
+
+
+def _visible_sql(actor) -> tuple[str, dict]:
+    if is_customer(actor) or actor.scope("kb_article", "read") != "all":
+        if actor.user_id and not is_customer(actor):
+            return "(a.status = 'published' OR a.author_id = :me)", {"me": actor.user_id}
+        return "a.status = 'published'", {}
+    return "1 = 1", {}
+
+
+def _event(article: KbArticle, changed=None) -> dict:
+    data = {"id": article.id, "title": article.title, "category": article.category, "status": article.status,
+            "source_ticket_id": article.source_ticket_id}
+    if changed is not None:
+        data["changed_fields"] = sorted(changed)
+    return data
+
+
+def get(session: Session, uow, article_id: str) -> KbArticle:
+    need(uow.caller, "kb_article", "read")
+    clause = _visible(uow.caller)
+    article = session.execute(select(KbArticle).where(KbArticle.id == article_id, KbArticle.deleted_at.is_(None),
+                                                      clause)).scalar_one_or_none()
+    if article is None:
+        raise not_found("article")
+    return article
+
+
+def create(session: Session, uow, data: dict, source_ticket_id: str | None = None) -> KbArticle:
+    need(uow.caller, "kb_article", "create")
+    at = now()
+    article = KbArticle(author_id=uow.caller.user_id, source_ticket_id=source_ticket_id, created_at=at,
+                        updated_at=at, helpful_count=0, not_helpful_count=0, **data)
+    if article.status == "published":
+        article.published_at = at
+    session.add(article)
+    session.flush()
+    kb_search.index(session, article)
+    uow.emit(C.KB_ARTICLE_CREATED, _event(article))
+    if article.status == "published":
+        uow.emit(C.KB_ARTICLE_PUBLISHED, _event(article))
+    return article
+
+
+def update(session: Session, uow, article_id: str, data: dict, expected_version: int | None) -> KbArticle:
+    need(uow.caller, "kb_article", "update")
+    article = get(session, uow, article_id)
+    level = uow.caller.scope("kb_article", "update")
+    if level != "all" and article.author_id != uow.caller.user_id:
+        raise ServiceError("forbidden", "your role may change only your own articles")
+    was = article.status
+    changed = apply_changes(article, data, expected_version)
+    if not changed:
+        return article
+    article.updated_at = now()
+    if was != "published" and article.status == "published":
+        article.published_at = article.updated_at
+    session.flush()
+    kb_search.index(session, article)
+    uow.emit(C.KB_ARTICLE_UPDATED, _event(article, changed))
+    if was != "published" and article.status == "published":
+        uow.emit(C.KB_ARTICLE_PUBLISHED, _event(article, changed))
+    return article
+
+
+def remove(session: Session, uow, article_id: str) -> None:
+    need(uow.caller, "kb_article", "delete")
+    article = get(session, uow, article_id)
+    article.deleted_at = now()
+    kb_search.index(session, article)
+    uow.emit(C.KB_ARTICLE_DELETED, _event(article))
+
+
+def list_articles(session: Session, uow, args: dict) -> dict:
+    actor = uow.caller
+    need(actor, "kb_article", "read")
+    if args.get("q"):
+        return _search_page(session, actor, args)
+    query = select(KbArticle).where(KbArticle.deleted_at.is_(None), _visible(actor))
+    for name in ("status", "category"):
+        if args.get(name) is not None:
+            query = query.where(getattr(KbArticle, name) == args[name])
+    return page(session, query, KbArticle, args, C.KB_SORTABLE)
+
+
+def _search_page(session: Session, actor, args: dict) -> dict:
+    """Ranked results, best first; the cursor carries the offset of the next page."""
+    offset = 0
+    if args.get("cursor"):
+        offset, marker = decode_cursor(args["cursor"])
+        if marker != "search" or not isinstance(offset, int) or offset < 0:
+            raise validation({"cursor": ["not a cursor of this search"]})
+    where, params = _visible_sql(actor)
+    where = f"a.deleted_at IS NULL AND {where}"
+    for name in ("status", "category"):
+        if args.get(name) is not None:
+            where += f" AND a.{name} = :{name}"
+            params[name] = args[name]
+    limit = args.get("limit") or 50
+    hits = kb_search.search(session, args["q"], where, params, limit + 1, offset)
+    more = len(hits) > limit
+    hits = hits[:limit]
+    return {"items": _with_rank(session, hits),
+            "next_cursor": encode_cursor(offset + limit, "search") if more else None}
+
+
+def _with_rank(session: Session, hits: list[tuple[str, float]]) -> list[KbArticle]:
+    if not hits:
+        return []
+    found = {a.id: a for a in session.execute(select(KbArticle).where(KbArticle.id.in_([h[0] for h in hits])))
+             .scalars()}
+    result = []
+    for article_id, rank in hits:
+        article = found[article_id]
+        article.rank = round(rank, 6)
+        result.append(article)
+    return result
+
+
+def suggestions(session: Session, uow, ticket_id: str, limit: int = 5) -> dict:
+    """Published articles matching the ticket's subject and description, best first."""
+    actor = uow.caller
+    ticket = visible_ticket(session, actor, ticket_id)
+    hits = kb_search.search(session, f"{ticket.subject} {ticket.description or ''}",
+                            "a.deleted_at IS NULL AND a.status = 'published'", {}, limit, any_term=True)
+    return {"items": _with_rank(session, hits)}
+
+
+def vote(session: Session, uow, article_id: str, helpful: bool) -> KbArticle:
+    actor = uow.caller
+    article = get(session, uow, article_id)
+    voter = actor.user_id or actor.email
+    if not voter:
+        raise ServiceError("forbidden", "votes are counted per user")
+    existing = session.get(KbVote, (article.id, voter))
+    if existing is None:
+        session.add(KbVote(article_id=article.id, voter=voter, helpful=helpful))
+    else:
+        existing.helpful = helpful
+    session.flush()
+    counts = dict(session.execute(select(KbVote.helpful, func.count()).where(KbVote.article_id == article.id)
+                                  .group_by(KbVote.helpful)).all())
+    article.helpful_count = counts.get(True, 0)
+    article.not_helpful_count = counts.get(False, 0)
+    return article
+
+
+def from_ticket(session: Session, uow, ticket_id: str) -> KbArticle:
+    """A draft article from a solved ticket: its subject, description and the public agent replies."""
+    ticket = visible_ticket(session, uow.caller, ticket_id)
+    if ticket.status not in ("solved", "closed"):
+        raise ServiceError("conflict", "only a solved or closed ticket can become an article")
+    replies = session.execute(select(Comment.body).where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
+                                                         Comment.author_kind == "user")
+                              .order_by(Comment.created_at)).scalars().all()
+    body = "\n\n".join(p for p in [ticket.description or "", *replies] if p.strip()) or ticket.subject
+    return create(session, uow, {"title": ticket.subject, "body": body, "category": None, "status": "draft"},
+                  source_ticket_id=ticket.id)

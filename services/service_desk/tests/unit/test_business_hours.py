@@ -1,0 +1,127 @@
+"""Business-hours arithmetic: weekends, holidays, offsets, spans across days, and the way back."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from crm_service_desk.business_hours import (Calendar, add_business_minutes, business_minutes_between,
+                                             is_working_time)
+
+UTC = timezone.utc
+WEEKDAYS_9_TO_17 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def office():
+    return Calendar.from_spec(WEEKDAYS_9_TO_17, ["2026-12-25"])
+
+
+def test_without_calendar_time_runs_around_the_clock():
+    assert add_business_minutes(at("2026-11-28T23:00:00"), 120, None) == at("2026-11-29T01:00:00")
+    assert business_minutes_between(at("2026-11-28T23:00:00"), at("2026-11-29T01:00:00"), None) == 120
+
+
+def test_within_one_working_day(office):
+    # Monday 2026-11-23 10:00 + 90 min
+    assert add_business_minutes(at("2026-11-23T10:00:00"), 90, office) == at("2026-11-23T11:30:00")
+
+
+def test_before_opening_starts_at_opening(office):
+    assert add_business_minutes(at("2026-11-23T06:00:00"), 30, office) == at("2026-11-23T09:30:00")
+
+
+def test_after_closing_carries_to_next_morning(office):
+    assert add_business_minutes(at("2026-11-23T16:00:00"), 120, office) == at("2026-11-24T10:00:00")
+    assert add_business_minutes(at("2026-11-23T18:00:00"), 60, office) == at("2026-11-24T10:00:00")
+
+
+def test_ending_exactly_at_closing_time(office):
+    assert add_business_minutes(at("2026-11-23T16:00:00"), 60, office) == at("2026-11-23T17:00:00")
+
+
+def test_friday_afternoon_skips_the_weekend(office):
+    # Friday 2026-11-27 16:00 + 2 h -> Monday 10:00
+    assert add_business_minutes(at("2026-11-27T16:00:00"), 120, office) == at("2026-11-30T10:00:00")
+    # a ticket opened on Saturday starts counting on Monday morning
+    assert add_business_minutes(at("2026-11-28T12:00:00"), 60, office) == at("2026-11-30T10:00:00")
+
+
+def test_holidays_are_skipped(office):
+    # Thursday 2026-12-24 16:00 + 2 h: Friday the 25th is a holiday, then the weekend -> Monday 28th 10:00
+    assert add_business_minutes(at("2026-12-24T16:00:00"), 120, office) == at("2026-12-28T10:00:00")
+
+
+def test_many_days(office):
+    # 5 working days of 8 h from Monday 09:00 end on Friday 17:00
+    assert add_business_minutes(at("2026-11-23T09:00:00"), 5 * 8 * 60, office) == at("2026-11-27T17:00:00")
+    assert add_business_minutes(at("2026-11-23T09:00:00"), 5 * 8 * 60 + 1, office) == at("2026-11-30T09:01:00")
+
+
+def test_split_shifts_and_overlapping_intervals_merge():
+    cal = Calendar.from_spec([{"weekday": 0, "start": "08:00", "end": "12:00"},
+                              {"weekday": 0, "start": "11:00", "end": "12:30"},
+                              {"weekday": 0, "start": "14:00", "end": "18:00"}])
+    # 08:00 + 270 min: 08:00-12:30 is 270 min exactly
+    assert add_business_minutes(at("2026-11-23T08:00:00"), 270, cal) == at("2026-11-23T12:30:00")
+    assert add_business_minutes(at("2026-11-23T08:00:00"), 271, cal) == at("2026-11-23T14:01:00")
+    # next Monday after the last shift
+    assert add_business_minutes(at("2026-11-23T17:30:00"), 60, cal) == at("2026-11-30T08:30:00")
+
+
+def test_fixed_offset_calendar_is_exact_in_utc():
+    # a desk at UTC+02:00 working 09:00-17:00 local is open 07:00-15:00 UTC
+    cal = Calendar.from_spec(WEEKDAYS_9_TO_17, [], utc_offset_minutes=120)
+    assert add_business_minutes(at("2026-11-23T06:00:00"), 30, cal) == at("2026-11-23T07:30:00")
+    assert add_business_minutes(at("2026-11-23T14:30:00"), 60, cal) == at("2026-11-24T07:30:00")
+    # UTC-05:00: Friday 21:30 UTC is 16:30 local -> 30 min left, then Monday 09:00 local = 14:00 UTC
+    west = Calendar.from_spec(WEEKDAYS_9_TO_17, [], utc_offset_minutes=-300)
+    assert add_business_minutes(at("2026-11-27T21:30:00"), 60, west) == at("2026-11-30T14:30:00")
+
+
+def test_holiday_is_a_local_date():
+    # at UTC+10 the local date of 2026-12-24T23:00Z is already the 25th (a holiday)
+    cal = Calendar.from_spec([{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)], ["2026-12-25"],
+                             utc_offset_minutes=600)
+    assert not is_working_time(at("2026-12-24T15:00:00"), cal)  # 01:00 on the 25th local
+    assert is_working_time(at("2026-12-24T13:59:00"), cal)  # 23:59 on the 24th local
+    assert add_business_minutes(at("2026-12-24T13:00:00"), 120, cal) == at("2026-12-25T15:00:00")
+
+
+def test_naive_and_other_offsets_are_normalised(office):
+    plus_one = timezone(timedelta(hours=1))
+    start = datetime(2026, 11, 23, 11, 0, tzinfo=plus_one)  # 10:00 UTC
+    assert add_business_minutes(start, 30, office) == at("2026-11-23T10:30:00")
+    assert add_business_minutes(datetime(2026, 11, 23, 10, 0), 30, office) == at("2026-11-23T10:30:00")
+
+
+def test_minutes_between_counts_only_working_time(office):
+    # Friday 16:00 -> Monday 10:00 is 2 working hours
+    assert business_minutes_between(at("2026-11-27T16:00:00"), at("2026-11-30T10:00:00"), office) == 120
+    # a weekend alone is no working time
+    assert business_minutes_between(at("2026-11-28T00:00:00"), at("2026-11-30T00:00:00"), office) == 0
+    assert business_minutes_between(at("2026-11-30T10:00:00"), at("2026-11-27T16:00:00"), office) == 0
+    # over the holiday
+    assert business_minutes_between(at("2026-12-24T16:00:00"), at("2026-12-28T10:00:00"), office) == 120
+
+
+@pytest.mark.parametrize("start", ["2026-11-23T08:13:00", "2026-11-27T16:59:00", "2026-11-28T03:00:00",
+                                   "2026-12-24T12:00:00"])
+@pytest.mark.parametrize("minutes", [1, 59, 480, 1000, 10000])
+def test_adding_then_measuring_gives_the_minutes_back(office, start, minutes):
+    begin = at(start)
+    end = add_business_minutes(begin, minutes, office)
+    assert business_minutes_between(begin, end, office) == pytest.approx(minutes)
+    assert is_working_time(end - timedelta(seconds=1), office)
+
+
+def test_a_calendar_without_working_time_is_refused():
+    empty = Calendar.from_spec([], [])
+    with pytest.raises(ValueError):
+        add_business_minutes(at("2026-11-23T08:00:00"), 10, empty)
+    with pytest.raises(ValueError):
+        Calendar.from_spec([{"weekday": 0, "start": "12:00", "end": "09:00"}])
