@@ -1,0 +1,34 @@
+"""Contract fuzzing: schemathesis against /openapi.json with every check, as the administrator.
+
+No request may end in a 5xx, and every response must match what the document says (status, media
+type, schema, headers). The auth routes are left out (they are tested explicitly; fuzzing them
+would trip the login throttle that other tests rely on).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+MAX_EXAMPLES = os.environ.get("CRM_FUZZ_EXAMPLES", "5")
+MAX_TIME = os.environ.get("CRM_FUZZ_SECONDS", "120")
+
+
+def test_openapi_contract_holds_under_fuzzing(suite, admin, tmp_path):
+    st = Path(sys.executable).with_name("st")
+    result = subprocess.run(
+        [str(st), "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+         "run", f"{suite.base_url}/openapi.json", "--checks", "all",
+         "--header", f"Authorization: Bearer {admin.token}",
+         "--exclude-path-regex", "^/api/v1/auth/",
+         "--max-examples", MAX_EXAMPLES, "--max-time", MAX_TIME, "--seed", "20261123",
+         "--workers", "2", "--request-timeout", "20", "--no-shrink", "--warnings", "off",
+         "--report", "junit", "--report-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=int(MAX_TIME) + 240)
+    (tmp_path / "schemathesis.out").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
