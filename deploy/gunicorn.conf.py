@@ -1,0 +1,124 @@
+"""gunicorn settings of the CRM gateway, read from the environment (standard library only).
+
+    gunicorn -c deploy/gunicorn.conf.py "crm_gateway.app:create_app()"
+
+| variable                   | default                                  |
+| -------------------------- | ---------------------------------------- |
+| CRM_BIND                   | 127.0.0.1 (containers set 0.0.0.0)       |
+| CRM_PORT                   | 8080                                     |
+| CRM_GATEWAY_WORKERS        | 2 x usable cores + 1, at most 4          |
+| CRM_GATEWAY_THREADS        | 8                                        |
+| CRM_GATEWAY_KEEPALIVE      | 5 (seconds)                              |
+| CRM_GATEWAY_MAX_REQUESTS   | 10000 (recycle a worker after that many) |
+| CRM_GATEWAY_MAX_REQUESTS_JITTER | 1000                                |
+| CRM_FORWARDED_ALLOW_IPS    | FORWARDED_ALLOW_IPS, else 127.0.0.1,::1  |
+| CRM_LOG_LEVEL              | info                                     |
+| CRM_GATEWAY_CONTROL_SOCKET | /tmp/crm-gateway-<port>.ctl (gunicorn >= 25) |
+
+gunicorn ignores names here that are not settings, so the helpers below are harmless.
+"""
+import math
+import os
+
+_MAX_DEFAULT_WORKERS = 4
+
+
+def _env(name, default):
+    value = os.environ.get(name, "").strip()
+    return value if value else default
+
+
+def _env_int(name, default, minimum=0):
+    raw = _env(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"gunicorn.conf.py: {name} must be an integer, got {raw!r}")
+    if value < minimum:
+        raise SystemExit(f"gunicorn.conf.py: {name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _usable_cores():
+    """Cores this process may use: CPU affinity, lowered by a cgroup CPU quota (container limits)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    quota = None
+    try:  # cgroup v2: "<quota> <period>" or "max <period>"
+        with open("/sys/fs/cgroup/cpu.max") as fh:
+            max_quota, period = fh.read().split()[:2]
+        if max_quota != "max":
+            quota = int(max_quota) / int(period)
+    except (OSError, ValueError):
+        try:  # cgroup v1
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") as fh:
+                v1_quota = int(fh.read())
+            with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as fh:
+                v1_period = int(fh.read())
+            if v1_quota > 0 and v1_period > 0:
+                quota = v1_quota / v1_period
+        except (OSError, ValueError):
+            pass
+    if quota:
+        cores = min(cores, max(1, math.ceil(quota)))
+    return max(1, cores)
+
+
+def _bind_address(host, port):
+    if host.startswith(("unix:", "fd://")):
+        return host
+    if ":" in host and not host.startswith("["):  # bare IPv6 address
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+# --- server socket -----------------------------------------------------------------------------
+_port = _env_int("CRM_PORT", 8080, minimum=1)
+bind = [_bind_address(_env("CRM_BIND", "127.0.0.1"), _port)]
+
+# --- workers: gthread, each worker a process with a pool of threads ------------------------------
+worker_class = "gthread"
+workers = _env_int("CRM_GATEWAY_WORKERS", min(2 * _usable_cores() + 1, _MAX_DEFAULT_WORKERS), minimum=1)
+threads = _env_int("CRM_GATEWAY_THREADS", 8, minimum=1)
+timeout = 30            # a worker silent this long is killed and replaced
+graceful_timeout = 20   # on SIGTERM, in-flight requests get this long to finish
+keepalive = _env_int("CRM_GATEWAY_KEEPALIVE", 5, minimum=0)
+max_requests = _env_int("CRM_GATEWAY_MAX_REQUESTS", 10000)
+max_requests_jitter = _env_int("CRM_GATEWAY_MAX_REQUESTS_JITTER", 1000)
+preload_app = False     # each worker builds its own app and its own RPC connections after fork
+# Worker heartbeat files on tmpfs: a slow or read-only container disk cannot stall the workers.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+proc_name = "crm-gateway"
+
+# --- proxies -----------------------------------------------------------------------------------
+# Peers trusted to set X-Forwarded-For/-Proto: the ingress or load balancer in front of the gateway
+# ("*" when only the ingress can reach the pods; keep the default when clients connect directly).
+forwarded_allow_ips = _env("CRM_FORWARDED_ALLOW_IPS", _env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
+
+# --- logging: access log on stdout, errors on stderr ---------------------------------------------
+accesslog = "-"
+errorlog = "-"
+loglevel = _env("CRM_LOG_LEVEL", "info").lower()
+# client, forwarded-for, time, request line, status, bytes, duration (ms), request id, referer, agent.
+# %({x-request-id}o)s is the X-Request-ID response header the gateway sets on every response.
+access_log_format = (
+    '%(h)s fwd=%({x-forwarded-for}i)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms '
+    'rid=%({x-request-id}o)s "%(f)s" "%(a)s"'
+)
+
+# gunicorn >= 25 opens a control socket for `gunicornc` (default under $HOME, read-only in
+# containers); one per port, so several gateways on one host do not share it.
+control_socket = _env("CRM_GATEWAY_CONTROL_SOCKET", f"/tmp/crm-gateway-{_port}.ctl")
+
+
+# --- hooks -------------------------------------------------------------------------------------
+def post_fork(server, worker):
+    server.log.info("gateway worker %s started (%s threads)", worker.pid, threads)
+
+# Request lines up to gunicorn's maximum reach the app, which answers an over-long URL (> 4096
+# characters) with a 414 problem+json itself; only lines beyond this get gunicorn's plain 414.
+limit_request_line = 8190
