@@ -22,8 +22,11 @@ REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
 
 
 def public(view):
-    """Mark a view as reachable without credentials."""
+    """Mark a view as reachable without credentials (and document it so: `security: []`)."""
     view._crm_public = True
+    apidoc = dict(getattr(view, "_apidoc", {}))
+    apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}), "security": []}
+    view._apidoc = apidoc
     return view
 
 
@@ -43,6 +46,22 @@ def is_public(view, method: str | None = None) -> bool:
     cls = getattr(view, "view_class", None)
     handler = getattr(cls, (method or "").lower(), None) if cls is not None else None
     return bool(getattr(handler, "_crm_public", False))
+
+
+def declared_permission(view, method: str | None = None) -> tuple[str, str] | None:
+    """The (resource, action) a view (or a class-based view's handler of `method`) declares with @requires."""
+    cls = getattr(view, "view_class", None)
+    if cls is not None:
+        view = getattr(cls, (method or "").lower(), None)
+    return getattr(view, "_crm_permission", None)
+
+
+def check_permission(actor: Actor, view, method: str) -> None:
+    """Refuse with 403 before anything else looks at the request, so a denied caller learns nothing from validation."""
+    permission = declared_permission(view, method)
+    if permission is not None and permission != SELF_SERVICE and not actor.can(*permission):
+        resource, action = permission
+        raise ServiceError("forbidden", f"your role may not {action} {resource}")
 
 
 class KeyRing:

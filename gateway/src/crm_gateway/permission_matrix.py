@@ -12,7 +12,7 @@ from flask import Flask
 
 from crm_common.context import Actor
 from crm_common.permissions import BUILTIN_ROLES
-from crm_gateway.auth import SELF_SERVICE
+from crm_gateway.auth import SELF_SERVICE, declared_permission, is_public
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,6 @@ class Route:
     permission: tuple[str, str] | None  # None: public
 
 
-def _permission(view, method: str):
-    cls = getattr(view, "view_class", None)
-    if cls is not None:
-        handler = getattr(cls, method.lower(), None)
-        return getattr(handler, "_crm_permission", None), getattr(handler, "_crm_public", False)
-    return getattr(view, "_crm_permission", None), getattr(view, "_crm_public", False)
 
 
 def routes(app: Flask) -> list[Route]:
@@ -37,8 +31,8 @@ def routes(app: Flask) -> list[Route]:
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            permission, is_public = _permission(view, method)
-            if is_public or rule.endpoint in public_endpoints:
+            permission = declared_permission(view, method)
+            if is_public(view, method) or rule.endpoint in public_endpoints:
                 permission = None
             elif permission is None:
                 permission = ("?", "?")  # neither public nor protected: the test refuses it
