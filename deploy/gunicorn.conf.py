@@ -119,6 +119,8 @@ control_socket = _env("CRM_GATEWAY_CONTROL_SOCKET", f"/tmp/crm-gateway-{_port}.c
 def post_fork(server, worker):
     server.log.info("gateway worker %s started (%s threads)", worker.pid, threads)
 
-# Request lines up to gunicorn's maximum reach the app, which answers an over-long URL (> 4096
-# characters) with a 414 problem+json itself; only lines beyond this get gunicorn's plain 414.
-limit_request_line = 8190
+# Every request line reaches the app, which answers an over-long URL (> 4096 characters) with a
+# 414 problem+json itself, as API.md promises; gunicorn's own limit (at most 8190) would answer
+# longer lines with an HTML page instead. 0 lifts gunicorn's limit (its C parser still stops at
+# 1 MB); the worker timeout bounds a client that never finishes its line.
+limit_request_line = 0

@@ -10,11 +10,12 @@ from flask import Flask, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from crm_common.contracts.sales import DecimalString
 from crm_common.db import make_engine
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
 from crm_gateway import auth, problems
-from crm_gateway.conventions import valid_text
+from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
 from crm_gateway.settings import Settings
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -62,7 +63,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["crm_cutoffs"] = auth.CutoffCache(settings.token_cutoff_cache_seconds)
     app.extensions["crm_db"] = make_engine(settings.database_url)
 
+    app.url_map.converters["id"] = IdConverter
     api = ProblemApi(app)
+    api.register_converter(IdConverter, id_converter_schema)
+    api.register_field(DecimalString, "string", "decimal")
     app.extensions["crm_api"] = api
     from crm_gateway.routes import register
     register(api)
@@ -91,21 +95,35 @@ def _begin():
     settings: Settings = request.environ.get("crm.settings") or _settings()
     if len(request.full_path) > MAX_URL_LENGTH:
         return problems.problem(414, f"the URL is longer than {MAX_URL_LENGTH} characters")
-    if not valid_text(list(request.args.items(multi=True))) or not valid_text(request.path):
-        return problems.problem(400, "the URL holds text that is not valid Unicode or a NUL character")
     if request.method == "OPTIONS" and request.headers.get("Origin"):
         return _preflight(settings)
-    if request.url_rule is not None and request.method in JSON_METHODS and (request.content_length or request.headers.get("Transfer-Encoding")):
-        if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-            return problems.problem(415, "send the body as application/json")
     view = _view()
-    if view is None or auth.is_public(view, request.method) or request.url_rule.endpoint in _public_endpoints():
-        return None
-    try:
-        g.actor = dataclasses.replace(auth.authenticate(), client_ip=request.remote_addr)
-    except ServiceError as exc:
-        return problems.from_service_error(exc)
+    if view is not None and not (auth.is_public(view, request.method) or request.url_rule.endpoint in _public_endpoints()):
+        try:  # who and whether first: a caller without the right learns nothing from validation
+            g.actor = dataclasses.replace(auth.authenticate(), client_ip=request.remote_addr)
+            auth.check_permission(g.actor, view, request.method)
+        except ServiceError as exc:
+            return problems.from_service_error(exc)
+    bad_text = _invalid_url_text()
+    if bad_text:
+        return problems.problem(422, "the URL holds text that is not valid Unicode or a NUL character",
+                                errors=bad_text)
+    if view is not None and request.method in JSON_METHODS:
+        if has_body() and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+            return problems.problem(415, "send the body as application/json")
+        if not has_body() and requires_json_body(view, request.method):
+            return problems.problem(422, "this request needs a JSON body", errors={"json": ["a JSON body is required"]})
     return None
+
+
+def _invalid_url_text() -> dict:
+    errors: dict = {}
+    for name, value in request.args.items(multi=True):
+        if not valid_text(name) or not valid_text(value):
+            errors.setdefault("query", {})[name if valid_text(name) else "?"] = [TEXT_ERROR]
+    if not valid_text(request.path):
+        errors["path"] = [TEXT_ERROR]
+    return errors
 
 
 def _view():

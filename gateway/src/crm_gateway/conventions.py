@@ -6,14 +6,33 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import UUIDConverter
 
 from crm_common.errors import ServiceError
 
 
+class IdConverter(UUIDConverter):
+    """`<id:record_id>`: a record id in a path -- a UUID, handed to the view as its lower-case text
+    (what the services store), documented as `format: uuid`; anything else is no route (404)."""
+
+    def to_python(self, value: str) -> str:
+        return value.lower()
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+def id_converter_schema(converter) -> dict:
+    return {"type": "string", "format": "uuid"}
+
+
+TEXT_ERROR = "text must be valid Unicode without NUL characters"
+
+
 class StrictParser(FlaskParser):
-    """Unknown query parameters and body fields are refused (422), never silently ignored; JSON text
-    that is not valid Unicode (lone surrogates such as "\\ud800") or holds NUL characters is malformed
-    (400): no database stores either."""
+    """Unknown query parameters and body fields are refused (422), never silently ignored; so is
+    JSON text that is not valid Unicode (lone surrogates such as "\\ud800") or holds NUL characters
+    (422, naming the field): no database stores either."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {"query": RAISE, "querystring": RAISE, "json": RAISE, "form": RAISE,
                                    "json_or_form": RAISE, "headers": None, "cookies": None, "files": RAISE,
@@ -21,28 +40,47 @@ class StrictParser(FlaskParser):
 
     def _raw_load_json(self, req):
         data = super()._raw_load_json(req)
-        if not _valid_unicode(data):
-            raise ServiceError("bad_request", "the body contains text that is not valid Unicode or holds NUL")
+        bad = invalid_text_paths(data)
+        if bad:
+            raise ServiceError("validation_failed", "the body holds text that is not valid Unicode or holds NUL",
+                               errors={"json": {path or "$": [TEXT_ERROR] for path in bad}})
         return data
+
+
+def requires_json_body(view, method: str) -> bool:
+    """Whether the handler declares a required JSON body (`@blp.arguments(Schema)`, the default)."""
+    cls = getattr(view, "view_class", None)
+    handler = getattr(cls, method.lower(), None) if cls is not None else view
+    parameters = getattr(handler, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(p.get("in") == "json" and p.get("required", True) for p in parameters)
+
+
+def has_body() -> bool:
+    return bool(request.content_length or request.headers.get("Transfer-Encoding"))
 
 
 def valid_text(value) -> bool:
     """No lone surrogates and no NUL characters anywhere in a parsed value."""
-    return _valid_unicode(value)
+    return not invalid_text_paths(value)
 
 
-def _valid_unicode(value) -> bool:
+def invalid_text_paths(value, path: str = "") -> list[str]:
+    """The dotted paths (keys and list indexes) of every string in `value` that no database could store."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return False
-        return "\x00" not in value
+            return [path]
+        return [path] if "\x00" in value else []
     if isinstance(value, dict):
-        return all(_valid_unicode(k) and _valid_unicode(v) for k, v in value.items())
+        found = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if invalid_text_paths(key) else invalid_text_paths(item, where)
+        return found
     if isinstance(value, (list, tuple)):
-        return all(_valid_unicode(v) for v in value)
-    return True
+        return [p for i, item in enumerate(value) for p in invalid_text_paths(item, f"{path}.{i}" if path else str(i))]
+    return []
 
 
 class Blueprint(SmorestBlueprint):

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 from crm_common import migrate
 from crm_gateway.app import create_app
 from crm_gateway.auth import requires
-from crm_gateway.conventions import Blueprint, ListArgs
+from crm_gateway.conventions import TEXT_ERROR, Blueprint, ListArgs
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
 
 
@@ -134,15 +134,20 @@ def test_over_long_url_is_a_414_problem(client):
     assert_problem(client.get("/api/v1/things?q=" + "x" * 5000), 414)
 
 
-def test_text_that_is_not_unicode_is_400(client, keypair):
+def test_text_that_is_not_unicode_is_a_422_naming_the_field(client, keypair):
     response = client.post("/api/v1/things", data='{"name": "bad \\ud800 text"}', content_type="application/json",
                            headers=auth(keypair))
-    assert_problem(response, 400)
+    assert_problem(response, 422)
+    assert response.get_json()["errors"] == {"json": {"name": [TEXT_ERROR]}}
 
 
-def test_nul_characters_in_body_or_query_are_400(client, keypair):
-    assert_problem(client.post("/api/v1/things", json={"name": "a\x00b"}, headers=auth(keypair)), 400)
-    assert_problem(client.get("/api/v1/things?colour=re%00d", headers=auth(keypair)), 400)
+def test_nul_characters_in_body_or_query_are_a_422_naming_the_field(client, keypair):
+    body = client.post("/api/v1/things", json={"name": "a\x00b"}, headers=auth(keypair))
+    assert_problem(body, 422)
+    assert body.get_json()["errors"] == {"json": {"name": [TEXT_ERROR]}}
+    query = client.get("/api/v1/things?colour=re%00d", headers=auth(keypair))
+    assert_problem(query, 422)
+    assert query.get_json()["errors"] == {"query": {"colour": [TEXT_ERROR]}}
 
 
 def test_wrong_media_type_is_415(client, keypair):

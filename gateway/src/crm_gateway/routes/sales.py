@@ -74,7 +74,7 @@ def resource(path: str, noun: str, permission: str, item, create=None, update=No
 
     if collection:
         blp.route("")(type(f"{title}Collection", (MethodView,), collection))
-    blp.route("/<string:record_id>", endpoint=f"{title}Item")(type(f"{title}Item", (MethodView,), single))
+    blp.route("/<id:record_id>", endpoint=f"{title}Item")(type(f"{title}Item", (MethodView,), single))
     blueprints.append(blp)
     return blp
 
@@ -85,7 +85,7 @@ leads = resource("leads", "lead", "lead", c.Lead, c.LeadCreate, c.LeadUpdate, c.
                  description="Leads: duplicates (409 with `duplicates` unless `force`), status flow, assignment")
 
 
-@leads.route("/<string:record_id>/convert")
+@leads.route("/<id:record_id>/convert")
 class LeadConvert(MethodView):
     @leads.arguments(c.LeadConvert)
     @leads.response(200, c.ConvertResult)
@@ -112,7 +112,7 @@ class LeadImports(MethodView):
         return job, 202, {"Location": url_for("lead_imports.LeadImport", job_id=job["id"])}
 
 
-@imports_blp.route("/<string:job_id>")
+@imports_blp.route("/<id:job_id>")
 class LeadImport(MethodView):
     @imports_blp.response(200, c.Job)
     @requires("lead", "create")
@@ -150,7 +150,7 @@ contacts = resource("contacts", "contact", "contact", c.Contact, c.ContactCreate
 
 
 def _merge_route(blp, noun: str, schema):
-    @blp.route("/<string:record_id>/merge", endpoint=f"{noun.title()}Merge")
+    @blp.route("/<id:record_id>/merge", endpoint=f"{noun.title()}Merge")
     class Merge(MethodView):
         @blp.arguments(c.MergeRequest)
         @blp.response(200, schema)
@@ -171,7 +171,7 @@ opportunities = resource("opportunities", "opportunity", "opportunity", c.Opport
                          description="Opportunities: stages by PATCH {stage}, lost reason required, history")
 
 
-@opportunities.route("/<string:record_id>/history")
+@opportunities.route("/<id:record_id>/history")
 class OpportunityHistory(MethodView):
     @opportunities.response(200, c.History)
     @requires("opportunity", "read")
@@ -236,7 +236,7 @@ quotes_blp = resource("quotes", "quote", "quote", c.Quote, c.QuoteCreate, c.Quot
 
 
 def _quote_action(action: str, permission: str, doc: str):
-    @quotes_blp.route(f"/<string:record_id>/{action}", endpoint=f"Quote{action.title()}")
+    @quotes_blp.route(f"/<id:record_id>/{action}", endpoint=f"Quote{action.title()}")
     class QuoteAction(MethodView):
         @quotes_blp.response(200, c.Quote)
         @quotes_blp.alt_response(409, description="not possible in the quote's status")
@@ -252,7 +252,7 @@ _quote_action("send", "update", "Send the quote to the customer (approved first 
 _quote_action("reject", "update", "The customer declined the quote.")
 
 
-@quotes_blp.route("/<string:record_id>/accept", endpoint="QuoteAccept")
+@quotes_blp.route("/<id:record_id>/accept", endpoint="QuoteAccept")
 class QuoteAccept(MethodView):
     @quotes_blp.response(201, c.Order)
     @quotes_blp.alt_response(409, description="the quote is not sent, or accepted already")
@@ -271,7 +271,7 @@ contracts_blp = resource("contracts", "contract", "contract", c.Contract, c.Cont
                          description="Contracts: draft, signed, active, expired, terminated; .docx document")
 
 
-@contracts_blp.route("/<string:record_id>/document", endpoint="ContractDocument")
+@contracts_blp.route("/<id:record_id>/document", endpoint="ContractDocument")
 class ContractDocument(MethodView):
     @contracts_blp.response(200, content_type=DOCX, description="the .docx file")
     @requires("contract", "read")
@@ -322,7 +322,7 @@ class CallLists(MethodView):
         return created(record, "call_lists.CallListItem", record_id=record["id"])
 
 
-@call_lists.route("/<string:record_id>")
+@call_lists.route("/<id:record_id>")
 class CallListItem(MethodView):
     @call_lists.response(200, c.CallList)
     @requires("call_list", "read")
@@ -330,7 +330,7 @@ class CallListItem(MethodView):
         return with_etag(call("sales", "get_call_list", record_id))
 
 
-@call_lists.route("/<string:record_id>/calls")
+@call_lists.route("/<id:record_id>/calls")
 class CallListCalls(MethodView):
     @call_lists.arguments(c.CallLog)
     @call_lists.response(200, c.CallList)
@@ -375,7 +375,7 @@ expenses_blp = resource("expenses", "expense", "expense", c.Expense, c.ExpenseCr
 
 
 def _expense_decision(action: str, approve: bool):
-    @expenses_blp.route(f"/<string:record_id>/{action}", endpoint=f"Expense{action.title()}")
+    @expenses_blp.route(f"/<id:record_id>/{action}", endpoint=f"Expense{action.title()}")
     class Decision(MethodView):
         @expenses_blp.arguments(c.ExpenseDecision)
         @expenses_blp.response(200, c.Expense)
