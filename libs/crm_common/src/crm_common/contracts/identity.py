@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from crm_common.contracts.fields import Boolean
 from crm_common.contracts.registry import event, rpc
 
 # --------------------------------------------------------------------------------------------------
@@ -58,7 +59,7 @@ class ById(Strict):
 
 
 class ByIdVersioned(ById):
-    expected_version = fields.Integer(load_default=None, allow_none=True)
+    expected_version = fields.Integer(strict=True, load_default=None, allow_none=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ class TokenPairSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True)
     token_type = fields.String(required=True)
-    expires_in = fields.Integer(required=True)
+    expires_in = fields.Integer(strict=True, required=True)
 
 
 class PasswordChangeSchema(Strict):
@@ -101,7 +102,7 @@ class MfaVerifySchema(Strict):
 
 
 class MfaStatusSchema(Schema):
-    mfa_enabled = fields.Boolean(required=True)
+    mfa_enabled = Boolean(required=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -115,13 +116,13 @@ class UserSchema(Schema):
     roles = fields.List(fields.String(), required=True)
     team_id = fields.String(allow_none=True)
     territory_ids = fields.List(fields.String(), required=True)
-    is_active = fields.Boolean(required=True)
-    mfa_enabled = fields.Boolean(required=True)
+    is_active = Boolean(required=True)
+    mfa_enabled = Boolean(required=True)
     account_id = fields.String(allow_none=True)
     contact_id = fields.String(allow_none=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp()
-    version = fields.Integer()
+    version = fields.Integer(strict=True)
 
 
 class MeSchema(UserSchema):
@@ -136,7 +137,7 @@ class UserCreateSchema(Strict):
     roles = fields.List(fields.String(validate=ROLE_NAME), load_default=list)
     team_id = fields.String(load_default=None, allow_none=True)
     territory_ids = fields.List(fields.String(validate=validate.Length(max=36)), load_default=list)
-    is_active = fields.Boolean(load_default=True)
+    is_active = Boolean(load_default=True)
     account_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
     contact_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
 
@@ -156,7 +157,7 @@ class UserUpdateSchema(Strict):
     roles = fields.List(fields.String(validate=ROLE_NAME))
     team_id = fields.String(allow_none=True)
     territory_ids = fields.List(fields.String(validate=validate.Length(max=36)))
-    is_active = fields.Boolean()
+    is_active = Boolean()
     account_id = fields.String(allow_none=True, validate=validate.Length(max=36))
     contact_id = fields.String(allow_none=True, validate=validate.Length(max=36))
 
@@ -189,7 +190,7 @@ class TeamSchema(Schema):
     member_ids = fields.List(fields.String(), required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp()
-    version = fields.Integer()
+    version = fields.Integer(strict=True)
 
 
 class TeamCreateSchema(Strict):
@@ -222,11 +223,11 @@ class RoleSchema(Schema):
     id = fields.String(required=True)
     name = fields.String(required=True)
     description = fields.String(allow_none=True)
-    builtin = fields.Boolean(required=True)
+    builtin = Boolean(required=True)
     permissions = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()),
                               required=True)
     created_at = Timestamp(allow_none=True)
-    version = fields.Integer(allow_none=True)
+    version = fields.Integer(strict=True, allow_none=True)
 
 
 class RoleCreateSchema(Strict):
@@ -358,7 +359,7 @@ class UserEventData(Schema):
     team_id = fields.String(required=True, allow_none=True)
     territory_ids = fields.List(fields.String(), required=True)
     roles = fields.List(fields.String(), required=True)
-    is_active = fields.Boolean(required=True)
+    is_active = Boolean(required=True)
 
 
 class UserUpdatedData(UserEventData):
@@ -409,7 +410,7 @@ class PrivacyPartSchema(Schema):
     service = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("done", "failed")))
     data = fields.Dict(load_default=None, allow_none=True)  # export only: what the service holds
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
 
 
 USER_CREATED = event("identity", "user_created", 1, UserEventData, "A user was created.",

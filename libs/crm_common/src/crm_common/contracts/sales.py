@@ -6,11 +6,12 @@ what the service returns and what /openapi.json documents. Money is a decimal st
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from crm_common.contracts.fields import Boolean, Day, DecimalString
 from crm_common.contracts.identity import PrivacyPartSchema  # identity owns the privacy part schema
 from crm_common.contracts.registry import event, rpc
 from crm_common.envelope import rfc3339
@@ -34,31 +35,16 @@ class UtcDateTime(fields.DateTime):
         return result
 
 
-class Day(fields.Date):
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None or isinstance(value, str):
-            return value
-        return value.isoformat()
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 MAX_MONEY = 10 ** 13  # stays inside Numeric(18, 2) after quantities and sums
 
 
 def Money(minimum=None, **kw):  # noqa: N802 - a field factory
     """A decimal string with cents, below MAX_MONEY (and at least `minimum` when given)."""
-    return fields.Decimal(as_string=True, places=2, allow_nan=False,
-                          validate=validate.Range(min=minimum, max=MAX_MONEY, max_inclusive=False), **kw)
+    return DecimalString(validate=validate.Range(min=minimum, max=MAX_MONEY, max_inclusive=False), **kw)
 
 
 def Percent(**kw):  # noqa: N802
-    return fields.Decimal(as_string=True, places=2, allow_nan=False, validate=validate.Range(min=0, max=100), **kw)
+    return DecimalString(validate=validate.Range(min=0, max=100), **kw)
 
 
 Currency = lambda **kw: fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code like EUR"), **kw)  # noqa: E731
@@ -66,7 +52,7 @@ Country = lambda **kw: fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", err
 Id = lambda **kw: fields.String(validate=validate.Length(min=1, max=36), **kw)  # noqa: E731
 Name = lambda n=200, **kw: fields.String(validate=validate.Length(min=1, max=n), **kw)  # noqa: E731
 Text = lambda n=200, **kw: fields.String(validate=validate.Length(max=n), **kw)  # noqa: E731
-PERIOD_RE = r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+PERIOD_RE = r"^(19|2[0-9])[0-9]{2}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"  # years 1900-2999
 
 
 class Strict(Schema):
@@ -76,7 +62,7 @@ class Strict(Schema):
 
 class Record(Schema):
     id = fields.String(required=True)
-    version = fields.Integer()
+    version = fields.Integer(strict=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -114,14 +100,14 @@ class LeadFields(Strict):
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     country = Country(allow_none=True)
     industry = Text(100, allow_none=True)
-    score = fields.Integer(validate=validate.Range(min=0, max=100))
+    score = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     owner_id = Id(allow_none=True)
     campaign_id = Id(allow_none=True)
 
 
 class LeadCreate(LeadFields):
     source = fields.String(load_default="api", validate=validate.OneOf(LEAD_SOURCES))
-    force = fields.Boolean(load_default=False, metadata={"description": "create even if duplicates exist"})
+    force = Boolean(load_default=False, metadata={"description": "create even if duplicates exist"})
 
 
 class LeadUpdate(LeadFields):
@@ -139,7 +125,7 @@ class Lead(Record):
     industry = fields.String(allow_none=True)
     source = fields.String()
     status = fields.String()
-    score = fields.Integer()
+    score = fields.Integer(strict=True)
     owner_id = fields.String(allow_none=True)
     team_id = fields.String(allow_none=True)
     territory_id = fields.String(allow_none=True)
@@ -183,7 +169,7 @@ class LeadConvert(Strict):
 class LeadImportRequest(Strict):
     rows = fields.List(fields.Dict(), validate=validate.Length(max=200_000))
     csv = fields.String(metadata={"description": "CSV text with a header row of lead field names"})
-    force = fields.Boolean(load_default=True, metadata={"description": "import duplicates (linked) or skip them"})
+    force = Boolean(load_default=True, metadata={"description": "import duplicates (linked) or skip them"})
 
     @validates_schema
     def one_source(self, data, **kwargs):
@@ -195,10 +181,10 @@ class Job(Schema):
     id = fields.String(required=True)
     kind = fields.String()
     status = fields.String(metadata={"description": "queued, running, done or failed"})
-    total = fields.Integer()
-    processed = fields.Integer()
-    succeeded = fields.Integer()
-    failed = fields.Integer()
+    total = fields.Integer(strict=True)
+    processed = fields.Integer(strict=True)
+    succeeded = fields.Integer(strict=True)
+    failed = fields.Integer(strict=True)
     errors = fields.List(fields.Dict())
     result = fields.Dict(allow_none=True)
     owner_id = fields.String(allow_none=True)
@@ -209,14 +195,14 @@ class Job(Schema):
 
 class AssignmentRuleCreate(Strict):
     name = Name(required=True)
-    priority = fields.Integer(load_default=100, validate=validate.Range(min=0, max=100_000))
+    priority = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=0, max=100_000))
     strategy = fields.String(required=True, validate=validate.OneOf(("round_robin", "least_loaded")))
     team_id = Id(allow_none=True)
     territory_id = Id(allow_none=True)
     countries = fields.List(Country(), load_default=list)
     industries = fields.List(Text(100), load_default=list)
     source = fields.String(allow_none=True, validate=validate.OneOf(LEAD_SOURCES))
-    active = fields.Boolean(load_default=True)
+    active = Boolean(load_default=True)
 
     @validates_schema
     def needs_pool(self, data, **kwargs):
@@ -226,14 +212,14 @@ class AssignmentRuleCreate(Strict):
 
 class AssignmentRule(Record):
     name = fields.String()
-    priority = fields.Integer()
+    priority = fields.Integer(strict=True)
     strategy = fields.String()
     team_id = fields.String(allow_none=True)
     territory_id = fields.String(allow_none=True)
     countries = fields.List(fields.String())
     industries = fields.List(fields.String())
     source = fields.String(allow_none=True)
-    active = fields.Boolean()
+    active = Boolean()
 
 
 # -- territories ------------------------------------------------------------------------------
@@ -279,7 +265,7 @@ class AccountFields(Strict):
     name = Name()
     industry = Text(100, allow_none=True)
     size = fields.String(allow_none=True, validate=validate.OneOf(SIZES))
-    employees = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=10_000_000))
+    employees = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
     website = Text(300, allow_none=True)
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     street = Text(200, allow_none=True)
@@ -305,7 +291,7 @@ class Account(Record):
     name = fields.String()
     industry = fields.String(allow_none=True)
     size = fields.String(allow_none=True)
-    employees = fields.Integer(allow_none=True)
+    employees = fields.Integer(strict=True, allow_none=True)
     website = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     street = fields.String(allow_none=True)
@@ -320,7 +306,7 @@ class Account(Record):
     grade = fields.String(allow_none=True)
     lifecycle_stage = fields.String()
     total_value = Money()
-    order_count = fields.Integer()
+    order_count = fields.Integer(strict=True)
     merged_into_id = fields.String(allow_none=True)
 
 
@@ -352,7 +338,7 @@ class ContactFields(Strict):
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     title = Text(100, allow_none=True)
     owner_id = Id(allow_none=True)
-    do_not_call = fields.Boolean()
+    do_not_call = Boolean()
     country = Country(allow_none=True)
 
 
@@ -374,7 +360,7 @@ class Contact(Record):
     owner_id = fields.String(allow_none=True)
     team_id = fields.String(allow_none=True)
     territory_id = fields.String(allow_none=True)
-    do_not_call = fields.Boolean()
+    do_not_call = Boolean()
     country = fields.String(allow_none=True)
     lead_id = fields.String(allow_none=True)
     merged_into_id = fields.String(allow_none=True)
@@ -413,7 +399,7 @@ class OpportunityFields(Strict):
     amount = Money(minimum=0)
     currency = Currency()
     stage = fields.String(validate=validate.Length(min=1, max=50))
-    probability = fields.Integer(validate=validate.Range(min=0, max=100))
+    probability = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     expected_close_date = Day(allow_none=True)
     lost_reason = Text(500, allow_none=True)
     campaign_id = Id(allow_none=True)
@@ -442,7 +428,7 @@ class Opportunity(Record):
     currency = fields.String()
     pipeline_id = fields.String(allow_none=True)
     stage = fields.String()
-    probability = fields.Integer()
+    probability = fields.Integer(strict=True)
     forecast_category = fields.String()
     expected_close_date = Day(allow_none=True)
     lost_reason = fields.String(allow_none=True)
@@ -467,12 +453,12 @@ OpportunityPage = page(Opportunity, "OpportunityPage")
 
 class HistoryEntry(Schema):
     stage = fields.String()
-    probability = fields.Integer()
+    probability = fields.Integer(strict=True)
     amount = Money(allow_none=True)
     changed_at = UtcDateTime()
     changed_by = fields.String(allow_none=True)
     left_at = UtcDateTime(allow_none=True)
-    seconds_in_stage = fields.Integer(metadata={"description": "time spent in the stage (so far, if current)"})
+    seconds_in_stage = fields.Integer(strict=True, metadata={"description": "time spent in the stage (so far, if current)"})
 
 
 class History(Schema):
@@ -481,7 +467,7 @@ class History(Schema):
 
 class StageDef(Strict):
     name = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$"))
-    probability = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
+    probability = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100))
 
 
 class PipelineCreate(Strict):
@@ -519,7 +505,7 @@ class ProductCreate(Strict):
     description = Text(2000, allow_none=True)
     unit_price = Money(required=True, minimum=0)
     currency = Currency(required=True)
-    active = fields.Boolean(load_default=True)
+    active = Boolean(load_default=True)
 
 
 class ProductUpdate(Strict):
@@ -527,7 +513,7 @@ class ProductUpdate(Strict):
     description = Text(2000, allow_none=True)
     unit_price = Money(minimum=0)
     currency = Currency()
-    active = fields.Boolean()
+    active = Boolean()
 
 
 class Product(Record):
@@ -536,7 +522,7 @@ class Product(Record):
     description = fields.String(allow_none=True)
     unit_price = Money()
     currency = fields.String()
-    active = fields.Boolean()
+    active = Boolean()
 
 
 class ProductFilters(Schema):
@@ -553,8 +539,7 @@ ProductPage = page(Product, "ProductPage")
 class QuoteLineInput(Strict):
     product_id = Id(allow_none=True)
     description = Text(500, allow_none=True)
-    quantity = fields.Decimal(required=True, as_string=True, places=3, allow_nan=False,
-                              validate=validate.Range(min=0, min_inclusive=False, max=1_000_000))
+    quantity = DecimalString(places=3, required=True, validate=validate.Range(min=0, min_inclusive=False, max=1_000_000))
     unit_price = Money(minimum=0, metadata={"description": "defaults to the product's price"})
     discount_percent = Percent(load_default="0")
 
@@ -593,12 +578,12 @@ class Quote(Record):
     currency = fields.String()
     status = fields.String()
     lines = fields.List(fields.Nested(QuoteLine))
-    tax_percent = fields.Decimal(as_string=True)
+    tax_percent = DecimalString()
     subtotal = Money()
     discount_total = Money()
     tax_total = Money()
     total = Money()
-    needs_approval = fields.Boolean()
+    needs_approval = Boolean()
     approved_by = fields.String(allow_none=True)
     approved_at = UtcDateTime(allow_none=True)
     sent_at = UtcDateTime(allow_none=True)
@@ -656,7 +641,7 @@ class ContractCreate(Strict):
     value = Money(minimum=0, metadata={"description": "defaults to the order's or deal's"})
     currency = Currency()
     terms = Text(20000, allow_none=True)
-    renewal_notice_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650))
+    renewal_notice_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=3650))
 
     @validates_schema
     def dates(self, data, **kwargs):
@@ -672,7 +657,7 @@ class ContractUpdate(Strict):
     starts_on = Day()
     ends_on = Day()
     terms = Text(20000, allow_none=True)
-    renewal_notice_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650))
+    renewal_notice_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=3650))
 
 
 class Contract(Record):
@@ -687,7 +672,7 @@ class Contract(Record):
     currency = fields.String()
     terms = fields.String(allow_none=True)
     lines = fields.List(fields.Nested(QuoteLine))
-    renewal_notice_days = fields.Integer(allow_none=True)
+    renewal_notice_days = fields.Integer(strict=True, allow_none=True)
     reminder_activity_id = fields.String(allow_none=True)
     signed_at = UtcDateTime(allow_none=True)
 
@@ -732,9 +717,9 @@ class ActivityFields(Strict):
     opportunity_id = Id(allow_none=True)
     status = fields.String(validate=validate.OneOf(ACTIVITY_STATUSES))
     outcome = fields.String(allow_none=True, validate=validate.OneOf(CALL_OUTCOMES))
-    duration_seconds = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=86400))
+    duration_seconds = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=86400))
     callback_at = UtcDateTime(allow_none=True, metadata={"description": "a call: schedules a follow-up call"})
-    allow_conflict = fields.Boolean(load_default=False)
+    allow_conflict = Boolean(load_default=False)
 
 
 class ActivityCreate(ActivityFields):
@@ -764,7 +749,7 @@ class Activity(Record):
     call_list_id = fields.String(allow_none=True)
     status = fields.String()
     outcome = fields.String(allow_none=True)
-    duration_seconds = fields.Integer(allow_none=True)
+    duration_seconds = fields.Integer(strict=True, allow_none=True)
     callback_at = UtcDateTime(allow_none=True)
 
 
@@ -824,7 +809,7 @@ class CallList(Record):
 class CallLog(Strict):
     contact_id = Id(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(CALL_OUTCOMES))
-    duration_seconds = fields.Integer(load_default=0, validate=validate.Range(min=0, max=86400))
+    duration_seconds = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=86400))
     description = Text(10000, allow_none=True)
     callback_at = UtcDateTime(allow_none=True)
 
@@ -913,7 +898,7 @@ class CommissionQuery(Strict):
 class CommissionLine(Schema):
     owner_id = fields.String()
     closed_won = fields.String()
-    deals = fields.Integer()
+    deals = fields.Integer(strict=True)
     rate_percent = fields.String()
     commission = fields.String()
     currency = fields.String()
@@ -978,14 +963,14 @@ class SalesSettings(Schema):
     class Meta:
         unknown = RAISE
 
-    grade_thresholds = fields.Dict(keys=fields.String(validate=validate.OneOf(("A", "B"))), values=fields.String(),
+    grade_thresholds = fields.Dict(keys=fields.String(validate=validate.OneOf(("A", "B"))), values=Money(minimum=0),
                                    metadata={"description": "total order value for grade A and B, else C"})
-    loyal_after_orders = fields.Integer(validate=validate.Range(min=2, max=1000))
-    churn_after_days = fields.Integer(validate=validate.Range(min=1, max=3650))
-    discount_approval_percent = fields.String(metadata={"description": "line discounts above need approval"})
-    renewal_reminder_days = fields.Integer(validate=validate.Range(min=1, max=3650))
-    commission_rate_percent = fields.String()
-    commission_rates = fields.Dict(keys=fields.String(), values=fields.String(),
+    loyal_after_orders = fields.Integer(strict=True, validate=validate.Range(min=2, max=1000))
+    churn_after_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
+    discount_approval_percent = Percent(metadata={"description": "line discounts above need approval"})
+    renewal_reminder_days = fields.Integer(strict=True, validate=validate.Range(min=1, max=3650))
+    commission_rate_percent = Percent()
+    commission_rates = fields.Dict(keys=Id(), values=Percent(),
                                    metadata={"description": "user id -> commission percent"})
 
 
@@ -1062,7 +1047,7 @@ class ContactEventData(_Entity):
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     owner_id = fields.String(allow_none=True)
-    do_not_call = fields.Boolean()
+    do_not_call = Boolean()
 
 
 class ContactUpdatedData(ContactEventData, _Changed):
@@ -1083,7 +1068,7 @@ class OpportunityEventData(_Entity):
     amount = fields.String(allow_none=True)
     currency = fields.String(allow_none=True)
     stage = fields.String(allow_none=True)
-    probability = fields.Integer(allow_none=True)
+    probability = fields.Integer(strict=True, allow_none=True)
     expected_close_date = fields.String(allow_none=True)
     campaign_id = fields.String(allow_none=True)
     lost_reason = fields.String(allow_none=True)
@@ -1097,7 +1082,7 @@ class OpportunityUpdatedData(OpportunityEventData, _Changed):
 class StageChangedData(_Entity):
     from_stage = fields.String(required=True)
     to_stage = fields.String(required=True)
-    probability = fields.Integer(required=True)
+    probability = fields.Integer(strict=True, required=True)
     amount = fields.String(required=True)
     currency = fields.String(required=True)
     owner_id = fields.String(allow_none=True)

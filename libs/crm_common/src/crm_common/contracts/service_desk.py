@@ -8,10 +8,10 @@ their Python objects and their wire strings, and dumping a dumped value gives it
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from crm_common.contracts.fields import Boolean, Day, DecimalString
 from crm_common.contracts.identity import PrivacyPartSchema  # identity owns every service's privacy answer
 from crm_common.contracts.registry import event, rpc
 
@@ -53,49 +53,6 @@ class Timestamp(fields.DateTime):
         if result.tzinfo is None:
             result = result.replace(tzinfo=dt.timezone.utc)
         return result.astimezone(dt.timezone.utc)
-
-
-class Day(fields.Date):
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None or isinstance(value, str):
-            return value
-        return value.isoformat()
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class DecimalString(fields.Field):
-    """A decimal as a string with two places ("12.50"); never a float."""
-
-    def __init__(self, places: int = 2, minimum: Decimal | None = Decimal("0"), **kwargs):
-        super().__init__(**kwargs)
-        self.quantum = Decimal(1).scaleb(-places)
-        self.minimum = minimum
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return str(Decimal(str(value)).quantize(self.quantum))
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, (bool, float)):
-            raise ValidationError("send a decimal string such as \"12.50\"")
-        try:
-            number = Decimal(str(value).strip())
-        except (InvalidOperation, ValueError):
-            raise ValidationError("not a decimal number") from None
-        if not number.is_finite():
-            raise ValidationError("not a decimal number")
-        if number != number.quantize(self.quantum):
-            raise ValidationError(f"at most {-self.quantum.as_tuple().exponent} decimal places")
-        if self.minimum is not None and number < self.minimum:
-            raise ValidationError(f"must be at least {self.minimum}")
-        if abs(number) >= Decimal("1e15"):
-            raise ValidationError("too large")
-        return number.quantize(self.quantum)
 
 
 class Str(fields.String):
@@ -207,14 +164,14 @@ class TicketSchema(Schema):
     tags = fields.List(Str())
     sla_policy_id = Str(allow_none=True)
     service_contract_id = Str(allow_none=True)
-    entitled = fields.Boolean()
+    entitled = Boolean()
     first_response_due_at = Timestamp(allow_none=True)
     resolution_due_at = Timestamp(allow_none=True)
     first_responded_at = Timestamp(allow_none=True)
     solved_at = Timestamp(allow_none=True)
     closed_at = Timestamp(allow_none=True)
-    sla_breached = fields.Boolean()
-    sla_paused = fields.Boolean()
+    sla_breached = Boolean()
+    sla_paused = Boolean()
     escalation_level = fields.Integer(strict=True)
     reopened_count = fields.Integer(strict=True)
     survey_token = Str(allow_none=True)
@@ -281,7 +238,7 @@ class CommentSchema(Schema):
     author_kind = Str()
     author_name = Str(allow_none=True)
     body = Str()
-    public = fields.Boolean()
+    public = Boolean()
     created_at = Timestamp()
 
 
@@ -349,8 +306,8 @@ class AgentSchema(Schema):
     id = Str()
     email = Str(allow_none=True)
     full_name = Str(allow_none=True)
-    is_active = fields.Boolean()
-    available = fields.Boolean()
+    is_active = Boolean()
+    available = Boolean()
     open_tickets = fields.Integer(strict=True)
     group_ids = fields.List(Str())
 
@@ -371,7 +328,7 @@ class RoutingRuleSchema(Schema):
     id = Str()
     name = Str()
     position = fields.Integer(strict=True)
-    active = fields.Boolean()
+    active = Boolean()
     channel = Str(allow_none=True)
     type = Str(allow_none=True)
     priority = Str(allow_none=True)
@@ -472,7 +429,7 @@ class SlaPolicySchema(Schema):
     first_response_minutes = fields.Integer(strict=True)
     resolution_minutes = fields.Integer(strict=True)
     business_hours_id = Str(allow_none=True)
-    active = fields.Boolean()
+    active = Boolean()
     created_at = Timestamp()
     updated_at = Timestamp()
     version = fields.Integer(strict=True)
@@ -536,9 +493,9 @@ class ServiceContractSchema(Schema):
     product_id = Str(allow_none=True)
     starts_on = Day()
     ends_on = Day()
-    included_hours = DecimalString(allow_none=True)
-    consumed_hours = DecimalString()
-    remaining_hours = DecimalString(allow_none=True, minimum=None)
+    included_hours = DecimalString(minimum=0, allow_none=True)
+    consumed_hours = DecimalString(minimum=0)
+    remaining_hours = DecimalString(allow_none=True)
     sla_policy_id = Str(allow_none=True)
     status = Str()
     created_at = Timestamp()
@@ -553,7 +510,7 @@ class ServiceContractCreateSchema(Strict):
     product_id = _id(allow_none=True, load_default=None)
     starts_on = Day(required=True)
     ends_on = Day(required=True)
-    included_hours = DecimalString(allow_none=True, load_default=None)
+    included_hours = DecimalString(minimum=0, allow_none=True, load_default=None)
     sla_policy_id = _id(allow_none=True, load_default=None)
 
     @validates_schema
@@ -567,7 +524,7 @@ class ServiceContractUpdateSchema(Patch):
     product_id = _id(allow_none=True)
     starts_on = Day()
     ends_on = Day()
-    included_hours = DecimalString(allow_none=True)
+    included_hours = DecimalString(minimum=0, allow_none=True)
     sla_policy_id = _id(allow_none=True)
 
 
@@ -602,10 +559,10 @@ class ComplaintSchema(Schema):
     resolved_at = Timestamp(allow_none=True)
     root_cause = Str(allow_none=True)
     resolution = Str(allow_none=True)
-    compensation_amount = DecimalString(allow_none=True)
+    compensation_amount = DecimalString(minimum=0, allow_none=True)
     compensation_currency = Str(allow_none=True)
-    acknowledgement_overdue = fields.Boolean()
-    final_response_overdue = fields.Boolean()
+    acknowledgement_overdue = Boolean()
+    final_response_overdue = Boolean()
     created_at = Timestamp()
     updated_at = Timestamp()
     version = fields.Integer(strict=True)
@@ -633,7 +590,7 @@ class ComplaintUpdateSchema(Patch):
     owner_id = _id(allow_none=True)
     root_cause = _text(100, allow_none=True)
     resolution = _text(20000, allow_none=True)
-    compensation_amount = DecimalString(allow_none=True)
+    compensation_amount = DecimalString(minimum=0, allow_none=True)
     compensation_currency = Currency
 
 
@@ -656,7 +613,7 @@ class CountItem(Schema):
 
 class MoneyTotal(Schema):
     currency = Str()
-    total = DecimalString()
+    total = DecimalString(minimum=0)
 
 
 class ComplaintReportInput(Strict):
@@ -803,7 +760,7 @@ class SatisfactionSummarySchema(Schema):
 
 class DeskSettingsSchema(Schema):
     reopen_days = fields.Integer(strict=True)
-    customers_see_account_tickets = fields.Boolean()
+    customers_see_account_tickets = Boolean()
     complaint_ack_minutes = fields.Integer(strict=True)
     complaint_final_response_minutes = fields.Integer(strict=True)
     version = fields.Integer(strict=True)
@@ -880,7 +837,7 @@ class CommentAddedData(Schema):
     ticket_id = Str(required=True)
     author_id = Str(allow_none=True)
     author_kind = Str()
-    public = fields.Boolean()
+    public = Boolean()
 
 
 class SurveyAnsweredData(Schema):
@@ -909,7 +866,7 @@ class ComplaintEventData(Schema):
     compensation_amount = Str(allow_none=True)
     compensation_currency = Str(allow_none=True)
     resolved_at = Str(allow_none=True)
-    on_time = fields.Boolean(allow_none=True)
+    on_time = Boolean(allow_none=True)
     changed_fields = fields.List(Str())
 
 
