@@ -5,10 +5,12 @@ import logging
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_common import faults, outbox
 from crm_common.context import SYSTEM, Actor
+from crm_common.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,13 @@ class UnitOfWork:
         try:
             with session.begin():
                 yield session
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            # two writers raced past the same uniqueness check: the loser gets a clear 409, not a 500
+            log.info("unique constraint hit, answered as a conflict: %s", type(exc.orig).__name__)
+            raise ServiceError("conflict", "a record with the same unique values was just saved; "
+                                           "reload and try again") from None
         finally:
             pending = session.info.pop("crm_outbox", [])
         if pending:
@@ -75,3 +84,11 @@ class UnitOfWork:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """A duplicate key (PostgreSQL SQLSTATE 23505, SQLite "UNIQUE constraint failed"), not a NULL or FK error."""
+    orig = exc.orig
+    if getattr(orig, "pgcode", None) == "23505" or getattr(orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(orig)

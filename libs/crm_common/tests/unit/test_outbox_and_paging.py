@@ -23,6 +23,12 @@ class Note(IdMixin, TimestampMixin, VersionMixin, Base):
     text: Mapped[str] = mapped_column(String(50))
 
 
+class Sku(IdMixin, Base):
+    __tablename__ = "skus"
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    label: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
 class RecordingPublisher:
     def __init__(self, fail=False):
         self.sent, self.fail = [], fail
@@ -141,3 +147,18 @@ def test_configuration_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SALES_DATABASE_URL", "postgresql+psycopg2://sales:secret@db/sales")
     assert database_url("sales").endswith("@db/sales")
     assert redact_uri("amqp://guest:secret@host:5672/") == "amqp://guest:***@host:5672/"
+
+
+def test_a_lost_race_on_a_unique_value_is_a_conflict_and_other_integrity_errors_stay_bugs(engine):
+    with uow(engine, RecordingPublisher()).transaction() as session:
+        session.add(Sku(code="A-1", label="first"))
+    with pytest.raises(ServiceError) as caught:
+        with uow(engine, RecordingPublisher()).transaction() as session:
+            session.add(Sku(code="A-1", label="second"))
+    assert caught.value.code == "conflict" and "A-1" not in caught.value.detail
+    from sqlalchemy.exc import IntegrityError
+    with pytest.raises(IntegrityError):
+        with uow(engine, RecordingPublisher()).transaction() as session:
+            session.add(Sku(code="B-1", label=None))
+    with Session(engine) as session:
+        assert session.scalars(select(Sku.label)).all() == ["first"]
