@@ -11,9 +11,18 @@ from crm_common.context import request_id_from_context
 _local = threading.local()  # green-thread local under eventlet
 
 
+EXPECTED_ERROR_PREFIX = "(expected) error handling worker"
+
+
 class RequestIdFilter(logging.Filter):
+    """Adds the request id; a business refusal (a ServiceError: 404, 409, 422...) is one INFO line,
+    not a warning with a traceback -- tracebacks stay for what is really unexpected."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = getattr(_local, "request_id", None) or "-"
+        if isinstance(record.msg, str) and record.msg.startswith(EXPECTED_ERROR_PREFIX):
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from nameko.rpc import rpc
 
 from crm_common.contracts.registry import RpcContract
-from crm_common.errors import validation
+from crm_common.errors import ServiceError, validation
 
 
 def load_input(contract: RpcContract, payload):
@@ -34,6 +34,6 @@ def contract_rpc(contract: RpcContract):
         def wrapper(self, payload=None, **kwargs):
             return dump_output(contract, fn(self, load_input(contract, payload), **kwargs))
 
-        return rpc(wrapper)
+        return rpc(expected_exceptions=ServiceError)(wrapper)
 
     return decorate
