@@ -22,6 +22,8 @@ def period_bounds(period: str) -> tuple[date, date]:
     if not match:
         raise validation({"period": ["like 2026-Q4, 2026-11 or 2026"]})
     year = int(match.group(1))
+    if not 1900 <= year <= 2999:
+        raise validation({"period": ["a year from 1900 to 2999"]})
     if match.group(2):
         first = date(year, 3 * (int(match.group(2)) - 1) + 1, 1)
         months = 3

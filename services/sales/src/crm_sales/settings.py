@@ -38,11 +38,14 @@ def update(session, values: dict) -> dict:
             continue
         try:
             _check(key, value)
+        except KeyError as exc:
+            errors[key] = [f"{exc.args[0]} is missing"]
         except (ValueError, TypeError, ArithmeticError) as exc:
             errors[key] = [str(exc) or "invalid value"]
     if errors:
         raise validation(errors)
     for key, value in values.items():
+        value = _stored(value)
         row = session.get(Setting, key)
         if row is None:
             session.add(Setting(key=key, value={"v": value}))
@@ -52,10 +55,19 @@ def update(session, values: dict) -> dict:
     return all_values(session)
 
 
+def _stored(value):
+    """What the JSON column keeps: exact decimals as their text ("15.00"), like the defaults."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _stored(v) for k, v in value.items()}
+    return value
+
+
 def _check(key: str, value) -> None:
     if key == "grade_thresholds":
         a, b = Decimal(str(value["A"])), Decimal(str(value["B"]))
-        if not (a > b >= 0):
+        if not (a.is_finite() and b.is_finite() and a > b >= 0):
             raise ValueError("A must be above B, both at least 0")
     elif key in ("discount_approval_percent", "commission_rate_percent"):
         if not 0 <= Decimal(str(value)) <= 100:

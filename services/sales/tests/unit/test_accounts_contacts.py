@@ -19,6 +19,14 @@ def test_grade_follows_configurable_thresholds(session, events):
     with pytest.raises(ServiceError) as bad:
         settings.update(session, {"grade_thresholds": {"A": "10", "B": "20"}})
     assert "grade_thresholds" in bad.value.errors
+    # over RPC the contract hands the service exact decimals; they are kept as text, like the defaults
+    stored = settings.update(session, {"grade_thresholds": {"A": Decimal("7000.00"), "B": Decimal("700.00")},
+                                       "discount_approval_percent": Decimal("12.50")})
+    assert stored["grade_thresholds"] == {"A": "7000.00", "B": "700.00"}
+    assert stored["discount_approval_percent"] == "12.50"
+    with pytest.raises(ServiceError) as missing:
+        settings.update(session, {"grade_thresholds": {"A": "10"}})
+    assert "grade_thresholds" in missing.value.errors
 
 
 def test_orders_drive_value_grade_and_lifecycle(session, team, events):
