@@ -12,6 +12,10 @@ from datetime import date, datetime, time, timedelta, timezone
 MAX_DAYS = 3700  # about ten years of searching before a calendar is declared empty
 
 
+class NoWorkingTime(ValueError):
+    """The calendar cannot fit the requested working time within MAX_DAYS."""
+
+
 @dataclass(frozen=True)
 class Calendar:
     # weekday (Monday 0) -> sorted ((start_second, end_second), ...) of the local day
@@ -94,7 +98,15 @@ def add_business_minutes(start: datetime, minutes: float, cal: Calendar | None) 
                 return _to_utc(moment, cal)
             remaining -= available
         day, cursor = day + timedelta(days=1), 0
-    raise ValueError("the calendar has no working time")
+    raise NoWorkingTime(f"the calendar does not fit {minutes:g} working minutes within {MAX_DAYS} days")
+
+
+def due_time(start: datetime, minutes: float, cal: Calendar | None) -> datetime | None:
+    """Like add_business_minutes, but a target the calendar cannot reach in MAX_DAYS has no due time."""
+    try:
+        return add_business_minutes(start, minutes, cal)
+    except NoWorkingTime:
+        return None
 
 
 def business_minutes_between(start: datetime, end: datetime, cal: Calendar | None) -> float:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.contracts import service_desk as C
 from crm_common.errors import conflict, validation
-from crm_service_desk.business_hours import Calendar
+from crm_service_desk.business_hours import Calendar, due_time
 from crm_service_desk.common import apply_changes, iso, load, need, now, page
 from crm_service_desk.models import (BusinessHours, Group, GroupMember, RoutingRule, ServiceContract,
                                      SlaPolicy)
@@ -81,6 +81,13 @@ def _check_hours(session, data, record):
 
 def _check_policy(session, data, record):
     _exists(session, BusinessHours, data.get("business_hours_id"), "business_hours_id", "business hours calendar")
+    hours_id = data.get("business_hours_id", record.business_hours_id if record is not None else None)
+    if hours_id:  # a target the calendar cannot reach in ten years is a mistake, not a policy
+        cal = calendar_of(session, hours_id)
+        for name in ("first_response_minutes", "resolution_minutes"):
+            minutes = data.get(name, getattr(record, name, None) if record is not None else None)
+            if minutes and due_time(now(), minutes, cal) is None:
+                raise validation({name: [f"the calendar does not fit {minutes} working minutes within ten years"]})
     return data
 
 

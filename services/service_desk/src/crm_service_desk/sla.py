@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_common.contracts import service_desk as C
-from crm_service_desk.business_hours import add_business_minutes, business_minutes_between
+from crm_service_desk.business_hours import business_minutes_between, due_time
 from crm_service_desk.common import iso
 from crm_service_desk.models import (AccountCopy, Comment, Group, Notification, ServiceContract, SlaBreach,
                                      SlaPolicy, Ticket)
@@ -49,8 +49,8 @@ def apply_policy(session: Session, ticket: Ticket, policy: SlaPolicy | None) -> 
         return
     cal = calendar_of(session, policy.business_hours_id)
     paused = ticket.paused_minutes or 0
-    ticket.first_response_due_at = add_business_minutes(ticket.created_at, policy.first_response_minutes + paused, cal)
-    ticket.resolution_due_at = add_business_minutes(ticket.created_at, policy.resolution_minutes + paused, cal)
+    ticket.first_response_due_at = due_time(ticket.created_at, policy.first_response_minutes + paused, cal)
+    ticket.resolution_due_at = due_time(ticket.created_at, policy.resolution_minutes + paused, cal)
 
 
 def refresh_policy(session: Session, ticket: Ticket) -> None:
@@ -85,8 +85,7 @@ def restart_resolution(session: Session, ticket: Ticket, at: datetime) -> None:
     policy = session.get(SlaPolicy, ticket.sla_policy_id) if ticket.sla_policy_id else None
     if policy is None:
         return
-    ticket.resolution_due_at = add_business_minutes(at, policy.resolution_minutes,
-                                                    calendar_of(session, policy.business_hours_id))
+    ticket.resolution_due_at = due_time(at, policy.resolution_minutes, calendar_of(session, policy.business_hours_id))
     ticket.resolution_breached_at = None
 
 

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crm_service_desk.business_hours import (Calendar, add_business_minutes, business_minutes_between,
-                                             is_working_time)
+from crm_service_desk.business_hours import (Calendar, NoWorkingTime, add_business_minutes,
+                                             business_minutes_between, due_time, is_working_time)
 
 UTC = timezone.utc
 WEEKDAYS_9_TO_17 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
@@ -125,3 +125,11 @@ def test_a_calendar_without_working_time_is_refused():
         add_business_minutes(at("2026-11-23T08:00:00"), 10, empty)
     with pytest.raises(ValueError):
         Calendar.from_spec([{"weekday": 0, "start": "12:00", "end": "09:00"}])
+
+
+def test_a_target_beyond_the_calendars_reach_has_no_due_time():
+    one_minute_a_week = Calendar.from_spec([{"weekday": 0, "start": "09:00", "end": "09:01"}])
+    with pytest.raises(NoWorkingTime):
+        add_business_minutes(at("2026-11-23T09:00:00"), 525600, one_minute_a_week)
+    assert due_time(at("2026-11-23T09:00:00"), 525600, one_minute_a_week) is None
+    assert due_time(at("2026-11-23T09:00:00"), 1, one_minute_a_week) == at("2026-11-23T09:01:00")

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import time_machine
 
+from crm_common.errors import ServiceError
 from crm_service_desk import agents, conversation, setup_records, sla, tickets
 from crm_service_desk.models import AccountCopy, Comment, Notification, SlaBreach
 
@@ -171,3 +173,16 @@ def test_reopened_ticket_gets_a_fresh_resolution_target(desk):
         reopened = desk.run(desk.manager, tickets.update_ticket, ticket.id, {"status": "reopened"}, None)
     assert reopened.resolution_due_at == datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
     assert reopened.resolution_due_at - timedelta(hours=4) == datetime(2026, 11, 24, 10, tzinfo=UTC)
+
+
+def test_a_policy_the_calendar_cannot_fit_is_refused_and_an_old_one_leaves_no_due_time(desk):
+    tiny = make(desk, "business_hours", name="One minute a week", utc_offset_minutes=0, holidays=[],
+                intervals=[{"weekday": 0, "start": "09:00", "end": "09:01"}])
+    with pytest.raises(ServiceError) as refused:
+        make(desk, "sla_policy", name="Impossible", priority="normal", first_response_minutes=60,
+             resolution_minutes=525600, business_hours_id=tiny.id, active=True)
+    assert "resolution_minutes" in refused.value.errors
+    fits = make(desk, "sla_policy", name="Slow", priority="normal", first_response_minutes=1,
+                resolution_minutes=2, business_hours_id=tiny.id, active=True)
+    ticket = open_ticket(desk)
+    assert ticket.sla_policy_id == fits.id and ticket.resolution_due_at.weekday() == 0
