@@ -74,3 +74,17 @@ def suite(backend, tmp_path_factory):
 def admin(suite):
     """An ApiClient logged in as the seeded administrator."""
     return suite.login(suite.admin_email, suite.admin_password)
+
+
+def _backend_of(item):
+    return getattr(getattr(item, "callspec", None), "params", {}).get("backend")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Fuzzing goes last on each backend's suite: it leaves arbitrary settings, SLA policies and rules
+    behind (all valid, all applied), which other tests must not inherit."""
+    for fuzz in [item for item in items if item.get_closest_marker("fuzz")]:
+        items.remove(fuzz)
+        same = [i for i, item in enumerate(items) if _backend_of(item) == _backend_of(fuzz)]
+        items.insert(same[-1] + 1 if same else len(items), fuzz)

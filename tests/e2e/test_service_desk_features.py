@@ -39,7 +39,13 @@ def test_business_hours_drive_due_times(manager):
     policy = created(manager.post("/api/v1/sla-policies", json={
         "name": "Low weekend", "priority": "low", "first_response_minutes": 30, "resolution_minutes": 240,
         "business_hours_id": hours["id"]}))
+    # a service contract names the policy, so other low-priority policies on this suite cannot win
+    account_id = str(uuid.uuid4())
+    created(manager.post("/api/v1/service-contracts", json={
+        "name": "Weekend cover", "account_id": account_id, "starts_on": str(date.today() - timedelta(days=1)),
+        "ends_on": str(date.today() + timedelta(days=30)), "sla_policy_id": policy["id"]}))
     ticket = created(manager.post("/api/v1/tickets", json={"subject": "slow", "priority": "low",
+                                                           "account_id": account_id,
                                                            "requester_email": "wk@example.com"}))
     assert ticket["sla_policy_id"] == policy["id"]
     due = date.fromisoformat(ticket["first_response_due_at"][:10])

@@ -1,9 +1,24 @@
 """A small HTTP client for end-to-end tests: talks to the gateway like any client would."""
 from __future__ import annotations
 
+import base64
+import json
+import time
 import uuid
 
 import requests
+
+REFRESH_MARGIN_SECONDS = 60
+
+
+def token_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT, read without verifying it (the gateway verifies; the client only plans)."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        return float(json.loads(base64.urlsafe_b64decode(payload))["exp"])
+    except (IndexError, ValueError, KeyError, TypeError):
+        return None
 
 
 class ApiClient:
@@ -13,6 +28,20 @@ class ApiClient:
         self.token = token
         self.api_key = api_key
         self.user: dict | None = None
+        self.refresh_token: str | None = None
+
+    def _refresh_if_expiring(self) -> None:
+        """Like any long-lived client: swap the access token for a new pair shortly before it expires."""
+        if not (self.token and self.refresh_token):
+            return
+        expiry = token_expiry(self.token)
+        if expiry is None or expiry - time.time() > REFRESH_MARGIN_SECONDS:
+            return
+        response = self.http.post(self.base_url + "/api/v1/auth/refresh",
+                                  json={"refresh_token": self.refresh_token}, timeout=30)
+        if response.status_code == 200:
+            tokens = response.json()
+            self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
 
     def _headers(self, headers: dict | None) -> dict:
         result = {}
@@ -25,6 +54,7 @@ class ApiClient:
 
     def request(self, method: str, path: str, headers: dict | None = None, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 30)
+        self._refresh_if_expiring()
         return self.http.request(method, self.base_url + path, headers=self._headers(headers), **kwargs)
 
     def get(self, path, **kw):
