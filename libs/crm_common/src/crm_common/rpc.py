@@ -4,17 +4,36 @@ from __future__ import annotations
 import functools
 
 from marshmallow import ValidationError
-from nameko.rpc import rpc
+from nameko.amqp.publish import Publisher
+from nameko.rpc import Responder, rpc
 
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
+
+
+class ReplyPublisher(Publisher):
+    """RPC replies are published without broker confirms. A confirm costs a round trip on every
+    reply and protects nothing a caller does not already handle: a reply that never arrives (the
+    connection dropped) is a timeout either way, and the caller's reply queue lives only as long as
+    the caller's connection. Events and RPC requests keep their confirms."""
+
+    use_confirms = False
+
+
+Responder.publisher_cls = ReplyPublisher  # every RPC entrypoint of a service shares one consumer
+
+
+@functools.lru_cache(maxsize=None)
+def _schema(schema_class, many: bool = False):
+    """One instance per schema class (and `many`): schemas hold no per-call state, building them does."""
+    return schema_class(many=many)
 
 
 def load_input(contract: RpcContract, payload):
     if contract.input is None:
         return payload
     try:
-        return contract.input().load(payload if payload is not None else {})
+        return _schema(contract.input).load(payload if payload is not None else {})
     except ValidationError as exc:
         errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         raise validation(errors) from None
@@ -23,7 +42,7 @@ def load_input(contract: RpcContract, payload):
 def dump_output(contract: RpcContract, result):
     if contract.output is None or result is None:
         return result
-    return contract.output(many=contract.many).dump(result)
+    return _schema(contract.output, contract.many).dump(result)
 
 
 def contract_rpc(contract: RpcContract):
