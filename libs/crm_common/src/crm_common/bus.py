@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 
 from kombu import Connection, Exchange, Producer
 
 from crm_common import config
+
+# kombu probes for the optional librabbitmq C client on every Connection(); nameko makes one per
+# publish (every RPC request and reply). A failed import is not cached, so each probe searches
+# sys.path again (~60 us). We never use librabbitmq: record it as absent once.
+sys.modules.setdefault("librabbitmq", None)
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.rpc import Responder, rpc
 
+from crm_common import bus  # noqa: F401 - kombu tuning on import
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
 

@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from crm_common import config
+from crm_common import bus, config  # noqa: F401 - bus: kombu tuning on import
 from crm_common.context import Actor, context_data
 from crm_common.errors import ServiceError
 
