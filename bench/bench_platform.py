@@ -28,18 +28,35 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bench_echo(vhost: Vhost, tmp: Path) -> dict:
+    """(a) bare nameko: nameko's own standalone RPC proxy calling a nameko service with no extensions.
+    Beside it (a') the same echo through the suite's RPC client (crm_common.rpcclient, what the
+    gateway uses), for reference."""
+    from nameko.standalone.rpc import ClusterRpcProxy
     env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(tmp), "PYTHONPATH": str(ROOT / "bench")}
     proc = ServiceProcess("echo_service:EchoService", env, tmp, name="bench_echo").start()
     try:
         proc.wait_ready("bench_echo")
+        proxies = []
 
-        def worker():
+        def bare_worker():
+            runner = ClusterRpcProxy({"AMQP_URI": vhost.uri}, timeout=10)
+            proxies.append(runner)
+            proxy = runner.start()
+            return lambda: proxy.bench_echo.echo("x")
+
+        def suite_worker():
             pool = RpcPool(vhost.uri, timeout=10, size=1)
             return lambda: pool.call("bench_echo", "echo", "x")
 
-        run_load(worker, 2, 2)  # warm up
-        figures = run_load(worker, THREADS, SECONDS)
-        show("(a) bare nameko echo RPC", figures)
+        try:
+            run_load(bare_worker, 2, 2)  # warm up
+            figures = run_load(bare_worker, THREADS, SECONDS)
+        finally:
+            for runner in proxies:
+                runner.stop()
+        show("(a) bare nameko echo RPC (nameko's proxy)", figures)
+        run_load(suite_worker, 2, 2)
+        show("(a') the same echo through crm_common's RPC client", run_load(suite_worker, THREADS, SECONDS))
         return figures
     finally:
         proc.stop()

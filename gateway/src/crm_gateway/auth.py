@@ -64,6 +64,39 @@ def check_permission(actor: Actor, view, method: str) -> None:
         raise ServiceError("forbidden", f"your role may not {action} {resource}")
 
 
+class VerifiedTokens:
+    """Access tokens whose signature and claims were verified, until they expire (bounded).
+
+    A token is immutable, so verifying it once per worker is enough; what can change -- the user
+    deactivated, sessions revoked -- is checked on every request by the cutoff (CutoffCache)."""
+
+    def __init__(self, size: int = 20000):
+        self.size = size
+        self._items: dict[str, tuple[float, Actor, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[Actor, int] | None:
+        item = self._items.get(token)
+        if item is None:
+            return None
+        expires, actor, issued_at = item
+        if time.time() >= expires:
+            with self._lock:
+                self._items.pop(token, None)
+            return None
+        return actor, issued_at
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def put(self, token: str, expires: float, actor: Actor, issued_at: int) -> None:
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.clear()
+            self._items[token] = (expires, actor, issued_at)
+
+
 class KeyRing:
     """The identity service's public key, read from a file (reloaded when the file changes)."""
 
@@ -72,6 +105,7 @@ class KeyRing:
         self._key = None
         self._mtime = None
         self._lock = threading.Lock()
+        self.verified = VerifiedTokens()  # what this key verified
 
     def key(self):
         import os
@@ -84,13 +118,24 @@ class KeyRing:
                 from cryptography.hazmat.primitives.serialization import load_pem_public_key
                 with open(self.path, "rb") as fh:
                     self._key = load_pem_public_key(fh.read())
+                if self._mtime is not None:
+                    self.verified.clear()  # a new key: what the old one verified is verified again
                 self._mtime = mtime
             return self._key
 
 
+
+
 def verify_access_token(token: str, keyring: KeyRing) -> Actor:
+    key = keyring.key()
+    known = keyring.verified.get(token)
+    if known is not None:
+        actor, issued_at = known
+        if not _still_valid(actor.user_id, issued_at):
+            raise UNAUTHENTICATED
+        return actor
     try:
-        claims = jwt.decode(token, keyring.key(), algorithms=[gw_settings.JWT_ALGORITHM],
+        claims = jwt.decode(token, key, algorithms=[gw_settings.JWT_ALGORITHM],
                             audience=gw_settings.JWT_AUDIENCE, issuer=gw_settings.JWT_ISSUER,
                             options={"require": REQUIRED_CLAIMS})
     except jwt.PyJWTError:
@@ -99,10 +144,12 @@ def verify_access_token(token: str, keyring: KeyRing) -> Actor:
         raise UNAUTHENTICATED
     if not _still_valid(claims["sub"], int(claims["iat"])):
         raise UNAUTHENTICATED
-    return Actor(user_id=claims["sub"], kind=claims.get("kind", "user"), email=claims.get("email"),
-                 roles=tuple(claims.get("roles") or ()), team_id=claims.get("team_id"),
-                 territory_ids=tuple(claims.get("territory_ids") or ()), perms=dict(claims.get("perms") or {}),
-                 account_id=claims.get("account_id"), contact_id=claims.get("contact_id"))
+    actor = Actor(user_id=claims["sub"], kind=claims.get("kind", "user"), email=claims.get("email"),
+                  roles=tuple(claims.get("roles") or ()), team_id=claims.get("team_id"),
+                  territory_ids=tuple(claims.get("territory_ids") or ()), perms=dict(claims.get("perms") or {}),
+                  account_id=claims.get("account_id"), contact_id=claims.get("contact_id"))
+    keyring.verified.put(token, float(claims["exp"]), actor, int(claims["iat"]))
+    return actor
 
 
 class CutoffCache:

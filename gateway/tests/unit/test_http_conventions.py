@@ -206,3 +206,23 @@ def test_openapi_document_and_docs_page_are_public(client):
     assert spec.status_code == 200 and spec.get_json()["openapi"].startswith("3.")
     assert "/api/v1/things" in spec.get_json()["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_verified_token_is_remembered_until_it_expires_and_revocation_still_applies(app, client, keypair):
+    now = int(time.time())
+    headers = auth(keypair, exp=now + 2)
+    assert client.get("/api/v1/things", headers=headers).status_code == 200
+    assert client.get("/api/v1/things", headers=headers).status_code == 200  # from the cache
+    cutoffs = app.extensions["crm_cutoffs"]
+
+    class Revoked:
+        def get(self, user_id, fetch):
+            return {"active": False, "valid_after": None}
+
+    app.extensions["crm_cutoffs"] = Revoked()
+    try:  # a remembered token still meets the cutoff on every request
+        assert_problem(client.get("/api/v1/things", headers=headers), 401)
+    finally:
+        app.extensions["crm_cutoffs"] = cutoffs
+    time.sleep(max(0.0, now + 2 - time.time()) + 0.1)
+    assert_problem(client.get("/api/v1/things", headers=headers), 401)  # expired, though remembered

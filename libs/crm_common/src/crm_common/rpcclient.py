@@ -1,21 +1,28 @@
-"""RPC clients outside a nameko service: a thread-safe pool of standalone proxies, a timeout on every call.
+"""RPC clients outside a nameko service: a thread-safe pool of connections, a timeout on every call.
 
-One ClusterRpcProxy must not be shared by threads, so the pool hands each call a proxy of its own.
-A service that does not answer within the timeout gives ServiceError("timeout"); a broker that is
-away gives ServiceError("unavailable"). Broken proxies are dropped and replaced.
+Speaks nameko's RPC protocol directly with kombu (request to the `nameko-rpc` exchange with
+`reply_to` and `correlation_id`, context in `nameko.*` headers, `{"result", "error"}` back), because
+nameko's standalone proxy builds a connection object per publish and polls for replies: on the
+gateway that was most of the CPU of a read. Each pooled member owns one connection, one channel and
+one exclusive reply queue and serves one call at a time. Requests are published with confirms and
+`mandatory`, so a service with no consumer is known at once (unavailable, not a timeout). A service
+that does not answer within the timeout gives ServiceError("timeout"); a broker that is away gives
+ServiceError("unavailable"). Broken members are dropped and replaced.
 """
 from __future__ import annotations
 
 import logging
 import queue
-import threading
+import socket
+import time
+import uuid
 
-from amqp.exceptions import AMQPError
+from amqp.exceptions import AMQPError, ChannelError
+from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
-from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.exceptions import deserialize
 
-from crm_common import bus, config  # noqa: F401 - bus: kombu tuning on import
+from crm_common import bus, config  # noqa: F401  (bus: kombu tuning on import)
 from crm_common.context import Actor, context_data
 from crm_common.errors import ServiceError
 
@@ -23,25 +30,83 @@ log = logging.getLogger(__name__)
 # amqp warns about frames that arrive while a proxy closes its channel; they are harmless here
 logging.getLogger("amqp").setLevel(logging.ERROR)
 
+RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
+
+
+CONNECTION_ERRORS = (OSError, ConnectionError, AMQPError, OperationalError)
+
 
 class _Broken(Exception):
-    """The proxy's connection failed under the call."""
+    """The member's connection failed under the call; `sent`: after the request went out."""
+
+    def __init__(self, sent: bool):
+        super().__init__(sent)
+        self.sent = sent
+
+
+class _Timeout(Exception):
+    """No reply within the timeout (the member may still receive it later)."""
+
+
+class _Unrouted(Exception):
+    """No queue is bound for the service: nothing consumes its RPCs."""
 
 
 class _Member:
     def __init__(self, amqp_uri: str, timeout: float):
-        self.runner = ClusterRpcProxy({"AMQP_URI": amqp_uri, "SERIALIZER": "json"}, timeout=timeout)
-        self.proxy = self.runner.start()
+        self.timeout = timeout
+        self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5)
+        self.connection.connect()
+        self.channel = self.connection.channel()
+        self.reply_to = f"rpc.reply-crm-{uuid.uuid4()}"
+        reply_queue = Queue(self.reply_to, exchange=RPC_EXCHANGE, routing_key=self.reply_to,
+                            exclusive=True, auto_delete=True)
+        self.producer = Producer(self.channel, exchange=RPC_EXCHANGE, serializer="json")
+        self.consumer = Consumer(self.channel, queues=[reply_queue], callbacks=[self._on_reply], no_ack=True,
+                                 accept=["json"])
+        self.consumer.consume()
+        self._expected: str | None = None
+        self._reply: dict | None = None
+
+    def _on_reply(self, body, message):
+        if message.properties.get("correlation_id") == self._expected:
+            self._reply = body
 
     def call(self, service, method, args, kwargs, data):
-        self.runner._worker_ctx.data = dict(data)  # this call's actor and request id travel as headers
-        return getattr(getattr(self.proxy, service), method)(*args, **kwargs)
+        self._expected, self._reply = str(uuid.uuid4()), None
+        headers = {f"nameko.{key}": value for key, value in data.items() if value is not None}
+        headers["nameko.call_id_stack"] = [f"crm_rpc_client.{service}.{method}.{self._expected}"]
+        try:
+            self.producer.publish({"args": list(args), "kwargs": kwargs}, routing_key=f"{service}.{method}",
+                                  reply_to=self.reply_to, correlation_id=self._expected, headers=headers,
+                                  mandatory=True, retry=False)
+        except ChannelError as exc:
+            if "NO_ROUTE" in str(exc):
+                raise _Unrouted() from exc
+            raise _Broken(sent=False) from exc
+        except CONNECTION_ERRORS as exc:
+            raise _Broken(sent=False) from exc
+        deadline = time.monotonic() + self.timeout
+        while self._reply is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Timeout()
+            try:
+                self.connection.drain_events(timeout=remaining)
+            except socket.timeout:
+                raise _Timeout() from None
+            except CONNECTION_ERRORS as exc:
+                raise _Broken(sent=True) from exc
+        reply, self._expected = self._reply, None
+        if reply.get("error"):
+            raise deserialize(reply["error"])
+        return reply.get("result")
 
     def close(self):
         try:
-            self.runner.stop()
+            self.connection.release()
         except Exception:  # already broken; nothing left to release
-            log.debug("stopping a proxy failed", exc_info=True)
+            log.debug("closing an RPC connection failed", exc_info=True)
 
 
 class RpcPool:
@@ -50,7 +115,6 @@ class RpcPool:
         self.timeout = timeout if timeout is not None else config.rpc_timeout()
         self._idle: queue.LifoQueue[_Member] = queue.LifoQueue()
         self._size = size
-        self._lock = threading.Lock()
 
     def _take(self) -> _Member:
         try:
@@ -58,7 +122,7 @@ class RpcPool:
         except queue.Empty:
             try:
                 return _Member(self.amqp_uri, self.timeout)
-            except (OSError, ConnectionError) as exc:
+            except CONNECTION_ERRORS as exc:
                 raise ServiceError("unavailable", "the message broker cannot be reached") from exc
 
     def _give_back(self, member: _Member) -> None:
@@ -72,12 +136,16 @@ class RpcPool:
         data = context_data(actor, request_id)
         try:
             return self._call(service, method, args, kwargs, data)
-        except _Broken:
-            # the pooled connection died (broker restarted, connection closed): one more try on a new one
-            try:
+        except _Broken as exc:
+            # the connection died (broker restarted, connections closed): the idle members went with it
+            self.close()
+            if exc.sent:  # the service may have acted on it: a repeat could do it twice
+                raise ServiceError("unavailable", "the connection to the message broker was lost during the "
+                                                  "call; its outcome is unknown") from exc
+            try:  # nothing was sent: once more on a new connection
                 return self._call(service, method, args, kwargs, data)
-            except _Broken as exc:
-                raise ServiceError("unavailable", "the message broker cannot be reached") from exc
+            except _Broken as again:
+                raise ServiceError("unavailable", "the message broker cannot be reached") from again
 
     def _call(self, service, method, args, kwargs, data):
         member = self._take()
@@ -86,15 +154,15 @@ class RpcPool:
         except ServiceError:
             self._give_back(member)
             raise
-        except RpcTimeout as exc:
+        except _Timeout as exc:
             member.close()  # a late reply must not reach the next caller
             raise ServiceError("timeout", f"the {service} service did not answer in time") from exc
-        except UnknownService as exc:
+        except _Unrouted as exc:
             self._give_back(member)
             raise ServiceError("unavailable", f"the {service} service is not running") from exc
-        except (OSError, ConnectionError, AMQPError, OperationalError) as exc:
+        except _Broken:
             member.close()
-            raise _Broken() from exc
+            raise
         except Exception:
             member.close()
             raise
