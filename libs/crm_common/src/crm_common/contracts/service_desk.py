@@ -73,15 +73,6 @@ class EmailStr(Str, fields.Email):
     pass
 
 
-class Flag(fields.Boolean):
-    """A JSON true or false (0, 1 and strings are refused)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            return value
-        raise self.make_error("invalid")
-
-
 class QueryFlag(fields.Boolean):
     """A query parameter: true or false."""
 
@@ -244,7 +235,7 @@ class CommentSchema(Schema):
 
 class CommentCreateSchema(Strict):
     body = _required_text(20000)
-    public = Flag(load_default=True)
+    public = Boolean(load_default=True)
     status = _choice(STATUSES, metadata={"description": "change the ticket's status with this reply"})
 
 
@@ -313,7 +304,7 @@ class AgentSchema(Schema):
 
 
 class AgentUpdateSchema(Strict):
-    available = Flag(required=True)
+    available = Boolean(required=True)
 
 
 class AgentListInput(Strict):
@@ -346,7 +337,7 @@ Keywords = fields.List(Str(validate=validate.Length(min=1, max=100)), validate=v
 class RoutingRuleCreateSchema(Strict):
     name = _required_text(200)
     position = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=0, max=100000))
-    active = Flag(load_default=True)
+    active = Boolean(load_default=True)
     channel = _choice(CHANNELS, allow_none=True)
     type = _choice(TYPES, allow_none=True)
     priority = _choice(PRIORITIES, allow_none=True)
@@ -358,7 +349,7 @@ class RoutingRuleCreateSchema(Strict):
 class RoutingRuleUpdateSchema(Patch):
     name = Str(validate=validate.Length(min=1, max=200))
     position = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
-    active = Flag()
+    active = Boolean()
     channel = _choice(CHANNELS, allow_none=True)
     type = _choice(TYPES, allow_none=True)
     priority = _choice(PRIORITIES, allow_none=True)
@@ -442,7 +433,7 @@ class SlaPolicyCreateSchema(Strict):
     first_response_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=365 * 24 * 60))
     resolution_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=365 * 24 * 60))
     business_hours_id = _id(allow_none=True, load_default=None)
-    active = Flag(load_default=True)
+    active = Boolean(load_default=True)
 
 
 class SlaPolicyUpdateSchema(Patch):
@@ -452,7 +443,7 @@ class SlaPolicyUpdateSchema(Patch):
     first_response_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=365 * 24 * 60))
     resolution_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=365 * 24 * 60))
     business_hours_id = _id(allow_none=True)
-    active = Flag()
+    active = Boolean()
 
 
 class SlaPolicyFilters(Schema):
@@ -679,7 +670,7 @@ class KbArticleListInput(PageInput, KbArticleFilters):
 
 
 class KbVoteSchema(Strict):
-    helpful = Flag(required=True)
+    helpful = Boolean(required=True)
 
 
 class KbArticleList(Schema):
@@ -768,7 +759,7 @@ class DeskSettingsSchema(Schema):
 
 class DeskSettingsUpdateSchema(Patch):
     reopen_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=365))
-    customers_see_account_tickets = Flag()
+    customers_see_account_tickets = Boolean()
     complaint_ack_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=365 * 24 * 60))
     complaint_final_response_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=365 * 24 * 60))
 
