@@ -39,21 +39,20 @@ def authenticated(view):
     return view
 
 
+def handler_of(view, method: str | None = None):
+    """The function that answers `method`: a class-based view's handler, or the view itself."""
+    cls = getattr(view, "view_class", None)
+    return getattr(cls, (method or "").lower(), None) if cls is not None else view
+
+
 def is_public(view, method: str | None = None) -> bool:
     """Whether the view (or, for a class-based view, its handler of `method`) is marked @public."""
-    if getattr(view, "_crm_public", False):
-        return True
-    cls = getattr(view, "view_class", None)
-    handler = getattr(cls, (method or "").lower(), None) if cls is not None else None
-    return bool(getattr(handler, "_crm_public", False))
+    return bool(getattr(view, "_crm_public", False) or getattr(handler_of(view, method), "_crm_public", False))
 
 
 def declared_permission(view, method: str | None = None) -> tuple[str, str] | None:
     """The (resource, action) a view (or a class-based view's handler of `method`) declares with @requires."""
-    cls = getattr(view, "view_class", None)
-    if cls is not None:
-        view = getattr(cls, (method or "").lower(), None)
-    return getattr(view, "_crm_permission", None)
+    return getattr(handler_of(view, method), "_crm_permission", None)
 
 
 def check_permission(actor: Actor, view, method: str) -> None:

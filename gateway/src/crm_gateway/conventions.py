@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import request, url_for
 from flask_smorest import Blueprint as SmorestBlueprint
-from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import UUIDConverter
 
 from crm_common.errors import ServiceError
+from crm_gateway.auth import handler_of
 
 
 class IdConverter(UUIDConverter):
@@ -49,9 +49,7 @@ class StrictParser(FlaskParser):
 
 def requires_json_body(view, method: str) -> bool:
     """Whether the handler declares a required JSON body (`@blp.arguments(Schema)`, the default)."""
-    cls = getattr(view, "view_class", None)
-    handler = getattr(cls, method.lower(), None) if cls is not None else view
-    parameters = getattr(handler, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    parameters = getattr(handler_of(view, method), "_apidoc", {}).get("arguments", {}).get("parameters", [])
     return any(p.get("in") == "json" and p.get("required", True) for p in parameters)
 
 
