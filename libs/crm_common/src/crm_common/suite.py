@@ -167,7 +167,7 @@ def _signal_group(proc: subprocess.Popen, sig) -> None:
     try:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
-        pass
+        return  # the group has already exited: nothing left to signal
 
 
 _BOOTSTRAP = """
