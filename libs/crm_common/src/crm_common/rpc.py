@@ -16,7 +16,8 @@ class ReplyPublisher(Publisher):
     """RPC replies are published without broker confirms. A confirm costs a round trip on every
     reply and protects nothing a caller does not already handle: a reply that never arrives (the
     connection dropped) is a timeout either way, and the caller's reply queue lives only as long as
-    the caller's connection. Events and RPC requests keep their confirms."""
+    the caller's connection. Events keep their confirms; the gateway's RPC client (rpcclient) publishes
+    its requests without them for the same reason."""
 
     use_confirms = False
 

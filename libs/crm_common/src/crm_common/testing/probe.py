@@ -5,6 +5,8 @@ ProbeConsumer applies each event once, failing first as the event asks (to test 
 """
 from __future__ import annotations
 
+import time
+
 from nameko.rpc import rpc
 from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,6 +50,12 @@ class ProbeProducer(KernelService):
     @rpc
     def echo(self, value):
         return value
+
+    @rpc
+    def pause(self, seconds):
+        """Answers after `seconds` (a late reply for the RPC client's timeout tests)."""
+        time.sleep(seconds)  # green under nameko's eventlet
+        return seconds
 
     @rpc
     def emitted(self, key):

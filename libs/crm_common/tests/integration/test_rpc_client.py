@@ -1,0 +1,67 @@
+"""The gateway's RPC client against the real broker: answers reach their own caller, a service with no
+consumer is a 503 at once, a slow one a timeout whose late reply never reaches the next call."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from crm_common.errors import ServiceError
+from crm_common.rpcclient import RpcPool
+
+pytestmark = pytest.mark.integration
+
+
+def test_concurrent_calls_each_get_their_own_answer(running_world):
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=4)
+    wrong, errors = [], []
+
+    def caller(n):
+        for i in range(40):
+            value = f"{n}-{i}"
+            try:
+                answer = pool.call("probe_producer", "echo", value)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+                continue
+            if answer != value:
+                wrong.append((value, answer))
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        pool.close()
+    assert errors == [] and wrong == []
+
+
+def test_a_service_nobody_consumes_is_unavailable_at_once_and_the_pool_goes_on(running_world):
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceError) as raised:
+            pool.call("nobody_here", "echo", "x")
+        assert raised.value.code == "unavailable"
+        assert "not running" in raised.value.detail
+        assert time.monotonic() - started < 2  # the broker returned it; no waiting for the 10 s timeout
+        assert pool.call("probe_producer", "echo", "after") == "after"
+    finally:
+        pool.close()
+
+
+def test_a_late_reply_is_a_timeout_and_never_reaches_the_next_call(running_world):
+    pool = RpcPool(running_world.vhost.uri, timeout=1, size=1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceError) as raised:
+            pool.call("probe_producer", "pause", 2)
+        assert raised.value.code == "timeout"
+        assert 0.9 < time.monotonic() - started < 1.9
+        time.sleep(1.5)  # the late answer (2) is sent now
+        assert pool.call("probe_producer", "echo", "next") == "next"
+    finally:
+        pool.close()
