@@ -41,6 +41,9 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
 
+READ_ONLY = "crm_read_only"  # execution option of the connections UnitOfWork.read() hands out
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
@@ -57,24 +60,32 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         # SQLite has one writer at a time. Inside a process, transactions queue on a (green) lock
         # instead of blocking in SQLite's busy handler, which would freeze every eventlet greenthread.
+        # A connection marked READ_ONLY (UnitOfWork.read) takes neither: in WAL mode a deferred
+        # transaction reads a consistent snapshot and never waits for a writer.
         lock = threading.RLock()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.connection.dbapi_connection.execute("PRAGMA query_only = ON")  # a write fails at once
+                conn.info["crm_query_only"] = True
+                conn.exec_driver_sql("BEGIN")
+                return
             lock.acquire()
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
                 lock.release()
                 raise
+            conn.info["crm_write_lock"] = True
 
         @event.listens_for(engine, "commit")
         @event.listens_for(engine, "rollback")
         def _sqlite_end(conn):
-            try:
+            if conn.info.pop("crm_write_lock", False):
                 lock.release()
-            except RuntimeError:  # rollback of a transaction that never began
-                pass
+            if conn.info.pop("crm_query_only", False):
+                conn.connection.dbapi_connection.execute("PRAGMA query_only = OFF")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

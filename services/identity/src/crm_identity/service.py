@@ -70,9 +70,10 @@ class IdentityService(service_base.KernelService):
     @contract_rpc(c.GET_ME)
     def get_me(self, data=None):
         actor = self._caller()
-        with self.db.transaction() as session:
-            user = self._me(session)
-            me = users.to_dict(user)
+        with self.db.read() as conn:
+            me = users.active_record(conn, actor.user_id)
+        if me is None:
+            raise not_found("user")
         return {**me, "kind": actor.kind, "roles": list(actor.roles), "perms": actor.perms}
 
     @contract_rpc(c.UPDATE_ME)

@@ -1,7 +1,7 @@
 """Users: staff and portal customers. Record scope: "own" is the user themself, "team" the caller's team."""
 from __future__ import annotations
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_common import scope
@@ -21,6 +21,19 @@ SORTABLE = ("created_at", "email", "full_name")
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
+
+
+_ME_COLUMNS = tuple(User.__table__.c[name] for name in (
+    "id", "email", "full_name", "roles", "team_id", "territory_ids", "is_active", "mfa_enabled", "account_id",
+    "contact_id", "created_at", "updated_at", "version"))
+_ACTIVE_BY_ID = select(*_ME_COLUMNS).where(User.__table__.c.id == bindparam("user_id"),
+                                           User.__table__.c.is_active.is_(True))
+
+
+def active_record(conn, user_id: str) -> dict | None:
+    """An active user's record read with Core (no ORM object), for the hot read of `/me`."""
+    row = conn.execute(_ACTIVE_BY_ID, {"user_id": user_id}).first()
+    return to_dict(row) if row is not None else None
 
 
 def to_dict(user: User) -> dict:
