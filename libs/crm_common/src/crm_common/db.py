@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+import weakref
 from datetime import datetime, timezone
 
 from sqlalchemy import String, create_engine, event
@@ -41,10 +42,9 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
 
-READ_ONLY = "crm_read_only"  # execution option of the connections UnitOfWork.read() hands out
-
-
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
+    """An engine for a service's database. `read_only`: for SQLite, connections that refuse writes
+    (PRAGMA query_only) and read in deferred transactions without the process's write lock; see reader()."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
@@ -56,24 +56,27 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
+            if read_only:
+                cur.execute("PRAGMA query_only=ON")  # a write fails at once
             cur.close()
+
+        if read_only:
+            # WAL: a deferred transaction reads a consistent snapshot and never waits for a writer
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin_read(conn):
+                conn.connection.dbapi_connection.execute("BEGIN")
+
+            return engine
 
         # SQLite has one writer at a time. Inside a process, transactions queue on a (green) lock
         # instead of blocking in SQLite's busy handler, which would freeze every eventlet greenthread.
-        # A connection marked READ_ONLY (UnitOfWork.read) takes neither: in WAL mode a deferred
-        # transaction reads a consistent snapshot and never waits for a writer.
         lock = threading.RLock()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            if conn.get_execution_options().get(READ_ONLY):
-                conn.connection.dbapi_connection.execute("PRAGMA query_only = ON")  # a write fails at once
-                conn.info["crm_query_only"] = True
-                conn.exec_driver_sql("BEGIN")
-                return
             lock.acquire()
             try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
             except BaseException:
                 lock.release()
                 raise
@@ -84,8 +87,6 @@ def make_engine(url: str, **kwargs) -> Engine:
         def _sqlite_end(conn):
             if conn.info.pop("crm_write_lock", False):
                 lock.release()
-            if conn.info.pop("crm_query_only", False):
-                conn.connection.dbapi_connection.execute("PRAGMA query_only = OFF")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -93,6 +94,29 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
     return create_engine(url, **kwargs)
+
+
+_readers: "weakref.WeakKeyDictionary[Engine, Engine]" = weakref.WeakKeyDictionary()
+_readers_lock = threading.Lock()
+
+
+def reader(engine: Engine) -> Engine:
+    """The engine of read-only transactions on `engine`'s database (UnitOfWork.read). SQLite: a pool of
+    its own whose connections refuse writes and never take the write lock. PostgreSQL: the same pool,
+    each transaction BEGIN READ ONLY (psycopg2's readonly, reset when a connection goes back)."""
+    found = _readers.get(engine)
+    if found is None:
+        with _readers_lock:
+            found = _readers.get(engine)
+            if found is None:
+                if is_sqlite(engine) and engine.url.database in (None, "", ":memory:"):
+                    found = engine  # a private in-memory database: only its own pool sees it
+                elif is_sqlite(engine):
+                    found = make_engine(engine.url.render_as_string(hide_password=False), read_only=True)
+                else:
+                    found = engine.execution_options(postgresql_readonly=True)
+                _readers[engine] = found
+    return found
 
 
 def is_sqlite(engine: Engine) -> bool:

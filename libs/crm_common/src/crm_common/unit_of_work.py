@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm_common import faults, outbox
 from crm_common.context import SYSTEM, Actor
-from crm_common.db import READ_ONLY, is_sqlite
+from crm_common.db import reader
 from crm_common.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -70,17 +70,14 @@ class UnitOfWork:
 
     @contextmanager
     def read(self):
-        """A Core connection in a read-only transaction, for reads that need no ORM objects (a third of
-        the cost of `transaction()` and `session.get` on the hottest reads). On SQLite it takes no write
-        lock; on PostgreSQL the transaction is READ ONLY. Inside `transaction()` it reads through the
-        session's own connection, so it sees what the transaction has written."""
+        """A Core connection in a read-only transaction, for hot reads that need no ORM objects (a third
+        of the cost of `transaction()` with `session.get`). On SQLite it takes no write lock and cannot
+        write; on PostgreSQL the transaction is READ ONLY (see db.reader). Inside `transaction()` it
+        reads through the session's own connection, so it sees what the transaction has written."""
         if self._session is not None and self._session.in_transaction():
             yield self._session.connection()
             return
-        with self.engine.connect() as conn:
-            # PostgreSQL: BEGIN READ ONLY (psycopg2's readonly, reset when the connection goes back to the pool)
-            conn = conn.execution_options(**{READ_ONLY: True}, **({} if is_sqlite(self.engine) else
-                                                                  {"postgresql_readonly": True}))
+        with reader(self.engine).connect() as conn:
             try:
                 yield conn
             finally:
