@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 ACTOR_KEY = "crm_actor"
 REQUEST_ID_KEY = "request_id"
@@ -46,10 +46,12 @@ class Actor:
         return self.kind == "system" or "admin" in self.roles
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["roles"] = list(self.roles)
-        data["territory_ids"] = list(self.territory_ids)
-        return data
+        # by hand: dataclasses.asdict deep-copies recursively, and this runs on every call the gateway makes
+        return {"user_id": self.user_id, "kind": self.kind, "email": self.email, "roles": list(self.roles),
+                "team_id": self.team_id, "territory_ids": list(self.territory_ids),
+                "perms": {resource: dict(actions) if isinstance(actions, dict) else actions
+                          for resource, actions in self.perms.items()},
+                "account_id": self.account_id, "contact_id": self.contact_id, "client_ip": self.client_ip}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Actor | None":

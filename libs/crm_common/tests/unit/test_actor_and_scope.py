@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -76,3 +78,16 @@ def test_roles_merge_to_the_widest_scope_and_grants_are_validated():
     assert Actor(perms=BUILTIN_ROLES["customer"]).scope("lead", "read") == "none"
     assert validate_grant({"lead": {"read": "own"}}) == {}
     assert validate_grant({"spaceship": {"fly": "galaxy"}})["permissions"]
+
+
+def test_an_actor_crosses_the_wire_whole_with_every_field():
+    actor = Actor(user_id="u1", kind="customer", email="c@x.test", roles=("customer", "analyst"), team_id="t1",
+                  territory_ids=("tr1", "tr2"), perms={"ticket": {"read": "own"}, "*": {"export": "team"}},
+                  account_id="a1", contact_id="c1", client_ip="10.0.0.9")
+    assert actor.to_dict() == dataclasses.asdict(actor) | {"roles": ["customer", "analyst"],
+                                                           "territory_ids": ["tr1", "tr2"]}
+    assert set(actor.to_dict()) == {f.name for f in dataclasses.fields(Actor)}
+    assert Actor.decode(actor.encode()) == actor
+    copy = actor.to_dict()
+    copy["perms"]["ticket"]["read"] = "all"  # the encoding is a copy: the actor is not changed through it
+    assert actor.scope("ticket", "read") == "own"
