@@ -172,5 +172,6 @@ def _finish(response):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
         response.headers["Vary"] = "Origin"
-    log.info("%s %s %s request_id=%s", request.method, request.path, response.status_code, g.get("request_id"))
+    # gunicorn's access log has the line of every request, with its rid=; this one only when debugging
+    log.debug("%s %s %s request_id=%s", request.method, request.path, response.status_code, g.get("request_id"))
     return response
