@@ -41,10 +41,20 @@ def run_load(make_worker, threads: int, seconds: float) -> dict:
         w.start()
     for w in workers:
         w.join()
-    elapsed = time.monotonic() - began
-    return {"calls": len(latencies), "errors": errors[0], "per_s": len(latencies) / elapsed,
+    return figures(latencies, errors[0], time.monotonic() - began)
+
+
+def figures(latencies: list[float], errors: int, elapsed: float) -> dict:
+    return {"calls": len(latencies), "errors": errors, "per_s": len(latencies) / elapsed, "elapsed": elapsed,
             "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-            "mean_ms": (statistics.fmean(latencies) * 1000) if latencies else float("nan")}
+            "mean_ms": (statistics.fmean(latencies) * 1000) if latencies else float("nan"),
+            "latencies": latencies}
+
+
+def merge(rounds: list[dict]) -> dict:
+    """The figures of several run_load rounds taken together."""
+    return figures([x for r in rounds for x in r["latencies"]], sum(r["errors"] for r in rounds),
+                   sum(r["elapsed"] for r in rounds))
 
 
 def show(name: str, figures: dict) -> None:
