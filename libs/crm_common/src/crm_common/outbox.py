@@ -1,17 +1,23 @@
 """Transactional outbox: events are rows written in the business transaction, published after commit.
 
-A relay publishes whatever a crash left behind; rows are claimed with FOR UPDATE SKIP LOCKED so
-several replicas can relay at once without publishing the same row twice (SQLite serializes writers).
+Right after the commit the writer publishes its own events from memory (no read, no lock held while
+the broker confirms) and marks them in one short transaction. A relay publishes whatever that left
+behind (a broker away, a crash between commit and publish): rows unpublished for longer than a grace
+period (CRM_OUTBOX_RELAY_GRACE, 2 s), so it does not race the writer for rows in flight; its rows are
+claimed with FOR UPDATE SKIP LOCKED so several replicas can relay at once without publishing the
+same row twice (SQLite serializes writers). A row published twice (a crash between publish and
+mark) is one effect: consumers keep an inbox of event ids.
 """
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crm_common import tables
+from crm_common import config, tables
 from crm_common.contracts import validate_event_data
 from crm_common.context import Actor
 from crm_common.db import utcnow
@@ -33,20 +39,40 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     envelope = make_envelope(type_, data, producer, actor, request_id)
     session.execute(_table(metadata).insert().values(
         event_id=envelope["event_id"], type=type_, envelope=envelope, created_at=utcnow()))
-    session.info.setdefault("crm_outbox", []).append(envelope["event_id"])
+    session.info.setdefault("crm_outbox", []).append(envelope)
     return envelope
 
 
-def publish_pending(engine: Engine, metadata, publisher, event_ids: list[str] | None = None,
-                    limit: int = 500) -> int:
-    """Claim unpublished rows (all, or the given ids), publish them, mark them. Returns how many."""
+def publish_committed(engine: Engine, metadata, publisher, envelopes: list[dict]) -> int:
+    """Publish the events of a transaction that has just committed, in order, then mark them. On a
+    failure the rest stay unpublished for the relay and the error is raised after the marking."""
+    error = None
+    done = []
+    for envelope in envelopes:
+        try:
+            publisher.publish(envelope)
+        except Exception as exc:  # the broker is away: what is left stays for the relay
+            error = exc
+            break
+        done.append(envelope["event_id"])
+    if done:
+        table = _table(metadata)
+        with engine.begin() as conn:
+            conn.execute(update(table).where(table.c.event_id.in_(done), table.c.published_at.is_(None))
+                         .values(published_at=utcnow()))
+    if error is not None:
+        raise error
+    return len(done)
+
+
+def publish_pending(engine: Engine, metadata, publisher, limit: int = 500, min_age: float | None = None) -> int:
+    """The relay: claim rows unpublished for at least `min_age` seconds (the grace period by default),
+    publish them, mark them. Returns how many."""
     table = _table(metadata)
-    query = select(table.c.id, table.c.envelope).where(table.c.published_at.is_(None))
-    if event_ids is not None:
-        if not event_ids:
-            return 0
-        query = query.where(table.c.event_id.in_(event_ids))
-    query = query.order_by(table.c.id).limit(limit)
+    age = config.env_float("CRM_OUTBOX_RELAY_GRACE", 2.0) if min_age is None else min_age
+    query = (select(table.c.id, table.c.envelope)
+             .where(table.c.published_at.is_(None), table.c.created_at <= utcnow() - timedelta(seconds=age))
+             .order_by(table.c.id).limit(limit))
     if engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     published = 0
@@ -56,7 +82,7 @@ def publish_pending(engine: Engine, metadata, publisher, event_ids: list[str] | 
         for row in conn.execute(query).all():
             try:
                 publisher.publish(row.envelope)
-            except Exception as exc:  # the broker is away: what is left stays for the relay
+            except Exception as exc:  # the broker is away: what is left stays for the next round
                 error = exc
                 break
             done.append(row.id)

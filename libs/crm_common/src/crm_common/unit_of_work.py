@@ -90,9 +90,9 @@ class UnitOfWork:
         return outbox.record(session, self.metadata, self.producer, type_, data, actor or self.actor,
                              self.request_id)
 
-    def publish_now(self, event_ids: list[str]) -> None:
+    def publish_now(self, envelopes: list[dict]) -> None:
         try:
-            outbox.publish_pending(self.engine, self.metadata, self.publisher, event_ids)
+            outbox.publish_committed(self.engine, self.metadata, self.publisher, envelopes)
         except Exception as exc:
             log.warning("publishing after commit failed (%s); the relay will retry", type(exc).__name__)
 

@@ -80,9 +80,39 @@ def test_what_could_not_be_published_is_left_for_the_relay(engine):
         work.emit(PROBE_EMITTED, {"key": "c"})
     assert outbox.unpublished_count(engine, Base.metadata) == 1
     relay = RecordingPublisher()
-    assert outbox.publish_pending(engine, Base.metadata, relay) == 1
-    assert outbox.publish_pending(engine, Base.metadata, relay) == 0
+    assert outbox.publish_pending(engine, Base.metadata, relay, min_age=0) == 1
+    assert outbox.publish_pending(engine, Base.metadata, relay, min_age=0) == 0
     assert [e["data"]["key"] for e in relay.sent] == ["c"]
+
+
+def test_the_relay_leaves_rows_younger_than_its_grace_to_their_writer(engine, monkeypatch):
+    work = uow(engine, RecordingPublisher(fail=True))
+    with work.transaction():
+        work.emit(PROBE_EMITTED, {"key": "d"})
+    relay = RecordingPublisher()
+    monkeypatch.setenv("CRM_OUTBOX_RELAY_GRACE", "30")
+    assert outbox.publish_pending(engine, Base.metadata, relay) == 0  # may still be in flight: not raced
+    monkeypatch.setenv("CRM_OUTBOX_RELAY_GRACE", "0")
+    assert outbox.publish_pending(engine, Base.metadata, relay) == 1
+    assert [e["data"]["key"] for e in relay.sent] == ["d"]
+
+
+def test_after_commit_the_writer_publishes_in_order_and_a_failure_leaves_the_rest(engine):
+    class FailsOnSecond(RecordingPublisher):
+        def publish(self, envelope, **_):
+            if len(self.sent) == 1:
+                raise ConnectionError("broker away")
+            self.sent.append(envelope)
+
+    publisher = FailsOnSecond()
+    work = uow(engine, publisher)
+    with work.transaction():
+        for key in ("e1", "e2", "e3"):
+            work.emit(PROBE_EMITTED, {"key": key})
+    assert [e["data"]["key"] for e in publisher.sent] == ["e1"]
+    relay = RecordingPublisher()
+    assert outbox.publish_pending(engine, Base.metadata, relay, min_age=0) == 2
+    assert [e["data"]["key"] for e in relay.sent] == ["e2", "e3"]
 
 
 def test_an_event_must_match_its_contract(engine):
