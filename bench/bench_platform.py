@@ -27,7 +27,6 @@ from crm_common.rpcclient import RpcPool  # noqa: E402
 from crm_common.testing.harness import ServiceProcess, Vhost  # noqa: E402
 
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
