@@ -39,22 +39,28 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     envelope = make_envelope(type_, data, producer, actor, request_id)
     session.execute(_table(metadata).insert().values(
         event_id=envelope["event_id"], type=type_, envelope=envelope, created_at=utcnow()))
-    session.info.setdefault("crm_outbox", []).append(envelope)
+    pending = session.info.get("crm_outbox")  # a UnitOfWork transaction publishes these right after commit
+    if pending is not None:
+        pending.append(envelope)
     return envelope
+
+
+def _publish_each(publisher, rows) -> tuple[list, Exception | None]:
+    """Publish `(key, envelope)` pairs in order until one fails: the keys published, and the failure."""
+    done = []
+    for key, envelope in rows:
+        try:
+            publisher.publish(envelope)
+        except Exception as exc:  # the broker is away: what is left stays for the relay
+            return done, exc
+        done.append(key)
+    return done, None
 
 
 def publish_committed(engine: Engine, metadata, publisher, envelopes: list[dict]) -> int:
     """Publish the events of a transaction that has just committed, in order, then mark them. On a
     failure the rest stay unpublished for the relay and the error is raised after the marking."""
-    error = None
-    done = []
-    for envelope in envelopes:
-        try:
-            publisher.publish(envelope)
-        except Exception as exc:  # the broker is away: what is left stays for the relay
-            error = exc
-            break
-        done.append(envelope["event_id"])
+    done, error = _publish_each(publisher, ((envelope["event_id"], envelope) for envelope in envelopes))
     if done:
         table = _table(metadata)
         with engine.begin() as conn:
@@ -75,23 +81,13 @@ def publish_pending(engine: Engine, metadata, publisher, limit: int = 500, min_a
              .order_by(table.c.id).limit(limit))
     if engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    published = 0
-    error = None
     with engine.begin() as conn:
-        done = []
-        for row in conn.execute(query).all():
-            try:
-                publisher.publish(row.envelope)
-            except Exception as exc:  # the broker is away: what is left stays for the next round
-                error = exc
-                break
-            done.append(row.id)
+        done, error = _publish_each(publisher, conn.execute(query).all())
         if done:
             conn.execute(update(table).where(table.c.id.in_(done)).values(published_at=utcnow()))
-            published = len(done)
     if error is not None:
         raise error
-    return published
+    return len(done)
 
 
 def unpublished_count(engine: Engine, metadata) -> int:
