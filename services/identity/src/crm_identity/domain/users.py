@@ -23,11 +23,11 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-_ME_COLUMNS = tuple(User.__table__.c[name] for name in (
-    "id", "email", "full_name", "roles", "team_id", "territory_ids", "is_active", "mfa_enabled", "account_id",
-    "contact_id", "created_at", "updated_at", "version"))
-_ACTIVE_BY_ID = select(*_ME_COLUMNS).where(User.__table__.c.id == bindparam("user_id"),
-                                           User.__table__.c.is_active.is_(True))
+# a user's record as the API shows it (never the hashes or MFA secrets)
+RECORD_FIELDS = ("id", "email", "full_name", "roles", "team_id", "territory_ids", "is_active", "mfa_enabled",
+                 "account_id", "contact_id", "created_at", "updated_at", "version")
+_ACTIVE_BY_ID = select(*(User.__table__.c[name] for name in RECORD_FIELDS)).where(
+    User.__table__.c.id == bindparam("user_id"), User.__table__.c.is_active.is_(True))
 
 
 def active_record(conn, user_id: str) -> dict | None:
@@ -36,11 +36,11 @@ def active_record(conn, user_id: str) -> dict | None:
     return to_dict(row) if row is not None else None
 
 
-def to_dict(user: User) -> dict:
-    return {"id": user.id, "email": user.email, "full_name": user.full_name, "roles": list(user.roles or []),
-            "team_id": user.team_id, "territory_ids": list(user.territory_ids or []), "is_active": user.is_active,
-            "mfa_enabled": user.mfa_enabled, "account_id": user.account_id, "contact_id": user.contact_id,
-            "created_at": user.created_at, "updated_at": user.updated_at, "version": user.version}
+def to_dict(user) -> dict:
+    """The record of a User or of a row with RECORD_FIELDS."""
+    data = {name: getattr(user, name) for name in RECORD_FIELDS}
+    data["roles"], data["territory_ids"] = list(user.roles or []), list(user.territory_ids or [])
+    return data
 
 
 def event_data(user: User, changed_fields: list[str] | None = None) -> dict:
