@@ -119,6 +119,12 @@ control_socket = _env("CRM_GATEWAY_CONTROL_SOCKET", f"/tmp/crm-gateway-{_port}.c
 def post_fork(server, worker):
     server.log.info("gateway worker %s started (%s threads)", worker.pid, threads)
 
+
+def post_worker_init(worker):
+    # the app is built: keep its long-lived objects out of later full collections (crm_common.heap)
+    from crm_common.heap import freeze
+    freeze()
+
 # Every request line reaches the app, which answers an over-long URL (> 4096 characters) with a
 # 414 problem+json itself, as API.md promises; gunicorn's own limit (at most 8190) would answer
 # longer lines with an HTML page instead. 0 lifts gunicorn's limit (its C parser still stops at

@@ -11,11 +11,13 @@ from sqlalchemy import text
 
 from crm_common import deadletters, outbox
 from crm_common.errors import ServiceError
+from crm_common.heap import FrozenStartupHeap
 from crm_common.logs import LogContext
 
 
 class KernelService:
     log_context = LogContext()
+    startup_heap = FrozenStartupHeap()
 
     @rpc
     def health(self):

@@ -35,6 +35,15 @@ def test_event_is_applied_once(running_world):
     assert world.call("probe_consumer", "applied", "plain") == {"1": 1}
 
 
+def test_concurrent_writers_in_one_service_each_deliver_their_event_once(running_world):
+    world = running_world
+    # 150 writes at 300/s, each its own transaction in a green thread of its own, overlapping
+    world.call("probe_producer", "drive", "burst", 150, 300)
+    applied = wait_for(lambda: (lambda a: a if len(a) == 150 else None)(
+        world.call("probe_consumer", "applied", "burst")))
+    assert applied == {str(seq): 1 for seq in range(150)}
+
+
 def test_crash_after_commit_before_publish_is_delivered_once_after_restart(world):
     world.start("consumer")
     producer = world.start("producer", CRM_FAULT="kill_after_commit")

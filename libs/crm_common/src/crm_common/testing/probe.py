@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import eventlet
 from nameko.rpc import rpc
 from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,6 +17,7 @@ from crm_common.db import IdMixin, make_base, utcnow
 from crm_common.dependencies import Database
 from crm_common.service_base import KernelService
 from crm_common.stream import event_stream
+from crm_common.unit_of_work import UnitOfWork
 
 Base = make_base("probe")
 
@@ -46,6 +48,30 @@ class ProbeProducer(KernelService):
             self.db.emit(PROBE_EMITTED, {"key": key, "seq": seq, "fail_times": fail_times,
                                          "always_fail": always_fail})
         return {"key": key, "seq": seq}
+
+    @rpc
+    def drive(self, key, count, rate):
+        """Writes records `key` 0..count-1 at `rate` a second, each in a transaction of its own with its event,
+        as an open-loop load (a slow write never delays the next one, so latency is not hidden by the load
+        generator waiting); answers with the time it took once every write has committed."""
+        pool = eventlet.GreenPool(10_000)
+        began = time.monotonic()
+        for seq in range(count):
+            delay = began + seq / rate - time.monotonic()
+            if delay > 0:
+                eventlet.sleep(delay)
+            pool.spawn_n(self._write_one, key, seq)
+        pool.waitall()
+        return {"written": count, "seconds": time.monotonic() - began}
+
+    def _write_one(self, key, seq):
+        uow = UnitOfWork(self.db.engine, self.db.metadata, self.name, self.db.publisher, None, None)
+        try:
+            with uow.transaction() as session:
+                session.add(ProbeRecord(key=key, seq=seq))
+                uow.emit(PROBE_EMITTED, {"key": key, "seq": seq, "fail_times": 0, "always_fail": False})
+        finally:
+            uow.close()
 
     @rpc
     def echo(self, value):
