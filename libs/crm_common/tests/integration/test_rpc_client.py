@@ -65,3 +65,28 @@ def test_a_late_reply_is_a_timeout_and_never_reaches_the_next_call(running_world
         assert pool.call("probe_producer", "echo", "next") == "next"
     finally:
         pool.close()
+
+
+def test_a_slow_postgresql_query_does_not_stop_the_services_other_calls(running_world):
+    # nameko runs services under eventlet.monkey_patch(), which also makes psycopg2 wait through the hub
+    if running_world.backend != "postgresql":
+        pytest.skip("a SQLite query runs inside the process; only a PostgreSQL one waits on a server")
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=2)
+    slow = {}
+
+    def run_slow():
+        began = time.monotonic()
+        slow["answer"] = pool.call("probe_producer", "slow_query", 2.0)
+        slow["took"] = time.monotonic() - began
+
+    thread = threading.Thread(target=run_slow)
+    try:
+        thread.start()
+        time.sleep(0.4)  # the query is running in the service now
+        began = time.monotonic()
+        assert pool.call("probe_producer", "echo", "meanwhile") == "meanwhile"
+        assert time.monotonic() - began < 1.0  # answered while the query still runs, not after it
+        thread.join(10)
+    finally:
+        pool.close()
+    assert slow["answer"] == 2.0 and slow["took"] >= 2.0

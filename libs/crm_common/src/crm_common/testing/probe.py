@@ -9,7 +9,7 @@ import time
 
 import eventlet
 from nameko.rpc import rpc
-from sqlalchemy import Integer, String, func, select
+from sqlalchemy import Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common.contracts.platform import PROBE_EMITTED
@@ -81,6 +81,13 @@ class ProbeProducer(KernelService):
     def pause(self, seconds):
         """Answers after `seconds` (a late reply for the RPC client's timeout tests)."""
         time.sleep(seconds)  # green under nameko's eventlet
+        return seconds
+
+    @rpc
+    def slow_query(self, seconds):
+        """A query that keeps the database busy for `seconds` (PostgreSQL's pg_sleep)."""
+        with self.db.read() as conn:
+            conn.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": seconds})
         return seconds
 
     @rpc
