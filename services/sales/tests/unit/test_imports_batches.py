@@ -146,6 +146,30 @@ def test_a_crash_keeps_the_committed_batches_and_the_rerun_finishes_the_rest(eng
     assert all(lead.duplicate_of_id is None for lead in stored(engine).values())
 
 
+def test_a_rerun_reports_each_invalid_row_once(engine, team, small_batches, monkeypatch):
+    # row 8 (third batch) is invalid and is checked while the second batch is written; the second batch dies
+    rows = [{"last_name": f"L{i}", "email": f"l{i}@x.example"} for i in range(9)]
+    rows[7]["email"] = "not-an-email"
+    real = leads.assign_new
+
+    def crash_on_l4(session, actor, lead, owner_id=None, assigner=None):
+        if lead.last_name == "L4":
+            raise RuntimeError("the process died")
+        return real(session, actor, lead, owner_id, assigner)
+
+    monkeypatch.setattr(leads, "assign_new", crash_on_l4)
+    failed = run(engine, team["admin"], rows)
+    assert (failed["status"], failed["processed"], failed["failed"]) == ("failed", 3, 0)
+    assert [e for e in failed["errors"] if "row" in e] == []  # row 8's batch never committed
+    monkeypatch.setattr(leads, "assign_new", real)
+    table = Base.metadata.tables[jobs.JOBS]
+    with engine.begin() as conn:  # as a dead runner leaves it: running, its lease over
+        conn.execute(table.update().values(status="running", updated_at=utcnow() - jobs.LEASE - timedelta(seconds=1)))
+    done = jobs.run(engine, Base.metadata, failed["id"], imports.run)
+    assert (done["status"], done["processed"], done["succeeded"], done["failed"]) == ("done", 9, 8, 1)
+    assert [(e["row"], sorted(e["errors"])) for e in done["errors"] if "row" in e] == [(8, ["email"])]
+
+
 def test_progress_is_visible_after_each_batch(engine, team, small_batches, monkeypatch):
     seen = []
     real = jobs.JobContext.progress
