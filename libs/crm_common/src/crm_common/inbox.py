@@ -2,18 +2,29 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crm_common import tables
 from crm_common.db import utcnow
 
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def claim(session: Session, metadata, envelope: dict) -> bool:
+    """Record the event as processed in the session's transaction; False if it already was.
+
+    One statement (INSERT ... ON CONFLICT DO NOTHING) instead of a lookup and an insert. Two consumers
+    racing on a redelivered event: on PostgreSQL the second waits for the first's transaction and then
+    finds the id taken; on SQLite writers are serialized. A rolled-back handler rolls its claim back too.
+    """
+    table = metadata.tables[tables.INBOX]
+    insert = _INSERTS[session.get_bind().dialect.name](table).on_conflict_do_nothing(index_elements=["event_id"])
+    result = session.execute(insert.values(event_id=envelope["event_id"], type=envelope["type"],
+                                           processed_at=utcnow()))
+    return result.rowcount == 1
+
 
 def seen(session: Session, metadata, event_id: str) -> bool:
     table = metadata.tables[tables.INBOX]
     return session.execute(select(table.c.event_id).where(table.c.event_id == event_id)).first() is not None
-
-
-def mark(session: Session, metadata, envelope: dict) -> None:
-    table = metadata.tables[tables.INBOX]
-    session.execute(table.insert().values(event_id=envelope["event_id"], type=envelope["type"],
-                                          processed_at=utcnow()))

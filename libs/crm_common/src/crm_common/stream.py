@@ -107,10 +107,9 @@ def event_stream(fn):
             raise ValueError("message is not an event envelope")
         db = self.db
         with db.transaction() as session:
-            if inbox.seen(session, db.metadata, envelope["event_id"]):
+            if not inbox.claim(session, db.metadata, envelope):
                 return "duplicate"
             fn(self, envelope, session)
-            inbox.mark(session, db.metadata, envelope)
         return "applied"
 
     return EventStream.decorator(wrapper)

@@ -128,10 +128,21 @@ def test_inbox_remembers_processed_events(engine):
     envelope = {"event_id": "e-1", "type": PROBE_EMITTED}
     with Session(engine) as s, s.begin():
         assert not inbox.seen(s, Base.metadata, "e-1")
-        inbox.mark(s, Base.metadata, envelope)
-    with Session(engine) as s:
+        assert inbox.claim(s, Base.metadata, envelope)
+    with Session(engine) as s, s.begin():
         assert inbox.seen(s, Base.metadata, "e-1")
+        assert not inbox.claim(s, Base.metadata, envelope)  # a redelivery: already processed
     assert tables.INBOX in Base.metadata.tables
+
+
+def test_a_rolled_back_effect_releases_its_claim(engine):
+    envelope = {"event_id": "e-2", "type": PROBE_EMITTED}
+    with pytest.raises(RuntimeError):
+        with Session(engine) as s, s.begin():
+            assert inbox.claim(s, Base.metadata, envelope)
+            raise RuntimeError("the handler failed")
+    with Session(engine) as s, s.begin():
+        assert inbox.claim(s, Base.metadata, envelope)  # the retry gets to apply it
 
 
 def test_cursor_pages_neither_skip_nor_repeat(engine):
