@@ -1,7 +1,6 @@
 """Idempotent consumption: an event id is recorded in the same transaction as its effect."""
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,3 @@ def claim(session: Session, metadata, envelope: dict) -> bool:
                                            processed_at=utcnow()))
     return result.rowcount == 1
 
-
-def seen(session: Session, metadata, event_id: str) -> bool:
-    table = metadata.tables[tables.INBOX]
-    return session.execute(select(table.c.event_id).where(table.c.event_id == event_id)).first() is not None

@@ -147,7 +147,7 @@ def test_a_crash_keeps_the_committed_batches_and_the_rerun_finishes_the_rest(eng
 
 
 def test_a_rerun_reports_each_invalid_row_once(engine, team, small_batches, monkeypatch):
-    # row 8 (third batch) is invalid and is checked while the second batch is written; the second batch dies
+    # row 8 (third batch) is invalid; the second batch dies before it is reached
     rows = [{"last_name": f"L{i}", "email": f"l{i}@x.example"} for i in range(9)]
     rows[7]["email"] = "not-an-email"
     real = leads.assign_new

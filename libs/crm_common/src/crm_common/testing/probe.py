@@ -37,16 +37,20 @@ class ProbeApplied(Base):
     applied_at: Mapped[str] = mapped_column(String(40))
 
 
+def _write(uow: UnitOfWork, key, seq, fail_times=0, always_fail=False) -> None:
+    """One record and its event, in one transaction of `uow`."""
+    with uow.transaction() as session:
+        session.add(ProbeRecord(key=key, seq=seq))
+        uow.emit(PROBE_EMITTED, {"key": key, "seq": seq, "fail_times": fail_times, "always_fail": always_fail})
+
+
 class ProbeProducer(KernelService):
     name = "probe_producer"
     db = Database(Base.metadata)
 
     @rpc
     def write(self, key, seq=0, fail_times=0, always_fail=False):
-        with self.db.transaction() as session:
-            session.add(ProbeRecord(key=key, seq=seq))
-            self.db.emit(PROBE_EMITTED, {"key": key, "seq": seq, "fail_times": fail_times,
-                                         "always_fail": always_fail})
+        _write(self.db, key, seq, fail_times, always_fail)
         return {"key": key, "seq": seq}
 
     @rpc
@@ -67,9 +71,7 @@ class ProbeProducer(KernelService):
     def _write_one(self, key, seq):
         uow = UnitOfWork(self.db.engine, self.db.metadata, self.name, self.db.publisher, None, None)
         try:
-            with uow.transaction() as session:
-                session.add(ProbeRecord(key=key, seq=seq))
-                uow.emit(PROBE_EMITTED, {"key": key, "seq": seq, "fail_times": 0, "always_fail": False})
+            _write(uow, key, seq)
         finally:
             uow.close()
 
