@@ -113,8 +113,8 @@ KINDS = {
 }
 
 
-def _event(record, changed=None) -> dict:
-    data = {"id": record.id, "name": getattr(record, "name", None)}
+def _event(spec: Kind, record, changed=None) -> dict:
+    data = {"entity": spec.resource, "id": record.id, "name": getattr(record, "name", None)}
     if changed is not None:
         data["changed_fields"] = changed
     return data
@@ -132,7 +132,7 @@ def create(session: Session, uow, kind: str, data: dict):
         raise conflict(f"this {spec.what} clashes with an existing one") from None
     if spec.after_write:
         spec.after_write(session, record)
-    uow.emit(C.CONFIG_CREATED, _event(record))
+    uow.emit(C.CONFIG_CREATED, _event(spec, record))
     return record
 
 
@@ -165,7 +165,7 @@ def update(session: Session, uow, kind: str, record_id: str, data: dict, expecte
         session.flush()
         if spec.after_write:
             spec.after_write(session, record)
-        uow.emit(C.CONFIG_UPDATED, _event(record, changed))
+        uow.emit(C.CONFIG_UPDATED, _event(spec, record, changed))
     return record
 
 
@@ -183,7 +183,7 @@ def remove(session: Session, uow, kind: str, record_id: str) -> None:
     if kind == "group":
         record.name = f"{record.name} (deleted {iso(record.deleted_at)})"[:200]
         session.execute(delete(GroupMember).where(GroupMember.group_id == record.id))
-    uow.emit(C.CONFIG_DELETED, _event(record))
+    uow.emit(C.CONFIG_DELETED, _event(spec, record))
 
 
 def calendar_of(session: Session, business_hours_id: str | None) -> Calendar | None:

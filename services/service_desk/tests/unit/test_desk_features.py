@@ -174,6 +174,17 @@ def test_contract_dates_are_checked(desk):
         "business_hours_id": "missing"}), "validation_failed")
 
 
+def test_configuration_changes_name_their_resource_for_the_audit_trail(desk):
+    group = desk.run(desk.manager, setup_records.create, "group", {"name": "Tier 2"})
+    desk.run(desk.manager, setup_records.update, "group", group.id, {"name": "Tier 3"}, None)
+    desk.run(desk.manager, setup_records.remove, "group", group.id)
+    changes = [(e["type"], e["data"]["entity"], e["data"]["id"], e["data"].get("changed_fields"))
+               for e in desk.events() if e["type"].startswith("service_desk.config_")]
+    assert changes == [("service_desk.config_created.v1", "group", group.id, None),
+                       ("service_desk.config_updated.v1", "group", group.id, ["name"]),
+                       ("service_desk.config_deleted.v1", "group", group.id, None)]
+
+
 # -- privacy ---------------------------------------------------------------------------------------
 
 def test_privacy_export_and_erasure(desk):

@@ -1,5 +1,5 @@
 """Contracts of the kernel itself (used by the platform's own probes and fault tests)."""
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean
 from crm_common.contracts.registry import event
@@ -13,3 +13,16 @@ class ProbeData(Schema):
 
 
 PROBE_EMITTED = event("platform", "probe_emitted", 1, ProbeData, "A probe record was written (tests, benchmarks).")
+
+
+AUDITED_ACTIONS = ("create", "update", "delete", "export", "assign", "approve")
+
+
+class RecordChangedData(Schema):
+    """The data of a service's generic `<service>.record_changed.v1` event: a change to a record that has
+    no event of its own (configuration, price book, targets...), so that it still reaches the audit trail
+    (who, what, which record, which fields) and any read model that follows the record."""
+    entity = fields.String(required=True, metadata={"description": "the resource, e.g. product or lead"})
+    id = fields.String(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(AUDITED_ACTIONS))
+    changed_fields = fields.List(fields.String(), load_default=list)

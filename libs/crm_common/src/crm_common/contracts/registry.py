@@ -21,8 +21,23 @@ class EventContract:
     version: int
     schema: type[Schema]
     description: str = ""
-    entity: str | None = None  # the resource the event is about (audit trail, privacy)
-    action: str | None = None  # create | update | delete | export | login | ... (audit trail)
+    entity: str | None = None  # the resource the event is about (audit trail, privacy); FROM_DATA: data["entity"]
+    action: str | None = None  # create | update | ... (audit trail); FROM_DATA: data["action"]
+
+    def entity_of(self, data: dict) -> str | None:
+        """The resource an event with this data is about (None: not an audited change)."""
+        return _named(data, "entity") if self.entity == FROM_DATA else self.entity
+
+    def action_of(self, data: dict) -> str | None:
+        return _named(data, "action") if self.action == FROM_DATA else self.action
+
+
+FROM_DATA = "*"  # an event contract's entity or action that each event names in its data (generic events)
+
+
+def _named(data: dict, key: str) -> str | None:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from crm_common.contracts.fields import Boolean, Day, DecimalString
 from crm_common.contracts.identity import PrivacyPartSchema  # identity owns the privacy part schema
-from crm_common.contracts.registry import event, rpc
+from crm_common.contracts.platform import RecordChangedData
+from crm_common.contracts.registry import FROM_DATA, event, rpc
 from crm_common.envelope import rfc3339
 
 # -- field types --------------------------------------------------------------------------------
@@ -739,6 +740,7 @@ class Activity(Record):
     ends_at = UtcDateTime(allow_none=True)
     due_at = UtcDateTime(allow_none=True)
     remind_at = UtcDateTime(allow_none=True)
+    reminded_at = UtcDateTime(allow_none=True, metadata={"description": "when the reminder went out (null: not yet)"})
     owner_id = fields.String(allow_none=True)
     participant_ids = fields.List(fields.String())
     lead_id = fields.String(allow_none=True)
@@ -1131,6 +1133,11 @@ class ActivityEventData(_Entity):
     starts_at = fields.String(allow_none=True)
 
 
+class ActivityReminderData(ActivityEventData):
+    due_at = fields.String(allow_none=True)
+    remind_at = fields.String(required=True)
+
+
 LEAD_CREATED = event("sales", "lead_created", 1, LeadEventData, "A lead was created.", entity="lead", action="create")
 LEAD_UPDATED = event("sales", "lead_updated", 1, LeadUpdatedData, "A lead changed.", entity="lead", action="update")
 LEAD_ASSIGNED = event("sales", "lead_assigned", 1, LeadAssignedData, "A lead got an owner.", entity="lead",
@@ -1163,6 +1170,12 @@ CONTRACT_SIGNED = event("sales", "contract_signed", 1, ContractEventData, "", en
 CONTRACT_EXPIRING = event("sales", "contract_expiring", 1, ContractEventData, "", entity="contract",
                           action="update")
 ACTIVITY_LOGGED = event("sales", "activity_logged", 1, ActivityEventData, "", entity="activity", action="create")
+ACTIVITY_REMINDER_DUE = event("sales", "activity_reminder_due", 1, ActivityReminderData,
+                              "An open activity's reminder time came: its owner is to be reminded (sent once; "
+                              "moving remind_at arms it again).")
+RECORD_CHANGED = event("sales", "record_changed", 1, RecordChangedData,
+                       "A sales record without an event of its own (a deleted lead, a product, a target, an "
+                       "expense...) was created, changed or deleted.", entity=FROM_DATA, action=FROM_DATA)
 PRIVACY_PART_COMPLETED = event("sales", "privacy_part_completed", 1, PrivacyPartSchema,
                                "The sales part of a privacy request is done.", entity="privacy_request",
                                action="export")

@@ -13,7 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from crm_common.contracts.fields import Boolean, Day, DecimalString
 from crm_common.contracts.identity import PrivacyPartSchema  # identity owns every service's privacy answer
-from crm_common.contracts.registry import event, rpc
+from crm_common.contracts.registry import FROM_DATA, event, rpc
 
 OWNER = "service_desk"
 
@@ -872,6 +872,8 @@ class KbArticleEventData(Schema):
 
 class ConfigEventData(Schema):
     """Service desk configuration records (groups, rules, calendars, policies, contracts)."""
+    entity = Str(required=True, metadata={"description": "group, routing_rule, business_hours, sla_policy or "
+                                                         "service_contract"})
     id = Str(required=True)
     name = Str(allow_none=True)
     changed_fields = fields.List(Str())
@@ -913,11 +915,11 @@ KB_ARTICLE_PUBLISHED = _ev("kb_article_published", KbArticleEventData, "A knowle
 KB_ARTICLE_DELETED = _ev("kb_article_deleted", KbArticleEventData, "A knowledge base article was deleted.",
                          "kb_article", "delete")
 CONFIG_CREATED = _ev("config_created", ConfigEventData, "A group, rule, calendar, policy or contract was created.",
-                     None, "create")
+                     FROM_DATA, "create")
 CONFIG_UPDATED = _ev("config_updated", ConfigEventData, "A group, rule, calendar, policy or contract changed.",
-                     None, "update")
+                     FROM_DATA, "update")
 CONFIG_DELETED = _ev("config_deleted", ConfigEventData, "A group, rule, calendar, policy or contract was deleted.",
-                     None, "delete")
+                     FROM_DATA, "delete")
 PRIVACY_PART_COMPLETED = _ev("privacy_part_completed", PrivacyPartSchema,
                              "The service desk's part of a privacy request is done.", "privacy_request", "update")
 

@@ -31,17 +31,20 @@ def record_event(session: Session, envelope: dict) -> AuditEntry | None:
     once (and None is returned): the first entry keeps the event's id, the others have none (the column is
     unique); they share its type, actor and request id."""
     contract = EVENTS.get(envelope.get("type"))
-    if contract is None or not contract.entity or not contract.action:
+    if contract is None:
         return None
     data = envelope.get("data") or {}
+    entity, action = contract.entity_of(data), contract.action_of(data)
+    if not entity or not action:
+        return None
     actor = envelope.get("actor") or {}
     if isinstance(data.get("ids"), list) and "id" not in data:
-        _record_batch(session, envelope, contract, [str(i) for i in data["ids"] if i], actor)
+        _record_batch(session, envelope, entity, action, [str(i) for i in data["ids"] if i], actor)
         return None
     changed = data.get("changed_fields")
     entry = AuditEntry(event_id=envelope["event_id"], event_type=envelope["type"], producer=envelope.get("producer"),
-                       actor_id=actor.get("user_id"), actor_kind=actor.get("kind"), action=contract.action,
-                       entity_type=contract.entity, entity_id=entity_id_of(data),
+                       actor_id=actor.get("user_id"), actor_kind=actor.get("kind"), action=action,
+                       entity_type=entity, entity_id=entity_id_of(data),
                        changed_fields=[str(f) for f in changed] if isinstance(changed, list) else [],
                        request_id=envelope.get("request_id"), client_ip=actor.get("client_ip"),
                        occurred_at=datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00")))
@@ -49,11 +52,11 @@ def record_event(session: Session, envelope: dict) -> AuditEntry | None:
     return entry
 
 
-def _record_batch(session: Session, envelope: dict, contract, ids: list[str], actor: dict) -> None:
+def _record_batch(session: Session, envelope: dict, entity: str, action: str, ids: list[str], actor: dict) -> None:
     if not ids:
         return
     common = {"event_type": envelope["type"], "producer": envelope.get("producer"), "actor_id": actor.get("user_id"),
-              "actor_kind": actor.get("kind"), "action": contract.action, "entity_type": contract.entity,
+              "actor_kind": actor.get("kind"), "action": action, "entity_type": entity,
               "changed_fields": [], "request_id": envelope.get("request_id"), "client_ip": actor.get("client_ip"),
               "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
     rows = [{**common, "id": new_id(), "event_id": envelope["event_id"] if n == 0 else None, "entity_id": entity_id}

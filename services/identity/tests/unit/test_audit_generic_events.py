@@ -1,0 +1,32 @@
+"""A service's generic record_changed event names its resource and action in its data; the audit trail
+takes them from there, and refuses to invent them when they are missing."""
+from crm_common.context import Actor
+from crm_common.contracts.sales import ACTIVITY_REMINDER_DUE, RECORD_CHANGED
+from crm_common.envelope import make_envelope
+from crm_identity import handlers
+from crm_identity.models import AuditEntry
+
+
+def _event(type_, data):
+    return make_envelope(type_, data, "sales", Actor(user_id="rep-1", client_ip="10.0.0.9"), "req-42")
+
+
+def test_a_deleted_record_is_audited_under_the_entity_and_action_its_event_names(session):
+    envelope = _event(RECORD_CHANGED, {"entity": "product", "id": "p-1", "action": "delete", "changed_fields": []})
+    handlers.dispatch(session, envelope, None)
+    handlers.dispatch(session, _event(RECORD_CHANGED, {"entity": "target", "id": "t-1", "action": "update",
+                                                       "changed_fields": ["amount"]}), None)
+    session.flush()
+    entries = {e.entity_id: e for e in session.query(AuditEntry)}
+    assert (entries["p-1"].entity_type, entries["p-1"].action, entries["p-1"].event_id) == (
+        "product", "delete", envelope["event_id"])
+    assert (entries["t-1"].entity_type, entries["t-1"].action, entries["t-1"].changed_fields) == (
+        "target", "update", ["amount"])
+    assert {(e.actor_id, e.request_id, e.client_ip) for e in entries.values()} == {("rep-1", "req-42", "10.0.0.9")}
+
+
+def test_a_generic_event_without_its_entity_is_not_audited_and_a_reminder_is_no_change(session):
+    handlers.dispatch(session, _event(RECORD_CHANGED, {"id": "x", "action": "delete"}), None)
+    handlers.dispatch(session, _event(ACTIVITY_REMINDER_DUE, {"id": "a-1", "type": "task", "remind_at": "2026-12-03T10:00:00Z"}), None)
+    session.flush()
+    assert session.query(AuditEntry).count() == 0
