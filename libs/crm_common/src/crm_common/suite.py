@@ -36,6 +36,7 @@ class Suite:
         key_dir = Path(self.env["CRM_VAR_DIR"]) / "keys"
         self.env.setdefault("CRM_JWT_PRIVATE_KEY_FILE", str(key_dir / "jwt_private.pem"))
         self.env.setdefault("CRM_JWT_PUBLIC_KEY_FILE", str(key_dir / "jwt_public.pem"))
+        self.env.setdefault("CRM_DATA_KEY_FILE", str(key_dir / "data.key"))
         self.port = int(self.env.get("CRM_PORT") or 8080)
         self.bind = self.env.get("CRM_BIND") or "127.0.0.1"
         self.quiet = quiet
@@ -173,9 +174,10 @@ def _signal_group(proc: subprocess.Popen, sig) -> None:
 _BOOTSTRAP = """
 import os, sys
 from pathlib import Path
-from crm_common import config, migrate, topology
+from crm_common import config, migrate, secretbox, topology
 from crm_identity import keys, seed_admin
 keys.generate(Path(os.environ["CRM_JWT_PRIVATE_KEY_FILE"]).parent)
+secretbox.generate_key_file(Path(os.environ["CRM_DATA_KEY_FILE"]))
 for name in config.SERVICES + ("gateway",):
     migrate.upgrade(name)
 print("migrated:", ", ".join(config.SERVICES + ("gateway",)))

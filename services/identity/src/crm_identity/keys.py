@@ -1,8 +1,11 @@
-"""The token signing key pair (Ed25519).
+"""Identity's keys: the token signing key pair (Ed25519) and the data key for secrets at rest.
 
-`python -m crm_identity.keys generate DIR` writes DIR/jwt_private.pem and DIR/jwt_public.pem once
-(an existing pair is kept). Identity signs with the private key (CRM_JWT_PRIVATE_KEY_FILE); the
-gateway verifies with the public key only (CRM_JWT_PUBLIC_KEY_FILE).
+`python -m crm_identity.keys generate DIR` writes DIR/jwt_private.pem, DIR/jwt_public.pem and
+DIR/data.key once (existing keys are kept). Identity signs with the private key
+(CRM_JWT_PRIVATE_KEY_FILE); the gateway verifies with the public key only (CRM_JWT_PUBLIC_KEY_FILE).
+Identity seals what it must read back in clear (TOTP seeds) with the data key (CRM_DATA_KEY_FILE,
+by default data.key beside the private key); it is separate from the signing key, so rotating the
+signing key does not lock anyone out of their second factor.
 """
 from __future__ import annotations
 
@@ -13,10 +16,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from crm_common import config
+from crm_common import config, secretbox
 
 PRIVATE_NAME = "jwt_private.pem"
 PUBLIC_NAME = "jwt_public.pem"
+DATA_NAME = "data.key"
 
 
 def default_dir() -> Path:
@@ -27,8 +31,24 @@ def private_key_path() -> Path:
     return Path(config.env("CRM_JWT_PRIVATE_KEY_FILE", str(default_dir() / PRIVATE_NAME)))
 
 
+def data_key_path() -> Path:
+    return Path(config.env("CRM_DATA_KEY_FILE", str(private_key_path().parent / DATA_NAME)))
+
+
+_boxes: dict[Path, secretbox.SecretBox] = {}
+
+
+def data_box() -> secretbox.SecretBox:
+    """The data key's box, read once per process (raises DataKeyError when the file is missing)."""
+    path = data_key_path()
+    if path not in _boxes:
+        _boxes[path] = secretbox.load_key_file(path)
+    return _boxes[path]
+
+
 def generate(directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
+    secretbox.generate_key_file(directory / DATA_NAME)
     private_path, public_path = directory / PRIVATE_NAME, directory / PUBLIC_NAME
     if private_path.exists() and public_path.exists():
         return private_path, public_path
@@ -53,7 +73,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m crm_identity.keys generate DIR", file=sys.stderr)
         return 2
     private_path, public_path = generate(Path(argv[1]))
-    print(f"keys: {private_path} {public_path}")
+    print(f"keys: {private_path} {public_path} {Path(argv[1]) / DATA_NAME}")
     return 0
 
 

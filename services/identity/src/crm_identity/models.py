@@ -28,8 +28,8 @@ class User(IdMixin, TimestampMixin, VersionMixin, Base):
     account_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     contact_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    mfa_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    mfa_pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    mfa_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)  # sealed (crm_common.secretbox)
+    mfa_pending_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
     mfa_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)  # refuses a replayed code
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -105,3 +105,21 @@ def test_mfa_enrollment_then_login_needs_a_fresh_code(session, user, events):
     with pytest.raises(ServiceError) as again:
         mfa.enroll(user)  # already on
     assert again.value.code == "conflict"
+
+
+def test_the_totp_seed_is_sealed_at_rest_and_bound_to_its_user(session, user, events, caplog):
+    enrollment = mfa.enroll(user)
+    assert enrollment["secret"] not in user.mfa_pending_secret and user.mfa_pending_secret.startswith("gcm1:")
+    totp, now = pyotp.TOTP(enrollment["secret"]), time.time()
+    mfa.verify_enrollment(user, totp.at(now), now)
+    sealed = user.mfa_secret
+    assert enrollment["secret"] not in sealed and mfa.reveal(user, sealed) == enrollment["secret"]
+    other = User(id="someone-else", email="eve@example.com", full_name="Eve")
+    assert mfa.reveal(other, sealed) is None  # a seed copied onto another account does not open
+    middle = len(sealed) // 2
+    tampered = sealed[:middle] + ("A" if sealed[middle] != "A" else "B") + sealed[middle + 1:]
+    user.mfa_secret = tampered
+    session.flush()
+    refused = auth.login(session, events, "ada@example.com", PASSWORD, totp.at(now + 30), None)
+    assert refused.error is not None and "does not open under the data key" in caplog.text
+    assert enrollment["secret"] not in caplog.text

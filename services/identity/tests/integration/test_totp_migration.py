@@ -1,0 +1,53 @@
+"""Upgrading a database whose TOTP seeds were written in clear (before they were sealed) seals them, on
+SQLite and on PostgreSQL; the users can still pass their second factor afterwards."""
+from __future__ import annotations
+
+import pyotp
+import pytest
+from alembic import command
+from sqlalchemy.orm import Session
+
+from crm_common import migrate
+from crm_common.db import make_engine
+from crm_common.testing.harness import PgDatabases
+from crm_identity import keys
+from crm_identity.domain import mfa
+from crm_identity.models import User
+
+pytestmark = pytest.mark.integration
+BEFORE_SEALING = "43ebd2451251"
+SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_seeds_kept_in_clear_are_sealed_by_the_upgrade(backend, tmp_path, monkeypatch):
+    private_path, _ = keys.generate(tmp_path / "keys")
+    monkeypatch.setenv("CRM_JWT_PRIVATE_KEY_FILE", str(private_path))
+    pg = PgDatabases(["identity"]).create() if backend == "postgresql" else None
+    url = pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}"
+    engine = make_engine(url)
+    try:
+        cfg = migrate.alembic_config("identity", url)
+        command.upgrade(cfg, BEFORE_SEALING)
+        with Session(engine) as session:
+            session.add_all([User(id="u1", email="ada@example.com", full_name="Ada", password_hash="x",
+                                  mfa_enabled=True, mfa_secret=SEED, mfa_last_step=1),
+                             User(id="u2", email="bob@example.com", full_name="Bob", password_hash="x",
+                                  mfa_pending_secret="KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
+                             User(id="u3", email="cy@example.com", full_name="Cy", password_hash="x")])
+            session.commit()
+        command.upgrade(cfg, "head")
+        with Session(engine) as session:
+            ada, bob, cy = (session.get(User, uid) for uid in ("u1", "u2", "u3"))
+            assert ada.mfa_secret.startswith("gcm1:") and SEED not in ada.mfa_secret
+            assert mfa.reveal(ada, ada.mfa_secret) == SEED
+            assert mfa.check_login_code(ada, pyotp.TOTP(SEED).now()) is None  # still passes MFA
+            assert mfa.reveal(bob, bob.mfa_pending_secret) == "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU" and bob.mfa_secret is None
+            assert cy.mfa_secret is None and cy.mfa_pending_secret is None
+        command.upgrade(cfg, "head")  # a second run changes nothing
+        with Session(engine) as session:
+            assert mfa.reveal(session.get(User, "u1"), session.get(User, "u1").mfa_secret) == SEED
+    finally:
+        engine.dispose()
+        if pg:
+            pg.drop()
