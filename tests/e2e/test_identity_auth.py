@@ -119,3 +119,41 @@ def test_mfa_enroll_verify_then_login_needs_the_code(suite, admin):
     code = totp.at(time.time() + 30)  # the next step: the current one was spent by verify
     assert _login(suite, email, PASSWORD, otp=code).status_code == 200
     assert _login(suite, email, PASSWORD, otp=code).status_code == 401  # a code works once
+
+
+def _enrolled(admin):
+    client = admin.as_new_user(["sales_rep"])
+    totp = pyotp.TOTP(client.post("/api/v1/auth/mfa/enroll").json()["secret"])
+    assert client.post("/api/v1/auth/mfa/verify", json={"otp": totp.now()}).status_code == 200
+    return client, totp
+
+
+def test_the_user_turns_mfa_off_with_password_and_a_fresh_code(suite, admin):
+    client, totp = _enrolled(admin)
+    code = totp.at(time.time() + 30)
+    wrong = client.post("/api/v1/auth/mfa/disable", json={"password": "Not-The-Passw0rd-99", "otp": code})
+    assert wrong.status_code == 422 and "password" in wrong.json()["errors"]
+    assert "Not-The-Passw0rd-99" not in wrong.text
+    assert client.post("/api/v1/auth/mfa/disable", json={"otp": code}).status_code == 422
+    off = client.post("/api/v1/auth/mfa/disable", json={"password": PASSWORD, "otp": code})
+    assert off.status_code == 200 and off.json() == {"mfa_enabled": False}
+    assert client.get("/api/v1/me").json()["mfa_enabled"] is False
+    assert _login(suite, client.user["email"], PASSWORD).status_code == 200  # no code asked any more
+    again = client.post("/api/v1/auth/mfa/disable", json={"password": PASSWORD, "otp": totp.at(time.time() + 60)})
+    assert again.status_code == 409
+
+
+def test_an_admin_resets_a_lost_authenticator_and_ends_the_users_sessions(suite, admin):
+    client, totp = _enrolled(admin)
+    user_id, email = client.user["id"], client.user["email"]
+    signed_in = suite.clone(token=_login(suite, email, PASSWORD, otp=totp.at(time.time() + 30)).json()["access_token"])
+    assert signed_in.get("/api/v1/me").status_code == 200
+    other = admin.as_new_user(["sales_manager"])
+    assert other.delete(f"/api/v1/users/{user_id}/mfa").status_code == 403  # not an administrator
+    assert admin.delete("/api/v1/users/00000000-0000-4000-8000-000000000000/mfa").status_code == 404
+    time.sleep(1.1)  # revocation works at one-second resolution (tokens issued before it are refused)
+    assert admin.delete(f"/api/v1/users/{user_id}/mfa").status_code == 204
+    assert signed_in.get("/api/v1/me").status_code == 401  # whoever holds the device holds no session
+    assert admin.get(f"/api/v1/users/{user_id}").json()["mfa_enabled"] is False
+    assert _login(suite, email, PASSWORD).status_code == 200  # password alone, then enroll again
+    assert admin.delete(f"/api/v1/users/{user_id}/mfa").status_code == 204  # nothing left: still 204

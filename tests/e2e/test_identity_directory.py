@@ -141,6 +141,29 @@ def test_teams_with_manager_and_members_and_scope(admin):
     assert admin.get(f"/api/v1/users/{member['id']}").json()["team_id"] is None
 
 
+def test_only_an_empty_team_is_deleted_and_the_deletion_is_audited(admin):
+    import time
+    member = admin.create_user(["sales_rep"])
+    team = admin.post("/api/v1/teams", json={"name": f"Gone {uuid.uuid4().hex[:6]}",
+                                             "member_ids": [member["id"]]}).json()
+    busy = admin.delete(f"/api/v1/teams/{team['id']}")
+    assert busy.status_code == 409 and busy.json()["member_ids"] == [member["id"]]
+    rep = admin.login(member["email"], PASSWORD)
+    assert rep.delete(f"/api/v1/teams/{team['id']}").status_code == 403
+    emptied = admin.patch(f"/api/v1/teams/{team['id']}", json={"member_ids": []}).json()
+    stale = admin.delete(f"/api/v1/teams/{team['id']}", headers={"If-Match": f'"{emptied["version"] - 1}"'})
+    assert stale.status_code == 412
+    assert admin.delete(f"/api/v1/teams/{team['id']}", headers={"If-Match": f'"{emptied["version"]}"'}).status_code == 204
+    assert admin.get(f"/api/v1/teams/{team['id']}").status_code == 404
+    assert admin.delete(f"/api/v1/teams/{team['id']}").status_code == 404
+    deadline, entries = time.time() + 15, []
+    while time.time() < deadline and not entries:
+        entries = admin.get("/api/v1/audit", params={"entity_type": "team", "entity_id": team["id"],
+                                                     "action": "delete"}).json()["items"]
+        time.sleep(0.2)
+    assert [e["event_type"] for e in entries] == ["identity.team_deleted.v1"]
+
+
 def test_builtin_roles_are_listed_and_read_only_custom_roles_are_validated(admin):
     roles = admin.get("/api/v1/roles", params={"limit": 200})
     assert roles.status_code == 200

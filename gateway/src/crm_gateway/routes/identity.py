@@ -92,6 +92,14 @@ def mfa_verify(_args):
     return call("identity", "mfa_verify", body())
 
 
+@auth_blp.route("/mfa/disable", methods=["POST"])
+@authenticated
+@auth_blp.arguments(c.MfaDisableSchema)
+@auth_blp.response(200, c.MfaStatusSchema)
+def mfa_disable(_args):
+    return call("identity", "mfa_disable", body())
+
+
 # -- me --------------------------------------------------------------------------------------------
 
 @me_blp.route("")
@@ -146,6 +154,14 @@ class User(MethodView):
         call("identity", "deactivate_user", {"id": user_id, "expected_version": if_match_version()})
 
 
+@users_blp.route("/<user_id>/mfa", methods=["DELETE"])
+@requires("user", "admin")
+@users_blp.response(204)
+def reset_user_mfa(user_id):
+    """Turn the user's second factor off (a lost device) and revoke their sessions; they enroll again."""
+    call("identity", "reset_user_mfa", {"id": user_id, "expected_version": if_match_version()})
+
+
 @customers_blp.route("", methods=["POST"])
 @requires("ticket", "admin")
 @customers_blp.arguments(c.PortalCustomerCreateSchema)
@@ -187,6 +203,12 @@ class Team(MethodView):
     @teams_blp.response(200, c.TeamSchema)
     def patch(self, _args, team_id):
         return with_etag(call("identity", "update_team", changes(team_id)))
+
+    @requires("team", "delete")
+    @teams_blp.response(204)
+    def delete(self, team_id):
+        """Only a team without members (409 lists them)."""
+        call("identity", "delete_team", {"id": team_id, "expected_version": if_match_version()})
 
 
 # -- roles -----------------------------------------------------------------------------------------

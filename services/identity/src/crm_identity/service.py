@@ -67,6 +67,15 @@ class IdentityService(service_base.KernelService):
             self.db.emit(c.USER_UPDATED, users.event_data(user, ["mfa_enabled"]))
             return {"mfa_enabled": True}
 
+    @contract_rpc(c.MFA_DISABLE)
+    def mfa_disable(self, data):
+        with self.db.transaction() as session:
+            user = self._me(session)
+            mfa.disable(user, data["password"], data["otp"])
+            session.flush()
+            self.db.emit(c.USER_UPDATED, users.event_data(user, ["mfa_enabled"]))
+            return {"mfa_enabled": False}
+
     @contract_rpc(c.GET_ME)
     def get_me(self, data=None):
         actor = self._caller()
@@ -130,6 +139,13 @@ class IdentityService(service_base.KernelService):
             if user is not None:
                 self.db.emit(c.USER_DEACTIVATED, users.event_data(user))
 
+    @contract_rpc(c.RESET_USER_MFA)
+    def reset_user_mfa(self, data):
+        with self.db.transaction() as session:
+            user = users.reset_mfa(session, self.db.caller, data["id"], data.get("expected_version"))
+            if user is not None:
+                self.db.emit(c.USER_UPDATED, users.event_data(user, ["mfa_enabled"]))
+
     # -- teams -----------------------------------------------------------------------------------
     @contract_rpc(c.LIST_TEAMS)
     def list_teams(self, args):
@@ -158,6 +174,12 @@ class IdentityService(service_base.KernelService):
                 self.db.emit(c.TEAM_UPDATED, teams.event_data(session, team, changed))
             self._emit_moved(moved)
             return teams.to_dict(session, team)
+
+    @contract_rpc(c.DELETE_TEAM)
+    def delete_team(self, data):
+        with self.db.transaction() as session:
+            deleted = teams.delete(session, self.db.caller, data["id"], data.get("expected_version"))
+            self.db.emit(c.TEAM_DELETED, deleted)
 
     def _emit_moved(self, moved):
         for user in moved:

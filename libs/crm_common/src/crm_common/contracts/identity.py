@@ -101,6 +101,12 @@ class MfaVerifySchema(Strict):
     otp = fields.String(required=True, validate=validate.Length(min=6, max=12))
 
 
+class MfaDisableSchema(Strict):
+    """Turning one's own second factor off takes the password and a current code."""
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+    otp = fields.String(required=True, validate=validate.Length(min=6, max=12))
+
+
 class MfaStatusSchema(Schema):
     mfa_enabled = Boolean(required=True)
 
@@ -423,6 +429,8 @@ TEAM_CREATED = event("identity", "team_created", 1, TeamEventData, "A team was c
                      entity="team", action="create")
 TEAM_UPDATED = event("identity", "team_updated", 1, TeamUpdatedData, "A team changed.",
                      entity="team", action="update")
+TEAM_DELETED = event("identity", "team_deleted", 1, TeamEventData, "An empty team was deleted.",
+                     entity="team", action="delete")
 ROLE_CREATED = event("identity", "role_created", 1, RoleEventData, "A custom role was created.",
                      entity="role", action="create")
 ROLE_UPDATED = event("identity", "role_updated", 1, RoleEventData, "A custom role changed.",
@@ -468,6 +476,10 @@ LOGOUT = rpc("identity", "logout", LogoutSchema, None)
 CHANGE_PASSWORD = rpc("identity", "change_password", PasswordChangeSchema, None)
 MFA_ENROLL = rpc("identity", "mfa_enroll", None, MfaEnrollmentSchema)
 MFA_VERIFY = rpc("identity", "mfa_verify", MfaVerifySchema, MfaStatusSchema)
+MFA_DISABLE = rpc("identity", "mfa_disable", MfaDisableSchema, MfaStatusSchema)
+RESET_USER_MFA = rpc("identity", "reset_user_mfa", ByIdVersioned, None,
+                     description="An administrator turns a user's second factor off (a lost device); revokes "
+                                 "the user's sessions.")
 GET_ME = rpc("identity", "get_me", None, MeSchema)
 UPDATE_ME = rpc("identity", "update_me", MeUpdateSchema, UserSchema)
 
@@ -482,6 +494,7 @@ LIST_TEAMS = rpc("identity", "list_teams", TeamListArgs, TeamPage)
 GET_TEAM = rpc("identity", "get_team", ById, TeamSchema)
 CREATE_TEAM = rpc("identity", "create_team", TeamCreateSchema, TeamSchema)
 UPDATE_TEAM = rpc("identity", "update_team", UpdateTeamInput, TeamSchema)
+DELETE_TEAM = rpc("identity", "delete_team", ByIdVersioned, None, description="Only a team without members.")
 
 LIST_ROLES = rpc("identity", "list_roles", RoleListArgs, RolePage)
 GET_ROLE = rpc("identity", "get_role", ById, RoleSchema)

@@ -12,6 +12,7 @@ import pyotp
 from crm_common import secretbox
 from crm_common.errors import ServiceError, validation
 from crm_identity import keys
+from crm_identity.domain import passwords
 from crm_identity.models import User
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,24 @@ def verify_enrollment(user: User, code: str, now: float | None = None) -> None:
     user.mfa_secret, user.mfa_pending_secret = user.mfa_pending_secret, None
     user.mfa_enabled = True
     user.mfa_last_step = step
+
+
+def disable(user: User, password: str, code: str, now: float | None = None) -> None:
+    """The user turns their own second factor off: their password and a fresh code, not a stolen session."""
+    if not user.mfa_enabled:
+        raise ServiceError("conflict", "two-factor authentication is off")
+    if not passwords.verify(user.password_hash, password):
+        raise validation({"password": ["is not your current password"]})
+    if check_login_code(user, code, now) is not None:
+        raise validation({"otp": ["is not the current code of your authenticator"]})
+    clear(user)
+
+
+def clear(user: User) -> bool:
+    """Forget the second factor (disable, an administrator's reset, erasure); whether there was one."""
+    had = bool(user.mfa_enabled or user.mfa_secret or user.mfa_pending_secret)
+    user.mfa_enabled, user.mfa_secret, user.mfa_pending_secret, user.mfa_last_step = False, None, None, None
+    return had
 
 
 def check_login_code(user: User, code: str | None, now: float | None = None) -> str | None:

@@ -10,7 +10,7 @@ from crm_common.db import new_id, utcnow
 from crm_common.envelope import rfc3339
 from crm_common.errors import ServiceError, not_found
 from crm_common.paging import paginate
-from crm_identity.domain import audit, passwords, tokens, users
+from crm_identity.domain import audit, mfa, passwords, tokens, users
 from crm_identity.models import PrivacyRequest, User
 
 SORTABLE = ("created_at",)
@@ -83,7 +83,7 @@ def erase_user(session: Session, user: User) -> None:
     user.is_active = False
     user.deactivated_at = user.deactivated_at or now
     user.erased_at = now
-    user.mfa_enabled, user.mfa_secret, user.mfa_pending_secret = False, None, None
+    mfa.clear(user)
     tokens.revoke_user(session, user.id, now)
     users.revoke_keys_of(session, user.id)
     session.flush()

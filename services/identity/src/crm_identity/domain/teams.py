@@ -118,3 +118,18 @@ def update(session: Session, actor: Actor, team_id: str, changes: dict, expected
             changed.append("member_ids")
     session.flush()
     return team, changed, moved
+
+
+def delete(session: Session, actor: Actor, team_id: str, expected_version) -> dict:
+    """Delete a team without members (its members' records are scoped by it: move them first); returns
+    the deleted team's event data."""
+    team = load(session, actor, team_id, "delete")
+    check_version(team, expected_version)
+    members = member_ids(session, team.id)
+    if members:
+        raise ServiceError("conflict", "the team still has members; move them to another team first",
+                           extra={"member_ids": members[:100]})
+    data = event_data(session, team)
+    session.delete(team)
+    session.flush()
+    return data

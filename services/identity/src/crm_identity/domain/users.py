@@ -10,7 +10,7 @@ from crm_common.db import utcnow
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
-from crm_identity.domain import passwords, roles, tokens
+from crm_identity.domain import mfa, passwords, roles, tokens
 from crm_identity.models import ApiKey, Team, User
 
 # fields only a caller with user.admin may set (on others and on themself)
@@ -228,6 +228,18 @@ def deactivate(session: Session, actor: Actor, user_id: str, expected_version) -
         return None
     user.is_active = False
     user.deactivated_at = utcnow()
+    tokens.revoke_user(session, user.id)
+    session.flush()
+    return user
+
+
+def reset_mfa(session: Session, actor: Actor, user_id: str, expected_version) -> User | None:
+    """An administrator turns a user's second factor off (a lost device) and signs them out everywhere:
+    whoever holds the device holds no session. None when there was nothing to reset."""
+    user = load(session, actor, user_id, "admin")
+    check_version(user, expected_version)
+    if not mfa.clear(user):
+        return None
     tokens.revoke_user(session, user.id)
     session.flush()
     return user
