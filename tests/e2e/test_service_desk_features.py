@@ -31,6 +31,19 @@ def created(response):
     return response.json()
 
 
+def test_business_hours_in_an_iana_time_zone(manager):
+    body = {"name": "Berlin", "time_zone": "Europe/Berlin",
+            "intervals": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]}
+    hours = created(manager.post("/api/v1/business-hours", json=body))
+    assert hours["time_zone"] == "Europe/Berlin" and hours["utc_offset_minutes"] == 0
+    unknown = manager.post("/api/v1/business-hours", json={**body, "time_zone": "Mars/Olympus"})
+    assert unknown.status_code == 422 and "time_zone" in unknown.json()["errors"]
+    both = manager.post("/api/v1/business-hours", json={**body, "utc_offset_minutes": 60})
+    assert both.status_code == 422 and "utc_offset_minutes" in both.json()["errors"]
+    fixed = manager.patch(f"/api/v1/business-hours/{hours['id']}", json={"time_zone": None, "utc_offset_minutes": 60})
+    assert fixed.status_code == 200 and (fixed.json()["time_zone"], fixed.json()["utc_offset_minutes"]) == (None, 60)
+
+
 def test_business_hours_drive_due_times(manager):
     hours = created(manager.post("/api/v1/business-hours", json={
         "name": "Weekend only", "utc_offset_minutes": 0, "holidays": ["2030-01-05"],

@@ -1,13 +1,16 @@
 """Business-hours arithmetic: pure functions over a calendar of weekly working intervals and holidays.
 
-A calendar is defined at a fixed offset from UTC (no daylight saving), so every computation is exact
-in UTC: working intervals are minutes of the local day, holidays are local dates. With no calendar,
-time runs around the clock.
+A calendar keeps local time in an IANA time zone (e.g. Europe/Berlin, daylight saving included) or at a
+fixed offset from UTC. Working intervals are times of the local day and holidays local dates; each
+working interval is turned into its two UTC instants, and all counting happens between instants, so a
+day that springs forward or falls back counts the hours that really pass. With no calendar, time runs
+around the clock.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_DAYS = 3700  # about ten years of searching before a calendar is declared empty
 
@@ -22,9 +25,11 @@ class Calendar:
     week: dict[int, tuple[tuple[int, int], ...]]
     holidays: frozenset[date] = field(default_factory=frozenset)
     utc_offset_minutes: int = 0
+    zone: ZoneInfo | None = None  # when set, local time follows it and utc_offset_minutes is unused
 
     @classmethod
-    def from_spec(cls, intervals: list[dict], holidays=(), utc_offset_minutes: int = 0) -> "Calendar":
+    def from_spec(cls, intervals: list[dict], holidays=(), utc_offset_minutes: int = 0,
+                  time_zone: str | None = None) -> "Calendar":
         week: dict[int, list[tuple[int, int]]] = {}
         for item in intervals:
             start, end = parse_hhmm(item["start"]), parse_hhmm(item["end"])
@@ -33,7 +38,7 @@ class Calendar:
             week.setdefault(int(item["weekday"]), []).append((start, end))
         merged = {day: _merge(spans) for day, spans in week.items()}
         days = frozenset(h if isinstance(h, date) else date.fromisoformat(h) for h in holidays)
-        return cls(merged, days, int(utc_offset_minutes))
+        return cls(merged, days, int(utc_offset_minutes), zone_named(time_zone) if time_zone else None)
 
     @property
     def offset(self) -> timedelta:
@@ -43,6 +48,14 @@ class Calendar:
         if day in self.holidays:
             return ()
         return self.week.get(day.weekday(), ())
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone of that name; ValueError for a name the zone database does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
 
 
 def parse_hhmm(text: str) -> int:
@@ -65,12 +78,17 @@ def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 
 def _to_local(moment: datetime, cal: Calendar) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (moment.astimezone(timezone.utc) + cal.offset).replace(tzinfo=None)
+    """The calendar's naive local time of a moment."""
+    moment = _utc(moment)
+    if cal.zone is not None:
+        return moment.astimezone(cal.zone).replace(tzinfo=None)
+    return (moment + cal.offset).replace(tzinfo=None)
 
 
 def _to_utc(local: datetime, cal: Calendar) -> datetime:
+    """The UTC instant of a naive local time (a time skipped by a clock change counts at the earlier offset)."""
+    if cal.zone is not None:
+        return local.replace(tzinfo=cal.zone).astimezone(timezone.utc)
     return (local - cal.offset).replace(tzinfo=timezone.utc)
 
 
@@ -78,26 +96,32 @@ def _seconds(local: datetime) -> float:
     return local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
 
+def _working_instants(cal: Calendar, day: date):
+    """The (begin, end) UTC instants of each working interval of a local day."""
+    midnight = datetime.combine(day, time())
+    for span_start, span_end in cal.spans(day):
+        yield (_to_utc(midnight + timedelta(seconds=span_start), cal),
+               _to_utc(midnight + timedelta(seconds=span_end), cal))
+
+
 def add_business_minutes(start: datetime, minutes: float, cal: Calendar | None) -> datetime:
     """The moment `minutes` of working time after `start` (around the clock without a calendar)."""
     if minutes < 0:
         raise ValueError("minutes must not be negative")
+    start = _utc(start)
     if cal is None:
-        return _utc(start) + timedelta(minutes=minutes)
-    remaining = minutes * 60.0
-    local = _to_local(start, cal)
-    day, cursor = local.date(), _seconds(local)
+        return start + timedelta(minutes=minutes)
+    remaining = timedelta(minutes=minutes)
+    day = _to_local(start, cal).date()
     for _ in range(MAX_DAYS):
-        for span_start, span_end in cal.spans(day):
-            begin = max(span_start, cursor)
-            if begin >= span_end:
+        for begin, end in _working_instants(cal, day):
+            begin = max(begin, start)
+            if begin >= end:
                 continue
-            available = span_end - begin
-            if remaining <= available:
-                moment = datetime.combine(day, time()) + timedelta(seconds=begin + remaining)
-                return _to_utc(moment, cal)
-            remaining -= available
-        day, cursor = day + timedelta(days=1), 0
+            if remaining <= end - begin:
+                return begin + remaining
+            remaining -= end - begin
+        day += timedelta(days=1)
     raise NoWorkingTime(f"the calendar does not fit {minutes:g} working minutes within {MAX_DAYS} days")
 
 
@@ -116,20 +140,15 @@ def business_minutes_between(start: datetime, end: datetime, cal: Calendar | Non
         return 0.0
     if cal is None:
         return (end - start).total_seconds() / 60
-    local_start, local_end = _to_local(start, cal), _to_local(end, cal)
-    total = 0.0
-    day = local_start.date()
-    for _ in range(MAX_DAYS + (local_end.date() - day).days):
-        if day > local_end.date():
-            break
-        lower = _seconds(local_start) if day == local_start.date() else 0
-        upper = _seconds(local_end) if day == local_end.date() else 86400
-        for span_start, span_end in cal.spans(day):
-            overlap = min(span_end, upper) - max(span_start, lower)
-            if overlap > 0:
+    total = timedelta()
+    day, last = _to_local(start, cal).date(), _to_local(end, cal).date()
+    while day <= last:
+        for begin, finish in _working_instants(cal, day):
+            overlap = min(finish, end) - max(begin, start)
+            if overlap > timedelta():
                 total += overlap
         day += timedelta(days=1)
-    return total / 60
+    return total.total_seconds() / 60
 
 
 def is_working_time(moment: datetime, cal: Calendar | None) -> bool:

@@ -105,6 +105,7 @@ class BusinessHours(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "sd_business_hours"
     name: Mapped[str] = mapped_column(String(200))
     utc_offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)  # IANA name; wins over the offset
     # [{"weekday": 0..6 (Monday 0), "start": "09:00", "end": "17:00"}, ...]
     intervals: Mapped[list] = mapped_column(JSON, default=list)
     holidays: Mapped[list] = mapped_column(JSON, default=list)  # ["2026-12-25", ...]

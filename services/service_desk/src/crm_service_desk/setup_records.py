@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.contracts import service_desk as C
 from crm_common.errors import conflict, validation
-from crm_service_desk.business_hours import Calendar, due_time
+from crm_service_desk.business_hours import Calendar, due_time, zone_named
 from crm_service_desk.common import apply_changes, iso, load, need, now, page
 from crm_service_desk.models import (BusinessHours, Group, GroupMember, RoutingRule, ServiceContract,
                                      SlaPolicy)
@@ -68,6 +68,15 @@ def _check_rule(session, data, record):
 def _check_hours(session, data, record):
     intervals = data.get("intervals", record.intervals if record is not None else [])
     holidays = data.get("holidays", record.holidays if record is not None else [])
+    zone = data.get("time_zone", record.time_zone if record is not None else None)
+    offset = data.get("utc_offset_minutes", record.utc_offset_minutes if record is not None else 0)
+    if zone:
+        try:
+            zone_named(zone)
+        except ValueError as exc:
+            raise validation({"time_zone": [str(exc)]}) from None
+        if offset:
+            raise validation({"utc_offset_minutes": ["give either a time zone or a fixed offset, not both"]})
     try:
         Calendar.from_spec(intervals, holidays, 0)
     except ValueError as exc:
@@ -192,4 +201,4 @@ def calendar_of(session: Session, business_hours_id: str | None) -> Calendar | N
     record = session.get(BusinessHours, business_hours_id)
     if record is None:
         return None
-    return Calendar.from_spec(record.intervals, record.holidays, record.utc_offset_minutes)
+    return Calendar.from_spec(record.intervals, record.holidays, record.utc_offset_minutes, record.time_zone)

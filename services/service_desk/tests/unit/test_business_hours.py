@@ -83,6 +83,35 @@ def test_fixed_offset_calendar_is_exact_in_utc():
     assert add_business_minutes(at("2026-11-27T21:30:00"), 60, west) == at("2026-11-30T14:30:00")
 
 
+def test_a_time_zone_calendar_follows_daylight_saving():
+    # Berlin: CET (UTC+1) until Sunday 2026-03-29 02:00, then CEST (UTC+2); back to CET on 2026-10-25
+    berlin = Calendar.from_spec(WEEKDAYS_9_TO_17, [], time_zone="Europe/Berlin")
+    # Friday 16:00 local (15:00Z) + 2 working hours: one on Friday, one from Monday 09:00 CEST (07:00Z)
+    assert add_business_minutes(at("2026-03-27T15:00:00"), 120, berlin) == at("2026-03-30T08:00:00")
+    assert is_working_time(at("2026-03-30T07:30:00"), berlin) and not is_working_time(at("2026-03-27T07:30:00"), berlin)
+    assert business_minutes_between(at("2026-03-27T15:00:00"), at("2026-03-30T08:00:00"), berlin) == 120
+    # and back in autumn: Monday 2026-10-26 opens at 09:00 CET = 08:00Z
+    assert add_business_minutes(at("2026-10-23T14:00:00"), 120, berlin) == at("2026-10-26T09:00:00")
+    # a fixed offset knows nothing of it: the same Monday would open at 08:00Z, an hour late
+    fixed = Calendar.from_spec(WEEKDAYS_9_TO_17, [], utc_offset_minutes=60)
+    assert add_business_minutes(at("2026-03-27T15:00:00"), 120, fixed) == at("2026-03-30T09:00:00")
+
+
+def test_around_the_clock_in_a_zone_counts_the_hours_that_pass_on_clock_change_days():
+    always = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+    berlin = Calendar.from_spec(always, [], time_zone="Europe/Berlin")
+    # the local day of 2026-03-29 has 23 hours, that of 2026-10-25 has 25
+    assert business_minutes_between(at("2026-03-28T23:00:00"), at("2026-03-29T22:00:00"), berlin) == 23 * 60
+    assert business_minutes_between(at("2026-10-24T22:00:00"), at("2026-10-25T23:00:00"), berlin) == 25 * 60
+    assert add_business_minutes(at("2026-03-29T00:30:00"), 60, berlin) == at("2026-03-29T01:30:00")
+
+
+def test_an_unknown_time_zone_is_refused():
+    for name in ("Mars/Olympus", "../etc/passwd", "/etc/passwd", "Europe", ""):
+        with pytest.raises(ValueError):
+            Calendar.from_spec(WEEKDAYS_9_TO_17, [], time_zone=name or "Nowhere/")
+
+
 def test_holiday_is_a_local_date():
     # at UTC+10 the local date of 2026-12-24T23:00Z is already the 25th (a holiday)
     cal = Calendar.from_spec([{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)], ["2026-12-25"],
@@ -110,9 +139,12 @@ def test_minutes_between_counts_only_working_time(office):
 
 
 @pytest.mark.parametrize("start", ["2026-11-23T08:13:00", "2026-11-27T16:59:00", "2026-11-28T03:00:00",
-                                   "2026-12-24T12:00:00"])
+                                   "2026-12-24T12:00:00", "2026-03-27T16:30:00", "2026-10-23T15:45:00"])
 @pytest.mark.parametrize("minutes", [1, 59, 480, 1000, 10000])
-def test_adding_then_measuring_gives_the_minutes_back(office, start, minutes):
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin", "America/New_York"])
+def test_adding_then_measuring_gives_the_minutes_back(office, start, minutes, zone):
+    if zone:
+        office = Calendar.from_spec(WEEKDAYS_9_TO_17, ["2026-12-25"], time_zone=zone)
     begin = at(start)
     end = add_business_minutes(begin, minutes, office)
     assert business_minutes_between(begin, end, office) == pytest.approx(minutes)

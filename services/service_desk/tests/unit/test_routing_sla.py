@@ -95,6 +95,27 @@ def test_policy_by_priority_and_grade_with_business_hours(desk):
     assert graded.first_response_due_at == datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 
 
+def test_a_desk_in_a_time_zone_keeps_its_hours_across_daylight_saving(desk):
+    berlin = make(desk, "business_hours", name="Berlin office", time_zone="Europe/Berlin", holidays=[],
+                  intervals=[{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)])
+    make(desk, "sla_policy", name="Normal", priority="normal", first_response_minutes=60, resolution_minutes=120,
+         business_hours_id=berlin.id, active=True)
+    with time_machine.travel("2026-03-27 15:30:00+00:00", tick=False):  # Friday 16:30 CET
+        ticket = open_ticket(desk)
+    # 30 minutes on Friday, the rest from Monday 09:00 CEST (07:00 UTC, no longer 08:00)
+    assert ticket.first_response_due_at == datetime(2026, 3, 30, 7, 30, tzinfo=UTC)
+    assert ticket.resolution_due_at == datetime(2026, 3, 30, 8, 30, tzinfo=UTC)
+    for bad, field in (({"time_zone": "Mars/Olympus"}, "time_zone"),
+                       ({"time_zone": "Europe/Berlin", "utc_offset_minutes": 60}, "utc_offset_minutes")):
+        with pytest.raises(ServiceError) as refused:
+            make(desk, "business_hours", name="Bad", holidays=[], **bad,
+                 intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
+        assert refused.value.code == "validation_failed" and field in refused.value.errors
+    moved = desk.run(desk.manager, setup_records.update, "business_hours", berlin.id,
+                     {"time_zone": "America/New_York"}, None)
+    assert moved.time_zone == "America/New_York"
+
+
 def test_contract_policy_wins(desk):
     make(desk, "sla_policy", name="Normal", priority="normal", first_response_minutes=60,
          resolution_minutes=480, active=True)

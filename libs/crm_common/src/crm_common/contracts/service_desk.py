@@ -383,6 +383,7 @@ class BusinessHoursSchema(Schema):
     id = Str()
     name = Str()
     utc_offset_minutes = fields.Integer(strict=True)
+    time_zone = Str(allow_none=True)
     intervals = fields.List(fields.Nested(IntervalSchema))
     holidays = fields.List(Day())
     created_at = Timestamp()
@@ -393,7 +394,11 @@ class BusinessHoursSchema(Schema):
 class BusinessHoursCreateSchema(Strict):
     name = _required_text(200)
     utc_offset_minutes = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=-14 * 60, max=14 * 60),
-                                        metadata={"description": "a fixed offset from UTC (no daylight saving)"})
+                                        metadata={"description": "a fixed offset from UTC (no daylight saving); "
+                                                                 "0 when time_zone is given"})
+    time_zone = Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                    metadata={"description": "an IANA time zone, e.g. Europe/Berlin: local working hours "
+                                             "follow its daylight saving"})
     intervals = fields.List(fields.Nested(IntervalSchema), required=True, validate=validate.Length(min=1, max=50))
     holidays = fields.List(Day(), load_default=list, validate=validate.Length(max=1000))
 
@@ -401,6 +406,7 @@ class BusinessHoursCreateSchema(Strict):
 class BusinessHoursUpdateSchema(Patch):
     name = Str(validate=validate.Length(min=1, max=200))
     utc_offset_minutes = fields.Integer(strict=True, validate=validate.Range(min=-14 * 60, max=14 * 60))
+    time_zone = Str(allow_none=True, validate=validate.Length(min=1, max=64))
     intervals = fields.List(fields.Nested(IntervalSchema), validate=validate.Length(min=1, max=50))
     holidays = fields.List(Day(), validate=validate.Length(max=1000))
 
