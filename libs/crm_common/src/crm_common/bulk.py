@@ -1,0 +1,70 @@
+"""Bulk inserts of many rows in the caller's transaction: COPY on PostgreSQL, a multi-row INSERT elsewhere.
+
+COPY skips what an INSERT costs per row on the server (parsing and planning a statement, a bind value per
+column), about twice the rows per second of a batched multi-row INSERT into the same indexed table. Rows
+go through each column's own bind processing (UTC datetimes, JSON) and Python-side defaults, exactly as
+`session.execute(insert(table), rows)` would apply them, and commit or roll back with the transaction.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from sqlalchemy import Table, insert
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def insert_rows(session, table: Table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts keyed by column name, all with the same keys) into `table`."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    dialect = connection.dialect
+    given = [table.c[name] for name in rows[0]]
+    defaulted = [column for column in table.columns if column.name not in rows[0] and _python_default(column)]
+    columns = given + defaulted
+    processors = [column.type.bind_processor(dialect) for column in columns]
+    buffer = io.StringIO()
+    for row in rows:
+        values = [row[column.name] for column in given] + [_python_default(column)() for column in defaulted]
+        buffer.write("\t".join(_copy_text(process(value) if process else value)
+                               for value, process in zip(values, processors)))
+        buffer.write("\n")
+    buffer.seek(0)
+    preparer = dialect.identifier_preparer
+    statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) "
+                 "FROM STDIN")
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.copy_expert(statement, buffer)
+
+
+def _python_default(column):
+    """A zero-argument callable giving the column's Python-side default, or None."""
+    default = column.default
+    if default is None or getattr(default, "is_sequence", False) or getattr(default, "is_clause_element", False):
+        return None
+    if default.is_scalar:
+        return lambda: default.arg
+    return lambda: default.arg(None)  # SQLAlchemy wraps a no-argument callable to take the context
+
+
+def _copy_text(value) -> str:
+    """A DB-API value as a field of COPY's text format (tab-separated, \\N for NULL, backslash escapes)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text with a NUL character cannot be stored")
+        return value.translate(_ESCAPES)
+    raise TypeError(f"no COPY text form for {type(value).__name__}")
