@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from crm_common import bulk
 from crm_common.context import Actor
 from crm_common.contracts import EVENTS
 from crm_common.db import new_id
@@ -61,7 +62,7 @@ def _record_batch(session: Session, envelope: dict, entity: str, action: str, id
               "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
     rows = [{**common, "id": new_id(), "event_id": envelope["event_id"] if n == 0 else None, "entity_id": entity_id}
             for n, entity_id in enumerate(ids)]
-    session.execute(insert(AuditEntry.__table__), rows)
+    bulk.insert_rows(session, AuditEntry.__table__, rows)  # COPY on PostgreSQL: an import's 1,000 per batch
 
 
 def to_dict(entry: AuditEntry) -> dict:

@@ -1,0 +1,41 @@
+"""An imported batch's audit entries (written with COPY on PostgreSQL) read back alike on both backends."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_common.context import Actor
+from crm_common.contracts.sales import LEADS_IMPORTED
+from crm_common.db import make_engine
+from crm_common.envelope import make_envelope
+from crm_common.testing.harness import PgDatabases
+from crm_identity import handlers
+from crm_identity.models import AuditEntry, Base
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_batch_of_imported_leads_leaves_one_entry_each(backend, tmp_path):
+    pg = PgDatabases(["identity"]).create() if backend == "postgresql" else None
+    engine = make_engine(pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}")
+    try:
+        Base.metadata.create_all(engine)
+        ids = [f"lead-{n}" for n in range(300)]
+        leads = [{"id": i, "owner_id": "r1", "team_id": None, "territory_id": None, "status": "new",
+                  "source": "import", "email": None, "company": "C"} for i in ids]
+        envelope = make_envelope(LEADS_IMPORTED, {"job_id": "job-1", "ids": ids, "leads": leads}, "sales",
+                                 Actor(user_id="admin-id", client_ip="10.1.2.3"), "req-7")
+        with Session(engine) as session, session.begin():
+            handlers.dispatch(session, envelope, None)
+        with Session(engine) as session:
+            entries = session.scalars(select(AuditEntry)).all()
+        assert sorted(e.entity_id for e in entries) == sorted(ids)
+        assert {(e.action, e.entity_type, e.actor_id, e.request_id, e.client_ip, tuple(e.changed_fields)) for e in entries} == {
+            ("create", "lead", "admin-id", "req-7", "10.1.2.3", ())}
+        assert {e.occurred_at.isoformat() for e in entries} == {envelope["occurred_at"].replace("Z", "+00:00")}
+    finally:
+        engine.dispose()
+        if pg:
+            pg.drop()
