@@ -44,7 +44,7 @@ def suite(backend, tmp_path_factory):
     env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(var), "CRM_PORT": str(free_port()),
            "CRM_ADMIN_EMAIL": ADMIN_EMAIL, "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD, "CRM_RETRY_DELAYS": "0.2,0.5",
            "CRM_GATEWAY_WORKERS": "2", "CRM_GATEWAY_THREADS": "8", "CRM_RPC_TIMEOUT": "10",
-           "CRM_OUTBOX_RELAY_INTERVAL": "0.5",
+           "CRM_OUTBOX_RELAY_INTERVAL": "0.5", "CRM_SALES_REMINDER_INTERVAL": "1",
            # every e2e client comes from 127.0.0.1: one address budget for the whole run would trip
            # the per-address login throttle (its own tests use a low limit of their own)
            "CRM_LOGIN_ADDRESS_LIMIT": "1000", "CRM_TOKEN_CUTOFF_CACHE": "1"}

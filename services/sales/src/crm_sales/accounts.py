@@ -107,8 +107,8 @@ def update(session, actor: Actor, account_id: str, data: dict, expected_version:
     return account
 
 
-def delete(session, actor: Actor, account_id: str) -> None:
-    records.soft_delete(records.load(session, actor, "account", Account, account_id, "delete"))
+def delete(session, actor: Actor, account_id: str, emit) -> None:
+    records.delete(session, actor, "account", Account, account_id, emit)
 
 
 def apply_order(session, account: Account, amount: Decimal, emit, when: datetime | None = None) -> None:

@@ -1,5 +1,7 @@
-"""Activities (calls, meetings, tasks, notes), meeting conflicts, the calendar, call lists."""
+"""Activities (calls, meetings, tasks, notes), meeting conflicts, reminders, the calendar, call lists."""
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
@@ -16,13 +18,18 @@ EDITABLE = ("subject", "description", "starts_at", "ends_at", "due_at", "remind_
 LINKS = (("lead_id", "lead", Lead), ("account_id", "account", Account), ("contact_id", "contact", Contact),
          ("opportunity_id", "opportunity", Opportunity))
 SEARCH = (Activity.subject,)
+REMINDED = ("call", "meeting", "task")  # the types that may have a reminder
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def event_data(activity: Activity) -> dict:
     return {"id": activity.id, "type": activity.type, "subject": activity.subject, "owner_id": activity.owner_id,
             "lead_id": activity.lead_id, "account_id": activity.account_id, "contact_id": activity.contact_id,
             "opportunity_id": activity.opportunity_id, "status": activity.status, "outcome": activity.outcome,
-            "starts_at": activity.starts_at.isoformat() if activity.starts_at else None}
+            "starts_at": _iso(activity.starts_at)}
 
 
 def _check_shape(activity: Activity) -> None:
@@ -38,6 +45,8 @@ def _check_shape(activity: Activity) -> None:
         errors["outcome"] = ["outcome, duration and callback are for calls"]
     if activity.starts_at and activity.ends_at and activity.ends_at < activity.starts_at:
         errors["ends_at"] = ["ends after it starts"]
+    if activity.remind_at and activity.type not in REMINDED:
+        errors["remind_at"] = ["reminders are for calls, meetings and tasks"]
     if errors:
         raise validation(errors)
 
@@ -131,14 +140,36 @@ def update(session, actor: Actor, activity_id: str, data: dict, expected_version
         _no_clash(session, actor, activity, allow)
     if "owner_id" in changed:
         activity.team_id = users.team_of(session, activity.owner_id, actor)
+    if "remind_at" in changed:  # a moved reminder goes out again at its new time
+        activity.reminded_at = None
     session.flush()
+    records.changed(emit, "activity", activity.id, "update", changed)
     if activity.type == "call" and activity.callback_at and activity.callback_at != had_callback:
         follow_up(session, activity, emit)
     return activity
 
 
-def delete(session, actor: Actor, activity_id: str) -> None:
-    records.soft_delete(records.load(session, actor, "activity", Activity, activity_id, "delete"))
+def delete(session, actor: Actor, activity_id: str, emit) -> None:
+    records.delete(session, actor, "activity", Activity, activity_id, emit)
+
+
+def send_due_reminders(session, now: datetime, emit, limit: int = 500) -> int:
+    """Open activities whose reminder time has come are marked reminded and announced, once each (one batch of
+    `limit`; returns how many). Replicas scanning at once skip each other's rows on PostgreSQL; SQLite has one
+    writer at a time."""
+    query = (select(Activity).where(Activity.reminded_at.is_(None), Activity.remind_at <= now,
+                                    Activity.status == "open", Activity.deleted_at.is_(None),
+                                    Activity.type.in_(REMINDED))
+             .order_by(Activity.remind_at).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = session.execute(query).scalars().all()
+    for activity in due:
+        activity.reminded_at = now
+        emit(c.ACTIVITY_REMINDER_DUE, {**event_data(activity), "due_at": _iso(activity.due_at),
+                                       "remind_at": _iso(activity.remind_at)})
+    session.flush()
+    return len(due)
 
 
 def calendar(session, actor: Actor, query: dict) -> list[Activity]:
@@ -169,7 +200,7 @@ def calendar(session, actor: Actor, query: dict) -> list[Activity]:
 # -- call lists --------------------------------------------------------------------------------
 
 
-def create_call_list(session, actor: Actor, data: dict) -> CallList:
+def create_call_list(session, actor: Actor, data: dict, emit) -> CallList:
     owner_id = data.get("owner_id") or actor.user_id
     if owner_id != actor.user_id and not actor.can("call_list", "assign"):
         raise validation({"owner_id": ["your role may not assign call lists"]})
@@ -196,6 +227,7 @@ def create_call_list(session, actor: Actor, data: dict) -> CallList:
                          team_id=users.team_of(session, owner_id, actor))
     session.add(call_list)
     session.flush()
+    records.changed(emit, "call_list", call_list.id, "create")
     return call_list
 
 
@@ -223,4 +255,5 @@ def log_call(session, actor: Actor, call_list_id: str, data: dict, emit) -> Call
     item.update(status="called", outcome=data["outcome"], activity_id=call.id)
     call_list.items = items
     session.flush()
+    records.changed(emit, "call_list", call_list.id, "update", ("items",))
     return call_list

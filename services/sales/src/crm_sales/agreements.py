@@ -27,7 +27,7 @@ def event_data(contract: SalesContract) -> dict:
             "value": str(contract.value), "currency": contract.currency}
 
 
-def create(session, actor: Actor, data: dict) -> SalesContract:
+def create(session, actor: Actor, data: dict, emit) -> SalesContract:
     order = opportunity = None
     if data.get("order_id"):
         order = records.load(session, actor, "order", Order, data["order_id"], what="order")
@@ -54,6 +54,7 @@ def create(session, actor: Actor, data: dict) -> SalesContract:
     contract.territory_id = account.territory_id if account else None
     session.add(contract)
     session.flush()
+    records.changed(emit, "contract", contract.id, "create")
     return contract
 
 
@@ -62,7 +63,7 @@ def update(session, actor: Actor, contract_id: str, data: dict, expected_version
     status = data.pop("status", contract.status)
     if any(k in data for k in ("starts_on", "ends_on")) and contract.status != "draft":
         raise ServiceError("conflict", "the dates of a signed contract cannot change")
-    records.apply(contract, data, ("starts_on", "ends_on", "terms", "renewal_notice_days"))
+    changed = records.apply(contract, data, ("starts_on", "ends_on", "terms", "renewal_notice_days"))
     if contract.ends_on <= contract.starts_on:
         raise validation({"ends_on": ["ends after it starts"]})
     if status != contract.status:
@@ -76,15 +77,32 @@ def update(session, actor: Actor, contract_id: str, data: dict, expected_version
                 contract.status = "active"
             session.flush()
             emit(c.CONTRACT_SIGNED, event_data(contract))
+        else:  # contract_signed announces a signature; other moves (terminated) have no event of their own
+            changed.append("status")
     session.flush()
+    records.changed(emit, "contract", contract.id, "update", changed)
     return contract
 
 
-def delete(session, actor: Actor, contract_id: str) -> None:
-    contract = records.load(session, actor, "contract", SalesContract, contract_id, "delete")
+def _draft_only(contract: SalesContract) -> None:
     if contract.status != "draft":
         raise ServiceError("conflict", "only a draft contract can be deleted; terminate a signed one")
-    records.soft_delete(contract)
+
+
+def delete(session, actor: Actor, contract_id: str, emit) -> None:
+    records.delete(session, actor, "contract", SalesContract, contract_id, emit, guard=_draft_only)
+
+
+def _advance(contract: SalesContract, today: date, counts: dict) -> bool:
+    """A signed contract starts on its first day, a live one expires after its last; whether the status moved."""
+    before = contract.status
+    if contract.status == "signed" and contract.starts_on <= today:
+        contract.status = "active"
+        counts["activated"] += 1
+    if contract.ends_on < today:
+        contract.status = "expired"
+        counts["expired"] += 1
+    return contract.status != before
 
 
 def run_lifecycle(session, emit, today: date | None = None) -> dict:
@@ -95,12 +113,9 @@ def run_lifecycle(session, emit, today: date | None = None) -> dict:
                                                        SalesContract.deleted_at.is_(None))).scalars().all()
     default_days = settings.get(session, "renewal_reminder_days")
     for contract in live:
-        if contract.status == "signed" and contract.starts_on <= today:
-            contract.status = "active"
-            counts["activated"] += 1
-        if contract.ends_on < today:
-            contract.status = "expired"
-            counts["expired"] += 1
+        if _advance(contract, today, counts):
+            records.changed(emit, "contract", contract.id, "update", ("status",))
+        if contract.status == "expired":
             continue
         days = contract.renewal_notice_days or default_days
         if contract.reminder_activity_id is None and contract.ends_on - timedelta(days=days) <= today:
@@ -122,8 +137,9 @@ def run_lifecycle(session, emit, today: date | None = None) -> dict:
     return counts
 
 
-def document(session, actor: Actor, contract_id: str, seller: str = "CRM Suite Sales") -> dict:
-    """The contract as a Word document: parties, lines, value, dates, terms."""
+def document(session, actor: Actor, contract_id: str, emit, seller: str = "CRM Suite Sales") -> dict:
+    """The contract as a Word document: parties, lines, value, dates, terms (the download is audited: it names
+    the customer and its address)."""
     from docx import Document
     from docx.shared import Pt
 
@@ -157,6 +173,7 @@ def document(session, actor: Actor, contract_id: str, seller: str = "CRM Suite S
         doc.add_paragraph(paragraph)
     buffer = io.BytesIO()
     doc.save(buffer)
+    records.changed(emit, "contract", contract.id, "export")
     return {"filename": f"contract-{contract.id}.docx", "content_type": DOCX,
             "content_base64": base64.b64encode(buffer.getvalue()).decode()}
 

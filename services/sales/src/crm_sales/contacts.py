@@ -67,8 +67,8 @@ def update(session, actor: Actor, contact_id: str, data: dict, expected_version:
     return contact
 
 
-def delete(session, actor: Actor, contact_id: str) -> None:
-    records.soft_delete(records.load(session, actor, "contact", Contact, contact_id, "delete"))
+def delete(session, actor: Actor, contact_id: str, emit) -> None:
+    records.delete(session, actor, "contact", Contact, contact_id, emit)
 
 
 def merge(session, actor: Actor, contact_id: str, merge_ids: list[str], emit) -> Contact:

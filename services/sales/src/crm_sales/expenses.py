@@ -13,34 +13,38 @@ from crm_sales.models import Expense
 EDITABLE = ("amount", "currency", "category", "description", "incurred_on")
 
 
-def create(session, actor: Actor, data: dict) -> Expense:
+def create(session, actor: Actor, data: dict, emit) -> Expense:
     expense = Expense(**{k: data.get(k) for k in EDITABLE}, status="submitted", owner_id=actor.user_id,
                       team_id=users.team_of(session, actor.user_id, actor))
     expense.amount = Decimal(expense.amount)
     session.add(expense)
     session.flush()
+    records.changed(emit, "expense", expense.id, "create")
     return expense
 
 
-def update(session, actor: Actor, expense_id: str, data: dict, expected_version) -> Expense:
+def update(session, actor: Actor, expense_id: str, data: dict, expected_version, emit) -> Expense:
     expense = records.load_for_update(session, actor, "expense", Expense, expense_id, expected_version)
     if expense.status != "submitted":
         raise ServiceError("conflict", f"an {expense.status} claim cannot change")
     if "amount" in data:
         data["amount"] = Decimal(data["amount"])
-    records.apply(expense, data, EDITABLE)
+    changed = records.apply(expense, data, EDITABLE)
     session.flush()
+    records.changed(emit, "expense", expense.id, "update", changed)
     return expense
 
 
-def delete(session, actor: Actor, expense_id: str) -> None:
-    expense = records.load(session, actor, "expense", Expense, expense_id, "delete")
+def _undecided(expense: Expense) -> None:
     if expense.status != "submitted":
         raise ServiceError("conflict", "a decided claim is kept")
-    records.soft_delete(expense)
 
 
-def decide(session, actor: Actor, expense_id: str, approve: bool, note: str | None) -> Expense:
+def delete(session, actor: Actor, expense_id: str, emit) -> None:
+    records.delete(session, actor, "expense", Expense, expense_id, emit, guard=_undecided)
+
+
+def decide(session, actor: Actor, expense_id: str, approve: bool, note: str | None, emit) -> Expense:
     expense = records.load(session, actor, "expense", Expense, expense_id)
     if not scope.allows(actor, "expense", "admin", expense):
         raise ServiceError("forbidden", "a manager of the team decides expense claims")
@@ -51,4 +55,5 @@ def decide(session, actor: Actor, expense_id: str, approve: bool, note: str | No
     expense.status = "approved" if approve else "rejected"
     expense.decided_by, expense.decided_at, expense.decision_note = actor.user_id, utcnow(), note
     session.flush()
+    records.changed(emit, "expense", expense.id, "approve", ("status", "decided_by", "decided_at", "decision_note"))
     return expense

@@ -158,8 +158,8 @@ def update(session, actor: Actor, lead_id: str, data: dict, expected_version: in
     return lead
 
 
-def delete(session, actor: Actor, lead_id: str) -> None:
-    records.soft_delete(records.load(session, actor, "lead", Lead, lead_id, "delete"))
+def delete(session, actor: Actor, lead_id: str, emit) -> None:
+    records.delete(session, actor, "lead", Lead, lead_id, emit)
 
 
 def convert(session, actor: Actor, lead_id: str, data: dict, emit) -> dict:

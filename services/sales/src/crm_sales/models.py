@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common import jobs
@@ -255,6 +255,7 @@ class Activity(Scoped, Entity, Base):
     ends_at: Mapped[datetime | None] = mapped_column(nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     remind_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(nullable=True)  # null: the reminder is still to go out
     participant_ids: Mapped[list] = mapped_column(JSON, default=list)
     lead_id: Mapped[str | None] = mapped_column(String(36), index=True)
     account_id: Mapped[str | None] = mapped_column(String(36), index=True)
@@ -266,6 +267,12 @@ class Activity(Scoped, Entity, Base):
     outcome: Mapped[str | None] = mapped_column(String(40))
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     callback_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (
+        # the reminder scan: reminders still to go out, by time (partial: sent ones are most rows over time)
+        Index("ix_activities_reminder_due", "remind_at", sqlite_where=text("reminded_at IS NULL"),
+              postgresql_where=text("reminded_at IS NULL")),
+    )
 
 
 class CallList(Scoped, Entity, Base):

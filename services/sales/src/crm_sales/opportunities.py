@@ -137,8 +137,8 @@ def update(session, actor: Actor, opp_id: str, data: dict, expected_version: int
     return opp
 
 
-def delete(session, actor: Actor, opp_id: str) -> None:
-    records.soft_delete(records.load(session, actor, "opportunity", Opportunity, opp_id, "delete"))
+def delete(session, actor: Actor, opp_id: str, emit) -> None:
+    records.delete(session, actor, "opportunity", Opportunity, opp_id, emit)
 
 
 def history(session, actor: Actor, opp_id: str) -> list[dict]:
@@ -152,12 +152,13 @@ def history(session, actor: Actor, opp_id: str) -> list[dict]:
              "seconds_in_stage": int(((h.left_at or now) - h.changed_at).total_seconds())} for h in rows]
 
 
-def create_pipeline(session, actor: Actor, data: dict) -> Pipeline:
+def create_pipeline(session, actor: Actor, data: dict, emit) -> Pipeline:
     if not actor.can("opportunity", "admin") and not actor.is_admin:
         raise ServiceError("forbidden", "pipelines are configured by administrators")
     pipeline = Pipeline(name=data["name"], stages=[dict(s) for s in data["stages"]])
     session.add(pipeline)
     session.flush()
+    records.changed(emit, "pipeline", pipeline.id, "create")
     return pipeline
 
 

@@ -42,7 +42,7 @@ def _at(day: date) -> datetime:
 # -- targets ---------------------------------------------------------------------------------------
 
 
-def create_target(session, actor: Actor, data: dict) -> Target:
+def create_target(session, actor: Actor, data: dict, emit) -> Target:
     target = Target(period=data["period"], user_id=data.get("user_id"), team_id=data.get("team_id"),
                     territory_id=data.get("territory_id"), amount=Decimal(data["amount"]), currency=data["currency"])
     target.owner_id = target.user_id
@@ -54,15 +54,22 @@ def create_target(session, actor: Actor, data: dict) -> Target:
         raise validation({"user_id": ["you may set targets only for your own team"]})
     session.add(target)
     session.flush()
+    records.changed(emit, "target", target.id, "create")
     return target
 
 
-def update_target(session, actor: Actor, target_id: str, data: dict, expected_version) -> Target:
+def update_target(session, actor: Actor, target_id: str, data: dict, expected_version, emit) -> Target:
     target = records.load_for_update(session, actor, "target", Target, target_id, expected_version)
     if "amount" in data:
-        target.amount = Decimal(data["amount"])
+        data["amount"] = Decimal(data["amount"])
+    changed = records.apply(target, data, ("amount",))
     session.flush()
+    records.changed(emit, "target", target.id, "update", changed)
     return target
+
+
+def delete_target(session, actor: Actor, target_id: str, emit) -> None:
+    records.delete(session, actor, "target", Target, target_id, emit)
 
 
 # -- forecast ----------------------------------------------------------------------------------

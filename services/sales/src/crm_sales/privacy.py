@@ -5,7 +5,7 @@ from sqlalchemy import or_, select
 
 from crm_common.contracts import sales as c
 from crm_common.db import utcnow
-from crm_sales import contacts, leads
+from crm_sales import contacts, leads, records
 from crm_sales.models import Activity, Contact, Lead
 
 ERASED = "(erased)"
@@ -67,7 +67,9 @@ def erase(session, email: str, emit) -> dict:
         session.flush()
         emit(c.CONTACT_UPDATED, {**contacts.event_data(contact), "changed_fields": changed})
     for activity in activities:
+        changed = [n for n, erased in (("subject", ERASED), ("description", None)) if getattr(activity, n) != erased]
         activity.subject, activity.description = ERASED, None
+        records.changed(emit, "activity", activity.id, "update", changed)
     session.flush()
     return {"leads": len(found_leads), "contacts": len(found_contacts), "activities": len(activities)}
 

@@ -20,21 +20,25 @@ def _unique_sku(session, sku: str, product_id: str | None = None) -> None:
                            extra={"product_id": found})
 
 
-def create(session, actor: Actor, data: dict) -> Product:
+def create(session, actor: Actor, data: dict, emit) -> Product:
     _unique_sku(session, data["sku"])
     product = Product(**data)
     product.unit_price = Decimal(product.unit_price)
     session.add(product)
     session.flush()
+    records.changed(emit, "product", product.id, "create")
     return product
 
 
-def update(session, actor: Actor, product_id: str, data: dict, expected_version: int | None) -> Product:
+def update(session, actor: Actor, product_id: str, data: dict, expected_version: int | None, emit) -> Product:
     product = records.load_for_update(session, actor, "product", Product, product_id, expected_version)
-    records.apply(product, data, ("name", "description", "unit_price", "currency", "active"))
+    if "unit_price" in data:
+        data["unit_price"] = Decimal(data["unit_price"])
+    changed = records.apply(product, data, ("name", "description", "unit_price", "currency", "active"))
     session.flush()
+    records.changed(emit, "product", product.id, "update", changed)
     return product
 
 
-def delete(session, actor: Actor, product_id: str) -> None:
-    records.soft_delete(records.load(session, actor, "product", Product, product_id, "delete"))
+def delete(session, actor: Actor, product_id: str, emit) -> None:
+    records.delete(session, actor, "product", Product, product_id, emit)

@@ -14,6 +14,7 @@ from crm_sales.models import Account, Opportunity, Order, Product, Quote
 # order status -> statuses it may move to
 ORDER_FLOW = {"placed": ("confirmed", "cancelled"), "confirmed": ("shipped", "cancelled"), "shipped": ("delivered",),
               "delivered": (), "cancelled": ()}
+PRICED = ("lines", "subtotal", "discount_total", "tax_total", "total", "needs_approval", "approved_by", "approved_at")
 
 
 def quote_event(quote: Quote) -> dict:
@@ -66,7 +67,7 @@ def _price(session, quote: Quote, lines: list[dict]) -> None:
     quote.approved_by = quote.approved_at = None
 
 
-def create(session, actor: Actor, data: dict) -> Quote:
+def create(session, actor: Actor, data: dict, emit) -> Quote:
     opportunity = account = None
     if data.get("opportunity_id"):
         opportunity = records.load(session, actor, "opportunity", Opportunity, data["opportunity_id"],
@@ -83,14 +84,17 @@ def create(session, actor: Actor, data: dict) -> Quote:
     _price(session, quote, data["lines"])
     session.add(quote)
     session.flush()
+    records.changed(emit, "quote", quote.id, "create")
     return quote
 
 
-def update(session, actor: Actor, quote_id: str, data: dict, expected_version: int | None) -> Quote:
+def update(session, actor: Actor, quote_id: str, data: dict, expected_version: int | None, emit) -> Quote:
     quote = records.load_for_update(session, actor, "quote", Quote, quote_id, expected_version)
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote cannot change; copy it into a new one")
-    records.apply(quote, {k: v for k, v in data.items() if k != "lines"}, ("tax_percent", "valid_until", "terms"))
+    before = records.snapshot(quote, PRICED)
+    changed = records.apply(quote, {k: v for k, v in data.items() if k != "lines"},
+                            ("tax_percent", "valid_until", "terms"))
     quote.tax_percent = Decimal(quote.tax_percent)
     lines = data.get("lines")
     if lines is None:  # re-total with the stored lines (tax may have changed)
@@ -102,15 +106,21 @@ def update(session, actor: Actor, quote_id: str, data: dict, expected_version: i
     else:
         _price(session, quote, lines)
     session.flush()
+    records.changed(emit, "quote", quote.id, "update", changed + records.changed_since(quote, before))
     return quote
 
 
-def approve(session, actor: Actor, quote: Quote) -> Quote:
+def delete(session, actor: Actor, quote_id: str, emit) -> None:
+    records.delete(session, actor, "quote", Quote, quote_id, emit)
+
+
+def approve(session, actor: Actor, quote: Quote, emit) -> Quote:
     if not scope.allows(actor, "quote", "admin", quote):
         raise ServiceError("forbidden", "a manager approves discounts above the limit")
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote needs no approval")
     quote.approved_by, quote.approved_at = actor.user_id, utcnow()
+    records.changed(emit, "quote", quote.id, "approve", ("approved_by", "approved_at"))
     return quote
 
 
@@ -127,10 +137,11 @@ def send(session, actor: Actor, quote: Quote, emit) -> Quote:
     return quote
 
 
-def reject(session, actor: Actor, quote: Quote) -> Quote:
+def reject(session, actor: Actor, quote: Quote, emit) -> Quote:
     if quote.status != "sent":
         raise ServiceError("conflict", f"a {quote.status} quote cannot be rejected")
     quote.status = "rejected"
+    records.changed(emit, "quote", quote.id, "update", ("status",))
     return quote
 
 
@@ -139,10 +150,7 @@ ACTIONS = {"approve": approve, "send": send, "reject": reject}
 
 def act(session, actor: Actor, quote_id: str, action: str, emit) -> Quote:
     quote = records.load(session, actor, "quote", Quote, quote_id, "update")
-    if action == "send":
-        result = send(session, actor, quote, emit)
-    else:
-        result = ACTIONS[action](session, actor, quote)
+    result = ACTIONS[action](session, actor, quote, emit)
     session.flush()
     return result
 

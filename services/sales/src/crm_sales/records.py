@@ -1,10 +1,11 @@
-"""What every sales record shares: scoped loading, lists, partial updates, soft delete."""
+"""What every sales record shares: scoped loading, lists, partial updates, soft delete, the audit event."""
 from __future__ import annotations
 
 from sqlalchemy import or_, select
 
 from crm_common import paging, scope
 from crm_common.context import Actor
+from crm_common.contracts import sales as c
 from crm_common.db import utcnow
 from crm_common.errors import not_found
 from crm_common.versioning import check_version
@@ -58,5 +59,33 @@ def apply(record, data: dict, fields: tuple[str, ...] | None = None) -> list[str
     return changed
 
 
+def snapshot(record, names: tuple[str, ...]) -> dict:
+    """The current values of `names` (compare with `changed_since` after derived fields were recomputed)."""
+    return {name: getattr(record, name) for name in names}
+
+
+def changed_since(record, before: dict) -> list[str]:
+    return [name for name, value in before.items() if getattr(record, name) != value]
+
+
 def soft_delete(record) -> None:
     record.deleted_at = utcnow()
+
+
+def delete(session, actor: Actor, resource: str, model, record_id: str, emit, guard=None) -> None:
+    """Soft-delete a record the actor may delete (`guard(record)` may refuse first) and announce it."""
+    record = load(session, actor, resource, model, record_id, "delete")
+    if guard is not None:
+        guard(record)
+    soft_delete(record)
+    changed(emit, resource, record.id, "delete")
+
+
+def changed(emit, entity: str, record_id: str, action: str, fields=()) -> None:
+    """`sales.record_changed.v1` for a record that has no event of its own, so that the change reaches the audit
+    trail: the resource, the record, the action and, for updates, the names of the changed fields (never values).
+    An update that changed nothing is not announced. Call it after every check, in the change's transaction."""
+    fields = list(dict.fromkeys(fields))
+    if action == "update" and not fields:
+        return
+    emit(c.RECORD_CHANGED, {"entity": entity, "id": record_id, "action": action, "changed_fields": fields})

@@ -1,10 +1,14 @@
 """nameko entrypoints of the sales service: thin, validating, calling plain domain functions."""
+import logging
+
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from crm_common import jobs
 from crm_common.contracts import sales as c
+from crm_common.db import utcnow
 from crm_common.dependencies import Database
+from crm_common.errors import forbidden, validation
 from crm_common.rpc import contract_rpc
 from crm_common import service_base
 from crm_common.stream import event_stream
@@ -14,6 +18,10 @@ from crm_sales import (accounts, activities, agreements, contacts, expenses, han
                        opportunities, planning, products, quotes, records, settings, territories)
 from crm_sales.models import (Account, Activity, Base, CallList, Contact, Expense, Lead, Opportunity, Order, Product,
                               Quote, SalesContract, Target, Territory)
+
+log = logging.getLogger(__name__)
+REMINDER_INTERVAL = config.env_float("CRM_SALES_REMINDER_INTERVAL", 30.0)
+REMINDER_BATCH = 500
 
 
 class SalesService(service_base.KernelService):
@@ -34,6 +42,10 @@ class SalesService(service_base.KernelService):
         with self.db.transaction() as session:
             return records.page(session, self.db.caller, resource, model, query, sortable, search)
 
+    def _admin_only(self, detail="for administrators"):
+        if not self.db.caller.is_admin:
+            raise forbidden(detail)
+
     # -- leads -----------------------------------------------------------------------------
     @contract_rpc(c.CREATE_LEAD)
     def create_lead(self, data):
@@ -52,7 +64,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.DELETE_LEAD)
     def delete_lead(self, lead_id):
         with self.db.transaction() as session:
-            leads.delete(session, self.db.caller, lead_id)
+            leads.delete(session, self.db.caller, lead_id, self.db.emit)
 
     @contract_rpc(c.LIST_LEADS)
     def list_leads(self, query):
@@ -80,7 +92,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_ASSIGNMENT_RULE)
     def create_assignment_rule(self, data):
         with self.db.transaction() as session:
-            return territories.create_rule(session, self.db.caller, data)
+            return territories.create_rule(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.LIST_ASSIGNMENT_RULES)
     def list_assignment_rules(self, _=None):
@@ -91,7 +103,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_TERRITORY)
     def create_territory(self, data):
         with self.db.transaction() as session:
-            return territories.create(session, self.db.caller, data)
+            return territories.create(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_TERRITORY)
     def get_territory(self, territory_id):
@@ -100,7 +112,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_TERRITORY)
     def update_territory(self, data, territory_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return territories.update(session, self.db.caller, territory_id, data, expected_version)
+            return territories.update(session, self.db.caller, territory_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.LIST_TERRITORIES)
     def list_territories(self, query):
@@ -128,7 +140,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.DELETE_ACCOUNT)
     def delete_account(self, account_id):
         with self.db.transaction() as session:
-            accounts.delete(session, self.db.caller, account_id)
+            accounts.delete(session, self.db.caller, account_id, self.db.emit)
 
     @contract_rpc(c.LIST_ACCOUNTS)
     def list_accounts(self, query):
@@ -157,7 +169,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.DELETE_CONTACT)
     def delete_contact(self, contact_id):
         with self.db.transaction() as session:
-            contacts.delete(session, self.db.caller, contact_id)
+            contacts.delete(session, self.db.caller, contact_id, self.db.emit)
 
     @contract_rpc(c.LIST_CONTACTS)
     def list_contacts(self, query):
@@ -186,7 +198,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.DELETE_OPPORTUNITY)
     def delete_opportunity(self, opportunity_id):
         with self.db.transaction() as session:
-            opportunities.delete(session, self.db.caller, opportunity_id)
+            opportunities.delete(session, self.db.caller, opportunity_id, self.db.emit)
 
     @contract_rpc(c.LIST_OPPORTUNITIES)
     def list_opportunities(self, query):
@@ -200,7 +212,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_PIPELINE)
     def create_pipeline(self, data):
         with self.db.transaction() as session:
-            return opportunities.create_pipeline(session, self.db.caller, data)
+            return opportunities.create_pipeline(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.LIST_PIPELINES)
     def list_pipelines(self, _=None):
@@ -211,7 +223,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_PRODUCT)
     def create_product(self, data):
         with self.db.transaction() as session:
-            return products.create(session, self.db.caller, data)
+            return products.create(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_PRODUCT)
     def get_product(self, product_id):
@@ -220,12 +232,12 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_PRODUCT)
     def update_product(self, data, product_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return products.update(session, self.db.caller, product_id, data, expected_version)
+            return products.update(session, self.db.caller, product_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.DELETE_PRODUCT)
     def delete_product(self, product_id):
         with self.db.transaction() as session:
-            products.delete(session, self.db.caller, product_id)
+            products.delete(session, self.db.caller, product_id, self.db.emit)
 
     @contract_rpc(c.LIST_PRODUCTS)
     def list_products(self, query):
@@ -234,7 +246,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_QUOTE)
     def create_quote(self, data):
         with self.db.transaction() as session:
-            return quotes.create(session, self.db.caller, data)
+            return quotes.create(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_QUOTE)
     def get_quote(self, quote_id):
@@ -243,12 +255,12 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_QUOTE)
     def update_quote(self, data, quote_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return quotes.update(session, self.db.caller, quote_id, data, expected_version)
+            return quotes.update(session, self.db.caller, quote_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.DELETE_QUOTE)
     def delete_quote(self, quote_id):
         with self.db.transaction() as session:
-            records.soft_delete(records.load(session, self.db.caller, "quote", Quote, quote_id, "delete"))
+            quotes.delete(session, self.db.caller, quote_id, self.db.emit)
 
     @contract_rpc(c.LIST_QUOTES)
     def list_quotes(self, query):
@@ -257,7 +269,6 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.QUOTE_ACTION)
     def quote_action(self, quote_id, action=None):
         if action not in quotes.ACTIONS:
-            from crm_common.errors import validation
             raise validation({"action": [f"one of {', '.join(quotes.ACTIONS)}"]})
         with self.db.transaction() as session:
             return quotes.act(session, self.db.caller, quote_id, action, self.db.emit)
@@ -283,7 +294,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_CONTRACT)
     def create_contract(self, data):
         with self.db.transaction() as session:
-            return agreements.create(session, self.db.caller, data)
+            return agreements.create(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_CONTRACT)
     def get_contract(self, contract_id):
@@ -297,7 +308,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.DELETE_CONTRACT)
     def delete_contract(self, contract_id):
         with self.db.transaction() as session:
-            agreements.delete(session, self.db.caller, contract_id)
+            agreements.delete(session, self.db.caller, contract_id, self.db.emit)
 
     @contract_rpc(c.LIST_CONTRACTS)
     def list_contracts(self, query):
@@ -306,22 +317,23 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CONTRACT_DOCUMENT)
     def contract_document(self, contract_id):
         with self.db.transaction() as session:
-            return agreements.document(session, self.db.caller, contract_id,
+            return agreements.document(session, self.db.caller, contract_id, self.db.emit,
                                        seller=config.env("CRM_SELLER_NAME", "CRM Suite Sales"))
 
     @timer(interval=config.env_float("CRM_SALES_DAILY_INTERVAL", 3600.0))
     def daily(self):
         """Contracts start, expire and remind before their end; accounts without orders churn."""
-        with self.db.transaction() as session:
-            agreements.run_lifecycle(session, self.db.emit)
-            accounts.mark_churned(session, self.db.emit)
+        try:
+            with self.db.transaction() as session:
+                agreements.run_lifecycle(session, self.db.emit)
+                accounts.mark_churned(session, self.db.emit)
+        except Exception:  # the next tick tries again; a failing run must not stop the timer
+            log.exception("daily sales run failed")
 
     @rpc
     def run_daily(self):
         """The daily work now (operators, tests)."""
-        if not self.db.caller.is_admin:
-            from crm_common.errors import forbidden
-            raise forbidden("for administrators")
+        self._admin_only()
         with self.db.transaction() as session:
             counts = agreements.run_lifecycle(session, self.db.emit)
             counts["churned"] = accounts.mark_churned(session, self.db.emit)
@@ -345,7 +357,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.DELETE_ACTIVITY)
     def delete_activity(self, activity_id):
         with self.db.transaction() as session:
-            activities.delete(session, self.db.caller, activity_id)
+            activities.delete(session, self.db.caller, activity_id, self.db.emit)
 
     @contract_rpc(c.LIST_ACTIVITIES)
     def list_activities(self, query):
@@ -359,7 +371,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_CALL_LIST)
     def create_call_list(self, data):
         with self.db.transaction() as session:
-            return activities.create_call_list(session, self.db.caller, data)
+            return activities.create_call_list(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_CALL_LIST)
     def get_call_list(self, call_list_id):
@@ -374,11 +386,34 @@ class SalesService(service_base.KernelService):
         with self.db.transaction() as session:
             return activities.log_call(session, self.db.caller, call_list_id, data, self.db.emit)
 
+    @timer(interval=REMINDER_INTERVAL)
+    def reminders(self):
+        """Activities whose reminder time came are announced (sales.activity_reminder_due.v1), once each."""
+        try:
+            self._send_reminders()
+        except Exception:  # the next tick tries again; a failing scan must not stop the timer
+            log.exception("activity reminder scan failed")
+
+    @rpc
+    def run_reminders(self):
+        """The reminder scan now (operators, tests): how many reminders went out."""
+        self._admin_only()
+        return self._send_reminders()
+
+    def _send_reminders(self) -> int:
+        total = 0
+        while True:
+            with self.db.transaction() as session:
+                sent = activities.send_due_reminders(session, utcnow(), self.db.emit, REMINDER_BATCH)
+            total += sent
+            if sent < REMINDER_BATCH:
+                return total
+
     # -- targets, forecast, commissions, expenses ------------------------------------------
     @contract_rpc(c.CREATE_TARGET)
     def create_target(self, data):
         with self.db.transaction() as session:
-            return planning.create_target(session, self.db.caller, data)
+            return planning.create_target(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_TARGET)
     def get_target(self, target_id):
@@ -387,12 +422,12 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_TARGET)
     def update_target(self, data, target_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return planning.update_target(session, self.db.caller, target_id, data, expected_version)
+            return planning.update_target(session, self.db.caller, target_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.DELETE_TARGET)
     def delete_target(self, target_id):
         with self.db.transaction() as session:
-            records.soft_delete(records.load(session, self.db.caller, "target", Target, target_id, "delete"))
+            planning.delete_target(session, self.db.caller, target_id, self.db.emit)
 
     @contract_rpc(c.LIST_TARGETS)
     def list_targets(self, query):
@@ -411,7 +446,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CREATE_EXPENSE)
     def create_expense(self, data):
         with self.db.transaction() as session:
-            return expenses.create(session, self.db.caller, data)
+            return expenses.create(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_EXPENSE)
     def get_expense(self, expense_id):
@@ -420,12 +455,12 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_EXPENSE)
     def update_expense(self, data, expense_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return expenses.update(session, self.db.caller, expense_id, data, expected_version)
+            return expenses.update(session, self.db.caller, expense_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.DELETE_EXPENSE)
     def delete_expense(self, expense_id):
         with self.db.transaction() as session:
-            expenses.delete(session, self.db.caller, expense_id)
+            expenses.delete(session, self.db.caller, expense_id, self.db.emit)
 
     @contract_rpc(c.LIST_EXPENSES)
     def list_expenses(self, query):
@@ -434,7 +469,8 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.DECIDE_EXPENSE)
     def decide_expense(self, data, expense_id=None, approve=False):
         with self.db.transaction() as session:
-            return expenses.decide(session, self.db.caller, expense_id, bool(approve), data.get("note"))
+            return expenses.decide(session, self.db.caller, expense_id, bool(approve), data.get("note"),
+                                   self.db.emit)
 
     # -- settings --------------------------------------------------------------------------
     @contract_rpc(c.GET_SETTINGS)
@@ -444,8 +480,6 @@ class SalesService(service_base.KernelService):
 
     @contract_rpc(c.UPDATE_SETTINGS)
     def update_settings(self, values):
-        if not self.db.caller.is_admin:
-            from crm_common.errors import forbidden
-            raise forbidden("sales settings are for administrators")
+        self._admin_only("sales settings are for administrators")
         with self.db.transaction() as session:
-            return settings.update(session, dict(values or {}))
+            return settings.update(session, dict(values or {}), self.db.emit)

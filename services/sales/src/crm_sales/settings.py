@@ -4,7 +4,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from crm_common.errors import validation
+from crm_sales import records
 from crm_sales.models import Setting
+
+AUDIT_ID = "sales"  # the record id of the settings in the audit trail (there is one set)
 
 DEFAULTS = {
     "grade_thresholds": {"A": "100000.00", "B": "10000.00"},  # total order value for grade A / B, else C
@@ -30,7 +33,7 @@ def decimal(session, key: str) -> Decimal:
     return Decimal(str(get(session, key)))
 
 
-def update(session, values: dict) -> dict:
+def update(session, values: dict, emit) -> dict:
     errors = {}
     for key, value in values.items():
         if key not in DEFAULTS:
@@ -44,14 +47,19 @@ def update(session, values: dict) -> dict:
             errors[key] = [str(exc) or "invalid value"]
     if errors:
         raise validation(errors)
+    changed = []
     for key, value in values.items():
         value = _stored(value)
+        if value == get(session, key):
+            continue
         row = session.get(Setting, key)
         if row is None:
             session.add(Setting(key=key, value={"v": value}))
         else:
             row.value = {"v": value}
+        changed.append(key)
     session.flush()
+    records.changed(emit, "settings", AUDIT_ID, "update", changed)
     return all_values(session)
 
 

@@ -11,32 +11,35 @@ from crm_sales.models import AssignmentRule, Territory
 SEARCH = (Territory.name,)
 
 
-def create(session, actor: Actor, data: dict) -> Territory:
+def create(session, actor: Actor, data: dict, emit) -> Territory:
     territory = Territory(name=data["name"], countries=sorted(set(data.get("countries") or [])),
                           industries=sorted(set(data.get("industries") or [])),
                           member_ids=sorted(set(data.get("member_ids") or [])),
                           owner_id=actor.user_id, team_id=actor.team_id)
     session.add(territory)
     session.flush()
+    records.changed(emit, "territory", territory.id, "create")
     return territory
 
 
-def update(session, actor: Actor, territory_id: str, data: dict, expected_version: int | None) -> Territory:
+def update(session, actor: Actor, territory_id: str, data: dict, expected_version: int | None, emit) -> Territory:
     territory = records.load_for_update(session, actor, "territory", Territory, territory_id, expected_version)
     for name in ("countries", "industries", "member_ids"):
         if name in data:
             data[name] = sorted(set(data[name]))
-    records.apply(territory, data, ("name", "countries", "industries", "member_ids"))
+    changed = records.apply(territory, data, ("name", "countries", "industries", "member_ids"))
     session.flush()
+    records.changed(emit, "territory", territory.id, "update", changed)
     return territory
 
 
-def create_rule(session, actor: Actor, data: dict) -> AssignmentRule:
+def create_rule(session, actor: Actor, data: dict, emit) -> AssignmentRule:
     if data.get("territory_id") and session.get(Territory, data["territory_id"]) is None:
         raise ServiceError("validation_failed", "unknown territory", errors={"territory_id": ["no such territory"]})
     rule = AssignmentRule(**data)
     session.add(rule)
     session.flush()
+    records.changed(emit, "assignment_rule", rule.id, "create")
     return rule
 
 

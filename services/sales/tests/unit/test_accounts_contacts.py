@@ -13,26 +13,26 @@ from crm_sales.models import Account, Contact, Opportunity
 def test_grade_follows_configurable_thresholds(session, events):
     assert accounts.grade_for(session, Decimal("100000.00")) == "A"
     assert accounts.grade_for(session, Decimal("9999.99")) == "C"
-    settings.update(session, {"grade_thresholds": {"A": "5000", "B": "1000"}})
+    settings.update(session, {"grade_thresholds": {"A": "5000", "B": "1000"}}, events)
     assert accounts.grade_for(session, Decimal("5000.00")) == "A"
     assert accounts.grade_for(session, Decimal("1000.00")) == "B"
     with pytest.raises(ServiceError) as bad:
-        settings.update(session, {"grade_thresholds": {"A": "10", "B": "20"}})
+        settings.update(session, {"grade_thresholds": {"A": "10", "B": "20"}}, events)
     assert "grade_thresholds" in bad.value.errors
     # over RPC the contract hands the service exact decimals; they are kept as text, like the defaults
     stored = settings.update(session, {"grade_thresholds": {"A": Decimal("7000.00"), "B": Decimal("700.00")},
-                                       "discount_approval_percent": Decimal("12.50")})
+                                       "discount_approval_percent": Decimal("12.50")}, events)
     assert stored["grade_thresholds"] == {"A": "7000.00", "B": "700.00"}
     assert stored["discount_approval_percent"] == "12.50"
     with pytest.raises(ServiceError) as missing:
-        settings.update(session, {"grade_thresholds": {"A": "10"}})
+        settings.update(session, {"grade_thresholds": {"A": "10"}}, events)
     assert "grade_thresholds" in missing.value.errors
 
 
 def test_orders_drive_value_grade_and_lifecycle(session, team, events):
     account = accounts.create(session, team["r1"], {"name": "Acme"}, events)
     assert (account.grade, account.lifecycle_stage) == ("C", "prospect")
-    settings.update(session, {"loyal_after_orders": 3})
+    settings.update(session, {"loyal_after_orders": 3}, events)
     accounts.apply_order(session, account, Decimal("60000.00"), events)
     assert (account.grade, account.lifecycle_stage) == ("B", "first_purchase")
     accounts.apply_order(session, account, Decimal("40000.00"), events)

@@ -65,7 +65,7 @@ def test_call_lists_skip_do_not_call_and_log_outcomes(session, team, events):
                          events)
     blocked = contacts.create(session, team["r1"], {"account_id": account.id, "last_name": "No",
                                                     "phone": "+49301234568", "do_not_call": True}, events)
-    call_list = activities.create_call_list(session, team["r1"], {"name": "Q4", "account_id": account.id})
+    call_list = activities.create_call_list(session, team["r1"], {"name": "Q4", "account_id": account.id}, events)
     assert [x["contact_id"] for x in call_list.items] == [ok.id]
     assert call_list.skipped == [{"contact_id": blocked.id, "reason": "do_not_call"}]
     with pytest.raises(ServiceError):

@@ -25,9 +25,10 @@ def queue(engine, who, data):
         return imports.start(session, Base.metadata, who, data, "req-1")
 
 
-def test_csv_import_reports_progress_errors_and_links_duplicates(engine, team):
+def test_csv_import_reports_progress_errors_and_links_duplicates(engine, team, events):
     with Session(engine) as session, session.begin():
-        territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
+        territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]},
+                           events)
     job = queue(engine, team["marketer"], {"csv": CSV, "force": True})
     assert (job["status"], job["total"], job["processed"]) == ("queued", 4, 0)
     done = jobs.run(engine, Base.metadata, job["id"], imports.run)

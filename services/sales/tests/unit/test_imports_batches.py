@@ -81,12 +81,13 @@ def test_without_force_duplicates_are_skipped_with_their_row_and_first_lead(engi
     assert sorted(stored(engine)) == ["B", "C", "Old"]
 
 
-def test_assignment_rules_and_territories_give_owners_and_teams(engine, team, small_batches):
+def test_assignment_rules_and_territories_give_owners_and_teams(engine, team, small_batches, events):
     with Session(engine) as session, session.begin():
-        territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
+        territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]},
+                           events)
         territories.create_rule(session, team["admin"], {"name": "German software", "priority": 1,
                                                          "countries": ["DE"], "team_id": "t2",
-                                                         "strategy": "round_robin"})
+                                                         "strategy": "round_robin"}, events)
     rows = [{"last_name": f"UK{i}", "country": "GB"} for i in range(4)] + [{"last_name": "DE0", "country": "DE"}]
     done = run(engine, team["marketer"], rows)
     assert done["succeeded"] == 5

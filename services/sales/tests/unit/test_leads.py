@@ -81,7 +81,8 @@ def test_scope_rep_own_manager_team(session, team, events):
 
 
 def test_territory_rule_goes_to_least_loaded_member(session, team, events):
-    uk = territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
+    uk = territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]},
+                           events)
     make(session, team["admin"], events, owner_id="r1", email="busy@x.example", company="Busy", last_name="B")
     lead = make(session, team["marketer"], events)
     assert lead.territory_id == uk.id
@@ -93,7 +94,7 @@ def test_territory_rule_goes_to_least_loaded_member(session, team, events):
 def test_round_robin_rule_within_a_team(session, team, events):
     territories.create_rule(session, team["admin"], {"name": "web", "priority": 1, "strategy": "round_robin",
                                                      "team_id": "t1", "countries": [], "industries": [],
-                                                     "source": None, "active": True})
+                                                     "source": None, "active": True}, events)
     owners = [make(session, team["marketer"], events, email=f"p{i}@x.example", company=f"C{i}").owner_id
               for i in range(4)]
     assert owners == ["m1", "r1", "r2", "m1"]

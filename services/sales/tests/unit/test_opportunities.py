@@ -51,11 +51,11 @@ def test_unknown_stage_and_custom_pipeline(session, team, events):
         deal(session, team["r1"], events, stage="dreaming")
     pipeline = opportunities.create_pipeline(session, team["admin"], {"name": "Fast", "stages": [
         {"name": "demo", "probability": 30}, {"name": "closed_won", "probability": 100},
-        {"name": "closed_lost", "probability": 0}]})
+        {"name": "closed_lost", "probability": 0}]}, events)
     opp = deal(session, team["r1"], events, pipeline_id=pipeline.id)
     assert (opp.stage, opp.probability) == ("demo", 30)
     with pytest.raises(ServiceError):
         opportunities.update(session, team["r1"], opp.id, {"stage": "proposal"}, None, events)
     with pytest.raises(ServiceError) as denied:
-        opportunities.create_pipeline(session, team["r1"], {"name": "Mine", "stages": []})
+        opportunities.create_pipeline(session, team["r1"], {"name": "Mine", "stages": []}, events)
     assert denied.value.code == "forbidden"

@@ -30,7 +30,7 @@ def _deals(session, team, events):
 def test_forecast_by_owner_with_targets_and_scope(session, team, events):
     _deals(session, team, events)
     planning.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r2", "amount": "6000.00",
-                                                 "currency": "EUR"})
+                                                 "currency": "EUR"}, events)
     result = planning.forecast(session, team["m1"], {"period": "2026-Q4", "group_by": "owner", "currency": "EUR"})
     rows = {g["key"]: g for g in result["groups"]}
     assert set(rows) == {"r1", "r2"}  # r3 is in another team
@@ -51,28 +51,28 @@ def test_commissions_at_default_and_personal_rates(session, team, events):
     result = planning.commissions(session, team["m1"], {"period": "2026-11"})
     assert result["items"] == [{"owner_id": "r2", "closed_won": "3000.00", "deals": 1, "rate_percent": "5.00",
                                 "commission": "150.00", "currency": "EUR"}]
-    settings.update(session, {"commission_rates": {"r2": "7.5"}})
+    settings.update(session, {"commission_rates": {"r2": "7.5"}}, events)
     assert planning.commissions(session, team["r2"], {"period": "2026"})["items"][0]["commission"] == "225.00"
     assert planning.commissions(session, team["r1"], {"period": "2026"})["items"] == []
 
 
-def test_a_manager_may_not_set_another_teams_target(session, team):
+def test_a_manager_may_not_set_another_teams_target(session, team, events):
     with pytest.raises(ServiceError):
         planning.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r3", "amount": "1.00",
-                                                     "currency": "EUR"})
+                                                     "currency": "EUR"}, events)
 
 
-def test_expense_claims_are_approved_by_the_manager(session, team):
+def test_expense_claims_are_approved_by_the_manager(session, team, events):
     claim = expenses.create(session, team["r1"], {"amount": "42.10", "currency": "EUR", "category": "meals",
-                                                  "incurred_on": date(2026, 11, 2)})
+                                                  "incurred_on": date(2026, 11, 2)}, events)
     assert claim.status == "submitted" and claim.team_id == "t1"
     with pytest.raises(ServiceError) as rep:
-        expenses.decide(session, team["r2"], claim.id, True, None)
+        expenses.decide(session, team["r2"], claim.id, True, None, events)
     assert rep.value.code == "not_found"  # another rep cannot even see it
     with pytest.raises(ServiceError):
-        expenses.decide(session, team["r1"], claim.id, True, None)
-    approved = expenses.decide(session, team["m1"], claim.id, True, "ok")
+        expenses.decide(session, team["r1"], claim.id, True, None, events)
+    approved = expenses.decide(session, team["m1"], claim.id, True, "ok", events)
     assert (approved.status, approved.decided_by) == ("approved", "m1")
     with pytest.raises(ServiceError) as again:
-        expenses.update(session, team["r1"], claim.id, {"amount": "1.00"}, None)
+        expenses.update(session, team["r1"], claim.id, {"amount": "1.00"}, None, events)
     assert again.value.code == "conflict"

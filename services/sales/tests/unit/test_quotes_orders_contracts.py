@@ -25,14 +25,16 @@ def test_line_and_total_arithmetic_is_exact():
 
 def _quote(session, who, discount="5", **extra):
     product = products.create(session, who, {"name": "Widget", "sku": f"W-{discount}-{len(extra)}",
-                                             "unit_price": Decimal("100.00"), "currency": "EUR", "active": True})
+                                             "unit_price": Decimal("100.00"), "currency": "EUR", "active": True},
+                              lambda *a: None)
     account = accounts.create(session, who, {"name": "Buyer", "street": "Main St 1", "city": "Berlin",
                                              "country": "DE"}, lambda *a: None)
     return quotes.create(session, who, {"currency": "EUR", "tax_percent": "20", "account_id": account.id,
                                         "lines": [{"product_id": product.id, "quantity": Decimal("2"),
                                                    "discount_percent": Decimal(discount)},
                                                   {"description": "Setup", "quantity": Decimal("1"),
-                                                   "unit_price": Decimal("50.00"), "discount_percent": 0}], **extra})
+                                                   "unit_price": Decimal("50.00"), "discount_percent": 0}], **extra},
+                         lambda *a: None)
 
 
 def test_quote_totals_and_product_defaults(session, team, events):
@@ -44,7 +46,7 @@ def test_quote_totals_and_product_defaults(session, team, events):
 
 
 def test_big_discount_needs_a_managers_approval_before_sending(session, team, events):
-    settings.update(session, {"discount_approval_percent": "10"})
+    settings.update(session, {"discount_approval_percent": "10"}, events)
     quote = _quote(session, team["r1"], discount="25")
     assert quote.needs_approval is True
     with pytest.raises(ServiceError) as blocked:
@@ -57,7 +59,7 @@ def test_big_discount_needs_a_managers_approval_before_sending(session, team, ev
     sent = quotes.act(session, team["r1"], quote.id, "send", events)
     assert sent.status == "sent" and events.of(c.QUOTE_SENT)[0]["total"] == str(sent.total)
     with pytest.raises(ServiceError):  # a sent quote is frozen
-        quotes.update(session, team["r1"], quote.id, {"tax_percent": Decimal("0")}, None)
+        quotes.update(session, team["r1"], quote.id, {"tax_percent": Decimal("0")}, None, events)
 
 
 def test_accepting_places_an_order_once_and_orders_follow_their_flow(session, team, events):
@@ -90,7 +92,7 @@ def test_contract_from_order_signs_reminds_and_renders_a_docx(session, team, eve
     contract = agreements.create(session, team["r1"], {"order_id": order.id, "starts_on": today,
                                                        "ends_on": today + timedelta(days=100),
                                                        "terms": "Delivery within 10 days.\n\nNet 30.",
-                                                       "renewal_notice_days": 30})
+                                                       "renewal_notice_days": 30}, events)
     assert (contract.value, contract.currency, contract.status) == (Decimal("288.00"), "EUR", "draft")
     agreements.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
     assert contract.status == "active" and events.of(c.CONTRACT_SIGNED)[0]["status"] == "active"
@@ -103,7 +105,7 @@ def test_contract_from_order_signs_reminds_and_renders_a_docx(session, team, eve
     assert len(events.of(c.CONTRACT_EXPIRING)) == 1
     assert agreements.run_lifecycle(session, events, today=today + timedelta(days=101))["expired"] == 1
 
-    document = agreements.document(session, team["r1"], contract.id)
+    document = agreements.document(session, team["r1"], contract.id, events)
     assert document["content_type"] == agreements.DOCX
     doc = Document(io.BytesIO(base64.b64decode(document["content_base64"])))
     text = "\n".join(p.text for p in doc.paragraphs)
@@ -111,7 +113,7 @@ def test_contract_from_order_signs_reminds_and_renders_a_docx(session, team, eve
     cells = [cell.text for row in doc.tables[0].rows for cell in row.cells]
     assert "Widget" in cells and "Setup" in cells
     with pytest.raises(ServiceError) as hidden:
-        agreements.document(session, team["r3"], contract.id)
+        agreements.document(session, team["r3"], contract.id, events)
     assert hidden.value.code == "not_found"
 
 
@@ -122,7 +124,7 @@ def test_contract_from_an_opportunity_takes_its_value_and_account(session, team,
                                                      "account_id": account.id}, events)
     today = date.today()
     contract = agreements.create(session, team["r1"], {"opportunity_id": opp.id, "starts_on": today + timedelta(5),
-                                                       "ends_on": today + timedelta(370)})
+                                                       "ends_on": today + timedelta(370)}, events)
     assert (contract.account_id, contract.value, contract.currency) == (account.id, Decimal("9000.00"), "USD")
     agreements.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
     assert contract.status == "signed"  # starts in five days

@@ -1,0 +1,90 @@
+"""Sales changes without an event of their own reach the audit trail; task reminders go out when they are due."""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def uniq() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def eventually(fetch, check, timeout: float = 15.0):
+    deadline = time.time() + timeout
+    while True:
+        value = fetch()
+        if check(value) or time.time() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def audit(admin, entity_type: str, entity_id: str, wanted: set[str]) -> dict:
+    """The record's audit entries by action, once every wanted action is there."""
+    def fetch():
+        response = admin.get("/api/v1/audit", params={"entity_type": entity_type, "entity_id": entity_id})
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+    entries = eventually(fetch, lambda items: wanted <= {e["action"] for e in items})
+    return {e["action"]: e for e in entries}
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_deleting_a_lead_and_changing_a_product_are_audited_with_actor_and_request(admin):
+    lead = admin.post("/api/v1/leads", json={"last_name": "Audit", "email": f"lead-{uniq()}@example.com"}).json()
+    request_id = f"req-{uniq()}"
+    assert admin.delete(f"/api/v1/leads/{lead['id']}", headers={"X-Request-ID": request_id}).status_code == 204
+    deleted = audit(admin, "lead", lead["id"], {"create", "delete"})["delete"]
+    assert (deleted["actor_id"], deleted["request_id"]) == (admin.user["id"], request_id)
+    assert deleted["event_type"] == "sales.record_changed.v1"
+
+    product = admin.post("/api/v1/products", json={"name": "Audited widget", "sku": f"AW-{uniq()}",
+                                                   "unit_price": "10.00", "currency": "EUR"}).json()
+    changed = admin.patch(f"/api/v1/products/{product['id']}", json={"unit_price": "12.50", "name": "Audited widget"})
+    assert changed.status_code == 200, changed.text
+    assert admin.delete(f"/api/v1/products/{product['id']}").status_code == 204
+    entries = audit(admin, "product", product["id"], {"create", "update", "delete"})
+    assert entries["update"]["changed_fields"] == ["unit_price"]
+    assert "12.50" not in str(entries)  # names of fields, never their values
+    assert {e["actor_id"] for e in entries.values()} == {admin.user["id"]}
+
+
+def test_a_contract_document_download_is_audited_as_an_export(admin):
+    today = datetime.now(timezone.utc).date()
+    account = admin.post("/api/v1/accounts", json={"name": f"Exported {uniq()}", "city": "Berlin"}).json()
+    created = admin.post("/api/v1/contracts", json={"account_id": account["id"], "value": "900.00", "currency": "EUR",
+                                                    "starts_on": today.isoformat(),
+                                                    "ends_on": (today + timedelta(days=90)).isoformat()})
+    assert created.status_code == 201, created.text
+    contract = created.json()
+    assert admin.get(f"/api/v1/contracts/{contract['id']}/document").status_code == 200
+    exported = audit(admin, "contract", contract["id"], {"create", "export"})["export"]
+    assert exported["actor_id"] == admin.user["id"]
+
+
+def test_a_due_task_reminder_goes_out_and_moving_it_arms_it_again(admin, suite):
+    rep = admin.as_new_user(["sales_rep"])
+    now = datetime.now(timezone.utc)
+    note = rep.post("/api/v1/activities", json={"type": "note", "subject": "No reminders", "remind_at": iso(now)})
+    assert note.status_code == 422 and "remind_at" in note.json()["errors"]
+    created = rep.post("/api/v1/activities", json={"type": "task", "subject": f"Offer {uniq()}",
+                                                   "due_at": iso(now + timedelta(hours=1)),
+                                                   "remind_at": iso(now - timedelta(minutes=1))})
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert task["reminded_at"] is None
+    # the scan runs every CRM_SALES_REMINDER_INTERVAL seconds (the suite's environment; 30 by default)
+    timeout = float(suite.suite.env.get("CRM_SALES_REMINDER_INTERVAL") or 30.0) + 10.0
+    url = f"/api/v1/activities/{task['id']}"
+    reminded = eventually(lambda: rep.get(url).json(), lambda t: t["reminded_at"] is not None, timeout)
+    assert reminded["reminded_at"] is not None, "the reminder did not go out"
+
+    moved = rep.patch(url, json={"remind_at": iso(now + timedelta(minutes=30))})  # armed again, not due yet
+    assert moved.status_code == 200 and moved.json()["reminded_at"] is None
