@@ -88,3 +88,36 @@ def test_a_due_task_reminder_goes_out_and_moving_it_arms_it_again(admin, suite):
 
     moved = rep.patch(url, json={"remind_at": iso(now + timedelta(minutes=30))})  # armed again, not due yet
     assert moved.status_code == 200 and moved.json()["reminded_at"] is None
+
+
+LISTS = {"create_lead": ("leads", {"q": "Sneaky"}), "create_product": ("products", {"q": "Sneaky"}),
+         "create_territory": ("territories", {"q": "Sneaky"}), "create_target": ("targets", {"period": "2026-12"})}
+
+
+@pytest.mark.parametrize("method,body", [
+    ("create_lead", {"last_name": "Sneaky", "email": "sneaky@example.com"}),
+    ("create_product", {"name": "Sneaky", "sku": "SNEAKY-1", "unit_price": "1.00", "currency": "EUR"}),
+    ("create_territory", {"name": "Sneaky land", "countries": ["DE"]}),
+    ("create_target", {"period": "2026-12", "amount": "1000.00", "currency": "EUR"}),
+])
+def test_the_sales_service_refuses_a_create_the_gateway_would_have_refused(suite, admin, method, body):
+    """Authorization twice: a call put on the bus directly, by an analyst who may not create, changes nothing."""
+    from crm_common.context import Actor
+    from crm_common.errors import ServiceError
+    from crm_common.permissions import BUILTIN_ROLES
+    from crm_common.rpcclient import RpcPool
+
+    analyst = Actor(user_id=admin.create_user(["analyst"])["id"], roles=("analyst",), perms=BUILTIN_ROLES["analyst"])
+    if method == "create_target":
+        body = {**body, "user_id": analyst.user_id}
+    pool = RpcPool(suite.suite.env["AMQP_URI"], timeout=10, size=1)
+    try:
+        with pytest.raises(ServiceError) as refused:
+            pool.call("sales", method, body, actor=analyst)
+        assert refused.value.code == "forbidden"
+    finally:
+        pool.close()
+    path, params = LISTS[method]
+    listed = admin.get(f"/api/v1/{path}", params=params)
+    assert listed.status_code == 200
+    assert not [r for r in listed.json()["items"] if "Sneaky" in str(r) or r.get("user_id") == analyst.user_id]
