@@ -30,3 +30,17 @@ def test_a_generic_event_without_its_entity_is_not_audited_and_a_reminder_is_no_
     handlers.dispatch(session, _event(ACTIVITY_REMINDER_DUE, {"id": "a-1", "type": "task", "remind_at": "2026-12-03T10:00:00Z"}), None)
     session.flush()
     assert session.query(AuditEntry).count() == 0
+
+
+def test_a_merge_leaves_a_delete_entry_for_each_record_merged_away(session):
+    from crm_common.contracts.sales import CONTACT_MERGED
+    envelope = _event(CONTACT_MERGED, {"id": "keep", "account_id": None, "first_name": "Ada", "last_name": "L",
+                                       "email": None, "owner_id": "rep-1", "merged_ids": ["gone-1", "gone-2"]})
+    handlers.dispatch(session, envelope, None)
+    session.flush()
+    entries = {e.entity_id: e for e in session.query(AuditEntry)}
+    assert (entries["keep"].action, entries["keep"].event_id) == ("update", envelope["event_id"])
+    assert {(e.entity_id, e.entity_type, e.action, tuple(e.changed_fields), e.event_id, e.actor_id)
+            for e in entries.values() if e.entity_id != "keep"} == {
+        ("gone-1", "contact", "delete", ("merged_into_id",), None, "rep-1"),
+        ("gone-2", "contact", "delete", ("merged_into_id",), None, "rep-1")}

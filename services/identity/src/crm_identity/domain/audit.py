@@ -30,7 +30,8 @@ def record_event(session: Session, envelope: dict) -> AuditEntry | None:
 
     A batch event (its data lists `ids`, e.g. `sales.leads_imported.v1`) gets one entry per id, inserted at
     once (and None is returned): the first entry keeps the event's id, the others have none (the column is
-    unique); they share its type, actor and request id."""
+    unique); they share its type, actor and request id. A merge (data lists `merged_ids`) also leaves a
+    delete entry for each record merged away (changed field `merged_into_id`)."""
     contract = EVENTS.get(envelope.get("type"))
     if contract is None:
         return None
@@ -50,18 +51,24 @@ def record_event(session: Session, envelope: dict) -> AuditEntry | None:
                        request_id=envelope.get("request_id"), client_ip=actor.get("client_ip"),
                        occurred_at=datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00")))
     session.add(entry)
+    merged = data.get("merged_ids")
+    if isinstance(merged, list):
+        _record_batch(session, envelope, entity, "delete", [str(i) for i in merged if i], actor,
+                      changed=["merged_into_id"], first_keeps_event=False)
     return entry
 
 
-def _record_batch(session: Session, envelope: dict, entity: str, action: str, ids: list[str], actor: dict) -> None:
+def _record_batch(session: Session, envelope: dict, entity: str, action: str, ids: list[str], actor: dict,
+                  changed: list[str] | None = None, first_keeps_event: bool = True) -> None:
     if not ids:
         return
     common = {"event_type": envelope["type"], "producer": envelope.get("producer"), "actor_id": actor.get("user_id"),
               "actor_kind": actor.get("kind"), "action": action, "entity_type": entity,
-              "changed_fields": [], "request_id": envelope.get("request_id"), "client_ip": actor.get("client_ip"),
+              "changed_fields": changed or [], "request_id": envelope.get("request_id"),
+              "client_ip": actor.get("client_ip"),
               "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
-    rows = [{**common, "id": new_id(), "event_id": envelope["event_id"] if n == 0 else None, "entity_id": entity_id}
-            for n, entity_id in enumerate(ids)]
+    rows = [{**common, "id": new_id(), "event_id": envelope["event_id"] if n == 0 and first_keeps_event else None,
+             "entity_id": entity_id} for n, entity_id in enumerate(ids)]
     bulk.insert_rows(session, AuditEntry.__table__, rows)  # COPY on PostgreSQL: an import's 1,000 per batch
 
 
