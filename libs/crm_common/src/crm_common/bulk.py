@@ -4,10 +4,16 @@ COPY skips what an INSERT costs per row on the server (parsing and planning a st
 column), about twice the rows per second of a batched multi-row INSERT into the same indexed table. Rows
 go through each column's own bind processing (UTC datetimes, JSON) and Python-side defaults, exactly as
 `session.execute(insert(table), rows)` would apply them, and commit or roll back with the transaction.
+
+Under eventlet (every service), psycopg2 runs with a wait callback that makes it cooperative, and
+psycopg2 refuses COPY while one is set: the callback is cleared for the COPY alone. The COPY then blocks
+the process's event loop while it runs (a few milliseconds for a batch of a thousand rows); since no
+other green thread runs meanwhile, none sees psycopg2 without its callback.
 """
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -39,8 +45,22 @@ def insert_rows(session, table: Table, rows: list[dict]) -> None:
     preparer = dialect.identifier_preparer
     statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) "
                  "FROM STDIN")
-    with connection.connection.driver_connection.cursor() as cursor:
+    with connection.connection.driver_connection.cursor() as cursor, _without_wait_callback():
         cursor.copy_expert(statement, buffer)
+
+
+@contextmanager
+def _without_wait_callback():
+    from psycopg2 import extensions
+    callback = extensions.get_wait_callback()
+    if callback is None:
+        yield
+        return
+    extensions.set_wait_callback(None)
+    try:
+        yield
+    finally:
+        extensions.set_wait_callback(callback)
 
 
 def _python_default(column):

@@ -83,3 +83,17 @@ def test_a_bulk_insert_rolls_back_with_its_transaction(engine):
     with pytest.raises(ValueError):  # PostgreSQL text holds no NUL: refused before anything is sent
         with Session(engine) as session, session.begin():
             bulk.insert_rows(session, Thing.__table__, [{**ROWS[0], "name": "nul\x00byte"}])
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_bulk_insert_works_where_psycopg2_is_cooperative(engine):
+    """The services run psycopg2 with a wait callback (eventlet), under which psycopg2 refuses COPY."""
+    from psycopg2 import extensions, extras
+    extensions.set_wait_callback(extras.wait_select)
+    try:
+        with Session(engine) as session, session.begin():
+            bulk.insert_rows(session, Thing.__table__, [dict(row) for row in ROWS])
+        assert extensions.get_wait_callback() is extras.wait_select  # put back
+        assert set(_stored(engine)) == {"a", "b", "c"}
+    finally:
+        extensions.set_wait_callback(None)
