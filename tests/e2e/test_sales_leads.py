@@ -166,7 +166,7 @@ def test_conversion_creates_account_contact_opportunity_once(sales_team):
     assert again.status_code == 409
 
 
-def test_import_runs_as_a_job_with_progress(sales_team):
+def test_import_runs_as_a_job_with_progress(sales_team, admin):
     rep = sales_team["manager"]
     tag = uniq()
     lines = ["first_name,last_name,company,email,country"]
@@ -185,5 +185,11 @@ def test_import_runs_as_a_job_with_progress(sales_team):
     assert done["errors"][0]["row"] == 251 and "email" in done["errors"][0]["errors"]
     assert done["result"]["linked_duplicates"] == 1
     assert sales_team["outsider"].get(f"/api/v1/leads/imports/{job['id']}").status_code == 404
+    # every imported lead is in the audit trail, created by the importer
+    [imported] = rep.get("/api/v1/leads", params={"email": f"p7-{tag}@import.example"}).json()["items"]
+    entries = eventually(lambda: admin.get("/api/v1/audit", params={"entity_type": "lead", "entity_id": imported["id"]})
+                         .json()["items"], 20)
+    assert [(e["action"], e["actor_id"], e["event_type"]) for e in entries] == [
+        ("create", rep.user["id"], "sales.leads_imported.v1")]
     unknown = rep.post("/api/v1/leads/imports", json={"csv": "name\nx\n"})
     assert unknown.status_code == 422
