@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from sqlalchemy import Table, insert
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def insert_rows(session, table: Table, rows: list[dict]) -> None:
@@ -77,6 +76,10 @@ def _copy_text(value) -> str:
     """A DB-API value as a field of COPY's text format (tab-separated, \\N for NULL, backslash escapes)."""
     if value is None:
         return "\\N"
+    if type(value) is str:  # most fields: checked first, escaped only when needed
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value or "\x00" in value:
+            return _escaped(value)
+        return value
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (int, float, Decimal)):
@@ -84,7 +87,11 @@ def _copy_text(value) -> str:
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text with a NUL character cannot be stored")
-        return value.translate(_ESCAPES)
+        return _escaped(value)
     raise TypeError(f"no COPY text form for {type(value).__name__}")
+
+
+def _escaped(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("text with a NUL character cannot be stored")
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")

@@ -1,6 +1,6 @@
 """Lead imports: CSV text or JSON rows, processed as a job in batches with progress.
 
-Each batch is one transaction: its leads (one multi-row INSERT), its one `sales.leads_imported.v1` event
+Each batch is one transaction: its leads (one COPY on PostgreSQL, one multi-row INSERT elsewhere), its one `sales.leads_imported.v1` event
 (outbox) and the job's counters commit together, so a job resumed after a crash starts after the last
 committed batch. Leads created one at a time (API, forms) keep their per-lead events. Rows that fail
 validation are reported with their row number; duplicates (same email, phone, or company and last
@@ -14,10 +14,10 @@ import re
 import time
 from types import SimpleNamespace
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from crm_common import jobs, outbox
+from crm_common import bulk, jobs, outbox
 from crm_common.context import Actor
 from crm_common.contracts import sales as c
 from crm_common.db import new_id, utcnow
@@ -190,7 +190,7 @@ def run(ctx: jobs.JobContext) -> dict:
                     seen.add(values)
                     inserts.append(values)
                 if inserts:
-                    session.execute(insert(Lead.__table__), inserts)  # multi-row INSERTs (insertmanyvalues)
+                    bulk.insert_rows(session, Lead.__table__, inserts)  # COPY on PostgreSQL
                     outbox.record(session, ctx.metadata, "sales", c.LEADS_IMPORTED, batch_event(ctx.job["id"], inserts),
                                   ctx.actor, request_id)
                 ctx.progress(processed=min(offset + len(chunk), len(rows)), succeeded=ctx.succeeded + len(inserts),
