@@ -1,23 +1,17 @@
 """The audit trail (who did what, from which request) and privacy requests (erasure, export)."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
+
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Str0ng-Passw0rd-42!"
 
 
-def _eventually(fetch, check, timeout=15.0):
-    deadline = time.time() + timeout
-    while True:
-        value = fetch()
-        if check(value) or time.time() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def _audit(admin, **params):
@@ -34,8 +28,8 @@ def test_changes_land_in_the_audit_trail_with_actor_fields_and_request_id(admin)
     assert created.status_code == 201
     user = created.json()
     admin.patch(f"/api/v1/users/{user['id']}", json={"full_name": "Audited Twice", "password": "N3w-Secret-Passw0rd"})
-    entries = _eventually(lambda: _audit(admin, entity_type="user", entity_id=user["id"]),
-                          lambda items: {"create", "update"} <= {e["action"] for e in items})
+    entries = eventually(lambda: _audit(admin, entity_type="user", entity_id=user["id"]),
+                         until=lambda items: {"create", "update"} <= {e["action"] for e in items})
     by_action = {e["action"]: e for e in entries}
     assert by_action["create"]["actor_id"] == admin.user["id"]
     assert by_action["create"]["request_id"] == request_id
@@ -50,8 +44,8 @@ def test_logins_succeeded_and_failed_are_audited(admin, suite):
     assert suite.post("/api/v1/auth/login", json={"email": user["email"], "password": "Wrong-Passw0rd-1"}
                       ).status_code == 401
     assert suite.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 200
-    entries = _eventually(lambda: _audit(admin, entity_id=user["id"]),
-                          lambda items: {"login", "login_failed"} <= {e["action"] for e in items})
+    entries = eventually(lambda: _audit(admin, entity_id=user["id"]),
+                         until=lambda items: {"login", "login_failed"} <= {e["action"] for e in items})
     assert {"login", "login_failed"} <= {e["action"] for e in entries}
     assert _audit(admin, actor_id=user["id"], action="login")
 

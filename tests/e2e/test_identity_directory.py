@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 
+from crm_common.testing.waiting import eventually
+
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "Str0ng-Passw0rd-42!"
@@ -142,7 +144,6 @@ def test_teams_with_manager_and_members_and_scope(admin):
 
 
 def test_only_an_empty_team_is_deleted_and_the_deletion_is_audited(admin):
-    import time
     member = admin.create_user(["sales_rep"])
     team = admin.post("/api/v1/teams", json={"name": f"Gone {uuid.uuid4().hex[:6]}",
                                              "member_ids": [member["id"]]}).json()
@@ -156,11 +157,8 @@ def test_only_an_empty_team_is_deleted_and_the_deletion_is_audited(admin):
     assert admin.delete(f"/api/v1/teams/{team['id']}", headers={"If-Match": f'"{emptied["version"]}"'}).status_code == 204
     assert admin.get(f"/api/v1/teams/{team['id']}").status_code == 404
     assert admin.delete(f"/api/v1/teams/{team['id']}").status_code == 404
-    deadline, entries = time.time() + 15, []
-    while time.time() < deadline and not entries:
-        entries = admin.get("/api/v1/audit", params={"entity_type": "team", "entity_id": team["id"],
-                                                     "action": "delete"}).json()["items"]
-        time.sleep(0.2)
+    entries = eventually(lambda: admin.get("/api/v1/audit", params={"entity_type": "team", "entity_id": team["id"],
+                                                                    "action": "delete"}).json()["items"])
     assert [e["event_type"] for e in entries] == ["identity.team_deleted.v1"]
 
 

@@ -1,11 +1,12 @@
 """Sales changes without an event of their own reach the audit trail; task reminders go out when they are due."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -14,13 +15,6 @@ def uniq() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def eventually(fetch, check, timeout: float = 15.0):
-    deadline = time.time() + timeout
-    while True:
-        value = fetch()
-        if check(value) or time.time() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def audit(admin, entity_type: str, entity_id: str, wanted: set[str]) -> dict:
@@ -29,7 +23,7 @@ def audit(admin, entity_type: str, entity_id: str, wanted: set[str]) -> dict:
         response = admin.get("/api/v1/audit", params={"entity_type": entity_type, "entity_id": entity_id})
         assert response.status_code == 200, response.text
         return response.json()["items"]
-    entries = eventually(fetch, lambda items: wanted <= {e["action"] for e in items})
+    entries = eventually(fetch, until=lambda items: wanted <= {e["action"] for e in items})
     return {e["action"]: e for e in entries}
 
 
@@ -83,7 +77,7 @@ def test_a_due_task_reminder_goes_out_and_moving_it_arms_it_again(admin, suite):
     # the scan runs every CRM_SALES_REMINDER_INTERVAL seconds (the suite's environment; 30 by default)
     timeout = float(suite.suite.env.get("CRM_SALES_REMINDER_INTERVAL") or 30.0) + 10.0
     url = f"/api/v1/activities/{task['id']}"
-    reminded = eventually(lambda: rep.get(url).json(), lambda t: t["reminded_at"] is not None, timeout)
+    reminded = eventually(lambda: rep.get(url).json(), timeout, until=lambda t: t["reminded_at"] is not None)
     assert reminded["reminded_at"] is not None, "the reminder did not go out"
 
     moved = rep.patch(url, json={"remind_at": iso(now + timedelta(minutes=30))})  # armed again, not due yet

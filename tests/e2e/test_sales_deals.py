@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from datetime import date, timedelta
 
 import pytest
+
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -15,13 +16,6 @@ def uniq() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def eventually(check, timeout: float = 15.0):
-    deadline = time.time() + timeout
-    while True:
-        result = check()
-        if result or time.time() > deadline:
-            return result
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,15 @@
 imports with progress, and the lead a marketing form event makes."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
+from crm_common.testing.waiting import eventually
+
 pytestmark = pytest.mark.e2e
 
 
-def eventually(check, timeout: float = 15.0, interval: float = 0.2):
-    deadline = time.time() + timeout
-    while True:
-        result = check()
-        if result or time.time() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def uniq() -> str:
