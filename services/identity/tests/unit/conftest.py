@@ -8,7 +8,10 @@ from sqlalchemy.pool import StaticPool
 
 from crm_common.context import Actor
 from crm_identity import keys
-from crm_identity.models import Base
+from crm_identity.domain import passwords
+from crm_identity.models import Base, User
+
+PASSWORD = "Str0ng-Passw0rd-42!"
 
 
 @pytest.fixture
@@ -49,3 +52,13 @@ ADMIN = Actor(user_id="admin-id", roles=("admin",), perms={"*": {"*": "all"}})
 @pytest.fixture
 def admin_actor():
     return ADMIN
+
+
+@pytest.fixture
+def user(session):
+    """Ada, a sales rep with PASSWORD."""
+    user = User(email="ada@example.com", full_name="Ada", password_hash=passwords.hash_password(PASSWORD),
+                roles=["sales_rep"], territory_ids=[])
+    session.add(user)
+    session.flush()
+    return user

@@ -10,16 +10,7 @@ from crm_common.errors import ServiceError
 from crm_identity.domain import auth, mfa, passwords, throttle
 from crm_identity.models import RefreshToken, User
 
-PASSWORD = "Str0ng-Passw0rd-42!"
-
-
-@pytest.fixture
-def user(session):
-    user = User(email="ada@example.com", full_name="Ada", password_hash=passwords.hash_password(PASSWORD),
-                roles=["sales_rep"], territory_ids=[])
-    session.add(user)
-    session.flush()
-    return user
+PASSWORD = "Str0ng-Passw0rd-42!"  # the `user` fixture's (conftest.py)
 
 
 def test_success_issues_a_pair_and_emits_login_succeeded(session, user, events):

@@ -8,18 +8,14 @@ import pytest
 from crm_common.context import Actor
 from crm_common.errors import ServiceError
 from crm_common.permissions import BUILTIN_ROLES
-from crm_identity.domain import auth, mfa, passwords, teams, users
+from crm_identity.domain import auth, mfa, teams, users
 from crm_identity.models import RefreshToken, Team, User
 
-PASSWORD = "Str0ng-Passw0rd-42!"
+PASSWORD = "Str0ng-Passw0rd-42!"  # the `user` fixture's (conftest.py)
 
 
 @pytest.fixture
-def enrolled(session):
-    user = User(email="ada@example.com", full_name="Ada", password_hash=passwords.hash_password(PASSWORD),
-                roles=["sales_rep"], territory_ids=[])
-    session.add(user)
-    session.flush()
+def enrolled(session, user):
     totp = pyotp.TOTP(mfa.enroll(user)["secret"])
     now = time.time()
     mfa.verify_enrollment(user, totp.at(now), now)
