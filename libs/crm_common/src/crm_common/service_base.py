@@ -6,6 +6,9 @@
 """
 from __future__ import annotations
 
+import functools
+import logging
+
 from nameko.rpc import rpc
 from sqlalchemy import text
 
@@ -41,3 +44,17 @@ class KernelService:
     def replay_dead_letters(self, ids=None):
         self._require_admin()
         return deadletters.replay(self.db.engine, self.db.metadata, self.db.publisher, ids)
+
+
+def periodic(what: str):
+    """For a `@timer` entrypoint: an exception is logged (with `what` failed) and the next tick tries again,
+    so one bad run never stops a service's periodic work."""
+    def decorate(method):
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except Exception:
+                logging.getLogger(method.__module__).exception("%s failed", what)
+        return run
+    return decorate

@@ -1,6 +1,4 @@
 """nameko entrypoints of the sales service: thin, validating, calling plain domain functions."""
-import logging
-
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -19,7 +17,6 @@ from crm_sales import (accounts, activities, agreements, contacts, expenses, han
 from crm_sales.models import (Account, Activity, Base, CallList, Contact, Expense, Lead, Opportunity, Order, Product,
                               Quote, SalesContract, Target, Territory)
 
-log = logging.getLogger(__name__)
 REMINDER_INTERVAL = config.env_float("CRM_SALES_REMINDER_INTERVAL", 30.0)
 REMINDER_BATCH = 500
 
@@ -333,14 +330,12 @@ class SalesService(service_base.KernelService):
                                        seller=config.env("CRM_SELLER_NAME", "CRM Suite Sales"))
 
     @timer(interval=config.env_float("CRM_SALES_DAILY_INTERVAL", 3600.0))
+    @service_base.periodic("daily sales run")
     def daily(self):
         """Contracts start, expire and remind before their end; accounts without orders churn."""
-        try:
-            with self.db.transaction() as session:
-                agreements.run_lifecycle(session, self.db.emit)
-                accounts.mark_churned(session, self.db.emit)
-        except Exception:  # the next tick tries again; a failing run must not stop the timer
-            log.exception("daily sales run failed")
+        with self.db.transaction() as session:
+            agreements.run_lifecycle(session, self.db.emit)
+            accounts.mark_churned(session, self.db.emit)
 
     @rpc
     def run_daily(self):
@@ -401,12 +396,10 @@ class SalesService(service_base.KernelService):
             return activities.log_call(session, self.db.caller, call_list_id, data, self.db.emit)
 
     @timer(interval=REMINDER_INTERVAL)
+    @service_base.periodic("activity reminder scan")
     def reminders(self):
         """Activities whose reminder time came are announced (sales.activity_reminder_due.v1), once each."""
-        try:
-            self._send_reminders()
-        except Exception:  # the next tick tries again; a failing scan must not stop the timer
-            log.exception("activity reminder scan failed")
+        self._send_reminders()
 
     @rpc
     def run_reminders(self):
