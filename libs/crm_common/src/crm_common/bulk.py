@@ -20,7 +20,6 @@ from decimal import Decimal
 from sqlalchemy import Table, insert
 
 
-
 def insert_rows(session, table: Table, rows: list[dict]) -> None:
     """Insert `rows` (dicts keyed by column name, all with the same keys) into `table`."""
     if not rows:
@@ -30,13 +29,14 @@ def insert_rows(session, table: Table, rows: list[dict]) -> None:
         connection.execute(insert(table), rows)
         return
     dialect = connection.dialect
-    given = [table.c[name] for name in rows[0]]
-    defaulted = [column for column in table.columns if column.name not in rows[0] and _python_default(column)]
-    columns = given + defaulted
+    names = list(rows[0])
+    defaults = {column: _python_default(column) for column in table.columns if column.name not in rows[0]}
+    defaults = {column: default for column, default in defaults.items() if default is not None}
+    columns = [table.c[name] for name in names] + list(defaults)
     processors = [column.type.bind_processor(dialect) for column in columns]
     buffer = io.StringIO()
     for row in rows:
-        values = [row[column.name] for column in given] + [_python_default(column)() for column in defaulted]
+        values = [row[name] for name in names] + [default() for default in defaults.values()]
         buffer.write("\t".join(_copy_text(process(value) if process else value)
                                for value, process in zip(values, processors)))
         buffer.write("\n")
