@@ -10,10 +10,11 @@ mark) is one effect: consumers keep an inbox of event ids.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,16 @@ def _table(metadata):
     return metadata.tables[tables.OUTBOX]
 
 
+@functools.lru_cache(maxsize=None)
+def _statements(table) -> tuple:
+    """The outbox's insert and mark statements, built once per table: a statement built per call with
+    .values() is compiled from its cache only after its cache key is worked out again, each time."""
+    insert_row = table.insert()
+    mark = (update(table).where(table.c.event_id.in_(bindparam("ids", expanding=True)), table.c.published_at.is_(None))
+            .values(published_at=bindparam("now")))
+    return insert_row, mark
+
+
 def record(session: Session, metadata, producer: str, type_: str, data: dict, actor: Actor | None,
            request_id: str | None) -> dict:
     """Add the event to the outbox in the session's transaction; returns the envelope."""
@@ -37,8 +48,8 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     if errors:
         raise ValueError(f"event {type_} does not match its contract: {errors}")
     envelope = make_envelope(type_, data, producer, actor, request_id)
-    session.execute(_table(metadata).insert().values(
-        event_id=envelope["event_id"], type=type_, envelope=envelope, created_at=utcnow()))
+    session.execute(_statements(_table(metadata))[0],
+                    {"event_id": envelope["event_id"], "type": type_, "envelope": envelope, "created_at": utcnow()})
     pending = session.info.get("crm_outbox")  # a UnitOfWork transaction publishes these right after commit
     if pending is not None:
         pending.append(envelope)
@@ -62,10 +73,8 @@ def publish_committed(engine: Engine, metadata, publisher, envelopes: list[dict]
     failure the rest stay unpublished for the relay and the error is raised after the marking."""
     done, error = _publish_each(publisher, ((envelope["event_id"], envelope) for envelope in envelopes))
     if done:
-        table = _table(metadata)
         with engine.begin() as conn:
-            conn.execute(update(table).where(table.c.event_id.in_(done), table.c.published_at.is_(None))
-                         .values(published_at=utcnow()))
+            conn.execute(_statements(_table(metadata))[1], {"ids": done, "now": utcnow()})
     if error is not None:
         raise error
     return len(done)

@@ -5,6 +5,7 @@ consumers, the gateway and the docs all read them from here.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -83,6 +84,13 @@ def event_contract(type_: str) -> EventContract:
         raise KeyError(f"undeclared event type {type_!r}") from None
 
 
+@functools.lru_cache(maxsize=None)
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per schema class: building one copies its fields (a third of a millisecond), using it
+    keeps no state between calls."""
+    return schema()
+
+
 def validate_event_data(type_: str, data: dict) -> dict:
     """Errors of `data` against the event's schema ({} when valid)."""
-    return event_contract(type_).schema().validate(data)
+    return _instance(event_contract(type_).schema).validate(data)
