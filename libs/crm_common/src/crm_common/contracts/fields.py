@@ -61,3 +61,32 @@ def _as_list(validators) -> list:
     if validators is None:
         return []
     return list(validators) if isinstance(validators, (list, tuple)) else [validators]
+
+
+class Strings(fields.List):
+    """A list of strings, checked in one pass: marshmallow's List(String()) runs a field per item, about
+    4 microseconds each, which a batch event of a thousand ids pays on every emit."""
+
+    default_error_messages = {"invalid": "a list of strings"}
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+            raise self.make_error("invalid")
+        return list(value)
+
+
+class Records(fields.List):
+    """A list of JSON objects, checked in one pass (see Strings)."""
+
+    default_error_messages = {"invalid": "a list of objects"}
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.Dict(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, dict) for item in value):
+            raise self.make_error("invalid")
+        return list(value)
