@@ -33,13 +33,16 @@ def insert_rows(session, table: Table, rows: list[dict]) -> None:
     defaults = {column: _python_default(column) for column in table.columns if column.name not in rows[0]}
     defaults = {column: default for column, default in defaults.items() if default is not None}
     columns = [table.c[name] for name in names] + list(defaults)
-    processors = [column.type.bind_processor(dialect) for column in columns]
+    converters = [_converter(column.type.bind_processor(dialect)) for column in columns]
+    makers = list(defaults.values())
     buffer = io.StringIO()
+    write = buffer.write
     for row in rows:
-        values = [row[name] for name in names] + [default() for default in defaults.values()]
-        buffer.write("\t".join(_copy_text(process(value) if process else value)
-                               for value, process in zip(values, processors)))
-        buffer.write("\n")
+        values = [row[name] for name in names]
+        if makers:
+            values += [make() for make in makers]
+        write("\t".join([convert(value) for convert, value in zip(converters, values)]))
+        write("\n")
     buffer.seek(0)
     preparer = dialect.identifier_preparer
     statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) "
@@ -70,6 +73,26 @@ def _python_default(column):
     if default.is_scalar:
         return lambda: default.arg
     return lambda: default.arg(None)  # SQLAlchemy wraps a no-argument callable to take the context
+
+
+def _converter(process):
+    """value -> COPY text for one column: its bind processing, then the text form. A value that is not a
+    string (a batch's timestamp, a status, a number) is converted once and remembered for the call."""
+    seen: dict = {}
+
+    def convert(value):
+        if type(value) is str and process is None:
+            return _copy_text(value)
+        key = (value.__class__, value)  # True and 1, or 1 and 1.0, are equal keys but not the same text
+        try:
+            return seen[key]
+        except KeyError:
+            text = seen[key] = _copy_text(process(value) if process else value)
+            return text
+        except TypeError:  # unhashable (a JSON value): nothing to remember
+            return _copy_text(process(value) if process else value)
+
+    return convert
 
 
 def _copy_text(value) -> str:
