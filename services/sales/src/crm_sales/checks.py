@@ -8,6 +8,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from crm_common.errors import validation
+from crm_sales import e164
 
 # what most addresses look like; anything else goes through email-validator's full rules
 _PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9-]{1,63}\.)+[a-z]{2,24}$")
@@ -40,6 +41,9 @@ def phone(value: str | None, country: str | None = None) -> str | None:
     """The number in E.164 (`+4930123456`); national formats need the record's country."""
     if value is None or not value.strip():
         return None
+    quick = e164.valid_international(value.strip(), country)
+    if quick is not None:
+        return quick
     try:
         number = phonenumbers.parse(value.strip(), country if not value.strip().startswith("+") else None)
     except phonenumbers.NumberParseException:
