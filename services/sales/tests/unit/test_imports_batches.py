@@ -9,9 +9,27 @@ from sqlalchemy.orm import Session
 
 from crm_common import jobs, tables
 from crm_common.contracts import validate_event_data
-from crm_common.db import utcnow
+from crm_common.db import make_engine, utcnow
+from crm_common.testing.harness import PgDatabases
 from crm_sales import imports, leads, territories
 from crm_sales.models import Base, Lead
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def engine(request, tmp_path):
+    """These tests on SQLite and on PostgreSQL (where batches are a COPY and the duplicate lookup is planned
+    differently)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'sales.db'}")
+        databases = None
+    else:
+        databases = PgDatabases(["sales"]).create()
+        engine = make_engine(databases.url("sales"))
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+    if databases is not None:
+        databases.drop()
 
 
 @pytest.fixture
