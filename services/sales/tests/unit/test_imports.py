@@ -93,3 +93,19 @@ def test_rows_with_too_long_or_malformed_values_are_reported_not_fatal(engine, t
     done = jobs.run(engine, Base.metadata, job["id"], imports.run)
     assert (done["status"], done["succeeded"], done["failed"]) == ("done", 1, 2)
     assert [set(e["errors"]) for e in done["errors"]] == [{"last_name"}, {"country"}]
+
+
+def test_a_csv_job_counts_what_it_imports_blank_lines_aside(engine, team):
+    text = CSV.replace("\nBad,", "\n\nBad,") + "\n\n"
+    job = queue(engine, team["admin"], {"csv": text, "force": True})
+    assert job["total"] == 4
+    done = jobs.run(engine, Base.metadata, job["id"], imports.run)
+    assert (done["status"], done["processed"], done["succeeded"], done["failed"]) == ("done", 4, 3, 1)
+    assert done["errors"][0]["row"] == 2
+
+
+def test_an_unreadable_csv_is_refused_before_the_job(engine, team):
+    with pytest.raises(ServiceError) as refused:
+        # the csv module's field limit (128 KB): past it the file cannot be read
+        queue(engine, team["admin"], {"csv": "last_name,email\nA,a@x.example\n\"" + "B" * 200_000 + "\",b@x.example\n"})
+    assert refused.value.code == "validation_failed" and "csv" in refused.value.errors
