@@ -15,7 +15,8 @@ import time
 from contextlib import contextmanager
 from types import SimpleNamespace
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import String, and_, any_, bindparam, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crm_common import bulk, jobs, outbox
@@ -109,15 +110,22 @@ def _clean(row: dict) -> dict:
     return data
 
 
-def _stored(emails: set, phones: set, companies: set):
+def _one_of(column, values: set, postgresql: bool):
+    """`column IN values`; on PostgreSQL `= ANY(array)`, one parameter instead of a thousand to compile."""
+    if postgresql:
+        return column == any_(bindparam(None, sorted(values), type_=ARRAY(String)))
+    return column.in_(values)
+
+
+def _stored(emails: set, phones: set, companies: set, postgresql: bool = False):
     """The live leads with one of these emails, phones or companies (with a last name), oldest first."""
     conditions = []
     if emails:
-        conditions.append(Lead.email.in_(emails))
+        conditions.append(_one_of(Lead.email, emails, postgresql))
     if phones:
-        conditions.append(Lead.phone.in_(phones))
+        conditions.append(_one_of(Lead.phone, phones, postgresql))
     if companies:
-        conditions.append(and_(Lead.company_key.in_(companies), Lead.last_name.is_not(None)))
+        conditions.append(and_(_one_of(Lead.company_key, companies, postgresql), Lead.last_name.is_not(None)))
     return (select(Lead.id, Lead.email, Lead.phone, Lead.company_key, func.lower(Lead.last_name))
             .where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
             .order_by(Lead.created_at))
@@ -153,7 +161,8 @@ class _Seen:
         if not (emails or phones or companies):
             return
         with _index_lookups(session):
-            found = session.execute(_stored(emails, phones, companies)).all()
+            postgresql = session.get_bind().dialect.name == "postgresql"
+            found = session.execute(_stored(emails, phones, companies, postgresql)).all()
         for lead_id, email, phone, company_key, last in found:
             if email:
                 self.email.setdefault(email, lead_id)
