@@ -81,15 +81,18 @@ def _converter(process):
     seen: dict = {}
 
     def convert(value):
-        if type(value) is str and process is None:
+        cls = value.__class__
+        if cls is str and process is None:
             return _copy_text(value)
-        key = (value.__class__, value)  # True and 1, or 1 and 1.0, are equal keys but not the same text
+        if cls is dict or cls is list:  # a JSON value: nothing to remember
+            return _copy_text(process(value) if process else value)
+        key = (cls, value)  # True and 1, or 1 and 1.0, are equal keys but not the same text
         try:
             return seen[key]
         except KeyError:
             text = seen[key] = _copy_text(process(value) if process else value)
             return text
-        except TypeError:  # unhashable (a JSON value): nothing to remember
+        except TypeError:  # another unhashable value
             return _copy_text(process(value) if process else value)
 
     return convert
