@@ -13,6 +13,7 @@ other green thread runs meanwhile, none sees psycopg2 without its callback.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -22,13 +23,16 @@ from sqlalchemy import Table, insert
 
 def insert_rows(session, table: Table, rows: list[dict]) -> None:
     """Insert `rows` (dicts keyed by column name, all with the same keys) into `table`."""
+    prepare(session.get_bind().dialect, table, rows)(session)
+
+
+def prepare(dialect, table: Table, rows: list[dict]) -> Callable:
+    """The insert of `rows` made ready (on PostgreSQL the COPY text formatted): a function `write(session)` that
+    sends it in the session's transaction. A job formats its next batch while the last one is written."""
     if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        connection.execute(insert(table), rows)
-        return
-    dialect = connection.dialect
+        return lambda session: None
+    if dialect.name != "postgresql":
+        return lambda session: session.connection().execute(insert(table), rows)
     names = list(rows[0])
     defaults = {column: _python_default(column) for column in table.columns if column.name not in rows[0]}
     defaults = {column: default for column, default in defaults.items() if default is not None}
@@ -47,8 +51,12 @@ def insert_rows(session, table: Table, rows: list[dict]) -> None:
     preparer = dialect.identifier_preparer
     statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) "
                  "FROM STDIN")
-    with connection.connection.driver_connection.cursor() as cursor, _without_wait_callback():
-        cursor.copy_expert(statement, buffer)
+
+    def copy(session) -> None:
+        with session.connection().connection.driver_connection.cursor() as cursor, _without_wait_callback():
+            cursor.copy_expert(statement, buffer)
+
+    return copy
 
 
 @contextmanager

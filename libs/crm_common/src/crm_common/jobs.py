@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -146,15 +147,68 @@ class JobContext:
             self.processed = processed
         if succeeded is not None:
             self.succeeded = succeeded
-        values = {"processed": self.processed, "succeeded": self.succeeded, "failed": self.failed,
-                  "errors": list(self.errors), "updated_at": utcnow()}
+        values = self.counters(self.processed, self.succeeded)
         if total is not None:
             values["total"] = total
         if conn is not None:
-            table = _table(self.metadata)
-            conn.execute(update(table).where(table.c.id == self.job["id"]).values(**values))
+            self.store(values, conn)
         else:
             _set(self.engine, self.metadata, self.job["id"], **values)
+
+    def counters(self, processed: int, succeeded: int) -> dict:
+        """The job's progress as of now, to store later with the work it counts (see Writer)."""
+        return {"processed": processed, "succeeded": succeeded, "failed": self.failed, "errors": list(self.errors),
+                "updated_at": utcnow()}
+
+    def store(self, values: dict, conn) -> None:
+        """Write counters from counters() in the caller's transaction (`conn`: a connection or session)."""
+        table = _table(self.metadata)
+        conn.execute(update(table).where(table.c.id == self.job["id"]).values(**values))
+        self.processed, self.succeeded = values["processed"], values["succeeded"]
+
+
+class Writer:
+    """Writes a job's batches one behind: `submit(fn)` runs the batch's writing in a thread while the
+    caller prepares the next batch, and `wait()` returns once it has committed (raising its error).
+    One batch at a time, in order, so committed progress still marks where a re-run resumes. Under
+    eventlet (a job running inside a service) threads are green, and with `threaded=False` (SQLite,
+    whose write lock belongs to the thread that began the transaction) `submit` just runs `fn`.
+
+        with jobs.Writer() as writer:
+            for batch in batches:
+                prepared = prepare(batch)       # runs while the previous batch is being written
+                writer.wait()
+                writer.submit(lambda: write(prepared))
+    """
+
+    def __init__(self, threaded: bool = True):
+        from eventlet import patcher
+        threaded = threaded and not patcher.is_monkey_patched("thread")
+        self._pool = ThreadPoolExecutor(1, "job-writer") if threaded else None
+        self._pending = None
+
+    def submit(self, fn) -> None:
+        self.wait()
+        if self._pool is None:
+            fn()
+        else:
+            self._pending = self._pool.submit(fn)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> "Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if exc[0] is None:
+                self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 def _set(engine: Engine, metadata: MetaData, job_id: str, **values) -> None:
@@ -210,14 +264,30 @@ from nameko.extensions import DependencyProvider  # noqa: E402  (kept apart from
 
 
 class JobRunner(DependencyProvider):
-    """`self.runner.submit(job_id)` runs the job in a managed thread of the service container.
+    """`self.runner.submit(job_id)` runs the job in the service's background.
 
     `handlers` maps a job kind to `work(ctx)`. On start, jobs a stopped process left unfinished run again.
+    With `metadata_ref` (where the worker process imports the service's metadata from, e.g.
+    `crm_sales.models:Base.metadata`), a job on PostgreSQL runs in a process of its own
+    (crm_common.jobworker) that this runner waits for: a long import then uses another core instead of
+    the service's event loop. On SQLite, whose writers the service serializes with a lock of its own
+    process, jobs stay in a managed thread of the service.
     """
 
-    def __init__(self, metadata: MetaData, handlers: dict):
+    def __init__(self, metadata: MetaData, handlers: dict, metadata_ref: str | None = None):
         self.metadata = metadata
         self.handlers = dict(handlers)
+        self.metadata_ref = metadata_ref
+        self._workers: set = set()  # worker processes running now
+        self._stopping = False
+
+    def stop(self):
+        self._stopping = True
+        for proc in list(self._workers):  # the job resumes from its last committed progress when started again
+            proc.terminate()
+
+    def kill(self):
+        self.stop()
 
     def _engine(self) -> Engine:
         from crm_common.dependencies import Database
@@ -256,7 +326,33 @@ class JobRunner(DependencyProvider):
             _set(engine, self.metadata, job_id, status="failed", errors=[{"error": f"no handler for {kind!r}"}],
                  finished_at=utcnow(), updated_at=utcnow())
             return "failed"
+        if self.metadata_ref and engine.dialect.name == "postgresql":
+            return self._run_in_worker_process(engine, job_id, work)
         return run(engine, self.metadata, job_id, work).get("status")
+
+    def _run_in_worker_process(self, engine: Engine, job_id: str, work) -> str | None:
+        import os
+        import subprocess  # green under the service's eventlet: waiting does not block the service
+        import sys
+
+        from crm_common import jobworker
+        env = {**os.environ, jobworker.URL_VARIABLE: engine.url.render_as_string(hide_password=False)}
+        command = [sys.executable, "-m", "crm_common.jobworker", self.metadata_ref, jobworker.reference(work), job_id]
+        proc = subprocess.Popen(command, env=env)
+        self._workers.add(proc)
+        try:
+            code = proc.wait()
+        finally:
+            self._workers.discard(proc)
+        table = _table(self.metadata)
+        with engine.connect() as conn:
+            status, errors = conn.execute(select(table.c.status, table.c.errors).where(table.c.id == job_id)).one()
+        if code != 0 and status == "running" and not self._stopping:  # the worker died: say so, keep its commits
+            log.error("job %s: its worker process exited with %s", job_id, code)
+            _set(engine, self.metadata, job_id, status="failed", finished_at=utcnow(), updated_at=utcnow(),
+                 errors=[*(errors or [])[:MAX_ERRORS], {"error": f"the job's worker process exited with code {code}"}])
+            return "failed"
+        return status
 
     def get_dependency(self, worker_ctx):
         return self

@@ -219,45 +219,80 @@ def get(session, metadata, actor: Actor, job_id: str) -> dict:
 
 def run(ctx: jobs.JobContext) -> dict:
     """The job handler: every row validated, deduplicated, assigned; each batch inserted with one statement and
-    announced with one `sales.leads_imported.v1` event (its ids and their owners), counters in the same commit."""
+    announced with one `sales.leads_imported.v1` event (its ids and their owners), counters in the same commit.
+    While one batch is written (its COPY, event and counters, then the commit), the next is validated."""
     rows = _csv_rows(ctx.payload["csv"]) if ctx.payload.get("csv") is not None else ctx.payload["rows"]
     force = ctx.payload.get("force", True)
     request_id = ctx.payload.get("request_id")
     seen = _Seen()
     linked = 0
-    with Session(ctx.engine, expire_on_commit=False) as session:
+    succeeded = ctx.succeeded
+    threaded = ctx.engine.dialect.name == "postgresql"  # SQLite's write lock stays with its thread
+    with Session(ctx.engine, expire_on_commit=False) as session, jobs.Writer(threaded) as writer:
         assigner = assignment.Assigner(session)
+        with session.begin():
+            assigner.territory_for(None, None)  # territories loaded now: validation then needs no database
         start_at = ctx.resume_from  # a resumed job: earlier batches are committed (and found as duplicates)
         for offset in range(start_at, len(rows), BATCH):
             chunk = rows[offset:offset + BATCH]
-            with session.begin():
-                batch = _validated(ctx, chunk, offset + 1, assigner)
+            batch = _validated(ctx, chunk, offset + 1, assigner)  # meanwhile the previous batch is written
+            writer.wait()
+            transaction = session.begin()
+            try:
                 seen.load(session, batch)  # one query: the batch's emails, phones and companies already stored
-                inserts = []
-                now = utcnow()
-                for values in batch:
-                    row_number = values.pop("_row")
-                    values["id"] = new_id()
-                    duplicate_of, hits = seen.match(values)
-                    if duplicate_of and not force:
-                        ctx.error(row=row_number, errors={"duplicate": [f"same {', '.join(hits)} as lead {duplicate_of}"]},
-                                  duplicate_of_id=duplicate_of, email=values["email"])
-                        continue
-                    linked += bool(duplicate_of)
-                    values["duplicate_of_id"] = duplicate_of
-                    lead = SimpleNamespace(**values, owner_id=None, team_id=None, assignment_rule=None)
-                    leads.assign_new(session, ctx.actor, lead, None, assigner)
-                    values.update(owner_id=lead.owner_id, team_id=lead.team_id, assignment_rule=lead.assignment_rule,
-                                  import_job_id=ctx.job["id"], created_at=now, updated_at=now, version=1)
-                    seen.add(values)
-                    inserts.append(values)
-                if inserts:
-                    bulk.insert_rows(session, Lead.__table__, inserts)  # COPY on PostgreSQL
-                    outbox.record(session, ctx.metadata, "sales", c.LEADS_IMPORTED, batch_event(ctx.job["id"], inserts),
-                                  ctx.actor, request_id)
-                ctx.progress(processed=min(offset + len(chunk), len(rows)), succeeded=ctx.succeeded + len(inserts),
-                             conn=session)
+                inserts, linked_now = _prepared(ctx, session, batch, seen, force, assigner)
+                linked += linked_now
+                succeeded += len(inserts)
+                write = _batch_writer(ctx, session, transaction, inserts, request_id,
+                                      ctx.counters(min(offset + len(chunk), len(rows)), succeeded))
+            except BaseException:
+                transaction.rollback()
+                raise
+            writer.submit(write)
     return {"imported": ctx.succeeded, "linked_duplicates": linked, "failed": ctx.failed}
+
+
+def _prepared(ctx, session, batch: list[dict], seen: _Seen, force: bool, assigner) -> tuple[list[dict], int]:
+    """The rows of the batch to insert (duplicates linked, or reported without `force`), each with its owner."""
+    inserts = []
+    linked = 0
+    now = utcnow()
+    for values in batch:
+        row_number = values.pop("_row")
+        values["id"] = new_id()
+        duplicate_of, hits = seen.match(values)
+        if duplicate_of and not force:
+            ctx.error(row=row_number, errors={"duplicate": [f"same {', '.join(hits)} as lead {duplicate_of}"]},
+                      duplicate_of_id=duplicate_of, email=values["email"])
+            continue
+        linked += bool(duplicate_of)
+        values["duplicate_of_id"] = duplicate_of
+        lead = SimpleNamespace(**values, owner_id=None, team_id=None, assignment_rule=None)
+        leads.assign_new(session, ctx.actor, lead, None, assigner)
+        values.update(owner_id=lead.owner_id, team_id=lead.team_id, assignment_rule=lead.assignment_rule,
+                      import_job_id=ctx.job["id"], created_at=now, updated_at=now, version=1)
+        seen.add(values)
+        inserts.append(values)
+    return inserts, linked
+
+
+def _batch_writer(ctx, session, transaction, inserts: list[dict], request_id, counters: dict):
+    """What writes a prepared batch and commits it: rows (formatted now), its event, the job's counters."""
+    copy = bulk.prepare(session.get_bind().dialect, Lead.__table__, inserts)  # COPY on PostgreSQL
+    event = batch_event(ctx.job["id"], inserts) if inserts else None
+
+    def write() -> None:
+        try:
+            copy(session)
+            if event is not None:
+                outbox.record(session, ctx.metadata, "sales", c.LEADS_IMPORTED, event, ctx.actor, request_id)
+            ctx.store(counters, session)
+            transaction.commit()
+        except BaseException:
+            transaction.rollback()
+            raise
+
+    return write
 
 
 def _validated(ctx: jobs.JobContext, chunk: list[dict], first_row: int, assigner: assignment.Assigner) -> list[dict]:

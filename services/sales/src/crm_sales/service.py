@@ -24,7 +24,7 @@ REMINDER_BATCH = 500
 class SalesService(service_base.KernelService):
     name = "sales"
     db = Database(Base.metadata)
-    runner = jobs.JobRunner(Base.metadata, {imports.KIND: imports.run})
+    runner = jobs.JobRunner(Base.metadata, {imports.KIND: imports.run}, metadata_ref="crm_sales.models:Base.metadata")
 
     @event_stream
     def on_event(self, envelope, session):

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from crm_common import jobs, tables
 from crm_common.contracts import validate_event_data
+from crm_common.context import Actor
 from crm_common.db import make_engine, utcnow
+from crm_common.permissions import BUILTIN_ROLES
 from crm_common.testing.harness import PgDatabases
 from crm_sales import imports, leads, territories
 from crm_sales.models import Base, Lead
@@ -191,13 +193,13 @@ def test_a_rerun_reports_each_invalid_row_once(engine, team, small_batches, monk
 
 def test_progress_is_visible_after_each_batch(engine, team, small_batches, monkeypatch):
     seen = []
-    real = jobs.JobContext.progress
+    real = jobs.JobContext.store  # the counters written with each batch's commit
 
-    def watch(ctx, *args, **kwargs):
-        real(ctx, *args, **kwargs)
-        seen.append((ctx.processed, ctx.succeeded, ctx.failed))
+    def watch(ctx, values, conn):
+        real(ctx, values, conn)
+        seen.append((values["processed"], values["succeeded"], values["failed"]))
 
-    monkeypatch.setattr(jobs.JobContext, "progress", watch)
+    monkeypatch.setattr(jobs.JobContext, "store", watch)
     rows = [{"last_name": f"L{i}"} for i in range(7)]
     rows[4] = {"first_name": "x"}
     run(engine, team["admin"], rows)
@@ -218,3 +220,25 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(engine, team, monke
 
     monkeypatch.setattr(imports, "BATCH", 1000)
     assert statements(5) == statements(200) > 0
+
+
+@pytest.mark.integration
+def test_on_postgresql_the_service_runs_an_import_in_a_worker_process():
+    admin = Actor(user_id="admin", roles=("admin",), perms=BUILTIN_ROLES["admin"])
+    databases = PgDatabases(["sales"]).create()
+    engine = make_engine(databases.url("sales"))
+    try:
+        Base.metadata.create_all(engine)
+        with Session(engine) as session, session.begin():
+            job = imports.start(session, Base.metadata, admin,
+                                {"csv": "last_name,email\nW1,w1@x.example\nW2,not-an-email\nW3,w3@x.example\n"}, "r")
+        runner = jobs.JobRunner(Base.metadata, {imports.KIND: imports.run}, metadata_ref="crm_sales.models:Base.metadata")
+        assert runner._run_in_worker_process(engine, job["id"], imports.run) == "done"
+        with Session(engine) as session:
+            done = jobs.get(session, Base.metadata, job["id"])
+        assert (done["processed"], done["succeeded"], done["failed"]) == (3, 2, 1)
+        assert sorted(stored(engine)) == ["W1", "W3"]
+        assert [e["type"] for e in events(engine)] == ["sales.leads_imported.v1"]
+    finally:
+        engine.dispose()
+        databases.drop()
