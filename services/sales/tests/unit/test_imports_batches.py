@@ -1,10 +1,13 @@
 """The batched import path: per-row errors, duplicates, assignment, one event per batch, progress per batch."""
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from crm_common import jobs, tables
@@ -239,6 +242,49 @@ def test_on_postgresql_the_service_runs_an_import_in_a_worker_process():
         assert (done["processed"], done["succeeded"], done["failed"]) == (3, 2, 1)
         assert sorted(stored(engine)) == ["W1", "W3"]
         assert [e["type"] for e in events(engine)] == ["sales.leads_imported.v1"]
+    finally:
+        engine.dispose()
+        databases.drop()
+
+
+@pytest.mark.integration
+def test_a_worker_process_that_dies_fails_its_job_and_keeps_what_it_committed(monkeypatch):
+    admin = Actor(user_id="admin", roles=("admin",), perms=BUILTIN_ROLES["admin"])
+    databases = PgDatabases(["sales"]).create()
+    engine = make_engine(databases.url("sales"))
+    try:
+        Base.metadata.create_all(engine)
+        lines = ["last_name,email"] + [f"K{i},k{i}@x.example" for i in range(60_000)]
+        with Session(engine) as session, session.begin():
+            job = imports.start(session, Base.metadata, admin, {"csv": "\n".join(lines)}, "r")
+        runner = jobs.JobRunner(Base.metadata, {imports.KIND: imports.run}, metadata_ref="crm_sales.models:Base.metadata")
+        started = []
+        real_popen = subprocess.Popen
+
+        def popen(*args, **kwargs):  # the runner's worker, killed once it has committed a batch
+            proc = real_popen(*args, **kwargs)
+            started.append(proc)
+            return proc
+
+        monkeypatch.setattr(subprocess, "Popen", popen)
+        outcome = []
+        thread = threading.Thread(target=lambda: outcome.append(runner._run_in_worker_process(engine, job["id"],
+                                                                                               imports.run)))
+        thread.start()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with Session(engine) as session:
+                if jobs.get(session, Base.metadata, job["id"])["processed"] > 0:
+                    break
+            time.sleep(0.05)
+        started[0].kill()
+        thread.join(30)
+        assert outcome == ["failed"]
+        with Session(engine) as session:
+            failed = jobs.get(session, Base.metadata, job["id"])
+            kept = session.execute(select(func.count()).select_from(Lead)).scalar()
+        assert failed["status"] == "failed" and "exited with code -9" in failed["errors"][-1]["error"]
+        assert 0 < failed["processed"] < 60_000 and kept == failed["succeeded"]  # its committed batches stay
     finally:
         engine.dispose()
         databases.drop()
