@@ -1,8 +1,9 @@
 """Lead imports: CSV text or JSON rows, processed as a job in batches with progress.
 
-Each batch is one transaction: its leads (one COPY on PostgreSQL, one multi-row INSERT elsewhere), its one `sales.leads_imported.v1` event
-(outbox) and the job's counters commit together, so a job resumed after a crash starts after the last
-committed batch. Leads created one at a time (API, forms) keep their per-lead events. Rows that fail
+Each batch is one transaction: its leads (one COPY on PostgreSQL, one multi-row INSERT elsewhere), its one
+`sales.leads_imported.v1` event (outbox) and the job's counters commit together, so a job resumed after a
+crash starts after the last committed batch. On PostgreSQL the job runs in a worker process and writes
+each batch while it validates the next (jobs.Writer). Leads created one at a time (API, forms) keep their per-lead events. Rows that fail
 validation are reported with their row number; duplicates (same email, phone, or company and last
 name, in the database or earlier in the file) are linked to the first one, or skipped without `force`.
 """
@@ -12,11 +13,8 @@ import csv
 import io
 import re
 import time
-from contextlib import contextmanager
 from types import SimpleNamespace
 
-from sqlalchemy import String, and_, any_, bindparam, func, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crm_common import bulk, jobs, outbox
@@ -24,7 +22,7 @@ from crm_common.context import Actor
 from crm_common.contracts import sales as c
 from crm_common.db import new_id, utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import assignment, leads
+from crm_sales import assignment, import_duplicates, leads
 from crm_sales.models import Lead
 
 KIND = "lead_import"
@@ -110,87 +108,6 @@ def _clean(row: dict) -> dict:
     return data
 
 
-def _one_of(column, values: set, postgresql: bool):
-    """`column IN values`; on PostgreSQL `= ANY(array)`, one parameter instead of a thousand to compile."""
-    if postgresql:
-        return column == any_(bindparam(None, sorted(values), type_=ARRAY(String)))
-    return column.in_(values)
-
-
-def _stored(emails: set, phones: set, companies: set, postgresql: bool = False):
-    """The live leads with one of these emails, phones or companies (with a last name), oldest first."""
-    conditions = []
-    if emails:
-        conditions.append(_one_of(Lead.email, emails, postgresql))
-    if phones:
-        conditions.append(_one_of(Lead.phone, phones, postgresql))
-    if companies:
-        conditions.append(and_(_one_of(Lead.company_key, companies, postgresql), Lead.last_name.is_not(None)))
-    return (select(Lead.id, Lead.email, Lead.phone, Lead.company_key, func.lower(Lead.last_name))
-            .where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
-            .order_by(Lead.created_at))
-
-
-@contextmanager
-def _index_lookups(session):
-    """On PostgreSQL, plan the duplicate lookup with the key indexes (`enable_seqscan` off for it alone, in
-    this transaction). Statistics lag while a table fills, as it does during an import: planned on them,
-    the lookup of a batch's thousand keys was a scan of every lead, 57 ms a batch at 100,000 leads and
-    growing with the table; through the three indexes (a bitmap of each) it is 13 ms."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    previous = session.execute(text("SELECT current_setting('enable_seqscan'), "
-                                    "set_config('enable_seqscan', 'off', true)")).scalar()
-    try:
-        yield
-    finally:
-        session.execute(text("SELECT set_config('enable_seqscan', :previous, true)"), {"previous": previous})
-
-
-class _Seen:
-    """Duplicate keys of the rows so far and of the database, each mapped to the first lead's id."""
-
-    def __init__(self):
-        self.email, self.phone, self.company = {}, {}, {}
-
-    def load(self, session, batch: list[dict]) -> None:
-        emails = {v["email"] for v in batch if v["email"] and v["email"] not in self.email}
-        phones = {v["phone"] for v in batch if v["phone"] and v["phone"] not in self.phone}
-        companies = {v["company_key"] for v in batch if v["company_key"]}
-        if not (emails or phones or companies):
-            return
-        with _index_lookups(session):
-            postgresql = session.get_bind().dialect.name == "postgresql"
-            found = session.execute(_stored(emails, phones, companies, postgresql)).all()
-        for lead_id, email, phone, company_key, last in found:
-            if email:
-                self.email.setdefault(email, lead_id)
-            if phone:
-                self.phone.setdefault(phone, lead_id)
-            if company_key and last:
-                self.company.setdefault((company_key, last), lead_id)
-
-    def match(self, values: dict) -> tuple[str | None, list[str]]:
-        hits = []
-        first = None
-        company = (values["company_key"], (values["last_name"] or "").lower()) if values["company_key"] else None
-        for name, table, value in (("email", self.email, values["email"]), ("phone", self.phone, values["phone"]),
-                                   ("company", self.company, company)):
-            if value and value in table and table[value]:
-                hits.append(name)
-                first = first or table[value]
-        return first, hits
-
-    def add(self, values: dict) -> None:
-        if values["email"]:
-            self.email.setdefault(values["email"], values["id"])
-        if values["phone"]:
-            self.phone.setdefault(values["phone"], values["id"])
-        if values["company_key"] and values["last_name"]:
-            self.company.setdefault((values["company_key"], values["last_name"].lower()), values["id"])
-
-
 def start(session, metadata, actor: Actor, data: dict, request_id: str | None) -> dict:
     """Validate the request and queue the job (the service then runs it in the background)."""
     if not actor.can("lead", "create"):
@@ -224,7 +141,7 @@ def run(ctx: jobs.JobContext) -> dict:
     rows = _csv_rows(ctx.payload["csv"]) if ctx.payload.get("csv") is not None else ctx.payload["rows"]
     force = ctx.payload.get("force", True)
     request_id = ctx.payload.get("request_id")
-    seen = _Seen()
+    seen = import_duplicates.Seen()
     linked = 0
     succeeded = ctx.succeeded
     threaded = ctx.engine.dialect.name == "postgresql"  # SQLite's write lock stays with its thread
@@ -252,7 +169,8 @@ def run(ctx: jobs.JobContext) -> dict:
     return {"imported": ctx.succeeded, "linked_duplicates": linked, "failed": ctx.failed}
 
 
-def _prepared(ctx, session, batch: list[dict], seen: _Seen, force: bool, assigner) -> tuple[list[dict], int]:
+def _prepared(ctx, session, batch: list[dict], seen: import_duplicates.Seen, force: bool,
+              assigner) -> tuple[list[dict], int]:
     """The rows of the batch to insert (duplicates linked, or reported without `force`), each with its owner."""
     inserts = []
     linked = 0
