@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from crm_common import bulk, jobs, outbox
 from crm_common.context import Actor
 from crm_common.contracts import sales as c
-from crm_common.db import new_id, utcnow
+from crm_common.db import new_ordered_id, utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import assignment, import_duplicates, leads
 from crm_sales.models import Lead
@@ -177,7 +177,7 @@ def _prepared(ctx, session, batch: list[dict], seen: import_duplicates.Seen, for
     now = utcnow()
     for values in batch:
         row_number = values.pop("_row")
-        values["id"] = new_id()
+        values["id"] = new_ordered_id()  # time-ordered: the COPY appends to the primary-key index
         duplicate_of, hits = seen.match(values)
         if duplicate_of and not force:
             ctx.error(row=row_number, errors={"duplicate": [f"same {', '.join(hits)} as lead {duplicate_of}"]},
