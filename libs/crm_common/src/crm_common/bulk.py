@@ -87,21 +87,22 @@ def _converter(process):
     """value -> COPY text for one column: its bind processing, then the text form. A value that is not a
     string (a batch's timestamp, a status, a number) is converted once and remembered for the call."""
     seen: dict = {}
+    render = (lambda value: _copy_text(process(value))) if process else _copy_text
 
     def convert(value):
         cls = value.__class__
         if cls is str and process is None:
             return _copy_text(value)
         if cls is dict or cls is list:  # a JSON value: nothing to remember
-            return _copy_text(process(value) if process else value)
+            return render(value)
         key = (cls, value)  # True and 1, or 1 and 1.0, are equal keys but not the same text
         try:
             return seen[key]
         except KeyError:
-            text = seen[key] = _copy_text(process(value) if process else value)
+            text = seen[key] = render(value)
             return text
         except TypeError:  # another unhashable value
-            return _copy_text(process(value) if process else value)
+            return render(value)
 
     return convert
 

@@ -35,7 +35,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, or_, sele
 from sqlalchemy.engine import Engine
 
 from crm_common.context import SYSTEM, Actor
-from crm_common.db import new_id, utcnow
+from crm_common.db import is_sqlite, new_id, utcnow
 from crm_common.types import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -171,19 +171,20 @@ class Writer:
     """Writes a job's batches one behind: `submit(fn)` runs the batch's writing in a thread while the
     caller prepares the next batch, and `wait()` returns once it has committed (raising its error).
     One batch at a time, in order, so committed progress still marks where a re-run resumes. Under
-    eventlet (a job running inside a service) threads are green, and with `threaded=False` (SQLite,
-    whose write lock belongs to the thread that began the transaction) `submit` just runs `fn`.
+    eventlet (a job running inside a service) threads are green, and on SQLite (make_engine's write lock
+    belongs to the thread that began the transaction) a batch must commit where it began: there
+    `submit` just runs `fn`.
 
-        with jobs.Writer() as writer:
+        with jobs.Writer(ctx.engine) as writer:
             for batch in batches:
                 prepared = prepare(batch)       # runs while the previous batch is being written
                 writer.wait()
                 writer.submit(lambda: write(prepared))
     """
 
-    def __init__(self, threaded: bool = True):
+    def __init__(self, engine: Engine | None = None):
         from eventlet import patcher
-        threaded = threaded and not patcher.is_monkey_patched("thread")
+        threaded = not (engine is not None and is_sqlite(engine)) and not patcher.is_monkey_patched("thread")
         self._pool = ThreadPoolExecutor(1, "job-writer") if threaded else None
         self._pending = None
 
@@ -209,6 +210,12 @@ class Writer:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
+
+
+def _fail(engine: Engine, metadata: MetaData, job_id: str, error: str, kept: list = (), **counters) -> None:
+    """Mark the job failed: the item errors it kept (up to MAX_ERRORS), then `error`."""
+    _set(engine, metadata, job_id, status="failed", errors=[*list(kept)[:MAX_ERRORS], {"error": error}],
+         finished_at=utcnow(), updated_at=utcnow(), **counters)
 
 
 def _set(engine: Engine, metadata: MetaData, job_id: str, **values) -> None:
@@ -247,9 +254,8 @@ def run(engine: Engine, metadata: MetaData, job_id: str, work) -> dict:
         result = work(ctx)
     except Exception as exc:
         log.exception("job %s (%s) failed", job_id, job["kind"])
-        ctx.errors.append({"error": "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500]})
-        _set(engine, metadata, job_id, status="failed", processed=ctx.processed, succeeded=ctx.succeeded,
-             failed=ctx.failed, errors=ctx.errors[:MAX_ERRORS + 1], finished_at=utcnow(), updated_at=utcnow())
+        _fail(engine, metadata, job_id, "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500],
+              kept=ctx.errors, processed=ctx.processed, succeeded=ctx.succeeded, failed=ctx.failed)
     else:
         _set(engine, metadata, job_id, status="done", processed=ctx.processed, succeeded=ctx.succeeded,
              failed=ctx.failed, errors=ctx.errors, result=result, payload=None, finished_at=utcnow(),
@@ -323,8 +329,7 @@ class JobRunner(DependencyProvider):
             kind = conn.execute(select(table.c.kind).where(table.c.id == job_id)).scalar()
         work = self.handlers.get(kind)
         if work is None:
-            _set(engine, self.metadata, job_id, status="failed", errors=[{"error": f"no handler for {kind!r}"}],
-                 finished_at=utcnow(), updated_at=utcnow())
+            _fail(engine, self.metadata, job_id, f"no handler for {kind!r}")
             return "failed"
         if self.metadata_ref and engine.dialect.name == "postgresql":
             return self._run_in_worker_process(engine, job_id, work)
@@ -349,8 +354,7 @@ class JobRunner(DependencyProvider):
             status, errors = conn.execute(select(table.c.status, table.c.errors).where(table.c.id == job_id)).one()
         if code != 0 and status == "running" and not self._stopping:  # the worker died: say so, keep its commits
             log.error("job %s: its worker process exited with %s", job_id, code)
-            _set(engine, self.metadata, job_id, status="failed", finished_at=utcnow(), updated_at=utcnow(),
-                 errors=[*(errors or [])[:MAX_ERRORS], {"error": f"the job's worker process exited with code {code}"}])
+            _fail(engine, self.metadata, job_id, f"the job's worker process exited with code {code}", kept=errors or [])
             return "failed"
         return status
 

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from crm_common import jobs
+from crm_common.db import make_engine
 
 
 def test_batches_are_written_in_order_while_the_next_is_prepared():
@@ -42,8 +43,8 @@ def test_a_failed_write_is_raised_to_the_job_and_nothing_after_it_is_written():
     assert written == []
 
 
-def test_unthreaded_it_writes_at_once():
+def test_on_sqlite_it_writes_at_once_in_the_thread_that_began_the_batch():
     written = []
-    with jobs.Writer(threaded=False) as writer:
+    with jobs.Writer(make_engine("sqlite://")) as writer:
         writer.submit(lambda: written.append(threading.current_thread().name))
         assert written == [threading.current_thread().name]

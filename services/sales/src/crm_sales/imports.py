@@ -144,8 +144,7 @@ def run(ctx: jobs.JobContext) -> dict:
     seen = import_duplicates.Seen()
     linked = 0
     succeeded = ctx.succeeded
-    threaded = ctx.engine.dialect.name == "postgresql"  # SQLite's write lock stays with its thread
-    with Session(ctx.engine, expire_on_commit=False) as session, jobs.Writer(threaded) as writer:
+    with Session(ctx.engine, expire_on_commit=False) as session, jobs.Writer(ctx.engine) as writer:
         assigner = assignment.Assigner(session)
         with session.begin():
             assigner.territory_for(None, None)  # territories loaded now: validation then needs no database
