@@ -109,6 +109,9 @@ access_log_format = (
     '%(h)s fwd=%({x-forwarded-for}i)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms '
     'rid=%({x-request-id}o)s "%(f)s" "%(a)s"'
 )
+# Secrets that travel in URL paths (a survey's token) are replaced with [redacted] in every atom of
+# the access log and in the error log (crm_gateway.redaction).
+logger_class = "crm_gateway.redaction.RedactingLogger"
 
 # gunicorn >= 25 opens a control socket for `gunicornc` (default under $HOME, read-only in
 # containers); one per port, so several gateways on one host do not share it.

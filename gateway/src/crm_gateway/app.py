@@ -17,6 +17,7 @@ from crm_common.rpcclient import RpcPool
 from crm_gateway import auth, problems
 from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
 from crm_gateway.settings import Settings
+from crm_gateway.redaction import redact
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 JSON_METHODS = ("POST", "PUT", "PATCH")
@@ -173,5 +174,6 @@ def _finish(response):
         response.headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
         response.headers["Vary"] = "Origin"
     # gunicorn's access log has the line of every request, with its rid=; this one only when debugging
-    log.debug("%s %s %s request_id=%s", request.method, request.path, response.status_code, g.get("request_id"))
+    log.debug("%s %s %s request_id=%s", request.method, redact(request.path), response.status_code,
+              g.get("request_id"))
     return response

@@ -2,11 +2,14 @@
 business hours, SLA policies, service contracts, complaints, knowledge base, surveys, settings."""
 from __future__ import annotations
 
+import dataclasses
+
+from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from crm_common.contracts import service_desk as C
-from crm_gateway.auth import public, requires
+from crm_gateway.auth import authenticate, public, requires
 from crm_gateway.conventions import Blueprint, ListArgs, created, if_match_version, page_schema, with_etag
 from crm_gateway.idempotency import idempotent
 from crm_gateway.rpc import call
@@ -332,8 +335,11 @@ class NpsSurvey(MethodView):
 @surveys.doc(security=[])
 @public
 def survey_response(body, token):
-    """Answer a survey once with its token (no login: the token is the credential)."""
+    """Answer a survey once with its token (no login: the token is the credential). A caller who sends
+    credentials is identified, so that the service desk can refuse staff (403)."""
     # a function view: the gateway reads @public from the view function, which a MethodView hides
+    if request.headers.get("Authorization") or request.headers.get("X-API-Key"):
+        g.actor = dataclasses.replace(authenticate(), client_ip=request.remote_addr)
     return sd("respond_survey", body, token=token), 201
 
 

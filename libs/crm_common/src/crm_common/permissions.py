@@ -99,11 +99,11 @@ BUILTIN_ROLES: dict[str, dict] = {
         _grant(("lead", "ticket", "contact", "account", "activity"), ("create", "update"), "all"),
         _grant(("webhook", "event_feed"), CRUD, "all"),
     ),
-    # portal customers: their own tickets (scope "own" means requester/contact is the caller)
+    # portal customers: their own tickets (scope "own" means requester/contact is the caller). They
+    # answer their surveys with the survey's token (a public route) and send none.
     "customer": _merge(
         _grant(("ticket", "comment"), ("read", "create"), "own"),
         _grant(("kb_article",), ("read",), "all"),
-        _grant(("survey",), ("create",), "own"),
     ),
 }
 

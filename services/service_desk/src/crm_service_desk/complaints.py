@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, not_found, validation
+from crm_common.richtext import clean_fields
 from crm_service_desk import desk_settings
 from crm_service_desk.business_hours import add_business_minutes
 from crm_service_desk.common import apply_changes, iso, need, now, page
@@ -42,7 +43,7 @@ def open_for_ticket(session: Session, uow, ticket: Ticket) -> Complaint:
 
 def create(session: Session, uow, data: dict) -> Complaint:
     need(uow.caller, "complaint", "create")
-    data = dict(data)
+    data = clean_fields(data, "description")
     if data.get("ticket_id"):
         ticket = visible_ticket(session, uow.caller, data["ticket_id"])
         existing = session.execute(select(Complaint).where(Complaint.ticket_id == ticket.id)).scalars().first()
@@ -80,7 +81,7 @@ def get(session: Session, uow, complaint_id: str) -> Complaint:
 def update(session: Session, uow, complaint_id: str, data: dict, expected_version: int | None) -> Complaint:
     need(uow.caller, "complaint", "update")
     complaint = get(session, uow, complaint_id)
-    data = dict(data)
+    data = clean_fields(data, "description")
     status = data.pop("status", None)
     at = now()
     errors = {}

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, validation
+from crm_common.richtext import clean
 from crm_service_desk import desk_settings, entitlements, tickets
 from crm_service_desk.common import is_customer, need, now, page
 from crm_service_desk.models import Comment, TimeLog
@@ -35,7 +36,7 @@ def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:
     public = True if customer else data.get("public", True)
     comment = Comment(ticket_id=ticket.id, author_id=actor.user_id, author_email=(actor.email or None),
                       author_kind="customer" if customer else ("system" if actor.kind == "system" else "user"),
-                      body=data["body"], public=public, created_at=at)
+                      body=clean(data["body"]), public=public, created_at=at)
     session.add(comment)
     events: list[tuple[str, list[str]]] = []
     if customer:
@@ -55,8 +56,10 @@ def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:
     uow.emit(C.COMMENT_ADDED, {"id": comment.id, "ticket_id": ticket.id, "author_id": comment.author_id,
                                "author_kind": comment.author_kind, "public": comment.public})
     for event, changed in events:
-        extra = {"survey_token": ticket.survey_token} if event == C.TICKET_SOLVED else {}
-        uow.emit(event, tickets.event_data(ticket, changed_fields=changed, **extra))
+        if changed == ["status"]:
+            uow.emit(event, tickets.status_event_data(session, ticket, event))
+        else:
+            uow.emit(event, tickets.event_data(ticket, changed_fields=changed))
     return comment
 
 

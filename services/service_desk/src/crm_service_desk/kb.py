@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import decode_cursor, encode_cursor
+from crm_common.richtext import clean_fields
 from crm_service_desk import kb_search
 from crm_service_desk.common import apply_changes, is_customer, need, now, page
 from crm_service_desk.models import Comment, KbArticle, KbVote
@@ -54,6 +55,7 @@ def get(session: Session, uow, article_id: str) -> KbArticle:
 
 def create(session: Session, uow, data: dict, source_ticket_id: str | None = None) -> KbArticle:
     need(uow.caller, "kb_article", "create")
+    data = clean_fields(data, "body")
     at = now()
     article = KbArticle(author_id=uow.caller.user_id, source_ticket_id=source_ticket_id, created_at=at,
                         updated_at=at, helpful_count=0, not_helpful_count=0, **data)
@@ -75,7 +77,7 @@ def update(session: Session, uow, article_id: str, data: dict, expected_version:
     if level != "all" and article.author_id != uow.caller.user_id:
         raise ServiceError("forbidden", "your role may change only your own articles")
     was = article.status
-    changed = apply_changes(article, data, expected_version)
+    changed = apply_changes(article, clean_fields(data, "body"), expected_version)
     if not changed:
         return article
     article.updated_at = now()

@@ -195,11 +195,12 @@ class Ticket(IdMixin, TimestampMixin, VersionMixin, Base):
     solved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
-    survey_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     # crm_common.scope's "own" rule reads owner_id: a ticket is its assignee's own
     owner_id = synonym("assignee_id")
+    # not stored: the requester's portal view sets a freshly issued survey token here (surveys.portal_token)
+    survey_token = None
 
     @property
     def sla_paused(self) -> bool:
@@ -326,7 +327,10 @@ class SurveyInvitation(IdMixin, Base):
     """One token-bound question: a CSAT survey of a solved ticket, or an NPS survey sent to a contact."""
     __tablename__ = "sd_survey_invitations"
     kind: Mapped[str] = mapped_column(String(10))  # csat | nps
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 (hex) of the tokens issued for this invitation, never the tokens: the one handed to the
+    # mailer for the email, and the one shown on the requester's portal view (each replaced on reissue)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    portal_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     ticket_id: Mapped[str | None] = mapped_column(String(36), index=True)
     survey_id: Mapped[str | None] = mapped_column(String(36), index=True)
     contact_id: Mapped[str | None] = mapped_column(String(36))

@@ -311,6 +311,11 @@ class ServiceDeskService(KernelService):
         with self.db.transaction() as session:
             return surveys.respond(session, self.db, token, data)
 
+    @contract_rpc(C.ISSUE_SURVEY_TOKEN)
+    def issue_survey_token(self, data):
+        with self.db.transaction() as session:
+            return surveys.issue_email_token(session, self.db, data["invitation_id"])
+
     # -- settings, notifications -------------------------------------------------------------------
     @contract_rpc(C.GET_SETTINGS)
     def get_settings(self, _=None):

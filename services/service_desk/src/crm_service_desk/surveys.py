@@ -1,44 +1,114 @@
-"""Satisfaction: a CSAT survey token for every solved ticket, NPS surveys to contacts, answers once."""
+"""Satisfaction: a CSAT survey of every solved ticket, NPS surveys to contacts, each answered once.
+
+A survey token is the credential of an anonymous answer, so it is shown only to the invitation's
+recipient and stored only as its SHA-256 digest. Tokens are issued when they are delivered, one per
+channel: to the mailer for the email (`issue_email_token`, system callers only) and on the requester's
+own portal view of the ticket (`portal_token`). Reissuing a channel's token replaces that channel's
+digest; either channel's current token answers the invitation once.
+"""
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, not_found, validation
-from crm_service_desk.common import iso, need, now, page
-from crm_service_desk.models import ContactCopy, NpsSurvey, SurveyInvitation, Ticket
+from crm_service_desk.common import is_customer, iso, need, now, page
+from crm_service_desk.models import AgentCopy, ContactCopy, NpsSurvey, SurveyInvitation, Ticket
 
 SCORES = {"csat": (1, 5), "nps": (0, 10)}
+CHANNELS = {"email": "token_hash", "portal": "portal_token_hash"}
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(24)
+    return secrets.token_urlsafe(32)  # 256 random bits
 
 
-def issue_csat(session: Session, ticket: Ticket, at: datetime) -> str:
-    """The ticket's survey token: its unanswered one again, or a new one."""
-    if ticket.survey_token:
-        current = session.execute(select(SurveyInvitation).where(
-            SurveyInvitation.token == ticket.survey_token)).scalar_one_or_none()
-        if current is not None and current.answered_at is None:
-            return current.token
-    invitation = SurveyInvitation(kind="csat", token=new_token(), ticket_id=ticket.id, contact_id=ticket.contact_id,
-                                  email=ticket.requester_email, created_at=at)
-    session.add(invitation)
-    return invitation.token
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def issue_token(invitation: SurveyInvitation, channel: str) -> str:
+    """A new token for `channel` (its previous one stops working); only the digest is kept."""
+    token = new_token()
+    setattr(invitation, CHANNELS[channel], digest(token))
+    return token
+
+
+def open_csat(session: Session, ticket_id: str) -> SurveyInvitation | None:
+    """The ticket's unanswered CSAT invitation, if any."""
+    return session.execute(select(SurveyInvitation).where(
+        SurveyInvitation.ticket_id == ticket_id, SurveyInvitation.kind == "csat",
+        SurveyInvitation.answered_at.is_(None)).order_by(SurveyInvitation.created_at.desc())).scalars().first()
+
+
+def issue_csat(session: Session, ticket: Ticket, at: datetime) -> SurveyInvitation:
+    """The solved ticket's CSAT invitation: its unanswered one again, or a new one."""
+    invitation = open_csat(session, ticket.id)
+    if invitation is None:
+        invitation = SurveyInvitation(kind="csat", ticket_id=ticket.id, contact_id=ticket.contact_id,
+                                      email=ticket.requester_email, created_at=at)
+        session.add(invitation)
+        session.flush()
+    return invitation
+
+
+def is_requester(actor, ticket: Ticket) -> bool:
+    """Whether a portal customer is the one who asked (not a colleague who sees the account's tickets)."""
+    if not is_customer(actor):
+        return False
+    return bool((actor.contact_id and ticket.contact_id == actor.contact_id)
+                or (actor.email and ticket.requester_email == actor.email.lower()))
+
+
+def portal_token(session: Session, actor, ticket: Ticket) -> str | None:
+    """A fresh survey token for the requester's own view of a solved ticket with an unanswered survey."""
+    if ticket.status not in ("solved", "closed") or not is_requester(actor, ticket):
+        return None
+    invitation = open_csat(session, ticket.id)
+    return issue_token(invitation, "portal") if invitation is not None else None
+
+
+def issue_email_token(session: Session, uow, invitation_id: str) -> dict:
+    """The token for the invitation's email, for the mailer (a system caller) only; it replaces the last one."""
+    if uow.caller.kind != "system":
+        raise ServiceError("forbidden", "survey tokens are handed only to the mailer")
+    invitation = session.get(SurveyInvitation, invitation_id)
+    if invitation is None:
+        raise not_found("survey")
+    if invitation.answered_at is not None:
+        raise ServiceError("conflict", "this survey has already been answered")
+    return {"invitation_id": invitation.id, "kind": invitation.kind, "email": invitation.email,
+            "ticket_id": invitation.ticket_id, "survey_id": invitation.survey_id,
+            "token": issue_token(invitation, "email")}
+
+
+def _refuse_staff(session: Session, actor, invitation: SurveyInvitation | None = None) -> None:
+    """Staff never answer satisfaction surveys: not signed in as staff, nor as the recipient by email."""
+    if actor.kind != "system" and not is_customer(actor):
+        raise ServiceError("forbidden", "staff may not answer satisfaction surveys")
+    if invitation is not None and invitation.email:
+        roles = session.execute(select(AgentCopy.roles).where(AgentCopy.email == invitation.email.lower())
+                                ).scalars().all()
+        if any(set(r or []) - {"customer"} for r in roles):
+            raise ServiceError("forbidden", "staff may not answer satisfaction surveys")
 
 
 def respond(session: Session, uow, token: str, data: dict) -> SurveyInvitation:
-    query = select(SurveyInvitation).where(SurveyInvitation.token == token)
+    _refuse_staff(session, uow.caller)
+    hashed = digest(token)
+    query = select(SurveyInvitation).where(or_(SurveyInvitation.token_hash == hashed,
+                                               SurveyInvitation.portal_token_hash == hashed))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     invitation = session.execute(query).scalar_one_or_none()
     if invitation is None:
         raise not_found("survey")
+    _refuse_staff(session, uow.caller, invitation)
     low, high = SCORES[invitation.kind]
     if not low <= data["score"] <= high:
         raise validation({"score": [f"a whole number from {low} to {high}"]})
@@ -54,13 +124,19 @@ def respond(session: Session, uow, token: str, data: dict) -> SurveyInvitation:
 
 
 def create_nps(session: Session, uow, data: dict) -> dict:
-    need(uow.caller, "survey", "create")
+    """An NPS survey to known contacts (at most C.NPS_INVITATIONS_PER_REQUEST), by staff whose role may
+    create surveys for everyone: a survey reaches contacts across the company."""
+    actor = uow.caller
+    if is_customer(actor) or need(actor, "survey", "create") != "all":
+        raise ServiceError("forbidden", "your role may not send NPS surveys")
+    wanted = list(dict.fromkeys(data["contact_ids"]))
+    if len(wanted) > C.NPS_INVITATIONS_PER_REQUEST:
+        raise validation({"contact_ids": [f"at most {C.NPS_INVITATIONS_PER_REQUEST} contacts per survey"]})
     at = now()
-    survey = NpsSurvey(name=data["name"], question=data["question"], created_by=uow.caller.user_id, created_at=at,
+    survey = NpsSurvey(name=data["name"], question=data["question"], created_by=actor.user_id, created_at=at,
                        updated_at=at)
     session.add(survey)
     session.flush()
-    wanted = list(dict.fromkeys(data["contact_ids"]))
     contacts = {c.id: c for c in session.execute(select(ContactCopy).where(ContactCopy.id.in_(wanted))).scalars()}
     invitations, skipped = [], []
     for contact_id in wanted:
@@ -68,15 +144,16 @@ def create_nps(session: Session, uow, data: dict) -> dict:
         if contact is None or not contact.email:
             skipped.append(contact_id)
             continue
-        invitation = SurveyInvitation(kind="nps", token=new_token(), survey_id=survey.id, contact_id=contact_id,
+        invitation = SurveyInvitation(kind="nps", survey_id=survey.id, contact_id=contact_id,
                                       email=contact.email, created_at=at)
         session.add(invitation)
-        invitations.append({"contact_id": contact_id, "email": contact.email, "token": invitation.token})
+        invitations.append(invitation)
     if not invitations:
         raise validation({"contact_ids": ["none of these contacts is known with an email address"]})
-    uow.emit(C.NPS_SURVEY_CREATED, {"id": survey.id, "name": survey.name, "question": survey.question,
-                                    "invitations": invitations})
     session.flush()
+    uow.emit(C.NPS_SURVEY_CREATED, {"id": survey.id, "name": survey.name, "question": survey.question,
+                                    "invitations": [{"id": i.id, "contact_id": i.contact_id, "email": i.email}
+                                                    for i in invitations]})
     return {**nps_figures(session, survey), "skipped_contact_ids": skipped}
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, conflict, validation
+from crm_common.richtext import clean_fields
 from crm_service_desk import complaints, entitlements, routing, sla, surveys
 from crm_service_desk.common import apply_changes, is_customer, iso, need, now, page
 from crm_service_desk.models import AgentCopy, ContactCopy, Counter, Group, Ticket
@@ -51,6 +52,15 @@ def event_data(ticket: Ticket, **extra) -> dict:
             "closed_at": iso(ticket.closed_at)}
     data.update(extra)
     return data
+
+
+def status_event_data(session: Session, ticket: Ticket, event) -> dict:
+    """A status event's data; ticket_solved names the survey invitation (never its token) for the mailer."""
+    extra = {}
+    if event == C.TICKET_SOLVED:
+        invitation = surveys.open_csat(session, ticket.id)
+        extra["survey_invitation_id"] = invitation.id if invitation is not None else None
+    return event_data(ticket, changed_fields=["status"], **extra)
 
 
 def _check_assignment(session: Session, actor, data: dict, errors: dict) -> None:
@@ -103,7 +113,7 @@ def _requester(session: Session, actor, data: dict, errors: dict) -> dict:
 def create_ticket(session: Session, uow, data: dict) -> Ticket:
     actor = uow.caller
     need(actor, "ticket", "create")
-    data = {**DEFAULTS, **data}
+    data = clean_fields({**DEFAULTS, **data}, "description")
     errors: dict = {}
     requester = _requester(session, actor, data, errors)
     if not is_customer(actor):
@@ -149,7 +159,7 @@ def transition(session: Session, ticket: Ticket, status: str, at: datetime) -> s
         sla.pause(ticket, at)
     if status == "solved":
         ticket.solved_at = at
-        ticket.survey_token = surveys.issue_csat(session, ticket, at)
+        surveys.issue_csat(session, ticket, at)
     elif status == "closed":
         ticket.closed_at = at
     elif status == "reopened":
@@ -174,6 +184,7 @@ def update_ticket(session: Session, uow, ticket_id: str, data: dict, expected_ve
         raise validation(errors)
     at = now()
     status = data.pop("status", None)
+    data = clean_fields(data, "description")
     if "tags" in data:
         data["tags"] = list(dict.fromkeys(data["tags"]))
     changed = apply_changes(ticket, data, expected_version)
@@ -193,13 +204,15 @@ def update_ticket(session: Session, uow, ticket_id: str, data: dict, expected_ve
     if reassign:
         uow.emit(C.TICKET_ASSIGNED, event_data(ticket, changed_fields=sorted(reassign)))
     if status_event and status_event != C.TICKET_UPDATED:
-        uow.emit(status_event, event_data(ticket, survey_token=ticket.survey_token if status == "solved" else None,
-                                          changed_fields=["status"]))
+        uow.emit(status_event, status_event_data(session, ticket, status_event))
     return ticket
 
 
 def get_ticket(session: Session, uow, ticket_id: str) -> Ticket:
-    return visible_ticket(session, uow.caller, ticket_id)
+    """The ticket; on the requester's own portal view of a solved ticket, with a fresh survey token."""
+    ticket = visible_ticket(session, uow.caller, ticket_id)
+    ticket.survey_token = surveys.portal_token(session, uow.caller, ticket)
+    return ticket
 
 
 def delete_ticket(session: Session, uow, ticket_id: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from crm_common.errors import ServiceError
-from crm_service_desk import complaints, conversation, kb, privacy, setup_records, surveys, tickets
+from crm_service_desk import complaints, conversation, kb, privacy, setup_records, tickets
 from crm_service_desk.models import ServiceContract
 
 
@@ -117,32 +117,6 @@ def test_suggestions_and_votes_and_article_from_solved_ticket(desk):
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": "Clear your cookies.", "status": "solved"})
     draft = desk.run(desk.manager, kb.from_ticket, ticket.id)
     assert draft.status == "draft" and "Clear your cookies." in draft.body and draft.source_ticket_id == ticket.id
-
-
-# -- surveys ---------------------------------------------------------------------------------------
-
-def test_csat_answers_once(desk):
-    ticket = open_ticket(desk)
-    token = desk.run(desk.manager, tickets.update_ticket, ticket.id, {"status": "solved"}, None).survey_token
-    fails(lambda: desk.run(None, surveys.respond, token, {"score": 6}), "validation_failed")
-    desk.run(None, surveys.respond, token, {"score": 5, "comment": "great"})
-    fails(lambda: desk.run(None, surveys.respond, token, {"score": 4}), "conflict")
-    fails(lambda: desk.run(None, surveys.respond, "nope", {"score": 4}), "not_found")
-    [event] = desk.events("survey_answered")
-    assert event["data"]["ticket_id"] == ticket.id and event["data"]["score"] == 5
-    assert desk.run(desk.manager, surveys.summary)["csat_average"] == 5.0
-
-
-def test_nps_survey_to_contacts(desk):
-    a, b = desk.contact("a@example.com"), desk.contact("b@example.com")
-    result = desk.run(desk.manager, surveys.create_nps, {"name": "Q4", "question": "Recommend us?",
-                                                         "contact_ids": [a.id, b.id, "unknown"]})
-    assert result["invitations"] == 2 and result["skipped_contact_ids"] == ["unknown"]
-    [sent] = desk.events("nps_survey_created")
-    tokens = [i["token"] for i in sent["data"]["invitations"]]
-    desk.run(None, surveys.respond, tokens[0], {"score": 10})
-    desk.run(None, surveys.respond, tokens[1], {"score": 3})
-    assert desk.run(desk.manager, surveys.get_nps, result["id"])["nps"] == 0.0
 
 
 # -- service contracts -------------------------------------------------------------------------------

@@ -73,14 +73,6 @@ def test_stale_version_is_refused_and_changes_nothing(desk):
     assert desk.run(desk.manager, tickets.get_ticket, ticket.id).subject == "Printer on fire"
 
 
-def test_solving_issues_a_survey_token_in_the_event(desk):
-    ticket = open_ticket(desk)
-    ticket = desk.run(desk.manager, tickets.update_ticket, ticket.id, {"status": "solved"}, None)
-    assert ticket.survey_token and ticket.solved_at
-    [event] = desk.events("ticket_solved")
-    assert event["data"]["survey_token"] == ticket.survey_token
-
-
 def test_first_public_agent_reply_sets_first_response_and_notes_do_not(desk):
     ticket = open_ticket(desk)
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": "internal", "public": False})

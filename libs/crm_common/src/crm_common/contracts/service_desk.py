@@ -165,7 +165,10 @@ class TicketSchema(Schema):
     sla_paused = Boolean()
     escalation_level = fields.Integer(strict=True)
     reopened_count = fields.Integer(strict=True)
-    survey_token = Str(allow_none=True)
+    survey_token = Str(allow_none=True, metadata={"description": "only on the requester's own portal view of a "
+                                                                "solved ticket whose survey is unanswered: a "
+                                                                "fresh one-time token each time (the previous "
+                                                                "portal token stops working); null elsewhere"})
     created_by = Str(allow_none=True)
     created_at = Timestamp()
     updated_at = Timestamp()
@@ -692,7 +695,6 @@ class SurveyInvitationSchema(Schema):
     survey_id = Str(allow_none=True)
     contact_id = Str(allow_none=True)
     email = Str(allow_none=True)
-    token = Str()
     score = fields.Integer(strict=True, allow_none=True)
     comment = Str(allow_none=True)
     answered_at = Timestamp(allow_none=True)
@@ -710,10 +712,14 @@ class SurveyListInput(PageInput, SurveyFilters):
     pass
 
 
+NPS_INVITATIONS_PER_REQUEST = 1000
+
+
 class NpsSurveyCreateSchema(Strict):
     name = _required_text(200)
     question = _text(500, load_default="How likely are you to recommend us to a friend or colleague?")
-    contact_ids = fields.List(_id(), required=True, validate=validate.Length(min=1, max=5000))
+    contact_ids = fields.List(_id(), required=True, validate=validate.Length(min=1, max=NPS_INVITATIONS_PER_REQUEST),
+                              metadata={"description": f"at most {NPS_INVITATIONS_PER_REQUEST} contacts per survey"})
 
 
 class NpsSurveySchema(Schema):
@@ -743,6 +749,19 @@ class SurveyResponseSchema(Schema):
     score = fields.Integer(strict=True)
     comment = Str(allow_none=True)
     answered_at = Timestamp()
+
+
+class SurveyTokenInput(Strict):
+    invitation_id = _id(required=True)
+
+
+class SurveyTokenSchema(Schema):
+    invitation_id = Str()
+    kind = Str()
+    email = Str(allow_none=True)
+    ticket_id = Str(allow_none=True)
+    survey_id = Str(allow_none=True)
+    token = Str()
 
 
 class SatisfactionSummarySchema(Schema):
@@ -804,7 +823,9 @@ class TicketEventData(Schema):
     solved_at = Str(allow_none=True)
     closed_at = Str(allow_none=True)
     previous_status = Str(allow_none=True)
-    survey_token = Str(allow_none=True)
+    survey_invitation_id = Str(allow_none=True, metadata={"description": "ticket_solved: the CSAT invitation "
+                                                                        "to deliver (its token comes from "
+                                                                        "issue_survey_token)"})
     changed_fields = fields.List(Str())
 
 
@@ -851,7 +872,8 @@ class NpsSurveyCreatedData(Schema):
     id = Str(required=True)
     name = Str()
     question = Str()
-    invitations = fields.List(fields.Dict(), metadata={"description": "{contact_id, email, token} each"})
+    invitations = fields.List(fields.Dict(), metadata={"description": "{id, contact_id, email} each (tokens come "
+                                                                     "from issue_survey_token)"})
 
 
 class ComplaintEventData(Schema):
@@ -894,7 +916,7 @@ TICKET_UPDATED = _ev("ticket_updated", TicketEventData, "A ticket's fields chang
 TICKET_ASSIGNED = _ev("ticket_assigned", TicketEventData, "A ticket got an assignee or a group.", "ticket", "assign")
 TICKET_FIRST_RESPONSE = _ev("ticket_first_response", TicketEventData, "The first public agent reply.", "ticket",
                             "update")
-TICKET_SOLVED = _ev("ticket_solved", TicketEventData, "A ticket was solved; carries the survey token.", "ticket",
+TICKET_SOLVED = _ev("ticket_solved", TicketEventData, "A ticket was solved; names its survey invitation.", "ticket",
                     "update")
 TICKET_REOPENED = _ev("ticket_reopened", TicketEventData, "A solved ticket was reopened.", "ticket", "update")
 TICKET_CLOSED = _ev("ticket_closed", TicketEventData, "A ticket was closed.", "ticket", "update")
@@ -981,7 +1003,10 @@ GET_NPS_SURVEY = _rpc("get_nps_survey", None, NpsSurveySchema)
 LIST_SURVEYS = _rpc("list_surveys", SurveyListInput, page_of(SurveyInvitationSchema, "SurveyInvitationPage"))
 SATISFACTION_SUMMARY = _rpc("satisfaction_summary", None, SatisfactionSummarySchema)
 RESPOND_SURVEY = _rpc("respond_survey", SurveyResponseCreateSchema, SurveyResponseSchema,
-                      "Public and token-bound: answers a survey once.")
+                      "Public and token-bound: answers a survey once; staff callers are refused.")
+ISSUE_SURVEY_TOKEN = _rpc("issue_survey_token", SurveyTokenInput, SurveyTokenSchema,
+                          "The mailer's (system callers only): a new email token for an invitation; the "
+                          "previous email token stops working. Not routed by the gateway.")
 GET_SETTINGS = _rpc("get_settings", None, DeskSettingsSchema)
 UPDATE_SETTINGS = _rpc("update_settings", DeskSettingsUpdateSchema, DeskSettingsSchema)
 LIST_NOTIFICATIONS = _rpc("list_notifications", NotificationListInput, page_of(NotificationSchema,
