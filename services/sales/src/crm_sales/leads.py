@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
 
+from crm_common import scope
 from crm_common.context import Actor
 from crm_common.contracts import sales as c
 from crm_common.db import utcnow
@@ -31,9 +32,13 @@ def event_data(lead: Lead) -> dict:
             "duplicate_of_id": lead.duplicate_of_id}
 
 
+MAX_DUPLICATES = 20
+
+
 def find_duplicates(session, email: str | None, phone: str | None, company: str | None, last_name: str | None,
-                    exclude_id: str | None = None) -> list[dict]:
-    """Live leads with the same email, the same phone, or the same company and last name."""
+                    exclude_id: str | None = None) -> list[tuple[Lead, list[str]]]:
+    """Live leads with the same email, the same phone, or the same company and last name (the first
+    MAX_DUPLICATES, oldest first), each with what matched."""
     company_key, last = checks.key(company), (last_name or "").strip().lower()
     conditions = []
     if email:
@@ -48,13 +53,22 @@ def find_duplicates(session, email: str | None, phone: str | None, company: str 
     if exclude_id:
         query = query.where(Lead.id != exclude_id)
     found = []
-    for lead in session.execute(query.order_by(Lead.created_at).limit(20)).scalars():
+    for lead in session.execute(query.order_by(Lead.created_at).limit(MAX_DUPLICATES)).scalars():
         matched = [name for name, hit in (
             ("email", email and lead.email == email), ("phone", phone and lead.phone == phone),
             ("company", company_key and lead.company_key == company_key)) if hit]
-        found.append({"id": lead.id, "matched_on": matched, "status": lead.status, "owner_id": lead.owner_id,
-                      "company": lead.company, "last_name": lead.last_name})
+        found.append((lead, matched))
     return found
+
+
+def duplicate_conflict(actor: Actor, found: list[tuple[Lead, list[str]]]) -> ServiceError:
+    """The 409 of a create that found duplicates: those the caller may read are listed; the others are only
+    counted (`hidden_duplicates`), so the caller learns that a duplicate exists, not whose it is."""
+    visible = [{"id": lead.id, "matched_on": matched, "status": lead.status, "owner_id": lead.owner_id,
+                "company": lead.company, "last_name": lead.last_name}
+               for lead, matched in found if scope.allows(actor, "lead", "read", lead)]
+    return ServiceError("conflict", "leads with the same email, phone or company exist; send force: true to "
+                        "create it anyway", extra={"duplicates": visible, "hidden_duplicates": len(found) - len(visible)})
 
 
 def _check_identity(data: dict) -> None:
@@ -110,9 +124,8 @@ def create(session, actor: Actor, data: dict, emit, source: str | None = None, l
     lead = new_lead(session, actor, data, source=source)
     dups = find_duplicates(session, lead.email, lead.phone, lead.company, lead.last_name)
     if dups and not (data.get("force") or link_duplicates):
-        raise ServiceError("conflict", "leads with the same email, phone or company exist; send force: true to "
-                           "create it anyway", extra={"duplicates": dups})
-    lead.duplicate_of_id = dups[0]["id"] if dups else None
+        raise duplicate_conflict(actor, dups)
+    lead.duplicate_of_id = dups[0][0].id if dups else None
     assign_new(session, actor, lead, data.get("owner_id"))
     session.add(lead)
     session.flush()

@@ -29,18 +29,37 @@ def test_email_and_phone_are_validated_and_normalized(session, team, events):
 def test_duplicates_are_a_conflict_listing_them_unless_forced(session, team, events):
     first = make(session, team["r1"], events)
     with pytest.raises(ServiceError) as dup:
-        make(session, team["r2"], events, email="ADA@engines.example", company="Other Co")
+        make(session, team["m1"], events, email="ADA@engines.example", company="Other Co")
     assert dup.value.code == "conflict"
     assert [d["id"] for d in dup.value.extra["duplicates"]] == [first.id]
     assert dup.value.extra["duplicates"][0]["matched_on"] == ["email"]
 
     with pytest.raises(ServiceError) as by_company:
-        make(session, team["r2"], events, email=None, first_name="Augusta")
+        make(session, team["r1"], events, email=None, first_name="Augusta")
     assert by_company.value.extra["duplicates"][0]["matched_on"] == ["company"]
 
     forced = make(session, team["r2"], events, force=True)
     assert forced.duplicate_of_id == first.id
     assert session.query(Lead).count() == 2
+
+
+def test_the_conflict_lists_only_duplicates_the_caller_may_read(session, team, events):
+    """r1's lead is out of r2's and r3's scope (own): they learn that a duplicate exists, not whose it is."""
+    first = make(session, team["r1"], events)
+    seen_by = {}
+    for name in ("r1", "r2", "r3", "m1", "admin"):
+        with pytest.raises(ServiceError) as dup:
+            make(session, team[name], events, email="ada@engines.example", first_name="Augusta")
+        assert dup.value.code == "conflict"
+        seen_by[name] = ([d["id"] for d in dup.value.extra["duplicates"]], dup.value.extra["hidden_duplicates"])
+    assert seen_by == {"r1": ([first.id], 0), "r2": ([], 1), "r3": ([], 1), "m1": ([first.id], 0),
+                       "admin": ([first.id], 0)}
+    with pytest.raises(ServiceError) as dup:
+        make(session, team["r3"], events, email="ada@engines.example")
+    problem = str(dup.value.extra)
+    for secret in (first.id, "r1", first.company, first.last_name):
+        assert secret not in problem
+    assert session.query(Lead).count() == 1
 
 
 def test_status_flow(session, team, events):

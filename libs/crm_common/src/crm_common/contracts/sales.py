@@ -108,7 +108,9 @@ class LeadFields(Strict):
 
 class LeadCreate(LeadFields):
     source = fields.String(load_default="api", validate=validate.OneOf(LEAD_SOURCES))
-    force = Boolean(load_default=False, metadata={"description": "create even if duplicates exist"})
+    force = Boolean(load_default=False, metadata={"description": "create even if duplicates exist (without it, a 409 "
+                                                                "lists under `duplicates` those the caller may read "
+                                                                "and counts the others in `hidden_duplicates`)"})
 
 
 class LeadUpdate(LeadFields):
