@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from crm_common.testing import rpc
+
 pytestmark = pytest.mark.e2e
 
 
@@ -23,6 +25,12 @@ def wait_for(predicate, timeout=20.0, interval=0.25):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def mailer_token(suite, invitation_id: str) -> str:
+    """The survey token the mailer gets for an invitation's email (an RPC the gateway does not route)."""
+    return rpc.call(suite.suite.env["AMQP_URI"], "service_desk", "issue_survey_token",
+                    {"invitation_id": invitation_id})["token"]
 
 
 def new_ticket(client, **fields):
@@ -91,7 +99,8 @@ def test_status_flow_etags_and_conflicts(desk):
     assert pending.status_code == 200 and pending.json()["sla_paused"] is True
     assert pending.headers["ETag"] == f'"{pending.json()["version"]}"'
     solved = manager.patch(url, json={"status": "solved"})
-    assert solved.status_code == 200 and solved.json()["survey_token"] and solved.json()["solved_at"]
+    assert solved.status_code == 200 and solved.json()["solved_at"]
+    assert solved.json()["survey_token"] is None  # a staff view never shows the requester's survey token
     assert manager.patch(url, json={"status": "closed"}).json()["status"] == "closed"
     assert manager.post(f"{url}/comments", json={"body": "late"}).status_code == 409
 
@@ -109,7 +118,10 @@ def test_replies_notes_first_response_and_survey(desk, suite):
     assert solved["first_responded_at"] and solved["status"] == "solved"
     bodies = [c["body"] for c in manager.get(f"{url}/comments").json()["items"]]
     assert bodies == ["check stock first", "New toner is on its way"]
-    token = solved["survey_token"]
+    assert solved["survey_token"] is None
+    [invitation] = manager.get("/api/v1/surveys", params={"ticket_id": ticket["id"]}).json()["items"]
+    assert "token" not in invitation
+    token = mailer_token(suite, invitation["id"])
     anonymous = suite.clone()
     assert anonymous.post(f"/api/v1/surveys/{token}/responses", json={"score": 9}).status_code == 422
     first = anonymous.post(f"/api/v1/surveys/{token}/responses", json={"score": 5, "comment": "quick"})
