@@ -21,7 +21,6 @@ from crm_gateway.routes import identity as identity_routes
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
 
 USER = "11111111-1111-4111-8111-111111111111"
-SECOND = 1796299200  # 2026-12-03 12:00:00 UTC
 
 
 @pytest.fixture(scope="module")

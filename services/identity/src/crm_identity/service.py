@@ -250,8 +250,8 @@ class IdentityService(service_base.KernelService):
     def authenticate_api_key(self, key, client_ip=None):
         with self.db.transaction() as session:
             record, actor = apikeys.verify(session, key)
-        # api_key_id: the gateway drops its cached copy of a key it revokes
-        return actor.to_dict() | {"client_ip": client_ip, "api_key_id": record.id}
+            # api_key_id: the gateway drops its cached copy of a key it revokes
+            return actor.to_dict() | {"client_ip": client_ip, "api_key_id": record.id}
 
     @rpc
     def token_cutoff(self, user_id):
