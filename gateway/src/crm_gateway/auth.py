@@ -5,6 +5,7 @@ role's permission at the gateway (the owning service applies the record scope ag
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import threading
@@ -31,12 +32,27 @@ def public(view):
 
 
 SELF_SERVICE = ("self", "use")
+OWN_ACCOUNT = ("self", "account")
+PEOPLE = ("user", "customer")
+OWN_ACCOUNT_ONLY = ("an API key may not act on its owner's account (MFA, password, sessions, logout, profile); "
+                    "sign in as the user for that")
 
 
 def authenticated(view):
-    """Mark a view any signed-in caller may use on their own account (/me, logout, MFA)."""
+    """Mark a view any signed-in caller, an API key included, may use about themself (reading /me)."""
     view._crm_permission = SELF_SERVICE
     return view
+
+
+def own_account(view):
+    """Mark a view a signed-in person uses on their own account (logout, password, MFA, profile): an API key
+    gets a 403, since it would act on its owner's account."""
+    view._crm_permission = OWN_ACCOUNT
+    return view
+
+
+def self_service(permission) -> bool:
+    return permission in (SELF_SERVICE, OWN_ACCOUNT)
 
 
 def handler_of(view, method: str | None = None):
@@ -58,42 +74,61 @@ def declared_permission(view, method: str | None = None) -> tuple[str, str] | No
 def check_permission(actor: Actor, view, method: str) -> None:
     """Refuse with 403 before anything else looks at the request, so a denied caller learns nothing from validation."""
     permission = declared_permission(view, method)
-    if permission is not None and permission != SELF_SERVICE and not actor.can(*permission):
+    if permission == OWN_ACCOUNT and actor.kind not in PEOPLE:
+        raise ServiceError("forbidden", OWN_ACCOUNT_ONLY)
+    if permission is not None and not self_service(permission) and not actor.can(*permission):
         resource, action = permission
         raise ServiceError("forbidden", f"your role may not {action} {resource}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenFacts:
+    """What the cutoff is checked against: when the token was issued (microseconds) and its session."""
+
+    issued_us: int
+    session_id: str | None
+
+
+def token_facts(claims: dict) -> TokenFacts:
+    issued_us = claims.get("iat_us")
+    if not isinstance(issued_us, int) or isinstance(issued_us, bool):
+        issued_us = int(claims["iat"]) * 1_000_000  # no finer time: the earliest instant of its second
+    session_id = claims.get("sid")
+    return TokenFacts(issued_us, session_id if isinstance(session_id, str) else None)
 
 
 class VerifiedTokens:
     """Access tokens whose signature and claims were verified, until they expire (bounded).
 
     A token is immutable, so verifying it once per worker is enough; what can change -- the user
-    deactivated, sessions revoked -- is checked on every request by the cutoff (CutoffCache)."""
+    deactivated, sessions revoked, their team or territories -- is checked on every request against the
+    cutoff (CutoffCache)."""
 
     def __init__(self, size: int = 20000):
         self.size = size
-        self._items: dict[str, tuple[float, Actor, int]] = {}
+        self._items: dict[str, tuple[float, Actor, TokenFacts]] = {}
         self._lock = threading.Lock()
 
-    def get(self, token: str) -> tuple[Actor, int] | None:
+    def get(self, token: str) -> tuple[Actor, TokenFacts] | None:
         item = self._items.get(token)
         if item is None:
             return None
-        expires, actor, issued_at = item
+        expires, actor, facts = item
         if time.time() >= expires:
             with self._lock:
                 self._items.pop(token, None)
             return None
-        return actor, issued_at
+        return actor, facts
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
-    def put(self, token: str, expires: float, actor: Actor, issued_at: int) -> None:
+    def put(self, token: str, expires: float, actor: Actor, facts: TokenFacts) -> None:
         with self._lock:
             if len(self._items) >= self.size:
                 self._items.clear()
-            self._items[token] = (expires, actor, issued_at)
+            self._items[token] = (expires, actor, facts)
 
 
 class KeyRing:
@@ -128,34 +163,60 @@ class KeyRing:
 def verify_access_token(token: str, keyring: KeyRing) -> Actor:
     key = keyring.key()
     known = keyring.verified.get(token)
-    if known is not None:
-        actor, issued_at = known
-        if not _still_valid(actor.user_id, issued_at):
+    if known is None:
+        try:
+            claims = jwt.decode(token, key, algorithms=[gw_settings.JWT_ALGORITHM],
+                                audience=gw_settings.JWT_AUDIENCE, issuer=gw_settings.JWT_ISSUER,
+                                options={"require": REQUIRED_CLAIMS})
+        except jwt.PyJWTError:
+            raise UNAUTHENTICATED from None
+        if claims.get("typ") != "access":
             raise UNAUTHENTICATED
+        actor = Actor(user_id=claims["sub"], kind=claims.get("kind", "user"), email=claims.get("email"),
+                      roles=tuple(claims.get("roles") or ()), team_id=claims.get("team_id"),
+                      territory_ids=tuple(claims.get("territory_ids") or ()), perms=dict(claims.get("perms") or {}),
+                      account_id=claims.get("account_id"), contact_id=claims.get("contact_id"))
+        known = actor, token_facts(claims)
+        keyring.verified.put(token, float(claims["exp"]), *known)
+    actor, facts = known
+    state = _cutoff(actor.user_id)
+    if not admits(state, facts):
+        raise UNAUTHENTICATED
+    g.session_id = facts.session_id
+    return current_membership(actor, state)
+
+
+def admits(state: dict, facts: TokenFacts) -> bool:
+    """Whether identity's cutoff `state` for the token's user lets a token with these facts through: the
+    user is active, the token was issued after the user's last revocation (strictly: a token of the same
+    microsecond is refused), and its session was not ended on its own (a logout)."""
+    if not state.get("active"):
+        return False
+    valid_after_us = state.get("valid_after_us")
+    if valid_after_us is None and state.get("valid_after") is not None:  # an identity without microseconds
+        valid_after_us = int(state["valid_after"]) * 1_000_000 - 1
+    if valid_after_us is not None and facts.issued_us <= valid_after_us:
+        return False
+    return not (facts.session_id and facts.session_id in (state.get("ended_sessions") or ()))
+
+
+def current_membership(actor: Actor, state: dict) -> Actor:
+    """The actor with the team and territories its user has now (the token's are as of its issue)."""
+    if "team_id" not in state:
         return actor
-    try:
-        claims = jwt.decode(token, key, algorithms=[gw_settings.JWT_ALGORITHM],
-                            audience=gw_settings.JWT_AUDIENCE, issuer=gw_settings.JWT_ISSUER,
-                            options={"require": REQUIRED_CLAIMS})
-    except jwt.PyJWTError:
-        raise UNAUTHENTICATED from None
-    if claims.get("typ") != "access":
-        raise UNAUTHENTICATED
-    if not _still_valid(claims["sub"], int(claims["iat"])):
-        raise UNAUTHENTICATED
-    actor = Actor(user_id=claims["sub"], kind=claims.get("kind", "user"), email=claims.get("email"),
-                  roles=tuple(claims.get("roles") or ()), team_id=claims.get("team_id"),
-                  territory_ids=tuple(claims.get("territory_ids") or ()), perms=dict(claims.get("perms") or {}),
-                  account_id=claims.get("account_id"), contact_id=claims.get("contact_id"))
-    keyring.verified.put(token, float(claims["exp"]), actor, int(claims["iat"]))
-    return actor
+    territories = tuple(state.get("territory_ids") or ())
+    if actor.team_id == state["team_id"] and actor.territory_ids == territories:
+        return actor
+    return dataclasses.replace(actor, team_id=state["team_id"], territory_ids=territories)
 
 
 class CutoffCache:
-    """Per user, identity's answer to "are this user's tokens still good?", kept a few seconds.
+    """Per user, identity's answer to "are this user's tokens still good, and what is their membership
+    now?", kept `ttl` seconds (CRM_TOKEN_CUTOFF_CACHE).
 
-    A deactivated user, or one whose sessions were revoked (logout, password or role change), is
-    locked out within `ttl` seconds instead of when the access token expires.
+    A deactivated user, one whose sessions were revoked (logout, password or role change), and one moved
+    to another team or territory, see it within `ttl` seconds instead of when the access token expires;
+    in the worker that served the logout at once (`forget`).
     """
 
     def __init__(self, ttl: float = 10.0):
@@ -176,25 +237,37 @@ class CutoffCache:
             self._items[user_id] = (now + self.ttl, value)
         return value
 
+    def forget(self, user_id: str | None) -> None:
+        with self._lock:
+            self._items.pop(user_id, None)
 
-def _still_valid(user_id: str, issued_at: int) -> bool:
+
+def _cutoff(user_id: str) -> dict:
     from crm_gateway.rpc import pool
 
     cache: CutoffCache = current_app.extensions["crm_cutoffs"]
-    state = cache.get(user_id, lambda uid: pool().call("identity", "token_cutoff", uid,
-                                                       request_id=getattr(g, "request_id", None)))
-    if not state.get("active"):
-        return False
-    valid_after = state.get("valid_after")
-    return valid_after is None or issued_at >= valid_after
+    return cache.get(user_id, lambda uid: pool().call("identity", "token_cutoff", uid,
+                                                      request_id=getattr(g, "request_id", None)))
+
+
+def forget_sessions_of(user_id: str | None) -> None:
+    """After this worker ended sessions of `user_id` (logout, password change): ask identity again at once."""
+    current_app.extensions["crm_cutoffs"].forget(user_id)
+
+
+def forget_api_key(key_id: str) -> None:
+    """After this worker revoked the key `key_id`: its cached actor goes at once."""
+    current_app.extensions["crm_api_keys"].forget_key(key_id)
 
 
 class ApiKeyCache:
-    """Actors of recently verified API keys, by the key's hash, for a few seconds."""
+    """Actors of recently verified API keys, by the key's hash, for `ttl` seconds (CRM_API_KEY_CACHE): a
+    revoked key, or one whose owner lost grants, changes within that; a key revoked through this worker
+    is dropped at once (`forget_key`)."""
 
     def __init__(self, ttl: float):
         self.ttl = ttl
-        self._items: dict[str, tuple[float, Actor]] = {}
+        self._items: dict[str, tuple[float, Actor, str | None]] = {}
         self._lock = threading.Lock()
 
     def get(self, digest: str) -> Actor | None:
@@ -205,14 +278,20 @@ class ApiKeyCache:
             self._items.pop(digest, None)
             return None
 
-    def put(self, digest: str, actor: Actor) -> None:
+    def put(self, digest: str, actor: Actor, key_id: str | None = None) -> None:
         with self._lock:
             if len(self._items) > 10000:
                 self._items.clear()
-            self._items[digest] = (time.monotonic() + self.ttl, actor)
+            self._items[digest] = (time.monotonic() + self.ttl, actor, key_id)
+
+    def forget_key(self, key_id: str) -> None:
+        with self._lock:
+            for digest in [d for d, item in self._items.items() if item[2] == key_id]:
+                del self._items[digest]
 
 
 def authenticate() -> Actor:
+    g.session_id = None  # the session (refresh chain) of the access token used, if any
     header = request.headers.get("Authorization", "")
     api_key = request.headers.get("X-API-Key")
     if header:
@@ -237,7 +316,7 @@ def _api_key_actor(key: str) -> Actor:
         actor = Actor.from_dict(data)
         if actor is None:
             raise UNAUTHENTICATED
-        cache.put(digest, actor)
+        cache.put(digest, actor, data.get("api_key_id"))
     return actor
 
 

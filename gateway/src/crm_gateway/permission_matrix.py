@@ -12,7 +12,7 @@ from flask import Flask
 
 from crm_common.context import Actor
 from crm_common.permissions import BUILTIN_ROLES
-from crm_gateway.auth import SELF_SERVICE, declared_permission, is_public
+from crm_gateway.auth import declared_permission, is_public, self_service
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def routes(app: Flask) -> list[Route]:
 
 
 def allowed(role: str, route: Route) -> bool:
-    if route.permission is None or route.permission == SELF_SERVICE:
+    if route.permission is None or self_service(route.permission):
         return True
     return Actor(roles=(role,), perms=BUILTIN_ROLES[role]).can(*route.permission)
 

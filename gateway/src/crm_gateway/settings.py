@@ -25,6 +25,6 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o.strip() for o in (config.env("CRM_CORS_ORIGINS", "") or "").split(",") if o.strip()))
     max_body_bytes: int = 10 * 1024 * 1024
-    api_key_cache_seconds: float = 30.0
+    api_key_cache_seconds: float = field(default_factory=lambda: config.env_float("CRM_API_KEY_CACHE", 5.0))
     token_cutoff_cache_seconds: float = field(default_factory=lambda: config.env_float("CRM_TOKEN_CUTOFF_CACHE", 10.0))
     services: tuple[str, ...] = config.SERVICES

@@ -7,11 +7,12 @@ the body or query it sent (never a 422 that describes a route it may not use).
 """
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 from flask.views import MethodView
 
 from crm_common.contracts import identity as c
-from crm_gateway.auth import authenticated, public, requires
+from crm_gateway import auth
+from crm_gateway.auth import authenticated, own_account, public, requires
 from crm_gateway.conventions import Blueprint, created, if_match_version, with_etag
 from crm_gateway.idempotency import idempotent
 from crm_gateway.rpc import call
@@ -62,30 +63,36 @@ def refresh(_args):
 
 
 @auth_blp.route("/logout", methods=["POST"])
-@authenticated
+@own_account
 @auth_blp.arguments(c.LogoutSchema)
 @auth_blp.response(204)
+@auth_blp.alt_response(403, description="an API key may not act on its owner's account")
 def logout(_args):
-    call("identity", "logout", body())
+    """With `refresh_token`: end that session and the one of the access token used; without: every session
+    of the caller. Their access tokens stop working within seconds."""
+    call("identity", "logout", {**body(), "session_id": g.get("session_id")})
+    auth.forget_sessions_of(g.actor.user_id)
 
 
 @auth_blp.route("/password", methods=["POST"])
-@authenticated
+@own_account
 @auth_blp.arguments(c.PasswordChangeSchema)
 @auth_blp.response(204)
+@auth_blp.alt_response(403, description="an API key may not act on its owner's account")
 def change_password(_args):
     call("identity", "change_password", body())
+    auth.forget_sessions_of(g.actor.user_id)
 
 
 @auth_blp.route("/mfa/enroll", methods=["POST"])
-@authenticated
+@own_account
 @auth_blp.response(200, c.MfaEnrollmentSchema)
 def mfa_enroll():
     return call("identity", "mfa_enroll")
 
 
 @auth_blp.route("/mfa/verify", methods=["POST"])
-@authenticated
+@own_account
 @auth_blp.arguments(c.MfaVerifySchema)
 @auth_blp.response(200, c.MfaStatusSchema)
 def mfa_verify(_args):
@@ -93,7 +100,7 @@ def mfa_verify(_args):
 
 
 @auth_blp.route("/mfa/disable", methods=["POST"])
-@authenticated
+@own_account
 @auth_blp.arguments(c.MfaDisableSchema)
 @auth_blp.response(200, c.MfaStatusSchema)
 def mfa_disable(_args):
@@ -109,7 +116,7 @@ class Me(MethodView):
     def get(self):
         return call("identity", "get_me")
 
-    @authenticated
+    @own_account
     @me_blp.arguments(c.MeUpdateSchema)
     @me_blp.response(200, c.UserSchema)
     def patch(self, _args):
@@ -272,7 +279,10 @@ class ApiKeys(MethodView):
 @requires("api_key", "delete")
 @keys_blp.response(204)
 def revoke_api_key(key_id):
+    """The key stops working at once in the gateway worker that revoked it, in the others within
+    CRM_API_KEY_CACHE seconds."""
     call("identity", "revoke_api_key", {"id": key_id})
+    auth.forget_api_key(key_id)
 
 
 # -- audit -----------------------------------------------------------------------------------------

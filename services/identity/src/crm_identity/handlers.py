@@ -10,7 +10,8 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from crm_common.contracts.identity import PRIVACY_SERVICES, PrivacyPartSchema
-from crm_identity.domain import audit, privacy
+from crm_common.contracts.sales import TERRITORY_MEMBERS_CHANGED, TerritoryMembersData
+from crm_identity.domain import audit, privacy, territories
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,19 @@ def privacy_part_completed(session: Session, envelope: dict, uow) -> None:
     privacy.apply_part(session, data)
 
 
+def territory_members_changed(session: Session, envelope: dict, uow) -> None:
+    """Sales lists a territory's members: they have its territory scope from the gateway's next cutoff check."""
+    try:
+        data = TerritoryMembersData().load(envelope["data"], unknown="exclude")
+    except ValidationError as exc:
+        log.warning("ignoring malformed %s %s: %s", envelope["type"], envelope["event_id"], exc.messages)
+        return
+    territories.apply_roster(session, data["id"], data["member_ids"], data["version"])
+
+
 # event type -> handler(session, envelope, uow)
 HANDLERS: dict = {f"{service}.privacy_part_completed.v1": privacy_part_completed for service in PRIVACY_SERVICES}
+HANDLERS[TERRITORY_MEMBERS_CHANGED] = territory_members_changed
 
 
 def dispatch(session: Session, envelope: dict, uow) -> bool:

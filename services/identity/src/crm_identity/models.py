@@ -91,8 +91,29 @@ class RefreshToken(IdMixin, Base):
     user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id"), nullable=False, index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # the login that began the chain: no rotation extends a session past it plus CRM_SESSION_MAX_AGE
+    session_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class TerritoryRoster(Base):
+    """A sales territory's member list as sales last announced it (`sales.territory_members_changed.v1`)."""
+
+    __tablename__ = "territory_rosters"
+
+    territory_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)  # the territory's version: older news is ignored
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class TerritoryMember(Base):
+    """A user listed on a sales territory: part of their territory scope beside `User.territory_ids`."""
+
+    __tablename__ = "territory_members"
+
+    territory_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
 
 
 class LoginAttempt(Base):

@@ -44,13 +44,15 @@ class IdentityService(service_base.KernelService):
 
     @contract_rpc(c.LOGOUT)
     def logout(self, data):
+        person = self._person()
         with self.db.transaction() as session:
-            auth.logout(session, self._caller(), data.get("refresh_token"))
+            auth.logout(session, person, data.get("refresh_token"), data.get("session_id"))
 
     @contract_rpc(c.CHANGE_PASSWORD)
     def change_password(self, data):
+        person = self._person()
         with self.db.transaction() as session:
-            user = users.change_password(session, self._caller(), data["current_password"], data["new_password"])
+            user = users.change_password(session, person, data["current_password"], data["new_password"])
             self.db.emit(c.USER_UPDATED, users.event_data(user, ["password"]))
 
     @contract_rpc(c.MFA_ENROLL)
@@ -83,12 +85,15 @@ class IdentityService(service_base.KernelService):
             me = users.active_record(conn, actor.user_id)
         if me is None:
             raise not_found("user")
-        return {**me, "kind": actor.kind, "roles": list(actor.roles), "perms": actor.perms}
+        # territories as the gateway resolved them now: the record's and the sales rosters listing the user
+        return {**me, "kind": actor.kind, "roles": list(actor.roles), "perms": actor.perms,
+                "territory_ids": list(actor.territory_ids)}
 
     @contract_rpc(c.UPDATE_ME)
     def update_me(self, data):
+        person = self._person()
         with self.db.transaction() as session:
-            user, changed = users.update_self(session, self._caller(), data)
+            user, changed = users.update_self(session, person, data)
             if changed:
                 self.db.emit(c.USER_UPDATED, users.event_data(user, changed))
             return users.to_dict(user)
@@ -244,14 +249,16 @@ class IdentityService(service_base.KernelService):
     @rpc
     def authenticate_api_key(self, key, client_ip=None):
         with self.db.transaction() as session:
-            actor = apikeys.authenticate(session, key)
-        return actor.to_dict() | {"client_ip": client_ip}
+            record, actor = apikeys.verify(session, key)
+            # api_key_id: the gateway drops its cached copy of a key it revokes
+            return actor.to_dict() | {"client_ip": client_ip, "api_key_id": record.id}
 
     @rpc
     def token_cutoff(self, user_id):
-        """For the gateway: may this user's access tokens still be used, and from which second on."""
+        """For the gateway: may this user's access tokens still be used, which not, and the user's team and
+        territories now (domain.tokens.cutoff)."""
         with self.db.transaction() as session:
-            return tokens.cutoff(session.get(User, str(user_id)))
+            return tokens.cutoff(session, session.get(User, str(user_id)))
 
     # -- audit -----------------------------------------------------------------------------------
     @contract_rpc(c.LIST_AUDIT)
@@ -290,8 +297,15 @@ class IdentityService(service_base.KernelService):
             raise ServiceError("unauthenticated", "sign in first")
         return actor
 
+    def _person(self):
+        """The caller, when a person acting on their own account (not an API key acting for its owner)."""
+        actor = self._caller()
+        if actor.kind not in auth.PEOPLE:
+            raise ServiceError("forbidden", auth.OWN_ACCOUNT_ONLY)
+        return actor
+
     def _me(self, session) -> User:
-        user = session.get(User, self._caller().user_id)
+        user = session.get(User, self._person().user_id)
         if user is None or not user.is_active:
             raise not_found("user")
         return user

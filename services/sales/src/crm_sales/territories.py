@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm_common.context import Actor
+from crm_common.contracts import sales as c
 from crm_common.errors import ServiceError
 from crm_sales import records
 from crm_sales.models import AssignmentRule, Territory
@@ -19,6 +20,7 @@ def create(session, actor: Actor, data: dict, emit) -> Territory:
     session.add(territory)
     session.flush()
     records.changed(emit, "territory", territory.id, "create")
+    _announce_members(emit, territory)
     return territory
 
 
@@ -30,7 +32,15 @@ def update(session, actor: Actor, territory_id: str, data: dict, expected_versio
     changed = records.apply(territory, data, ("name", "countries", "industries", "member_ids"))
     session.flush()
     records.changed(emit, "territory", territory.id, "update", changed)
+    if "member_ids" in changed:
+        _announce_members(emit, territory)
     return territory
+
+
+def _announce_members(emit, territory: Territory) -> None:
+    """Members are part of their territory scope, which identity resolves: tell it who they are now."""
+    emit(c.TERRITORY_MEMBERS_CHANGED, {"id": territory.id, "member_ids": list(territory.member_ids or []),
+                                       "version": territory.version})
 
 
 def create_rule(session, actor: Actor, data: dict, emit) -> AssignmentRule:

@@ -80,6 +80,12 @@ class LogoutSchema(Strict):
     refresh_token = fields.String(load_default=None, validate=validate.Length(min=1, max=200), load_only=True)
 
 
+class LogoutCallSchema(LogoutSchema):
+    """What the gateway sends identity: the body, and the session (`sid`) of the access token used."""
+
+    session_id = fields.String(load_default=None, validate=validate.Length(min=1, max=36), load_only=True)
+
+
 class TokenPairSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True)
@@ -472,7 +478,7 @@ PrivacyRequestPage = page_of(PrivacyRequestSchema, "PrivacyRequestPage")
 
 LOGIN = rpc("identity", "login", LoginSchema, TokenPairSchema)
 REFRESH = rpc("identity", "refresh", RefreshSchema, TokenPairSchema)
-LOGOUT = rpc("identity", "logout", LogoutSchema, None)
+LOGOUT = rpc("identity", "logout", LogoutCallSchema, None)
 CHANGE_PASSWORD = rpc("identity", "change_password", PasswordChangeSchema, None)
 MFA_ENROLL = rpc("identity", "mfa_enroll", None, MfaEnrollmentSchema)
 MFA_VERIFY = rpc("identity", "mfa_verify", MfaVerifySchema, MfaStatusSchema)
@@ -506,7 +512,13 @@ LIST_API_KEYS = rpc("identity", "list_api_keys", ApiKeyListArgs, ApiKeyPage)
 CREATE_API_KEY = rpc("identity", "create_api_key", ApiKeyCreateSchema, ApiKeyCreatedSchema)
 REVOKE_API_KEY = rpc("identity", "revoke_api_key", ById, None)
 AUTHENTICATE_API_KEY = rpc("identity", "authenticate_api_key", None, None,
-                           description="(key, client_ip=None) -> Actor dict, or ServiceError('unauthenticated')")
+                           description="(key, client_ip=None) -> Actor dict plus api_key_id, or "
+                                       "ServiceError('unauthenticated'); the grants are the key's roles' within "
+                                       "what its owner holds now")
+TOKEN_CUTOFF = rpc("identity", "token_cutoff", None, None,
+                   description="(user_id) -> {active, valid_after_us, valid_after, ended_sessions[], team_id, "
+                               "territory_ids[]}: what the gateway checks an access token against on every "
+                               "request (cached CRM_TOKEN_CUTOFF_CACHE seconds), and the user's membership now")
 
 LIST_AUDIT = rpc("identity", "list_audit", AuditListArgs, AuditPage)
 

@@ -254,6 +254,13 @@ class TerritoryFilters(Schema):
     country = Country()
 
 
+class TerritoryMembersData(Schema):
+    """A territory's members now: identity counts them in each member's territory scope."""
+    id = fields.String(required=True)
+    member_ids = fields.List(fields.String(), required=True)
+    version = fields.Integer(required=True, metadata={"description": "the territory's version; older news loses"})
+
+
 TerritoryListQuery = list_query(TerritoryFilters, "TerritoryListQuery")
 TerritoryPage = page(Territory, "TerritoryPage")
 
@@ -1178,6 +1185,9 @@ ACTIVITY_REMINDER_DUE = event("sales", "activity_reminder_due", 1, ActivityRemin
 RECORD_CHANGED = event("sales", "record_changed", 1, RecordChangedData,
                        "A sales record without an event of its own (a deleted lead, a product, a target, an "
                        "expense...) was created, changed or deleted.", entity=FROM_DATA, action=FROM_DATA)
+TERRITORY_MEMBERS_CHANGED = event("sales", "territory_members_changed", 1, TerritoryMembersData,
+                                  "A territory was created or its member_ids changed (its audit entry is the "
+                                  "record_changed event beside it).")
 PRIVACY_PART_COMPLETED = event("sales", "privacy_part_completed", 1, PrivacyPartSchema,
                                "The sales part of a privacy request is done.", entity="privacy_request",
                                action="export")

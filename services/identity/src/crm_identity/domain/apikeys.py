@@ -1,4 +1,7 @@
-"""API keys for integrations: a 256-bit secret shown once, stored as its SHA-256, scoped by roles."""
+"""API keys for integrations: a 256-bit secret shown once, stored as its SHA-256, scoped by roles.
+
+A key acts for its owner with its roles' grants, but never with more than the owner holds now: demote
+the owner and the key loses what the owner lost (at its next authentication)."""
 from __future__ import annotations
 
 import secrets
@@ -7,11 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_common import scope
-from crm_common.context import Actor
+from crm_common.context import SCOPES, Actor
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
-from crm_identity.domain import roles
+from crm_common.permissions import ACTIONS, RESOURCES
+from crm_identity.domain import roles, territories
 from crm_identity.domain.tokens import digest
 from crm_identity.models import ApiKey, User
 
@@ -78,8 +82,24 @@ def revoke(session: Session, actor: Actor, key_id: str) -> ApiKey | None:
     return key
 
 
+def within(key: Actor, owner: Actor) -> dict:
+    """The grants of `key` cut down to what `owner` holds: for every resource and action the narrower scope."""
+    perms: dict = {}
+    for resource in RESOURCES:
+        for action in ACTIONS:
+            narrower = min(key.scope(resource, action), owner.scope(resource, action), key=SCOPES.index)
+            if narrower != "none":
+                perms.setdefault(resource, {})[action] = narrower
+    return perms
+
+
 def authenticate(session: Session, secret: str) -> Actor:
     """The actor an API key stands for; ServiceError("unauthenticated") when it is not usable."""
+    return verify(session, secret)[1]
+
+
+def verify(session: Session, secret: str) -> tuple[ApiKey, Actor]:
+    """The key and the actor it stands for; ServiceError("unauthenticated") when it is not usable."""
     refused = ServiceError("unauthenticated", "missing or invalid credentials")
     if not isinstance(secret, str) or not secret.startswith(KEY_PREFIX) or len(secret) > 200:
         raise refused
@@ -88,13 +108,18 @@ def authenticate(session: Session, secret: str) -> Actor:
     if key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise refused
     owner = session.get(User, key.owner_id) if key.owner_id else None
-    if key.owner_id and (owner is None or not owner.is_active):
+    if key.owner_id and (owner is None or not owner.is_active or owner.erased_at is not None):
         raise refused
     key.last_used_at = now
-    return Actor(user_id=key.owner_id or key.id, kind="api_key", email=owner.email if owner else None,
-                 roles=tuple(key.roles or ()), team_id=owner.team_id if owner else None,
-                 territory_ids=tuple(owner.territory_ids or ()) if owner else (),
-                 perms=roles.perms_for(session, key.roles or []))
+    names, perms = list(key.roles or ()), roles.perms_for(session, key.roles or [])
+    if owner is not None:
+        held = Actor(user_id=owner.id, roles=tuple(owner.roles or ()), perms=roles.perms_for(session, owner.roles or []))
+        perms = within(Actor(kind="api_key", perms=perms), held)
+        # a role name the owner could no longer grant is dropped too (checks such as `is_admin` read names)
+        names = [name for name in names if not roles.grant_within(roles.perms_for(session, [name]), held)]
+    return key, Actor(user_id=key.owner_id or key.id, kind="api_key", email=owner.email if owner else None,
+                      roles=tuple(names), team_id=owner.team_id if owner else None,
+                      territory_ids=tuple(territories.territory_ids(session, owner)) if owner else (), perms=perms)
 
 
 def get(session: Session, actor: Actor, key_id: str) -> ApiKey:

@@ -7,16 +7,21 @@ its event, and a reused refresh token still revokes its chain, so the caller com
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable
 
 from crm_common.context import Actor
 from crm_common.contracts.identity import LOGIN_FAILED, LOGIN_SUCCEEDED
+from crm_common.db import new_id, utcnow
 from crm_common.errors import ServiceError
-from crm_identity.domain import mfa, passwords, roles, throttle, tokens
+from crm_identity.domain import mfa, passwords, roles, territories, throttle, tokens
 from crm_identity.domain.users import by_email
 from crm_identity.models import User
 
 UNAUTHENTICATED_DETAIL = "wrong email or password"
+PEOPLE = ("user", "customer")  # callers who act on their own account (an API key does not)
+OWN_ACCOUNT_ONLY = ("an API key may not act on its owner's account (MFA, password, sessions, logout, profile); "
+                    "sign in as the user for that")
 Emit = Callable[..., dict]
 
 
@@ -30,12 +35,25 @@ def bad_credentials() -> ServiceError:
     return ServiceError("unauthenticated", UNAUTHENTICATED_DETAIL)
 
 
-def issue_pair(session, user: User, chain_id: str | None = None) -> dict:
+def access_token(session, user: User, chain_id: str, started_at: datetime, now: datetime) -> str:
+    """An access token of the session `chain_id` begun at `started_at`, with the user's grants and
+    territories now."""
     perms = roles.perms_for(session, user.roles or [])
-    access = tokens.sign(tokens.access_claims(user, perms))
-    refresh = tokens.issue_refresh(session, user.id, chain_id)
-    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+    return tokens.sign(tokens.access_claims(user, perms, now, session_id=chain_id,
+                                            territory_ids=territories.territory_ids(session, user),
+                                            session_ends=tokens.session_ends(started_at)))
+
+
+def pair(access: str, refresh_secret: str) -> dict:
+    return {"access_token": access, "refresh_token": refresh_secret, "token_type": "Bearer",
             "expires_in": int(tokens.ACCESS_TTL.total_seconds())}
+
+
+def issue_pair(session, user: User) -> dict:
+    """The tokens of a new session (a login)."""
+    now, chain_id = utcnow(), new_id()
+    refresh_secret = tokens.issue_refresh(session, user.id, chain_id, now)
+    return pair(access_token(session, user, chain_id, now, now), refresh_secret)
 
 
 def _event(emit: Emit, type_: str, user: User | None, hashed: str, client_ip: str | None, reason: str) -> None:
@@ -88,17 +106,22 @@ def refresh(session, secret: str) -> Outcome:
     if user is None or not user.is_active or user.erased_at is not None:
         tokens.revoke_chain(session, spent.chain_id)
         return Outcome(error=ServiceError("unauthenticated", "the refresh token is not valid"))
-    perms = roles.perms_for(session, user.roles or [])
-    return Outcome(result={"access_token": tokens.sign(tokens.access_claims(user, perms)),
-                           "refresh_token": new_secret, "token_type": "Bearer",
-                           "expires_in": int(tokens.ACCESS_TTL.total_seconds())})
+    access = access_token(session, user, spent.chain_id, spent.session_started_at, utcnow())
+    return Outcome(result=pair(access, new_secret))
 
 
-def logout(session, actor: Actor, secret: str | None) -> int:
-    """Revoke the chain of `secret` (if it is the caller's), or every chain of the caller."""
-    if secret:
-        record = tokens.find(session, secret)
-        if record is not None and record.user_id == actor.user_id:
-            return tokens.revoke_chain(session, record.chain_id)
+def logout(session, actor: Actor, secret: str | None, session_id: str | None = None) -> int:
+    """With a refresh token: end its session (if it is the caller's) and the session of the access token
+    used (`session_id`); without one: end every session of the caller. Either way the access tokens of
+    what ended stop working too (the gateway learns it from `tokens.cutoff`)."""
+    if not actor.user_id or actor.kind not in PEOPLE:
         return 0
-    return tokens.revoke_user(session, actor.user_id) if actor.user_id else 0
+    if not secret:
+        return tokens.revoke_user(session, actor.user_id)
+    chains = set()
+    record = tokens.find(session, secret)
+    if record is not None and record.user_id == actor.user_id:
+        chains.add(record.chain_id)
+    if session_id and tokens.chain_of(session, session_id, actor.user_id):
+        chains.add(session_id)
+    return sum(tokens.revoke_chain(session, chain_id) for chain_id in sorted(chains))

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import jwt
 from sqlalchemy import select, update
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from crm_common import config
 from crm_common.db import new_id, utcnow
 from crm_identity import keys
+from crm_identity.domain import territories
 from crm_identity.models import RefreshToken, User
 
 ISSUER = "crm-identity"
@@ -21,8 +23,21 @@ ALGORITHM = "EdDSA"
 ACCESS_TTL = timedelta(minutes=15)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def refresh_ttl() -> timedelta:
     return timedelta(seconds=config.env_int("CRM_REFRESH_TTL_SECONDS", 14 * 24 * 3600))
+
+
+def session_max_age() -> timedelta:
+    """How long a session lasts at most from its login, however often it is refreshed."""
+    return timedelta(seconds=config.env_int("CRM_SESSION_MAX_AGE", 30 * 24 * 3600))
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (no float rounding)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 class _KeyCache:
@@ -44,15 +59,25 @@ class _KeyCache:
 _keys = _KeyCache()
 
 
-def access_claims(user: User, perms: dict, now: datetime | None = None) -> dict:
+def access_claims(user: User, perms: dict, now: datetime | None = None, session_id: str | None = None,
+                  territory_ids: list[str] | None = None, session_ends: datetime | None = None) -> dict:
+    """The claims of an access token. `iat_us` is the issue time in microseconds (the revocation
+    cutoff is compared with it); `sid` names the session (refresh chain) it belongs to, so that ending
+    that session voids it; `exp` never passes `session_ends`."""
     now = now or utcnow()
     iat = int(now.timestamp())
+    exp = iat + int(ACCESS_TTL.total_seconds())
+    if session_ends is not None:
+        exp = max(iat, min(exp, int(session_ends.timestamp())))
     claims = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": user.id, "iat": iat,
-        "exp": iat + int(ACCESS_TTL.total_seconds()), "jti": str(uuid.uuid4()), "typ": "access",
+        "iss": ISSUER, "aud": AUDIENCE, "sub": user.id, "iat": iat, "iat_us": micros(now),
+        "exp": exp, "jti": str(uuid.uuid4()), "typ": "access",
         "kind": user.kind, "email": user.email, "roles": list(user.roles or []), "team_id": user.team_id,
-        "territory_ids": list(user.territory_ids or []), "perms": perms,
+        "territory_ids": list(user.territory_ids or []) if territory_ids is None else list(territory_ids),
+        "perms": perms,
     }
+    if session_id:
+        claims["sid"] = session_id
     if user.kind == "customer":
         claims["account_id"] = user.account_id
         claims["contact_id"] = user.contact_id
@@ -72,12 +97,22 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def issue_refresh(session: Session, user_id: str, chain_id: str | None = None, now: datetime | None = None) -> str:
-    """A new refresh token (returned once; only its hash is kept) in `chain_id` or a new chain."""
+def session_ends(started_at: datetime) -> datetime:
+    return started_at + session_max_age()
+
+
+def issue_refresh(session: Session, user_id: str, chain_id: str | None = None, now: datetime | None = None,
+                  started_at: datetime | None = None) -> str:
+    """A new refresh token (returned once; only its hash is kept) in `chain_id` or a new chain.
+
+    `started_at` is the login that began the chain (now, for a new one): the token expires after
+    CRM_REFRESH_TTL_SECONDS, but never after the session's absolute end (CRM_SESSION_MAX_AGE from it)."""
     now = now or utcnow()
+    started_at = started_at or now
     secret = new_secret()
     session.add(RefreshToken(id=new_id(), token_hash=digest(secret), chain_id=chain_id or new_id(), user_id=user_id,
-                             issued_at=now, expires_at=now + refresh_ttl()))
+                             issued_at=now, expires_at=min(now + refresh_ttl(), session_ends(started_at)),
+                             session_started_at=started_at))
     return secret
 
 
@@ -106,17 +141,25 @@ def rotate(session: Session, secret: str, now: datetime | None = None) -> tuple[
         raise RefreshRefused("reused")
     if record.expires_at <= now:
         raise RefreshRefused("expired")
+    if session_ends(record.session_started_at) <= now:  # also when CRM_SESSION_MAX_AGE was lowered since
+        raise RefreshRefused("session_ended")
     # single use even under concurrency: only one UPDATE can flip used_at from NULL
     spent = session.execute(update(RefreshToken).where(RefreshToken.id == record.id, RefreshToken.used_at.is_(None))
                             .values(used_at=now).execution_options(synchronize_session=False)).rowcount
     if spent != 1:
         revoke_chain(session, record.chain_id, now)
         raise RefreshRefused("reused")
-    return record, issue_refresh(session, record.user_id, record.chain_id, now)
+    return record, issue_refresh(session, record.user_id, record.chain_id, now, record.session_started_at)
 
 
 def find(session: Session, secret: str) -> RefreshToken | None:
     return session.execute(select(RefreshToken).where(RefreshToken.token_hash == digest(secret))).scalar_one_or_none()
+
+
+def chain_of(session: Session, chain_id: str, user_id: str) -> bool:
+    """Whether `chain_id` is a session of `user_id`."""
+    return session.execute(select(RefreshToken.id).where(RefreshToken.chain_id == chain_id,
+                                                         RefreshToken.user_id == user_id).limit(1)).first() is not None
 
 
 def revoke_chain(session: Session, chain_id: str, now: datetime | None = None) -> int:
@@ -136,10 +179,29 @@ def revoke_user(session: Session, user_id: str, now: datetime | None = None) -> 
                            .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
 
 
-def cutoff(user: User | None) -> dict:
-    """What the gateway needs to refuse a revoked access token: whether the user may still act, and
-    the second before which their tokens are void (token `iat` is in whole seconds)."""
+def cutoff(session: Session, user: User | None, now: datetime | None = None) -> dict:
+    """What the gateway needs to judge an access token of `user` on every request:
+
+    - `active`: whether the user may still act;
+    - `valid_after_us`: tokens issued (`iat_us`) at or before this microsecond are void (logout
+      everywhere, password or role change...); `valid_after` is the same cutoff in whole seconds,
+      rounded up, for tokens without `iat_us`;
+    - `ended_sessions`: sessions (refresh chains) ended one by one (a logout, a reused refresh token)
+      recently enough that access tokens of theirs may still be unexpired (their `sid`);
+    - `team_id`, `territory_ids`: the user's membership now, which the gateway puts in place of the
+      token's, so that a team or territory change applies at once.
+    """
     if user is None:
-        return {"active": False, "valid_after": None}
-    after = int(user.tokens_valid_after.timestamp()) if user.tokens_valid_after else None
-    return {"active": bool(user.is_active and user.erased_at is None), "valid_after": after}
+        return {"active": False, "valid_after": None, "valid_after_us": None, "ended_sessions": []}
+    now = now or utcnow()
+    after = user.tokens_valid_after
+    query = select(RefreshToken.chain_id).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_not(None),
+                                                RefreshToken.revoked_at > now - ACCESS_TTL)
+    if after is not None:  # those ended together with everything else are covered by the cutoff
+        query = query.where(RefreshToken.revoked_at > after)
+    ended = sorted(set(session.execute(query).scalars()))
+    return {"active": bool(user.is_active and user.erased_at is None),
+            "valid_after": math.ceil(after.timestamp()) if after else None,
+            "valid_after_us": micros(after) if after else None,
+            "ended_sessions": ended, "team_id": user.team_id,
+            "territory_ids": territories.territory_ids(session, user)}
