@@ -156,6 +156,8 @@ def update(session: Session, actor: Actor, user_id: str, changes: dict, expected
     if refused:
         raise validation({f: ["only an administrator may set this field"] for f in refused})
     names = sorted(set(changes["roles"])) if "roles" in changes else list(user.roles or [])
+    if user.id == actor.user_id:
+        _refuse_self_lockout(session, user, changes, names)
     if "roles" in changes or changes.get("is_active") is False:
         admins.keep_an_admin(session, user, names, changes.get("is_active"))
     check_version(user, expected_version)
@@ -168,13 +170,6 @@ def update(session: Session, actor: Actor, user_id: str, changes: dict, expected
         policy = passwords.policy_errors(changes["password"], changes.get("email") or user.email)
         if policy:
             errors["password"] = policy
-    if user.id == actor.user_id and changes.get("is_active") is False:
-        errors["is_active"] = ["you cannot deactivate yourself"]
-    if user.id == actor.user_id and "roles" in changes:
-        lost = admins.lost_grants(session, list(user.roles or []), names)
-        if lost:
-            errors.setdefault("roles", []).append("you cannot narrow your own grants (you would lose "
-                                                  + ", ".join(sorted(lost)[:10]) + "); another administrator can")
     _check_customer_links(names, changes.get("account_id", user.account_id), changes.get("contact_id", user.contact_id),
                           errors)
     if errors:
@@ -207,6 +202,19 @@ def update(session: Session, actor: Actor, user_id: str, changes: dict, expected
         tokens.revoke_user(session, user.id)
     session.flush()
     return user, changed
+
+
+def _refuse_self_lockout(session: Session, user: User, changes: dict, names: list[str]) -> None:
+    errors: dict = {}
+    if changes.get("is_active") is False:
+        errors["is_active"] = ["you cannot deactivate yourself"]
+    if "roles" in changes:
+        lost = admins.lost_grants(session, list(user.roles or []), names)
+        if lost:
+            errors["roles"] = ["you cannot narrow your own grants (you would lose " + ", ".join(sorted(lost)[:10])
+                               + "); another administrator can"]
+    if errors:
+        raise validation(errors)
 
 
 def update_self(session: Session, actor: Actor, changes: dict) -> tuple[User, list[str]]:
