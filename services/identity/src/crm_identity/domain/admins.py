@@ -7,8 +7,8 @@
   never deactivated, demoted, offboarded or erased (409). The check counts the administrators under a
   row lock (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite writes one transaction at a time), so two
   administrators demoting each other at the same moment cannot both succeed.
-- A caller does not lock themself out: no deactivating, offboarding, MFA reset through the
-  administrators' route, or narrowing of their own grants (409).
+- A caller does not lock themself out: no deactivating or offboarding themself, no reset of their own
+  MFA through the administrators' route, no narrowing of their own grants (409, or 422 on a PATCH).
 """
 from __future__ import annotations
 
@@ -21,10 +21,6 @@ from crm_identity.domain import roles
 from crm_identity.models import User
 
 ADMIN_ROLE = "admin"
-
-
-def is_admin(user: User) -> bool:
-    return bool(user.is_active and user.erased_at is None and ADMIN_ROLE in (user.roles or []))
 
 
 def lock_admins(session: Session) -> list[User]:
