@@ -4,9 +4,11 @@ administrator is recovered from the host."""
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 
 import pytest
+import requests
 
 from crm_common.testing.waiting import eventually
 
@@ -122,3 +124,23 @@ def test_a_locked_out_administrator_is_recovered_from_the_host(admin, suite):
     [entry] = eventually(audited, 20)
     assert entry["actor_kind"] == "system" and set(entry["changed_fields"]) >= {"password", "is_active"}
     assert recovered.delete(f"/api/v1/users/{second['id']}").status_code == 409  # and not themself
+
+
+def test_parallel_wrong_passwords_get_no_more_than_the_limit_through(admin, suite):
+    """Ten wrong passwords for one account at the same moment: five are checked (401), the rest held (429)."""
+    user = admin.create_user(["sales_rep"])
+    start = threading.Barrier(10)
+    codes: list[int] = []
+
+    def attempt():
+        start.wait()
+        codes.append(requests.post(suite.base_url + "/api/v1/auth/login", timeout=30,
+                                   json={"email": user["email"], "password": "Wrong-Passw0rd-123"}).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(codes) == [401] * 5 + [429] * 5
+    assert _login(suite, user["email"], PASSWORD).status_code == 429
