@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PACKAGES := libs/crm_common services/identity services/sales services/service_desk services/marketing services/analytics gateway
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit test-integration test-e2e bench lint up down clean
+.PHONY: venv run test test-unit test-integration test-e2e bench lint up down clean recover-admin
 
 venv: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): requirements.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyp
 
 run: venv
 	@$(PY) -W ignore -m crm_common.suite run
+
+# a lost or locked-out administrator, from the host: make recover-admin EMAIL=you@example.com [ARGS=--reset-mfa]
+recover-admin: venv
+	@test -n "$(EMAIL)" || { echo "usage: make recover-admin EMAIL=admin@example.com [ARGS='--reset-mfa --password-stdin']" >&2; exit 2; }
+	@$(PY) -W ignore -m crm_identity.recover_admin --email "$(EMAIL)" $(ARGS)
 
 test: venv
 	@$(PY) -m pytest

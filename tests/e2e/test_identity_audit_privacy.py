@@ -60,7 +60,7 @@ def test_audit_filters_and_access(admin):
 
 
 def test_erasure_request_anonymizes_the_user_and_shows_parts(admin, suite):
-    client = admin.as_new_user(["sales_rep"])
+    client = admin.as_new_user(["customer"], contact_id=str(uuid.uuid4()))  # a portal user: a data subject
     email = client.user["email"]
     response = admin.post("/api/v1/privacy/erasure-requests", json={"email": email.upper()})
     assert response.status_code == 202, response.text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -23,7 +24,8 @@ def wait_completed(admin, request_id, timeout=30.0):
 
 @pytest.mark.parametrize("kind", ["export", "erasure"])
 def test_a_privacy_request_completes_once_every_service_answered(admin, kind):
-    user = admin.create_user(["sales_rep"])
+    # a data subject with an account: a portal customer (a staff email is offboarded, not erased by request)
+    user = admin.create_user(["customer"], contact_id=str(uuid.uuid4()))
     response = admin.post(f"/api/v1/privacy/{kind}-requests", json={"email": user["email"]})
     assert response.status_code == 202, response.text
     body = wait_completed(admin, response.json()["id"])

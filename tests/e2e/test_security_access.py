@@ -21,9 +21,12 @@ def two_teams(admin):
     team_a = admin.post("/api/v1/teams", json={"name": f"A {uuid.uuid4().hex[:6]}"}).json()
     team_b = admin.post("/api/v1/teams", json={"name": f"B {uuid.uuid4().hex[:6]}"}).json()
     boss = admin.as_new_user([role], team_id=team_a["id"])
-    mate = admin.create_user(["sales_rep"], team_id=team_a["id"])
+    # a peer: the boss changes no account whose grants exceed their own (a sales rep's do: see below)
+    mate = admin.create_user([role], team_id=team_a["id"])
+    rep = admin.create_user(["sales_rep"], team_id=team_a["id"])
     stranger = admin.create_user(["sales_rep"], team_id=team_b["id"])
-    return {"boss": boss, "mate": mate, "stranger": stranger, "team_a": team_a, "team_b": team_b}
+    return {"boss": boss, "mate": mate, "rep": rep, "stranger": stranger, "team_a": team_a, "team_b": team_b,
+            "role": role}
 
 
 def test_out_of_scope_users_are_404_on_every_id_route(admin, two_teams):
@@ -49,10 +52,15 @@ def test_in_scope_users_can_be_updated_but_not_privileged_fields(admin, two_team
         assert refused.status_code == 422, (field, refused.text)
         assert field in refused.json()["errors"]
     after = admin.get(path).json()
-    assert after["roles"] == ["sales_rep"] and after["is_active"] is True
+    assert after["roles"] == [two_teams["role"]] and after["is_active"] is True
     assert after["team_id"] == two_teams["team_a"]["id"] and after["email"] == mate["email"]
     # nor on itself
     assert boss.patch(f"/api/v1/users/{boss.user['id']}", json={"roles": ["admin"]}).status_code == 422
+    # a team member whose grants exceed the boss's (a sales rep reads every user, works leads) is not theirs
+    rep_path = f"/api/v1/users/{two_teams['rep']['id']}"
+    assert boss.patch(rep_path, json={"full_name": "Renamed"}).status_code == 403
+    assert boss.delete(rep_path).status_code == 403
+    assert admin.get(rep_path).json()["full_name"] == two_teams["rep"]["full_name"]
 
 
 def test_out_of_scope_teams_are_404(admin, two_teams):

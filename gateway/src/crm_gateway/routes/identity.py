@@ -169,6 +169,18 @@ def reset_user_mfa(user_id):
     call("identity", "reset_user_mfa", {"id": user_id, "expected_version": if_match_version()})
 
 
+@users_blp.route("/<user_id>/offboard", methods=["POST"])
+@requires("user", "admin")
+@users_blp.arguments(c.OffboardSchema)
+@users_blp.response(202, c.PrivacyRequestSchema)
+@users_blp.alt_response(409, description="the caller themself, or the last active administrator")
+def offboard_user(_args, user_id):
+    """Offboard a staff member (confirm with their email): deactivates and anonymises the account and erases
+    what every service holds about that email; the answer is the erasure request."""
+    result = call("identity", "offboard_user", {**body(), "id": user_id})
+    return result, 202, {"Location": f"/api/v1/privacy/requests/{result['id']}"}
+
+
 @customers_blp.route("", methods=["POST"])
 @requires("ticket", "admin")
 @customers_blp.arguments(c.PortalCustomerCreateSchema)

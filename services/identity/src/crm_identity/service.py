@@ -271,14 +271,27 @@ class IdentityService(service_base.KernelService):
     def create_privacy_request(self, data):
         with self.db.transaction() as session:
             request = privacy.create(session, self.db.caller, data["kind"], data["email"])
-            self.db.emit(c.PRIVACY_REQUESTED, {"request_id": request.id, "kind": request.kind,
-                                               "email": request.email})
-            part, erased = privacy.own_part(session, request)
-            for user in erased:
-                self.db.emit(c.USER_UPDATED, users.event_data(user, ["email", "full_name", "is_active"]))
-            privacy.apply_part(session, part)
-            self.db.emit(c.PRIVACY_PART_COMPLETED, part)
+            self._start_privacy(session, request)
             return privacy.to_dict(request)
+
+    @contract_rpc(c.OFFBOARD_USER)
+    def offboard_user(self, data):
+        with self.db.transaction() as session:
+            request, was_active = privacy.offboard(session, self.db.caller, data["id"], data["confirm_email"])
+            for user in self._start_privacy(session, request):
+                if was_active:
+                    self.db.emit(c.USER_DEACTIVATED, users.event_data(user))
+            return privacy.to_dict(request)
+
+    def _start_privacy(self, session, request) -> list[User]:
+        """Announce the request, do identity's part; returns the users an erasure anonymised."""
+        self.db.emit(c.PRIVACY_REQUESTED, {"request_id": request.id, "kind": request.kind, "email": request.email})
+        part, erased = privacy.own_part(session, request)
+        for user in erased:
+            self.db.emit(c.USER_UPDATED, users.event_data(user, ["email", "full_name", "is_active"]))
+        privacy.apply_part(session, part)
+        self.db.emit(c.PRIVACY_PART_COMPLETED, part)
+        return erased
 
     @contract_rpc(c.GET_PRIVACY_REQUEST)
     def get_privacy_request(self, data):

@@ -28,16 +28,16 @@ def test_events_without_entity_or_unknown_types_leave_no_entry(session):
     assert session.query(AuditEntry).count() == 0
 
 
-def _user(session, email="ada@example.com"):
+def _user(session, email="ada@example.com", roles=("customer",)):
     user = User(email=email, full_name="Ada", password_hash=passwords.hash_password("Str0ng-Passw0rd-42!"),
-                roles=["sales_rep"], territory_ids=[])
+                roles=list(roles), territory_ids=[], contact_id="contact-1" if "customer" in roles else None)
     session.add(user)
     session.flush()
     return user
 
 
-def test_erasure_anonymizes_and_parts_complete_the_request(session, admin_actor):
-    user = _user(session)
+def test_erasure_anonymizes_a_portal_user_and_parts_complete_the_request(session, admin_actor):
+    user = _user(session)  # a portal customer: a data subject (staff are offboarded instead)
     request = privacy.create(session, admin_actor, "erasure", "ADA@example.com")
     part, erased = privacy.own_part(session, request)
     assert erased == [user] and user.email.endswith("@erased.invalid") and not user.is_active

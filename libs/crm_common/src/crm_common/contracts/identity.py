@@ -334,6 +334,15 @@ class PrivacyCreateSchema(Strict):
     email = fields.String(required=True, validate=EMAIL)
 
 
+class OffboardSchema(Strict):
+    """Offboarding a staff member: the administrator types the account's email again to confirm."""
+    confirm_email = fields.String(required=True, validate=EMAIL)
+
+
+class OffboardInput(OffboardSchema):
+    id = fields.String(required=True)
+
+
 class PrivacyPartStatusSchema(Schema):
     status = fields.String(required=True)
     data = fields.Raw(allow_none=True)
@@ -495,6 +504,9 @@ CREATE_USER = rpc("identity", "create_user", UserCreateSchema, UserSchema)
 CREATE_PORTAL_CUSTOMER = rpc("identity", "create_portal_customer", PortalCustomerCreateSchema, UserSchema)
 UPDATE_USER = rpc("identity", "update_user", UpdateUserInput, UserSchema)
 DEACTIVATE_USER = rpc("identity", "deactivate_user", ByIdVersioned, None)
+OFFBOARD_USER = rpc("identity", "offboard_user", OffboardInput, PrivacyRequestSchema,
+                    description="Offboard a staff member: an erasure request for their email that deactivates and "
+                                "anonymises the account; never the caller or the last active administrator.")
 
 LIST_TEAMS = rpc("identity", "list_teams", TeamListArgs, TeamPage)
 GET_TEAM = rpc("identity", "get_team", ById, TeamSchema)

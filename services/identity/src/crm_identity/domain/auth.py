@@ -65,7 +65,7 @@ def _event(emit: Emit, type_: str, user: User | None, hashed: str, client_ip: st
 def login(session, emit: Emit, email: str, password: str, otp: str | None, client_ip: str | None) -> Outcome:
     hashed = throttle.email_hash(email)
     try:
-        throttle.check(session, hashed, client_ip)
+        throttle.check_account(session, hashed)
     except ServiceError as exc:
         _event(emit, LOGIN_FAILED, None, hashed, client_ip, "rate_limited")
         return Outcome(error=exc)
@@ -89,7 +89,7 @@ def login(session, emit: Emit, email: str, password: str, otp: str | None, clien
                                               extra={"mfa": "required"}))
         if reason == "otp_invalid":
             return Outcome(error=ServiceError("unauthenticated", "wrong one-time code", extra={"mfa": "invalid"}))
-        return Outcome(error=bad_credentials())
+        return Outcome(error=throttle.address_held(session, client_ip) or bad_credentials())
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     throttle.record(session, hashed, client_ip, succeeded=True)

@@ -8,9 +8,9 @@ from crm_common.context import Actor
 from crm_common.contracts.identity import PRIVACY_SERVICES
 from crm_common.db import new_id, utcnow
 from crm_common.envelope import rfc3339
-from crm_common.errors import ServiceError, not_found
+from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
-from crm_identity.domain import audit, mfa, passwords, tokens, users
+from crm_identity.domain import admins, audit, mfa, passwords, tokens, users
 from crm_identity.models import PrivacyRequest, User
 
 SORTABLE = ("created_at",)
@@ -26,13 +26,41 @@ def _require(actor: Actor, action: str) -> None:
         raise ServiceError("forbidden", "privacy requests are for administrators")
 
 
-def create(session: Session, actor: Actor, kind: str, email: str) -> PrivacyRequest:
+def create(session: Session, actor: Actor, kind: str, email: str, staff_user_id: str | None = None) -> PrivacyRequest:
+    """A privacy request. Erasure is for data subjects (leads, contacts, customers, portal users): one whose
+    email is a staff account's is refused (409) unless it comes from offboarding that account."""
     _require(actor, "create")
-    request = PrivacyRequest(id=new_id(), kind=kind, email=users.normalize_email(email), status="pending",
+    email = users.normalize_email(email)
+    if kind == "erasure":
+        staff = users.by_email(session, email)
+        if staff is not None and staff.kind != "customer" and staff.id != staff_user_id:
+            raise ServiceError(
+                "conflict", f"{email} is a staff account (roles: {', '.join(staff.roles or []) or 'none'}); this "
+                f"erasure would deactivate and anonymise it. Erasure requests are for data subjects; staff leave "
+                f"through POST /api/v1/users/{staff.id}/offboard",
+                extra={"staff_user": {"id": staff.id, "email": staff.email, "roles": list(staff.roles or []),
+                                      "is_active": staff.is_active}})
+    request = PrivacyRequest(id=new_id(), kind=kind, email=email, status="pending",
                              parts={s: {"status": "pending"} for s in PRIVACY_SERVICES}, requested_by=actor.user_id)
     session.add(request)
     session.flush()
     return request
+
+
+def offboard(session: Session, actor: Actor, user_id: str, confirm_email: str) -> tuple[PrivacyRequest, bool]:
+    """Offboard a staff member: an erasure request for their email that anonymises and deactivates their
+    account (identity's part) and erases what the other services hold about that email. Never the caller,
+    never the last active administrator, never an account stronger than the caller. (request, was active)."""
+    _require(actor, "create")
+    user = users.load(session, actor, user_id, "admin")
+    if user.kind == "customer":
+        raise ServiceError("conflict", "portal customers are erased with POST /api/v1/privacy/erasure-requests")
+    admins.require_within(session, actor, user)
+    admins.not_self(actor, user, "offboard", "another administrator can")
+    if users.normalize_email(confirm_email) != user.email or user.erased_at is not None:
+        raise validation({"confirm_email": ["is not the email of this account"]})
+    admins.keep_an_admin(session, user, active_after=False)
+    return create(session, actor, "erasure", user.email, staff_user_id=user.id), user.is_active
 
 
 def get(session: Session, actor: Actor, request_id: str) -> PrivacyRequest:

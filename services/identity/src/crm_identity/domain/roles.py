@@ -135,6 +135,7 @@ def update(session: Session, actor: Actor, role_id: str, changes: dict, expected
         if wider:
             raise validation({"permissions": [f"wider than your own grant: {', '.join(sorted(wider))}"]})
         if grant != role.permissions:
+            _check_holders(session, actor, role, grant)
             role.permissions = grant
             changed.append("permissions")
     if "description" in changes and changes["description"] != role.description:
@@ -142,6 +143,21 @@ def update(session: Session, actor: Actor, role_id: str, changes: dict, expected
         changed.append("description")
     session.flush()
     return role, changed
+
+
+def _check_holders(session: Session, actor: Actor, role: Role, grant: dict) -> None:
+    """A role's grant changes only when no holder is stronger than the caller (403) and the caller does not
+    narrow their own grants with it (409)."""
+    for holder in users_with(session, role.name):
+        if grant_within(perms_for(session, holder.roles), actor):
+            raise ServiceError("forbidden", "a holder of this role has grants beyond your own; an administrator "
+                                            "with them may change it", extra={"user_ids": [holder.id]})
+        if holder.id == actor.user_id:
+            after = merge_roles([perms_for(session, [n for n in holder.roles if n != role.name]), grant])
+            lost = grant_within(perms_for(session, holder.roles), Actor(perms=after))
+            if lost:
+                raise ServiceError("conflict", "you hold this role: the change would narrow your own grants ("
+                                   + ", ".join(sorted(lost)[:10]) + "); another administrator can")
 
 
 def delete(session: Session, actor: Actor, role_id: str, expected_version) -> Role:

@@ -9,6 +9,7 @@ from crm_common.context import Actor
 from crm_common.errors import ServiceError, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
+from crm_identity.domain import admins
 from crm_identity.models import Team, User
 
 SORTABLE = ("created_at", "name")
@@ -66,6 +67,20 @@ def _check(session: Session, data: dict, errors: dict, team_id: str | None = Non
     return members
 
 
+def _check_moves(session: Session, actor: Actor, team_id: str | None, members: list[User]) -> None:
+    """Every user whose team would change is one the caller may update and no stronger than the caller
+    (403); the caller does not move themself out of their own team (409)."""
+    wanted = {u.id for u in members}
+    leaving = session.execute(select(User).where(User.team_id == team_id)).scalars().all() if team_id else []
+    moved = [u for u in leaving if u.id not in wanted] + [u for u in members if u.team_id != team_id]
+    for user in moved:
+        if user.id == actor.user_id and user.team_id is not None:
+            raise ServiceError("conflict", "you cannot move yourself out of your team; another administrator can")
+        if not scope.allows(actor, "user", "update", user):
+            raise ServiceError("forbidden", f"you may not move user {user.id}: not a user you may change")
+        admins.require_within(session, actor, user)
+
+
 def _set_members(session: Session, team: Team, members: list[User]) -> list[User]:
     """Make `members` the team's members; returns every user whose team changed."""
     moved = []
@@ -88,6 +103,7 @@ def create(session: Session, actor: Actor, data: dict) -> tuple[Team, list[User]
     members = _check(session, data, errors)
     if errors:
         raise validation(errors)
+    _check_moves(session, actor, None, members)
     team = Team(name=data["name"].strip(), manager_id=data.get("manager_id"))
     session.add(team)
     session.flush()
@@ -113,6 +129,7 @@ def update(session: Session, actor: Actor, team_id: str, changes: dict, expected
         changed.append("manager_id")
     moved = []
     if "member_ids" in changes:
+        _check_moves(session, actor, team.id, members)
         moved = _set_members(session, team, members)
         if moved:
             changed.append("member_ids")

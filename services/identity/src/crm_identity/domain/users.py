@@ -10,7 +10,7 @@ from crm_common.db import utcnow
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
-from crm_identity.domain import mfa, passwords, roles, tokens
+from crm_identity.domain import admins, mfa, passwords, roles, tokens
 from crm_identity.models import ApiKey, Team, User
 
 # fields only a caller with user.admin may set (on others and on themself)
@@ -148,14 +148,20 @@ def _create(session: Session, actor: Actor, data: dict, check_grant: bool = True
 
 
 def update(session: Session, actor: Actor, user_id: str, changes: dict, expected_version) -> tuple[User, list[str]]:
-    """Apply a PATCH; returns (user, changed field names). Privileged fields need user.admin."""
+    """Apply a PATCH; returns (user, changed field names). Privileged fields need user.admin; an account
+    whose grants exceed the caller's is not changed at all (403); the last administrator stays one (409)."""
     user = load(session, actor, user_id, "update")
+    admins.require_within(session, actor, user)
     refused = [f for f in PRIVILEGED if f in changes and not actor.can("user", "admin")]
     if refused:
         raise validation({f: ["only an administrator may set this field"] for f in refused})
+    names = sorted(set(changes["roles"])) if "roles" in changes else list(user.roles or [])
+    if user.id == actor.user_id:
+        _refuse_self_lockout(session, user, changes, names)
+    if "roles" in changes or changes.get("is_active") is False:
+        admins.keep_an_admin(session, user, names, changes.get("is_active"))
     check_version(user, expected_version)
     errors: dict = {}
-    names = sorted(set(changes["roles"])) if "roles" in changes else list(user.roles or [])
     if "roles" in changes:
         _check_roles(session, actor, names, errors)
     if "team_id" in changes:
@@ -164,10 +170,6 @@ def update(session: Session, actor: Actor, user_id: str, changes: dict, expected
         policy = passwords.policy_errors(changes["password"], changes.get("email") or user.email)
         if policy:
             errors["password"] = policy
-    if user.id == actor.user_id and changes.get("is_active") is False:
-        errors["is_active"] = ["you cannot deactivate yourself"]
-    if user.id == actor.user_id and "roles" in changes and "admin" in (user.roles or []) and "admin" not in names:
-        errors.setdefault("roles", []).append("you cannot take the admin role from yourself")
     _check_customer_links(names, changes.get("account_id", user.account_id), changes.get("contact_id", user.contact_id),
                           errors)
     if errors:
@@ -202,6 +204,19 @@ def update(session: Session, actor: Actor, user_id: str, changes: dict, expected
     return user, changed
 
 
+def _refuse_self_lockout(session: Session, user: User, changes: dict, names: list[str]) -> None:
+    errors: dict = {}
+    if changes.get("is_active") is False:
+        errors["is_active"] = ["you cannot deactivate yourself"]
+    if "roles" in changes:
+        lost = admins.lost_grants(session, list(user.roles or []), names)
+        if lost:
+            errors["roles"] = ["you cannot narrow your own grants (you would lose " + ", ".join(sorted(lost)[:10])
+                               + "); another administrator can"]
+    if errors:
+        raise validation(errors)
+
+
 def update_self(session: Session, actor: Actor, changes: dict) -> tuple[User, list[str]]:
     """What anyone may change about themself (their name); everything else goes through an admin."""
     user = session.get(User, actor.user_id) if actor.user_id else None
@@ -221,9 +236,10 @@ def update_self(session: Session, actor: Actor, changes: dict) -> tuple[User, li
 def deactivate(session: Session, actor: Actor, user_id: str, expected_version) -> User | None:
     """Deactivate (the DELETE of users); None when it already was. Revokes its sessions."""
     user = load(session, actor, user_id, "delete")
+    admins.require_within(session, actor, user)
+    admins.not_self(actor, user, "deactivate")
+    admins.keep_an_admin(session, user, active_after=False)
     check_version(user, expected_version)
-    if user.id == actor.user_id:
-        raise ServiceError("conflict", "you cannot deactivate yourself")
     if not user.is_active:
         return None
     user.is_active = False
@@ -237,6 +253,9 @@ def reset_mfa(session: Session, actor: Actor, user_id: str, expected_version) ->
     """An administrator turns a user's second factor off (a lost device) and signs them out everywhere:
     whoever holds the device holds no session. None when there was nothing to reset."""
     user = load(session, actor, user_id, "admin")
+    admins.require_within(session, actor, user)
+    admins.not_self(actor, user, "reset the second factor of",
+                    "turn your own off with POST /api/v1/auth/mfa/disable (password and code)")
     check_version(user, expected_version)
     if not mfa.clear(user):
         return None
