@@ -37,6 +37,7 @@ class Suite:
         self.env.setdefault("CRM_JWT_PRIVATE_KEY_FILE", str(key_dir / "jwt_private.pem"))
         self.env.setdefault("CRM_JWT_PUBLIC_KEY_FILE", str(key_dir / "jwt_public.pem"))
         self.env.setdefault("CRM_DATA_KEY_FILE", str(key_dir / "data.key"))
+        self.env.setdefault("CRM_BUS_KEY_FILE", str(key_dir / "bus.key"))
         self.port = int(self.env.get("CRM_PORT") or 8080)
         self.bind = self.env.get("CRM_BIND") or "127.0.0.1"
         self.quiet = quiet
@@ -174,10 +175,11 @@ def _signal_group(proc: subprocess.Popen, sig) -> None:
 _BOOTSTRAP = """
 import os, sys
 from pathlib import Path
-from crm_common import config, migrate, secretbox, topology
+from crm_common import callers, config, migrate, secretbox, topology
 from crm_identity import keys, seed_admin
 keys.generate(Path(os.environ["CRM_JWT_PRIVATE_KEY_FILE"]).parent)
 secretbox.generate_key_file(Path(os.environ["CRM_DATA_KEY_FILE"]))
+callers.generate_key_file(Path(os.environ["CRM_BUS_KEY_FILE"]))
 for name in config.SERVICES + ("gateway",):
     migrate.upgrade(name)
 print("migrated:", ", ".join(config.SERVICES + ("gateway",)))
