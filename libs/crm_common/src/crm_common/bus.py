@@ -115,9 +115,11 @@ class Publisher:
                 self._give_back(link)
         raise ConnectionError(f"could not publish {envelope.get('type')}: {last_error}")
 
-    def publish_to_queue(self, queue: str, envelope: dict, headers: dict | None = None) -> None:
-        """Publish straight to a queue through the default exchange (retries, replays)."""
-        self.publish(envelope, exchange="", routing_key=queue, headers=headers)
+    def publish_to_queue(self, queue: str, envelope: dict, headers: dict | None = None,
+                         exchange: Exchange | str = "") -> None:
+        """Publish to one queue through a direct exchange bound with the queue's name as its key (retries
+        and replays go through the consumer's own, topology.retry_exchange)."""
+        self.publish(envelope, exchange=exchange, routing_key=queue, headers=headers)
 
     def close(self) -> None:
         with self._lock:

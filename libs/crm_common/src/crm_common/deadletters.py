@@ -13,7 +13,7 @@ import sys
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from crm_common import tables
+from crm_common import tables, topology
 from crm_common.db import utcnow
 
 
@@ -47,7 +47,8 @@ def replay(engine: Engine, metadata, publisher, ids: list[int] | None) -> list[i
     replayed = []
     with engine.begin() as conn:
         for row in conn.execute(query).mappings().all():
-            publisher.publish_to_queue(row["queue"], row["envelope"], headers={"nameko.crm_attempt": 0})
+            publisher.publish_to_queue(row["queue"], row["envelope"], headers={"nameko.crm_attempt": 0},
+                                       exchange=topology.retry_exchange(topology.consumer_of(row["queue"])))
             conn.execute(update(table).where(table.c.id == row["id"]).values(replayed_at=utcnow()))
             replayed.append(row["id"])
     return replayed

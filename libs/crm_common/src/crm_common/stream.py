@@ -35,17 +35,11 @@ class EventStream(Consumer):
     def setup(self):
         service = self.container.service_name
         self.queue = topology.consumer_queue(service)
-        self.retry_queues = topology.retry_queues(service)
-        super().setup()
-
-    def start(self):
-        # delay queues must exist before the first retry is sent to one of them
+        # the exchanges the queue binds to, and the delay queues, exist before the queue is consumed
         from crm_common.bus import connect
         with connect(self.container.config.get("AMQP_URI")) as conn:
-            channel = conn.channel()
-            for queue in self.retry_queues:
-                queue(channel).declare()
-        super().start()
+            topology.ensure(conn, topology.consumer_declarations(service))
+        super().setup()
 
     def _database(self):
         from crm_common.dependencies import Database
@@ -91,7 +85,8 @@ class EventStream(Consumer):
             log.warning("event %s failed (attempt %d): %s; retrying in %ss", event_type, attempt, error,
                         delays[attempt - 1])
             db.publisher.publish_to_queue(topology.retry_queue_name(self.container.service_name, attempt),
-                                          body, headers={"nameko." + ATTEMPT_KEY: attempt})
+                                          body, headers={"nameko." + ATTEMPT_KEY: attempt},
+                                          exchange=topology.retry_exchange(self.container.service_name))
         else:
             envelope = body if isinstance(body, dict) else {"raw": str(body)}
             letter = deadletters.store(db.engine, db.metadata, self.queue.name, envelope, error, attempt)
