@@ -58,6 +58,9 @@ class _Link:
 class Publisher:
     """Publishes envelopes durably; `publish` returns only once the broker confirmed the message.
 
+    Every message carries `user_id`, the broker user of the connection: RabbitMQ refuses a message whose
+    user_id is not the connection's user, so a consumer knows which user published an event.
+
     A confirm takes a round trip and the broker's write, a few milliseconds. Publishes therefore run
     side by side on up to `size` connections (CRM_PUBLISH_CONNECTIONS, 4), opened as concurrent
     publishes need them: one connection waiting for its confirm held every other writer of the process
@@ -68,6 +71,7 @@ class Publisher:
 
     def __init__(self, uri: str | None = None, size: int | None = None):
         self.uri = uri or config.amqp_uri()
+        self.user = config.uri_user(self.uri)  # every message names it; the broker refuses any other
         self.size = max(1, size or config.env_int("CRM_PUBLISH_CONNECTIONS", 4))
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
@@ -105,7 +109,7 @@ class Publisher:
                         link.ensure().publish(body, exchange=exchange, routing_key=routing_key, headers=headers,
                                               delivery_mode=2, content_type="application/json",
                                               content_encoding="utf-8", declare=declare, retry=False,
-                                              message_id=envelope.get("event_id"))
+                                              message_id=envelope.get("event_id"), user_id=self.user)
                         return
                     except Exception as exc:  # broken connection: reconnect and try again
                         last_error = exc

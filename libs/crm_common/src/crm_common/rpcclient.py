@@ -65,7 +65,8 @@ class _Member:
         self.connection.connect()
         self.channel = self.connection.channel()
         self.channel.events["basic_return"].add(self._on_return)
-        self.reply_to = f"rpc.reply-crm-{uuid.uuid4()}"
+        # named for the broker user, whose permissions allow its own reply queues only (see brokerusers)
+        self.reply_to = f"rpc.reply-{self.connection.userid}-{uuid.uuid4()}"
         reply_queue = Queue(self.reply_to, exchange=RPC_EXCHANGE, routing_key=self.reply_to,
                             exclusive=True, auto_delete=True)
         self.producer = Producer(self.channel, exchange=RPC_EXCHANGE, serializer="json")

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 PRODUCERS = ("identity", "sales", "service_desk", "marketing", "analytics", "platform")
 ALL = "#"  # a consumer of every event of every producer
 ENTRY_POINTS = "crm.subscriptions"
+RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)  # nameko's, as nameko declares it
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,6 +159,7 @@ def declare(consumers: dict | None = None, uri: str | None = None) -> list[str]:
     with connect(uri) as conn:
         conn.ensure_connection(max_retries=3)
         channel = conn.channel()
+        RPC_EXCHANGE(channel).declare()
         producers = {p for spec in consumers.values() for p, _ in routes(spec)} | set(PRODUCERS)
         for producer in sorted(producers):
             events_exchange(producer)(channel).declare()
