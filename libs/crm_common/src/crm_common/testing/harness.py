@@ -37,6 +37,11 @@ class Vhost:
     def delete(self) -> None:
         _rabbitmqctl("delete_vhost", self.name)
 
+    def delete_users(self) -> None:
+        """The broker users `make run` (crm_common.suite) made for this vhost, if any."""
+        from crm_common import brokerusers
+        brokerusers.delete(brokerusers.default_prefix(self.uri))
+
 
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
