@@ -11,7 +11,7 @@ broker checks against the connection's user; consumers check it against the even
 
 `definitions(...)` is what RabbitMQ imports (`rabbitmqctl import_definitions`, or the file loaded at
 boot in docker-compose); `create(...)` makes the users of one vhost with generated passwords kept as
-files (0600) under a directory (var/keys/amqp for `make run`), never printed.
+files (0600) under a directory (var/keys/amqp/<account>/password for `make run`), never printed.
 
     python -m crm_common.brokerusers definitions OUT.json --vhost crm --secrets DIR [--template T]
 """
@@ -68,8 +68,9 @@ def user_name(prefix: str, account: str) -> str:
 
 
 def read_or_make_password(directory: Path, account: str) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{account}.password"
+    """`directory/<account>/password`, made once (0600) and then kept."""
+    path = directory / account / "password"
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -171,7 +172,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("out")
     parser.add_argument("--vhost", default="crm")
     parser.add_argument("--prefix", default="crm-")
-    parser.add_argument("--secrets", required=True, help="directory of <account>.password files (made if missing)")
+    parser.add_argument("--secrets", required=True, help="directory of <account>/password files (made if missing)")
     parser.add_argument("--template", help="definitions to add the users to (vhost, policies, exchanges)")
     args = parser.parse_args(argv)
     template = json.loads(Path(args.template).read_text()) if args.template else None
@@ -184,7 +185,7 @@ def main(argv: list[str]) -> int:
                             "limits": {}})
     result["permissions"].append({"user": "admin", "vhost": args.vhost, "configure": ".*", "write": ".*", "read": ".*"})
     out = Path(args.out)
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # salted hashes only; the broker reads it
     with os.fdopen(fd, "w") as fh:
         json.dump(result, fh, indent=2)
     print(f"wrote {out}: users {', '.join(u['name'] for u in result['users'])} (passwords in {directory})")
