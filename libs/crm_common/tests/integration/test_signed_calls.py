@@ -81,3 +81,27 @@ def test_dead_letters_are_for_administrators_only(running_world):
             assert raised.value.code == "forbidden"
     assert isinstance(world.call("probe_consumer", "dead_letters", actor=Actor(user_id="u-a", roles=("admin",))), list)
     assert isinstance(world.call("probe_consumer", "dead_letters", actor=OPERATOR), list)
+
+
+def test_an_event_not_published_by_its_producers_broker_user_is_not_applied(running_world):
+    """Here every process is the one user of AMQP_URI (guest): an event without a user_id, or with one
+    the broker let through for another connection's user, is dropped by the consumer; a real one is applied."""
+    from kombu import Connection, Producer
+    from crm_common.contracts.platform import PROBE_EMITTED
+    from crm_common.envelope import make_envelope
+
+    world = running_world
+
+    def event(key):
+        return make_envelope(PROBE_EMITTED, {"key": key, "seq": 1}, "probe_producer", None, None)
+
+    with Connection(world.vhost.uri, transport_options={"confirm_publish": True}) as conn:
+        producer = Producer(conn.channel(), serializer="json")
+        producer.publish(event("stranger"), exchange="probe_producer.events", routing_key=PROBE_EMITTED)
+        producer.publish(event("owner"), exchange="probe_producer.events", routing_key=PROBE_EMITTED, user_id="guest")
+    deadline = time.time() + 10
+    while time.time() < deadline and world.call("probe_consumer", "applied", "owner") != {"1": 1}:
+        time.sleep(0.2)
+    assert world.call("probe_consumer", "applied", "owner") == {"1": 1}
+    assert world.call("probe_consumer", "applied", "stranger") == {}
+    assert [x for x in world.call("probe_consumer", "dead_letters", actor=OPERATOR) if "stranger" in str(x)] == []
