@@ -117,12 +117,13 @@ def default_prefix(uri: str) -> str:
     return "crm-" if vhost == "/" else f"crm-{vhost}-"
 
 
-def create(admin_uri: str, directory: Path, prefix: str | None = None) -> tuple[str, dict[str, str]]:
+def create(admin_uri: str, directory: Path, prefix: str | None = None,
+           accounts: tuple[str, ...] = ACCOUNTS) -> tuple[str, dict[str, str]]:
     """Make (or update) every account's user on the vhost of `admin_uri` through rabbitmqctl; returns the
     prefix and each account's AMQP URI. Passwords are kept under `directory` and reused."""
     prefix = prefix or default_prefix(admin_uri)
     vhost = vhost_of(admin_uri)
-    passwords = {account: read_or_make_password(directory, account) for account in ACCOUNTS}
+    passwords = {account: read_or_make_password(directory, account) for account in accounts}
     body = json.dumps(definitions(vhost, prefix, passwords, {"vhosts": [{"name": vhost}]}))
     subprocess.run(["rabbitmqctl", "-q", "import_definitions"], input=body, text=True, check=True,
                    capture_output=True, timeout=120)  # the definitions on stdin: no password on a command line
@@ -149,9 +150,9 @@ def _await_users(uris, timeout: float = 30) -> None:
                 time.sleep(0.2)
 
 
-def delete(prefix: str) -> None:
+def delete(prefix: str, accounts: tuple[str, ...] = ACCOUNTS) -> None:
     """Remove every account's user of `prefix` (one rabbitmqctl call)."""
-    names = ", ".join(f'<<"{user_name(prefix, a)}">>' for a in ACCOUNTS)
+    names = ", ".join(f'<<"{user_name(prefix, a)}">>' for a in accounts)
     expr = (f"lists:foreach(fun(U) -> catch rabbit_auth_backend_internal:delete_user(U, <<\"crm-tests\">>) end, "
             f"[{names}]).")
     subprocess.run(["rabbitmqctl", "-q", "eval", expr], check=False, capture_output=True, timeout=120)
