@@ -65,6 +65,7 @@ def suite(backend, tmp_path_factory):
         yield client
     finally:
         the_suite.stop()
+        the_suite.remove_broker_users()
         vhost.delete()
         if pg is not None:
             pg.drop()

@@ -53,7 +53,7 @@ def bench_login(vhost: Vhost, tmp: Path) -> dict:
         proc.wait_ready("identity")
 
         def worker():
-            pool = RpcPool(vhost.uri, timeout=30, size=1)
+            pool = RpcPool(vhost.uri, timeout=30, size=1, key_file=proc.env["CRM_BUS_KEY_FILE"])
             return lambda: pool.call("identity", "login", {"email": EMAIL, "password": PASSWORD})
 
         run_load(worker, 2, 2)  # warm up

@@ -67,6 +67,7 @@ def running_suite(vhost: Vhost, tmp: Path):
         yield port, login.json()["access_token"]
     finally:
         suite.stop()
+        suite.remove_broker_users()
 
 
 def bench_echo_and_gateway(vhost: Vhost, tmp: Path) -> tuple[dict, dict]:
@@ -83,7 +84,7 @@ def bench_echo_and_gateway(vhost: Vhost, tmp: Path) -> tuple[dict, dict]:
         return lambda: proxy.bench_echo.echo("x")
 
     def suite_worker():  # (a'): the same echo through crm_common's RPC client, what the gateway uses
-        pool = RpcPool(vhost.uri, timeout=10, size=1)
+        pool = RpcPool(vhost.uri, timeout=10, size=1, key=bytes(32))  # signs as the gateway does; bare nameko ignores it
         return lambda: pool.call("bench_echo", "echo", "x")
 
     with echo_service(vhost, tmp), running_suite(vhost, tmp) as (port, token):
@@ -137,7 +138,7 @@ def bench_propagation(vhost: Vhost, tmp: Path, rate: float = 200, seconds: float
         consumer.wait_ready("probe_consumer")
         # the writes are driven inside the producer, open loop (bench (b) measures the RPC path): a
         # closed-loop client waiting for each answer would send fewer events exactly when the system slows
-        pool = RpcPool(vhost.uri, timeout=seconds + 60, size=1)
+        pool = RpcPool(vhost.uri, timeout=seconds + 60, size=1, key_file=producer.env["CRM_BUS_KEY_FILE"])
         # one second of the same load first, applied before measuring: a fresh process compiles its
         # statements and fills its caches on its first writes, which is start-up, not propagation
         pool.call("probe_producer", "drive", "warmup", int(rate), rate)

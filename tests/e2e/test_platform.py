@@ -121,6 +121,7 @@ def test_make_run_starts_everything_and_sigterm_stops_everything(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+        vhost.delete_users()
         vhost.delete()
 
 

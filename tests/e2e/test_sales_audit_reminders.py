@@ -104,7 +104,7 @@ def test_the_sales_service_refuses_a_create_the_gateway_would_have_refused(suite
     analyst = Actor(user_id=admin.create_user(["analyst"])["id"], roles=("analyst",), perms=BUILTIN_ROLES["analyst"])
     if method == "create_target":
         body = {**body, "user_id": analyst.user_id}
-    pool = RpcPool(suite.suite.env["AMQP_URI"], timeout=10, size=1)
+    pool = RpcPool(suite.suite.env["AMQP_URI"], timeout=10, size=1, key_file=suite.suite.env["CRM_BUS_KEY_FILE"])
     try:
         with pytest.raises(ServiceError) as refused:
             pool.call("sales", method, body, actor=analyst)

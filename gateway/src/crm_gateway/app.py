@@ -57,8 +57,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.json.sort_keys = False
     app.extensions["crm_settings"] = settings
-    app.extensions["crm_rpc"] = RpcPool(settings.amqp_uri, settings.rpc_timeout)
-    app.extensions["crm_rpc_probe"] = RpcPool(settings.amqp_uri, 2.0, size=8)
+    # every call to a service is signed with the bus key (read at the first call)
+    app.extensions["crm_rpc"] = RpcPool(settings.amqp_uri, settings.rpc_timeout, key_file=settings.bus_key_file)
+    app.extensions["crm_rpc_probe"] = RpcPool(settings.amqp_uri, 2.0, size=8, key_file=settings.bus_key_file)
     app.extensions["crm_keyring"] = auth.KeyRing(settings.public_key_file)
     app.extensions["crm_api_keys"] = auth.ApiKeyCache(settings.api_key_cache_seconds)
     app.extensions["crm_cutoffs"] = auth.CutoffCache(settings.token_cutoff_cache_seconds)

@@ -21,6 +21,8 @@ class Settings:
     rpc_timeout: float = field(default_factory=config.rpc_timeout)
     public_key_file: str = field(default_factory=lambda: config.env(
         "CRM_JWT_PUBLIC_KEY_FILE", str(default_key_dir() / "jwt_public.pem")))
+    bus_key_file: str = field(default_factory=lambda: config.env(
+        "CRM_BUS_KEY_FILE", str(default_key_dir() / "bus.key")))
     database_url: str = field(default_factory=lambda: config.database_url("gateway"))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o.strip() for o in (config.env("CRM_CORS_ORIGINS", "") or "").split(",") if o.strip()))

@@ -58,6 +58,9 @@ class _Link:
 class Publisher:
     """Publishes envelopes durably; `publish` returns only once the broker confirmed the message.
 
+    Every message carries `user_id`, the broker user of the connection: RabbitMQ refuses a message whose
+    user_id is not the connection's user, so a consumer knows which user published an event.
+
     A confirm takes a round trip and the broker's write, a few milliseconds. Publishes therefore run
     side by side on up to `size` connections (CRM_PUBLISH_CONNECTIONS, 4), opened as concurrent
     publishes need them: one connection waiting for its confirm held every other writer of the process
@@ -68,6 +71,7 @@ class Publisher:
 
     def __init__(self, uri: str | None = None, size: int | None = None):
         self.uri = uri or config.amqp_uri()
+        self.user = config.uri_user(self.uri)  # every message names it; the broker refuses any other
         self.size = max(1, size or config.env_int("CRM_PUBLISH_CONNECTIONS", 4))
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
@@ -105,7 +109,7 @@ class Publisher:
                         link.ensure().publish(body, exchange=exchange, routing_key=routing_key, headers=headers,
                                               delivery_mode=2, content_type="application/json",
                                               content_encoding="utf-8", declare=declare, retry=False,
-                                              message_id=envelope.get("event_id"))
+                                              message_id=envelope.get("event_id"), user_id=self.user)
                         return
                     except Exception as exc:  # broken connection: reconnect and try again
                         last_error = exc
@@ -115,9 +119,11 @@ class Publisher:
                 self._give_back(link)
         raise ConnectionError(f"could not publish {envelope.get('type')}: {last_error}")
 
-    def publish_to_queue(self, queue: str, envelope: dict, headers: dict | None = None) -> None:
-        """Publish straight to a queue through the default exchange (retries, replays)."""
-        self.publish(envelope, exchange="", routing_key=queue, headers=headers)
+    def publish_to_queue(self, queue: str, envelope: dict, headers: dict | None = None,
+                         exchange: Exchange | str = "") -> None:
+        """Publish to one queue through a direct exchange bound with the queue's name as its key (retries
+        and replays go through the consumer's own, topology.retry_exchange)."""
+        self.publish(envelope, exchange=exchange, routing_key=queue, headers=headers)
 
     def close(self) -> None:
         with self._lock:

@@ -36,6 +36,20 @@ def amqp_uri() -> str:
     return env("AMQP_URI", DEFAULT_AMQP_URI)
 
 
+def uri_user(uri: str) -> str:
+    """The user name in an AMQP URI (guest when it names none, as the broker assumes)."""
+    from urllib.parse import unquote, urlsplit
+    user = urlsplit(uri).username
+    return unquote(user) if user else "guest"
+
+
+def broker_user(service: str) -> str:
+    """The broker user that `service` connects as: CRM_BROKER_USER_PREFIX + service when every service
+    has its own (make run, compose, Kubernetes), else the one user of AMQP_URI (a developer's broker)."""
+    prefix = env("CRM_BROKER_USER_PREFIX")
+    return f"{prefix}{service}" if prefix else uri_user(amqp_uri())
+
+
 def redact_uri(uri: str) -> str:
     """The URI with its password replaced, for messages and logs."""
     return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", uri)

@@ -2,7 +2,8 @@
 
 CLI: `python -m crm_common.deadletters list <service>` and
      `python -m crm_common.deadletters replay <service> <id> [<id> ...] | --all`
-(both call the service's `dead_letters` / `replay_dead_letters` RPC methods).
+(both call the service's `dead_letters` / `replay_dead_letters` RPC methods as the operator, signed with
+the bus key of the host they run on: CRM_BUS_KEY_FILE).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from crm_common import tables
+from crm_common import tables, topology
 from crm_common.db import utcnow
 
 
@@ -46,13 +47,15 @@ def replay(engine: Engine, metadata, publisher, ids: list[int] | None) -> list[i
     replayed = []
     with engine.begin() as conn:
         for row in conn.execute(query).mappings().all():
-            publisher.publish_to_queue(row["queue"], row["envelope"], headers={"nameko.crm_attempt": 0})
+            publisher.publish_to_queue(row["queue"], row["envelope"], headers={"nameko.crm_attempt": 0},
+                                       exchange=topology.retry_exchange(topology.consumer_of(row["queue"])))
             conn.execute(update(table).where(table.c.id == row["id"]).values(replayed_at=utcnow()))
             replayed.append(row["id"])
     return replayed
 
 
 def main(argv: list[str]) -> int:
+    from crm_common.callers import OPERATOR
     from crm_common.rpcclient import call_once
 
     if len(argv) < 2 or argv[0] not in ("list", "replay"):
@@ -60,13 +63,13 @@ def main(argv: list[str]) -> int:
         return 2
     command, service, rest = argv[0], argv[1], argv[2:]
     if command == "list":
-        print(json.dumps(call_once(service, "dead_letters"), indent=2))
+        print(json.dumps(call_once(service, "dead_letters", actor=OPERATOR), indent=2))
         return 0
     ids = None if rest == ["--all"] else [int(x) for x in rest]
     if ids == []:
         print("name the ids to replay, or --all", file=sys.stderr)
         return 2
-    print(json.dumps({"replayed": call_once(service, "replay_dead_letters", ids)}))
+    print(json.dumps({"replayed": call_once(service, "replay_dead_letters", ids, actor=OPERATOR)}))
     return 0
 
 

@@ -5,11 +5,13 @@ import logging
 
 import eventlet
 from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
 
 from crm_common import config, outbox
 from crm_common.bus import Publisher
 from crm_common.context import actor_from_context, request_id_from_context
 from crm_common.db import make_engine
+from crm_common.rpc import SignedRpc
 from crm_common.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -53,9 +55,15 @@ class Database(DependencyProvider):
             eventlet.sleep(self.relay_interval)
 
     def get_dependency(self, worker_ctx):
+        """The worker's UnitOfWork. An RPC's caller is the actor its SignedRpc entrypoint verified; an RPC
+        through any other entrypoint has none (its `caller` is refused); timers and events have none
+        either and act as the system."""
         data = worker_ctx.context_data
+        entrypoint = worker_ctx.entrypoint
+        is_rpc = isinstance(entrypoint, Rpc)
+        actor = actor_from_context(data) if isinstance(entrypoint, SignedRpc) else None
         return UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
-                          actor_from_context(data), request_id_from_context(data))
+                          actor, request_id_from_context(data), rpc=is_rpc)
 
     def worker_teardown(self, worker_ctx):
         dependency = worker_ctx.service.__dict__.get(self.attr_name)

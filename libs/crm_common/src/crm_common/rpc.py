@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 from kombu import Connection
 from kombu.pools import producers
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
-from nameko.rpc import Responder, rpc
+from nameko.rpc import Responder, Rpc
 
-from crm_common import bus  # noqa: F401 - kombu tuning on import
+from crm_common import bus, callers  # noqa: F401 - bus: kombu tuning on import
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
 
@@ -43,6 +44,38 @@ class ReplyPublisher(Publisher):
 
 
 Responder.publisher_cls = ReplyPublisher  # every RPC entrypoint of a service shares one consumer
+log = logging.getLogger(__name__)
+
+
+class SignedRpc(Rpc):
+    """nameko's RPC entrypoint that runs a call only for a caller signed for it (see `callers`).
+
+    The signature is checked before a worker is spawned: a refused call runs nothing and changes
+    nothing; its caller gets ServiceError("unauthenticated") back."""
+
+    key: bytes | None = None
+
+    def setup(self):
+        super().setup()
+        self.key = _bus_key(str(callers.key_file()))
+        self.target = f"{self.container.service_name}.{self.method_name}"
+
+    def handle_message(self, body, message):
+        data = self.unpack_message_headers(message)
+        try:
+            callers.verify(self.key, self.target, data)
+        except ServiceError as exc:
+            log.warning("refused a call to %s: %s", self.target, exc.detail)
+            raise
+        super().handle_message(body, message)
+
+
+@functools.lru_cache(maxsize=None)
+def _bus_key(path: str) -> bytes:
+    return callers.load_key(path)
+
+
+rpc = SignedRpc.decorator
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,6 +11,9 @@ broker loses ends as a timeout like one the service never answers (a confirm rou
 cost the gateway about a tenth of the CPU of a read). A service
 that does not answer within the timeout gives ServiceError("timeout"); a broker that is away gives
 ServiceError("unavailable"). Broken members are dropped and replaced.
+
+Every call is signed for its target method with the bus key (see `callers`): as its actor, or as an
+anonymous caller with no grants when there is none.
 """
 from __future__ import annotations
 
@@ -25,8 +28,8 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
 from nameko.exceptions import deserialize
 
-from crm_common import bus, config  # noqa: F401  (bus: kombu tuning on import)
-from crm_common.context import Actor, context_data
+from crm_common import bus, callers, config  # noqa: F401  (bus: kombu tuning on import)
+from crm_common.context import Actor
 from crm_common.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,8 @@ class _Member:
         self.connection.connect()
         self.channel = self.connection.channel()
         self.channel.events["basic_return"].add(self._on_return)
-        self.reply_to = f"rpc.reply-crm-{uuid.uuid4()}"
+        # named for the broker user, whose permissions allow its own reply queues only (see brokerusers)
+        self.reply_to = f"rpc.reply-{self.connection.userid}-{uuid.uuid4()}"
         reply_queue = Queue(self.reply_to, exchange=RPC_EXCHANGE, routing_key=self.reply_to,
                             exclusive=True, auto_delete=True)
         self.producer = Producer(self.channel, exchange=RPC_EXCHANGE, serializer="json")
@@ -118,11 +122,20 @@ class _Member:
 
 
 class RpcPool:
-    def __init__(self, amqp_uri: str | None = None, timeout: float | None = None, size: int = 16):
+    def __init__(self, amqp_uri: str | None = None, timeout: float | None = None, size: int = 16,
+                 key: bytes | None = None, key_file: str | None = None):
+        """`key`: the bus key, or read from `key_file` (default CRM_BUS_KEY_FILE) at the first call."""
         self.amqp_uri = amqp_uri or config.amqp_uri()
+        self._key, self._key_file = key, key_file
         self.timeout = timeout if timeout is not None else config.rpc_timeout()
         self._idle: queue.LifoQueue[_Member] = queue.LifoQueue()
         self._size = size
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = callers.load_key(self._key_file)
+        return self._key
 
     def _take(self) -> _Member:
         try:
@@ -141,7 +154,7 @@ class RpcPool:
 
     def call(self, service: str, method: str, *args, actor: Actor | None = None, request_id: str | None = None,
              **kwargs):
-        data = context_data(actor, request_id)
+        data = callers.sign(self.key, f"{service}.{method}", actor, request_id)
         try:
             return self._call(service, method, args, kwargs, data)
         except _Broken as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from nameko.rpc import rpc
+from crm_common.rpc import rpc
 from sqlalchemy import text
 
 from crm_common import deadletters, outbox
@@ -31,8 +31,7 @@ class KernelService:
                 "outbox_unpublished": outbox.unpublished_count(self.db.engine, self.db.metadata)}
 
     def _require_admin(self):
-        actor = self.db.actor
-        if actor is not None and not actor.is_admin:
+        if not self.db.caller.is_admin:
             raise ServiceError("forbidden", "dead letters are for administrators")
 
     @rpc

@@ -9,6 +9,10 @@ The handler runs in one transaction with the inbox mark, so a redelivered event 
 A handler that raises is retried after each delay in CRM_RETRY_DELAYS (delay queues that dead-letter
 back to the service queue); after the last, the event goes to the dead-letter store and the queue
 keeps flowing.
+
+An event is taken only from its producer: the broker user that published it (the message's
+`user_id`, which RabbitMQ checks against the connection's user) must be the one of the service its
+type names, or this service's own (retries, replays).
 """
 from __future__ import annotations
 
@@ -35,17 +39,11 @@ class EventStream(Consumer):
     def setup(self):
         service = self.container.service_name
         self.queue = topology.consumer_queue(service)
-        self.retry_queues = topology.retry_queues(service)
-        super().setup()
-
-    def start(self):
-        # delay queues must exist before the first retry is sent to one of them
+        # the exchanges the queue binds to, and the delay queues, exist before the queue is consumed
         from crm_common.bus import connect
         with connect(self.container.config.get("AMQP_URI")) as conn:
-            channel = conn.channel()
-            for queue in self.retry_queues:
-                queue(channel).declare()
-        super().start()
+            topology.ensure(conn, topology.consumer_declarations(service))
+        super().setup()
 
     def _database(self):
         from crm_common.dependencies import Database
@@ -58,6 +56,9 @@ class EventStream(Consumer):
         if isinstance(body, (bytes, str)):
             import json
             body = json.loads(body)
+        if not self._from_its_producer(body, message):
+            self.queue_consumer.ack_message(message)
+            return
         context_data = self.unpack_message_headers(message)
         if is_envelope(body):
             if body.get("request_id"):
@@ -69,6 +70,26 @@ class EventStream(Consumer):
                                         handle_result=handle_result)
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+
+    def _from_its_producer(self, body, message) -> bool:
+        """An event is taken only as published by the broker user of the producer its type names
+        (`sales.` -> the sales service's user), or by this service's own user (its retries and replays).
+        Anything else is logged and dropped: not applied, not retried, not dead-lettered."""
+        type_ = body.get("type") if isinstance(body, dict) else None
+        producer = type_.split(".", 1)[0] if isinstance(type_, str) and "." in type_ else None
+        publisher = message.properties.get("user_id")
+        if publisher is not None and publisher in (self._user_of(self.container.service_name),
+                                                   producer and self._user_of(producer)):
+            return True
+        log.warning("dropped event %s %s: published by broker user %r, not by its producer %s",
+                    type_, body.get("event_id") if isinstance(body, dict) else "?", publisher, producer)
+        return False
+
+    def _user_of(self, service: str) -> str:
+        users = self.__dict__.setdefault("_users", {})
+        if service not in users:
+            users[service] = config.broker_user(service)
+        return users[service]
 
     def handle_result(self, message, body, worker_ctx, result=None, exc_info=None):
         if exc_info is not None:
@@ -91,7 +112,8 @@ class EventStream(Consumer):
             log.warning("event %s failed (attempt %d): %s; retrying in %ss", event_type, attempt, error,
                         delays[attempt - 1])
             db.publisher.publish_to_queue(topology.retry_queue_name(self.container.service_name, attempt),
-                                          body, headers={"nameko." + ATTEMPT_KEY: attempt})
+                                          body, headers={"nameko." + ATTEMPT_KEY: attempt},
+                                          exchange=topology.retry_exchange(self.container.service_name))
         else:
             envelope = body if isinstance(body, dict) else {"raw": str(body)}
             letter = deadletters.store(db.engine, db.metadata, self.queue.name, envelope, error, attempt)

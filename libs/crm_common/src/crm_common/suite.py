@@ -37,12 +37,14 @@ class Suite:
         self.env.setdefault("CRM_JWT_PRIVATE_KEY_FILE", str(key_dir / "jwt_private.pem"))
         self.env.setdefault("CRM_JWT_PUBLIC_KEY_FILE", str(key_dir / "jwt_public.pem"))
         self.env.setdefault("CRM_DATA_KEY_FILE", str(key_dir / "data.key"))
+        self.env.setdefault("CRM_BUS_KEY_FILE", str(key_dir / "bus.key"))
         self.port = int(self.env.get("CRM_PORT") or 8080)
         self.bind = self.env.get("CRM_BIND") or "127.0.0.1"
         self.quiet = quiet
         self.log_dir = Path(log_dir) if log_dir else None
         self.root = self.root if (self.root / "services").exists() else config.repo_root()
         self.procs: dict[str, subprocess.Popen] = {}
+        self.broker_uris: dict[str, str] = {}  # process -> its own broker user's URI (see brokerusers)
         self._stopping = False
 
     # -- bootstrap -------------------------------------------------------------------------
@@ -60,10 +62,32 @@ class Suite:
             raise SystemExit(f"error: RabbitMQ is not reachable at {config.redact_uri(uri)}. Start it "
                              "(e.g. `rabbitmq-server -detached`) or point AMQP_URI at a running broker.")
 
+    def make_broker_users(self) -> None:
+        """One broker user per service and the gateway, on a broker of this machine reached as guest; their
+        passwords are kept under var/keys/amqp. Elsewhere every process uses AMQP_URI as it is."""
+        from crm_common import brokerusers
+        uri = self.env.get("AMQP_URI") or config.DEFAULT_AMQP_URI
+        if self.env.get("CRM_BROKER_USERS", "on") == "off" or not brokerusers.local_admin(uri):
+            return
+        try:
+            prefix, self.broker_uris = brokerusers.create(uri, Path(self.env["CRM_VAR_DIR"]) / "keys" / "amqp",
+                                                          self.env.get("CRM_BROKER_USER_PREFIX"))
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", "") or type(exc).__name__
+            raise SystemExit(f"error: could not make the broker users with rabbitmqctl: {str(detail)[-500:]} "
+                             "(or set CRM_BROKER_USERS=off to run every process as the AMQP_URI user)")
+        self.env["CRM_BROKER_USER_PREFIX"] = prefix
+
+    def remove_broker_users(self) -> None:
+        from crm_common import brokerusers
+        if self.broker_uris:
+            brokerusers.delete(self.env["CRM_BROKER_USER_PREFIX"])
+
     def bootstrap(self) -> dict:
-        """Keys, migrations, queues, admin -- in one child process. Returns what it printed."""
+        """Broker users, keys, migrations, queues, admin -- in one child process. Returns what it printed."""
         self.check_broker()
         Path(self.env["CRM_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+        self.make_broker_users()
         out = self.python("-c", _BOOTSTRAP, check=False)
         if out.returncode != 0:
             raise SystemExit(f"error: preparing the suite failed:\n{out.stderr[-3000:]}")
@@ -85,7 +109,8 @@ class Suite:
         for name, cmd in self.commands().items():
             if only and name not in only:
                 continue
-            proc = subprocess.Popen(cmd, env=env, cwd=self.root, stdout=subprocess.PIPE,
+            own = {"AMQP_URI": self.broker_uris[name]} if name in self.broker_uris else {}
+            proc = subprocess.Popen(cmd, env={**env, **own}, cwd=self.root, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, start_new_session=True)
             self.procs[name] = proc
             threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
@@ -174,10 +199,11 @@ def _signal_group(proc: subprocess.Popen, sig) -> None:
 _BOOTSTRAP = """
 import os, sys
 from pathlib import Path
-from crm_common import config, migrate, secretbox, topology
+from crm_common import callers, config, migrate, secretbox, topology
 from crm_identity import keys, seed_admin
 keys.generate(Path(os.environ["CRM_JWT_PRIVATE_KEY_FILE"]).parent)
 secretbox.generate_key_file(Path(os.environ["CRM_DATA_KEY_FILE"]))
+callers.generate_key_file(Path(os.environ["CRM_BUS_KEY_FILE"]))
 for name in config.SERVICES + ("gateway",):
     migrate.upgrade(name)
 print("migrated:", ", ".join(config.SERVICES + ("gateway",)))

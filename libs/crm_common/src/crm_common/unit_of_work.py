@@ -25,13 +25,14 @@ class UnitOfWork:
     """
 
     def __init__(self, engine: Engine, metadata, producer: str, publisher, actor: Actor | None,
-                 request_id: str | None):
+                 request_id: str | None, rpc: bool = False):
         self.engine = engine
         self.metadata = metadata
         self.producer = producer
         self.publisher = publisher
         self.actor = actor
         self.request_id = request_id
+        self.rpc = rpc  # an RPC runs for its signed caller only; internal work (timers, events) as the system
         self._session: Session | None = None
 
     @property
@@ -42,8 +43,13 @@ class UnitOfWork:
 
     @property
     def caller(self) -> Actor:
-        """The actor of the call, or the system actor for internal work (timers, events)."""
-        return self.actor or SYSTEM
+        """The signed actor of an RPC, or the system actor for internal work (timers, events).
+        An RPC with no actor (an entrypoint that does not verify signatures) is refused."""
+        if self.actor is not None:
+            return self.actor
+        if self.rpc:
+            raise ServiceError("unauthenticated", "the call carries no signed caller")
+        return SYSTEM
 
     @contextmanager
     def transaction(self):

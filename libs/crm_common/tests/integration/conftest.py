@@ -8,7 +8,7 @@ import pytest
 from crm_common.db import make_engine
 from crm_common.rpcclient import RpcPool
 from crm_common.testing import probe
-from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost
+from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost, bus_key_for
 
 PRODUCER = "crm_common.testing.probe:ProbeProducer"
 CONSUMER = "crm_common.testing.probe:ProbeConsumer"
@@ -36,7 +36,8 @@ class ProbeWorld:
             probe.Base.metadata.create_all(engine)
             engine.dispose()
         self.procs: dict[str, ServiceProcess] = {}
-        self.pool = RpcPool(self.vhost.uri, timeout=10)
+        self.env["CRM_BUS_KEY_FILE"] = str(bus_key_for(self.env, tmp_path))
+        self.pool = RpcPool(self.vhost.uri, timeout=10, key_file=self.env["CRM_BUS_KEY_FILE"])
 
     def start(self, which: str, **extra_env) -> ServiceProcess:
         target, name = (PRODUCER, "probe_producer") if which == "producer" else (CONSUMER, "probe_consumer")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_concurrent_calls_each_get_their_own_answer(running_world):
-    pool = RpcPool(running_world.vhost.uri, timeout=10, size=4)
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=4, key_file=running_world.env["CRM_BUS_KEY_FILE"])
     wrong, errors = [], []
 
     def caller(n):
@@ -40,7 +40,7 @@ def test_concurrent_calls_each_get_their_own_answer(running_world):
 
 
 def test_a_service_nobody_consumes_is_unavailable_at_once_and_the_pool_goes_on(running_world):
-    pool = RpcPool(running_world.vhost.uri, timeout=10, size=1)
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=1, key_file=running_world.env["CRM_BUS_KEY_FILE"])
     try:
         started = time.monotonic()
         with pytest.raises(ServiceError) as raised:
@@ -54,7 +54,7 @@ def test_a_service_nobody_consumes_is_unavailable_at_once_and_the_pool_goes_on(r
 
 
 def test_a_late_reply_is_a_timeout_and_never_reaches_the_next_call(running_world):
-    pool = RpcPool(running_world.vhost.uri, timeout=1, size=1)
+    pool = RpcPool(running_world.vhost.uri, timeout=1, size=1, key_file=running_world.env["CRM_BUS_KEY_FILE"])
     try:
         started = time.monotonic()
         with pytest.raises(ServiceError) as raised:
@@ -71,7 +71,7 @@ def test_a_slow_postgresql_query_does_not_stop_the_services_other_calls(running_
     # nameko runs services under eventlet.monkey_patch(), which also makes psycopg2 wait through the hub
     if running_world.backend != "postgresql":
         pytest.skip("a SQLite query runs inside the process; only a PostgreSQL one waits on a server")
-    pool = RpcPool(running_world.vhost.uri, timeout=10, size=2)
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=2, key_file=running_world.env["CRM_BUS_KEY_FILE"])
     slow = {}
 
     def run_slow():

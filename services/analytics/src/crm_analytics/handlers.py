@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from crm_common import privacy
+from crm_common import privacy, topology
 from crm_common.contracts.analytics import PRIVACY_PART_COMPLETED
 
 
@@ -14,6 +14,8 @@ def privacy_requested(session: Session, envelope: dict, uow) -> None:
 
 # event type -> handler(session, envelope, uow)
 HANDLERS: dict = {privacy.PRIVACY_REQUESTED: privacy_requested}
+# the read models are fed by every event: the queue takes all of them (registered in pyproject: crm.subscriptions)
+SUBSCRIBES = topology.ALL
 
 
 def dispatch(session: Session, envelope: dict, uow) -> bool:

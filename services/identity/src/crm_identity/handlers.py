@@ -9,6 +9,7 @@ import logging
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
+from crm_common import topology
 from crm_common.contracts.identity import PRIVACY_SERVICES, PrivacyPartSchema
 from crm_common.contracts.sales import TERRITORY_MEMBERS_CHANGED, TerritoryMembersData
 from crm_identity.domain import audit, privacy, territories
@@ -41,6 +42,8 @@ def territory_members_changed(session: Session, envelope: dict, uow) -> None:
 # event type -> handler(session, envelope, uow)
 HANDLERS: dict = {f"{service}.privacy_part_completed.v1": privacy_part_completed for service in PRIVACY_SERVICES}
 HANDLERS[TERRITORY_MEMBERS_CHANGED] = territory_members_changed
+# the audit trail records every event: the queue takes all of them (registered in pyproject: crm.subscriptions)
+SUBSCRIBES = topology.ALL
 
 
 def dispatch(session: Session, envelope: dict, uow) -> bool:

@@ -1,11 +1,10 @@
 """nameko entrypoints of the identity service: thin, validating, calling plain domain functions."""
 from eventlet import tpool
-from nameko.rpc import rpc
 
 from crm_common.contracts import identity as c
 from crm_common.dependencies import Database
 from crm_common.errors import ServiceError, not_found
-from crm_common.rpc import contract_rpc
+from crm_common.rpc import contract_rpc, rpc
 from crm_common import service_base
 from crm_common.stream import event_stream
 

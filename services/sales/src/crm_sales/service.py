@@ -1,5 +1,4 @@
 """nameko entrypoints of the sales service: thin, validating, calling plain domain functions."""
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from crm_common import jobs
@@ -7,7 +6,7 @@ from crm_common.contracts import sales as c
 from crm_common.db import utcnow
 from crm_common.dependencies import Database
 from crm_common.errors import forbidden, validation
-from crm_common.rpc import contract_rpc
+from crm_common.rpc import contract_rpc, rpc
 from crm_common import service_base
 from crm_common.stream import event_stream
 

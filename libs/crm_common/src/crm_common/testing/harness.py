@@ -37,6 +37,11 @@ class Vhost:
     def delete(self) -> None:
         _rabbitmqctl("delete_vhost", self.name)
 
+    def delete_users(self) -> None:
+        """The broker users `make run` (crm_common.suite) made for this vhost, if any."""
+        from crm_common import brokerusers
+        brokerusers.delete(brokerusers.default_prefix(self.uri))
+
 
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
@@ -88,6 +93,13 @@ class PgDatabases:
         conn.close()
 
 
+def bus_key_for(env: dict, default_dir: Path) -> Path:
+    """The bus key file of a test's services (env's CRM_BUS_KEY_FILE, else under its CRM_VAR_DIR), made if missing."""
+    from crm_common import callers
+    path = env.get("CRM_BUS_KEY_FILE") or Path(env.get("CRM_VAR_DIR") or default_dir) / "keys" / "bus.key"
+    return callers.generate_key_file(Path(path))
+
+
 class ServiceProcess:
     """`nameko run` of one service class in a process of its own."""
 
@@ -99,6 +111,7 @@ class ServiceProcess:
         self.log_path = Path(log_dir) / f"{self.name}.log"
         self.config = config or repo_root() / "services" / "identity" / "config.yaml"
         self.proc: subprocess.Popen | None = None
+        self.env = {**env, "CRM_BUS_KEY_FILE": str(bus_key_for(env, log_dir))}
 
     def start(self) -> "ServiceProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +125,7 @@ class ServiceProcess:
         from crm_common.errors import ServiceError
         from crm_common.rpcclient import RpcPool
 
-        pool = RpcPool(amqp_uri=self.env["AMQP_URI"], timeout=1.0, size=1)
+        pool = RpcPool(amqp_uri=self.env["AMQP_URI"], timeout=1.0, size=1, key_file=self.env["CRM_BUS_KEY_FILE"])
         deadline = time.time() + timeout
         try:
             while time.time() < deadline:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import eventlet
-from nameko.rpc import rpc
+from crm_common.rpc import rpc
 from sqlalchemy import Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
