@@ -6,7 +6,8 @@ known development secret:
 
 - a variable whose name ends in `_PASSWORD` whose value is one, or
 - a `*_URL` / `*_URI` variable (database, broker, Redis) with one as its password, or
-- no `AMQP_URI` at all (the built-in default is RabbitMQ's `guest:guest`).
+- no `AMQP_URI` at all, for a process that uses the broker (the built-in default is RabbitMQ's
+  `guest:guest`).
 
 Known development secrets: `guest`, anything ending in `-dev-password` (the compose defaults of
 earlier releases), anything containing `change_me` or `changeme` (the templates' placeholders), and
@@ -52,7 +53,7 @@ def _url_password(value: str) -> str | None:
         return None
 
 
-def development_secrets(env: Mapping[str, str] | None = None) -> list[str]:
+def development_secrets(env: Mapping[str, str] | None = None, needs_broker: bool = True) -> list[str]:
     """The names of the variables in `env` that hold a known development secret (sorted)."""
     env = os.environ if env is None else env
     found = set()
@@ -62,25 +63,26 @@ def development_secrets(env: Mapping[str, str] | None = None) -> list[str]:
         elif name.endswith(("_URL", "_URI")) and "://" in (value or "") \
                 and is_development_secret(_url_password(value)):
             found.add(name)
-    if not env.get("AMQP_URI"):
+    if needs_broker and not env.get("AMQP_URI"):
         found.add("AMQP_URI (unset: the built-in default logs in as guest)")
     return sorted(found)
 
 
-def refuse_development_defaults(process: str, env: Mapping[str, str] | None = None) -> None:
+def refuse_development_defaults(process: str, env: Mapping[str, str] | None = None,
+                                needs_broker: bool = True) -> None:
     """Raise DevelopmentDefaults when CRM_ENV=production and `env` holds a development secret."""
     if environment(env) != "production":
         return
-    names = development_secrets(env)
+    names = development_secrets(env, needs_broker)
     if names:
         raise DevelopmentDefaults(
             f"{process}: CRM_ENV=production refuses known development secrets; set real ones in: "
             + ", ".join(names) + " (see SECURITY.md, 'Secrets and defaults')")
 
 
-def refuse_or_exit(process: str) -> None:
+def refuse_or_exit(process: str, needs_broker: bool = True) -> None:
     """For command-line entry points: the refusal as one line on stderr and exit status 2."""
     try:
-        refuse_development_defaults(process)
+        refuse_development_defaults(process, needs_broker=needs_broker)
     except DevelopmentDefaults as exc:
         raise SystemExit(f"error: {exc}") from None

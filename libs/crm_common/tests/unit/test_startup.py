@@ -41,6 +41,7 @@ def test_production_without_a_broker_uri_refuses_the_built_in_guest_default():
     assert development_secrets(env) and "AMQP_URI" in development_secrets(env)[0]
     with pytest.raises(DevelopmentDefaults):
         refuse_development_defaults("sales", env)
+    refuse_development_defaults("sales migrations", env, needs_broker=False)  # a migration needs no broker
 
 
 def test_development_accepts_the_defaults_and_an_unknown_environment_is_refused():
