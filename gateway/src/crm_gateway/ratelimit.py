@@ -49,16 +49,14 @@ def _endpoint() -> str:
     return request.endpoint or UNMATCHED
 
 
-def _not_for_callers() -> bool:
-    return g.get("actor") is None or request.endpoint in NOT_LIMITED
-
-
-def _not_for_anonymous() -> bool:
-    return g.get("actor") is not None or request.endpoint in NOT_LIMITED or request.endpoint == READYZ
-
-
-def _not_readyz() -> bool:
-    return request.endpoint != READYZ
+def _limit_of_request(settings: Settings) -> str:
+    """The limit this request counts against ("" for none): one limit per request, so one counter."""
+    endpoint = request.endpoint
+    if endpoint in NOT_LIMITED:
+        return ""
+    if endpoint == READYZ:
+        return settings.rate_limit_readyz
+    return settings.rate_limit if g.get("actor") is not None else settings.rate_limit_anonymous
 
 
 def unknown_key_from_a_spent_address() -> bool:
@@ -99,11 +97,7 @@ def init(app: Flask, settings: Settings) -> Limiter:
     check_limits(settings)
     limiter = Limiter(
         caller_key,
-        default_limits=[
-            Limit(settings.rate_limit, key_function=caller_key, exempt_when=_not_for_callers),
-            Limit(settings.rate_limit_anonymous, key_function=_address, exempt_when=_not_for_anonymous),
-            Limit(settings.rate_limit_readyz, key_function=_address, exempt_when=_not_readyz),
-        ],
+        default_limits=[Limit(lambda: _limit_of_request(settings), key_function=caller_key)],
         storage_uri=settings.redis_url or "memory://",
         strategy="fixed-window",
         key_prefix=settings.rate_limit_prefix,
