@@ -1,6 +1,6 @@
 """Rate limits per route (flask-limiter): per authenticated caller, per client address without one.
 
-Three limits, each counted per route (endpoint) in fixed one-window counters:
+Three limits, each counted per route (endpoint) in fixed windows; a request counts against one:
 
 - `CRM_RATE_LIMIT` for a request with a caller (keyed by user id, or by API key);
 - `CRM_RATE_LIMIT_ANONYMOUS` for a request without one -- public routes, failed authentication,
