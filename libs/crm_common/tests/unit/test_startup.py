@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from crm_common import config
 from crm_common.startup import DevelopmentDefaults, development_secrets, refuse_development_defaults
 
 GOOD = {"CRM_ENV": "production", "AMQP_URI": "amqp://crm:Xq7-real-broker-secret@rabbitmq:5672/crm",
@@ -59,3 +60,25 @@ def test_a_migration_refuses_to_run_in_production_with_the_compose_defaults(tmp_
     assert result.returncode != 0
     assert "AMQP_URI" in result.stderr and "crm-dev-password" not in result.stderr
     assert not list(tmp_path.glob("*.db"))  # nothing was migrated
+
+
+def test_a_service_refuses_to_start_in_production_with_the_development_broker_password(tmp_path):
+    env = {**os.environ, "CRM_ENV": "production", "CRM_VAR_DIR": str(tmp_path),
+           "AMQP_URI": "amqp://crm:crm-dev-password@127.0.0.1:1/crm"}  # nothing listens: refused before it connects
+    cmd = [sys.executable, "-m", "nameko", "run", "crm_common.testing.probe:ProbeProducer", "--config",
+           "services/identity/config.yaml"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60,
+                            cwd=str(config.repo_root()))
+    assert result.returncode != 0
+    assert "CRM_ENV=production refuses known development secrets" in result.stderr + result.stdout
+    assert "crm-dev-password" not in result.stderr + result.stdout
+
+
+def test_the_admin_seed_refuses_the_development_password_in_production(tmp_path):
+    env = {**os.environ, "CRM_ENV": "production", "CRM_VAR_DIR": str(tmp_path),
+           "AMQP_URI": "amqp://crm:Xq7-real-broker-secret@127.0.0.1:1/crm", "CRM_ADMIN_PASSWORD": "admin-dev-password"}
+    result = subprocess.run([sys.executable, "-m", "crm_identity.seed_admin"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "CRM_ADMIN_PASSWORD" in result.stderr and "admin-dev-password" not in result.stderr
+    assert not list(tmp_path.glob("*.db"))
