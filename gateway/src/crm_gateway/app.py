@@ -11,11 +11,11 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from crm_common import startup
 from crm_common.contracts.sales import DecimalString
 from crm_common.db import make_engine
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
-from crm_common import startup
 from crm_gateway import auth, docs, problems, ratelimit
 from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
 from crm_gateway.settings import Settings
