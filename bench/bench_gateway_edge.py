@@ -46,8 +46,9 @@ def gateway(tmp: Path, key_file: str, redis_url: str | None, limiter: bool):
                               rate_limit_prefix=f"crm-bench-{uuid.uuid4().hex[:8]}"))
     app.extensions["crm_rpc"] = Identity()
     if not limiter:  # the baseline: the app as it is, less the limiter's before_request check
-        check = app.extensions["crm_limiter"]._check_request_limit
+        check = app.extensions["crm_limits"].check
         app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f != check]
+        assert len(app.before_request_funcs[None]) == 2
     return app.test_client()
 
 

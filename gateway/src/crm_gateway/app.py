@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # who is calling first, then the rate limit (counted per caller, or per address without one),
     # then everything else: a refused caller is counted too, and learns nothing from validation
     app.before_request(_identify)
-    ratelimit.init(app, settings)
+    app.before_request(ratelimit.init(app, settings).check)
     app.before_request(_admit)
     app.after_request(_finish)
     app.register_error_handler(ServiceError, problems.from_service_error)
