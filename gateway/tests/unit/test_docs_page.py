@@ -44,7 +44,7 @@ class Assets(HTMLParser):
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     db = tmp_path_factory.mktemp("docs") / "gateway.db"
-    return create_app(Settings(database_url=f"sqlite:///{db}", redis_url=None)).test_client()
+    return create_app(Settings(database_url=f"sqlite:///{db}")).test_client()
 
 
 def test_the_docs_page_loads_only_same_origin_assets_and_each_is_served(client):
