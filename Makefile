@@ -43,6 +43,7 @@ lint: venv
 	@$(PY) -m compileall -q libs services gateway scripts bench tests >/dev/null && echo "compiles"
 
 up:
+	@deploy/make-env.sh
 	docker compose up --build
 
 down:

@@ -47,7 +47,10 @@ def suite(backend, tmp_path_factory):
            "CRM_OUTBOX_RELAY_INTERVAL": "0.5", "CRM_SALES_REMINDER_INTERVAL": "1",
            # every e2e client comes from 127.0.0.1: one address budget for the whole run would trip
            # the per-address login throttle (its own tests use a low limit of their own)
-           "CRM_LOGIN_ADDRESS_LIMIT": "1000", "CRM_TOKEN_CUTOFF_CACHE": "1"}
+           "CRM_LOGIN_ADDRESS_LIMIT": "1000", "CRM_TOKEN_CUTOFF_CACHE": "1",
+           # and the gateway's rate limits likewise (tests/e2e/test_gateway_edge.py runs a low one)
+           "CRM_RATE_LIMIT": "100000/minute", "CRM_RATE_LIMIT_ANONYMOUS": "100000/minute",
+           "CRM_RATE_LIMIT_READYZ": "100000/minute"}
     pg = None
     if backend == "postgresql":
         pg = PgDatabases(list(config.SERVICES) + ["gateway"]).create()

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import requests  # noqa: E402
 
-from common import KeepAliveClient, merge, percentile, run_load, show  # noqa: E402
+from common import RATE_LIMITS, KeepAliveClient, merge, percentile, run_load, show  # noqa: E402
 from crm_common.rpcclient import RpcPool  # noqa: E402
 from crm_common.testing.harness import ServiceProcess, Vhost  # noqa: E402
 
@@ -55,7 +55,7 @@ def running_suite(vhost: Vhost, tmp: Path):
     from crm_common.suite import Suite
     port = 18080
     env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(tmp / "suite"), "CRM_PORT": str(port),
-           "CRM_ADMIN_EMAIL": "bench@crm.test", "CRM_ADMIN_PASSWORD": "Bench-Passw0rd-2026!"}
+           "CRM_ADMIN_EMAIL": "bench@crm.test", "CRM_ADMIN_PASSWORD": "Bench-Passw0rd-2026!", **RATE_LIMITS}
     suite = Suite(env=env, quiet=True, log_dir=tmp / "suite-logs")
     try:
         suite.bootstrap()

@@ -7,6 +7,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from common import RATE_LIMITS
 from crm_common import config
 from crm_common.testing.harness import PgDatabases, Vhost
 
@@ -32,7 +33,7 @@ def running_suite():
     with tempfile.TemporaryDirectory(prefix="bench-sales-") as tmp:
         env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": tmp, "CRM_PORT": str(free_port()),
                "CRM_ADMIN_EMAIL": ADMIN_EMAIL, "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD, "CRM_RPC_TIMEOUT": "120",
-               "CRM_GATEWAY_WORKERS": "2", "CRM_GATEWAY_THREADS": "8"}
+               "CRM_GATEWAY_WORKERS": "2", "CRM_GATEWAY_THREADS": "8", **RATE_LIMITS}
         for name in pg.services:
             env[f"{name.upper()}_DATABASE_URL"] = pg.url(name)
         suite = Suite(env=env, quiet=True, log_dir=Path(tmp) / "logs")

@@ -12,6 +12,7 @@
 | CRM_GATEWAY_MAX_REQUESTS   | 10000 (recycle a worker after that many) |
 | CRM_GATEWAY_MAX_REQUESTS_JITTER | 1000                                |
 | CRM_FORWARDED_ALLOW_IPS    | FORWARDED_ALLOW_IPS, else 127.0.0.1,::1  |
+| (CRM_TRUSTED_PROXIES       | read by the app, not here: see SECURITY.md) |
 | CRM_LOG_LEVEL              | info                                     |
 | CRM_GATEWAY_CONTROL_SOCKET | /tmp/crm-gateway-<port>.ctl (gunicorn >= 25) |
 
@@ -95,8 +96,10 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 proc_name = "crm-gateway"
 
 # --- proxies -----------------------------------------------------------------------------------
-# Peers trusted to set X-Forwarded-For/-Proto: the ingress or load balancer in front of the gateway
-# ("*" when only the ingress can reach the pods; keep the default when clients connect directly).
+# Peers trusted to set X-Forwarded-Proto for gunicorn: the ingress or load balancer in front of the
+# gateway ("*" when only the ingress can reach the pods; keep the default when clients connect
+# directly). The client address the app uses (rate limits, login throttling, audit) is set by the
+# app itself from X-Forwarded-For, for CRM_TRUSTED_PROXIES hops only (crm_gateway.app, ProxyFix).
 forwarded_allow_ips = _env("CRM_FORWARDED_ALLOW_IPS", _env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
 
 # --- logging: access log on stdout, errors on stderr ---------------------------------------------

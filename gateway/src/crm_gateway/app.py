@@ -9,12 +9,14 @@ import uuid
 from flask import Flask, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from crm_common import startup
 from crm_common.contracts.sales import DecimalString
 from crm_common.db import make_engine
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
-from crm_gateway import auth, problems
+from crm_gateway import auth, docs, problems, ratelimit
 from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
 from crm_gateway.settings import Settings
 from crm_gateway.redaction import redact
@@ -43,12 +45,14 @@ class ProblemApi(Api):
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    startup.refuse_development_defaults("gateway")
     settings = settings or Settings()
     app = Flask("crm_gateway")
+    if settings.trusted_proxies > 0:  # the client address is the one the last trusted proxy saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     app.config.update(
         API_TITLE="CRM suite API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False,
         API_SPEC_OPTIONS={"components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -72,9 +76,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["crm_api"] = api
     from crm_gateway.routes import register
     register(api)
+    ratelimit.document(api)
+    app.register_blueprint(docs.blp)
     _mark_spec_routes_public(app)
 
-    app.before_request(_begin)
+    # who is calling first, then the rate limit (counted per caller, or per address without one),
+    # then everything else: a refused caller is counted too, and learns nothing from validation
+    app.before_request(_identify)
+    app.before_request(ratelimit.init(app, settings).check)
+    app.before_request(_admit)
     app.after_request(_finish)
     app.register_error_handler(ServiceError, problems.from_service_error)
     app.register_error_handler(HTTPException, problems.from_http_exception)
@@ -82,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "static")
+PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "docs.", "static")
 
 
 def _mark_spec_routes_public(app: Flask) -> None:
@@ -90,10 +100,12 @@ def _mark_spec_routes_public(app: Flask) -> None:
         e for e in app.view_functions if e.startswith(PUBLIC_ENDPOINT_PREFIXES)}
 
 
-def _begin():
+def _identify():
+    """The request id and the caller; a refusal is kept for _admit, after the rate limit counted it."""
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
     g.actor = None
+    g.refusal = None
     settings: Settings = request.environ.get("crm.settings") or _settings()
     if len(request.full_path) > MAX_URL_LENGTH:
         return problems.problem(414, f"the URL is longer than {MAX_URL_LENGTH} characters")
@@ -101,11 +113,26 @@ def _begin():
         return _preflight(settings)
     view = _view()
     if view is not None and not (auth.is_public(view, request.method) or request.url_rule.endpoint in _public_endpoints()):
-        try:  # who and whether first: a caller without the right learns nothing from validation
-            g.actor = dataclasses.replace(auth.authenticate(), client_ip=request.remote_addr)
-            auth.check_permission(g.actor, view, request.method)
+        if ratelimit.unknown_key_from_a_spent_address():
+            g.refusal = auth.UNAUTHENTICATED  # the limiter answers 429 (or, as its window turns, 401)
+            return None
+        try:
+            actor = dataclasses.replace(auth.authenticate(), client_ip=request.remote_addr)
         except ServiceError as exc:
-            return problems.from_service_error(exc)
+            g.refusal = exc
+            return None
+        g.actor = actor
+        try:  # who and whether first: a caller without the right learns nothing from validation
+            auth.check_permission(actor, view, request.method)
+        except ServiceError as exc:
+            g.refusal = exc
+    return None
+
+
+def _admit():
+    if g.refusal is not None:
+        return problems.from_service_error(g.refusal)
+    view = _view()
     bad_text = _invalid_url_text()
     if bad_text:
         return problems.problem(422, "the URL holds text that is not valid Unicode or a NUL character",
@@ -165,8 +192,7 @@ def _finish(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if not request.path.startswith("/docs"):
-        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     origin = request.headers.get("Origin")

@@ -30,3 +30,13 @@ class Settings:
     api_key_cache_seconds: float = field(default_factory=lambda: config.env_float("CRM_API_KEY_CACHE", 5.0))
     token_cutoff_cache_seconds: float = field(default_factory=lambda: config.env_float("CRM_TOKEN_CUTOFF_CACHE", 10.0))
     services: tuple[str, ...] = config.SERVICES
+    # Proxy hops in front of the gateway whose X-Forwarded-For / -Proto / -Host are believed (0: none).
+    trusted_proxies: int = field(default_factory=lambda: config.env_int("CRM_TRUSTED_PROXIES", 0))
+    # Rate limits (the `limits` notation, e.g. "600/minute" or "10/second;600/hour"), per route:
+    # per authenticated caller; per client address without a caller; /readyz per client address.
+    rate_limit: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT", "600/minute"))
+    rate_limit_anonymous: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_ANONYMOUS", "120/minute"))
+    rate_limit_readyz: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_READYZ", "30/minute"))
+    # Where the counters live: Redis shared by every gateway process when set, else each process's memory.
+    redis_url: str | None = field(default_factory=lambda: config.env("REDIS_URL"))
+    rate_limit_prefix: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_PREFIX", "crm"))

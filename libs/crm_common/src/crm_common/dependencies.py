@@ -7,7 +7,7 @@ import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 
-from crm_common import config, outbox
+from crm_common import config, outbox, startup
 from crm_common.bus import Publisher
 from crm_common.context import actor_from_context, request_id_from_context
 from crm_common.db import make_engine
@@ -29,6 +29,7 @@ class Database(DependencyProvider):
 
     def setup(self):
         service = self.container.service_name
+        startup.refuse_development_defaults(service)
         url = self.container.config.get("DATABASE_URL") or config.database_url(service)
         self.engine = make_engine(url)
         self.publisher = Publisher(self.container.config.get("AMQP_URI"))

@@ -17,7 +17,7 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import pool
 
-from crm_common import config
+from crm_common import config, startup
 from crm_common.db import make_engine
 
 
@@ -51,6 +51,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     service, rest = argv[0], argv[1:]
+    startup.refuse_or_exit(f"{service} migrations", needs_broker=False)
     cfg = alembic_config(service)
     if not rest or rest[0] == "upgrade":
         command.upgrade(cfg, "head")

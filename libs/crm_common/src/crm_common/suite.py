@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -151,6 +152,9 @@ class Suite:
                 with urllib.request.urlopen(url, timeout=3) as response:
                     if response.status == 200:
                         return
+            except urllib.error.HTTPError as exc:  # 503 until every service answers; 429: polled too often
+                wait = float(exc.headers.get("Retry-After") or 0.3) if exc.code == 429 else 0.3
+                time.sleep(max(0.3, min(wait, deadline - time.time())))
             except Exception:
                 time.sleep(0.3)
         raise TimeoutError(f"the suite was not ready at {url} within {timeout:.0f} s")

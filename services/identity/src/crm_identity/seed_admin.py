@@ -11,7 +11,7 @@ import sys
 
 from sqlalchemy.orm import Session
 
-from crm_common import config
+from crm_common import config, startup
 from crm_common.db import make_engine, utcnow
 from crm_identity.domain import passwords
 from crm_identity.domain.users import by_email, normalize_email
@@ -47,6 +47,7 @@ def seed(engine, email: str | None = None, password: str | None = None) -> tuple
 
 
 def main() -> int:
+    startup.refuse_or_exit("seed-admin")
     engine = make_engine(config.database_url("identity"))
     try:
         email, created, generated = seed(engine)
