@@ -51,6 +51,6 @@ def test_every_placeholder_of_the_kubernetes_secrets_is_refused_in_production():
                    if doc["metadata"]["name"] == "crm-secrets")["stringData"]
     placeholders = {name for name, value in secrets.items() if "CHANGE_ME" in value and name.endswith(
         ("_PASSWORD", "_URL", "_URI"))}
-    assert placeholders >= {"CRM_AMQP_PASSWORD", "CRM_ADMIN_PASSWORD", "REDIS_URL", "SALES_DATABASE_URL"}
+    assert placeholders >= {"SALES_AMQP_PASSWORD", "GATEWAY_AMQP_PASSWORD", "CRM_ADMIN_PASSWORD", "REDIS_URL", "SALES_DATABASE_URL"}
     flagged = set(development_secrets({**secrets, "AMQP_URI": "amqp://crm:CHANGE_ME@rabbitmq:5672/crm"}))
     assert placeholders <= flagged
