@@ -1037,6 +1037,8 @@ class SalesSettings(Schema):
     class Meta:
         unknown = RAISE
 
+    RULES = ("grade_thresholds names both A and B, A above B",)
+
     grade_thresholds = fields.Dict(keys=fields.String(validate=validate.OneOf(("A", "B"))), values=Money(minimum=0),
                                    metadata={"description": "total order value for grade A and B, else C"})
     loyal_after_orders = fields.Integer(strict=True, validate=validate.Range(min=2, max=1000))
