@@ -49,11 +49,18 @@ PASSWORD_RULE = ("a new password is not the email address, not a common password
                  "different characters")
 
 
-def Password(**kw):  # noqa: N802 - a field factory
-    """A new password: its length is in the document, the rest of the policy in its description."""
-    return fields.String(validate=validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH), load_only=True,
+class Password(fields.String):
+    """A new password. The identity service applies the policy (its length, in the document, and the
+    rest, in the description) so that one answer names every broken rule with the request's other
+    errors; the schema only bounds the text."""
+
+    def __init__(self, **kw):
+        super().__init__(validate=validate.Length(min=1, max=1024), load_only=True,
                          metadata={"description": f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters; "
                                                   + PASSWORD_RULE}, **kw)
+
+    def openapi_properties(self) -> dict:
+        return {"minLength": PASSWORD_MIN_LENGTH, "maxLength": PASSWORD_MAX_LENGTH}
 
 
 class Grants(fields.Dict):
@@ -115,6 +122,8 @@ class TokenPairSchema(Schema):
 
 
 class PasswordChangeSchema(Strict):
+    RULES = (PASSWORD_RULE, f"new_password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters")
+
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
     new_password = Password(required=True)
 
