@@ -43,7 +43,7 @@ class ContractConverter(OpenAPIConverter):
         rules = rules_of(schema)
         if rules:
             said = jsonschema.get("description")
-            checked = "The server also checks (422 when broken): " + "; ".join(rules) + "."
+            checked = "The server also checks: " + "; ".join(rules) + "."
             jsonschema["description"] = f"{said} {checked}" if said else checked
         return jsonschema
 

@@ -101,7 +101,7 @@ def test_rules_a_schema_cannot_state_are_listed_as_the_operations_422(spec):
     for path, method, words in (("/api/v1/routing-rules", "post", "group_id"),
                                 ("/api/v1/service-contracts", "post", "sla_policy_id"),
                                 ("/api/v1/lead-assignment-rules", "post", "territory_id"),
-                                ("/api/v1/targets", "post", "user_id, team_id, territory_id"),
+                                ("/api/v1/targets", "post", "territory_id must name existing records"),
                                 ("/api/v1/calendar", "get", "to is after from")):
         refusal = spec["paths"][path][method]["responses"]["422"]
         assert refusal["x-crm-refuses-valid-input"] is True, path

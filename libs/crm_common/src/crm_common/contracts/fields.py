@@ -207,4 +207,4 @@ CURSOR_RULE = "cursor is the next_cursor of a page this list returned, as given"
 
 def existing(*names: str) -> str:
     """A RULES sentence: these reference fields must name records that exist (and the caller may see)."""
-    return f"{', '.join(names)} must name existing records"
+    return f"{', '.join(names)} must name existing records the caller may see (else a 422 or a 404)"

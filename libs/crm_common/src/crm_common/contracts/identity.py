@@ -173,7 +173,8 @@ class MeSchema(UserSchema):
 
 
 class UserCreateSchema(Strict):
-    RULES = (PASSWORD_RULE, "roles name existing roles", existing("team_id", "territory_ids", "account_id", "contact_id"))
+    RULES = (PASSWORD_RULE, "roles name existing roles granting no more than the caller's own", existing("team_id"),
+             "account_id and contact_id are for portal customers only (role customer, which needs contact_id)")
 
     email = fields.String(required=True, validate=EMAIL)
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -187,7 +188,7 @@ class UserCreateSchema(Strict):
 
 
 class PortalCustomerCreateSchema(Strict):
-    RULES = (PASSWORD_RULE, existing("account_id", "contact_id"))
+    RULES = (PASSWORD_RULE,)
 
     email = fields.String(required=True, validate=EMAIL)
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))

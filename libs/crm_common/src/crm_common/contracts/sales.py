@@ -100,7 +100,7 @@ PHONE_DOC = {"description": PHONE_RULE + "; stored in E.164"}
 
 
 class LeadFields(Strict):
-    RULES = (EMAIL_RULE, PHONE_RULE, existing("owner_id", "campaign_id"))
+    RULES = (EMAIL_RULE, PHONE_RULE, "owner_id names someone else only with the lead assign permission")
 
     first_name = Text(100, allow_none=True)
     last_name = Text(100, allow_none=True)
@@ -123,6 +123,8 @@ class LeadCreate(LeadFields):
 
 
 class LeadUpdate(LeadFields):
+    RULES = (*LeadFields.RULES, "status becomes converted only by POST /api/v1/leads/{id}/convert")
+
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES))
 
 
@@ -223,7 +225,7 @@ class Job(Schema):
 
 class AssignmentRuleCreate(Strict):
     OPENAPI = at_least_one_of(team_id="string", territory_id="string")
-    RULES = (existing("team_id", "territory_id"),)
+    RULES = (existing("territory_id"),)
 
     name = Name(required=True)
     priority = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=0, max=100_000))
@@ -257,8 +259,6 @@ class AssignmentRule(Record):
 
 
 class TerritoryCreate(Strict):
-    RULES = (existing("member_ids"),)
-
     name = Name(required=True)
     countries = fields.List(Country(), load_default=list)
     industries = fields.List(Text(100), load_default=list)
@@ -266,8 +266,6 @@ class TerritoryCreate(Strict):
 
 
 class TerritoryUpdate(Strict):
-    RULES = (existing("member_ids"),)
-
     name = Name()
     countries = fields.List(Country())
     industries = fields.List(Text(100))
@@ -297,7 +295,7 @@ SIZES = ("micro", "small", "medium", "large", "enterprise")
 
 
 class AccountFields(Strict):
-    RULES = (PHONE_RULE, existing("owner_id", "territory_id", "parent_id"))
+    RULES = (PHONE_RULE, existing("territory_id", "parent_id"), "an account is not its own ancestor")
 
     name = Name()
     industry = Text(100, allow_none=True)
@@ -363,14 +361,14 @@ AccountPage = page(Account, "AccountPage")
 
 
 class MergeRequest(Strict):
-    RULES = (existing("merge_ids"),)
+    RULES = (existing("merge_ids"), "a record is not merged into itself")
 
     merge_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=20),
                             metadata={"description": "records merged into this one (kept, marked merged)"})
 
 
 class ContactFields(Strict):
-    RULES = (EMAIL_RULE, PHONE_RULE, existing("account_id", "owner_id"))
+    RULES = (EMAIL_RULE, PHONE_RULE, "owner_id names someone else only with the contact assign permission")
 
     account_id = Id(allow_none=True)
     first_name = Text(100, allow_none=True)
@@ -437,7 +435,7 @@ STAGE_NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$", error="a stage name: low
 
 class OpportunityFields(Strict):
     RULES = ("stage is a stage of the deal's pipeline", "closed_lost needs a lost_reason",
-             existing("account_id", "contact_id", "owner_id", "campaign_id", "pipeline_id"))
+             existing("account_id", "contact_id", "pipeline_id"), "contact_id is a contact of account_id")
 
     name = Name()
     account_id = Id(allow_none=True)
@@ -608,7 +606,8 @@ class QuoteLine(Schema):
 
 
 class QuoteCreate(Strict):
-    RULES = (existing("opportunity_id", "account_id"),)
+    RULES = (existing("opportunity_id"), "a line without a product_id has a unit_price and a description",
+             "the quote's total stays below 10000000000000")
 
     opportunity_id = Id(allow_none=True)
     account_id = Id(allow_none=True)
@@ -689,7 +688,8 @@ OrderPage = page(Order, "OrderPage")
 
 class ContractCreate(Strict):
     OPENAPI = at_least_one_of(order_id="string", opportunity_id="string", account_id="string")
-    RULES = ("ends_on is after starts_on", existing("account_id", "order_id", "opportunity_id"))
+    RULES = ("ends_on is after starts_on", existing("order_id", "opportunity_id"),
+             "value and currency are given, or taken from the order or opportunity")
 
     account_id = Id(allow_none=True)
     order_id = Id(allow_none=True)
@@ -763,8 +763,9 @@ CALL_OUTCOMES = ("connected", "no_answer", "voicemail", "busy", "wrong_number", 
 
 
 class ActivityFields(Strict):
-    RULES = ("ends_at is after starts_at",
-             existing("owner_id", "participant_ids", "lead_id", "account_id", "contact_id", "opportunity_id"))
+    RULES = ("ends_at is after starts_at", "a meeting has starts_at and ends_at, a task a due_at",
+             "outcome, duration_seconds and callback_at are for calls; remind_at for calls, meetings and tasks",
+             "owner_id names someone else only with the activity assign permission")
 
     subject = Name(300)
     description = Text(10000, allow_none=True)
@@ -853,7 +854,8 @@ class Calendar(Schema):
 
 class CallListCreate(Strict):
     OPENAPI = at_least_one_of(contact_ids="array", account_id="string")
-    RULES = (existing("owner_id", "contact_ids", "account_id"),)
+    RULES = (existing("contact_ids", "account_id"), "owner_id names someone else only with the call list assign "
+                                                    "permission")
 
     name = Name(required=True)
     owner_id = Id(allow_none=True, metadata={"description": "the rep who makes the calls"})
@@ -899,7 +901,7 @@ CallListPage = page(CallList, "CallListPage")
 
 class TargetCreate(Strict):
     OPENAPI = exactly_one_of(user_id="string", team_id="string", territory_id="string")
-    RULES = (existing("user_id", "team_id", "territory_id"),)
+    RULES = (existing("territory_id"), "a manager sets targets only for their own team's users")
 
     period = fields.String(required=True, validate=validate.Regexp(PERIOD_RE, error="like 2026-Q4, 2026-11 or 2026"))
     user_id = Id(allow_none=True)

@@ -408,6 +408,8 @@ class BusinessHoursSchema(Schema):
 
 
 class BusinessHoursCreateSchema(Strict):
+    RULES = ("time_zone is an IANA time zone", "a time_zone or a utc_offset_minutes, not both")
+
     name = _required_text(200)
     utc_offset_minutes = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=-14 * 60, max=14 * 60),
                                         metadata={"description": "a fixed offset from UTC (no daylight saving); "
@@ -420,6 +422,8 @@ class BusinessHoursCreateSchema(Strict):
 
 
 class BusinessHoursUpdateSchema(Patch):
+    RULES = BusinessHoursCreateSchema.RULES
+
     name = Str(validate=validate.Length(min=1, max=200))
     utc_offset_minutes = fields.Integer(strict=True, validate=validate.Range(min=-14 * 60, max=14 * 60))
     time_zone = Str(allow_none=True, validate=validate.Length(min=1, max=64))
@@ -449,7 +453,7 @@ class SlaPolicySchema(Schema):
 
 
 class SlaPolicyCreateSchema(Strict):
-    RULES = (existing("business_hours_id"),)
+    RULES = (existing("business_hours_id"), "the calendar fits the policy's minutes within ten years")
 
     name = _required_text(200)
     priority = _choice(PRIORITIES, required=True)
@@ -461,7 +465,7 @@ class SlaPolicyCreateSchema(Strict):
 
 
 class SlaPolicyUpdateSchema(Patch):
-    RULES = (existing("business_hours_id"),)
+    RULES = SlaPolicyCreateSchema.RULES
 
     name = Str(validate=validate.Length(min=1, max=200))
     priority = _choice(PRIORITIES)
@@ -594,7 +598,8 @@ Currency = Str(validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code s
 
 class ComplaintCreateSchema(Strict):
     OPENAPI = at_least_one_of(ticket_id="string", subject="string")
-    RULES = (existing("ticket_id", "contact_id", "account_id", "owner_id"),)
+    RULES = (existing("ticket_id", "contact_id", "account_id", "owner_id"),
+             "a requester_email or contact_id is given without a ticket_id")
 
     ticket_id = _id()
     subject = Str(validate=validate.Length(min=1, max=300))
@@ -763,7 +768,9 @@ class NpsSurveySchema(Schema):
 
 
 class SurveyResponseCreateSchema(Strict):
-    score = fields.Integer(strict=True, required=True)
+    RULES = ("score is within the survey's scale: 1 to 5 for satisfaction, 0 to 10 for NPS",)
+
+    score = fields.Integer(strict=True, required=True, metadata={"minimum": 0, "maximum": 10})
     comment = _text(5000, allow_none=True)
 
 
