@@ -7,7 +7,7 @@ email) the very user it runs as; every later request is then a 401 and checks no
 identity service refuses an administrator's change that would lock themself out, a request aimed at
 the fuzzing user is sent to another target instead: a user id that does not exist, or another email.
 Nothing else is changed and no operation is left out; every rewrite is counted in the file named by
-CRM_FUZZ_REWRITES (the test prints the count).
+CRM_FUZZ_REWRITES (the test prints how many).
 """
 from __future__ import annotations
 

@@ -66,4 +66,6 @@ def test_openapi_contract_holds_under_fuzzing(suite, admin, tmp_path):
                 failures.append(f"--- as {role}, phases {phases} ---\n{output[-10000:]}")
         # the run never locked its own user out: it still gets in with its token
         assert client.get("/api/v1/me").status_code == 200, f"the {role} fuzzing user was locked out"
+        rewrites = [line for f in (tmp_path / role).glob("*/rewrites.txt") for line in f.read_text().splitlines()]
+        print(f"as {role}: {len(rewrites)} requests aimed at the fuzzing user itself were sent to another target")
     assert not failures, "\n".join(failures)

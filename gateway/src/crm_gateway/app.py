@@ -15,8 +15,8 @@ from crm_common.db import make_engine
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
 from crm_gateway import auth, problems
-from crm_gateway.openapi import ContractPlugin
 from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
+from crm_gateway.openapi import ContractPlugin
 from crm_gateway.settings import Settings
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")

@@ -7,8 +7,8 @@ from marshmallow import RAISE, Schema, fields, validate
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import UUIDConverter
 
-from crm_common.errors import ServiceError
 from crm_common.contracts.fields import CURSOR_RULE, Sort
+from crm_common.errors import ServiceError
 from crm_gateway.auth import handler_of
 from crm_gateway.openapi import refusal_response
 
