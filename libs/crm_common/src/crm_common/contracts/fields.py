@@ -68,7 +68,8 @@ class DecimalString(fields.Decimal):
             if not isinstance(value, str) or not self.syntax.match(value):
                 raise self.make_error("invalid")
             if not re.match(self.pattern, value):
-                raise ValidationError(f"must be a decimal string {self.bounds_text}")
+                bounds = self.bounds_text or f"of at most {WHOLE_DIGITS} whole digits"
+                raise ValidationError(f"must be a decimal string {bounds}")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
