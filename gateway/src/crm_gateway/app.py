@@ -18,6 +18,7 @@ from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
 from crm_gateway import auth, docs, problems, ratelimit
 from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
+from crm_gateway.openapi import ContractPlugin
 from crm_gateway.settings import Settings
 from crm_gateway.redaction import redact
 
@@ -25,6 +26,10 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 JSON_METHODS = ("POST", "PUT", "PATCH")
 MAX_URL_LENGTH = 4096
 log = logging.getLogger("crm_gateway")
+API_DESCRIPTION = (
+    "Every constraint a JSON Schema can state is in the schemas. Text is Unicode without NUL characters. "
+    "A 422 whose description says \"refused by a rule\" (x-crm-refuses-valid-input) lists the rules "
+    "the server checks beyond the schema, such as references to records that must exist.")
 
 
 class ProblemApi(Api):
@@ -54,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         API_TITLE="CRM suite API", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False,
-        API_SPEC_OPTIONS={"components": {"securitySchemes": {
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}, "components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}},
             "security": [{"bearer": []}, {"apiKey": []}]},
@@ -70,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["crm_db"] = make_engine(settings.database_url)
 
     app.url_map.converters["id"] = IdConverter
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={"marshmallow_plugin": ContractPlugin()})
     api.register_converter(IdConverter, id_converter_schema)
     api.register_field(DecimalString, "string", "decimal")
     app.extensions["crm_api"] = api

@@ -6,9 +6,10 @@ import dataclasses
 
 from flask import g, request
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
 from crm_common.contracts import service_desk as C
+from crm_common.contracts.fields import Sort
 from crm_gateway.auth import authenticate, public, requires
 from crm_gateway.conventions import Blueprint, ListArgs, created, if_match_version, page_schema, with_etag
 from crm_gateway.idempotency import idempotent
@@ -77,7 +78,7 @@ def crud_blueprint(name: str, url: str, resource: str, singular: str, plural: st
 tickets = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets",
                     description="Tickets from every channel, their replies, notes and time")
 TicketListArgs = list_args("TicketListArgs", C.TicketFilters, C.TICKET_SORTABLE)
-CommentListArgs = list_args("CommentListArgs", None, ("created_at",), sort=fields.String(load_default="created_at"))
+CommentListArgs = list_args("CommentListArgs", None, ("created_at",), sort=Sort(load_default="created_at"))
 TimeLogListArgs = list_args("TimeLogListArgs", None, ("created_at",))
 
 

@@ -10,8 +10,9 @@ from datetime import datetime, timezone
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from crm_common.contracts.fields import Boolean
+from crm_common.contracts.fields import CURSOR_RULE, Boolean, Sort, existing
 from crm_common.contracts.registry import event, rpc
+from crm_common.permissions import ACTIONS, RESOURCES, SCOPES
 
 # --------------------------------------------------------------------------------------------------
 # shared fields
@@ -43,14 +44,47 @@ class Strict(Schema):
 Id = fields.String  # uuid strings
 ROLE_NAME = validate.Regexp(r"^[a-z][a-z0-9_]{1,49}$", error="lower-case letters, digits and _, 2 to 50 characters")
 EMAIL = [validate.Email(), validate.Length(max=254)]
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 12, 256  # the identity service's password policy
+PASSWORD_RULE = ("a new password is not the email address, not a common password, and has at least 4 "
+                 "different characters")
+
+
+class Password(fields.String):
+    """A new password. The identity service applies the policy (its length, in the document, and the
+    rest, in the description) so that one answer names every broken rule with the request's other
+    errors; the schema only bounds the text."""
+
+    def __init__(self, **kw):
+        super().__init__(validate=validate.Length(min=1, max=1024), load_only=True,
+                         metadata={"description": f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters; "
+                                                  + PASSWORD_RULE}, **kw)
+
+    def openapi_properties(self) -> dict:
+        return {"minLength": PASSWORD_MIN_LENGTH, "maxLength": PASSWORD_MAX_LENGTH}
+
+
+class Grants(fields.Dict):
+    """A custom role's grant `{resource: {action: scope}}` ("*" for every resource or action); the
+    document names every resource, action and scope."""
+
+    def __init__(self, **kw):
+        super().__init__(keys=fields.String(), values=fields.Raw(), **kw)
+
+    def openapi_properties(self) -> dict:
+        actions = {"type": "object", "additionalProperties": False,
+                   "properties": {a: {"type": "string", "enum": list(SCOPES)} for a in ("*", *ACTIONS)}}
+        return {"additionalProperties": False, "properties": {r: actions for r in ("*", *RESOURCES)}}
 
 
 class ListInput(Strict):
-    """`limit`, `cursor`, `sort`, `q` of every list (sort is checked against the list's allow-list)."""
+    """`limit`, `cursor`, `sort`, `q` of every list (sort is one of the list's SORTABLE)."""
+
+    SORTABLE: tuple[str, ...] = ("created_at",)
+    RULES = (CURSOR_RULE,)
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
-    sort = fields.String(load_default="-created_at")
+    cursor = fields.String(load_default=None, metadata={"description": CURSOR_RULE})
+    sort = Sort(load_default="-created_at")
     q = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
@@ -94,8 +128,10 @@ class TokenPairSchema(Schema):
 
 
 class PasswordChangeSchema(Strict):
+    RULES = (PASSWORD_RULE, f"new_password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters")
+
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
-    new_password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+    new_password = Password(required=True)
 
 
 class MfaEnrollmentSchema(Schema):
@@ -143,9 +179,12 @@ class MeSchema(UserSchema):
 
 
 class UserCreateSchema(Strict):
+    RULES = (PASSWORD_RULE, "roles name existing roles granting no more than the caller's own", existing("team_id"),
+             "account_id and contact_id are for portal customers only (role customer, which needs contact_id)")
+
     email = fields.String(required=True, validate=EMAIL)
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+    password = Password(required=True)
     roles = fields.List(fields.String(validate=ROLE_NAME), load_default=list)
     team_id = fields.String(load_default=None, allow_none=True)
     territory_ids = fields.List(fields.String(validate=validate.Length(max=36)), load_default=list)
@@ -155,17 +194,21 @@ class UserCreateSchema(Strict):
 
 
 class PortalCustomerCreateSchema(Strict):
+    RULES = (PASSWORD_RULE,)
+
     email = fields.String(required=True, validate=EMAIL)
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+    password = Password(required=True)
     account_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
     contact_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
 
 
 class UserUpdateSchema(Strict):
+    RULES = UserCreateSchema.RULES
+
     email = fields.String(validate=EMAIL)
     full_name = fields.String(validate=validate.Length(min=1, max=200))
-    password = fields.String(validate=validate.Length(min=1, max=1024), load_only=True)
+    password = Password()
     roles = fields.List(fields.String(validate=ROLE_NAME))
     team_id = fields.String(allow_none=True)
     territory_ids = fields.List(fields.String(validate=validate.Length(max=36)))
@@ -181,6 +224,7 @@ class MeUpdateSchema(Strict):
 
 
 class UserListArgs(ListInput):
+    SORTABLE = ("created_at", "email", "full_name")
     email = fields.String(validate=validate.Length(max=254))
     team_id = fields.String()
     role = fields.String(validate=validate.Length(max=50))
@@ -206,12 +250,16 @@ class TeamSchema(Schema):
 
 
 class TeamCreateSchema(Strict):
+    RULES = ("manager_id names an active staff user", existing("member_ids"))
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     manager_id = fields.String(load_default=None, allow_none=True)
     member_ids = fields.List(fields.String(), load_default=list)
 
 
 class TeamUpdateSchema(Strict):
+    RULES = TeamCreateSchema.RULES
+
     name = fields.String(validate=validate.Length(min=1, max=120))
     manager_id = fields.String(allow_none=True)
     member_ids = fields.List(fields.String())
@@ -219,6 +267,8 @@ class TeamUpdateSchema(Strict):
 
 class TeamListArgs(ListInput):
     """Teams: sort by created_at or name; `q` searches the name."""
+
+    SORTABLE = ("created_at", "name")
 
 
 class UpdateTeamInput(ByIdVersioned):
@@ -243,18 +293,23 @@ class RoleSchema(Schema):
 
 
 class RoleCreateSchema(Strict):
+    RULES = ("permissions are no wider than the caller's own",)
+
     name = fields.String(required=True, validate=ROLE_NAME)
     description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    permissions = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+    permissions = Grants(required=True)
 
 
 class RoleUpdateSchema(Strict):
+    RULES = RoleCreateSchema.RULES
+
     description = fields.String(allow_none=True, validate=validate.Length(max=500))
-    permissions = fields.Dict(keys=fields.String(), values=fields.Raw())
+    permissions = Grants()
 
 
 class RoleListArgs(ListInput):
-    sort = fields.String(load_default="name")
+    SORTABLE = ("created_at", "name")
+    sort = Sort(load_default="name")
     builtin = fields.Boolean()
 
 
@@ -283,12 +338,15 @@ class ApiKeyCreatedSchema(ApiKeySchema):
 
 
 class ApiKeyCreateSchema(Strict):
+    RULES = ("roles name existing roles", "expires_at is in the future")
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     roles = fields.List(fields.String(validate=ROLE_NAME), required=True, validate=validate.Length(min=1))
     expires_at = Timestamp(load_default=None, allow_none=True)
 
 
 class ApiKeyListArgs(ListInput):
+    SORTABLE = ("created_at", "name")
     include_revoked = fields.Boolean(load_default=False)
 
 
@@ -313,7 +371,8 @@ class AuditEntrySchema(Schema):
 
 
 class AuditListArgs(ListInput):
-    sort = fields.String(load_default="-occurred_at")
+    SORTABLE = ("occurred_at",)
+    sort = Sort(load_default="-occurred_at")
     entity_type = fields.String(validate=validate.Length(max=60))
     entity_id = fields.String(validate=validate.Length(max=64))
     actor_id = fields.String(validate=validate.Length(max=64))

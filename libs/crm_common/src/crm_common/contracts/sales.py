@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from crm_common.contracts.fields import Boolean, Day, DecimalString, Records, Strings
+from crm_common.contracts.fields import (Boolean, Day, DecimalString, Records, Strings, at_least_one_of,
+                                         exactly_one_of, existing)
 from crm_common.contracts.identity import PrivacyPartSchema  # identity owns the privacy part schema
 from crm_common.contracts.platform import RecordChangedData
 from crm_common.contracts.registry import FROM_DATA, event, rpc
@@ -92,13 +93,21 @@ LEAD_STATUSES = ("new", "contacted", "qualified", "unqualified", "converted")
 LEAD_SOURCES = ("api", "web_form", "import", "referral", "event", "cold_call", "partner", "other")
 
 
+EMAIL_RULE = "email is an address with a deliverable syntax (an empty string clears it)"
+PHONE_RULE = "phone is a valid number: international (+49 30 1234567), or national in the record's country"
+EMAIL_DOC = {"description": EMAIL_RULE}
+PHONE_DOC = {"description": PHONE_RULE + "; stored in E.164"}
+
+
 class LeadFields(Strict):
+    RULES = (EMAIL_RULE, PHONE_RULE, "owner_id names someone else only with the lead assign permission")
+
     first_name = Text(100, allow_none=True)
     last_name = Text(100, allow_none=True)
     company = Text(200, allow_none=True)
     title = Text(100, allow_none=True)
-    email = fields.String(allow_none=True, validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    email = fields.String(allow_none=True, validate=validate.Length(max=254), metadata=EMAIL_DOC)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40), metadata=PHONE_DOC)
     country = Country(allow_none=True)
     industry = Text(100, allow_none=True)
     score = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
@@ -107,6 +116,8 @@ class LeadFields(Strict):
 
 
 class LeadCreate(LeadFields):
+    OPENAPI = at_least_one_of(last_name="string", company="string", email="string")
+
     source = fields.String(load_default="api", validate=validate.OneOf(LEAD_SOURCES))
     force = Boolean(load_default=False, metadata={"description": "create even if duplicates exist (without it, a 409 "
                                                                 "lists under `duplicates` those the caller may read "
@@ -114,6 +125,8 @@ class LeadCreate(LeadFields):
 
 
 class LeadUpdate(LeadFields):
+    RULES = (*LeadFields.RULES, "status becomes converted only by POST /api/v1/leads/{id}/convert")
+
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES))
 
 
@@ -165,12 +178,28 @@ class OpportunitySeed(Strict):
 
 
 class LeadConvert(Strict):
+    RULES = (existing("account_id"),)
+
     account_id = Id(allow_none=True)
     create_opportunity = fields.Nested(OpportunitySeed, allow_none=True)
 
 
+IMPORT_COLUMNS = ("first_name", "last_name", "company", "title", "email", "phone", "country", "industry", "score",
+                  "campaign_id")  # the lead fields an import row may name (the sales service checks each row)
+
+
+class ImportRow(fields.Dict):
+    """One imported lead: lead field names to values; the document names the fields a row may hold."""
+
+    def openapi_properties(self) -> dict:
+        return {"properties": {name: {} for name in IMPORT_COLUMNS}, "additionalProperties": False}
+
+
 class LeadImportRequest(Strict):
-    rows = fields.List(fields.Dict(), validate=validate.Length(max=200_000))
+    OPENAPI = exactly_one_of(rows="array", csv="string")
+    RULES = ("csv has a header row of lead field names and at least one row",)
+
+    rows = fields.List(ImportRow(), validate=validate.Length(min=1, max=200_000))
     csv = fields.String(metadata={"description": "CSV text with a header row of lead field names"})
     force = Boolean(load_default=True, metadata={"description": "import duplicates (linked) or skip them"})
 
@@ -197,6 +226,9 @@ class Job(Schema):
 
 
 class AssignmentRuleCreate(Strict):
+    OPENAPI = at_least_one_of(team_id="string", territory_id="string")
+    RULES = (existing("territory_id"),)
+
     name = Name(required=True)
     priority = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=0, max=100_000))
     strategy = fields.String(required=True, validate=validate.OneOf(("round_robin", "least_loaded")))
@@ -272,12 +304,14 @@ SIZES = ("micro", "small", "medium", "large", "enterprise")
 
 
 class AccountFields(Strict):
+    RULES = (PHONE_RULE, existing("territory_id", "parent_id"), "an account is not its own ancestor")
+
     name = Name()
     industry = Text(100, allow_none=True)
     size = fields.String(allow_none=True, validate=validate.OneOf(SIZES))
     employees = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=10_000_000))
     website = Text(300, allow_none=True)
-    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40), metadata=PHONE_DOC)
     street = Text(200, allow_none=True)
     city = Text(100, allow_none=True)
     postal_code = Text(20, allow_none=True)
@@ -336,16 +370,20 @@ AccountPage = page(Account, "AccountPage")
 
 
 class MergeRequest(Strict):
+    RULES = (existing("merge_ids"), "a record is not merged into itself")
+
     merge_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=20),
                             metadata={"description": "records merged into this one (kept, marked merged)"})
 
 
 class ContactFields(Strict):
+    RULES = (EMAIL_RULE, PHONE_RULE, "owner_id names someone else only with the contact assign permission")
+
     account_id = Id(allow_none=True)
     first_name = Text(100, allow_none=True)
     last_name = Name(100)
-    email = fields.String(allow_none=True, validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    email = fields.String(allow_none=True, validate=validate.Length(max=254), metadata=EMAIL_DOC)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40), metadata=PHONE_DOC)
     title = Text(100, allow_none=True)
     owner_id = Id(allow_none=True)
     do_not_call = Boolean()
@@ -401,14 +439,22 @@ DEFAULT_STAGES = (("prospecting", 10), ("qualification", 20), ("proposal", 50), 
                   ("closed_won", 100), ("closed_lost", 0))
 
 
+STAGE_NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$", error="a stage name: lower-case letters, digits and _")
+
+
 class OpportunityFields(Strict):
+    RULES = ("stage is a stage of the deal's pipeline", "closed_lost needs a lost_reason",
+             existing("account_id", "contact_id", "pipeline_id"), "contact_id is a contact of account_id")
+
     name = Name()
     account_id = Id(allow_none=True)
     contact_id = Id(allow_none=True)
     owner_id = Id(allow_none=True)
     amount = Money(minimum=0)
     currency = Currency()
-    stage = fields.String(validate=validate.Length(min=1, max=50))
+    stage = fields.String(validate=STAGE_NAME, metadata={
+        "description": "a stage of the deal's pipeline; the default pipeline's: "
+                       + ", ".join(name for name, _ in DEFAULT_STAGES)})
     probability = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     expected_close_date = Day(allow_none=True)
     lost_reason = Text(500, allow_none=True)
@@ -476,11 +522,13 @@ class History(Schema):
 
 
 class StageDef(Strict):
-    name = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$"))
+    name = fields.String(required=True, validate=STAGE_NAME)
     probability = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100))
 
 
 class PipelineCreate(Strict):
+    RULES = ("stage names are unique", "the stages include closed_won and closed_lost")
+
     name = Name(required=True)
     stages = fields.List(fields.Nested(StageDef), required=True, validate=validate.Length(min=2, max=30))
 
@@ -547,6 +595,8 @@ ProductPage = page(Product, "ProductPage")
 
 
 class QuoteLineInput(Strict):
+    RULES = (existing("product_id") + " (an active product)",)
+
     product_id = Id(allow_none=True)
     description = Text(500, allow_none=True)
     quantity = DecimalString(places=3, required=True, validate=validate.Range(min=0, min_inclusive=False, max=1_000_000))
@@ -565,6 +615,9 @@ class QuoteLine(Schema):
 
 
 class QuoteCreate(Strict):
+    RULES = (existing("opportunity_id"), "a line without a product_id has a unit_price and a description",
+             "the quote's total stays below 10000000000000")
+
     opportunity_id = Id(allow_none=True)
     account_id = Id(allow_none=True)
     currency = Currency(required=True)
@@ -643,6 +696,10 @@ OrderPage = page(Order, "OrderPage")
 
 
 class ContractCreate(Strict):
+    OPENAPI = at_least_one_of(order_id="string", opportunity_id="string", account_id="string")
+    RULES = ("ends_on is after starts_on", existing("order_id", "opportunity_id"),
+             "value and currency are given, or taken from the order or opportunity")
+
     account_id = Id(allow_none=True)
     order_id = Id(allow_none=True)
     opportunity_id = Id(allow_none=True)
@@ -663,6 +720,8 @@ class ContractCreate(Strict):
 
 
 class ContractUpdate(Strict):
+    RULES = ("ends_on is after starts_on",)
+
     status = fields.String(validate=validate.OneOf(CONTRACT_STATUSES))
     starts_on = Day()
     ends_on = Day()
@@ -713,6 +772,10 @@ CALL_OUTCOMES = ("connected", "no_answer", "voicemail", "busy", "wrong_number", 
 
 
 class ActivityFields(Strict):
+    RULES = ("ends_at is after starts_at", "a meeting has starts_at and ends_at, a task a due_at",
+             "outcome, duration_seconds and callback_at are for calls; remind_at for calls, meetings and tasks",
+             "owner_id names someone else only with the activity assign permission")
+
     subject = Name(300)
     description = Text(10000, allow_none=True)
     starts_at = UtcDateTime(allow_none=True)
@@ -780,6 +843,8 @@ ActivityPage = page(Activity, "ActivityPage")
 
 
 class CalendarQuery(Strict):
+    RULES = ("to is after from, within a year",)
+
     user_id = Id()
     team_id = Id()
     start = UtcDateTime(required=True, data_key="from")
@@ -797,6 +862,10 @@ class Calendar(Schema):
 
 
 class CallListCreate(Strict):
+    OPENAPI = at_least_one_of(contact_ids="array", account_id="string")
+    RULES = (existing("contact_ids", "account_id"), "owner_id names someone else only with the call list assign "
+                                                    "permission")
+
     name = Name(required=True)
     owner_id = Id(allow_none=True, metadata={"description": "the rep who makes the calls"})
     contact_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=5000))
@@ -818,6 +887,8 @@ class CallList(Record):
 
 
 class CallLog(Strict):
+    RULES = ("contact_id is on the call list",)
+
     contact_id = Id(required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(CALL_OUTCOMES))
     duration_seconds = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=86400))
@@ -838,6 +909,9 @@ CallListPage = page(CallList, "CallListPage")
 
 
 class TargetCreate(Strict):
+    OPENAPI = exactly_one_of(user_id="string", team_id="string", territory_id="string")
+    RULES = (existing("territory_id"), "a manager sets targets only for their own team's users")
+
     period = fields.String(required=True, validate=validate.Regexp(PERIOD_RE, error="like 2026-Q4, 2026-11 or 2026"))
     user_id = Id(allow_none=True)
     team_id = Id(allow_none=True)
@@ -973,6 +1047,8 @@ class SalesSettings(Schema):
 
     class Meta:
         unknown = RAISE
+
+    RULES = ("grade_thresholds names both A and B, A above B",)
 
     grade_thresholds = fields.Dict(keys=fields.String(validate=validate.OneOf(("A", "B"))), values=Money(minimum=0),
                                    metadata={"description": "total order value for grade A and B, else C"})

@@ -11,7 +11,7 @@ import datetime as dt
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from crm_common.contracts.fields import Boolean, Day, DecimalString
+from crm_common.contracts.fields import AT_LEAST_ONE_FIELD, Boolean, Day, DecimalString, at_least_one_of, existing
 from crm_common.contracts.identity import PrivacyPartSchema  # identity owns every service's privacy answer
 from crm_common.contracts.registry import FROM_DATA, event, rpc
 
@@ -108,6 +108,8 @@ class Strict(Schema):
 class Patch(Strict):
     """A partial update: at least one field."""
 
+    OPENAPI = AT_LEAST_ONE_FIELD
+
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
@@ -176,6 +178,8 @@ class TicketSchema(Schema):
 
 
 class TicketCreateSchema(Strict):
+    RULES = (existing("contact_id", "account_id", "product_id", "assignee_id", "group_id"),)
+
     subject = _required_text(300)
     description = _text(20000, load_default="")
     channel = _choice(CHANNELS, load_default="web")
@@ -192,6 +196,8 @@ class TicketCreateSchema(Strict):
 
 
 class TicketUpdateSchema(Patch):
+    RULES = (existing("assignee_id", "group_id", "product_id"),)
+
     subject = Str(validate=validate.Length(min=1, max=300))
     description = _text(20000)
     type = _choice(TYPES)
@@ -275,6 +281,8 @@ class GroupSchema(Schema):
 
 
 class GroupCreateSchema(Strict):
+    RULES = ("name is unique among groups", existing("manager_id", "member_ids"))
+
     name = _required_text(200)
     manager_id = _id(allow_none=True)
     assignment = _choice(ASSIGNMENT, load_default="round_robin")
@@ -282,6 +290,8 @@ class GroupCreateSchema(Strict):
 
 
 class GroupUpdateSchema(Patch):
+    RULES = GroupCreateSchema.RULES
+
     name = Str(validate=validate.Length(min=1, max=200))
     manager_id = _id(allow_none=True)
     assignment = _choice(ASSIGNMENT)
@@ -338,6 +348,8 @@ Keywords = fields.List(Str(validate=validate.Length(min=1, max=100)), validate=v
 
 
 class RoutingRuleCreateSchema(Strict):
+    RULES = (existing("group_id"),)
+
     name = _required_text(200)
     position = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=0, max=100000))
     active = Boolean(load_default=True)
@@ -350,6 +362,8 @@ class RoutingRuleCreateSchema(Strict):
 
 
 class RoutingRuleUpdateSchema(Patch):
+    RULES = (existing("group_id"),)
+
     name = Str(validate=validate.Length(min=1, max=200))
     position = fields.Integer(strict=True, validate=validate.Range(min=0, max=100000))
     active = Boolean()
@@ -371,6 +385,8 @@ HHMM = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", error="a time
 
 
 class IntervalSchema(Strict):
+    RULES = ("an interval's start is before its end",)
+
     weekday = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=6),
                              metadata={"description": "0 is Monday"})
     start = Str(required=True, validate=HHMM)
@@ -395,6 +411,8 @@ class BusinessHoursSchema(Schema):
 
 
 class BusinessHoursCreateSchema(Strict):
+    RULES = ("time_zone is an IANA time zone", "a time_zone or a utc_offset_minutes, not both")
+
     name = _required_text(200)
     utc_offset_minutes = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=-14 * 60, max=14 * 60),
                                         metadata={"description": "a fixed offset from UTC (no daylight saving); "
@@ -407,6 +425,8 @@ class BusinessHoursCreateSchema(Strict):
 
 
 class BusinessHoursUpdateSchema(Patch):
+    RULES = BusinessHoursCreateSchema.RULES
+
     name = Str(validate=validate.Length(min=1, max=200))
     utc_offset_minutes = fields.Integer(strict=True, validate=validate.Range(min=-14 * 60, max=14 * 60))
     time_zone = Str(allow_none=True, validate=validate.Length(min=1, max=64))
@@ -436,6 +456,8 @@ class SlaPolicySchema(Schema):
 
 
 class SlaPolicyCreateSchema(Strict):
+    RULES = (existing("business_hours_id"), "the calendar fits the policy's minutes within ten years")
+
     name = _required_text(200)
     priority = _choice(PRIORITIES, required=True)
     account_grade = _choice(GRADES, allow_none=True, load_default=None)
@@ -446,6 +468,8 @@ class SlaPolicyCreateSchema(Strict):
 
 
 class SlaPolicyUpdateSchema(Patch):
+    RULES = SlaPolicyCreateSchema.RULES
+
     name = Str(validate=validate.Length(min=1, max=200))
     priority = _choice(PRIORITIES)
     account_grade = _choice(GRADES, allow_none=True)
@@ -504,6 +528,8 @@ class ServiceContractSchema(Schema):
 
 
 class ServiceContractCreateSchema(Strict):
+    RULES = ("ends_on is not before starts_on", existing("account_id", "product_id", "sla_policy_id"))
+
     name = _required_text(200)
     kind = _choice(CONTRACT_KINDS, load_default="support")
     account_id = _id(required=True)
@@ -520,6 +546,8 @@ class ServiceContractCreateSchema(Strict):
 
 
 class ServiceContractUpdateSchema(Patch):
+    RULES = ServiceContractCreateSchema.RULES
+
     name = Str(validate=validate.Length(min=1, max=200))
     product_id = _id(allow_none=True)
     starts_on = Day()
@@ -572,6 +600,10 @@ Currency = Str(validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code s
 
 
 class ComplaintCreateSchema(Strict):
+    OPENAPI = at_least_one_of(ticket_id="string", subject="string")
+    RULES = (existing("ticket_id", "contact_id", "account_id", "owner_id"),
+             "a requester_email or contact_id is given without a ticket_id")
+
     ticket_id = _id()
     subject = Str(validate=validate.Length(min=1, max=300))
     description = _text(20000, load_default="")
@@ -584,6 +616,8 @@ class ComplaintCreateSchema(Strict):
 
 
 class ComplaintUpdateSchema(Patch):
+    RULES = (existing("owner_id"),)
+
     status = _choice(COMPLAINT_STATUSES)
     category = _text(100, allow_none=True)
     severity = _choice(SEVERITIES)
@@ -716,6 +750,8 @@ NPS_INVITATIONS_PER_REQUEST = 1000
 
 
 class NpsSurveyCreateSchema(Strict):
+    RULES = ("contact_ids name at least one existing contact with an email address",)
+
     name = _required_text(200)
     question = _text(500, load_default="How likely are you to recommend us to a friend or colleague?")
     contact_ids = fields.List(_id(), required=True, validate=validate.Length(min=1, max=NPS_INVITATIONS_PER_REQUEST),
@@ -738,7 +774,9 @@ class NpsSurveySchema(Schema):
 
 
 class SurveyResponseCreateSchema(Strict):
-    score = fields.Integer(strict=True, required=True)
+    RULES = ("score is within the survey's scale: 1 to 5 for satisfaction, 0 to 10 for NPS",)
+
+    score = fields.Integer(strict=True, required=True, metadata={"minimum": 0, "maximum": 10})
     comment = _text(5000, allow_none=True)
 
 
