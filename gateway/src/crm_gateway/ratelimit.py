@@ -8,8 +8,8 @@ Three limits, each counted per route (endpoint) in fixed windows; a request coun
 - `CRM_RATE_LIMIT_READYZ` for /readyz (it fans out to every service), keyed by the client address.
 
 Counted with the `limits` library (the storage and strategies flask-limiter is built on, used
-directly: flask-limiter's per-request resolution of decorators, blueprints and exemptions cost the
-gateway about 200 us of CPU per request here, the counter itself 14 us in memory): in Redis when
+directly: flask-limiter resolves decorators, blueprints and exemptions again on every request, which
+costs the gateway more CPU than the counting; see README.md, "Measured"): in Redis when
 `REDIS_URL` is set, shared by every gateway process and replica -- if Redis becomes unreachable,
 each process counts in its own memory for a while and tries again -- otherwise in the memory of
 each gateway process. A request over its limit gets a 429 problem with Retry-After and reaches no

@@ -2,8 +2,10 @@
 
 Requests are validated here with the identity contract's schemas (which also document them in
 /openapi.json); the service loads the same wire data with the same schemas and applies record scope.
-`@requires` sits above the schema decorators, so a caller without the permission gets its 403 whatever
-the body or query it sent (never a 422 that describes a route it may not use).
+The app checks the permission a view declares with `@requires` before the request reaches the view
+(`auth.check_permission`, called by `app._identify`), so a caller without it gets its 403 whatever the
+body or query it sent (never a 422 that describes a route it may not use). The decorators above
+`@requires` keep its mark (functools.wraps), so its place among them does not matter.
 """
 from __future__ import annotations
 

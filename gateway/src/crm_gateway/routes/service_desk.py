@@ -338,7 +338,6 @@ class NpsSurvey(MethodView):
 def survey_response(body, token):
     """Answer a survey once with its token (no login: the token is the credential). A caller who sends
     credentials is identified, so that the service desk can refuse staff (403)."""
-    # a function view: the gateway reads @public from the view function, which a MethodView hides
     if request.headers.get("Authorization") or request.headers.get("X-API-Key"):
         g.actor = dataclasses.replace(authenticate(), client_ip=request.remote_addr)
     return sd("respond_survey", body, token=token), 201

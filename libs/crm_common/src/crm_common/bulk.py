@@ -1,14 +1,14 @@
 """Bulk inserts of many rows in the caller's transaction: COPY on PostgreSQL, a multi-row INSERT elsewhere.
 
-COPY skips what an INSERT costs per row on the server (parsing and planning a statement, a bind value per
-column), about twice the rows per second of a batched multi-row INSERT into the same indexed table. Rows
-go through each column's own bind processing (UTC datetimes, JSON) and Python-side defaults, exactly as
-`session.execute(insert(table), rows)` would apply them, and commit or roll back with the transaction.
+COPY skips what an INSERT costs per row on the server (parsing and planning a statement, a bind value
+per column). Rows go through each column's own bind processing (UTC datetimes, JSON) and Python-side
+defaults, exactly as `session.execute(insert(table), rows)` would apply them, and commit or roll back
+with the transaction.
 
 Under eventlet (every service), psycopg2 runs with a wait callback that makes it cooperative, and
 psycopg2 refuses COPY while one is set: the callback is cleared for the COPY alone. The COPY then blocks
-the process's event loop while it runs (a few milliseconds for a batch of a thousand rows); since no
-other green thread runs meanwhile, none sees psycopg2 without its callback.
+the process's event loop while it runs (one batch); since no other green thread runs meanwhile, none
+sees psycopg2 without its callback.
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from crm_common import config
 
 # kombu probes for the optional librabbitmq C client on every Connection(); nameko makes one per
 # publish (every RPC request and reply). A failed import is not cached, so each probe searches
-# sys.path again (~60 us). We never use librabbitmq: record it as absent once.
+# sys.path again. We never use librabbitmq: record it as absent once.
 sys.modules.setdefault("librabbitmq", None)
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,10 @@ class Publisher:
     Every message carries `user_id`, the broker user of the connection: RabbitMQ refuses a message whose
     user_id is not the connection's user, so a consumer knows which user published an event.
 
-    A confirm takes a round trip and the broker's write, a few milliseconds. Publishes therefore run
-    side by side on up to `size` connections (CRM_PUBLISH_CONNECTIONS, 4), opened as concurrent
-    publishes need them: one connection waiting for its confirm held every other writer of the process
-    in line behind it, and at a couple of hundred events a second that line, not the work, made up
-    the latency. Publishes from one caller in sequence keep their order (each returns confirmed before
+    A confirm takes a round trip and the broker's write. Publishes therefore run side by side on up to
+    `size` connections (CRM_PUBLISH_CONNECTIONS, 4), opened as concurrent publishes need them: on one
+    connection, every other writer of the process would wait in line behind the one awaiting its
+    confirm. Publishes from one caller in sequence keep their order (each returns confirmed before
     the next starts). A broken connection is replaced by itself; each publish tries three times.
     """
 

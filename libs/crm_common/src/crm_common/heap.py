@@ -1,9 +1,9 @@
 """Short garbage-collection pauses for long-running processes.
 
 A started service holds a few hundred thousand long-lived objects (modules, classes, SQLAlchemy
-mappings, schemas). CPython's full collection walks all of them: 45-95 ms with the event loop
-stopped, every few seconds under load, which was the whole tail of the propagation benchmark
-(p50 5 ms, p99 over 100 ms). `freeze()` collects once and moves everything alive after start-up into
+mappings, schemas). CPython's full collection walks all of them with the event loop stopped, and
+under load it runs every few seconds: those pauses make the tail of a service's latency (see
+README.md, "Measured"). `freeze()` collects once and moves everything alive after start-up into
 the permanent generation that collections skip, so later full collections walk only what the
 process made since (gc.freeze, the technique CPython added for forking servers).
 """

@@ -1,15 +1,14 @@
 """RPC clients outside a nameko service: a thread-safe pool of connections, a timeout on every call.
 
-Speaks nameko's RPC protocol directly with kombu (request to the `nameko-rpc` exchange with
-`reply_to` and `correlation_id`, context in `nameko.*` headers, `{"result", "error"}` back), because
-nameko's standalone proxy builds a connection object per publish and polls for replies: on the
-gateway that was most of the CPU of a read. Each pooled member owns one connection, one channel and
-one exclusive reply queue and serves one call at a time. Requests are published `mandatory`, so a
-service with no consumer is known at once (the broker returns the request: unavailable, not a
-timeout). They are not published with confirms: the reply is the acknowledgement, and a request the
-broker loses ends as a timeout like one the service never answers (a confirm round trip on every call
-cost the gateway about a tenth of the CPU of a read). A service
-that does not answer within the timeout gives ServiceError("timeout"); a broker that is away gives
+Speaks nameko's RPC protocol directly with kombu (request to the `nameko-rpc` exchange with `reply_to`
+and `correlation_id`, context in `nameko.*` headers, `{"result", "error"}` back), because nameko's
+standalone proxy builds a connection object per publish and polls for replies. Each pooled member owns
+one connection, one channel and one exclusive reply queue and serves one call at a time. Requests are
+published `mandatory`, so a service with no consumer is known at once (the broker returns the request:
+unavailable, not a timeout). They are not published with confirms: the reply is the acknowledgement, and
+a request the broker loses ends as a timeout like one the service never answers, so a confirm round trip
+on every call would protect nothing the caller does not already handle. A service that does not answer
+within the timeout gives ServiceError("timeout"); a broker that is away gives
 ServiceError("unavailable"). Broken members are dropped and replaced.
 
 Every call is signed for its target method with the bus key (see `callers`): as its actor, or as an

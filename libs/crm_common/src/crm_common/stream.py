@@ -1,11 +1,17 @@
 """An entrypoint that consumes every event a service subscribes to, with retries and dead letters.
 
-    class Service(KernelService):
+    class SalesService(KernelService):
+        name = "sales"
+        db = Database(Base.metadata)
+
         @event_stream
         def on_event(self, envelope, session):
-            handlers.dispatch(session, envelope)
+            handlers.dispatch(session, envelope, self.db)
 
-The handler runs in one transaction with the inbox mark, so a redelivered event has one effect.
+`handlers.dispatch` calls `HANDLERS[envelope["type"]](session, envelope, uow)`, where `uow` is the
+service's unit of work (`self.db`): `uow.emit(...)` writes an event to the outbox in the same
+transaction. The handler runs in one transaction with the inbox mark, so a redelivered event has one
+effect.
 A handler that raises is retried after each delay in CRM_RETRY_DELAYS (delay queues that dead-letter
 back to the service queue); after the last, the event goes to the dead-letter store and the queue
 keeps flowing.

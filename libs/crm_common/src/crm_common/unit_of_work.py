@@ -76,8 +76,8 @@ class UnitOfWork:
 
     @contextmanager
     def read(self):
-        """A Core connection in a read-only transaction, for hot reads that need no ORM objects (a third
-        of the cost of `transaction()` with `session.get`). On SQLite it takes no write lock and cannot
+        """A Core connection in a read-only transaction, for hot reads that need no ORM objects (no
+        Session, no identity map). On SQLite it takes no write lock and cannot
         write; on PostgreSQL the transaction is READ ONLY (see db.reader). Inside `transaction()` it
         reads through the session's own connection, so it sees what the transaction has written."""
         if self._session is not None and self._session.in_transaction():

@@ -1,13 +1,12 @@
 """The quick answer for a phone number already written in international form (`+49 30 1234567`).
 
-`phonenumbers.parse` and its validation cost about 70 microseconds a number, most of an import's time
-per row. Most imported numbers are already international, so this module answers those with the same
-metadata and the same rules as `phonenumbers` (country code, national prefix, the region's general
-pattern and one of its number types, each with its possible lengths), with two compiled patterns per
-region and length instead of a dozen. It only ever says "valid, and this is its E.164 form"; anything
-else (national formats, extensions, letters, non-geographic codes, an invalid number) returns None and
-the caller asks `phonenumbers` itself, which gives the verdict and the error. A test compares both on
-many numbers.
+`phonenumbers.parse` and its validation are most of an import's time per row. Most imported numbers are
+already international, so this module answers those with the same metadata and the same rules as
+`phonenumbers` (country code, national prefix, the region's general pattern and one of its number types,
+each with its possible lengths), with two compiled patterns per region and length instead of a dozen. It
+only ever says "valid, and this is its E.164 form"; anything else (national formats, extensions,
+letters, non-geographic codes, an invalid number) returns None and the caller asks `phonenumbers`
+itself, which gives the verdict and the error. A test compares both on many numbers.
 """
 from __future__ import annotations
 

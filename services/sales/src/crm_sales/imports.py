@@ -114,8 +114,8 @@ def start(session, metadata, actor: Actor, data: dict, request_id: str | None) -
         raise ServiceError("forbidden", "your role may not create leads")
     payload = {"force": data.get("force", True), "request_id": request_id}
     if data.get("csv") is not None:
-        # the job keeps the CSV text and reads it itself: a hundred thousand rows stored as JSON objects
-        # cost seconds to write with the job and read back, the text a fraction of that
+        # the job keeps the CSV text and reads it itself: the rows stored as JSON objects would take far
+        # longer to write with the job and read back than the text
         total = _count_csv_rows(data["csv"])
         payload["csv"] = data["csv"]
     else:

@@ -2,7 +2,7 @@
 
 Sales contacts and accounts are kept as local copies (requester lookup by email, account grade for
 routing and SLA); identity users as agents (availability, deactivation); privacy requests answered.
-Events are handled by their type strings (the producers' contracts may be declared later).
+Events are handled by their type strings; the queue is bound to exactly the keys of HANDLERS.
 """
 from __future__ import annotations
 
