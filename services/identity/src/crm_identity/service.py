@@ -1,5 +1,5 @@
 """nameko entrypoints of the identity service: thin, validating, calling plain domain functions."""
-from eventlet import tpool
+from eventlet import patcher, tpool
 
 from crm_common.contracts import identity as c
 from crm_common.dependencies import Database
@@ -12,7 +12,9 @@ from crm_identity import handlers
 from crm_identity.domain import apikeys, audit, auth, mfa, passwords, privacy, roles, teams, tokens, users
 from crm_identity.models import Base, User
 
-passwords.set_offload(tpool.execute)  # argon2 on OS threads: the hub keeps serving other calls
+# argon2 on OS threads, so the hub keeps serving other calls; only under eventlet (`nameko run`): a
+# process that merely imports this module (a test) hashes inline
+passwords.set_offload(tpool.execute if patcher.is_monkey_patched("thread") else None)
 passwords.prepare_dummy()
 
 
