@@ -10,8 +10,6 @@ import uuid
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from crm_common import migrate
 from crm_common.errors import ServiceError
@@ -41,15 +39,6 @@ class Identity:
 
     def last(self, method):
         return [c for c in self.calls if c[1] == method][-1]
-
-
-@pytest.fixture(scope="module")
-def keypair(tmp_path_factory):
-    key = Ed25519PrivateKey.generate()
-    path = tmp_path_factory.mktemp("keys") / "public.pem"
-    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
-    return key, str(path)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ import uuid
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
@@ -26,15 +24,6 @@ class ThingIn(Schema):
 class ThingArgs(ListArgs):
     SORTABLE = ("created_at", "name")
     colour = fields.String()
-
-
-@pytest.fixture(scope="module")
-def keypair(tmp_path_factory):
-    key = Ed25519PrivateKey.generate()
-    path = tmp_path_factory.mktemp("keys") / "public.pem"
-    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
-    return key, str(path)
 
 
 @pytest.fixture(scope="module")

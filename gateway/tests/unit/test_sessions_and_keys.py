@@ -7,8 +7,6 @@ import uuid
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import g
 
 from crm_common import migrate
@@ -21,15 +19,6 @@ from crm_gateway.routes import identity as identity_routes
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
 
 USER = "11111111-1111-4111-8111-111111111111"
-
-
-@pytest.fixture(scope="module")
-def keypair(tmp_path_factory):
-    key = Ed25519PrivateKey.generate()
-    path = tmp_path_factory.mktemp("keys") / "public.pem"
-    path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
-    return key, str(path)
 
 
 class Identity:

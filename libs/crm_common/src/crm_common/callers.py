@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import base64
 import hmac
-import os
 import time
 from pathlib import Path
 
-from crm_common import config
+from crm_common import config, keyfiles
 from crm_common.context import ACTOR_KEY, REQUEST_ID_KEY, Actor, new_request_id
 from crm_common.errors import ServiceError
 
@@ -39,31 +38,13 @@ def key_file() -> Path:
 
 def generate_key_file(path: Path | None = None) -> Path:
     """Write a new bus key unless one is there (every process of a deployment must hold the same one)."""
-    path = Path(path or key_file())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
-    return path
+    return keyfiles.generate(Path(path or key_file()), KEY_BYTES)
 
 
 def load_key(path: Path | None = None) -> bytes:
     path = Path(path or key_file())
-    try:
-        raw = path.read_bytes().strip()
-    except FileNotFoundError:
-        raise BusKeyError(f"the bus key file {path} is missing (python -m crm_common.callers generate "
-                          f"{path} writes one; every service and the gateway need the same)") from None
-    try:
-        key = base64.b64decode(raw, validate=True)
-    except ValueError:
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise BusKeyError(f"the bus key file {path} does not hold {KEY_BYTES} base64-encoded bytes")
-    return key
+    return keyfiles.load(path, KEY_BYTES, BusKeyError, "bus key", f"python -m crm_common.callers generate {path} "
+                         "writes one; every service and the gateway need the same")
 
 
 def ttl() -> float:

@@ -16,6 +16,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from crm_common import keyfiles
+
 PREFIX = "gcm1:"
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -56,26 +58,9 @@ def is_sealed(value: str | None) -> bool:
 
 def generate_key_file(path: Path) -> Path:
     """Write a new data key to `path` unless one is there (a key in use must never be replaced)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
-    return path
+    return keyfiles.generate(path, KEY_BYTES)
 
 
 def load_key_file(path: Path) -> SecretBox:
-    try:
-        raw = Path(path).read_bytes().strip()
-    except FileNotFoundError:
-        raise DataKeyError(f"the data key file {path} is missing (python -m crm_identity.keys generate "
-                           f"{Path(path).parent} writes one)") from None
-    try:
-        key = base64.b64decode(raw, validate=True)
-    except ValueError:
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise DataKeyError(f"the data key file {path} does not hold {KEY_BYTES} base64-encoded bytes")
-    return SecretBox(key)
+    return SecretBox(keyfiles.load(path, KEY_BYTES, DataKeyError, "data key",
+                                   f"python -m crm_identity.keys generate {Path(path).parent} writes one"))
