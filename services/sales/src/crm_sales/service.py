@@ -100,6 +100,7 @@ class SalesService(service_base.KernelService):
 
     @contract_rpc(c.LIST_ASSIGNMENT_RULES)
     def list_assignment_rules(self, _=None):
+        self._allowed("lead", "assign")
         with self.db.transaction() as session:
             return territories.rules(session)
 
@@ -221,6 +222,7 @@ class SalesService(service_base.KernelService):
 
     @contract_rpc(c.LIST_PIPELINES)
     def list_pipelines(self, _=None):
+        self._allowed("opportunity", "read")
         with self.db.transaction() as session:
             return {"items": opportunities.pipelines(session)}
 
@@ -483,6 +485,7 @@ class SalesService(service_base.KernelService):
     # -- settings --------------------------------------------------------------------------
     @contract_rpc(c.GET_SETTINGS)
     def get_settings(self, _=None):
+        self._allowed("forecast", "read")
         with self.db.transaction() as session:
             return settings.all_values(session)
 
