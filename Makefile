@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PACKAGES := libs/crm_common services/identity services/sales services/service_desk services/marketing services/analytics gateway
+PACKAGES := libs/crm_common $(foreach s,identity sales service_desk marketing analytics,services/$(s)/contracts services/$(s)) gateway
 STAMP := $(VENV)/.installed
 
 .PHONY: venv run test test-unit test-integration test-e2e bench lint up down clean recover-admin

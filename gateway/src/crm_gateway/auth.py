@@ -6,7 +6,6 @@ role's permission at the gateway (the owning service applies the record scope ag
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import threading
 import time
@@ -321,19 +320,11 @@ def _api_key_actor(key: str) -> Actor:
 
 
 def requires(resource: str, action: str):
-    """The caller's role must grant `action` on `resource` (any scope); otherwise 403."""
+    """Declare that the caller's role must grant `action` on `resource` (any scope). The app checks it once,
+    before the request is parsed (app._identify -> check_permission): a denied caller gets 403."""
 
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            actor: Actor | None = getattr(g, "actor", None)
-            if actor is None:
-                raise UNAUTHENTICATED
-            if not actor.can(resource, action):
-                raise ServiceError("forbidden", f"your role may not {action} {resource}")
-            return view(*args, **kwargs)
+    def declare(view):
+        view._crm_permission = (resource, action)
+        return view
 
-        wrapper._crm_permission = (resource, action)
-        return wrapper
-
-    return decorate
+    return declare

@@ -1,16 +1,40 @@
-"""HTTP conventions shared by every route: lists, creation, ETags, strict argument parsing."""
+"""HTTP conventions shared by every route: the route table, lists, creation, ETags, strict parsing.
+
+Every context's routes are a table of `Route`s (one line each), built into blueprints by `blueprints()`:
+
+    ROUTES = [
+        *resource("leads", c.LIST_LEADS, c.CREATE_LEAD, c.GET_LEAD, c.UPDATE_LEAD, c.DELETE_LEAD),
+        Route("POST", "/leads/<id>/convert", c.CONVERT_LEAD),
+    ]
+    blueprints = build("sales", ROUTES)
+
+A route calls its contract's RPC method: the body (or, for GET, the query) is loaded with the contract's
+input schema and forwarded as loaded; `<id>` in the path is the record id (the call's `id`); If-Match on a
+PATCH is the call's `expected_version`; the answer is the service's output as it came (the service dumped
+it with the contract's output schema, which documents it here). Who may call it is declared once -- the
+contract's `permission`, or `access=` for the routes a role grant does not govern -- and the app checks it
+before anything else (auth.check_permission).
+"""
 from __future__ import annotations
 
-from flask import request, url_for
+import json
+import re
+from dataclasses import dataclass, field
+
+from flask import Response, request, url_for
+from flask.views import MethodView
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import UUIDConverter
 
-from crm_common.contracts.fields import CURSOR_RULE, Sort
+from crm_common.contracts.registry import RpcContract
+from crm_common.contracts.schemas import ListQuery, Page, page  # noqa: F401 - one set of bases, re-exported
 from crm_common.errors import ServiceError
-from crm_gateway.auth import handler_of
+from crm_gateway.auth import OWN_ACCOUNT, SELF_SERVICE, handler_of, public  # noqa: F401 - access= values
+from crm_gateway.idempotency import idempotent
 from crm_gateway.openapi import refusal_response
+from crm_gateway.rpc import call
 
 
 class IdConverter(UUIDConverter):
@@ -100,28 +124,11 @@ class Blueprint(SmorestBlueprint):
         return documented
 
 
-class ListArgs(Schema):
-    """Base of every list's query: subclass it, add the filters, set SORTABLE."""
-
-    class Meta:
-        unknown = RAISE
-
-    SORTABLE: tuple[str, ...] = ("created_at",)
-    RULES = (CURSOR_RULE,)
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, metadata={"description": CURSOR_RULE})
-    sort = Sort(load_default="-created_at", metadata={"description": "a field of the list, - first for descending"})
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
-
-
-class PageSchema(Schema):
-    next_cursor = fields.String(allow_none=True)
+ListArgs = ListQuery  # the base of every list's query (crm_common.contracts.schemas)
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
-    """The `{"items": [...], "next_cursor": ...}` envelope of a list, for OpenAPI and dumping."""
-    return type(name, (PageSchema,), {"items": fields.List(fields.Nested(item_schema), required=True)})
+    return page(item_schema, name)
 
 
 def etag_of(resource: dict) -> str | None:
@@ -158,3 +165,120 @@ def created(resource: dict, endpoint: str, **values):
     """201 with the resource, its Location and ETag."""
     headers = {"Location": url_for(endpoint, **values)}
     return with_etag(resource, 201, headers)
+
+
+# -- the route table -------------------------------------------------------------------------------
+
+PUBLIC = "public"  # access= of a route anyone may call (login, the portal's token links)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route: `method` on `path` (under /api/v1; `<id>` the record id, `<name>` another id passed
+    as the keyword `name`) calls `contract`. `status` 201 answers with the new record's Location (the
+    GET route of `path` + "/<id>"), 202 with `location` (a path with `{id}` of the answer); 204 with no body.
+    `access` for a route no role grant governs: PUBLIC, SELF_SERVICE or OWN_ACCOUNT (auth)."""
+
+    method: str
+    path: str
+    contract: RpcContract
+    status: int = 200
+    access: object = None
+    location: str | None = None
+    idempotent: bool | None = None  # default: every POST that creates (201 or 202)
+    summary: str = ""
+    endpoint: str | None = None
+    options: dict = field(default_factory=dict)  # fixed keywords of the call
+
+    @property
+    def permission(self):
+        return self.contract.permission if self.access is None else self.access
+
+
+VERBS = {"list": ("GET", "", 200), "create": ("POST", "", 201), "get": ("GET", "/<id>", 200),
+         "update": ("PATCH", "/<id>", 200), "delete": ("DELETE", "/<id>", 204)}
+
+
+def resource(path: str, *contracts: RpcContract, **route_options) -> list[Route]:
+    """The plain routes of a resource from its contracts named list_*, create_*, get_*, update_*, delete_*."""
+    routes = []
+    for contract in contracts:
+        verb = contract.method.split("_", 1)[0]
+        method, suffix, status = VERBS[verb]
+        routes.append(Route(method, f"/{path}{suffix}", contract, status, **route_options))
+    return routes
+
+
+_PARAM = re.compile(r"<([a-z_]+)>")
+
+
+def build(context: str, routes: list[Route], prefix: str = "/api/v1") -> list[Blueprint]:
+    """One blueprint per first path segment, one MethodView per path; endpoint names `<segment>.<Path>`."""
+    blueprints: dict[str, Blueprint] = {}
+    views: dict[tuple[str, str], dict] = {}
+    for route in routes:
+        if route.permission is None:
+            raise ValueError(f"{route.method} {route.path}: the contract declares no permission and the route no access")
+        segment = route.path.strip("/").split("/", 1)[0]
+        blp = blueprints.get(segment)
+        if blp is None:
+            blp = blueprints[segment] = Blueprint(f"{context}_{segment}".replace("-", "_"), __name__,
+                                                  url_prefix=prefix, description=f"{context}: {segment}")
+        views.setdefault((segment, route.path), {})[route.method.lower()] = _handler(blp, route, routes)
+    for (segment, path), handlers in views.items():
+        name = view_name(path)
+        rule = _PARAM.sub(lambda m: f"<id:{'record_id' if m.group(1) == 'id' else m.group(1)}>", path)
+        blueprints[segment].route(rule, endpoint=name)(type(name, (MethodView,), handlers))
+    return list(blueprints.values())
+
+
+def view_name(path: str) -> str:
+    """`/leads/<id>/convert` -> `LeadsItemConvert`: the endpoint of a path in its blueprint."""
+    words = [("Item" if part == "<id>" else part.strip("<>")) for part in path.strip("/").split("/")]
+    return "".join(w.replace("-", "_").title().replace("_", "") for w in words) or "Root"
+
+
+def _handler(blp: Blueprint, route: Route, routes: list[Route]):
+    contract = route.contract
+
+    def handler(self, *loaded, **path_ids):
+        kwargs = dict(route.options)
+        for name, value in path_ids.items():
+            kwargs["id" if name == "record_id" else name] = value
+        if route.method == "PATCH" and contract.record:
+            kwargs["expected_version"] = if_match_version()
+        result = call(contract.service, contract.method, *loaded, **kwargs)
+        return _answer(route, result, routes)
+
+    handler.__name__ = f"{route.method.lower()}_{contract.method}"
+    handler.__doc__ = route.summary or contract.description or None
+    if route.idempotent or (route.idempotent is None and route.method == "POST" and route.status in (201, 202)):
+        handler = idempotent(handler)
+    if route.access is PUBLIC:
+        handler = public(handler)
+    handler._crm_permission = None if route.access is PUBLIC else route.permission
+    if route.status == 204:
+        handler = blp.response(204)(handler)
+    elif contract.output is not None:
+        handler = blp.response(route.status, contract.output(many=contract.many))(handler)
+    if route.method == "PATCH" and contract.record:
+        handler = blp.alt_response(412, description="If-Match names a stale version")(handler)
+    if contract.input is not None:
+        handler = blp.arguments(contract.input, location="query" if route.method == "GET" else "json")(handler)
+    return handler
+
+
+def _answer(route: Route, result, routes: list[Route]) -> Response:
+    """The service's answer as it came (dumped once, by the service), with its ETag and Location."""
+    if route.status == 204:
+        return Response(status=204)
+    headers = {}
+    tag = etag_of(result)
+    if tag:
+        headers["ETag"] = tag
+    if route.status == 201 and isinstance(result, dict) and result.get("id"):
+        headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
+    elif route.location and isinstance(result, dict):
+        headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
+    body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Response(body, status=route.status, headers=headers, mimetype="application/json")

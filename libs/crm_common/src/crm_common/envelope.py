@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from crm_common.context import Actor
 
 ENVELOPE_KEYS = ("event_id", "type", "occurred_at", "producer", "actor", "request_id", "data")
+# and `entity`, `action`: the resource and the change an event records (None when it records no change to
+# a record); optional in what is read, as envelopes written before they existed may still be replayed
 
 
 def utcnow() -> datetime:
@@ -19,7 +21,8 @@ def rfc3339(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def make_envelope(type_: str, data: dict, producer: str, actor: Actor | None, request_id: str | None) -> dict:
+def make_envelope(type_: str, data: dict, producer: str, actor: Actor | None, request_id: str | None,
+                  entity: str | None = None, action: str | None = None) -> dict:
     actor_data = None
     if actor is not None:
         actor_data = {"user_id": actor.user_id, "kind": actor.kind, "roles": list(actor.roles),
@@ -31,6 +34,8 @@ def make_envelope(type_: str, data: dict, producer: str, actor: Actor | None, re
         "producer": producer,
         "actor": actor_data,
         "request_id": request_id,
+        "entity": entity,
+        "action": action,
         "data": data,
     }
 

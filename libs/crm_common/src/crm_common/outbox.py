@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from crm_common import config, tables
-from crm_common.contracts import validate_event_data
+from crm_common.contracts.registry import event_contract, validate_event_data
 from crm_common.context import Actor
 from crm_common.db import utcnow
 from crm_common.envelope import make_envelope
@@ -47,7 +47,9 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     errors = validate_event_data(type_, data)
     if errors:
         raise ValueError(f"event {type_} does not match its contract: {errors}")
-    envelope = make_envelope(type_, data, producer, actor, request_id)
+    contract = event_contract(type_)
+    envelope = make_envelope(type_, data, producer, actor, request_id, contract.entity_of(data),
+                             contract.action_of(data))
     session.execute(_statements(_table(metadata))[0],
                     {"event_id": envelope["event_id"], "type": type_, "envelope": envelope, "created_at": utcnow()})
     pending = session.info.get("crm_outbox")  # a UnitOfWork transaction publishes these right after commit

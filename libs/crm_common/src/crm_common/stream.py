@@ -3,15 +3,12 @@
     class SalesService(KernelService):
         name = "sales"
         db = Database(Base.metadata)
+        on_event = event_stream(handlers.HANDLERS)
 
-        @event_stream
-        def on_event(self, envelope, session):
-            handlers.dispatch(session, envelope, self.db)
-
-`handlers.dispatch` calls `HANDLERS[envelope["type"]](session, envelope, uow)`, where `uow` is the
-service's unit of work (`self.db`): `uow.emit(...)` writes an event to the outbox in the same
-transaction. The handler runs in one transaction with the inbox mark, so a redelivered event has one
-effect.
+`HANDLERS` is the service's table `{event type: handler}` (`crm_common.entrypoint.handler_table`), the
+same table its queue's bindings come from (the `crm.subscriptions` entry point). Each event runs its
+handler `handler(ctx, data, envelope)` in one transaction with the inbox mark, so a redelivered event
+has one effect; `ctx.emit(...)` writes an event to the outbox in that transaction.
 A handler that raises is retried after each delay in CRM_RETRY_DELAYS (delay queues that dead-letter
 back to the service queue); after the last, the event goes to the dead-letter store and the queue
 keeps flowing.
@@ -22,7 +19,6 @@ type names, or this service's own (retries, replays).
 """
 from __future__ import annotations
 
-import functools
 import logging
 import traceback
 from functools import partial
@@ -126,18 +122,18 @@ class EventStream(Consumer):
             log.error("event %s dead-lettered as #%s after %d attempts: %s", event_type, letter, attempt, error)
 
 
-def event_stream(fn):
-    """Decorate `fn(self, envelope, session)`; it runs once per event, in one transaction with the inbox."""
+def event_stream(table: dict):
+    """The entrypoint applying each event of `table` once, in one transaction with the inbox."""
 
-    @functools.wraps(fn)
-    def wrapper(self, envelope):
+    def on_event(self, envelope):
+        from crm_common.entrypoint import Context, dispatch
         if not is_envelope(envelope):
             raise ValueError("message is not an event envelope")
         db = self.db
         with db.transaction() as session:
             if not inbox.claim(session, db.metadata, envelope):
                 return "duplicate"
-            fn(self, envelope, session)
+            dispatch(Context(session, db.caller, db.emit, envelope.get("request_id"), self, db), envelope, table)
         return "applied"
 
-    return EventStream.decorator(wrapper)
+    return EventStream.decorator(on_event)

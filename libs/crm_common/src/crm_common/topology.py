@@ -145,7 +145,8 @@ def consumer_declarations(consumer: str, declared=None) -> list:
 def stale_routes(declared: str | tuple[str, ...]) -> list[tuple[str, str]]:
     """Bindings a queue may carry from an earlier release that its subscription no longer names: `#` of
     every producer and every event type in the contracts (unbinding one that does not exist is a no-op)."""
-    from crm_common.contracts import EVENTS
+    from crm_common.contracts import EVENTS, load_all
+    load_all()
     wanted = set(routes(declared))
     candidates = {(producer, "#") for producer in PRODUCERS}
     candidates |= {(type_.split(".", 1)[0], type_) for type_ in EVENTS}

@@ -41,7 +41,7 @@ def test_envelope_carries_who_and_which_request():
     actor = Actor(user_id="u1", roles=("sales_rep",), team_id="t1", client_ip="10.0.0.1",
                   perms={"lead": {"read": "own"}})
     envelope = make_envelope(PROBE_EMITTED, {"key": "k"}, "probe", actor, "req-1")
-    assert set(envelope) == set(ENVELOPE_KEYS) and is_envelope(envelope)
+    assert set(envelope) == set(ENVELOPE_KEYS) | {"entity", "action"} and is_envelope(envelope)
     assert envelope["actor"] == {"user_id": "u1", "kind": "user", "roles": ["sales_rep"], "team_id": "t1",
                                  "client_ip": "10.0.0.1"}  # no permissions in events
     assert envelope["request_id"] == "req-1" and envelope["occurred_at"].endswith("Z")

@@ -1,4 +1,4 @@
-"""nameko entrypoints of the analytics service: thin, validating, calling plain domain functions."""
+"""nameko entrypoints of the analytics service (crm_common.entrypoint: one per contract, the event table)."""
 from crm_common.dependencies import Database
 from crm_common.service_base import KernelService
 from crm_common.stream import event_stream
@@ -10,7 +10,4 @@ from crm_analytics.models import Base
 class AnalyticsService(KernelService):
     name = "analytics"
     db = Database(Base.metadata)
-
-    @event_stream
-    def on_event(self, envelope, session):
-        handlers.dispatch(session, envelope, self.db)
+    on_event = event_stream(handlers.HANDLERS)

@@ -1,4 +1,4 @@
-"""nameko entrypoints of the marketing service: thin, validating, calling plain domain functions."""
+"""nameko entrypoints of the marketing service (crm_common.entrypoint: one per contract, the event table)."""
 from crm_common.dependencies import Database
 from crm_common.service_base import KernelService
 from crm_common.stream import event_stream
@@ -10,7 +10,4 @@ from crm_marketing.models import Base
 class MarketingService(KernelService):
     name = "marketing"
     db = Database(Base.metadata)
-
-    @event_stream
-    def on_event(self, envelope, session):
-        handlers.dispatch(session, envelope, self.db)
+    on_event = event_stream(handlers.HANDLERS)

@@ -6,10 +6,12 @@ strings ("1250.00"), never floats. Query strings keep marshmallow's lenient Bool
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
+
+from crm_common.envelope import rfc3339
 
 
 class Boolean(fields.Boolean):
@@ -19,6 +21,37 @@ class Boolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+class Timestamp(fields.DateTime):
+    """The one timestamp of every route and event: RFC 3339 in UTC with microseconds and a `Z`
+    (`2026-11-23T08:00:00.000000Z`). Input may carry any offset (converted to UTC); input without one is
+    taken as UTC. A datetime handed over RPC passes through the load, a dumped string through the dump."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None or isinstance(value, str):
+            return value
+        return rfc3339(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = value if isinstance(value, datetime) else super()._deserialize(value, attr, data, **kwargs)
+        if result.tzinfo is None:
+            result = result.replace(tzinfo=timezone.utc)
+        return result.astimezone(timezone.utc)
+
+
+class Text(fields.String):
+    """A string any database can store: valid Unicode (no lone surrogates), no NUL characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            result.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("not valid Unicode text") from None
+        if "\x00" in result:
+            raise ValidationError("must not contain NUL characters")
+        return result
 
 
 class Day(fields.Date):
@@ -74,6 +107,16 @@ class DecimalString(fields.Decimal):
 
 
 WHOLE_DIGITS = 15  # Numeric(18, 2) and the like: no stored decimal has a longer whole part
+MAX_MONEY = 10 ** 13  # stays inside Numeric(18, 2) after quantities and sums
+
+
+def Money(minimum=None, **kw):  # noqa: N802 - a field factory
+    """An amount of money: a decimal string with cents, below MAX_MONEY (at least `minimum` when given)."""
+    return DecimalString(validate=validate.Range(min=minimum, max=MAX_MONEY, max_inclusive=False), **kw)
+
+
+def Percent(**kw):  # noqa: N802
+    return DecimalString(validate=validate.Range(min=0, max=100), **kw)
 
 
 def _tightest_range(validators) -> tuple:

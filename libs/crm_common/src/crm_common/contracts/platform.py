@@ -26,3 +26,21 @@ class RecordChangedData(Schema):
     id = fields.String(required=True)
     action = fields.String(required=True, validate=validate.OneOf(AUDITED_ACTIONS))
     changed_fields = fields.List(fields.String(), load_default=list)
+
+
+class PrivacyPartSchema(Schema):
+    """`<service>.privacy_part_completed.v1`: one service's answer to a privacy request (every service
+    that holds personal data answers with this shape; identity collects the answers)."""
+
+    request_id = fields.String(required=True)
+    service = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("done", "failed")))
+    data = fields.Dict(load_default=None, allow_none=True)  # export only: what the service holds
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
+
+
+def privacy_part_completed(service: str, **audited) -> str:
+    """Declare `<service>.privacy_part_completed.v1` for a service that answers privacy requests
+    (`entity=`, `action=` when the answer is an audited change)."""
+    return event(service, "privacy_part_completed", 1, PrivacyPartSchema,
+                 f"The {service} service's part of a privacy request is done.", **audited)

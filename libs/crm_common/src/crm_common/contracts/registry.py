@@ -1,7 +1,9 @@
-"""One registry of contracts: every event type (versioned) and every RPC method's schemas.
+"""The registry of contracts: every event type (versioned) and every RPC method's schemas.
 
-Each owning service declares its contracts in `crm_common.contracts.<owner>`; producers,
-consumers, the gateway and the docs all read them from here.
+Each service declares its own contracts in its contracts package (`crm_sales_contracts`...), which
+registers them here when imported: the service itself, the gateway and the docs import it. A consumer
+never needs a producer's package: it declares the fields it reads (`crm_common.entrypoint.reads`), and
+the envelope names the entity and action an event is about.
 """
 from __future__ import annotations
 
@@ -43,12 +45,18 @@ def _named(data: dict, key: str) -> str | None:
 
 @dataclass(frozen=True)
 class RpcContract:
+    """One RPC method: its input and output schemas, whether it acts on one record (the record id travels
+    as the call's `id` keyword), and the role permission a caller needs: `(resource, action)`, checked by
+    the service's entrypoint before any work (None: the method decides, e.g. a user's own profile)."""
+
     service: str
     method: str
     input: type[Schema] | None
     output: type[Schema] | None
     many: bool = False
     description: str = ""
+    permission: tuple[str, str] | None = None
+    record: bool = False
 
 
 EVENTS: dict[str, EventContract] = {}
@@ -68,11 +76,12 @@ def event(owner: str, name: str, version: int, schema: type[Schema], description
 
 
 def rpc(service: str, method: str, input: type[Schema] | None = None, output: type[Schema] | None = None,
-        many: bool = False, description: str = "") -> RpcContract:
+        many: bool = False, description: str = "", permission: tuple[str, str] | None = None,
+        record: bool = False) -> RpcContract:
     key = f"{service}.{method}"
     if key in RPCS:
         raise ValueError(f"rpc {key} declared twice")
-    contract = RpcContract(service, method, input, output, many, description)
+    contract = RpcContract(service, method, input, output, many, description, permission, record)
     RPCS[key] = contract
     return contract
 

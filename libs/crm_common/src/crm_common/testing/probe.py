@@ -12,7 +12,8 @@ from crm_common.rpc import rpc
 from sqlalchemy import Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_common.contracts.platform import PROBE_EMITTED
+from crm_common.contracts.platform import PROBE_EMITTED, ProbeData
+from crm_common.entrypoint import handler_table, reads
 from crm_common.db import IdMixin, make_base, utcnow
 from crm_common.dependencies import Database
 from crm_common.service_base import KernelService
@@ -101,27 +102,27 @@ class ProbeProducer(KernelService):
         return sorted(e["event_id"] for e in rows if e["data"].get("key") == key)
 
 
+_attempts: dict = {}
+
+
+@reads(PROBE_EMITTED, fields=ProbeData)
+def on_probe(ctx, data, envelope):
+    # attempts are counted in memory, outside the handler's transaction, so that a failed attempt still counts
+    attempts = _attempts[envelope["event_id"]] = _attempts.get(envelope["event_id"], 0) + 1
+    if data["always_fail"] or attempts <= data["fail_times"]:
+        raise RuntimeError(f"probe failure {attempts} for {data['key']}")
+    ctx.session.add(ProbeApplied(event_id=envelope["event_id"], key=data["key"], seq=data["seq"],
+                                 occurred_at=envelope["occurred_at"], applied_at=utcnow().isoformat()))
+
+
+PROBE_HANDLERS = handler_table(on_probe)
+
+
 class ProbeConsumer(KernelService):
     name = "probe_consumer"
     db = Database(Base.metadata)
 
-    @event_stream
-    def on_event(self, envelope, session):
-        if envelope["type"] != PROBE_EMITTED:
-            return
-        data = envelope["data"]
-        attempts = self._count_attempt(envelope["event_id"])
-        if data.get("always_fail") or attempts <= data.get("fail_times", 0):
-            raise RuntimeError(f"probe failure {attempts} for {data['key']}")
-        session.add(ProbeApplied(event_id=envelope["event_id"], key=data["key"], seq=data.get("seq", 0),
-                                 occurred_at=envelope["occurred_at"], applied_at=utcnow().isoformat()))
-
-    _attempts: dict = {}
-
-    def _count_attempt(self, event_id) -> int:
-        # counted in memory, outside the handler's transaction, so that a failed attempt still counts
-        self._attempts[event_id] = self._attempts.get(event_id, 0) + 1
-        return self._attempts[event_id]
+    on_event = event_stream(PROBE_HANDLERS)
 
     @rpc
     def applied(self, key):

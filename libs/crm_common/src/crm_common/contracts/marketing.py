@@ -1,6 +1,0 @@
-"""Contracts owned by the marketing service: its events and RPC schemas."""
-from crm_common.contracts.identity import PrivacyPartSchema
-from crm_common.contracts.registry import event
-
-PRIVACY_PART_COMPLETED = event("marketing", "privacy_part_completed", 1, PrivacyPartSchema,
-                               "The marketing service's part of a privacy request is done.")

@@ -1,0 +1,133 @@
+"""The one way a service exposes its domain: an RPC per contract, an event table per consumer.
+
+    class SalesService(KernelService):
+        name = "sales"
+        db = Database(Base.metadata)
+        on_event = event_stream(handlers.HANDLERS)
+
+        create_lead = entrypoint(c.CREATE_LEAD, leads.create)      # leads.create(ctx, data)
+        get_lead = entrypoint(c.GET_LEAD, leads.get)               # leads.get(ctx, record_id)
+        update_lead = entrypoint(c.UPDATE_LEAD, leads.update)      # leads.update(ctx, record_id, data, expected_version=None)
+
+An entrypoint refuses a caller without the contract's permission (before any work), loads the input
+with the contract's schema (422), opens one transaction, hands the domain function one `Context` and
+the record id (the call's `id` keyword, for a contract with `record=True`) and the loaded input, then
+dumps the result with the contract's output schema. Any other keyword of the call (`expected_version`,
+`client_ip`) is passed on as a keyword.
+
+A consumer's handlers take `(ctx, data, envelope)`: `data` is the event's data read through the slim
+schema the handler declares with `@reads` (a tolerant reader: fields it does not name are ignored, so
+a producer may add fields), `ctx.caller` the system.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from marshmallow import EXCLUDE, Schema
+
+from crm_common.context import Actor
+from crm_common.contracts.registry import RpcContract
+from crm_common.errors import ServiceError, forbidden
+from crm_common.rpc import dump_output, load_input, rpc
+
+
+@dataclass
+class Context:
+    """What a domain function gets: the transaction's session, who is calling, and how to emit an event
+    into the same transaction (`ctx.emit(type, data)`); `after_commit` runs a callable once it commits."""
+
+    session: Any
+    caller: Actor
+    emit: Callable[..., dict]
+    request_id: str | None = None
+    service: Any = None  # the nameko service instance: its dependencies (a job runner) for after_commit
+    uow: Any = None
+    _after: list = field(default_factory=list)
+
+    def after_commit(self, fn: Callable[[], Any]) -> None:
+        self._after.append(fn)
+
+    def read(self):
+        """A Core connection reading inside this transaction (see UnitOfWork.read)."""
+        return self.uow.read()
+
+
+def check_permission(contract: RpcContract, caller: Actor) -> None:
+    if contract.permission is not None and not caller.can(*contract.permission):
+        resource, action = contract.permission
+        raise forbidden(f"your role may not {action} {resource} records")
+
+
+def run(service, fn: Callable, *args, **kwargs):
+    """Run `fn(ctx, *args, **kwargs)` in one transaction of `service.db`, then its after-commit work."""
+    uow = service.db
+    caller = uow.caller
+    with uow.transaction() as session:
+        ctx = Context(session, caller, uow.emit, uow.request_id, service, uow)
+        result = fn(ctx, *args, **kwargs)
+    for after in ctx._after:
+        after()
+    return result
+
+
+def entrypoint(contract: RpcContract, fn: Callable):
+    """The service method of `contract`, calling the plain domain function `fn` (see the module doc)."""
+
+    def method(self, payload=None, id=None, **options):
+        check_permission(contract, self.db.caller)
+        args = [] if not contract.record else [_record_id(id)]
+        if contract.input is not None:
+            args.append(load_input(contract, payload))
+        return dump_output(contract, run(self, fn, *args, **options))
+
+    method.__name__ = method.__qualname__ = contract.method
+    method.__doc__ = contract.description or fn.__doc__
+    return rpc(expected_exceptions=ServiceError)(method)
+
+
+def _record_id(value) -> str:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise ServiceError("not_found", "no such record")
+    return value
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+def reads(*types: str, fields: type[Schema] | None = None):
+    """Declare the event types a handler consumes and the fields of their data it reads (a Schema; None:
+    the data as it comes). The service's HANDLERS table is built from these (`handler_table`)."""
+
+    def mark(fn):
+        fn.crm_reads = (types, fields)
+        return fn
+    return mark
+
+
+def handler_table(*handlers: Callable) -> dict:
+    """{event type: handler} from handlers marked with `@reads`; the queue binds to exactly these types."""
+    table = {}
+    for handler in handlers:
+        for type_ in handler.crm_reads[0]:
+            if type_ in table:
+                raise ValueError(f"two handlers for {type_}")
+            table[type_] = handler
+    return table
+
+
+@functools.lru_cache(maxsize=None)
+def _reader(schema: type[Schema]) -> Schema:
+    return schema(unknown=EXCLUDE)
+
+
+def dispatch(ctx: Context, envelope: dict, table: dict) -> bool:
+    """Apply one event with its handler (False: not one this table reads). Data missing a field the handler
+    needs raises (the event is retried, then dead-lettered)."""
+    handler = table.get(envelope.get("type"))
+    if handler is None:
+        return False
+    schema = handler.crm_reads[1]
+    data = envelope.get("data") or {}
+    handler(ctx, _reader(schema).load(data) if schema is not None else data, envelope)
+    return True

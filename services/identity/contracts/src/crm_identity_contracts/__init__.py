@@ -1,0 +1,2 @@
+"""Contracts of the identity service (moving here from crm_common.contracts.identity)."""
+from crm_common.contracts.identity import *  # noqa: F401,F403
