@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from marshmallow import RAISE, Schema, fields, validate
 
 from crm_common.contracts.fields import CURSOR_RULE, Boolean, Sort, existing
+from crm_common.contracts.platform import PrivacyPartSchema  # noqa: F401 - the kernel's, re-exported
 from crm_common.contracts.registry import event, rpc
 from crm_common.permissions import ACTIONS, RESOURCES, SCOPES
 
@@ -481,16 +482,6 @@ class PrivacyRequestedData(Schema):
     request_id = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(PRIVACY_KINDS))
     email = fields.String(required=True)
-
-
-class PrivacyPartSchema(Schema):
-    """`<service>.privacy_part_completed.v1`: one service's answer to a privacy request (every service)."""
-
-    request_id = fields.String(required=True)
-    service = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("done", "failed")))
-    data = fields.Dict(load_default=None, allow_none=True)  # export only: what the service holds
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
 
 
 USER_CREATED = event("identity", "user_created", 1, UserEventData, "A user was created.",

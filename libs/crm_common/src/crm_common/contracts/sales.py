@@ -13,7 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from crm_common.contracts.fields import (Boolean, Day, DecimalString, Records, Strings, at_least_one_of,
                                          exactly_one_of, existing)
-from crm_common.contracts.identity import PrivacyPartSchema  # identity owns the privacy part schema
+from crm_common.contracts.platform import PrivacyPartSchema
 from crm_common.contracts.platform import RecordChangedData
 from crm_common.contracts.registry import FROM_DATA, event, rpc
 from crm_common.envelope import rfc3339

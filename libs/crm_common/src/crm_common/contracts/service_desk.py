@@ -12,7 +12,7 @@ import datetime as dt
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from crm_common.contracts.fields import AT_LEAST_ONE_FIELD, Boolean, Day, DecimalString, at_least_one_of, existing
-from crm_common.contracts.identity import PrivacyPartSchema  # identity owns every service's privacy answer
+from crm_common.contracts.platform import PrivacyPartSchema
 from crm_common.contracts.registry import FROM_DATA, event, rpc
 
 OWNER = "service_desk"

@@ -1,0 +1,151 @@
+"""The route table: one line per route builds the HTTP route, its call and its document."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import pytest
+from marshmallow import fields
+
+from crm_common import migrate
+from crm_common.contracts.fields import Timestamp
+from crm_common.contracts.registry import RpcContract
+from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
+from crm_gateway.app import create_app
+from crm_gateway.conventions import Route, build, resource
+from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
+
+
+class Widget(Record):
+    name = fields.String()
+    seen_at = Timestamp()
+
+
+class WidgetIn(Strict):
+    name = fields.String(required=True)
+
+
+class WidgetChange(Patch):
+    name = fields.String()
+
+
+class WidgetQuery(ListQuery):
+    SORTABLE = ("created_at", "name")
+    colour = fields.String()
+
+
+def contract(method, input=None, output=Widget, permission=("lead", "read"), record=False, many=False):
+    return RpcContract("widgets", method, input, output, many, f"{method} of the test", permission, record)
+
+
+ROUTES = [
+    *resource("widgets", contract("list_widgets", WidgetQuery, page(Widget, "WidgetPage")),
+              contract("create_widget", WidgetIn, permission=("lead", "create")),
+              contract("get_widget", record=True),
+              contract("update_widget", WidgetChange, permission=("lead", "update"), record=True),
+              contract("delete_widget", None, None, ("lead", "delete"), record=True)),
+    Route("POST", "/widgets/<id>/polish", contract("polish_widget", None, permission=("lead", "update"),
+                                                  record=True)),
+]
+
+
+class Recorder:
+    """Stands in for the RPC pool: records each call, answers as a service that dumped its output."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, service, method, *args, actor=None, request_id=None, **kwargs):
+        self.calls.append((service, method, args, kwargs))
+        if method == "list_widgets":
+            return {"items": [{"id": "w1", "version": 1, "name": "a"}], "next_cursor": None}
+        if method == "delete_widget":
+            return None
+        body = args[0] if args else {}
+        return {"id": kwargs.get("id", "7d0c4c1e-0000-4000-8000-000000000001"), "version": 3, **body,
+                "seen_at": "2026-11-23T08:00:00.000000Z"}
+
+
+@pytest.fixture(scope="module")
+def app(keypair, tmp_path_factory):
+    db = tmp_path_factory.mktemp("gw") / "gateway.db"
+    migrate.upgrade("gateway", f"sqlite:///{db}")
+    application = create_app(Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/", rpc_timeout=1,
+                                      public_key_file=keypair[1], database_url=f"sqlite:///{db}"))
+    for blueprint in build("test", ROUTES):
+        application.extensions["crm_api"].register_blueprint(blueprint)
+
+    class EveryoneActive:
+        def get(self, user_id, fetch):
+            return {"active": True, "valid_after": None}
+
+    application.extensions["crm_cutoffs"] = EveryoneActive()
+    application.extensions["crm_rpc"] = Recorder()
+    return application
+
+
+def headers(keypair, perms):
+    now = int(time.time())
+    claims = {"iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "sub": str(uuid.uuid4()), "iat": now, "exp": now + 600,
+              "jti": str(uuid.uuid4()), "typ": "access", "roles": ["sales_rep"], "perms": perms}
+    return {"Authorization": f"Bearer {jwt.encode(claims, keypair[0], algorithm='EdDSA')}"}
+
+
+ALL = {"lead": {"read": "all", "create": "all", "update": "all", "delete": "all"}}
+WID = "7d0c4c1e-0000-4000-8000-00000000000a"
+
+
+def test_each_line_answers_its_method_with_the_call_the_contract_names(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    h = headers(keypair, ALL)
+    listed = client.get("/api/v1/widgets?colour=red&limit=5", headers=h)
+    assert listed.status_code == 200 and listed.get_json()["items"][0]["name"] == "a"
+    made = client.post("/api/v1/widgets", json={"name": "b"}, headers=h)
+    assert made.status_code == 201 and made.headers["ETag"] == '"3"'
+    assert made.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
+    got = client.get(f"/api/v1/widgets/{WID.upper()}", headers=h)
+    assert got.status_code == 200 and got.get_json()["id"] == WID  # one id converter: lower-case text
+    changed = client.patch(f"/api/v1/widgets/{WID}", json={"name": "c"}, headers={**h, "If-Match": '"3"'})
+    assert changed.status_code == 200 and changed.get_json()["name"] == "c"
+    assert client.delete(f"/api/v1/widgets/{WID}", headers=h).status_code == 204
+    assert client.post(f"/api/v1/widgets/{WID}/polish", headers=h).status_code == 200
+    assert [(m, a, k) for _, m, a, k in rpc.calls] == [
+        ("list_widgets", ({"colour": "red", "limit": 5, "cursor": None, "sort": "-created_at", "q": None},), {}),
+        ("create_widget", ({"name": "b"},), {}),
+        ("get_widget", (), {"id": WID}),
+        ("update_widget", ({"name": "c"},), {"id": WID, "expected_version": 3}),
+        ("delete_widget", (), {"id": WID}),
+        ("polish_widget", (), {"id": WID}),
+    ]
+
+
+def test_the_declared_permission_is_enforced_before_the_body_is_read(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    reader = headers(keypair, {"lead": {"read": "own"}})
+    assert client.get("/api/v1/widgets", headers=reader).status_code == 200
+    refused = client.post("/api/v1/widgets", json={"nonsense": 1}, headers=reader)
+    assert refused.status_code == 403  # not 422: a caller without the right learns nothing from validation
+    assert client.delete(f"/api/v1/widgets/{WID}", headers=reader).status_code == 403
+    assert [m for _, m, _, _ in rpc.calls] == ["list_widgets"]
+
+
+def test_bad_input_is_refused_at_the_door_with_the_contract_schema(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    h = headers(keypair, ALL)
+    assert client.post("/api/v1/widgets", json={"name": "b", "extra": 1}, headers=h).status_code == 422
+    assert client.patch(f"/api/v1/widgets/{WID}", json={}, headers=h).status_code == 422
+    assert client.get("/api/v1/widgets?sort=colour", headers=h).status_code == 422
+    assert client.get("/api/v1/widgets/not-a-uuid", headers=h).status_code == 404
+    assert rpc.calls == []
+
+
+def test_the_document_names_each_route_its_schemas_and_permission(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    item = spec["paths"]["/api/v1/widgets/{record_id}"]
+    assert set(item) >= {"get", "patch", "delete"}
+    assert "412" in item["patch"]["responses"] and item["get"]["responses"]["200"]
+    assert spec["paths"]["/api/v1/widgets"]["post"]["responses"]["201"]
