@@ -137,6 +137,7 @@ def gateway_stack(backend: str, tmp: Path):
         _start(suite, var / "logs")
         wait_http(suite.port, "/healthz", 60, procs=list(suite.procs.values()))
         admin = _login(ApiClient(f"http://127.0.0.1:{suite.port}"), suite)
+        admin.suite = suite
         yield suite.port, admin
     finally:
         suite.stop()
