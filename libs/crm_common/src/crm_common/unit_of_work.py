@@ -25,7 +25,7 @@ class UnitOfWork:
     """
 
     def __init__(self, engine: Engine, metadata, producer: str, publisher, actor: Actor | None,
-                 request_id: str | None, rpc: bool = False):
+                 request_id: str | None, rpc: bool = False, marks: outbox.Marks | None = None):
         self.engine = engine
         self.metadata = metadata
         self.producer = producer
@@ -33,6 +33,7 @@ class UnitOfWork:
         self.actor = actor
         self.request_id = request_id
         self.rpc = rpc  # an RPC runs for its signed caller only; internal work (timers, events) as the system
+        self.marks = marks  # where published events wait to be marked (the service's batch), else at once
         self._session: Session | None = None
 
     @property
@@ -98,7 +99,7 @@ class UnitOfWork:
 
     def publish_now(self, envelopes: list[dict]) -> None:
         try:
-            outbox.publish_committed(self.engine, self.metadata, self.publisher, envelopes)
+            outbox.publish_committed(self.engine, self.metadata, self.publisher, envelopes, self.marks)
         except Exception as exc:
             log.warning("publishing after commit failed (%s); the relay will retry", type(exc).__name__)
 
