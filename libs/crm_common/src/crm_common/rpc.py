@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.rpc import Responder, Rpc
 
-from crm_common import bus, callers  # noqa: F401 - bus: kombu tuning on import
+from crm_common import bus, callers, dumping  # noqa: F401 - bus: kombu tuning on import
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
 
@@ -97,7 +97,7 @@ def load_input(contract: RpcContract, payload):
 def dump_output(contract: RpcContract, result):
     if contract.output is None or result is None:
         return result
-    return _schema(contract.output, contract.many).dump(result)
+    return dumping.dump(_schema(contract.output, contract.many), result)
 
 
 def contract_rpc(contract: RpcContract):
