@@ -20,7 +20,7 @@ from datetime import timedelta
 from flask import Response, current_app, g, request
 from sqlalchemy import bindparam, delete, select, update
 
-from crm_common.db import utcnow
+from crm_common.db import insert_or_skip, utcnow
 from crm_common.errors import ServiceError
 from crm_gateway.models import IdempotencyRecord
 
@@ -56,9 +56,10 @@ def idempotent(view):
             return response
         headers = {k: v for k, v in response.headers.items() if k in ("Location", "ETag", "Content-Type")}
         with engine.begin() as conn:
-            conn.execute(_statements(engine)["store"], {"o": owner_id, "k": key, "status": response.status_code,
-                                                        "headers": json.dumps(headers),
-                                                        "body": response.get_data(as_text=True)})
+            conn.execute(_statements(engine)["store"], {"o": owner_id, "k": key,
+                                                        "new_status": response.status_code,
+                                                        "new_headers": json.dumps(headers),
+                                                        "new_body": response.get_data(as_text=True)})
         return response
 
     return wrapper
@@ -70,33 +71,28 @@ _last_purge = [0.0]
 _purge_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=None)
-def _statements_of(dialect: str) -> dict:
+@functools.lru_cache(maxsize=1)
+def _statements_of() -> dict:
     """The claim and the other statements, built once: the claim is an INSERT that does nothing when the
-    key is taken (the dialect's ON CONFLICT DO NOTHING), so a first use costs one statement."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    key is taken (ON CONFLICT DO NOTHING, crm_common.db.insert_or_skip), so a first use costs one statement."""
     t = _TABLE
     mine = (t.c.owner_id == bindparam("o"), t.c.key == bindparam("k"))
     return {
-        "claim": insert(t).values(owner_id=bindparam("o"), key=bindparam("k"), scope=bindparam("scope"),
-                                  body_hash=bindparam("hash"), created_at=bindparam("now")).on_conflict_do_nothing(),
+        "claim": insert_or_skip(t, ("owner_id", "key")),
         "find": select(t).where(*mine),
         # a record past its TTL is not a repeat: the new request takes the key over
         "renew": update(t).where(*mine, t.c.created_at < bindparam("cutoff")).values(
-            scope=bindparam("scope"), body_hash=bindparam("hash"), created_at=bindparam("now"),
+            scope=bindparam("new_scope"), body_hash=bindparam("new_hash"), created_at=bindparam("now"),
             status=None, headers=None, body=None),
-        "store": update(t).where(*mine).values(status=bindparam("status"), headers=bindparam("headers"),
-                                               body=bindparam("body")),
+        "store": update(t).where(*mine).values(status=bindparam("new_status"), headers=bindparam("new_headers"),
+                                               body=bindparam("new_body")),
         "release": delete(t).where(*mine),
         "purge": delete(t).where(t.c.created_at < bindparam("cutoff")),
     }
 
 
 def _statements(engine) -> dict:
-    return _statements_of(engine.dialect.name)
+    return _statements_of()
 
 
 def claim(engine, owner_id: str, key: str, scope: str, digest: str):
@@ -106,7 +102,9 @@ def claim(engine, owner_id: str, key: str, scope: str, digest: str):
     now = utcnow()
     _purge_now_and_then(engine, now)
     statements = _statements(engine)
-    params = {"o": owner_id, "k": key, "scope": scope, "hash": digest, "now": now, "cutoff": now - TTL}
+    params = {"owner_id": owner_id, "key": key, "scope": scope, "body_hash": digest, "created_at": now,
+              "status": None, "headers": None, "body": None, "o": owner_id, "k": key, "now": now,
+              "cutoff": now - TTL}
     for _ in range(_CLAIMS):
         with engine.begin() as conn:
             if conn.execute(statements["claim"], params).rowcount == 1:
@@ -114,7 +112,8 @@ def claim(engine, owner_id: str, key: str, scope: str, digest: str):
             existing = conn.execute(statements["find"], params).first()
             if existing is not None and existing.created_at >= params["cutoff"]:
                 return existing
-            if existing is not None and conn.execute(statements["renew"], params).rowcount == 1:
+            if existing is not None and conn.execute(statements["renew"], {**params, "new_scope": scope,
+                                                                           "new_hash": digest}).rowcount == 1:
                 return None
     raise ServiceError("conflict", "a request with this Idempotency-Key is still being processed")
 

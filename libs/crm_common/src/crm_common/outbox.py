@@ -52,12 +52,22 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     contract = event_contract(type_)
     envelope = make_envelope(type_, data, producer, actor, request_id, contract.entity_of(data),
                              contract.action_of(data))
-    session.execute(_statements(_table(metadata))[0],
-                    {"event_id": envelope["event_id"], "type": type_, "envelope": envelope, "created_at": utcnow()})
+    row = {"event_id": envelope["event_id"], "type": type_, "envelope": envelope, "created_at": utcnow()}
     pending = session.info.get("crm_outbox")  # a UnitOfWork transaction publishes these right after commit
-    if pending is not None:
-        pending.append(envelope)
+    if pending is None:
+        session.execute(_statements(_table(metadata))[0], row)
+        return envelope
+    pending.append(envelope)
+    session.info.setdefault("crm_outbox_rows", []).append(row)  # written by write_recorded, before the commit
     return envelope
+
+
+def write_recorded(session: Session, metadata) -> None:
+    """Insert the outbox rows a UnitOfWork transaction recorded, together (one statement for all its events,
+    instead of one round trip each), as the last thing before its commit."""
+    rows = session.info.pop("crm_outbox_rows", None)
+    if rows:
+        session.execute(_statements(_table(metadata))[0], rows)
 
 
 def _publish_each(publisher, rows) -> tuple[list, Exception | None]:

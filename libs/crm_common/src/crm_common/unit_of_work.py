@@ -62,6 +62,7 @@ class UnitOfWork:
         try:
             with session.begin():
                 yield session
+                outbox.write_recorded(session, self.metadata)  # in the transaction, its events' rows together
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
@@ -71,6 +72,7 @@ class UnitOfWork:
                                            "reload and try again") from None
         finally:
             pending = session.info.pop("crm_outbox", [])
+            session.info.pop("crm_outbox_rows", None)
         if pending:
             faults.maybe_kill_after_commit()
             self.publish_now(pending)
