@@ -199,6 +199,31 @@ def test_cursor_pages_neither_skip_nor_repeat(engine):
             paginate(s, select(Note), Note, "password", 7, None, ("created_at",))
 
 
+def test_plain_pages_hold_the_same_rows_as_orm_pages(engine):
+    from crm_common.db import reader
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with Session(engine) as s, s.begin():
+        for i in range(12):
+            s.add(Note(text=f"p{i:02d}", created_at=start + timedelta(minutes=i // 3)))
+    names = ("id", "text", "created_at", "updated_at", "version")
+    with Session(engine) as s:
+        query = select(Note).where(Note.text != "p05")
+        cursor, orm_pages = None, []
+        while True:
+            rows, cursor = paginate(s, query, Note, "-created_at", 4, cursor, ("created_at",))
+            orm_pages.append(([tuple(getattr(r, n) for n in names) for r in rows], cursor))
+            if cursor is None:
+                break
+    with reader(engine).connect() as conn:  # a Core connection, as UnitOfWork.read gives
+        cursor, plain_pages = None, []
+        while True:
+            rows, cursor = paginate(conn, query, Note, "-created_at", 4, cursor, ("created_at",), plain=True)
+            plain_pages.append(([tuple(r[n] for n in names) for r in rows], cursor))
+            if cursor is None:
+                break
+    assert plain_pages == orm_pages and sum(len(rows) for rows, _ in orm_pages) == 11
+
+
 def test_versions_bump_on_update_and_stale_versions_are_refused(engine):
     with Session(engine, expire_on_commit=False) as s, s.begin():
         note = Note(text="v")
