@@ -16,6 +16,10 @@ on all alike; a ratio is the median of the rounds' ratios. Targets: list >= 0.4,
 
     python bench/run_all.py gateway_paths
     BENCH_BACKENDS=sqlite BENCH_ROUNDS=5 BENCH_ROUND_SECONDS=4 python bench/run_all.py gateway_paths
+
+Each service is one nameko process (one core at most, like the baseline's echo service): a path whose
+service is busier than the gateway is capped there. BENCH_SALES_REPLICAS=2 runs sales twice on its queue,
+as a deployment scales out.
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",") if b]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "3"))
+SALES_REPLICAS = int(os.environ.get("BENCH_SALES_REPLICAS", "1"))  # nameko processes of sales on its queues
 READERS = int(os.environ.get("BENCH_READERS", "16"))
 WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
 SEEDED = 60
@@ -153,10 +158,11 @@ def _start(suite, log_dir: Path) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**suite.env, "CRM_PORT": str(suite.port), "CRM_BIND": suite.bind, "PYTHONWARNINGS": "ignore"}
     commands = suite.commands()
-    for name in PROCESSES:
-        own = {"AMQP_URI": suite.broker_uris[name]} if name in suite.broker_uris else {}
+    replicas = [(name, name) for name in PROCESSES] + [(f"sales-{n}", "sales") for n in range(2, SALES_REPLICAS + 1)]
+    for name, process in replicas:
+        own = {"AMQP_URI": suite.broker_uris[process]} if process in suite.broker_uris else {}
         with open(log_dir / f"{name}.log", "ab") as log:
-            suite.procs[name] = subprocess.Popen(commands[name], env={**env, **own}, cwd=suite.root, stdout=log,
+            suite.procs[name] = subprocess.Popen(commands[process], env={**env, **own}, cwd=suite.root, stdout=log,
                                                  stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -320,8 +326,8 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
 
 def main() -> int:
     print(f"{len(BACKENDS)} backend(s), {ROUNDS} rounds of {ROUND_SECONDS:.0f} s per figure, {READERS} connections "
-          f"for reads, {WRITERS} for creates; ratio = median over rounds of figure / (a) in the same round",
-          flush=True)
+          f"for reads, {WRITERS} for creates, {SALES_REPLICAS} sales process(es); ratio = median over rounds of "
+          "figure / (a) in the same round", flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-paths-") as raw:
         tmp = Path(raw)
