@@ -8,8 +8,7 @@ from flask import g, request
 from flask.views import MethodView
 from marshmallow import Schema
 
-from crm_common.contracts import service_desk as C
-from crm_common.contracts.fields import Sort
+import crm_service_desk_contracts as C
 from crm_gateway.auth import authenticate, public, requires
 from crm_gateway.conventions import Blueprint, ListArgs, created, if_match_version, page_schema, with_etag
 from crm_gateway.idempotency import idempotent
@@ -23,7 +22,7 @@ def sd(method: str, *args, **kwargs):
 
 
 def list_args(name: str, filters: type[Schema] | None, sortable: tuple[str, ...], **overrides) -> type[Schema]:
-    bases = (ListArgs, filters) if filters is not None else (ListArgs,)
+    bases = (filters,) if filters is not None else (ListArgs,)
     return type(name, bases, {"SORTABLE": sortable, **overrides})
 
 
@@ -77,9 +76,9 @@ def crud_blueprint(name: str, url: str, resource: str, singular: str, plural: st
 
 tickets = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets",
                     description="Tickets from every channel, their replies, notes and time")
-TicketListArgs = list_args("TicketListArgs", C.TicketFilters, C.TICKET_SORTABLE)
-CommentListArgs = list_args("CommentListArgs", None, ("created_at",), sort=Sort(load_default="created_at"))
-TimeLogListArgs = list_args("TimeLogListArgs", None, ("created_at",))
+TicketListArgs = C.TicketQuery
+CommentListArgs = C.CommentQuery
+TimeLogListArgs = C.TimeLogQuery
 
 
 @tickets.route("")
@@ -173,7 +172,7 @@ class TicketToArticle(MethodView):
 # -- configuration ---------------------------------------------------------------------------------
 
 groups = crud_blueprint("groups", "/api/v1/groups", "group", "group", "groups", C.GroupSchema,
-                        C.GroupCreateSchema, C.GroupUpdateSchema, C.GroupFilters,
+                        C.GroupCreateSchema, C.GroupUpdateSchema, C.GroupQuery,
                         description="Support groups: members, manager, assignment method")
 routing_rules = crud_blueprint("routing_rules", "/api/v1/routing-rules", "routing_rule", "routing_rule",
                                "routing_rules", C.RoutingRuleSchema, C.RoutingRuleCreateSchema,
@@ -184,15 +183,15 @@ business_hours = crud_blueprint("business_hours", "/api/v1/business-hours", "bus
                                 C.BusinessHoursUpdateSchema, description="Working-hours calendars with holidays")
 sla_policies = crud_blueprint("sla_policies", "/api/v1/sla-policies", "sla_policy", "sla_policy", "sla_policies",
                               C.SlaPolicySchema, C.SlaPolicyCreateSchema, C.SlaPolicyUpdateSchema,
-                              C.SlaPolicyFilters, description="First-response and resolution targets")
+                              C.SlaPolicyQuery, description="First-response and resolution targets")
 service_contracts = crud_blueprint("service_contracts", "/api/v1/service-contracts", "service_contract",
                                    "service_contract", "service_contracts", C.ServiceContractSchema,
                                    C.ServiceContractCreateSchema, C.ServiceContractUpdateSchema,
-                                   C.ServiceContractFilters, sortable=("created_at", "updated_at", "name", "ends_on"),
+                                   C.ServiceContractQuery, sortable=("created_at", "updated_at", "name", "ends_on"),
                                    description="Warranties and service contracts (entitlements)")
 kb_articles = crud_blueprint("kb_articles", "/api/v1/kb/articles", "kb_article", "kb_article", "kb_articles",
                              C.KbArticleSchema, C.KbArticleCreateSchema, C.KbArticleUpdateSchema,
-                             C.KbArticleFilters, sortable=C.KB_SORTABLE,
+                             C.KbArticleQuery, sortable=C.KbArticleQuery.SORTABLE,
                              description="Knowledge base articles; ?q= ranks a full-text search")
 
 
@@ -226,7 +225,7 @@ agents = Blueprint("agents", __name__, url_prefix="/api/v1/agents", description=
 
 @agents.route("")
 class Agents(MethodView):
-    @agents.arguments(C.AgentListInput, location="query")
+    @agents.arguments(C.AgentQuery, location="query")
     @agents.response(200, C.AgentList)
     @requires("group", "read")
     def get(self, args):
@@ -246,8 +245,7 @@ class Agent(MethodView):
 
 complaints = Blueprint("complaints", __name__, url_prefix="/api/v1/complaints",
                        description="Complaints: deadlines, root cause, resolution, compensation")
-ComplaintListArgs = list_args("ComplaintListArgs", C.ComplaintFilters,
-                              ("created_at", "updated_at", "final_response_due_at"))
+ComplaintListArgs = C.ComplaintQuery
 
 
 @complaints.route("")
@@ -294,7 +292,7 @@ class Complaint(MethodView):
 
 surveys = Blueprint("surveys", __name__, url_prefix="/api/v1/surveys",
                     description="CSAT surveys of solved tickets and NPS surveys of contacts")
-SurveyListArgs = list_args("SurveyListArgs", C.SurveyFilters, ("created_at",))
+SurveyListArgs = C.SurveyQuery
 
 
 @surveys.route("")
@@ -347,7 +345,7 @@ def survey_response(body, token):
 
 desk = Blueprint("service_desk", __name__, url_prefix="/api/v1/service-desk",
                  description="Service desk settings, notifications and operations")
-NotificationListArgs = list_args("NotificationListArgs", None, ("created_at",))
+NotificationListArgs = C.NotificationQuery
 
 
 @desk.route("/settings")

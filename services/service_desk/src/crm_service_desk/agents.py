@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found
 from crm_service_desk import routing
 from crm_service_desk.common import need, now
@@ -46,7 +46,7 @@ def reroute_open_tickets(session: Session, uow, user_id: str) -> int:
         ticket.assignee_id = routing.pick_agent(session, group, exclude=user_id) if group else None
         ticket.updated_at = now()
         session.flush()
-        uow.emit(C.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id"]))
+        uow.emit(c.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id"]))
     return len(rows)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.richtext import clean_fields
 from crm_service_desk import desk_settings
@@ -29,7 +29,7 @@ def _new(session: Session, uow, fields: dict) -> Complaint:
                           **fields)
     session.add(complaint)
     session.flush()
-    uow.emit(C.COMPLAINT_OPENED, _event(complaint))
+    uow.emit(c.COMPLAINT_OPENED, _event(complaint))
     return complaint
 
 
@@ -111,9 +111,9 @@ def update(session: Session, uow, complaint_id: str, data: dict, expected_versio
         return complaint
     complaint.updated_at = at
     session.flush()
-    uow.emit(C.COMPLAINT_UPDATED, _event(complaint, changed))
+    uow.emit(c.COMPLAINT_UPDATED, _event(complaint, changed))
     if status == "resolved" and "status" in changed:
-        uow.emit(C.COMPLAINT_RESOLVED, _event(complaint, changed))
+        uow.emit(c.COMPLAINT_RESOLVED, _event(complaint, changed))
     return complaint
 
 

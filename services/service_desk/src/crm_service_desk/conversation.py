@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, validation
 from crm_common.richtext import clean
 from crm_service_desk import desk_settings, entitlements, tickets
@@ -44,7 +44,7 @@ def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:
     else:
         if public and ticket.first_responded_at is None:
             ticket.first_responded_at = at
-            events.append((C.TICKET_FIRST_RESPONSE, ["first_responded_at"]))
+            events.append((c.TICKET_FIRST_RESPONSE, ["first_responded_at"]))
         target = data.get("status") or ("open" if public and ticket.status == "new" else None)
         if target:
             event = tickets.transition(session, ticket, target, at)
@@ -53,7 +53,7 @@ def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:
     if events:
         ticket.updated_at = at
     session.flush()
-    uow.emit(C.COMMENT_ADDED, {"id": comment.id, "ticket_id": ticket.id, "author_id": comment.author_id,
+    uow.emit(c.COMMENT_ADDED, {"id": comment.id, "ticket_id": ticket.id, "author_id": comment.author_id,
                                "author_kind": comment.author_kind, "public": comment.public})
     for event, changed in events:
         if changed == ["status"]:

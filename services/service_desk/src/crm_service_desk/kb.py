@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import decode_cursor, encode_cursor
 from crm_common.richtext import clean_fields
@@ -64,9 +64,9 @@ def create(session: Session, uow, data: dict, source_ticket_id: str | None = Non
     session.add(article)
     session.flush()
     kb_search.index(session, article)
-    uow.emit(C.KB_ARTICLE_CREATED, _event(article))
+    uow.emit(c.KB_ARTICLE_CREATED, _event(article))
     if article.status == "published":
-        uow.emit(C.KB_ARTICLE_PUBLISHED, _event(article))
+        uow.emit(c.KB_ARTICLE_PUBLISHED, _event(article))
     return article
 
 
@@ -85,9 +85,9 @@ def update(session: Session, uow, article_id: str, data: dict, expected_version:
         article.published_at = article.updated_at
     session.flush()
     kb_search.index(session, article)
-    uow.emit(C.KB_ARTICLE_UPDATED, _event(article, changed))
+    uow.emit(c.KB_ARTICLE_UPDATED, _event(article, changed))
     if was != "published" and article.status == "published":
-        uow.emit(C.KB_ARTICLE_PUBLISHED, _event(article, changed))
+        uow.emit(c.KB_ARTICLE_PUBLISHED, _event(article, changed))
     return article
 
 
@@ -96,7 +96,7 @@ def remove(session: Session, uow, article_id: str) -> None:
     article = get(session, uow, article_id)
     article.deleted_at = now()
     kb_search.index(session, article)
-    uow.emit(C.KB_ARTICLE_DELETED, _event(article))
+    uow.emit(c.KB_ARTICLE_DELETED, _event(article))
 
 
 def list_articles(session: Session, uow, args: dict) -> dict:
@@ -108,7 +108,7 @@ def list_articles(session: Session, uow, args: dict) -> dict:
     for name in ("status", "category"):
         if args.get(name) is not None:
             query = query.where(getattr(KbArticle, name) == args[name])
-    return page(session, query, KbArticle, args, C.KB_SORTABLE)
+    return page(session, query, KbArticle, args, c.KbArticleQuery.SORTABLE)
 
 
 def _search_page(session: Session, actor, args: dict) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_service_desk.common import iso
 from crm_service_desk.models import Comment, Complaint, ContactCopy, SurveyInvitation, Ticket
 
@@ -70,10 +70,10 @@ def handle_request(session: Session, envelope: dict, uow) -> None:
     kind = data.get("kind")
     answer = {"request_id": data["request_id"], "service": SERVICE}
     if not email or kind not in ("erasure", "export"):
-        uow.emit(C.PRIVACY_PART_COMPLETED, {**answer, "status": "failed", "counts": {}})
+        uow.emit(c.PRIVACY_PART_COMPLETED, {**answer, "status": "failed", "counts": {}})
         return
     if kind == "export":
         exported, counts = export(session, email)
-        uow.emit(C.PRIVACY_PART_COMPLETED, {**answer, "status": "done", "data": exported, "counts": counts})
+        uow.emit(c.PRIVACY_PART_COMPLETED, {**answer, "status": "done", "data": exported, "counts": counts})
     else:
-        uow.emit(C.PRIVACY_PART_COMPLETED, {**answer, "status": "done", "counts": erase(session, email)})
+        uow.emit(c.PRIVACY_PART_COMPLETED, {**answer, "status": "done", "counts": erase(session, email)})

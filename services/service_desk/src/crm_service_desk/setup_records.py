@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.errors import conflict, validation
 from crm_service_desk.business_hours import Calendar, due_time, zone_named
 from crm_service_desk.common import apply_changes, iso, load, need, now, page
@@ -141,7 +141,7 @@ def create(session: Session, uow, kind: str, data: dict):
         raise conflict(f"this {spec.what} clashes with an existing one") from None
     if spec.after_write:
         spec.after_write(session, record)
-    uow.emit(C.CONFIG_CREATED, _event(spec, record))
+    uow.emit(c.CONFIG_CREATED, _event(spec, record))
     return record
 
 
@@ -174,7 +174,7 @@ def update(session: Session, uow, kind: str, record_id: str, data: dict, expecte
         session.flush()
         if spec.after_write:
             spec.after_write(session, record)
-        uow.emit(C.CONFIG_UPDATED, _event(spec, record, changed))
+        uow.emit(c.CONFIG_UPDATED, _event(spec, record, changed))
     return record
 
 
@@ -192,7 +192,7 @@ def remove(session: Session, uow, kind: str, record_id: str) -> None:
     if kind == "group":
         record.name = f"{record.name} (deleted {iso(record.deleted_at)})"[:200]
         session.execute(delete(GroupMember).where(GroupMember.group_id == record.id))
-    uow.emit(C.CONFIG_DELETED, _event(spec, record))
+    uow.emit(c.CONFIG_DELETED, _event(spec, record))
 
 
 def calendar_of(session: Session, business_hours_id: str | None) -> Calendar | None:

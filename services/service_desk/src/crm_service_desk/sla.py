@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_service_desk.business_hours import business_minutes_between, due_time
 from crm_service_desk.common import iso
 from crm_service_desk.models import (AccountCopy, Comment, Group, Notification, ServiceContract, SlaBreach,
@@ -123,7 +123,7 @@ def _breach(session: Session, uow, ticket: Ticket, kind: str, due: datetime, at:
     ticket.sla_breached = True
     session.add(SlaBreach(ticket_id=ticket.id, policy_id=ticket.sla_policy_id, kind=kind, due_at=due,
                           breached_at=at, detected_at=at))
-    uow.emit(C.SLA_BREACHED, {"id": ticket.id, "number": ticket.number, "kind": kind, "due_at": iso(due),
+    uow.emit(c.SLA_BREACHED, {"id": ticket.id, "number": ticket.number, "kind": kind, "due_at": iso(due),
                               "breached_at": iso(at), "policy_id": ticket.sla_policy_id})
     previous = ticket.priority
     ticket.priority = ESCALATE[previous]
@@ -137,7 +137,7 @@ def _breach(session: Session, uow, ticket: Ticket, kind: str, due: datetime, at:
                         body=message, public=False, created_at=at))
     session.add(Notification(user_id=manager_id, ticket_id=ticket.id, kind="sla_breached", message=message,
                              created_at=at))
-    uow.emit(C.TICKET_ESCALATED, {"id": ticket.id, "number": ticket.number, "reason": f"sla_breached:{kind}",
+    uow.emit(c.TICKET_ESCALATED, {"id": ticket.id, "number": ticket.number, "reason": f"sla_breached:{kind}",
                                   "level": ticket.escalation_level, "priority": ticket.priority,
                                   "previous_priority": previous, "manager_id": manager_id,
                                   "group_id": ticket.group_id,

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found, validation
 from crm_service_desk.common import is_customer, iso, need, now, page
 from crm_service_desk.models import AgentCopy, ContactCopy, NpsSurvey, SurveyInvitation, Ticket
@@ -118,21 +118,21 @@ def respond(session: Session, uow, token: str, data: dict) -> SurveyInvitation:
     invitation.score = data["score"]
     invitation.comment = data.get("comment")
     invitation.answered_at = now()
-    uow.emit(C.SURVEY_ANSWERED, {"id": invitation.id, "ticket_id": invitation.ticket_id, "score": invitation.score,
+    uow.emit(c.SURVEY_ANSWERED, {"id": invitation.id, "ticket_id": invitation.ticket_id, "score": invitation.score,
                                  "comment": invitation.comment, "kind": invitation.kind,
                                  "survey_id": invitation.survey_id, "contact_id": invitation.contact_id})
     return invitation
 
 
 def create_nps(session: Session, uow, data: dict) -> dict:
-    """An NPS survey to known contacts (at most C.NPS_INVITATIONS_PER_REQUEST), by staff whose role may
+    """An NPS survey to known contacts (at most c.NPS_INVITATIONS_PER_REQUEST), by staff whose role may
     create surveys for everyone: a survey reaches contacts across the company."""
     actor = uow.caller
     if is_customer(actor) or need(actor, "survey", "create") != "all":
         raise ServiceError("forbidden", "your role may not send NPS surveys")
     wanted = list(dict.fromkeys(data["contact_ids"]))
-    if len(wanted) > C.NPS_INVITATIONS_PER_REQUEST:
-        raise validation({"contact_ids": [f"at most {C.NPS_INVITATIONS_PER_REQUEST} contacts per survey"]})
+    if len(wanted) > c.NPS_INVITATIONS_PER_REQUEST:
+        raise validation({"contact_ids": [f"at most {c.NPS_INVITATIONS_PER_REQUEST} contacts per survey"]})
     at = now()
     survey = NpsSurvey(name=data["name"], question=data["question"], created_by=actor.user_id, created_at=at,
                        updated_at=at)
@@ -152,7 +152,7 @@ def create_nps(session: Session, uow, data: dict) -> dict:
     if not invitations:
         raise validation({"contact_ids": ["none of these contacts is known with an email address"]})
     session.flush()
-    uow.emit(C.NPS_SURVEY_CREATED, {"id": survey.id, "name": survey.name, "question": survey.question,
+    uow.emit(c.NPS_SURVEY_CREATED, {"id": survey.id, "name": survey.name, "question": survey.question,
                                     "invitations": [{"id": i.id, "contact_id": i.contact_id, "email": i.email}
                                                     for i in invitations]})
     return {**nps_figures(session, survey), "skipped_contact_ids": skipped}

@@ -7,7 +7,7 @@ from sqlalchemy import cast, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, conflict, validation
 from crm_common.richtext import clean_fields
 from crm_service_desk import complaints, entitlements, routing, sla, surveys
@@ -24,7 +24,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "solved": ("closed", "reopened"),
     "closed": (),
 }
-STATUS_EVENTS = {"solved": C.TICKET_SOLVED, "closed": C.TICKET_CLOSED, "reopened": C.TICKET_REOPENED}
+STATUS_EVENTS = {"solved": c.TICKET_SOLVED, "closed": c.TICKET_CLOSED, "reopened": c.TICKET_REOPENED}
 DEFAULTS = {"description": "", "channel": "web", "type": "question", "priority": "normal"}
 CUSTOMER_FIELDS = ("subject", "description", "type", "priority", "product_id", "tags", "channel")
 
@@ -57,7 +57,7 @@ def event_data(ticket: Ticket, **extra) -> dict:
 def status_event_data(session: Session, ticket: Ticket, event) -> dict:
     """A status event's data; ticket_solved names the survey invitation (never its token) for the mailer."""
     extra = {}
-    if event == C.TICKET_SOLVED:
+    if event == c.TICKET_SOLVED:
         invitation = surveys.open_csat(session, ticket.id)
         extra["survey_invitation_id"] = invitation.id if invitation is not None else None
     return event_data(ticket, changed_fields=["status"], **extra)
@@ -136,9 +136,9 @@ def create_ticket(session: Session, uow, data: dict) -> Ticket:
     sla.apply_policy(session, ticket, sla.pick_policy(session, ticket.priority, grade, contract))
     session.add(ticket)
     session.flush()
-    uow.emit(C.TICKET_OPENED, event_data(ticket))
+    uow.emit(c.TICKET_OPENED, event_data(ticket))
     if ticket.assignee_id or ticket.group_id:
-        uow.emit(C.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id", "group_id"]))
+        uow.emit(c.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id", "group_id"]))
     if ticket.type == "complaint":
         complaints.open_for_ticket(session, uow, ticket)
     return ticket
@@ -167,7 +167,7 @@ def transition(session: Session, ticket: Ticket, status: str, at: datetime) -> s
         ticket.reopened_count = (ticket.reopened_count or 0) + 1
         sla.restart_resolution(session, ticket, at)
     ticket.status = status
-    return STATUS_EVENTS.get(status, C.TICKET_UPDATED)
+    return STATUS_EVENTS.get(status, c.TICKET_UPDATED)
 
 
 def update_ticket(session: Session, uow, ticket_id: str, data: dict, expected_version: int | None) -> Ticket:
@@ -200,10 +200,10 @@ def update_ticket(session: Session, uow, ticket_id: str, data: dict, expected_ve
         return ticket
     ticket.updated_at = at
     session.flush()
-    uow.emit(C.TICKET_UPDATED, event_data(ticket, changed_fields=sorted(set(changed))))
+    uow.emit(c.TICKET_UPDATED, event_data(ticket, changed_fields=sorted(set(changed))))
     if reassign:
-        uow.emit(C.TICKET_ASSIGNED, event_data(ticket, changed_fields=sorted(reassign)))
-    if status_event and status_event != C.TICKET_UPDATED:
+        uow.emit(c.TICKET_ASSIGNED, event_data(ticket, changed_fields=sorted(reassign)))
+    if status_event and status_event != c.TICKET_UPDATED:
         uow.emit(status_event, status_event_data(session, ticket, status_event))
     return ticket
 
@@ -218,7 +218,7 @@ def get_ticket(session: Session, uow, ticket_id: str) -> Ticket:
 def delete_ticket(session: Session, uow, ticket_id: str) -> None:
     ticket = visible_ticket(session, uow.caller, ticket_id, "delete", for_update=True)
     ticket.deleted_at = now()
-    uow.emit(C.TICKET_DELETED, event_data(ticket))
+    uow.emit(c.TICKET_DELETED, event_data(ticket))
 
 
 FILTERS = ("status", "priority", "channel", "type", "assignee_id", "group_id", "account_id", "contact_id",
@@ -238,7 +238,7 @@ def list_tickets(session: Session, uow, args: dict) -> dict:
         query = query.where(Ticket.subject.ilike(f"%{args['q']}%"))
     if args.get("tag"):
         query = query.where(has_tag(session, args["tag"]))
-    return page(session, query, Ticket, args, C.TICKET_SORTABLE)
+    return page(session, query, Ticket, args, c.TicketQuery.SORTABLE)
 
 
 def has_tag(session: Session, tag: str):

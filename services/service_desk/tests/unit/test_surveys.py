@@ -8,7 +8,7 @@ import pytest
 from marshmallow import ValidationError
 from sqlalchemy import inspect, select
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.context import Actor
 from crm_common.db import new_id
 from crm_common.errors import ServiceError
@@ -102,7 +102,7 @@ def test_only_the_mailer_is_handed_email_tokens(desk):
         fails(lambda: desk.run(who, surveys.issue_email_token, invitation.id), "forbidden")
     assert desk.query(lambda s: s.get(SurveyInvitation, invitation.id).token_hash) is None
     listed = desk.run(desk.manager, surveys.list_invitations, {"ticket_id": ticket.id, "limit": 10})["items"]
-    assert "token" not in C.SurveyInvitationSchema().dump(listed[0])
+    assert "token" not in c.SurveyInvitationSchema().dump(listed[0])
 
 
 def test_staff_may_not_answer_a_survey(desk):
@@ -154,12 +154,12 @@ def test_who_may_send_nps_surveys(desk):
 
 
 def test_nps_invitations_per_request_are_capped(desk):
-    schema = C.NpsSurveyCreateSchema()
-    ids = [new_id() for _ in range(C.NPS_INVITATIONS_PER_REQUEST + 1)]
+    schema = c.NpsSurveyCreateSchema()
+    ids = [new_id() for _ in range(c.NPS_INVITATIONS_PER_REQUEST + 1)]
     with pytest.raises(ValidationError) as refused:
         schema.load({"name": "Big", "contact_ids": ids})
     assert "contact_ids" in refused.value.messages
-    assert schema.load({"name": "Big", "contact_ids": ids[:C.NPS_INVITATIONS_PER_REQUEST]})
+    assert schema.load({"name": "Big", "contact_ids": ids[:c.NPS_INVITATIONS_PER_REQUEST]})
     fails(lambda: desk.run(desk.manager, surveys.create_nps, {"name": "Big", "question": "?", "contact_ids": ids}),
           "validation_failed")
     assert desk.events("nps_survey_created") == []
