@@ -74,7 +74,7 @@ def bench_scan_pass(engine) -> None:
     from sqlalchemy import func, select
 
     from crm_common.unit_of_work import UnitOfWork
-    from crm_service_desk import sla
+    from crm_service_desk.domain import sla
     from crm_service_desk.models import Base, Ticket
 
     def one_pass(limit=500) -> tuple[float, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from crm_service_desk import agents, privacy
+from crm_service_desk.domain import agents, privacy
 from crm_service_desk.models import AccountCopy, ContactCopy, Ticket
 
 CONTACT_FIELDS = ("account_id", "first_name", "last_name", "email", "phone")

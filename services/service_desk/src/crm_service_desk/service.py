@@ -11,9 +11,9 @@ from crm_common.rpc import contract_rpc
 from crm_common.service_base import KernelService, periodic
 from crm_common.stream import event_stream
 
-from crm_service_desk import (agents, complaints, conversation, desk_settings, handlers, kb, setup_records, sla,
-                              surveys, tickets)
-from crm_service_desk.common import need, now, page
+from crm_service_desk.domain import agents, complaints, configuration, conversation, kb_articles, desk_settings, sla, surveys, tickets
+from crm_service_desk import handlers
+from crm_service_desk.domain.records import need, now, page
 from crm_service_desk.models import Base, Notification
 
 SCAN_INTERVAL = config.env_float("CRM_SLA_SCAN_INTERVAL", 5.0)
@@ -77,33 +77,33 @@ class ServiceDeskService(KernelService):
     @contract_rpc(c.TICKET_SUGGESTIONS)
     def ticket_suggestions(self, _=None, ticket_id=None):
         with self.db.transaction() as session:
-            return kb.suggestions(session, self.db, ticket_id)
+            return kb_articles.suggestions(session, self.db, ticket_id)
 
     @contract_rpc(c.TICKET_TO_ARTICLE)
     def ticket_to_article(self, _=None, ticket_id=None):
         with self.db.transaction() as session:
-            return kb.from_ticket(session, self.db, ticket_id)
+            return kb_articles.from_ticket(session, self.db, ticket_id)
 
     # -- configuration records (groups, routing rules, calendars, SLA policies, contracts) ----------
     def _create(self, kind, data):
         with self.db.transaction() as session:
-            return setup_records.create(session, self.db, kind, data)
+            return configuration.create(session, self.db, kind, data)
 
     def _list(self, kind, args):
         with self.db.transaction() as session:
-            return setup_records.list_records(session, self.db, kind, args)
+            return configuration.list_records(session, self.db, kind, args)
 
     def _get(self, kind, record_id):
         with self.db.transaction() as session:
-            return setup_records.get(session, self.db, kind, record_id)
+            return configuration.get(session, self.db, kind, record_id)
 
     def _update(self, kind, record_id, data, expected_version):
         with self.db.transaction() as session:
-            return setup_records.update(session, self.db, kind, record_id, data, expected_version)
+            return configuration.update(session, self.db, kind, record_id, data, expected_version)
 
     def _delete(self, kind, record_id):
         with self.db.transaction() as session:
-            setup_records.remove(session, self.db, kind, record_id)
+            configuration.remove(session, self.db, kind, record_id)
 
     @contract_rpc(c.CREATE_GROUP)
     def create_group(self, data):
@@ -116,7 +116,7 @@ class ServiceDeskService(KernelService):
         if args.get("member_id"):
             where = (Group.id.in_(select(GroupMember.group_id).where(GroupMember.user_id == args["member_id"])),)
         with self.db.transaction() as session:
-            return setup_records.list_records(session, self.db, "group", args, where)
+            return configuration.list_records(session, self.db, "group", args, where)
 
     @contract_rpc(c.GET_GROUP)
     def get_group(self, _=None, id=None):
@@ -205,7 +205,7 @@ class ServiceDeskService(KernelService):
         with self.db.transaction() as session:
             need(self.db.caller, "sla_policy", "read")
             if id is not None:
-                setup_records.get(session, self.db, "sla_policy", id)
+                configuration.get(session, self.db, "sla_policy", id)
             return {"items": sla.compliance(session, [id] if id else None)}
 
     @contract_rpc(c.CREATE_SERVICE_CONTRACT)
@@ -258,32 +258,32 @@ class ServiceDeskService(KernelService):
     @contract_rpc(c.CREATE_KB_ARTICLE)
     def create_kb_article(self, data):
         with self.db.transaction() as session:
-            return kb.create(session, self.db, data)
+            return kb_articles.create(session, self.db, data)
 
     @contract_rpc(c.LIST_KB_ARTICLES)
     def list_kb_articles(self, args):
         with self.db.transaction() as session:
-            return kb.list_articles(session, self.db, args)
+            return kb_articles.list_articles(session, self.db, args)
 
     @contract_rpc(c.GET_KB_ARTICLE)
     def get_kb_article(self, _=None, id=None):
         with self.db.transaction() as session:
-            return kb.get(session, self.db, id)
+            return kb_articles.get(session, self.db, id)
 
     @contract_rpc(c.UPDATE_KB_ARTICLE)
     def update_kb_article(self, data, id=None, expected_version=None):
         with self.db.transaction() as session:
-            return kb.update(session, self.db, id, data, expected_version)
+            return kb_articles.update(session, self.db, id, data, expected_version)
 
     @contract_rpc(c.DELETE_KB_ARTICLE)
     def delete_kb_article(self, _=None, id=None):
         with self.db.transaction() as session:
-            kb.remove(session, self.db, id)
+            kb_articles.remove(session, self.db, id)
 
     @contract_rpc(c.VOTE_KB_ARTICLE)
     def vote_kb_article(self, data, id=None):
         with self.db.transaction() as session:
-            return kb.vote(session, self.db, id, data["helpful"])
+            return kb_articles.vote(session, self.db, id, data["helpful"])
 
     # -- satisfaction ------------------------------------------------------------------------------
     @contract_rpc(c.CREATE_NPS_SURVEY)

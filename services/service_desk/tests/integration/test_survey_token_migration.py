@@ -14,7 +14,7 @@ from crm_common import migrate
 from crm_common.db import make_engine
 from crm_common.testing.harness import PgDatabases
 from crm_common.unit_of_work import UnitOfWork
-from crm_service_desk import surveys
+from crm_service_desk.domain import surveys
 from crm_service_desk.models import Base, SurveyInvitation
 
 pytestmark = pytest.mark.integration

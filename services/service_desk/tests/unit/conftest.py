@@ -10,7 +10,7 @@ from crm_common.context import Actor
 from crm_common.db import make_engine, new_id
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.unit_of_work import UnitOfWork
-from crm_service_desk import kb_search
+from crm_service_desk.domain import kb_search
 from crm_service_desk.models import AgentCopy, Base, ContactCopy, AccountCopy
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import uuid
 
-from crm_service_desk import handlers, tickets
+from crm_service_desk.domain import tickets
+from crm_service_desk import handlers
 from crm_service_desk.models import AccountCopy, AgentCopy, ContactCopy
 
 

@@ -7,14 +7,14 @@ import pytest
 import time_machine
 
 from crm_common.errors import ServiceError
-from crm_service_desk import agents, conversation, setup_records, sla, tickets
+from crm_service_desk.domain import agents, configuration, conversation, sla, tickets
 from crm_service_desk.models import AccountCopy, Comment, Notification, SlaBreach
 
 UTC = timezone.utc
 
 
 def make(desk, what, **data):
-    return desk.run(desk.manager, setup_records.create, what, data)
+    return desk.run(desk.manager, configuration.create, what, data)
 
 
 def open_ticket(desk, **fields):
@@ -111,7 +111,7 @@ def test_a_desk_in_a_time_zone_keeps_its_hours_across_daylight_saving(desk):
             make(desk, "business_hours", name="Bad", holidays=[], **bad,
                  intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
         assert refused.value.code == "validation_failed" and field in refused.value.errors
-    moved = desk.run(desk.manager, setup_records.update, "business_hours", berlin.id,
+    moved = desk.run(desk.manager, configuration.update, "business_hours", berlin.id,
                      {"time_zone": "America/New_York"}, None)
     assert moved.time_zone == "America/New_York"
 

@@ -13,7 +13,7 @@ from crm_common.context import Actor
 from crm_common.db import new_id
 from crm_common.errors import ServiceError
 from crm_common.permissions import BUILTIN_ROLES
-from crm_service_desk import desk_settings, surveys, tickets
+from crm_service_desk.domain import desk_settings, surveys, tickets
 from crm_service_desk.models import AgentCopy, Base, SurveyInvitation
 
 REQUESTER = "ada@example.com"

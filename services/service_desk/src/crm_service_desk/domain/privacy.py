@@ -7,7 +7,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 import crm_service_desk_contracts as c
-from crm_service_desk.common import iso
+from crm_service_desk.domain.records import iso
 from crm_service_desk.models import Comment, Complaint, ContactCopy, SurveyInvitation, Ticket
 
 SERVICE = "service_desk"

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 import crm_service_desk_contracts as c
 from crm_common.errors import conflict, validation
-from crm_service_desk.business_hours import Calendar, due_time, zone_named
-from crm_service_desk.common import apply_changes, iso, load, need, now, page
+from crm_service_desk.domain.business_hours import Calendar, due_time, zone_named
+from crm_service_desk.domain.records import apply_changes, iso, load, need, now, page
 from crm_service_desk.models import (BusinessHours, Group, GroupMember, RoutingRule, ServiceContract,
                                      SlaPolicy)
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.richtext import clean_fields
-from crm_service_desk import desk_settings
-from crm_service_desk.business_hours import add_business_minutes
-from crm_service_desk.common import apply_changes, iso, need, now, page
+from crm_service_desk.domain import desk_settings
+from crm_service_desk.domain.business_hours import add_business_minutes
+from crm_service_desk.domain.records import apply_changes, iso, need, now, page
 from crm_service_desk.models import Complaint, Ticket
-from crm_service_desk.visibility import ticket_clause, visible_ticket
+from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 
 ORDER = ("received", "acknowledged", "resolved")
 

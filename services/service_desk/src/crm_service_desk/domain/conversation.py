@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, validation
 from crm_common.richtext import clean
-from crm_service_desk import desk_settings, entitlements, tickets
-from crm_service_desk.common import is_customer, need, now, page
+from crm_service_desk.domain import entitlements, desk_settings, tickets
+from crm_service_desk.domain.records import is_customer, need, now, page
 from crm_service_desk.models import Comment, TimeLog
-from crm_service_desk.visibility import visible_ticket
+from crm_service_desk.domain.visibility import visible_ticket
 
 
 def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from crm_common.errors import ServiceError
-from crm_service_desk.common import apply_changes, now
+from crm_service_desk.domain.records import apply_changes, now
 from crm_service_desk.models import DeskSettings
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found, validation
-from crm_service_desk.common import is_customer, iso, need, now, page
+from crm_service_desk.domain.records import is_customer, iso, need, now, page
 from crm_service_desk.models import AgentCopy, ContactCopy, NpsSurvey, SurveyInvitation, Ticket
 
 SCORES = {"csat": (1, 5), "nps": (0, 10)}

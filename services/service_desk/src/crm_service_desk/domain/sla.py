@@ -8,11 +8,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 import crm_service_desk_contracts as c
-from crm_service_desk.business_hours import business_minutes_between, due_time
-from crm_service_desk.common import iso
+from crm_service_desk.domain.business_hours import business_minutes_between, due_time
+from crm_service_desk.domain.records import iso
 from crm_service_desk.models import (AccountCopy, Comment, Group, Notification, ServiceContract, SlaBreach,
                                      SlaPolicy, Ticket)
-from crm_service_desk.setup_records import calendar_of
+from crm_service_desk.domain.configuration import calendar_of
 
 ESCALATE = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
 UNSOLVED = ("new", "open", "pending", "on_hold", "reopened")

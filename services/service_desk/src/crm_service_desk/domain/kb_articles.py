@@ -9,10 +9,10 @@ import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import decode_cursor, encode_cursor
 from crm_common.richtext import clean_fields
-from crm_service_desk import kb_search
-from crm_service_desk.common import apply_changes, is_customer, need, now, page
+from crm_service_desk.domain import kb_search
+from crm_service_desk.domain.records import apply_changes, is_customer, need, now, page
 from crm_service_desk.models import Comment, KbArticle, KbVote
-from crm_service_desk.visibility import visible_ticket
+from crm_service_desk.domain.visibility import visible_ticket
 
 
 def _visible(actor):

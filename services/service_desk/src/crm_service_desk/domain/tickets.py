@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, conflict, validation
 from crm_common.richtext import clean_fields
-from crm_service_desk import complaints, entitlements, routing, sla, surveys
-from crm_service_desk.common import apply_changes, is_customer, iso, need, now, page
+from crm_service_desk.domain import complaints, entitlements, routing, sla, surveys
+from crm_service_desk.domain.records import apply_changes, is_customer, iso, need, now, page
 from crm_service_desk.models import AgentCopy, ContactCopy, Counter, Group, Ticket
-from crm_service_desk.visibility import ticket_clause, visible_ticket
+from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("open", "pending", "on_hold", "solved"),

@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 
 import crm_service_desk_contracts as c
 from crm_common.errors import ServiceError, not_found
-from crm_service_desk import routing
-from crm_service_desk.common import need, now
+from crm_service_desk.domain import routing
+from crm_service_desk.domain.records import need, now
 from crm_service_desk.models import OPEN_STATUSES, AgentCopy, GroupMember, Ticket
-from crm_service_desk.tickets import event_data
+from crm_service_desk.domain.tickets import event_data
 
 
 def upsert(session: Session, uow, data: dict) -> AgentCopy:
