@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from crm_common.entrypoint import Context
 from crm_service_desk.domain import agents, privacy
 from crm_service_desk.models import AccountCopy, ContactCopy, Ticket
 
@@ -57,11 +58,11 @@ def account_changed(session: Session, envelope: dict, uow) -> None:
 
 
 def user_changed(session: Session, envelope: dict, uow) -> None:
-    agents.upsert(session, uow, envelope["data"])
+    agents.upsert(Context(session, uow.caller, uow.emit, None, None, uow), envelope["data"])
 
 
 def user_deactivated(session: Session, envelope: dict, uow) -> None:
-    agents.deactivate(session, uow, envelope["data"])
+    agents.deactivate(Context(session, uow.caller, uow.emit, None, None, uow), envelope["data"])
 
 
 # event type -> handler(session, envelope, uow)
@@ -74,7 +75,8 @@ HANDLERS: dict = {
     "identity.user_created.v1": user_changed,
     "identity.user_updated.v1": user_changed,
     "identity.user_deactivated.v1": user_deactivated,
-    "identity.privacy_requested.v1": privacy.handle_request,
+    "identity.privacy_requested.v1": lambda session, envelope, uow: privacy.answer(
+        Context(session, uow.caller, uow.emit, None, None, uow), envelope["data"]),
 }
 
 

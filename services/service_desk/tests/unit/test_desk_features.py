@@ -109,9 +109,9 @@ def test_suggestions_and_votes_and_article_from_solved_ticket(desk):
     ticket = open_ticket(desk, subject="Password reset link broken")
     assert [a.id for a in desk.run(desk.manager, kb_articles.suggestions, ticket.id)["items"]] == [guide.id]
     voter = desk.agent()
-    desk.run(voter, kb_articles.vote, guide.id, True)
-    desk.run(voter, kb_articles.vote, guide.id, True)  # once per voter
-    voted = desk.run(desk.manager, kb_articles.vote, guide.id, False)
+    desk.run(voter, kb_articles.vote, guide.id, {"helpful": True})
+    desk.run(voter, kb_articles.vote, guide.id, {"helpful": True})  # once per voter
+    voted = desk.run(desk.manager, kb_articles.vote, guide.id, {"helpful": False})
     assert (voted.helpful_count, voted.not_helpful_count) == (1, 1)
     fails(lambda: desk.run(desk.manager, kb_articles.from_ticket, ticket.id), "conflict")
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": "Clear your cookies.", "status": "solved"})
@@ -123,11 +123,11 @@ def test_suggestions_and_votes_and_article_from_solved_ticket(desk):
 
 def test_entitlement_by_product_and_hours_consumed(desk):
     today = date.today()
-    general = desk.run(desk.manager, configuration.create, "service_contract", {
+    general = desk.run(desk.manager, configuration.SERVICE_CONTRACTS.create, {
         "name": "Support", "kind": "support", "account_id": "acc-1", "product_id": None,
         "starts_on": today - timedelta(days=1), "ends_on": today + timedelta(days=30),
         "included_hours": Decimal("1.00"), "sla_policy_id": None})
-    warranty = desk.run(desk.manager, configuration.create, "service_contract", {
+    warranty = desk.run(desk.manager, configuration.SERVICE_CONTRACTS.create, {
         "name": "Warranty", "kind": "warranty", "account_id": "acc-1", "product_id": "prod-9",
         "starts_on": today - timedelta(days=1), "ends_on": today + timedelta(days=30),
         "included_hours": None, "sla_policy_id": None})
@@ -143,15 +143,15 @@ def test_entitlement_by_product_and_hours_consumed(desk):
 
 
 def test_contract_dates_are_checked(desk):
-    fails(lambda: desk.run(desk.manager, configuration.create, "sla_policy", {
+    fails(lambda: desk.run(desk.manager, configuration.SLA_POLICIES.create, {
         "name": "x", "priority": "low", "first_response_minutes": 1, "resolution_minutes": 2,
         "business_hours_id": "missing"}), "validation_failed")
 
 
 def test_configuration_changes_name_their_resource_for_the_audit_trail(desk):
-    group = desk.run(desk.manager, configuration.create, "group", {"name": "Tier 2"})
-    desk.run(desk.manager, configuration.update, "group", group.id, {"name": "Tier 3"}, None)
-    desk.run(desk.manager, configuration.remove, "group", group.id)
+    group = desk.run(desk.manager, configuration.GROUPS.create, {"name": "Tier 2"})
+    desk.run(desk.manager, configuration.GROUPS.update, group.id, {"name": "Tier 3"}, None)
+    desk.run(desk.manager, configuration.GROUPS.remove, group.id)
     changes = [(e["type"], e["data"]["entity"], e["data"]["id"], e["data"].get("changed_fields"))
                for e in desk.events() if e["type"].startswith("service_desk.config_")]
     assert changes == [("service_desk.config_created.v1", "group", group.id, None),
@@ -169,12 +169,12 @@ def test_privacy_export_and_erasure(desk):
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": "note", "public": False})
     envelope = {"type": "identity.privacy_requested.v1", "event_id": "e1",
                 "data": {"request_id": "r1", "kind": "export", "email": "ADA@example.com"}}
-    desk.run(None, lambda s, uow: privacy.handle_request(s, envelope, uow))
+    desk.run(None, privacy.answer, envelope["data"])
     [answer] = desk.events("privacy_part_completed")
     assert answer["data"]["status"] == "done" and answer["data"]["counts"]["tickets"] == 1
     assert [c["body"] for c in answer["data"]["data"]["tickets"][0]["comments"]] == ["my phone is 555"]
     erase = {**envelope, "data": {"request_id": "r2", "kind": "erasure", "email": "ada@example.com"}}
-    desk.run(None, lambda s, uow: privacy.handle_request(s, erase, uow))
+    desk.run(None, privacy.answer, erase["data"])
     erased = desk.run(desk.manager, tickets.get_ticket, ticket.id)
     assert erased.requester_email is None and erased.requester_name == "[erased]"
     assert desk.events("privacy_part_completed")[-1]["data"]["counts"] == {

@@ -10,7 +10,7 @@ from crm_service_desk.models import AccountCopy, AgentCopy, ContactCopy
 
 def deliver(desk, type_, data):
     envelope = {"event_id": str(uuid.uuid4()), "type": type_, "data": data}
-    return desk.run(None, lambda session, uow: handlers.dispatch(session, envelope, uow))
+    return desk.run(None, lambda ctx: handlers.dispatch(ctx.session, envelope, ctx.uow))
 
 
 def test_contacts_and_accounts_are_copied_and_used(desk):

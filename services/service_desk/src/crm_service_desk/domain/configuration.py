@@ -1,32 +1,89 @@
 """The service desk's configuration records: groups, routing rules, business hours, SLA policies and
-service contracts. One generic create/list/get/update/delete, each kind with its own checks."""
+service contracts. Each kind is a `Kind`: its own checks, and the plain create / list / get / update /
+remove every kind shares (`GROUPS.create(ctx, data)`, `GROUPS.update(ctx, record_id, data, expected_version)`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import crm_service_desk_contracts as c
 from crm_common.errors import conflict, validation
+import crm_service_desk_contracts as c
 from crm_service_desk.domain.business_hours import Calendar, due_time, zone_named
-from crm_service_desk.domain.records import apply_changes, iso, load, need, now, page
-from crm_service_desk.models import (BusinessHours, Group, GroupMember, RoutingRule, ServiceContract,
-                                     SlaPolicy)
+from crm_service_desk.domain.records import apply_changes, load, now, page, timestamp
+from crm_service_desk.models import BusinessHours, Group, GroupMember, RoutingRule, ServiceContract, SlaPolicy
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 
 @dataclass(frozen=True)
 class Kind:
+    """One kind of configuration record and the plain functions of its RPCs (each `fn(ctx, ...)`)."""
+
     model: type
-    resource: str  # permission resource
+    resource: str  # the entity its events name (and the permission's resource)
     what: str  # for messages
+    query: type  # its list's ListQuery: the sort keys are its SORTABLE
     check: Callable[[Session, dict, object | None], dict]  # data -> normalized data (raises validation)
+    filters: tuple[str, ...] = ()  # list filters compared for equality
+    where: Callable[[dict], tuple] | None = None  # other list filters: the list's args -> conditions
     after_write: Callable[[Session, object], None] | None = None
-    filters: tuple[str, ...] = ()
-    sortable: tuple[str, ...] = ("created_at", "updated_at", "name")
+    before_remove: Callable[[Session, object], None] | None = None  # refuses (409) or tidies up
+
+    def create(self, ctx: Context, data: dict):
+        session = ctx.session
+        record = self.model(**self.check(session, dict(data), None))
+        session.add(record)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise conflict(f"this {self.what} clashes with an existing one") from None
+        if self.after_write:
+            self.after_write(session, record)
+        ctx.emit(c.CONFIG_CREATED, self._event(record))
+        return record
+
+    def get(self, ctx: Context, record_id: str):
+        return load(ctx.session, self.model, record_id, self.what)
+
+    def list(self, ctx: Context, args: dict) -> dict:
+        model = self.model
+        query = select(model).where(model.deleted_at.is_(None), *(self.where(args) if self.where else ()))
+        for name in self.filters:
+            if args.get(name) is not None:
+                query = query.where(getattr(model, name) == args[name])
+        if args.get("q"):
+            query = query.where(model.name.ilike(f"%{args['q']}%"))
+        return page(ctx.session, query, model, args, self.query.SORTABLE)
+
+    def update(self, ctx: Context, record_id: str, data: dict, expected_version: int | None = None):
+        session = ctx.session
+        record = load(session, self.model, record_id, self.what, for_update=True)
+        changed = apply_changes(record, self.check(session, dict(data), record), expected_version)
+        if changed:
+            session.flush()
+            if self.after_write:
+                self.after_write(session, record)
+            ctx.emit(c.CONFIG_UPDATED, self._event(record, changed))
+        return record
+
+    def remove(self, ctx: Context, record_id: str) -> None:
+        record = load(ctx.session, self.model, record_id, self.what, for_update=True)
+        record.deleted_at = now()
+        if self.before_remove:
+            self.before_remove(ctx.session, record)
+        ctx.emit(c.CONFIG_DELETED, self._event(record))
+
+    def _event(self, record, changed=None) -> dict:
+        data = {"entity": self.resource, "id": record.id, "name": getattr(record, "name", None)}
+        if changed is not None:
+            data["changed_fields"] = changed
+        return data
 
 
 def _exists(session: Session, model, record_id, field: str, what: str) -> None:
@@ -55,6 +112,21 @@ def _sync_members(session: Session, group: Group) -> None:
     session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     for user_id in group.member_ids or []:
         session.add(GroupMember(group_id=group.id, user_id=user_id))
+
+
+def _with_member(args: dict) -> tuple:
+    if not args.get("member_id"):
+        return ()
+    return (Group.id.in_(select(GroupMember.group_id).where(GroupMember.user_id == args["member_id"])),)
+
+
+def _remove_group(session: Session, group: Group) -> None:
+    """A group no rule sends tickets to: its name is freed, its members go."""
+    if session.execute(select(exists().where(RoutingRule.group_id == group.id,
+                                             RoutingRule.deleted_at.is_(None)))).scalar():
+        raise conflict("routing rules still send tickets to this group; change them first")
+    group.name = f"{group.name} (deleted {timestamp(group.deleted_at)})"[:200]
+    session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
 
 
 def _check_rule(session, data, record):
@@ -88,6 +160,12 @@ def _check_hours(session, data, record):
     return data
 
 
+def _remove_hours(session: Session, hours: BusinessHours) -> None:
+    if session.execute(select(exists().where(SlaPolicy.business_hours_id == hours.id,
+                                             SlaPolicy.deleted_at.is_(None)))).scalar():
+        raise conflict("SLA policies still count in this calendar; change them first")
+
+
 def _check_policy(session, data, record):
     _exists(session, BusinessHours, data.get("business_hours_id"), "business_hours_id", "business hours calendar")
     hours_id = data.get("business_hours_id", record.business_hours_id if record is not None else None)
@@ -110,89 +188,15 @@ def _check_contract(session, data, record):
     return data
 
 
-KINDS = {
-    "group": Kind(Group, "group", "group", _check_group, _sync_members),
-    "routing_rule": Kind(RoutingRule, "routing_rule", "routing rule", _check_rule,
-                         sortable=("created_at", "updated_at", "position", "name")),
-    "business_hours": Kind(BusinessHours, "business_hours", "business hours calendar", _check_hours),
-    "sla_policy": Kind(SlaPolicy, "sla_policy", "SLA policy", _check_policy, filters=("priority",)),
-    "service_contract": Kind(ServiceContract, "service_contract", "service contract", _check_contract,
-                             filters=("account_id", "product_id", "kind"),
-                             sortable=("created_at", "updated_at", "name", "ends_on")),
-}
-
-
-def _event(spec: Kind, record, changed=None) -> dict:
-    data = {"entity": spec.resource, "id": record.id, "name": getattr(record, "name", None)}
-    if changed is not None:
-        data["changed_fields"] = changed
-    return data
-
-
-def create(session: Session, uow, kind: str, data: dict):
-    spec = KINDS[kind]
-    need(uow.caller, spec.resource, "create")
-    data = spec.check(session, dict(data), None)
-    record = spec.model(**data)
-    session.add(record)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise conflict(f"this {spec.what} clashes with an existing one") from None
-    if spec.after_write:
-        spec.after_write(session, record)
-    uow.emit(c.CONFIG_CREATED, _event(spec, record))
-    return record
-
-
-def get(session: Session, uow, kind: str, record_id: str):
-    spec = KINDS[kind]
-    need(uow.caller, spec.resource, "read")
-    return load(session, spec.model, record_id, spec.what)
-
-
-def list_records(session: Session, uow, kind: str, args: dict, extra_where=()) -> dict:
-    spec = KINDS[kind]
-    need(uow.caller, spec.resource, "read")
-    model = spec.model
-    query = select(model).where(model.deleted_at.is_(None), *extra_where)
-    for name in spec.filters:
-        if args.get(name) is not None:
-            query = query.where(getattr(model, name) == args[name])
-    if args.get("q"):
-        query = query.where(model.name.ilike(f"%{args['q']}%"))
-    return page(session, query, model, args, spec.sortable)
-
-
-def update(session: Session, uow, kind: str, record_id: str, data: dict, expected_version: int | None):
-    spec = KINDS[kind]
-    need(uow.caller, spec.resource, "update")
-    record = load(session, spec.model, record_id, spec.what, for_update=True)
-    data = spec.check(session, dict(data), record)
-    changed = apply_changes(record, data, expected_version)
-    if changed:
-        session.flush()
-        if spec.after_write:
-            spec.after_write(session, record)
-        uow.emit(c.CONFIG_UPDATED, _event(spec, record, changed))
-    return record
-
-
-def remove(session: Session, uow, kind: str, record_id: str) -> None:
-    spec = KINDS[kind]
-    need(uow.caller, spec.resource, "delete")
-    record = load(session, spec.model, record_id, spec.what, for_update=True)
-    if kind == "group" and session.execute(select(exists().where(
-            RoutingRule.group_id == record.id, RoutingRule.deleted_at.is_(None)))).scalar():
-        raise conflict("routing rules still send tickets to this group; change them first")
-    if kind == "business_hours" and session.execute(select(exists().where(
-            SlaPolicy.business_hours_id == record.id, SlaPolicy.deleted_at.is_(None)))).scalar():
-        raise conflict("SLA policies still count in this calendar; change them first")
-    record.deleted_at = now()
-    if kind == "group":
-        record.name = f"{record.name} (deleted {iso(record.deleted_at)})"[:200]
-        session.execute(delete(GroupMember).where(GroupMember.group_id == record.id))
-    uow.emit(c.CONFIG_DELETED, _event(spec, record))
+GROUPS = Kind(Group, "group", "group", c.GroupQuery, _check_group, where=_with_member, after_write=_sync_members,
+              before_remove=_remove_group)
+ROUTING_RULES = Kind(RoutingRule, "routing_rule", "routing rule", c.RoutingRuleQuery, _check_rule)
+BUSINESS_HOURS = Kind(BusinessHours, "business_hours", "business hours calendar", c.BusinessHoursQuery, _check_hours,
+                      before_remove=_remove_hours)
+SLA_POLICIES = Kind(SlaPolicy, "sla_policy", "SLA policy", c.SlaPolicyQuery, _check_policy, filters=("priority",))
+SERVICE_CONTRACTS = Kind(ServiceContract, "service_contract", "service contract", c.ServiceContractQuery,
+                         _check_contract, filters=("account_id", "product_id", "kind"))
+KINDS = {kind.resource: kind for kind in (GROUPS, ROUTING_RULES, BUSINESS_HOURS, SLA_POLICIES, SERVICE_CONTRACTS)}
 
 
 def calendar_of(session: Session, business_hours_id: str | None) -> Calendar | None:
