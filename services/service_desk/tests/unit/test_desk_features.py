@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from crm_common.entrypoint import dispatch
 from crm_common.errors import ServiceError
-from crm_service_desk.domain import complaints, configuration, conversation, kb_articles, privacy, tickets
+from crm_service_desk import handlers
+from crm_service_desk.domain import complaints, configuration, conversation, kb_articles, tickets
 from crm_service_desk.models import ServiceContract
 
 
@@ -169,12 +171,12 @@ def test_privacy_export_and_erasure(desk):
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": "note", "public": False})
     envelope = {"type": "identity.privacy_requested.v1", "event_id": "e1",
                 "data": {"request_id": "r1", "kind": "export", "email": "ADA@example.com"}}
-    desk.run(None, privacy.answer, envelope["data"])
+    desk.run(None, dispatch, envelope, handlers.HANDLERS)
     [answer] = desk.events("privacy_part_completed")
     assert answer["data"]["status"] == "done" and answer["data"]["counts"]["tickets"] == 1
     assert [c["body"] for c in answer["data"]["data"]["tickets"][0]["comments"]] == ["my phone is 555"]
     erase = {**envelope, "data": {"request_id": "r2", "kind": "erasure", "email": "ada@example.com"}}
-    desk.run(None, privacy.answer, erase["data"])
+    desk.run(None, dispatch, erase, handlers.HANDLERS)
     erased = desk.run(desk.manager, tickets.get_ticket, ticket.id)
     assert erased.requester_email is None and erased.requester_name == "[erased]"
     assert desk.events("privacy_part_completed")[-1]["data"]["counts"] == {
