@@ -58,9 +58,8 @@ def reroute_open_tickets(ctx: Context, user_id: str) -> int:
     return len(rows)
 
 
-def set_available(ctx: Context, user_id: str, data: dict, expected_version: int | None = None) -> dict:
-    """An agent's availability: their own, or another's with group.update. (Agents carry no version: an
-    If-Match is not checked.)"""
+def set_available(ctx: Context, user_id: str, data: dict) -> dict:
+    """An agent's availability: their own, or another's with group.update (agents carry no version)."""
     session, actor, available = ctx.session, ctx.caller, data["available"]
     if actor.user_id != user_id and actor.scope("group", "update") == "none":
         raise ServiceError("forbidden", "only a support manager changes another agent's availability")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from crm_common.errors import conflict, validation
 import crm_service_desk_contracts as c
 from crm_service_desk.domain.business_hours import Calendar, due_time, zone_named
-from crm_service_desk.domain.records import apply_changes, load, now, page, timestamp
+from crm_service_desk.domain.records import apply_changes, load, now, page, soft_delete, timestamp
 from crm_service_desk.models import BusinessHours, Group, GroupMember, RoutingRule, ServiceContract, SlaPolicy
 
 if TYPE_CHECKING:
@@ -72,9 +72,9 @@ class Kind:
             ctx.emit(c.CONFIG_UPDATED, self._event(record, changed))
         return record
 
-    def remove(self, ctx: Context, record_id: str) -> None:
+    def remove(self, ctx: Context, record_id: str, expected_version: int | None = None) -> None:
         record = load(ctx.session, self.model, record_id, self.what, for_update=True)
-        record.deleted_at = now()
+        soft_delete(record, expected_version)
         if self.before_remove:
             self.before_remove(ctx.session, record)
         ctx.emit(c.CONFIG_DELETED, self._event(record))

@@ -12,7 +12,7 @@ from crm_common.paging import decode_cursor, encode_cursor
 from crm_common.richtext import clean_fields
 import crm_service_desk_contracts as c
 from crm_service_desk.domain import kb_search
-from crm_service_desk.domain.records import apply_changes, is_customer, now, page
+from crm_service_desk.domain.records import apply_changes, is_customer, now, page, soft_delete
 from crm_service_desk.domain.visibility import visible_ticket
 from crm_service_desk.models import Comment, KbArticle, KbVote
 
@@ -100,10 +100,10 @@ def update(ctx: Context, article_id: str, data: dict, expected_version: int | No
     return article
 
 
-def remove(ctx: Context, article_id: str) -> None:
+def remove(ctx: Context, article_id: str, expected_version: int | None = None) -> None:
     session = ctx.session
     article = get(ctx, article_id)
-    article.deleted_at = now()
+    soft_delete(article, expected_version)
     kb_search.index(session, article)
     ctx.emit(c.KB_ARTICLE_DELETED, _event(article))
 

@@ -41,6 +41,12 @@ def load(session: Session, model, record_id: str, what: str, for_update: bool = 
     return record
 
 
+def soft_delete(record, expected_version: int | None = None) -> None:
+    """Mark a record deleted (If-Match on a DELETE, when the gateway passes it on, is checked first)."""
+    check_version(record, expected_version)
+    record.deleted_at = now()
+
+
 def apply_changes(record, changes: dict, expected_version: int | None = None) -> list[str]:
     """Set the fields that differ; returns their names (the event's changed_fields)."""
     check_version(record, expected_version)

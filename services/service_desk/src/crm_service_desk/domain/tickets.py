@@ -12,7 +12,7 @@ from crm_common.errors import ServiceError, conflict, validation
 from crm_common.richtext import clean_fields
 import crm_service_desk_contracts as c
 from crm_service_desk.domain import complaints, entitlements, routing, sla, surveys
-from crm_service_desk.domain.records import apply_changes, is_customer, now, page, timestamp
+from crm_service_desk.domain.records import apply_changes, is_customer, now, page, soft_delete, timestamp
 from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 from crm_service_desk.models import AgentCopy, ContactCopy, Counter, Group, Ticket
 
@@ -221,10 +221,9 @@ def get_ticket(ctx: Context, ticket_id: str) -> Ticket:
     return ticket
 
 
-def delete_ticket(ctx: Context, ticket_id: str) -> None:
-    session = ctx.session
-    ticket = visible_ticket(session, ctx.caller, ticket_id, "delete", for_update=True)
-    ticket.deleted_at = now()
+def delete_ticket(ctx: Context, ticket_id: str, expected_version: int | None = None) -> None:
+    ticket = visible_ticket(ctx.session, ctx.caller, ticket_id, "delete", for_update=True)
+    soft_delete(ticket, expected_version)
     ctx.emit(c.TICKET_DELETED, event_data(ticket))
 
 
