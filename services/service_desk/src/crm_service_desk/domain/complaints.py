@@ -41,9 +41,9 @@ def _new(ctx: Context, fields: dict) -> Complaint:
 def open_for_ticket(ctx: Context, ticket: Ticket) -> Complaint:
     """A ticket of type complaint carries a complaint record with its deadlines."""
     return _new(ctx, {"ticket_id": ticket.id, "subject": ticket.subject,
-                               "description": ticket.description or "", "requester_email": ticket.requester_email,
-                               "contact_id": ticket.contact_id, "account_id": ticket.account_id,
-                               "owner_id": ticket.assignee_id})
+                      "description": ticket.description or "", "requester_email": ticket.requester_email,
+                      "contact_id": ticket.contact_id, "account_id": ticket.account_id,
+                      "owner_id": ticket.assignee_id})
 
 
 def create(ctx: Context, data: dict) -> Complaint:
