@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm_common import migrate, tables
 from crm_common.bus import Publisher
@@ -22,7 +23,6 @@ from crm_common.testing.waiting import eventually
 from crm_marketing.domain import suppressions
 from crm_marketing.models import Suppression
 from crm_marketing_contracts import SuppressionIn
-from sqlalchemy.orm import Session
 
 pytestmark = pytest.mark.integration
 
