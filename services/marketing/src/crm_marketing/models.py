@@ -12,12 +12,12 @@ from crm_common.versioning import VersionMixin
 
 Base = make_base("marketing")
 
-LIVE = text("lifted_at IS NULL")
+LIVE = text("deleted_at IS NULL")
 
 
 class Suppression(IdMixin, TimestampMixin, VersionMixin, Base):
     """An address the suite never mails. One live entry per address (the unique index on the hash of the
-    live entries); a lifted entry is kept, hidden (soft delete), until its address is erased."""
+    live entries); a lifted entry is soft-deleted (kept, hidden) until its address is erased."""
 
     __tablename__ = "suppressions"
     __table_args__ = (
@@ -32,8 +32,8 @@ class Suppression(IdMixin, TimestampMixin, VersionMixin, Base):
     note: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str | None] = mapped_column(String(100))
     created_by: Mapped[str | None] = mapped_column(String(36))
-    lifted_at: Mapped[datetime | None] = mapped_column()
-    lifted_by: Mapped[str | None] = mapped_column(String(36))
+    deleted_at: Mapped[datetime | None] = mapped_column()  # lifted: kept (soft delete), hidden
+    deleted_by: Mapped[str | None] = mapped_column(String(36))
 
     owner_id = synonym("created_by")  # record scope (crm_common.scope): "own" is the entries one added
 

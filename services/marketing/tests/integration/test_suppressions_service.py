@@ -108,7 +108,7 @@ def test_the_suppression_rpcs_over_the_broker(marketing):
     complaint = marketing.call("create_suppression", {"email": email, "reason": "complaint"})
     kept = marketing.refused("delete_suppression", id=complaint["id"])
     assert kept.code == "conflict" and "cannot be lifted" in kept.detail
-    assert marketing.entries()[complaint["id"]].lifted_at is None
+    assert marketing.entries()[complaint["id"]].deleted_at is None
     (lifted,) = [e for e in marketing.outbox("marketing.suppression_lifted.v1") if e["data"]["id"] == entry["id"]]
     assert (lifted["entity"], lifted["action"]) == ("suppression", "delete")
 

@@ -75,7 +75,9 @@ def test_export_answers_the_entry_and_the_lifted_ones(make_ctx, marketer, events
     first, second = part["data"]["suppressions"]
     assert (first["id"], first["email"], first["reason"], first["source"]) == (live.id, ADDRESS, "complaint", "esp")
     assert (second["id"], second["note"]) == (lifted.id, "by mistake") and second["lifted_at"].endswith("Z")
-    assert live.email == ADDRESS  # an export changes nothing
+    assert live.email == ADDRESS  # an export changes nothing, and is recorded
+    assert [(data["id"], data["action"]) for data in events.of(c.RECORD_CHANGED)] == [(live.id, "export"),
+                                                                                     (lifted.id, "export")]
 
 
 def test_a_request_of_a_kind_marketing_does_not_know_is_answered_as_failed(make_ctx, events):

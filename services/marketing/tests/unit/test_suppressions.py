@@ -121,7 +121,7 @@ def test_manual_and_hard_bounce_entries_are_lifted_and_the_address_may_come_back
     bounce = add(marketer, email="bounced@engines.example", reason="hard_bounce")
     for entry in (manual, bounce):
         suppressions.lift(marketer, entry.id)
-        assert entry.lifted_at is not None and entry.lifted_by == "mk-1" and entry.version == 2
+        assert entry.deleted_at is not None and entry.deleted_by == "mk-1" and entry.version == 2
         refused(suppressions.get, marketer, entry.id, code="not_found")
         refused(suppressions.lift, marketer, entry.id, code="not_found")
     assert events.of(c.SUPPRESSION_LIFTED) == [{"id": manual.id, "reason": "manual"},
@@ -141,7 +141,7 @@ def test_what_the_person_asked_for_is_never_lifted(marketer, events, reason):
     before = len(events)
     kept = refused(suppressions.lift, marketer, entry.id)
     assert f"a {reason} entry cannot be lifted" in kept.detail and kept.extra == {"reason": reason}
-    assert entry.lifted_at is None and len(events) == before
+    assert entry.deleted_at is None and len(events) == before
 
 
 def test_the_check_answers_for_any_address_whatever_the_scope(ctx_as, marketer):

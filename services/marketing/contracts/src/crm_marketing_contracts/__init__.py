@@ -14,8 +14,9 @@ from crm_marketing_contracts.suppressions import (CHECK_SUPPRESSION, CREATE_SUPP
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,
-                       "A marketing record without an event of its own for this change (a suppression entry "
-                       "erased for privacy) was changed or deleted.", entity=FROM_DATA, action=FROM_DATA)
+                       "A marketing record was changed, deleted or exported by a change without an event of "
+                       "its own (a privacy request: a suppression entry erased or exported).",
+                       entity=FROM_DATA, action=FROM_DATA)
 
 __all__ = [
     "CHECK_SUPPRESSION", "CREATE_SUPPRESSION", "DELETE_SUPPRESSION", "EMAIL_RULE", "GET_SUPPRESSION",

@@ -32,7 +32,7 @@ def email_hash(address: str) -> str:
 
 def _live(session, digest: str) -> Suppression | None:
     return session.execute(select(Suppression).where(Suppression.email_hash == digest,
-                                                     Suppression.lifted_at.is_(None))).scalar_one_or_none()
+                                                     Suppression.deleted_at.is_(None))).scalar_one_or_none()
 
 
 def _already(entry: Suppression) -> ServiceError:
@@ -42,7 +42,7 @@ def _already(entry: Suppression) -> ServiceError:
 
 def _load(ctx, record_id: str, action: str) -> Suppression:
     entry = ctx.session.get(Suppression, record_id)
-    if entry is None or entry.lifted_at is not None:
+    if entry is None or entry.deleted_at is not None:
         raise not_found(WHAT)
     return scope.require(ctx.caller, RESOURCE, action, entry, WHAT)
 
@@ -74,7 +74,7 @@ def get(ctx, record_id: str) -> Suppression:
 
 def page(ctx, query: dict) -> dict:
     """One page of the live entries the caller may see; `email` matches by hash (erased entries too)."""
-    select_ = scope.visible(select(Suppression).where(Suppression.lifted_at.is_(None)),
+    select_ = scope.visible(select(Suppression).where(Suppression.deleted_at.is_(None)),
                             ctx.caller, RESOURCE, "read", Suppression)
     if query.get("reason"):
         select_ = select_.where(Suppression.reason == query["reason"])
@@ -99,7 +99,7 @@ def lift(ctx, record_id: str) -> None:
     if entry.reason not in LIFTABLE:
         raise conflict(f"a {entry.reason} entry cannot be lifted: the person asked not to be mailed "
                        f"(only {' and '.join(LIFTABLE)} entries can be)", reason=entry.reason)
-    entry.lifted_at, entry.lifted_by = utcnow(), ctx.caller.user_id
+    entry.deleted_at, entry.deleted_by = utcnow(), ctx.caller.user_id
     ctx.session.flush()
     ctx.emit(c.SUPPRESSION_LIFTED, {"id": entry.id, "reason": entry.reason})
 
@@ -108,7 +108,7 @@ def check(ctx, query: dict) -> dict:
     """Whether the address may be mailed. Any caller that reads the list gets the answer, whatever its
     record scope: a sender must never mail a suppressed address it could not list."""
     reason = ctx.session.execute(select(Suppression.reason).where(
-        Suppression.email_hash == email_hash(query["email"]), Suppression.lifted_at.is_(None))).scalar()
+        Suppression.email_hash == email_hash(query["email"]), Suppression.deleted_at.is_(None))).scalar()
     return {"email": query["email"], "suppressed": reason is not None, "reason": reason}
 
 
@@ -117,15 +117,18 @@ def check(ctx, query: dict) -> dict:
 def _of_person(session, address: str) -> tuple[Suppression | None, list[Suppression]]:
     """The live entry of an address (by hash: erased too) and its lifted entries (by address)."""
     lifted = session.execute(select(Suppression).where(Suppression.email == address,
-                                                       Suppression.lifted_at.is_not(None))).scalars().all()
+                                                       Suppression.deleted_at.is_not(None))).scalars().all()
     return _live(session, email_hash(address)), list(lifted)
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:
-    """What the list holds of an address: its entry and the lifted ones (data, counts)."""
+    """What the list holds of an address: its entry and the lifted ones (data, counts); each export is
+    recorded in the audit trail."""
     live, lifted = _of_person(ctx.session, c.normalise_email_leniently(address))
     entries = [c.Suppression().dump(entry) for entry in ([live] if live else [])]
-    entries += [{**c.Suppression().dump(entry), "lifted_at": rfc3339(entry.lifted_at)} for entry in lifted]
+    entries += [{**c.Suppression().dump(entry), "lifted_at": rfc3339(entry.deleted_at)} for entry in lifted]
+    for entry in entries:
+        _changed(ctx, entry["id"], "export")
     return {"suppressions": entries}, {"suppressions": len(entries)}
 
 
@@ -139,10 +142,15 @@ def erase(ctx, address: str) -> dict:
         live.email, live.note, live.reason = None, None, "erased"
         ctx.session.flush()
         if changed:
-            ctx.emit(c.RECORD_CHANGED, {"entity": "suppression", "id": live.id, "action": "update",
-                                        "changed_fields": changed})
+            _changed(ctx, live.id, "update", changed)
     for entry in lifted:
         ctx.session.delete(entry)
-        ctx.emit(c.RECORD_CHANGED, {"entity": "suppression", "id": entry.id, "action": "delete", "changed_fields": []})
+        _changed(ctx, entry.id, "delete")
     ctx.session.flush()
     return {"suppressions": (live is not None) + len(lifted)}
+
+
+def _changed(ctx, record_id: str, action: str, fields: list[str] | None = None) -> None:
+    """`marketing.record_changed.v1` for a change with no event of its own: the audit trail records it."""
+    ctx.emit(c.RECORD_CHANGED, {"entity": "suppression", "id": record_id, "action": action,
+                                "changed_fields": fields or []})

@@ -14,7 +14,7 @@ down_revision = '8ae42f9488de'
 branch_labels = None
 depends_on = None
 
-LIVE = sa.text('lifted_at IS NULL')
+LIVE = sa.text('deleted_at IS NULL')
 
 
 def upgrade() -> None:
@@ -27,8 +27,8 @@ def upgrade() -> None:
         sa.Column('note', sa.String(length=500), nullable=True),
         sa.Column('source', sa.String(length=100), nullable=True),
         sa.Column('created_by', sa.String(length=36), nullable=True),
-        sa.Column('lifted_at', crm_common.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column('lifted_by', sa.String(length=36), nullable=True),
+        sa.Column('deleted_at', crm_common.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column('deleted_by', sa.String(length=36), nullable=True),
         sa.Column('created_at', crm_common.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('updated_at', crm_common.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column('version', sa.Integer(), nullable=False),
