@@ -53,3 +53,18 @@ def test_a_merge_leaves_a_delete_entry_for_each_record_merged_away(session, ctx_
             for e in entries.values() if e.entity_id != "keep"} == {
         ("gone-1", "contact", "delete", ("merged_into_id",), None, "rep-1"),
         ("gone-2", "contact", "delete", ("merged_into_id",), None, "rep-1")}
+
+
+def test_the_event_stream_audits_every_type_and_applies_those_identity_handles(session, ctx_of):
+    from crm_common.entrypoint import dispatch
+    stranger = _event("service_desk.ticket_created.v1", {"id": "t-9"}, entity="ticket", action="create")
+    assert handlers.EVERY_EVENT.get(stranger["type"]) is not None  # every type, not only HANDLERS'
+    assert dispatch(ctx_of(session), stranger, handlers.EVERY_EVENT) is True
+    assert handlers.dispatch(ctx_of(session), _event(RECORD_CHANGED, {"entity": "lead", "id": "l-1",
+                                                                      "action": "delete"})) is False
+    session.flush()
+    assert sorted((e.entity_type, e.entity_id) for e in session.query(AuditEntry)) == [("lead", "l-1"),
+                                                                                       ("ticket", "t-9")]
+    assert set(handlers.HANDLERS) == {f"{s}.privacy_part_completed.v1" for s in
+                                      ("identity", "sales", "service_desk", "marketing", "analytics")} | {
+        "sales.territory_members_changed.v1"}
