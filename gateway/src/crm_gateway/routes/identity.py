@@ -12,6 +12,8 @@ from crm_gateway import auth
 from crm_gateway.conventions import OWN_ACCOUNT, PUBLIC, SELF_SERVICE, Route, build, resource
 
 OWN_ACCOUNT_ONLY = ((403, "an API key may not act on its owner's account"),)
+SIGN_IN = ("Email and password (and `otp` when the account has a second factor) -> a token pair; throttled per "
+           "account and per client address.")
 PRIVACY_REQUEST = "/privacy/requests/{id}"
 
 
@@ -33,12 +35,14 @@ def forget_key(id: str, **call) -> None:  # noqa: A002 - the call's keyword
 
 
 ROUTES = [
-    Route("POST", "/auth/login", c.LOGIN, access=PUBLIC, options={"client_ip": client_ip},
+    Route("POST", "/auth/login", c.LOGIN, access=PUBLIC, options={"client_ip": client_ip}, summary=SIGN_IN,
           responses=((401, "wrong credentials (the same answer whether or not the email exists)"),
                      (429, "too many failures for this account or address (Retry-After)"))),
     Route("POST", "/auth/refresh", c.REFRESH, access=PUBLIC, options={"client_ip": client_ip}),
     Route("POST", "/auth/logout", c.LOGOUT, 204, access=OWN_ACCOUNT, options={"session_id": token_session},
-          after=forget_my_sessions, responses=OWN_ACCOUNT_ONLY),
+          after=forget_my_sessions, responses=OWN_ACCOUNT_ONLY,
+          summary="With `refresh_token`: end that session and the one of the access token used; without: every "
+                  "session of the caller. Their access tokens stop working within seconds."),
     Route("POST", "/auth/password", c.CHANGE_PASSWORD, 204, access=OWN_ACCOUNT, after=forget_my_sessions,
           responses=OWN_ACCOUNT_ONLY),
     Route("POST", "/auth/mfa/enroll", c.MFA_ENROLL, access=OWN_ACCOUNT),
@@ -67,9 +71,9 @@ ROUTES = [
     Route("GET", "/audit", c.LIST_AUDIT),
 
     Route("POST", "/privacy/erasure-requests", c.CREATE_PRIVACY_REQUEST, 202, location=PRIVACY_REQUEST,
-          options={"kind": "erasure"}),
+          options={"kind": "erasure"}, summary="Erase everything about an email address, in every service."),
     Route("POST", "/privacy/export-requests", c.CREATE_PRIVACY_REQUEST, 202, location=PRIVACY_REQUEST,
-          options={"kind": "export"}),
+          options={"kind": "export"}, summary="Export everything every service holds about an email address."),
     Route("GET", "/privacy/requests", c.LIST_PRIVACY_REQUESTS),
     Route("GET", "/privacy/requests/<id>", c.GET_PRIVACY_REQUEST),
 ]

@@ -45,13 +45,13 @@ LOGIN_FAILED = event("identity", "login_failed", 1, LoginEventData, "A login fai
 
 LOGIN = rpc("identity", "login", LoginSchema, TokenPairSchema,
             description="Email and password (and `otp` when the account has a second factor) -> a token pair; "
-                        "throttled per account and per client address (keyword `client_ip`).")
+                        "throttled per account and per client address (the call's `client_ip`).")
 REFRESH = rpc("identity", "refresh", RefreshSchema, TokenPairSchema,
-              description="Rotates a refresh token; a reused one revokes its chain (keyword `client_ip`).")
+              description="Rotates a refresh token; a reused one revokes its chain.")
 LOGOUT = rpc("identity", "logout", LogoutSchema, None,
-             description="With `refresh_token`: end that session and the one of the access token used (keyword "
-                         "`session_id`); without: every session of the caller. Their access tokens stop working "
-                         "within seconds.")
+             description="With `refresh_token`: end that session and the one of the access token used (the "
+                         "call's `session_id`); without: every session of the caller. Their access tokens stop "
+                         "working within seconds.")
 
 TOKEN_CUTOFF = rpc("identity", "token_cutoff", None, None,
                    description="(user_id) -> {active, valid_after_us, valid_after, ended_sessions[], team_id, "
