@@ -10,7 +10,7 @@ Every context's routes are a table of `Route`s (one line each), built into bluep
 
 A route calls its contract's RPC method: the body (or, for GET, the query) is loaded with the contract's
 input schema and forwarded as loaded; `<id>` in the path is the record id (the call's `id`); If-Match on a
-PATCH is the call's `expected_version`; the answer is the service's output as it came (the service dumped
+PATCH (or, when sent, on a DELETE) of a record is the call's `expected_version`; the answer is the service's output as it came (the service dumped
 it with the contract's output schema, which documents it here). Who may call it is declared once -- the
 contract's `permission`, or `access=` for the routes a role grant does not govern -- and the app checks it
 before anything else (auth.check_permission).
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from flask import Response, request, url_for
 from flask.views import MethodView
@@ -176,8 +177,11 @@ PUBLIC = "public"  # access= of a route anyone may call (login, the portal's tok
 class Route:
     """One HTTP route: `method` on `path` (under /api/v1; `<id>` the record id, `<name>` another id passed
     as the keyword `name`) calls `contract`. `status` 201 answers with the new record's Location (the
-    GET route of `path` + "/<id>"), 202 with `location` (a path with `{id}` of the answer); 204 with no body.
-    `access` for a route no role grant governs: PUBLIC, SELF_SERVICE or OWN_ACCOUNT (auth)."""
+    GET route of `path` + "/<id>", or `location` when given), 202 with `location` (a path with `{id}` of the
+    answer); 204 with no body. `access` for a route no role grant governs: PUBLIC, SELF_SERVICE or OWN_ACCOUNT
+    (auth). `options` are keywords of the call: a value, or a callable asked on each request (the client's
+    address); `after(**keywords)` runs once the call succeeded (this worker drops a cache); `responses` are
+    further answers the document lists, `(status, description)`."""
 
     method: str
     path: str
@@ -188,7 +192,9 @@ class Route:
     idempotent: bool | None = None  # default: every POST that creates (201 or 202)
     summary: str = ""
     endpoint: str | None = None
-    options: dict = field(default_factory=dict)  # fixed keywords of the call
+    options: dict = field(default_factory=dict)  # keywords of the call: values, or callables asked per request
+    after: Callable[..., None] | None = None
+    responses: tuple[tuple[int, str], ...] = ()
 
     @property
     def permission(self):
@@ -242,12 +248,16 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     contract = route.contract
 
     def handler(self, *loaded, **path_ids):
-        kwargs = dict(route.options)
+        kwargs = {name: value() if callable(value) else value for name, value in route.options.items()}
         for name, value in path_ids.items():
             kwargs["id" if name == "record_id" else name] = value
         if route.method == "PATCH" and contract.record:
             kwargs["expected_version"] = if_match_version()
+        elif route.method == "DELETE" and contract.record and request.headers.get("If-Match"):
+            kwargs["expected_version"] = if_match_version()
         result = call(contract.service, contract.method, *loaded, **kwargs)
+        if route.after is not None:
+            route.after(**kwargs)
         return _answer(route, result, routes)
 
     handler.__name__ = f"{route.method.lower()}_{contract.method}"
@@ -261,8 +271,10 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
         handler = blp.response(204)(handler)
     elif contract.output is not None:
         handler = blp.response(route.status, contract.output(many=contract.many))(handler)
-    if route.method == "PATCH" and contract.record:
+    if route.method in ("PATCH", "DELETE") and contract.record:
         handler = blp.alt_response(412, description="If-Match names a stale version")(handler)
+    for status, description in route.responses:
+        handler = blp.alt_response(status, description=description)(handler)
     if contract.input is not None:
         handler = blp.arguments(contract.input, location="query" if route.method == "GET" else "json")(handler)
     return handler
@@ -276,9 +288,9 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
     tag = etag_of(result)
     if tag:
         headers["ETag"] = tag
-    if route.status == 201 and isinstance(result, dict) and result.get("id"):
-        headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
-    elif route.location and isinstance(result, dict):
+    if route.location and isinstance(result, dict):
         headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
+    elif route.status == 201 and isinstance(result, dict) and result.get("id"):
+        headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
     body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")

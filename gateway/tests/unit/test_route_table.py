@@ -6,6 +6,7 @@ import uuid
 
 import jwt
 import pytest
+from flask import request
 from marshmallow import fields
 
 from crm_common import migrate
@@ -47,7 +48,13 @@ ROUTES = [
               contract("delete_widget", None, None, ("lead", "delete"), record=True)),
     Route("POST", "/widgets/<id>/polish", contract("polish_widget", None, permission=("lead", "update"),
                                                   record=True)),
+    Route("POST", "/widgets/<id>/share", contract("share_widget", None, permission=("lead", "update"), record=True),
+          options={"client_ip": lambda: request.remote_addr, "via": "link"},
+          after=lambda **call: AFTER.append(call), responses=((409, "shared already"),)),
+    Route("POST", "/widget-copies", contract("copy_widget", WidgetIn, permission=("lead", "create")), 201,
+          location="/widgets/{id}"),
 ]
+AFTER: list = []
 
 
 class Recorder:
@@ -149,3 +156,32 @@ def test_the_document_names_each_route_its_schemas_and_permission(app):
     assert set(item) >= {"get", "patch", "delete"}
     assert "412" in item["patch"]["responses"] and item["get"]["responses"]["200"]
     assert spec["paths"]["/api/v1/widgets"]["post"]["responses"]["201"]
+
+
+def test_a_delete_with_if_match_calls_with_the_expected_version_and_documents_its_412(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    deleted = client.delete(f"/api/v1/widgets/{WID}", headers={**headers(keypair, ALL), "If-Match": '"4"'})
+    assert deleted.status_code == 204
+    assert [(m, k) for _, m, _, k in rpc.calls] == [("delete_widget", {"id": WID, "expected_version": 4})]
+    spec = client.get("/openapi.json").get_json()
+    assert "412" in spec["paths"]["/api/v1/widgets/{record_id}"]["delete"]["responses"]
+
+
+def test_options_are_asked_per_request_and_after_runs_with_the_calls_keywords(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    AFTER.clear()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert client.post(f"/api/v1/widgets/{WID}/share", headers=headers(keypair, ALL)).status_code == 200
+    assert [(m, k) for _, m, _, k in rpc.calls] == [
+        ("share_widget", {"client_ip": "10.0.0.7", "via": "link", "id": WID})]
+    assert AFTER == [{"client_ip": "10.0.0.7", "via": "link", "id": WID}]
+    spec = client.get("/openapi.json").get_json()
+    assert "409" in spec["paths"]["/api/v1/widgets/{record_id}/share"]["post"]["responses"]
+
+
+def test_a_created_record_answers_with_the_location_the_route_names(app, keypair):
+    made = app.test_client().post("/api/v1/widget-copies", json={"name": "b"}, headers=headers(keypair, ALL))
+    assert made.status_code == 201
+    assert made.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
