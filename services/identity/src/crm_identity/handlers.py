@@ -8,7 +8,6 @@ names), then `HANDLERS` applies the few identity acts on. Each handler reads onl
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from marshmallow import Schema, fields
 
@@ -50,29 +49,12 @@ HANDLERS = handler_table(privacy_part_completed, territory_members_changed)
 SUBSCRIBES = topology.ALL  # the audit trail records every event (pyproject: crm.subscriptions)
 
 
+def audit_event(ctx: Context, envelope: dict) -> None:
+    """Every event lands in the audit trail first (`event_stream(HANDLERS, every=audit_event)`)."""
+    audit.record_event(ctx.session, envelope)
+
+
 def dispatch(ctx: Context, envelope: dict) -> bool:
     """Audit the event, then apply it with its handler; whether identity has one (others are only audited)."""
-    audit.record_event(ctx.session, envelope)
+    audit_event(ctx, envelope)
     return apply_handler(ctx, envelope, HANDLERS)
-
-
-@reads(fields=None)
-def _every_event(ctx: Context, data: dict, envelope: dict) -> None:
-    dispatch(ctx, envelope)
-
-
-class EveryEvent(Mapping):
-    """The table the event stream runs (`event_stream(handlers.EVERY_EVENT)`): any type maps to `dispatch`,
-    since the audit trail takes every event and the kernel's table names handlers type by type."""
-
-    def __getitem__(self, type_: str):
-        return _every_event
-
-    def __iter__(self):
-        return iter(HANDLERS)
-
-    def __len__(self) -> int:
-        return len(HANDLERS)
-
-
-EVERY_EVENT = EveryEvent()

@@ -21,7 +21,7 @@ passwords.prepare_dummy()
 class IdentityService(KernelService):
     name = "identity"
     db = Database(Base.metadata)
-    on_event = event_stream(handlers.EVERY_EVENT)  # every event is audited; handlers.HANDLERS applies some
+    on_event = event_stream(handlers.HANDLERS, every=handlers.audit_event)  # every event audited, some applied
 
     # signing in (keyword client_ip), and the caller's own account (keyword session_id on logout)
     login = entrypoint(c.LOGIN, auth.login)
