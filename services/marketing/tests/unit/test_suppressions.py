@@ -47,6 +47,17 @@ def test_a_second_entry_for_the_address_is_a_409_naming_the_first(marketer, even
     assert len(events) == 1
 
 
+def test_an_unsubscribe_upgrades_a_liftable_entry_which_then_stays(marketer, events):
+    first = add(marketer, email="ada@engines.example", reason="manual")
+    upgraded = add(marketer, email="ada@engines.example", reason="unsubscribe", source="campaign-7")
+    assert (upgraded.id, upgraded.reason, upgraded.source) == (first.id, "unsubscribe", "campaign-7")
+    assert events[-1] == (c.RECORD_CHANGED, {"entity": "suppression", "id": first.id, "action": "update",
+                                             "changed_fields": ["reason", "source"]})
+    refused(suppressions.lift, marketer, first.id)  # the person asked: no longer liftable
+    again = refused(add, marketer, email="ada@engines.example", reason="hard_bounce")
+    assert again.extra["reason"] == "unsubscribe"
+
+
 def test_two_writers_racing_past_the_check_still_get_the_409_with_the_id(marketer, monkeypatch):
     first = add(marketer, email="race@engines.example")
     real = suppressions._live

@@ -21,6 +21,7 @@ from crm_marketing.models import Suppression
 
 RESOURCE, WHAT = "consent", "suppression entry"
 LIFTABLE = ("manual", "hard_bounce")  # an address fixed, a mistake undone; the others the person asked for
+ASKED = ("unsubscribe", "complaint")  # the person's own request: it outranks a liftable entry
 SORT_COLUMNS = {"created_at": "created_at", "email": "sort_email"}  # erased entries sort as ""
 SEARCHED = (Suppression.email, Suppression.note, Suppression.source)
 
@@ -48,10 +49,14 @@ def _load(ctx, record_id: str, action: str) -> Suppression:
 
 
 def create(ctx, data: dict) -> Suppression:
-    """Put an address on the list; a second entry for it is a 409 naming the one it has."""
+    """Put an address on the list; a second entry for it is a 409 naming the one it has, except that the
+    person's own request (unsubscribe, complaint) upgrades a liftable entry, which can then no longer be
+    lifted (else lifting a manual entry would make mailable someone who unsubscribed)."""
     digest = email_hash(data["email"])
     found = _live(ctx.session, digest)
     if found is not None:
+        if found.reason in LIFTABLE and data["reason"] in ASKED:
+            return _upgrade(ctx, found, data)
         raise _already(found)
     entry = Suppression(email=data["email"], email_hash=digest, reason=data["reason"], note=data.get("note"),
                         source=data.get("source"), created_by=ctx.caller.user_id)
@@ -65,6 +70,17 @@ def create(ctx, data: dict) -> Suppression:
             raise
         raise _already(found) from None
     ctx.emit(c.SUPPRESSION_ADDED, {"id": entry.id, "reason": entry.reason, "source": entry.source})
+    return entry
+
+
+def _upgrade(ctx, entry: Suppression, data: dict) -> Suppression:
+    # whoever added the entry: a caller that may add entries records the person's request on it
+    changed = ["reason"] + [name for name in ("note", "source") if data.get(name) not in (None, getattr(entry, name))]
+    entry.reason = data["reason"]
+    for name in changed[1:]:
+        setattr(entry, name, data[name])
+    ctx.session.flush()
+    ctx.emit(c.RECORD_CHANGED, {"entity": "suppression", "id": entry.id, "action": "update", "changed_fields": changed})
     return entry
 
 
