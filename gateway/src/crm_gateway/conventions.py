@@ -10,7 +10,7 @@ Every context's routes are a table of `Route`s (one line each), built into bluep
 
 A route calls its contract's RPC method: the body (or, for GET, the query) is loaded with the contract's
 input schema and forwarded as loaded; `<id>` in the path is the record id (the call's `id`); If-Match on a
-PATCH is the call's `expected_version`; the answer is the service's output as it came (the service dumped
+PATCH (or, when sent, on a DELETE) of a record is the call's `expected_version`; the answer is the service's output as it came (the service dumped
 it with the contract's output schema, which documents it here). Who may call it is declared once -- the
 contract's `permission`, or `access=` for the routes a role grant does not govern -- and the app checks it
 before anything else (auth.check_permission).
@@ -21,6 +21,7 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from flask import Response, g, request, url_for
 from flask.views import MethodView
@@ -183,7 +184,10 @@ class Route:
     202 with `location` (a path with `{field}`s of the answer); 204 with no body. `access` for a route no role
     grant governs: PUBLIC, PUBLIC_IDENTIFIED, SELF_SERVICE or OWN_ACCOUNT (auth). A path id that is not a
     record's UUID names its converter (`<string:token>`). `if_match`: whether If-Match is the call's
-    `expected_version` (default: on a PATCH of one record)."""
+    `expected_version` (default: on a PATCH of one record; on a DELETE of one record when sent). `options`
+    are keywords of the call: a value, or a callable asked on each request (the client's address);
+    `after(**keywords)` runs once the call succeeded (this worker drops a cache); `responses` are further
+    answers the document lists, `(status, description)`."""
 
     method: str
     path: str
@@ -194,7 +198,9 @@ class Route:
     idempotent: bool | None = None  # default: every POST that creates (201 or 202)
     summary: str = ""
     endpoint: str | None = None
-    options: dict = field(default_factory=dict)  # fixed keywords of the call
+    options: dict = field(default_factory=dict)  # keywords of the call: values, or callables asked per request
+    after: Callable[..., None] | None = None
+    responses: tuple[tuple[int, str], ...] = ()
     if_match: bool | None = None
 
     @property
@@ -258,15 +264,19 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     contract = route.contract
 
     def handler(self, *loaded, **path_ids):
-        kwargs = dict(route.options)
+        kwargs = {name: value() if callable(value) else value for name, value in route.options.items()}
         for name, value in path_ids.items():
             kwargs["id" if name == "record_id" else name] = value
         if route.takes_if_match:
+            kwargs["expected_version"] = if_match_version()
+        elif route.method == "DELETE" and contract.record and request.headers.get("If-Match"):
             kwargs["expected_version"] = if_match_version()
         if route.access is PUBLIC_IDENTIFIED and (request.headers.get("Authorization")
                                                   or request.headers.get("X-API-Key")):
             g.actor = dataclasses.replace(authenticate(), client_ip=request.remote_addr)
         result = call(contract.service, contract.method, *loaded, **kwargs)
+        if route.after is not None:
+            route.after(**kwargs)
         return _answer(route, result, routes)
 
     handler.__name__ = f"{route.method.lower()}_{contract.method}"
@@ -280,8 +290,10 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
         handler = blp.response(204)(handler)
     elif contract.output is not None:
         handler = blp.response(route.status, contract.output(many=contract.many))(handler)
-    if route.takes_if_match:
+    if route.takes_if_match or (route.method == "DELETE" and contract.record):
         handler = blp.alt_response(412, description="If-Match names a stale version")(handler)
+    for status, description in route.responses:
+        handler = blp.alt_response(status, description=description)(handler)
     if contract.input is not None:
         handler = blp.arguments(contract.input, location="query" if route.method == "GET" else "json")(handler)
     return handler

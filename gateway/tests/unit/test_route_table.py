@@ -6,6 +6,7 @@ import uuid
 
 import jwt
 import pytest
+from flask import request
 from marshmallow import fields
 
 from crm_common import migrate
@@ -58,7 +59,13 @@ ROUTES = [
           if_match=True),
     Route("PATCH", "/widgets/<id>/colour", contract("paint_widget", WidgetChange, permission=("lead", "update"),
                                                    record=True), if_match=False),
+    Route("POST", "/widgets/<id>/share", contract("share_widget", None, permission=("lead", "update"), record=True),
+          options={"client_ip": lambda: request.remote_addr, "via": "link"},
+          after=lambda **call: AFTER.append(call), responses=((409, "shared already"),)),
+    Route("POST", "/widget-copies", contract("copy_widget", WidgetIn, permission=("lead", "create")), 201,
+          location="/widgets/{id}"),
 ]
+AFTER: list = []
 
 
 class Recorder:
@@ -197,3 +204,32 @@ def test_nested_records_token_links_and_if_match_where_the_table_says(app, keypa
     answers = spec["paths"]["/api/v1/widgets/{token}/answers"]["post"]
     assert answers["security"] == [] and "412" in spec["paths"]["/api/v1/widget-settings"]["patch"]["responses"]
     assert "412" not in spec["paths"]["/api/v1/widgets/{record_id}/colour"]["patch"]["responses"]
+
+
+def test_a_delete_with_if_match_calls_with_the_expected_version_and_documents_its_412(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    deleted = client.delete(f"/api/v1/widgets/{WID}", headers={**headers(keypair, ALL), "If-Match": '"4"'})
+    assert deleted.status_code == 204
+    assert [(m, k) for _, m, _, k in rpc.calls] == [("delete_widget", {"id": WID, "expected_version": 4})]
+    spec = client.get("/openapi.json").get_json()
+    assert "412" in spec["paths"]["/api/v1/widgets/{record_id}"]["delete"]["responses"]
+
+
+def test_options_are_asked_per_request_and_after_runs_with_the_calls_keywords(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    AFTER.clear()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert client.post(f"/api/v1/widgets/{WID}/share", headers=headers(keypair, ALL)).status_code == 200
+    assert [(m, k) for _, m, _, k in rpc.calls] == [
+        ("share_widget", {"client_ip": "10.0.0.7", "via": "link", "id": WID})]
+    assert AFTER == [{"client_ip": "10.0.0.7", "via": "link", "id": WID}]
+    spec = client.get("/openapi.json").get_json()
+    assert "409" in spec["paths"]["/api/v1/widgets/{record_id}/share"]["post"]["responses"]
+
+
+def test_a_created_record_answers_with_the_location_the_route_names(app, keypair):
+    made = app.test_client().post("/api/v1/widget-copies", json={"name": "b"}, headers=headers(keypair, ALL))
+    assert made.status_code == 201
+    assert made.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
