@@ -1,14 +1,16 @@
-"""Small helpers shared by the service desk's domain modules (no business rules here)."""
+"""Helpers every domain module shares for its records: the clock, one timestamp format, who is a
+customer, loading a live record, applying a change with its version check, and a page of a list."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_common.context import Actor
 from crm_common.db import utcnow
-from crm_common.errors import ServiceError, not_found, validation
+from crm_common.envelope import rfc3339
+from crm_common.errors import not_found
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
 
@@ -17,24 +19,13 @@ def now() -> datetime:
     return utcnow()
 
 
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def timestamp(value: datetime | None) -> str | None:
+    """The one timestamp format (the kernel's RFC 3339 with microseconds), for event data and exports."""
+    return rfc3339(value) if value is not None else None
 
 
 def is_customer(actor: Actor) -> bool:
     return actor.kind == "customer" or ("customer" in actor.roles and actor.kind != "system")
-
-
-def need(actor: Actor, resource: str, action: str) -> str:
-    """The actor's scope for (resource, action); forbidden when the role has none."""
-    scope = actor.scope(resource, action)
-    if scope == "none":
-        raise ServiceError("forbidden", f"your role may not {action} {resource.replace('_', ' ')}")
-    return scope
 
 
 def load(session: Session, model, record_id: str, what: str, for_update: bool = False):
@@ -50,6 +41,12 @@ def load(session: Session, model, record_id: str, what: str, for_update: bool = 
     return record
 
 
+def soft_delete(record, expected_version: int | None = None) -> None:
+    """Mark a record deleted (If-Match on a DELETE, when the gateway passes it on, is checked first)."""
+    check_version(record, expected_version)
+    record.deleted_at = now()
+
+
 def apply_changes(record, changes: dict, expected_version: int | None = None) -> list[str]:
     """Set the fields that differ; returns their names (the event's changed_fields)."""
     check_version(record, expected_version)
@@ -62,12 +59,7 @@ def apply_changes(record, changes: dict, expected_version: int | None = None) ->
 
 
 def page(session: Session, query, model, args: dict, sortable: tuple[str, ...]) -> dict:
+    """`{"items", "next_cursor"}` of a list's query (`args`: its ListQuery, `sortable`: the query's SORTABLE)."""
     rows, cursor = paginate(session, query, model, args.get("sort") or "-created_at", args.get("limit") or 50,
                             args.get("cursor"), sortable)
     return {"items": rows, "next_cursor": cursor}
-
-
-def require_fields(data: dict, *names: str) -> None:
-    missing = {n: ["required"] for n in names if data.get(n) in (None, "")}
-    if missing:
-        raise validation(missing)

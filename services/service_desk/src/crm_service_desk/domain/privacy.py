@@ -3,12 +3,18 @@ erase them (the requester's email and name on tickets, comments, complaints and 
 anonymized; counts and SLA figures stay)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
-from crm_service_desk.common import iso
+from crm_common import privacy
+import crm_service_desk_contracts as c
+from crm_service_desk.domain.records import timestamp
 from crm_service_desk.models import Comment, Complaint, ContactCopy, SurveyInvitation, Ticket
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 SERVICE = "service_desk"
 ERASED_NAME = "[erased]"
@@ -31,15 +37,15 @@ def export(session: Session, email: str) -> tuple[dict, dict]:
                                    .order_by(Comment.created_at)).scalars().all()
         comment_count += len(comments)
         items.append({"number": ticket.number, "subject": ticket.subject, "description": ticket.description,
-                      "status": ticket.status, "channel": ticket.channel, "created_at": iso(ticket.created_at),
-                      "solved_at": iso(ticket.solved_at),
-                      "comments": [{"body": c.body, "created_at": iso(c.created_at), "author_kind": c.author_kind}
+                      "status": ticket.status, "channel": ticket.channel, "created_at": timestamp(ticket.created_at),
+                      "solved_at": timestamp(ticket.solved_at),
+                      "comments": [{"body": c.body, "created_at": timestamp(c.created_at), "author_kind": c.author_kind}
                                    for c in comments]})
     surveys = session.execute(select(SurveyInvitation).where(SurveyInvitation.email == email,
                                                              SurveyInvitation.answered_at.is_not(None))).scalars().all()
     data = {"tickets": items,
             "survey_responses": [{"kind": s.kind, "score": s.score, "comment": s.comment,
-                                  "answered_at": iso(s.answered_at)} for s in surveys]}
+                                  "answered_at": timestamp(s.answered_at)} for s in surveys]}
     return data, {"tickets": len(items), "comments": comment_count, "survey_responses": len(surveys)}
 
 
@@ -64,16 +70,14 @@ def _contact_ids(session: Session, email: str) -> list[str]:
     return list(session.execute(select(ContactCopy.id).where(ContactCopy.email == email)).scalars())
 
 
-def handle_request(session: Session, envelope: dict, uow) -> None:
-    data = envelope["data"]
-    email = (data.get("email") or "").strip().lower()
-    kind = data.get("kind")
-    answer = {"request_id": data["request_id"], "service": SERVICE}
+def answer(ctx: Context, request: dict) -> None:
+    """The service desk's part of a privacy request (`request`: what it reads of identity.privacy_requested)."""
+    email = (request.get("email") or "").strip().lower()
+    kind = request.get("kind")
     if not email or kind not in ("erasure", "export"):
-        uow.emit(C.PRIVACY_PART_COMPLETED, {**answer, "status": "failed", "counts": {}})
-        return
-    if kind == "export":
-        exported, counts = export(session, email)
-        uow.emit(C.PRIVACY_PART_COMPLETED, {**answer, "status": "done", "data": exported, "counts": counts})
+        ctx.emit(c.PRIVACY_PART_COMPLETED, privacy.part(request, SERVICE, status="failed"))
+    elif kind == "export":
+        exported, counts = export(ctx.session, email)
+        ctx.emit(c.PRIVACY_PART_COMPLETED, privacy.part(request, SERVICE, data=exported, counts=counts))
     else:
-        uow.emit(C.PRIVACY_PART_COMPLETED, {**answer, "status": "done", "counts": erase(session, email)})
+        ctx.emit(c.PRIVACY_PART_COMPLETED, privacy.part(request, SERVICE, counts=erase(ctx.session, email)))

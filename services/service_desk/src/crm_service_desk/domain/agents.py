@@ -2,19 +2,26 @@
 an agent who was deactivated."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, not_found
-from crm_service_desk import routing
-from crm_service_desk.common import need, now
+import crm_service_desk_contracts as c
+from crm_service_desk.domain import routing
+from crm_service_desk.domain.records import now
+from crm_service_desk.domain.tickets import event_data
 from crm_service_desk.models import OPEN_STATUSES, AgentCopy, GroupMember, Ticket
-from crm_service_desk.tickets import event_data
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 
-def upsert(session: Session, uow, data: dict) -> AgentCopy:
-    """Apply a user event; a user who became inactive hands back their open tickets."""
+def upsert(ctx: Context, data: dict) -> AgentCopy:
+    """Apply a user event's data (the fields it names); a user who became inactive hands back their open
+    tickets."""
+    session = ctx.session
     agent = session.get(AgentCopy, data["id"])
     if agent is None:
         agent = AgentCopy(id=data["id"], is_active=True, available=True)
@@ -29,16 +36,17 @@ def upsert(session: Session, uow, data: dict) -> AgentCopy:
         agent.is_active = bool(data["is_active"])
     session.flush()
     if was_active and not agent.is_active:
-        reroute_open_tickets(session, uow, agent.id)
+        reroute_open_tickets(ctx, agent.id)
     return agent
 
 
-def deactivate(session: Session, uow, data: dict) -> AgentCopy:
-    return upsert(session, uow, {**data, "is_active": False})
+def deactivate(ctx: Context, data: dict) -> AgentCopy:
+    return upsert(ctx, {**data, "is_active": False})
 
 
-def reroute_open_tickets(session: Session, uow, user_id: str) -> int:
+def reroute_open_tickets(ctx: Context, user_id: str) -> int:
     """Give each open ticket of the agent to another available agent of its group (or to nobody)."""
+    session = ctx.session
     rows = session.execute(select(Ticket).where(Ticket.assignee_id == user_id, Ticket.status.in_(OPEN_STATUSES),
                                                 Ticket.deleted_at.is_(None)).order_by(Ticket.created_at)).scalars().all()
     for ticket in rows:
@@ -46,12 +54,13 @@ def reroute_open_tickets(session: Session, uow, user_id: str) -> int:
         ticket.assignee_id = routing.pick_agent(session, group, exclude=user_id) if group else None
         ticket.updated_at = now()
         session.flush()
-        uow.emit(C.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id"]))
+        ctx.emit(c.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id"]))
     return len(rows)
 
 
-def set_available(session: Session, uow, user_id: str, available: bool) -> dict:
-    actor = uow.caller
+def set_available(ctx: Context, user_id: str, data: dict) -> dict:
+    """An agent's availability: their own, or another's with group.update (agents carry no version)."""
+    session, actor, available = ctx.session, ctx.caller, data["available"]
     if actor.user_id != user_id and actor.scope("group", "update") == "none":
         raise ServiceError("forbidden", "only a support manager changes another agent's availability")
     agent = session.get(AgentCopy, user_id)
@@ -77,8 +86,8 @@ def describe(session: Session, agents: list[AgentCopy]) -> list[dict]:
             for a in agents]
 
 
-def list_agents(session: Session, uow, args: dict) -> dict:
-    need(uow.caller, "group", "read")
+def list_agents(ctx: Context, args: dict) -> dict:
+    session = ctx.session
     query = select(AgentCopy).order_by(func.lower(func.coalesce(AgentCopy.email, "")), AgentCopy.id)
     if args.get("group_id"):
         query = query.where(AgentCopy.id.in_(select(GroupMember.user_id).where(GroupMember.group_id == args["group_id"])))

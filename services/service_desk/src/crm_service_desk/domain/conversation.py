@@ -3,22 +3,26 @@ that reopen a solved ticket, and the time agents log on it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, validation
 from crm_common.richtext import clean
-from crm_service_desk import desk_settings, entitlements, tickets
-from crm_service_desk.common import is_customer, need, now, page
+import crm_service_desk_contracts as c
+from crm_service_desk.domain import entitlements, desk_settings, tickets
+from crm_service_desk.domain.records import is_customer, now, page
+from crm_service_desk.domain.visibility import visible_ticket
 from crm_service_desk.models import Comment, TimeLog
-from crm_service_desk.visibility import visible_ticket
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 
-def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:
-    actor = uow.caller
-    need(actor, "comment", "create")
+def add_comment(ctx: Context, ticket_id: str, data: dict) -> Comment:
+    session = ctx.session
+    actor = ctx.caller
     customer = is_customer(actor)
     ticket = visible_ticket(session, actor, ticket_id, for_update=True)
     if customer:
@@ -44,7 +48,7 @@ def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:
     else:
         if public and ticket.first_responded_at is None:
             ticket.first_responded_at = at
-            events.append((C.TICKET_FIRST_RESPONSE, ["first_responded_at"]))
+            events.append((c.TICKET_FIRST_RESPONSE, ["first_responded_at"]))
         target = data.get("status") or ("open" if public and ticket.status == "new" else None)
         if target:
             event = tickets.transition(session, ticket, target, at)
@@ -53,13 +57,13 @@ def add_comment(session: Session, uow, ticket_id: str, data: dict) -> Comment:
     if events:
         ticket.updated_at = at
     session.flush()
-    uow.emit(C.COMMENT_ADDED, {"id": comment.id, "ticket_id": ticket.id, "author_id": comment.author_id,
+    ctx.emit(c.COMMENT_ADDED, {"id": comment.id, "ticket_id": ticket.id, "author_id": comment.author_id,
                                "author_kind": comment.author_kind, "public": comment.public})
     for event, changed in events:
         if changed == ["status"]:
-            uow.emit(event, tickets.status_event_data(session, ticket, event))
+            ctx.emit(event, tickets.status_event_data(session, ticket, event))
         else:
-            uow.emit(event, tickets.event_data(ticket, changed_fields=changed))
+            ctx.emit(event, tickets.event_data(ticket, changed_fields=changed))
     return comment
 
 
@@ -83,9 +87,9 @@ def _customer_reply(session: Session, ticket, at) -> list[tuple[str, list[str]]]
     return []
 
 
-def list_comments(session: Session, uow, ticket_id: str, args: dict) -> dict:
-    actor = uow.caller
-    need(actor, "comment", "read")
+def list_comments(ctx: Context, ticket_id: str, args: dict) -> dict:
+    session = ctx.session
+    actor = ctx.caller
     visible_ticket(session, actor, ticket_id)
     query = select(Comment).where(Comment.ticket_id == ticket_id)
     if is_customer(actor):
@@ -93,8 +97,9 @@ def list_comments(session: Session, uow, ticket_id: str, args: dict) -> dict:
     return page(session, query, Comment, args, ("created_at",))
 
 
-def log_time(session: Session, uow, ticket_id: str, data: dict) -> TimeLog:
-    actor = uow.caller
+def log_time(ctx: Context, ticket_id: str, data: dict) -> TimeLog:
+    session = ctx.session
+    actor = ctx.caller
     ticket = visible_ticket(session, actor, ticket_id, "update")
     log = TimeLog(ticket_id=ticket.id, user_id=actor.user_id, minutes=data["minutes"], note=data.get("note"),
                   service_contract_id=ticket.service_contract_id, created_at=now())
@@ -105,6 +110,7 @@ def log_time(session: Session, uow, ticket_id: str, data: dict) -> TimeLog:
     return log
 
 
-def list_time_logs(session: Session, uow, ticket_id: str, args: dict) -> dict:
-    visible_ticket(session, uow.caller, ticket_id, "update")
+def list_time_logs(ctx: Context, ticket_id: str, args: dict) -> dict:
+    session = ctx.session
+    visible_ticket(session, ctx.caller, ticket_id, "update")
     return page(session, select(TimeLog).where(TimeLog.ticket_id == ticket_id), TimeLog, args, ("created_at",))

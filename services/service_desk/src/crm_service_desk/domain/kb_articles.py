@@ -2,17 +2,22 @@
 ticket, helpful votes, and a solved ticket turned into a draft article."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import decode_cursor, encode_cursor
 from crm_common.richtext import clean_fields
-from crm_service_desk import kb_search
-from crm_service_desk.common import apply_changes, is_customer, need, now, page
+import crm_service_desk_contracts as c
+from crm_service_desk.domain import kb_search
+from crm_service_desk.domain.records import apply_changes, is_customer, now, page, soft_delete
+from crm_service_desk.domain.visibility import visible_ticket
 from crm_service_desk.models import Comment, KbArticle, KbVote
-from crm_service_desk.visibility import visible_ticket
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 
 def _visible(actor):
@@ -43,9 +48,9 @@ def _event(article: KbArticle, changed=None) -> dict:
     return data
 
 
-def get(session: Session, uow, article_id: str) -> KbArticle:
-    need(uow.caller, "kb_article", "read")
-    clause = _visible(uow.caller)
+def get(ctx: Context, article_id: str) -> KbArticle:
+    session = ctx.session
+    clause = _visible(ctx.caller)
     article = session.execute(select(KbArticle).where(KbArticle.id == article_id, KbArticle.deleted_at.is_(None),
                                                       clause)).scalar_one_or_none()
     if article is None:
@@ -53,28 +58,32 @@ def get(session: Session, uow, article_id: str) -> KbArticle:
     return article
 
 
-def create(session: Session, uow, data: dict, source_ticket_id: str | None = None) -> KbArticle:
-    need(uow.caller, "kb_article", "create")
+def create(ctx: Context, data: dict) -> KbArticle:
+    return _write(ctx, data, None)
+
+
+def _write(ctx: Context, data: dict, source_ticket_id: str | None) -> KbArticle:
+    session = ctx.session
     data = clean_fields(data, "body")
     at = now()
-    article = KbArticle(author_id=uow.caller.user_id, source_ticket_id=source_ticket_id, created_at=at,
+    article = KbArticle(author_id=ctx.caller.user_id, source_ticket_id=source_ticket_id, created_at=at,
                         updated_at=at, helpful_count=0, not_helpful_count=0, **data)
     if article.status == "published":
         article.published_at = at
     session.add(article)
     session.flush()
     kb_search.index(session, article)
-    uow.emit(C.KB_ARTICLE_CREATED, _event(article))
+    ctx.emit(c.KB_ARTICLE_CREATED, _event(article))
     if article.status == "published":
-        uow.emit(C.KB_ARTICLE_PUBLISHED, _event(article))
+        ctx.emit(c.KB_ARTICLE_PUBLISHED, _event(article))
     return article
 
 
-def update(session: Session, uow, article_id: str, data: dict, expected_version: int | None) -> KbArticle:
-    need(uow.caller, "kb_article", "update")
-    article = get(session, uow, article_id)
-    level = uow.caller.scope("kb_article", "update")
-    if level != "all" and article.author_id != uow.caller.user_id:
+def update(ctx: Context, article_id: str, data: dict, expected_version: int | None = None) -> KbArticle:
+    session = ctx.session
+    article = get(ctx, article_id)
+    level = ctx.caller.scope("kb_article", "update")
+    if level != "all" and article.author_id != ctx.caller.user_id:
         raise ServiceError("forbidden", "your role may change only your own articles")
     was = article.status
     changed = apply_changes(article, clean_fields(data, "body"), expected_version)
@@ -85,30 +94,30 @@ def update(session: Session, uow, article_id: str, data: dict, expected_version:
         article.published_at = article.updated_at
     session.flush()
     kb_search.index(session, article)
-    uow.emit(C.KB_ARTICLE_UPDATED, _event(article, changed))
+    ctx.emit(c.KB_ARTICLE_UPDATED, _event(article, changed))
     if was != "published" and article.status == "published":
-        uow.emit(C.KB_ARTICLE_PUBLISHED, _event(article, changed))
+        ctx.emit(c.KB_ARTICLE_PUBLISHED, _event(article, changed))
     return article
 
 
-def remove(session: Session, uow, article_id: str) -> None:
-    need(uow.caller, "kb_article", "delete")
-    article = get(session, uow, article_id)
-    article.deleted_at = now()
+def remove(ctx: Context, article_id: str, expected_version: int | None = None) -> None:
+    session = ctx.session
+    article = get(ctx, article_id)
+    soft_delete(article, expected_version)
     kb_search.index(session, article)
-    uow.emit(C.KB_ARTICLE_DELETED, _event(article))
+    ctx.emit(c.KB_ARTICLE_DELETED, _event(article))
 
 
-def list_articles(session: Session, uow, args: dict) -> dict:
-    actor = uow.caller
-    need(actor, "kb_article", "read")
+def list_articles(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    actor = ctx.caller
     if args.get("q"):
         return _search_page(session, actor, args)
     query = select(KbArticle).where(KbArticle.deleted_at.is_(None), _visible(actor))
     for name in ("status", "category"):
         if args.get(name) is not None:
             query = query.where(getattr(KbArticle, name) == args[name])
-    return page(session, query, KbArticle, args, C.KB_SORTABLE)
+    return page(session, query, KbArticle, args, c.KbArticleQuery.SORTABLE)
 
 
 def _search_page(session: Session, actor, args: dict) -> dict:
@@ -145,18 +154,22 @@ def _with_rank(session: Session, hits: list[tuple[str, float]]) -> list[KbArticl
     return result
 
 
-def suggestions(session: Session, uow, ticket_id: str, limit: int = 5) -> dict:
+SUGGESTIONS = 5
+
+
+def suggestions(ctx: Context, ticket_id: str) -> dict:
     """Published articles matching the ticket's subject and description, best first."""
-    actor = uow.caller
-    ticket = visible_ticket(session, actor, ticket_id)
+    session = ctx.session
+    ticket = visible_ticket(session, ctx.caller, ticket_id)
     hits = kb_search.search(session, f"{ticket.subject} {ticket.description or ''}",
-                            "a.deleted_at IS NULL AND a.status = 'published'", {}, limit, any_term=True)
+                            "a.deleted_at IS NULL AND a.status = 'published'", {}, SUGGESTIONS, any_term=True)
     return {"items": _with_rank(session, hits)}
 
 
-def vote(session: Session, uow, article_id: str, helpful: bool) -> KbArticle:
-    actor = uow.caller
-    article = get(session, uow, article_id)
+def vote(ctx: Context, article_id: str, data: dict) -> KbArticle:
+    """Helpful (`data["helpful"]`) or not: one vote per user, the counts recomputed."""
+    session, actor, helpful = ctx.session, ctx.caller, data["helpful"]
+    article = get(ctx, article_id)
     voter = actor.user_id or actor.email
     if not voter:
         raise ServiceError("forbidden", "votes are counted per user")
@@ -173,14 +186,14 @@ def vote(session: Session, uow, article_id: str, helpful: bool) -> KbArticle:
     return article
 
 
-def from_ticket(session: Session, uow, ticket_id: str) -> KbArticle:
+def from_ticket(ctx: Context, ticket_id: str) -> KbArticle:
     """A draft article from a solved ticket: its subject, description and the public agent replies."""
-    ticket = visible_ticket(session, uow.caller, ticket_id)
+    session = ctx.session
+    ticket = visible_ticket(session, ctx.caller, ticket_id)
     if ticket.status not in ("solved", "closed"):
         raise ServiceError("conflict", "only a solved or closed ticket can become an article")
     replies = session.execute(select(Comment.body).where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
                                                          Comment.author_kind == "user")
                               .order_by(Comment.created_at)).scalars().all()
     body = "\n\n".join(p for p in [ticket.description or "", *replies] if p.strip()) or ticket.subject
-    return create(session, uow, {"title": ticket.subject, "body": body, "category": None, "status": "draft"},
-                  source_ticket_id=ticket.id)
+    return _write(ctx, {"title": ticket.subject, "body": body, "category": None, "status": "draft"}, ticket.id)

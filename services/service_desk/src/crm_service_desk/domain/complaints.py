@@ -3,23 +3,28 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.richtext import clean_fields
-from crm_service_desk import desk_settings
-from crm_service_desk.business_hours import add_business_minutes
-from crm_service_desk.common import apply_changes, iso, need, now, page
+import crm_service_desk_contracts as c
+from crm_service_desk.domain import desk_settings
+from crm_service_desk.domain.business_hours import add_business_minutes
+from crm_service_desk.domain.records import apply_changes, now, page, timestamp
+from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 from crm_service_desk.models import Complaint, Ticket
-from crm_service_desk.visibility import ticket_clause, visible_ticket
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 ORDER = ("received", "acknowledged", "resolved")
 
 
-def _new(session: Session, uow, fields: dict) -> Complaint:
+def _new(ctx: Context, fields: dict) -> Complaint:
+    session = ctx.session
     settings = desk_settings.current(session)
     at = now()
     complaint = Complaint(received_at=at, created_at=at, updated_at=at, status="received",
@@ -29,23 +34,23 @@ def _new(session: Session, uow, fields: dict) -> Complaint:
                           **fields)
     session.add(complaint)
     session.flush()
-    uow.emit(C.COMPLAINT_OPENED, _event(complaint))
+    ctx.emit(c.COMPLAINT_OPENED, _event(complaint))
     return complaint
 
 
-def open_for_ticket(session: Session, uow, ticket: Ticket) -> Complaint:
+def open_for_ticket(ctx: Context, ticket: Ticket) -> Complaint:
     """A ticket of type complaint carries a complaint record with its deadlines."""
-    return _new(session, uow, {"ticket_id": ticket.id, "subject": ticket.subject,
-                               "description": ticket.description or "", "requester_email": ticket.requester_email,
-                               "contact_id": ticket.contact_id, "account_id": ticket.account_id,
-                               "owner_id": ticket.assignee_id})
+    return _new(ctx, {"ticket_id": ticket.id, "subject": ticket.subject,
+                      "description": ticket.description or "", "requester_email": ticket.requester_email,
+                      "contact_id": ticket.contact_id, "account_id": ticket.account_id,
+                      "owner_id": ticket.assignee_id})
 
 
-def create(session: Session, uow, data: dict) -> Complaint:
-    need(uow.caller, "complaint", "create")
+def create(ctx: Context, data: dict) -> Complaint:
+    session = ctx.session
     data = clean_fields(data, "description")
     if data.get("ticket_id"):
-        ticket = visible_ticket(session, uow.caller, data["ticket_id"])
+        ticket = visible_ticket(session, ctx.caller, data["ticket_id"])
         existing = session.execute(select(Complaint).where(Complaint.ticket_id == ticket.id)).scalars().first()
         if existing is not None:
             raise ServiceError("conflict", "this ticket already has a complaint", extra={"complaint_id": existing.id})
@@ -58,7 +63,7 @@ def create(session: Session, uow, data: dict) -> Complaint:
         raise validation({"requester_email": ["give the complainant's email or contact_id (or a ticket_id)"]})
     if data.get("requester_email"):
         data["requester_email"] = data["requester_email"].lower()
-    return _new(session, uow, data)
+    return _new(ctx, data)
 
 
 def _visible_query(session: Session, actor):
@@ -69,18 +74,18 @@ def _visible_query(session: Session, actor):
     return query
 
 
-def get(session: Session, uow, complaint_id: str) -> Complaint:
-    need(uow.caller, "complaint", "read")
-    complaint = session.execute(_visible_query(session, uow.caller).where(Complaint.id == complaint_id)
+def get(ctx: Context, complaint_id: str) -> Complaint:
+    session = ctx.session
+    complaint = session.execute(_visible_query(session, ctx.caller).where(Complaint.id == complaint_id)
                                 ).scalar_one_or_none()
     if complaint is None:
         raise not_found("complaint")
     return complaint
 
 
-def update(session: Session, uow, complaint_id: str, data: dict, expected_version: int | None) -> Complaint:
-    need(uow.caller, "complaint", "update")
-    complaint = get(session, uow, complaint_id)
+def update(ctx: Context, complaint_id: str, data: dict, expected_version: int | None = None) -> Complaint:
+    session = ctx.session
+    complaint = get(ctx, complaint_id)
     data = clean_fields(data, "description")
     status = data.pop("status", None)
     at = now()
@@ -111,15 +116,15 @@ def update(session: Session, uow, complaint_id: str, data: dict, expected_versio
         return complaint
     complaint.updated_at = at
     session.flush()
-    uow.emit(C.COMPLAINT_UPDATED, _event(complaint, changed))
+    ctx.emit(c.COMPLAINT_UPDATED, _event(complaint, changed))
     if status == "resolved" and "status" in changed:
-        uow.emit(C.COMPLAINT_RESOLVED, _event(complaint, changed))
+        ctx.emit(c.COMPLAINT_RESOLVED, _event(complaint, changed))
     return complaint
 
 
-def list_complaints(session: Session, uow, args: dict) -> dict:
-    need(uow.caller, "complaint", "read")
-    query = _visible_query(session, uow.caller)
+def list_complaints(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    query = _visible_query(session, ctx.caller)
     for name in ("status", "category", "root_cause", "ticket_id"):
         if args.get(name) is not None:
             query = query.where(getattr(Complaint, name) == args[name])
@@ -130,12 +135,12 @@ def list_complaints(session: Session, uow, args: dict) -> dict:
         query = query.where(overdue if args["overdue"] else ~overdue)
     if args.get("q"):
         query = query.where(Complaint.subject.ilike(f"%{args['q']}%"))
-    return page(session, query, Complaint, args, ("created_at", "updated_at", "final_response_due_at"))
+    return page(session, query, Complaint, args, c.ComplaintQuery.SORTABLE)
 
 
-def report(session: Session, uow, args: dict) -> dict:
-    need(uow.caller, "complaint", "read")
-    query = _visible_query(session, uow.caller)
+def report(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    query = _visible_query(session, ctx.caller)
     if args.get("received_from"):
         query = query.where(Complaint.received_at >= args["received_from"])
     if args.get("received_to"):
@@ -171,7 +176,7 @@ def _event(complaint: Complaint, changed: list[str] | None = None) -> dict:
             "category": complaint.category, "root_cause": complaint.root_cause,
             "compensation_amount": str(complaint.compensation_amount) if complaint.compensation_amount is not None
             else None, "compensation_currency": complaint.compensation_currency,
-            "resolved_at": iso(complaint.resolved_at),
+            "resolved_at": timestamp(complaint.resolved_at),
             "on_time": (complaint.resolved_at <= complaint.final_response_due_at) if complaint.resolved_at else None}
     if changed is not None:
         data["changed_fields"] = sorted(set(changed))

@@ -1,11 +1,15 @@
 """The service desk's settings: one row, created with defaults when first read."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
-from crm_common.errors import ServiceError
-from crm_service_desk.common import apply_changes, now
+from crm_service_desk.domain.records import apply_changes, now
 from crm_service_desk.models import DeskSettings
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 
 def current(session: Session) -> DeskSettings:
@@ -18,10 +22,14 @@ def current(session: Session) -> DeskSettings:
     return row
 
 
-def update(session: Session, uow, data: dict, expected_version: int | None) -> DeskSettings:
-    if uow.caller.scope("ticket", "admin") == "none":
-        raise ServiceError("forbidden", "only support managers change the service desk settings")
-    row = current(session)
+def get(ctx: Context) -> DeskSettings:
+    return current(ctx.session)
+
+
+def update(ctx: Context, data: dict, expected_version: int | None = None) -> DeskSettings:
+    """The settings (the contract's permission, ticket.admin, is the support managers'). No event: the
+    settings are not an audited record (yet)."""
+    row = current(ctx.session)
     changed = apply_changes(row, data, expected_version)
     if changed:
         row.updated_at = now()

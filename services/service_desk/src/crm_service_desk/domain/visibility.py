@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from crm_common import scope as kernel_scope
 from crm_common.context import Actor
 from crm_common.errors import ServiceError, not_found
-from crm_service_desk import desk_settings
-from crm_service_desk.common import is_customer
+from crm_service_desk.domain import desk_settings
+from crm_service_desk.domain.records import is_customer
 from crm_service_desk.models import GroupMember, Ticket
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, not_found, validation
-from crm_service_desk.common import is_customer, iso, need, now, page
+import crm_service_desk_contracts as c
+from crm_service_desk.domain.records import is_customer, now, page, timestamp
 from crm_service_desk.models import AgentCopy, ContactCopy, NpsSurvey, SurveyInvitation, Ticket
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 SCORES = {"csat": (1, 5), "nps": (0, 10)}
 CHANNELS = {"email": "token_hash", "portal": "portal_token_hash"}
@@ -73,10 +77,11 @@ def portal_token(session: Session, actor, ticket: Ticket) -> str | None:
     return issue_token(invitation, "portal") if invitation is not None else None
 
 
-def issue_email_token(session: Session, uow, invitation_id: str) -> dict:
+def issue_email_token(ctx: Context, invitation_id: str) -> dict:
     """The token for the invitation's email, for the mailer only (inside a service, or an operator's tool
     holding the bus key); it replaces the last one."""
-    if uow.caller.kind not in ("system", "operator"):
+    session = ctx.session
+    if ctx.caller.kind not in ("system", "operator"):
         raise ServiceError("forbidden", "survey tokens are handed only to the mailer")
     invitation = session.get(SurveyInvitation, invitation_id)
     if invitation is None:
@@ -99,8 +104,12 @@ def _refuse_staff(session: Session, actor, invitation: SurveyInvitation | None =
             raise ServiceError("forbidden", "staff may not answer satisfaction surveys")
 
 
-def respond(session: Session, uow, token: str, data: dict) -> SurveyInvitation:
-    _refuse_staff(session, uow.caller)
+def respond(ctx: Context, data: dict, token: str | None = None) -> SurveyInvitation:
+    """Answer the invitation whose token the call names (`token`), once; staff are refused."""
+    session = ctx.session
+    _refuse_staff(session, ctx.caller)
+    if not token:
+        raise not_found("survey")
     hashed = digest(token)
     query = select(SurveyInvitation).where(or_(SurveyInvitation.token_hash == hashed,
                                                SurveyInvitation.portal_token_hash == hashed))
@@ -109,7 +118,7 @@ def respond(session: Session, uow, token: str, data: dict) -> SurveyInvitation:
     invitation = session.execute(query).scalar_one_or_none()
     if invitation is None:
         raise not_found("survey")
-    _refuse_staff(session, uow.caller, invitation)
+    _refuse_staff(session, ctx.caller, invitation)
     low, high = SCORES[invitation.kind]
     if not low <= data["score"] <= high:
         raise validation({"score": [f"a whole number from {low} to {high}"]})
@@ -118,21 +127,22 @@ def respond(session: Session, uow, token: str, data: dict) -> SurveyInvitation:
     invitation.score = data["score"]
     invitation.comment = data.get("comment")
     invitation.answered_at = now()
-    uow.emit(C.SURVEY_ANSWERED, {"id": invitation.id, "ticket_id": invitation.ticket_id, "score": invitation.score,
+    ctx.emit(c.SURVEY_ANSWERED, {"id": invitation.id, "ticket_id": invitation.ticket_id, "score": invitation.score,
                                  "comment": invitation.comment, "kind": invitation.kind,
                                  "survey_id": invitation.survey_id, "contact_id": invitation.contact_id})
     return invitation
 
 
-def create_nps(session: Session, uow, data: dict) -> dict:
-    """An NPS survey to known contacts (at most C.NPS_INVITATIONS_PER_REQUEST), by staff whose role may
+def create_nps(ctx: Context, data: dict) -> dict:
+    """An NPS survey to known contacts (at most c.NPS_INVITATIONS_PER_REQUEST), by staff whose role may
     create surveys for everyone: a survey reaches contacts across the company."""
-    actor = uow.caller
-    if is_customer(actor) or need(actor, "survey", "create") != "all":
+    session = ctx.session
+    actor = ctx.caller
+    if is_customer(actor) or actor.scope("survey", "create") != "all":
         raise ServiceError("forbidden", "your role may not send NPS surveys")
     wanted = list(dict.fromkeys(data["contact_ids"]))
-    if len(wanted) > C.NPS_INVITATIONS_PER_REQUEST:
-        raise validation({"contact_ids": [f"at most {C.NPS_INVITATIONS_PER_REQUEST} contacts per survey"]})
+    if len(wanted) > c.NPS_INVITATIONS_PER_REQUEST:
+        raise validation({"contact_ids": [f"at most {c.NPS_INVITATIONS_PER_REQUEST} contacts per survey"]})
     at = now()
     survey = NpsSurvey(name=data["name"], question=data["question"], created_by=actor.user_id, created_at=at,
                        updated_at=at)
@@ -152,7 +162,7 @@ def create_nps(session: Session, uow, data: dict) -> dict:
     if not invitations:
         raise validation({"contact_ids": ["none of these contacts is known with an email address"]})
     session.flush()
-    uow.emit(C.NPS_SURVEY_CREATED, {"id": survey.id, "name": survey.name, "question": survey.question,
+    ctx.emit(c.NPS_SURVEY_CREATED, {"id": survey.id, "name": survey.name, "question": survey.question,
                                     "invitations": [{"id": i.id, "contact_id": i.contact_id, "email": i.email}
                                                     for i in invitations]})
     return {**nps_figures(session, survey), "skipped_contact_ids": skipped}
@@ -167,11 +177,11 @@ def nps_figures(session: Session, survey: NpsSurvey) -> dict:
             "invitations": len(rows), "responses": len(answered), "promoters": promoters,
             "passives": len(answered) - promoters - detractors, "detractors": detractors,
             "nps": round(100.0 * (promoters - detractors) / len(answered), 1) if answered else None,
-            "skipped_contact_ids": [], "created_at": iso(survey.created_at)}
+            "skipped_contact_ids": [], "created_at": timestamp(survey.created_at)}
 
 
-def get_nps(session: Session, uow, survey_id: str) -> dict:
-    need(uow.caller, "survey", "read")
+def get_nps(ctx: Context, survey_id: str) -> dict:
+    session = ctx.session
     survey = session.get(NpsSurvey, survey_id)
     if survey is None:
         raise not_found("survey")
@@ -181,8 +191,8 @@ def get_nps(session: Session, uow, survey_id: str) -> dict:
 FILTERS = ("kind", "ticket_id", "survey_id")
 
 
-def list_invitations(session: Session, uow, args: dict) -> dict:
-    need(uow.caller, "survey", "read")
+def list_invitations(ctx: Context, args: dict) -> dict:
+    session = ctx.session
     query = select(SurveyInvitation)
     for name in FILTERS:
         if args.get(name) is not None:
@@ -190,11 +200,11 @@ def list_invitations(session: Session, uow, args: dict) -> dict:
     if args.get("answered") is not None:
         column = SurveyInvitation.answered_at
         query = query.where(column.is_not(None) if args["answered"] else column.is_(None))
-    return page(session, query, SurveyInvitation, args, ("created_at",))
+    return page(session, query, SurveyInvitation, args, c.SurveyQuery.SORTABLE)
 
 
-def summary(session: Session, uow) -> dict:
-    need(uow.caller, "survey", "read")
+def summary(ctx: Context) -> dict:
+    session = ctx.session
     answered = SurveyInvitation.answered_at.is_not(None)
     csat = session.execute(select(func.count(), func.avg(SurveyInvitation.score),
                                   func.sum(case((SurveyInvitation.score >= 4, 1), else_=0)))

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import cast, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
 from crm_common.errors import ServiceError, conflict, validation
 from crm_common.richtext import clean_fields
-from crm_service_desk import complaints, entitlements, routing, sla, surveys
-from crm_service_desk.common import apply_changes, is_customer, iso, need, now, page
+import crm_service_desk_contracts as c
+from crm_service_desk.domain import complaints, entitlements, routing, sla, surveys
+from crm_service_desk.domain.records import apply_changes, is_customer, now, page, soft_delete, timestamp
+from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 from crm_service_desk.models import AgentCopy, ContactCopy, Counter, Group, Ticket
-from crm_service_desk.visibility import ticket_clause, visible_ticket
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("open", "pending", "on_hold", "solved"),
@@ -24,7 +28,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "solved": ("closed", "reopened"),
     "closed": (),
 }
-STATUS_EVENTS = {"solved": C.TICKET_SOLVED, "closed": C.TICKET_CLOSED, "reopened": C.TICKET_REOPENED}
+STATUS_EVENTS = {"solved": c.TICKET_SOLVED, "closed": c.TICKET_CLOSED, "reopened": c.TICKET_REOPENED}
 DEFAULTS = {"description": "", "channel": "web", "type": "question", "priority": "normal"}
 CUSTOMER_FIELDS = ("subject", "description", "type", "priority", "product_id", "tags", "channel")
 
@@ -46,10 +50,10 @@ def event_data(ticket: Ticket, **extra) -> dict:
             "channel": ticket.channel, "type": ticket.type, "requester_email": ticket.requester_email,
             "contact_id": ticket.contact_id, "account_id": ticket.account_id, "assignee_id": ticket.assignee_id,
             "group_id": ticket.group_id, "sla_policy_id": ticket.sla_policy_id,
-            "first_response_due_at": iso(ticket.first_response_due_at),
-            "resolution_due_at": iso(ticket.resolution_due_at),
-            "first_responded_at": iso(ticket.first_responded_at), "solved_at": iso(ticket.solved_at),
-            "closed_at": iso(ticket.closed_at)}
+            "first_response_due_at": timestamp(ticket.first_response_due_at),
+            "resolution_due_at": timestamp(ticket.resolution_due_at),
+            "first_responded_at": timestamp(ticket.first_responded_at), "solved_at": timestamp(ticket.solved_at),
+            "closed_at": timestamp(ticket.closed_at)}
     data.update(extra)
     return data
 
@@ -57,7 +61,7 @@ def event_data(ticket: Ticket, **extra) -> dict:
 def status_event_data(session: Session, ticket: Ticket, event) -> dict:
     """A status event's data; ticket_solved names the survey invitation (never its token) for the mailer."""
     extra = {}
-    if event == C.TICKET_SOLVED:
+    if event == c.TICKET_SOLVED:
         invitation = surveys.open_csat(session, ticket.id)
         extra["survey_invitation_id"] = invitation.id if invitation is not None else None
     return event_data(ticket, changed_fields=["status"], **extra)
@@ -110,9 +114,9 @@ def _requester(session: Session, actor, data: dict, errors: dict) -> dict:
             "account_id": data.get("account_id") or (contact.account_id if contact is not None else None)}
 
 
-def create_ticket(session: Session, uow, data: dict) -> Ticket:
-    actor = uow.caller
-    need(actor, "ticket", "create")
+def create_ticket(ctx: Context, data: dict) -> Ticket:
+    session = ctx.session
+    actor = ctx.caller
     data = clean_fields({**DEFAULTS, **data}, "description")
     errors: dict = {}
     requester = _requester(session, actor, data, errors)
@@ -136,11 +140,11 @@ def create_ticket(session: Session, uow, data: dict) -> Ticket:
     sla.apply_policy(session, ticket, sla.pick_policy(session, ticket.priority, grade, contract))
     session.add(ticket)
     session.flush()
-    uow.emit(C.TICKET_OPENED, event_data(ticket))
+    ctx.emit(c.TICKET_OPENED, event_data(ticket))
     if ticket.assignee_id or ticket.group_id:
-        uow.emit(C.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id", "group_id"]))
+        ctx.emit(c.TICKET_ASSIGNED, event_data(ticket, changed_fields=["assignee_id", "group_id"]))
     if ticket.type == "complaint":
-        complaints.open_for_ticket(session, uow, ticket)
+        complaints.open_for_ticket(ctx, ticket)
     return ticket
 
 
@@ -167,11 +171,12 @@ def transition(session: Session, ticket: Ticket, status: str, at: datetime) -> s
         ticket.reopened_count = (ticket.reopened_count or 0) + 1
         sla.restart_resolution(session, ticket, at)
     ticket.status = status
-    return STATUS_EVENTS.get(status, C.TICKET_UPDATED)
+    return STATUS_EVENTS.get(status, c.TICKET_UPDATED)
 
 
-def update_ticket(session: Session, uow, ticket_id: str, data: dict, expected_version: int | None) -> Ticket:
-    actor = uow.caller
+def update_ticket(ctx: Context, ticket_id: str, data: dict, expected_version: int | None = None) -> Ticket:
+    session = ctx.session
+    actor = ctx.caller
     ticket = visible_ticket(session, actor, ticket_id, "update", for_update=True)
     errors: dict = {}
     reassign = {f: data[f] for f in ("assignee_id", "group_id") if f in data and data[f] != getattr(ticket, f)}
@@ -200,34 +205,35 @@ def update_ticket(session: Session, uow, ticket_id: str, data: dict, expected_ve
         return ticket
     ticket.updated_at = at
     session.flush()
-    uow.emit(C.TICKET_UPDATED, event_data(ticket, changed_fields=sorted(set(changed))))
+    ctx.emit(c.TICKET_UPDATED, event_data(ticket, changed_fields=sorted(set(changed))))
     if reassign:
-        uow.emit(C.TICKET_ASSIGNED, event_data(ticket, changed_fields=sorted(reassign)))
-    if status_event and status_event != C.TICKET_UPDATED:
-        uow.emit(status_event, status_event_data(session, ticket, status_event))
+        ctx.emit(c.TICKET_ASSIGNED, event_data(ticket, changed_fields=sorted(reassign)))
+    if status_event and status_event != c.TICKET_UPDATED:
+        ctx.emit(status_event, status_event_data(session, ticket, status_event))
     return ticket
 
 
-def get_ticket(session: Session, uow, ticket_id: str) -> Ticket:
+def get_ticket(ctx: Context, ticket_id: str) -> Ticket:
     """The ticket; on the requester's own portal view of a solved ticket, with a fresh survey token."""
-    ticket = visible_ticket(session, uow.caller, ticket_id)
-    ticket.survey_token = surveys.portal_token(session, uow.caller, ticket)
+    session = ctx.session
+    ticket = visible_ticket(session, ctx.caller, ticket_id)
+    ticket.survey_token = surveys.portal_token(session, ctx.caller, ticket)
     return ticket
 
 
-def delete_ticket(session: Session, uow, ticket_id: str) -> None:
-    ticket = visible_ticket(session, uow.caller, ticket_id, "delete", for_update=True)
-    ticket.deleted_at = now()
-    uow.emit(C.TICKET_DELETED, event_data(ticket))
+def delete_ticket(ctx: Context, ticket_id: str, expected_version: int | None = None) -> None:
+    ticket = visible_ticket(ctx.session, ctx.caller, ticket_id, "delete", for_update=True)
+    soft_delete(ticket, expected_version)
+    ctx.emit(c.TICKET_DELETED, event_data(ticket))
 
 
 FILTERS = ("status", "priority", "channel", "type", "assignee_id", "group_id", "account_id", "contact_id",
            "sla_breached", "number")
 
 
-def list_tickets(session: Session, uow, args: dict) -> dict:
-    actor = uow.caller
-    need(actor, "ticket", "read")
+def list_tickets(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    actor = ctx.caller
     query = select(Ticket).where(Ticket.deleted_at.is_(None), ticket_clause(session, actor, "read"))
     for name in FILTERS:
         if args.get(name) is not None:
@@ -238,7 +244,7 @@ def list_tickets(session: Session, uow, args: dict) -> dict:
         query = query.where(Ticket.subject.ilike(f"%{args['q']}%"))
     if args.get("tag"):
         query = query.where(has_tag(session, args["tag"]))
-    return page(session, query, Ticket, args, C.TICKET_SORTABLE)
+    return page(session, query, Ticket, args, c.TicketQuery.SORTABLE)
 
 
 def has_tag(session: Session, tag: str):

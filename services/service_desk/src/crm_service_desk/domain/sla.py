@@ -3,17 +3,22 @@ detection with escalation, and compliance figures per policy."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from crm_common.contracts import service_desk as C
-from crm_service_desk.business_hours import business_minutes_between, due_time
-from crm_service_desk.common import iso
+import crm_service_desk_contracts as c
+from crm_service_desk.domain.business_hours import business_minutes_between, due_time
+from crm_service_desk.domain.configuration import SLA_POLICIES, calendar_of
+from crm_service_desk.domain.records import now, timestamp
 from crm_service_desk.models import (AccountCopy, Comment, Group, Notification, ServiceContract, SlaBreach,
                                      SlaPolicy, Ticket)
-from crm_service_desk.setup_records import calendar_of
 
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
+
+SCAN_BATCH = 500  # tickets a breach scan takes in one transaction
 ESCALATE = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}
 UNSOLVED = ("new", "open", "pending", "on_hold", "reopened")
 
@@ -96,8 +101,9 @@ def _due_clause(at: datetime):
         and_(Ticket.resolution_breached_at.is_(None), Ticket.resolution_due_at <= at))
 
 
-def scan_breaches(session: Session, uow, at: datetime, limit: int = 500) -> int:
+def scan_breaches(ctx: Context, at: datetime, limit: int = SCAN_BATCH) -> int:
     """Mark, record and escalate the breaches due by `at` (one batch); returns how many tickets."""
+    session = ctx.session
     query = (select(Ticket).where(Ticket.status.in_(UNSOLVED), Ticket.paused_at.is_(None),
                                   Ticket.deleted_at.is_(None), _due_clause(at))
              .order_by(Ticket.resolution_due_at).limit(limit))
@@ -115,33 +121,59 @@ def scan_breaches(session: Session, uow, at: datetime, limit: int = 500) -> int:
             ticket.resolution_breached_at = at
             kinds.append(("resolution", ticket.resolution_due_at))
         for kind, due in kinds:
-            _breach(session, uow, ticket, kind, due, at)
+            _breach(ctx, ticket, kind, due, at)
     return len(tickets)
 
 
-def _breach(session: Session, uow, ticket: Ticket, kind: str, due: datetime, at: datetime) -> None:
+def _breach(ctx: Context, ticket: Ticket, kind: str, due: datetime, at: datetime) -> None:
+    session = ctx.session
     ticket.sla_breached = True
     session.add(SlaBreach(ticket_id=ticket.id, policy_id=ticket.sla_policy_id, kind=kind, due_at=due,
                           breached_at=at, detected_at=at))
-    uow.emit(C.SLA_BREACHED, {"id": ticket.id, "number": ticket.number, "kind": kind, "due_at": iso(due),
-                              "breached_at": iso(at), "policy_id": ticket.sla_policy_id})
+    ctx.emit(c.SLA_BREACHED, {"id": ticket.id, "number": ticket.number, "kind": kind, "due_at": timestamp(due),
+                              "breached_at": timestamp(at), "policy_id": ticket.sla_policy_id})
     previous = ticket.priority
     ticket.priority = ESCALATE[previous]
     ticket.escalation_level = (ticket.escalation_level or 0) + 1
     group = session.get(Group, ticket.group_id) if ticket.group_id else None
     manager_id = group.manager_id if group else None
     label = kind.replace("_", " ")
-    message = (f"SLA breached on {ticket.number}: the {label} was due at {iso(due)}. "
+    message = (f"SLA breached on {ticket.number}: the {label} was due at {timestamp(due)}. "
                f"Escalated to level {ticket.escalation_level}, priority {previous} -> {ticket.priority}.")
     session.add(Comment(ticket_id=ticket.id, author_id=None, author_kind="system", author_name="SLA monitor",
                         body=message, public=False, created_at=at))
     session.add(Notification(user_id=manager_id, ticket_id=ticket.id, kind="sla_breached", message=message,
                              created_at=at))
-    uow.emit(C.TICKET_ESCALATED, {"id": ticket.id, "number": ticket.number, "reason": f"sla_breached:{kind}",
+    ctx.emit(c.TICKET_ESCALATED, {"id": ticket.id, "number": ticket.number, "reason": f"sla_breached:{kind}",
                                   "level": ticket.escalation_level, "priority": ticket.priority,
                                   "previous_priority": previous, "manager_id": manager_id,
                                   "group_id": ticket.group_id,
                                   "changed_fields": ["priority", "escalation_level", "sla_breached"]})
+
+
+def scan_due(ctx: Context) -> int:
+    """One batch of the breaches due now (the monitor's timer runs batches until one is not full)."""
+    return scan_breaches(ctx, now(), SCAN_BATCH)
+
+
+def scan_now(ctx: Context) -> dict:
+    """One breach scan now (scan_sla): the first batch in this call's transaction; if it was full, the rest
+    after it commits, each batch in its own transaction (the service's scan_until_done)."""
+    answer = {"breached_tickets": scan_due(ctx)}
+    if answer["breached_tickets"] == SCAN_BATCH:
+        ctx.after_commit(lambda: answer.update(breached_tickets=SCAN_BATCH + ctx.service.scan_until_done()))
+    return answer
+
+
+def compliance_all(ctx: Context) -> dict:
+    """sla_compliance: every live policy's figures."""
+    return {"items": compliance(ctx.session)}
+
+
+def policy_compliance(ctx: Context, policy_id: str) -> dict:
+    """sla_policy_compliance: one policy's figures (404 for a policy that is not there)."""
+    SLA_POLICIES.get(ctx, policy_id)
+    return {"items": compliance(ctx.session, [policy_id])}
 
 
 def compliance(session: Session, policy_ids: list[str] | None = None) -> list[dict]:
