@@ -22,36 +22,14 @@ a producer may add fields), `ctx.caller` the system.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from marshmallow import EXCLUDE, Schema
 
-from crm_common.context import Actor
+from crm_common.context import Actor, Context  # noqa: F401 - Context: the domain's, re-exported
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, forbidden
 from crm_common.rpc import dump_output, load_input, rpc
-
-
-@dataclass
-class Context:
-    """What a domain function gets: the transaction's session, who is calling, and how to emit an event
-    into the same transaction (`ctx.emit(type, data)`); `after_commit` runs a callable once it commits."""
-
-    session: Any
-    caller: Actor
-    emit: Callable[..., dict]
-    request_id: str | None = None
-    service: Any = None  # the nameko service instance: its dependencies (a job runner) for after_commit
-    uow: Any = None
-    _after: list = field(default_factory=list)
-
-    def after_commit(self, fn: Callable[[], Any]) -> None:
-        self._after.append(fn)
-
-    def read(self):
-        """A Core connection reading inside this transaction (see UnitOfWork.read)."""
-        return self.uow.read()
 
 
 def check_permission(contract: RpcContract, caller: Actor) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM
 from crm_common.db import make_engine
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.errors import ServiceError
 from crm_common.testing.harness import PgDatabases
 from crm_identity.domain import auth, passwords, roles, throttle, users

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM, Actor
 from crm_common.db import make_engine
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.envelope import make_envelope
 from crm_common.testing.harness import PgDatabases
 from crm_identity import handlers

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from crm_common.context import SYSTEM, Actor
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_identity import keys
 from crm_identity.domain import passwords
 from crm_identity.models import Base, User

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from crm_common import tables
 from crm_common.context import SYSTEM
 from crm_common.db import make_engine
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_identity import recover_admin, seed_admin
 from crm_identity.domain import auth, privacy, users
 from crm_identity.models import Base, User

@@ -13,7 +13,7 @@ from crm_common.bus import Publisher
 from crm_common.config import repo_root
 from crm_common.context import Actor
 from crm_common.db import make_engine
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.envelope import make_envelope
 from crm_common.errors import ServiceError
 from crm_common.permissions import BUILTIN_ROLES

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from crm_common.context import SYSTEM, Actor
 from crm_common.contracts import validate_event_data
 from crm_common.db import make_engine
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.permissions import BUILTIN_ROLES
 from crm_marketing.models import Base
 

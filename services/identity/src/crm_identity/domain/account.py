@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crm_common.context import Actor
 from crm_common.db import utcnow
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.errors import ServiceError, not_found, validation
 from crm_identity.domain import mfa, passwords, tokens, users
 from crm_identity.models import User

@@ -13,7 +13,7 @@ import crm_identity_contracts as c
 from crm_common import scope
 from crm_common.context import SCOPES, Actor
 from crm_common.db import utcnow
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.errors import ServiceError, validation
 from crm_common.paging import paginate
 from crm_common.permissions import ACTIONS, RESOURCES

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm_common import bulk
 from crm_common.db import new_ordered_id
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.errors import ServiceError
 from crm_common.paging import paginate
 from crm_identity.models import AuditEntry

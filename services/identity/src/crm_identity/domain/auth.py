@@ -11,7 +11,7 @@ from datetime import datetime
 
 from crm_common.context import Actor
 from crm_common.db import new_id, utcnow
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.errors import ServiceError
 from crm_identity.domain import mfa, passwords, roles, territories, throttle, tokens
 from crm_identity.domain.account import PEOPLE

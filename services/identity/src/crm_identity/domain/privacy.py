@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 import crm_identity_contracts as c
 from crm_common.context import Actor
 from crm_common.db import new_id, utcnow
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.envelope import rfc3339
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate

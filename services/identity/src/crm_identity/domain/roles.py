@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 import crm_identity_contracts as c
 from crm_common.context import SCOPES, Actor
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
 from crm_common.permissions import BUILTIN_ROLES, merge_roles, validate_grant

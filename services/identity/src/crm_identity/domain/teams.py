@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 import crm_identity_contracts as c
 from crm_common import scope
 from crm_common.context import Actor
-from crm_common.entrypoint import Context
+from crm_common.context import Context
 from crm_common.errors import ServiceError, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version

@@ -15,7 +15,7 @@ from crm_service_desk.domain.tickets import event_data
 from crm_service_desk.models import OPEN_STATUSES, AgentCopy, GroupMember, Ticket
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 
 def upsert(ctx: Context, data: dict) -> AgentCopy:

@@ -18,7 +18,7 @@ from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 from crm_service_desk.models import Complaint, Ticket
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 ORDER = ("received", "acknowledged", "resolved")
 

@@ -18,7 +18,7 @@ from crm_service_desk.domain.records import apply_changes, load, now, page, soft
 from crm_service_desk.models import BusinessHours, Group, GroupMember, RoutingRule, ServiceContract, SlaPolicy
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 
 @dataclass(frozen=True)

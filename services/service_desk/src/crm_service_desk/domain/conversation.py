@@ -17,7 +17,7 @@ from crm_service_desk.domain.visibility import visible_ticket
 from crm_service_desk.models import Comment, TimeLog
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 
 def add_comment(ctx: Context, ticket_id: str, data: dict) -> Comment:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from crm_service_desk.models import AccountCopy, ContactCopy, Ticket
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 CONTACT_FIELDS = ("account_id", "first_name", "last_name", "email", "phone")
 ACCOUNT_FIELDS = ("name", "grade", "country", "industry")

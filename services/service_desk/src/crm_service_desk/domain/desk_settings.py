@@ -9,7 +9,7 @@ from crm_service_desk.domain.records import apply_changes, now
 from crm_service_desk.models import DeskSettings
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 
 def current(session: Session) -> DeskSettings:

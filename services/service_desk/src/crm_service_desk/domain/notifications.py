@@ -10,7 +10,7 @@ from crm_service_desk.domain.records import page
 from crm_service_desk.models import Notification
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 
 def list_notifications(ctx: Context, args: dict) -> dict:

@@ -14,7 +14,7 @@ from crm_service_desk.domain.records import timestamp
 from crm_service_desk.models import Comment, Complaint, ContactCopy, SurveyInvitation, Ticket
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 SERVICE = "service_desk"
 ERASED_NAME = "[erased]"

@@ -16,7 +16,7 @@ from crm_service_desk.models import (AccountCopy, Comment, Group, Notification, 
                                      SlaPolicy, Ticket)
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 SCAN_BATCH = 500  # tickets a breach scan takes in one transaction
 ESCALATE = {"low": "normal", "normal": "high", "high": "urgent", "urgent": "urgent"}

@@ -22,7 +22,7 @@ from crm_service_desk.domain.records import is_customer, now, page, timestamp
 from crm_service_desk.models import AgentCopy, ContactCopy, NpsSurvey, SurveyInvitation, Ticket
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 SCORES = {"csat": (1, 5), "nps": (0, 10)}
 CHANNELS = {"email": "token_hash", "portal": "portal_token_hash"}

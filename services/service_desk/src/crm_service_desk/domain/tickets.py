@@ -17,7 +17,7 @@ from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 from crm_service_desk.models import AgentCopy, ContactCopy, Counter, Group, Ticket
 
 if TYPE_CHECKING:
-    from crm_common.entrypoint import Context
+    from crm_common.context import Context
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("open", "pending", "on_hold", "solved"),
