@@ -9,7 +9,7 @@ from flask import Response
 from flask.views import MethodView
 from marshmallow import Schema
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_gateway.auth import requires
 from crm_gateway.conventions import Blueprint, ListArgs, created, if_match_version, with_etag
 from crm_gateway.idempotency import idempotent
@@ -242,7 +242,7 @@ def _quote_action(action: str, permission: str, doc: str):
         @quotes_blp.alt_response(409, description="not possible in the quote's status")
         @requires("quote", permission)
         def post(self, record_id):
-            return with_etag(call("sales", "quote_action", record_id, action=action))
+            return with_etag(call("sales", f"{action}_quote", record_id))
     QuoteAction.post.__doc__ = doc
     return QuoteAction
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select, update as sql_update
 
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import assignment, checks, records, settings, users

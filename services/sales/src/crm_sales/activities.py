@@ -7,7 +7,7 @@ from sqlalchemy import and_, or_, select
 
 from crm_common import scope
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError, not_found, validation
 from crm_sales import records, users
 from crm_sales.models import Account, Activity, CallList, Contact, Lead, Opportunity, SalesUser
@@ -174,6 +174,8 @@ def send_due_reminders(session, now: datetime, emit, limit: int = 500) -> int:
 
 def calendar(session, actor: Actor, query: dict) -> list[Activity]:
     """Activities in [from, to) of one user (default: the caller) or a team: owned or taking part."""
+    if not (query["from"] < query["to"] and (query["to"] - query["from"]).days <= 366):
+        raise validation({"to": ["to is after from, within a year"]})
     team_id, user_id = query.get("team_id"), query.get("user_id")
     if team_id:
         people = set(users.team_members(session, team_id))
@@ -187,7 +189,7 @@ def calendar(session, actor: Actor, query: dict) -> list[Activity]:
             actor.scope("activity", "read") == "team" and member is not None and member.team_id == actor.team_id)
     if not allowed or not people or actor.scope("activity", "read") == "none":
         raise not_found("calendar")
-    start, end = query["start"], query["end"]
+    start, end = query["from"], query["to"]
     in_window = or_(and_(Activity.starts_at < end, or_(Activity.ends_at > start,
                                                        and_(Activity.ends_at.is_(None), Activity.starts_at >= start))),
                     and_(Activity.starts_at.is_(None), Activity.due_at >= start, Activity.due_at < end))

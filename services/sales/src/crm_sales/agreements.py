@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import records, settings, users
@@ -27,7 +27,16 @@ def event_data(contract: SalesContract) -> dict:
             "value": str(contract.value), "currency": contract.currency}
 
 
+def _check_dates(starts_on: date, ends_on: date) -> None:
+    if ends_on <= starts_on:
+        raise validation({"ends_on": ["ends after it starts"]})
+
+
 def create(session, actor: Actor, data: dict, emit) -> SalesContract:
+    _check_dates(data["starts_on"], data["ends_on"])
+    if not data.get("order_id") and not data.get("opportunity_id") and not data.get("account_id"):
+        raise validation({"order_id": ["a contract comes from an order_id or an opportunity_id (or names an "
+                                       "account_id)"]})
     order = opportunity = None
     if data.get("order_id"):
         order = records.load(session, actor, "order", Order, data["order_id"], what="order")
@@ -64,8 +73,7 @@ def update(session, actor: Actor, contract_id: str, data: dict, expected_version
     if any(k in data for k in ("starts_on", "ends_on")) and contract.status != "draft":
         raise ServiceError("conflict", "the dates of a signed contract cannot change")
     changed = records.apply(contract, data, ("starts_on", "ends_on", "terms", "renewal_notice_days"))
-    if contract.ends_on <= contract.starts_on:
-        raise validation({"ends_on": ["ends after it starts"]})
+    _check_dates(contract.starts_on, contract.ends_on)
     if status != contract.status:
         if status not in FLOW[contract.status]:
             raise ServiceError("conflict", f"a {contract.status} contract cannot become {status}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import update as sql_update
 
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import checks, records, users

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from crm_common import bulk, jobs, outbox
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import new_ordered_id, utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import assignment, import_duplicates, leads

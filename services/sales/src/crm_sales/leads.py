@@ -5,7 +5,7 @@ from sqlalchemy import and_, or_, select
 
 from crm_common import scope
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import accounts, assignment, checks, contacts, opportunities, records, users

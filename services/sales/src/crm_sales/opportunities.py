@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import records, users
@@ -155,6 +155,11 @@ def history(session, actor: Actor, opp_id: str) -> list[dict]:
 def create_pipeline(session, actor: Actor, data: dict, emit) -> Pipeline:
     if not actor.can("opportunity", "admin") and not actor.is_admin:
         raise ServiceError("forbidden", "pipelines are configured by administrators")
+    names = [stage["name"] for stage in data["stages"]]
+    if len(set(names)) != len(names):
+        raise validation({"stages": ["stage names must be unique"]})
+    if "closed_won" not in names or "closed_lost" not in names:
+        raise validation({"stages": ["a pipeline needs closed_won and closed_lost stages"]})
     pipeline = Pipeline(name=data["name"], stages=[dict(s) for s in data["stages"]])
     session.add(pipeline)
     session.flush()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_sales import contacts, leads, records
 from crm_sales.models import Activity, Contact, Lead

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from crm_common import scope
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
+from crm_common.contracts.fields import MAX_MONEY
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales import accounts, pricing, records, settings, users
@@ -57,7 +58,7 @@ def _lines(session, currency: str, lines: list[dict]) -> list[dict]:
 def _price(session, quote: Quote, lines: list[dict]) -> None:
     priced = _lines(session, quote.currency, lines)
     sums = pricing.totals(priced, quote.tax_percent)
-    if sums["subtotal"] >= c.MAX_MONEY:
+    if sums["subtotal"] >= MAX_MONEY:
         raise validation({"lines": ["the quote's total is too large"]})
     quote.lines = [{k: v for k, v in line.items() if k != "gross"} for line in priced]
     quote.subtotal, quote.discount_total = sums["subtotal"], sums["discount_total"]

@@ -5,7 +5,7 @@ from sqlalchemy import or_, select
 
 from crm_common import paging, scope
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import not_found
 from crm_common.versioning import check_version

@@ -2,10 +2,10 @@
 from nameko.timer import timer
 
 from crm_common import jobs
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.dependencies import Database
-from crm_common.errors import forbidden, validation
+from crm_common.errors import forbidden
 from crm_common.rpc import contract_rpc, rpc
 from crm_common import service_base
 from crm_common.stream import event_stream
@@ -275,12 +275,20 @@ class SalesService(service_base.KernelService):
     def list_quotes(self, query):
         return self._page("quote", Quote, query, c.QuoteFilters.SORTABLE, ())
 
-    @contract_rpc(c.QUOTE_ACTION)
-    def quote_action(self, quote_id, action=None):
-        if action not in quotes.ACTIONS:
-            raise validation({"action": [f"one of {', '.join(quotes.ACTIONS)}"]})
+    @contract_rpc(c.APPROVE_QUOTE)
+    def approve_quote(self, quote_id):
         with self.db.transaction() as session:
-            return quotes.act(session, self.db.caller, quote_id, action, self.db.emit)
+            return quotes.act(session, self.db.caller, quote_id, "approve", self.db.emit)
+
+    @contract_rpc(c.SEND_QUOTE)
+    def send_quote(self, quote_id):
+        with self.db.transaction() as session:
+            return quotes.act(session, self.db.caller, quote_id, "send", self.db.emit)
+
+    @contract_rpc(c.REJECT_QUOTE)
+    def reject_quote(self, quote_id):
+        with self.db.transaction() as session:
+            return quotes.act(session, self.db.caller, quote_id, "reject", self.db.emit)
 
     @contract_rpc(c.ACCEPT_QUOTE)
     def accept_quote(self, quote_id):

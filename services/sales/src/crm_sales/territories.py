@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
 from crm_sales import records
 from crm_sales.models import AssignmentRule, Territory

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
 from crm_sales import accounts, contacts, opportunities, settings
 from crm_sales.models import Account, Contact, Opportunity

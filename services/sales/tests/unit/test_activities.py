@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
 from crm_sales import accounts, activities, contacts
 from crm_sales.models import Activity
@@ -50,7 +50,7 @@ def test_calendar_of_a_user_and_a_team(session, team, events):
     meeting(session, team["r1"], events, T0, participant_ids=["r2"])
     activities.create(session, team["r2"], {"type": "task", "subject": "Offer", "due_at": T0 + timedelta(days=1)},
                       events)
-    window = {"start": T0 - timedelta(days=1), "end": T0 + timedelta(days=7)}
+    window = {"from": T0 - timedelta(days=1), "to": T0 + timedelta(days=7)}
     mine = activities.calendar(session, team["r2"], window)
     assert sorted(a.subject for a in mine) == ["Offer", "Sync"]
     assert [a.subject for a in activities.calendar(session, team["r1"], window)] == ["Sync"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
 from crm_sales import (accounts, activities, agreements, contacts, expenses, leads, opportunities, planning, privacy,
                        products, quotes, settings, territories)
@@ -35,8 +35,10 @@ def _quote(session, who, events):
 
 
 def _contract(session, who, events):
-    return agreements.create(session, who, {"value": Decimal("900.00"), "currency": "EUR", "starts_on": date.today(),
-                                            "ends_on": date.today() + timedelta(days=100)}, events)
+    account = accounts.create(session, who, {"name": "Buyer"}, events)  # a contract names where it comes from
+    return agreements.create(session, who, {"account_id": account.id, "value": Decimal("900.00"), "currency": "EUR",
+                                            "starts_on": date.today(), "ends_on": date.today() + timedelta(days=100)},
+                             events)
 
 
 def _task(session, who, events, **extra):
@@ -142,8 +144,8 @@ def test_contracts_create_update_document_delete_and_lifecycle(session, team, ev
                                ("contract", draft.id, "create", []), ("contract", draft.id, "delete", [])]
     assert len(events.of(c.CONTRACT_SIGNED)) == 1
 
-    later = agreements.create(session, r1, {"value": Decimal("1.00"), "currency": "EUR",
-                                            "starts_on": date.today() + timedelta(days=5),
+    later = agreements.create(session, r1, {"account_id": contract.account_id, "value": Decimal("1.00"),
+                                            "currency": "EUR", "starts_on": date.today() + timedelta(days=5),
                                             "ends_on": date.today() + timedelta(days=10)}, events)
     agreements.update(session, r1, later.id, {"status": "signed"}, None, events)
     events.clear()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
 from crm_sales import leads, records, territories
 from crm_sales.models import Account, Contact, Lead, Opportunity

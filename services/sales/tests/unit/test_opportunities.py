@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError
 from crm_sales import opportunities

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_sales import leads, privacy
 from crm_sales.models import Contact, Lead, Opportunity
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
 from crm_sales import accounts, agreements, pricing, products, quotes, settings
 from crm_sales.models import Activity, Quote

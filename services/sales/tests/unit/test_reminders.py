@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
 from crm_sales import activities
 

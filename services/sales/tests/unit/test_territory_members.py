@@ -3,7 +3,7 @@ member_ids changes, with the territory's version so that older news loses."""
 from __future__ import annotations
 
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.permissions import BUILTIN_ROLES
 from crm_sales import territories
 
