@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM
 from crm_common.errors import ServiceError
-from crm_sales import leads, privacy, users
+from crm_sales.domain import leads, privacy, users
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,10 @@ from crm_common import service_base
 from crm_common.stream import event_stream
 
 from crm_common import config
-from crm_sales import (accounts, activities, agreements, contacts, expenses, handlers, imports, leads,
-                       opportunities, planning, products, quotes, records, settings, territories)
+from crm_sales import handlers
+from crm_sales.domain import (accounts, activities, call_lists, commissions, contacts, expenses, forecast,
+                              lead_imports, leads, opportunities, orders, products, quotes, records,
+                              sales_contracts, settings, targets, territories)
 from crm_sales.models import (Account, Activity, Base, CallList, Contact, Expense, Lead, Opportunity, Order, Product,
                               Quote, SalesContract, Target, Territory)
 
@@ -23,7 +25,7 @@ REMINDER_BATCH = 500
 class SalesService(service_base.KernelService):
     name = "sales"
     db = Database(Base.metadata)
-    runner = jobs.JobRunner(Base.metadata, {imports.KIND: imports.run}, metadata_ref="crm_sales.models:Base.metadata")
+    runner = jobs.JobRunner(Base.metadata, {lead_imports.KIND: lead_imports.run}, metadata_ref="crm_sales.models:Base.metadata")
 
     @event_stream
     def on_event(self, envelope, session):
@@ -83,14 +85,14 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.IMPORT_LEADS)
     def import_leads(self, data):
         with self.db.transaction() as session:
-            job = imports.start(session, Base.metadata, self.db.caller, data, self.db.request_id)
+            job = lead_imports.start(session, Base.metadata, self.db.caller, data, self.db.request_id)
         self.runner.submit(job["id"])
         return job
 
     @contract_rpc(c.GET_IMPORT)
     def get_import(self, job_id):
         with self.db.transaction() as session:
-            return imports.get(session, Base.metadata, self.db.caller, job_id)
+            return lead_imports.get(session, Base.metadata, self.db.caller, job_id)
 
     @contract_rpc(c.CREATE_ASSIGNMENT_RULE)
     def create_assignment_rule(self, data):
@@ -293,7 +295,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.ACCEPT_QUOTE)
     def accept_quote(self, quote_id):
         with self.db.transaction() as session:
-            return quotes.accept(session, self.db.caller, quote_id, self.db.emit)
+            return orders.accept(session, self.db.caller, quote_id, self.db.emit)
 
     @contract_rpc(c.GET_ORDER)
     def get_order(self, order_id):
@@ -302,7 +304,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_ORDER)
     def update_order(self, data, order_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return quotes.update_order(session, self.db.caller, order_id, data, expected_version, self.db.emit)
+            return orders.update_order(session, self.db.caller, order_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.LIST_ORDERS)
     def list_orders(self, query):
@@ -312,7 +314,7 @@ class SalesService(service_base.KernelService):
     def create_contract(self, data):
         self._allowed("contract")
         with self.db.transaction() as session:
-            return agreements.create(session, self.db.caller, data, self.db.emit)
+            return sales_contracts.create(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_CONTRACT)
     def get_contract(self, contract_id):
@@ -321,12 +323,12 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_CONTRACT)
     def update_contract(self, data, contract_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return agreements.update(session, self.db.caller, contract_id, data, expected_version, self.db.emit)
+            return sales_contracts.update(session, self.db.caller, contract_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.DELETE_CONTRACT)
     def delete_contract(self, contract_id):
         with self.db.transaction() as session:
-            agreements.delete(session, self.db.caller, contract_id, self.db.emit)
+            sales_contracts.delete(session, self.db.caller, contract_id, self.db.emit)
 
     @contract_rpc(c.LIST_CONTRACTS)
     def list_contracts(self, query):
@@ -335,7 +337,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.CONTRACT_DOCUMENT)
     def contract_document(self, contract_id):
         with self.db.transaction() as session:
-            return agreements.document(session, self.db.caller, contract_id, self.db.emit,
+            return sales_contracts.document(session, self.db.caller, contract_id, self.db.emit,
                                        seller=config.env("CRM_SELLER_NAME", "CRM Suite Sales"))
 
     @timer(interval=config.env_float("CRM_SALES_DAILY_INTERVAL", 3600.0))
@@ -343,7 +345,7 @@ class SalesService(service_base.KernelService):
     def daily(self):
         """Contracts start, expire and remind before their end; accounts without orders churn."""
         with self.db.transaction() as session:
-            agreements.run_lifecycle(session, self.db.emit)
+            sales_contracts.run_lifecycle(session, self.db.emit)
             accounts.mark_churned(session, self.db.emit)
 
     @rpc
@@ -351,7 +353,7 @@ class SalesService(service_base.KernelService):
         """The daily work now (operators, tests)."""
         self._admin_only()
         with self.db.transaction() as session:
-            counts = agreements.run_lifecycle(session, self.db.emit)
+            counts = sales_contracts.run_lifecycle(session, self.db.emit)
             counts["churned"] = accounts.mark_churned(session, self.db.emit)
         return counts
 
@@ -389,7 +391,7 @@ class SalesService(service_base.KernelService):
     def create_call_list(self, data):
         self._allowed("call_list")
         with self.db.transaction() as session:
-            return activities.create_call_list(session, self.db.caller, data, self.db.emit)
+            return call_lists.create_call_list(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_CALL_LIST)
     def get_call_list(self, call_list_id):
@@ -402,7 +404,7 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.LOG_CALL)
     def log_call(self, data, call_list_id=None):
         with self.db.transaction() as session:
-            return activities.log_call(session, self.db.caller, call_list_id, data, self.db.emit)
+            return call_lists.log_call(session, self.db.caller, call_list_id, data, self.db.emit)
 
     @timer(interval=REMINDER_INTERVAL)
     @service_base.periodic("activity reminder scan")
@@ -430,7 +432,7 @@ class SalesService(service_base.KernelService):
     def create_target(self, data):
         self._allowed("target")
         with self.db.transaction() as session:
-            return planning.create_target(session, self.db.caller, data, self.db.emit)
+            return targets.create_target(session, self.db.caller, data, self.db.emit)
 
     @contract_rpc(c.GET_TARGET)
     def get_target(self, target_id):
@@ -439,12 +441,12 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.UPDATE_TARGET)
     def update_target(self, data, target_id=None, expected_version=None):
         with self.db.transaction() as session:
-            return planning.update_target(session, self.db.caller, target_id, data, expected_version, self.db.emit)
+            return targets.update_target(session, self.db.caller, target_id, data, expected_version, self.db.emit)
 
     @contract_rpc(c.DELETE_TARGET)
     def delete_target(self, target_id):
         with self.db.transaction() as session:
-            planning.delete_target(session, self.db.caller, target_id, self.db.emit)
+            targets.delete_target(session, self.db.caller, target_id, self.db.emit)
 
     @contract_rpc(c.LIST_TARGETS)
     def list_targets(self, query):
@@ -453,12 +455,12 @@ class SalesService(service_base.KernelService):
     @contract_rpc(c.FORECAST)
     def forecast(self, query):
         with self.db.transaction() as session:
-            return planning.forecast(session, self.db.caller, query)
+            return forecast.forecast(session, self.db.caller, query)
 
     @contract_rpc(c.COMMISSIONS)
     def commissions(self, query):
         with self.db.transaction() as session:
-            return planning.commissions(session, self.db.caller, query)
+            return commissions.commissions(session, self.db.caller, query)
 
     @contract_rpc(c.CREATE_EXPENSE)
     def create_expense(self, data):

@@ -8,7 +8,7 @@ from crm_common.context import Actor
 from crm_common.contracts import validate_event_data
 from crm_common.db import make_engine
 from crm_common.permissions import BUILTIN_ROLES
-from crm_sales import users
+from crm_sales.domain import users
 from crm_sales.models import Base
 
 

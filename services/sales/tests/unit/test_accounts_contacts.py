@@ -6,7 +6,7 @@ import pytest
 
 import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import accounts, contacts, opportunities, settings
+from crm_sales.domain import accounts, contacts, opportunities, settings
 from crm_sales.models import Account, Contact, Opportunity
 
 

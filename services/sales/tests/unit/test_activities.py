@@ -6,7 +6,7 @@ import pytest
 
 import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import accounts, activities, contacts
+from crm_sales.domain import accounts, activities, call_lists, contacts
 from crm_sales.models import Activity
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
@@ -65,13 +65,13 @@ def test_call_lists_skip_do_not_call_and_log_outcomes(session, team, events):
                          events)
     blocked = contacts.create(session, team["r1"], {"account_id": account.id, "last_name": "No",
                                                     "phone": "+49301234568", "do_not_call": True}, events)
-    call_list = activities.create_call_list(session, team["r1"], {"name": "Q4", "account_id": account.id}, events)
+    call_list = call_lists.create_call_list(session, team["r1"], {"name": "Q4", "account_id": account.id}, events)
     assert [x["contact_id"] for x in call_list.items] == [ok.id]
     assert call_list.skipped == [{"contact_id": blocked.id, "reason": "do_not_call"}]
     with pytest.raises(ServiceError):
-        activities.log_call(session, team["r1"], call_list.id, {"contact_id": blocked.id, "outcome": "connected"},
+        call_lists.log_call(session, team["r1"], call_list.id, {"contact_id": blocked.id, "outcome": "connected"},
                             events)
-    done = activities.log_call(session, team["r1"], call_list.id, {"contact_id": ok.id, "outcome": "interested",
+    done = call_lists.log_call(session, team["r1"], call_list.id, {"contact_id": ok.id, "outcome": "interested",
                                                                    "duration_seconds": 120}, events)
     assert done.items[0]["status"] == "called" and done.items[0]["outcome"] == "interested"
     assert session.get(Activity, done.items[0]["activity_id"]).duration_seconds == 120

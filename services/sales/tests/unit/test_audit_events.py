@@ -9,8 +9,8 @@ import pytest
 
 import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import (accounts, activities, agreements, contacts, expenses, leads, opportunities, planning, privacy,
-                       products, quotes, settings, territories)
+from crm_sales.domain import (accounts, activities, call_lists, contacts, expenses, leads, opportunities, privacy,
+                              products, quotes, sales_contracts, settings, targets, territories)
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -36,7 +36,7 @@ def _quote(session, who, events):
 
 def _contract(session, who, events):
     account = accounts.create(session, who, {"name": "Buyer"}, events)  # a contract names where it comes from
-    return agreements.create(session, who, {"account_id": account.id, "value": Decimal("900.00"), "currency": "EUR",
+    return sales_contracts.create(session, who, {"account_id": account.id, "value": Decimal("900.00"), "currency": "EUR",
                                             "starts_on": date.today(), "ends_on": date.today() + timedelta(days=100)},
                              events)
 
@@ -133,23 +133,23 @@ def test_quotes_create_update_approve_reject_delete(session, team, events):
 def test_contracts_create_update_document_delete_and_lifecycle(session, team, events):
     r1 = team["r1"]
     contract = _contract(session, r1, events)
-    agreements.update(session, r1, contract.id, {"terms": "Net 30."}, None, events)
-    agreements.update(session, r1, contract.id, {"status": "signed"}, None, events)  # contract_signed says it
-    agreements.document(session, r1, contract.id, events)
-    agreements.update(session, r1, contract.id, {"status": "terminated"}, None, events)
+    sales_contracts.update(session, r1, contract.id, {"terms": "Net 30."}, None, events)
+    sales_contracts.update(session, r1, contract.id, {"status": "signed"}, None, events)  # contract_signed says it
+    sales_contracts.document(session, r1, contract.id, events)
+    sales_contracts.update(session, r1, contract.id, {"status": "terminated"}, None, events)
     draft = _contract(session, r1, events)
-    agreements.delete(session, team["m1"], draft.id, events)
+    sales_contracts.delete(session, team["m1"], draft.id, events)
     assert changes(events) == [("contract", contract.id, "create", []), ("contract", contract.id, "update", ["terms"]),
                                ("contract", contract.id, "export", []), ("contract", contract.id, "update", ["status"]),
                                ("contract", draft.id, "create", []), ("contract", draft.id, "delete", [])]
     assert len(events.of(c.CONTRACT_SIGNED)) == 1
 
-    later = agreements.create(session, r1, {"account_id": contract.account_id, "value": Decimal("1.00"),
+    later = sales_contracts.create(session, r1, {"account_id": contract.account_id, "value": Decimal("1.00"),
                                             "currency": "EUR", "starts_on": date.today() + timedelta(days=5),
                                             "ends_on": date.today() + timedelta(days=10)}, events)
-    agreements.update(session, r1, later.id, {"status": "signed"}, None, events)
+    sales_contracts.update(session, r1, later.id, {"status": "signed"}, None, events)
     events.clear()
-    assert agreements.run_lifecycle(session, events, today=date.today() + timedelta(days=20))["expired"] == 1
+    assert sales_contracts.run_lifecycle(session, events, today=date.today() + timedelta(days=20))["expired"] == 1
     assert changes(events) == [("contract", later.id, "update", ["status"])]  # activated and expired: one change
 
 
@@ -168,8 +168,8 @@ def test_activities_update_and_call_lists(session, team, events):
     contact = contacts.create(session, r1, {"account_id": account.id, "last_name": "Ok", "phone": "+49301234567"},
                               events)
     events.clear()
-    call_list = activities.create_call_list(session, r1, {"name": "Q4", "account_id": account.id}, events)
-    activities.log_call(session, r1, call_list.id, {"contact_id": contact.id, "outcome": "interested"}, events)
+    call_list = call_lists.create_call_list(session, r1, {"name": "Q4", "account_id": account.id}, events)
+    call_lists.log_call(session, r1, call_list.id, {"contact_id": contact.id, "outcome": "interested"}, events)
     assert changes(events) == [("call_list", call_list.id, "create", []),
                                ("call_list", call_list.id, "update", ["items"])]
     assert len(events.of(c.ACTIVITY_LOGGED)) == 1  # the call itself
@@ -177,11 +177,11 @@ def test_activities_update_and_call_lists(session, team, events):
 
 def test_targets_expenses_and_settings(session, team, events):
     m1, r1 = team["m1"], team["r1"]
-    target = planning.create_target(session, m1, {"period": "2026-Q4", "user_id": "r2", "amount": "6000.00",
+    target = targets.create_target(session, m1, {"period": "2026-Q4", "user_id": "r2", "amount": "6000.00",
                                                   "currency": "EUR"}, events)
-    planning.update_target(session, m1, target.id, {"amount": Decimal("7000.00")}, None, events)
-    planning.update_target(session, m1, target.id, {"amount": Decimal("7000")}, None, events)  # no change
-    planning.delete_target(session, m1, target.id, events)
+    targets.update_target(session, m1, target.id, {"amount": Decimal("7000.00")}, None, events)
+    targets.update_target(session, m1, target.id, {"amount": Decimal("7000")}, None, events)  # no change
+    targets.delete_target(session, m1, target.id, events)
     claim = expenses.create(session, r1, {"amount": "42.10", "currency": "EUR", "category": "meals",
                                           "incurred_on": date(2026, 11, 2)}, events)
     expenses.update(session, r1, claim.id, {"amount": Decimal("40.00"), "category": "meals"}, None, events)

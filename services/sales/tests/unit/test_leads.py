@@ -4,7 +4,7 @@ import pytest
 
 import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import leads, records, territories
+from crm_sales.domain import accounts, leads, records, territories
 from crm_sales.models import Account, Contact, Lead, Opportunity
 
 
@@ -154,7 +154,7 @@ def test_conversion_creates_everything_once(session, team, events):
 
 
 def test_conversion_links_an_existing_account(session, team, events):
-    from crm_sales import accounts
+    from crm_sales.domain import accounts
     account = accounts.create(session, team["r1"], {"name": "Engines Ltd"}, events)
     lead = make(session, team["r1"], events)
     result = leads.convert(session, team["r1"], lead.id, {"account_id": account.id}, events)

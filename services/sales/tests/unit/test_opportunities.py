@@ -8,7 +8,7 @@ import time_machine
 import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError
-from crm_sales import opportunities
+from crm_sales.domain import opportunities
 
 
 def deal(session, who, events, **fields):

@@ -6,13 +6,13 @@ import pytest
 import time_machine
 
 from crm_common.errors import ServiceError
-from crm_sales import expenses, opportunities, planning, settings
+from crm_sales.domain import commissions, expenses, forecast, opportunities, periods, settings, targets
 
 
 def test_periods():
-    assert planning.period_bounds("2026-Q4") == (date(2026, 10, 1), date(2027, 1, 1))
-    assert planning.period_bounds("2026-02") == (date(2026, 2, 1), date(2026, 3, 1))
-    assert planning.period_bounds("2026") == (date(2026, 1, 1), date(2027, 1, 1))
+    assert periods.period_bounds("2026-Q4") == (date(2026, 10, 1), date(2027, 1, 1))
+    assert periods.period_bounds("2026-02") == (date(2026, 2, 1), date(2026, 3, 1))
+    assert periods.period_bounds("2026") == (date(2026, 1, 1), date(2027, 1, 1))
 
 
 def _deals(session, team, events):
@@ -29,9 +29,9 @@ def _deals(session, team, events):
 
 def test_forecast_by_owner_with_targets_and_scope(session, team, events):
     _deals(session, team, events)
-    planning.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r2", "amount": "6000.00",
+    targets.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r2", "amount": "6000.00",
                                                  "currency": "EUR"}, events)
-    result = planning.forecast(session, team["m1"], {"period": "2026-Q4", "group_by": "owner", "currency": "EUR"})
+    result = forecast.forecast(session, team["m1"], {"period": "2026-Q4", "group_by": "owner", "currency": "EUR"})
     rows = {g["key"]: g for g in result["groups"]}
     assert set(rows) == {"r1", "r2"}  # r3 is in another team
     assert rows["r1"] == {"key": "r1", "pipeline": "1500.00", "weighted": "875.00", "commit": "500.00",
@@ -39,26 +39,26 @@ def test_forecast_by_owner_with_targets_and_scope(session, team, events):
     assert (rows["r2"]["closed_won"], rows["r2"]["target"], rows["r2"]["attainment"]) == ("3000.00", "6000.00",
                                                                                           "50.00")
     assert result["totals"]["pipeline"] == "3500.00"
-    by_team = planning.forecast(session, team["admin"], {"period": "2026-Q4", "group_by": "team"})
+    by_team = forecast.forecast(session, team["admin"], {"period": "2026-Q4", "group_by": "team"})
     assert {g["key"]: g["pipeline"] for g in by_team["groups"]} == {"t1": "3500.00", "t2": "700.00"}
-    mine = planning.forecast(session, team["r1"], {"period": "2026-Q4", "group_by": "owner"})
+    mine = forecast.forecast(session, team["r1"], {"period": "2026-Q4", "group_by": "owner"})
     assert [g["key"] for g in mine["groups"]] == ["r1"]
-    assert planning.forecast(session, team["m1"], {"period": "2027-Q1"})["groups"] == []
+    assert forecast.forecast(session, team["m1"], {"period": "2027-Q1"})["groups"] == []
 
 
 def test_commissions_at_default_and_personal_rates(session, team, events):
     _deals(session, team, events)
-    result = planning.commissions(session, team["m1"], {"period": "2026-11"})
+    result = commissions.commissions(session, team["m1"], {"period": "2026-11"})
     assert result["items"] == [{"owner_id": "r2", "closed_won": "3000.00", "deals": 1, "rate_percent": "5.00",
                                 "commission": "150.00", "currency": "EUR"}]
     settings.update(session, {"commission_rates": {"r2": "7.5"}}, events)
-    assert planning.commissions(session, team["r2"], {"period": "2026"})["items"][0]["commission"] == "225.00"
-    assert planning.commissions(session, team["r1"], {"period": "2026"})["items"] == []
+    assert commissions.commissions(session, team["r2"], {"period": "2026"})["items"][0]["commission"] == "225.00"
+    assert commissions.commissions(session, team["r1"], {"period": "2026"})["items"] == []
 
 
 def test_a_manager_may_not_set_another_teams_target(session, team, events):
     with pytest.raises(ServiceError):
-        planning.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r3", "amount": "1.00",
+        targets.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r3", "amount": "1.00",
                                                      "currency": "EUR"}, events)
 
 

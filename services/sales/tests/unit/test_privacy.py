@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import crm_sales_contracts as c
-from crm_sales import leads, privacy
+from crm_sales.domain import leads, privacy
 from crm_sales.models import Contact, Lead, Opportunity
 
 

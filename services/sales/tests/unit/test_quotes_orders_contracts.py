@@ -9,7 +9,7 @@ import pytest
 
 import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import accounts, agreements, pricing, products, quotes, settings
+from crm_sales.domain import accounts, opportunities, orders, pricing, products, quotes, sales_contracts, settings
 from crm_sales.models import Activity, Quote
 
 
@@ -65,20 +65,20 @@ def test_big_discount_needs_a_managers_approval_before_sending(session, team, ev
 def test_accepting_places_an_order_once_and_orders_follow_their_flow(session, team, events):
     quote = _quote(session, team["r1"])
     with pytest.raises(ServiceError):
-        quotes.accept(session, team["r1"], quote.id, events)  # not sent yet
+        orders.accept(session, team["r1"], quote.id, events)  # not sent yet
     quotes.act(session, team["r1"], quote.id, "send", events)
-    order = quotes.accept(session, team["r1"], quote.id, events)
+    order = orders.accept(session, team["r1"], quote.id, events)
     assert (order.status, order.total, order.owner_id) == ("placed", Decimal("288.00"), "r1")
     assert session.get(Quote, quote.id).order_id == order.id
     account = accounts.records.load(session, team["r1"], "account", accounts.Account, order.account_id)
     assert (account.order_count, account.lifecycle_stage) == (1, "first_purchase")
     with pytest.raises(ServiceError) as twice:
-        quotes.accept(session, team["r1"], quote.id, events)
+        orders.accept(session, team["r1"], quote.id, events)
     assert twice.value.code == "conflict"
-    quotes.update_order(session, team["r1"], order.id, {"status": "confirmed"}, None, events)
+    orders.update_order(session, team["r1"], order.id, {"status": "confirmed"}, None, events)
     with pytest.raises(ServiceError):
-        quotes.update_order(session, team["r1"], order.id, {"status": "delivered"}, None, events)
-    quotes.update_order(session, team["r1"], order.id, {"status": "cancelled"}, None, events)
+        orders.update_order(session, team["r1"], order.id, {"status": "delivered"}, None, events)
+    orders.update_order(session, team["r1"], order.id, {"status": "cancelled"}, None, events)
     assert (account.total_value, account.lifecycle_stage) == (Decimal("0.00"), "prospect")
     assert [e["status"] for e in events.of(c.ORDER_STATUS_CHANGED)] == ["confirmed", "cancelled"]
 
@@ -87,48 +87,48 @@ def test_contract_from_order_signs_reminds_and_renders_a_docx(session, team, eve
     from docx import Document
     quote = _quote(session, team["r1"], terms="Net 30.")
     quotes.act(session, team["r1"], quote.id, "send", events)
-    order = quotes.accept(session, team["r1"], quote.id, events)
+    order = orders.accept(session, team["r1"], quote.id, events)
     today = date.today()
-    contract = agreements.create(session, team["r1"], {"order_id": order.id, "starts_on": today,
+    contract = sales_contracts.create(session, team["r1"], {"order_id": order.id, "starts_on": today,
                                                        "ends_on": today + timedelta(days=100),
                                                        "terms": "Delivery within 10 days.\n\nNet 30.",
                                                        "renewal_notice_days": 30}, events)
     assert (contract.value, contract.currency, contract.status) == (Decimal("288.00"), "EUR", "draft")
-    agreements.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
+    sales_contracts.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
     assert contract.status == "active" and events.of(c.CONTRACT_SIGNED)[0]["status"] == "active"
-    assert agreements.run_lifecycle(session, events, today=today)["reminded"] == 0
-    counts = agreements.run_lifecycle(session, events, today=today + timedelta(days=70))
+    assert sales_contracts.run_lifecycle(session, events, today=today)["reminded"] == 0
+    counts = sales_contracts.run_lifecycle(session, events, today=today + timedelta(days=70))
     assert counts["reminded"] == 1
     reminder = session.get(Activity, contract.reminder_activity_id)
     assert reminder.type == "task" and reminder.owner_id == "r1" and reminder.due_at.date() == today + timedelta(70)
-    assert agreements.run_lifecycle(session, events, today=today + timedelta(days=71))["reminded"] == 0
+    assert sales_contracts.run_lifecycle(session, events, today=today + timedelta(days=71))["reminded"] == 0
     assert len(events.of(c.CONTRACT_EXPIRING)) == 1
-    assert agreements.run_lifecycle(session, events, today=today + timedelta(days=101))["expired"] == 1
+    assert sales_contracts.run_lifecycle(session, events, today=today + timedelta(days=101))["expired"] == 1
 
-    document = agreements.document(session, team["r1"], contract.id, events)
-    assert document["content_type"] == agreements.DOCX
+    document = sales_contracts.document(session, team["r1"], contract.id, events)
+    assert document["content_type"] == sales_contracts.DOCX
     doc = Document(io.BytesIO(base64.b64decode(document["content_base64"])))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "Customer: Buyer, Main St 1, Berlin, DE" in text and "288.00 EUR" in text and "Net 30." in text
     cells = [cell.text for row in doc.tables[0].rows for cell in row.cells]
     assert "Widget" in cells and "Setup" in cells
     with pytest.raises(ServiceError) as hidden:
-        agreements.document(session, team["r3"], contract.id, events)
+        sales_contracts.document(session, team["r3"], contract.id, events)
     assert hidden.value.code == "not_found"
 
 
 def test_contract_from_an_opportunity_takes_its_value_and_account(session, team, events):
-    from crm_sales import opportunities
+    from crm_sales.domain import opportunities
     account = accounts.create(session, team["r1"], {"name": "Deal Co"}, events)
     opp = opportunities.create(session, team["r1"], {"name": "Renewal", "amount": "9000.00", "currency": "USD",
                                                      "account_id": account.id}, events)
     today = date.today()
-    contract = agreements.create(session, team["r1"], {"opportunity_id": opp.id, "starts_on": today + timedelta(5),
+    contract = sales_contracts.create(session, team["r1"], {"opportunity_id": opp.id, "starts_on": today + timedelta(5),
                                                        "ends_on": today + timedelta(370)}, events)
     assert (contract.account_id, contract.value, contract.currency) == (account.id, Decimal("9000.00"), "USD")
-    agreements.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
+    sales_contracts.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
     assert contract.status == "signed"  # starts in five days
-    assert agreements.run_lifecycle(session, events, today=today + timedelta(5))["activated"] == 1
+    assert sales_contracts.run_lifecycle(session, events, today=today + timedelta(5))["activated"] == 1
     with pytest.raises(ServiceError) as back:
-        agreements.update(session, team["r1"], contract.id, {"status": "draft"}, None, events)
+        sales_contracts.update(session, team["r1"], contract.id, {"status": "draft"}, None, events)
     assert back.value.code == "conflict"

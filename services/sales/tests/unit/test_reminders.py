@@ -8,7 +8,7 @@ import pytest
 
 import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import activities
+from crm_sales.domain import activities
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)

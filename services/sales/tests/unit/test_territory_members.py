@@ -5,7 +5,7 @@ from __future__ import annotations
 from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.permissions import BUILTIN_ROLES
-from crm_sales import territories
+from crm_sales.domain import territories
 
 MANAGER = Actor(user_id="m1", roles=("sales_manager",), team_id="team-1", perms=BUILTIN_ROLES["sales_manager"])
 

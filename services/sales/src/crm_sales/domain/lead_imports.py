@@ -22,7 +22,7 @@ from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.db import new_ordered_id, utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import assignment, import_duplicates, leads
+from crm_sales.domain import assignment, import_duplicates, leads
 from crm_sales.models import Lead
 
 KIND = "lead_import"

@@ -7,7 +7,7 @@ from crm_common import scope
 from crm_common.context import Actor
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError
-from crm_sales import records, users
+from crm_sales.domain import records, users
 from crm_sales.models import Expense
 
 EDITABLE = ("amount", "currency", "category", "description", "incurred_on")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from crm_common.context import Actor
 from crm_common.errors import ServiceError
-from crm_sales import records
+from crm_sales.domain import records
 from crm_sales.models import Product
 
 SEARCH = (Product.name, Product.sku)

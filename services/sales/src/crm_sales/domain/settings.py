@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from crm_common.errors import validation
-from crm_sales import records
+from crm_sales.domain import records
 from crm_sales.models import Setting
 
 AUDIT_ID = "sales"  # the record id of the settings in the audit trail (there is one set)

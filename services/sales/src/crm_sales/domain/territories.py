@@ -6,7 +6,7 @@ from sqlalchemy import select
 from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import records
+from crm_sales.domain import records
 from crm_sales.models import AssignmentRule, Territory
 
 SEARCH = (Territory.name,)

@@ -8,7 +8,7 @@ from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import accounts, assignment, checks, contacts, opportunities, records, users
+from crm_sales.domain import accounts, assignment, checks, contacts, opportunities, records, users
 from crm_sales.models import Account, Contact, Lead
 
 EDITABLE = ("first_name", "last_name", "company", "title", "email", "phone", "country", "industry", "score",

@@ -10,7 +10,7 @@ from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import assignment, checks, records, settings, users
+from crm_sales.domain import assignment, checks, records, settings, users
 from crm_sales.models import Account, Activity, Contact, Opportunity, Order, Quote, SalesContract
 
 EDITABLE = ("name", "industry", "size", "employees", "website", "phone", "street", "city", "postal_code",

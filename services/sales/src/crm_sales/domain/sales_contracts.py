@@ -12,7 +12,7 @@ from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import records, settings, users
+from crm_sales.domain import activities, records, settings, users
 from crm_sales.models import Account, Activity, Opportunity, Order, SalesContract
 
 FLOW = {"draft": ("signed", "terminated"), "signed": ("active", "terminated"), "active": ("expired", "terminated"),
@@ -137,7 +137,6 @@ def run_lifecycle(session, emit, today: date | None = None) -> dict:
             session.flush()
             contract.reminder_activity_id = reminder.id
             session.flush()
-            from crm_sales import activities
             emit(c.ACTIVITY_LOGGED, activities.event_data(reminder))
             emit(c.CONTRACT_EXPIRING, event_data(contract))
             counts["reminded"] += 1

@@ -7,7 +7,7 @@ from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import checks, records, users
+from crm_sales.domain import checks, records, users
 from crm_sales.models import Account, Activity, Contact, Opportunity
 
 EDITABLE = ("account_id", "first_name", "last_name", "email", "phone", "title", "owner_id", "do_not_call", "country")

@@ -5,7 +5,7 @@ from sqlalchemy import or_, select
 
 import crm_sales_contracts as c
 from crm_common.db import utcnow
-from crm_sales import contacts, leads, records
+from crm_sales.domain import contacts, leads, records
 from crm_sales.models import Activity, Contact, Lead
 
 ERASED = "(erased)"

@@ -9,7 +9,7 @@ from crm_common.context import Actor
 import crm_sales_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import records, users
+from crm_sales.domain import records, users
 from crm_sales.models import Account, Contact, Opportunity, Pipeline, StageHistory
 
 EDITABLE = ("name", "account_id", "contact_id", "owner_id", "amount", "currency", "probability",
