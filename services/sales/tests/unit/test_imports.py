@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from crm_common import jobs, tables
 from crm_common.db import utcnow
+from crm_common.entrypoint import Context
 from crm_common.errors import ServiceError
 from crm_sales.domain import lead_imports, territories
 from crm_sales.models import Base, Lead
@@ -22,13 +23,13 @@ Alan,Turing,Bletchley,alan@bp.example,,gb
 
 def queue(engine, who, data):
     with Session(engine) as session, session.begin():
-        return lead_imports.start(session, Base.metadata, who, data, "req-1")
+        return lead_imports.start(Context(session, who, None, "req-1"), data)
 
 
 def test_csv_import_reports_progress_errors_and_links_duplicates(engine, team, events):
     with Session(engine) as session, session.begin():
-        territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]},
-                           events)
+        admin = Context(session, team["admin"], events)  # this session commits: the job's connections see it
+        territories.create(admin, {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
     job = queue(engine, team["marketer"], {"csv": CSV, "force": True})
     assert (job["status"], job["total"], job["processed"]) == ("queued", 4, 0)
     done = jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
@@ -81,9 +82,9 @@ def test_a_resumed_job_does_not_import_twice(engine, team):
 def test_others_cannot_see_an_import(engine, team):
     job = queue(engine, team["r1"], {"rows": [{"last_name": "A"}]})
     with Session(engine) as session:
-        assert lead_imports.get(session, Base.metadata, team["r1"], job["id"])["id"] == job["id"]
+        assert lead_imports.get(Context(session, team["r1"], None), job["id"])["id"] == job["id"]
         with pytest.raises(ServiceError) as hidden:
-            lead_imports.get(session, Base.metadata, team["r2"], job["id"])
+            lead_imports.get(Context(session, team["r2"], None), job["id"])
     assert hidden.value.code == "not_found"
 
 

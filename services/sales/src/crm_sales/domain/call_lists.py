@@ -1,24 +1,34 @@
 """Telemarketing call lists: the contacts to call (do-not-call and phoneless ones skipped), calls logged."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 import crm_sales_contracts as c
 from crm_common import scope
-from crm_common.context import Actor
 from crm_common.errors import ServiceError, validation
 from crm_sales.domain import records, users
 from crm_sales.domain.activities import event_data, follow_up
 from crm_sales.models import Account, Activity, CallList, Contact
 
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
-def create_call_list(session, actor: Actor, data: dict, emit) -> CallList:
+get = records.reader("call_list", CallList)
+page = records.lister("call_list", CallList, c.CallListFilters.SORTABLE)
+
+
+def create(ctx: Context, data: dict) -> CallList:
+    """A call list of the contacts named and the account's; those who must not be called or have no phone are
+    skipped (and listed so)."""
+    session, actor = ctx.session, ctx.caller
     owner_id = data.get("owner_id") or actor.user_id
     if owner_id != actor.user_id and not actor.can("call_list", "assign"):
         raise validation({"owner_id": ["your role may not assign call lists"]})
     ids = list(dict.fromkeys(data.get("contact_ids") or []))
     if data.get("account_id"):
-        records.load(session, actor, "account", Account, data["account_id"], what="account")
+        records.load(ctx, "account", Account, data["account_id"], what="account")
         ids += [cid for cid in session.execute(select(Contact.id).where(
             Contact.account_id == data["account_id"], Contact.deleted_at.is_(None)).order_by(Contact.last_name))
             .scalars() if cid not in ids]
@@ -39,13 +49,14 @@ def create_call_list(session, actor: Actor, data: dict, emit) -> CallList:
                          team_id=users.team_of(session, owner_id, actor))
     session.add(call_list)
     session.flush()
-    records.changed(emit, "call_list", call_list.id, "create")
+    records.changed(ctx, "call_list", call_list.id, "create")
     return call_list
 
 
-def log_call(session, actor: Actor, call_list_id: str, data: dict, emit) -> CallList:
+def log_call(ctx: Context, record_id: str, data: dict) -> CallList:
     """The rep called someone on the list: a call activity with its outcome; the item is done."""
-    call_list = records.load(session, actor, "call_list", CallList, call_list_id, "update")
+    session, actor = ctx.session, ctx.caller
+    call_list = records.load(ctx, "call_list", CallList, record_id, "update")
     items = [dict(x) for x in call_list.items]
     item = next((x for x in items if x["contact_id"] == data["contact_id"]), None)
     if item is None:
@@ -61,11 +72,11 @@ def log_call(session, actor: Actor, call_list_id: str, data: dict, emit) -> Call
                     callback_at=data.get("callback_at"))
     session.add(call)
     session.flush()
-    emit(c.ACTIVITY_LOGGED, event_data(call))
+    ctx.emit(c.ACTIVITY_LOGGED, event_data(call))
     if call.callback_at:
-        follow_up(session, call, emit)
+        follow_up(ctx, call)
     item.update(status="called", outcome=data["outcome"], activity_id=call.id)
     call_list.items = items
     session.flush()
-    records.changed(emit, "call_list", call_list.id, "update", ("items",))
+    records.changed(ctx, "call_list", call_list.id, "update", ("items",))
     return call_list

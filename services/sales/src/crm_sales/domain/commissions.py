@@ -2,21 +2,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from crm_common import scope
-from crm_common.context import Actor
 from crm_sales.domain import pricing, settings
 from crm_sales.domain.periods import period_bounds, start_of
 from crm_sales.models import Opportunity
 
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
+
 ZERO = Decimal("0.00")
 
 
-
-def commissions(session, actor: Actor, query: dict) -> dict:
+def commissions(ctx: Context, query: dict) -> dict:
     """Commission per owner: closed-won amount in the period times the owner's rate (or the default)."""
+    session, actor = ctx.session, ctx.caller
     first, after = period_bounds(query["period"])
     currency = query.get("currency") or "EUR"
     stmt = select(Opportunity).where(

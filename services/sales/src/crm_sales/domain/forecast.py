@@ -2,26 +2,28 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from crm_common import scope
-from crm_common.context import Actor
 from crm_sales.domain import pricing
 from crm_sales.domain.periods import period_bounds, start_of
 from crm_sales.models import Opportunity, Target
 
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
+
 ZERO = Decimal("0.00")
-
-
 
 def _key(opp: Opportunity, group_by: str) -> str | None:
     return {"owner": opp.owner_id, "team": opp.team_id, "territory": opp.territory_id}[group_by]
 
 
-def forecast(session, actor: Actor, query: dict) -> dict:
+def forecast(ctx: Context, query: dict) -> dict:
     """Pipeline, weighted and commit of open deals expected to close in the period, closed won in it,
     the targets and attainment, per owner, team or territory (within the caller's forecast scope)."""
+    session, actor = ctx.session, ctx.caller
     first, after = period_bounds(query["period"])
     group_by, currency = query.get("group_by") or "owner", query.get("currency") or "EUR"
     visible = scope.clause(actor, "forecast", "read", Opportunity)

@@ -1,18 +1,24 @@
-"""Quotes (lines, discounts, tax, totals; approval above the discount limit) and the orders they become."""
+"""Quotes: lines, discounts, tax, totals; approval above the discount limit; sent, rejected (accepted: orders)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from crm_common import scope
-from crm_common.context import Actor
 import crm_sales_contracts as c
+from crm_common import scope
 from crm_common.contracts.fields import MAX_MONEY
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales.domain import pricing, records, settings, users
-from crm_sales.models import Account, Opportunity, Order, Product, Quote
+from crm_sales.models import Account, Opportunity, Product, Quote
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 PRICED = ("lines", "subtotal", "discount_total", "tax_total", "total", "needs_approval", "approved_by", "approved_at")
+get = records.reader("quote", Quote)
+page = records.lister("quote", Quote, c.QuoteFilters.SORTABLE)
+delete = records.deleter("quote", Quote)
 
 
 def quote_event(quote: Quote) -> dict:
@@ -60,14 +66,14 @@ def _price(session, quote: Quote, lines: list[dict]) -> None:
     quote.approved_by = quote.approved_at = None
 
 
-def create(session, actor: Actor, data: dict, emit) -> Quote:
+def create(ctx: Context, data: dict) -> Quote:
+    session, actor = ctx.session, ctx.caller
     opportunity = account = None
     if data.get("opportunity_id"):
-        opportunity = records.load(session, actor, "opportunity", Opportunity, data["opportunity_id"],
-                                   what="opportunity")
+        opportunity = records.load(ctx, "opportunity", Opportunity, data["opportunity_id"], what="opportunity")
     account_id = data.get("account_id") or (opportunity.account_id if opportunity else None)
     if account_id:
-        account = records.load(session, actor, "account", Account, account_id, what="account")
+        account = records.load(ctx, "account", Account, account_id, what="account")
     quote = Quote(opportunity_id=opportunity.id if opportunity else None, account_id=account.id if account else None,
                   currency=data["currency"], status="draft", tax_percent=Decimal(data.get("tax_percent") or 0),
                   valid_until=data.get("valid_until"), terms=data.get("terms"))
@@ -77,12 +83,13 @@ def create(session, actor: Actor, data: dict, emit) -> Quote:
     _price(session, quote, data["lines"])
     session.add(quote)
     session.flush()
-    records.changed(emit, "quote", quote.id, "create")
+    records.changed(ctx, "quote", quote.id, "create")
     return quote
 
 
-def update(session, actor: Actor, quote_id: str, data: dict, expected_version: int | None, emit) -> Quote:
-    quote = records.load_for_update(session, actor, "quote", Quote, quote_id, expected_version)
+def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Quote:
+    session = ctx.session
+    quote = records.load_for_update(ctx, "quote", Quote, record_id, expected_version)
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote cannot change; copy it into a new one")
     before = records.snapshot(quote, PRICED)
@@ -99,50 +106,49 @@ def update(session, actor: Actor, quote_id: str, data: dict, expected_version: i
     else:
         _price(session, quote, lines)
     session.flush()
-    records.changed(emit, "quote", quote.id, "update", changed + records.changed_since(quote, before))
+    records.changed(ctx, "quote", quote.id, "update", changed + records.changed_since(quote, before))
     return quote
 
 
-def delete(session, actor: Actor, quote_id: str, emit) -> None:
-    records.delete(session, actor, "quote", Quote, quote_id, emit)
+def _for_action(ctx: Context, record_id: str) -> Quote:
+    return records.load(ctx, "quote", Quote, record_id, "update")
 
 
-def approve(session, actor: Actor, quote: Quote, emit) -> Quote:
+def approve(ctx: Context, record_id: str) -> Quote:
+    """A manager approves the discounts of a draft quote."""
+    actor = ctx.caller
+    quote = _for_action(ctx, record_id)
     if not scope.allows(actor, "quote", "admin", quote):
         raise ServiceError("forbidden", "a manager approves discounts above the limit")
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote needs no approval")
     quote.approved_by, quote.approved_at = actor.user_id, utcnow()
-    records.changed(emit, "quote", quote.id, "approve", ("approved_by", "approved_at"))
+    records.changed(ctx, "quote", quote.id, "approve", ("approved_by", "approved_at"))
+    ctx.session.flush()
     return quote
 
 
-def send(session, actor: Actor, quote: Quote, emit) -> Quote:
+def send(ctx: Context, record_id: str) -> Quote:
+    """Send a draft quote to the customer (approved first when a discount is above the limit)."""
+    quote = _for_action(ctx, record_id)
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote cannot be sent")
     if quote.needs_approval and not quote.approved_at:
-        limit = settings.decimal(session, "discount_approval_percent")
+        limit = settings.decimal(ctx.session, "discount_approval_percent")
         raise ServiceError("conflict", f"a discount above {limit}% needs a manager's approval before sending",
                            extra={"needs_approval": True})
     quote.status, quote.sent_at = "sent", utcnow()
-    session.flush()
-    emit(c.QUOTE_SENT, quote_event(quote))
+    ctx.session.flush()
+    ctx.emit(c.QUOTE_SENT, quote_event(quote))
     return quote
 
 
-def reject(session, actor: Actor, quote: Quote, emit) -> Quote:
+def reject(ctx: Context, record_id: str) -> Quote:
+    """The customer declined a sent quote."""
+    quote = _for_action(ctx, record_id)
     if quote.status != "sent":
         raise ServiceError("conflict", f"a {quote.status} quote cannot be rejected")
     quote.status = "rejected"
-    records.changed(emit, "quote", quote.id, "update", ("status",))
+    records.changed(ctx, "quote", quote.id, "update", ("status",))
+    ctx.session.flush()
     return quote
-
-
-ACTIONS = {"approve": approve, "send": send, "reject": reject}
-
-
-def act(session, actor: Actor, quote_id: str, action: str, emit) -> Quote:
-    quote = records.load(session, actor, "quote", Quote, quote_id, "update")
-    result = ACTIONS[action](session, actor, quote, emit)
-    session.flush()
-    return result
