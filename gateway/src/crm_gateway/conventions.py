@@ -177,6 +177,7 @@ class Route:
     """One HTTP route: `method` on `path` (under /api/v1; `<id>` the record id, `<name>` another id passed
     as the keyword `name`) calls `contract`. `status` 201 answers with the new record's Location (the
     GET route of `path` + "/<id>"), 202 with `location` (a path with `{id}` of the answer); 204 with no body.
+    A `location` given names the Location of any answer ("" for none: a record without a route of its own).
     `access` for a route no role grant governs: PUBLIC, SELF_SERVICE or OWN_ACCOUNT (auth)."""
 
     method: str
@@ -189,6 +190,7 @@ class Route:
     summary: str = ""
     endpoint: str | None = None
     options: dict = field(default_factory=dict)  # fixed keywords of the call
+    answers: dict = field(default_factory=dict)  # other answers the document names: {409: "why"}
 
     @property
     def permission(self):
@@ -263,6 +265,8 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
         handler = blp.response(route.status, contract.output(many=contract.many))(handler)
     if route.method == "PATCH" and contract.record:
         handler = blp.alt_response(412, description="If-Match names a stale version")(handler)
+    for status, why in route.answers.items():
+        handler = blp.alt_response(status, description=why)(handler)
     if contract.input is not None:
         handler = blp.arguments(contract.input, location="query" if route.method == "GET" else "json")(handler)
     return handler
@@ -276,9 +280,10 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
     tag = etag_of(result)
     if tag:
         headers["ETag"] = tag
-    if route.status == 201 and isinstance(result, dict) and result.get("id"):
+    if route.location is not None:
+        if route.location and isinstance(result, dict):
+            headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
+    elif route.status == 201 and isinstance(result, dict) and result.get("id"):
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
-    elif route.location and isinstance(result, dict):
-        headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
     body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")

@@ -46,7 +46,11 @@ ROUTES = [
               contract("update_widget", WidgetChange, permission=("lead", "update"), record=True),
               contract("delete_widget", None, None, ("lead", "delete"), record=True)),
     Route("POST", "/widgets/<id>/polish", contract("polish_widget", None, permission=("lead", "update"),
-                                                  record=True)),
+                                                  record=True), answers={409: "polished already"}),
+    Route("POST", "/widgets/<id>/copies", contract("copy_widget", None, permission=("lead", "create"), record=True),
+          status=201, location="/widget-copies/{id}"),
+    Route("POST", "/widget-notes", contract("create_widget_note", WidgetIn, permission=("lead", "create")),
+          status=201, location=""),
 ]
 
 
@@ -63,6 +67,8 @@ class Recorder:
         if method == "delete_widget":
             return None
         body = args[0] if args else {}
+        if method == "copy_widget":
+            return {"id": "7d0c4c1e-0000-4000-8000-0000000000c0", "version": 1, **body}
         return {"id": kwargs.get("id", "7d0c4c1e-0000-4000-8000-000000000001"), "version": 3, **body,
                 "seen_at": "2026-11-23T08:00:00.000000Z"}
 
@@ -149,3 +155,14 @@ def test_the_document_names_each_route_its_schemas_and_permission(app):
     assert set(item) >= {"get", "patch", "delete"}
     assert "412" in item["patch"]["responses"] and item["get"]["responses"]["200"]
     assert spec["paths"]["/api/v1/widgets"]["post"]["responses"]["201"]
+    assert spec["paths"]["/api/v1/widgets/{record_id}/polish"]["post"]["responses"]["409"]["description"] == (
+        "polished already")
+
+
+def test_a_route_may_name_the_location_of_its_answer_or_none(app, keypair):
+    client, h = app.test_client(), headers(keypair, ALL)
+    copied = client.post(f"/api/v1/widgets/{WID}/copies", headers=h)
+    assert copied.status_code == 201 and copied.headers["ETag"] == '"1"'
+    assert copied.headers["Location"].endswith("/api/v1/widget-copies/7d0c4c1e-0000-4000-8000-0000000000c0")
+    noted = client.post("/api/v1/widget-notes", json={"name": "n"}, headers=h)
+    assert noted.status_code == 201 and noted.get_json()["name"] == "n" and "Location" not in noted.headers
