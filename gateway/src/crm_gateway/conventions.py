@@ -180,14 +180,15 @@ PUBLIC_IDENTIFIED = "public, identified when credentials are sent"  # access= of
 class Route:
     """One HTTP route: `method` on `path` (under /api/v1; `<id>` the record id, `<name>` another id passed
     as the keyword `name`) calls `contract`. `status` 201 answers with the new record's Location (the
-    GET route of `path` + "/<id>", or `location` when given; none for a path with ids and no `location`),
-    202 with `location` (a path with `{field}`s of the answer); 204 with no body. `access` for a route no role
-    grant governs: PUBLIC, PUBLIC_IDENTIFIED, SELF_SERVICE or OWN_ACCOUNT (auth). A path id that is not a
-    record's UUID names its converter (`<string:token>`). `if_match`: whether If-Match is the call's
-    `expected_version` (default: on a PATCH of one record; on a DELETE of one record when sent). `options`
-    are keywords of the call: a value, or a callable asked on each request (the client's address);
-    `after(**keywords)` runs once the call succeeded (this worker drops a cache); `responses` are further
-    answers the document lists, `(status, description)`."""
+    GET route of `path` + "/<id>"; none for a path with other ids), 202 with `location` (a path with
+    `{field}`s of the answer); 204 with no body. A `location` given names the Location of any answer ("" for
+    none: a record without a route of its own). `access` for a route no role grant governs: PUBLIC,
+    PUBLIC_IDENTIFIED, SELF_SERVICE or OWN_ACCOUNT (auth). A path id that is not a record's UUID names its
+    converter (`<string:token>`). `if_match`: whether If-Match is the call's `expected_version` (default: on
+    a PATCH of one record; on a DELETE of one record when sent). `options` are keywords of the call: a
+    value, or a callable asked on each request (the client's address); `after(**keywords)` runs once the
+    call succeeded (this worker drops a cache); `answers` are further answers the document names,
+    `{409: "why"}`."""
 
     method: str
     path: str
@@ -200,7 +201,7 @@ class Route:
     endpoint: str | None = None
     options: dict = field(default_factory=dict)  # keywords of the call: values, or callables asked per request
     after: Callable[..., None] | None = None
-    responses: tuple[tuple[int, str], ...] = ()
+    answers: dict = field(default_factory=dict)  # other answers the document names: {409: "why"}
     if_match: bool | None = None
 
     @property
@@ -292,8 +293,8 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
         handler = blp.response(route.status, contract.output(many=contract.many))(handler)
     if route.takes_if_match or (route.method == "DELETE" and contract.record):
         handler = blp.alt_response(412, description="If-Match names a stale version")(handler)
-    for status, description in route.responses:
-        handler = blp.alt_response(status, description=description)(handler)
+    for status, why in route.answers.items():
+        handler = blp.alt_response(status, description=why)(handler)
     if contract.input is not None:
         handler = blp.arguments(contract.input, location="query" if route.method == "GET" else "json")(handler)
     return handler
@@ -307,8 +308,9 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
     tag = etag_of(result)
     if tag:
         headers["ETag"] = tag
-    if route.location and isinstance(result, dict):
-        headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
+    if route.location is not None:
+        if route.location and isinstance(result, dict):
+            headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
     elif route.status == 201 and isinstance(result, dict) and result.get("id") and "<" not in route.path:
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
     body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)

@@ -47,7 +47,7 @@ ROUTES = [
               contract("update_widget", WidgetChange, permission=("lead", "update"), record=True),
               contract("delete_widget", None, None, ("lead", "delete"), record=True)),
     Route("POST", "/widgets/<id>/polish", contract("polish_widget", None, permission=("lead", "update"),
-                                                  record=True)),
+                                                  record=True), answers={409: "polished already"}),
     # nested records, a token link, If-Match off the default
     Route("POST", "/widgets/<id>/notes", contract("add_note", WidgetIn, permission=("lead", "update"), record=True),
           201, location="/widgets/{widget_id}/notes"),
@@ -61,9 +61,13 @@ ROUTES = [
                                                    record=True), if_match=False),
     Route("POST", "/widgets/<id>/share", contract("share_widget", None, permission=("lead", "update"), record=True),
           options={"client_ip": lambda: request.remote_addr, "via": "link"},
-          after=lambda **call: AFTER.append(call), responses=((409, "shared already"),)),
+          after=lambda **call: AFTER.append(call), answers={409: "shared already"}),
     Route("POST", "/widget-copies", contract("copy_widget", WidgetIn, permission=("lead", "create")), 201,
           location="/widgets/{id}"),
+    Route("POST", "/widgets/<id>/duplicates", contract("duplicate_widget", None, permission=("lead", "create"),
+                                                       record=True), status=201, location="/widget-copies/{id}"),
+    Route("POST", "/widget-notes", contract("create_widget_note", WidgetIn, permission=("lead", "create")),
+          status=201, location=""),
 ]
 AFTER: list = []
 
@@ -85,6 +89,8 @@ class Recorder:
         body = args[0] if args else {}
         if method in ("add_note", "tag_widget", "answer_widget"):
             return {"id": "7d0c4c1e-0000-4000-8000-0000000000ff", "widget_id": kwargs.get("id"), **body}
+        if method == "duplicate_widget":
+            return {"id": "7d0c4c1e-0000-4000-8000-0000000000c0", "version": 1, **body}
         return {"id": kwargs.get("id", "7d0c4c1e-0000-4000-8000-000000000001"), "version": 3, **body,
                 "seen_at": "2026-11-23T08:00:00.000000Z"}
 
@@ -233,3 +239,18 @@ def test_a_created_record_answers_with_the_location_the_route_names(app, keypair
     made = app.test_client().post("/api/v1/widget-copies", json={"name": "b"}, headers=headers(keypair, ALL))
     assert made.status_code == 201
     assert made.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
+
+
+def test_a_documented_answer_of_a_route(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    assert spec["paths"]["/api/v1/widgets/{record_id}/polish"]["post"]["responses"]["409"]["description"] == (
+        "polished already")
+
+
+def test_a_route_may_name_the_location_of_its_answer_or_none(app, keypair):
+    client, h = app.test_client(), headers(keypair, ALL)
+    copied = client.post(f"/api/v1/widgets/{WID}/duplicates", headers=h)
+    assert copied.status_code == 201 and copied.headers["ETag"] == '"1"'
+    assert copied.headers["Location"].endswith("/api/v1/widget-copies/7d0c4c1e-0000-4000-8000-0000000000c0")
+    noted = client.post("/api/v1/widget-notes", json={"name": "n"}, headers=h)
+    assert noted.status_code == 201 and noted.get_json()["name"] == "n" and "Location" not in noted.headers

@@ -11,7 +11,7 @@ import crm_identity_contracts as c
 from crm_gateway import auth
 from crm_gateway.conventions import OWN_ACCOUNT, PUBLIC, SELF_SERVICE, Route, build, resource
 
-OWN_ACCOUNT_ONLY = ((403, "an API key may not act on its owner's account"),)
+OWN_ACCOUNT_ONLY = {403: "an API key may not act on its owner's account"}
 SIGN_IN = ("Email and password (and `otp` when the account has a second factor) -> a token pair; throttled per "
            "account and per client address.")
 PRIVACY_REQUEST = "/privacy/requests/{id}"
@@ -36,15 +36,15 @@ def forget_key(id: str, **call) -> None:  # noqa: A002 - the call's keyword
 
 ROUTES = [
     Route("POST", "/auth/login", c.LOGIN, access=PUBLIC, options={"client_ip": client_ip}, summary=SIGN_IN,
-          responses=((401, "wrong credentials (the same answer whether or not the email exists)"),
-                     (429, "too many failures for this account or address (Retry-After)"))),
+          answers={401: "wrong credentials (the same answer whether or not the email exists)",
+                   429: "too many failures for this account or address (Retry-After)"}),
     Route("POST", "/auth/refresh", c.REFRESH, access=PUBLIC, options={"client_ip": client_ip}),
     Route("POST", "/auth/logout", c.LOGOUT, 204, access=OWN_ACCOUNT, options={"session_id": token_session},
-          after=forget_my_sessions, responses=OWN_ACCOUNT_ONLY,
+          after=forget_my_sessions, answers=OWN_ACCOUNT_ONLY,
           summary="With `refresh_token`: end that session and the one of the access token used; without: every "
                   "session of the caller. Their access tokens stop working within seconds."),
     Route("POST", "/auth/password", c.CHANGE_PASSWORD, 204, access=OWN_ACCOUNT, after=forget_my_sessions,
-          responses=OWN_ACCOUNT_ONLY),
+          answers=OWN_ACCOUNT_ONLY),
     Route("POST", "/auth/mfa/enroll", c.MFA_ENROLL, access=OWN_ACCOUNT),
     Route("POST", "/auth/mfa/verify", c.MFA_VERIFY, access=OWN_ACCOUNT),
     Route("POST", "/auth/mfa/disable", c.MFA_DISABLE, access=OWN_ACCOUNT),
@@ -56,7 +56,7 @@ ROUTES = [
     Route("DELETE", "/users/<id>/mfa", c.RESET_USER_MFA, 204,
           summary="Turn the user's second factor off (a lost device) and revoke their sessions; they enroll again."),
     Route("POST", "/users/<id>/offboard", c.OFFBOARD_USER, 202, location=PRIVACY_REQUEST, idempotent=False,
-          responses=((409, "the caller themself, or the last active administrator"),),
+          answers={409: "the caller themself, or the last active administrator"},
           summary="Offboard a staff member (confirm with their email): deactivates and anonymises the account "
                   "and erases what every service holds about that email; the answer is the erasure request."),
     Route("POST", "/portal-customers", c.CREATE_PORTAL_CUSTOMER, 201, location="/users/{id}"),

@@ -52,9 +52,14 @@ def run(service, fn: Callable, *args, **kwargs):
 
 def entrypoint(contract: RpcContract, fn: Callable):
     """The service method of `contract`, calling the plain domain function `fn` (see the module doc)."""
+    accepted = _keywords(fn)
 
     def method(self, payload=None, id=None, **options):
         check_permission(contract, self.db.caller)
+        unknown = [name for name in options if accepted is not None and name not in accepted]
+        if unknown:
+            raise ServiceError("validation_failed", f"{contract.method} takes no option {', '.join(sorted(unknown))}",
+                               errors={name: ["not an option of this call"] for name in unknown})
         args = [] if not contract.record else [_record_id(id)]
         if contract.input is not None:
             args.append(load_input(contract, payload))
@@ -63,6 +68,16 @@ def entrypoint(contract: RpcContract, fn: Callable):
     method.__name__ = method.__qualname__ = contract.method
     method.__doc__ = contract.description or fn.__doc__
     return rpc(expected_exceptions=ServiceError)(method)
+
+
+def _keywords(fn: Callable) -> frozenset | None:
+    """The keyword options a domain function takes (None: any, it has **kwargs); its first parameters are
+    the context, the record id and the input, passed by position."""
+    import inspect
+    parameters = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters if p.default is not p.empty or p.kind is p.KEYWORD_ONLY)
 
 
 def _record_id(value) -> str:

@@ -17,6 +17,7 @@ from crm_common.db import utcnow
 from crm_common.envelope import rfc3339
 from crm_common.errors import ServiceError, conflict, not_found
 from crm_common.unit_of_work import is_unique_violation
+from crm_common.versioning import check_version
 from crm_marketing.models import Suppression
 
 RESOURCE, WHAT = "consent", "suppression entry"
@@ -108,10 +109,11 @@ def page(ctx, query: dict) -> dict:
     return {"items": rows, "next_cursor": cursor}
 
 
-def lift(ctx, record_id: str) -> None:
+def lift(ctx, record_id: str, expected_version: int | None = None) -> None:
     """Lift a `manual` or `hard_bounce` entry (the address may be mailed again); the entry is kept, hidden.
     A complaint, unsubscribe or erased entry stays: the person asked not to be mailed (409)."""
     entry = _load(ctx, record_id, "delete")
+    check_version(entry, expected_version)
     if entry.reason not in LIFTABLE:
         raise conflict(f"a {entry.reason} entry cannot be lifted: the person asked not to be mailed "
                        f"(only {' and '.join(LIFTABLE)} entries can be)", reason=entry.reason)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from crm_sales import users
+from crm_sales.domain import users
 from crm_sales.models import AssignmentRule, Lead, Territory
 
 OPEN_STATUSES = ("new", "contacted", "qualified")

@@ -8,7 +8,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from crm_common.errors import validation
-from crm_sales import e164
+from crm_sales.domain import e164
 
 # what most addresses look like; anything else goes through email-validator's full rules
 _PLAIN_EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9-]{1,63}\.)+[a-z]{2,24}$")

@@ -1,30 +1,29 @@
-"""Quotes (lines, discounts, tax, totals; approval above the discount limit) and the orders they become."""
+"""Quotes: lines, discounts, tax, totals; approval above the discount limit; sent, rejected (accepted: orders)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+import crm_sales_contracts as c
 from crm_common import scope
-from crm_common.context import Actor
-from crm_common.contracts import sales as c
+from crm_common.contracts.fields import MAX_MONEY
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import accounts, pricing, records, settings, users
-from crm_sales.models import Account, Opportunity, Order, Product, Quote
+from crm_sales.domain import pricing, records, settings, users
+from crm_sales.models import Account, Opportunity, Product, Quote
 
-# order status -> statuses it may move to
-ORDER_FLOW = {"placed": ("confirmed", "cancelled"), "confirmed": ("shipped", "cancelled"), "shipped": ("delivered",),
-              "delivered": (), "cancelled": ()}
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
+
 PRICED = ("lines", "subtotal", "discount_total", "tax_total", "total", "needs_approval", "approved_by", "approved_at")
+get = records.reader("quote", Quote)
+page = records.lister("quote", Quote, c.QuoteFilters.SORTABLE)
+delete = records.deleter("quote", Quote)
 
 
 def quote_event(quote: Quote) -> dict:
     return {"id": quote.id, "opportunity_id": quote.opportunity_id, "account_id": quote.account_id,
             "total": str(quote.total), "currency": quote.currency, "status": quote.status, "order_id": quote.order_id}
-
-
-def order_event(order: Order, previous: str | None = None) -> dict:
-    return {"id": order.id, "quote_id": order.quote_id, "account_id": order.account_id, "status": order.status,
-            "previous_status": previous, "total": str(order.total), "currency": order.currency}
 
 
 def _lines(session, currency: str, lines: list[dict]) -> list[dict]:
@@ -57,7 +56,7 @@ def _lines(session, currency: str, lines: list[dict]) -> list[dict]:
 def _price(session, quote: Quote, lines: list[dict]) -> None:
     priced = _lines(session, quote.currency, lines)
     sums = pricing.totals(priced, quote.tax_percent)
-    if sums["subtotal"] >= c.MAX_MONEY:
+    if sums["subtotal"] >= MAX_MONEY:
         raise validation({"lines": ["the quote's total is too large"]})
     quote.lines = [{k: v for k, v in line.items() if k != "gross"} for line in priced]
     quote.subtotal, quote.discount_total = sums["subtotal"], sums["discount_total"]
@@ -67,14 +66,14 @@ def _price(session, quote: Quote, lines: list[dict]) -> None:
     quote.approved_by = quote.approved_at = None
 
 
-def create(session, actor: Actor, data: dict, emit) -> Quote:
+def create(ctx: Context, data: dict) -> Quote:
+    session, actor = ctx.session, ctx.caller
     opportunity = account = None
     if data.get("opportunity_id"):
-        opportunity = records.load(session, actor, "opportunity", Opportunity, data["opportunity_id"],
-                                   what="opportunity")
+        opportunity = records.load(ctx, "opportunity", Opportunity, data["opportunity_id"], what="opportunity")
     account_id = data.get("account_id") or (opportunity.account_id if opportunity else None)
     if account_id:
-        account = records.load(session, actor, "account", Account, account_id, what="account")
+        account = records.load(ctx, "account", Account, account_id, what="account")
     quote = Quote(opportunity_id=opportunity.id if opportunity else None, account_id=account.id if account else None,
                   currency=data["currency"], status="draft", tax_percent=Decimal(data.get("tax_percent") or 0),
                   valid_until=data.get("valid_until"), terms=data.get("terms"))
@@ -84,12 +83,13 @@ def create(session, actor: Actor, data: dict, emit) -> Quote:
     _price(session, quote, data["lines"])
     session.add(quote)
     session.flush()
-    records.changed(emit, "quote", quote.id, "create")
+    records.changed(ctx, "quote", quote.id, "create")
     return quote
 
 
-def update(session, actor: Actor, quote_id: str, data: dict, expected_version: int | None, emit) -> Quote:
-    quote = records.load_for_update(session, actor, "quote", Quote, quote_id, expected_version)
+def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Quote:
+    session = ctx.session
+    quote = records.load_for_update(ctx, "quote", Quote, record_id, expected_version)
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote cannot change; copy it into a new one")
     before = records.snapshot(quote, PRICED)
@@ -106,87 +106,49 @@ def update(session, actor: Actor, quote_id: str, data: dict, expected_version: i
     else:
         _price(session, quote, lines)
     session.flush()
-    records.changed(emit, "quote", quote.id, "update", changed + records.changed_since(quote, before))
+    records.changed(ctx, "quote", quote.id, "update", changed + records.changed_since(quote, before))
     return quote
 
 
-def delete(session, actor: Actor, quote_id: str, emit) -> None:
-    records.delete(session, actor, "quote", Quote, quote_id, emit)
+def _for_action(ctx: Context, record_id: str) -> Quote:
+    return records.load(ctx, "quote", Quote, record_id, "update")
 
 
-def approve(session, actor: Actor, quote: Quote, emit) -> Quote:
+def approve(ctx: Context, record_id: str) -> Quote:
+    """A manager approves the discounts of a draft quote."""
+    actor = ctx.caller
+    quote = _for_action(ctx, record_id)
     if not scope.allows(actor, "quote", "admin", quote):
         raise ServiceError("forbidden", "a manager approves discounts above the limit")
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote needs no approval")
     quote.approved_by, quote.approved_at = actor.user_id, utcnow()
-    records.changed(emit, "quote", quote.id, "approve", ("approved_by", "approved_at"))
+    records.changed(ctx, "quote", quote.id, "approve", ("approved_by", "approved_at"))
+    ctx.session.flush()
     return quote
 
 
-def send(session, actor: Actor, quote: Quote, emit) -> Quote:
+def send(ctx: Context, record_id: str) -> Quote:
+    """Send a draft quote to the customer (approved first when a discount is above the limit)."""
+    quote = _for_action(ctx, record_id)
     if quote.status != "draft":
         raise ServiceError("conflict", f"a {quote.status} quote cannot be sent")
     if quote.needs_approval and not quote.approved_at:
-        limit = settings.decimal(session, "discount_approval_percent")
+        limit = settings.decimal(ctx.session, "discount_approval_percent")
         raise ServiceError("conflict", f"a discount above {limit}% needs a manager's approval before sending",
                            extra={"needs_approval": True})
     quote.status, quote.sent_at = "sent", utcnow()
-    session.flush()
-    emit(c.QUOTE_SENT, quote_event(quote))
+    ctx.session.flush()
+    ctx.emit(c.QUOTE_SENT, quote_event(quote))
     return quote
 
 
-def reject(session, actor: Actor, quote: Quote, emit) -> Quote:
+def reject(ctx: Context, record_id: str) -> Quote:
+    """The customer declined a sent quote."""
+    quote = _for_action(ctx, record_id)
     if quote.status != "sent":
         raise ServiceError("conflict", f"a {quote.status} quote cannot be rejected")
     quote.status = "rejected"
-    records.changed(emit, "quote", quote.id, "update", ("status",))
+    records.changed(ctx, "quote", quote.id, "update", ("status",))
+    ctx.session.flush()
     return quote
-
-
-ACTIONS = {"approve": approve, "send": send, "reject": reject}
-
-
-def act(session, actor: Actor, quote_id: str, action: str, emit) -> Quote:
-    quote = records.load(session, actor, "quote", Quote, quote_id, "update")
-    result = ACTIONS[action](session, actor, quote, emit)
-    session.flush()
-    return result
-
-
-def accept(session, actor: Actor, quote_id: str, emit) -> Order:
-    """The customer accepted: the quote becomes an order; the account's value, grade and lifecycle follow."""
-    quote = records.load(session, actor, "quote", Quote, quote_id, "update")
-    if quote.status != "sent":
-        raise ServiceError("conflict", "only a sent quote can be accepted" if quote.status != "accepted"
-                           else "this quote is accepted already", extra={"order_id": quote.order_id})
-    now = utcnow()
-    order = Order(quote_id=quote.id, account_id=quote.account_id, opportunity_id=quote.opportunity_id,
-                  status="placed", total=quote.total, currency=quote.currency, lines=quote.lines, placed_at=now,
-                  owner_id=quote.owner_id, team_id=quote.team_id, territory_id=quote.territory_id)
-    session.add(order)
-    session.flush()
-    quote.status, quote.accepted_at, quote.order_id = "accepted", now, order.id
-    session.flush()
-    emit(c.QUOTE_ACCEPTED, quote_event(quote))
-    emit(c.ORDER_PLACED, order_event(order))
-    if order.account_id:
-        accounts.apply_order(session, session.get(Account, order.account_id), order.total, emit, now)
-    return order
-
-
-def update_order(session, actor: Actor, order_id: str, data: dict, expected_version: int | None, emit) -> Order:
-    order = records.load_for_update(session, actor, "order", Order, order_id, expected_version)
-    new = data["status"]
-    if new == order.status:
-        return order
-    if new not in ORDER_FLOW[order.status]:
-        raise ServiceError("conflict", f"a {order.status} order cannot become {new}",
-                           extra={"allowed": list(ORDER_FLOW[order.status])})
-    previous, order.status = order.status, new
-    session.flush()
-    emit(c.ORDER_STATUS_CHANGED, order_event(order, previous))
-    if new == "cancelled" and order.account_id:
-        accounts.apply_order(session, session.get(Account, order.account_id), -order.total, emit)
-    return order

@@ -5,19 +5,25 @@ import base64
 import io
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from crm_common.context import Actor
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
+from crm_common import config
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import records, settings, users
+from crm_sales.domain import activities, records, settings, users
 from crm_sales.models import Account, Activity, Opportunity, Order, SalesContract
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 FLOW = {"draft": ("signed", "terminated"), "signed": ("active", "terminated"), "active": ("expired", "terminated"),
         "expired": (), "terminated": ()}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+get = records.reader("contract", SalesContract)
+page = records.lister("contract", SalesContract, c.ContractFilters.SORTABLE)
 
 
 def event_data(contract: SalesContract) -> dict:
@@ -27,16 +33,26 @@ def event_data(contract: SalesContract) -> dict:
             "value": str(contract.value), "currency": contract.currency}
 
 
-def create(session, actor: Actor, data: dict, emit) -> SalesContract:
+def _check_dates(starts_on: date, ends_on: date) -> None:
+    if ends_on <= starts_on:
+        raise validation({"ends_on": ["ends after it starts"]})
+
+
+def create(ctx: Context, data: dict) -> SalesContract:
+    """A draft contract from an order or an opportunity (its value, currency and lines), or for an account."""
+    session, actor = ctx.session, ctx.caller
+    _check_dates(data["starts_on"], data["ends_on"])
+    if not data.get("order_id") and not data.get("opportunity_id") and not data.get("account_id"):
+        raise validation({"order_id": ["a contract comes from an order_id or an opportunity_id (or names an "
+                                       "account_id)"]})
     order = opportunity = None
     if data.get("order_id"):
-        order = records.load(session, actor, "order", Order, data["order_id"], what="order")
+        order = records.load(ctx, "order", Order, data["order_id"], what="order")
     if data.get("opportunity_id"):
-        opportunity = records.load(session, actor, "opportunity", Opportunity, data["opportunity_id"],
-                                   what="opportunity")
+        opportunity = records.load(ctx, "opportunity", Opportunity, data["opportunity_id"], what="opportunity")
     account_id = data.get("account_id") or (order.account_id if order else None) or (
         opportunity.account_id if opportunity else None)
-    account = records.load(session, actor, "account", Account, account_id, what="account") if account_id else None
+    account = records.load(ctx, "account", Account, account_id, what="account") if account_id else None
     value = data.get("value")
     if value is None:
         value = order.total if order else (opportunity.amount if opportunity else None)
@@ -54,18 +70,19 @@ def create(session, actor: Actor, data: dict, emit) -> SalesContract:
     contract.territory_id = account.territory_id if account else None
     session.add(contract)
     session.flush()
-    records.changed(emit, "contract", contract.id, "create")
+    records.changed(ctx, "contract", contract.id, "create")
     return contract
 
 
-def update(session, actor: Actor, contract_id: str, data: dict, expected_version: int | None, emit) -> SalesContract:
-    contract = records.load_for_update(session, actor, "contract", SalesContract, contract_id, expected_version)
+def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> SalesContract:
+    """Change a draft's dates and terms; move the status along its flow (signing announces itself)."""
+    session = ctx.session
+    contract = records.load_for_update(ctx, "contract", SalesContract, record_id, expected_version)
     status = data.pop("status", contract.status)
     if any(k in data for k in ("starts_on", "ends_on")) and contract.status != "draft":
         raise ServiceError("conflict", "the dates of a signed contract cannot change")
     changed = records.apply(contract, data, ("starts_on", "ends_on", "terms", "renewal_notice_days"))
-    if contract.ends_on <= contract.starts_on:
-        raise validation({"ends_on": ["ends after it starts"]})
+    _check_dates(contract.starts_on, contract.ends_on)
     if status != contract.status:
         if status not in FLOW[contract.status]:
             raise ServiceError("conflict", f"a {contract.status} contract cannot become {status}",
@@ -76,11 +93,11 @@ def update(session, actor: Actor, contract_id: str, data: dict, expected_version
             if contract.starts_on <= utcnow().date():
                 contract.status = "active"
             session.flush()
-            emit(c.CONTRACT_SIGNED, event_data(contract))
+            ctx.emit(c.CONTRACT_SIGNED, event_data(contract))
         else:  # contract_signed announces a signature; other moves (terminated) have no event of their own
             changed.append("status")
     session.flush()
-    records.changed(emit, "contract", contract.id, "update", changed)
+    records.changed(ctx, "contract", contract.id, "update", changed)
     return contract
 
 
@@ -89,8 +106,7 @@ def _draft_only(contract: SalesContract) -> None:
         raise ServiceError("conflict", "only a draft contract can be deleted; terminate a signed one")
 
 
-def delete(session, actor: Actor, contract_id: str, emit) -> None:
-    records.delete(session, actor, "contract", SalesContract, contract_id, emit, guard=_draft_only)
+delete = records.deleter("contract", SalesContract, guard=_draft_only)
 
 
 def _advance(contract: SalesContract, today: date, counts: dict) -> bool:
@@ -105,8 +121,9 @@ def _advance(contract: SalesContract, today: date, counts: dict) -> bool:
     return contract.status != before
 
 
-def run_lifecycle(session, emit, today: date | None = None) -> dict:
+def run_lifecycle(ctx: Context, today: date | None = None) -> dict:
     """The daily timer: start signed contracts, expire ended ones, remind owners N days before the end."""
+    session = ctx.session
     today = today or utcnow().date()
     counts = {"activated": 0, "expired": 0, "reminded": 0}
     live = session.execute(select(SalesContract).where(SalesContract.status.in_(("signed", "active")),
@@ -114,7 +131,7 @@ def run_lifecycle(session, emit, today: date | None = None) -> dict:
     default_days = settings.get(session, "renewal_reminder_days")
     for contract in live:
         if _advance(contract, today, counts):
-            records.changed(emit, "contract", contract.id, "update", ("status",))
+            records.changed(ctx, "contract", contract.id, "update", ("status",))
         if contract.status == "expired":
             continue
         days = contract.renewal_notice_days or default_days
@@ -129,22 +146,22 @@ def run_lifecycle(session, emit, today: date | None = None) -> dict:
             session.flush()
             contract.reminder_activity_id = reminder.id
             session.flush()
-            from crm_sales import activities
-            emit(c.ACTIVITY_LOGGED, activities.event_data(reminder))
-            emit(c.CONTRACT_EXPIRING, event_data(contract))
+            ctx.emit(c.ACTIVITY_LOGGED, activities.event_data(reminder))
+            ctx.emit(c.CONTRACT_EXPIRING, event_data(contract))
             counts["reminded"] += 1
     session.flush()
     return counts
 
 
-def document(session, actor: Actor, contract_id: str, emit, seller: str = "CRM Suite Sales") -> dict:
+def document(ctx: Context, record_id: str) -> dict:
     """The contract as a Word document: parties, lines, value, dates, terms (the download is audited: it names
-    the customer and its address)."""
+    the customer and its address). The seller is CRM_SELLER_NAME."""
     from docx import Document
     from docx.shared import Pt
 
-    contract = records.load(session, actor, "contract", SalesContract, contract_id)
-    account = session.get(Account, contract.account_id) if contract.account_id else None
+    seller = config.env("CRM_SELLER_NAME", "CRM Suite Sales")
+    contract = records.load(ctx, "contract", SalesContract, record_id)
+    account = ctx.session.get(Account, contract.account_id) if contract.account_id else None
     doc = Document()
     doc.add_heading("Sales contract", level=0)
     doc.add_paragraph(f"Contract {contract.id}").runs[0].font.size = Pt(9)
@@ -173,7 +190,7 @@ def document(session, actor: Actor, contract_id: str, emit, seller: str = "CRM S
         doc.add_paragraph(paragraph)
     buffer = io.BytesIO()
     doc.save(buffer)
-    records.changed(emit, "contract", contract.id, "export")
+    records.changed(ctx, "contract", contract.id, "export")
     return {"filename": f"contract-{contract.id}.docx", "content_type": DOCX,
             "content_base64": base64.b64encode(buffer.getvalue()).decode()}
 

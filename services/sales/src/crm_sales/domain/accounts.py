@@ -3,19 +3,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update as sql_update
 
+import crm_sales_contracts as c
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import assignment, checks, records, settings, users
+from crm_sales.domain import assignment, checks, records, settings, users
 from crm_sales.models import Account, Activity, Contact, Opportunity, Order, Quote, SalesContract
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 EDITABLE = ("name", "industry", "size", "employees", "website", "phone", "street", "city", "postal_code",
             "region", "country", "owner_id", "territory_id", "parent_id", "lifecycle_stage")
 SEARCH = (Account.name, Account.website, Account.city)
+get = records.reader("account", Account)
+page = records.lister("account", Account, c.AccountFilters.SORTABLE, SEARCH)
+delete = records.deleter("account", Account)
 
 
 def event_data(account: Account) -> dict:
@@ -44,10 +51,11 @@ def lifecycle_for(session, order_count: int, last_order_at: datetime | None, now
     return "first_purchase" if order_count == 1 else "repeat"
 
 
-def _check_parent(session, actor: Actor, account: Account | None, parent_id: str | None) -> None:
+def _check_parent(ctx: Context, account: Account | None, parent_id: str | None) -> None:
     if not parent_id:
         return
-    parent = records.load(session, actor, "account", Account, parent_id, what="parent account")
+    session = ctx.session
+    parent = records.load(ctx, "account", Account, parent_id, what="parent account")
     seen = {account.id} if account is not None else set()
     while parent is not None:
         if parent.id in seen:
@@ -62,13 +70,24 @@ def _owner(actor: Actor, owner_id: str | None, resource: str) -> str | None:
     return owner_id or actor.user_id
 
 
-def create(session, actor: Actor, data: dict, emit, check_owner: bool = True) -> Account:
+def create(ctx: Context, data: dict) -> Account:
+    """A new account (in the territory its country and industry give, unless named)."""
+    return _create(ctx, data, check_owner=True)
+
+
+def create_from_lead(ctx: Context, data: dict) -> Account:
+    """The account of a converted lead: it keeps the lead's owner."""
+    return _create(ctx, data, check_owner=False)
+
+
+def _create(ctx: Context, data: dict, check_owner: bool) -> Account:
+    session, actor = ctx.session, ctx.caller
     if not actor.can("account", "create"):
         raise ServiceError("forbidden", "your role may not create accounts")
     data = dict(data)
     owner_id = _owner(actor, data.get("owner_id"), "account") if check_owner else data.get("owner_id")
     checks.contact_fields(data)
-    _check_parent(session, actor, None, data.get("parent_id"))
+    _check_parent(ctx, None, data.get("parent_id"))
     territory_id = data.get("territory_id")
     if territory_id is None:
         territory = assignment.territory_for(session, data.get("country"), data.get("industry"))
@@ -82,19 +101,20 @@ def create(session, actor: Actor, data: dict, emit, check_owner: bool = True) ->
     account.grade, account.lifecycle_stage = grade_for(session, Decimal("0")), "prospect"
     session.add(account)
     session.flush()
-    emit(c.ACCOUNT_CREATED, event_data(account))
+    ctx.emit(c.ACCOUNT_CREATED, event_data(account))
     return account
 
 
-def update(session, actor: Actor, account_id: str, data: dict, expected_version: int | None, emit) -> Account:
-    account = records.load_for_update(session, actor, "account", Account, account_id, expected_version)
+def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Account:
+    session, actor = ctx.session, ctx.caller
+    account = records.load_for_update(ctx, "account", Account, record_id, expected_version)
     if account.merged_into_id:
         raise ServiceError("conflict", "this account was merged into another", extra={"merged_into_id":
                                                                                       account.merged_into_id})
     if "owner_id" in data and data["owner_id"] != account.owner_id:
         _owner(actor, data["owner_id"], "account")
     if "parent_id" in data:
-        _check_parent(session, actor, account, data["parent_id"])
+        _check_parent(ctx, account, data["parent_id"])
     checks.contact_fields(data, account.country)
     changed = records.apply(account, data, EDITABLE)
     if "name" in changed:
@@ -103,16 +123,13 @@ def update(session, actor: Actor, account_id: str, data: dict, expected_version:
         account.team_id = users.team_of(session, account.owner_id, actor)
     if changed:
         session.flush()
-        emit(c.ACCOUNT_UPDATED, {**event_data(account), "changed_fields": changed})
+        ctx.emit(c.ACCOUNT_UPDATED, {**event_data(account), "changed_fields": changed})
     return account
 
 
-def delete(session, actor: Actor, account_id: str, emit) -> None:
-    records.delete(session, actor, "account", Account, account_id, emit)
-
-
-def apply_order(session, account: Account, amount: Decimal, emit, when: datetime | None = None) -> None:
+def apply_order(ctx: Context, account: Account, amount: Decimal, when: datetime | None = None) -> None:
     """An order placed (amount > 0) or cancelled (amount < 0): value, grade and lifecycle follow."""
+    session = ctx.session
     before = (account.grade, account.lifecycle_stage)
     account.total_value = (account.total_value or Decimal("0")) + amount
     account.order_count = max(0, (account.order_count or 0) + (1 if amount > 0 else -1))
@@ -124,11 +141,12 @@ def apply_order(session, account: Account, amount: Decimal, emit, when: datetime
                                            ("lifecycle_stage", before[1], account.lifecycle_stage)) if old != new]
     session.flush()
     if changed:
-        emit(c.ACCOUNT_UPDATED, {**event_data(account), "changed_fields": changed + ["total_value"]})
+        ctx.emit(c.ACCOUNT_UPDATED, {**event_data(account), "changed_fields": changed + ["total_value"]})
 
 
-def mark_churned(session, emit, now: datetime | None = None) -> int:
+def mark_churned(ctx: Context, now: datetime | None = None) -> int:
     """Accounts whose last order is older than the churn period become churned (a timer runs this)."""
+    session = ctx.session
     cutoff = (now or utcnow()) - timedelta(days=settings.get(session, "churn_after_days"))
     count = 0
     for account in session.execute(select(Account).where(
@@ -136,7 +154,7 @@ def mark_churned(session, emit, now: datetime | None = None) -> int:
             Account.deleted_at.is_(None))).scalars():
         account.lifecycle_stage = "churned"
         session.flush()
-        emit(c.ACCOUNT_UPDATED, {**event_data(account), "changed_fields": ["lifecycle_stage"]})
+        ctx.emit(c.ACCOUNT_UPDATED, {**event_data(account), "changed_fields": ["lifecycle_stage"]})
         count += 1
     return count
 
@@ -145,14 +163,16 @@ MOVED = ((Contact, "account_id"), (Opportunity, "account_id"), (Quote, "account_
          (SalesContract, "account_id"), (Activity, "account_id"), (Account, "parent_id"))
 
 
-def merge(session, actor: Actor, account_id: str, merge_ids: list[str], emit) -> Account:
-    """Fold duplicates into `account_id`: their contacts, deals, orders, activities move; they stay, marked."""
-    survivor = records.load(session, actor, "account", Account, account_id, "update")
+def merge(ctx: Context, record_id: str, data: dict) -> Account:
+    """Fold duplicates (`merge_ids`) into this account: their contacts, deals, orders, activities move; they stay,
+    marked."""
+    session = ctx.session
+    survivor = records.load(ctx, "account", Account, record_id, "update")
     merged = []
-    for other_id in dict.fromkeys(merge_ids):
+    for other_id in dict.fromkeys(data["merge_ids"]):
         if other_id == survivor.id:
             raise validation({"merge_ids": ["an account cannot be merged into itself"]})
-        other = records.load(session, actor, "account", Account, other_id, "update")
+        other = records.load(ctx, "account", Account, other_id, "update")
         if other.merged_into_id:
             raise ServiceError("conflict", f"account {other_id} is already merged")
         for model, column in MOVED:
@@ -172,9 +192,9 @@ def merge(session, actor: Actor, account_id: str, merge_ids: list[str], emit) ->
     survivor.lifecycle_stage = lifecycle_for(session, survivor.order_count, survivor.last_order_at)
     session.flush()
     session.expire_all()
-    survivor = session.get(Account, account_id)
+    survivor = session.get(Account, record_id)
     if survivor.parent_id == survivor.id:  # it was a child of a merged duplicate
         survivor.parent_id = None
         session.flush()
-    emit(c.ACCOUNT_MERGED, {**event_data(survivor), "merged_ids": merged})
+    ctx.emit(c.ACCOUNT_MERGED, {**event_data(survivor), "merged_ids": merged})
     return survivor

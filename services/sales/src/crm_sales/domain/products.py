@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from crm_common.context import Actor
+import crm_sales_contracts as c
 from crm_common.errors import ServiceError
-from crm_sales import records
+from crm_sales.domain import records
 from crm_sales.models import Product
 
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
+
 SEARCH = (Product.name, Product.sku)
+get = records.reader("product", Product)
+page = records.lister("product", Product, c.ProductFilters.SORTABLE, SEARCH)
+delete = records.deleter("product", Product)
 
 
 def _unique_sku(session, sku: str, product_id: str | None = None) -> None:
@@ -20,25 +27,21 @@ def _unique_sku(session, sku: str, product_id: str | None = None) -> None:
                            extra={"product_id": found})
 
 
-def create(session, actor: Actor, data: dict, emit) -> Product:
-    _unique_sku(session, data["sku"])
+def create(ctx: Context, data: dict) -> Product:
+    _unique_sku(ctx.session, data["sku"])
     product = Product(**data)
     product.unit_price = Decimal(product.unit_price)
-    session.add(product)
-    session.flush()
-    records.changed(emit, "product", product.id, "create")
+    ctx.session.add(product)
+    ctx.session.flush()
+    records.changed(ctx, "product", product.id, "create")
     return product
 
 
-def update(session, actor: Actor, product_id: str, data: dict, expected_version: int | None, emit) -> Product:
-    product = records.load_for_update(session, actor, "product", Product, product_id, expected_version)
+def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Product:
+    product = records.load_for_update(ctx, "product", Product, record_id, expected_version)
     if "unit_price" in data:
         data["unit_price"] = Decimal(data["unit_price"])
     changed = records.apply(product, data, ("name", "description", "unit_price", "currency", "active"))
-    session.flush()
-    records.changed(emit, "product", product.id, "update", changed)
+    ctx.session.flush()
+    records.changed(ctx, "product", product.id, "update", changed)
     return product
-
-
-def delete(session, actor: Actor, product_id: str, emit) -> None:
-    records.delete(session, actor, "product", Product, product_id, emit)

@@ -1,15 +1,20 @@
 """Leads: validation, duplicates, status flow, assignment, conversion, reassignment."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import and_, or_, select
 
+import crm_sales_contracts as c
 from crm_common import scope
 from crm_common.context import Actor
-from crm_common.contracts import sales as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import accounts, assignment, checks, contacts, opportunities, records, users
+from crm_sales.domain import accounts, assignment, checks, contacts, opportunities, records, users
 from crm_sales.models import Account, Contact, Lead
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 EDITABLE = ("first_name", "last_name", "company", "title", "email", "phone", "country", "industry", "score",
             "campaign_id", "status")
@@ -22,6 +27,15 @@ FLOW = {
     "converted": (),
 }
 SEARCH = (Lead.first_name, Lead.last_name, Lead.company, Lead.email)
+get = records.reader("lead", Lead)
+delete = records.deleter("lead", Lead)
+
+
+def page(ctx: Context, query: dict) -> dict:
+    """One page of the leads the caller may read; `email` is matched as stored (lower case)."""
+    if query.get("email"):
+        query["email"] = query["email"].strip().lower()
+    return records.page(ctx, "lead", Lead, query, c.LeadFilters.SORTABLE, SEARCH)
 
 
 def event_data(lead: Lead) -> dict:
@@ -97,47 +111,52 @@ def lead_values(data: dict, source: str, assigner: assignment.Assigner) -> dict:
     return values
 
 
-def new_lead(session, actor: Actor, data: dict, *, source: str | None = None,
-             assigner: assignment.Assigner | None = None) -> Lead:
-    """A validated, unsaved lead (no duplicate check, no owner yet)."""
-    return Lead(**lead_values(data, source or data.get("source") or "api", assigner or assignment.Assigner(session)))
-
-
-def assign_new(session, actor: Actor, lead, owner_id: str | None = None,
-               assigner: assignment.Assigner | None = None) -> None:
+def assign_new(assigner: assignment.Assigner, actor: Actor, lead, owner_id: str | None = None) -> None:
     """The owner of a new lead: explicit, the creating rep, the rules, or nobody yet."""
     if owner_id:
         lead.owner_id, lead.assignment_rule = owner_id, "manual"
     elif actor.kind == "user" and actor.user_id and actor.scope("lead", "create") == "own":
         lead.owner_id, lead.assignment_rule = actor.user_id, "creator"
     else:
-        choice = (assigner or assignment.Assigner(session)).choose(lead)
+        choice = assigner.choose(lead)
         if choice.owner_id is None and actor.kind == "user" and actor.user_id:
             choice = assignment.Choice(actor.user_id, "creator")
         lead.owner_id, lead.assignment_rule = choice.owner_id, choice.rule
-    lead.team_id = assigner.team_of(lead.owner_id, actor) if assigner else users.team_of(session, lead.owner_id, actor)
+    lead.team_id = assigner.team_of(lead.owner_id, actor)
 
 
-def create(session, actor: Actor, data: dict, emit, source: str | None = None, link_duplicates: bool = False) -> Lead:
-    """Create one lead; duplicates are a 409 listing them unless forced (or linked, for forms)."""
+def create(ctx: Context, data: dict) -> Lead:
+    """Create one lead; duplicates are a 409 listing them unless forced."""
+    return _create(ctx, data, data.get("source") or "api", link_duplicates=False)
+
+
+def create_from_form(ctx: Context, data: dict) -> Lead:
+    """A lead from a web form: its duplicates are linked to the first, never refused."""
+    return _create(ctx, data, "web_form", link_duplicates=True)
+
+
+def _create(ctx: Context, data: dict, source: str, link_duplicates: bool) -> Lead:
+    session, actor = ctx.session, ctx.caller
     _owner_allowed(actor, data.get("owner_id"))
-    lead = new_lead(session, actor, data, source=source)
+    assigner = assignment.Assigner(session)
+    lead = Lead(**lead_values(data, source, assigner))
     dups = find_duplicates(session, lead.email, lead.phone, lead.company, lead.last_name)
     if dups and not (data.get("force") or link_duplicates):
         raise duplicate_conflict(actor, dups)
     lead.duplicate_of_id = dups[0][0].id if dups else None
-    assign_new(session, actor, lead, data.get("owner_id"))
+    assign_new(assigner, actor, lead, data.get("owner_id"))
     session.add(lead)
     session.flush()
-    emit(c.LEAD_CREATED, event_data(lead))
+    ctx.emit(c.LEAD_CREATED, event_data(lead))
     if lead.owner_id:
-        emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": None,
-                               "rule": lead.assignment_rule})
+        ctx.emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": None,
+                                   "rule": lead.assignment_rule})
     return lead
 
 
-def update(session, actor: Actor, lead_id: str, data: dict, expected_version: int | None, emit) -> Lead:
-    lead = records.load_for_update(session, actor, "lead", Lead, lead_id, expected_version)
+def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Lead:
+    session, actor = ctx.session, ctx.caller
+    lead = records.load_for_update(ctx, "lead", Lead, record_id, expected_version)
     if lead.anonymized_at is not None:
         raise ServiceError("conflict", "this lead was erased")
     if "status" in data and data["status"] != lead.status:
@@ -164,20 +183,17 @@ def update(session, actor: Actor, lead_id: str, data: dict, expected_version: in
         territory = assignment.territory_for(session, lead.country, lead.industry)
         lead.territory_id = territory.id if territory else None
     session.flush()
-    emit(c.LEAD_UPDATED, {**event_data(lead), "changed_fields": changed})
+    ctx.emit(c.LEAD_UPDATED, {**event_data(lead), "changed_fields": changed})
     if "owner_id" in changed:
-        emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": previous_owner,
+        ctx.emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": previous_owner,
                                "rule": "manual"})
     return lead
 
 
-def delete(session, actor: Actor, lead_id: str, emit) -> None:
-    records.delete(session, actor, "lead", Lead, lead_id, emit)
-
-
-def convert(session, actor: Actor, lead_id: str, data: dict, emit) -> dict:
+def convert(ctx: Context, record_id: str, data: dict) -> dict:
     """Lead -> account (new or linked), contact (new or the account's with that email), opportunity."""
-    lead = records.load(session, actor, "lead", Lead, lead_id, "update")
+    session, actor = ctx.session, ctx.caller
+    lead = records.load(ctx, "lead", Lead, record_id, "update")
     if lead.status == "converted":
         raise ServiceError("conflict", "this lead is already converted",
                            extra={"account_id": lead.converted_account_id, "contact_id": lead.converted_contact_id})
@@ -187,38 +203,39 @@ def convert(session, actor: Actor, lead_id: str, data: dict, emit) -> dict:
         raise ServiceError("conflict", "this lead was erased")
     owner_id = lead.owner_id or actor.user_id
     if data.get("account_id"):
-        account = records.load(session, actor, "account", Account, data["account_id"], what="account")
+        account = records.load(ctx, "account", Account, data["account_id"], what="account")
     else:
-        account = accounts.create(session, actor, {
+        account = accounts.create_from_lead(ctx, {
             "name": lead.company or " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email,
             "industry": lead.industry, "country": lead.country, "phone": lead.phone if not lead.company else None,
-            "owner_id": owner_id}, emit, check_owner=False)
+            "owner_id": owner_id})
     contact = None
     if lead.email:
         contact = session.execute(select(Contact).where(Contact.account_id == account.id, Contact.email == lead.email,
                                                         Contact.deleted_at.is_(None))).scalars().first()
     if contact is None:
-        contact = contacts.create(session, actor, {
+        contact = contacts.create_from_lead(ctx, {
             "account_id": account.id, "first_name": lead.first_name, "last_name": lead.last_name or lead.company,
             "email": lead.email, "phone": lead.phone, "title": lead.title, "country": lead.country,
-            "owner_id": owner_id}, emit, check_owner=False, lead_id=lead.id)
+            "owner_id": owner_id}, lead.id)
     opportunity = None
     seed = data.get("create_opportunity")
     if seed:
-        opportunity = opportunities.create(session, actor, {
+        opportunity = opportunities.create_from_lead(ctx, {
             **seed, "account_id": account.id, "contact_id": contact.id, "owner_id": owner_id,
-            "campaign_id": lead.campaign_id}, emit, check_owner=False, lead_id=lead.id)
+            "campaign_id": lead.campaign_id}, lead.id)
     lead.status, lead.converted_at = "converted", utcnow()
     lead.converted_account_id, lead.converted_contact_id = account.id, contact.id
     lead.converted_opportunity_id = opportunity.id if opportunity else None
     session.flush()
-    emit(c.LEAD_CONVERTED, {"id": lead.id, "account_id": account.id, "contact_id": contact.id,
+    ctx.emit(c.LEAD_CONVERTED, {"id": lead.id, "account_id": account.id, "contact_id": contact.id,
                             "opportunity_id": opportunity.id if opportunity else None})
     return {"lead": lead, "account": account, "contact": contact, "opportunity": opportunity}
 
 
-def reassign_open_leads(session, user_id: str, emit) -> int:
+def reassign_open_leads(ctx: Context, user_id: str) -> int:
     """A deactivated user's open leads go to whoever the rules give (then the user's team)."""
+    session = ctx.session
     user = session.get(users.SalesUser, user_id)
     team = user.team_id if user else None
     moved = 0
@@ -230,7 +247,7 @@ def reassign_open_leads(session, user_id: str, emit) -> int:
         previous = lead.owner_id
         lead.owner_id, lead.assignment_rule = choice.owner_id, f"reassigned:{choice.rule}"[:40]
         lead.team_id = users.team_of(session, choice.owner_id) if choice.owner_id else team
-        emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": previous,
+        ctx.emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": previous,
                                "rule": lead.assignment_rule})
         moved += 1
     session.flush()

@@ -1,12 +1,18 @@
 """The sales part of privacy requests: export a person's data; erase it (anonymize, keep business totals)."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from sqlalchemy import or_, select
 
-from crm_common.contracts import sales as c
+import crm_sales_contracts as c
 from crm_common.db import utcnow
-from crm_sales import contacts, leads, records
+from crm_sales.domain import contacts, leads, records
 from crm_sales.models import Activity, Contact, Lead
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 ERASED = "(erased)"
 
@@ -25,7 +31,9 @@ def _people(session, email: str):
 
 
 def _plain(value):
-    """A JSON-friendly value: dates as ISO strings, decimals as strings."""
+    """A JSON-friendly value: timestamps in the one format, days as ISO strings, decimals as strings."""
+    if isinstance(value, datetime):
+        return records.timestamp(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if value is None or isinstance(value, (str, int, bool, list)):
@@ -50,8 +58,9 @@ def export(session, email: str) -> tuple[dict, dict]:
     return data, {name: len(items) for name, items in data.items()}
 
 
-def erase(session, email: str, emit) -> dict:
+def erase(ctx: Context, email: str) -> dict:
     """People data gone; the records stay (anonymized) so pipeline, order and forecast totals are kept."""
+    session = ctx.session
     found_leads, found_contacts, activities = _people(session, email)
     now = utcnow()
     for lead in found_leads:
@@ -59,29 +68,29 @@ def erase(session, email: str, emit) -> dict:
         lead.first_name, lead.last_name, lead.title, lead.email, lead.phone = None, ERASED, None, None, None
         lead.anonymized_at = now
         session.flush()
-        emit(c.LEAD_UPDATED, {**leads.event_data(lead), "changed_fields": changed})
+        ctx.emit(c.LEAD_UPDATED, {**leads.event_data(lead), "changed_fields": changed})
     for contact in found_contacts:
         changed = [n for n in ("first_name", "last_name", "title", "email", "phone") if getattr(contact, n) is not None]
         contact.first_name, contact.last_name, contact.title, contact.email, contact.phone = None, ERASED, None, None, None
         contact.anonymized_at, contact.do_not_call = now, True
         session.flush()
-        emit(c.CONTACT_UPDATED, {**contacts.event_data(contact), "changed_fields": changed})
+        ctx.emit(c.CONTACT_UPDATED, {**contacts.event_data(contact), "changed_fields": changed})
     for activity in activities:
         changed = [n for n, erased in (("subject", ERASED), ("description", None)) if getattr(activity, n) != erased]
         activity.subject, activity.description = ERASED, None
-        records.changed(emit, "activity", activity.id, "update", changed)
+        records.changed(ctx, "activity", activity.id, "update", changed)
     session.flush()
     return {"leads": len(found_leads), "contacts": len(found_contacts), "activities": len(activities)}
 
 
-def handle(session, data: dict, emit) -> None:
+def handle(ctx: Context, data: dict) -> None:
     """identity.privacy_requested.v1 -> sales.privacy_part_completed.v1 (done, or failed with a reason)."""
     part = {"request_id": data["request_id"], "service": "sales"}
     if data.get("kind") == "export":
-        exported, counts = export(session, data.get("email"))
-        emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "done", "data": exported, "counts": counts})
+        exported, counts = export(ctx.session, data.get("email"))
+        ctx.emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "done", "data": exported, "counts": counts})
     elif data.get("kind") == "erasure":
-        counts = erase(session, data.get("email"), emit)
-        emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "done", "counts": counts})
+        counts = erase(ctx, data.get("email"))
+        ctx.emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "done", "counts": counts})
     else:
-        emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "failed", "counts": {}})
+        ctx.emit(c.PRIVACY_PART_COMPLETED, {**part, "status": "failed", "counts": {}})

@@ -14,16 +14,19 @@ import io
 import re
 import time
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+import crm_sales_contracts as c
 from crm_common import bulk, jobs, outbox
-from crm_common.context import Actor
-from crm_common.contracts import sales as c
 from crm_common.db import new_ordered_id, utcnow
 from crm_common.errors import ServiceError, validation
-from crm_sales import assignment, import_duplicates, leads
-from crm_sales.models import Lead
+from crm_sales.domain import assignment, import_duplicates, leads
+from crm_sales.models import Base, Lead
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 KIND = "lead_import"
 BATCH = 1000
@@ -108,11 +111,12 @@ def _clean(row: dict) -> dict:
     return data
 
 
-def start(session, metadata, actor: Actor, data: dict, request_id: str | None) -> dict:
-    """Validate the request and queue the job (the service then runs it in the background)."""
+def start(ctx: Context, data: dict) -> dict:
+    """Validate the request and queue the job; once it is committed, the service runs it in the background."""
+    actor = ctx.caller
     if not actor.can("lead", "create"):
         raise ServiceError("forbidden", "your role may not create leads")
-    payload = {"force": data.get("force", True), "request_id": request_id}
+    payload = {"force": data.get("force", True), "request_id": ctx.request_id}
     if data.get("csv") is not None:
         # the job keeps the CSV text and reads it itself: the rows stored as JSON objects would take far
         # longer to write with the job and read back than the text
@@ -123,11 +127,16 @@ def start(session, metadata, actor: Actor, data: dict, request_id: str | None) -
         total = len(payload["rows"])
     if not total:
         raise validation({"rows": ["nothing to import"]})
-    return jobs.create(session, metadata, KIND, payload=payload, total=total, actor=actor)
+    job = jobs.create(ctx.session, Base.metadata, KIND, payload=payload, total=total, actor=actor)
+    if ctx.service is not None:
+        ctx.after_commit(lambda: ctx.service.runner.submit(job["id"]))
+    return job
 
 
-def get(session, metadata, actor: Actor, job_id: str) -> dict:
-    job = jobs.get(session, metadata, job_id, kind=KIND)
+def get(ctx: Context, job_id: str | None = None) -> dict:
+    """An import job of the caller's (or any, for those who import for all)."""
+    actor = ctx.caller
+    job = jobs.get(ctx.session, Base.metadata, job_id, kind=KIND) if job_id else None
     if job is None or not (actor.scope("lead", "create") == "all" or actor.is_admin
                            or (actor.user_id and job["owner_id"] == actor.user_id)):
         raise ServiceError("not_found", "import not found")
@@ -185,7 +194,7 @@ def _prepared(ctx, session, batch: list[dict], seen: import_duplicates.Seen, for
         linked += bool(duplicate_of)
         values["duplicate_of_id"] = duplicate_of
         lead = SimpleNamespace(**values, owner_id=None, team_id=None, assignment_rule=None)
-        leads.assign_new(session, ctx.actor, lead, None, assigner)
+        leads.assign_new(assigner, ctx.actor, lead)
         values.update(owner_id=lead.owner_id, team_id=lead.team_id, assignment_rule=lead.assignment_rule,
                       import_job_id=ctx.job["id"], created_at=now, updated_at=now, version=1)
         seen.add(values)

@@ -1,16 +1,19 @@
-"""Activities (calls, meetings, tasks, notes), meeting conflicts, reminders, the calendar, call lists."""
+"""Activities (calls, meetings, tasks, notes), meeting conflicts, reminders, the calendar."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select
 
+import crm_sales_contracts as c
 from crm_common import scope
-from crm_common.context import Actor
-from crm_common.contracts import sales as c
 from crm_common.errors import ServiceError, not_found, validation
-from crm_sales import records, users
-from crm_sales.models import Account, Activity, CallList, Contact, Lead, Opportunity, SalesUser
+from crm_sales.domain import records, users
+from crm_sales.models import Account, Activity, Contact, Lead, Opportunity, SalesUser
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 EDITABLE = ("subject", "description", "starts_at", "ends_at", "due_at", "remind_at", "owner_id", "participant_ids",
             "lead_id", "account_id", "contact_id", "opportunity_id", "status", "outcome", "duration_seconds",
@@ -19,17 +22,16 @@ LINKS = (("lead_id", "lead", Lead), ("account_id", "account", Account), ("contac
          ("opportunity_id", "opportunity", Opportunity))
 SEARCH = (Activity.subject,)
 REMINDED = ("call", "meeting", "task")  # the types that may have a reminder
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+get = records.reader("activity", Activity)
+page = records.lister("activity", Activity, c.ActivityFilters.SORTABLE, SEARCH)
+delete = records.deleter("activity", Activity)
 
 
 def event_data(activity: Activity) -> dict:
     return {"id": activity.id, "type": activity.type, "subject": activity.subject, "owner_id": activity.owner_id,
             "lead_id": activity.lead_id, "account_id": activity.account_id, "contact_id": activity.contact_id,
             "opportunity_id": activity.opportunity_id, "status": activity.status, "outcome": activity.outcome,
-            "starts_at": _iso(activity.starts_at)}
+            "starts_at": records.timestamp(activity.starts_at)}
 
 
 def _check_shape(activity: Activity) -> None:
@@ -51,13 +53,13 @@ def _check_shape(activity: Activity) -> None:
         raise validation(errors)
 
 
-def _check_links(session, actor: Actor, data: dict) -> None:
+def _check_links(ctx: Context, data: dict) -> None:
     for field, resource, model in LINKS:
         if data.get(field):
-            records.load(session, actor, resource, model, data[field], what=resource)
+            records.load(ctx, resource, model, data[field], what=resource)
 
 
-def conflicts(session, actor: Actor, activity: Activity) -> list[dict]:
+def conflicts(ctx: Context, activity: Activity) -> list[dict]:
     """Other live meetings overlapping this one that share a participant (the owner counts as one)."""
     if activity.type != "meeting" or activity.status == "cancelled":
         return []
@@ -68,30 +70,32 @@ def conflicts(session, actor: Actor, activity: Activity) -> list[dict]:
     if activity.id:
         query = query.where(Activity.id != activity.id)
     clashes = []
-    for other in session.execute(query.order_by(Activity.starts_at)).scalars():
+    for other in ctx.session.execute(query.order_by(Activity.starts_at)).scalars():
         shared = people & (set(other.participant_ids or []) | ({other.owner_id} if other.owner_id else set()))
         if shared:
-            visible = scope.allows(actor, "activity", "read", other)
+            visible = scope.allows(ctx.caller, "activity", "read", other)
             clashes.append({"id": other.id, "subject": other.subject if visible else None,
-                            "starts_at": other.starts_at.isoformat(), "ends_at": other.ends_at.isoformat(),
+                            "starts_at": records.timestamp(other.starts_at),
+                            "ends_at": records.timestamp(other.ends_at),
                             "participant_ids": sorted(shared)})
     return clashes
 
 
-def _no_clash(session, actor: Actor, activity: Activity, allow: bool) -> None:
-    found = conflicts(session, actor, activity)
+def _no_clash(ctx: Context, activity: Activity, allow: bool) -> None:
+    found = conflicts(ctx, activity)
     if found and not allow:
         raise ServiceError("conflict", "the meeting overlaps another of the same participant; send "
                            "allow_conflict: true to book it anyway", extra={"conflicts": found})
 
 
-def create(session, actor: Actor, data: dict, emit) -> Activity:
+def create(ctx: Context, data: dict) -> Activity:
+    session, actor = ctx.session, ctx.caller
     data = dict(data)
     allow = data.pop("allow_conflict", False)
     owner_id = data.get("owner_id") or actor.user_id
     if owner_id != actor.user_id and not actor.can("activity", "assign"):
         raise validation({"owner_id": ["your role may not plan activities for others"]})
-    _check_links(session, actor, data)
+    _check_links(ctx, data)
     activity = Activity(**{k: data.get(k) for k in EDITABLE if k not in ("owner_id", "participant_ids", "status")})
     activity.type = data["type"]
     activity.status = data.get("status") or ("done" if data["type"] in ("note",) else "open")
@@ -101,35 +105,36 @@ def create(session, actor: Actor, data: dict, emit) -> Activity:
         account = session.get(Account, activity.account_id)
         activity.territory_id = account.territory_id if account else None
     _check_shape(activity)
-    _no_clash(session, actor, activity, allow)
+    _no_clash(ctx, activity, allow)
     session.add(activity)
     session.flush()
-    emit(c.ACTIVITY_LOGGED, event_data(activity))
+    ctx.emit(c.ACTIVITY_LOGGED, event_data(activity))
     if activity.type == "call" and activity.callback_at:
-        follow_up(session, activity, emit)
+        follow_up(ctx, activity)
     return activity
 
 
-def follow_up(session, call: Activity, emit) -> Activity:
+def follow_up(ctx: Context, call: Activity) -> Activity:
     """A callback asked for on a call: a planned call at that time for the same owner and people."""
     planned = Activity(type="call", subject=f"Call back: {call.subject}"[:300], starts_at=call.callback_at,
                        due_at=call.callback_at, remind_at=call.callback_at, owner_id=call.owner_id,
                        team_id=call.team_id, territory_id=call.territory_id, participant_ids=list(call.participant_ids),
                        lead_id=call.lead_id, account_id=call.account_id, contact_id=call.contact_id,
                        opportunity_id=call.opportunity_id, call_list_id=call.call_list_id, status="open")
-    session.add(planned)
-    session.flush()
-    emit(c.ACTIVITY_LOGGED, event_data(planned))
+    ctx.session.add(planned)
+    ctx.session.flush()
+    ctx.emit(c.ACTIVITY_LOGGED, event_data(planned))
     return planned
 
 
-def update(session, actor: Actor, activity_id: str, data: dict, expected_version: int | None, emit) -> Activity:
-    activity = records.load_for_update(session, actor, "activity", Activity, activity_id, expected_version)
+def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Activity:
+    session, actor = ctx.session, ctx.caller
+    activity = records.load_for_update(ctx, "activity", Activity, record_id, expected_version)
     data = dict(data)
     allow = data.pop("allow_conflict", False)
     if "owner_id" in data and data["owner_id"] != activity.owner_id and not actor.can("activity", "assign"):
         raise validation({"owner_id": ["your role may not plan activities for others"]})
-    _check_links(session, actor, {k: v for k, v in data.items() if v != getattr(activity, k, None)})
+    _check_links(ctx, {k: v for k, v in data.items() if v != getattr(activity, k, None)})
     if "participant_ids" in data:
         data["participant_ids"] = sorted(set(data["participant_ids"]) | {data.get("owner_id") or activity.owner_id}
                                          - {None})
@@ -137,23 +142,19 @@ def update(session, actor: Actor, activity_id: str, data: dict, expected_version
     changed = records.apply(activity, data, EDITABLE)
     _check_shape(activity)
     if {"starts_at", "ends_at", "participant_ids", "status"} & set(changed):
-        _no_clash(session, actor, activity, allow)
+        _no_clash(ctx, activity, allow)
     if "owner_id" in changed:
         activity.team_id = users.team_of(session, activity.owner_id, actor)
     if "remind_at" in changed:  # a moved reminder goes out again at its new time
         activity.reminded_at = None
     session.flush()
-    records.changed(emit, "activity", activity.id, "update", changed)
+    records.changed(ctx, "activity", activity.id, "update", changed)
     if activity.type == "call" and activity.callback_at and activity.callback_at != had_callback:
-        follow_up(session, activity, emit)
+        follow_up(ctx, activity)
     return activity
 
 
-def delete(session, actor: Actor, activity_id: str, emit) -> None:
-    records.delete(session, actor, "activity", Activity, activity_id, emit)
-
-
-def send_due_reminders(session, now: datetime, emit, limit: int = 500) -> int:
+def send_due_reminders(ctx: Context, now: datetime, limit: int = 500) -> int:
     """Open activities whose reminder time has come are marked reminded and announced, once each (one batch of
     `limit`; returns how many). Replicas scanning at once skip each other's rows on PostgreSQL; SQLite has one
     writer at a time."""
@@ -161,19 +162,23 @@ def send_due_reminders(session, now: datetime, emit, limit: int = 500) -> int:
                                     Activity.status == "open", Activity.deleted_at.is_(None),
                                     Activity.type.in_(REMINDED))
              .order_by(Activity.remind_at).limit(limit))
+    session = ctx.session
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     due = session.execute(query).scalars().all()
     for activity in due:
         activity.reminded_at = now
-        emit(c.ACTIVITY_REMINDER_DUE, {**event_data(activity), "due_at": _iso(activity.due_at),
-                                       "remind_at": _iso(activity.remind_at)})
+        ctx.emit(c.ACTIVITY_REMINDER_DUE, {**event_data(activity), "due_at": records.timestamp(activity.due_at),
+                                           "remind_at": records.timestamp(activity.remind_at)})
     session.flush()
     return len(due)
 
 
-def calendar(session, actor: Actor, query: dict) -> list[Activity]:
+def calendar(ctx: Context, query: dict) -> dict:
     """Activities in [from, to) of one user (default: the caller) or a team: owned or taking part."""
+    session, actor = ctx.session, ctx.caller
+    if not (query["from"] < query["to"] and (query["to"] - query["from"]).days <= 366):
+        raise validation({"to": ["to is after from, within a year"]})
     team_id, user_id = query.get("team_id"), query.get("user_id")
     if team_id:
         people = set(users.team_members(session, team_id))
@@ -187,73 +192,11 @@ def calendar(session, actor: Actor, query: dict) -> list[Activity]:
             actor.scope("activity", "read") == "team" and member is not None and member.team_id == actor.team_id)
     if not allowed or not people or actor.scope("activity", "read") == "none":
         raise not_found("calendar")
-    start, end = query["start"], query["end"]
+    start, end = query["from"], query["to"]
     in_window = or_(and_(Activity.starts_at < end, or_(Activity.ends_at > start,
                                                        and_(Activity.ends_at.is_(None), Activity.starts_at >= start))),
                     and_(Activity.starts_at.is_(None), Activity.due_at >= start, Activity.due_at < end))
     rows = session.execute(select(Activity).where(in_window, Activity.deleted_at.is_(None),
                                                   Activity.status != "cancelled")
                            .order_by(Activity.starts_at, Activity.due_at, Activity.id)).scalars()
-    return [a for a in rows if a.owner_id in people or people & set(a.participant_ids or [])]
-
-
-# -- call lists --------------------------------------------------------------------------------
-
-
-def create_call_list(session, actor: Actor, data: dict, emit) -> CallList:
-    owner_id = data.get("owner_id") or actor.user_id
-    if owner_id != actor.user_id and not actor.can("call_list", "assign"):
-        raise validation({"owner_id": ["your role may not assign call lists"]})
-    ids = list(dict.fromkeys(data.get("contact_ids") or []))
-    if data.get("account_id"):
-        records.load(session, actor, "account", Account, data["account_id"], what="account")
-        ids += [cid for cid in session.execute(select(Contact.id).where(
-            Contact.account_id == data["account_id"], Contact.deleted_at.is_(None)).order_by(Contact.last_name))
-            .scalars() if cid not in ids]
-    if not ids:
-        raise validation({"contact_ids": ["name contacts or an account"]})
-    items, skipped = [], []
-    for cid in ids:
-        contact = session.get(Contact, cid)
-        if contact is None or contact.deleted_at is not None or not scope.allows(actor, "contact", "read", contact):
-            raise validation({"contact_ids": [f"unknown contact {cid}"]})
-        if contact.do_not_call:
-            skipped.append({"contact_id": cid, "reason": "do_not_call"})
-        elif not contact.phone:
-            skipped.append({"contact_id": cid, "reason": "no_phone"})
-        else:
-            items.append({"contact_id": cid, "status": "pending", "outcome": None, "activity_id": None})
-    call_list = CallList(name=data["name"], items=items, skipped=skipped, owner_id=owner_id,
-                         team_id=users.team_of(session, owner_id, actor))
-    session.add(call_list)
-    session.flush()
-    records.changed(emit, "call_list", call_list.id, "create")
-    return call_list
-
-
-def log_call(session, actor: Actor, call_list_id: str, data: dict, emit) -> CallList:
-    """The rep called someone on the list: a call activity with its outcome; the item is done."""
-    call_list = records.load(session, actor, "call_list", CallList, call_list_id, "update")
-    items = [dict(x) for x in call_list.items]
-    item = next((x for x in items if x["contact_id"] == data["contact_id"]), None)
-    if item is None:
-        raise validation({"contact_id": ["not on this call list (or skipped: do not call)"]})
-    contact = session.get(Contact, data["contact_id"])
-    if contact.do_not_call:  # marked after the list was made
-        raise ServiceError("conflict", "this contact must not be called")
-    call = Activity(type="call", subject=f"{call_list.name}: {contact.first_name or ''} {contact.last_name or ''}"
-                    .strip()[:300], description=data.get("description"), owner_id=actor.user_id or call_list.owner_id,
-                    team_id=call_list.team_id, participant_ids=[actor.user_id] if actor.user_id else [],
-                    contact_id=contact.id, account_id=contact.account_id, call_list_id=call_list.id, status="done",
-                    outcome=data["outcome"], duration_seconds=data.get("duration_seconds") or 0,
-                    callback_at=data.get("callback_at"))
-    session.add(call)
-    session.flush()
-    emit(c.ACTIVITY_LOGGED, event_data(call))
-    if call.callback_at:
-        follow_up(session, call, emit)
-    item.update(status="called", outcome=data["outcome"], activity_id=call.id)
-    call_list.items = items
-    session.flush()
-    records.changed(emit, "call_list", call_list.id, "update", ("items",))
-    return call_list
+    return {"items": [a for a in rows if a.owner_id in people or people & set(a.participant_ids or [])]}

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from crm_common.errors import validation
-from crm_sales import records
+from crm_common.errors import forbidden, validation
+from crm_sales.domain import records
 from crm_sales.models import Setting
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 AUDIT_ID = "sales"  # the record id of the settings in the audit trail (there is one set)
 
@@ -29,11 +33,21 @@ def all_values(session) -> dict:
     return {key: get(session, key) for key in DEFAULTS}
 
 
+def read(ctx: Context) -> dict:
+    """Every setting's value (stored, or its default)."""
+    return all_values(ctx.session)
+
+
 def decimal(session, key: str) -> Decimal:
     return Decimal(str(get(session, key)))
 
 
-def update(session, values: dict, emit) -> dict:
+def update(ctx: Context, values: dict) -> dict:
+    """Change settings (administrators only); the others keep their values."""
+    if not ctx.caller.is_admin:
+        raise forbidden("sales settings are for administrators")
+    session = ctx.session
+    values = dict(values or {})
     errors = {}
     for key, value in values.items():
         if key not in DEFAULTS:
@@ -59,7 +73,7 @@ def update(session, values: dict, emit) -> dict:
             row.value = {"v": value}
         changed.append(key)
     session.flush()
-    records.changed(emit, "settings", AUDIT_ID, "update", changed)
+    records.changed(ctx, "settings", AUDIT_ID, "update", changed)
     return all_values(session)
 
 
