@@ -52,7 +52,7 @@ def run(service, fn: Callable, *args, **kwargs):
 
 def entrypoint(contract: RpcContract, fn: Callable):
     """The service method of `contract`, calling the plain domain function `fn` (see the module doc)."""
-    accepted = _keywords(fn)
+    accepted = _keywords(fn, 1 + contract.record + (contract.input is not None))
 
     def method(self, payload=None, id=None, **options):
         check_permission(contract, self.db.caller)
@@ -70,14 +70,14 @@ def entrypoint(contract: RpcContract, fn: Callable):
     return rpc(expected_exceptions=ServiceError)(method)
 
 
-def _keywords(fn: Callable) -> frozenset | None:
-    """The keyword options a domain function takes (None: any, it has **kwargs); its first parameters are
-    the context, the record id and the input, passed by position."""
+def _keywords(fn: Callable, positional: int) -> frozenset | None:
+    """The keyword options a domain function takes (None: any, it has **kwargs): its parameters after the
+    `positional` first ones (the context, the record id, the input)."""
     import inspect
-    parameters = inspect.signature(fn).parameters.values()
+    parameters = list(inspect.signature(fn).parameters.values())
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
         return None
-    return frozenset(p.name for p in parameters if p.default is not p.empty or p.kind is p.KEYWORD_ONLY)
+    return frozenset(p.name for p in parameters[positional:] if p.kind is not p.VAR_POSITIONAL)
 
 
 def _record_id(value) -> str:
