@@ -31,7 +31,7 @@ def manager(admin):
 def mailer_token(suite, invitation_id: str) -> str:
     """The survey token the mailer gets for an invitation's email (an RPC the gateway does not route)."""
     return rpc.call(suite.suite.env["AMQP_URI"], suite.suite.env["CRM_BUS_KEY_FILE"], "service_desk", "issue_survey_token",
-                    {"invitation_id": invitation_id})["token"]
+                    id=invitation_id)["token"]
 
 
 def created(response):

@@ -10,18 +10,20 @@ Every context's routes are a table of `Route`s (one line each), built into bluep
 
 A route calls its contract's RPC method: the body (or, for GET, the query) is loaded with the contract's
 input schema and forwarded as loaded; `<id>` in the path is the record id (the call's `id`); If-Match on a
-PATCH is the call's `expected_version`; the answer is the service's output as it came (the service dumped
+PATCH (or, when sent, on a DELETE) of a record is the call's `expected_version`; the answer is the service's output as it came (the service dumped
 it with the contract's output schema, which documents it here). Who may call it is declared once -- the
 contract's `permission`, or `access=` for the routes a role grant does not govern -- and the app checks it
 before anything else (auth.check_permission).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
-from flask import Response, request, url_for
+from flask import Response, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema
@@ -31,7 +33,7 @@ from werkzeug.routing import UUIDConverter
 from crm_common.contracts.registry import RpcContract
 from crm_common.contracts.schemas import ListQuery, Page, page  # noqa: F401 - one set of bases, re-exported
 from crm_common.errors import ServiceError
-from crm_gateway.auth import OWN_ACCOUNT, SELF_SERVICE, handler_of, public  # noqa: F401 - access= values
+from crm_gateway.auth import OWN_ACCOUNT, SELF_SERVICE, authenticate, handler_of, public  # noqa: F401 - access=
 from crm_gateway.idempotency import idempotent
 from crm_gateway.openapi import refusal_response
 from crm_gateway.rpc import call
@@ -170,14 +172,23 @@ def created(resource: dict, endpoint: str, **values):
 # -- the route table -------------------------------------------------------------------------------
 
 PUBLIC = "public"  # access= of a route anyone may call (login, the portal's token links)
+PUBLIC_IDENTIFIED = "public, identified when credentials are sent"  # access= of a token link whose service
+# refuses some callers (staff answering a survey): anyone may call it, and one who sends credentials is identified
 
 
 @dataclass(frozen=True)
 class Route:
     """One HTTP route: `method` on `path` (under /api/v1; `<id>` the record id, `<name>` another id passed
     as the keyword `name`) calls `contract`. `status` 201 answers with the new record's Location (the
-    GET route of `path` + "/<id>"), 202 with `location` (a path with `{id}` of the answer); 204 with no body.
-    `access` for a route no role grant governs: PUBLIC, SELF_SERVICE or OWN_ACCOUNT (auth)."""
+    GET route of `path` + "/<id>"; none for a path with other ids), 202 with `location` (a path with
+    `{field}`s of the answer); 204 with no body. A `location` given names the Location of any answer ("" for
+    none: a record without a route of its own). `access` for a route no role grant governs: PUBLIC,
+    PUBLIC_IDENTIFIED, SELF_SERVICE or OWN_ACCOUNT (auth). A path id that is not a record's UUID names its
+    converter (`<string:token>`). `if_match`: whether If-Match is the call's `expected_version` (default: on
+    a PATCH of one record; on a DELETE of one record when sent). `options` are keywords of the call: a
+    value, or a callable asked on each request (the client's address); `after(**keywords)` runs once the
+    call succeeded (this worker drops a cache); `answers` are further answers the document names,
+    `{409: "why"}`."""
 
     method: str
     path: str
@@ -188,11 +199,22 @@ class Route:
     idempotent: bool | None = None  # default: every POST that creates (201 or 202)
     summary: str = ""
     endpoint: str | None = None
-    options: dict = field(default_factory=dict)  # fixed keywords of the call
+    options: dict = field(default_factory=dict)  # keywords of the call: values, or callables asked per request
+    after: Callable[..., None] | None = None
+    answers: dict = field(default_factory=dict)  # other answers the document names: {409: "why"}
+    if_match: bool | None = None
 
     @property
     def permission(self):
         return self.contract.permission if self.access is None else self.access
+
+    @property
+    def is_public(self) -> bool:
+        return self.access is PUBLIC or self.access is PUBLIC_IDENTIFIED
+
+    @property
+    def takes_if_match(self) -> bool:
+        return self.if_match if self.if_match is not None else (self.method == "PATCH" and self.contract.record)
 
 
 VERBS = {"list": ("GET", "", 200), "create": ("POST", "", 201), "get": ("GET", "/<id>", 200),
@@ -234,7 +256,8 @@ def build(context: str, routes: list[Route], prefix: str = "/api/v1") -> list[Bl
 
 def view_name(path: str) -> str:
     """`/leads/<id>/convert` -> `LeadsItemConvert`: the endpoint of a path in its blueprint."""
-    words = [("Item" if part == "<id>" else part.strip("<>")) for part in path.strip("/").split("/")]
+    words = [("Item" if part == "<id>" else part.strip("<>").split(":")[-1])  # <string:token> -> Token
+             for part in path.strip("/").split("/")]
     return "".join(w.replace("-", "_").title().replace("_", "") for w in words) or "Root"
 
 
@@ -242,27 +265,36 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     contract = route.contract
 
     def handler(self, *loaded, **path_ids):
-        kwargs = dict(route.options)
+        kwargs = {name: value() if callable(value) else value for name, value in route.options.items()}
         for name, value in path_ids.items():
             kwargs["id" if name == "record_id" else name] = value
-        if route.method == "PATCH" and contract.record:
+        if route.takes_if_match:
             kwargs["expected_version"] = if_match_version()
+        elif route.method == "DELETE" and contract.record and request.headers.get("If-Match"):
+            kwargs["expected_version"] = if_match_version()
+        if route.access is PUBLIC_IDENTIFIED and (request.headers.get("Authorization")
+                                                  or request.headers.get("X-API-Key")):
+            g.actor = dataclasses.replace(authenticate(), client_ip=request.remote_addr)
         result = call(contract.service, contract.method, *loaded, **kwargs)
+        if route.after is not None:
+            route.after(**kwargs)
         return _answer(route, result, routes)
 
     handler.__name__ = f"{route.method.lower()}_{contract.method}"
     handler.__doc__ = route.summary or contract.description or None
     if route.idempotent or (route.idempotent is None and route.method == "POST" and route.status in (201, 202)):
         handler = idempotent(handler)
-    if route.access is PUBLIC:
+    if route.is_public:
         handler = public(handler)
-    handler._crm_permission = None if route.access is PUBLIC else route.permission
+    handler._crm_permission = None if route.is_public else route.permission
     if route.status == 204:
         handler = blp.response(204)(handler)
     elif contract.output is not None:
         handler = blp.response(route.status, contract.output(many=contract.many))(handler)
-    if route.method == "PATCH" and contract.record:
+    if route.takes_if_match or (route.method == "DELETE" and contract.record):
         handler = blp.alt_response(412, description="If-Match names a stale version")(handler)
+    for status, why in route.answers.items():
+        handler = blp.alt_response(status, description=why)(handler)
     if contract.input is not None:
         handler = blp.arguments(contract.input, location="query" if route.method == "GET" else "json")(handler)
     return handler
@@ -276,9 +308,10 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
     tag = etag_of(result)
     if tag:
         headers["ETag"] = tag
-    if route.status == 201 and isinstance(result, dict) and result.get("id"):
+    if route.location is not None:
+        if route.location and isinstance(result, dict):
+            headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
+    elif route.status == 201 and isinstance(result, dict) and result.get("id") and "<" not in route.path:
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
-    elif route.location and isinstance(result, dict):
-        headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
     body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")

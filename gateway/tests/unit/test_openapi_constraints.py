@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError, validate
 
-from crm_common.contracts import sales, service_desk
+import crm_sales_contracts as sales
+import crm_service_desk_contracts as service_desk
 from crm_common.contracts.fields import DecimalString
 from crm_gateway.app import create_app
 from crm_gateway.settings import Settings

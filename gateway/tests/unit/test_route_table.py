@@ -6,6 +6,7 @@ import uuid
 
 import jwt
 import pytest
+from flask import request
 from marshmallow import fields
 
 from crm_common import migrate
@@ -13,7 +14,7 @@ from crm_common.contracts.fields import Timestamp
 from crm_common.contracts.registry import RpcContract
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
 from crm_gateway.app import create_app
-from crm_gateway.conventions import Route, build, resource
+from crm_gateway.conventions import PUBLIC_IDENTIFIED, Route, build, resource
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
 
 
@@ -46,8 +47,29 @@ ROUTES = [
               contract("update_widget", WidgetChange, permission=("lead", "update"), record=True),
               contract("delete_widget", None, None, ("lead", "delete"), record=True)),
     Route("POST", "/widgets/<id>/polish", contract("polish_widget", None, permission=("lead", "update"),
-                                                  record=True)),
+                                                  record=True), answers={409: "polished already"}),
+    # nested records, a token link, If-Match off the default
+    Route("POST", "/widgets/<id>/notes", contract("add_note", WidgetIn, permission=("lead", "update"), record=True),
+          201, location="/widgets/{widget_id}/notes"),
+    Route("POST", "/widgets/<id>/tags", contract("tag_widget", WidgetIn, permission=("lead", "update"), record=True),
+          201),
+    Route("POST", "/widgets/<string:token>/answers", contract("answer_widget", WidgetIn, permission=None), 201,
+          access=PUBLIC_IDENTIFIED, idempotent=False),
+    Route("PATCH", "/widget-settings", contract("update_widget_settings", WidgetChange, permission=("lead", "update")),
+          if_match=True),
+    Route("PATCH", "/widgets/<id>/colour", contract("paint_widget", WidgetChange, permission=("lead", "update"),
+                                                   record=True), if_match=False),
+    Route("POST", "/widgets/<id>/share", contract("share_widget", None, permission=("lead", "update"), record=True),
+          options={"client_ip": lambda: request.remote_addr, "via": "link"},
+          after=lambda **call: AFTER.append(call), answers={409: "shared already"}),
+    Route("POST", "/widget-copies", contract("copy_widget", WidgetIn, permission=("lead", "create")), 201,
+          location="/widgets/{id}"),
+    Route("POST", "/widgets/<id>/duplicates", contract("duplicate_widget", None, permission=("lead", "create"),
+                                                       record=True), status=201, location="/widget-copies/{id}"),
+    Route("POST", "/widget-notes", contract("create_widget_note", WidgetIn, permission=("lead", "create")),
+          status=201, location=""),
 ]
+AFTER: list = []
 
 
 class Recorder:
@@ -55,14 +77,20 @@ class Recorder:
 
     def __init__(self):
         self.calls = []
+        self.actors = []
 
     def call(self, service, method, *args, actor=None, request_id=None, **kwargs):
         self.calls.append((service, method, args, kwargs))
+        self.actors.append(actor)
         if method == "list_widgets":
             return {"items": [{"id": "w1", "version": 1, "name": "a"}], "next_cursor": None}
         if method == "delete_widget":
             return None
         body = args[0] if args else {}
+        if method in ("add_note", "tag_widget", "answer_widget"):
+            return {"id": "7d0c4c1e-0000-4000-8000-0000000000ff", "widget_id": kwargs.get("id"), **body}
+        if method == "duplicate_widget":
+            return {"id": "7d0c4c1e-0000-4000-8000-0000000000c0", "version": 1, **body}
         return {"id": kwargs.get("id", "7d0c4c1e-0000-4000-8000-000000000001"), "version": 3, **body,
                 "seen_at": "2026-11-23T08:00:00.000000Z"}
 
@@ -149,3 +177,80 @@ def test_the_document_names_each_route_its_schemas_and_permission(app):
     assert set(item) >= {"get", "patch", "delete"}
     assert "412" in item["patch"]["responses"] and item["get"]["responses"]["200"]
     assert spec["paths"]["/api/v1/widgets"]["post"]["responses"]["201"]
+
+
+def test_nested_records_token_links_and_if_match_where_the_table_says(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    rpc.actors.clear()
+    h = headers(keypair, ALL)
+    note = client.post(f"/api/v1/widgets/{WID}/notes", json={"name": "n"}, headers=h)
+    assert note.status_code == 201 and note.headers["Location"].endswith(f"/api/v1/widgets/{WID}/notes")
+    tag = client.post(f"/api/v1/widgets/{WID}/tags", json={"name": "t"}, headers=h)
+    assert tag.status_code == 201 and "Location" not in tag.headers  # a nested path names no item route
+    anonymous = client.post("/api/v1/widgets/not-a-uuid_token/answers", json={"name": "a"})
+    assert anonymous.status_code == 201
+    signed = client.post("/api/v1/widgets/tok/answers", json={"name": "a"}, headers=h)
+    assert signed.status_code == 201
+    assert client.post("/api/v1/widgets/tok/answers", json={"name": "a"},
+                       headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    settings = client.patch("/api/v1/widget-settings", json={"name": "s"}, headers={**h, "If-Match": '"4"'})
+    painted = client.patch(f"/api/v1/widgets/{WID}/colour", json={"name": "red"}, headers={**h, "If-Match": "x"})
+    assert settings.status_code == 200 and painted.status_code == 200  # If-Match not read: not even a bad one
+    assert [(m, a, k) for _, m, a, k in rpc.calls] == [
+        ("add_note", ({"name": "n"},), {"id": WID}),
+        ("tag_widget", ({"name": "t"},), {"id": WID}),
+        ("answer_widget", ({"name": "a"},), {"token": "not-a-uuid_token"}),
+        ("answer_widget", ({"name": "a"},), {"token": "tok"}),
+        ("update_widget_settings", ({"name": "s"},), {"expected_version": 4}),
+        ("paint_widget", ({"name": "red"},), {"id": WID}),
+    ]
+    assert rpc.actors[2] is None and rpc.actors[3] is not None  # the token link identifies who signs in
+    spec = app.test_client().get("/openapi.json").get_json()
+    answers = spec["paths"]["/api/v1/widgets/{token}/answers"]["post"]
+    assert answers["security"] == [] and "412" in spec["paths"]["/api/v1/widget-settings"]["patch"]["responses"]
+    assert "412" not in spec["paths"]["/api/v1/widgets/{record_id}/colour"]["patch"]["responses"]
+
+
+def test_a_delete_with_if_match_calls_with_the_expected_version_and_documents_its_412(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    deleted = client.delete(f"/api/v1/widgets/{WID}", headers={**headers(keypair, ALL), "If-Match": '"4"'})
+    assert deleted.status_code == 204
+    assert [(m, k) for _, m, _, k in rpc.calls] == [("delete_widget", {"id": WID, "expected_version": 4})]
+    spec = client.get("/openapi.json").get_json()
+    assert "412" in spec["paths"]["/api/v1/widgets/{record_id}"]["delete"]["responses"]
+
+
+def test_options_are_asked_per_request_and_after_runs_with_the_calls_keywords(app, keypair):
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    AFTER.clear()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.7"
+    assert client.post(f"/api/v1/widgets/{WID}/share", headers=headers(keypair, ALL)).status_code == 200
+    assert [(m, k) for _, m, _, k in rpc.calls] == [
+        ("share_widget", {"client_ip": "10.0.0.7", "via": "link", "id": WID})]
+    assert AFTER == [{"client_ip": "10.0.0.7", "via": "link", "id": WID}]
+    spec = client.get("/openapi.json").get_json()
+    assert "409" in spec["paths"]["/api/v1/widgets/{record_id}/share"]["post"]["responses"]
+
+
+def test_a_created_record_answers_with_the_location_the_route_names(app, keypair):
+    made = app.test_client().post("/api/v1/widget-copies", json={"name": "b"}, headers=headers(keypair, ALL))
+    assert made.status_code == 201
+    assert made.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
+
+
+def test_a_documented_answer_of_a_route(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    assert spec["paths"]["/api/v1/widgets/{record_id}/polish"]["post"]["responses"]["409"]["description"] == (
+        "polished already")
+
+
+def test_a_route_may_name_the_location_of_its_answer_or_none(app, keypair):
+    client, h = app.test_client(), headers(keypair, ALL)
+    copied = client.post(f"/api/v1/widgets/{WID}/duplicates", headers=h)
+    assert copied.status_code == 201 and copied.headers["ETag"] == '"1"'
+    assert copied.headers["Location"].endswith("/api/v1/widget-copies/7d0c4c1e-0000-4000-8000-0000000000c0")
+    noted = client.post("/api/v1/widget-notes", json={"name": "n"}, headers=h)
+    assert noted.status_code == 201 and noted.get_json()["name"] == "n" and "Location" not in noted.headers

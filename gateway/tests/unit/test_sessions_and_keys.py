@@ -13,9 +13,9 @@ from crm_common import migrate
 from crm_common.context import Actor
 from crm_gateway import auth
 from crm_gateway.app import create_app
+from crm_gateway import conventions
 from crm_gateway.conventions import Blueprint
 from crm_gateway.permission_matrix import routes
-from crm_gateway.routes import identity as identity_routes
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
 
 USER = "11111111-1111-4111-8111-111111111111"
@@ -115,17 +115,17 @@ def test_logout_sends_the_tokens_session_and_this_worker_asks_identity_again_at_
     calls = []
 
     def fake_call(service, method, data=None, **kw):
-        calls.append((service, method, data))
+        calls.append((service, method, data, kw))
         identity.states[USER] = {"active": True, "valid_after": None, "valid_after_us": None,
                                  "ended_sessions": ["session-1"]}
 
-    monkeypatch.setattr(identity_routes, "call", fake_call)
+    monkeypatch.setattr(conventions, "call", fake_call)
     client = app.test_client()
     headers = bearer(keypair, sid="session-1")
     assert client.get("/api/v1/whoami", headers=headers).status_code == 200
     response = client.post("/api/v1/auth/logout", json={"refresh_token": "r-1"}, headers=headers)
     assert response.status_code == 204, response.data
-    assert calls == [("identity", "logout", {"refresh_token": "r-1", "session_id": "session-1"})]
+    assert calls == [("identity", "logout", {"refresh_token": "r-1"}, {"session_id": "session-1"})]
     assert client.get("/api/v1/whoami", headers=headers).status_code == 401  # not after the cache's 60 s
 
 
@@ -146,7 +146,7 @@ def test_an_api_key_gets_403_on_its_owners_account_and_nothing_is_called(app, mo
     key = Actor(user_id=USER, kind="api_key", roles=("integration",), perms={"lead": {"read": "all"}})
     monkeypatch.setattr(auth, "_api_key_actor", lambda secret: key)
     called = []
-    monkeypatch.setattr(identity_routes, "call", lambda *a, **kw: called.append(a))
+    monkeypatch.setattr(conventions, "call", lambda *a, **kw: called.append(a))
     response = app.test_client().open(path, method=method, json={"otp": "123456", "password": "x"},
                                       headers={"X-API-Key": "crm_" + "k" * 43})
     assert response.status_code == 403, response.data
@@ -156,7 +156,7 @@ def test_an_api_key_gets_403_on_its_owners_account_and_nothing_is_called(app, mo
 
 
 def test_a_person_reaches_the_own_account_routes(app, keypair, monkeypatch):
-    monkeypatch.setattr(identity_routes, "call", lambda *a, **kw: {"secret": "S", "otpauth_uri": "otpauth://x"})
+    monkeypatch.setattr(conventions, "call", lambda *a, **kw: {"secret": "S", "otpauth_uri": "otpauth://x"})
     response = app.test_client().post("/api/v1/auth/mfa/enroll", headers=bearer(keypair))
     assert response.status_code == 200, response.data
 

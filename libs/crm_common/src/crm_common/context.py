@@ -6,6 +6,7 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 ACTOR_KEY = "crm_actor"
 REQUEST_ID_KEY = "request_id"
@@ -123,3 +124,24 @@ def request_id_from_context(data: dict | None) -> str | None:
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+@dataclass
+class Context:
+    """What a domain function gets: the transaction's session, who is calling, and how to emit an event
+    into the same transaction (`ctx.emit(type, data)`); `after_commit` runs a callable once it commits."""
+
+    session: Any
+    caller: Actor
+    emit: Callable[..., dict]
+    request_id: str | None = None
+    service: Any = None  # the nameko service instance: its dependencies (a job runner) for after_commit
+    uow: Any = None
+    _after: list = field(default_factory=list)
+
+    def after_commit(self, fn: Callable[[], Any]) -> None:
+        self._after.append(fn)
+
+    def read(self):
+        """A Core connection reading inside this transaction (see UnitOfWork.read)."""
+        return self.uow.read()

@@ -22,36 +22,14 @@ a producer may add fields), `ctx.caller` the system.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from marshmallow import EXCLUDE, Schema
 
-from crm_common.context import Actor
+from crm_common.context import Actor, Context  # noqa: F401 - Context: the domain's, re-exported
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, forbidden
 from crm_common.rpc import dump_output, load_input, rpc
-
-
-@dataclass
-class Context:
-    """What a domain function gets: the transaction's session, who is calling, and how to emit an event
-    into the same transaction (`ctx.emit(type, data)`); `after_commit` runs a callable once it commits."""
-
-    session: Any
-    caller: Actor
-    emit: Callable[..., dict]
-    request_id: str | None = None
-    service: Any = None  # the nameko service instance: its dependencies (a job runner) for after_commit
-    uow: Any = None
-    _after: list = field(default_factory=list)
-
-    def after_commit(self, fn: Callable[[], Any]) -> None:
-        self._after.append(fn)
-
-    def read(self):
-        """A Core connection reading inside this transaction (see UnitOfWork.read)."""
-        return self.uow.read()
 
 
 def check_permission(contract: RpcContract, caller: Actor) -> None:
@@ -74,9 +52,14 @@ def run(service, fn: Callable, *args, **kwargs):
 
 def entrypoint(contract: RpcContract, fn: Callable):
     """The service method of `contract`, calling the plain domain function `fn` (see the module doc)."""
+    accepted = _keywords(fn, 1 + contract.record + (contract.input is not None))
 
     def method(self, payload=None, id=None, **options):
         check_permission(contract, self.db.caller)
+        unknown = [name for name in options if accepted is not None and name not in accepted]
+        if unknown:
+            raise ServiceError("validation_failed", f"{contract.method} takes no option {', '.join(sorted(unknown))}",
+                               errors={name: ["not an option of this call"] for name in unknown})
         args = [] if not contract.record else [_record_id(id)]
         if contract.input is not None:
             args.append(load_input(contract, payload))
@@ -85,6 +68,16 @@ def entrypoint(contract: RpcContract, fn: Callable):
     method.__name__ = method.__qualname__ = contract.method
     method.__doc__ = contract.description or fn.__doc__
     return rpc(expected_exceptions=ServiceError)(method)
+
+
+def _keywords(fn: Callable, positional: int) -> frozenset | None:
+    """The keyword options a domain function takes (None: any, it has **kwargs): its parameters after the
+    `positional` first ones (the context, the record id, the input)."""
+    import inspect
+    parameters = list(inspect.signature(fn).parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters[positional:] if p.kind is not p.VAR_POSITIONAL)
 
 
 def _record_id(value) -> str:

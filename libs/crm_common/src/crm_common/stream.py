@@ -122,8 +122,10 @@ class EventStream(Consumer):
             log.error("event %s dead-lettered as #%s after %d attempts: %s", event_type, letter, attempt, error)
 
 
-def event_stream(table: dict):
-    """The entrypoint applying each event of `table` once, in one transaction with the inbox."""
+def event_stream(table: dict, every=None):
+    """The entrypoint applying each event of `table` once, in one transaction with the inbox. `every(ctx,
+    envelope)`, when given, runs first for every event the queue takes (identity's audit trail, which
+    subscribes to all: topology.ALL), in the same transaction."""
 
     def on_event(self, envelope):
         from crm_common.entrypoint import Context, dispatch
@@ -133,7 +135,10 @@ def event_stream(table: dict):
         with db.transaction() as session:
             if not inbox.claim(session, db.metadata, envelope):
                 return "duplicate"
-            dispatch(Context(session, db.caller, db.emit, envelope.get("request_id"), self, db), envelope, table)
+            ctx = Context(session, db.caller, db.emit, envelope.get("request_id"), self, db)
+            if every is not None:
+                every(ctx, envelope)
+            dispatch(ctx, envelope, table)
         return "applied"
 
     return EventStream.decorator(on_event)

@@ -84,6 +84,13 @@ def test_bad_input_is_a_validation_error_and_runs_nothing():
     assert seen == [] and service.db.transactions == 0
 
 
+def test_an_option_the_domain_does_not_take_is_refused_not_a_crash():
+    seen.clear()
+    with pytest.raises(ServiceError) as refused:
+        method(Service(EDITOR), {"name": "new"}, id="r1", force=True)
+    assert refused.value.code == "validation_failed" and "force" in refused.value.errors and seen == []
+
+
 class LeadFields(Schema):
     id = fields.String(required=True)
     email = fields.String(load_default=None)

@@ -1,56 +1,60 @@
 """What the identity service does with the events it receives (plain functions, no transport).
 
-Every event first lands in the audit trail (domain.audit); then HANDLERS[type] applies it, if any.
+Identity takes every event of every producer (`SUBSCRIBES = topology.ALL`, the `crm.subscriptions` entry
+point): each one lands first in the audit trail (`domain.audit`, from the entity and action its envelope
+names), then `HANDLERS` applies the few identity acts on. Each handler reads only the fields it declares
+(a tolerant reader); identity imports no producer's contracts.
 """
 from __future__ import annotations
 
 import logging
 
-from marshmallow import ValidationError
-from sqlalchemy.orm import Session
+from marshmallow import Schema, fields
 
 from crm_common import topology
-from crm_common.contracts.identity import PRIVACY_SERVICES, PrivacyPartSchema
-from crm_common.contracts.sales import TERRITORY_MEMBERS_CHANGED, TerritoryMembersData
+from crm_common.contracts.platform import PrivacyPartSchema
+from crm_common.entrypoint import Context, dispatch as apply_handler, handler_table, reads
 from crm_identity.domain import audit, privacy, territories
+from crm_identity_contracts import PRIVACY_SERVICES
 
 log = logging.getLogger(__name__)
 
+TERRITORY_MEMBERS_CHANGED = "sales.territory_members_changed.v1"
 
-def privacy_part_completed(session: Session, envelope: dict, uow) -> None:
-    try:
-        data = PrivacyPartSchema().load(envelope["data"], unknown="exclude")
-    except ValidationError as exc:  # a malformed answer cannot become valid by retrying
-        log.warning("ignoring malformed %s %s: %s", envelope["type"], envelope["event_id"], exc.messages)
-        return
+
+class TerritoryMembers(Schema):
+    """What identity reads of a sales territory's roster."""
+
+    id = fields.String(required=True)
+    member_ids = fields.List(fields.String(), required=True)
+    version = fields.Integer(required=True)
+
+
+@reads(*(f"{service}.privacy_part_completed.v1" for service in PRIVACY_SERVICES), fields=PrivacyPartSchema)
+def privacy_part_completed(ctx: Context, data: dict, envelope: dict) -> None:
+    """A service's answer to a privacy request; an answer for another service than its producer is ignored."""
     if data["service"] != envelope["type"].split(".", 1)[0]:
         log.warning("ignoring %s that claims to answer for %s", envelope["type"], data["service"])
         return
-    privacy.apply_part(session, data)
+    privacy.apply_part(ctx.session, data)
 
 
-def territory_members_changed(session: Session, envelope: dict, uow) -> None:
+@reads(TERRITORY_MEMBERS_CHANGED, fields=TerritoryMembers)
+def territory_members_changed(ctx: Context, data: dict, envelope: dict) -> None:
     """Sales lists a territory's members: they have its territory scope from the gateway's next cutoff check."""
-    try:
-        data = TerritoryMembersData().load(envelope["data"], unknown="exclude")
-    except ValidationError as exc:
-        log.warning("ignoring malformed %s %s: %s", envelope["type"], envelope["event_id"], exc.messages)
-        return
-    territories.apply_roster(session, data["id"], data["member_ids"], data["version"])
+    territories.apply_roster(ctx.session, data["id"], data["member_ids"], data["version"])
 
 
-# event type -> handler(session, envelope, uow)
-HANDLERS: dict = {f"{service}.privacy_part_completed.v1": privacy_part_completed for service in PRIVACY_SERVICES}
-HANDLERS[TERRITORY_MEMBERS_CHANGED] = territory_members_changed
-# the audit trail records every event: the queue takes all of them (registered in pyproject: crm.subscriptions)
-SUBSCRIBES = topology.ALL
+HANDLERS = handler_table(privacy_part_completed, territory_members_changed)
+SUBSCRIBES = topology.ALL  # the audit trail records every event (pyproject: crm.subscriptions)
 
 
-def dispatch(session: Session, envelope: dict, uow) -> bool:
-    """Audit the event, then apply it; events this service has no use for are only audited."""
-    audit.record_event(session, envelope)
-    handler = HANDLERS.get(envelope["type"])
-    if handler is None:
-        return False
-    handler(session, envelope, uow)
-    return True
+def audit_event(ctx: Context, envelope: dict) -> None:
+    """Every event lands in the audit trail first (`event_stream(HANDLERS, every=audit_event)`)."""
+    audit.record_event(ctx.session, envelope)
+
+
+def dispatch(ctx: Context, envelope: dict) -> bool:
+    """Audit the event, then apply it with its handler; whether identity has one (others are only audited)."""
+    audit_event(ctx, envelope)
+    return apply_handler(ctx, envelope, HANDLERS)

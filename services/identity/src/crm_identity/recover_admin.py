@@ -18,9 +18,9 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+import crm_identity_contracts as c
 from crm_common import config, outbox
 from crm_common.context import Actor
-from crm_common.contracts import identity as c
 from crm_common.db import make_engine, utcnow
 from crm_identity.domain import mfa, passwords, throttle, tokens
 from crm_identity.domain.admins import ADMIN_ROLE

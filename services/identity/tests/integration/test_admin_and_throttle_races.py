@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_common.context import SYSTEM
 from crm_common.db import make_engine
+from crm_common.context import Context
 from crm_common.errors import ServiceError
 from crm_common.testing.harness import PgDatabases
 from crm_identity.domain import auth, passwords, roles, throttle, users
@@ -54,13 +56,14 @@ def test_two_admins_demoting_each_other_at_once_leave_one(engine):
     def second_demotes_first():
         try:
             with Session(engine) as session, session.begin():
-                users.update(session, actor_of(engine, second), first.id, {"roles": ["sales_rep"]}, None)
+                users.update(Context(session, actor_of(engine, second), lambda *a, **k: {}), first.id,
+                             {"roles": ["sales_rep"]})
             results["second"] = "ok"
         except ServiceError as exc:
             results["second"] = exc.code
 
     with Session(engine) as session, session.begin():
-        users.update(session, actor_of(engine, first), second.id, {"roles": ["sales_rep"]}, None)
+        users.update(Context(session, actor_of(engine, first), lambda *a, **k: {}), second.id, {"roles": ["sales_rep"]})
         racer = threading.Thread(target=second_demotes_first)
         racer.start()
         time.sleep(0.5)  # the second demotion runs now, while the first is not yet committed
@@ -83,8 +86,8 @@ def test_parallel_wrong_passwords_get_no_more_than_the_limit_checked(engine, mon
     def attempt():
         start.wait()
         with Session(engine) as session, session.begin():
-            outcome = auth.login(session, lambda *a, **k: {}, "target@example.com", "Wrong-Passw0rd-123", None,
-                                 "10.0.0.1")
+            outcome = auth.attempt_login(Context(session, SYSTEM, lambda *a, **k: {}), "target@example.com",
+                                         "Wrong-Passw0rd-123", None, "10.0.0.1")
         codes.append(outcome.error.code)
 
     threads = [threading.Thread(target=attempt) for _ in range(attempts)]

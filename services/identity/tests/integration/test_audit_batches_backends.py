@@ -5,15 +5,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_common.context import Actor
-from crm_common.contracts.sales import LEADS_IMPORTED
+from crm_common.context import SYSTEM, Actor
 from crm_common.db import make_engine
+from crm_common.context import Context
 from crm_common.envelope import make_envelope
 from crm_common.testing.harness import PgDatabases
 from crm_identity import handlers
 from crm_identity.models import AuditEntry, Base
 
 pytestmark = pytest.mark.integration
+LEADS_IMPORTED = "sales.leads_imported.v1"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -26,9 +27,10 @@ def test_a_batch_of_imported_leads_leaves_one_entry_each(backend, tmp_path):
         leads = [{"id": i, "owner_id": "r1", "team_id": None, "territory_id": None, "status": "new",
                   "source": "import", "email": None, "company": "C"} for i in ids]
         envelope = make_envelope(LEADS_IMPORTED, {"job_id": "job-1", "ids": ids, "leads": leads}, "sales",
-                                 Actor(user_id="admin-id", client_ip="10.1.2.3"), "req-7")
+                                 Actor(user_id="admin-id", client_ip="10.1.2.3"), "req-7", entity="lead",
+                                 action="create")  # as sales' outbox writes it
         with Session(engine) as session, session.begin():
-            handlers.dispatch(session, envelope, None)
+            handlers.dispatch(Context(session, SYSTEM, lambda *a, **k: {}), envelope)
         with Session(engine) as session:
             entries = session.scalars(select(AuditEntry)).all()
         assert sorted(e.entity_id for e in entries) == sorted(ids)

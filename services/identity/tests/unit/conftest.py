@@ -1,4 +1,5 @@
-"""Unit-test fixtures: an in-memory SQLite database with the identity tables, signing keys, an event sink."""
+"""Unit-test fixtures: an in-memory SQLite database with the identity tables, signing keys, an event sink,
+and the Context a domain function gets (`ctx_of(session, caller)`)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from crm_common.context import Actor
+from crm_common.context import SYSTEM, Actor
+from crm_common.context import Context
 from crm_identity import keys
 from crm_identity.domain import passwords
 from crm_identity.models import Base, User
@@ -44,6 +46,14 @@ class Events(list):
 @pytest.fixture
 def events():
     return Events()
+
+
+@pytest.fixture
+def ctx_of(events):
+    """`ctx_of(session, caller=the system)`: the Context of one call by `caller`, its events into `events`."""
+    def make(session, caller: Actor = SYSTEM, emit=None) -> Context:
+        return Context(session, caller, events if emit is None else emit)
+    return make
 
 
 ADMIN = Actor(user_id="admin-id", roles=("admin",), perms={"*": {"*": "all"}})

@@ -60,13 +60,13 @@ def office(session):
     return {"t1": t1, "t2": t2, **people}
 
 
-OPERATIONS = {
-    "update": lambda s, a, u: users.update(s, a, u.id, {"full_name": "Changed"}, None),
-    "set_password": lambda s, a, u: users.update(s, a, u.id, {"password": "N3w-Str0ng-Passw0rd!"}, None),
-    "set_roles": lambda s, a, u: users.update(s, a, u.id, {"roles": ["sales_rep", "team_user_admin"]}, None),
-    "deactivate": lambda s, a, u: users.deactivate(s, a, u.id, None),
-    "reset_mfa": lambda s, a, u: users.reset_mfa(s, a, u.id, None),
-    "offboard": lambda s, a, u: privacy.offboard(s, a, u.id, u.email),
+OPERATIONS = {  # each takes the Context of the call and the account it acts on
+    "update": lambda c, u: users.update(c, u.id, {"full_name": "Changed"}),
+    "set_password": lambda c, u: users.update(c, u.id, {"password": "N3w-Str0ng-Passw0rd!"}),
+    "set_roles": lambda c, u: users.update(c, u.id, {"roles": ["sales_rep", "team_user_admin"]}),
+    "deactivate": lambda c, u: users.deactivate(c, u.id),
+    "reset_mfa": lambda c, u: users.reset_mfa(c, u.id),
+    "offboard": lambda c, u: privacy.offboard(c, u.id, {"confirm_email": u.email}),
 }
 
 # what the delegated user administrator (deleg, team t1) gets on each account (sales_rep lets them read
@@ -84,10 +84,11 @@ DELEGATED_MATRIX = {
 
 
 @pytest.mark.parametrize("target,operation", sorted(DELEGATED_MATRIX))
-def test_a_delegated_user_admin_changes_no_account_stronger_than_their_own(session, office, target, operation):
+def test_a_delegated_user_admin_changes_no_account_stronger_than_their_own(session, office, target, operation,
+                                                                           ctx_of):
     deleg, account = office["deleg"], office[target]
     before = (account.password_hash, list(account.roles), account.is_active, account.mfa_enabled, account.email)
-    got = outcome(lambda: OPERATIONS[operation](session, actor_of(session, deleg), account))
+    got = outcome(lambda: OPERATIONS[operation](ctx_of(session, actor_of(session, deleg)), account))
     assert got == DELEGATED_MATRIX[(target, operation)]
     if got != "ok":
         session.refresh(account)
@@ -95,9 +96,9 @@ def test_a_delegated_user_admin_changes_no_account_stronger_than_their_own(sessi
                 account.email) == before
 
 
-def test_the_reason_names_the_grants_the_caller_lacks(session, office):
+def test_the_reason_names_the_grants_the_caller_lacks(session, office, ctx_of):
     with pytest.raises(ServiceError) as refused:
-        users.update(session, actor_of(session, office["deleg"]), office["root"].id, {"password": "x"}, None)
+        users.update(ctx_of(session, actor_of(session, office["deleg"])), office["root"].id, {"password": "x"})
     assert refused.value.code == "forbidden" and "grants beyond your own" in refused.value.detail
     assert "(*.*)" in refused.value.detail  # the admin role grants every action on everything
 
@@ -105,123 +106,127 @@ def test_the_reason_names_the_grants_the_caller_lacks(session, office):
 # -- the last active administrator -----------------------------------------------------------------
 
 LAST_ADMIN_ROUTES = {
-    "demote": lambda s, a, u: users.update(s, a, u.id, {"roles": ["superuser"]}, None),
-    "deactivate_by_patch": lambda s, a, u: users.update(s, a, u.id, {"is_active": False}, None),
-    "deactivate": lambda s, a, u: users.deactivate(s, a, u.id, None),
-    "offboard": lambda s, a, u: privacy.offboard(s, a, u.id, u.email),
-    "erasure_request": lambda s, a, u: privacy.create(s, a, "erasure", u.email),
+    "demote": lambda c, u: users.update(c, u.id, {"roles": ["superuser"]}),
+    "deactivate_by_patch": lambda c, u: users.update(c, u.id, {"is_active": False}),
+    "deactivate": lambda c, u: users.deactivate(c, u.id),
+    "offboard": lambda c, u: privacy.offboard(c, u.id, {"confirm_email": u.email}),
+    "erasure_request": lambda c, u: privacy.create(c, {"email": u.email}, "erasure"),
 }
 
 
 @pytest.mark.parametrize("route", sorted(LAST_ADMIN_ROUTES))
-def test_the_last_active_administrator_is_never_removed(session, office, route):
+def test_the_last_active_administrator_is_never_removed(session, office, route, ctx_of):
     su = add_user(session, "su@example.com", ["superuser"])  # as strong as admin, but not the admin role
     root = office["root"]
     with pytest.raises(ServiceError) as refused:
-        LAST_ADMIN_ROUTES[route](session, actor_of(session, su), root)
+        LAST_ADMIN_ROUTES[route](ctx_of(session, actor_of(session, su)), root)
     assert refused.value.code == "conflict", refused.value
     session.refresh(root)
     assert root.is_active and root.roles == ["admin"] and root.email == "root@example.com"
 
 
 @pytest.mark.parametrize("route", ["demote", "deactivate_by_patch", "deactivate"])
-def test_with_a_second_administrator_the_first_can_go(session, office, route):
+def test_with_a_second_administrator_the_first_can_go(session, office, route, ctx_of):
     second = add_user(session, "second@example.com", ["admin"])
-    assert outcome(lambda: LAST_ADMIN_ROUTES[route](session, actor_of(session, second), office["root"])) == "ok"
+    assert outcome(lambda: LAST_ADMIN_ROUTES[route](ctx_of(session, actor_of(session, second)), office["root"])) == "ok"
     session.refresh(office["root"])
     assert not (office["root"].is_active and "admin" in office["root"].roles)
 
 
-def test_an_inactive_administrator_does_not_count(session, office):
+def test_an_inactive_administrator_does_not_count(session, office, ctx_of):
     add_user(session, "old-admin@example.com", ["admin"]).is_active = False
     su = add_user(session, "su@example.com", ["superuser"])
-    assert outcome(lambda: users.deactivate(session, actor_of(session, su), office["root"].id, None)) == "conflict"
+    assert outcome(lambda: users.deactivate(ctx_of(session, actor_of(session, su)), office["root"].id)) == "conflict"
 
 
 # -- a caller does not lock themself out -----------------------------------------------------------
 
 SELF = {
-    "deactivate": (lambda s, a, u: users.deactivate(s, a, u.id, None), "conflict"),
-    "deactivate_by_patch": (lambda s, a, u: users.update(s, a, u.id, {"is_active": False}, None), "validation_failed"),
-    "drop_admin_role": (lambda s, a, u: users.update(s, a, u.id, {"roles": ["sales_rep"]}, None), "validation_failed"),
-    "reset_own_mfa": (lambda s, a, u: users.reset_mfa(s, a, u.id, None), "conflict"),
-    "offboard": (lambda s, a, u: privacy.offboard(s, a, u.id, u.email), "conflict"),
-    "erase_own_email": (lambda s, a, u: privacy.create(s, a, "erasure", u.email.upper()), "conflict"),
+    "deactivate": (lambda c, u: users.deactivate(c, u.id), "conflict"),
+    "deactivate_by_patch": (lambda c, u: users.update(c, u.id, {"is_active": False}), "validation_failed"),
+    "drop_admin_role": (lambda c, u: users.update(c, u.id, {"roles": ["sales_rep"]}), "validation_failed"),
+    "reset_own_mfa": (lambda c, u: users.reset_mfa(c, u.id), "conflict"),
+    "offboard": (lambda c, u: privacy.offboard(c, u.id, {"confirm_email": u.email}), "conflict"),
+    "erase_own_email": (lambda c, u: privacy.create(c, {"email": u.email.upper()}, "erasure"), "conflict"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(SELF))
-def test_an_administrator_cannot_lock_themself_out(session, office, case):
+def test_an_administrator_cannot_lock_themself_out(session, office, case, ctx_of):
     add_user(session, "second@example.com", ["admin"])  # not the last one: the self rule alone refuses
     root = office["root"]
     call, expected = SELF[case]
-    assert outcome(lambda: call(session, actor_of(session, root), root)) == expected
+    assert outcome(lambda: call(ctx_of(session, actor_of(session, root)), root)) == expected
     session.refresh(root)
     assert root.is_active and root.roles == ["admin"] and root.mfa_enabled and root.erased_at is None
 
 
-def test_a_delegated_admin_cannot_narrow_their_own_grants(session, office):
+def test_a_delegated_admin_cannot_narrow_their_own_grants(session, office, ctx_of):
     deleg = office["deleg"]
-    assert outcome(lambda: users.update(session, actor_of(session, deleg), deleg.id, {"roles": ["sales_rep"]},
-                                        None)) == "validation_failed"
-    assert outcome(lambda: users.update(session, actor_of(session, deleg), deleg.id,
-                                        {"roles": ["sales_rep", "team_user_admin"]}, None)) == "ok"
+    assert outcome(lambda: users.update(ctx_of(session, actor_of(session, deleg)), deleg.id,
+                                        {"roles": ["sales_rep"]})) == "validation_failed"
+    assert outcome(lambda: users.update(ctx_of(session, actor_of(session, deleg)), deleg.id,
+                                        {"roles": ["sales_rep", "team_user_admin"]})) == "ok"
 
 
 # -- erasure is for data subjects; staff are offboarded ----------------------------------------------
 
-def test_an_erasure_request_for_a_staff_email_is_a_409_naming_the_account(session, office, admin_actor):
+def test_an_erasure_request_for_a_staff_email_is_a_409_naming_the_account(session, office, admin_actor, ctx_of):
     rep = office["rep"]
+    admin = ctx_of(session, admin_actor)
     with pytest.raises(ServiceError) as refused:
-        privacy.create(session, admin_actor, "erasure", " REP@example.com ")
+        privacy.create(admin, {"email": " REP@example.com "}, "erasure")
     assert refused.value.code == "conflict" and "offboard" in refused.value.detail
     assert refused.value.extra["staff_user"] == {"id": rep.id, "email": "rep@example.com", "roles": ["sales_rep"],
                                                  "is_active": True}
-    assert privacy.create(session, admin_actor, "export", "rep@example.com").kind == "export"  # export is fine
-    assert privacy.create(session, admin_actor, "erasure", "nobody@example.com").kind == "erasure"
+    assert privacy.create(admin, {"email": "rep@example.com"}, "export")["kind"] == "export"  # export is fine
+    assert privacy.create(admin, {"email": "nobody@example.com"}, "erasure")["kind"] == "erasure"
 
 
-def test_offboarding_erases_the_staff_account_once_confirmed(session, office, admin_actor):
+def test_offboarding_erases_the_staff_account_once_confirmed(session, office, admin_actor, ctx_of, events):
     rep = office["rep"]
-    assert outcome(lambda: privacy.offboard(session, admin_actor, rep.id, "someone-else@example.com")) \
+    admin = ctx_of(session, admin_actor)
+    assert outcome(lambda: privacy.offboard(admin, rep.id, {"confirm_email": "someone-else@example.com"})) \
         == "validation_failed"
     assert rep.is_active and rep.email == "rep@example.com"
-    request, was_active = privacy.offboard(session, admin_actor, rep.id, "Rep@Example.com")
-    assert (request.kind, request.email, was_active) == ("erasure", "rep@example.com", True)
-    part, erased = privacy.own_part(session, request)
-    assert erased == [rep] and not rep.is_active and rep.email.endswith("@erased.invalid")
+    request = privacy.offboard(admin, rep.id, {"confirm_email": "Rep@Example.com"})
+    was_active = [d["id"] for t, d, _ in events if t == "identity.user_deactivated.v1"] == [rep.id]
+    assert (request["kind"], request["email"], was_active) == ("erasure", "rep@example.com", True)
+    erased = [d["id"] for t, d, _ in events if t == "identity.user_updated.v1"]  # identity's part, done at once
+    assert erased == [rep.id] and not rep.is_active and rep.email.endswith("@erased.invalid")
     assert users.by_email(session, "rep@example.com") is None
 
 
-def test_portal_customers_are_erased_by_request_not_offboarded(session, admin_actor):
+def test_portal_customers_are_erased_by_request_not_offboarded(session, admin_actor, ctx_of):
     customer = User(email="cust@example.com", full_name="C", password_hash="x", roles=["customer"],
                     territory_ids=[], contact_id="c-1")
     session.add(customer)
     session.flush()
-    assert outcome(lambda: privacy.offboard(session, admin_actor, customer.id, customer.email)) == "conflict"
-    assert privacy.create(session, admin_actor, "erasure", customer.email).kind == "erasure"
+    admin = ctx_of(session, admin_actor)
+    assert outcome(lambda: privacy.offboard(admin, customer.id, {"confirm_email": customer.email})) == "conflict"
+    assert privacy.create(admin, {"email": customer.email}, "erasure")["kind"] == "erasure"
 
 
 # -- teams and roles ------------------------------------------------------------------------------
 
-def test_team_moves_stay_in_the_delegated_admins_lane(session, office):
+def test_team_moves_stay_in_the_delegated_admins_lane(session, office, ctx_of):
     deleg, t1 = office["deleg"], office["t1"]
-    actor = actor_of(session, deleg)
+    as_deleg = ctx_of(session, actor_of(session, deleg))
     everyone = [office["root"].id, deleg.id, office["rep"].id]
     without_root = [deleg.id, office["rep"].id]
-    assert outcome(lambda: teams.update(session, actor, t1.id, {"member_ids": without_root}, None)) == "forbidden"
-    assert outcome(lambda: teams.update(session, actor, t1.id, {"member_ids": everyone + [office["other"].id]},
-                                        None)) == "forbidden"  # pulling in someone from another team
-    assert outcome(lambda: teams.update(session, actor, t1.id, {"member_ids": [office["root"].id, office["rep"].id]},
-                                        None)) == "conflict"  # moving themself out
-    assert outcome(lambda: teams.delete(session, actor, t1.id, None)) == "forbidden"  # no team.delete
+    assert outcome(lambda: teams.update(as_deleg, t1.id, {"member_ids": without_root})) == "forbidden"
+    assert outcome(lambda: teams.update(as_deleg, t1.id, {"member_ids": everyone + [office["other"].id]})) \
+        == "forbidden"  # pulling in someone from another team
+    assert outcome(lambda: teams.update(as_deleg, t1.id, {"member_ids": [office["root"].id, office["rep"].id]})) \
+        == "conflict"  # moving themself out
+    assert outcome(lambda: teams.delete(as_deleg, t1.id)) == "forbidden"  # no team.delete
     session.refresh(office["root"])
     assert teams.member_ids(session, t1.id) == sorted(everyone)
-    assert outcome(lambda: teams.update(session, actor, t1.id, {"member_ids": [office["root"].id, deleg.id]},
-                                        None)) == "ok"  # the rep, whom the delegated admin may change
+    assert outcome(lambda: teams.update(as_deleg, t1.id, {"member_ids": [office["root"].id, deleg.id]})) \
+        == "ok"  # the rep, whom the delegated admin may change
 
 
-def test_a_custom_role_held_by_a_stronger_user_is_not_narrowed(session, office, admin_actor):
+def test_a_custom_role_held_by_a_stronger_user_is_not_narrowed(session, office, admin_actor, ctx_of):
     session.add(Role(name="reporting", permissions={"report": {"read": "all"}}))
     root = office["root"]
     root.roles = ["admin", "reporting"]
@@ -231,15 +236,15 @@ def test_a_custom_role_held_by_a_stronger_user_is_not_narrowed(session, office, 
                                                       "report": {"read": "all"}}))
     session.flush()
     reporting = session.query(Role).filter_by(name="reporting").one()
-    assert outcome(lambda: roles.update(session, actor_of(session, editor), reporting.id,
-                                        {"permissions": {"report": {"read": "own"}}}, None)) == "forbidden"
+    assert outcome(lambda: roles.update(ctx_of(session, actor_of(session, editor)), reporting.id,
+                                        {"permissions": {"report": {"read": "own"}}})) == "forbidden"
     assert reporting.permissions == {"report": {"read": "all"}}
     editor.roles = ["sales_rep", "role_editor", "reporting"]
     root.roles = ["admin"]
     session.flush()
     role_editor = session.query(Role).filter_by(name="role_editor").one()
-    assert outcome(lambda: roles.update(session, actor_of(session, editor), role_editor.id,
-                                        {"permissions": {"report": {"read": "all"}}}, None)) == "conflict"
+    assert outcome(lambda: roles.update(ctx_of(session, actor_of(session, editor)), role_editor.id,
+                                        {"permissions": {"report": {"read": "all"}}})) == "conflict"
 
 
 def test_the_matrix_role_is_what_the_tests_say(session):

@@ -10,6 +10,7 @@ from crm_common.errors import ServiceError
 from crm_common.permissions import BUILTIN_ROLES
 from crm_identity.domain import auth, mfa, teams, users
 from crm_identity.models import RefreshToken, Team, User
+from crm_identity_contracts import TEAM_DELETED, USER_UPDATED
 
 PASSWORD = "Str0ng-Passw0rd-42!"  # the `user` fixture's (conftest.py)
 
@@ -30,7 +31,7 @@ def fails(call, code):
     return info.value
 
 
-def test_the_user_turns_mfa_off_with_password_and_a_fresh_code_only(session, enrolled, events):
+def test_the_user_turns_mfa_off_with_password_and_a_fresh_code_only(session, enrolled, events, ctx_of):
     user, totp, now = enrolled
     wrong_password = fails(lambda: mfa.disable(user, "not-it", totp.at(now + 30), now + 30), "validation_failed")
     assert "password" in wrong_password.errors
@@ -40,40 +41,46 @@ def test_the_user_turns_mfa_off_with_password_and_a_fresh_code_only(session, enr
     assert "otp" in replayed.errors and user.mfa_enabled
     mfa.disable(user, PASSWORD, totp.at(now + 30), now + 30)
     assert (user.mfa_enabled, user.mfa_secret, user.mfa_pending_secret, user.mfa_last_step) == (False, None, None, None)
-    assert auth.login(session, events, "ada@example.com", PASSWORD, None, None).error is None  # no code needed
+    assert auth.attempt_login(ctx_of(session), "ada@example.com", PASSWORD, None, None).error is None  # no code needed
     fails(lambda: mfa.disable(user, PASSWORD, totp.at(now + 60), now + 60), "conflict")  # already off
 
 
-def test_an_admin_resets_a_lost_device_and_the_users_sessions_end(session, enrolled, events, admin_actor):
+def test_an_admin_resets_a_lost_device_and_the_users_sessions_end(session, enrolled, events, admin_actor, ctx_of):
     user, totp, now = enrolled
-    pair = auth.login(session, events, "ada@example.com", PASSWORD, totp.at(now + 30), None).result
+    pair = auth.attempt_login(ctx_of(session), "ada@example.com", PASSWORD, totp.at(now + 30), None).result
     assert pair and session.query(RefreshToken).filter(RefreshToken.revoked_at.is_(None)).count() == 1
     rep = Actor(user_id="rep-2", roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
-    fails(lambda: users.reset_mfa(session, rep, user.id, None), "forbidden")
+    fails(lambda: users.reset_mfa(ctx_of(session, rep), user.id), "forbidden")
     assert user.mfa_enabled
-    fails(lambda: users.reset_mfa(session, admin_actor, user.id, user.version + 5), "precondition_failed")
-    assert users.reset_mfa(session, admin_actor, user.id, user.version) is user
+    admin = ctx_of(session, admin_actor)
+    fails(lambda: users.reset_mfa(admin, user.id, expected_version=user.version + 5), "precondition_failed")
+    events.clear()
+    users.reset_mfa(admin, user.id, expected_version=user.version)
+    assert [(t, d["id"], d["changed_fields"]) for t, d, _ in events] == [(USER_UPDATED, user.id, ["mfa_enabled"])]
     session.refresh(user)
     assert not user.mfa_enabled and user.mfa_secret is None and user.tokens_valid_after is not None
     assert session.query(RefreshToken).filter(RefreshToken.revoked_at.is_(None)).count() == 0
-    assert users.reset_mfa(session, admin_actor, user.id, None) is None  # nothing left to reset
-    fails(lambda: users.reset_mfa(session, admin_actor, "no-such-user", None), "not_found")
+    users.reset_mfa(admin, user.id)
+    assert len(events) == 1  # nothing left to reset: no change, no event
+    fails(lambda: users.reset_mfa(admin, "no-such-user"), "not_found")
 
 
-def test_only_an_empty_team_is_deleted(session, admin_actor):
+def test_only_an_empty_team_is_deleted(session, admin_actor, ctx_of, events):
     member = User(email="bo@example.com", full_name="Bo", password_hash="x", roles=["sales_rep"], territory_ids=[])
     session.add(member)
     session.flush()
-    team, _ = teams.create(session, admin_actor, {"name": "North", "member_ids": [member.id]})
-    busy = fails(lambda: teams.delete(session, admin_actor, team.id, None), "conflict")
-    assert busy.extra == {"member_ids": [member.id]} and session.get(Team, team.id) is not None
-    rep = Actor(user_id=member.id, roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"], team_id=team.id)
-    teams.update(session, admin_actor, team.id, {"member_ids": []}, None)
-    fails(lambda: teams.delete(session, rep, team.id, None), "forbidden")
-    fails(lambda: teams.delete(session, admin_actor, team.id, team.version + 1), "precondition_failed")
-    deleted = teams.delete(session, admin_actor, team.id, team.version)
-    assert deleted == {"id": team.id, "name": "North", "manager_id": None, "member_ids": []}
-    assert session.get(Team, team.id) is None
-    fails(lambda: teams.delete(session, admin_actor, team.id, None), "not_found")
-    again, _ = teams.create(session, admin_actor, {"name": "North"})  # the name is free again
-    assert again.id != team.id
+    admin = ctx_of(session, admin_actor)
+    team = teams.create(admin, {"name": "North", "member_ids": [member.id]})
+    busy = fails(lambda: teams.delete(admin, team["id"]), "conflict")
+    assert busy.extra == {"member_ids": [member.id]} and session.get(Team, team["id"]) is not None
+    rep = Actor(user_id=member.id, roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"], team_id=team["id"])
+    version = teams.update(admin, team["id"], {"member_ids": []})["version"]
+    fails(lambda: teams.delete(ctx_of(session, rep), team["id"]), "forbidden")
+    fails(lambda: teams.delete(admin, team["id"], expected_version=version + 1), "precondition_failed")
+    teams.delete(admin, team["id"], expected_version=version)
+    deleted = [d for t, d, _ in events if t == TEAM_DELETED]
+    assert deleted == [{"id": team["id"], "name": "North", "manager_id": None, "member_ids": []}]
+    assert session.get(Team, team["id"]) is None
+    fails(lambda: teams.delete(admin, team["id"]), "not_found")
+    again = teams.create(admin, {"name": "North"})  # the name is free again
+    assert again["id"] != team["id"]

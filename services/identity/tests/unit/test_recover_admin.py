@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_common import tables
+from crm_common.context import SYSTEM
 from crm_common.db import make_engine
+from crm_common.context import Context
 from crm_identity import recover_admin, seed_admin
 from crm_identity.domain import auth, privacy, users
 from crm_identity.models import Base, User
@@ -31,7 +33,7 @@ def engine(tmp_path, monkeypatch):
 
 def login(engine, email, password, otp=None):
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        return auth.login(session, lambda *a, **k: {}, email, password, otp, "127.0.0.1")
+        return auth.attempt_login(Context(session, SYSTEM, lambda *a, **k: {}), email, password, otp, "127.0.0.1")
 
 
 def lock_out(engine):

@@ -10,23 +10,24 @@ from crm_identity.models import ApiKey, User
 REP = Actor(user_id="rep", roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
 
 
-def test_perms_merge_builtin_and_custom_roles_widest_scope_wins(session, admin_actor):
-    roles.create(session, admin_actor, {"name": "lead_auditor", "permissions": {"lead": {"read": "all",
+def test_perms_merge_builtin_and_custom_roles_widest_scope_wins(session, admin_actor, ctx_of):
+    roles.create(ctx_of(session, admin_actor), {"name": "lead_auditor", "permissions": {"lead": {"read": "all",
                                                                                          "export": "team"}}})
     merged = roles.perms_for(session, ["sales_rep", "lead_auditor"])
     assert merged["lead"]["read"] == "all" and merged["lead"]["create"] == "own" and merged["lead"]["export"] == "team"
     assert roles.perms_for(session, ["no_such_role"]) == {}
 
 
-def test_custom_roles_are_validated_and_cannot_shadow_builtins(session, admin_actor):
+def test_custom_roles_are_validated_and_cannot_shadow_builtins(session, admin_actor, ctx_of):
+    admin = ctx_of(session, admin_actor)
     with pytest.raises(ServiceError) as bad:
-        roles.create(session, admin_actor, {"name": "x_role", "permissions": {"lead": {"read": "everything"}}})
+        roles.create(admin, {"name": "x_role", "permissions": {"lead": {"read": "everything"}}})
     assert bad.value.code == "validation_failed" and "permissions" in bad.value.errors
     with pytest.raises(ServiceError) as shadow:
-        roles.create(session, admin_actor, {"name": "admin", "permissions": {}})
+        roles.create(admin, {"name": "admin", "permissions": {}})
     assert shadow.value.code == "validation_failed"
     with pytest.raises(ServiceError) as builtin:
-        roles.update(session, admin_actor, roles.builtin_id("sales_rep"), {"description": "x"}, None)
+        roles.update(admin, roles.builtin_id("sales_rep"), {"description": "x"})
     assert builtin.value.code == "forbidden"
 
 
@@ -44,11 +45,12 @@ def _owner(session, active=True):
     return user
 
 
-def test_api_key_secret_is_stored_only_as_its_sha256(session):
+def test_api_key_secret_is_stored_only_as_its_sha256(session, ctx_of):
     owner = _owner(session)
     actor = Actor(user_id=owner.id, roles=("admin",), perms={"*": {"*": "all"}})
-    key, secret = apikeys.create(session, actor, {"name": "ESB", "roles": ["integration"]})
-    assert len(secret) >= 40 and secret.startswith(key.prefix)
+    key = apikeys.create(ctx_of(session, actor), {"name": "ESB", "roles": ["integration"]})
+    secret = key["key"]
+    assert len(secret) >= 40 and secret.startswith(key["prefix"])
     stored = session.query(ApiKey).one()
     assert secret not in (stored.key_hash, stored.prefix) and len(stored.key_hash) == 64
     authenticated = apikeys.authenticate(session, secret)
@@ -57,14 +59,14 @@ def test_api_key_secret_is_stored_only_as_its_sha256(session):
     assert stored.last_used_at is not None
 
 
-def test_revoked_keys_and_keys_of_inactive_owners_are_refused(session):
+def test_revoked_keys_and_keys_of_inactive_owners_are_refused(session, ctx_of):
     owner = _owner(session)
-    actor = Actor(user_id=owner.id, roles=("admin",), perms={"*": {"*": "all"}})
-    key, secret = apikeys.create(session, actor, {"name": "ESB", "roles": ["integration"]})
-    apikeys.revoke(session, actor, key.id)
+    actor = ctx_of(session, Actor(user_id=owner.id, roles=("admin",), perms={"*": {"*": "all"}}))
+    key = apikeys.create(actor, {"name": "ESB", "roles": ["integration"]})
+    apikeys.revoke(actor, key["id"])
     with pytest.raises(ServiceError):
-        apikeys.authenticate(session, secret)
-    _, other = apikeys.create(session, actor, {"name": "ESB2", "roles": ["integration"]})
+        apikeys.authenticate(session, key["key"])
+    other = apikeys.create(actor, {"name": "ESB2", "roles": ["integration"]})["key"]
     owner.is_active = False
     with pytest.raises(ServiceError):
         apikeys.authenticate(session, other)
@@ -72,11 +74,11 @@ def test_revoked_keys_and_keys_of_inactive_owners_are_refused(session):
         apikeys.authenticate(session, "crm_garbage")
 
 
-def test_key_roles_cannot_exceed_the_creators(session):
+def test_key_roles_cannot_exceed_the_creators(session, ctx_of):
     keymaker = Actor(user_id="k", roles=("keymaker",), perms={"api_key": {"create": "own"}, "lead": {"read": "own"}})
     with pytest.raises(ServiceError) as wide:
-        apikeys.create(session, keymaker, {"name": "x", "roles": ["sales_rep"]})
+        apikeys.create(ctx_of(session, keymaker), {"name": "x", "roles": ["sales_rep"]})
     assert wide.value.code == "validation_failed"
     with pytest.raises(ServiceError) as forbidden:
-        apikeys.create(session, REP, {"name": "x", "roles": ["sales_rep"]})
+        apikeys.create(ctx_of(session, REP), {"name": "x", "roles": ["sales_rep"]})
     assert forbidden.value.code == "forbidden"

@@ -48,13 +48,14 @@ def test_the_cutoff_separates_tokens_issued_in_the_same_second_before_and_after_
     assert state["valid_after"] == 1796299201  # whole seconds rounded up, for tokens without iat_us
 
 
-def test_logout_with_a_refresh_token_ends_that_session_and_the_one_of_the_token_used_only(session):
+def test_logout_with_a_refresh_token_ends_that_session_and_the_one_of_the_token_used_only(session, ctx_of):
     user = _user(session)
     first, second, third = (auth.issue_pair(session, user) for _ in range(3))
     sid = {name: _claims(pair["access_token"])["sid"] for name, pair in
            (("first", first), ("second", second), ("third", third))}
     assert len(set(sid.values())) == 3
-    assert auth.logout(session, _actor(user), first["refresh_token"], sid["second"]) >= 2
+    assert auth.logout(ctx_of(session, _actor(user)), {"refresh_token": first["refresh_token"]},
+                       session_id=sid["second"]) >= 2
     session.expire_all()
     state = tokens.cutoff(session, user)
     assert state["ended_sessions"] == sorted([sid["first"], sid["second"]])
@@ -64,15 +65,16 @@ def test_logout_with_a_refresh_token_ends_that_session_and_the_one_of_the_token_
     tokens.rotate(session, third["refresh_token"])  # the other device keeps its session
 
 
-def test_logout_cannot_end_someone_elses_session_and_an_api_key_cannot_log_out(session):
+def test_logout_cannot_end_someone_elses_session_and_an_api_key_cannot_log_out(session, ctx_of):
     owner, other = _user(session), _user(session, email="other@example.com")
     theirs = auth.issue_pair(session, other)
     their_sid = _claims(theirs["access_token"])["sid"]
-    assert auth.logout(session, _actor(owner), theirs["refresh_token"], their_sid) == 0
+    assert auth.logout(ctx_of(session, _actor(owner)), {"refresh_token": theirs["refresh_token"]},
+                       session_id=their_sid) == 0
     key = Actor(user_id=owner.id, kind="api_key", roles=("integration",))
     mine = auth.issue_pair(session, owner)
-    assert auth.logout(session, key, None, None) == 0  # "everywhere" with a key: nothing ends
-    assert auth.logout(session, key, mine["refresh_token"], None) == 0
+    assert auth.logout(ctx_of(session, key), {}) == 0  # "everywhere" with a key: nothing ends
+    assert auth.logout(ctx_of(session, key), {"refresh_token": mine["refresh_token"]}) == 0
     session.expire_all()
     assert tokens.cutoff(session, other)["ended_sessions"] == []
     assert tokens.cutoff(session, owner)["ended_sessions"] == [] and owner.tokens_valid_after is None
@@ -102,12 +104,12 @@ def test_the_cutoff_gives_the_team_and_territories_the_user_has_now(session):
     assert tokens.cutoff(session, user)["territory_ids"] == ["terr-1"]
 
 
-def test_sales_territory_members_reach_identity_through_the_handler_table(session):
+def test_sales_territory_members_reach_identity_through_the_handler_table(session, ctx_of):
     user = _user(session)
     envelope = {"event_id": "e-1", "type": "sales.territory_members_changed.v1", "producer": "sales",
                 "occurred_at": "2026-12-03T12:00:00Z", "actor": {}, "request_id": None,
                 "data": {"id": "terr-7", "member_ids": [user.id], "version": 1}}
-    assert handlers.dispatch(session, envelope, uow=None) is True
+    assert handlers.dispatch(ctx_of(session), envelope) is True
     assert tokens.cutoff(session, user)["territory_ids"] == ["terr-7"]
     assert _claims(auth.issue_pair(session, user)["access_token"])["territory_ids"] == ["terr-7"]
 
@@ -127,7 +129,7 @@ def test_rotation_never_extends_a_session_past_its_maximum_age(session, monkeypa
         tokens.rotate(session, secret, now=T0 + timedelta(days=30, seconds=1))
 
 
-def test_a_refresh_past_the_configured_maximum_age_is_refused(session, monkeypatch):
+def test_a_refresh_past_the_configured_maximum_age_is_refused(session, monkeypatch, ctx_of):
     user = _user(session)
     monkeypatch.setenv("CRM_SESSION_MAX_AGE", "3600")
     pair = auth.issue_pair(session, user)
@@ -136,24 +138,24 @@ def test_a_refresh_past_the_configured_maximum_age_is_refused(session, monkeypat
     record = session.query(RefreshToken).one()
     record.session_started_at -= timedelta(seconds=3500)  # the login was 58 minutes ago
     session.flush()
-    fine = auth.refresh(session, pair["refresh_token"])
+    fine = auth.attempt_refresh(ctx_of(session), pair["refresh_token"])
     assert fine.error is None
     capped = _claims(fine.result["access_token"])
     assert capped["exp"] - capped["iat"] <= 101  # the access token ends with the session
     record = session.query(RefreshToken).filter_by(token_hash=tokens.digest(fine.result["refresh_token"])).one()
     record.session_started_at -= timedelta(seconds=200)  # now 61 minutes in
     session.flush()
-    ended = auth.refresh(session, fine.result["refresh_token"])
+    ended = auth.attempt_refresh(ctx_of(session), fine.result["refresh_token"])
     assert ended.result is None and ended.error.code == "unauthenticated"
 
 
 # -- API keys bounded by their owner -----------------------------------------------------------------
 
-def test_a_key_loses_what_its_owner_loses(session):
+def test_a_key_loses_what_its_owner_loses(session, ctx_of):
     owner = _user(session, roles=("admin",))
     creator = Actor(user_id=owner.id, roles=("admin",), perms={"*": {"*": "all"}})
-    _, integration = apikeys.create(session, creator, {"name": "ESB", "roles": ["integration"]})
-    _, full = apikeys.create(session, creator, {"name": "ops", "roles": ["admin"]})
+    integration = apikeys.create(ctx_of(session, creator), {"name": "ESB", "roles": ["integration"]})["key"]
+    full = apikeys.create(ctx_of(session, creator), {"name": "ops", "roles": ["admin"]})["key"]
     assert apikeys.authenticate(session, integration).perms == BUILTIN_ROLES["integration"]
     assert apikeys.authenticate(session, full).is_admin
 
@@ -174,10 +176,10 @@ def test_a_key_loses_what_its_owner_loses(session):
     assert demoted_admin_key.scope("user", "admin") == "none" and demoted_admin_key.scope("lead", "read") == "own"
 
 
-def test_a_key_carries_its_owners_team_and_territories_now(session):
+def test_a_key_carries_its_owners_team_and_territories_now(session, ctx_of):
     owner = _user(session, roles=("admin",), team_id="team-a", territory_ids=["terr-1"])
     creator = Actor(user_id=owner.id, roles=("admin",), perms={"*": {"*": "all"}})
-    _, secret = apikeys.create(session, creator, {"name": "ESB", "roles": ["integration"]})
+    secret = apikeys.create(ctx_of(session, creator), {"name": "ESB", "roles": ["integration"]})["key"]
     territories.apply_roster(session, "terr-2", [owner.id], 1)
     owner.team_id = "team-b"
     key = apikeys.authenticate(session, secret)
@@ -190,10 +192,10 @@ def test_the_narrower_scope_wins_for_every_pair():
     assert apikeys.within(key, owner) == {"lead": {"read": "own", "delete": "team"}, "ticket": {"read": "territory"}}
 
 
-def test_a_key_of_an_erased_owner_is_refused(session):
+def test_a_key_of_an_erased_owner_is_refused(session, ctx_of):
     owner = _user(session, roles=("admin",))
     creator = Actor(user_id=owner.id, roles=("admin",), perms={"*": {"*": "all"}})
-    _, secret = apikeys.create(session, creator, {"name": "ESB", "roles": ["integration"]})
+    secret = apikeys.create(ctx_of(session, creator), {"name": "ESB", "roles": ["integration"]})["key"]
     owner.erased_at = utcnow()
     with pytest.raises(ServiceError):
         apikeys.authenticate(session, secret)

@@ -49,28 +49,28 @@ def test_twenty_failures_from_one_address_make_its_next_failure_a_429(session):
     assert throttle.address_held(session, "10.9.9.9", now + timedelta(minutes=16)) is None
 
 
-def test_a_busy_shared_address_never_locks_out_a_correct_login(session, user, events):
+def test_a_busy_shared_address_never_locks_out_a_correct_login(session, user, events, ctx_of):
     """Behind a proxy everyone shares one address: someone else's failures there must not keep Ada out."""
     for i in range(25):
-        outcome = auth.login(session, events, f"guess{i}@example.com", "Wrong-Passw0rd-1", None, "10.0.0.9")
+        outcome = auth.attempt_login(ctx_of(session), f"guess{i}@example.com", "Wrong-Passw0rd-1", None, "10.0.0.9")
     assert outcome.error.code == "rate_limited"  # the noisy address's own wrong guesses: 429
-    assert auth.login(session, events, "ada@example.com", PASSWORD, None, "10.0.0.9").error is None
-    wrong = auth.login(session, events, "ada@example.com", "Wrong-Passw0rd-1", None, "10.0.0.9")
+    assert auth.attempt_login(ctx_of(session), "ada@example.com", PASSWORD, None, "10.0.0.9").error is None
+    wrong = auth.attempt_login(ctx_of(session), "ada@example.com", "Wrong-Passw0rd-1", None, "10.0.0.9")
     assert wrong.error.code == "rate_limited"  # a wrong password from there is still a 429, not a 401
 
 
-def test_the_account_back_off_holds_the_right_password_from_any_address(session, user, events):
+def test_the_account_back_off_holds_the_right_password_from_any_address(session, user, events, ctx_of):
     for _ in range(5):
-        assert auth.login(session, events, "ada@example.com", "Wrong-Passw0rd-1", None, "10.0.0.1").error.code \
+        assert auth.attempt_login(ctx_of(session), "ada@example.com", "Wrong-Passw0rd-1", None, "10.0.0.1").error.code \
             == "unauthenticated"
-    held = auth.login(session, events, "ada@example.com", PASSWORD, None, "10.0.0.2")
+    held = auth.attempt_login(ctx_of(session), "ada@example.com", PASSWORD, None, "10.0.0.2")
     assert held.error.code == "rate_limited" and held.error.extra["retry_after"] > 0
-    assert auth.login(session, events, "someone@example.com", "Wrong-Passw0rd-1", None, "10.0.0.1").error.code \
+    assert auth.attempt_login(ctx_of(session), "someone@example.com", "Wrong-Passw0rd-1", None, "10.0.0.1").error.code \
         == "unauthenticated"  # another account from the same address is not held
 
 
-def test_clearing_an_account_lets_it_sign_in_again(session, user, events):
+def test_clearing_an_account_lets_it_sign_in_again(session, user, events, ctx_of):
     for _ in range(5):
-        auth.login(session, events, "ada@example.com", "Wrong-Passw0rd-1", None, "10.0.0.1")
+        auth.attempt_login(ctx_of(session), "ada@example.com", "Wrong-Passw0rd-1", None, "10.0.0.1")
     assert throttle.clear_account(session, throttle.email_hash("ada@example.com")) == 5
-    assert auth.login(session, events, "ada@example.com", PASSWORD, None, "10.0.0.1").error is None
+    assert auth.attempt_login(ctx_of(session), "ada@example.com", PASSWORD, None, "10.0.0.1").error is None

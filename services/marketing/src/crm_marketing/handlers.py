@@ -3,13 +3,22 @@ from __future__ import annotations
 
 from crm_common import privacy
 from crm_common.entrypoint import handler_table, reads
+from crm_marketing.domain import suppressions
 from crm_marketing_contracts import PRIVACY_PART_COMPLETED
 
 
 @reads(privacy.PRIVACY_REQUESTED, fields=privacy.RequestFields)
 def privacy_requested(ctx, data: dict, envelope: dict) -> None:
-    """The marketing service keeps no personal data yet: its part is done at once, with nothing found."""
-    ctx.emit(PRIVACY_PART_COMPLETED, privacy.part(data, "marketing", data={}, counts={}))
+    """Export or erase what marketing holds of an address (its suppression entries), then answer identity
+    with the marketing part: the data (export only) and the counts."""
+    if data["kind"] == "export":
+        found, counts = suppressions.export(ctx, data["email"])
+    elif data["kind"] == "erasure":
+        found, counts = None, suppressions.erase(ctx, data["email"])
+    else:  # a kind this service does not know: answered as failed, so the request does not wait forever
+        ctx.emit(PRIVACY_PART_COMPLETED, privacy.part(data, "marketing", status="failed"))
+        return
+    ctx.emit(PRIVACY_PART_COMPLETED, privacy.part(data, "marketing", data=found, counts=counts))
 
 
 HANDLERS = handler_table(privacy_requested)

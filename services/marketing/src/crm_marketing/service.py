@@ -1,9 +1,12 @@
 """nameko entrypoints of the marketing service (crm_common.entrypoint: one per contract, the event table)."""
+import crm_marketing_contracts as c
 from crm_common.dependencies import Database
+from crm_common.entrypoint import entrypoint
 from crm_common.service_base import KernelService
 from crm_common.stream import event_stream
 
 from crm_marketing import handlers
+from crm_marketing.domain import suppressions
 from crm_marketing.models import Base
 
 
@@ -11,3 +14,9 @@ class MarketingService(KernelService):
     name = "marketing"
     db = Database(Base.metadata)
     on_event = event_stream(handlers.HANDLERS)
+
+    list_suppressions = entrypoint(c.LIST_SUPPRESSIONS, suppressions.page)
+    create_suppression = entrypoint(c.CREATE_SUPPRESSION, suppressions.create)
+    get_suppression = entrypoint(c.GET_SUPPRESSION, suppressions.get)
+    delete_suppression = entrypoint(c.DELETE_SUPPRESSION, suppressions.lift)
+    check_suppression = entrypoint(c.CHECK_SUPPRESSION, suppressions.check)

@@ -1,71 +1,85 @@
-"""What the sales service does with the events it receives (plain functions, no transport)."""
+"""What the sales service does with the events it receives (plain functions, no transport).
+
+Each handler declares the event types it reads and the fields of their data it uses (a tolerant reader:
+the producer may add fields); the queue binds to exactly these types (pyproject: crm.subscriptions).
+"""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+from marshmallow import Schema, fields
 
-from crm_common.context import SYSTEM
+from crm_common import privacy as privacy_request
+from crm_common.entrypoint import handler_table, reads
 from crm_common.errors import ServiceError
-from crm_sales import leads, privacy, users
+from crm_sales.domain import leads, privacy, users
+
+if TYPE_CHECKING:
+    from crm_common.entrypoint import Context
 
 log = logging.getLogger(__name__)
 
 USER_CREATED = "identity.user_created.v1"
 USER_UPDATED = "identity.user_updated.v1"
 USER_DEACTIVATED = "identity.user_deactivated.v1"
-PRIVACY_REQUESTED = "identity.privacy_requested.v1"
 FORM_SUBMITTED = "marketing.form_submitted.v1"
 
 
-def on_user(session: Session, envelope: dict, uow) -> None:
-    data = dict(envelope["data"])
+class UserFields(Schema):
+    """What sales keeps of identity's users (only the fields an event carries change)."""
+
+    id = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    full_name = fields.String(allow_none=True)
+    team_id = fields.String(allow_none=True)
+    territory_ids = fields.List(fields.String(), allow_none=True)
+    roles = fields.List(fields.String(), allow_none=True)
+    is_active = fields.Boolean()
+
+
+class FormFields(Schema):
+    """A web form submission: the visitor's answers by field name, and the campaign it belongs to."""
+
+    submission_id = fields.String(allow_none=True)
+    campaign_id = fields.String(allow_none=True)
+    fields_ = fields.Dict(data_key="fields", attribute="fields", allow_none=True)
+
+
+@reads(USER_CREATED, USER_UPDATED, USER_DEACTIVATED, fields=UserFields)
+def on_user(ctx: Context, data: dict, envelope: dict) -> None:
+    """Keep the local copy of a user; a user deactivated hands their open leads on."""
     if envelope["type"] == USER_DEACTIVATED:
         data["is_active"] = False
-    user, was_active = users.upsert(session, data)
+    user, was_active = users.upsert(ctx.session, data)
     if was_active and not user.is_active:
-        moved = leads.reassign_open_leads(session, user.id, uow.emit)
+        moved = leads.reassign_open_leads(ctx, user.id)
         log.info("user %s deactivated: %d open leads reassigned", user.id, moved)
 
 
-def on_privacy(session: Session, envelope: dict, uow) -> None:
-    privacy.handle(session, envelope["data"], uow.emit)
+@reads(privacy_request.PRIVACY_REQUESTED, fields=privacy_request.RequestFields)
+def on_privacy(ctx: Context, data: dict, envelope: dict) -> None:
+    privacy.handle(ctx, data)
 
 
-def on_form(session: Session, envelope: dict, uow) -> None:
+@reads(FORM_SUBMITTED, fields=FormFields)
+def on_form(ctx: Context, data: dict, envelope: dict) -> None:
     """A web form became a lead (duplicates are linked to the first, never refused)."""
-    data = envelope["data"]
-    fields = {k: v for k, v in (data.get("fields") or {}).items() if k in leads.FIELDS and v not in (None, "")}
+    answers = {k: v for k, v in (data.get("fields") or {}).items() if k in leads.FIELDS and v not in (None, "")}
     if data.get("campaign_id"):
-        fields["campaign_id"] = data["campaign_id"]
-    if isinstance(fields.get("country"), str):
-        fields["country"] = fields["country"].upper()[:2]
+        answers["campaign_id"] = data["campaign_id"]
+    if isinstance(answers.get("country"), str):
+        answers["country"] = answers["country"].upper()[:2]
     try:
-        leads.create(session, SYSTEM, dict(fields), uow.emit, source="web_form", link_duplicates=True)
+        leads.create_from_form(ctx, dict(answers))
     except ServiceError as exc:
         if exc.code != "validation_failed":
             raise
-        kept = {k: v for k, v in fields.items() if k not in exc.errors}  # drop what is invalid, keep the person
+        kept = {k: v for k, v in answers.items() if k not in exc.errors}  # drop what is invalid, keep the person
         try:
-            leads.create(session, SYSTEM, kept, uow.emit, source="web_form", link_duplicates=True)
+            leads.create_from_form(ctx, kept)
         except ServiceError:
             log.warning("form submission %s has no usable lead fields: %s", data.get("submission_id"), exc.errors)
 
 
-# event type -> handler(session, envelope, uow)
-HANDLERS: dict = {
-    USER_CREATED: on_user,
-    USER_UPDATED: on_user,
-    USER_DEACTIVATED: on_user,
-    PRIVACY_REQUESTED: on_privacy,
-    FORM_SUBMITTED: on_form,
-}
-
-
-def dispatch(session: Session, envelope: dict, uow) -> bool:
-    """Apply one event; events this service has no use for are skipped. Returns whether it applied."""
-    handler = HANDLERS.get(envelope["type"])
-    if handler is None:
-        return False
-    handler(session, envelope, uow)
-    return True
+HANDLERS = handler_table(on_user, on_privacy, on_form)

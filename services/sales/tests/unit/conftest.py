@@ -4,11 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from crm_common.context import Actor
+from crm_common.context import SYSTEM, Actor
 from crm_common.contracts import validate_event_data
 from crm_common.db import make_engine
+from crm_common.entrypoint import Context
 from crm_common.permissions import BUILTIN_ROLES
-from crm_sales import users
+from crm_sales.domain import users
 from crm_sales.models import Base
 
 
@@ -48,6 +49,16 @@ def session(engine):
 @pytest.fixture
 def events():
     return Events()
+
+
+@pytest.fixture
+def ctx(session, events):
+    """`ctx(actor)`: the Context a domain function gets (for `actor`, else the system) in the test's session,
+    its events recorded in `events`."""
+
+    def make(actor: Actor = SYSTEM, request_id: str | None = None) -> Context:
+        return Context(session, actor, events, request_id)
+    return make
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import random
 import phonenumbers
 import pytest
 
-from crm_sales import checks, e164
+from crm_sales.domain import checks, e164
 
 
 def slow(text: str, country: str | None) -> str | None:

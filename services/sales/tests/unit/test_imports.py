@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from crm_common import jobs, tables
 from crm_common.db import utcnow
+from crm_common.entrypoint import Context
 from crm_common.errors import ServiceError
-from crm_sales import imports, territories
+from crm_sales.domain import lead_imports, territories
 from crm_sales.models import Base, Lead
 
 CSV = """first_name,last_name,company,email,phone,country
@@ -22,16 +23,16 @@ Alan,Turing,Bletchley,alan@bp.example,,gb
 
 def queue(engine, who, data):
     with Session(engine) as session, session.begin():
-        return imports.start(session, Base.metadata, who, data, "req-1")
+        return lead_imports.start(Context(session, who, None, "req-1"), data)
 
 
 def test_csv_import_reports_progress_errors_and_links_duplicates(engine, team, events):
     with Session(engine) as session, session.begin():
-        territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]},
-                           events)
+        admin = Context(session, team["admin"], events)  # this session commits: the job's connections see it
+        territories.create(admin, {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
     job = queue(engine, team["marketer"], {"csv": CSV, "force": True})
     assert (job["status"], job["total"], job["processed"]) == ("queued", 4, 0)
-    done = jobs.run(engine, Base.metadata, job["id"], imports.run)
+    done = jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
     assert (done["status"], done["processed"], done["succeeded"], done["failed"]) == ("done", 4, 3, 1)
     assert done["errors"] == [{"row": 2, "errors": {"email": [done["errors"][0]["errors"]["email"][0]]}}]
     assert done["result"]["linked_duplicates"] == 1
@@ -49,7 +50,7 @@ def test_csv_import_reports_progress_errors_and_links_duplicates(engine, team, e
 def test_without_force_duplicates_are_skipped(engine, team):
     job = queue(engine, team["admin"], {"rows": [{"last_name": "A", "email": "a@x.example"},
                                                  {"last_name": "B", "email": "a@x.example"}], "force": False})
-    done = jobs.run(engine, Base.metadata, job["id"], imports.run)
+    done = jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
     assert (done["succeeded"], done["failed"]) == (1, 1)
     assert "duplicate" in done["errors"][0]["errors"]
 
@@ -69,10 +70,10 @@ def test_a_resumed_job_does_not_import_twice(engine, team):
     with Session(engine) as session, session.begin():
         for row in rows[:2]:
             session.add(Lead(last_name=row["last_name"], email=row["email"], source="import", status="new"))
-    assert jobs.run(engine, Base.metadata, job["id"], imports.run)["processed"] == 2
+    assert jobs.run(engine, Base.metadata, job["id"], lead_imports.run)["processed"] == 2
     with engine.begin() as conn:  # ... until its lease ran out (the process died): then it is resumed
         conn.execute(table.update().values(updated_at=utcnow() - jobs.LEASE - timedelta(seconds=1)))
-    done = jobs.run(engine, Base.metadata, job["id"], imports.run)
+    done = jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
     assert (done["status"], done["processed"], done["succeeded"]) == ("done", 5, 5)
     with Session(engine) as session:
         assert session.query(Lead).count() == 5
@@ -81,16 +82,16 @@ def test_a_resumed_job_does_not_import_twice(engine, team):
 def test_others_cannot_see_an_import(engine, team):
     job = queue(engine, team["r1"], {"rows": [{"last_name": "A"}]})
     with Session(engine) as session:
-        assert imports.get(session, Base.metadata, team["r1"], job["id"])["id"] == job["id"]
+        assert lead_imports.get(Context(session, team["r1"], None), job["id"])["id"] == job["id"]
         with pytest.raises(ServiceError) as hidden:
-            imports.get(session, Base.metadata, team["r2"], job["id"])
+            lead_imports.get(Context(session, team["r2"], None), job["id"])
     assert hidden.value.code == "not_found"
 
 
 def test_rows_with_too_long_or_malformed_values_are_reported_not_fatal(engine, team):
     job = queue(engine, team["admin"], {"rows": [{"last_name": "x" * 101}, {"last_name": "Ok", "country": "Germany"},
                                                  {"last_name": "Fine", "score": 7, "country": "de"}]})
-    done = jobs.run(engine, Base.metadata, job["id"], imports.run)
+    done = jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
     assert (done["status"], done["succeeded"], done["failed"]) == ("done", 1, 2)
     assert [set(e["errors"]) for e in done["errors"]] == [{"last_name"}, {"country"}]
 
@@ -99,7 +100,7 @@ def test_a_csv_job_counts_what_it_imports_blank_lines_aside(engine, team):
     text = CSV.replace("\nBad,", "\n\nBad,") + "\n\n"
     job = queue(engine, team["admin"], {"csv": text, "force": True})
     assert job["total"] == 4
-    done = jobs.run(engine, Base.metadata, job["id"], imports.run)
+    done = jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
     assert (done["status"], done["processed"], done["succeeded"], done["failed"]) == ("done", 4, 3, 1)
     assert done["errors"][0]["row"] == 2
 

@@ -11,12 +11,13 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from crm_common import jobs, tables
-from crm_common.contracts import validate_event_data
 from crm_common.context import Actor
+from crm_common.contracts import validate_event_data
 from crm_common.db import make_engine, utcnow
+from crm_common.entrypoint import Context
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.testing.harness import PgDatabases
-from crm_sales import imports, leads, territories
+from crm_sales.domain import lead_imports, leads, territories
 from crm_sales.models import Base, Lead
 
 
@@ -39,13 +40,13 @@ def engine(request, tmp_path):
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(imports, "BATCH", 3)
+    monkeypatch.setattr(lead_imports, "BATCH", 3)
 
 
 def run(engine, actor, rows, **options):
     with Session(engine) as session, session.begin():
-        job = imports.start(session, Base.metadata, actor, {"rows": rows, **options}, "req-9")
-    return jobs.run(engine, Base.metadata, job["id"], imports.run)
+        job = lead_imports.start(Context(session, actor, None, "req-9"), {"rows": rows, **options})
+    return jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
 
 
 def stored(engine) -> dict:
@@ -106,11 +107,10 @@ def test_without_force_duplicates_are_skipped_with_their_row_and_first_lead(engi
 
 def test_assignment_rules_and_territories_give_owners_and_teams(engine, team, small_batches, events):
     with Session(engine) as session, session.begin():
-        territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]},
-                           events)
-        territories.create_rule(session, team["admin"], {"name": "German software", "priority": 1,
-                                                         "countries": ["DE"], "team_id": "t2",
-                                                         "strategy": "round_robin"}, events)
+        admin = Context(session, team["admin"], events)  # this session commits: the job's connections see it
+        territories.create(admin, {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
+        territories.create_rule(admin, {"name": "German software", "priority": 1, "countries": ["DE"],
+                                        "team_id": "t2", "strategy": "round_robin"})
     rows = [{"last_name": f"UK{i}", "country": "GB"} for i in range(4)] + [{"last_name": "DE0", "country": "DE"}]
     done = run(engine, team["marketer"], rows)
     assert done["succeeded"] == 5
@@ -146,7 +146,7 @@ def test_each_batch_commits_one_event_naming_all_its_leads(engine, team, small_b
 
 
 def test_a_crash_keeps_the_committed_batches_and_the_rerun_finishes_the_rest(engine, team, small_batches,
-                                                                            monkeypatch):
+                                                                             monkeypatch):
     rows = [{"last_name": f"L{i}", "email": f"l{i}@x.example"} for i in range(8)]
     real = leads.lead_values
 
@@ -163,7 +163,7 @@ def test_a_crash_keeps_the_committed_batches_and_the_rerun_finishes_the_rest(eng
     table = Base.metadata.tables[jobs.JOBS]
     with engine.begin() as conn:  # as a dead runner leaves it: running, its lease over
         conn.execute(table.update().values(status="running", updated_at=utcnow() - jobs.LEASE - timedelta(seconds=1)))
-    done = jobs.run(engine, Base.metadata, failed["id"], imports.run)
+    done = jobs.run(engine, Base.metadata, failed["id"], lead_imports.run)
     assert (done["status"], done["processed"], done["succeeded"]) == ("done", 8, 8)
     assert sorted(stored(engine)) == [f"L{i}" for i in range(8)]
     assert sum(len(e["data"]["ids"]) for e in events(engine)) == 8
@@ -176,10 +176,10 @@ def test_a_rerun_reports_each_invalid_row_once(engine, team, small_batches, monk
     rows[7]["email"] = "not-an-email"
     real = leads.assign_new
 
-    def crash_on_l4(session, actor, lead, owner_id=None, assigner=None):
+    def crash_on_l4(assigner, actor, lead, owner_id=None):
         if lead.last_name == "L4":
             raise RuntimeError("the process died")
-        return real(session, actor, lead, owner_id, assigner)
+        return real(assigner, actor, lead, owner_id)
 
     monkeypatch.setattr(leads, "assign_new", crash_on_l4)
     failed = run(engine, team["admin"], rows)
@@ -189,7 +189,7 @@ def test_a_rerun_reports_each_invalid_row_once(engine, team, small_batches, monk
     table = Base.metadata.tables[jobs.JOBS]
     with engine.begin() as conn:  # as a dead runner leaves it: running, its lease over
         conn.execute(table.update().values(status="running", updated_at=utcnow() - jobs.LEASE - timedelta(seconds=1)))
-    done = jobs.run(engine, Base.metadata, failed["id"], imports.run)
+    done = jobs.run(engine, Base.metadata, failed["id"], lead_imports.run)
     assert (done["status"], done["processed"], done["succeeded"], done["failed"]) == ("done", 9, 8, 1)
     assert [(e["row"], sorted(e["errors"])) for e in done["errors"] if "row" in e] == [(8, ["email"])]
 
@@ -221,7 +221,7 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(engine, team, monke
             event.remove(engine, "before_cursor_execute", listener)
         return len(count)
 
-    monkeypatch.setattr(imports, "BATCH", 1000)
+    monkeypatch.setattr(lead_imports, "BATCH", 1000)
     assert statements(5) == statements(200) > 0
 
 
@@ -233,10 +233,10 @@ def test_on_postgresql_the_service_runs_an_import_in_a_worker_process():
     try:
         Base.metadata.create_all(engine)
         with Session(engine) as session, session.begin():
-            job = imports.start(session, Base.metadata, admin,
-                                {"csv": "last_name,email\nW1,w1@x.example\nW2,not-an-email\nW3,w3@x.example\n"}, "r")
-        runner = jobs.JobRunner(Base.metadata, {imports.KIND: imports.run}, metadata_ref="crm_sales.models:Base.metadata")
-        assert runner._run_in_worker_process(engine, job["id"], imports.run) == "done"
+            job = lead_imports.start(Context(session, admin, None, "r"),
+                                     {"csv": "last_name,email\nW1,w1@x.example\nW2,not-an-email\nW3,w3@x.example\n"})
+        runner = jobs.JobRunner(Base.metadata, {lead_imports.KIND: lead_imports.run}, metadata_ref="crm_sales.models:Base.metadata")
+        assert runner._run_in_worker_process(engine, job["id"], lead_imports.run) == "done"
         with Session(engine) as session:
             done = jobs.get(session, Base.metadata, job["id"])
         assert (done["processed"], done["succeeded"], done["failed"]) == (3, 2, 1)
@@ -256,8 +256,8 @@ def test_a_worker_process_that_dies_fails_its_job_and_keeps_what_it_committed(mo
         Base.metadata.create_all(engine)
         lines = ["last_name,email"] + [f"K{i},k{i}@x.example" for i in range(60_000)]
         with Session(engine) as session, session.begin():
-            job = imports.start(session, Base.metadata, admin, {"csv": "\n".join(lines)}, "r")
-        runner = jobs.JobRunner(Base.metadata, {imports.KIND: imports.run}, metadata_ref="crm_sales.models:Base.metadata")
+            job = lead_imports.start(Context(session, admin, None, "r"), {"csv": "\n".join(lines)})
+        runner = jobs.JobRunner(Base.metadata, {lead_imports.KIND: lead_imports.run}, metadata_ref="crm_sales.models:Base.metadata")
         started = []
         real_popen = subprocess.Popen
 
@@ -269,7 +269,7 @@ def test_a_worker_process_that_dies_fails_its_job_and_keeps_what_it_committed(mo
         monkeypatch.setattr(subprocess, "Popen", popen)
         outcome = []
         thread = threading.Thread(target=lambda: outcome.append(runner._run_in_worker_process(engine, job["id"],
-                                                                                               imports.run)))
+                                                                                              lead_imports.run)))
         thread.start()
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from crm_common.contracts import sales as c
+from crm_common.entrypoint import Context, dispatch
 from crm_common.errors import ServiceError
-from crm_sales import leads, records, territories
+import crm_sales_contracts as c
+from crm_sales.domain import accounts, leads, records, territories
 from crm_sales.models import Account, Contact, Lead, Opportunity
 
 
 def make(session, who, events, **fields):
     data = {"first_name": "Ada", "last_name": "Lovelace", "company": "Analytical Engines",
             "email": "ada@engines.example", "country": "GB", **fields}
-    return leads.create(session, who, data, events)
+    return leads.create(Context(session, who, events), data)
 
 
 def test_email_and_phone_are_validated_and_normalized(session, team, events):
@@ -62,46 +63,45 @@ def test_the_conflict_lists_only_duplicates_the_caller_may_read(session, team, e
     assert session.query(Lead).count() == 1
 
 
-def test_status_flow(session, team, events):
+def test_status_flow(session, team, events, ctx):
     lead = make(session, team["r1"], events)
-    leads.update(session, team["r1"], lead.id, {"status": "contacted"}, None, events)
+    leads.update(ctx(team["r1"]), lead.id, {"status": "contacted"})
     with pytest.raises(ServiceError) as back:
-        leads.update(session, team["r1"], lead.id, {"status": "new"}, None, events)
+        leads.update(ctx(team["r1"]), lead.id, {"status": "new"})
     assert back.value.code == "conflict"
     with pytest.raises(ServiceError) as conv:
-        leads.update(session, team["r1"], lead.id, {"status": "converted"}, None, events)
+        leads.update(ctx(team["r1"]), lead.id, {"status": "converted"})
     assert conv.value.code == "validation_failed"
-    updated = leads.update(session, team["r1"], lead.id, {"status": "qualified"}, None, events)
+    updated = leads.update(ctx(team["r1"]), lead.id, {"status": "qualified"})
     assert updated.status == "qualified"
     assert events.of(c.LEAD_UPDATED)[-1]["changed_fields"] == ["status"]
 
 
-def test_stale_version_is_refused(session, team, events):
+def test_stale_version_is_refused(session, team, events, ctx):
     lead = make(session, team["r1"], events)
     with pytest.raises(ServiceError) as stale:
-        leads.update(session, team["r1"], lead.id, {"score": 50}, lead.version + 1, events)
+        leads.update(ctx(team["r1"]), lead.id, {"score": 50}, lead.version + 1)
     assert stale.value.code == "precondition_failed"
     assert session.get(Lead, lead.id).score == 0
 
 
-def test_scope_rep_own_manager_team(session, team, events):
+def test_scope_rep_own_manager_team(session, team, events, ctx):
     lead = make(session, team["r1"], events)
     assert lead.owner_id == "r1" and lead.team_id == "t1"
     with pytest.raises(ServiceError) as hidden:
-        records.load(session, team["r3"], "lead", Lead, lead.id)
+        records.load(ctx(team["r3"]), "lead", Lead, lead.id)
     assert hidden.value.code == "not_found"
     with pytest.raises(ServiceError):
-        records.load(session, team["r2"], "lead", Lead, lead.id)
-    assert records.load(session, team["m1"], "lead", Lead, lead.id).id == lead.id
-    page = records.page(session, team["r2"], "lead", Lead, {"limit": 50}, ("created_at",))
+        records.load(ctx(team["r2"]), "lead", Lead, lead.id)
+    assert records.load(ctx(team["m1"]), "lead", Lead, lead.id).id == lead.id
+    page = records.page(ctx(team["r2"]), "lead", Lead, {"limit": 50}, ("created_at",))
     assert page["items"] == []
     with pytest.raises(ServiceError):  # a rep may not hand a lead to someone else
-        leads.update(session, team["r1"], lead.id, {"owner_id": "r2"}, None, events)
+        leads.update(ctx(team["r1"]), lead.id, {"owner_id": "r2"})
 
 
-def test_territory_rule_goes_to_least_loaded_member(session, team, events):
-    uk = territories.create(session, team["admin"], {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]},
-                           events)
+def test_territory_rule_goes_to_least_loaded_member(session, team, events, ctx):
+    uk = territories.create(ctx(team["admin"]), {"name": "UK", "countries": ["GB"], "member_ids": ["r1", "r2"]})
     make(session, team["admin"], events, owner_id="r1", email="busy@x.example", company="Busy", last_name="B")
     lead = make(session, team["marketer"], events)
     assert lead.territory_id == uk.id
@@ -110,25 +110,23 @@ def test_territory_rule_goes_to_least_loaded_member(session, team, events):
                                               "rule": "territory"}
 
 
-def test_round_robin_rule_within_a_team(session, team, events):
-    territories.create_rule(session, team["admin"], {"name": "web", "priority": 1, "strategy": "round_robin",
-                                                     "team_id": "t1", "countries": [], "industries": [],
-                                                     "source": None, "active": True}, events)
+def test_round_robin_rule_within_a_team(session, team, events, ctx):
+    territories.create_rule(ctx(team["admin"]), {"name": "web", "priority": 1, "strategy": "round_robin",
+                                                 "team_id": "t1", "countries": [], "industries": [],
+                                                 "source": None, "active": True})
     owners = [make(session, team["marketer"], events, email=f"p{i}@x.example", company=f"C{i}").owner_id
               for i in range(4)]
     assert owners == ["m1", "r1", "r2", "m1"]
 
 
-def test_deactivated_users_open_leads_are_reassigned(session, team, events):
+def test_deactivated_users_open_leads_are_reassigned(session, team, events, ctx):
     from crm_sales import handlers
-
-    class Uow:
-        emit = events
 
     open_lead = make(session, team["r1"], events)
     done = make(session, team["r1"], events, email="b@x.example", company="B", last_name="B")
-    leads.update(session, team["r1"], done.id, {"status": "unqualified"}, None, events)
-    handlers.on_user(session, {"type": handlers.USER_DEACTIVATED, "data": {"id": "r1"}}, Uow)
+    leads.update(ctx(team["r1"]), done.id, {"status": "unqualified"})
+    dispatch(ctx(), {"type": handlers.USER_DEACTIVATED, "data": {"id": "r1"}},
+             handlers.HANDLERS)
     assert session.get(Lead, open_lead.id).owner_id in ("m1", "r2")
     assert session.get(Lead, done.id).owner_id == "r1"  # closed leads keep their owner
     moved = events.of(c.LEAD_ASSIGNED)[-1]
@@ -136,48 +134,45 @@ def test_deactivated_users_open_leads_are_reassigned(session, team, events):
     assert moved["rule"].startswith("reassigned:")
 
 
-def test_conversion_creates_everything_once(session, team, events):
+def test_conversion_creates_everything_once(session, team, events, ctx):
     lead = make(session, team["r1"], events)
-    result = leads.convert(session, team["r1"], lead.id, {"create_opportunity": {
-        "name": "Engine", "amount": "1200.50", "currency": "GBP", "expected_close_date": None}}, events)
+    result = leads.convert(ctx(team["r1"]), lead.id, {"create_opportunity": {
+        "name": "Engine", "amount": "1200.50", "currency": "GBP", "expected_close_date": None}})
     assert result["account"].name == "Analytical Engines"
     assert result["contact"].account_id == result["account"].id
     assert str(result["opportunity"].amount) == "1200.50" and result["opportunity"].stage == "prospecting"
     assert session.get(Lead, lead.id).status == "converted"
     assert events.of(c.LEAD_CONVERTED) == [{"id": lead.id, "account_id": result["account"].id,
-                                           "contact_id": result["contact"].id,
-                                           "opportunity_id": result["opportunity"].id}]
+                                            "contact_id": result["contact"].id,
+                                            "opportunity_id": result["opportunity"].id}]
     with pytest.raises(ServiceError) as again:
-        leads.convert(session, team["r1"], lead.id, {}, events)
+        leads.convert(ctx(team["r1"]), lead.id, {})
     assert again.value.code == "conflict"
     assert session.query(Account).count() == 1 and session.query(Opportunity).count() == 1
 
 
-def test_conversion_links_an_existing_account(session, team, events):
-    from crm_sales import accounts
-    account = accounts.create(session, team["r1"], {"name": "Engines Ltd"}, events)
+def test_conversion_links_an_existing_account(session, team, events, ctx):
+    from crm_sales.domain import accounts
+    account = accounts.create(ctx(team["r1"]), {"name": "Engines Ltd"})
     lead = make(session, team["r1"], events)
-    result = leads.convert(session, team["r1"], lead.id, {"account_id": account.id}, events)
+    result = leads.convert(ctx(team["r1"]), lead.id, {"account_id": account.id})
     assert result["account"].id == account.id and result["opportunity"] is None
     assert session.query(Account).count() == 1 and session.query(Contact).count() == 1
     other = make(session, team["r3"], events, email="z@x.example", company="Z", last_name="Z")
     with pytest.raises(ServiceError) as hidden:  # r3 cannot see r1's account
-        leads.convert(session, team["r3"], other.id, {"account_id": account.id}, events)
+        leads.convert(ctx(team["r3"]), other.id, {"account_id": account.id})
     assert hidden.value.code == "not_found"
     assert session.get(Lead, other.id).status == "new"
 
 
-def test_form_submission_creates_web_form_lead_and_links_duplicates(session, team, events):
+def test_form_submission_creates_web_form_lead_and_links_duplicates(session, team, events, ctx):
     from crm_sales import handlers
-
-    class Uow:
-        emit = events
 
     first = make(session, team["r1"], events)
     envelope = {"type": handlers.FORM_SUBMITTED, "data": {
         "form_id": "f1", "submission_id": "s1", "campaign_id": "camp1",
         "fields": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
                    "phone": "not a phone", "message": "hello"}}}
-    handlers.on_form(session, envelope, Uow)
+    dispatch(ctx(), envelope, handlers.HANDLERS)
     lead = session.query(Lead).filter(Lead.source == "web_form").one()
     assert lead.duplicate_of_id == first.id and lead.campaign_id == "camp1" and lead.phone is None

@@ -5,33 +5,36 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 
+from crm_common.entrypoint import Context
 from crm_common.errors import ServiceError
-from crm_sales import expenses, opportunities, planning, settings
+from crm_sales.domain import commissions, expenses, forecast, opportunities, periods, settings, targets
 
 
 def test_periods():
-    assert planning.period_bounds("2026-Q4") == (date(2026, 10, 1), date(2027, 1, 1))
-    assert planning.period_bounds("2026-02") == (date(2026, 2, 1), date(2026, 3, 1))
-    assert planning.period_bounds("2026") == (date(2026, 1, 1), date(2027, 1, 1))
+    assert periods.period_bounds("2026-Q4") == (date(2026, 10, 1), date(2027, 1, 1))
+    assert periods.period_bounds("2026-02") == (date(2026, 2, 1), date(2026, 3, 1))
+    assert periods.period_bounds("2026") == (date(2026, 1, 1), date(2027, 1, 1))
 
 
 def _deals(session, team, events):
     for who, amount, stage, extra in (("r1", "1000.00", "proposal", {}), ("r1", "500.00", "negotiation",
                                                                           {"forecast_category": "commit"}),
                                       ("r2", "2000.00", "prospecting", {}), ("r3", "700.00", "proposal", {})):
-        opportunities.create(session, team[who], {"name": "D", "amount": amount, "currency": "EUR", "stage": stage,
-                                                  "expected_close_date": date(2026, 11, 15), **extra}, events)
+        opportunities.create(Context(session, team[who], events), {"name": "D", "amount": amount, "currency": "EUR",
+                                                                   "stage": stage,
+                                                                   "expected_close_date": date(2026, 11, 15), **extra})
     with time_machine.travel(datetime(2026, 11, 20, tzinfo=timezone.utc)):
-        won = opportunities.create(session, team["r2"], {"name": "W", "amount": "3000.00", "currency": "EUR",
-                                                         "expected_close_date": date(2026, 11, 20)}, events)
-        opportunities.update(session, team["r2"], won.id, {"stage": "closed_won"}, None, events)
+        won = opportunities.create(Context(session, team["r2"], events), {"name": "W", "amount": "3000.00",
+                                                                          "currency": "EUR",
+                                                                          "expected_close_date": date(2026, 11, 20)})
+        opportunities.update(Context(session, team["r2"], events), won.id, {"stage": "closed_won"})
 
 
-def test_forecast_by_owner_with_targets_and_scope(session, team, events):
+def test_forecast_by_owner_with_targets_and_scope(session, team, events, ctx):
     _deals(session, team, events)
-    planning.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r2", "amount": "6000.00",
-                                                 "currency": "EUR"}, events)
-    result = planning.forecast(session, team["m1"], {"period": "2026-Q4", "group_by": "owner", "currency": "EUR"})
+    targets.create(ctx(team["m1"]), {"period": "2026-Q4", "user_id": "r2", "amount": "6000.00",
+                                     "currency": "EUR"})
+    result = forecast.forecast(ctx(team["m1"]), {"period": "2026-Q4", "group_by": "owner", "currency": "EUR"})
     rows = {g["key"]: g for g in result["groups"]}
     assert set(rows) == {"r1", "r2"}  # r3 is in another team
     assert rows["r1"] == {"key": "r1", "pipeline": "1500.00", "weighted": "875.00", "commit": "500.00",
@@ -39,40 +42,40 @@ def test_forecast_by_owner_with_targets_and_scope(session, team, events):
     assert (rows["r2"]["closed_won"], rows["r2"]["target"], rows["r2"]["attainment"]) == ("3000.00", "6000.00",
                                                                                           "50.00")
     assert result["totals"]["pipeline"] == "3500.00"
-    by_team = planning.forecast(session, team["admin"], {"period": "2026-Q4", "group_by": "team"})
+    by_team = forecast.forecast(ctx(team["admin"]), {"period": "2026-Q4", "group_by": "team"})
     assert {g["key"]: g["pipeline"] for g in by_team["groups"]} == {"t1": "3500.00", "t2": "700.00"}
-    mine = planning.forecast(session, team["r1"], {"period": "2026-Q4", "group_by": "owner"})
+    mine = forecast.forecast(ctx(team["r1"]), {"period": "2026-Q4", "group_by": "owner"})
     assert [g["key"] for g in mine["groups"]] == ["r1"]
-    assert planning.forecast(session, team["m1"], {"period": "2027-Q1"})["groups"] == []
+    assert forecast.forecast(ctx(team["m1"]), {"period": "2027-Q1"})["groups"] == []
 
 
-def test_commissions_at_default_and_personal_rates(session, team, events):
+def test_commissions_at_default_and_personal_rates(session, team, events, ctx):
     _deals(session, team, events)
-    result = planning.commissions(session, team["m1"], {"period": "2026-11"})
+    result = commissions.commissions(ctx(team["m1"]), {"period": "2026-11"})
     assert result["items"] == [{"owner_id": "r2", "closed_won": "3000.00", "deals": 1, "rate_percent": "5.00",
                                 "commission": "150.00", "currency": "EUR"}]
-    settings.update(session, {"commission_rates": {"r2": "7.5"}}, events)
-    assert planning.commissions(session, team["r2"], {"period": "2026"})["items"][0]["commission"] == "225.00"
-    assert planning.commissions(session, team["r1"], {"period": "2026"})["items"] == []
+    settings.update(ctx(), {"commission_rates": {"r2": "7.5"}})
+    assert commissions.commissions(ctx(team["r2"]), {"period": "2026"})["items"][0]["commission"] == "225.00"
+    assert commissions.commissions(ctx(team["r1"]), {"period": "2026"})["items"] == []
 
 
-def test_a_manager_may_not_set_another_teams_target(session, team, events):
+def test_a_manager_may_not_set_another_teams_target(session, team, events, ctx):
     with pytest.raises(ServiceError):
-        planning.create_target(session, team["m1"], {"period": "2026-Q4", "user_id": "r3", "amount": "1.00",
-                                                     "currency": "EUR"}, events)
+        targets.create(ctx(team["m1"]), {"period": "2026-Q4", "user_id": "r3", "amount": "1.00",
+                                         "currency": "EUR"})
 
 
-def test_expense_claims_are_approved_by_the_manager(session, team, events):
-    claim = expenses.create(session, team["r1"], {"amount": "42.10", "currency": "EUR", "category": "meals",
-                                                  "incurred_on": date(2026, 11, 2)}, events)
+def test_expense_claims_are_approved_by_the_manager(session, team, events, ctx):
+    claim = expenses.create(ctx(team["r1"]), {"amount": "42.10", "currency": "EUR", "category": "meals",
+                                              "incurred_on": date(2026, 11, 2)})
     assert claim.status == "submitted" and claim.team_id == "t1"
     with pytest.raises(ServiceError) as rep:
-        expenses.decide(session, team["r2"], claim.id, True, None, events)
+        expenses.decide(ctx(team["r2"]), claim.id, {"note": None}, approve=True)
     assert rep.value.code == "not_found"  # another rep cannot even see it
     with pytest.raises(ServiceError):
-        expenses.decide(session, team["r1"], claim.id, True, None, events)
-    approved = expenses.decide(session, team["m1"], claim.id, True, "ok", events)
+        expenses.decide(ctx(team["r1"]), claim.id, {"note": None}, approve=True)
+    approved = expenses.decide(ctx(team["m1"]), claim.id, {"note": "ok"}, approve=True)
     assert (approved.status, approved.decided_by) == ("approved", "m1")
     with pytest.raises(ServiceError) as again:
-        expenses.update(session, team["r1"], claim.id, {"amount": "1.00"}, None, events)
+        expenses.update(ctx(team["r1"]), claim.id, {"amount": "1.00"})
     assert again.value.code == "conflict"

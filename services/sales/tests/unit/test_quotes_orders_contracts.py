@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from crm_common.contracts import sales as c
+from crm_common.entrypoint import Context
 from crm_common.errors import ServiceError
-from crm_sales import accounts, agreements, pricing, products, quotes, settings
+import crm_sales_contracts as c
+from crm_sales.domain import accounts, opportunities, orders, pricing, products, quotes, sales_contracts, settings
 from crm_sales.models import Activity, Quote
 
 
@@ -24,17 +25,15 @@ def test_line_and_total_arithmetic_is_exact():
 
 
 def _quote(session, who, discount="5", **extra):
-    product = products.create(session, who, {"name": "Widget", "sku": f"W-{discount}-{len(extra)}",
-                                             "unit_price": Decimal("100.00"), "currency": "EUR", "active": True},
-                              lambda *a: None)
-    account = accounts.create(session, who, {"name": "Buyer", "street": "Main St 1", "city": "Berlin",
-                                             "country": "DE"}, lambda *a: None)
-    return quotes.create(session, who, {"currency": "EUR", "tax_percent": "20", "account_id": account.id,
-                                        "lines": [{"product_id": product.id, "quantity": Decimal("2"),
-                                                   "discount_percent": Decimal(discount)},
-                                                  {"description": "Setup", "quantity": Decimal("1"),
-                                                   "unit_price": Decimal("50.00"), "discount_percent": 0}], **extra},
-                         lambda *a: None)
+    ctx = Context(session, who, lambda *a: None)
+    product = products.create(ctx, {"name": "Widget", "sku": f"W-{discount}-{len(extra)}",
+                                    "unit_price": Decimal("100.00"), "currency": "EUR", "active": True})
+    account = accounts.create(ctx, {"name": "Buyer", "street": "Main St 1", "city": "Berlin", "country": "DE"})
+    return quotes.create(ctx, {"currency": "EUR", "tax_percent": "20", "account_id": account.id,
+                               "lines": [{"product_id": product.id, "quantity": Decimal("2"),
+                                          "discount_percent": Decimal(discount)},
+                                         {"description": "Setup", "quantity": Decimal("1"),
+                                          "unit_price": Decimal("50.00"), "discount_percent": 0}], **extra})
 
 
 def test_quote_totals_and_product_defaults(session, team, events):
@@ -45,90 +44,90 @@ def test_quote_totals_and_product_defaults(session, team, events):
     assert quote.needs_approval is False
 
 
-def test_big_discount_needs_a_managers_approval_before_sending(session, team, events):
-    settings.update(session, {"discount_approval_percent": "10"}, events)
+def test_big_discount_needs_a_managers_approval_before_sending(session, team, events, ctx):
+    settings.update(ctx(), {"discount_approval_percent": "10"})
     quote = _quote(session, team["r1"], discount="25")
     assert quote.needs_approval is True
     with pytest.raises(ServiceError) as blocked:
-        quotes.act(session, team["r1"], quote.id, "send", events)
+        quotes.send(ctx(team["r1"]), quote.id)
     assert blocked.value.code == "conflict" and events.of(c.QUOTE_SENT) == []
     with pytest.raises(ServiceError) as rep_cannot:
-        quotes.act(session, team["r1"], quote.id, "approve", events)
+        quotes.approve(ctx(team["r1"]), quote.id)
     assert rep_cannot.value.code == "forbidden"
-    quotes.act(session, team["m1"], quote.id, "approve", events)
-    sent = quotes.act(session, team["r1"], quote.id, "send", events)
+    quotes.approve(ctx(team["m1"]), quote.id)
+    sent = quotes.send(ctx(team["r1"]), quote.id)
     assert sent.status == "sent" and events.of(c.QUOTE_SENT)[0]["total"] == str(sent.total)
     with pytest.raises(ServiceError):  # a sent quote is frozen
-        quotes.update(session, team["r1"], quote.id, {"tax_percent": Decimal("0")}, None, events)
+        quotes.update(ctx(team["r1"]), quote.id, {"tax_percent": Decimal("0")})
 
 
-def test_accepting_places_an_order_once_and_orders_follow_their_flow(session, team, events):
+def test_accepting_places_an_order_once_and_orders_follow_their_flow(session, team, events, ctx):
     quote = _quote(session, team["r1"])
     with pytest.raises(ServiceError):
-        quotes.accept(session, team["r1"], quote.id, events)  # not sent yet
-    quotes.act(session, team["r1"], quote.id, "send", events)
-    order = quotes.accept(session, team["r1"], quote.id, events)
+        orders.accept(ctx(team["r1"]), quote.id)  # not sent yet
+    quotes.send(ctx(team["r1"]), quote.id)
+    order = orders.accept(ctx(team["r1"]), quote.id)
     assert (order.status, order.total, order.owner_id) == ("placed", Decimal("288.00"), "r1")
     assert session.get(Quote, quote.id).order_id == order.id
-    account = accounts.records.load(session, team["r1"], "account", accounts.Account, order.account_id)
+    account = accounts.records.load(ctx(team["r1"]), "account", accounts.Account, order.account_id)
     assert (account.order_count, account.lifecycle_stage) == (1, "first_purchase")
     with pytest.raises(ServiceError) as twice:
-        quotes.accept(session, team["r1"], quote.id, events)
+        orders.accept(ctx(team["r1"]), quote.id)
     assert twice.value.code == "conflict"
-    quotes.update_order(session, team["r1"], order.id, {"status": "confirmed"}, None, events)
+    orders.update(ctx(team["r1"]), order.id, {"status": "confirmed"})
     with pytest.raises(ServiceError):
-        quotes.update_order(session, team["r1"], order.id, {"status": "delivered"}, None, events)
-    quotes.update_order(session, team["r1"], order.id, {"status": "cancelled"}, None, events)
+        orders.update(ctx(team["r1"]), order.id, {"status": "delivered"})
+    orders.update(ctx(team["r1"]), order.id, {"status": "cancelled"})
     assert (account.total_value, account.lifecycle_stage) == (Decimal("0.00"), "prospect")
     assert [e["status"] for e in events.of(c.ORDER_STATUS_CHANGED)] == ["confirmed", "cancelled"]
 
 
-def test_contract_from_order_signs_reminds_and_renders_a_docx(session, team, events):
+def test_contract_from_order_signs_reminds_and_renders_a_docx(session, team, events, ctx):
     from docx import Document
     quote = _quote(session, team["r1"], terms="Net 30.")
-    quotes.act(session, team["r1"], quote.id, "send", events)
-    order = quotes.accept(session, team["r1"], quote.id, events)
+    quotes.send(ctx(team["r1"]), quote.id)
+    order = orders.accept(ctx(team["r1"]), quote.id)
     today = date.today()
-    contract = agreements.create(session, team["r1"], {"order_id": order.id, "starts_on": today,
-                                                       "ends_on": today + timedelta(days=100),
-                                                       "terms": "Delivery within 10 days.\n\nNet 30.",
-                                                       "renewal_notice_days": 30}, events)
+    contract = sales_contracts.create(ctx(team["r1"]), {"order_id": order.id, "starts_on": today,
+                                                        "ends_on": today + timedelta(days=100),
+                                                        "terms": "Delivery within 10 days.\n\nNet 30.",
+                                                        "renewal_notice_days": 30})
     assert (contract.value, contract.currency, contract.status) == (Decimal("288.00"), "EUR", "draft")
-    agreements.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
+    sales_contracts.update(ctx(team["r1"]), contract.id, {"status": "signed"})
     assert contract.status == "active" and events.of(c.CONTRACT_SIGNED)[0]["status"] == "active"
-    assert agreements.run_lifecycle(session, events, today=today)["reminded"] == 0
-    counts = agreements.run_lifecycle(session, events, today=today + timedelta(days=70))
+    assert sales_contracts.run_lifecycle(ctx(), today=today)["reminded"] == 0
+    counts = sales_contracts.run_lifecycle(ctx(), today=today + timedelta(days=70))
     assert counts["reminded"] == 1
     reminder = session.get(Activity, contract.reminder_activity_id)
     assert reminder.type == "task" and reminder.owner_id == "r1" and reminder.due_at.date() == today + timedelta(70)
-    assert agreements.run_lifecycle(session, events, today=today + timedelta(days=71))["reminded"] == 0
+    assert sales_contracts.run_lifecycle(ctx(), today=today + timedelta(days=71))["reminded"] == 0
     assert len(events.of(c.CONTRACT_EXPIRING)) == 1
-    assert agreements.run_lifecycle(session, events, today=today + timedelta(days=101))["expired"] == 1
+    assert sales_contracts.run_lifecycle(ctx(), today=today + timedelta(days=101))["expired"] == 1
 
-    document = agreements.document(session, team["r1"], contract.id, events)
-    assert document["content_type"] == agreements.DOCX
+    document = sales_contracts.document(ctx(team["r1"]), contract.id)
+    assert document["content_type"] == sales_contracts.DOCX
     doc = Document(io.BytesIO(base64.b64decode(document["content_base64"])))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "Customer: Buyer, Main St 1, Berlin, DE" in text and "288.00 EUR" in text and "Net 30." in text
     cells = [cell.text for row in doc.tables[0].rows for cell in row.cells]
     assert "Widget" in cells and "Setup" in cells
     with pytest.raises(ServiceError) as hidden:
-        agreements.document(session, team["r3"], contract.id, events)
+        sales_contracts.document(ctx(team["r3"]), contract.id)
     assert hidden.value.code == "not_found"
 
 
-def test_contract_from_an_opportunity_takes_its_value_and_account(session, team, events):
-    from crm_sales import opportunities
-    account = accounts.create(session, team["r1"], {"name": "Deal Co"}, events)
-    opp = opportunities.create(session, team["r1"], {"name": "Renewal", "amount": "9000.00", "currency": "USD",
-                                                     "account_id": account.id}, events)
+def test_contract_from_an_opportunity_takes_its_value_and_account(session, team, events, ctx):
+    from crm_sales.domain import opportunities
+    account = accounts.create(ctx(team["r1"]), {"name": "Deal Co"})
+    opp = opportunities.create(ctx(team["r1"]), {"name": "Renewal", "amount": "9000.00", "currency": "USD",
+                                                 "account_id": account.id})
     today = date.today()
-    contract = agreements.create(session, team["r1"], {"opportunity_id": opp.id, "starts_on": today + timedelta(5),
-                                                       "ends_on": today + timedelta(370)}, events)
+    contract = sales_contracts.create(ctx(team["r1"]), {"opportunity_id": opp.id, "starts_on": today + timedelta(5),
+                                                        "ends_on": today + timedelta(370)})
     assert (contract.account_id, contract.value, contract.currency) == (account.id, Decimal("9000.00"), "USD")
-    agreements.update(session, team["r1"], contract.id, {"status": "signed"}, None, events)
+    sales_contracts.update(ctx(team["r1"]), contract.id, {"status": "signed"})
     assert contract.status == "signed"  # starts in five days
-    assert agreements.run_lifecycle(session, events, today=today + timedelta(5))["activated"] == 1
+    assert sales_contracts.run_lifecycle(ctx(), today=today + timedelta(5))["activated"] == 1
     with pytest.raises(ServiceError) as back:
-        agreements.update(session, team["r1"], contract.id, {"status": "draft"}, None, events)
+        sales_contracts.update(ctx(team["r1"]), contract.id, {"status": "draft"})
     assert back.value.code == "conflict"

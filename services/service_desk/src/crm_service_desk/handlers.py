@@ -1,87 +1,82 @@
-"""What the service_desk service does with the events it receives (plain functions, no transport).
-
-Sales contacts and accounts are kept as local copies (requester lookup by email, account grade for
-routing and SLA); identity users as agents (availability, deactivation); privacy requests answered.
-Events are handled by their type strings; the queue is bound to exactly the keys of HANDLERS.
-"""
+"""The events the service desk reads (a tolerant reader: each handler names the fields it uses) and what
+it does with them: sales's contacts and accounts are kept as local copies, identity's users as agents
+(availability, deactivation), privacy requests answered. The queue is bound to exactly HANDLERS' types."""
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from marshmallow import Schema, fields
 
-from crm_service_desk import agents, privacy
-from crm_service_desk.models import AccountCopy, ContactCopy, Ticket
-
-CONTACT_FIELDS = ("account_id", "first_name", "last_name", "email", "phone")
-ACCOUNT_FIELDS = ("name", "grade", "country", "industry")
+from crm_common import privacy as kernel_privacy
+from crm_common.entrypoint import handler_table, reads
+from crm_service_desk.domain import agents, copies, privacy
 
 
-def _copy(session: Session, model, data: dict, names: tuple[str, ...]):
-    record = session.get(model, data["id"])
-    if record is None:
-        record = model(id=data["id"])
-        session.add(record)
-    for name in names:
-        if name in data:
-            value = data[name]
-            if name == "email" and value:
-                value = value.strip().lower()
-            if name == "country" and value:
-                value = value[:2]
-            if name == "grade" and value:
-                value = value[:1]
-            setattr(record, name, value)
-    return record
+class ContactFields(Schema):
+    """What the desk reads of sales's contact events."""
+
+    id = fields.String(required=True)
+    account_id = fields.String(allow_none=True)
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
 
 
-def contact_changed(session: Session, envelope: dict, uow) -> None:
-    _copy(session, ContactCopy, envelope["data"], CONTACT_FIELDS)
+class MergedContactFields(ContactFields):
+    merged_ids = fields.List(fields.String(), allow_none=True)
+    merged_contact_ids = fields.List(fields.String(), allow_none=True)  # older producers named the list so
+    merged_id = fields.String(allow_none=True)  # or sent one
 
 
-def contact_merged(session: Session, envelope: dict, uow) -> None:
-    """The surviving contact is copied; contacts merged into it hand their tickets over."""
-    data = envelope["data"]
-    survivor = _copy(session, ContactCopy, data, CONTACT_FIELDS)
-    merged = [i for i in (data.get("merged_ids") or data.get("merged_contact_ids") or
-                          ([data["merged_id"]] if data.get("merged_id") else [])) if i != survivor.id]
-    for merged_id in merged:
-        loser = session.get(ContactCopy, merged_id)
-        if loser is not None:
-            loser.merged_into_id = survivor.id
-        session.execute(update(Ticket).where(Ticket.contact_id == merged_id)
-                        .values(contact_id=survivor.id, version=Ticket.version + 1))
+class AccountFields(Schema):
+    """What the desk reads of sales's account events."""
+
+    id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    grade = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
 
 
-def account_changed(session: Session, envelope: dict, uow) -> None:
-    _copy(session, AccountCopy, envelope["data"], ACCOUNT_FIELDS)
+class UserFields(Schema):
+    """What the desk reads of identity's user events."""
+
+    id = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    full_name = fields.String(allow_none=True)
+    team_id = fields.String(allow_none=True)
+    roles = fields.List(fields.String(), allow_none=True)
+    is_active = fields.Boolean(allow_none=True)
 
 
-def user_changed(session: Session, envelope: dict, uow) -> None:
-    agents.upsert(session, uow, envelope["data"])
+@reads("sales.contact_created.v1", "sales.contact_updated.v1", fields=ContactFields)
+def contact_changed(ctx, data: dict, envelope: dict) -> None:
+    copies.contact_changed(ctx, data)
 
 
-def user_deactivated(session: Session, envelope: dict, uow) -> None:
-    agents.deactivate(session, uow, envelope["data"])
+@reads("sales.contact_merged.v1", fields=MergedContactFields)
+def contact_merged(ctx, data: dict, envelope: dict) -> None:
+    copies.contact_merged(ctx, data)
 
 
-# event type -> handler(session, envelope, uow)
-HANDLERS: dict = {
-    "sales.contact_created.v1": contact_changed,
-    "sales.contact_updated.v1": contact_changed,
-    "sales.contact_merged.v1": contact_merged,
-    "sales.account_created.v1": account_changed,
-    "sales.account_updated.v1": account_changed,
-    "identity.user_created.v1": user_changed,
-    "identity.user_updated.v1": user_changed,
-    "identity.user_deactivated.v1": user_deactivated,
-    "identity.privacy_requested.v1": privacy.handle_request,
-}
+@reads("sales.account_created.v1", "sales.account_updated.v1", fields=AccountFields)
+def account_changed(ctx, data: dict, envelope: dict) -> None:
+    copies.account_changed(ctx, data)
 
 
-def dispatch(session: Session, envelope: dict, uow) -> bool:
-    """Apply one event; events this service has no use for are skipped. Returns whether it applied."""
-    handler = HANDLERS.get(envelope["type"])
-    if handler is None:
-        return False
-    handler(session, envelope, uow)
-    return True
+@reads("identity.user_created.v1", "identity.user_updated.v1", fields=UserFields)
+def user_changed(ctx, data: dict, envelope: dict) -> None:
+    agents.upsert(ctx, data)
+
+
+@reads("identity.user_deactivated.v1", fields=UserFields)
+def user_deactivated(ctx, data: dict, envelope: dict) -> None:
+    agents.deactivate(ctx, data)
+
+
+@reads(kernel_privacy.PRIVACY_REQUESTED, fields=kernel_privacy.RequestFields)
+def privacy_requested(ctx, data: dict, envelope: dict) -> None:
+    privacy.answer(ctx, data)
+
+
+HANDLERS = handler_table(contact_changed, contact_merged, account_changed, user_changed, user_deactivated,
+                         privacy_requested)

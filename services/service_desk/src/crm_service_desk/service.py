@@ -1,356 +1,115 @@
-"""nameko entrypoints of the service_desk service: thin, validating, calling plain domain functions."""
+"""nameko entrypoints of the service_desk service (crm_common.entrypoint: one per contract, the event table)."""
 from __future__ import annotations
 
 from nameko.timer import timer
-from sqlalchemy import select
 
 from crm_common import config
-from crm_common.contracts import service_desk as C
 from crm_common.dependencies import Database
-from crm_common.rpc import contract_rpc
+from crm_common.entrypoint import entrypoint, run
 from crm_common.service_base import KernelService, periodic
 from crm_common.stream import event_stream
-
-from crm_service_desk import (agents, complaints, conversation, desk_settings, handlers, kb, setup_records, sla,
-                              surveys, tickets)
-from crm_service_desk.common import need, now, page
-from crm_service_desk.models import Base, Notification
+import crm_service_desk_contracts as c
+from crm_service_desk import handlers
+from crm_service_desk.domain import (agents, complaints, conversation, desk_settings, kb_articles, notifications, sla,
+                                     surveys, tickets)
+from crm_service_desk.domain.configuration import (BUSINESS_HOURS, GROUPS, ROUTING_RULES, SERVICE_CONTRACTS,
+                                                   SLA_POLICIES)
+from crm_service_desk.models import Base
 
 SCAN_INTERVAL = config.env_float("CRM_SLA_SCAN_INTERVAL", 5.0)
-SCAN_BATCH = 500
 
 
 class ServiceDeskService(KernelService):
     name = "service_desk"
     db = Database(Base.metadata)
-
-    @event_stream
-    def on_event(self, envelope, session):
-        handlers.dispatch(session, envelope, self.db)
-
-    # -- tickets ---------------------------------------------------------------------------------
-    @contract_rpc(C.CREATE_TICKET)
-    def create_ticket(self, data):
-        with self.db.transaction() as session:
-            return tickets.create_ticket(session, self.db, data)
-
-    @contract_rpc(C.LIST_TICKETS)
-    def list_tickets(self, args):
-        with self.db.transaction() as session:
-            return tickets.list_tickets(session, self.db, args)
-
-    @contract_rpc(C.GET_TICKET)
-    def get_ticket(self, _=None, id=None):
-        with self.db.transaction() as session:
-            return tickets.get_ticket(session, self.db, id)
-
-    @contract_rpc(C.UPDATE_TICKET)
-    def update_ticket(self, data, id=None, expected_version=None):
-        with self.db.transaction() as session:
-            return tickets.update_ticket(session, self.db, id, data, expected_version)
-
-    @contract_rpc(C.DELETE_TICKET)
-    def delete_ticket(self, _=None, id=None):
-        with self.db.transaction() as session:
-            tickets.delete_ticket(session, self.db, id)
-
-    @contract_rpc(C.ADD_COMMENT)
-    def add_comment(self, data, ticket_id=None):
-        with self.db.transaction() as session:
-            return conversation.add_comment(session, self.db, ticket_id, data)
-
-    @contract_rpc(C.LIST_COMMENTS)
-    def list_comments(self, args, ticket_id=None):
-        with self.db.transaction() as session:
-            return conversation.list_comments(session, self.db, ticket_id, args)
-
-    @contract_rpc(C.LOG_TIME)
-    def log_time(self, data, ticket_id=None):
-        with self.db.transaction() as session:
-            return conversation.log_time(session, self.db, ticket_id, data)
-
-    @contract_rpc(C.LIST_TIME_LOGS)
-    def list_time_logs(self, args, ticket_id=None):
-        with self.db.transaction() as session:
-            return conversation.list_time_logs(session, self.db, ticket_id, args)
-
-    @contract_rpc(C.TICKET_SUGGESTIONS)
-    def ticket_suggestions(self, _=None, ticket_id=None):
-        with self.db.transaction() as session:
-            return kb.suggestions(session, self.db, ticket_id)
-
-    @contract_rpc(C.TICKET_TO_ARTICLE)
-    def ticket_to_article(self, _=None, ticket_id=None):
-        with self.db.transaction() as session:
-            return kb.from_ticket(session, self.db, ticket_id)
-
-    # -- configuration records (groups, routing rules, calendars, SLA policies, contracts) ----------
-    def _create(self, kind, data):
-        with self.db.transaction() as session:
-            return setup_records.create(session, self.db, kind, data)
-
-    def _list(self, kind, args):
-        with self.db.transaction() as session:
-            return setup_records.list_records(session, self.db, kind, args)
-
-    def _get(self, kind, record_id):
-        with self.db.transaction() as session:
-            return setup_records.get(session, self.db, kind, record_id)
-
-    def _update(self, kind, record_id, data, expected_version):
-        with self.db.transaction() as session:
-            return setup_records.update(session, self.db, kind, record_id, data, expected_version)
-
-    def _delete(self, kind, record_id):
-        with self.db.transaction() as session:
-            setup_records.remove(session, self.db, kind, record_id)
-
-    @contract_rpc(C.CREATE_GROUP)
-    def create_group(self, data):
-        return self._create("group", data)
-
-    @contract_rpc(C.LIST_GROUPS)
-    def list_groups(self, args):
-        from crm_service_desk.models import GroupMember, Group
-        where = ()
-        if args.get("member_id"):
-            where = (Group.id.in_(select(GroupMember.group_id).where(GroupMember.user_id == args["member_id"])),)
-        with self.db.transaction() as session:
-            return setup_records.list_records(session, self.db, "group", args, where)
-
-    @contract_rpc(C.GET_GROUP)
-    def get_group(self, _=None, id=None):
-        return self._get("group", id)
-
-    @contract_rpc(C.UPDATE_GROUP)
-    def update_group(self, data, id=None, expected_version=None):
-        return self._update("group", id, data, expected_version)
-
-    @contract_rpc(C.DELETE_GROUP)
-    def delete_group(self, _=None, id=None):
-        return self._delete("group", id)
-
-    @contract_rpc(C.LIST_AGENTS)
-    def list_agents(self, args):
-        with self.db.transaction() as session:
-            return agents.list_agents(session, self.db, args)
-
-    @contract_rpc(C.UPDATE_AGENT)
-    def update_agent(self, data, id=None):
-        with self.db.transaction() as session:
-            return agents.set_available(session, self.db, id, data["available"])
-
-    @contract_rpc(C.CREATE_ROUTING_RULE)
-    def create_routing_rule(self, data):
-        return self._create("routing_rule", data)
-
-    @contract_rpc(C.LIST_ROUTING_RULES)
-    def list_routing_rules(self, args):
-        return self._list("routing_rule", args)
-
-    @contract_rpc(C.GET_ROUTING_RULE)
-    def get_routing_rule(self, _=None, id=None):
-        return self._get("routing_rule", id)
-
-    @contract_rpc(C.UPDATE_ROUTING_RULE)
-    def update_routing_rule(self, data, id=None, expected_version=None):
-        return self._update("routing_rule", id, data, expected_version)
-
-    @contract_rpc(C.DELETE_ROUTING_RULE)
-    def delete_routing_rule(self, _=None, id=None):
-        return self._delete("routing_rule", id)
-
-    @contract_rpc(C.CREATE_BUSINESS_HOURS)
-    def create_business_hours(self, data):
-        return self._create("business_hours", data)
-
-    @contract_rpc(C.LIST_BUSINESS_HOURS)
-    def list_business_hours_list(self, args):
-        return self._list("business_hours", args)
-
-    @contract_rpc(C.GET_BUSINESS_HOURS)
-    def get_business_hours(self, _=None, id=None):
-        return self._get("business_hours", id)
-
-    @contract_rpc(C.UPDATE_BUSINESS_HOURS)
-    def update_business_hours(self, data, id=None, expected_version=None):
-        return self._update("business_hours", id, data, expected_version)
-
-    @contract_rpc(C.DELETE_BUSINESS_HOURS)
-    def delete_business_hours(self, _=None, id=None):
-        return self._delete("business_hours", id)
-
-    @contract_rpc(C.CREATE_SLA_POLICY)
-    def create_sla_policy(self, data):
-        return self._create("sla_policy", data)
-
-    @contract_rpc(C.LIST_SLA_POLICIES)
-    def list_sla_policies(self, args):
-        return self._list("sla_policy", args)
-
-    @contract_rpc(C.GET_SLA_POLICY)
-    def get_sla_policy(self, _=None, id=None):
-        return self._get("sla_policy", id)
-
-    @contract_rpc(C.UPDATE_SLA_POLICY)
-    def update_sla_policy(self, data, id=None, expected_version=None):
-        return self._update("sla_policy", id, data, expected_version)
-
-    @contract_rpc(C.DELETE_SLA_POLICY)
-    def delete_sla_policy(self, _=None, id=None):
-        return self._delete("sla_policy", id)
-
-    @contract_rpc(C.SLA_COMPLIANCE)
-    def sla_compliance(self, _=None, id=None):
-        with self.db.transaction() as session:
-            need(self.db.caller, "sla_policy", "read")
-            if id is not None:
-                setup_records.get(session, self.db, "sla_policy", id)
-            return {"items": sla.compliance(session, [id] if id else None)}
-
-    @contract_rpc(C.CREATE_SERVICE_CONTRACT)
-    def create_service_contract(self, data):
-        return self._create("service_contract", data)
-
-    @contract_rpc(C.LIST_SERVICE_CONTRACTS)
-    def list_service_contracts(self, args):
-        return self._list("service_contract", args)
-
-    @contract_rpc(C.GET_SERVICE_CONTRACT)
-    def get_service_contract(self, _=None, id=None):
-        return self._get("service_contract", id)
-
-    @contract_rpc(C.UPDATE_SERVICE_CONTRACT)
-    def update_service_contract(self, data, id=None, expected_version=None):
-        return self._update("service_contract", id, data, expected_version)
-
-    @contract_rpc(C.DELETE_SERVICE_CONTRACT)
-    def delete_service_contract(self, _=None, id=None):
-        return self._delete("service_contract", id)
-
-    # -- complaints --------------------------------------------------------------------------------
-    @contract_rpc(C.CREATE_COMPLAINT)
-    def create_complaint(self, data):
-        with self.db.transaction() as session:
-            return complaints.create(session, self.db, data)
-
-    @contract_rpc(C.LIST_COMPLAINTS)
-    def list_complaints(self, args):
-        with self.db.transaction() as session:
-            return complaints.list_complaints(session, self.db, args)
-
-    @contract_rpc(C.GET_COMPLAINT)
-    def get_complaint(self, _=None, id=None):
-        with self.db.transaction() as session:
-            return complaints.get(session, self.db, id)
-
-    @contract_rpc(C.UPDATE_COMPLAINT)
-    def update_complaint(self, data, id=None, expected_version=None):
-        with self.db.transaction() as session:
-            return complaints.update(session, self.db, id, data, expected_version)
-
-    @contract_rpc(C.COMPLAINT_REPORT)
-    def complaint_report(self, args):
-        with self.db.transaction() as session:
-            return complaints.report(session, self.db, args)
-
-    # -- knowledge base ----------------------------------------------------------------------------
-    @contract_rpc(C.CREATE_KB_ARTICLE)
-    def create_kb_article(self, data):
-        with self.db.transaction() as session:
-            return kb.create(session, self.db, data)
-
-    @contract_rpc(C.LIST_KB_ARTICLES)
-    def list_kb_articles(self, args):
-        with self.db.transaction() as session:
-            return kb.list_articles(session, self.db, args)
-
-    @contract_rpc(C.GET_KB_ARTICLE)
-    def get_kb_article(self, _=None, id=None):
-        with self.db.transaction() as session:
-            return kb.get(session, self.db, id)
-
-    @contract_rpc(C.UPDATE_KB_ARTICLE)
-    def update_kb_article(self, data, id=None, expected_version=None):
-        with self.db.transaction() as session:
-            return kb.update(session, self.db, id, data, expected_version)
-
-    @contract_rpc(C.DELETE_KB_ARTICLE)
-    def delete_kb_article(self, _=None, id=None):
-        with self.db.transaction() as session:
-            kb.remove(session, self.db, id)
-
-    @contract_rpc(C.VOTE_KB_ARTICLE)
-    def vote_kb_article(self, data, id=None):
-        with self.db.transaction() as session:
-            return kb.vote(session, self.db, id, data["helpful"])
-
-    # -- satisfaction ------------------------------------------------------------------------------
-    @contract_rpc(C.CREATE_NPS_SURVEY)
-    def create_nps_survey(self, data):
-        with self.db.transaction() as session:
-            return surveys.create_nps(session, self.db, data)
-
-    @contract_rpc(C.GET_NPS_SURVEY)
-    def get_nps_survey(self, _=None, id=None):
-        with self.db.transaction() as session:
-            return surveys.get_nps(session, self.db, id)
-
-    @contract_rpc(C.LIST_SURVEYS)
-    def list_surveys(self, args):
-        with self.db.transaction() as session:
-            return surveys.list_invitations(session, self.db, args)
-
-    @contract_rpc(C.SATISFACTION_SUMMARY)
-    def satisfaction_summary(self, _=None):
-        with self.db.transaction() as session:
-            return surveys.summary(session, self.db)
-
-    @contract_rpc(C.RESPOND_SURVEY)
-    def respond_survey(self, data, token=None):
-        with self.db.transaction() as session:
-            return surveys.respond(session, self.db, token, data)
-
-    @contract_rpc(C.ISSUE_SURVEY_TOKEN)
-    def issue_survey_token(self, data):
-        with self.db.transaction() as session:
-            return surveys.issue_email_token(session, self.db, data["invitation_id"])
-
-    # -- settings, notifications -------------------------------------------------------------------
-    @contract_rpc(C.GET_SETTINGS)
-    def get_settings(self, _=None):
-        with self.db.transaction() as session:
-            need(self.db.caller, "ticket", "read")
-            return desk_settings.current(session)
-
-    @contract_rpc(C.UPDATE_SETTINGS)
-    def update_settings(self, data, expected_version=None):
-        with self.db.transaction() as session:
-            return desk_settings.update(session, self.db, data, expected_version)
-
-    @contract_rpc(C.LIST_NOTIFICATIONS)
-    def list_notifications(self, args):
-        caller = self.db.caller
-        with self.db.transaction() as session:
-            query = select(Notification).where(Notification.user_id == caller.user_id)
-            return page(session, query, Notification, args, ("created_at",))
-
-    # -- SLA monitor -------------------------------------------------------------------------------
-    @contract_rpc(C.SCAN_SLA)
-    def scan_sla(self, _=None):
-        need(self.db.caller, "sla_policy", "admin")
-        return {"breached_tickets": self._scan()}
-
+    on_event = event_stream(handlers.HANDLERS)
+
+    # -- tickets and their conversation (the ticket's id is the call's `id`) ---------------------------
+    create_ticket = entrypoint(c.CREATE_TICKET, tickets.create_ticket)
+    list_tickets = entrypoint(c.LIST_TICKETS, tickets.list_tickets)
+    get_ticket = entrypoint(c.GET_TICKET, tickets.get_ticket)
+    update_ticket = entrypoint(c.UPDATE_TICKET, tickets.update_ticket)
+    delete_ticket = entrypoint(c.DELETE_TICKET, tickets.delete_ticket)
+    add_comment = entrypoint(c.ADD_COMMENT, conversation.add_comment)
+    list_comments = entrypoint(c.LIST_COMMENTS, conversation.list_comments)
+    log_time = entrypoint(c.LOG_TIME, conversation.log_time)
+    list_time_logs = entrypoint(c.LIST_TIME_LOGS, conversation.list_time_logs)
+    ticket_suggestions = entrypoint(c.TICKET_SUGGESTIONS, kb_articles.suggestions)
+    ticket_to_article = entrypoint(c.TICKET_TO_ARTICLE, kb_articles.from_ticket)
+
+    # -- groups, agents, routing -----------------------------------------------------------------------
+    create_group = entrypoint(c.CREATE_GROUP, GROUPS.create)
+    list_groups = entrypoint(c.LIST_GROUPS, GROUPS.list)
+    get_group = entrypoint(c.GET_GROUP, GROUPS.get)
+    update_group = entrypoint(c.UPDATE_GROUP, GROUPS.update)
+    delete_group = entrypoint(c.DELETE_GROUP, GROUPS.remove)
+    list_agents = entrypoint(c.LIST_AGENTS, agents.list_agents)
+    update_agent = entrypoint(c.UPDATE_AGENT, agents.set_available)
+    create_routing_rule = entrypoint(c.CREATE_ROUTING_RULE, ROUTING_RULES.create)
+    list_routing_rules = entrypoint(c.LIST_ROUTING_RULES, ROUTING_RULES.list)
+    get_routing_rule = entrypoint(c.GET_ROUTING_RULE, ROUTING_RULES.get)
+    update_routing_rule = entrypoint(c.UPDATE_ROUTING_RULE, ROUTING_RULES.update)
+    delete_routing_rule = entrypoint(c.DELETE_ROUTING_RULE, ROUTING_RULES.remove)
+
+    # -- service levels and service contracts ----------------------------------------------------------
+    create_business_hours = entrypoint(c.CREATE_BUSINESS_HOURS, BUSINESS_HOURS.create)
+    list_business_hours_list = entrypoint(c.LIST_BUSINESS_HOURS, BUSINESS_HOURS.list)
+    get_business_hours = entrypoint(c.GET_BUSINESS_HOURS, BUSINESS_HOURS.get)
+    update_business_hours = entrypoint(c.UPDATE_BUSINESS_HOURS, BUSINESS_HOURS.update)
+    delete_business_hours = entrypoint(c.DELETE_BUSINESS_HOURS, BUSINESS_HOURS.remove)
+    create_sla_policy = entrypoint(c.CREATE_SLA_POLICY, SLA_POLICIES.create)
+    list_sla_policies = entrypoint(c.LIST_SLA_POLICIES, SLA_POLICIES.list)
+    get_sla_policy = entrypoint(c.GET_SLA_POLICY, SLA_POLICIES.get)
+    update_sla_policy = entrypoint(c.UPDATE_SLA_POLICY, SLA_POLICIES.update)
+    delete_sla_policy = entrypoint(c.DELETE_SLA_POLICY, SLA_POLICIES.remove)
+    sla_compliance = entrypoint(c.SLA_COMPLIANCE, sla.compliance_all)
+    sla_policy_compliance = entrypoint(c.SLA_POLICY_COMPLIANCE, sla.policy_compliance)
+    scan_sla = entrypoint(c.SCAN_SLA, sla.scan_now)
+    create_service_contract = entrypoint(c.CREATE_SERVICE_CONTRACT, SERVICE_CONTRACTS.create)
+    list_service_contracts = entrypoint(c.LIST_SERVICE_CONTRACTS, SERVICE_CONTRACTS.list)
+    get_service_contract = entrypoint(c.GET_SERVICE_CONTRACT, SERVICE_CONTRACTS.get)
+    update_service_contract = entrypoint(c.UPDATE_SERVICE_CONTRACT, SERVICE_CONTRACTS.update)
+    delete_service_contract = entrypoint(c.DELETE_SERVICE_CONTRACT, SERVICE_CONTRACTS.remove)
+
+    # -- complaints ------------------------------------------------------------------------------------
+    create_complaint = entrypoint(c.CREATE_COMPLAINT, complaints.create)
+    list_complaints = entrypoint(c.LIST_COMPLAINTS, complaints.list_complaints)
+    get_complaint = entrypoint(c.GET_COMPLAINT, complaints.get)
+    update_complaint = entrypoint(c.UPDATE_COMPLAINT, complaints.update)
+    complaint_report = entrypoint(c.COMPLAINT_REPORT, complaints.report)
+
+    # -- knowledge base --------------------------------------------------------------------------------
+    create_kb_article = entrypoint(c.CREATE_KB_ARTICLE, kb_articles.create)
+    list_kb_articles = entrypoint(c.LIST_KB_ARTICLES, kb_articles.list_articles)
+    get_kb_article = entrypoint(c.GET_KB_ARTICLE, kb_articles.get)
+    update_kb_article = entrypoint(c.UPDATE_KB_ARTICLE, kb_articles.update)
+    delete_kb_article = entrypoint(c.DELETE_KB_ARTICLE, kb_articles.remove)
+    vote_kb_article = entrypoint(c.VOTE_KB_ARTICLE, kb_articles.vote)
+
+    # -- satisfaction ----------------------------------------------------------------------------------
+    create_nps_survey = entrypoint(c.CREATE_NPS_SURVEY, surveys.create_nps)
+    get_nps_survey = entrypoint(c.GET_NPS_SURVEY, surveys.get_nps)
+    list_surveys = entrypoint(c.LIST_SURVEYS, surveys.list_invitations)
+    satisfaction_summary = entrypoint(c.SATISFACTION_SUMMARY, surveys.summary)
+    respond_survey = entrypoint(c.RESPOND_SURVEY, surveys.respond)
+    issue_survey_token = entrypoint(c.ISSUE_SURVEY_TOKEN, surveys.issue_email_token)
+
+    # -- settings, notifications -----------------------------------------------------------------------
+    get_settings = entrypoint(c.GET_SETTINGS, desk_settings.get)
+    update_settings = entrypoint(c.UPDATE_SETTINGS, desk_settings.update)
+    list_notifications = entrypoint(c.LIST_NOTIFICATIONS, notifications.list_notifications)
+
+    # -- the SLA monitor -------------------------------------------------------------------------------
     @timer(interval=SCAN_INTERVAL)
     @periodic("SLA breach scan")
     def sla_monitor(self):
-        self._scan()
+        self.scan_until_done()
 
-    def _scan(self) -> int:
+    def scan_until_done(self) -> int:
+        """Breach batches, each in its own transaction, until one is not full; how many tickets in all."""
         total = 0
         while True:
-            with self.db.transaction() as session:
-                found = sla.scan_breaches(session, self.db, now(), SCAN_BATCH)
+            found = run(self, sla.scan_due)
             total += found
-            if found < SCAN_BATCH:
+            if found < sla.SCAN_BATCH:
                 return total

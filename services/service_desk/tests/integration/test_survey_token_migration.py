@@ -12,9 +12,10 @@ from alembic import command
 
 from crm_common import migrate
 from crm_common.db import make_engine
+from crm_common.entrypoint import run
 from crm_common.testing.harness import PgDatabases
 from crm_common.unit_of_work import UnitOfWork
-from crm_service_desk import surveys
+from crm_service_desk.domain import surveys
 from crm_service_desk.models import Base, SurveyInvitation
 
 pytestmark = pytest.mark.integration
@@ -25,6 +26,13 @@ TOKENS = {"i1": "old-clear-token-one-AAAAAAAAAAAAAAAAAAAA", "i2": "old-clear-tok
 class Publisher:
     def publish(self, envelope, **kwargs):
         pass
+
+
+class Service:
+    """What crm_common.entrypoint.run needs of a service: its unit of work."""
+
+    def __init__(self, db):
+        self.db = db
 
 
 def _old_rows(engine) -> None:
@@ -71,12 +79,10 @@ def test_clear_tokens_become_digests_and_still_answer(backend, tmp_path):
 
         uow = UnitOfWork(engine, Base.metadata, "service_desk", Publisher(), None, None)
         try:
-            with uow.transaction() as session:
-                answered = surveys.respond(session, uow, TOKENS["i1"], {"score": 4})
-                assert answered.id == "i1" and answered.score == 4
+            answered = run(Service(uow), surveys.respond, {"score": 4}, token=TOKENS["i1"])
+            assert answered.id == "i1" and answered.score == 4
             with pytest.raises(Exception) as again:
-                with uow.transaction() as session:
-                    surveys.respond(session, uow, TOKENS["i1"], {"score": 5})
+                run(Service(uow), surveys.respond, {"score": 5}, token=TOKENS["i1"])
             assert getattr(again.value, "code", None) == "conflict"
             with uow.transaction() as session:
                 assert session.get(SurveyInvitation, "i1").score == 4

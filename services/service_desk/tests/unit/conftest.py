@@ -1,4 +1,5 @@
-"""The service desk's domain against SQLite in memory, with the real unit of work and outbox (no broker)."""
+"""The service desk's domain against SQLite in memory, with the real unit of work and outbox (no broker):
+each domain function runs as an RPC would run it (crm_common.entrypoint.run: one transaction, one Context)."""
 from __future__ import annotations
 
 import pytest
@@ -8,9 +9,10 @@ from sqlalchemy.pool import StaticPool
 from crm_common import tables
 from crm_common.context import Actor
 from crm_common.db import make_engine, new_id
+from crm_common.entrypoint import run
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.unit_of_work import UnitOfWork
-from crm_service_desk import kb_search
+from crm_service_desk.domain import kb_search
 from crm_service_desk.models import AgentCopy, Base, ContactCopy, AccountCopy
 
 
@@ -29,6 +31,13 @@ def actor(role: str, user_id: str | None = None, **kwargs) -> Actor:
     return Actor(user_id=user_id or new_id(), kind=kind, roles=(role,), perms=BUILTIN_ROLES[role], **kwargs)
 
 
+class Service:
+    """What crm_common.entrypoint.run needs of a service: its unit of work."""
+
+    def __init__(self, db):
+        self.db = db
+
+
 class Desk:
     """Runs domain functions as an actor, each call in its own transaction, like an RPC would."""
 
@@ -41,11 +50,11 @@ class Desk:
     def actor(role: str, **kwargs) -> Actor:
         return actor(role, **kwargs)
 
-    def run(self, who: Actor | None, fn, *args):
+    def run(self, who: Actor | None, fn, *args, **options):
+        """`fn(ctx, *args, **options)` as `who` (None: the system, as an event handler or a timer runs)."""
         uow = UnitOfWork(self.engine, Base.metadata, "service_desk", self.publisher, who, None)
         try:
-            with uow.transaction() as session:
-                return fn(session, uow, *args)
+            return run(Service(uow), fn, *args, **options)
         finally:
             uow.close()
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crm_service_desk.business_hours import (Calendar, NoWorkingTime, add_business_minutes,
+from crm_service_desk.domain.business_hours import (Calendar, NoWorkingTime, add_business_minutes,
                                              business_minutes_between, due_time, is_working_time)
 
 UTC = timezone.utc

@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from crm_common.entrypoint import dispatch
 from crm_common.errors import ServiceError
-from crm_service_desk import complaints, conversation, kb, privacy, setup_records, tickets
+from crm_service_desk import handlers
+from crm_service_desk.domain import complaints, configuration, conversation, kb_articles, tickets
 from crm_service_desk.models import ServiceContract
 
 
@@ -66,7 +68,7 @@ def test_overdue_acknowledgement_is_reported(desk):
 # -- knowledge base --------------------------------------------------------------------------------
 
 def article(desk, title, body, status="published", who=None):
-    return desk.run(who or desk.manager, kb.create, {"title": title, "body": body, "category": "howto",
+    return desk.run(who or desk.manager, kb_articles.create, {"title": title, "body": body, "category": "howto",
                                                       "status": status})
 
 
@@ -75,47 +77,47 @@ def test_search_ranks_title_matches_first_and_hides_drafts_from_customers(desk):
     titled = article(desk, "Reset your password", "Open the login page and follow the reset link.")
     article(desk, "Invoices", "Where invoices live.")
     draft = article(desk, "Password policy draft", "reset password rules", status="draft")
-    found = desk.run(desk.manager, kb.list_articles, {"q": "reset password", "limit": 10})["items"]
+    found = desk.run(desk.manager, kb_articles.list_articles, {"q": "reset password", "limit": 10})["items"]
     assert found[0].id == titled.id and body_only.id in [a.id for a in found]
     assert found[0].rank > found[-1].rank
     assert draft.id in [a.id for a in found]
     customer = desk.actor("customer", email="ada@example.com")
-    seen = desk.run(customer, kb.list_articles, {"q": "password", "limit": 10})["items"]
+    seen = desk.run(customer, kb_articles.list_articles, {"q": "password", "limit": 10})["items"]
     assert draft.id not in [a.id for a in seen] and titled.id in [a.id for a in seen]
-    fails(lambda: desk.run(customer, kb.get, draft.id), "not_found")
-    assert [a.id for a in desk.run(customer, kb.list_articles, {"limit": 10})["items"]].count(draft.id) == 0
+    fails(lambda: desk.run(customer, kb_articles.get, draft.id), "not_found")
+    assert [a.id for a in desk.run(customer, kb_articles.list_articles, {"limit": 10})["items"]].count(draft.id) == 0
 
 
 def test_search_pages_with_a_cursor(desk):
     for i in range(5):
         article(desk, f"Printer guide {i}", "printer toner paper")
-    first = desk.run(desk.manager, kb.list_articles, {"q": "printer", "limit": 3})
-    second = desk.run(desk.manager, kb.list_articles, {"q": "printer", "limit": 3, "cursor": first["next_cursor"]})
+    first = desk.run(desk.manager, kb_articles.list_articles, {"q": "printer", "limit": 3})
+    second = desk.run(desk.manager, kb_articles.list_articles, {"q": "printer", "limit": 3, "cursor": first["next_cursor"]})
     ids = [a.id for a in first["items"]] + [a.id for a in second["items"]]
     assert len(ids) == 5 == len(set(ids)) and second["next_cursor"] is None
 
 
 def test_publishing_emits_and_edits_reindex(desk):
     draft = article(desk, "Wifi", "Router reboot", status="draft")
-    desk.run(desk.manager, kb.update, draft.id, {"status": "published", "body": "Turn the modem off"}, None)
+    desk.run(desk.manager, kb_articles.update, draft.id, {"status": "published", "body": "Turn the modem off"}, None)
     assert len(desk.events("kb_article_published")) == 1
-    assert desk.run(desk.manager, kb.list_articles, {"q": "router", "limit": 5})["items"] == []
-    assert len(desk.run(desk.manager, kb.list_articles, {"q": "modem", "limit": 5})["items"]) == 1
+    assert desk.run(desk.manager, kb_articles.list_articles, {"q": "router", "limit": 5})["items"] == []
+    assert len(desk.run(desk.manager, kb_articles.list_articles, {"q": "modem", "limit": 5})["items"]) == 1
 
 
 def test_suggestions_and_votes_and_article_from_solved_ticket(desk):
     guide = article(desk, "Reset your password", "Use the reset link on the login page.")
     article(desk, "Shipping times", "Parcels take three days.")
     ticket = open_ticket(desk, subject="Password reset link broken")
-    assert [a.id for a in desk.run(desk.manager, kb.suggestions, ticket.id)["items"]] == [guide.id]
+    assert [a.id for a in desk.run(desk.manager, kb_articles.suggestions, ticket.id)["items"]] == [guide.id]
     voter = desk.agent()
-    desk.run(voter, kb.vote, guide.id, True)
-    desk.run(voter, kb.vote, guide.id, True)  # once per voter
-    voted = desk.run(desk.manager, kb.vote, guide.id, False)
+    desk.run(voter, kb_articles.vote, guide.id, {"helpful": True})
+    desk.run(voter, kb_articles.vote, guide.id, {"helpful": True})  # once per voter
+    voted = desk.run(desk.manager, kb_articles.vote, guide.id, {"helpful": False})
     assert (voted.helpful_count, voted.not_helpful_count) == (1, 1)
-    fails(lambda: desk.run(desk.manager, kb.from_ticket, ticket.id), "conflict")
+    fails(lambda: desk.run(desk.manager, kb_articles.from_ticket, ticket.id), "conflict")
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": "Clear your cookies.", "status": "solved"})
-    draft = desk.run(desk.manager, kb.from_ticket, ticket.id)
+    draft = desk.run(desk.manager, kb_articles.from_ticket, ticket.id)
     assert draft.status == "draft" and "Clear your cookies." in draft.body and draft.source_ticket_id == ticket.id
 
 
@@ -123,11 +125,11 @@ def test_suggestions_and_votes_and_article_from_solved_ticket(desk):
 
 def test_entitlement_by_product_and_hours_consumed(desk):
     today = date.today()
-    general = desk.run(desk.manager, setup_records.create, "service_contract", {
+    general = desk.run(desk.manager, configuration.SERVICE_CONTRACTS.create, {
         "name": "Support", "kind": "support", "account_id": "acc-1", "product_id": None,
         "starts_on": today - timedelta(days=1), "ends_on": today + timedelta(days=30),
         "included_hours": Decimal("1.00"), "sla_policy_id": None})
-    warranty = desk.run(desk.manager, setup_records.create, "service_contract", {
+    warranty = desk.run(desk.manager, configuration.SERVICE_CONTRACTS.create, {
         "name": "Warranty", "kind": "warranty", "account_id": "acc-1", "product_id": "prod-9",
         "starts_on": today - timedelta(days=1), "ends_on": today + timedelta(days=30),
         "included_hours": None, "sla_policy_id": None})
@@ -143,15 +145,15 @@ def test_entitlement_by_product_and_hours_consumed(desk):
 
 
 def test_contract_dates_are_checked(desk):
-    fails(lambda: desk.run(desk.manager, setup_records.create, "sla_policy", {
+    fails(lambda: desk.run(desk.manager, configuration.SLA_POLICIES.create, {
         "name": "x", "priority": "low", "first_response_minutes": 1, "resolution_minutes": 2,
         "business_hours_id": "missing"}), "validation_failed")
 
 
 def test_configuration_changes_name_their_resource_for_the_audit_trail(desk):
-    group = desk.run(desk.manager, setup_records.create, "group", {"name": "Tier 2"})
-    desk.run(desk.manager, setup_records.update, "group", group.id, {"name": "Tier 3"}, None)
-    desk.run(desk.manager, setup_records.remove, "group", group.id)
+    group = desk.run(desk.manager, configuration.GROUPS.create, {"name": "Tier 2"})
+    desk.run(desk.manager, configuration.GROUPS.update, group.id, {"name": "Tier 3"}, None)
+    desk.run(desk.manager, configuration.GROUPS.remove, group.id)
     changes = [(e["type"], e["data"]["entity"], e["data"]["id"], e["data"].get("changed_fields"))
                for e in desk.events() if e["type"].startswith("service_desk.config_")]
     assert changes == [("service_desk.config_created.v1", "group", group.id, None),
@@ -169,12 +171,12 @@ def test_privacy_export_and_erasure(desk):
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": "note", "public": False})
     envelope = {"type": "identity.privacy_requested.v1", "event_id": "e1",
                 "data": {"request_id": "r1", "kind": "export", "email": "ADA@example.com"}}
-    desk.run(None, lambda s, uow: privacy.handle_request(s, envelope, uow))
+    desk.run(None, dispatch, envelope, handlers.HANDLERS)
     [answer] = desk.events("privacy_part_completed")
     assert answer["data"]["status"] == "done" and answer["data"]["counts"]["tickets"] == 1
     assert [c["body"] for c in answer["data"]["data"]["tickets"][0]["comments"]] == ["my phone is 555"]
     erase = {**envelope, "data": {"request_id": "r2", "kind": "erasure", "email": "ada@example.com"}}
-    desk.run(None, lambda s, uow: privacy.handle_request(s, erase, uow))
+    desk.run(None, dispatch, erase, handlers.HANDLERS)
     erased = desk.run(desk.manager, tickets.get_ticket, ticket.id)
     assert erased.requester_email is None and erased.requester_name == "[erased]"
     assert desk.events("privacy_part_completed")[-1]["data"]["counts"] == {

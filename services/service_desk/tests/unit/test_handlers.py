@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import uuid
 
-from crm_service_desk import handlers, tickets
+from crm_common.entrypoint import dispatch
+from crm_service_desk import handlers
+from crm_service_desk.domain import tickets
 from crm_service_desk.models import AccountCopy, AgentCopy, ContactCopy
 
 
 def deliver(desk, type_, data):
     envelope = {"event_id": str(uuid.uuid4()), "type": type_, "data": data}
-    return desk.run(None, lambda session, uow: handlers.dispatch(session, envelope, uow))
+    return desk.run(None, dispatch, envelope, handlers.HANDLERS)
 
 
 def test_contacts_and_accounts_are_copied_and_used(desk):

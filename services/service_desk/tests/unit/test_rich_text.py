@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from crm_service_desk import complaints, conversation, kb, tickets
+from crm_service_desk.domain import complaints, conversation, kb_articles, tickets
 from crm_service_desk.models import Comment, KbArticle, Ticket
 
 SCRIPT = '<p>Restart it<script>alert("x")</script></p>'
@@ -17,9 +17,9 @@ def stored(desk, model, record_id, field):
 
 
 def test_kb_article_bodies_are_cleaned_on_create_and_update(desk):
-    article = desk.run(desk.manager, kb.create, {"title": "Reset", "body": SCRIPT, "status": "published"})
+    article = desk.run(desk.manager, kb_articles.create, {"title": "Reset", "body": SCRIPT, "status": "published"})
     assert article.body == "<p>Restart it</p>" == stored(desk, KbArticle, article.id, "body")
-    changed = desk.run(desk.manager, kb.update, article.id, {"body": JS_LINK}, None)
+    changed = desk.run(desk.manager, kb_articles.update, article.id, {"body": JS_LINK}, None)
     expected = ('<a rel="noopener noreferrer">help</a> '
                 '<a href="https://docs.example/fix" rel="noopener noreferrer">docs</a>')
     assert changed.body == expected == stored(desk, KbArticle, article.id, "body")
@@ -44,7 +44,7 @@ def test_a_ticket_turned_into_an_article_copies_only_clean_html(desk):
     customer = desk.actor("customer", email="ada@example.com")
     ticket = desk.run(customer, tickets.create_ticket, {"subject": "Broken", "description": ONERROR + JS_LINK})
     desk.run(desk.manager, conversation.add_comment, ticket.id, {"body": SCRIPT, "status": "solved"})
-    article = desk.run(desk.manager, kb.from_ticket, ticket.id)
+    article = desk.run(desk.manager, kb_articles.from_ticket, ticket.id)
     body = stored(desk, KbArticle, article.id, "body")
     assert body == article.body
     for bad in ("<script", "onerror", "onmouseover", "javascript:", "<img"):

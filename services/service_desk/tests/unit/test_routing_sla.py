@@ -7,14 +7,14 @@ import pytest
 import time_machine
 
 from crm_common.errors import ServiceError
-from crm_service_desk import agents, conversation, setup_records, sla, tickets
+from crm_service_desk.domain import agents, configuration, conversation, sla, tickets
 from crm_service_desk.models import AccountCopy, Comment, Notification, SlaBreach
 
 UTC = timezone.utc
 
 
 def make(desk, what, **data):
-    return desk.run(desk.manager, setup_records.create, what, data)
+    return desk.run(desk.manager, configuration.KINDS[what].create, data)
 
 
 def open_ticket(desk, **fields):
@@ -43,7 +43,7 @@ def test_round_robin_skips_unavailable_and_deactivated_agents(desk):
     make(desk, "routing_rule", name="all", group_id=group.id, keywords=[])
     assigned = [open_ticket(desk).assignee_id for _ in range(4)]
     assert assigned == [a.user_id, b.user_id, c.user_id, a.user_id]
-    desk.run(b, agents.set_available, b.user_id, False)
+    desk.run(b, agents.set_available, b.user_id, {"available": False})
     assert [open_ticket(desk).assignee_id for _ in range(2)] == [c.user_id, a.user_id]
     ticket = open_ticket(desk)
     assert ticket.status == "open"  # an assigned new ticket is open
@@ -111,7 +111,7 @@ def test_a_desk_in_a_time_zone_keeps_its_hours_across_daylight_saving(desk):
             make(desk, "business_hours", name="Bad", holidays=[], **bad,
                  intervals=[{"weekday": 0, "start": "09:00", "end": "17:00"}])
         assert refused.value.code == "validation_failed" and field in refused.value.errors
-    moved = desk.run(desk.manager, setup_records.update, "business_hours", berlin.id,
+    moved = desk.run(desk.manager, configuration.BUSINESS_HOURS.update, berlin.id,
                      {"time_zone": "America/New_York"}, None)
     assert moved.time_zone == "America/New_York"
 
@@ -158,7 +158,7 @@ def test_breach_scan_escalates_once_and_notifies_the_manager(desk):
     assert late.sla_breached and late.priority == "high" and late.escalation_level == 1
     [event] = desk.events("sla_breached")
     assert event["data"] == {"id": late.id, "number": late.number, "kind": "first_response",
-                             "due_at": "2026-11-23T11:00:00Z", "breached_at": "2026-11-23T11:00:05Z",
+                             "due_at": "2026-11-23T11:00:00.000000Z", "breached_at": "2026-11-23T11:00:05.000000Z",
                              "policy_id": late.sla_policy_id}
     assert desk.events("ticket_escalated")[0]["data"]["manager_id"] == "boss-1"
     notes = desk.query(lambda s: s.query(Notification).all())

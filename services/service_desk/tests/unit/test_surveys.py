@@ -8,12 +8,12 @@ import pytest
 from marshmallow import ValidationError
 from sqlalchemy import inspect, select
 
-from crm_common.contracts import service_desk as C
+import crm_service_desk_contracts as c
 from crm_common.context import Actor
 from crm_common.db import new_id
 from crm_common.errors import ServiceError
 from crm_common.permissions import BUILTIN_ROLES
-from crm_service_desk import desk_settings, surveys, tickets
+from crm_service_desk.domain import desk_settings, surveys, tickets
 from crm_service_desk.models import AgentCopy, Base, SurveyInvitation
 
 REQUESTER = "ada@example.com"
@@ -52,11 +52,11 @@ def test_only_the_requester_portal_view_shows_a_token_and_it_answers_once(desk):
     assert desk.run(desk.manager, tickets.list_tickets, {"limit": 10})["items"][0].survey_token is None
     token = desk.run(requester(desk), tickets.get_ticket, ticket.id).survey_token
     assert token and len(token) >= 43
-    fails(lambda: desk.run(None, surveys.respond, token, {"score": 6}), "validation_failed")
-    answered = desk.run(None, surveys.respond, token, {"score": 5, "comment": "great"})
+    fails(lambda: desk.run(None, surveys.respond, {"score": 6}, token=token), "validation_failed")
+    answered = desk.run(None, surveys.respond, {"score": 5, "comment": "great"}, token=token)
     assert answered.score == 5 and answered.ticket_id == ticket.id
-    fails(lambda: desk.run(None, surveys.respond, token, {"score": 4}), "conflict")
-    fails(lambda: desk.run(None, surveys.respond, "nope", {"score": 4}), "not_found")
+    fails(lambda: desk.run(None, surveys.respond, {"score": 4}, token=token), "conflict")
+    fails(lambda: desk.run(None, surveys.respond, {"score": 4}, token="nope"), "not_found")
     [event] = desk.events("survey_answered")
     assert event["data"]["ticket_id"] == ticket.id and event["data"]["score"] == 5
     assert desk.run(desk.manager, surveys.summary)["csat_average"] == 5.0
@@ -89,9 +89,9 @@ def test_tokens_are_kept_only_as_digests_and_never_in_events(desk):
     [solved] = desk.events("ticket_solved")
     assert solved["data"]["survey_invitation_id"] == invitation.id and "survey_token" not in solved["data"]
     # each portal view issues a new token (the last one works), the mailed one keeps working beside it
-    fails(lambda: desk.run(None, surveys.respond, first, {"score": 3}), "not_found")
-    desk.run(None, surveys.respond, mailed, {"score": 3})
-    fails(lambda: desk.run(None, surveys.respond, second, {"score": 4}), "conflict")
+    fails(lambda: desk.run(None, surveys.respond, {"score": 3}, token=first), "not_found")
+    desk.run(None, surveys.respond, {"score": 3}, token=mailed)
+    fails(lambda: desk.run(None, surveys.respond, {"score": 4}, token=second), "conflict")
     fails(lambda: desk.run(None, surveys.issue_email_token, invitation.id), "conflict")
 
 
@@ -102,7 +102,7 @@ def test_only_the_mailer_is_handed_email_tokens(desk):
         fails(lambda: desk.run(who, surveys.issue_email_token, invitation.id), "forbidden")
     assert desk.query(lambda s: s.get(SurveyInvitation, invitation.id).token_hash) is None
     listed = desk.run(desk.manager, surveys.list_invitations, {"ticket_id": ticket.id, "limit": 10})["items"]
-    assert "token" not in C.SurveyInvitationSchema().dump(listed[0])
+    assert "token" not in c.SurveyInvitationSchema().dump(listed[0])
 
 
 def test_staff_may_not_answer_a_survey(desk):
@@ -110,16 +110,16 @@ def test_staff_may_not_answer_a_survey(desk):
     token = desk.run(requester(desk), tickets.get_ticket, ticket.id).survey_token
     agent = desk.agent()
     for staff in (agent, desk.manager, desk.actor("admin"), desk.actor("integration")):
-        fails(lambda: desk.run(staff, surveys.respond, token, {"score": 5}), "forbidden")
+        fails(lambda: desk.run(staff, surveys.respond, {"score": 5}, token=token), "forbidden")
     assert desk.query(lambda s: s.execute(select(SurveyInvitation.answered_at)).scalar_one()) is None
     # an agent who made themself the requester of a ticket cannot answer its survey, even signed out
     own = solved_ticket(desk, requester=f"{agent.user_id[:8]}@crm.test")
     own_token = desk.run(requester(desk, email=f"{agent.user_id[:8]}@crm.test"), tickets.get_ticket,
                          own.id).survey_token
-    fails(lambda: desk.run(None, surveys.respond, own_token, {"score": 5}), "forbidden")
+    fails(lambda: desk.run(None, surveys.respond, {"score": 5}, token=own_token), "forbidden")
     assert desk.events("survey_answered") == []
     # the requester answers, signed in to the portal or not
-    desk.run(requester(desk), surveys.respond, token, {"score": 4})
+    desk.run(requester(desk), surveys.respond, {"score": 4}, token=token)
 
 
 # Who may send NPS surveys, written down (not derived from the grants under test).
@@ -154,12 +154,12 @@ def test_who_may_send_nps_surveys(desk):
 
 
 def test_nps_invitations_per_request_are_capped(desk):
-    schema = C.NpsSurveyCreateSchema()
-    ids = [new_id() for _ in range(C.NPS_INVITATIONS_PER_REQUEST + 1)]
+    schema = c.NpsSurveyCreateSchema()
+    ids = [new_id() for _ in range(c.NPS_INVITATIONS_PER_REQUEST + 1)]
     with pytest.raises(ValidationError) as refused:
         schema.load({"name": "Big", "contact_ids": ids})
     assert "contact_ids" in refused.value.messages
-    assert schema.load({"name": "Big", "contact_ids": ids[:C.NPS_INVITATIONS_PER_REQUEST]})
+    assert schema.load({"name": "Big", "contact_ids": ids[:c.NPS_INVITATIONS_PER_REQUEST]})
     fails(lambda: desk.run(desk.manager, surveys.create_nps, {"name": "Big", "question": "?", "contact_ids": ids}),
           "validation_failed")
     assert desk.events("nps_survey_created") == []
@@ -173,8 +173,8 @@ def test_nps_survey_to_contacts_delivered_by_the_mailer(desk):
     [sent] = desk.events("nps_survey_created")
     assert all(set(i) == {"id", "contact_id", "email"} for i in sent["data"]["invitations"])
     tokens = [desk.run(None, surveys.issue_email_token, i["id"])["token"] for i in sent["data"]["invitations"]]
-    desk.run(None, surveys.respond, tokens[0], {"score": 10})
-    desk.run(None, surveys.respond, tokens[1], {"score": 3})
+    desk.run(None, surveys.respond, {"score": 10}, token=tokens[0])
+    desk.run(None, surveys.respond, {"score": 3}, token=tokens[1])
     assert desk.run(desk.manager, surveys.get_nps, result["id"])["nps"] == 0.0
 
 
@@ -184,10 +184,10 @@ def test_a_staff_email_among_nps_contacts_cannot_answer(desk):
     desk.run(desk.manager, surveys.create_nps, {"name": "Q4", "question": "?", "contact_ids": [contact.id]})
     [sent] = desk.events("nps_survey_created")
     token = desk.run(None, surveys.issue_email_token, sent["data"]["invitations"][0]["id"])["token"]
-    fails(lambda: desk.run(None, surveys.respond, token, {"score": 10}), "forbidden")
+    fails(lambda: desk.run(None, surveys.respond, {"score": 10}, token=token), "forbidden")
     desk.add(AgentCopy(id=new_id(), email="portal@example.com", roles=["customer"], is_active=True, available=True))
     customer = desk.contact("portal@example.com")
     desk.run(desk.manager, surveys.create_nps, {"name": "Q5", "question": "?", "contact_ids": [customer.id]})
     token = desk.run(None, surveys.issue_email_token, desk.events("nps_survey_created")[-1]["data"]["invitations"][0]["id"])["token"]
-    assert desk.run(None, surveys.respond, token, {"score": 10}).score == 10
+    assert desk.run(None, surveys.respond, {"score": 10}, token=token).score == 10
 

@@ -5,7 +5,7 @@ import pytest
 import time_machine
 
 from crm_common.errors import ServiceError
-from crm_service_desk import conversation, tickets
+from crm_service_desk.domain import conversation, tickets
 from crm_service_desk.models import Group, GroupMember
 
 
@@ -109,7 +109,7 @@ def test_customer_opens_through_the_portal_as_themselves(desk):
 
 
 def test_account_tickets_for_customers_only_when_the_setting_allows(desk):
-    from crm_service_desk import desk_settings
+    from crm_service_desk.domain import desk_settings
     colleague = desk.actor("customer", email="eve@example.com", account_id="a-1")
     ticket = open_ticket(desk, account_id="a-1")
     assert desk.run(colleague, tickets.list_tickets, {"limit": 50})["items"] == []

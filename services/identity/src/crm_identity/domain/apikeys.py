@@ -9,10 +9,12 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import crm_identity_contracts as c
 from crm_common import scope
 from crm_common.context import SCOPES, Actor
 from crm_common.db import utcnow
-from crm_common.errors import ServiceError, not_found, validation
+from crm_common.context import Context
+from crm_common.errors import ServiceError, validation
 from crm_common.paging import paginate
 from crm_common.permissions import ACTIONS, RESOURCES
 from crm_identity.domain import roles, territories
@@ -37,8 +39,9 @@ def event_data(key: ApiKey) -> dict:
     return {"id": key.id, "name": key.name, "owner_id": key.owner_id, "roles": list(key.roles or [])}
 
 
-def create(session: Session, actor: Actor, data: dict) -> tuple[ApiKey, str]:
-    """(the key record, the secret to show once)."""
+def create(ctx: Context, data: dict) -> dict:
+    """The key's record with its secret (`key`), shown this once."""
+    session, actor = ctx.session, ctx.caller
     if not actor.can("api_key", "create"):
         raise ServiceError("forbidden", "your role may not create API keys")
     names = sorted(set(data["roles"]))
@@ -58,11 +61,13 @@ def create(session: Session, actor: Actor, data: dict) -> tuple[ApiKey, str]:
                  expires_at=data.get("expires_at"), created_at=utcnow())
     session.add(key)
     session.flush()
-    return key, secret
+    ctx.emit(c.API_KEY_CREATED, event_data(key))
+    return {**to_dict(key), "key": secret}
 
 
-def list_keys(session: Session, actor: Actor, args: dict) -> dict:
-    query = scope.visible(select(ApiKey), actor, "api_key", "read", ApiKey)
+def list_keys(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    query = scope.visible(select(ApiKey), ctx.caller, "api_key", "read", ApiKey)
     if not args.get("include_revoked"):
         query = query.where(ApiKey.revoked_at.is_(None))
     if args.get("q"):
@@ -72,14 +77,22 @@ def list_keys(session: Session, actor: Actor, args: dict) -> dict:
     return {"items": [to_dict(k) for k in rows], "next_cursor": cursor}
 
 
-def revoke(session: Session, actor: Actor, key_id: str) -> ApiKey | None:
-    """Revoke a key (None when it already was)."""
-    key = scope.require(actor, "api_key", "delete", session.get(ApiKey, key_id), "API key")
+def revoke(ctx: Context, key_id: str, expected_version: int | None = None) -> None:
+    """Revoke a key (nothing when it already was). Keys have no versions: an If-Match is ignored."""
+    session = ctx.session
+    key = scope.require(ctx.caller, "api_key", "delete", session.get(ApiKey, key_id), "API key")
     if key.revoked_at is not None:
-        return None
+        return
     key.revoked_at = utcnow()
     session.flush()
-    return key
+    ctx.emit(c.API_KEY_REVOKED, event_data(key))
+
+
+def authenticate_key(ctx: Context, secret: str, client_ip: str | None = None) -> dict:
+    """For the gateway: the actor a key stands for, with the key's id (it drops its cached copy of a key it
+    revokes); ServiceError("unauthenticated") when the key is not usable."""
+    record, actor = verify(ctx.session, secret)
+    return actor.to_dict() | {"client_ip": client_ip, "api_key_id": record.id}
 
 
 def within(key: Actor, owner: Actor) -> dict:
@@ -121,9 +134,3 @@ def verify(session: Session, secret: str) -> tuple[ApiKey, Actor]:
                       roles=tuple(names), team_id=owner.team_id if owner else None,
                       territory_ids=tuple(territories.territory_ids(session, owner)) if owner else (), perms=perms)
 
-
-def get(session: Session, actor: Actor, key_id: str) -> ApiKey:
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise not_found("API key")
-    return scope.require(actor, "api_key", "read", key, "API key")

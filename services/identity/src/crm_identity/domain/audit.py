@@ -1,4 +1,7 @@
-"""The audit trail: one entry per business event of any service (its contract names entity and action)."""
+"""The audit trail: one entry per business event of any service.
+
+The envelope names what an event records (`entity`, `action`: its producer's outbox sets them from the
+event's contract); an event naming neither is no audited change. Identity reads no producer's contracts."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,9 +10,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from crm_common import bulk
-from crm_common.context import Actor
-from crm_common.contracts import EVENTS
 from crm_common.db import new_ordered_id
+from crm_common.context import Context
 from crm_common.errors import ServiceError
 from crm_common.paging import paginate
 from crm_identity.models import AuditEntry
@@ -26,19 +28,17 @@ def entity_id_of(data: dict) -> str | None:
 
 
 def record_event(session: Session, envelope: dict) -> AuditEntry | None:
-    """The audit entry of an event, or None when its contract does not describe an auditable change.
+    """The audit entry of an event, or None when its envelope names no audited change (entity and action).
 
     A batch event (its data lists `ids`, e.g. `sales.leads_imported.v1`) gets one entry per id, inserted at
     once (and None is returned): the first entry keeps the event's id, the others have none (the column is
     unique); they share its type, actor and request id. A merge (data lists `merged_ids`) also leaves a
     delete entry for each record merged away (changed field `merged_into_id`)."""
-    contract = EVENTS.get(envelope.get("type"))
-    if contract is None:
-        return None
-    data = envelope.get("data") or {}
-    entity, action = contract.entity_of(data), contract.action_of(data)
+    entity, action = _named(envelope, "entity"), _named(envelope, "action")
     if not entity or not action:
         return None
+    data = envelope.get("data")
+    data = data if isinstance(data, dict) else {}
     actor = envelope.get("actor") or {}
     if isinstance(data.get("ids"), list) and "id" not in data:
         _record_batch(session, envelope, entity, action, [str(i) for i in data["ids"] if i], actor)
@@ -56,6 +56,11 @@ def record_event(session: Session, envelope: dict) -> AuditEntry | None:
         _record_batch(session, envelope, entity, "delete", [str(i) for i in merged if i], actor,
                       changed=["merged_into_id"], first_keeps_event=False)
     return entry
+
+
+def _named(envelope: dict, key: str) -> str | None:
+    value = envelope.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _record_batch(session: Session, envelope: dict, entity: str, action: str, ids: list[str], actor: dict,
@@ -81,15 +86,16 @@ def to_dict(entry: AuditEntry) -> dict:
             "occurred_at": entry.occurred_at}
 
 
-def list_entries(session: Session, actor: Actor, args: dict) -> dict:
-    if actor.scope("audit", "read") != "all":
+def list_entries(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    if ctx.caller.scope("audit", "read") != "all":
         raise ServiceError("forbidden", "the audit trail is for administrators")
     query = select(AuditEntry)
     for field in ("entity_type", "entity_id", "actor_id", "action", "request_id"):
         if args.get(field):
             query = query.where(getattr(AuditEntry, field) == args[field])
-    if args.get("from_"):
-        query = query.where(AuditEntry.occurred_at >= args["from_"])
+    if args.get("from"):
+        query = query.where(AuditEntry.occurred_at >= args["from"])
     if args.get("to"):
         query = query.where(AuditEntry.occurred_at < args["to"])
     if args.get("q"):

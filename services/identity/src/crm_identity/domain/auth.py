@@ -1,34 +1,50 @@
 """Signing in: login (password, optional TOTP), refresh (rotation), logout.
 
-These return an Outcome instead of raising on refusal: a refused login still records the failure and
-its event, and a reused refresh token still revokes its chain, so the caller commits first and raises
-`outcome.error` afterwards.
+A refused login still records the failure and its event, and a reused refresh token still revokes its
+chain: `attempt_login` and `attempt_refresh` return an Outcome instead of raising, and `login`/`refresh`
+(the RPCs) let the transaction commit before they raise the refusal (`ctx.after_commit`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from crm_common.context import Actor
-from crm_common.contracts.identity import LOGIN_FAILED, LOGIN_SUCCEEDED
 from crm_common.db import new_id, utcnow
+from crm_common.context import Context
 from crm_common.errors import ServiceError
 from crm_identity.domain import mfa, passwords, roles, territories, throttle, tokens
+from crm_identity.domain.account import PEOPLE
 from crm_identity.domain.users import by_email
 from crm_identity.models import User
+from crm_identity_contracts import LOGIN_FAILED, LOGIN_SUCCEEDED
 
 UNAUTHENTICATED_DETAIL = "wrong email or password"
-PEOPLE = ("user", "customer")  # callers who act on their own account (an API key does not)
-OWN_ACCOUNT_ONLY = ("an API key may not act on its owner's account (MFA, password, sessions, logout, profile); "
-                    "sign in as the user for that")
-Emit = Callable[..., dict]
 
 
 @dataclass
 class Outcome:
     result: dict | None = None
     error: ServiceError | None = None
+
+
+def _refuse(error: ServiceError):
+    raise error
+
+
+def settle(ctx: Context, outcome: Outcome) -> dict | None:
+    """The result; a refusal is raised once what led to it (a recorded failure, a revoked chain) is committed."""
+    if outcome.error is not None:
+        ctx.after_commit(lambda: _refuse(outcome.error))
+    return outcome.result
+
+
+def login(ctx: Context, data: dict, client_ip: str | None = None) -> dict | None:
+    return settle(ctx, attempt_login(ctx, data["email"], data["password"], data.get("otp"), client_ip))
+
+
+def refresh(ctx: Context, data: dict, client_ip: str | None = None) -> dict | None:
+    return settle(ctx, attempt_refresh(ctx, data["refresh_token"]))
 
 
 def bad_credentials() -> ServiceError:
@@ -56,18 +72,19 @@ def issue_pair(session, user: User) -> dict:
     return pair(access_token(session, user, chain_id, now, now), refresh_secret)
 
 
-def _event(emit: Emit, type_: str, user: User | None, hashed: str, client_ip: str | None, reason: str) -> None:
+def _event(ctx: Context, type_: str, user: User | None, hashed: str, client_ip: str | None, reason: str) -> None:
     actor = Actor(user_id=user.id if user else None, kind=user.kind if user else "anonymous", client_ip=client_ip)
-    emit(type_, {"user_id": user.id if user else None, "email_hash": hashed, "client_ip": client_ip,
+    ctx.emit(type_, {"user_id": user.id if user else None, "email_hash": hashed, "client_ip": client_ip,
                  "reason": reason}, actor=actor)
 
 
-def login(session, emit: Emit, email: str, password: str, otp: str | None, client_ip: str | None) -> Outcome:
+def attempt_login(ctx: Context, email: str, password: str, otp: str | None, client_ip: str | None) -> Outcome:
+    session = ctx.session
     hashed = throttle.email_hash(email)
     try:
         throttle.check_account(session, hashed)
     except ServiceError as exc:
-        _event(emit, LOGIN_FAILED, None, hashed, client_ip, "rate_limited")
+        _event(ctx, LOGIN_FAILED, None, hashed, client_ip, "rate_limited")
         return Outcome(error=exc)
     user = by_email(session, email)
     usable = user is not None and user.is_active and user.erased_at is None
@@ -83,7 +100,7 @@ def login(session, emit: Emit, email: str, password: str, otp: str | None, clien
     if reason is not None:
         if reason != "otp_required":  # the first step of an MFA login (right password, no code yet) guesses nothing
             throttle.record(session, hashed, client_ip, succeeded=False)
-        _event(emit, LOGIN_FAILED, user if usable else None, hashed, client_ip, reason)
+        _event(ctx, LOGIN_FAILED, user if usable else None, hashed, client_ip, reason)
         if reason == "otp_required":
             return Outcome(error=ServiceError("unauthenticated", "a one-time code (otp) is required",
                                               extra={"mfa": "required"}))
@@ -93,11 +110,12 @@ def login(session, emit: Emit, email: str, password: str, otp: str | None, clien
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     throttle.record(session, hashed, client_ip, succeeded=True)
-    _event(emit, LOGIN_SUCCEEDED, user, hashed, client_ip, "password+otp" if user.mfa_enabled else "password")
+    _event(ctx, LOGIN_SUCCEEDED, user, hashed, client_ip, "password+otp" if user.mfa_enabled else "password")
     return Outcome(result=issue_pair(session, user))
 
 
-def refresh(session, secret: str) -> Outcome:
+def attempt_refresh(ctx: Context, secret: str) -> Outcome:
+    session = ctx.session
     try:
         spent, new_secret = tokens.rotate(session, secret)
     except tokens.RefreshRefused:
@@ -110,10 +128,11 @@ def refresh(session, secret: str) -> Outcome:
     return Outcome(result=pair(access, new_secret))
 
 
-def logout(session, actor: Actor, secret: str | None, session_id: str | None = None) -> int:
+def logout(ctx: Context, data: dict, session_id: str | None = None) -> int:
     """With a refresh token: end its session (if it is the caller's) and the session of the access token
     used (`session_id`); without one: end every session of the caller. Either way the access tokens of
-    what ended stop working too (the gateway learns it from `tokens.cutoff`)."""
+    what ended stop working too (the gateway learns it from `tokens.cutoff`). How many sessions ended."""
+    session, actor, secret = ctx.session, ctx.caller, data.get("refresh_token")
     if not actor.user_id or actor.kind not in PEOPLE:
         return 0
     if not secret:

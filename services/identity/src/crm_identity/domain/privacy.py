@@ -4,14 +4,16 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import crm_identity_contracts as c
 from crm_common.context import Actor
-from crm_common.contracts.identity import PRIVACY_SERVICES
 from crm_common.db import new_id, utcnow
+from crm_common.context import Context
 from crm_common.envelope import rfc3339
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
 from crm_identity.domain import admins, audit, mfa, passwords, tokens, users
 from crm_identity.models import PrivacyRequest, User
+from crm_identity_contracts import PRIVACY_KINDS, PRIVACY_SERVICES
 
 SORTABLE = ("created_at",)
 
@@ -26,9 +28,18 @@ def _require(actor: Actor, action: str) -> None:
         raise ServiceError("forbidden", "privacy requests are for administrators")
 
 
-def create(session: Session, actor: Actor, kind: str, email: str, staff_user_id: str | None = None) -> PrivacyRequest:
-    """A privacy request. Erasure is for data subjects (leads, contacts, customers, portal users): one whose
-    email is a staff account's is refused (409) unless it comes from offboarding that account."""
+def create(ctx: Context, data: dict, kind: str) -> dict:
+    """A privacy request of `kind` (erasure or export) for `data["email"]`, announced to every service;
+    identity does its own part at once. Erasure is for data subjects (leads, contacts, customers, portal
+    users): one whose email is a staff account's is refused (409); staff are offboarded (`offboard`)."""
+    if kind not in PRIVACY_KINDS:
+        raise validation({"kind": [f"one of {', '.join(PRIVACY_KINDS)}"]})
+    request = _new(ctx.session, ctx.caller, kind, data["email"])
+    _start(ctx, request)
+    return to_dict(request)
+
+
+def _new(session: Session, actor: Actor, kind: str, email: str, staff_user_id: str | None = None) -> PrivacyRequest:
     _require(actor, "create")
     email = users.normalize_email(email)
     if kind == "erasure":
@@ -47,10 +58,22 @@ def create(session: Session, actor: Actor, kind: str, email: str, staff_user_id:
     return request
 
 
-def offboard(session: Session, actor: Actor, user_id: str, confirm_email: str) -> tuple[PrivacyRequest, bool]:
+def _start(ctx: Context, request: PrivacyRequest) -> list[User]:
+    """Announce the request, do identity's part; returns the users an erasure anonymised."""
+    ctx.emit(c.PRIVACY_REQUESTED, {"request_id": request.id, "kind": request.kind, "email": request.email})
+    part, erased = own_part(ctx.session, request)
+    for user in erased:
+        users.emit_updated(ctx, user, ["email", "full_name", "is_active"])
+    apply_part(ctx.session, part)
+    ctx.emit(c.PRIVACY_PART_COMPLETED, part)
+    return erased
+
+
+def offboard(ctx: Context, user_id: str, data: dict) -> dict:
     """Offboard a staff member: an erasure request for their email that anonymises and deactivates their
     account (identity's part) and erases what the other services hold about that email. Never the caller,
-    never the last active administrator, never an account stronger than the caller. (request, was active)."""
+    never the last active administrator, never an account stronger than the caller."""
+    session, actor, confirm_email = ctx.session, ctx.caller, data["confirm_email"]
     _require(actor, "create")
     user = users.load(session, actor, user_id, "admin")
     if user.kind == "customer":
@@ -60,19 +83,25 @@ def offboard(session: Session, actor: Actor, user_id: str, confirm_email: str) -
     if users.normalize_email(confirm_email) != user.email or user.erased_at is not None:
         raise validation({"confirm_email": ["is not the email of this account"]})
     admins.keep_an_admin(session, user, active_after=False)
-    return create(session, actor, "erasure", user.email, staff_user_id=user.id), user.is_active
+    was_active = user.is_active
+    request = _new(session, actor, "erasure", user.email, staff_user_id=user.id)
+    for erased in _start(ctx, request):
+        if was_active:
+            ctx.emit(c.USER_DEACTIVATED, users.event_data(erased))
+    return to_dict(request)
 
 
-def get(session: Session, actor: Actor, request_id: str) -> PrivacyRequest:
-    _require(actor, "read")
-    request = session.get(PrivacyRequest, request_id)
+def get(ctx: Context, request_id: str) -> dict:
+    _require(ctx.caller, "read")
+    request = ctx.session.get(PrivacyRequest, request_id)
     if request is None:
         raise not_found("privacy request")
-    return request
+    return to_dict(request)
 
 
-def list_requests(session: Session, actor: Actor, args: dict) -> dict:
-    _require(actor, "read")
+def list_requests(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    _require(ctx.caller, "read")
     query = select(PrivacyRequest)
     for field in ("kind", "status"):
         if args.get(field):

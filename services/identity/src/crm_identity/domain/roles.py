@@ -6,11 +6,14 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import crm_identity_contracts as c
 from crm_common.context import SCOPES, Actor
+from crm_common.context import Context
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
 from crm_common.permissions import BUILTIN_ROLES, merge_roles, validate_grant
 from crm_common.versioning import check_version
+from crm_identity.domain import tokens
 from crm_identity.models import Role, User
 
 _NAMESPACE = uuid.UUID("6f1c7a52-3d1e-4a8e-9a57-0c1d6f3e2b10")
@@ -83,14 +86,20 @@ def _load(session: Session, role_id: str, actor: Actor, action: str) -> Role:
     return record
 
 
-def get(session: Session, actor: Actor, role_id: str) -> dict:
+def event_data(role: Role, changed_fields: list[str] | None = None) -> dict:
+    return {"id": role.id, "name": role.name, "changed_fields": list(changed_fields or [])}
+
+
+def get(ctx: Context, role_id: str) -> dict:
+    session, actor = ctx.session, ctx.caller
     if role_id in BUILTIN_BY_ID and actor.can("role", "read"):
         return builtin_dict(BUILTIN_BY_ID[role_id])
     return to_dict(_load(session, role_id, actor, "read"))
 
 
-def list_roles(session: Session, actor: Actor, args: dict) -> dict:
+def list_roles(ctx: Context, args: dict) -> dict:
     """Built-in roles first (when not filtered out), then a page of custom roles."""
+    session, actor = ctx.session, ctx.caller
     if not actor.can("role", "read"):
         return {"items": [], "next_cursor": None}
     q = (args.get("q") or "").lower()
@@ -107,7 +116,8 @@ def list_roles(session: Session, actor: Actor, args: dict) -> dict:
     return {"items": items + [to_dict(r) for r in rows], "next_cursor": cursor}
 
 
-def create(session: Session, actor: Actor, data: dict) -> Role:
+def create(ctx: Context, data: dict) -> dict:
+    session, actor = ctx.session, ctx.caller
     name = data["name"]
     if name in BUILTIN_ROLES:
         raise validation({"name": ["a built-in role has this name"]})
@@ -120,10 +130,13 @@ def create(session: Session, actor: Actor, data: dict) -> Role:
     role = Role(name=name, description=data.get("description"), permissions=grant, created_by=actor.user_id)
     session.add(role)
     session.flush()
-    return role
+    ctx.emit(c.ROLE_CREATED, event_data(role))
+    return to_dict(role)
 
 
-def update(session: Session, actor: Actor, role_id: str, changes: dict, expected_version) -> tuple[Role, list[str]]:
+def update(ctx: Context, role_id: str, changes: dict, expected_version: int | None = None) -> dict:
+    """Apply a PATCH; a change of its grant ends its holders' sessions (they sign in again)."""
+    session, actor = ctx.session, ctx.caller
     if role_id in BUILTIN_BY_ID:
         raise ServiceError("forbidden", "built-in roles are read-only")
     role = _load(session, role_id, actor, "update")
@@ -142,7 +155,12 @@ def update(session: Session, actor: Actor, role_id: str, changes: dict, expected
         role.description = changes["description"]
         changed.append("description")
     session.flush()
-    return role, changed
+    if "permissions" in changed:
+        for holder in users_with(session, role.name):
+            tokens.revoke_user(session, holder.id)
+    if changed:
+        ctx.emit(c.ROLE_UPDATED, event_data(role, changed))
+    return to_dict(role)
 
 
 def _check_holders(session: Session, actor: Actor, role: Role, grant: dict) -> None:
@@ -160,7 +178,8 @@ def _check_holders(session: Session, actor: Actor, role: Role, grant: dict) -> N
                                    + ", ".join(sorted(lost)[:10]) + "); another administrator can")
 
 
-def delete(session: Session, actor: Actor, role_id: str, expected_version) -> Role:
+def delete(ctx: Context, role_id: str, expected_version: int | None = None) -> None:
+    session, actor = ctx.session, ctx.caller
     if role_id in BUILTIN_BY_ID:
         raise ServiceError("forbidden", "built-in roles are read-only")
     role = _load(session, role_id, actor, "delete")
@@ -170,7 +189,7 @@ def delete(session: Session, actor: Actor, role_id: str, expected_version) -> Ro
         raise ServiceError("conflict", f"{len(holders)} user(s) hold this role; take it from them first",
                            extra={"user_ids": [u.id for u in holders[:50]]})
     session.delete(role)
-    return role
+    ctx.emit(c.ROLE_DELETED, event_data(role))
 
 
 def users_with(session: Session, name: str) -> list[User]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import crm_identity_contracts as c
 from crm_common import scope
 from crm_common.context import Actor
+from crm_common.context import Context
 from crm_common.errors import ServiceError, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
-from crm_identity.domain import admins
+from crm_identity.domain import admins, users
 from crm_identity.models import Team, User
 
 SORTABLE = ("created_at", "name")
@@ -35,8 +37,13 @@ def load(session: Session, actor: Actor, team_id: str, action: str = "read") -> 
     return scope.require(actor, "team", action, session.get(Team, team_id), "team")
 
 
-def list_teams(session: Session, actor: Actor, args: dict) -> dict:
-    query = scope.visible(select(Team), actor, "team", "read", Team)
+def get(ctx: Context, team_id: str) -> dict:
+    return to_dict(ctx.session, load(ctx.session, ctx.caller, team_id))
+
+
+def list_teams(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    query = scope.visible(select(Team), ctx.caller, "team", "read", Team)
     if args.get("q"):
         query = query.where(func.lower(Team.name).like(f"%{args['q'].lower()}%"))
     rows, cursor = paginate(session, query, Team, args.get("sort") or "-created_at", args["limit"],
@@ -96,7 +103,14 @@ def _set_members(session: Session, team: Team, members: list[User]) -> list[User
     return moved
 
 
-def create(session: Session, actor: Actor, data: dict) -> tuple[Team, list[User]]:
+def _emit_moved(ctx: Context, moved: list[User]) -> None:
+    for user in moved:
+        users.emit_updated(ctx, user, ["team_id"])
+
+
+def create(ctx: Context, data: dict) -> dict:
+    """A team; its members move into it (each gets user_updated)."""
+    session, actor = ctx.session, ctx.caller
     if not actor.can("team", "create"):
         raise ServiceError("forbidden", "your role may not create teams")
     errors: dict = {}
@@ -109,11 +123,14 @@ def create(session: Session, actor: Actor, data: dict) -> tuple[Team, list[User]
     session.flush()
     moved = _set_members(session, team, members)
     session.flush()
-    return team, moved
+    ctx.emit(c.TEAM_CREATED, event_data(session, team))
+    _emit_moved(ctx, moved)
+    return to_dict(session, team)
 
 
-def update(session: Session, actor: Actor, team_id: str, changes: dict, expected_version):
-    """(team, changed fields, users whose team changed)."""
+def update(ctx: Context, team_id: str, changes: dict, expected_version: int | None = None) -> dict:
+    """Apply a PATCH; users whose team changed get user_updated."""
+    session, actor = ctx.session, ctx.caller
     team = load(session, actor, team_id, "update")
     check_version(team, expected_version)
     errors: dict = {}
@@ -134,13 +151,16 @@ def update(session: Session, actor: Actor, team_id: str, changes: dict, expected
         if moved:
             changed.append("member_ids")
     session.flush()
-    return team, changed, moved
+    if changed:
+        ctx.emit(c.TEAM_UPDATED, event_data(session, team, changed))
+    _emit_moved(ctx, moved)
+    return to_dict(session, team)
 
 
-def delete(session: Session, actor: Actor, team_id: str, expected_version) -> dict:
-    """Delete a team without members (its members' records are scoped by it: move them first); returns
-    the deleted team's event data."""
-    team = load(session, actor, team_id, "delete")
+def delete(ctx: Context, team_id: str, expected_version: int | None = None) -> None:
+    """Delete a team without members (its members' records are scoped by it: move them first)."""
+    session = ctx.session
+    team = load(session, ctx.caller, team_id, "delete")
     check_version(team, expected_version)
     members = member_ids(session, team.id)
     if members:
@@ -149,4 +169,4 @@ def delete(session: Session, actor: Actor, team_id: str, expected_version) -> di
     data = event_data(session, team)
     session.delete(team)
     session.flush()
-    return data
+    ctx.emit(c.TEAM_DELETED, data)

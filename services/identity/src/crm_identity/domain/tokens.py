@@ -179,6 +179,11 @@ def revoke_user(session: Session, user_id: str, now: datetime | None = None) -> 
                            .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
 
 
+def cutoff_of(ctx, user_id) -> dict:
+    """For the gateway (`token_cutoff`): `cutoff` of the user `user_id`."""
+    return cutoff(ctx.session, ctx.session.get(User, str(user_id)))
+
+
 def cutoff(session: Session, user: User | None, now: datetime | None = None) -> dict:
     """What the gateway needs to judge an access token of `user` on every request:
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 from sqlalchemy import String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+import crm_identity_contracts as c
 from crm_common import scope
 from crm_common.context import Actor
 from crm_common.db import utcnow
-from crm_common.errors import ServiceError, not_found, validation
+from crm_common.context import Context
+from crm_common.errors import ServiceError, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
 from crm_identity.domain import admins, mfa, passwords, roles, tokens
@@ -50,6 +52,11 @@ def event_data(user: User, changed_fields: list[str] | None = None) -> dict:
     return data
 
 
+def emit_updated(ctx: Context, user: User, changed_fields: list[str]) -> None:
+    """`identity.user_updated.v1` for a change to `user` (written with the change, in its transaction)."""
+    ctx.emit(c.USER_UPDATED, event_data(user, changed_fields))
+
+
 def by_email(session: Session, email: str) -> User | None:
     return session.execute(select(User).where(User.email == normalize_email(email))).scalar_one_or_none()
 
@@ -63,8 +70,9 @@ def load(session: Session, actor: Actor, user_id: str, action: str = "read") -> 
     return scope.require(actor, "user", action, session.get(User, user_id), "user")
 
 
-def list_users(session: Session, actor: Actor, args: dict) -> dict:
-    query = visible_query(actor)
+def list_users(ctx: Context, args: dict) -> dict:
+    session = ctx.session
+    query = visible_query(ctx.caller)
     if args.get("email"):
         query = query.where(User.email == normalize_email(args["email"]))
     if "team_id" in args:
@@ -114,18 +122,27 @@ def _unique_email(session: Session, email: str, except_id: str | None = None) ->
         raise ServiceError("conflict", "a user with this email exists", errors={"email": ["already in use"]})
 
 
-def create(session: Session, actor: Actor, data: dict) -> User:
-    if not actor.can("user", "create"):
+def get(ctx: Context, user_id: str) -> dict:
+    return to_dict(load(ctx.session, ctx.caller, user_id))
+
+
+def create(ctx: Context, data: dict) -> dict:
+    if not ctx.caller.can("user", "create"):
         raise ServiceError("forbidden", "your role may not create users")
-    return _create(session, actor, data)
+    return _create(ctx, data)
 
 
-def create_customer(session: Session, actor: Actor, data: dict) -> User:
-    """A portal customer (role customer, acting as a contact); support managers may create these too."""
-    return _create(session, actor, {**data, "roles": ["customer"]}, check_grant=False)
+def create_customer(ctx: Context, data: dict) -> dict:
+    """A portal customer (role customer, acting as a contact): administrators (user.create) and support
+    managers (ticket.admin on every record) create these."""
+    caller = ctx.caller
+    if not (caller.can("user", "create") or caller.scope("ticket", "admin") == "all"):
+        raise ServiceError("forbidden", "portal customers are created by administrators and support managers")
+    return _create(ctx, {**data, "roles": ["customer"]}, check_grant=False)
 
 
-def _create(session: Session, actor: Actor, data: dict, check_grant: bool = True) -> User:
+def _create(ctx: Context, data: dict, check_grant: bool = True) -> dict:
+    session, actor = ctx.session, ctx.caller
     email = normalize_email(data["email"])
     names = sorted(set(data.get("roles") or []))
     errors: dict = {}
@@ -144,12 +161,15 @@ def _create(session: Session, actor: Actor, data: dict, check_grant: bool = True
                 account_id=data.get("account_id"), contact_id=data.get("contact_id"), password_changed_at=utcnow())
     session.add(user)
     session.flush()
-    return user
+    ctx.emit(c.USER_CREATED, event_data(user))
+    return to_dict(user)
 
 
-def update(session: Session, actor: Actor, user_id: str, changes: dict, expected_version) -> tuple[User, list[str]]:
-    """Apply a PATCH; returns (user, changed field names). Privileged fields need user.admin; an account
-    whose grants exceed the caller's is not changed at all (403); the last administrator stays one (409)."""
+def update(ctx: Context, user_id: str, changes: dict, expected_version: int | None = None) -> dict:
+    """Apply a PATCH. Privileged fields need user.admin; an account whose grants exceed the caller's is not
+    changed at all (403); the last administrator stays one (409). Emits user_updated (and user_deactivated
+    when it turns the account off)."""
+    session, actor = ctx.session, ctx.caller
     user = load(session, actor, user_id, "update")
     admins.require_within(session, actor, user)
     refused = [f for f in PRIVILEGED if f in changes and not actor.can("user", "admin")]
@@ -201,7 +221,11 @@ def update(session: Session, actor: Actor, user_id: str, changes: dict, expected
     if {"roles", "password", "is_active", "email"} & set(changed):
         tokens.revoke_user(session, user.id)
     session.flush()
-    return user, changed
+    if changed:
+        emit_updated(ctx, user, changed)
+        if "is_active" in changed and not user.is_active:
+            ctx.emit(c.USER_DEACTIVATED, event_data(user))
+    return to_dict(user)
 
 
 def _refuse_self_lockout(session: Session, user: User, changes: dict, names: list[str]) -> None:
@@ -217,69 +241,38 @@ def _refuse_self_lockout(session: Session, user: User, changes: dict, names: lis
         raise validation(errors)
 
 
-def update_self(session: Session, actor: Actor, changes: dict) -> tuple[User, list[str]]:
-    """What anyone may change about themself (their name); everything else goes through an admin."""
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    if user is None or not user.is_active:
-        raise not_found("user")
-    refused = [f for f in changes if f != "full_name"]
-    if refused:
-        raise validation({f: ["only an administrator may set this field"] for f in refused})
-    changed = []
-    if "full_name" in changes and changes["full_name"].strip() != user.full_name:
-        user.full_name = changes["full_name"].strip()
-        changed.append("full_name")
-    session.flush()
-    return user, changed
-
-
-def deactivate(session: Session, actor: Actor, user_id: str, expected_version) -> User | None:
-    """Deactivate (the DELETE of users); None when it already was. Revokes its sessions."""
+def deactivate(ctx: Context, user_id: str, expected_version: int | None = None) -> None:
+    """Deactivate (the DELETE of users; nothing when it already was). Revokes its sessions."""
+    session, actor = ctx.session, ctx.caller
     user = load(session, actor, user_id, "delete")
     admins.require_within(session, actor, user)
     admins.not_self(actor, user, "deactivate")
     admins.keep_an_admin(session, user, active_after=False)
     check_version(user, expected_version)
     if not user.is_active:
-        return None
+        return
     user.is_active = False
     user.deactivated_at = utcnow()
     tokens.revoke_user(session, user.id)
     session.flush()
-    return user
+    ctx.emit(c.USER_DEACTIVATED, event_data(user))
 
 
-def reset_mfa(session: Session, actor: Actor, user_id: str, expected_version) -> User | None:
+def reset_mfa(ctx: Context, user_id: str, expected_version: int | None = None) -> None:
     """An administrator turns a user's second factor off (a lost device) and signs them out everywhere:
-    whoever holds the device holds no session. None when there was nothing to reset."""
+    whoever holds the device holds no session. Nothing changes (and nothing is emitted) when there was
+    nothing to reset."""
+    session, actor = ctx.session, ctx.caller
     user = load(session, actor, user_id, "admin")
     admins.require_within(session, actor, user)
     admins.not_self(actor, user, "reset the second factor of",
                     "turn your own off with POST /api/v1/auth/mfa/disable (password and code)")
     check_version(user, expected_version)
     if not mfa.clear(user):
-        return None
+        return
     tokens.revoke_user(session, user.id)
     session.flush()
-    return user
-
-
-def change_password(session: Session, actor: Actor, current: str, new: str) -> User:
-    user = session.get(User, actor.user_id) if actor.user_id else None
-    if user is None or not user.is_active or actor.kind not in ("user", "customer"):
-        raise ServiceError("forbidden", "only a signed-in user changes their password")
-    if not passwords.verify(user.password_hash, current):
-        raise validation({"current_password": ["is not your current password"]})
-    policy = passwords.policy_errors(new, user.email)
-    if passwords.verify(user.password_hash, new):
-        policy.append("must differ from the current password")
-    if policy:
-        raise validation({"new_password": policy})
-    user.password_hash = passwords.hash_password(new)
-    user.password_changed_at = utcnow()
-    tokens.revoke_user(session, user.id)
-    session.flush()
-    return user
+    emit_updated(ctx, user, ["mfa_enabled"])
 
 
 def revoke_keys_of(session: Session, user_id: str) -> int:

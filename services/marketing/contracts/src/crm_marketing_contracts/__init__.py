@@ -1,4 +1,27 @@
-"""Contracts of the marketing service: the events it emits and the schemas of its RPC methods."""
-from crm_common.contracts.platform import privacy_part_completed
+"""Contracts of the marketing service: the events it emits and the schemas of its RPC methods.
+
+`import crm_marketing_contracts as c` gives every public name (`c.CREATE_SUPPRESSION`, `c.Suppression`);
+the modules hold one area each.
+"""
+from crm_common.contracts.platform import RecordChangedData, privacy_part_completed
+from crm_common.contracts.registry import FROM_DATA, event
+from crm_marketing_contracts.fields import EMAIL_RULE, EmailAddress, normalise_email, normalise_email_leniently
+from crm_marketing_contracts.suppressions import (CHECK_SUPPRESSION, CREATE_SUPPRESSION, DELETE_SUPPRESSION,
+                                                  GET_SUPPRESSION, LIST_SUPPRESSIONS, POSTED_REASONS, REASONS,
+                                                  SUPPRESSION_ADDED, SUPPRESSION_LIFTED, CheckQuery, CheckResult,
+                                                  Suppression, SuppressionAddedData, SuppressionIn,
+                                                  SuppressionLiftedData, SuppressionPage, SuppressionQuery)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
+RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,
+                       "A marketing record was changed, deleted or exported by a change without an event of "
+                       "its own (a privacy request: a suppression entry erased or exported).",
+                       entity=FROM_DATA, action=FROM_DATA)
+
+__all__ = [
+    "CHECK_SUPPRESSION", "CREATE_SUPPRESSION", "DELETE_SUPPRESSION", "EMAIL_RULE", "GET_SUPPRESSION",
+    "LIST_SUPPRESSIONS", "POSTED_REASONS", "PRIVACY_PART_COMPLETED", "REASONS", "RECORD_CHANGED",
+    "SUPPRESSION_ADDED", "SUPPRESSION_LIFTED", "CheckQuery", "CheckResult", "EmailAddress", "Suppression",
+    "SuppressionAddedData", "SuppressionIn", "SuppressionLiftedData", "SuppressionPage", "SuppressionQuery",
+    "normalise_email", "normalise_email_leniently",
+]

@@ -1,2 +1,17 @@
-"""Contracts of the sales service (moving here from crm_common.contracts.sales)."""
-from crm_common.contracts.sales import *  # noqa: F401,F403
+"""Contracts of the sales service: its events and the schemas of its RPC methods, by area.
+
+`import crm_sales_contracts as c` gives every public name (`c.CREATE_LEAD`, `c.Lead`); importing the
+package registers its events and RPCs (crm_common.contracts.registry).
+"""
+from crm_sales_contracts.field_types import *  # noqa: F401,F403
+from crm_sales_contracts.accounts import *  # noqa: F401,F403
+from crm_sales_contracts.opportunities import *  # noqa: F401,F403
+from crm_sales_contracts.leads import *  # noqa: F401,F403
+from crm_sales_contracts.territories import *  # noqa: F401,F403
+from crm_sales_contracts.orders import *  # noqa: F401,F403
+from crm_sales_contracts.sales_contracts import *  # noqa: F401,F403
+from crm_sales_contracts.activities import *  # noqa: F401,F403
+from crm_sales_contracts.targets import *  # noqa: F401,F403
+from crm_sales_contracts.expenses import *  # noqa: F401,F403
+from crm_sales_contracts.settings import *  # noqa: F401,F403
+from crm_sales_contracts.operations import *  # noqa: F401,F403

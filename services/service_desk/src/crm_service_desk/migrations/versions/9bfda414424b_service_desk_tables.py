@@ -7,7 +7,7 @@ Create Date: 2026-11-23 19:03:20.507700
 from alembic import op
 import sqlalchemy as sa
 import crm_common.types
-from crm_service_desk import kb_search
+from crm_service_desk.domain import kb_search
 
 
 revision = '9bfda414424b'
