@@ -1,7 +1,6 @@
 """The gateway's Flask app factory (served by gunicorn: `crm_gateway.app:create_app()`)."""
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import uuid
@@ -122,7 +121,7 @@ def _identify():
             g.refusal = auth.UNAUTHENTICATED  # the limiter answers 429 (or, as its window turns, 401)
             return None
         try:
-            actor = dataclasses.replace(auth.authenticate(), client_ip=request.remote_addr)
+            actor = auth.authenticate().from_address(request.remote_addr)
         except ServiceError as exc:
             g.refusal = exc
             return None

@@ -3,6 +3,9 @@
 Records live in the gateway's own small database (SQLite under var/ or GATEWAY_DATABASE_URL), so
 every gunicorn worker and replica sees them. A repeat with another body is a 422; a repeat while
 the first is still running is a 409.
+
+A request with a key costs two short transactions: the claim (one INSERT ... ON CONFLICT DO NOTHING;
+a repeat reads the record in the same transaction) and the stored answer.
 """
 from __future__ import annotations
 
@@ -10,18 +13,20 @@ import functools
 import hashlib
 import json
 import re
+import threading
+import time
 from datetime import timedelta
 
 from flask import Response, current_app, g, request
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select, update
 
-from crm_common.db import utcnow
+from crm_common.db import insert_or_skip, utcnow
 from crm_common.errors import ServiceError
 from crm_gateway.models import IdempotencyRecord
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,200}$")
 TTL = timedelta(hours=24)
+PURGE_INTERVAL = 60.0  # seconds between one process's deletions of records past their TTL
 
 
 def idempotent(view):
@@ -38,42 +43,98 @@ def idempotent(view):
         owner_id = (owner.user_id or owner.kind) if owner else "anonymous"
         digest = hashlib.sha256(request.get_data() or b"").hexdigest()
         scope = f"{request.method} {request.path}"
-        now = utcnow()
-        with engine.begin() as conn:
-            conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - TTL))
-            existing = conn.execute(select(IdempotencyRecord).where(
-                IdempotencyRecord.owner_id == owner_id, IdempotencyRecord.key == key)).first()
+        existing = claim(engine, owner_id, key, scope, digest)
         if existing is not None:
-            return _replay(existing, digest, scope)
-        try:
-            with engine.begin() as conn:
-                conn.execute(IdempotencyRecord.__table__.insert().values(
-                    owner_id=owner_id, key=key, scope=scope, body_hash=digest, created_at=now))
-        except IntegrityError:
-            with engine.connect() as conn:
-                existing = conn.execute(select(IdempotencyRecord).where(
-                    IdempotencyRecord.owner_id == owner_id, IdempotencyRecord.key == key)).first()
             return _replay(existing, digest, scope)
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except Exception:
-            with engine.begin() as conn:  # failed: the key may be used again
-                conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.owner_id == owner_id,
-                                                             IdempotencyRecord.key == key))
+            _release(engine, owner_id, key)  # failed: the key may be used again
             raise
         if response.status_code >= 500:
-            with engine.begin() as conn:
-                conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.owner_id == owner_id,
-                                                             IdempotencyRecord.key == key))
+            _release(engine, owner_id, key)
             return response
         headers = {k: v for k, v in response.headers.items() if k in ("Location", "ETag", "Content-Type")}
         with engine.begin() as conn:
-            conn.execute(update(IdempotencyRecord).where(
-                IdempotencyRecord.owner_id == owner_id, IdempotencyRecord.key == key).values(
-                status=response.status_code, headers=json.dumps(headers), body=response.get_data(as_text=True)))
+            conn.execute(_statements(engine)["store"], {"o": owner_id, "k": key,
+                                                        "new_status": response.status_code,
+                                                        "new_headers": json.dumps(headers),
+                                                        "new_body": response.get_data(as_text=True)})
         return response
 
     return wrapper
+
+
+_TABLE = IdempotencyRecord.__table__
+_CLAIMS = 3  # a claim that finds the key's record gone again (its request failed meanwhile) tries again
+_last_purge = [0.0]
+_purge_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _statements_of() -> dict:
+    """The claim and the other statements, built once: the claim is an INSERT that does nothing when the
+    key is taken (ON CONFLICT DO NOTHING, crm_common.db.insert_or_skip), so a first use costs one statement."""
+    t = _TABLE
+    mine = (t.c.owner_id == bindparam("o"), t.c.key == bindparam("k"))
+    return {
+        "claim": insert_or_skip(t, ("owner_id", "key")),
+        "find": select(t).where(*mine),
+        # a record past its TTL is not a repeat: the new request takes the key over
+        "renew": update(t).where(*mine, t.c.created_at < bindparam("cutoff")).values(
+            scope=bindparam("new_scope"), body_hash=bindparam("new_hash"), created_at=bindparam("now"),
+            status=None, headers=None, body=None),
+        "store": update(t).where(*mine).values(status=bindparam("new_status"), headers=bindparam("new_headers"),
+                                               body=bindparam("new_body")),
+        "release": delete(t).where(*mine),
+        "purge": delete(t).where(t.c.created_at < bindparam("cutoff")),
+    }
+
+
+def _statements(engine) -> dict:
+    return _statements_of()
+
+
+def claim(engine, owner_id: str, key: str, scope: str, digest: str):
+    """Record that the request with this key runs now (None), or the key's record of its first use (for
+    _replay) -- in one transaction. Records past their TTL are purged now and then, and one in the way is
+    taken over."""
+    now = utcnow()
+    _purge_now_and_then(engine, now)
+    statements = _statements(engine)
+    params = {"owner_id": owner_id, "key": key, "scope": scope, "body_hash": digest, "created_at": now,
+              "status": None, "headers": None, "body": None, "o": owner_id, "k": key, "now": now,
+              "cutoff": now - TTL}
+    for _ in range(_CLAIMS):
+        with engine.begin() as conn:
+            if conn.execute(statements["claim"], params).rowcount == 1:
+                return None
+            existing = conn.execute(statements["find"], params).first()
+            if existing is not None and existing.created_at >= params["cutoff"]:
+                return existing
+            if existing is not None and conn.execute(statements["renew"], {**params, "new_scope": scope,
+                                                                           "new_hash": digest}).rowcount == 1:
+                return None
+    raise ServiceError("conflict", "a request with this Idempotency-Key is still being processed")
+
+
+def _release(engine, owner_id: str, key: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(_statements(engine)["release"], {"o": owner_id, "k": key})
+
+
+def _purge_now_and_then(engine, now) -> None:
+    """Delete the records past their TTL, at most once a PURGE_INTERVAL in each process (not on every
+    request: the table only needs bounding; a record past its TTL is never replayed either way)."""
+    moment = time.monotonic()
+    if moment - _last_purge[0] < PURGE_INTERVAL or not _purge_lock.acquire(blocking=False):
+        return
+    try:
+        _last_purge[0] = moment
+        with engine.begin() as conn:
+            conn.execute(_statements(engine)["purge"], {"cutoff": now - TTL})
+    finally:
+        _purge_lock.release()
 
 
 def _replay(record, digest: str, scope: str):

@@ -184,3 +184,17 @@ def test_every_operation_documents_the_429_with_retry_after(make_app):
 def test_a_limit_that_is_not_a_rate_is_refused_at_start(make_app):
     with pytest.raises(ValueError, match="CRM_RATE_LIMIT_ANONYMOUS"):
         make_app(rate_limit_anonymous="lots")
+
+
+def test_the_memory_counters_start_no_timer_threads():
+    import threading
+
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    from crm_gateway.ratelimit import Counters
+
+    limiter, item = FixedWindowRateLimiter(Counters()), parse("3/minute")
+    threads = threading.active_count()
+    assert [limiter.hit(item, "caller", "route") for _ in range(4)] == [True, True, True, False]
+    assert threading.active_count() <= threads

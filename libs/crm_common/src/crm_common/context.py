@@ -1,6 +1,8 @@
 """The caller (actor) and the request id, carried through RPC headers and event envelopes."""
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -65,7 +67,23 @@ class Actor:
         return cls(**known)
 
     def encode(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+        """The actor as JSON, worked out once per instance (an Actor does not change): the gateway signs
+        it into every call it makes for a request."""
+        encoded = self.__dict__.get("_encoded")
+        if encoded is None:
+            encoded = json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded
+
+    def from_address(self, client_ip: str | None) -> "Actor":
+        """This actor with the client address of a request; the copy is kept for the next request of the
+        same caller from the same address (the gateway's cached token actors), with its encoding."""
+        kept = self.__dict__.get("_from_address")
+        if kept is not None and kept[0] == client_ip:
+            return kept[1]
+        actor = self if self.client_ip == client_ip else dataclasses.replace(self, client_ip=client_ip)
+        object.__setattr__(self, "_from_address", (client_ip, actor))
+        return actor
 
     @classmethod
     def decode(cls, raw) -> "Actor | None":
@@ -74,8 +92,15 @@ class Actor:
         if isinstance(raw, (bytes, bytearray)):
             raw = raw.decode()
         if isinstance(raw, str):
-            raw = json.loads(raw)
+            return _decoded(raw) if cls is Actor else cls.from_dict(json.loads(raw))
         return cls.from_dict(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded(raw: str) -> "Actor | None":
+    """A service decodes the same few callers' actors again and again (the signature check, then the
+    unit of work): decoded once each. The instance is shared; an Actor is never changed."""
+    return Actor.from_dict(json.loads(raw))
 
 
 SYSTEM = Actor(user_id=None, kind="system", roles=("system",))

@@ -20,11 +20,13 @@ log = logging.getLogger(__name__)
 class Database(DependencyProvider):
     """Gives each worker a UnitOfWork; runs the outbox relay in the background."""
 
-    def __init__(self, metadata, relay_interval: float | None = None):
+    def __init__(self, metadata, relay_interval: float | None = None, mark_interval: float | None = None):
         self.metadata = metadata
         self.relay_interval = relay_interval
+        self.mark_interval = mark_interval
         self.engine = None
         self.publisher = None
+        self.marks = None
         self._running = False
 
     def setup(self):
@@ -35,13 +37,18 @@ class Database(DependencyProvider):
         self.publisher = Publisher(self.container.config.get("AMQP_URI"))
         if self.relay_interval is None:
             self.relay_interval = config.env_float("CRM_OUTBOX_RELAY_INTERVAL", 1.0)
+        if self.mark_interval is None:
+            self.mark_interval = config.env_float("CRM_OUTBOX_MARK_INTERVAL", 0.2)
+        self.marks = outbox.Marks(self.engine, self.metadata)
 
     def start(self):
         self._running = True
         self.container.spawn_managed_thread(self._relay_loop)
+        self.container.spawn_managed_thread(self._mark_loop)
 
     def stop(self):
         self._running = False
+        self._flush_marks()
 
     def kill(self):
         self._running = False
@@ -55,6 +62,18 @@ class Database(DependencyProvider):
                 log.warning("outbox relay: %s; will try again", type(exc).__name__)
             eventlet.sleep(self.relay_interval)
 
+    def _mark_loop(self):
+        """Mark what workers published after their commits, together (outbox.Marks)."""
+        while self._running:
+            eventlet.sleep(self.mark_interval)
+            self._flush_marks()
+
+    def _flush_marks(self):
+        try:
+            self.marks.flush()
+        except Exception as exc:  # kept for the next flush; the relay's grace covers a short delay
+            log.warning("outbox marks: %s; will try again", type(exc).__name__)
+
     def get_dependency(self, worker_ctx):
         """The worker's UnitOfWork. An RPC's caller is the actor its SignedRpc entrypoint verified; an RPC
         through any other entrypoint has none (its `caller` is refused); timers and events have none
@@ -64,7 +83,7 @@ class Database(DependencyProvider):
         is_rpc = isinstance(entrypoint, Rpc)
         actor = actor_from_context(data) if isinstance(entrypoint, SignedRpc) else None
         return UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
-                          actor, request_id_from_context(data), rpc=is_rpc)
+                          actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks)
 
     def worker_teardown(self, worker_ctx):
         dependency = worker_ctx.service.__dict__.get(self.attr_name)

@@ -1,15 +1,10 @@
 """Idempotent consumption: an event id is recorded in the same transaction as its effect."""
 from __future__ import annotations
 
-import functools
-
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crm_common import tables
-from crm_common.db import utcnow
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+from crm_common.db import insert_or_skip, utcnow
 
 
 def claim(session: Session, metadata, envelope: dict) -> bool:
@@ -19,14 +14,9 @@ def claim(session: Session, metadata, envelope: dict) -> bool:
     racing on a redelivered event: on PostgreSQL the second waits for the first's transaction and then
     finds the id taken; on SQLite writers are serialized. A rolled-back handler rolls its claim back too.
     """
-    statement = _claim_statement(metadata.tables[tables.INBOX], session.get_bind().dialect.name)
+    statement = insert_or_skip(metadata.tables[tables.INBOX], ("event_id",))
     result = session.execute(statement, {"event_id": envelope["event_id"], "type": envelope["type"],
                                          "processed_at": utcnow()})
     return result.rowcount == 1
 
-
-@functools.lru_cache(maxsize=None)
-def _claim_statement(table, dialect: str):
-    """Built once: a statement built per event costs its cache key again on every execution."""
-    return _INSERTS[dialect](table).on_conflict_do_nothing(index_elements=["event_id"])
 

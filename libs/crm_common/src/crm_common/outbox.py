@@ -1,7 +1,8 @@
 """Transactional outbox: events are rows written in the business transaction, published after commit.
 
 Right after the commit the writer publishes its own events from memory (no read, no lock held while
-the broker confirms) and marks them in one short transaction. A relay publishes whatever that left
+the broker confirms; a transaction's events confirmed together) and marks them: in a service, together
+with other writers' a few times a second (`Marks`), else in one short transaction. A relay publishes whatever that left
 behind (a broker away, a crash between commit and publish): rows unpublished for longer than a grace
 period (CRM_OUTBOX_RELAY_GRACE, 2 s), so it does not race the writer for rows in flight; its rows are
 claimed with FOR UPDATE SKIP LOCKED so several replicas can relay at once without publishing the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
@@ -50,12 +52,22 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     contract = event_contract(type_)
     envelope = make_envelope(type_, data, producer, actor, request_id, contract.entity_of(data),
                              contract.action_of(data))
-    session.execute(_statements(_table(metadata))[0],
-                    {"event_id": envelope["event_id"], "type": type_, "envelope": envelope, "created_at": utcnow()})
+    row = {"event_id": envelope["event_id"], "type": type_, "envelope": envelope, "created_at": utcnow()}
     pending = session.info.get("crm_outbox")  # a UnitOfWork transaction publishes these right after commit
-    if pending is not None:
-        pending.append(envelope)
+    if pending is None:
+        session.execute(_statements(_table(metadata))[0], row)
+        return envelope
+    pending.append(envelope)
+    session.info.setdefault("crm_outbox_rows", []).append(row)  # written by write_recorded, before the commit
     return envelope
+
+
+def write_recorded(session: Session, metadata) -> None:
+    """Insert the outbox rows a UnitOfWork transaction recorded, together (one statement for all its events,
+    instead of one round trip each), as the last thing before its commit."""
+    rows = session.info.pop("crm_outbox_rows", None)
+    if rows:
+        session.execute(_statements(_table(metadata))[0], rows)
 
 
 def _publish_each(publisher, rows) -> tuple[list, Exception | None]:
@@ -70,16 +82,57 @@ def _publish_each(publisher, rows) -> tuple[list, Exception | None]:
     return done, None
 
 
-def publish_committed(engine: Engine, metadata, publisher, envelopes: list[dict]) -> int:
-    """Publish the events of a transaction that has just committed, in order, then mark them. On a
-    failure the rest stay unpublished for the relay and the error is raised after the marking."""
-    done, error = _publish_each(publisher, ((envelope["event_id"], envelope) for envelope in envelopes))
-    if done:
-        with engine.begin() as conn:
-            conn.execute(_statements(_table(metadata))[1], {"ids": done, "now": utcnow()})
+def publish_committed(engine: Engine, metadata, publisher, envelopes: list[dict], marks: "Marks | None" = None) -> int:
+    """Publish the events of a transaction that has just committed, in order, then mark them (at once, or
+    with `marks` in a later batch). A publisher with `publish_all` sends them together and waits for one
+    confirm; on a failure none is marked (the relay publishes them again; consumers ignore repeats).
+    Otherwise one by one: on a failure the rest stay unpublished and the error is raised after the marking."""
+    if hasattr(publisher, "publish_all"):
+        publisher.publish_all(envelopes)
+        done, error = [envelope["event_id"] for envelope in envelopes], None
+    else:
+        done, error = _publish_each(publisher, ((envelope["event_id"], envelope) for envelope in envelopes))
+    if done and marks is not None:
+        marks.add(done)
+    elif done:
+        _mark(engine, metadata, done)
     if error is not None:
         raise error
     return len(done)
+
+
+def _mark(engine: Engine, metadata, event_ids: list[str]) -> None:
+    with engine.begin() as conn:
+        conn.execute(_statements(_table(metadata))[1], {"ids": event_ids, "now": utcnow()})
+
+
+class Marks:
+    """Events published after their commit whose rows are still to be marked: marked together, a few times
+    a second (`flush`, from the Database dependency's loop), in one short transaction instead of one after
+    every commit. A row waits here far less than the relay's grace period, so the relay does not publish it
+    again; should the process die first, the relay does, and consumers ignore the repeat."""
+
+    def __init__(self, engine: Engine, metadata):
+        self.engine, self.metadata = engine, metadata
+        self._ids: list[str] = []
+        self._lock = threading.Lock()
+
+    def add(self, event_ids: list[str]) -> None:
+        with self._lock:
+            self._ids.extend(event_ids)
+
+    def flush(self) -> int:
+        with self._lock:
+            ids, self._ids = self._ids, []
+        if not ids:
+            return 0
+        try:
+            for start in range(0, len(ids), 500):
+                _mark(self.engine, self.metadata, ids[start:start + 500])
+        except Exception:
+            self.add(ids)  # marked next time (marking twice changes nothing: only unmarked rows are set)
+            raise
+        return len(ids)
 
 
 def publish_pending(engine: Engine, metadata, publisher, limit: int = 500, min_age: float | None = None) -> int:

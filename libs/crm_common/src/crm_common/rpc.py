@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
+
+import kombu.serialization
 
 from kombu import Connection
 from kombu.pools import producers
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
+from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc
 
-from crm_common import bus, callers  # noqa: F401 - bus: kombu tuning on import
+from crm_common import bus, callers, dumping  # noqa: F401 - bus: kombu tuning on import
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
 
@@ -43,7 +47,28 @@ class ReplyPublisher(Publisher):
                              serializer=kwargs.pop("serializer", self.serializer), **kwargs)
 
 
+def send_response_once(self, result, exc_info):
+    """nameko's Responder.send_response, serializing the reply once: nameko serializes every result to
+    check that it can (a "disaster avoidance" dump it throws away), then again to publish it -- for a
+    page of 50 leads about a tenth of the service's CPU. Here the checked body is the one published;
+    a result that cannot be serialized is answered with the same UnserializableValueError as nameko's."""
+    error = serialize(exc_info[1]) if exc_info is not None else None
+    serializer = kombu.serialization.registry.type_to_name[self.message.properties["content_type"]]
+    try:
+        content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
+    except Exception:
+        exc_info = sys.exc_info()
+        error, result = serialize(UnserializableValueError(result)), None
+        content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+    publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
+    publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
+                      routing_key=self.message.properties["reply_to"],
+                      correlation_id=self.message.properties.get("correlation_id"))
+    return result, exc_info
+
+
 Responder.publisher_cls = ReplyPublisher  # every RPC entrypoint of a service shares one consumer
+Responder.send_response = send_response_once
 log = logging.getLogger(__name__)
 
 
@@ -97,7 +122,7 @@ def load_input(contract: RpcContract, payload):
 def dump_output(contract: RpcContract, result):
     if contract.output is None or result is None:
         return result
-    return _schema(contract.output, contract.many).dump(result)
+    return dumping.dump(_schema(contract.output, contract.many), result)
 
 
 def contract_rpc(contract: RpcContract):

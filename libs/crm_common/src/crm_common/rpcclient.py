@@ -22,6 +22,8 @@ import socket
 import time
 import uuid
 
+import amqp
+import kombu.serialization
 from amqp.exceptions import AMQPError
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
@@ -68,7 +70,8 @@ class _Member:
         self.reply_to = f"rpc.reply-{self.connection.userid}-{uuid.uuid4()}"
         reply_queue = Queue(self.reply_to, exchange=RPC_EXCHANGE, routing_key=self.reply_to,
                             exclusive=True, auto_delete=True)
-        self.producer = Producer(self.channel, exchange=RPC_EXCHANGE, serializer="json")
+        self.producer = Producer(self.channel, exchange=RPC_EXCHANGE, serializer="json")  # declares the exchange
+        self.delivery_mode = self.producer._delivery_details(RPC_EXCHANGE)[1]
         self.consumer = Consumer(self.channel, queues=[reply_queue], callbacks=[self._on_reply], no_ack=True,
                                  accept=["json"])
         self.consumer.consume()
@@ -89,10 +92,16 @@ class _Member:
         self._expected, self._reply, self._returned = str(uuid.uuid4()), None, False
         headers = {f"nameko.{key}": value for key, value in data.items() if value is not None}
         headers["nameko.call_id_stack"] = [f"crm_rpc_client.{service}.{method}.{self._expected}"]
+        # kombu's serializer (it tags datetimes and decimals for the service's kombu to restore), then amqp's
+        # basic.publish directly: kombu's Producer.publish prepares and wraps the message again on every call
+        content_type, encoding, body = kombu.serialization.dumps({"args": list(args), "kwargs": kwargs}, "json")
+        message = amqp.Message(body.encode(encoding) if isinstance(body, str) else body, content_type=content_type,
+                               content_encoding=encoding, application_headers=headers, priority=0,
+                               delivery_mode=self.delivery_mode, reply_to=self.reply_to,
+                               correlation_id=self._expected)
         try:
-            self.producer.publish({"args": list(args), "kwargs": kwargs}, routing_key=f"{service}.{method}",
-                                  reply_to=self.reply_to, correlation_id=self._expected, headers=headers,
-                                  mandatory=True, retry=False)
+            self.channel._basic_publish(message, exchange=RPC_EXCHANGE.name, routing_key=f"{service}.{method}",
+                                        mandatory=True)
         except CONNECTION_ERRORS as exc:
             raise _Broken(sent=False) from exc
         deadline = time.monotonic() + self.timeout

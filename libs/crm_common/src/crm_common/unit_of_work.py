@@ -25,7 +25,7 @@ class UnitOfWork:
     """
 
     def __init__(self, engine: Engine, metadata, producer: str, publisher, actor: Actor | None,
-                 request_id: str | None, rpc: bool = False):
+                 request_id: str | None, rpc: bool = False, marks: outbox.Marks | None = None):
         self.engine = engine
         self.metadata = metadata
         self.producer = producer
@@ -33,6 +33,7 @@ class UnitOfWork:
         self.actor = actor
         self.request_id = request_id
         self.rpc = rpc  # an RPC runs for its signed caller only; internal work (timers, events) as the system
+        self.marks = marks  # where published events wait to be marked (the service's batch), else at once
         self._session: Session | None = None
 
     @property
@@ -61,6 +62,7 @@ class UnitOfWork:
         try:
             with session.begin():
                 yield session
+                outbox.write_recorded(session, self.metadata)  # in the transaction, its events' rows together
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
@@ -70,6 +72,7 @@ class UnitOfWork:
                                            "reload and try again") from None
         finally:
             pending = session.info.pop("crm_outbox", [])
+            session.info.pop("crm_outbox_rows", None)
         if pending:
             faults.maybe_kill_after_commit()
             self.publish_now(pending)
@@ -98,7 +101,7 @@ class UnitOfWork:
 
     def publish_now(self, envelopes: list[dict]) -> None:
         try:
-            outbox.publish_committed(self.engine, self.metadata, self.publisher, envelopes)
+            outbox.publish_committed(self.engine, self.metadata, self.publisher, envelopes, self.marks)
         except Exception as exc:
             log.warning("publishing after commit failed (%s); the relay will retry", type(exc).__name__)
 

@@ -55,3 +55,24 @@ def test_concurrent_publishes_are_all_confirmed_on_a_few_connections_each_writer
             data = json.loads(message.body)["data"]
             received.setdefault(data["writer"], []).append(data["seq"])
     assert received == {n: list(range(25)) for n in range(8)}  # every one, each writer's in its order
+
+
+def test_a_list_of_events_is_published_in_order_and_confirmed_together(vhost):
+    queue = Queue("publisher-all-test", exchange=events_exchange("probe"), routing_key="#", durable=True)
+    with Connection(vhost.uri) as conn:
+        queue(conn.channel()).declare()
+    publisher = Publisher(vhost.uri, size=1)
+    for batch in range(5):
+        publisher.publish_all([envelope("probe", batch, seq) for seq in range(20)])
+    publisher.publish(envelope("probe", 5, 0))  # one at a time on the same connection still numbers right
+    publisher.publish_all([envelope("probe", 5, 1), envelope("probe", 5, 2)])
+    assert len(publisher._links) == 1
+    publisher.close()
+    received = []
+    with Connection(vhost.uri) as conn:
+        channel = conn.channel()
+        while (message := channel.basic_get("publisher-all-test", no_ack=True)) is not None:
+            data = json.loads(message.body)
+            received.append((data["data"]["writer"], data["data"]["seq"]))
+            assert message.properties["delivery_mode"] == 2 and message.properties["message_id"] == data["event_id"]
+    assert received == [(b, s) for b in range(5) for s in range(20)] + [(5, 0), (5, 1), (5, 2)]

@@ -91,3 +91,16 @@ def test_an_actor_crosses_the_wire_whole_with_every_field():
     copy = actor.to_dict()
     copy["perms"]["ticket"]["read"] = "all"  # the encoding is a copy: the actor is not changed through it
     assert actor.scope("ticket", "read") == "own"
+
+
+def test_an_actor_encodes_once_and_decodes_to_an_equal_actor():
+    from crm_common.context import Actor
+    actor = Actor(user_id="u-1", roles=("sales_rep",), perms={"lead": {"read": "own"}}, team_id="t-1")
+    encoded = actor.encode()
+    assert actor.encode() is encoded  # kept
+    assert Actor.decode(encoded) == actor and Actor.decode(encoded.encode()) == actor
+    assert Actor.decode(encoded) is Actor.decode(encoded)  # a service decodes a caller once
+    here = actor.from_address("10.0.0.1")
+    assert here.client_ip == "10.0.0.1" and here.user_id == "u-1" and actor.client_ip is None
+    assert actor.from_address("10.0.0.1") is here and actor.from_address("10.0.0.2").client_ip == "10.0.0.2"
+    assert Actor.decode(here.encode()).client_ip == "10.0.0.1"

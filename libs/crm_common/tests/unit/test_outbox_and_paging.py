@@ -115,6 +115,41 @@ def test_after_commit_the_writer_publishes_in_order_and_a_failure_leaves_the_res
     assert [e["data"]["key"] for e in relay.sent] == ["e2", "e3"]
 
 
+def test_a_services_writers_mark_what_they_published_together(engine):
+    class AllAtOnce(RecordingPublisher):
+        def publish_all(self, envelopes):
+            self.batches = getattr(self, "batches", []) + [len(envelopes)]
+            self.sent.extend(envelopes)
+
+    publisher, marks = AllAtOnce(), outbox.Marks(engine, Base.metadata)
+    work = UnitOfWork(engine, Base.metadata, "probe", publisher, None, "rid-1", marks=marks)
+    with work.transaction():
+        for key in ("m1", "m2"):
+            work.emit(PROBE_EMITTED, {"key": key})
+    with work.transaction():
+        work.emit(PROBE_EMITTED, {"key": "m3"})
+    assert publisher.batches == [2, 1]  # a transaction's events together, confirmed once
+    assert [e["data"]["key"] for e in publisher.sent] == ["m1", "m2", "m3"]
+    assert outbox.unpublished_count(engine, Base.metadata) == 3  # published; marked by the next flush
+    assert outbox.publish_pending(engine, Base.metadata, RecordingPublisher()) == 0  # within the relay's grace
+    assert marks.flush() == 3 and marks.flush() == 0
+    assert outbox.unpublished_count(engine, Base.metadata) == 0
+
+
+def test_a_failed_batch_is_left_to_the_relay_unmarked(engine):
+    class Away(RecordingPublisher):
+        def publish_all(self, envelopes):
+            raise ConnectionError("broker away")
+
+    marks = outbox.Marks(engine, Base.metadata)
+    work = UnitOfWork(engine, Base.metadata, "probe", Away(), None, "rid-1", marks=marks)
+    with work.transaction():
+        work.emit(PROBE_EMITTED, {"key": "f1"})
+    assert marks.flush() == 0 and outbox.unpublished_count(engine, Base.metadata) == 1
+    relay = RecordingPublisher()
+    assert outbox.publish_pending(engine, Base.metadata, relay, min_age=0) == 1
+
+
 def test_an_event_must_match_its_contract(engine):
     work = uow(engine, RecordingPublisher())
     with pytest.raises(ValueError):
@@ -162,6 +197,31 @@ def test_cursor_pages_neither_skip_nor_repeat(engine):
             paginate(s, select(Note), Note, "-created_at", 7, "garbage!", ("created_at",))
         with pytest.raises(ServiceError):
             paginate(s, select(Note), Note, "password", 7, None, ("created_at",))
+
+
+def test_plain_pages_hold_the_same_rows_as_orm_pages(engine):
+    from crm_common.db import reader
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with Session(engine) as s, s.begin():
+        for i in range(12):
+            s.add(Note(text=f"p{i:02d}", created_at=start + timedelta(minutes=i // 3)))
+    names = ("id", "text", "created_at", "updated_at", "version")
+    with Session(engine) as s:
+        query = select(Note).where(Note.text != "p05")
+        cursor, orm_pages = None, []
+        while True:
+            rows, cursor = paginate(s, query, Note, "-created_at", 4, cursor, ("created_at",))
+            orm_pages.append(([tuple(getattr(r, n) for n in names) for r in rows], cursor))
+            if cursor is None:
+                break
+    with reader(engine).connect() as conn:  # a Core connection, as UnitOfWork.read gives
+        cursor, plain_pages = None, []
+        while True:
+            rows, cursor = paginate(conn, query, Note, "-created_at", 4, cursor, ("created_at",), plain=True)
+            plain_pages.append(([tuple(r[n] for n in names) for r in rows], cursor))
+            if cursor is None:
+                break
+    assert plain_pages == orm_pages and sum(len(rows) for rows, _ in orm_pages) == 11
 
 
 def test_versions_bump_on_update_and_stale_versions_are_refused(engine):

@@ -1,0 +1,57 @@
+"""A service's RPC reply is serialized once, and a result that cannot be is answered as nameko answers it."""
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from nameko.rpc import Responder
+
+import crm_common.rpc  # noqa: F401 - installs the kernel's reply path
+
+
+class Capture:
+    sent: list = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def publish(self, body, **kwargs):
+        Capture.sent.append((body, kwargs))
+
+
+def responder():
+    message = SimpleNamespace(properties={"content_type": "application/json", "reply_to": "rpc.reply-x",
+                                          "correlation_id": "c-1"})
+    r = Responder("amqp://guest:guest@127.0.0.1:1/", "nameko-rpc", "json", message)
+    r.publisher_cls = Capture
+    return r
+
+
+def test_a_result_is_serialized_once_and_published_as_is():
+    Capture.sent.clear()
+    result, exc_info = responder().send_response({"items": [1, 2], "next_cursor": None}, None)
+    body, options = Capture.sent[0]
+    assert json.loads(body) == {"result": {"items": [1, 2], "next_cursor": None}, "error": None}
+    assert options["content_type"] == "application/json" and options["routing_key"] == "rpc.reply-x"
+    assert options["correlation_id"] == "c-1" and result == {"items": [1, 2], "next_cursor": None}
+    assert exc_info is None
+
+
+def test_a_result_that_cannot_be_serialized_is_answered_with_an_error():
+    Capture.sent.clear()
+    result, exc_info = responder().send_response({"bad": {1, 2}}, None)
+    body, _ = Capture.sent[0]
+    reply = json.loads(body)
+    assert result is None and exc_info is not None
+    assert reply["result"] is None and reply["error"]["exc_type"] == "UnserializableValueError"
+
+
+def test_an_error_is_answered_serialized():
+    Capture.sent.clear()
+    try:
+        raise ValueError("no")
+    except ValueError:
+        import sys
+        responder().send_response(None, sys.exc_info())
+    reply = json.loads(Capture.sent[0][0])
+    assert reply["result"] is None and reply["error"]["exc_type"] == "ValueError"
