@@ -296,7 +296,8 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     for status, why in route.answers.items():
         handler = blp.alt_response(status, description=why)(handler)
     if contract.input is not None:
-        handler = blp.arguments(contract.input, location="query" if route.method == "GET" else "json")(handler)
+        # an instance, built once: for a class webargs builds a new schema on every request
+        handler = blp.arguments(_instance(contract.input), location="query" if route.method == "GET" else "json")(handler)
     return handler
 
 
@@ -315,3 +316,13 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
     body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")
+
+
+_INSTANCES: dict = {}
+
+
+def _instance(schema_class: type[Schema]) -> Schema:
+    """One instance per input schema class (schemas keep no state between loads)."""
+    if schema_class not in _INSTANCES:
+        _INSTANCES[schema_class] = schema_class()
+    return _INSTANCES[schema_class]
