@@ -4,7 +4,7 @@ A service's JobRunner starts it for jobs on PostgreSQL (see jobs.JobRunner). The
 eventlet: the handler's work (parsing, validating, formatting a hundred thousand rows) runs on a core
 of its own while the service keeps answering, and the handler may use real threads (the lead import
 writes one batch while it validates the next). `<metadata>` and `<handler>` are `module:attribute`
-references (`crm_sales.models:Base.metadata`, `crm_sales.imports:run`); the database URL comes in the
+references (`crm_sales.models:Base.metadata`, `crm_sales.domain.lead_imports:run`); the database URL comes in the
 environment (CRM_JOB_DATABASE_URL), never on the command line where `ps` would show its password.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""RPC entrypoints bound to their contract: input loaded (422 on bad input), output dumped by schema."""
+"""The signed RPC entrypoint (`rpc`) and the load and dump of a contract's input and output (crm_common.entrypoint builds on them)."""
 from __future__ import annotations
 
 import functools
@@ -123,16 +123,3 @@ def dump_output(contract: RpcContract, result):
     if contract.output is None or result is None:
         return result
     return dumping.dump(_schema(contract.output, contract.many), result)
-
-
-def contract_rpc(contract: RpcContract):
-    """`@contract_rpc(contracts.sales.CREATE_LEAD)` on `def create_lead(self, data, **kwargs)`."""
-
-    def decorate(fn):
-        @functools.wraps(fn)
-        def wrapper(self, payload=None, **kwargs):
-            return dump_output(contract, fn(self, load_input(contract, payload), **kwargs))
-
-        return rpc(expected_exceptions=ServiceError)(wrapper)
-
-    return decorate
