@@ -245,7 +245,7 @@ def _cutoff(user_id: str) -> dict:
     from crm_gateway.rpc import pool
 
     cache: CutoffCache = current_app.extensions["crm_cutoffs"]
-    return cache.get(user_id, lambda uid: pool().call("identity", "token_cutoff", uid,
+    return cache.get(user_id, lambda uid: pool().call("identity", "token_cutoff", id=uid,
                                                       request_id=getattr(g, "request_id", None)))
 
 
@@ -310,7 +310,7 @@ def _api_key_actor(key: str) -> Actor:
     digest = hashlib.sha256(key.encode()).hexdigest()
     actor = cache.get(digest)
     if actor is None:
-        data = pool().call("identity", "authenticate_api_key", key, request_id=getattr(g, "request_id", None),
+        data = pool().call("identity", "authenticate_api_key", secret=key, request_id=getattr(g, "request_id", None),
                            client_ip=request.remote_addr)
         actor = Actor.from_dict(data)
         if actor is None:

@@ -3,8 +3,7 @@ from eventlet import patcher, tpool
 
 import crm_identity_contracts as c
 from crm_common.dependencies import Database
-from crm_common.entrypoint import entrypoint, run
-from crm_common.rpc import rpc
+from crm_common.entrypoint import entrypoint
 from crm_common.service_base import KernelService
 from crm_common.stream import event_stream
 
@@ -65,14 +64,6 @@ class IdentityService(KernelService):
     get_privacy_request = entrypoint(c.GET_PRIVACY_REQUEST, privacy.get)
     list_privacy_requests = entrypoint(c.LIST_PRIVACY_REQUESTS, privacy.list_requests)
 
-    # the gateway's authentication asks these with a positional argument (the key, the user id), which the
-    # contract entrypoint has no place for: plain RPCs running the domain function in one transaction
-    @rpc
-    def authenticate_api_key(self, key, client_ip=None):
-        return run(self, apikeys.authenticate_key, key, client_ip=client_ip)
-
-    @rpc
-    def token_cutoff(self, user_id):
-        """For the gateway: may this user's access tokens still be used, which not, and the user's team and
-        territories now (domain.tokens.cutoff)."""
-        return run(self, tokens.cutoff_of, user_id)
+    # the gateway's authentication: an API key (keyword `secret`, and `client_ip`); a user's token cutoff (`id`)
+    authenticate_api_key = entrypoint(c.AUTHENTICATE_API_KEY, apikeys.authenticate_key)
+    token_cutoff = entrypoint(c.TOKEN_CUTOFF, tokens.cutoff_of)

@@ -58,6 +58,6 @@ CREATE_API_KEY = rpc("identity", "create_api_key", ApiKeyCreateSchema, ApiKeyCre
                      permission=("api_key", "create"))
 REVOKE_API_KEY = rpc("identity", "revoke_api_key", None, None, permission=("api_key", "delete"), record=True)
 AUTHENTICATE_API_KEY = rpc("identity", "authenticate_api_key", None, None,
-                           description="(key, client_ip=None) -> Actor dict plus api_key_id, or "
+                           description="(secret=key, client_ip=None) -> Actor dict plus api_key_id, or "
                                        "ServiceError('unauthenticated'); the grants are the key's roles' within "
                                        "what its owner holds now")

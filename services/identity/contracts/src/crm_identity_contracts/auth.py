@@ -53,7 +53,7 @@ LOGOUT = rpc("identity", "logout", LogoutSchema, None,
                          "call's `session_id`); without: every session of the caller. Their access tokens stop "
                          "working within seconds.")
 
-TOKEN_CUTOFF = rpc("identity", "token_cutoff", None, None,
-                   description="(user_id) -> {active, valid_after_us, valid_after, ended_sessions[], team_id, "
+TOKEN_CUTOFF = rpc("identity", "token_cutoff", None, None, record=True,
+                   description="(id=user_id) -> {active, valid_after_us, valid_after, ended_sessions[], team_id, "
                                "territory_ids[]}: what the gateway checks an access token against on every "
                                "request (cached CRM_TOKEN_CUTOFF_CACHE seconds), and the user's membership now")
