@@ -5,23 +5,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM, Actor
-from crm_common.contracts import validate_event_data
+from crm_common.testing.events import Events  # noqa: F401 - the fixtures' emit
 from crm_common.db import make_engine
 from crm_common.context import Context
 from crm_common.permissions import BUILTIN_ROLES
 from crm_marketing.models import Base
-
-
-class Events(list):
-    """An `emit` that records (type, data) and refuses data that breaks the event's contract."""
-
-    def __call__(self, type_: str, data: dict) -> None:
-        errors = validate_event_data(type_, data)
-        assert not errors, f"{type_}: {errors}"
-        self.append((type_, data))
-
-    def of(self, type_: str) -> list[dict]:
-        return [data for t, data in self if t == type_]
 
 
 def actor(role: str, user_id: str, perms: dict | None = None) -> Actor:
