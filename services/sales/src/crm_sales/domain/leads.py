@@ -95,8 +95,9 @@ def _owner_allowed(actor: Actor, owner_id: str | None) -> None:
         raise validation({"owner_id": ["your role may not assign leads to others"]})
 
 
-FIELDS = ("first_name", "last_name", "company", "title", "email", "phone", "country", "industry", "score",
-          "campaign_id")
+# the fields a lead takes from its input, as its contract declares them (the owner is assigned, not copied):
+# a new field is declared once, in the contract, and the model
+FIELDS = tuple(name for name in c.LeadFields._declared_fields if name != "owner_id")
 
 
 def lead_values(data: dict, source: str, assigner: assignment.Assigner) -> dict:
