@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, inspect, or_
@@ -19,6 +19,8 @@ from crm_common.errors import validation
 def encode_cursor(value, row_id) -> str:
     if isinstance(value, datetime):
         value = {"dt": value.isoformat()}
+    elif isinstance(value, date):  # a calendar day column (an expense's incurred_on)
+        value = {"d": value.isoformat()}
     elif isinstance(value, Decimal):
         value = {"dec": str(value)}
     raw = json.dumps([value, row_id], separators=(",", ":")).encode()
@@ -32,9 +34,17 @@ def decode_cursor(cursor: str):
     except Exception:
         raise validation({"cursor": ["not a cursor this API issued"]}) from None
     if isinstance(value, dict) and "dt" in value:
-        value = datetime.fromisoformat(value["dt"])
+        try:
+            value = datetime.fromisoformat(value["dt"])
+        except (TypeError, ValueError):
+            raise validation({"cursor": ["not a cursor this API issued"]}) from None
     elif isinstance(value, dict) and "dec" in value:
         value = Decimal(value["dec"])
+    elif isinstance(value, dict) and "d" in value:
+        try:
+            value = date.fromisoformat(value["d"])
+        except (TypeError, ValueError):
+            raise validation({"cursor": ["not a cursor this API issued"]}) from None
     return value, row_id
 
 
