@@ -30,7 +30,7 @@ from marshmallow import RAISE, Schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import UUIDConverter
 
-from crm_common.contracts.registry import RpcContract
+from crm_common.contracts.registry import RpcContract, instance
 from crm_common.contracts.schemas import ListQuery, Page, page  # noqa: F401 - one set of bases, re-exported
 from crm_common.errors import ServiceError
 from crm_gateway.auth import OWN_ACCOUNT, SELF_SERVICE, authenticate, handler_of, public  # noqa: F401 - access=
@@ -297,7 +297,7 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
         handler = blp.alt_response(status, description=why)(handler)
     if contract.input is not None:
         # an instance, built once: for a class webargs builds a new schema on every request
-        handler = blp.arguments(_instance(contract.input), location="query" if route.method == "GET" else "json")(handler)
+        handler = blp.arguments(instance(contract.input), location="query" if route.method == "GET" else "json")(handler)
     return handler
 
 
@@ -316,13 +316,3 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
     body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")
-
-
-_INSTANCES: dict = {}
-
-
-def _instance(schema_class: type[Schema]) -> Schema:
-    """One instance per input schema class (schemas keep no state between loads)."""
-    if schema_class not in _INSTANCES:
-        _INSTANCES[schema_class] = schema_class()
-    return _INSTANCES[schema_class]

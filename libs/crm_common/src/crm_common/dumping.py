@@ -41,10 +41,8 @@ def dump(schema: Schema, obj, many: bool | None = None):
 def _plan(schema: Schema):
     """The schema's fields as (attribute, key read, dumped key, field, kind, nested schema), or None when
     marshmallow must dump it itself. Built once per schema instance."""
-    try:
+    if "_crm_dump_plan" in schema.__dict__:
         return schema.__dict__["_crm_dump_plan"]
-    except KeyError:
-        pass
     plan = None
     if (not schema._hooks[PRE_DUMP] and not schema._hooks[POST_DUMP]
             and type(schema).get_attribute is _PLAIN_ATTRIBUTE):
