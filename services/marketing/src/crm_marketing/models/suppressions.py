@@ -1,18 +1,15 @@
-"""Tables of the marketing service."""
+"""The suppression list: addresses the suite never mails."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, func, text
+from sqlalchemy import Index, String, func
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, synonym
 
-from crm_common.db import IdMixin, TimestampMixin, make_base
+from crm_common.db import IdMixin, TimestampMixin
 from crm_common.versioning import VersionMixin
-
-Base = make_base("marketing")
-
-LIVE = text("deleted_at IS NULL")
+from crm_marketing.models.base import LIVE, Base
 
 
 class Suppression(IdMixin, TimestampMixin, VersionMixin, Base):

@@ -1,0 +1,75 @@
+"""Unguessable signed tokens for the public links of a message (open pixel, click, unsubscribe) and of a
+double opt-in confirmation.
+
+A token names one message (and, for a click, the index of the link in that message) and is signed with
+HMAC-SHA256 under the marketing key (`CRM_MARKETING_KEY_FILE`, 32 random bytes; every replica holds the
+same). The purpose is part of what is signed, so an open token is no unsubscribe token. A token carries no
+address or other personal data; a forged or altered token reads as None (the routes answer 404)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import struct
+import uuid
+from functools import lru_cache
+from pathlib import Path
+
+from crm_common import config, keyfiles
+
+KEY_BYTES = 32
+MAC_BYTES = 16
+PURPOSES = ("open", "click", "unsubscribe", "confirm")
+NO_LINK = 0xFFFF
+
+
+class MarketingKeyError(RuntimeError):
+    """The marketing key file is malformed."""
+
+
+def key_file() -> Path:
+    return Path(config.env("CRM_MARKETING_KEY_FILE") or (config.var_dir() / "keys" / "marketing.key"))
+
+
+@lru_cache(maxsize=4)
+def _key(path: str) -> bytes:
+    keyfiles.generate(Path(path), KEY_BYTES)  # never overwrites: every process of a deployment reads one key
+    return keyfiles.load(Path(path), KEY_BYTES, MarketingKeyError, "marketing key",
+                         f"remove {path} to have a new one made (links already sent stop working)")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(purpose: str, payload: bytes) -> bytes:
+    return hmac.digest(_key(str(key_file())), purpose.encode() + b"\0" + payload, hashlib.sha256)[:MAC_BYTES]
+
+
+def make(purpose: str, record_id: str, link: int | None = None) -> str:
+    """The token for `purpose` of one message (or consent, for `confirm`); `link` is a click's link index."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    payload = uuid.UUID(record_id).bytes + struct.pack(">H", NO_LINK if link is None else link)
+    return _b64(payload + _mac(purpose, payload))
+
+
+def read(purpose: str, token: str) -> tuple[str, int | None] | None:
+    """(record id, link index or None) of a genuine token for `purpose`; None for anything else."""
+    if purpose not in PURPOSES or not isinstance(token, str) or not 0 < len(token) <= 64:
+        return None
+    try:
+        raw = _unb64(token)
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != 18 + MAC_BYTES:
+        return None
+    payload, mac = raw[:18], raw[18:]
+    if not hmac.compare_digest(mac, _mac(purpose, payload)):
+        return None
+    (link,) = struct.unpack(">H", payload[16:])
+    return str(uuid.UUID(bytes=payload[:16])), None if link == NO_LINK else link
