@@ -19,14 +19,14 @@ RESOURCES = (
     "ticket", "comment", "sla_policy", "kb_article", "survey", "service_contract", "complaint",
     "routing_rule", "business_hours", "group",
     # marketing
-    "segment", "email_template", "campaign", "consent", "form", "social_mention",
+    "segment", "email_template", "campaign", "consent", "form", "social_mention", "scoring_rule",
     # analytics and integration
     "analytics", "report", "webhook", "event_feed", "dead_letter",
 )
 
 SALES = ("lead", "account", "contact", "opportunity", "quote", "order", "contract", "activity", "call_list")
 SERVICE = ("ticket", "comment", "complaint", "survey")
-MARKETING = ("segment", "email_template", "campaign", "consent", "form", "social_mention")
+MARKETING = ("segment", "email_template", "campaign", "consent", "form", "social_mention", "scoring_rule")
 
 
 def _grant(resources, actions, scope) -> dict:

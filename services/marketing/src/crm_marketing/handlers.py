@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from crm_common import privacy
 from crm_common.entrypoint import handler_table, reads
-from crm_marketing.domain import suppressions
+from crm_marketing.domain import privacy as privacy_parts
 from crm_marketing_contracts import PRIVACY_PART_COMPLETED
 
 
 @reads(privacy.PRIVACY_REQUESTED, fields=privacy.RequestFields)
 def privacy_requested(ctx, data: dict, envelope: dict) -> None:
-    """Export or erase what marketing holds of an address (its suppression entries), then answer identity
+    """Export or erase what marketing holds of an address (every area in domain.privacy.PARTS), then answer identity
     with the marketing part: the data (export only) and the counts."""
     if data["kind"] == "export":
-        found, counts = suppressions.export(ctx, data["email"])
+        found, counts = privacy_parts.export(ctx, data["email"])
     elif data["kind"] == "erasure":
-        found, counts = None, suppressions.erase(ctx, data["email"])
+        found, counts = None, privacy_parts.erase(ctx, data["email"])
     else:  # a kind this service does not know: answered as failed, so the request does not wait forever
         ctx.emit(PRIVACY_PART_COMPLETED, privacy.part(data, "marketing", status="failed"))
         return

@@ -56,12 +56,21 @@ def test_erasure_deletes_the_lifted_entries_of_the_address(make_ctx, marketer, e
     assert deleted in events.of(c.RECORD_CHANGED)
 
 
-def test_erasing_an_address_the_list_does_not_hold_changes_nothing(make_ctx, marketer, events):
+def test_erasing_an_address_the_list_does_not_hold_suppresses_it_by_its_hash_from_then_on(make_ctx, marketer, events):
     kept = add(marketer, email="someone@navy.example")
     events.clear()
-    dispatch(make_ctx(), request("erasure", "not even an address"), handlers.HANDLERS)
-    assert kept.email == "someone@navy.example"
-    assert events.of(c.PRIVACY_PART_COMPLETED)[0]["counts"] == {"suppressions": 0}
+    dispatch(make_ctx(), request("erasure", " Grace.Hopper@navy.example"), handlers.HANDLERS)
+    assert kept.email == "someone@navy.example" and kept.reason == "manual"
+    assert events.of(c.PRIVACY_PART_COMPLETED)[0]["counts"] == {"suppressions": 1}
+    (added,) = events.of(c.SUPPRESSION_ADDED)
+    assert added["reason"] == "erased" and "email" not in added
+    assert suppressions.check(marketer, {"email": ADDRESS}) == {"email": ADDRESS, "suppressed": True,
+                                                                "reason": "erased"}
+    rows = marketer.session.execute(text("SELECT * FROM suppressions")).all()
+    assert all(ADDRESS not in str(value) for row in rows for value in row)
+    with_hash = marketer.session.execute(select(Suppression).where(
+        Suppression.email_hash == suppressions.email_hash(ADDRESS))).scalar_one()
+    assert with_hash.email is None and with_hash.id == added["id"]
 
 
 def test_export_answers_the_entry_and_the_lifted_ones(make_ctx, marketer, events):

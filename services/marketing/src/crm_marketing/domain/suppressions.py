@@ -152,9 +152,16 @@ def export(ctx, address: str) -> tuple[dict, dict]:
 
 def erase(ctx, address: str) -> dict:
     """Erase an address: its live entry keeps suppressing it by the hash alone (email and note gone, reason
-    `erased`), so the person is never mailed again; its lifted entries, which suppress nothing, are deleted."""
-    live, lifted = _of_person(ctx.session, c.normalise_email_leniently(address))
-    if live is not None:
+    `erased`; an address with no entry gets one), so the person is never mailed again; its lifted entries,
+    which suppress nothing, are deleted."""
+    address = c.normalise_email_leniently(address)
+    live, lifted = _of_person(ctx.session, address)
+    if live is None:  # never mailed again: an entry of the hash alone, whatever else marketing held of them
+        live = Suppression(email=None, email_hash=email_hash(address), reason="erased", source="privacy_request")
+        ctx.session.add(live)
+        ctx.session.flush()
+        ctx.emit(c.SUPPRESSION_ADDED, {"id": live.id, "reason": live.reason, "source": live.source})
+    else:
         changed = [name for name, value in (("email", None), ("note", None), ("reason", "erased"))
                    if getattr(live, name) != value]
         live.email, live.note, live.reason = None, None, "erased"
@@ -165,7 +172,7 @@ def erase(ctx, address: str) -> dict:
         ctx.session.delete(entry)
         _changed(ctx, entry.id, "delete")
     ctx.session.flush()
-    return {"suppressions": (live is not None) + len(lifted)}
+    return {"suppressions": 1 + len(lifted)}
 
 
 def _changed(ctx, record_id: str, action: str, fields: list[str] | None = None) -> None:

@@ -1,0 +1,29 @@
+"""What people did, as segments and scoring read it (audience_activity): one function every area calls."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crm_common.db import utcnow
+from crm_marketing.models import AudienceActivity, AudienceMember
+
+KINDS = ("email_sent", "email_opened", "email_clicked", "unsubscribed", "bounced", "complained",
+         "form_submitted", "order_placed", "ticket_opened", "ticket_solved", "survey_answered")
+
+
+def record(session, kind: str, *, email_hash: str | None = None, member_id: str | None = None,
+           account_id: str | None = None, ref_id: str | None = None, detail: dict | None = None,
+           occurred_at: datetime | None = None, source_event_id: str | None = None) -> AudienceActivity:
+    """Add one activity in the caller's transaction. Without `member_id`, the audience member of the address
+    (`email_hash`) is looked up, so behaviour of a known person reaches their segments and score."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown activity kind {kind!r}")
+    if member_id is None and email_hash is not None:
+        member_id = session.execute(select(AudienceMember.id).where(
+            AudienceMember.email_hash == email_hash, AudienceMember.deleted_at.is_(None)).limit(1)).scalar()
+    row = AudienceActivity(kind=kind, email_hash=email_hash, member_id=member_id, account_id=account_id,
+                           ref_id=ref_id, detail=detail or {}, occurred_at=occurred_at or utcnow(),
+                           source_event_id=source_event_id)
+    session.add(row)
+    return row

@@ -1,0 +1,130 @@
+"""SMTP delivery over the standard library's smtplib (cooperative under nameko's eventlet hub).
+
+`CRM_SMTP_URL` names the account: `smtp://[user:password@]host[:port][?security=starttls|ssl|none&timeout=s]`
+(`smtps://` is `security=ssl`; port 25, 465 for ssl). The default is the local mail catcher that `make run`
+starts (every message kept as a .eml under var/mail/). The password is never logged nor put in an error:
+`SmtpAccount` prints without it.
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from crm_common import config
+
+DEFAULT_URL = "smtp://127.0.0.1:8025"
+SECURITIES = ("none", "starttls", "ssl")
+
+
+class Refused(Exception):
+    """The server refused the message: `permanent` (5xx, a hard bounce) or not (4xx, try again later)."""
+
+    def __init__(self, code: int, response: str):
+        super().__init__(f"{code} {response}")
+        self.code = code
+        self.response = response[:500]
+        self.permanent = 500 <= code < 600
+
+
+class Unavailable(Exception):
+    """No conversation with the server (refused connection, timeout, TLS or authentication failure): nothing
+    was handed over; the send stops and resumes later."""
+
+
+@dataclass(frozen=True)
+class SmtpAccount:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security: str = "none"
+    timeout: float = 30.0
+
+    @property
+    def key(self) -> str:
+        """What identifies the account for its shared rate limit (no secret)."""
+        return f"{self.username or ''}@{self.host}:{self.port}"
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpAccount:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("CRM_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://...")
+        query = parse_qs(parts.query)
+        security = query.get("security", ["ssl" if parts.scheme == "smtps" else "none"])[0]
+        if security not in SECURITIES:
+            raise ValueError(f"CRM_SMTP_URL security must be one of {', '.join(SECURITIES)}")
+        port = parts.port or (465 if security == "ssl" else 25)
+        return cls(host=parts.hostname, port=port, username=unquote(parts.username) if parts.username else None,
+                   password=unquote(parts.password) if parts.password else None, security=security,
+                   timeout=float(query.get("timeout", ["30"])[0]))
+
+
+def account() -> SmtpAccount:
+    return SmtpAccount.from_url(config.env("CRM_SMTP_URL", DEFAULT_URL))
+
+
+class Connection:
+    """One SMTP session, opened on first use and reused for many messages; `with Connection(acct) as smtp:`."""
+
+    def __init__(self, acct: SmtpAccount | None = None):
+        self.account = acct or account()
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _open(self) -> smtplib.SMTP:
+        a = self.account
+        try:
+            if a.security == "ssl":
+                smtp = smtplib.SMTP_SSL(a.host, a.port, timeout=a.timeout, context=ssl.create_default_context())
+            else:
+                smtp = smtplib.SMTP(a.host, a.port, timeout=a.timeout)
+                if a.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+            if a.username:
+                smtp.login(a.username, a.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise Unavailable(f"SMTP authentication failed for {a.key} ({exc.smtp_code})") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise Unavailable(f"no SMTP session with {a.host}:{a.port}: {type(exc).__name__}") from None
+        return smtp
+
+    def send(self, message: EmailMessage, sender: str, recipient: str) -> str:
+        """Hand one message over; the server's answer. Raises Refused or Unavailable."""
+        if self._smtp is None:
+            self._smtp = self._open()
+        try:
+            refused = self._smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, response = next(iter(exc.recipients.values()))
+            raise Refused(code, _text(response)) from None
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            self.close()
+            raise Refused(exc.smtp_code, _text(exc.smtp_error)) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise Unavailable(f"SMTP session lost: {type(exc).__name__}") from None
+        if refused:
+            code, response = next(iter(refused.values()))
+            raise Refused(code, _text(response))
+        return "250 accepted"
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()  # the session is gone either way
+
+
+def _text(response) -> str:
+    return response.decode("utf-8", "replace") if isinstance(response, bytes) else str(response)
