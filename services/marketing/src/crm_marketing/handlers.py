@@ -4,6 +4,7 @@ from __future__ import annotations
 from crm_common import privacy
 from crm_common.entrypoint import handler_table, reads
 from crm_marketing.domain import privacy as privacy_parts
+from crm_marketing import audience_handlers
 from crm_marketing_contracts import PRIVACY_PART_COMPLETED
 
 
@@ -22,3 +23,4 @@ def privacy_requested(ctx, data: dict, envelope: dict) -> None:
 
 
 HANDLERS = handler_table(privacy_requested)
+HANDLERS.update(handler_table(*audience_handlers.HANDLED))  # the audience: sales' people, orders, tickets

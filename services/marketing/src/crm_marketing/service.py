@@ -7,6 +7,7 @@ from crm_common.stream import event_stream
 
 from crm_marketing import handlers
 from crm_marketing.domain import suppressions
+from crm_marketing.domain import consents, segments
 from crm_marketing.models import Base
 
 
@@ -20,3 +21,15 @@ class MarketingService(KernelService):
     get_suppression = entrypoint(c.GET_SUPPRESSION, suppressions.get)
     delete_suppression = entrypoint(c.DELETE_SUPPRESSION, suppressions.lift)
     check_suppression = entrypoint(c.CHECK_SUPPRESSION, suppressions.check)
+
+    list_segments = entrypoint(c.LIST_SEGMENTS, segments.page)
+    create_segment = entrypoint(c.CREATE_SEGMENT, segments.create)
+    get_segment = entrypoint(c.GET_SEGMENT, segments.get)
+    update_segment = entrypoint(c.UPDATE_SEGMENT, segments.update)
+    delete_segment = entrypoint(c.DELETE_SEGMENT, segments.delete)
+    list_segment_members = entrypoint(c.LIST_SEGMENT_MEMBERS, segments.list_members)
+
+    list_consents = entrypoint(c.LIST_CONSENTS, consents.page)
+    create_consent = entrypoint(c.CREATE_CONSENT, consents.create)
+    get_consent = entrypoint(c.GET_CONSENT, consents.get)
+    update_consent = entrypoint(c.UPDATE_CONSENT, consents.update)

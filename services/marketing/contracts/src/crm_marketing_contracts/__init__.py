@@ -11,6 +11,13 @@ from crm_marketing_contracts.suppressions import (CHECK_SUPPRESSION, CREATE_SUPP
                                                   SUPPRESSION_ADDED, SUPPRESSION_LIFTED, CheckQuery, CheckResult,
                                                   Suppression, SuppressionAddedData, SuppressionIn,
                                                   SuppressionLiftedData, SuppressionPage, SuppressionQuery)
+from crm_marketing_contracts.segments import (ATTRIBUTES, BEHAVIOURS, CREATE_SEGMENT, DELETE_SEGMENT, GET_SEGMENT,
+                                              LIST_SEGMENT_MEMBERS, LIST_SEGMENTS, RULE_DEPTH, SEGMENT_CREATED,
+                                              SEGMENT_DELETED, SEGMENT_UPDATED, UPDATE_SEGMENT, Member, MemberPage,
+                                              MemberQuery, Segment, SegmentIn, SegmentPage, SegmentPatch, SegmentQuery)
+from crm_marketing_contracts.consents import (CHANNELS, CONSENT_CHANGED, CREATE_CONSENT, GET_CONSENT, LIST_CONSENTS,
+                                              STATUSES, UPDATE_CONSENT, Consent, ConsentChangedData, ConsentIn,
+                                              ConsentPage, ConsentPatch, ConsentQuery)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

@@ -8,6 +8,10 @@ from crm_marketing.domain import suppressions
 
 PARTS = (suppressions,)  # each returns its data and counts under the names of what it holds
 
+from crm_marketing.domain import audience, consents  # noqa: E402 - the audience area's parts
+
+PARTS += (audience, consents)
+
 
 def export(ctx, address: str) -> tuple[dict, dict]:
     data, counts = {}, {}

@@ -8,3 +8,7 @@ from crm_marketing.models.suppressions import Suppression
 
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
            "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
+
+from crm_marketing.models.audience import AudienceAccount  # noqa: E402 - the audience area's accounts
+
+__all__ += ["AudienceAccount"]

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common.db import IdMixin, TimestampMixin, utcnow
-from crm_marketing.models.base import Base
+from crm_marketing.models.base import LIVE, Base
 
 
 class AudienceMember(IdMixin, TimestampMixin, Base):
@@ -20,6 +20,8 @@ class AudienceMember(IdMixin, TimestampMixin, Base):
         UniqueConstraint("kind", "source_id", name="ux_audience_members_source"),
         Index("ix_audience_members_email_hash", "email_hash"),
         Index("ix_audience_members_account_id", "account_id"),
+        # segments' attribute rules over the live members (the benchmark's country and grade rules)
+        Index("ix_audience_members_live_country_grade", "country", "grade", sqlite_where=LIVE, postgresql_where=LIVE),
     )
 
     kind: Mapped[str] = mapped_column(String(10))  # lead | contact
@@ -65,3 +67,18 @@ class AudienceActivity(IdMixin, Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. {"product_ids": [...]}, {"score": 4}
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     source_event_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # the event it came from
+
+
+class AudienceAccount(IdMixin, TimestampMixin, Base):
+    """Marketing's copy of a sales account (`id` is the account's id in sales): what is copied onto its
+    contacts (name as company, country, industry, grade, lifecycle_stage) when a contact arrives first or
+    the account changes. `merged_into_id` names the survivor of a merge."""
+
+    __tablename__ = "audience_accounts"
+
+    name: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    grade: Mapped[str | None] = mapped_column(String(1))
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(30))
+    merged_into_id: Mapped[str | None] = mapped_column(String(36))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from crm_common.db import IdMixin, TimestampMixin
 from crm_common.versioning import VersionMixin
@@ -35,3 +35,5 @@ class Consent(IdMixin, TimestampMixin, VersionMixin, Base):
     confirm_token_hash: Mapped[str | None] = mapped_column(String(64))  # double opt-in, pending only
     confirmed_at: Mapped[datetime | None] = mapped_column()
     created_by: Mapped[str | None] = mapped_column(String(36))
+
+    owner_id = synonym("created_by")  # record scope (crm_common.scope): "own" is the consents one recorded

@@ -100,6 +100,7 @@ class ContactFields(Strict):
     title = TextUpTo(100, allow_none=True)
     owner_id = Id(allow_none=True)
     do_not_call = Boolean()
+    title = fields.String(allow_none=True)
     country = Country(allow_none=True)
 
 

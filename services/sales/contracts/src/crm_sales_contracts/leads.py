@@ -64,6 +64,8 @@ class Lead(Record):
     territory_id = fields.String(allow_none=True)
     campaign_id = fields.String(allow_none=True)
     duplicate_of_id = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    score = fields.Integer(allow_none=True)
     assignment_rule = fields.String(allow_none=True)
     converted_at = Timestamp(allow_none=True)
     converted_account_id = fields.String(allow_none=True)

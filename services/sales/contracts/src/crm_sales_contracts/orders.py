@@ -172,6 +172,7 @@ class OrderEventData(EntityData):
     previous_status = fields.String(allow_none=True)
     total = fields.String(required=True)
     currency = fields.String(required=True)
+    product_ids = fields.List(fields.String(), metadata={"description": "the products of the order's lines"})
 
 
 QUOTE_SENT = event("sales", "quote_sent", 1, QuoteEventData, "", entity="quote", action="update")

@@ -24,7 +24,7 @@ delete = records.deleter("contact", Contact)
 def event_data(contact: Contact) -> dict:
     return {"id": contact.id, "account_id": contact.account_id, "first_name": contact.first_name,
             "last_name": contact.last_name, "email": contact.email, "phone": contact.phone,
-            "owner_id": contact.owner_id, "do_not_call": bool(contact.do_not_call)}
+            "owner_id": contact.owner_id, "do_not_call": bool(contact.do_not_call), "title": contact.title}
 
 
 def _account(ctx: Context, account_id: str | None) -> Account | None:

@@ -43,7 +43,7 @@ def event_data(lead: Lead) -> dict:
             "email": lead.email, "phone": lead.phone, "country": lead.country, "industry": lead.industry,
             "source": lead.source, "status": lead.status, "owner_id": lead.owner_id,
             "territory_id": lead.territory_id, "campaign_id": lead.campaign_id,
-            "duplicate_of_id": lead.duplicate_of_id}
+            "duplicate_of_id": lead.duplicate_of_id, "title": lead.title, "score": lead.score}
 
 
 MAX_DUPLICATES = 20

@@ -22,7 +22,8 @@ page = records.lister("order", Order, c.OrderFilters.SORTABLE)
 
 def order_event(order: Order, previous: str | None = None) -> dict:
     return {"id": order.id, "quote_id": order.quote_id, "account_id": order.account_id, "status": order.status,
-            "previous_status": previous, "total": str(order.total), "currency": order.currency}
+            "previous_status": previous, "total": str(order.total), "currency": order.currency,
+            "product_ids": sorted({line["product_id"] for line in order.lines or [] if line.get("product_id")})}
 
 
 def accept(ctx: Context, record_id: str) -> Order:
