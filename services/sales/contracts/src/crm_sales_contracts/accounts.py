@@ -100,7 +100,6 @@ class ContactFields(Strict):
     title = TextUpTo(100, allow_none=True)
     owner_id = Id(allow_none=True)
     do_not_call = Boolean()
-    title = fields.String(allow_none=True)
     country = Country(allow_none=True)
 
 
@@ -169,6 +168,7 @@ class ContactEventData(EntityData):
     phone = fields.String(allow_none=True)
     owner_id = fields.String(allow_none=True)
     do_not_call = Boolean()
+    title = fields.String(allow_none=True)
 
 
 class ContactUpdatedData(ContactEventData, ChangedData):

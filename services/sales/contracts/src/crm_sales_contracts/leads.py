@@ -64,8 +64,6 @@ class Lead(Record):
     territory_id = fields.String(allow_none=True)
     campaign_id = fields.String(allow_none=True)
     duplicate_of_id = fields.String(allow_none=True)
-    title = fields.String(allow_none=True)
-    score = fields.Integer(allow_none=True)
     assignment_rule = fields.String(allow_none=True)
     converted_at = Timestamp(allow_none=True)
     converted_account_id = fields.String(allow_none=True)
@@ -169,6 +167,8 @@ class LeadEventData(EntityData):
     territory_id = fields.String(allow_none=True)
     campaign_id = fields.String(allow_none=True)
     duplicate_of_id = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    score = fields.Integer(allow_none=True)
 
 
 class LeadUpdatedData(LeadEventData, ChangedData):
