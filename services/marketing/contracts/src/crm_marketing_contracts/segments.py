@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from crm_common.contracts.fields import CURSOR_RULE, Boolean, Text, Timestamp
+from crm_common.contracts.fields import CURSOR_RULE, Text, Timestamp
 from crm_common.contracts.registry import event, rpc
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
 
@@ -60,7 +60,7 @@ class SegmentQuery(ListQuery):
     """`?q=` searches names and descriptions; `counts=true` counts each segment of the page (slower)."""
 
     SORTABLE = ("created_at", "name")
-    counts = Boolean(load_default=False)
+    counts = fields.Boolean(load_default=False)  # a query string: "true" or "false"
 
 
 SegmentPage = page(Segment, "SegmentPage")
