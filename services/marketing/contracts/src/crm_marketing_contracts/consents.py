@@ -18,6 +18,7 @@ CHANNELS = ("email", "sms", "phone")
 STATUSES = ("opted_in", "opted_out", "pending")
 READ, CREATE, UPDATE = ("consent", "read"), ("consent", "create"), ("consent", "update")
 ID = dict(validate=validate.Length(min=1, max=36))
+IP_RULE = "ip is an IPv4 or IPv6 address"
 
 
 def _an_ip(value: str) -> None:
@@ -48,7 +49,7 @@ class Consent(Record):
 
 
 class ConsentIn(Strict):
-    RULES = (EMAIL_RULE,)
+    RULES = (EMAIL_RULE, IP_RULE)
 
     email = EmailAddress(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
@@ -63,6 +64,8 @@ class ConsentIn(Strict):
 
 
 class ConsentPatch(Patch):
+    RULES = (IP_RULE,)
+
     status = fields.String(validate=validate.OneOf(STATUSES))
     source = Text(validate=validate.Length(min=1, max=100))
     captured_at = Timestamp(allow_none=True)

@@ -24,10 +24,14 @@ FIELDS = ("name", "description", "rules")
 LIVE_MEMBER = AudienceMember.deleted_at.is_(None)
 
 
+def count_query(rules: dict, now: datetime | None = None):
+    """The one query that counts the live members a (checked) rule tree matches now."""
+    return select(func.count()).select_from(AudienceMember).where(LIVE_MEMBER, segment_rules.condition(rules, now))
+
+
 def count(session, rules: dict, now: datetime | None = None) -> int:
     """How many live members a (checked) rule tree matches now."""
-    query = select(func.count()).select_from(AudienceMember).where(LIVE_MEMBER, segment_rules.condition(rules, now))
-    return session.execute(query).scalar_one()
+    return session.execute(count_query(rules, now)).scalar_one()
 
 
 def members(session, rules: dict, now: datetime | None = None):
