@@ -106,17 +106,22 @@ def main() -> int:
 
     for rules in SEGMENTS.values():
         segment_rules.check(rules)
-    pg = PgDatabases(["marketing"], prefix=f"bench_segment_{os.getpid()}").create()
+    reuse = os.environ.get("BENCH_SEGMENT_URL")  # a database an earlier run kept (BENCH_SEGMENT_KEEP=1): no load
+    pg = None if reuse else PgDatabases(["marketing"], prefix=f"bench_segment_{os.getpid()}").create()
     results = {}
     try:
-        url = pg.url("marketing")
+        url = reuse or pg.url("marketing")
         migrate.upgrade("marketing", url)
         engine = make_engine(url)
         factory = sessionmaker(engine)
         now = utcnow()
-        seconds, _ = load(factory, now)
-        print(f"loaded {MEMBERS} audience members and {ACTIVITY} activity rows with insert_rows in {seconds:.1f} s",
-              flush=True)
+        if not reuse:
+            seconds, _ = load(factory, now)
+            print(f"loaded {MEMBERS} audience members and {ACTIVITY} activity rows with insert_rows in "
+                  f"{seconds:.1f} s", flush=True)
+        else:
+            with factory() as session:
+                now = session.execute(text("SELECT max(created_at) FROM audience_members")).scalar()
         with factory() as session:
             baseline, total = timed(lambda: session.execute(text("SELECT count(*) FROM audience_members")).scalar(),
                                     RUNS)
@@ -127,7 +132,10 @@ def main() -> int:
                 results[name] = (counted, members, plan)
         engine.dispose()
     finally:
-        pg.drop()
+        if pg is not None and os.environ.get("BENCH_SEGMENT_KEEP"):
+            print(f"kept {url}", flush=True)
+        elif pg is not None:
+            pg.drop()
     base = percentile(baseline, 50)
     print(f"bare count(*) floor over {total} rows: p50 {base * 1000:7.1f} ms  "
           f"p99 {percentile(baseline, 99) * 1000:7.1f} ms")

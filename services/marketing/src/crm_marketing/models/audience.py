@@ -57,6 +57,8 @@ class AudienceActivity(IdMixin, Base):
         Index("ix_audience_activity_kind_ref", "kind", "ref_id", "occurred_at"),
         Index("ix_audience_activity_email_hash", "email_hash"),
         Index("ix_audience_activity_account", "account_id", "kind"),
+        # a behaviour window without a reference ("opened any email in 60 days"): an index-only scan
+        Index("ix_audience_activity_kind_time", "kind", "occurred_at", "member_id"),
     )
 
     member_id: Mapped[str | None] = mapped_column(String(36))
