@@ -5,5 +5,11 @@ from crm_gateway.conventions import Route, build, resource
 ROUTES = [
     Route("GET", "/suppressions/check", c.CHECK_SUPPRESSION),  # before the <id> routes
     *resource("suppressions", c.LIST_SUPPRESSIONS, c.CREATE_SUPPRESSION, c.GET_SUPPRESSION, c.DELETE_SUPPRESSION),
+    *resource("email-templates", c.LIST_EMAIL_TEMPLATES, c.CREATE_EMAIL_TEMPLATE, c.GET_EMAIL_TEMPLATE,
+              c.UPDATE_EMAIL_TEMPLATE, c.DELETE_EMAIL_TEMPLATE),
+    Route("POST", "/email-templates/<id>/preview", c.PREVIEW_EMAIL_TEMPLATE),
+    *resource("campaigns", c.LIST_CAMPAIGNS, c.CREATE_CAMPAIGN, c.GET_CAMPAIGN, c.UPDATE_CAMPAIGN,
+              c.DELETE_CAMPAIGN),
+    Route("GET", "/campaigns/<id>/stats", c.CAMPAIGN_STATS),
 ]
 blueprints = build("marketing", ROUTES)

@@ -11,6 +11,15 @@ from crm_marketing_contracts.suppressions import (CHECK_SUPPRESSION, CREATE_SUPP
                                                   SUPPRESSION_ADDED, SUPPRESSION_LIFTED, CheckQuery, CheckResult,
                                                   Suppression, SuppressionAddedData, SuppressionIn,
                                                   SuppressionLiftedData, SuppressionPage, SuppressionQuery)
+from crm_marketing_contracts.templates import (CREATE_EMAIL_TEMPLATE, DELETE_EMAIL_TEMPLATE, GET_EMAIL_TEMPLATE,
+                                              LIST_EMAIL_TEMPLATES, PREVIEW_EMAIL_TEMPLATE, UPDATE_EMAIL_TEMPLATE,
+                                              EmailTemplate, Preview, PreviewIn, TemplateIn, TemplatePage,
+                                              TemplatePatch, TemplateQuery)
+from crm_marketing_contracts.campaigns import (AB_METRICS, CAMPAIGN_CREATED, CAMPAIGN_DELETED, CAMPAIGN_STATS,
+                                              CAMPAIGN_UPDATED, CREATE_CAMPAIGN, DELETE_CAMPAIGN, GET_CAMPAIGN,
+                                              LIST_CAMPAIGNS, STATUSES, TYPES, UPDATE_CAMPAIGN, Campaign,
+                                              CampaignEventData, CampaignIn, CampaignPage, CampaignPatch,
+                                              CampaignQuery, CampaignStats, VariantIn)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

@@ -1,5 +1,6 @@
 """Tables of the marketing service, one module per area; every table is on `Base.metadata`."""
 from crm_marketing.models.audience import AudienceActivity, AudienceMember
+from crm_marketing.models.attribution import Attribution
 from crm_marketing.models.base import LIVE, Base
 from crm_marketing.models.campaigns import Campaign, CampaignVariant, EmailTemplate, Segment
 from crm_marketing.models.consents import Consent
@@ -8,3 +9,4 @@ from crm_marketing.models.suppressions import Suppression
 
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
            "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
+__all__ += ["Attribution"]
