@@ -92,7 +92,8 @@ def update(ctx, record_id: str, data: dict, expected_version: int | None = None)
     if campaign.status in LOCKED:
         allowed = {"actual_cost"} | ({"status"} if campaign.status == "sending" else set())
         refused = [name for name in asked if name not in allowed]
-        if refused or (data.get("status") not in (None, "cancelled", campaign.status)):
+        moves = {None, campaign.status, "cancelled"} | ({"sent"} if campaign.type != "email" else set())
+        if refused or data.get("status") not in moves:
             raise conflict(f"the campaign is {campaign.status}: only its actual_cost can change "
                            f"(asked: {', '.join(refused or ['status'])})", status=campaign.status)
     merged = {**current, **data}
