@@ -33,7 +33,7 @@ def test_a_template_is_stored_sanitised_and_its_change_recorded(marketer, events
 
 
 @pytest.mark.parametrize("part, source, said", [
-    ("html", "<p>{{ ''.__class__.__mro__ }}</p>", "html line 1: '__mro__' is not a recipient field"),
+    ("html", "<p>{{ ''.__class__.__mro__ }}</p>", "html line 1: '__class__' is not a recipient field"),
     ("subject", "Hi {{ contact.first_name", "subject line 1: unexpected end of template"),
     ("text", "a\n{% for x in contact %}{% endfor %}", "text line 2: {% for %} is not allowed"),
     ("html", "<script>{{ contact.first_name }}</script>", "html nothing is left once sanitised"),

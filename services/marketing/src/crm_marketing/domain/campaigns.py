@@ -95,7 +95,7 @@ def update(ctx, record_id: str, data: dict, expected_version: int | None = None)
         moves = {None, campaign.status, "cancelled"} | ({"sent"} if campaign.type != "email" else set())
         if refused or data.get("status") not in moves:
             raise conflict(f"the campaign is {campaign.status}: only its actual_cost can change "
-                           f"(asked: {', '.join(refused or ['status'])})", status=campaign.status)
+                           f"(asked: {', '.join(refused or ['status'])})", campaign_status=campaign.status)
     merged = {**current, **data}
     _check(ctx.session, merged, data)
     if "status" in data and data["status"] != campaign.status:
@@ -121,7 +121,7 @@ def delete(ctx, record_id: str, expected_version: int | None = None) -> None:
     campaign = _load(ctx, record_id, "delete")
     check_version(campaign, expected_version)
     if campaign.status == "sending":
-        raise conflict("the campaign is sending: cancel it first", status=campaign.status)
+        raise conflict("the campaign is sending: cancel it first", campaign_status=campaign.status)
     campaign.deleted_at = utcnow()
     ctx.session.flush()
     ctx.emit(c.CAMPAIGN_DELETED, _event(campaign))
@@ -175,10 +175,10 @@ def ready_to_send(campaign: Campaign) -> list[str]:
 def _allowed_move(campaign: Campaign, status: str, by_send: bool) -> None:
     if status not in FLOW[campaign.status]:
         raise conflict(f"a {campaign.status} campaign cannot become {status} (the flow is draft -> scheduled -> "
-                       "sending -> sent, or cancelled from any status but sent)", status=campaign.status)
+                       "sending -> sent, or cancelled from any status but sent)", campaign_status=campaign.status)
     if campaign.type == "email" and not by_send and status in BY_THE_SEND:
         raise conflict(f"an email campaign becomes {status} by its send (POST /api/v1/campaigns/{{id}}/send)",
-                       status=campaign.status)
+                       campaign_status=campaign.status)
 
 
 def _check(session, merged: dict, sent: dict) -> None:

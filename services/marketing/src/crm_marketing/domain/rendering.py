@@ -139,11 +139,14 @@ def check(source: str | None, part: str) -> list[str]:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         return [f"line {exc.lineno}: {exc.message}"]
-    problems = []
-    for node in tree.find_all(nodes.Node):
+    found = []
+    for depth, node in enumerate(tree.find_all(nodes.Node)):
         problem = _refused(node)
-        if problem and f"line {node.lineno}: {problem}" not in problems:
-            problems.append(f"line {node.lineno}: {problem}")
+        if problem:  # per line: a refused statement, then the innermost expression (`cycler.__init__` is
+            # first of all an unknown name)
+            statement = isinstance(node, tuple(STATEMENTS))
+            found.append(((node.lineno or 0, 0 if statement else 1, -depth), f"line {node.lineno}: {problem}"))
+    problems = list(dict.fromkeys(problem for _, problem in sorted(found)))
     if not problems:
         try:
             env.from_string(source)
