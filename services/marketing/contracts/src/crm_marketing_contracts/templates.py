@@ -18,7 +18,7 @@ READ, CREATE, UPDATE, DELETE = (("email_template", action) for action in ("read"
 TEMPLATE_RULE = ("subject, html and text are templates of data only: placeholders over contact, account and "
                  "campaign fields, the filters default, upper, lower, title, capitalize, trim, truncate, "
                  "escape, urlencode, round, int, length, first, last, join, and {% if %}; a syntax error or "
-                 "anything else is a 422 naming the line")
+                 "anything else is a 422 naming the line, and so is HTML of which sanitising leaves nothing")
 SANITISED = ("sanitised on save: <style> blocks inlined into style attributes, then only mail-safe tags, "
              "attributes and CSS properties kept (no script, no event handlers, links http, https or mailto)")
 MAX_HTML = 500_000

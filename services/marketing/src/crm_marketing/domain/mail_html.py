@@ -71,7 +71,10 @@ class _Markers:
 def sanitise(source: str) -> str:
     """The template HTML with its styles inlined and only mail-safe markup kept (Jinja tags untouched)."""
     marked = _Markers(source)
-    inlined = _INLINER.inline(marked.text) if "<style" in marked.text.lower() else marked.text
+    try:
+        inlined = _INLINER.inline(marked.text) if "<style" in marked.text.lower() else marked.text
+    except Exception as exc:  # noqa: BLE001 - css_inline's errors (bad CSS) have no common base
+        raise ValueError(f"the <style> CSS could not be inlined: {exc}") from None
     cleaned = nh3.clean(inlined, tags=set(TAGS), clean_content_tags=set(DROPPED_WITH_CONTENT),
                         attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
                         url_schemes=set(richtext.URL_SCHEMES), link_rel=richtext.LINK_REL, strip_comments=True,

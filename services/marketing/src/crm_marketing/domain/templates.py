@@ -35,7 +35,10 @@ def prepared(data: dict) -> dict:
     it dropped with its element (inside a `<script>`) must not leave an unbalanced `{% if %}` behind."""
     problems = {part: rendering.check(data[part], part) for part in PARTS if data.get(part)}
     if "html" in data and not problems.get("html"):
-        data = {**data, "html": mail_html.sanitise(data["html"])}
+        try:
+            data = {**data, "html": mail_html.sanitise(data["html"])}
+        except ValueError as exc:
+            raise validation({"html": [str(exc)]}, str(exc)) from None
         if not data["html"].strip():
             problems["html"] = ["nothing is left once sanitised: the HTML needs some content a mail may show"]
         else:
