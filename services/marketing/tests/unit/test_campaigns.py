@@ -155,3 +155,15 @@ def test_soft_delete_hides_it_but_a_sending_campaign_is_cancelled_first(marketer
     refused(campaigns.get, marketer, campaign.id, code="not_found")
     assert campaigns.page(marketer, c.CampaignQuery().load({}))["items"] == []
     assert marketer.session.get(Campaign, campaign.id).deleted_at is not None
+
+
+def test_the_list_shows_each_campaigns_variants_and_filters(marketer, made):
+    ab = add(marketer, name="AB", variants=[{"template_id": made["a"], "share": 30},
+                                            {"template_id": made["b"], "share": 70}])
+    plain = add(marketer, name="Plain", type="print")
+    listed = campaigns.page(marketer, c.CampaignQuery().load({"sort": "name"}))["items"]
+    assert [(row.name, [v.share for v in row.variants]) for row in listed] == [("AB", [30, 70]), ("Plain", [])]
+    assert [row.id for row in campaigns.page(marketer, c.CampaignQuery().load({"type": "print"}))["items"]] == [
+        plain.id]
+    assert [row.id for row in campaigns.page(marketer, c.CampaignQuery().load({"q": "a"}))["items"]] == [
+        plain.id, ab.id]
