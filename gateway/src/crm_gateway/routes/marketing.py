@@ -8,5 +8,11 @@ ROUTES = [
     *resource("segments", c.LIST_SEGMENTS, c.CREATE_SEGMENT, c.GET_SEGMENT, c.UPDATE_SEGMENT, c.DELETE_SEGMENT),
     Route("GET", "/segments/<id>/members", c.LIST_SEGMENT_MEMBERS),
     *resource("consents", c.LIST_CONSENTS, c.CREATE_CONSENT, c.GET_CONSENT, c.UPDATE_CONSENT),
+    *resource("email-templates", c.LIST_EMAIL_TEMPLATES, c.CREATE_EMAIL_TEMPLATE, c.GET_EMAIL_TEMPLATE,
+              c.UPDATE_EMAIL_TEMPLATE, c.DELETE_EMAIL_TEMPLATE),
+    Route("POST", "/email-templates/<id>/preview", c.PREVIEW_EMAIL_TEMPLATE),
+    *resource("campaigns", c.LIST_CAMPAIGNS, c.CREATE_CAMPAIGN, c.GET_CAMPAIGN, c.UPDATE_CAMPAIGN,
+              c.DELETE_CAMPAIGN),
+    Route("GET", "/campaigns/<id>/stats", c.CAMPAIGN_STATS),
 ]
 blueprints = build("marketing", ROUTES)

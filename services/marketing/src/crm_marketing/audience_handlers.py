@@ -7,7 +7,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from crm_common.entrypoint import reads
-from crm_marketing.domain import audience
+from crm_marketing.domain import attribution, audience
 
 LEAD_CREATED, LEAD_UPDATED = "sales.lead_created.v1", "sales.lead_updated.v1"
 LEAD_ASSIGNED, LEAD_CONVERTED, LEADS_IMPORTED = ("sales.lead_assigned.v1", "sales.lead_converted.v1",
@@ -110,6 +110,7 @@ class SurveyFields(Schema):
 @reads(LEAD_CREATED, LEAD_UPDATED, fields=LeadFields)
 def on_lead(ctx, data: dict, envelope: dict) -> None:
     audience.lead_changed(ctx.session, data)
+    attribution.lead(ctx, data, envelope)  # campaign stats count a lead by its campaign_id
 
 
 @reads(LEAD_ASSIGNED, fields=LeadAssignedFields)

@@ -8,6 +8,7 @@ from crm_common.stream import event_stream
 from crm_marketing import handlers
 from crm_marketing.domain import suppressions
 from crm_marketing.domain import consents, segments
+from crm_marketing.domain import campaigns, stats, templates
 from crm_marketing.models import Base
 
 
@@ -33,3 +34,15 @@ class MarketingService(KernelService):
     create_consent = entrypoint(c.CREATE_CONSENT, consents.create)
     get_consent = entrypoint(c.GET_CONSENT, consents.get)
     update_consent = entrypoint(c.UPDATE_CONSENT, consents.update)
+    list_email_templates = entrypoint(c.LIST_EMAIL_TEMPLATES, templates.page)
+    create_email_template = entrypoint(c.CREATE_EMAIL_TEMPLATE, templates.create)
+    get_email_template = entrypoint(c.GET_EMAIL_TEMPLATE, templates.get)
+    update_email_template = entrypoint(c.UPDATE_EMAIL_TEMPLATE, templates.update)
+    delete_email_template = entrypoint(c.DELETE_EMAIL_TEMPLATE, templates.delete)
+    preview_email_template = entrypoint(c.PREVIEW_EMAIL_TEMPLATE, templates.preview)
+    list_campaigns = entrypoint(c.LIST_CAMPAIGNS, campaigns.page)
+    create_campaign = entrypoint(c.CREATE_CAMPAIGN, campaigns.create)
+    get_campaign = entrypoint(c.GET_CAMPAIGN, campaigns.get)
+    update_campaign = entrypoint(c.UPDATE_CAMPAIGN, campaigns.update)
+    delete_campaign = entrypoint(c.DELETE_CAMPAIGN, campaigns.delete)
+    campaign_stats = entrypoint(c.CAMPAIGN_STATS, stats.of)

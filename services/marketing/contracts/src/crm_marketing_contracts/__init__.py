@@ -18,6 +18,15 @@ from crm_marketing_contracts.segments import (ATTRIBUTES, BEHAVIOURS, CREATE_SEG
 from crm_marketing_contracts.consents import (CHANNELS, CONSENT_CHANGED, CREATE_CONSENT, GET_CONSENT, LIST_CONSENTS,
                                               STATUSES, UPDATE_CONSENT, Consent, ConsentChangedData, ConsentIn,
                                               ConsentPage, ConsentPatch, ConsentQuery)
+from crm_marketing_contracts.templates import (CREATE_EMAIL_TEMPLATE, DELETE_EMAIL_TEMPLATE, GET_EMAIL_TEMPLATE,
+                                              LIST_EMAIL_TEMPLATES, PREVIEW_EMAIL_TEMPLATE, UPDATE_EMAIL_TEMPLATE,
+                                              EmailTemplate, Preview, PreviewIn, TemplateIn, TemplatePage,
+                                              TemplatePatch, TemplateQuery)
+from crm_marketing_contracts.campaigns import (AB_METRICS, CAMPAIGN_CREATED, CAMPAIGN_DELETED, CAMPAIGN_STATS,
+                                              CAMPAIGN_UPDATED, CREATE_CAMPAIGN, DELETE_CAMPAIGN, GET_CAMPAIGN,
+                                              LIST_CAMPAIGNS, STATUSES, TYPES, UPDATE_CAMPAIGN, Campaign,
+                                              CampaignEventData, CampaignIn, CampaignPage, CampaignPatch,
+                                              CampaignQuery, CampaignStats, VariantIn)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

@@ -26,7 +26,8 @@ from sqlalchemy.orm import aliased
 from crm_common.db import utcnow
 from crm_common.errors import validation
 from crm_marketing.models import AudienceActivity, AudienceMember, Consent
-from crm_marketing_contracts import BEHAVIOURS, CHANNELS, RULE_DEPTH, STATUSES
+from crm_marketing_contracts import BEHAVIOURS, CHANNELS, RULE_DEPTH
+from crm_marketing_contracts.consents import STATUSES
 
 MAX_ITEMS = 50
 TEXT_FIELDS = ("kind", "country", "industry", "grade", "lifecycle_stage", "lead_status", "owner_id", "campaign_id",

@@ -1,5 +1,6 @@
 """Tables of the marketing service, one module per area; every table is on `Base.metadata`."""
 from crm_marketing.models.audience import AudienceActivity, AudienceMember
+from crm_marketing.models.attribution import Attribution
 from crm_marketing.models.base import LIVE, Base
 from crm_marketing.models.campaigns import Campaign, CampaignVariant, EmailTemplate, Segment
 from crm_marketing.models.consents import Consent
@@ -12,3 +13,4 @@ __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "Ca
 from crm_marketing.models.audience import AudienceAccount  # noqa: E402 - the audience area's accounts
 
 __all__ += ["AudienceAccount"]
+__all__ += ["Attribution"]
