@@ -177,7 +177,7 @@ def test_send(ctx, record_id: str, data: dict) -> dict:
                                 "error": message.smtp_response})
                 ctx.session.add(message)
                 continue
-            throttle.take(len(data["emails"]))
+            throttle.take(len(data["emails"]), ctx.session.connection())
             try:
                 response = smtp.send_bytes(composed.data, config.env("CRM_MARKETING_BOUNCE_ADDRESS") or
                                            campaign.from_email, address)

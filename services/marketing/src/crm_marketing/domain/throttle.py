@@ -48,40 +48,46 @@ class Throttle:
         self._lock = _lock_key(account)
         self._left, self._slot = 0, None  # messages claimed for `_slot` and not sent yet
 
-    def take(self, want: int = 1) -> None:
+    def take(self, want: int = 1, conn=None) -> None:
         if self._left <= 0 or self._slot != int(self.clock()):  # a claim is good for its own second only
-            self._left = self.acquire(want)
+            self._left = self.acquire(want, conn)
         self._left -= 1
 
-    def claim(self, want: int) -> tuple[int, float]:
-        """(messages granted for this second, seconds to wait before asking again when none)."""
+    def claim(self, want: int, conn=None) -> tuple[int, float]:
+        """(messages granted for this second, seconds to wait before asking again when none). With `conn`, in the
+        caller's transaction (an RPC's: on SQLite a second transaction would wait for the first)."""
         want = max(1, min(want, CHUNK, self.per_second))
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock})
-            now = self.clock()
-            slot = int(now)
-            rows = dict(conn.execute(select(T.c.slot, T.c.sent).where(
-                T.c.account == self.account, T.c.slot > slot - WINDOW)).all())
-            in_second, in_minute = rows.get(slot, 0), sum(rows.values())
-            granted = min(want, self.per_second - in_second, self.per_minute - in_minute)
-            if granted <= 0:
-                if self.per_minute - in_minute <= 0:  # until the oldest second with sends leaves the window
-                    oldest = min(s for s, n in rows.items() if n > 0)
-                    return 0, max(0.01, oldest + WINDOW - now)
-                return 0, max(0.01, slot + 1 - now)
-            if slot in rows:
-                conn.execute(update(T).where(T.c.account == self.account, T.c.slot == slot)
-                             .values(sent=T.c.sent + granted))
-            else:
-                conn.execute(insert(T).values(account=self.account, slot=slot, sent=granted))
-                conn.execute(delete(T).where(T.c.account == self.account, T.c.slot < slot - KEEP))
-            self._slot = slot
-            return granted, 0.0
+        if conn is not None:
+            return self._claim(want, conn)
+        with self.engine.begin() as own:
+            return self._claim(want, own)
 
-    def acquire(self, want: int) -> int:
+    def _claim(self, want: int, conn) -> tuple[int, float]:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock})
+        now = self.clock()
+        slot = int(now)
+        rows = dict(conn.execute(select(T.c.slot, T.c.sent).where(
+            T.c.account == self.account, T.c.slot > slot - WINDOW)).all())
+        in_second, in_minute = rows.get(slot, 0), sum(rows.values())
+        granted = min(want, self.per_second - in_second, self.per_minute - in_minute)
+        if granted <= 0:
+            if self.per_minute - in_minute <= 0:  # until the oldest second with sends leaves the window
+                oldest = min(s for s, n in rows.items() if n > 0)
+                return 0, max(0.01, oldest + WINDOW - now)
+            return 0, max(0.01, slot + 1 - now)
+        if slot in rows:
+            conn.execute(update(T).where(T.c.account == self.account, T.c.slot == slot)
+                         .values(sent=T.c.sent + granted))
+        else:
+            conn.execute(insert(T).values(account=self.account, slot=slot, sent=granted))
+            conn.execute(delete(T).where(T.c.account == self.account, T.c.slot < slot - KEEP))
+        self._slot = slot
+        return granted, 0.0
+
+    def acquire(self, want: int, conn=None) -> int:
         while True:
-            granted, wait = self.claim(want)
+            granted, wait = self.claim(want, conn)
             if granted:
                 return granted
             self.sleep(wait)
