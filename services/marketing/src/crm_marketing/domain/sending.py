@@ -80,7 +80,7 @@ def start(ctx, record_id: str, data: dict) -> dict:
     resumable = campaign.status == "sending" and current is not None and current.status == "failed"
     if campaign.status not in STARTABLE and not resumable:
         raise conflict(f"the campaign is {campaign.status}: only a draft or cancelled campaign is sent "
-                       "(or one whose send failed)", status=campaign.status)
+                       "(or one whose send failed)", campaign_status=campaign.status)
     _check_sendable(ctx, campaign)
     at = data.get("at")
     later = at is not None and at > utcnow()
@@ -114,7 +114,7 @@ def cancel(ctx, record_id: str) -> dict:
     campaign = _load(ctx, record_id, "update")
     if campaign.status not in ("scheduled", "sending"):
         raise conflict(f"the campaign is {campaign.status}: only a scheduled or running send is cancelled",
-                       status=campaign.status)
+                       campaign_status=campaign.status)
     campaign.status = "cancelled"
     ctx.session.flush()
     ctx.session.execute(update(J).where(J.c.id == campaign.send_job_id, J.c.status.in_((SCHEDULED, "queued"))).values(
