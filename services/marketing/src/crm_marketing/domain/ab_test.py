@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import distinct, func, select, update
 
+from crm_marketing.domain.send_log import REAL
 from crm_marketing.models import Campaign, CampaignVariant, Message, TrackingHit
 
 
@@ -42,14 +43,14 @@ class Split:
 def assigned(conn, campaign_id: str) -> dict:
     """Messages per variant so far (not tests)."""
     return dict(conn.execute(select(Message.variant_id, func.count()).where(
-        Message.campaign_id == campaign_id, Message.is_test.is_(False), Message.variant_id.is_not(None))
+        Message.campaign_id == campaign_id, REAL, Message.variant_id.is_not(None))
         .group_by(Message.variant_id)).all())
 
 
 def test_finished_at(conn, campaign_id: str):
     """When the test group's last message was handed over."""
     return conn.execute(select(func.max(Message.handed_at)).where(
-        Message.campaign_id == campaign_id, Message.is_test.is_(False), Message.variant_id.is_not(None))).scalar()
+        Message.campaign_id == campaign_id, REAL, Message.variant_id.is_not(None))).scalar()
 
 
 def wait_until(campaign, finished_at):
@@ -60,7 +61,7 @@ def rates(conn, campaign, variants: list) -> dict:
     """variant id -> (unique people's opens or clicks, messages sent)."""
     kind = "click" if campaign.ab_metric == "clicks" else "open"
     sent = dict(conn.execute(select(Message.variant_id, func.count()).where(
-        Message.campaign_id == campaign.id, Message.is_test.is_(False), Message.status == "sent",
+        Message.campaign_id == campaign.id, REAL, Message.status == "sent",
         Message.variant_id.is_not(None)).group_by(Message.variant_id)).all())
     hits = dict(conn.execute(select(TrackingHit.variant_id, func.count(distinct(TrackingHit.message_id))).where(
         TrackingHit.campaign_id == campaign.id, TrackingHit.kind == kind, TrackingHit.machine.is_(False))

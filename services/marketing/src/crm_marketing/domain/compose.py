@@ -112,12 +112,12 @@ def _qp(text: str) -> bytes:
 
 
 def compose(rendered, *, message_id: str, to: str, sender: Sender, test: bool = False,
-            public: str | None = None, unsubscribe_mailto: str | None = None) -> Composed:
+            public: str | None = None, unsubscribe_mailto: str | None = None, unsubscribe: str | None = None) -> Composed:
     """The message to `to` for the send log row `message_id` (its id signs the tokens)."""
     public = public or public_url()
     html, links = track_links(rendered.html or "", message_id, public)
     html = add_pixel(html, message_id, public)
-    unsubscribe = unsubscribe_url(message_id, public)
+    unsubscribe = unsubscribe or unsubscribe_url(message_id, public)
     text = rendered.text if rendered.text and rendered.text.strip() else text_of(rendered.html or "")
     if unsubscribe not in text:
         text = f"{text}\n\n--\nUnsubscribe: {unsubscribe}\n"

@@ -22,18 +22,20 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 import crm_marketing_contracts as c
 from crm_common import config, outbox
 from crm_common.db import new_id, utcnow
-from crm_marketing.domain import ab_test, compose, mailer, rendering, segments, send_log
+from crm_marketing.domain import ab_test, compose, mailer, rendering, segments, send_lanes, send_log
 from crm_marketing.domain.send_log import Item, Outcomes
 from crm_marketing.domain.throttle import Throttle
-from crm_marketing.models import AudienceMember, Base, Campaign, CampaignVariant, EmailTemplate, Message
+from crm_marketing.models import (AudienceMember, Base, Campaign, CampaignVariant, EmailTemplate, Message,
+                                  SendRecipient)
 
 KIND = "campaign_send"
+CANCELLED, WAIT = object(), object()
 WAIT_SLICE = 20.0  # seconds: a waiting A/B test renews its lease and looks for a cancel this often
 
 
@@ -66,11 +68,11 @@ class Send:
         self.job, self.engine, self.plan = job, job.engine, plan
         self.campaign = plan.campaign
         acct = mailer.account()
-        self.smtp = mailer.Connection(acct)
-        self.throttle = Throttle(self.engine, acct.key)
         self.sender = compose.Sender(self.campaign.from_email, self.campaign.from_name, self.campaign.reply_to)
-        self.envelope_from = config.env("CRM_MARKETING_BOUNCE_ADDRESS") or self.campaign.from_email
+        envelope_from = config.env("CRM_MARKETING_BOUNCE_ADDRESS") or self.campaign.from_email
+        self.lanes = send_lanes.Lanes(self.engine, acct, Throttle(self.engine, acct.key), envelope_from)
         self.batch = config.env_int("CRM_SEND_BATCH", 500)
+        self.public = compose.public_url()
         self.soft_tries = config.env_int("CRM_SMTP_SOFT_TRIES", 3)
         self.retry_delay = config.env_float("CRM_SMTP_RETRY_DELAY", 60.0)
         self.soft: list[Item] = []
@@ -85,8 +87,8 @@ class Send:
                          "sent": by_status.get("sent", 0)}
         self.job.failed = by_status.get("failed", 0)
         self.position = sum(by_status.values())
+        remaining = self._snapshot()
         with Session(self.engine) as session:
-            remaining = session.execute(select(func.count()).select_from(self._new(session).subquery())).scalar()
             self.split = ab_test.Split(self.plan.variants, ab_test.assigned(session.connection(), cid))
         total = self.position + remaining
         self.test_size = ab_test.test_size(self.campaign, self.plan.variants, total) if not self.winner else 0
@@ -95,24 +97,36 @@ class Send:
         self.job.progress(self.counters["processed"], self.counters["sent"], total=total)
         try:
             self._send(self._leftovers())
-            while True:
-                if self._cancelled():
-                    return self._finish("cancelled", presumed)
-                if self.plan.variants and self.winner is None and self.position >= self.test_size:
-                    if not self._any_new():
-                        break
-                    if not self._pick_winner():
-                        return self._finish("cancelled", presumed)
-                limit = self.batch if self.winner or not self.plan.variants else min(
-                    self.batch, self.test_size - self.position)
-                items = self._claim_next(limit)
-                if items is None:
-                    break
-                self._send(items)
+            items = self._next()
+            while items not in (None, CANCELLED):
+                sending = self.lanes.start(items, self.soft_tries, final=False)
+                # the next batch is made (rendered, logged) while this one is handed over, unless the A/B
+                # test's winner must be known first
+                ahead = self._next() if not self._at_test_end() else WAIT
+                self._settle(sending.result())
+                items = self._next() if ahead is WAIT else ahead
+            if items is CANCELLED:
+                return self._finish("cancelled", presumed)
             self._retry_soft()
+            self._drop_snapshot()
         finally:
-            self.smtp.close()
+            self.lanes.close()
         return self._finish("sent", presumed)
+
+    def _at_test_end(self) -> bool:
+        return bool(self.plan.variants) and self.winner is None and self.position >= self.test_size
+
+    def _next(self):
+        """The next batch, claimed in the send log; None at the end, CANCELLED when the send was cancelled."""
+        if self._cancelled():
+            return CANCELLED
+        if self._at_test_end():
+            if not self._any_new():
+                return None
+            if not self._pick_winner():
+                return CANCELLED
+        limit = self.batch if self.winner or not self.plan.variants else min(self.batch, self.test_size - self.position)
+        return self._claim_next(limit)
 
     def _finish(self, status: str, presumed: int) -> dict:
         cid = self.campaign.id
@@ -142,19 +156,37 @@ class Send:
         return status != "sending"
 
     # -- who gets what ----------------------------------------------------------------------------------
-    def _new(self, session, after: str | None = None):
-        """Recipients of the segments with no row in this campaign's send log, in address-hash order."""
-        members = segments.recipients(session, self.campaign.segment_ids).subquery()
-        logged = exists().where(Message.campaign_id == self.campaign.id, Message.email_hash == members.c.email_hash,
-                                Message.is_test.is_(False))
-        query = select(members).where(~logged)
+    def _snapshot(self) -> int:
+        """The segments evaluated now: their recipients not yet in the send log, kept for this run's batches."""
+        job_id = self.job.job["id"]
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(SendRecipient).where(SendRecipient.job_id == job_id))
+            members = segments.recipients(session, self.campaign.segment_ids).subquery()
+            logged = exists().where(Message.campaign_id == self.campaign.id,
+                                    Message.email_hash == members.c.email_hash, send_log.REAL)
+            session.execute(insert(SendRecipient).from_select(
+                ["job_id", "email_hash", "member_id"],
+                select(literal(job_id), members.c.email_hash, members.c.id).where(~logged)))
+            return session.execute(select(func.count()).where(SendRecipient.job_id == job_id)).scalar()
+
+    def _drop_snapshot(self) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(SendRecipient).where(SendRecipient.job_id == self.job.job["id"]))
+
+    def _new(self, after: str | None = None):
+        """The run's recipients with no row in the send log yet (still live), in address-hash order."""
+        logged = exists().where(Message.campaign_id == self.campaign.id, Message.email_hash == SendRecipient.email_hash,
+                                send_log.REAL)
+        query = (select(*AudienceMember.__table__.c).join(SendRecipient, SendRecipient.member_id == AudienceMember.id)
+                 .where(SendRecipient.job_id == self.job.job["id"], AudienceMember.deleted_at.is_(None), ~logged)
+                 .order_by(SendRecipient.email_hash))
         if after is not None:
-            query = query.where(members.c.email_hash > after)
+            query = query.where(SendRecipient.email_hash > after)
         return query
 
     def _any_new(self) -> bool:
         with Session(self.engine) as session:
-            return session.execute(self._new(session).limit(1)).first() is not None
+            return session.execute(self._new(getattr(self, "_last", None)).limit(1)).first() is not None
 
     def _template_for(self, variant):
         template_id = variant.template_id if variant is not None else self.campaign.template_id
@@ -163,8 +195,7 @@ class Send:
     def _claim_next(self, limit: int) -> list[Item] | None:
         """The next recipients, checked, composed and committed to the send log (rule 1); None at the end."""
         with Session(self.engine) as session:
-            rows = session.execute(self._new(session, getattr(self, "_last", None))
-                                   .order_by("email_hash").limit(limit)).all()
+            rows = session.execute(self._new(getattr(self, "_last", None)).limit(limit)).all()
             if not rows:
                 return None
             self._last = rows[-1].email_hash
@@ -192,16 +223,17 @@ class Send:
 
     def _compose(self, item: Item, member, variant) -> compose.Composed:
         recipient = rendering.recipient_of(member, self.campaign)
-        recipient["unsubscribe_url"] = compose.unsubscribe_url(item.id)
+        recipient["unsubscribe_url"] = unsubscribe = compose.unsubscribe_url(item.id, self.public)
         rendered = rendering.render(self._template_for(variant), recipient)
-        return compose.compose(rendered, message_id=item.id, to=item.email, sender=self.sender)
+        return compose.compose(rendered, message_id=item.id, to=item.email, sender=self.sender, public=self.public,
+                               unsubscribe=unsubscribe)
 
     def _leftovers(self) -> list[Item]:
         """Pending rows of an earlier run that never reached the handoff: sent now (re-composed)."""
         with Session(self.engine) as session:
             rows = session.execute(select(Message, AudienceMember).outerjoin(
                 AudienceMember, AudienceMember.id == Message.member_id).where(
-                Message.campaign_id == self.campaign.id, Message.is_test.is_(False), Message.status == "pending",
+                Message.campaign_id == self.campaign.id, send_log.REAL, Message.status == "pending",
                 Message.handed_at.is_(None))).all()
             session.expunge_all()
         variants = {v.id: v for v in self.plan.variants}
@@ -219,29 +251,19 @@ class Send:
 
     # -- the handoff ---------------------------------------------------------------------------------------
     def _send(self, items: list[Item], final: bool = False) -> None:
-        outcomes, suppress = Outcomes(), []
-        try:
-            for item in items:
-                self.throttle.take(len(items))
-                item.attempts += 1
-                try:
-                    self.smtp.send_bytes(item.data, self.envelope_from, item.email,
-                                         before_end=lambda item=item: send_log.mark(self.engine, item, outcomes))
-                except mailer.Refused as refusal:
-                    last = refusal.permanent or final or item.attempts >= self.soft_tries
-                    outcomes.now.append(send_log.refused(item, refusal.code, refusal.response, refusal.permanent, last))
-                    if refusal.permanent:
-                        suppress.append((item.email, item.email_hash))
-                    if last:
-                        self._count(processed=1)
-                        self.job.error(message_id=item.id, code=refusal.code, response=refusal.response[:200])
-                    else:
-                        self.soft.append(item)
-                    continue
-                outcomes.sent.append(item)
-                self._count(processed=1, sent=1)
-        finally:  # an Unavailable session stops the job: what was done is committed first
-            send_log.write_outcomes(self.engine, self.job, self.campaign.id, outcomes, self.counters, suppress)
+        self._settle(self.lanes.start(items, self.soft_tries, final).result())
+
+    def _settle(self, result) -> None:
+        """A batch handed over: its outcomes committed (then the error that stopped a lane, if any, raised)."""
+        for item, refusal in result.failed:
+            self.job.error(message_id=item.id, code=refusal.code, response=refusal.response[:200])
+        self.soft += result.soft
+        self._count(processed=len(result.outcomes.sent) + len(result.failed), sent=len(result.outcomes.sent))
+        # what was done is committed before an error (no SMTP session: Unavailable) stops the job
+        send_log.write_outcomes(self.engine, self.job, self.campaign.id, result.outcomes, self.counters,
+                                result.suppress)
+        if result.error is not None:
+            raise result.error
 
     def _count(self, processed: int = 0, sent: int = 0) -> dict:
         self.counters["processed"] += processed

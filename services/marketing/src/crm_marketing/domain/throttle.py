@@ -21,7 +21,7 @@ from crm_marketing.models import SendRateSlot
 
 WINDOW = 60  # seconds of the per-minute limit
 KEEP = 2 * WINDOW  # slots older than this are removed
-CHUNK = 50  # the most a sender claims at once (its share stays fair when others send too)
+CHUNK = 50  # the most a sender claims at once (or a tenth of a second's limit): others get their share too
 
 T = SendRateSlot.__table__
 
@@ -56,13 +56,13 @@ class Throttle:
     def claim(self, want: int, conn=None) -> tuple[int, float]:
         """(messages granted for this second, seconds to wait before asking again when none). With `conn`, in the
         caller's transaction (an RPC's: on SQLite a second transaction would wait for the first)."""
-        want = max(1, min(want, CHUNK, self.per_second))
+        want = max(1, min(want, max(CHUNK, self.per_second // 10), self.per_second))
         if conn is not None:
-            return self._claim(want, conn)
+            return self._claim(want, conn, own=False)
         with self.engine.begin() as own:
-            return self._claim(want, own)
+            return self._claim(want, own, own=True)
 
-    def _claim(self, want: int, conn) -> tuple[int, float]:
+    def _claim(self, want: int, conn, own: bool) -> tuple[int, float]:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock})
         now = self.clock()

@@ -4,9 +4,9 @@ from crm_marketing.models.base import LIVE, Base
 from crm_marketing.models.campaigns import Campaign, CampaignVariant, EmailTemplate, Segment
 from crm_marketing.models.consents import Consent
 from crm_marketing.models.sending import Message, TrackingHit
-from crm_marketing.models.sending import SendRateSlot
+from crm_marketing.models.sending import SendRateSlot, SendRecipient
 from crm_marketing.models.suppressions import Suppression
 
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
            "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
-__all__ += ["SendRateSlot"]
+__all__ += ["SendRateSlot", "SendRecipient"]

@@ -82,3 +82,14 @@ class SendRateSlot(Base):
     account: Mapped[str] = mapped_column(String(300), primary_key=True)
     slot: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SendRecipient(Base):
+    """The recipients of one send job, as its segments gave them when the run began (send_job): the batches walk
+    this list in address-hash order instead of evaluating the segments again for every batch."""
+
+    __tablename__ = "send_recipients"
+
+    job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36))

@@ -1,15 +1,15 @@
-"""sending: message links and handoff mark, the send rate window
+"""sending: message links and handoff mark, the send rate window, a send's recipients
 
-Revision ID: 2f16245ce48e
+Revision ID: 769bf1f0c29a
 Revises: 19727f0626a2
-Create Date: 2026-12-04 07:36:46.871093
+Create Date: 2026-12-04 07:59:36.410080
 """
 from alembic import op
 import sqlalchemy as sa
 import crm_common.types
 
 
-revision = '2f16245ce48e'
+revision = '769bf1f0c29a'
 down_revision = '19727f0626a2'
 branch_labels = None
 depends_on = None
@@ -22,6 +22,12 @@ def upgrade() -> None:
     sa.Column('slot', sa.BigInteger(), nullable=False),
     sa.Column('sent', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('account', 'slot')
+    )
+    op.create_table('send_recipients',
+    sa.Column('job_id', sa.String(length=36), nullable=False),
+    sa.Column('email_hash', sa.String(length=64), nullable=False),
+    sa.Column('member_id', sa.String(length=36), nullable=False),
+    sa.PrimaryKeyConstraint('job_id', 'email_hash')
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('links', sa.JSON(), nullable=True))
@@ -36,5 +42,6 @@ def downgrade() -> None:
         batch_op.drop_column('handed_at')
         batch_op.drop_column('links')
 
+    op.drop_table('send_recipients')
     op.drop_table('send_rate_slots')
     # ### end Alembic commands ###
