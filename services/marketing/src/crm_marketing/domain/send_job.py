@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import crm_marketing_contracts as c
 from crm_common import config, outbox
 from crm_common.db import new_id, utcnow
-from crm_marketing.domain import ab_test, compose, mailer, rendering, segments, send_lanes, send_log
+from crm_marketing.domain import ab_variants, compose, mailer, rendering, segments, send_lanes, send_log
 from crm_marketing.domain.send_log import Item, Outcomes
 from crm_marketing.domain.throttle import Throttle
 from crm_marketing.models import (AudienceMember, Base, Campaign, CampaignVariant, EmailTemplate, Message,
@@ -89,9 +89,9 @@ class Send:
         self.position = sum(by_status.values())
         remaining = self._snapshot()
         with Session(self.engine) as session:
-            self.split = ab_test.Split(self.plan.variants, ab_test.assigned(session.connection(), cid))
+            self.split = ab_variants.Split(self.plan.variants, ab_variants.assigned(session.connection(), cid))
         total = self.position + remaining
-        self.test_size = ab_test.test_size(self.campaign, self.plan.variants, total) if not self.winner else 0
+        self.test_size = ab_variants.test_size(self.campaign, self.plan.variants, total) if not self.winner else 0
         if self.position == 0:
             self._emit(c.CAMPAIGN_SEND_STARTED, {"campaign_id": cid, "job_id": self.job.job["id"], "total": total})
         self.job.progress(self.counters["processed"], self.counters["sent"], total=total)
@@ -281,13 +281,13 @@ class Send:
     def _pick_winner(self) -> bool:
         """Wait out the test (renewing the job's lease), then record the winner; False when cancelled meanwhile."""
         with self.engine.connect() as conn:
-            finished = ab_test.test_finished_at(conn, self.campaign.id)
-        until = ab_test.wait_until(self.campaign, finished or utcnow())
+            finished = ab_variants.test_finished_at(conn, self.campaign.id)
+        until = ab_variants.wait_until(self.campaign, finished or utcnow())
         while utcnow() < until:
             if self._cancelled():
                 return False
             time.sleep(min(WAIT_SLICE, max(0.05, (until - utcnow()).total_seconds())))
             self.job.progress()
         with self.engine.begin() as conn:
-            self.winner = ab_test.pick(conn, self.campaign, self.plan.variants)
+            self.winner = ab_variants.pick(conn, self.campaign, self.plan.variants)
         return True

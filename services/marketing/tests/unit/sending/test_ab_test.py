@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.db import utcnow
 from crm_marketing import mailcatcher
-from crm_marketing.domain import ab_test
+from crm_marketing.domain import ab_variants
 from crm_marketing.models import Campaign, CampaignVariant, EmailTemplate, Message, TrackingHit
 
 
@@ -32,7 +32,7 @@ def test_the_winner_on_peoples_opens_goes_to_the_rest(h, engine, catcher, monkey
     h.audience(engine, 20)
     cid = h.campaign(engine, ab_test_share=40, ab_wait_minutes=60, ab_metric="opens")
     a, b = variants(engine, cid)
-    real_wait_until = ab_test.wait_until
+    real_wait_until = ab_variants.wait_until
 
     def opened_meanwhile(campaign, finished_at):
         assert real_wait_until(campaign, finished_at) == finished_at + timedelta(minutes=60)
@@ -48,7 +48,7 @@ def test_the_winner_on_peoples_opens_goes_to_the_rest(h, engine, catcher, monkey
                                     machine=False))
         return utcnow() + timedelta(seconds=1)  # the wait, shortened
 
-    monkeypatch.setattr(ab_test, "wait_until", opened_meanwhile)
+    monkeypatch.setattr(ab_variants, "wait_until", opened_meanwhile)
     began = time.monotonic()
     job = h.run(engine, h.start(engine, cid))
     assert time.monotonic() - began >= 1  # the rest waited for the test
@@ -66,8 +66,8 @@ def test_split_follows_the_shares_at_every_prefix():
     class V:
         def __init__(self, id, label, share):
             self.id, self.label, self.share = id, label, share
-    split = ab_test.Split([V("a", "A", 70), V("b", "B", 30)], {})
+    split = ab_variants.Split([V("a", "A", 70), V("b", "B", 30)], {})
     picks = [split.next().id for _ in range(10)]
     assert Counter(picks) == {"a": 7, "b": 3}
-    resumed = ab_test.Split([V("a", "A", 70), V("b", "B", 30)], {"a": 7, "b": 3})
+    resumed = ab_variants.Split([V("a", "A", 70), V("b", "B", 30)], {"a": 7, "b": 3})
     assert Counter(resumed.next().id for _ in range(10)) == {"a": 7, "b": 3}
