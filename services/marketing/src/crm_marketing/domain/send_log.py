@@ -211,3 +211,29 @@ def counts(engine, campaign_id: str) -> dict:
     with engine.connect() as conn:
         return dict(conn.execute(select(M.c.status, func.count()).where(
             M.c.campaign_id == campaign_id, REAL).group_by(M.c.status)).all())
+
+
+# -- privacy (domain.privacy.PARTS): the send log of an address --------------------------------------------
+
+def export(ctx, address: str) -> tuple[dict, dict]:
+    """The messages sent (or not) to an address; nothing when there are none (the counts name what was found)."""
+    from crm_marketing_contracts import normalise_email_leniently
+    from crm_marketing.domain.suppressions import email_hash
+    rows = ctx.session.execute(select(M.c.id, M.c.campaign_id, M.c.status, M.c.skip_reason, M.c.is_test,
+                                      M.c.sent_at).where(M.c.email_hash == email_hash(
+        normalise_email_leniently(address))).order_by(M.c.created_at)).all()
+    if not rows:
+        return {}, {}
+    return ({"messages": [{"id": r.id, "campaign_id": r.campaign_id, "status": r.status, "skip_reason": r.skip_reason,
+                           "is_test": r.is_test, "sent_at": r.sent_at.isoformat() if r.sent_at else None}
+                          for r in rows]}, {"messages": len(rows)})
+
+
+def erase(ctx, address: str) -> dict:
+    """The address leaves the send log; its rows stay by the hash (so no campaign mails it again, and the
+    campaigns' counts hold)."""
+    from crm_marketing_contracts import normalise_email_leniently
+    from crm_marketing.domain.suppressions import email_hash
+    erased = ctx.session.execute(update(M).where(M.c.email_hash == email_hash(normalise_email_leniently(address)),
+                                                 M.c.email.is_not(None)).values(email=None)).rowcount
+    return {"messages": erased} if erased else {}

@@ -179,3 +179,22 @@ def test_exactly_once_after_a_crash_mid_batch(h, engine, catcher, monkeypatch, w
     presumed = [m for m in logged.values() if m.smtp_response == send_log.PRESUMED]
     assert len(presumed) == (3 if where == "before the handoff" else 10)  # handed over, outcome not committed
     assert job["result"]["presumed_sent"] == len(presumed) and job["result"]["sent"] == 25
+
+
+def test_privacy_export_and_erasure_of_the_send_log(h, engine, catcher):
+    from crm_common.context import SYSTEM, Context
+    from crm_common.testing.events import Events
+    from crm_marketing.domain import privacy
+    addresses = h.audience(engine, 2)
+    cid = h.campaign(engine)
+    h.run(engine, h.start(engine, cid))
+    with Session(engine) as session, session.begin():
+        ctx = Context(session, SYSTEM, Events(), "req-p")
+        data, counts = privacy.export(ctx, addresses[0].upper())
+        assert counts["messages"] == 1 and data["messages"][0]["campaign_id"] == cid
+        assert data["messages"][0]["status"] == "sent"
+        assert privacy.erase(ctx, addresses[0])["messages"] == 1
+    logged = messages(engine, cid)
+    assert addresses[0] not in logged and addresses[1] in logged
+    with Session(engine) as session:  # the row stays by its hash: the campaign never mails the address again
+        assert session.execute(select(Message).where(Message.email_hash == email_hash(addresses[0]))).scalar_one().email is None
