@@ -19,7 +19,6 @@ import binascii
 import html as htmllib
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate
@@ -125,7 +124,7 @@ def compose(rendered, *, message_id: str, to: str, sender: Sender, test: bool = 
     mid = f"<{message_id}@{sender.domain}>"
     mailto = unsubscribe_mailto if unsubscribe_mailto is not None else config.env("CRM_MARKETING_UNSUBSCRIBE_MAILTO")
     list_unsubscribe = f"<{unsubscribe}>" + (f", <mailto:{mailto}?subject=unsubscribe>" if mailto else "")
-    boundary = f"=_{uuid.uuid4().hex}"
+    boundary = f"=_{message_id.replace('-', '')}"  # the row id is random already: unique per message
     headers = [
         f"From: {_address(sender.name, sender.email)}",
         f"To: {to}",
