@@ -14,5 +14,10 @@ ROUTES = [
     *resource("campaigns", c.LIST_CAMPAIGNS, c.CREATE_CAMPAIGN, c.GET_CAMPAIGN, c.UPDATE_CAMPAIGN,
               c.DELETE_CAMPAIGN),
     Route("GET", "/campaigns/<id>/stats", c.CAMPAIGN_STATS),
+    Route("POST", "/campaigns/<id>/send", c.SEND_CAMPAIGN, status=202, location="/campaigns/{campaign_id}/sends/{id}",
+          answers={409: "the campaign is being sent, scheduled or sent already"}),
+    Route("GET", "/campaigns/<id>/sends/<job_id>", c.GET_SEND_JOB),
+    Route("POST", "/campaigns/<id>/cancel", c.CANCEL_CAMPAIGN_SEND, answers={409: "no scheduled or running send"}),
+    Route("POST", "/campaigns/<id>/test-send", c.TEST_SEND, idempotent=False),
 ]
 blueprints = build("marketing", ROUTES)

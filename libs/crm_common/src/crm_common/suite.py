@@ -30,7 +30,7 @@ SERVICE_TARGETS = {
 
 class Suite:
     def __init__(self, env: dict | None = None, root: Path | None = None, quiet: bool = False,
-                 log_dir: Path | None = None):
+                 log_dir: Path | None = None, mail_port: int | None = None):
         self.root = root or Path.cwd()
         self.env = {**os.environ, **(env or {})}
         self.env.setdefault("CRM_VAR_DIR", str(self.root / "var"))
@@ -45,6 +45,11 @@ class Suite:
         self.log_dir = Path(log_dir) if log_dir else None
         self.root = self.root if (self.root / "services").exists() else config.repo_root()
         self.procs: dict[str, subprocess.Popen] = {}
+        # without CRM_SMTP_URL, mail goes to the local catcher (crm_marketing.mailcatcher): kept as .eml files
+        self.mail_catcher = None if self.env.get("CRM_SMTP_URL") else (mail_port or _free_port())
+        if self.mail_catcher:
+            self.env["CRM_SMTP_URL"] = f"smtp://127.0.0.1:{self.mail_catcher}"
+            self.env.setdefault("CRM_MAIL_DIR", str(Path(self.env["CRM_VAR_DIR"]) / "mail"))
         self.broker_uris: dict[str, str] = {}  # process -> its own broker user's URI (see brokerusers)
         self._stopping = False
 
@@ -101,6 +106,9 @@ class Suite:
             cmds[service] = [sys.executable, "-m", "nameko", "run", target, "--config",
                              str(self.root / "services" / service / "config.yaml")]
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        if self.mail_catcher:
+            cmds["mailcatcher"] = [sys.executable, "-m", "crm_marketing.mailcatcher", "--port", str(self.mail_catcher),
+                                   "--dir", self.env["CRM_MAIL_DIR"]]
         cmds["gateway"] = [gunicorn, "-c", str(self.root / "deploy" / "gunicorn.conf.py"),
                            "crm_gateway.app:create_app()"]
         return cmds
@@ -189,6 +197,13 @@ class Suite:
         return 1 if exited else 0
 
 
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _raise_interrupt(*_):
     raise KeyboardInterrupt
 
@@ -221,7 +236,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m crm_common.suite run", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    suite = Suite()
+    suite = Suite(mail_port=int(os.environ.get("CRM_MAIL_PORT") or 8025))
     started = time.time()
     try:
         info = suite.bootstrap()
@@ -241,7 +256,10 @@ def main(argv: list[str]) -> int:
         suite.stop()
         return 130
     print(f"\nCRM suite ready in {time.time() - started:.1f} s at http://{suite.bind}:{suite.port}"
-          f"  (API /api/v1, docs /docs, OpenAPI /openapi.json). Ctrl-C stops it.\n", flush=True)
+          f"  (API /api/v1, docs /docs, OpenAPI /openapi.json). Ctrl-C stops it.", flush=True)
+    print(f"mail: caught at {suite.env['CRM_SMTP_URL']} and kept in {suite.env['CRM_MAIL_DIR']}/ as .eml files "
+          "(set CRM_SMTP_URL to send through a real SMTP server)\n" if suite.mail_catcher else
+          f"mail: sent through {config.redact_uri(suite.env['CRM_SMTP_URL'])}\n", flush=True)
     return suite.supervise()
 
 

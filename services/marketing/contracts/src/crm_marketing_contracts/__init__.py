@@ -27,6 +27,10 @@ from crm_marketing_contracts.campaigns import (AB_METRICS, CAMPAIGN_CREATED, CAM
                                               LIST_CAMPAIGNS, STATUSES, TYPES, UPDATE_CAMPAIGN, Campaign,
                                               CampaignEventData, CampaignIn, CampaignPage, CampaignPatch,
                                               CampaignQuery, CampaignStats, VariantIn)
+from crm_marketing_contracts.sending import (CAMPAIGN_SEND_FINISHED, CAMPAIGN_SEND_STARTED, CANCEL_CAMPAIGN_SEND,
+                                             EMAIL_SENT, GET_SEND_JOB, SEND_CAMPAIGN, TEST_SEND, EmailSentData,
+                                             SendFinishedData, SendIn, SendJob, SendStartedData, TestSendIn,
+                                             TestSendResult)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

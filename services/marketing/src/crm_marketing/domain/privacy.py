@@ -5,8 +5,10 @@ address stays suppressed by its hash (the suppression list keeps the hash), neve
 from __future__ import annotations
 
 from crm_marketing.domain import suppressions
+from crm_marketing.domain import send_log
 
 PARTS = (suppressions,)  # each returns its data and counts under the names of what it holds
+PARTS += (send_log,)  # the messages of campaigns sent to the address
 
 from crm_marketing.domain import audience, consents  # noqa: E402 - the audience area's parts
 

@@ -28,7 +28,13 @@ class MarketingKeyError(RuntimeError):
 
 
 def key_file() -> Path:
-    return Path(config.env("CRM_MARKETING_KEY_FILE") or (config.var_dir() / "keys" / "marketing.key"))
+    return _key_file(config.env("CRM_MARKETING_KEY_FILE"), config.env("CRM_VAR_DIR"))
+
+
+@lru_cache(maxsize=8)
+def _key_file(explicit: str | None, _var: str | None) -> Path:
+    # cached: var_dir() makes the directory (a system call), and a campaign send makes five tokens a message
+    return Path(explicit or (config.var_dir() / "keys" / "marketing.key"))
 
 
 @lru_cache(maxsize=4)

@@ -5,6 +5,7 @@ from crm_marketing.models.base import LIVE, Base
 from crm_marketing.models.campaigns import Campaign, CampaignVariant, EmailTemplate, Segment
 from crm_marketing.models.consents import Consent
 from crm_marketing.models.sending import Message, TrackingHit
+from crm_marketing.models.sending import SendRateSlot, SendRecipient
 from crm_marketing.models.suppressions import Suppression
 
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
@@ -14,3 +15,4 @@ from crm_marketing.models.audience import AudienceAccount  # noqa: E402 - the au
 
 __all__ += ["AudienceAccount"]
 __all__ += ["Attribution"]
+__all__ += ["SendRateSlot", "SendRecipient"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common.db import IdMixin, utcnow
@@ -47,6 +47,8 @@ class Message(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
     bounced_at: Mapped[datetime | None] = mapped_column()
+    links: Mapped[list | None] = mapped_column(JSON)  # the original http(s) links, by click token link index
+    handed_at: Mapped[datetime | None] = mapped_column()  # committed just before the end of DATA (send_job)
 
 
 class TrackingHit(IdMixin, Base):
@@ -69,3 +71,25 @@ class TrackingHit(IdMixin, Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendRateSlot(Base):
+    """Messages handed to one SMTP account in one second (`slot`: Unix time in whole seconds): the shared
+    sliding window of every sender process (domain.throttle)."""
+
+    __tablename__ = "send_rate_slots"
+
+    account: Mapped[str] = mapped_column(String(300), primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SendRecipient(Base):
+    """The recipients of one send job, as its segments gave them when the run began (send_job): the batches walk
+    this list in address-hash order instead of evaluating the segments again for every batch."""
+
+    __tablename__ = "send_recipients"
+
+    job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36))

@@ -1,0 +1,239 @@
+"""The send log's writes during a campaign send (messages rows, their events and activities, the job's counters).
+
+The rule that makes a send exactly-once per address (see send_job for the whole argument):
+1. a recipient's row is committed (`pending`, unique per campaign and address) before anything is sent to it;
+2. `handed_at` is committed after the message's body went out and before the final "." of SMTP DATA, the
+   moment the server may accept it;
+3. the outcome (sent, failed) of a batch is committed after the batch (a refusal at once, with the next mark).
+After a crash, a pending row with `handed_at` may have been accepted: it is counted as sent ("presumed") and
+never sent again; a pending row without it was never accepted (the server drops a DATA whose "." never
+came) and is sent by the resumed job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, create_engine, func, select, update
+from sqlalchemy.pool import NullPool
+from sqlalchemy.orm import Session
+
+import crm_marketing_contracts as c
+from crm_common import bulk, config, outbox
+from crm_common.db import utcnow
+from crm_marketing.domain import activity
+from crm_marketing.models import Base, Consent, Message, Suppression
+
+M = Message.__table__
+REAL = M.c.is_test == False  # noqa: E712 - `is_test = false`: the partial unique index's own predicate
+PRESUMED = "presumed sent: the sender stopped during this message's handoff (never sent again)"
+
+
+@dataclass
+class Item:
+    """One message of the batch being sent."""
+
+    id: str
+    email: str
+    email_hash: str
+    member_id: str | None
+    account_id: str | None
+    variant_id: str | None
+    data: bytes = b""
+    attempts: int = 0
+
+
+@dataclass
+class Outcomes:
+    """What happened to the batch's messages, waiting to be committed."""
+
+    sent: list = field(default_factory=list)  # Items
+    now: list = field(default_factory=list)  # (message id, values): refusals, written with the next mark
+
+
+def skip_reasons(conn, hashes: list[str]) -> dict:
+    """email_hash -> why it is not mailed now (suppressed, opted out, double opt-in not confirmed, or no consent
+    when CRM_MARKETING_REQUIRE_CONSENT=on); the addresses that may be mailed are absent."""
+    if not hashes:
+        return {}
+    required = config.env("CRM_MARKETING_REQUIRE_CONSENT", "off") == "on"
+    statuses = dict(conn.execute(select(Consent.email_hash, Consent.status).where(
+        Consent.email_hash.in_(hashes), Consent.channel == "email")).all())
+    reasons = {}
+    for digest in hashes:
+        status = statuses.get(digest)
+        if status == "opted_out" or (required and status != "opted_in" and status != "pending"):
+            reasons[digest] = "no_consent"
+        elif status == "pending":
+            reasons[digest] = "consent_pending"
+    for (digest,) in conn.execute(select(Suppression.email_hash).where(
+            Suppression.email_hash.in_(hashes), Suppression.deleted_at.is_(None))):
+        reasons[digest] = "suppressed"
+    return reasons
+
+
+def claim(engine, rows: list[dict]) -> None:
+    """Commit the batch's rows (pending or skipped) before any of them is sent: rule 1. An address another
+    run logged meanwhile fails the unique index, and the batch with it (nobody is mailed twice)."""
+    with Session(engine) as session, session.begin():
+        bulk.insert_rows(session, M, rows)
+
+
+_MARK = update(M).where(M.c.id == bindparam("mid")).values(handed_at=bindparam("at"), attempts=M.c.attempts + 1)
+_OUTCOME = update(M).where(M.c.id == bindparam("mid"))
+
+
+def mark(engine, item: Item, outcomes: Outcomes) -> None:
+    """Rule 2: the message's handoff, committed before its final "."; refusals waiting go in the same commit."""
+    with engine.begin() as conn:
+        for message_id, values in outcomes.now:
+            conn.execute(_OUTCOME.values(**values), {"mid": message_id})
+        outcomes.now.clear()
+        conn.execute(_MARK, {"mid": item.id, "at": utcnow()})
+
+
+class Marker:
+    """Rule 2 as a send runs it. On PostgreSQL each mark is one autocommitted statement on a connection of its
+    own with `synchronous_commit` off: the commit is visible at once and survives the sender's crash (the
+    database has it), and it does not wait for the disk; a crash of the database server itself may forget the
+    last fraction of a second of marks, whose messages a resumed send would then send again.
+    CRM_SEND_MARK_SYNC=on waits for the disk on every mark instead (about ten times slower here)."""
+
+    def __init__(self, engine):
+        self.engine, self.conn, self._own = engine, None, None
+        if engine.dialect.name == "postgresql":  # a connection of its own, outside the job's small pool
+            self._own = create_engine(engine.url, poolclass=NullPool)
+            self._fairy = self._own.raw_connection()
+            self.conn = self._fairy.driver_connection  # psycopg2's own: a mark costs its round trip, little more
+            self.conn.autocommit = True
+            with self.conn.cursor() as cur:
+                if config.env("CRM_SEND_MARK_SYNC", "off") != "on":
+                    cur.execute("SET synchronous_commit TO off")
+                cur.execute("PREPARE crm_mark (varchar, timestamptz) AS UPDATE messages "
+                            "SET handed_at = $2, attempts = attempts + 1 WHERE id = $1")
+
+    def __call__(self, item: Item, outcomes: Outcomes) -> None:
+        if self.conn is None:
+            return mark(self.engine, item, outcomes)
+        if outcomes.now:
+            with self._own.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for message_id, values in outcomes.now:
+                    conn.execute(_OUTCOME.values(**values), {"mid": message_id})
+            outcomes.now.clear()
+        with self.conn.cursor() as cur:
+            cur.execute("EXECUTE crm_mark (%s, %s)", (item.id, utcnow()))
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn = None
+            self._fairy.close()
+            self._own.dispose()
+
+
+def refused(item: Item, code: int, response: str, permanent: bool, final: bool) -> tuple:
+    """The row's values after an SMTP refusal: failed (hard, or soft after its last try), else pending again."""
+    values = {"smtp_code": code, "smtp_response": response[:500], "handed_at": None}
+    if permanent or final:
+        values.update(status="failed", bounce="hard" if permanent else "soft", bounced_at=utcnow())
+    return item.id, values
+
+
+def write_outcomes(engine, job, campaign_id: str, outcomes: Outcomes, counters: dict, suppress: list) -> None:
+    """Rule 3: the batch's outcomes, one email_sent event and one activity per message sent, the hard bounces
+    on the suppression list and the job's counters, in one transaction."""
+    with Session(engine) as session, session.begin():
+        for message_id, values in outcomes.now:
+            session.execute(_OUTCOME.values(**values), {"mid": message_id})
+        outcomes.now.clear()
+        if outcomes.sent:
+            ids = [item.id for item in outcomes.sent]
+            session.execute(update(M).where(M.c.id.in_(ids)).values(status="sent", sent_at=M.c.handed_at,
+                                                                       smtp_code=250))
+            sent_at = {row.id: row.sent_at for row in session.execute(select(M.c.id, M.c.sent_at).where(M.c.id.in_(ids)))}
+            announce(session, job, campaign_id, [(item, sent_at[item.id]) for item in outcomes.sent])
+            outcomes.sent.clear()
+        for address, digest in suppress:
+            add_hard_bounce(session, job, campaign_id, address, digest)
+        job.store(job.counters(counters["processed"], counters["sent"]), session)
+
+
+def announce(session, job, campaign_id: str, sent: list[tuple[Item, datetime]]) -> None:
+    """One marketing.email_sent.v1 and one email_sent activity per message, written together."""
+    session.info["crm_outbox"] = []
+    for item, at in sent:
+        outbox.record(session, Base.metadata, "marketing", c.EMAIL_SENT,
+                      {"message_id": item.id, "campaign_id": campaign_id, "variant_id": item.variant_id,
+                       "member_id": item.member_id, "email_hash": item.email_hash, "is_test": False,
+                       "sent_at": at.isoformat()}, job.actor, None)
+    outbox.write_recorded(session, Base.metadata)
+    session.info.pop("crm_outbox")
+    activity.record_many(session, "email_sent", [
+        {"member_id": item.member_id, "email_hash": item.email_hash, "account_id": item.account_id,
+         "ref_id": campaign_id, "detail": {"message_id": item.id, "variant_id": item.variant_id}, "occurred_at": at}
+        for item, at in sent])
+
+
+def add_hard_bounce(session, job, campaign_id: str, address: str, digest: str) -> None:
+    """The address on the suppression list (reason hard_bounce, source the campaign), unless it is there."""
+    found = session.execute(select(Suppression.id).where(Suppression.email_hash == digest,
+                                                         Suppression.deleted_at.is_(None))).first()
+    if found is not None:
+        return
+    entry = Suppression(email=address, email_hash=digest, reason="hard_bounce", source=f"campaign:{campaign_id}",
+                        note="refused by the SMTP server at send time")
+    session.add(entry)
+    session.flush()
+    session.info["crm_outbox"] = []
+    outbox.record(session, Base.metadata, "marketing", c.SUPPRESSION_ADDED,
+                  {"id": entry.id, "reason": entry.reason, "source": entry.source}, job.actor, None)
+    outbox.write_recorded(session, Base.metadata)
+    session.info.pop("crm_outbox")
+
+
+def recover(engine, job, campaign_id: str) -> int:
+    """After a crash: pending rows marked as handed over are presumed sent (announced, never resent)."""
+    with Session(engine) as session, session.begin():
+        rows = session.execute(select(M.c.id, M.c.email, M.c.email_hash, M.c.member_id, M.c.variant_id,
+                                      M.c.handed_at).where(
+            M.c.campaign_id == campaign_id, REAL, M.c.status == "pending",
+            M.c.handed_at.is_not(None))).all()
+        if not rows:
+            return 0
+        session.execute(update(M).where(M.c.id.in_([r.id for r in rows])).values(
+            status="sent", sent_at=M.c.handed_at, smtp_response=PRESUMED))
+        announce(session, job, campaign_id, [(Item(r.id, r.email, r.email_hash, r.member_id, None, r.variant_id),
+                                              r.handed_at) for r in rows])
+    return len(rows)
+
+
+def counts(engine, campaign_id: str) -> dict:
+    """The campaign's messages by status (not tests)."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(M.c.status, func.count()).where(
+            M.c.campaign_id == campaign_id, REAL).group_by(M.c.status)).all())
+
+
+# -- privacy (domain.privacy.PARTS): the send log of an address --------------------------------------------
+
+def export(ctx, address: str) -> tuple[dict, dict]:
+    """The messages sent (or not) to an address; nothing when there are none (the counts name what was found)."""
+    from crm_marketing_contracts import normalise_email_leniently
+    from crm_marketing.domain.suppressions import email_hash
+    rows = ctx.session.execute(select(M.c.id, M.c.campaign_id, M.c.status, M.c.skip_reason, M.c.is_test,
+                                      M.c.sent_at).where(M.c.email_hash == email_hash(
+        normalise_email_leniently(address))).order_by(M.c.created_at)).all()
+    if not rows:
+        return {}, {}
+    return ({"messages": [{"id": r.id, "campaign_id": r.campaign_id, "status": r.status, "skip_reason": r.skip_reason,
+                           "is_test": r.is_test, "sent_at": r.sent_at.isoformat() if r.sent_at else None}
+                          for r in rows]}, {"messages": len(rows)})
+
+
+def erase(ctx, address: str) -> dict:
+    """The address leaves the send log; its rows stay by the hash (so no campaign mails it again, and the
+    campaigns' counts hold)."""
+    from crm_marketing_contracts import normalise_email_leniently
+    from crm_marketing.domain.suppressions import email_hash
+    erased = ctx.session.execute(update(M).where(M.c.email_hash == email_hash(normalise_email_leniently(address)),
+                                                 M.c.email.is_not(None)).values(email=None)).rowcount
+    return {"messages": erased} if erased else {}
