@@ -11,6 +11,15 @@ from crm_marketing_contracts.suppressions import (CHECK_SUPPRESSION, CREATE_SUPP
                                                   SUPPRESSION_ADDED, SUPPRESSION_LIFTED, CheckQuery, CheckResult,
                                                   Suppression, SuppressionAddedData, SuppressionIn,
                                                   SuppressionLiftedData, SuppressionPage, SuppressionQuery)
+from crm_marketing_contracts.tracking import (CONFIRM_CONSENT, EMAIL_CLICKED, EMAIL_OPENED, PREVIEW_UNSUBSCRIBE, TRACK,
+                                              UNSUBSCRIBE, UNSUBSCRIBED, ClickData, ConfirmResult, MessageHitData,
+                                              TokenIn, TrackIn, TrackResult, UnsubscribedData, UnsubscribeState)
+from crm_marketing_contracts.consents import CONSENT_CHANGED, ConsentChangedData
+from crm_marketing_contracts.forms import (CREATE_FORM, DELETE_FORM, FIELD_TYPES, FORM_SUBMITTED, GET_FORM, LIST_FORMS,
+                                           SUBMIT_FORM, UPDATE_FORM, Form, FormIn, FormPage, FormPatch, FormQuery,
+                                           FormSubmittedData, SubmissionIn, SubmissionResult)
+from crm_marketing_contracts.bounces import (COMPLAINT_RECEIVED, EMAIL_BOUNCED, RECEIVE_REPORT, BouncedData,
+                                             ComplaintData, InboundReport, InboundResult)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

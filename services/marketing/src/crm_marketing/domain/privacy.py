@@ -5,8 +5,10 @@ address stays suppressed by its hash (the suppression list keeps the hash), neve
 from __future__ import annotations
 
 from crm_marketing.domain import suppressions
+from crm_marketing.domain import forms
 
 PARTS = (suppressions,)  # each returns its data and counts under the names of what it holds
+PARTS += (forms,)  # the form submissions
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:

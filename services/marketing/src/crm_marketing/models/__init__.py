@@ -5,6 +5,8 @@ from crm_marketing.models.campaigns import Campaign, CampaignVariant, EmailTempl
 from crm_marketing.models.consents import Consent
 from crm_marketing.models.sending import Message, TrackingHit
 from crm_marketing.models.suppressions import Suppression
+from crm_marketing.models.forms import Form, FormSubmission
 
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
            "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
+__all__ += ["Form", "FormSubmission"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common.db import IdMixin, utcnow
@@ -47,6 +47,7 @@ class Message(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
     bounced_at: Mapped[datetime | None] = mapped_column()
+    links: Mapped[list | None] = mapped_column(JSON)  # the original URLs, by the index a click token carries
 
 
 class TrackingHit(IdMixin, Base):
