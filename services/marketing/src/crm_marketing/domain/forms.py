@@ -220,6 +220,8 @@ def _answer(spec: dict, raw):
     text = str(raw).strip()
     if not text:
         return None
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
     if len(text) > MAX_TEXT.get(kind, 500):
         raise ValueError(f"at most {MAX_TEXT.get(kind, 500)} characters")
     if kind == "email":
@@ -242,19 +244,21 @@ def _of_person(session, address: str) -> list[FormSubmission]:
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:
+    """The address's submissions (data, counts); nothing named when it has none."""
     rows = _of_person(ctx.session, address)
     found = [{"id": s.id, "form_id": s.form_id, "campaign_id": s.campaign_id, "answers": s.answers, "ip": s.ip,
               "created_at": rfc3339(s.created_at)} for s in rows if s.answers is not None]
     for row in found:
         _changed(ctx, row["id"], "export", entity="form_submission")
-    return {"form_submissions": found}, {"form_submissions": len(found)}
+    return ({"form_submissions": found}, {"form_submissions": len(found)}) if found else ({}, {})
 
 
 def erase(ctx, address: str) -> dict:
+    """The address's submissions keep only their form, campaign and hash (answers, address, ip gone)."""
     rows = _of_person(ctx.session, address)
     for row in rows:
         if row.answers is not None or row.email is not None:
             row.email, row.answers, row.ip, row.user_agent = None, None, None, None
             _changed(ctx, row.id, "update", ["answers", "email", "ip", "user_agent"], entity="form_submission")
     ctx.session.flush()
-    return {"form_submissions": len(rows)}
+    return {"form_submissions": len(rows)} if rows else {}
