@@ -17,7 +17,13 @@ MAX_REPORT = 1_000_000
 OUTCOMES = ("hard_bounce", "soft_bounce", "complaint", "ignored")
 
 
+REPORT_RULE = ("raw is a multipart/report of report-type delivery-status (RFC 3464: a recipient block with "
+               "Final-Recipient, Action and Status) or feedback-report (ARF: Feedback-Type)")
+
+
 class InboundReport(Strict):
+    RULES = (REPORT_RULE,)
+
     raw = Text(required=True, validate=validate.Length(min=1, max=MAX_REPORT),
                metadata={"description": "the whole report as received (message/rfc822 text): a multipart/report "
                                         "with report-type delivery-status or feedback-report"})

@@ -95,8 +95,15 @@ class FormQuery(ListQuery):
 FormPage = page(Form, "FormPage")
 
 
+ANSWERS_RULE = ("each answer is checked against the form's field of that name (required, an e-mail address, a "
+                "phone number, one of a select's choices, a checkbox ticked or not); a name that is none of the "
+                "form's fields is refused")
+
+
 class SubmissionIn(Strict):
     """The visitor's answers by field name (a form post or a JSON object), as the gateway passes them."""
+
+    RULES = (ANSWERS_RULE,)
 
     answers = fields.Dict(keys=Text(validate=validate.Length(max=100)), required=True,
                           validate=validate.Length(max=100))

@@ -120,7 +120,7 @@ def _suppressed(session, message: Message) -> bool:
                            ).scalar()
 
 
-def preview_unsubscribe(ctx, data: dict) -> dict:
+def preview_unsubscribe(ctx, data: dict, client_ip: str | None = None) -> dict:
     """What the unsubscribe page shows (GET: changes nothing)."""
     message, _ = _load(ctx, "unsubscribe", data["token"])
     return {"address": mask(message.email), "unsubscribed": _suppressed(ctx.session, message)}
