@@ -33,7 +33,7 @@ def test_a_persons_first_open_is_announced_once_and_every_open_kept(make_ctx, se
     tracking.hit(make_ctx(), "open", token, "198.51.100.7", BROWSER)
     assert [(h.kind, h.machine, h.ip) for h in hits(session)] == [("open", False, "198.51.100.7")] * 2
     opened = events.of(c.EMAIL_OPENED)
-    assert len(opened) == 1 and opened[0]["message_id"] == message.id
+    assert len(opened) == 1 and opened[0]["message_id"] == message.id and opened[0]["occurred_at"].endswith("Z")
     assert opened[0]["campaign_id"] == message.campaign_id and opened[0]["member_id"] == "m-1"
     act = session.execute(select(AudienceActivity)).scalars().all()
     assert [(a.kind, a.ref_id, a.email_hash) for a in act] == [("email_opened", message.campaign_id,

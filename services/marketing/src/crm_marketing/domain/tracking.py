@@ -17,6 +17,7 @@ from sqlalchemy import exists, select
 import crm_marketing_contracts as c
 from crm_common import config
 from crm_common.db import utcnow
+from crm_common.envelope import rfc3339
 from crm_common.errors import ServiceError, not_found
 from crm_marketing.domain import activity, consents, suppressions, tokens
 from crm_marketing.models import Message, Suppression, TrackingHit
@@ -78,7 +79,7 @@ def hit(ctx, kind: str, token: str, ip: str | None = None, user_agent: str | Non
                                 ip=ip, user_agent=(user_agent or "")[:300] or None, occurred_at=now))
     if first:
         data = {"message_id": message.id, "campaign_id": message.campaign_id, "variant_id": message.variant_id,
-                "member_id": message.member_id, "occurred_at": now}
+                "member_id": message.member_id, "occurred_at": rfc3339(now)}
         if kind == "click":
             data.update(link_index=link, url=url)
         ctx.emit(EVENT[kind], data)
@@ -144,7 +145,7 @@ def unsubscribe(ctx, data: dict, client_ip: str | None = None) -> dict:
                     ref_id=message.campaign_id, detail={"message_id": message.id}, occurred_at=now)
     ctx.emit(c.UNSUBSCRIBED, {"message_id": message.id, "campaign_id": message.campaign_id,
                               "member_id": message.member_id, "suppression_id": entry.id if entry else None,
-                              "occurred_at": now})
+                              "occurred_at": rfc3339(now)})
     ctx.session.flush()
     return {"address": mask(message.email), "unsubscribed": True}
 
