@@ -109,3 +109,14 @@ def test_an_unsubscribe_upgrades_a_manual_entry_of_the_address(make_ctx, markete
     message = sent(email="ada@engines.example")
     tracking.unsubscribe(make_ctx(), {"token": tokens.make("unsubscribe", message.id)})
     assert (manual.reason, manual.source) == ("unsubscribe", message.campaign_id)
+
+
+def test_privacy_exports_an_addresss_hits_and_erasure_clears_where_they_came_from(make_ctx, sent, session):
+    message = sent(email="ada@engines.example")
+    tracking.hit(make_ctx(), "open", tokens.make("open", message.id), "198.51.100.7", BROWSER)
+    data, counts = tracking.export(make_ctx(), "Ada@Engines.example")
+    assert counts == {"tracking_hits": 1} and data["tracking_hits"][0]["ip"] == "198.51.100.7"
+    assert tracking.erase(make_ctx(), "ada@engines.example") == {"tracking_hits": 1}
+    (hit,) = hits(session)
+    assert (hit.ip, hit.user_agent, hit.kind, hit.message_id) == (None, None, "open", message.id)
+    assert tracking.export(make_ctx(), "nobody@engines.example") == ({}, {})

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from crm_marketing.domain import suppressions
 from crm_marketing.domain import forms
+from crm_marketing.domain import tracking
 
 PARTS = (suppressions,)  # each returns its data and counts under the names of what it holds
 PARTS += (forms,)  # the form submissions
+PARTS += (tracking,)  # the opens, clicks and unsubscribes of an address's messages
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:

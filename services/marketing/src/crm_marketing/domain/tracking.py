@@ -163,3 +163,29 @@ def _suppress(ctx, message: Message) -> Suppression | None:
             raise
         return ctx.session.get(Suppression, exc.extra.get("existing_id"))
 
+
+
+# -- privacy: the hits of an address's messages (its address and agent are personal data) -------------
+
+def _hits_of(session, address: str) -> list[TrackingHit]:
+    digest = suppressions.email_hash(c.normalise_email_leniently(address))
+    messages = select(Message.id).where(Message.email_hash == digest).scalar_subquery()
+    return list(session.execute(select(TrackingHit).where(TrackingHit.message_id.in_(messages))
+                                .order_by(TrackingHit.occurred_at)).scalars())
+
+
+def export(ctx, address: str) -> tuple[dict, dict]:
+    """What the recipient did with their messages (data, counts); nothing named when they did nothing."""
+    hits = [{"message_id": h.message_id, "campaign_id": h.campaign_id, "kind": h.kind, "url": h.url,
+             "machine": h.machine, "ip": h.ip, "user_agent": h.user_agent, "occurred_at": rfc3339(h.occurred_at)}
+            for h in _hits_of(ctx.session, address)]
+    return ({"tracking_hits": hits}, {"tracking_hits": len(hits)}) if hits else ({}, {})
+
+
+def erase(ctx, address: str) -> dict:
+    """The hits stay counted in their campaign's stats; the address and agent they came from are cleared."""
+    hits = _hits_of(ctx.session, address)
+    for h in hits:
+        h.ip, h.user_agent = None, None
+    ctx.session.flush()
+    return {"tracking_hits": len(hits)} if hits else {}
