@@ -199,7 +199,7 @@ def _complaint(ctx, report: Report, message: Message | None, address: str | None
         message.status = "complained"
     suppressed = _suppress(ctx, address, "complaint", message)
     if address:
-        consents.record(ctx, address, "opted_out", source="complaint", ip=None)
+        consents.record(ctx, address, "email", "opted_out", "complaint")
     if first:
         ctx.emit(c.COMPLAINT_RECEIVED, {"message_id": message.id if message else None,
                                         "campaign_id": message.campaign_id if message else None,

@@ -1,8 +1,8 @@
 """Consent per address and channel (the least the public routes need: record one, find one).
 
 NOTE for the merge: the consents area (helper "audience") owns this module; its `record` replaces this
-one. What the public routes call: `record(ctx, email, status, channel=..., source=..., ip=...,
-text_version=..., contact_id=..., lead_id=...) -> Consent` and `of_address(session, email, channel)`.
+one. What the public routes call, with the consents area's signature: `record(ctx, email, channel, status,
+source, ip=..., text_version=..., contact_id=..., lead_id=..., captured_at=...) -> Consent`.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def of_address(session, email: str, channel: str = "email") -> Consent | None:
                                                  Consent.channel == channel)).scalar_one_or_none()
 
 
-def record(ctx, email: str, status: str, *, channel: str = "email", source: str | None = None,
-           ip: str | None = None, text_version: str | None = None, contact_id: str | None = None,
-           lead_id: str | None = None) -> Consent:
+def record(ctx, email: str, channel: str, status: str, source: str, ip: str | None = None,
+           text_version: str | None = None, contact_id: str | None = None, lead_id: str | None = None,
+           captured_at=None) -> Consent:
     """The address's consent on the channel becomes `status` (one row per address and channel, its
     history in marketing.consent_changed.v1); captured now, with where it came from."""
     if status not in STATUSES:
@@ -35,7 +35,7 @@ def record(ctx, email: str, status: str, *, channel: str = "email", source: str 
                           created_by=ctx.caller.user_id)
         ctx.session.add(consent)
     consent.email = email
-    consent.status, consent.source, consent.captured_at, consent.ip = status, source, utcnow(), ip
+    consent.status, consent.source, consent.captured_at, consent.ip = status, source, captured_at or utcnow(), ip
     consent.text_version = text_version if text_version is not None else consent.text_version
     consent.contact_id = contact_id or consent.contact_id
     consent.lead_id = lead_id or consent.lead_id

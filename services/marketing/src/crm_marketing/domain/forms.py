@@ -21,7 +21,7 @@ from crm_common.errors import ServiceError, not_found
 from crm_common.versioning import check_version
 from crm_marketing.domain import activity, consents, optin
 from crm_marketing.domain.suppressions import email_hash
-from crm_marketing.models import Campaign, Form, FormSubmission
+from crm_marketing.models import Campaign, Consent, Form, FormSubmission
 
 RESOURCE, WHAT = "form", "form"
 EDITABLE = ("name", "fields", "campaign_id", "consent_text", "consent_text_version", "double_opt_in",
@@ -161,11 +161,12 @@ def submit(ctx, record_id: str, data: dict, client_ip: str | None = None) -> dic
 
 
 def _consent(ctx, form: Form, address: str, ip: str | None):
-    source = f"form:{form.id}"
-    current = consents.of_address(ctx.session, address)
-    if not form.double_opt_in or (current is not None and current.status == "opted_in"):
-        return consents.record(ctx, address, "opted_in", source=source, ip=ip, text_version=form.consent_text_version)
-    consent = consents.record(ctx, address, "pending", source=source, ip=ip, text_version=form.consent_text_version)
+    source, version = f"form:{form.id}", form.consent_text_version
+    current = ctx.session.execute(select(Consent.status).where(Consent.email_hash == email_hash(address),
+                                                               Consent.channel == "email")).scalar()
+    if not form.double_opt_in or current == "opted_in":
+        return consents.record(ctx, address, "email", "opted_in", source, ip=ip, text_version=version)
+    consent = consents.record(ctx, address, "email", "pending", source, ip=ip, text_version=version)
     optin.request(ctx, consent, form)
     return consent
 

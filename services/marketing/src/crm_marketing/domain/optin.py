@@ -14,6 +14,7 @@ from email.utils import make_msgid
 from html import escape
 
 from crm_common import config
+from crm_common.db import utcnow
 from crm_common.errors import not_found
 from crm_marketing.domain import consents, mailer, tokens
 from crm_marketing.domain.tracking import mask
@@ -86,7 +87,10 @@ def confirm(ctx, data: dict, client_ip: str | None = None) -> dict:
         return _answer(consent, already=True)
     if consent.status != "pending" or consent.confirm_token_hash != token_hash(data["token"]):
         raise not_found("confirmation link")
-    consents.record(ctx, consent.email, "opted_in", channel=consent.channel, source=consent.source, ip=client_ip)
+    consents.record(ctx, consent.email, consent.channel, "opted_in", consent.source, ip=client_ip,
+                    text_version=consent.text_version)
+    consent.confirmed_at = consent.confirmed_at or utcnow()
+    ctx.session.flush()
     return _answer(consent, already=False)
 
 

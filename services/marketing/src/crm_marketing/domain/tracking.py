@@ -136,7 +136,7 @@ def unsubscribe(ctx, data: dict, client_ip: str | None = None) -> dict:
         return {"address": mask(message.email), "unsubscribed": True}
     entry = _suppress(ctx, message)
     if message.email:
-        consents.record(ctx, message.email, "opted_out", source=f"unsubscribe:{message.campaign_id}", ip=client_ip)
+        consents.record(ctx, message.email, "email", "opted_out", f"unsubscribe:{message.campaign_id}", ip=client_ip)
     now = utcnow()
     ctx.session.add(TrackingHit(message_id=message.id, campaign_id=message.campaign_id, variant_id=message.variant_id,
                                 kind="unsubscribe", machine=False, ip=client_ip,
