@@ -153,6 +153,8 @@ def test_a_json_submission_is_a_201_and_bad_answers_a_422_problem(app, client):
         assert client.post(f"/f/{FORM_ID}", json=body).status_code == 422
     assert client.post(f"/f/{FORM_ID}", json={"x": "a\u0000b"}).status_code == 422
     assert client.post("/f/not-a-form-id", json={}).status_code == 404
+    empty = client.post(f"/f/{FORM_ID}")
+    assert empty.status_code == 422 and empty.mimetype == "application/problem+json"
     assert client.post(f"/f/{FORM_ID}", data=b"<x/>", content_type="application/xml").status_code == 415
 
 

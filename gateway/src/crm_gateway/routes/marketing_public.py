@@ -23,7 +23,7 @@ from crm_marketing_contracts.bounces import MAX_REPORT
 from crm_common.contracts.registry import instance
 from crm_common.errors import ServiceError
 from crm_gateway.auth import public, requires
-from crm_gateway.conventions import Blueprint, TEXT_ERROR, accepts, invalid_text_paths
+from crm_gateway.conventions import Blueprint, TEXT_ERROR, accepts, has_body, invalid_text_paths
 from crm_gateway.openapi import refusal_response
 from crm_gateway.ratelimit import limited_apart
 from crm_gateway.rpc import call
@@ -206,16 +206,21 @@ def _as_html_too(response: dict) -> dict:
 
 @links.route("/f/<id:form_id>", endpoint="SubmitForm")
 class SubmitForm(MethodView):
-    @links.response(201, c.SubmissionResult, description="a JSON submission: its id")
+    @links.response(201, c.SubmissionResult, description="a JSON post: its id; a browser's post to a form "
+                                                          "without redirect_url: a thank-you page")
     @links.alt_response(303, description="a browser's form post: to the form's redirect_url")
     @links.alt_response(404, description="no such form (problem+json for JSON, an HTML page for a browser)")
-    @links.doc(requestBody=ANSWERS, responses={422: _as_html_too(refusal_response(c.SubmissionIn))})
+    @links.doc(requestBody=ANSWERS, responses={422: _as_html_too(refusal_response(c.SubmissionIn)),
+                                               201: {"content": {"text/html": {"schema": {"type": "string"}}}}})
     @accepts(*FORM_TYPES)
     @limited_apart("forms")
     @public
     def post(self, form_id):
         """Submit a form (public): its fields, form-encoded or JSON; rate limited per address."""
         browser = not _is_json()
+        if not has_body():
+            raise ServiceError("validation_failed", "send the answers (form-encoded or JSON)",
+                               errors={"_body": ["the answers by field name are required"]})
         try:
             payload = instance(c.SubmissionIn).load({"answers": _answers(), "user_agent": _agent()})
             result = call("marketing", c.SUBMIT_FORM.method, payload, id=form_id, client_ip=request.remote_addr)
