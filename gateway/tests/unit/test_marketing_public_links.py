@@ -207,3 +207,12 @@ def test_a_report_is_posted_raw_or_as_json_by_a_caller_with_consent_create(app, 
     assert bad.status_code == 422 and "colour" in bad.get_json()["errors"]
     assert client.post("/api/v1/inbound/bounces", data=b"{}", content_type="application/xml",
                        headers=bearer(keypair, "marketer")).status_code == 415
+
+
+def test_a_service_away_is_a_try_again_page_and_the_pixel_still_a_gif(app, client):
+    def away(service, method, *args, **kwargs):
+        raise ServiceError("unavailable", "marketing did not answer")
+    service(app).call = away
+    for path in ("/t/c/good", "/u/good", "/c/good"):
+        assert "try again" in is_page(client.get(path), 503)
+    assert client.get("/t/o/good").mimetype == "image/gif"

@@ -46,6 +46,7 @@ REPORT = {"required": True, "content": {
                                     "properties": {"raw": {"type": "string", "minLength": 1,
                                                            "maxLength": MAX_REPORT}}}}}}
 NO_PATH = "no such path"
+AWAY = "an HTML page: the service cannot answer just now (try again)"
 
 links = Blueprint("marketing_links", __name__, url_prefix="", description="marketing: public links (no login)")
 inbound = Blueprint("marketing_inbound", __name__, url_prefix="/api/v1", description="marketing: inbound reports")
@@ -68,14 +69,17 @@ def unavailable() -> Response:
     return page("Please try again", "<p>We could not handle this just now. Please try again in a minute.</p>", 503)
 
 
-def _public_call(method: str, payload: dict, **kwargs):
-    """Call the service for a public page; not found -> None (the caller answers its 404 page)."""
+def _public_call(method: str, payload: dict, missing=gone):
+    """The service's answer for a public page, or the page to show instead: `missing()` for a token that is
+    not genuine (404), "try again" (503) when the service cannot answer."""
     try:
-        return call("marketing", method, payload, client_ip=request.remote_addr, **kwargs)
+        return call("marketing", method, payload, client_ip=request.remote_addr)
     except ServiceError as exc:
-        if exc.code in ("not_found", "validation_failed"):
-            return None
-        raise
+        return missing() if exc.code in ("not_found", "validation_failed") else unavailable()
+
+
+def confirmation_gone() -> Response:
+    return page("Link not valid", "<p>This confirmation link is not valid, or no longer is.</p>", 404)
 
 
 def _agent() -> str | None:
@@ -106,13 +110,16 @@ class TrackOpen(MethodView):
 class TrackClick(MethodView):
     @links.response(302, description="to the link of the message the token names")
     @links.alt_response(404, description="an HTML page: the token is not genuine or names no link")
+    @links.alt_response(503, description=AWAY)
     @limited_apart("tracking")
     @public
     def get(self, token):
         """A link of a message: records the click (link scanners' kept apart) and redirects to that link."""
         found = _public_call(c.TRACK.method, {"kind": "click", "token": token, "user_agent": _agent(),
                                               "head": request.method == "HEAD"})
-        url = (found or {}).get("url")
+        if isinstance(found, Response):
+            return found
+        url = found.get("url")
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             return gone()
         return Response(status=302, headers={"Location": url, **NO_STORE})
@@ -134,14 +141,16 @@ def _unsubscribe_form(state: dict) -> str:
 class Unsubscribe(MethodView):
     @links.response(200, content_type="text/html", description="a page with the unsubscribe button")
     @links.alt_response(404, description="an HTML page: the token is not genuine")
+    @links.alt_response(503, description=AWAY)
     @public
     def get(self, token):
         """The unsubscribe page: shows the address (masked) and a button; changes nothing (link scanners GET)."""
         state = _public_call(c.PREVIEW_UNSUBSCRIBE.method, {"token": token, "user_agent": _agent()})
-        return gone() if state is None else page("Unsubscribe", _unsubscribe_form(state))
+        return state if isinstance(state, Response) else page("Unsubscribe", _unsubscribe_form(state))
 
     @links.response(200, content_type="text/html", description="the page saying the address is unsubscribed")
     @links.alt_response(404, description="an HTML page: the token is not genuine")
+    @links.alt_response(503, description=AWAY)
     @links.doc(requestBody=ONE_CLICK)
     @accepts(*FORM_TYPES)
     @public
@@ -149,8 +158,8 @@ class Unsubscribe(MethodView):
         """Unsubscribe (RFC 8058 one-click: `List-Unsubscribe=One-Click`, form-encoded): suppression list,
         consent withdrawn."""
         state = _public_call(c.UNSUBSCRIBE.method, {"token": token, "user_agent": _agent()})
-        if state is None:
-            return gone()
+        if isinstance(state, Response):
+            return state
         return page("You are unsubscribed", f"<p>{escape(state['address'])} receives no more marketing mail "
                                              "from us.</p>")
 
@@ -159,12 +168,13 @@ class Unsubscribe(MethodView):
 class ConfirmConsent(MethodView):
     @links.response(200, content_type="text/html", description="the page saying the subscription is confirmed")
     @links.alt_response(404, description="an HTML page: the link is not genuine or no longer valid")
+    @links.alt_response(503, description=AWAY)
     @public
     def get(self, token):
         """The double opt-in link: confirms the pending consent (again: the same page)."""
-        state = _public_call(c.CONFIRM_CONSENT.method, {"token": token, "user_agent": _agent()})
-        if state is None:
-            return page("Link not valid", "<p>This confirmation link is not valid, or no longer is.</p>", 404)
+        state = _public_call(c.CONFIRM_CONSENT.method, {"token": token, "user_agent": _agent()}, confirmation_gone)
+        if isinstance(state, Response):
+            return state
         return page("Subscription confirmed", f"<p>Thank you: {escape(state['address'])} is confirmed.</p>")
 
 
