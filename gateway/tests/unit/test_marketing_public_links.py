@@ -26,6 +26,7 @@ class Marketing:
 
     def __init__(self):
         self.calls = []
+        self.pending = False  # confirm_consent answers as to a link scanner: nothing confirmed
 
     def call(self, service, method, *args, **kwargs):
         self.calls.append((method, args, kwargs))
@@ -40,7 +41,7 @@ class Marketing:
             if payload["token"] != "good":
                 raise ServiceError("not_found", "no such link")
             return {"address": "a***@engines.example", "unsubscribed": method == "unsubscribe",
-                    "status": "opted_in", "confirmed_at": None, "already": False}
+                    "status": "pending" if self.pending else "opted_in", "confirmed_at": None, "already": False}
         if method == "submit_form":
             email = payload["answers"].get("email", "")
             if not isinstance(email, str) or "@" not in email:
@@ -136,9 +137,15 @@ def test_the_unsubscribe_page_changes_nothing_and_only_the_one_click_post_acts(a
     is_page(client.get("/u/forged"), 404)
 
 
-def test_the_confirmation_link_answers_a_page(app, client):
-    assert "confirmed" in is_page(client.get("/c/good"), 200)
+def test_the_confirmation_link_answers_a_page_and_its_button_posts(app, client):
+    assert "confirmed" in is_page(client.get("/c/good", headers=BROWSER), 200)
+    assert service(app).calls[-1][1][0] == {"token": "good", "user_agent": BROWSER["User-Agent"]}
     is_page(client.get("/c/forged"), 404)
+    assert "confirmed" in is_page(client.post("/c/good", data={}), 200)
+    assert service(app).calls[-1][1][0]["pressed"] is True
+    service(app).pending = True
+    scanned = is_page(client.get("/c/good", headers={"User-Agent": "Mimecast"}), 200)
+    assert 'method="post"' in scanned and "Confirm" in scanned
 
 
 def test_a_json_submission_is_a_201_and_bad_answers_a_422_problem(app, client):

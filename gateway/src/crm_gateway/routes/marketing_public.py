@@ -172,10 +172,27 @@ class ConfirmConsent(MethodView):
     @public
     def get(self, token):
         """The double opt-in link: confirms the pending consent (again: the same page)."""
-        state = _public_call(c.CONFIRM_CONSENT.method, {"token": token, "user_agent": _agent()}, confirmation_gone)
-        if isinstance(state, Response):
-            return state
-        return page("Subscription confirmed", f"<p>Thank you: {escape(state['address'])} is confirmed.</p>")
+        return _confirmed(_public_call(c.CONFIRM_CONSENT.method, {"token": token, "user_agent": _agent()},
+                                       confirmation_gone))
+
+    @links.response(200, content_type="text/html", description="the page saying the subscription is confirmed")
+    @links.alt_response(404, description="an HTML page: the link is not genuine or no longer valid")
+    @links.alt_response(503, description=AWAY)
+    @accepts(*FORM_TYPES)
+    @public
+    def post(self, token):
+        """The button of the confirmation page (shown to a link scanner's GET): confirms."""
+        return _confirmed(_public_call(c.CONFIRM_CONSENT.method, {"token": token, "user_agent": _agent(),
+                                                                   "pressed": True}, confirmation_gone))
+
+
+def _confirmed(state) -> Response:
+    if isinstance(state, Response):
+        return state
+    if state["status"] == "pending":  # a link scanner's GET changed nothing: a person presses the button
+        return page("Confirm your subscription", f"<p>Subscribe {escape(state['address'])}?</p>"
+                                                 '<form method="post"><button type="submit">Confirm</button></form>')
+    return page("Subscription confirmed", f"<p>Thank you: {escape(state['address'])} is confirmed.</p>")
 
 
 # -- a form's submission ----------------------------------------------------------------------------

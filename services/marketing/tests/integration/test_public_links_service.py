@@ -173,7 +173,9 @@ def test_a_form_submission_with_double_opt_in_is_confirmed_by_the_mailed_link(ma
                 if w.startswith("https://crm.engines.example/c/"))
     (pending,) = marketing.rows(Consent, Consent.email == who)
     assert (pending.status, pending.ip, pending.text_version) == ("pending", "198.51.100.9", "v1")
-    confirmed = marketing.call("confirm_consent", {"token": link.rsplit("/", 1)[1]})
+    scanned = marketing.call("confirm_consent", {"token": link.rsplit("/", 1)[1], "user_agent": "Barracuda"})
+    assert scanned["status"] == "pending" and marketing.rows(Consent, Consent.email == who)[0].status == "pending"
+    confirmed = marketing.call("confirm_consent", {"token": link.rsplit("/", 1)[1], "user_agent": BROWSER})
     assert (confirmed["status"], confirmed["already"]) == ("opted_in", False) and confirmed["confirmed_at"].endswith("Z")
     assert marketing.call("confirm_consent", {"token": link.rsplit("/", 1)[1]})["already"] is True
     bad = marketing.refused("submit_form", {"answers": {"email": "nope"}}, id=form["id"])

@@ -16,6 +16,7 @@ from crm_common.errors import ServiceError
 from crm_marketing.domain import forms, optin, tokens, tracking
 from crm_marketing.models import AudienceActivity, Campaign, Consent, FormSubmission
 
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 FIELDS = [{"name": "email", "label": "E-mail", "type": "email", "required": True},
           {"name": "first_name", "label": "First name"},
           {"name": "company", "label": "Company", "required": True},
@@ -170,7 +171,9 @@ def test_double_opt_in_mails_a_link_that_confirms_once(make_ctx, marketer, sessi
     token = link.rsplit("/", 1)[1]
     assert consent.confirm_token_hash == optin.token_hash(token) and token not in consent.confirm_token_hash
     events.clear()
-    first = optin.confirm(make_ctx(), {"token": token}, client_ip="198.51.100.8")
+    scanned = optin.confirm(make_ctx(), {"token": token, "user_agent": "Mimecast Link Scanner"})
+    assert (scanned["status"], consent.status, events) == ("pending", "pending", [])  # a scanner confirms nothing
+    first = optin.confirm(make_ctx(), {"token": token, "user_agent": BROWSER}, client_ip="198.51.100.8")
     assert (first["status"], first["already"], first["address"]) == ("opted_in", False, "a***@engines.example")
     assert consent.confirmed_at is not None and consent.status == "opted_in"
     (changed,) = events.of(c.CONSENT_CHANGED)
@@ -181,6 +184,15 @@ def test_double_opt_in_mails_a_link_that_confirms_once(make_ctx, marketer, sessi
     refused(optin.confirm, make_ctx(), {"token": token[:-1] + ("A" if token[-1] != "A" else "B")}, code="not_found")
 
 
+def test_the_pages_button_confirms_whatever_the_agent(make_ctx, marketer, session, inbox):
+    form = make(marketer, double_opt_in=True)
+    answer = submit(make_ctx(), form, {"email": "ada@engines.example", "company": "Engines", "consent": True})
+    consent = session.get(Consent, session.get(FormSubmission, answer["submission_id"]).consent_id)
+    token = tokens.make("confirm", consent.id)
+    assert optin.confirm(make_ctx(), {"token": token})["status"] == "pending"  # no agent: a machine's GET
+    assert optin.confirm(make_ctx(), {"token": token, "pressed": True})["status"] == "opted_in"
+
+
 def test_a_withdrawn_consent_is_not_confirmed_by_an_old_link(make_ctx, marketer, session, sent, inbox):
     form = make(marketer, double_opt_in=True)
     ctx = make_ctx()
@@ -189,7 +201,7 @@ def test_a_withdrawn_consent_is_not_confirmed_by_an_old_link(make_ctx, marketer,
     token = tokens.make("confirm", consent.id)
     tracking.unsubscribe(make_ctx(), {"token": tokens.make("unsubscribe", sent(email="ada@engines.example").id)})
     assert consent.status == "opted_out"
-    refused(optin.confirm, make_ctx(), {"token": token}, code="not_found")
+    refused(optin.confirm, make_ctx(), {"token": token, "pressed": True}, code="not_found")
     assert consent.status == "opted_out"
 
 

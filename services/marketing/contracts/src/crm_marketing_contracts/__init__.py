@@ -14,6 +14,7 @@ from crm_marketing_contracts.suppressions import (CHECK_SUPPRESSION, CREATE_SUPP
 from crm_marketing_contracts.tracking import (CONFIRM_CONSENT, EMAIL_CLICKED, EMAIL_OPENED, PREVIEW_UNSUBSCRIBE, TRACK,
                                               UNSUBSCRIBE, UNSUBSCRIBED, ClickData, ConfirmResult, MessageHitData,
                                               TokenIn, TrackIn, TrackResult, UnsubscribedData, UnsubscribeState)
+from crm_marketing_contracts.tracking import ConfirmIn
 from crm_marketing_contracts.consents import CONSENT_CHANGED, ConsentChangedData
 from crm_marketing_contracts.forms import (CREATE_FORM, DELETE_FORM, FIELD_TYPES, FORM_SUBMITTED, GET_FORM, LIST_FORMS,
                                            SUBMIT_FORM, UPDATE_FORM, Form, FormIn, FormPage, FormPatch, FormQuery,

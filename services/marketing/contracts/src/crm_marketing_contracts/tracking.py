@@ -34,6 +34,11 @@ class TokenIn(Strict):
     user_agent = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
+class ConfirmIn(TokenIn):
+    pressed = Boolean(load_default=False, metadata={"description": "the person pressed the page's button (POST): "
+                                                                   "confirmed whatever the user agent"})
+
+
 class UnsubscribeState(Schema):
     """What the unsubscribe page says: the address (masked), and whether it is unsubscribed already."""
 
@@ -90,5 +95,6 @@ PREVIEW_UNSUBSCRIBE = rpc("marketing", "preview_unsubscribe", TokenIn, Unsubscri
 UNSUBSCRIBE = rpc("marketing", "unsubscribe", TokenIn, UnsubscribeState,
                   description="Unsubscribe the recipient of a message (RFC 8058 one-click): suppression list, "
                               "consent opted_out.")
-CONFIRM_CONSENT = rpc("marketing", "confirm_consent", TokenIn, ConfirmResult,
-                      description="Confirm a pending consent with the double opt-in link (idempotent).")
+CONFIRM_CONSENT = rpc("marketing", "confirm_consent", ConfirmIn, ConfirmResult,
+                      description="Confirm a pending consent with the double opt-in link (idempotent); a link "
+                                  "scanner's GET is answered without confirming (status pending).")

@@ -17,7 +17,7 @@ from crm_common import config
 from crm_common.db import utcnow
 from crm_common.errors import not_found
 from crm_marketing.domain import consents, mailer, tokens
-from crm_marketing.domain.tracking import mask
+from crm_marketing.domain.tracking import is_machine, mask
 from crm_marketing.models import Consent
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,8 @@ def send_confirmation(address: str, link: str, form_name: str, consent_text: str
 
 def confirm(ctx, data: dict, client_ip: str | None = None) -> dict:
     """The confirmation link followed: the pending consent becomes opted_in (confirmed_at); again is the
-    same answer; a forged link, or one of a consent withdrawn since, is a 404."""
+    same answer; a forged link, or one of a consent withdrawn since, is a 404. A link scanner's GET (by its
+    user agent) changes nothing: the answer stays pending and the page offers a button (`pressed`)."""
     found = tokens.read("confirm", data["token"])
     consent = ctx.session.get(Consent, found[0]) if found is not None else None
     if consent is None:
@@ -87,6 +88,8 @@ def confirm(ctx, data: dict, client_ip: str | None = None) -> dict:
         return _answer(consent, already=True)
     if consent.status != "pending" or consent.confirm_token_hash != token_hash(data["token"]):
         raise not_found("confirmation link")
+    if not data.get("pressed") and is_machine("click", data.get("user_agent"), False, None):
+        return _answer(consent, already=False)  # a link scanner's GET: the page offers a button, nothing changes
     consents.record(ctx, consent.email, consent.channel, "opted_in", consent.source, ip=client_ip,
                     text_version=consent.text_version)
     consent.confirmed_at = consent.confirmed_at or utcnow()
