@@ -159,6 +159,8 @@ def test_double_opt_in_mails_a_link_that_confirms(suite, people):
     text = next(part for part in mail.walk() if part.get_content_type() == "text/plain").get_payload(decode=True)
     link = next(word for word in text.decode().split() if "/c/" in word)
     path = "/c/" + link.rsplit("/c/", 1)[1]
+    scanned = public(suite, "GET", path, headers={"User-Agent": "Mimecast Link Scanner"})
+    assert scanned.status_code == 200 and 'method="post"' in scanned.text  # a scanner confirms nothing
     confirmed = public(suite, "GET", path)
     assert confirmed.status_code == 200 and "confirmed" in confirmed.text and who not in confirmed.text
     assert public(suite, "GET", path).status_code == 200  # again: the same page
