@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from crm_common.db import make_engine, utcnow
 from crm_common.testing.waiting import eventually
