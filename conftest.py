@@ -50,12 +50,14 @@ def suite(backend, tmp_path_factory):
            "CRM_LOGIN_ADDRESS_LIMIT": "1000", "CRM_TOKEN_CUTOFF_CACHE": "1",
            # and the gateway's rate limits likewise (tests/e2e/test_gateway_edge.py runs a low one)
            "CRM_RATE_LIMIT": "100000/minute", "CRM_RATE_LIMIT_ANONYMOUS": "100000/minute",
-           "CRM_RATE_LIMIT_READYZ": "100000/minute"}
+           "CRM_RATE_LIMIT_READYZ": "100000/minute", "CRM_RATE_LIMIT_FORMS": "100000/minute",
+           "CRM_RATE_LIMIT_TRACKING": "100000/minute"}
     pg = None
     if backend == "postgresql":
         pg = PgDatabases(list(config.SERVICES) + ["gateway"]).create()
         for name in pg.services:
             env[f"{name.upper()}_DATABASE_URL"] = pg.url(name)
+    catcher = _mail_catcher(env, var)  # the marketing service's mail, kept as .eml files under var/mail/
     the_suite = Suite(env=env, quiet=True, log_dir=var / "logs")
     try:
         the_suite.bootstrap()
@@ -72,6 +74,36 @@ def suite(backend, tmp_path_factory):
         vhost.delete()
         if pg is not None:
             pg.drop()
+        if catcher is not None:
+            catcher.stop()
+
+
+def _mail_catcher(env: dict, var):
+    """An SMTP server in this process keeping every message as `var/mail/*.eml` (CRM_MAIL_DIR), for a suite
+    that starts no mail catcher of its own; None when the suite starts one (crm_common.suite)."""
+    import inspect
+    import uuid as _uuid
+
+    from crm_common.suite import Suite
+    if "mail_port" in inspect.signature(Suite).parameters:
+        return None
+    from aiosmtpd.controller import Controller
+    directory = var / "mail"
+    directory.mkdir(parents=True, exist_ok=True)
+
+    class Keeper:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+            head = f"X-Catcher-Rcpt-To: {', '.join(envelope.rcpt_tos)}\r\n".encode()
+            temporary = directory / f".{_uuid.uuid4().hex}.tmp"
+            temporary.write_bytes(head + envelope.original_content)
+            temporary.replace(directory / f"{_uuid.uuid4().hex}.eml")
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Keeper(), hostname="127.0.0.1", port=port)
+    controller.start()
+    env.update(CRM_SMTP_URL=f"smtp://127.0.0.1:{port}", CRM_MAIL_DIR=str(directory))
+    return controller
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
 from crm_gateway import auth, docs, problems, ratelimit
 from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
+from crm_gateway.conventions import accepted_media_types
 from crm_gateway.openapi import ContractPlugin
 from crm_gateway.settings import Settings
 from crm_gateway.redaction import redact
@@ -142,7 +143,8 @@ def _admit():
         return problems.problem(422, "the URL holds text that is not valid Unicode or a NUL character",
                                 errors=bad_text)
     if view is not None and request.method in JSON_METHODS:
-        if has_body() and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        if has_body() and request.mimetype != "application/json" and not request.mimetype.endswith("+json") \
+                and request.mimetype not in accepted_media_types(view, request.method):
             return problems.problem(415, "send the body as application/json")
         if not has_body() and requires_json_body(view, request.method):
             return problems.problem(422, "this request needs a JSON body", errors={"json": ["a JSON body is required"]})

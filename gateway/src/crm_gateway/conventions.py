@@ -81,6 +81,20 @@ def requires_json_body(view, method: str) -> bool:
     return any(p.get("in") == "json" and p.get("required", True) for p in parameters)
 
 
+def accepts(*media_types: str):
+    """Mark a hand-written view that reads a body other than JSON (a browser's form post, a raw mail
+    report): the app's 415 check lets these media types through to it."""
+    def mark(view):
+        view._crm_accepts = frozenset(media_types)
+        return view
+    return mark
+
+
+def accepted_media_types(view, method: str) -> frozenset:
+    """The non-JSON media types a view's handler of `method` declares with @accepts."""
+    return getattr(handler_of(view, method), "_crm_accepts", frozenset())
+
+
 def has_body() -> bool:
     return bool(request.content_length or request.headers.get("Transfer-Encoding"))
 

@@ -28,6 +28,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from crm_gateway import problems
+from crm_gateway.auth import handler_of
 from crm_gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def parse_limits(settings: Settings) -> dict[str, list[RateLimitItem]]:
     parsed = {}
     for name, value in (("CRM_RATE_LIMIT", settings.rate_limit),
                         ("CRM_RATE_LIMIT_ANONYMOUS", settings.rate_limit_anonymous),
-                        ("CRM_RATE_LIMIT_READYZ", settings.rate_limit_readyz)):
+                        ("CRM_RATE_LIMIT_READYZ", settings.rate_limit_readyz),
+                        ("CRM_RATE_LIMIT_FORMS", settings.rate_limit_forms),
+                        ("CRM_RATE_LIMIT_TRACKING", settings.rate_limit_tracking)):
         try:
             parsed[name] = parse_many(value)
         except ValueError:
@@ -102,6 +105,8 @@ class RateLimits:
         parsed = parse_limits(settings)
         self.caller, self.anonymous = parsed["CRM_RATE_LIMIT"], parsed["CRM_RATE_LIMIT_ANONYMOUS"]
         self.readyz = parsed["CRM_RATE_LIMIT_READYZ"]
+        self.apart = {"forms": parsed["CRM_RATE_LIMIT_FORMS"], "tracking": parsed["CRM_RATE_LIMIT_TRACKING"]}
+        self._apart_of: dict[tuple[str, str], list[RateLimitItem] | None] = {}
         self.prefix = settings.rate_limit_prefix
         self.memory = FixedWindowRateLimiter(Counters())
         self.shared = None
@@ -117,7 +122,20 @@ class RateLimits:
             return []
         if endpoint == READYZ:
             return self.readyz
+        apart = self._limited_apart(endpoint)
+        if apart is not None:
+            return apart
         return self.caller if g.get("actor") is not None else self.anonymous
+
+    def _limited_apart(self, endpoint: str | None) -> list[RateLimitItem] | None:
+        """The limit a view declares with @limited_apart (per client address), remembered per endpoint."""
+        method = "GET" if request.method == "HEAD" else request.method  # Flask answers HEAD with the GET view
+        key = (endpoint or UNMATCHED, method)
+        if key not in self._apart_of:
+            view = current_app.view_functions.get(endpoint) if endpoint else None
+            name = getattr(handler_of(view, method), "_crm_rate_limit", None) if view is not None else None
+            self._apart_of[key] = self.apart[name] if name else None
+        return self._apart_of[key]
 
     def _identifiers(self, key: str) -> tuple[str, ...]:
         return (self.prefix, key, _endpoint()) if self.prefix else (key, _endpoint())
@@ -154,6 +172,15 @@ class RateLimits:
     def anonymous_budget_spent(self) -> bool:
         identifiers = self._identifiers(_address())
         return not all(self._counting(lambda strategy: strategy.test(item, *identifiers)) for item in self.anonymous)
+
+
+def limited_apart(name: str):
+    """Mark a public view counted against its own limit per client address instead of the anonymous one:
+    "forms" (CRM_RATE_LIMIT_FORMS) or "tracking" (CRM_RATE_LIMIT_TRACKING)."""
+    def mark(view):
+        view._crm_rate_limit = name
+        return view
+    return mark
 
 
 def unknown_key_from_a_spent_address() -> bool:

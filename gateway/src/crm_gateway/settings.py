@@ -37,6 +37,10 @@ class Settings:
     rate_limit: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT", "600/minute"))
     rate_limit_anonymous: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_ANONYMOUS", "120/minute"))
     rate_limit_readyz: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_READYZ", "30/minute"))
+    # Public routes limited apart, per client address: form submissions (a person submits a few; a bot
+    # many), and the tracking pixel and links (image proxies fetch many recipients' pixels from one address).
+    rate_limit_forms: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_FORMS", "10/minute;200/hour"))
+    rate_limit_tracking: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_TRACKING", "6000/minute"))
     # Where the counters live: Redis shared by every gateway process when set, else each process's memory.
     redis_url: str | None = field(default_factory=lambda: config.env("REDIS_URL"))
     rate_limit_prefix: str = field(default_factory=lambda: config.env("CRM_RATE_LIMIT_PREFIX", "crm"))

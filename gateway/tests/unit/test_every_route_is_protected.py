@@ -8,6 +8,7 @@ from crm_gateway.settings import Settings
 PUBLIC_ON_PURPOSE = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/<path:filename>",
                      "/api/v1/auth/login", "/api/v1/auth/refresh"}
 PUBLIC_PREFIXES = ("/f/", "/t/", "/u/", "/api/v1/surveys/<")
+PUBLIC_PREFIXES += ("/c/",)  # the double opt-in confirmation link
 
 
 def test_no_route_is_neither_public_nor_protected(tmp_path):

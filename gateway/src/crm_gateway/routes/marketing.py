@@ -1,6 +1,7 @@
 """Routes of the marketing context: one line per route (crm_gateway.conventions)."""
 import crm_marketing_contracts as c
 from crm_gateway.conventions import Route, build, resource
+from crm_gateway.routes import marketing_public
 
 ROUTES = [
     Route("GET", "/suppressions/check", c.CHECK_SUPPRESSION),  # before the <id> routes
@@ -19,5 +20,7 @@ ROUTES = [
     Route("GET", "/campaigns/<id>/sends/<job_id>", c.GET_SEND_JOB),
     Route("POST", "/campaigns/<id>/cancel", c.CANCEL_CAMPAIGN_SEND, answers={409: "no scheduled or running send"}),
     Route("POST", "/campaigns/<id>/test-send", c.TEST_SEND, idempotent=False),
+    *resource("forms", c.LIST_FORMS, c.CREATE_FORM, c.GET_FORM, c.UPDATE_FORM, c.DELETE_FORM),
 ]
 blueprints = build("marketing", ROUTES)
+blueprints += marketing_public.blueprints  # hand-written: a GIF, redirects, HTML pages, raw reports (see there)

@@ -14,6 +14,7 @@ from crm_marketing.domain import suppressions
 from crm_marketing.domain import consents, segments
 from crm_marketing.domain import campaigns, stats, templates
 from crm_marketing.domain import send_job, sending
+from crm_marketing.domain import bounces, forms, optin, tracking
 from crm_marketing.models import Base
 
 
@@ -63,3 +64,15 @@ class MarketingService(KernelService):
     def start_due_sends(self):
         """Scheduled campaigns whose time came start sending."""
         run_in_transaction(self, sending.start_due)
+    # the public links (tracking, unsubscribe, double opt-in), forms, inbound bounce and complaint reports
+    track = entrypoint(c.TRACK, tracking.track)
+    preview_unsubscribe = entrypoint(c.PREVIEW_UNSUBSCRIBE, tracking.preview_unsubscribe)
+    unsubscribe = entrypoint(c.UNSUBSCRIBE, tracking.unsubscribe)
+    confirm_consent = entrypoint(c.CONFIRM_CONSENT, optin.confirm)
+    list_forms = entrypoint(c.LIST_FORMS, forms.page)
+    create_form = entrypoint(c.CREATE_FORM, forms.create)
+    get_form = entrypoint(c.GET_FORM, forms.get)
+    update_form = entrypoint(c.UPDATE_FORM, forms.update)
+    delete_form = entrypoint(c.DELETE_FORM, forms.delete)
+    submit_form = entrypoint(c.SUBMIT_FORM, forms.submit)
+    receive_report = entrypoint(c.RECEIVE_REPORT, bounces.receive)

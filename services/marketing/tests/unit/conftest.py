@@ -49,3 +49,30 @@ def ctx_as(make_ctx):
 @pytest.fixture
 def marketer(ctx_as):
     return ctx_as("marketer", "mk-1")
+
+
+@pytest.fixture
+def key_file(tmp_path, monkeypatch):
+    """A marketing key of the test's own (the signed tokens of public links)."""
+    path = tmp_path / "marketing.key"
+    monkeypatch.setenv("CRM_MARKETING_KEY_FILE", str(path))
+    return path
+
+
+@pytest.fixture
+def sent(session, key_file):
+    """`sent(email=..., links=[...], ago=seconds, **columns)`: a Message of the send log, sent `ago` seconds ago."""
+    from datetime import timedelta
+
+    from crm_common.db import new_id, utcnow
+    from crm_marketing.domain.suppressions import email_hash
+    from crm_marketing.models import Message
+
+    def make(email: str = "ada@engines.example", links=None, ago: float = 3600, **columns) -> Message:
+        message = Message(campaign_id=columns.pop("campaign_id", new_id()), email=email, email_hash=email_hash(email),
+                          status="sent", links=links if links is not None else ["https://engines.example/notes"],
+                          sent_at=utcnow() - timedelta(seconds=ago), **columns)
+        session.add(message)
+        session.flush()
+        return message
+    return make

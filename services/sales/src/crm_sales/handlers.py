@@ -14,6 +14,7 @@ from crm_common import privacy as privacy_request
 from crm_common.entrypoint import handler_table, reads
 from crm_common.errors import ServiceError
 from crm_sales.domain import leads, privacy, users
+from crm_sales.domain import web_forms
 
 if TYPE_CHECKING:
     from crm_common.entrypoint import Context
@@ -64,20 +65,27 @@ def on_privacy(ctx: Context, data: dict, envelope: dict) -> None:
 
 @reads(FORM_SUBMITTED, fields=FormFields)
 def on_form(ctx: Context, data: dict, envelope: dict) -> None:
-    """A web form became a lead (duplicates are linked to the first, never refused)."""
+    """A web form became a lead, or updated the open lead of its email (duplicates by phone or company are
+    linked to the first, never refused)."""
     answers = {k: v for k, v in (data.get("fields") or {}).items() if k in leads.FIELDS and v not in (None, "")}
     if data.get("campaign_id"):
         answers["campaign_id"] = data["campaign_id"]
     if isinstance(answers.get("country"), str):
         answers["country"] = answers["country"].upper()[:2]
+    existing = web_forms.open_lead_of(ctx.session, answers.get("email"))  # the same person: updated, not doubled
+
+    def apply(values: dict):
+        if existing is not None:
+            return web_forms.update_from_form(ctx, existing, values)
+        return leads.create_from_form(ctx, dict(values))
     try:
-        leads.create_from_form(ctx, dict(answers))
+        apply(answers)
     except ServiceError as exc:
         if exc.code != "validation_failed":
             raise
         kept = {k: v for k, v in answers.items() if k not in exc.errors}  # drop what is invalid, keep the person
         try:
-            leads.create_from_form(ctx, kept)
+            apply(kept)
         except ServiceError:
             log.warning("form submission %s has no usable lead fields: %s", data.get("submission_id"), exc.errors)
 

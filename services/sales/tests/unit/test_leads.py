@@ -168,10 +168,11 @@ def test_conversion_links_an_existing_account(session, team, events, ctx):
 def test_form_submission_creates_web_form_lead_and_links_duplicates(session, team, events, ctx):
     from crm_sales import handlers
 
-    first = make(session, team["r1"], events)
+    first = make(session, team["r1"], events, email="ada.l@engines.example")  # the same email: updated (test_web_forms)
     envelope = {"type": handlers.FORM_SUBMITTED, "data": {
         "form_id": "f1", "submission_id": "s1", "campaign_id": "camp1",
         "fields": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@engines.example",
+                   "company": "Analytical Engines",
                    "phone": "not a phone", "message": "hello"}}}
     dispatch(ctx(), envelope, handlers.HANDLERS)
     lead = session.query(Lead).filter(Lead.source == "web_form").one()

@@ -31,6 +31,16 @@ from crm_marketing_contracts.sending import (CAMPAIGN_SEND_FINISHED, CAMPAIGN_SE
                                              EMAIL_SENT, GET_SEND_JOB, SEND_CAMPAIGN, TEST_SEND, EmailSentData,
                                              SendFinishedData, SendIn, SendJob, SendStartedData, TestSendIn,
                                              TestSendResult)
+from crm_marketing_contracts.tracking import (CONFIRM_CONSENT, EMAIL_CLICKED, EMAIL_OPENED, PREVIEW_UNSUBSCRIBE, TRACK,
+                                              UNSUBSCRIBE, UNSUBSCRIBED, ClickData, ConfirmResult, MessageHitData,
+                                              TokenIn, TrackIn, TrackResult, UnsubscribedData, UnsubscribeState)
+from crm_marketing_contracts.tracking import ConfirmIn
+from crm_marketing_contracts.consents import CONSENT_CHANGED, ConsentChangedData
+from crm_marketing_contracts.forms import (CREATE_FORM, DELETE_FORM, FIELD_TYPES, FORM_SUBMITTED, GET_FORM, LIST_FORMS,
+                                           SUBMIT_FORM, UPDATE_FORM, Form, FormIn, FormPage, FormPatch, FormQuery,
+                                           FormSubmittedData, SubmissionIn, SubmissionResult)
+from crm_marketing_contracts.bounces import (COMPLAINT_RECEIVED, EMAIL_BOUNCED, RECEIVE_REPORT, BouncedData,
+                                             ComplaintData, InboundReport, InboundResult)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

@@ -4,15 +4,10 @@ An area module has `export(ctx, address) -> (data, counts)` and `erase(ctx, addr
 address stays suppressed by its hash (the suppression list keeps the hash), never mailed again."""
 from __future__ import annotations
 
-from crm_marketing.domain import suppressions
-from crm_marketing.domain import send_log
+from crm_marketing.domain import audience, consents, forms, send_log, suppressions, tracking
 
-PARTS = (suppressions,)  # each returns its data and counts under the names of what it holds
-PARTS += (send_log,)  # the messages of campaigns sent to the address
-
-from crm_marketing.domain import audience, consents  # noqa: E402 - the audience area's parts
-
-PARTS += (audience, consents)
+# in order: an area that finds its rows through another's (hits through their messages, by address) comes first
+PARTS = (suppressions, forms, tracking, send_log, audience, consents)
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:

@@ -7,6 +7,7 @@ from crm_marketing.models.consents import Consent
 from crm_marketing.models.sending import Message, TrackingHit
 from crm_marketing.models.sending import SendRateSlot, SendRecipient
 from crm_marketing.models.suppressions import Suppression
+from crm_marketing.models.forms import Form, FormSubmission
 
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
            "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
@@ -16,3 +17,4 @@ from crm_marketing.models.audience import AudienceAccount  # noqa: E402 - the au
 __all__ += ["AudienceAccount"]
 __all__ += ["Attribution"]
 __all__ += ["SendRateSlot", "SendRecipient"]
+__all__ += ["Form", "FormSubmission"]
