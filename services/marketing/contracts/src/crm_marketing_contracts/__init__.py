@@ -11,6 +11,15 @@ from crm_marketing_contracts.suppressions import (CHECK_SUPPRESSION, CREATE_SUPP
                                                   SUPPRESSION_ADDED, SUPPRESSION_LIFTED, CheckQuery, CheckResult,
                                                   Suppression, SuppressionAddedData, SuppressionIn,
                                                   SuppressionLiftedData, SuppressionPage, SuppressionQuery)
+from crm_marketing_contracts.scoring import (CREATE_SCORING_RULE, DELETE_SCORING_RULE, GET_LEAD_SCORE,
+                                             GET_SCORING_RULE, LIST_SCORING_RULES, SCORE_CHANGED,
+                                             SCORING_RULE_CREATED, SCORING_RULE_DELETED, SCORING_RULE_UPDATED,
+                                             UPDATE_SCORING_RULE, LeadScore, ScoringRule, ScoringRuleIn,
+                                             ScoringRuleQuery, ScoringRuleUpdate)
+from crm_marketing_contracts.mentions import (CREATE_MENTION, GET_MENTION, LIST_MENTIONS, MENTION_RECEIVED,
+                                              MENTION_REPLY_REQUESTED, MENTION_TICKET_REQUESTED, MENTION_UPDATED,
+                                              REPLY_MENTION, TICKET_MENTION, UPDATE_MENTION, Mention, MentionIn,
+                                              MentionQuery, MentionUpdate, ReplyIn, TicketIn)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

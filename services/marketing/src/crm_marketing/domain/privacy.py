@@ -5,8 +5,10 @@ address stays suppressed by its hash (the suppression list keeps the hash), neve
 from __future__ import annotations
 
 from crm_marketing.domain import suppressions
+from crm_marketing.domain import scoring
 
 PARTS = (suppressions,)  # each returns its data and counts under the names of what it holds
+PARTS += (scoring,)  # before the audience part: a score is found by its member's address hash
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:

@@ -5,6 +5,9 @@ from crm_marketing.models.campaigns import Campaign, CampaignVariant, EmailTempl
 from crm_marketing.models.consents import Consent
 from crm_marketing.models.sending import Message, TrackingHit
 from crm_marketing.models.suppressions import Suppression
+from crm_marketing.models.scoring import LeadScore, ScoringRule
+from crm_marketing.models.mentions import SocialMention
 
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
            "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
+__all__ += ["LeadScore", "ScoringRule", "SocialMention"]
