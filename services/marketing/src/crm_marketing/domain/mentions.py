@@ -24,6 +24,7 @@ from crm_common.unit_of_work import is_unique_violation
 from crm_common.versioning import check_version
 from crm_marketing.domain import sentiment
 from crm_marketing.models import SocialMention
+from crm_marketing_contracts.mentions import SET_STATUSES
 
 RESOURCE, WHAT = "social_mention", "social mention"
 SEARCHED = (SocialMention.text, SocialMention.author_handle)
@@ -97,7 +98,7 @@ def update(ctx, record_id: str, data: dict, expected_version: int | None = None)
     status = data["status"]
     if status == mention.status:
         return mention
-    if mention.status not in c.SET_STATUSES:
+    if mention.status not in SET_STATUSES:
         raise conflict(f"a {mention.status} mention stays {mention.status}", status=mention.status)
     mention.status, mention.handled_by = status, ctx.caller.user_id
     ctx.session.flush()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import crm_marketing_contracts as c
+from crm_marketing_contracts import scoring as c
 from crm_common.errors import validation
 
 DEFAULT_MAX_OCCURRENCES = 10

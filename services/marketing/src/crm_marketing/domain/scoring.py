@@ -219,7 +219,7 @@ def export(ctx, address: str) -> tuple[dict, dict]:
     rows = _of_person(ctx.session, c.normalise_email_leniently(address))
     data = [c.LeadScore().dump({"lead_id": row.lead_id, "score": row.score, "computed_at": row.computed_at,
                                 "points": row.points, "sent_to_sales": row.sent_score is not None}) for row in rows]
-    return {"lead_scores": data}, {"lead_scores": len(data)}
+    return ({"lead_scores": data}, {"lead_scores": len(data)}) if data else ({}, {})  # named only when held
 
 
 def erase(ctx, address: str) -> dict:
@@ -230,4 +230,4 @@ def erase(ctx, address: str) -> dict:
     for row in rows:
         ctx.session.delete(row)
     ctx.session.flush()
-    return {"lead_scores": len(rows)}
+    return {"lead_scores": len(rows)} if rows else {}

@@ -27,7 +27,7 @@ ENGLISH = {
     "win": 2, "well": 1, "beautiful": 3, "satisfied": 2, "kudos": 2, "thrilled": 3, "delighted": 3,
     # negative
     "bad": -2, "terrible": -3, "awful": -3, "horrible": -3, "worst": -3, "hate": -3, "hated": -3, "poor": -2,
-    "broken": -2, "bug": -1, "bugs": -1, "buggy": -2, "slow": -1, "crash": -2, "crashed": -2, "crashes": -2,
+    "broken": -2, "bug": -1, "bugs": -1, "buggy": -2, "slow": -1, "crash": -2, "crashed": -2, "crashing": -2, "crashes": -2,
     "fail": -2, "failed": -2, "fails": -2, "failure": -2, "error": -1, "errors": -1, "problem": -1,
     "problems": -1, "issue": -1, "issues": -1, "disappointed": -2, "disappointing": -2, "angry": -3,
     "annoying": -2, "annoyed": -2, "useless": -3, "scam": -3, "refund": -1, "complaint": -2, "sucks": -3,
@@ -52,6 +52,7 @@ CHINESE_NEGATIONS = ("没有", "不", "没", "别")
 EMOJI = {"😀": 2, "😃": 2, "😄": 2, "😊": 2, "😍": 3, "🥰": 3, "👍": 2, "❤": 3, "🎉": 2, "🙏": 1, "😂": 1,
          "😡": -3, "😠": -3, "🤬": -3, "👎": -2, "😢": -2, "😭": -2, "💩": -3, "😞": -2, "🙄": -1}
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+CLAUSE = re.compile(r"[.!?;,:\n]+|\bbut\b")
 HAN = re.compile(r"[\u4e00-\u9fff]+")
 LONGEST_TERM = max(map(len, CHINESE))
 
@@ -65,7 +66,12 @@ def score(text: str) -> tuple[float, str]:
 
 
 def _english(text: str) -> float:
-    words = [w.replace("'", "") for w in WORD.findall(text.replace("’", "'"))]
+    return sum(_clause(clause) for clause in CLAUSE.split(text.replace("’", "'")))
+
+
+def _clause(text: str) -> float:
+    """A negation reaches no further than its clause ("nobody answers. Worst..." is not "not worst")."""
+    words = [w.replace("'", "") for w in WORD.findall(text)]
     total = 0.0
     for i, word in enumerate(words):
         weight = ENGLISH.get(word)
