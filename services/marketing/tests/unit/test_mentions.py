@@ -120,7 +120,7 @@ def test_ignored_comes_back_and_a_handled_mention_stays(marketer, events):
     assert mentions.update(marketer, mention.id, {"status": "new"}).status == "new"
     refused(mentions.update, marketer, mention.id, {"status": "ignored"}, expected_version=1, code="precondition_failed")
     mentions.reply(marketer, mention.id, {"text": "Thank you!"})
-    assert refused(mentions.update, marketer, mention.id, {"status": "ignored"}).extra == {"status": "replied"}
+    assert refused(mentions.update, marketer, mention.id, {"status": "ignored"}).extra == {"current_status": "replied"}
     assert [t for t, _ in events].count(c.MENTION_UPDATED) == 2
 
 

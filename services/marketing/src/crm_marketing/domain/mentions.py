@@ -99,7 +99,7 @@ def update(ctx, record_id: str, data: dict, expected_version: int | None = None)
     if status == mention.status:
         return mention
     if mention.status not in SET_STATUSES:
-        raise conflict(f"a {mention.status} mention stays {mention.status}", status=mention.status)
+        raise conflict(f"a {mention.status} mention stays {mention.status}", current_status=mention.status)
     mention.status, mention.handled_by = status, ctx.caller.user_id
     ctx.session.flush()
     ctx.emit(c.MENTION_UPDATED, {"id": mention.id, "changed_fields": ["status"]})
