@@ -16,6 +16,7 @@ LABELS = ("positive", "neutral", "negative")
 NETWORK = validate.Regexp(r"^[a-z][a-z0-9_.-]{0,29}$", error="a network name in lower case, e.g. twitter, weibo")
 URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="an http or https URL")
 READ, CREATE, UPDATE = ("social_mention", "read"), ("social_mention", "create"), ("social_mention", "update")
+URL_RULE = "url is an http or https URL with a host (the post's address on its network)"
 STATUS_RULE = "status moves new <-> ignored by PATCH; a replied or ticket mention stays as it is (409)"
 TICKET_RULE = "a mention gets one ticket (a second is a 409 naming it)"
 
@@ -45,11 +46,15 @@ class Mention(Record):
 
 
 class MentionIn(Strict):
+    RULES = (URL_RULE,)
+
     network = Text(required=True, validate=NETWORK)
     external_id = Text(required=True, validate=validate.Length(min=1, max=200))
     author_handle = Text(required=True, validate=validate.Length(min=1, max=100))
     text = Text(required=True, validate=validate.Length(min=1, max=10000))
-    url = Text(load_default=None, allow_none=True, validate=[validate.Length(max=2000), URL])
+    url = Text(load_default=None, allow_none=True, metadata={"description": URL_RULE},
+               validate=[validate.Length(max=2000), validate.Regexp(r"^https?://\S+$", error="an http or https URL"),
+                         URL])
     posted_at = Timestamp(required=True)
 
 

@@ -15,8 +15,8 @@ LEAD_FIELDS = ("first_name", "last_name", "company", "country", "industry", "own
 
 def upsert_lead(ctx, data: dict) -> AudienceMember:
     """The lead's audience member, created or brought up to date from a sales lead event's data."""
-    member = ctx.session.execute(select(AudienceMember).where(AudienceMember.kind == "lead",
-                                                              AudienceMember.source_id == data["id"])).scalar_one_or_none()
+    member = ctx.session.execute(select(AudienceMember).where(
+        AudienceMember.kind == "lead", AudienceMember.source_id == data["id"])).scalar_one_or_none()
     if member is None:
         member = AudienceMember(kind="lead", source_id=data["id"], score=0, tags=[])
         ctx.session.add(member)

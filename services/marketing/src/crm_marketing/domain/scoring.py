@@ -125,7 +125,8 @@ def _occurrences(session, member: AudienceMember, kinds: set) -> list[score_rule
     rows = session.execute(select(AudienceActivity.kind, AudienceActivity.ref_id, AudienceActivity.detail,
                                   AudienceActivity.occurred_at)
                            .where(mine, AudienceActivity.kind.in_(sorted(kinds)))).all()
-    return [score_rules.Occurrence(kind, ref_id, detail or {}, occurred_at) for kind, ref_id, detail, occurred_at in rows]
+    return [score_rules.Occurrence(kind, ref_id, detail or {}, occurred_at)
+            for kind, ref_id, detail, occurred_at in rows]
 
 
 def rescore(ctx, member_id: str, rules: list[ScoringRule] | None = None) -> LeadScore | None:
