@@ -21,6 +21,14 @@ ROUTES = [
     Route("POST", "/campaigns/<id>/cancel", c.CANCEL_CAMPAIGN_SEND, answers={409: "no scheduled or running send"}),
     Route("POST", "/campaigns/<id>/test-send", c.TEST_SEND, idempotent=False),
     *resource("forms", c.LIST_FORMS, c.CREATE_FORM, c.GET_FORM, c.UPDATE_FORM, c.DELETE_FORM),
+    *resource("scoring-rules", c.LIST_SCORING_RULES, c.CREATE_SCORING_RULE, c.GET_SCORING_RULE,
+              c.UPDATE_SCORING_RULE, c.DELETE_SCORING_RULE),
+    Route("GET", "/leads/<id>/score", c.GET_LEAD_SCORE),  # the lead's id in sales; marketing explains its score
+    *resource("social/mentions", c.LIST_MENTIONS, c.GET_MENTION, c.UPDATE_MENTION),
+    *resource("social/mentions", c.CREATE_MENTION, answers={409: "this post is already a mention (existing_id)"}),
+    Route("POST", "/social/mentions/<id>/reply", c.REPLY_MENTION),
+    Route("POST", "/social/mentions/<id>/ticket", c.TICKET_MENTION,
+          answers={409: "a ticket was already opened from this mention (ticket_id names it)"}),
 ]
 blueprints = build("marketing", ROUTES)
 blueprints += marketing_public.blueprints  # hand-written: a GIF, redirects, HTML pages, raw reports (see there)

@@ -98,6 +98,7 @@ BUILTIN_ROLES: dict[str, dict] = {
         _grant(SALES + SERVICE + MARKETING + ("product", "territory", "kb_article"), ("read",), "all"),
         _grant(("lead", "ticket", "contact", "account", "activity"), ("create", "update"), "all"),
         _grant(("webhook", "event_feed"), CRUD, "all"),
+        _grant(("social_mention",), ("create",), "all"),  # a social network connector posts what it finds
     ),
     # portal customers: their own tickets (scope "own" means requester/contact is the caller). They
     # answer their surveys with the survey's token (a public route) and send none.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from crm_common.entrypoint import reads
-from crm_marketing.domain import attribution, audience
+from crm_marketing.domain import attribution, audience, scoring
 
 LEAD_CREATED, LEAD_UPDATED = "sales.lead_created.v1", "sales.lead_updated.v1"
 LEAD_ASSIGNED, LEAD_CONVERTED, LEADS_IMPORTED = ("sales.lead_assigned.v1", "sales.lead_converted.v1",
@@ -109,8 +109,10 @@ class SurveyFields(Schema):
 
 @reads(LEAD_CREATED, LEAD_UPDATED, fields=LeadFields)
 def on_lead(ctx, data: dict, envelope: dict) -> None:
-    audience.lead_changed(ctx.session, data)
+    member = audience.lead_changed(ctx.session, data)
     attribution.lead(ctx, data, envelope)  # campaign stats count a lead by its campaign_id
+    if member is not None:
+        scoring.rescore(ctx, member.id)  # at once (the sweep would take up to a minute)
 
 
 @reads(LEAD_ASSIGNED, fields=LeadAssignedFields)

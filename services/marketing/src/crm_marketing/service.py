@@ -15,6 +15,10 @@ from crm_marketing.domain import consents, segments
 from crm_marketing.domain import campaigns, stats, templates
 from crm_marketing.domain import send_job, sending
 from crm_marketing.domain import bounces, forms, optin, tracking
+from crm_marketing.domain import mentions, scoring
+from nameko.timer import timer
+from crm_common import config, service_base
+from crm_common.entrypoint import run
 from crm_marketing.models import Base
 
 
@@ -76,3 +80,26 @@ class MarketingService(KernelService):
     delete_form = entrypoint(c.DELETE_FORM, forms.delete)
     submit_form = entrypoint(c.SUBMIT_FORM, forms.submit)
     receive_report = entrypoint(c.RECEIVE_REPORT, bounces.receive)
+    # -- lead scoring ----------------------------------------------------------------------------------
+    list_scoring_rules = entrypoint(c.LIST_SCORING_RULES, scoring.page)
+    create_scoring_rule = entrypoint(c.CREATE_SCORING_RULE, scoring.create)
+    get_scoring_rule = entrypoint(c.GET_SCORING_RULE, scoring.get)
+    update_scoring_rule = entrypoint(c.UPDATE_SCORING_RULE, scoring.update)
+    delete_scoring_rule = entrypoint(c.DELETE_SCORING_RULE, scoring.delete)
+    get_lead_score = entrypoint(c.GET_LEAD_SCORE, scoring.lead_score)
+
+    @timer(interval=config.env_float("CRM_SCORING_INTERVAL", 60.0))
+    @service_base.periodic("lead score sweep")
+    def score_sweep(self):
+        """Leads whose score is missing or out of date (new activity, a rule changed, a day of decay) are
+        rescored, one transaction per batch."""
+        while run(self, scoring.sweep) == scoring.SWEEP_BATCH:
+            pass
+
+    # -- social mentions -------------------------------------------------------------------------------
+    list_mentions = entrypoint(c.LIST_MENTIONS, mentions.page)
+    create_mention = entrypoint(c.CREATE_MENTION, mentions.create)
+    get_mention = entrypoint(c.GET_MENTION, mentions.get)
+    update_mention = entrypoint(c.UPDATE_MENTION, mentions.update)
+    reply_mention = entrypoint(c.REPLY_MENTION, mentions.reply)
+    ticket_mention = entrypoint(c.TICKET_MENTION, mentions.ticket)

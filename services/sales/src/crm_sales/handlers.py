@@ -14,7 +14,7 @@ from crm_common import privacy as privacy_request
 from crm_common.entrypoint import handler_table, reads
 from crm_common.errors import ServiceError
 from crm_sales.domain import leads, privacy, users
-from crm_sales.domain import web_forms
+from crm_sales.domain import lead_scores, web_forms
 
 if TYPE_CHECKING:
     from crm_common.entrypoint import Context
@@ -25,6 +25,7 @@ USER_CREATED = "identity.user_created.v1"
 USER_UPDATED = "identity.user_updated.v1"
 USER_DEACTIVATED = "identity.user_deactivated.v1"
 FORM_SUBMITTED = "marketing.form_submitted.v1"
+SCORE_CHANGED = "marketing.score_changed.v1"
 
 
 class UserFields(Schema):
@@ -90,4 +91,17 @@ def on_form(ctx: Context, data: dict, envelope: dict) -> None:
             log.warning("form submission %s has no usable lead fields: %s", data.get("submission_id"), exc.errors)
 
 
-HANDLERS = handler_table(on_user, on_privacy, on_form)
+class ScoreFields(Schema):
+    """A lead's score as marketing's scoring rules give it (0..100)."""
+
+    lead_id = fields.String(required=True)
+    score = fields.Integer(required=True)
+
+
+@reads(SCORE_CHANGED, fields=ScoreFields)
+def on_score(ctx: Context, data: dict, envelope: dict) -> None:
+    """Marketing rescored a lead: its score becomes the lead's."""
+    lead_scores.apply_score(ctx, data["lead_id"], data["score"])
+
+
+HANDLERS = handler_table(on_user, on_privacy, on_form, on_score)

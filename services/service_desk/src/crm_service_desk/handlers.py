@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 from crm_common import privacy as kernel_privacy
 from crm_common.entrypoint import handler_table, reads
 from crm_service_desk.domain import agents, copies, privacy
+from crm_service_desk.domain import social
 
 
 class ContactFields(Schema):
@@ -78,5 +79,21 @@ def privacy_requested(ctx, data: dict, envelope: dict) -> None:
     privacy.answer(ctx, data)
 
 
+class MentionTicketFields(Schema):
+    """What the desk reads of marketing's request to open a ticket from a social mention."""
+
+    ticket_id = fields.String(required=True)
+    subject = fields.String(required=True)
+    description = fields.String(required=True)
+    priority = fields.String(load_default="normal")
+    network = fields.String(required=True)
+    author_handle = fields.String(required=True)
+
+
+@reads("marketing.mention_ticket_requested.v1", fields=MentionTicketFields)
+def mention_ticket_requested(ctx, data: dict, envelope: dict) -> None:
+    social.open_from_mention(ctx, data)
+
+
 HANDLERS = handler_table(contact_changed, contact_merged, account_changed, user_changed, user_deactivated,
-                         privacy_requested)
+                         privacy_requested, mention_ticket_requested)

@@ -41,6 +41,15 @@ from crm_marketing_contracts.forms import (CREATE_FORM, DELETE_FORM, FIELD_TYPES
                                            FormSubmittedData, SubmissionIn, SubmissionResult)
 from crm_marketing_contracts.bounces import (COMPLAINT_RECEIVED, EMAIL_BOUNCED, RECEIVE_REPORT, BouncedData,
                                              ComplaintData, InboundReport, InboundResult)
+from crm_marketing_contracts.scoring import (CREATE_SCORING_RULE, DELETE_SCORING_RULE, GET_LEAD_SCORE,
+                                             GET_SCORING_RULE, LIST_SCORING_RULES, SCORE_CHANGED,
+                                             SCORING_RULE_CREATED, SCORING_RULE_DELETED, SCORING_RULE_UPDATED,
+                                             UPDATE_SCORING_RULE, LeadScore, ScoringRule, ScoringRuleIn,
+                                             ScoringRuleQuery, ScoringRuleUpdate)
+from crm_marketing_contracts.mentions import (CREATE_MENTION, GET_MENTION, LIST_MENTIONS, MENTION_RECEIVED,
+                                              MENTION_REPLY_REQUESTED, MENTION_TICKET_REQUESTED, MENTION_UPDATED,
+                                              REPLY_MENTION, TICKET_MENTION, UPDATE_MENTION, Mention, MentionIn,
+                                              MentionQuery, MentionUpdate, ReplyIn, TicketIn)
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("marketing")
 RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,

@@ -4,10 +4,11 @@ An area module has `export(ctx, address) -> (data, counts)` and `erase(ctx, addr
 address stays suppressed by its hash (the suppression list keeps the hash), never mailed again."""
 from __future__ import annotations
 
-from crm_marketing.domain import audience, consents, forms, send_log, suppressions, tracking
+from crm_marketing.domain import audience, consents, forms, scoring, send_log, suppressions, tracking
 
-# in order: an area that finds its rows through another's (hits through their messages, by address) comes first
-PARTS = (suppressions, forms, tracking, send_log, audience, consents)
+# in order: an area that finds its rows through another's (hits through their messages, scores through their
+# member, both by address) comes first
+PARTS = (suppressions, forms, tracking, send_log, scoring, audience, consents)
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:

@@ -18,3 +18,9 @@ __all__ += ["AudienceAccount"]
 __all__ += ["Attribution"]
 __all__ += ["SendRateSlot", "SendRecipient"]
 __all__ += ["Form", "FormSubmission"]
+from crm_marketing.models.scoring import LeadScore, ScoringRule
+from crm_marketing.models.mentions import SocialMention
+
+__all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
+           "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
+__all__ += ["LeadScore", "ScoringRule", "SocialMention"]

@@ -115,11 +115,19 @@ def _requester(session: Session, actor, data: dict, errors: dict) -> dict:
 
 
 def create_ticket(ctx: Context, data: dict) -> Ticket:
+    return open_ticket(ctx, data)
+
+
+def open_ticket(ctx: Context, data: dict, requester_required: bool = True, ticket_id: str | None = None) -> Ticket:
+    """A new ticket; `requester_required` False for a channel that knows no address or contact (a social
+    network's handle), `ticket_id` when the asking service named the ticket (marketing's mention)."""
     session = ctx.session
     actor = ctx.caller
     data = clean_fields({**DEFAULTS, **data}, "description")
     errors: dict = {}
     requester = _requester(session, actor, data, errors)
+    if not requester_required:
+        errors.pop("requester_email", None)
     if not is_customer(actor):
         _check_assignment(session, actor, data, errors)
     if errors:
@@ -130,6 +138,8 @@ def create_ticket(ctx: Context, data: dict) -> Ticket:
     fields.update(requester)
     ticket = Ticket(number=next_number(session), status="new", created_by=actor.user_id, created_at=at,
                     updated_at=at, tags=list(dict.fromkeys(fields.pop("tags", None) or [])), **fields)
+    if ticket_id:
+        ticket.id = ticket_id
     contract = entitlements.find_contract(session, ticket.account_id, ticket.product_id, at.date())
     ticket.service_contract_id = contract.id if contract else None
     ticket.entitled = contract is not None
