@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, inspect, or_
+from sqlalchemy import and_, bindparam, inspect, or_, select, union_all
 
 from crm_common.errors import validation
 
@@ -86,3 +86,64 @@ def paginate(session, query, model, sort: str = "-created_at", limit: int = 50, 
 @functools.lru_cache(maxsize=None)
 def _columns_of(model) -> tuple:
     return tuple(getattr(model, attr.key).label(attr.key) for attr in inspect(model).column_attrs)
+
+
+_STATEMENTS: dict = {}  # (model, shape, sort, after a cursor) -> the page's statement (paginate_plain)
+_MAX_STATEMENTS = 1024
+
+
+def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-created_at", limit: int = 50,
+                   cursor: str | None = None, sortable: tuple[str, ...] = ("created_at",)):
+    """paginate(..., plain=True) for a hot list: the page's statement is built once per `shape` and sort,
+    not on every call, and an OR of conditions is paged one condition at a time.
+
+    `build()` gives (conditions, alternatives): conditions every row meets, and disjoint conditions of which
+    a row meets one (an empty list: no such choice). Their values are bind parameters given in `params`;
+    `shape` is the caller's key for what build() builds (which filters, which scope). With two or more
+    alternatives each is paged on its own, newest first by the index that starts with its column, and the
+    pages merged: one OR would match and sort every visible row for each page (a team's leads)."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in sortable:
+        raise validation({"sort": [f"sort by one of: {', '.join(sortable)}"]})
+    if not 1 <= limit <= 200:
+        raise validation({"limit": ["between 1 and 200"]})
+    params = {**params, "page_limit": limit + 1}
+    if cursor:
+        params["cursor_value"], params["cursor_id"] = decode_cursor(cursor)
+    statement_key = (model, shape, sort, bool(cursor))
+    statement = _STATEMENTS.get(statement_key)
+    if statement is None:
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        conditions, alternatives = build()
+        statement = _STATEMENTS[statement_key] = _plain_statement(model, conditions, alternatives, key, descending,
+                                                                  bool(cursor))
+    rows = conn.execute(statement, params).mappings().all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1][key], rows[-1]["id"])
+    return rows, next_cursor
+
+
+def _plain_statement(model, conditions, alternatives, key: str, descending: bool, after: bool):
+    def ordered(query, column, id_col):
+        order = (column.desc(), id_col.desc()) if descending else (column.asc(), id_col.asc())
+        return query.order_by(*order).limit(bindparam("page_limit"))
+
+    def one_page(extra):
+        column, id_col = getattr(model, key), model.id
+        query = select(*_columns_of(model)).where(*conditions, *extra)
+        if after:
+            value, row_id = bindparam("cursor_value"), bindparam("cursor_id")
+            if descending:
+                query = query.where(or_(column < value, and_(column == value, id_col < row_id)))
+            else:
+                query = query.where(or_(column > value, and_(column == value, id_col > row_id)))
+        return ordered(query, column, id_col)
+
+    if len(alternatives) < 2:
+        return one_page(alternatives)
+    merged = union_all(*[select(*one_page([alternative]).subquery().c) for alternative in alternatives]).subquery()
+    return ordered(select(*merged.c), merged.c[key], merged.c.id)
