@@ -9,23 +9,29 @@ values, defaults, data keys and missing-attribute rules as marshmallow 3's `Sche
 
 - a schema with pre/post-dump hooks, its own `get_attribute`, or a field that overrides `serialize` or
   `get_value`, is dumped by marshmallow itself (so is a dotted `attribute`);
-- a plain `String` passes a `str` through (marshmallow's `ensure_text_type` returns it unchanged);
+- a plain `String` passes a `str` through (marshmallow's `ensure_text_type` returns it unchanged), a
+  `Timestamp` formats a datetime with `rfc3339` (what its `_serialize` does);
 - a plain `Nested` (and a plain `List` of one) dumps its schema with a plan of its own.
 
 tests/unit/test_dumping.py compares the two over every output schema of the registered contracts.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from marshmallow import Schema, fields
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from marshmallow.utils import get_value, missing
+
+from crm_common.contracts.fields import Timestamp
+from crm_common.envelope import rfc3339
 
 _PLAIN_GET = fields.Field.get_value
 _PLAIN_SERIALIZE = fields.Field.serialize
 _PLAIN_ATTRIBUTE = Schema.get_attribute
 
 # how a field's value becomes its dumped value
-_GENERIC, _STRING, _OWN, _NESTED, _LIST_OF_NESTED = range(5)
+_GENERIC, _STRING, _OWN, _NESTED, _LIST_OF_NESTED, _TIMESTAMP = range(6)
 
 
 def dump(schema: Schema, obj, many: bool | None = None):
@@ -64,6 +70,8 @@ def _kind(field: fields.Field):
         return _GENERIC, None
     if cls is fields.String:
         return _STRING, None
+    if cls is Timestamp:
+        return _TIMESTAMP, None
     if cls is fields.Nested:
         return _NESTED, field
     if cls is fields.List and type(field.inner) is fields.Nested:
@@ -103,6 +111,8 @@ def _dump_one(plan, obj):
                 continue
         if kind == _STRING:
             result[key] = value if value is None or type(value) is str else field._serialize(value, attr_name, obj)
+        elif kind == _TIMESTAMP:
+            result[key] = rfc3339(value) if type(value) is datetime else field._serialize(value, attr_name, obj)
         elif kind == _OWN:
             result[key] = field._serialize(value, attr_name, obj)
         elif kind == _NESTED:

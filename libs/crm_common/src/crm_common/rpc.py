@@ -5,6 +5,9 @@ import functools
 import json
 import logging
 import sys
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
 
 import kombu.serialization
 
@@ -56,13 +59,13 @@ def send_response_once(self, result, exc_info):
     a result that cannot be serialized is answered with the same UnserializableValueError as nameko's."""
     error = serialize(exc_info[1]) if exc_info is not None else None
     serializer = kombu.serialization.registry.type_to_name[self.message.properties["content_type"]]
-    headers = {}
+    headers, raw = {}, error is None and (getattr(self.message, "headers", None) or {}).get(RAW_REPLY)
     try:
-        if error is None and (self.message.headers or {}).get(RAW_REPLY):
+        if raw:
             # a caller that writes the answer out as it comes (the gateway's lists) gets the result's JSON
             # text alone, encoded as the gateway would encode it, and neither side parses it again
             content_type, encoding, headers = "application/json", "utf-8", {RAW_REPLY: True}
-            body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+            body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=_as_text).encode()
         else:
             content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
     except Exception:
@@ -74,6 +77,14 @@ def send_response_once(self, result, exc_info):
                       routing_key=self.message.properties["reply_to"],
                       correlation_id=self.message.properties.get("correlation_id"), headers=headers)
     return result, exc_info
+
+
+def _as_text(value):
+    """What the gateway writes for a value kombu carries but JSON has no type for (its text); anything else
+    cannot be serialized, as with kombu."""
+    if isinstance(value, (datetime, date, time, Decimal, uuid.UUID)):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 Responder.publisher_cls = ReplyPublisher  # every RPC entrypoint of a service shares one consumer

@@ -91,7 +91,8 @@ class _Member:
         if message.properties.get("correlation_id") != self._expected:
             return
         if (message.headers or {}).get(RAW_REPLY) and message.content_type == "application/json":
-            self._reply = {"result": RawJson(message.body)}  # the result's JSON text, as the service wrote it
+            body = message.body  # the result's JSON text, as the service wrote it (amqp decoded its UTF-8)
+            self._reply = {"result": RawJson(body.encode() if isinstance(body, str) else body)}
         else:
             self._reply = message.decode()
 
