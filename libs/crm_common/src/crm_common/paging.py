@@ -88,7 +88,8 @@ def _columns_of(model) -> tuple:
     return tuple(getattr(model, attr.key).label(attr.key) for attr in inspect(model).column_attrs)
 
 
-_STATEMENTS: dict = {}  # (model, shape, sort, after a cursor) -> the page's statement (paginate_plain)
+# (model, shape, sort, after a cursor) -> (the page's statement, whether it merges pages of alternatives)
+_STATEMENTS: dict = {}
 _MAX_STATEMENTS = 1024
 
 
@@ -98,11 +99,13 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     page's statement is built once per `shape` and sort, not on every call, and an OR of conditions is paged
     one condition at a time.
 
-    `build()` gives (conditions, alternatives): conditions every row meets, and disjoint conditions of which
-    a row meets one (an empty list: no such choice). Their values are bind parameters given in `params`;
+    `build()` gives (conditions, alternatives): conditions every row meets, and conditions of which a row
+    meets one or more (an empty list: no such choice). Their values are bind parameters given in `params`;
     `shape` is the caller's key for what build() builds (which filters, which scope). With two or more
-    alternatives each is paged on its own, newest first by the index that starts with its column, and the
-    pages merged: one OR would match and sort every visible row for each page (a team's leads)."""
+    alternatives each is paged on its own, by the index that starts with its column, and the pages merged
+    (a row that meets two comes twice, side by side, and is kept once): one OR would match and sort every
+    visible row for each page (a team's leads). The merged pages hold the page: each of its rows is among the
+    first of every alternative it meets."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in sortable:
@@ -113,16 +116,19 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     if cursor:
         params["cursor_value"], params["cursor_id"] = decode_cursor(cursor)
     statement_key = (model, shape, sort, bool(cursor))
-    statement = _STATEMENTS.get(statement_key)
-    if statement is None:
+    found = _STATEMENTS.get(statement_key)
+    if found is None:
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
             _STATEMENTS.clear()
         conditions, alternatives = build()
-        statement = _STATEMENTS[statement_key] = _plain_statement(model, conditions, alternatives, key, descending,
-                                                                  bool(cursor))
+        found = _STATEMENTS[statement_key] = (
+            _plain_statement(model, conditions, alternatives, key, descending, bool(cursor)), len(alternatives) > 1)
+    statement, merged = found
     result = conn.execute(statement, params)
     names = tuple(result.keys())
     rows = [dict(zip(names, row)) for row in result]  # dicts: what a dump reads fastest
+    if merged:
+        rows = [row for n, row in enumerate(rows) if n == 0 or row["id"] != rows[n - 1]["id"]][:limit + 1]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -149,4 +155,5 @@ def _plain_statement(model, conditions, alternatives, key: str, descending: bool
     if len(alternatives) < 2:
         return one_page(alternatives)
     merged = union_all(*[select(*one_page([alternative]).subquery().c) for alternative in alternatives]).subquery()
-    return ordered(select(*merged.c), merged.c[key], merged.c.id)
+    column, id_col = merged.c[key], merged.c.id
+    return select(*merged.c).order_by(*((column.desc(), id_col.desc()) if descending else (column.asc(), id_col.asc())))

@@ -7,7 +7,7 @@ Out of scope is "not found" (404), never "forbidden", so ids cannot be probed.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, false, or_, true
+from sqlalchemy import bindparam, false, or_, true
 
 from crm_common.context import Actor
 from crm_common.errors import ServiceError, not_found
@@ -31,9 +31,8 @@ def clause(actor: Actor, resource: str, action: str, model):
 
 def alternatives(actor: Actor, resource: str, action: str, model) -> tuple[tuple, object, dict]:
     """clause() for a statement built once per shape (paging.paginate_plain): (shape, build, params), where
-    `build()` gives the disjoint conditions of which a visible row meets one ([]: every row), on bind
-    parameters whose values are `params`. A record in the caller's team (or territories) that the caller
-    also owns is in the owner's condition only."""
+    `build()` gives the conditions of which a visible row meets one or more ([]: every row), on bind
+    parameters whose values are `params`."""
     scope = actor.scope(resource, action)
     if scope == "all":
         return ("all",), list, {}
@@ -50,12 +49,7 @@ def alternatives(actor: Actor, resource: str, action: str, model) -> tuple[tuple
             found.append(model.team_id == bindparam("scope_team"))
         if territory:
             found.append(model.territory_id.in_(bindparam("scope_territories", expanding=True)))
-        if not found:
-            return [false()]
-        if mine:
-            others = owner.is_distinct_from(bindparam("scope_user"))
-            found[1:] = [and_(condition, others) for condition in found[1:]]
-        return found
+        return found or [false()]
     return (scope, mine, team, territory), build, params
 
 
