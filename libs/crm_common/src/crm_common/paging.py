@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, inspect, or_, select, union_all
+from sqlalchemy import and_, bindparam, inspect, or_, select, union
 
 from crm_common.errors import validation
 
@@ -88,8 +88,7 @@ def _columns_of(model) -> tuple:
     return tuple(getattr(model, attr.key).label(attr.key) for attr in inspect(model).column_attrs)
 
 
-# (model, shape, sort, after a cursor) -> (the page's statement, whether it merges pages of alternatives)
-_STATEMENTS: dict = {}
+_STATEMENTS: dict = {}  # (model, shape, sort, after a cursor) -> the page's statement (paginate_plain)
 _MAX_STATEMENTS = 1024
 
 
@@ -103,9 +102,8 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     meets one or more (an empty list: no such choice). Their values are bind parameters given in `params`;
     `shape` is the caller's key for what build() builds (which filters, which scope). With two or more
     alternatives each is paged on its own, by the index that starts with its column, and the pages merged
-    (a row that meets two comes twice, side by side, and is kept once): one OR would match and sort every
-    visible row for each page (a team's leads). The merged pages hold the page: each of its rows is among the
-    first of every alternative it meets."""
+    (a row that meets two once): one OR would match and sort every visible row for each page (a team's
+    leads). The merged pages hold the page: each of its rows is among the first of every alternative it meets."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in sortable:
@@ -116,19 +114,16 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     if cursor:
         params["cursor_value"], params["cursor_id"] = decode_cursor(cursor)
     statement_key = (model, shape, sort, bool(cursor))
-    found = _STATEMENTS.get(statement_key)
-    if found is None:
+    statement = _STATEMENTS.get(statement_key)
+    if statement is None:
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
             _STATEMENTS.clear()
         conditions, alternatives = build()
-        found = _STATEMENTS[statement_key] = (
-            _plain_statement(model, conditions, alternatives, key, descending, bool(cursor)), len(alternatives) > 1)
-    statement, merged = found
+        statement = _STATEMENTS[statement_key] = _plain_statement(model, conditions, alternatives, key, descending,
+                                                                  bool(cursor))
     result = conn.execute(statement, params)
     names = tuple(result.keys())
     rows = [dict(zip(names, row)) for row in result]  # dicts: what a dump reads fastest
-    if merged:
-        rows = [row for n, row in enumerate(rows) if n == 0 or row["id"] != rows[n - 1]["id"]][:limit + 1]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -141,9 +136,9 @@ def _plain_statement(model, conditions, alternatives, key: str, descending: bool
         order = (column.desc(), id_col.desc()) if descending else (column.asc(), id_col.asc())
         return query.order_by(*order).limit(bindparam("page_limit"))
 
-    def one_page(extra):
+    def one_page(columns, extra):
         column, id_col = getattr(model, key), model.id
-        query = select(*_columns_of(model)).where(*conditions, *extra)
+        query = select(*columns).where(*conditions, *extra)
         if after:
             value, row_id = bindparam("cursor_value"), bindparam("cursor_id")
             if descending:
@@ -153,7 +148,11 @@ def _plain_statement(model, conditions, alternatives, key: str, descending: bool
         return ordered(query, column, id_col)
 
     if len(alternatives) < 2:
-        return one_page(alternatives)
-    merged = union_all(*[select(*one_page([alternative]).subquery().c) for alternative in alternatives]).subquery()
-    column, id_col = merged.c[key], merged.c.id
-    return select(*merged.c).order_by(*((column.desc(), id_col.desc()) if descending else (column.asc(), id_col.asc())))
+        return one_page(_columns_of(model), alternatives)
+    # each alternative's first rows by its index (their sort value and id only), merged once each (UNION), the
+    # page's ids taken from them, then the page's rows
+    keys = (getattr(model, key).label("page_key"), model.id.label("page_id"))
+    merged = union(*[select(*one_page(keys, [alternative]).subquery().c) for alternative in alternatives]).subquery()
+    page = ordered(select(merged.c.page_key, merged.c.page_id), merged.c.page_key, merged.c.page_id).subquery()
+    order = (page.c.page_key.desc(), page.c.page_id.desc()) if descending else (page.c.page_key.asc(), page.c.page_id.asc())
+    return select(*_columns_of(model)).join(page, model.id == page.c.page_id).order_by(*order)
