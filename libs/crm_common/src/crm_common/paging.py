@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, inspect, or_, select, union
+from sqlalchemy import JSON, and_, bindparam, inspect, or_, select, union
 
 from crm_common.errors import validation
 
@@ -103,7 +103,8 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     `shape` is the caller's key for what build() builds (which filters, which scope). With two or more
     alternatives each is paged on its own, by the index that starts with its column, and the pages merged
     (a row that meets two once): one OR would match and sort every visible row for each page (a team's
-    leads). The merged pages hold the page: each of its rows is among the first of every alternative it meets."""
+    leads). The merged pages hold the page: each of its rows is among the first of every alternative it meets.
+    Not for a model with JSON columns (see _plain_statement)."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in sortable:
@@ -149,10 +150,10 @@ def _plain_statement(model, conditions, alternatives, key: str, descending: bool
 
     if len(alternatives) < 2:
         return one_page(_columns_of(model), alternatives)
-    # each alternative's first rows by its index (their sort value and id only), merged once each (UNION), the
-    # page's ids taken from them, then the page's rows
-    keys = (getattr(model, key).label("page_key"), model.id.label("page_id"))
-    merged = union(*[select(*one_page(keys, [alternative]).subquery().c) for alternative in alternatives]).subquery()
-    page = ordered(select(merged.c.page_key, merged.c.page_id), merged.c.page_key, merged.c.page_id).subquery()
-    order = (page.c.page_key.desc(), page.c.page_id.desc()) if descending else (page.c.page_key.asc(), page.c.page_id.asc())
-    return select(*_columns_of(model)).join(page, model.id == page.c.page_id).order_by(*order)
+    # each alternative's first rows by its index, merged (UNION: a row that two give is one row), the page
+    # taken from them; every column takes part in the merge, so none may be one without equality (JSON)
+    if any(isinstance(column.type, JSON) for column in inspect(model).columns):
+        raise ValueError(f"{model.__name__} has JSON columns: its pages cannot merge alternatives")
+    merged = union(*[select(*one_page(_columns_of(model), [alternative]).subquery().c)
+                     for alternative in alternatives]).subquery()
+    return ordered(select(*merged.c), merged.c[key], merged.c.id)
