@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import JSON, and_, bindparam, inspect, or_, select, union
+from sqlalchemy import JSON, DateTime, TypeDecorator, and_, bindparam, inspect, or_, select, type_coerce, union
 
 from crm_common.errors import validation
 
@@ -94,9 +94,9 @@ _MAX_STATEMENTS = 1024
 
 def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-created_at", limit: int = 50,
                    cursor: str | None = None, sortable: tuple[str, ...] = ("created_at",)):
-    """paginate(..., plain=True) for a hot list (its rows plain dicts of the model's column attributes): the
-    page's statement is built once per `shape` and sort, not on every call, and an OR of conditions is paged
-    one condition at a time.
+    """paginate(..., plain=True) for a hot list (its rows plain dicts of the model's column attributes, its
+    timestamps as stored: see _read_columns_of): the page's statement is built once per `shape` and sort,
+    not on every call, and an OR of conditions is paged one condition at a time.
 
     `build()` gives (conditions, alternatives): conditions every row meets, and conditions of which a row
     meets one or more (an empty list: no such choice). Their values are bind parameters given in `params`;
@@ -128,8 +128,26 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1][key], rows[-1]["id"])
+        value = rows[-1][key]
+        if isinstance(value, datetime) and value.tzinfo is None:  # read as stored (see _read_columns_of)
+            value = value.replace(tzinfo=timezone.utc)
+        next_cursor = encode_cursor(value, rows[-1]["id"])
     return rows, next_cursor
+
+
+@functools.lru_cache(maxsize=None)
+def _read_columns_of(model) -> tuple:
+    """_columns_of, each column read with its stored type: a timestamp column of a type that makes it aware
+    (crm_common.types.UTCDateTime) comes as the driver gives it, naive in UTC on SQLite; what dumps it
+    (Timestamp, rfc3339) takes a naive value as UTC, and paging itself turns it aware."""
+    columns = []
+    for attr in inspect(model).column_attrs:
+        column = getattr(model, attr.key)
+        kind = attr.columns[0].type
+        if isinstance(kind, TypeDecorator) and isinstance(kind.impl_instance, DateTime):
+            column = type_coerce(column, kind.impl_instance)
+        columns.append(column.label(attr.key))
+    return tuple(columns)
 
 
 def _plain_statement(model, conditions, alternatives, key: str, descending: bool, after: bool):
@@ -149,11 +167,11 @@ def _plain_statement(model, conditions, alternatives, key: str, descending: bool
         return ordered(query, column, id_col)
 
     if len(alternatives) < 2:
-        return one_page(_columns_of(model), alternatives)
+        return one_page(_read_columns_of(model), alternatives)
     # each alternative's first rows by its index, merged (UNION: a row that two give is one row), the page
     # taken from them; every column takes part in the merge, so none may be one without equality (JSON)
     if any(isinstance(column.type, JSON) for column in inspect(model).columns):
         raise ValueError(f"{model.__name__} has JSON columns: its pages cannot merge alternatives")
-    merged = union(*[select(*one_page(_columns_of(model), [alternative]).subquery().c)
+    merged = union(*[select(*one_page(_read_columns_of(model), [alternative]).subquery().c)
                      for alternative in alternatives]).subquery()
     return ordered(select(*merged.c), merged.c[key], merged.c.id)
