@@ -71,8 +71,7 @@ _ANY_MISSING = object()  # a compiled dump's answer for a dict that lacks a fiel
 def _compiled(entries):
     """For a schema of strings, timestamps and fields that only format (no nested schemas, nothing generic):
     one function dumping a dict that holds every field it reads, in one expression (a plain dict, in the
-    fields' order), or _ANY_MISSING for _dump_one to dump it. A page of rows (paging.paginate_plain) is
-    dumped in a fifth of the time the loop takes."""
+    fields' order), or _ANY_MISSING for _dump_one to dump it (the rows of paging.paginate_plain)."""
     if not entries or any(kind not in (_STRING, _TIMESTAMP, _OWN) for *_, kind, _ in entries):
         return None
     names = {"_missing": _ANY_MISSING, "_str": str, "_datetime": datetime, "_rfc3339": rfc3339}
