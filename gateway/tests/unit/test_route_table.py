@@ -1,6 +1,7 @@
 """The route table: one line per route builds the HTTP route, its call and its document."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -13,6 +14,7 @@ from crm_common import migrate
 from crm_common.contracts.fields import Timestamp
 from crm_common.contracts.registry import RpcContract
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
+from crm_common.rpcclient import RawJson
 from crm_gateway.app import create_app
 from crm_gateway.conventions import PUBLIC_IDENTIFIED, Route, build, resource
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
@@ -79,7 +81,12 @@ class Recorder:
         self.calls = []
         self.actors = []
 
-    def call(self, service, method, *args, actor=None, request_id=None, **kwargs):
+    def call(self, service, method, *args, actor=None, request_id=None, raw_reply=False, **kwargs):
+        """The answer; asked for it raw (a list), as the JSON text a service writes (RawJson)."""
+        answer = self.answer(service, method, *args, actor=actor, **kwargs)
+        return RawJson(json.dumps(answer).encode()) if raw_reply else answer
+
+    def answer(self, service, method, *args, actor=None, **kwargs):
         self.calls.append((service, method, args, kwargs))
         self.actors.append(actor)
         if method == "list_widgets":

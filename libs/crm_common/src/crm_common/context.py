@@ -1,6 +1,7 @@
 """The caller (actor) and the request id, carried through RPC headers and event envelopes."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -143,5 +144,8 @@ class Context:
         self._after.append(fn)
 
     def read(self):
-        """A Core connection reading inside this transaction (see UnitOfWork.read)."""
+        """A Core connection for reading (see UnitOfWork.read); a Context without a unit of work (a domain
+        test's) reads through its session."""
+        if self.uow is None:
+            return contextlib.nullcontext(self.session.connection())
         return self.uow.read()

@@ -9,23 +9,29 @@ values, defaults, data keys and missing-attribute rules as marshmallow 3's `Sche
 
 - a schema with pre/post-dump hooks, its own `get_attribute`, or a field that overrides `serialize` or
   `get_value`, is dumped by marshmallow itself (so is a dotted `attribute`);
-- a plain `String` passes a `str` through (marshmallow's `ensure_text_type` returns it unchanged);
+- a plain `String` passes a `str` through (marshmallow's `ensure_text_type` returns it unchanged), a
+  `Timestamp` formats a datetime with `rfc3339` (what its `_serialize` does);
 - a plain `Nested` (and a plain `List` of one) dumps its schema with a plan of its own.
 
 tests/unit/test_dumping.py compares the two over every output schema of the registered contracts.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from marshmallow import Schema, fields
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from marshmallow.utils import get_value, missing
+
+from crm_common.contracts.fields import Timestamp
+from crm_common.envelope import rfc3339
 
 _PLAIN_GET = fields.Field.get_value
 _PLAIN_SERIALIZE = fields.Field.serialize
 _PLAIN_ATTRIBUTE = Schema.get_attribute
 
 # how a field's value becomes its dumped value
-_GENERIC, _STRING, _OWN, _NESTED, _LIST_OF_NESTED = range(5)
+_GENERIC, _STRING, _OWN, _NESTED, _LIST_OF_NESTED, _TIMESTAMP = range(6)
 
 
 def dump(schema: Schema, obj, many: bool | None = None):
@@ -54,8 +60,37 @@ def _plan(schema: Schema):
                 kind = _GENERIC
             plan[1].append((attr_name, read, attr_name if field.data_key is None else field.data_key,
                             field, kind, nested))
+        plan = (*plan, _compiled(plan[1]))
     schema.__dict__["_crm_dump_plan"] = plan
     return plan
+
+
+_ANY_MISSING = object()  # a compiled dump's answer for a dict that lacks a field it reads
+
+
+def _compiled(entries):
+    """For a schema of strings, timestamps and fields that only format (no nested schemas, nothing generic):
+    one function dumping a dict that holds every field it reads, in one expression (a plain dict, in the
+    fields' order), or _ANY_MISSING for _dump_one to dump it (the rows of paging.paginate_plain)."""
+    if not entries or any(kind not in (_STRING, _TIMESTAMP, _OWN) for *_, kind, _ in entries):
+        return None
+    names = {"_missing": _ANY_MISSING, "_str": str, "_datetime": datetime, "_rfc3339": rfc3339}
+    reads, values = [], []
+    for n, (attr_name, read, key, field, kind, _) in enumerate(entries):
+        names[f"f{n}"] = field
+        reads.append(f"        v{n} = obj[{read!r}]")
+        own = f"f{n}._serialize(v{n}, {attr_name!r}, obj)"
+        if kind == _STRING:
+            value = f"v{n} if v{n} is None or v{n}.__class__ is _str else {own}"
+        elif kind == _TIMESTAMP:
+            value = f"_rfc3339(v{n}) if v{n}.__class__ is _datetime else {own}"
+        else:
+            value = own
+        values.append(f"        {key!r}: {value},")
+    source = "\n".join(["def dump_dict(obj):", "    try:", *reads, "    except KeyError:", "        return _missing",
+                         "    return {", *values, "    }"])
+    exec(compile(source, "<crm_common.dumping>", "exec"), names)  # noqa: S102 - built from the schema's own names
+    return names["dump_dict"]
 
 
 def _kind(field: fields.Field):
@@ -64,6 +99,8 @@ def _kind(field: fields.Field):
         return _GENERIC, None
     if cls is fields.String:
         return _STRING, None
+    if cls is Timestamp:
+        return _TIMESTAMP, None
     if cls is fields.Nested:
         return _NESTED, field
     if cls is fields.List and type(field.inner) is fields.Nested:
@@ -80,7 +117,11 @@ def _nested(field: fields.Nested, value):
 
 
 def _dump_one(plan, obj):
-    dict_class, entries = plan
+    dict_class, entries, compiled = plan
+    if compiled is not None and type(obj) is dict:
+        result = compiled(obj)
+        if result is not _ANY_MISSING:
+            return result
     result = dict_class()
     indexable = hasattr(obj, "__getitem__")
     for attr_name, read, key, field, kind, nested in entries:
@@ -103,10 +144,17 @@ def _dump_one(plan, obj):
                 continue
         if kind == _STRING:
             result[key] = value if value is None or type(value) is str else field._serialize(value, attr_name, obj)
+        elif kind == _TIMESTAMP:
+            result[key] = rfc3339(value) if type(value) is datetime else field._serialize(value, attr_name, obj)
         elif kind == _OWN:
             result[key] = field._serialize(value, attr_name, obj)
         elif kind == _NESTED:
             result[key] = _nested(nested, value)
-        else:  # a List of Nested
-            result[key] = None if value is None else [_nested(nested, each) for each in value]
+        elif value is None:  # a List of Nested
+            result[key] = None
+        else:
+            schema = nested.schema
+            inner = None if schema.many or nested.many else _plan(schema)
+            result[key] = ([None if each is None else _dump_one(inner, each) for each in value] if inner is not None
+                           else [_nested(nested, each) for each in value])
     return result

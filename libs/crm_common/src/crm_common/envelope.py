@@ -19,8 +19,8 @@ def rfc3339(value: datetime) -> str:
     """`2026-11-23T08:00:00.000000Z`: in UTC (a naive value is taken as UTC). Every timestamp of every dumped
     record goes through here; a value already in UTC, the usual case, is not converted again."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    elif value.tzinfo is not timezone.utc:
+        return value.isoformat(timespec="microseconds") + "Z"
+    if value.tzinfo is not timezone.utc:
         value = value.astimezone(timezone.utc)
     return value.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import and_, inspect, or_
+from sqlalchemy import JSON, DateTime, TypeDecorator, and_, bindparam, inspect, or_, select, type_coerce, union
 
 from crm_common.errors import validation
 
@@ -86,3 +86,92 @@ def paginate(session, query, model, sort: str = "-created_at", limit: int = 50, 
 @functools.lru_cache(maxsize=None)
 def _columns_of(model) -> tuple:
     return tuple(getattr(model, attr.key).label(attr.key) for attr in inspect(model).column_attrs)
+
+
+_STATEMENTS: dict = {}  # (model, shape, sort, after a cursor) -> the page's statement (paginate_plain)
+_MAX_STATEMENTS = 1024
+
+
+def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-created_at", limit: int = 50,
+                   cursor: str | None = None, sortable: tuple[str, ...] = ("created_at",)):
+    """paginate(..., plain=True) for a hot list (its rows plain dicts of the model's column attributes, its
+    timestamps as stored: see _read_columns_of): the page's statement is built once per `shape` and sort,
+    not on every call, and an OR of conditions is paged one condition at a time.
+
+    `build()` gives (conditions, alternatives): conditions every row meets, and conditions of which a row
+    meets one or more (an empty list: no such choice). Their values are bind parameters given in `params`;
+    `shape` is the caller's key for what build() builds (which filters, which scope). With two or more
+    alternatives each is paged on its own, by the index that starts with its column, and the pages merged
+    (a row that meets two once): one OR would match and sort every visible row for each page (a team's
+    leads). The merged pages hold the page: each of its rows is among the first of every alternative it meets.
+    Not for a model with JSON columns (see _plain_statement)."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in sortable:
+        raise validation({"sort": [f"sort by one of: {', '.join(sortable)}"]})
+    if not 1 <= limit <= 200:
+        raise validation({"limit": ["between 1 and 200"]})
+    params = {**params, "page_limit": limit + 1}
+    if cursor:
+        params["cursor_value"], params["cursor_id"] = decode_cursor(cursor)
+    statement_key = (model, shape, sort, bool(cursor))
+    statement = _STATEMENTS.get(statement_key)
+    if statement is None:
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        conditions, alternatives = build()
+        statement = _STATEMENTS[statement_key] = _plain_statement(model, conditions, alternatives, key, descending,
+                                                                  bool(cursor))
+    result = conn.execute(statement, params)
+    names = tuple(result.keys())
+    rows = [dict(zip(names, row)) for row in result]  # dicts: what a dump reads fastest
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        value = rows[-1][key]
+        if isinstance(value, datetime) and value.tzinfo is None:  # read as stored (see _read_columns_of)
+            value = value.replace(tzinfo=timezone.utc)
+        next_cursor = encode_cursor(value, rows[-1]["id"])
+    return rows, next_cursor
+
+
+@functools.lru_cache(maxsize=None)
+def _read_columns_of(model) -> tuple:
+    """_columns_of, each column read with its stored type: a timestamp column of a type that makes it aware
+    (crm_common.types.UTCDateTime) comes as the driver gives it, naive in UTC on SQLite; what dumps it
+    (Timestamp, rfc3339) takes a naive value as UTC, and paging itself turns it aware."""
+    columns = []
+    for attr in inspect(model).column_attrs:
+        column = getattr(model, attr.key)
+        kind = attr.columns[0].type
+        if isinstance(kind, TypeDecorator) and isinstance(kind.impl_instance, DateTime):
+            column = type_coerce(column, kind.impl_instance)
+        columns.append(column.label(attr.key))
+    return tuple(columns)
+
+
+def _plain_statement(model, conditions, alternatives, key: str, descending: bool, after: bool):
+    def ordered(query, column, id_col):
+        order = (column.desc(), id_col.desc()) if descending else (column.asc(), id_col.asc())
+        return query.order_by(*order).limit(bindparam("page_limit"))
+
+    def one_page(columns, extra):
+        column, id_col = getattr(model, key), model.id
+        query = select(*columns).where(*conditions, *extra)
+        if after:
+            value, row_id = bindparam("cursor_value"), bindparam("cursor_id")
+            if descending:
+                query = query.where(or_(column < value, and_(column == value, id_col < row_id)))
+            else:
+                query = query.where(or_(column > value, and_(column == value, id_col > row_id)))
+        return ordered(query, column, id_col)
+
+    if len(alternatives) < 2:
+        return one_page(_read_columns_of(model), alternatives)
+    # each alternative's first rows by its index, merged (UNION: a row that two give is one row), the page
+    # taken from them; every column takes part in the merge, so none may be one without equality (JSON)
+    if any(isinstance(column.type, JSON) for column in inspect(model).columns):
+        raise ValueError(f"{model.__name__} has JSON columns: its pages cannot merge alternatives")
+    merged = union(*[select(*one_page(_read_columns_of(model), [alternative]).subquery().c)
+                     for alternative in alternatives]).subquery()
+    return ordered(select(*merged.c), merged.c[key], merged.c.id)

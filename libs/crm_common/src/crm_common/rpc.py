@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
 
 import kombu.serialization
 
@@ -17,6 +21,7 @@ from nameko.rpc import Responder, Rpc
 from crm_common import bus, callers, dumping  # noqa: F401 - bus: kombu tuning on import
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
+from crm_common.rpcclient import RAW_REPLY
 
 
 class ReplyPublisher(Publisher):
@@ -54,17 +59,32 @@ def send_response_once(self, result, exc_info):
     a result that cannot be serialized is answered with the same UnserializableValueError as nameko's."""
     error = serialize(exc_info[1]) if exc_info is not None else None
     serializer = kombu.serialization.registry.type_to_name[self.message.properties["content_type"]]
+    headers, raw = {}, error is None and (getattr(self.message, "headers", None) or {}).get(RAW_REPLY)
     try:
-        content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
+        if raw:
+            # a caller that writes the answer out as it comes (the gateway's lists) gets the result's JSON
+            # text alone, encoded as the gateway would encode it, and neither side parses it again
+            content_type, encoding, headers = "application/json", "utf-8", {RAW_REPLY: True}
+            body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=_as_text).encode()
+        else:
+            content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
     except Exception:
-        exc_info = sys.exc_info()
+        exc_info, headers = sys.exc_info(), {}
         error, result = serialize(UnserializableValueError(result)), None
         content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
     publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
     publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
                       routing_key=self.message.properties["reply_to"],
-                      correlation_id=self.message.properties.get("correlation_id"))
+                      correlation_id=self.message.properties.get("correlation_id"), headers=headers)
     return result, exc_info
+
+
+def _as_text(value):
+    """What the gateway writes for a value kombu carries but JSON has no type for (its text); anything else
+    cannot be serialized, as with kombu."""
+    if isinstance(value, (datetime, date, time, Decimal, uuid.UUID)):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 Responder.publisher_cls = ReplyPublisher  # every RPC entrypoint of a service shares one consumer

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 logging.getLogger("amqp").setLevel(logging.ERROR)
 
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
+# a request's header: the caller takes the result as the JSON text the service writes (RawJson), which the
+# service's reply then is, with the same header (crm_common.rpc); errors come as always
+RAW_REPLY = "crm_raw_reply"
 
 
 CONNECTION_ERRORS = (OSError, ConnectionError, AMQPError, OperationalError)
@@ -59,6 +62,11 @@ class _Unrouted(Exception):
     """No queue is bound for the service: nothing consumes its RPCs."""
 
 
+class RawJson(bytes):
+    """A result as the JSON text (UTF-8) the service wrote, for a caller that passes it on unparsed
+    (`RpcPool.call(..., raw_reply=True)`); errors still come as ServiceError."""
+
+
 class _Member:
     def __init__(self, amqp_uri: str, timeout: float):
         self.timeout = timeout
@@ -72,25 +80,32 @@ class _Member:
                             exclusive=True, auto_delete=True)
         self.producer = Producer(self.channel, exchange=RPC_EXCHANGE, serializer="json")  # declares the exchange
         self.delivery_mode = self.producer._delivery_details(RPC_EXCHANGE)[1]
-        self.consumer = Consumer(self.channel, queues=[reply_queue], callbacks=[self._on_reply], no_ack=True,
+        self.consumer = Consumer(self.channel, queues=[reply_queue], on_message=self._on_reply, no_ack=True,
                                  accept=["json"])
         self.consumer.consume()
         self._expected: str | None = None
         self._reply: dict | None = None
         self._returned = False
 
-    def _on_reply(self, body, message):
-        if message.properties.get("correlation_id") == self._expected:
-            self._reply = body
+    def _on_reply(self, message):
+        if message.properties.get("correlation_id") != self._expected:
+            return
+        if (message.headers or {}).get(RAW_REPLY) and message.content_type == "application/json":
+            body = message.body  # the result's JSON text, as the service wrote it (amqp decoded its UTF-8)
+            self._reply = {"result": RawJson(body.encode() if isinstance(body, str) else body)}
+        else:
+            self._reply = message.decode()
 
     def _on_return(self, exc, exchange, routing_key, message):
         """The broker gave a `mandatory` request back: no queue is bound for its routing key."""
         if message.properties.get("correlation_id") == self._expected:
             self._returned = True
 
-    def call(self, service, method, args, kwargs, data):
+    def call(self, service, method, args, kwargs, data, raw: bool = False):
         self._expected, self._reply, self._returned = str(uuid.uuid4()), None, False
         headers = {f"nameko.{key}": value for key, value in data.items() if value is not None}
+        if raw:
+            headers[RAW_REPLY] = True
         headers["nameko.call_id_stack"] = [f"crm_rpc_client.{service}.{method}.{self._expected}"]
         # kombu's serializer (it tags datetimes and decimals for the service's kombu to restore), then amqp's
         # basic.publish directly: kombu's Producer.publish prepares and wraps the message again on every call
@@ -161,10 +176,11 @@ class RpcPool:
             member.close()
 
     def call(self, service: str, method: str, *args, actor: Actor | None = None, request_id: str | None = None,
-             **kwargs):
+             raw_reply: bool = False, **kwargs):
+        """The method's result; `raw_reply`: as RawJson, the JSON text the service wrote (not parsed here)."""
         data = callers.sign(self.key, f"{service}.{method}", actor, request_id)
         try:
-            return self._call(service, method, args, kwargs, data)
+            return self._call(service, method, args, kwargs, data, raw_reply)
         except _Broken as exc:
             # the connection died (broker restarted, connections closed): the idle members went with it
             self.close()
@@ -172,14 +188,14 @@ class RpcPool:
                 raise ServiceError("unavailable", "the connection to the message broker was lost during the "
                                                   "call; its outcome is unknown") from exc
             try:  # nothing was sent: once more on a new connection
-                return self._call(service, method, args, kwargs, data)
+                return self._call(service, method, args, kwargs, data, raw_reply)
             except _Broken as again:
                 raise ServiceError("unavailable", "the message broker cannot be reached") from again
 
-    def _call(self, service, method, args, kwargs, data):
+    def _call(self, service, method, args, kwargs, data, raw: bool = False):
         member = self._take()
         try:
-            result = member.call(service, method, args, kwargs, data)
+            result = member.call(service, method, args, kwargs, data, raw)
         except ServiceError:
             self._give_back(member)
             raise

@@ -7,7 +7,7 @@ Out of scope is "not found" (404), never "forbidden", so ids cannot be probed.
 """
 from __future__ import annotations
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import bindparam, false, or_, true
 
 from crm_common.context import Actor
 from crm_common.errors import ServiceError, not_found
@@ -27,6 +27,30 @@ def clause(actor: Actor, resource: str, action: str, model):
     if scope == "territory" and getattr(model, "territory_id", None) is not None and actor.territory_ids:
         conditions.append(model.territory_id.in_(list(actor.territory_ids)))
     return or_(*conditions) if conditions else false()
+
+
+def alternatives(actor: Actor, resource: str, action: str, model) -> tuple[tuple, object, dict]:
+    """clause() for a statement built once per shape (paging.paginate_plain): (shape, build, params), where
+    `build()` gives the conditions of which a visible row meets one or more ([]: every row), on bind
+    parameters whose values are `params`."""
+    scope = actor.scope(resource, action)
+    if scope == "all":
+        return ("all",), list, {}
+    owner = getattr(model, "owner_id", None) if scope != "none" else None
+    mine = owner is not None and bool(actor.user_id)
+    team = (scope == "team" and getattr(model, "team_id", None) is not None and bool(actor.team_id))
+    territory = (scope == "territory" and getattr(model, "territory_id", None) is not None
+                 and bool(actor.territory_ids))
+    params = {"scope_user": actor.user_id, "scope_team": actor.team_id, "scope_territories": list(actor.territory_ids)}
+
+    def build() -> list:
+        found = [owner == bindparam("scope_user")] if mine else []
+        if team:
+            found.append(model.team_id == bindparam("scope_team"))
+        if territory:
+            found.append(model.territory_id.in_(bindparam("scope_territories", expanding=True)))
+        return found or [false()]
+    return (scope, mine, team, territory), build, params
 
 
 def visible(query, actor: Actor, resource: str, action: str, model):

@@ -82,8 +82,10 @@ class UnitOfWork:
         """A Core connection in a read-only transaction, for hot reads that need no ORM objects (no
         Session, no identity map). On SQLite it takes no write lock and cannot
         write; on PostgreSQL the transaction is READ ONLY (see db.reader). Inside `transaction()` it
-        reads through the session's own connection, so it sees what the transaction has written."""
-        if self._session is not None and self._session.in_transaction():
+        reads through the session's own connection, so it sees what the transaction has written -- once the
+        transaction has used the database or holds changes to write; a transaction that has done neither
+        (an RPC that only reads) reads through the reader, and never takes SQLite's write lock for it."""
+        if self._session is not None and _has_begun(self._session):
             yield self._session.connection()
             return
         with reader(self.engine).connect() as conn:
@@ -109,6 +111,14 @@ class UnitOfWork:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def _has_begun(session: Session) -> bool:
+    """Whether the session's transaction has a database connection (it read or wrote) or changes to flush."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return False
+    return bool(transaction._connections or session.new or session.dirty or session.deleted)
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:

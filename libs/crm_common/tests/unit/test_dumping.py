@@ -87,3 +87,28 @@ def test_hooks_and_dotted_attributes_are_left_to_marshmallow():
     obj = {"name": 5, "address": {"city": "Oslo"}, "tags": [{"name": "x", "count": 9}, None]}
     assert dumping.dump(Plain(), obj) == Plain().dump(obj) == {
         "Name": "5", "city": "Oslo", "count": 3, "tags": [{"Name": "x"}, None]}
+
+
+def test_a_row_of_strings_and_timestamps_is_dumped_by_one_compiled_expression_like_marshmallow():
+    from crm_common.contracts.fields import Timestamp
+
+    class Row(Schema):
+        class Meta:
+            ordered = True
+        id = fields.String(data_key="Id")
+        n = fields.Integer()
+        at = Timestamp()
+        when = Timestamp(allow_none=True)
+        label = fields.String(allow_none=True)
+
+    schema = Row()
+    assert dumping._plan(schema)[2] is not None  # compiled
+    naive, aware = dt.datetime(2026, 11, 23, 8, 0, 0, 5), dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    rows = [{"id": "a", "n": 7, "at": naive, "when": None, "label": 5},
+            {"id": "b", "n": 1.0, "at": aware, "when": "2026-01-01T00:00:00.000000Z", "label": None, "extra": 1},
+            {"id": "c", "at": naive}]  # missing fields: marshmallow's rules (the loop)
+    for row in rows:
+        assert dumping.dump(schema, row) == schema.dump(row)
+    assert list(dumping.dump(schema, rows[0])) == ["Id", "n", "at", "when", "label"]
+    assert dumping.dump(schema, rows[0])["at"] == "2026-11-23T08:00:00.000005Z"
+    assert dumping.dump(schema, rows[1])["at"] == "2026-11-23T08:00:00.000000Z"

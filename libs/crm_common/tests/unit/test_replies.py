@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from nameko.rpc import Responder
 
 import crm_common.rpc  # noqa: F401 - installs the kernel's reply path
+from crm_common.rpcclient import RAW_REPLY
 
 
 class Capture:
@@ -19,9 +20,9 @@ class Capture:
         Capture.sent.append((body, kwargs))
 
 
-def responder():
+def responder(headers=None):
     message = SimpleNamespace(properties={"content_type": "application/json", "reply_to": "rpc.reply-x",
-                                          "correlation_id": "c-1"})
+                                          "correlation_id": "c-1"}, headers=headers or {})
     r = Responder("amqp://guest:guest@127.0.0.1:1/", "nameko-rpc", "json", message)
     r.publisher_cls = Capture
     return r
@@ -55,3 +56,28 @@ def test_an_error_is_answered_serialized():
         responder().send_response(None, sys.exc_info())
     reply = json.loads(Capture.sent[0][0])
     assert reply["result"] is None and reply["error"]["exc_type"] == "ValueError"
+
+
+def test_a_caller_that_asks_for_it_gets_the_results_json_text_alone():
+    Capture.sent.clear()
+    page = {"items": [{"name": "Müller", "at": "2026-11-23T08:00:00.000000Z"}], "next_cursor": None}
+    result, _ = responder({RAW_REPLY: True}).send_response(page, None)
+    body, options = Capture.sent[0]
+    assert body == json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()  # as the gateway wrote it
+    assert options["headers"] == {RAW_REPLY: True} and options["content_type"] == "application/json"
+    assert result == page
+
+
+def test_an_error_to_a_caller_that_asked_for_the_raw_result_comes_as_always():
+    Capture.sent.clear()
+    try:
+        raise ValueError("no")
+    except ValueError:
+        import sys
+        responder({RAW_REPLY: True}).send_response(None, sys.exc_info())
+    body, options = Capture.sent[0]
+    assert json.loads(body)["error"]["exc_type"] == "ValueError" and not options["headers"]
+    Capture.sent.clear()
+    responder({RAW_REPLY: True}).send_response({"bad": {1, 2}}, None)
+    body, options = Capture.sent[0]
+    assert json.loads(body)["error"]["exc_type"] == "UnserializableValueError" and not options["headers"]

@@ -79,8 +79,10 @@ class AssignmentRule(Entity, Base):
 
 class Lead(Scoped, Entity, Base):
     __tablename__ = "leads"
-    # no index of its own: ix_leads_owner_created starts with it (one index less to maintain per insert)
+    # no index of their own: ix_leads_owner_created and ix_leads_team_created start with them (one index less
+    # to maintain per insert each)
     owner_id: Mapped[str | None] = mapped_column(String(36))
+    team_id: Mapped[str | None] = mapped_column(String(36))
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     company: Mapped[str | None] = mapped_column(String(200))
@@ -108,6 +110,7 @@ class Lead(Scoped, Entity, Base):
         Index("ix_leads_status_created", "status", "created_at", "id"),
         Index("ix_leads_status_score", "status", "score", "id"),
         Index("ix_leads_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_leads_team_created", "team_id", "created_at", "id"),  # a team's list, paged by its index
         Index("ix_leads_created", "created_at", "id"),
     )
 

@@ -35,7 +35,7 @@ def page(ctx: Context, query: dict) -> dict:
     """One page of the leads the caller may read; `email` is matched as stored (lower case)."""
     if query.get("email"):
         query["email"] = query["email"].strip().lower()
-    return records.page(ctx, "lead", Lead, query, c.LeadFilters.SORTABLE, SEARCH)
+    return records.page(ctx, "lead", Lead, query, c.LeadFilters.SORTABLE, SEARCH, plain=True)
 
 
 def event_data(lead: Lead) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 import crm_sales_contracts as c
 from crm_common import paging, scope
@@ -37,8 +37,12 @@ def load_for_update(ctx: Context, resource: str, model, record_id: str, expected
 
 
 def page(ctx: Context, resource: str, model, args: dict, sortable: tuple[str, ...], search: tuple = (),
-         query=None) -> dict:
-    """One page of visible, live records; every non-paging arg is an equality filter on a column."""
+         query=None, plain: bool = False) -> dict:
+    """One page of visible, live records; every non-paging arg is an equality filter on a column. `plain`:
+    the items are row mappings read outside the write transaction (for a resource whose output schema
+    reads only columns), by a statement built once per shape of the query (paging.paginate_plain)."""
+    if plain and query is None:
+        return _plain_page(ctx, resource, model, args, sortable, search)
     query = query if query is not None else select(model)
     query = scope.visible(query, ctx.caller, resource, "read", model)
     if hasattr(model, "deleted_at"):
@@ -53,6 +57,29 @@ def page(ctx: Context, resource: str, model, args: dict, sortable: tuple[str, ..
         query = query.where(or_(*[column.ilike(pattern) for column in search]))
     rows, cursor = paging.paginate(ctx.session, query, model, sort=args.get("sort") or "-created_at",
                                    limit=args.get("limit") or 50, cursor=args.get("cursor"), sortable=sortable)
+    return {"items": rows, "next_cursor": cursor}
+
+
+def _plain_page(ctx: Context, resource: str, model, args: dict, sortable: tuple[str, ...], search: tuple) -> dict:
+    shape, alternatives, params = scope.alternatives(ctx.caller, resource, "read", model)
+    filters = tuple(sorted(name for name, value in args.items() if name not in PAGING and value is not None))
+    params.update({f"filter_{name}": args[name] for name in filters})
+    text = (args.get("q") or "").strip()
+    searching = bool(text and search)
+    if searching:
+        params["search"] = f"%{text.lower()}%"
+
+    def build():
+        conditions = [model.deleted_at.is_(None)] if hasattr(model, "deleted_at") else []
+        conditions += [getattr(model, name) == bindparam(f"filter_{name}") for name in filters]
+        if searching:
+            conditions.append(or_(*[column.ilike(bindparam("search")) for column in search]))
+        return conditions, alternatives()
+
+    with ctx.read() as conn:
+        rows, cursor = paging.paginate_plain(conn, model, (resource, shape, filters, searching), build, params,
+                                             sort=args.get("sort") or "-created_at", limit=args.get("limit") or 50,
+                                             cursor=args.get("cursor"), sortable=sortable)
     return {"items": rows, "next_cursor": cursor}
 
 
