@@ -32,6 +32,11 @@ from crm_common import config, topology
 
 GATEWAY = "gateway"
 ACCOUNTS = config.SERVICES + (GATEWAY,)
+# services that call other services' RPC methods (signed, as their own actor): automation acts on records
+# through their owners' methods, never their tables; integration reads their lists for bulk exports (as the
+# caller who asked for the export)
+CALLS = {"automation": ("sales", "service_desk", "identity"),
+         "integration": ("identity", "sales", "service_desk", "marketing", "analytics", "automation")}
 
 
 def _any(*names: str) -> str:
@@ -53,8 +58,9 @@ def permissions(account: str, prefix: str, subscription=None) -> dict:
     read = own + [rf"{re.escape(p)}\.events" for p in producers]
     # on nameko-rpc: replies to any caller, and its own health (the container's health check); it binds
     # its RPC queue (`S.*`) and its own reply queues only
+    calls = "".join(rf"|{re.escape(callee)}\.[A-Za-z0-9_]+" for callee in CALLS.get(account, ()))
     return {"configure": _any(*own), "write": _any(*own), "read": _any(*read),
-            "topic": {"write": rf"^(rpc\.reply-.+|{s}\.health)$", "read": rf"^({s}\.\*|{replies})$"}}
+            "topic": {"write": rf"^(rpc\.reply-.+|{s}\.health{calls})$", "read": rf"^({s}\.\*|{replies})$"}}
 
 
 def password_hash(password: str) -> str:

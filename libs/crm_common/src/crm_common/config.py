@@ -5,7 +5,7 @@ import os
 import re
 from pathlib import Path
 
-SERVICES = ("identity", "sales", "service_desk", "marketing", "analytics")
+SERVICES = ("identity", "sales", "service_desk", "marketing", "analytics", "automation", "integration")
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
 

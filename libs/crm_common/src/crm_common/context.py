@@ -29,6 +29,8 @@ class Actor:
     account_id: str | None = None  # portal customers: their account
     contact_id: str | None = None
     client_ip: str | None = None  # set by the gateway from the request
+    partner_id: str | None = None  # partner users (role partner): the partner whose records they see
+    api_key_id: str | None = None  # an API key's own id (kind api_key): events name the key, the audit shows it
 
     def scope(self, resource: str, action: str) -> str:
         """The widest scope this actor has for `action` on `resource` ("none" when not granted)."""
@@ -55,7 +57,8 @@ class Actor:
                 "team_id": self.team_id, "territory_ids": list(self.territory_ids),
                 "perms": {resource: dict(actions) if isinstance(actions, dict) else actions
                           for resource, actions in self.perms.items()},
-                "account_id": self.account_id, "contact_id": self.contact_id, "client_ip": self.client_ip}
+                "account_id": self.account_id, "contact_id": self.contact_id, "client_ip": self.client_ip,
+                "partner_id": self.partner_id, "api_key_id": self.api_key_id}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Actor | None":

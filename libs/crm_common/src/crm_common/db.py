@@ -104,9 +104,9 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs) -> Engine:
                 lock.release()
 
         return engine
-    if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 10)
+    if "poolclass" not in kwargs:  # connections kept open, and how many more a burst may open for a moment
+        kwargs.setdefault("pool_size", int(os.environ.get("CRM_DB_POOL_SIZE") or 10))
+        kwargs.setdefault("max_overflow", int(os.environ.get("CRM_DB_MAX_OVERFLOW") or 10))
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine, float(os.environ.get("CRM_DB_PING_AFTER_IDLE") or 5.0))

@@ -77,15 +77,18 @@ class Database(DependencyProvider):
     def get_dependency(self, worker_ctx):
         """The worker's UnitOfWork. An RPC's caller is the actor its SignedRpc entrypoint verified; an RPC
         through any other entrypoint has none (its `caller` is refused); timers and events have none
-        either and act as the system."""
+        either and act as the system. An RPC's events are published after its reply (worker_teardown)."""
         data = worker_ctx.context_data
         entrypoint = worker_ctx.entrypoint
         is_rpc = isinstance(entrypoint, Rpc)
         actor = actor_from_context(data) if isinstance(entrypoint, SignedRpc) else None
         return UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
-                          actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks)
+                          actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=is_rpc)
 
     def worker_teardown(self, worker_ctx):
         dependency = worker_ctx.service.__dict__.get(self.attr_name)
         if dependency is not None:
-            dependency.close()
+            try:
+                dependency.publish_deferred()  # nameko sent the reply before the teardown
+            finally:
+                dependency.close()

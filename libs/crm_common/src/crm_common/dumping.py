@@ -17,13 +17,14 @@ tests/unit/test_dumping.py compares the two over every output schema of the regi
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from marshmallow import Schema, fields
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
 from marshmallow.utils import get_value, missing
 
 from crm_common.contracts.fields import Timestamp
+from crm_common.contracts.records import TagList
 from crm_common.envelope import rfc3339
 
 _PLAIN_GET = fields.Field.get_value
@@ -74,7 +75,8 @@ def _compiled(entries):
     fields' order), or _ANY_MISSING for _dump_one to dump it (the rows of paging.paginate_plain)."""
     if not entries or any(kind not in (_STRING, _TIMESTAMP, _OWN) for *_, kind, _ in entries):
         return None
-    names = {"_missing": _ANY_MISSING, "_str": str, "_datetime": datetime, "_rfc3339": rfc3339}
+    names = {"_missing": _ANY_MISSING, "_str": str, "_int": int, "_dict": dict, "_list": list,
+             "_datetime": datetime, "_utc": timezone.utc, "_rfc3339": rfc3339, "_all_str": _all_str}
     reads, values = [], []
     for n, (attr_name, read, key, field, kind, _) in enumerate(entries):
         names[f"f{n}"] = field
@@ -82,15 +84,44 @@ def _compiled(entries):
         own = f"f{n}._serialize(v{n}, {attr_name!r}, obj)"
         if kind == _STRING:
             value = f"v{n} if v{n} is None or v{n}.__class__ is _str else {own}"
-        elif kind == _TIMESTAMP:
-            value = f"_rfc3339(v{n}) if v{n}.__class__ is _datetime else {own}"
+        elif kind == _TIMESTAMP:  # rfc3339 of a value in UTC (naive: taken as UTC), inline
+            value = (f"(v{n}.isoformat(timespec='microseconds')[:-6] + 'Z' if v{n}.tzinfo is _utc else "
+                     f"v{n}.isoformat(timespec='microseconds') + 'Z' if v{n}.tzinfo is None else _rfc3339(v{n})) "
+                     f"if v{n}.__class__ is _datetime else {own}")
         else:
-            value = own
+            value = _as_is(field, f"v{n}", own)
         values.append(f"        {key!r}: {value},")
     source = "\n".join(["def dump_dict(obj):", "    try:", *reads, "    except KeyError:", "        return _missing",
                          "    return {", *values, "    }"])
     exec(compile(source, "<crm_common.dumping>", "exec"), names)  # noqa: S102 - built from the schema's own names
     return names["dump_dict"]
+
+
+def _as_is(field: fields.Field, v: str, own: str) -> str:
+    """The compiled dump of a field whose `_serialize` gives back a value of the usual kind unchanged (or a
+    copy): an int of a plain Integer, a dict with string keys of a plain Dict of strings to raw values
+    (`CustomValues`), a list of strings of a List of strings (`Tags`); any other value by the field itself."""
+    cls = type(field)
+    if cls is fields.Integer and not field.as_string:
+        return f"{v} if {v}.__class__ is _int else {own}"
+    if (cls is fields.Dict and field.mapping_type is dict and _keeps_strings(field.key_field)
+            and (field.value_field is None or type(field.value_field) is fields.Raw)):
+        return f"{v}.copy() if {v}.__class__ is _dict and _all_str({v}) else {own}"
+    if (cls is fields.List or cls is TagList) and _keeps_strings(field.inner):
+        return f"{v}[:] if {v}.__class__ is _list and _all_str({v}) else {own}"
+    return own
+
+
+def _keeps_strings(field) -> bool:
+    """A string field whose dump gives a `str` back as it is (marshmallow's String._serialize)."""
+    return field is None or (isinstance(field, fields.String) and type(field)._serialize is fields.String._serialize)
+
+
+def _all_str(values) -> bool:
+    for value in values:
+        if value.__class__ is not str:
+            return False
+    return True
 
 
 def _kind(field: fields.Field):

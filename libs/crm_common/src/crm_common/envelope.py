@@ -31,6 +31,8 @@ def make_envelope(type_: str, data: dict, producer: str, actor: Actor | None, re
     if actor is not None:
         actor_data = {"user_id": actor.user_id, "kind": actor.kind, "roles": list(actor.roles),
                       "team_id": actor.team_id, "client_ip": actor.client_ip}
+        if actor.api_key_id:  # which integration did it (identity's audit keeps it)
+            actor_data["api_key_id"] = actor.api_key_id
     return {
         "event_id": str(uuid.uuid4()),
         "type": type_,

@@ -25,6 +25,10 @@ CODES: dict[str, tuple[int, str]] = {
 }
 
 
+# members of a problem+json body that an error's `extra` may not set (it would overwrite what the error says)
+RESERVED_EXTRA = frozenset({"type", "title", "status", "detail", "instance", "errors", "code", "request_id"})
+
+
 @deserialize_to_instance
 class ServiceError(Exception):
     """A business failure with a code from CODES; crosses RPC intact (nameko re-raises it as itself)."""
@@ -36,6 +40,9 @@ class ServiceError(Exception):
         # nameko turns non-string values in exception args into text; JSON keeps their types intact
         errors = json.loads(errors) if isinstance(errors, str) else errors
         extra = json.loads(extra) if isinstance(extra, str) else extra
+        clashing = RESERVED_EXTRA.intersection(extra or {})
+        if clashing:
+            raise ValueError(f"ServiceError extra may not set {', '.join(sorted(clashing))}")
         super().__init__(code, detail, json.dumps(errors or {}, default=str), json.dumps(extra or {}, default=str))
         self.code = code
         self.detail = detail

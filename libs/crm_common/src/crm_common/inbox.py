@@ -1,6 +1,7 @@
 """Idempotent consumption: an event id is recorded in the same transaction as its effect."""
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from crm_common import tables
@@ -15,8 +16,26 @@ def claim(session: Session, metadata, envelope: dict) -> bool:
     finds the id taken; on SQLite writers are serialized. A rolled-back handler rolls its claim back too.
     """
     statement = insert_or_skip(metadata.tables[tables.INBOX], ("event_id",))
-    result = session.execute(statement, {"event_id": envelope["event_id"], "type": envelope["type"],
+    # on the session's connection: Session.execute would take the statement through the ORM's execution path
+    result = session.connection().execute(statement, {"event_id": envelope["event_id"], "type": envelope["type"],
                                          "processed_at": utcnow()})
     return result.rowcount == 1
 
 
+def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:
+    """Record many events as processed (on PostgreSQL in one statement, INSERT ... ON CONFLICT DO NOTHING
+    RETURNING); the ids that were not yet (an id twice in `envelopes` counts once)."""
+    table = metadata.tables[tables.INBOX]
+    rows = list({e["event_id"]: {"event_id": e["event_id"], "type": e["type"], "processed_at": utcnow()}
+                 for e in envelopes}.values())
+    if not rows:
+        return set()
+    if session.get_bind().dialect.name != "postgresql":
+        return {row["event_id"] for row in rows if claim(session, metadata, {**row})}
+    # one statement over arrays: a multi-row VALUES of as many parameters costs more to build than to run
+    result = session.execute(text(
+        f'INSERT INTO "{table.name}" (event_id, type, processed_at) SELECT * FROM unnest(CAST(:ids AS text[]), '
+        "CAST(:types AS text[]), CAST(:ats AS timestamptz[])) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"),
+        {"ids": [r["event_id"] for r in rows], "types": [r["type"] for r in rows],
+         "ats": [r["processed_at"] for r in rows]})
+    return set(result.scalars())

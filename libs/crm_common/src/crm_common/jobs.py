@@ -21,7 +21,12 @@ returns is stored as the job's `result`. A handler that raises fails the job (er
 queued or running by a stopped process are picked up again when the service starts; handlers must
 therefore be safe to re-run (skip what is already done). A runner claims a job before running it: a
 running job whose progress is younger than LEASE belongs to another live runner and is left alone
-(progress reports renew the lease), so several replicas never run one job at once.
+(progress reports renew the lease), so several replicas never run one job at once. LEASE is
+`CRM_JOB_LEASE_SECONDS` (120 by default).
+
+`cancel(session, metadata, job_id)` stops a queued or running job: its status becomes `cancelled` at once,
+and its handler stops at its next progress report (`JobContext.progress` raises `Cancelled`), keeping what it
+committed before; a finished job is left as it was.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from datetime import timedelta
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, or_, select, update
 from sqlalchemy.engine import Engine
 
+from crm_common import config
 from crm_common.context import SYSTEM, Actor
 from crm_common.db import is_sqlite, new_id, utcnow
 from crm_common.types import UTCDateTime
@@ -42,8 +48,13 @@ log = logging.getLogger(__name__)
 
 JOBS = "crm_jobs"
 MAX_ERRORS = 100  # the first errors are kept with the job; the count keeps going
-LEASE = timedelta(seconds=120)  # a running job without progress for this long is taken over
-STATUSES = ("queued", "running", "done", "failed")
+LEASE = timedelta(seconds=float(config.env("CRM_JOB_LEASE_SECONDS", "120")))  # no progress this long: taken over
+STATUSES = ("queued", "running", "done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled")
+
+
+class Cancelled(Exception):
+    """The job was cancelled while it ran (raised by its progress report): the handler stops there."""
 PUBLIC = ("id", "kind", "status", "total", "processed", "succeeded", "failed", "errors", "result", "owner_id",
           "created_at", "started_at", "finished_at")
 
@@ -104,6 +115,17 @@ def get(session, metadata: MetaData, job_id: str, kind: str | None = None) -> di
     return to_dict(row) if row is not None else None
 
 
+def cancel(session, metadata: MetaData, job_id: str, kind: str | None = None) -> dict | None:
+    """Cancel the job if it is queued or running (a finished one stays as it was); the job as it is now,
+    None if there is no such job (of that kind)."""
+    table = _table(metadata)
+    query = update(table).where(table.c.id == job_id, table.c.status.in_(("queued", "running")))
+    if kind is not None:
+        query = query.where(table.c.kind == kind)
+    session.execute(query.values(status="cancelled", finished_at=utcnow(), updated_at=utcnow()))
+    return get(session, metadata, job_id, kind=kind)
+
+
 def unfinished(engine: Engine, metadata: MetaData) -> list[str]:
     table = _table(metadata)
     with engine.connect() as conn:
@@ -152,8 +174,8 @@ class JobContext:
             values["total"] = total
         if conn is not None:
             self.store(values, conn)
-        else:
-            _set(self.engine, self.metadata, self.job["id"], **values)
+        elif not _set(self.engine, self.metadata, self.job["id"], only_running=True, **values):
+            raise Cancelled(self.job["id"])
 
     def counters(self, processed: int, succeeded: int) -> dict:
         """The job's progress as of now, to store later with the work it counts (see Writer)."""
@@ -163,7 +185,9 @@ class JobContext:
     def store(self, values: dict, conn) -> None:
         """Write counters from counters() in the caller's transaction (`conn`: a connection or session)."""
         table = _table(self.metadata)
-        conn.execute(update(table).where(table.c.id == self.job["id"]).values(**values))
+        if not conn.execute(update(table).where(table.c.id == self.job["id"], table.c.status == "running")
+                            .values(**values)).rowcount:
+            raise Cancelled(self.job["id"])  # the caller's transaction rolls back: the batch was not wanted
         self.processed, self.succeeded = values["processed"], values["succeeded"]
 
 
@@ -215,13 +239,17 @@ class Writer:
 def _fail(engine: Engine, metadata: MetaData, job_id: str, error: str, kept: list = (), **counters) -> None:
     """Mark the job failed: the item errors it kept (up to MAX_ERRORS), then `error`."""
     _set(engine, metadata, job_id, status="failed", errors=[*list(kept)[:MAX_ERRORS], {"error": error}],
-         finished_at=utcnow(), updated_at=utcnow(), **counters)
+         finished_at=utcnow(), updated_at=utcnow(), only_running=True, **counters)
 
 
-def _set(engine: Engine, metadata: MetaData, job_id: str, **values) -> None:
+def _set(engine: Engine, metadata: MetaData, job_id: str, only_running: bool = False, **values) -> bool:
+    """Update the job's row (with `only_running`, only while it runs: not once cancelled); whether it did."""
     table = _table(metadata)
+    query = update(table).where(table.c.id == job_id)
+    if only_running:
+        query = query.where(table.c.status == "running")
     with engine.begin() as conn:
-        conn.execute(update(table).where(table.c.id == job_id).values(**values))
+        return bool(conn.execute(query.values(**values)).rowcount)
 
 
 def claim(engine: Engine, metadata: MetaData, job_id: str):
@@ -230,7 +258,7 @@ def claim(engine: Engine, metadata: MetaData, job_id: str):
     now = utcnow()
     with engine.begin() as conn:
         row = conn.execute(select(table).where(table.c.id == job_id)).first()
-        if row is None or row.status in ("done", "failed"):
+        if row is None or row.status in FINISHED:
             return None
         claimed = conn.execute(update(table).where(
             table.c.id == job_id, or_(table.c.status == "queued", table.c.updated_at < now - LEASE))
@@ -252,6 +280,8 @@ def run(engine: Engine, metadata: MetaData, job_id: str, work) -> dict:
                      processed=row.processed, succeeded=row.succeeded, failed=row.failed, errors=list(row.errors or []))
     try:
         result = work(ctx)
+    except Cancelled:
+        log.info("job %s (%s) cancelled after %d items", job_id, job["kind"], ctx.processed)
     except Exception as exc:
         log.exception("job %s (%s) failed", job_id, job["kind"])
         _fail(engine, metadata, job_id, "".join(traceback.format_exception_only(type(exc), exc)).strip()[:500],
@@ -259,7 +289,7 @@ def run(engine: Engine, metadata: MetaData, job_id: str, work) -> dict:
     else:
         _set(engine, metadata, job_id, status="done", processed=ctx.processed, succeeded=ctx.succeeded,
              failed=ctx.failed, errors=ctx.errors, result=result, payload=None, finished_at=utcnow(),
-             updated_at=utcnow())
+             updated_at=utcnow(), only_running=True)
     with engine.connect() as conn:
         return to_dict(conn.execute(select(table).where(table.c.id == job_id)).first())
 

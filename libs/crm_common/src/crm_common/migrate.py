@@ -33,13 +33,24 @@ def upgrade(service: str, url: str | None = None) -> None:
     command.upgrade(alembic_config(service, url), "head")
 
 
+SEARCH_INDEXES = ("_trgm", "_lower")  # name suffixes of the search's indexes (crm_common.search)
+
+
 def run_env(metadata, include_name=None) -> None:
     """Body of every service's migrations/env.py. `include_name` (alembic's hook) keeps objects that
-    migrations create outside the models (e.g. full-text index tables) out of autogenerate."""
+    migrations create outside the models (e.g. full-text index tables) out of autogenerate; indexes named
+    `*_trgm` and `*_lower` (the search's trigram and lowered-prefix indexes on PostgreSQL, made by migrations
+    only) always are."""
     url = context.config.attributes["database_url"]
     engine = make_engine(url, poolclass=pool.NullPool)
+
+    def included(name, type_, parent_names):
+        if type_ == "index" and name and name.endswith(SEARCH_INDEXES):  # PostgreSQL search indexes: migrations'
+            return False
+        return include_name(name, type_, parent_names) if include_name else True
+
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, include_name=include_name,
+        context.configure(connection=connection, target_metadata=metadata, include_name=included,
                           render_as_batch=engine.dialect.name == "sqlite", compare_type=True)
         with context.begin_transaction():
             context.run_migrations()

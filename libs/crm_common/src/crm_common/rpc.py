@@ -9,6 +9,7 @@ import uuid
 from datetime import date, datetime, time
 from decimal import Decimal
 
+import kombu.exceptions
 import kombu.serialization
 
 from kombu import Connection
@@ -18,7 +19,7 @@ from nameko.amqp.publish import Publisher
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc
 
-from crm_common import bus, callers, dumping  # noqa: F401 - bus: kombu tuning on import
+from crm_common import acks, bus, callers, dumping  # noqa: F401 - acks: nameko's acks on a dropped socket; bus: kombu tuning
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
 from crm_common.rpcclient import RAW_REPLY
@@ -73,9 +74,15 @@ def send_response_once(self, result, exc_info):
         error, result = serialize(UnserializableValueError(result)), None
         content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
     publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
-    publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
-                      routing_key=self.message.properties["reply_to"],
-                      correlation_id=self.message.properties.get("correlation_id"), headers=headers)
+    try:
+        publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
+                          routing_key=self.message.properties["reply_to"],
+                          correlation_id=self.message.properties.get("correlation_id"), headers=headers)
+    except (kombu.exceptions.OperationalError, ConnectionError, OSError) as exc:
+        # the broker is away (a restart, a network cut): the caller times out and answers 503, the work is
+        # committed (an idempotent repeat finds it); raising here would stop the whole service (nameko kills
+        # the container on an error outside a worker's method)
+        log.warning("the reply could not be sent (%s); its caller times out", type(exc).__name__)
     return result, exc_info
 
 

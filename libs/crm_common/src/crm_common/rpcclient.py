@@ -29,7 +29,7 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
 from nameko.exceptions import deserialize
 
-from crm_common import bus, callers, config  # noqa: F401  (bus: kombu tuning on import)
+from crm_common import bus, callers, config, tracing  # noqa: F401  (bus: kombu tuning on import)
 from crm_common.context import Actor
 from crm_common.errors import ServiceError
 
@@ -113,7 +113,10 @@ class _Member:
         message = amqp.Message(body.encode(encoding) if isinstance(body, str) else body, content_type=content_type,
                                content_encoding=encoding, application_headers=headers, priority=0,
                                delivery_mode=self.delivery_mode, reply_to=self.reply_to,
-                               correlation_id=self._expected)
+                               correlation_id=self._expected,
+                               # a request no service took before the caller gave up (503) is dropped by the
+                               # broker: a service started later must not carry out what was answered as failed
+                               expiration=str(max(1, int(self.timeout * 1000))))
         try:
             self.channel._basic_publish(message, exchange=RPC_EXCHANGE.name, routing_key=f"{service}.{method}",
                                         mandatory=True)
@@ -179,6 +182,9 @@ class RpcPool:
              raw_reply: bool = False, **kwargs):
         """The method's result; `raw_reply`: as RawJson, the JSON text the service wrote (not parsed here)."""
         data = callers.sign(self.key, f"{service}.{method}", actor, request_id)
+        traceparent = tracing.current_traceparent()
+        if traceparent:  # the caller's span, for the service's (not signed: it grants nothing)
+            data[tracing.TRACEPARENT] = traceparent
         try:
             return self._call(service, method, args, kwargs, data, raw_reply)
         except _Broken as exc:

@@ -12,15 +12,19 @@ import logging
 from crm_common.rpc import rpc
 from sqlalchemy import text
 
-from crm_common import deadletters, outbox
+from crm_common import deadletters, metrics, outbox
 from crm_common.errors import ServiceError
 from crm_common.heap import FrozenStartupHeap
 from crm_common.logs import LogContext
+from crm_common.metrics import Metrics
+from crm_common.tracing import Tracing
 
 
 class KernelService:
     log_context = LogContext()
     startup_heap = FrozenStartupHeap()
+    prometheus_metrics = Metrics()
+    tracing = Tracing()
 
     @rpc
     def health(self):
@@ -55,5 +59,6 @@ def periodic(what: str):
                 return method(self, *args, **kwargs)
             except Exception:
                 logging.getLogger(method.__module__).exception("%s failed", what)
+                return metrics.FAILED  # counted as a failed run (crm_timer_runs_total)
         return run
     return decorate

@@ -24,9 +24,9 @@ import traceback
 from functools import partial
 
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
-from crm_common import config, deadletters, inbox, topology
+from crm_common import config, deadletters, inbox, metrics, topology
 from crm_common.context import ACTOR_KEY, REQUEST_ID_KEY
 from crm_common.envelope import is_envelope
 
@@ -35,8 +35,11 @@ ATTEMPT_KEY = "crm_attempt"
 
 
 class EventStream(Consumer):
-    def __init__(self, **kwargs):
+    def __init__(self, batch: bool = False, **kwargs):
         super().__init__(queue=None, requeue_on_error=True, **kwargs)
+        self.batch = batch
+        self._waiting: list = []  # (body, message, context_data) for the next batch
+        self._draining = False
 
     def setup(self):
         service = self.container.service_name
@@ -66,12 +69,52 @@ class EventStream(Consumer):
             if body.get("request_id"):
                 context_data[REQUEST_ID_KEY] = body["request_id"]
             context_data.pop(ACTOR_KEY, None)  # handlers act as the system, the envelope says who caused it
+        if self.batch and is_envelope(body) and not context_data.get(ATTEMPT_KEY):
+            self._waiting.append((body, message, context_data))
+            if not self._draining:
+                self._drain()
+            return
+        self._spawn_one(body, message, context_data)
+
+    def _spawn_one(self, body, message, context_data):
         handle_result = partial(self.handle_result, message, body)
         try:
             self.container.spawn_worker(self, (body,), {}, context_data=context_data,
                                         handle_result=handle_result)
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+
+    def _drain(self):
+        """One worker for every event waiting (at most the prefetch), in one transaction; the events that
+        arrive meanwhile wait for the next one. An idle queue's event goes alone, at once."""
+        batch, self._waiting = self._waiting, []
+        if not batch:
+            self._draining = False
+            return
+        self._draining = True
+        context_data = dict(batch[0][2])
+        context_data.pop(REQUEST_ID_KEY, None)  # each event's request id is its envelope's
+        try:
+            self.container.spawn_worker(self, ([body for body, _, _ in batch],), {}, context_data=context_data,
+                                        handle_result=partial(self._batch_done, batch))
+        except ContainerBeingKilled:
+            self._draining = False
+            for _, message, _ in batch:
+                self.queue_consumer.requeue_message(message)
+
+    def _batch_done(self, batch, worker_ctx, result=None, exc_info=None):
+        """A batch applied: ack each event. One failed: the batch was rolled back, so each event goes
+        again on its own, with its retries and dead letter as if it had never been batched."""
+        if exc_info is None:
+            for body, message, _ in batch:
+                metrics.EVENTS_CONSUMED.labels(metrics.service_name(), body.get("type") or "unknown", "applied").inc()
+                self.queue_consumer.ack_message(message)
+        else:
+            log.info("a batch of %d events failed (%s); applying them one by one", len(batch), exc_info[0].__name__)
+            for body, message, context_data in batch:
+                self._spawn_one(body, message, context_data)
+        self._drain()
+        return result, exc_info
 
     def _from_its_producer(self, body, message) -> bool:
         """An event is taken only as published by the broker user of the producer its type names
@@ -94,6 +137,9 @@ class EventStream(Consumer):
         return users[service]
 
     def handle_result(self, message, body, worker_ctx, result=None, exc_info=None):
+        event_type = (body.get("type") if isinstance(body, dict) else None) or "unknown"
+        metrics.EVENTS_CONSUMED.labels(metrics.service_name(), event_type,
+                                       "applied" if exc_info is None else "failed").inc()
         if exc_info is not None:
             try:
                 self._retry_or_dead_letter(message, body, worker_ctx, exc_info)
@@ -116,29 +162,87 @@ class EventStream(Consumer):
             db.publisher.publish_to_queue(topology.retry_queue_name(self.container.service_name, attempt),
                                           body, headers={"nameko." + ATTEMPT_KEY: attempt},
                                           exchange=topology.retry_exchange(self.container.service_name))
+            metrics.EVENTS_RETRIED.labels(metrics.service_name(), event_type).inc()
         else:
             envelope = body if isinstance(body, dict) else {"raw": str(body)}
             letter = deadletters.store(db.engine, db.metadata, self.queue.name, envelope, error, attempt)
+            metrics.EVENTS_DEAD_LETTERED.labels(metrics.service_name(), event_type).inc()
             log.error("event %s dead-lettered as #%s after %d attempts: %s", event_type, letter, attempt, error)
 
 
-def event_stream(table: dict, every=None):
+class BatchQueueConsumer(QueueConsumer):
+    """The queue consumer of a batched stream, apart from the RPC one: it lets CRM_EVENT_BATCH_MAX events (200)
+    wait unacknowledged, not only the container's max_workers (10), since one worker applies them together."""
+
+    @property
+    def prefetch_count(self):
+        return max(1, config.env_int("CRM_EVENT_BATCH_MAX", 200))
+
+
+class BatchedEventStream(EventStream):
+    queue_consumer = BatchQueueConsumer()
+
+
+def event_stream(table: dict, every=None, batch: bool = False, every_batch=None):
     """The entrypoint applying each event of `table` once, in one transaction with the inbox. `every(ctx,
     envelope)`, when given, runs first for every event the queue takes (identity's audit trail, which
-    subscribes to all: topology.ALL), in the same transaction."""
+    subscribes to all: topology.ALL), in the same transaction.
 
-    def on_event(self, envelope):
+    `batch=True`: the events that wait while a transaction runs are applied together in the next one (one
+    worker, one commit; identity's audit of every event). A failing batch is rolled back and its events
+    applied one by one, so an event's outcome (applied once, retried, dead-lettered) is the same.
+
+    `every_batch(ctx, envelopes)` instead of `every`: called once for the events of a transaction that are new
+    (claimed in the inbox together, in order), before each is dispatched; with `batch=True`, a batch's events
+    in one call (analytics' log and set-based projection), else a one-event list."""
+
+    def apply_all(self, db, session, envelopes) -> list[str]:
+        from crm_common.entrypoint import Context, dispatch
+        for envelope in envelopes:
+            if not is_envelope(envelope):
+                raise ValueError("message is not an event envelope")
+        fresh = inbox.claim_many(session, db.metadata, envelopes)
+        claimed, results = [], []
+        for envelope in envelopes:  # an event given twice is applied once
+            new = envelope["event_id"] in fresh
+            fresh.discard(envelope["event_id"])
+            results.append("applied" if new else "duplicate")
+            if new:
+                claimed.append(envelope)
+        every_batch(Context(session, db.caller, db.emit, None, self, db), claimed)
+        for envelope in claimed:
+            db.request_id = envelope.get("request_id")  # what it emits
+            dispatch(Context(session, db.caller, db.emit, envelope.get("request_id"), self, db), envelope, table)
+        return results
+
+    def apply(self, db, session, envelope) -> str:
         from crm_common.entrypoint import Context, dispatch
         if not is_envelope(envelope):
             raise ValueError("message is not an event envelope")
-        db = self.db
-        with db.transaction() as session:
-            if not inbox.claim(session, db.metadata, envelope):
-                return "duplicate"
-            ctx = Context(session, db.caller, db.emit, envelope.get("request_id"), self, db)
-            if every is not None:
-                every(ctx, envelope)
-            dispatch(ctx, envelope, table)
+        if not inbox.claim(session, db.metadata, envelope):
+            return "duplicate"
+        ctx = Context(session, db.caller, db.emit, envelope.get("request_id"), self, db)
+        if every is not None:
+            every(ctx, envelope)
+        dispatch(ctx, envelope, table)
         return "applied"
 
-    return EventStream.decorator(on_event)
+    def on_event(self, envelope):
+        db = self.db
+        if every_batch is not None:
+            with db.transaction() as session:
+                results = apply_all(self, db, session, envelope if isinstance(envelope, list) else [envelope])
+            return results if isinstance(envelope, list) else results[0]
+        if isinstance(envelope, list):  # a batch (EventStream(batch=True))
+            results = []
+            with db.transaction() as session:
+                for one in envelope:
+                    db.request_id = one.get("request_id") if isinstance(one, dict) else None  # what it emits
+                    results.append(apply(self, db, session, one))
+            return results
+        if not is_envelope(envelope):
+            raise ValueError("message is not an event envelope")
+        with db.transaction() as session:
+            return apply(self, db, session, envelope)
+
+    return (BatchedEventStream if batch else EventStream).decorator(batch=batch)(on_event)

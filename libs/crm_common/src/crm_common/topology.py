@@ -23,7 +23,7 @@ from crm_common.bus import connect, events_exchange
 
 log = logging.getLogger(__name__)
 
-PRODUCERS = ("identity", "sales", "service_desk", "marketing", "analytics", "platform")
+PRODUCERS = ("identity", "sales", "service_desk", "marketing", "analytics", "platform", "automation", "integration")
 ALL = "#"  # a consumer of every event of every producer
 ENTRY_POINTS = "crm.subscriptions"
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)  # nameko's, as nameko declares it
@@ -43,7 +43,32 @@ def registered() -> dict[str, str | tuple[str, ...]]:
 def subscriptions() -> dict[str, str | tuple[str, ...]]:
     """The registered subscriptions plus CRM_EXTRA_SUBSCRIPTIONS ("consumer=item+item;..."), for test
     services: an item with a dot is an event type, one without a producer all of whose events it takes."""
-    result = dict(registered())
+    return {**registered(), **_extra()}
+
+
+def subscription_of(consumer: str) -> str | tuple[str, ...]:
+    """One consumer's subscription (what subscriptions()[consumer] says, () if none), loading its own entry point
+    only: a service starting loaded every service's handler tables, so every process imported the seven services'
+    handlers, models and domains (about 1 s of CPU at start and their memory for good, issue 18 item 10)."""
+    extra = _extra()
+    if consumer in extra:
+        return extra[consumer]
+    if registered.cache_info().currsize:  # every one is loaded already (topology job, broker users)
+        return registered().get(consumer, ())
+    return _registered_one(consumer)
+
+
+@functools.lru_cache(maxsize=None)
+def _registered_one(consumer: str) -> str | tuple[str, ...]:
+    from importlib.metadata import entry_points
+    for point in entry_points(group=ENTRY_POINTS, name=consumer):
+        declared = point.load()
+        return ALL if declared == ALL else tuple(sorted(declared))
+    return ()
+
+
+def _extra() -> dict[str, tuple[str, ...]]:
+    result = {}
     for item in (config.env("CRM_EXTRA_SUBSCRIPTIONS", "") or "").split(";"):
         if "=" in item:
             consumer, items = item.split("=", 1)
@@ -86,7 +111,7 @@ def _queue_args() -> dict:
 def consumer_queue(consumer: str, declared: str | tuple[str, ...] | None = None) -> Queue:
     """The consumer's queue with its bindings. The producers' exchanges are not declared with it (their
     owners and the topology job declare them; see ensure_exchanges)."""
-    declared = subscriptions().get(consumer, ()) if declared is None else declared
+    declared = subscription_of(consumer) if declared is None else declared
     bindings = [binding(Exchange(f"{producer}.events", type="topic", durable=True, no_declare=True), routing_key=key)
                 for producer, key in routes(declared)]
     own = retry_exchange(consumer)
@@ -127,7 +152,7 @@ def ensure(conn, declarations) -> None:
 
 def consumer_declarations(consumer: str, declared=None) -> list:
     """What a consumer needs before it consumes: the exchanges it binds to, its retry queues."""
-    declared = subscriptions().get(consumer, ()) if declared is None else declared
+    declared = subscription_of(consumer) if declared is None else declared
     items = []
     for producer in sorted({p for p, _ in routes(declared)} | {consumer}):
         exchange = events_exchange(producer)

@@ -21,11 +21,14 @@ class UnitOfWork:
 
     `with self.db.transaction() as session:` opens a transaction; `self.db.emit(type, data)` inside
     it writes an event to the outbox; after commit the events are published at once (the relay
-    publishes them later if that fails or the process dies).
+    publishes them later if that fails or the process dies) -- or, with `defer_publish` (an RPC's
+    unit of work), kept until `publish_deferred()`, which the Database dependency calls once the reply
+    is sent: the caller does not wait for the broker to confirm the events.
     """
 
     def __init__(self, engine: Engine, metadata, producer: str, publisher, actor: Actor | None,
-                 request_id: str | None, rpc: bool = False, marks: outbox.Marks | None = None):
+                 request_id: str | None, rpc: bool = False, marks: outbox.Marks | None = None,
+                 defer_publish: bool = False):
         self.engine = engine
         self.metadata = metadata
         self.producer = producer
@@ -35,6 +38,7 @@ class UnitOfWork:
         self.rpc = rpc  # an RPC runs for its signed caller only; internal work (timers, events) as the system
         self.marks = marks  # where published events wait to be marked (the service's batch), else at once
         self._session: Session | None = None
+        self._deferred: list[dict] | None = [] if defer_publish else None  # committed, to publish after the reply
 
     @property
     def session(self) -> Session:
@@ -75,7 +79,10 @@ class UnitOfWork:
             session.info.pop("crm_outbox_rows", None)
         if pending:
             faults.maybe_kill_after_commit()
-            self.publish_now(pending)
+            if self._deferred is not None:
+                self._deferred.extend(pending)
+            else:
+                self.publish_now(pending)
 
     @contextmanager
     def read(self):
@@ -106,6 +113,12 @@ class UnitOfWork:
             outbox.publish_committed(self.engine, self.metadata, self.publisher, envelopes, self.marks)
         except Exception as exc:
             log.warning("publishing after commit failed (%s); the relay will retry", type(exc).__name__)
+
+    def publish_deferred(self) -> None:
+        """Publish, in commit order, the events of the transactions committed with `defer_publish`."""
+        if self._deferred:
+            envelopes, self._deferred = self._deferred, []
+            self.publish_now(envelopes)
 
     def close(self) -> None:
         if self._session is not None:

@@ -18,7 +18,8 @@ def test_compose_has_no_default_for_any_password_and_requires_the_database_ones(
     assert [(name, value) for name, value in defaults if value] == []
     required = set(re.findall(r"\$\{([A-Z_]*PASSWORD):\?", COMPOSE))
     assert required == {"POSTGRES_PASSWORD", "IDENTITY_DB_PASSWORD", "SALES_DB_PASSWORD", "SERVICE_DESK_DB_PASSWORD",
-                        "MARKETING_DB_PASSWORD", "ANALYTICS_DB_PASSWORD", "GATEWAY_DB_PASSWORD"}
+                        "MARKETING_DB_PASSWORD", "ANALYTICS_DB_PASSWORD", "AUTOMATION_DB_PASSWORD", "INTEGRATION_DB_PASSWORD",
+                        "GATEWAY_DB_PASSWORD"}
     assert "admin-dev-password" not in COMPOSE and "admin@example.com" not in COMPOSE
 
 
@@ -36,8 +37,10 @@ def test_make_env_generates_each_secret_once_and_keeps_what_is_there(tmp_path):
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
     assert values["SALES_DB_PASSWORD"] == "mine"
     generated = {k: v for k, v in values.items() if k != "SALES_DB_PASSWORD"}
-    assert len(generated) == 6 and all(re.fullmatch(r"[A-Za-z0-9]{32}", v) for v in generated.values())
-    assert len(set(generated.values())) == 6
+    expected = {f"{name.upper()}_DB_PASSWORD" for name in config.SERVICES + ("gateway",)} | {"POSTGRES_PASSWORD"}
+    assert set(generated) == expected - {"SALES_DB_PASSWORD"}  # one per database, the one set kept
+    assert all(re.fullmatch(r"[A-Za-z0-9]{32}", v) for v in generated.values())
+    assert len(set(generated.values())) == len(generated)
     assert not any(v in first.stdout for v in generated.values())  # named, never shown
     run()
     assert dict(line.split("=", 1) for line in env_file.read_text().splitlines()) == values

@@ -112,3 +112,29 @@ def test_a_row_of_strings_and_timestamps_is_dumped_by_one_compiled_expression_li
     assert list(dumping.dump(schema, rows[0])) == ["Id", "n", "at", "when", "label"]
     assert dumping.dump(schema, rows[0])["at"] == "2026-11-23T08:00:00.000005Z"
     assert dumping.dump(schema, rows[1])["at"] == "2026-11-23T08:00:00.000000Z"
+
+
+def test_a_row_s_ints_custom_values_and_tags_are_dumped_as_marshmallow_dumps_them_whatever_they_hold():
+    from crm_common.contracts.records import CustomValues, Tags
+
+    class Row(Schema):
+        class Meta:
+            ordered = True
+        score = fields.Integer()
+        custom_fields = CustomValues(allow_none=True)
+        tags = Tags()
+        at = fields.DateTime()
+
+    schema = Row()
+    assert dumping._plan(schema)[2] is not None  # compiled
+    utc = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
+    rows = [{"score": 7, "custom_fields": {"size": 3, "colour": None}, "tags": ["vip", "eu"], "at": utc},
+            {"score": True, "custom_fields": {5: "five"}, "tags": [1, "a"], "at": None},
+            {"score": 7.9, "custom_fields": {}, "tags": None, "at": utc.replace(tzinfo=None)},
+            {"score": None, "custom_fields": None, "tags": ("a", "b"), "at": utc}]
+    for row in rows:
+        dumped = dumping.dump(schema, row)
+        assert dumped == schema.dump(row)
+        assert [type(value) for value in dumped.values()] == [type(value) for value in schema.dump(row).values()]
+    first = dumping.dump(schema, rows[0])
+    assert first["custom_fields"] is not rows[0]["custom_fields"] and first["tags"] is not rows[0]["tags"]

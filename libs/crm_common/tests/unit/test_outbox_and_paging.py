@@ -136,6 +136,24 @@ def test_a_services_writers_mark_what_they_published_together(engine):
     assert outbox.unpublished_count(engine, Base.metadata) == 0
 
 
+def test_an_rpcs_events_wait_for_its_reply_then_go_in_commit_order(engine):
+    """A unit of work that defers (an RPC's) commits as always but publishes after the reply is sent
+    (publish_deferred, from the Database dependency's worker_teardown): nothing before, everything after."""
+    publisher = RecordingPublisher()
+    work = UnitOfWork(engine, Base.metadata, "probe", publisher, None, "rid-1", defer_publish=True)
+    with work.transaction() as session:
+        session.add(Note(text="g"))
+        work.emit(PROBE_EMITTED, {"key": "g1"})
+    with work.transaction():
+        work.emit(PROBE_EMITTED, {"key": "g2"})
+    assert publisher.sent == [] and outbox.unpublished_count(engine, Base.metadata) == 2  # committed, not yet sent
+    work.publish_deferred()
+    assert [e["data"]["key"] for e in publisher.sent] == ["g1", "g2"]
+    assert outbox.unpublished_count(engine, Base.metadata) == 0
+    work.publish_deferred()
+    assert len(publisher.sent) == 2  # once
+
+
 def test_a_failed_batch_is_left_to_the_relay_unmarked(engine):
     class Away(RecordingPublisher):
         def publish_all(self, envelopes):
@@ -261,3 +279,20 @@ def test_a_lost_race_on_a_unique_value_is_a_conflict_and_other_integrity_errors_
             session.add(Sku(code="B-1", label=None))
     with Session(engine) as session:
         assert session.scalars(select(Sku.label)).all() == ["first"]
+
+
+def test_a_batch_of_events_is_written_together_and_a_shape_off_its_contract_writes_none(engine):
+    table = Base.metadata.tables[tables.OUTBOX]
+    with Session(engine) as session, session.begin():
+        envelopes = outbox.record_batch(session, Base.metadata, "probe", PROBE_EMITTED,
+                                        [{"key": f"k{i}", "seq": i} for i in range(3)], None, "rid-9")
+    with Session(engine) as session:
+        rows = session.execute(select(table.c.event_id, table.c.envelope).order_by(table.c.created_at)).all()
+    assert sorted(row.envelope["data"]["key"] for row in rows) == ["k0", "k1", "k2"]
+    assert {row.event_id for row in rows} == {e["event_id"] for e in envelopes}
+    with pytest.raises(ValueError, match="does not match its contract"):
+        with Session(engine) as session, session.begin():  # a key as a number: another shape, checked
+            outbox.record_batch(session, Base.metadata, "probe", PROBE_EMITTED,
+                                [{"key": "k3", "seq": 3}, {"key": 4, "seq": 4}], None, "rid-9")
+    with Session(engine) as session:
+        assert len(session.execute(select(table.c.event_id)).all()) == 3  # the refused batch wrote nothing

@@ -26,7 +26,7 @@ class Spend(Base):
 @pytest.fixture
 def session():
     engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
+    Base.metadata.create_all(engine)  # spends and deals
     with Session(engine) as s:
         s.add_all([Spend(id=f"s{n}", incurred_on=date(2026, 11, 1 + n % 3)) for n in range(7)])
         s.commit()
@@ -52,3 +52,26 @@ def test_a_forged_day_cursor_is_a_422_not_a_crash(session):
         with pytest.raises(ServiceError) as refused:
             paginate(session, select(Spend), Spend, sort="incurred_on", cursor=forged, sortable=("incurred_on",))
         assert refused.value.code == "validation_failed"
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    amount: Mapped[int] = mapped_column()
+
+
+@pytest.mark.parametrize("value, row_id", [("abc", 1), (5, "x"), (True, 1), (1.5, 1), ({"d": "2026-11-01"}, 1),
+                                           ([1], 1)])
+@pytest.mark.parametrize("plain", [False, True])
+def test_a_cursor_whose_value_or_id_has_the_wrong_type_is_a_422(session, value, row_id, plain):
+    """PostgreSQL raises on comparing an integer column with a text: a forged cursor must stop at the gate."""
+    forged = base64.urlsafe_b64encode(json.dumps([value, row_id]).encode()).decode()
+    with pytest.raises(ServiceError) as refused:
+        paginate(session, select(Deal), Deal, sort="amount", cursor=forged, sortable=("amount",), plain=plain)
+    assert refused.value.code == "validation_failed" and "cursor" in refused.value.errors
+
+
+def test_a_day_cursor_with_a_time_in_it_is_refused(session):
+    forged = base64.urlsafe_b64encode(json.dumps([{"dt": "2026-11-01T10:00:00"}, "s1"]).encode()).decode()
+    with pytest.raises(ServiceError):
+        paginate(session, select(Spend), Spend, sort="incurred_on", cursor=forged, sortable=("incurred_on",))

@@ -1,6 +1,8 @@
-"""A timer entrypoint wrapped in `periodic` survives a failed run: it logs it, and the next run goes ahead."""
+"""A timer entrypoint wrapped in `periodic` survives a failed run: it logs it, reports it as failed (the
+metrics count it: crm_timer_runs_total{outcome="error"}), and the next run goes ahead."""
 import logging
 
+from crm_common import metrics
 from crm_common.service_base import periodic
 
 
@@ -19,7 +21,7 @@ class Worker:
 def test_a_failed_run_is_logged_and_the_next_one_runs(caplog):
     worker = Worker()
     with caplog.at_level(logging.ERROR):
-        assert worker.tick() is None
+        assert worker.tick() is metrics.FAILED
     assert "the nightly sweep failed" in caplog.text and "database went away" in caplog.text
     assert worker.tick() == "swept" and worker.runs == 2
     assert Worker.tick.__name__ == "tick"

@@ -81,3 +81,41 @@ def test_an_error_to_a_caller_that_asked_for_the_raw_result_comes_as_always():
     responder({RAW_REPLY: True}).send_response({"bad": {1, 2}}, None)
     body, options = Capture.sent[0]
     assert json.loads(body)["error"]["exc_type"] == "UnserializableValueError" and not options["headers"]
+
+
+class BrokerAway:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def publish(self, body, **kwargs):
+        import kombu.exceptions
+        raise kombu.exceptions.OperationalError("[Errno 111] ECONNREFUSED")
+
+
+def test_a_reply_the_broker_cannot_take_is_dropped_and_the_service_keeps_running(caplog):
+    """A reply published while the broker restarts: the caller times out (503); raising out of the reply
+    stopped the whole service (nameko kills its container on an error outside a worker's method)."""
+    r = responder()
+    r.publisher_cls = BrokerAway
+    result, exc_info = r.send_response({"id": "lead-1"}, None)
+    assert result == {"id": "lead-1"} and exc_info is None
+    assert "the reply could not be sent (OperationalError)" in caplog.text
+
+
+def test_an_ack_on_a_socket_the_broker_closed_is_left_to_the_broker(caplog):
+    """nameko ignores amqp's ConnectionError only: a reset socket raised out of the result handling and
+    stopped the service (the broker gives the unacknowledged message back; the inbox skips it)."""
+    from nameko.messaging import QueueConsumer
+
+    class Reset:
+        channel = SimpleNamespace(connection=object())
+
+        def ack(self):
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+        requeue = ack
+
+    QueueConsumer.ack_message(None, Reset())
+    QueueConsumer.requeue_message(None, Reset())
+    assert "could not acknowledge a message (ConnectionResetError)" in caplog.text
+    assert "could not requeue a message (ConnectionResetError)" in caplog.text

@@ -203,6 +203,9 @@ class Records(_ListOf):
     default_error_messages = {"invalid": "a list of objects"}
 
 
+CUSTOM_SORT = re.compile(r"^-?custom\.[a-z][a-z0-9_]{0,39}$")
+
+
 class Sort(fields.String):
     """A list's `sort`: a field of the allow-list, prefixed with `-` for descending. The allow-list is
     the one given here or the schema's SORTABLE; the document lists it as the field's enum."""
@@ -219,6 +222,8 @@ class Sort(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if getattr(self.parent, "CUSTOM_SORT", False) and CUSTOM_SORT.match(value):
+            return value  # sort=custom.<name>: the owning service checks the field exists (crm_common.records)
         if self.keys() and value not in self.choices():
             raise ValidationError(f"sort by one of: {', '.join(self.keys())} (prefix - for descending)")
         return value

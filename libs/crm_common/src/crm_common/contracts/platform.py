@@ -26,6 +26,9 @@ class RecordChangedData(Schema):
     id = fields.String(required=True)
     action = fields.String(required=True, validate=validate.OneOf(AUDITED_ACTIONS))
     changed_fields = fields.List(fields.String(), load_default=list)
+    definition = fields.Dict(allow_none=True, metadata={
+        "description": "entity custom_field: the definition as it now stands (resource, name, label, type, choices), "
+                       "so that a read model (analytics reports) knows the field without asking"})
 
 
 class PrivacyPartSchema(Schema):

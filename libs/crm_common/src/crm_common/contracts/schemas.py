@@ -26,9 +26,9 @@ class Patch(Strict):
 
     OPENAPI = AT_LEAST_ONE_FIELD
 
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
+    @validates_schema(pass_original=True)
+    def _not_empty(self, data, original_data, **kwargs):
+        if not original_data:  # what was sent (a field's load_default is not a change)
             raise ValidationError("send at least one field to change", "_schema")
 
 
@@ -72,3 +72,21 @@ def list_query(name: str, filters: type[Schema] | None = None, sortable: tuple[s
     bases = (ListQuery, filters) if filters is not None else (ListQuery,)
     sortable = sortable or getattr(filters, "SORTABLE", None) or ListQuery.SORTABLE
     return type(name, bases, {"SORTABLE": tuple(sortable), **overrides})
+
+
+class Job(Schema):
+    """A long-running job as its clients see it (crm_common.jobs.PUBLIC): progress, errors, result."""
+
+    id = fields.String(required=True)
+    kind = fields.String()
+    status = fields.String(metadata={"description": "queued, running, done, failed or cancelled"})
+    total = fields.Integer(strict=True)
+    processed = fields.Integer(strict=True)
+    succeeded = fields.Integer(strict=True)
+    failed = fields.Integer(strict=True)
+    errors = fields.List(fields.Dict())
+    result = fields.Dict(allow_none=True)
+    owner_id = fields.String(allow_none=True)
+    created_at = Timestamp()
+    started_at = Timestamp(allow_none=True)
+    finished_at = Timestamp(allow_none=True)

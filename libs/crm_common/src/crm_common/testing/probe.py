@@ -5,6 +5,7 @@ ProbeConsumer applies each event once, failing first as the event asks (to test 
 """
 from __future__ import annotations
 
+import os
 import time
 
 import eventlet
@@ -122,7 +123,7 @@ class ProbeConsumer(KernelService):
     name = "probe_consumer"
     db = Database(Base.metadata)
 
-    on_event = event_stream(PROBE_HANDLERS)
+    on_event = event_stream(PROBE_HANDLERS, batch=os.environ.get("CRM_PROBE_BATCH") == "1")  # tests of both ways
 
     @rpc
     def applied(self, key):

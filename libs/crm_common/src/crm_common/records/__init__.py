@@ -1,0 +1,1 @@
+"""What every record shares across services: custom fields (definitions, values, list filters and sort)."""
