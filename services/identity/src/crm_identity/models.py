@@ -27,6 +27,7 @@ class User(IdMixin, TimestampMixin, VersionMixin, Base):
     roles: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     account_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     contact_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    partner_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # role partner: the partner (sales)
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     mfa_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)  # sealed (crm_common.secretbox)
     mfa_pending_secret: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -36,6 +37,7 @@ class User(IdMixin, TimestampMixin, VersionMixin, Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # access tokens issued before this instant are refused by the gateway (revocation of live sessions)
     tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # domain/email_tokens
 
     # record scope (crm_common.scope): "own" is the user themself, "team" the caller's team
     owner_id = synonym("id")
@@ -79,6 +81,7 @@ class ApiKey(IdMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rate_limit: Mapped[str | None] = mapped_column(String(60), nullable=True)  # its own, else CRM_RATE_LIMIT
 
 
 class RefreshToken(IdMixin, Base):
@@ -139,6 +142,7 @@ class AuditEntry(IdMixin, Base):
     producer: Mapped[str | None] = mapped_column(String(40), nullable=True)
     actor_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     actor_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)  # the integration's key
     action: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
     entity_type: Mapped[str] = mapped_column(String(60), nullable=False)
     entity_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -158,3 +162,21 @@ class PrivacyRequest(IdMixin, TimestampMixin, Base):
     requested_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EmailToken(IdMixin, Base):
+    """A single-use token mailed to a person (password reset, email verification), kept only as its hash; a
+    request for an unknown address is kept too (no user, no token), so that requests per client are counted."""
+
+    __tablename__ = "email_tokens"
+    __table_args__ = (Index("ix_email_tokens_email_created", "email_hash", "created_at"),
+                      Index("ix_email_tokens_ip_created", "client_ip", "created_at"))
+
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False)  # password_reset, verify_email
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    email_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

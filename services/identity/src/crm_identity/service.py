@@ -9,6 +9,7 @@ from crm_common.stream import event_stream
 
 from crm_identity import handlers
 from crm_identity.domain import account, apikeys, audit, auth, passwords, privacy, roles, teams, tokens, users
+from crm_identity.domain import email_tokens
 from crm_identity.models import Base
 
 # argon2 on OS threads, so the hub keeps serving other calls; only under eventlet (`nameko run`): a
@@ -20,10 +21,13 @@ passwords.prepare_dummy()
 class IdentityService(KernelService):
     name = "identity"
     db = Database(Base.metadata)
-    on_event = event_stream(handlers.HANDLERS, every=handlers.audit_event)  # every event audited, some applied
+    on_event = event_stream(handlers.HANDLERS, every=handlers.audit_event, batch=True)  # every event audited, some applied
 
     # signing in (keyword client_ip), and the caller's own account (keyword session_id on logout)
     login = entrypoint(c.LOGIN, auth.login)
+    request_password_reset = entrypoint(c.REQUEST_PASSWORD_RESET, email_tokens.request_reset)
+    confirm_password_reset = entrypoint(c.CONFIRM_PASSWORD_RESET, email_tokens.confirm_reset)
+    verify_email = entrypoint(c.VERIFY_EMAIL, email_tokens.verify)
     refresh = entrypoint(c.REFRESH, auth.refresh)
     logout = entrypoint(c.LOGOUT, auth.logout)
     change_password = entrypoint(c.CHANGE_PASSWORD, account.change_password)
@@ -35,8 +39,9 @@ class IdentityService(KernelService):
 
     list_users = entrypoint(c.LIST_USERS, users.list_users)
     get_user = entrypoint(c.GET_USER, users.get)
-    create_user = entrypoint(c.CREATE_USER, users.create)
+    create_user = entrypoint(c.CREATE_USER, email_tokens.verifying(users.create))  # mails a verification token
     create_portal_customer = entrypoint(c.CREATE_PORTAL_CUSTOMER, users.create_customer)
+    create_partner_user = entrypoint(c.CREATE_PARTNER_USER, email_tokens.verifying(users.create_partner_user))
     update_user = entrypoint(c.UPDATE_USER, users.update)
     deactivate_user = entrypoint(c.DEACTIVATE_USER, users.deactivate)
     reset_user_mfa = entrypoint(c.RESET_USER_MFA, users.reset_mfa)
@@ -56,6 +61,7 @@ class IdentityService(KernelService):
 
     list_api_keys = entrypoint(c.LIST_API_KEYS, apikeys.list_keys)
     create_api_key = entrypoint(c.CREATE_API_KEY, apikeys.create)
+    update_api_key = entrypoint(c.UPDATE_API_KEY, apikeys.update)
     revoke_api_key = entrypoint(c.REVOKE_API_KEY, apikeys.revoke)
 
     list_audit = entrypoint(c.LIST_AUDIT, audit.list_entries)

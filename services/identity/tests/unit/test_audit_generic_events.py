@@ -65,5 +65,6 @@ def test_the_event_stream_audits_every_type_and_applies_those_identity_handles(s
     assert sorted((e.entity_type, e.entity_id) for e in session.query(AuditEntry)) == [("lead", "l-1"),
                                                                                        ("ticket", "t-9")]
     assert set(handlers.HANDLERS) == {f"{s}.privacy_part_completed.v1" for s in
-                                      ("identity", "sales", "service_desk", "marketing", "analytics")} | {
+                                      ("identity", "sales", "service_desk", "marketing", "analytics",
+                                       "integration")} | {
         "sales.territory_members_changed.v1"}

@@ -45,7 +45,7 @@ def test_erasure_anonymizes_a_portal_user_and_parts_complete_the_request(session
     assert erased == [user.id] and user.email.endswith("@erased.invalid") and not user.is_active
     assert users.by_email(session, "ada@example.com") is None
     assert request.status == "pending" and request.parts["identity"]["status"] == "done"
-    for service in ("sales", "service_desk", "marketing"):
+    for service in ("sales", "service_desk", "marketing", "integration"):
         privacy.apply_part(session, {"request_id": request.id, "service": service, "status": "done", "counts": {}})
     assert request.status == "pending"
     privacy.apply_part(session, {"request_id": request.id, "service": "analytics", "status": "failed", "counts": {}})

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 from marshmallow import Schema, fields
 
+import crm_sales_contracts as c
 from crm_common import privacy as privacy_request
 from crm_common.entrypoint import handler_table, reads
 from crm_common.errors import ServiceError
 from crm_sales.domain import leads, privacy, users
-from crm_sales.domain import lead_scores, web_forms
+from crm_sales.domain import content_subscriptions, lead_scores, web_forms
 
 if TYPE_CHECKING:
     from crm_common.entrypoint import Context
@@ -26,6 +27,7 @@ USER_UPDATED = "identity.user_updated.v1"
 USER_DEACTIVATED = "identity.user_deactivated.v1"
 FORM_SUBMITTED = "marketing.form_submitted.v1"
 SCORE_CHANGED = "marketing.score_changed.v1"
+UNSUBSCRIBED = "marketing.unsubscribed.v1"
 
 
 class UserFields(Schema):
@@ -104,4 +106,44 @@ def on_score(ctx: Context, data: dict, envelope: dict) -> None:
     lead_scores.apply_score(ctx, data["lead_id"], data["score"])
 
 
-HANDLERS = handler_table(on_user, on_privacy, on_form, on_score)
+class UnsubscribedFields(Schema):
+    """Who unsubscribed with a marketing mail's link, and from what: `topic` a content topic, null all mail;
+    `contact_id` the sales contact the mail went to (null: a lead, who has no content subscriptions)."""
+
+    contact_id = fields.String(allow_none=True)
+    topic = fields.String(allow_none=True)
+
+
+@reads(UNSUBSCRIBED, fields=UnsubscribedFields)
+def on_unsubscribed(ctx: Context, data: dict, envelope: dict) -> None:
+    """A contact left a topic (or all marketing mail) with a mail's link: their content subscriptions to it
+    (or all of them) end here too (domain.content_subscriptions.left_by_mail)."""
+    topic = data.get("topic")
+    if not data.get("contact_id") or (topic is not None and topic not in c.TOPICS):
+        return
+    ended = content_subscriptions.left_by_mail(ctx, data["contact_id"], topic)
+    log.info("unsubscribed by mail from %s: %d content subscriptions ended", topic or "all topics", len(ended))
+
+
+class ApprovalDecidedFields(Schema):
+    """What sales reads of an approval's outcome (automation.approval_decided.v1)."""
+
+    resource = fields.String(required=True)
+    record_id = fields.String(required=True)
+    status = fields.String(required=True)
+    decided_by = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+
+
+@reads("automation.approval_decided.v1", fields=ApprovalDecidedFields)
+def on_approval_decided(ctx: Context, data: dict, envelope: dict) -> None:
+    """An approval was decided: a quote's discount (approved, the waiting quote goes out: domain.quote_approvals)
+    or an expense claim's (domain.expenses)."""
+    from crm_sales.domain import expenses, quote_approvals
+    if data["resource"] == "expense":
+        expenses.approval_decided(ctx, data)
+    else:
+        quote_approvals.decided(ctx, data)
+
+
+HANDLERS = handler_table(on_user, on_privacy, on_form, on_score, on_unsubscribed, on_approval_decided)

@@ -7,12 +7,17 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_common import jobs
+from crm_common import generations, jobs
+from crm_common.records import attachments, comments, custom_fields
 from crm_common.db import IdMixin, TimestampMixin, make_base, utcnow
 from crm_common.versioning import VersionMixin
 
 Base = make_base("sales")
 jobs.install(Base.metadata)
+attachments.install(Base.metadata)  # files on leads, accounts, contacts, deals
+comments.install(Base.metadata)  # comments with @mentions on leads, accounts, contacts, deals
+custom_fields.install(Base.metadata)  # the definitions of the custom fields of leads, accounts, contacts, deals
+generations.install(Base.metadata)  # custom field definitions, territories and assignment rules cached per process
 
 MONEY = Numeric(18, 2)
 
@@ -79,6 +84,8 @@ class AssignmentRule(Entity, Base):
 
 class Lead(Scoped, Entity, Base):
     __tablename__ = "leads"
+    custom_fields: Mapped[dict | None] = mapped_column(JSON, default=dict)  # crm_common.records.custom_fields
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     # no index of their own: ix_leads_owner_created and ix_leads_team_created start with them (one index less
     # to maintain per insert each)
     owner_id: Mapped[str | None] = mapped_column(String(36))
@@ -104,6 +111,7 @@ class Lead(Scoped, Entity, Base):
     converted_opportunity_id: Mapped[str | None] = mapped_column(String(36))
     import_job_id: Mapped[str | None] = mapped_column(String(36))
     anonymized_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    partner_id: Mapped[str | None] = mapped_column(String(36), index=True)  # given to a partner (by territory, tier)
 
     __table_args__ = (
         # the list's common shapes: visible, filtered by status / owner, newest first
@@ -117,6 +125,8 @@ class Lead(Scoped, Entity, Base):
 
 class Account(Scoped, Entity, Base):
     __tablename__ = "accounts"
+    custom_fields: Mapped[dict | None] = mapped_column(JSON, default=dict)  # crm_common.records.custom_fields
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), index=True)
     industry: Mapped[str | None] = mapped_column(String(100))
@@ -140,6 +150,8 @@ class Account(Scoped, Entity, Base):
 
 class Contact(Scoped, Entity, Base):
     __tablename__ = "contacts"
+    custom_fields: Mapped[dict | None] = mapped_column(JSON, default=dict)  # crm_common.records.custom_fields
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
@@ -161,6 +173,8 @@ class Pipeline(Entity, Base):
 
 class Opportunity(Scoped, Entity, Base):
     __tablename__ = "opportunities"
+    custom_fields: Mapped[dict | None] = mapped_column(JSON, default=dict)  # crm_common.records.custom_fields
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     name: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"))
@@ -176,6 +190,8 @@ class Opportunity(Scoped, Entity, Base):
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     stage_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
     lead_id: Mapped[str | None] = mapped_column(String(36))
+    partner_id: Mapped[str | None] = mapped_column(String(36), index=True)  # a partner's registered deal
+    partner_tier: Mapped[str | None] = mapped_column(String(20))  # the partner's tier when the deal was won
 
 
 class StageHistory(IdMixin, Base):
@@ -232,6 +248,8 @@ class Order(Scoped, Entity, Base):
     currency: Mapped[str] = mapped_column(String(3))
     lines: Mapped[list] = mapped_column(JSON, default=list)
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    partner_id: Mapped[str | None] = mapped_column(String(36), index=True)  # a partner's order
+    partner_tier: Mapped[str | None] = mapped_column(String(20))  # the partner's tier when it was placed
 
 
 class SalesContract(Scoped, Entity, Base):
@@ -309,3 +327,19 @@ class Expense(Scoped, Entity, Base):
     decided_by: Mapped[str | None] = mapped_column(String(36))
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
     decision_note: Mapped[str | None] = mapped_column(String(500))
+
+
+from crm_sales.subscription_models import *  # noqa: E402,F401,F403 - their own module, on the same Base
+from crm_sales.partner_models import *  # noqa: E402,F401,F403
+class ExternalId(IdMixin, Base):
+    """A record's id in another system (ERP, e-commerce): one link per resource, system and external id."""
+
+    __tablename__ = "external_ids"
+    __table_args__ = (Index("uq_external_ids_key", "resource", "system", "external_id", unique=True),
+                      Index("ix_external_ids_record", "resource", "record_id"))
+
+    resource: Mapped[str] = mapped_column(String(20), nullable=False)
+    system: Mapped[str] = mapped_column(String(64), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)

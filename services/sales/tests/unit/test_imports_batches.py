@@ -288,3 +288,51 @@ def test_a_worker_process_that_dies_fails_its_job_and_keeps_what_it_committed(mo
     finally:
         engine.dispose()
         databases.drop()
+
+
+def _define(engine, admin, **field):
+    from crm_sales.domain import custom
+    with Session(engine) as session, session.begin():
+        custom.definitions.create(Context(session, admin, lambda *a, **k: None, "r"), {
+            "resource": "lead", "required": False, "default": None, "unique": False, "choices": [], **field})
+
+
+def test_custom_fields_come_as_custom_columns_checked_like_the_api(engine, team, small_batches):
+    admin = team["admin"]
+    _define(engine, admin, name="segment", label="Segment", type="choice", choices=["smb", "enterprise"])
+    _define(engine, admin, name="seats", label="Seats", type="number", default=1)
+    _define(engine, admin, name="vat_id", label="VAT id", type="text", unique=True)
+    _define(engine, admin, name="topics", label="Topics", type="multi_choice", choices=["crm", "erp", "bi"])
+    csv_text = "\n".join([
+        "last_name,email,custom.segment,custom.seats,custom.vat_id,custom.topics",
+        "Ames,ames@x.example,enterprise,250,DE111,crm; bi",
+        "Baker,baker@x.example,smb,,DE222,",
+        "Cole,cole@x.example,giant,3,DE333,crm",       # not a choice
+        "Dunn,dunn@x.example,smb,many,DE444,crm",      # not a number
+        "Eve,eve@x.example,smb,2,DE111,erp",           # the VAT id of row 1 (another batch? no: the same file)
+        "Fay,fay@x.example,enterprise,4,DE666,erp",
+    ])
+    with Session(engine) as session, session.begin():
+        job = lead_imports.start(Context(session, admin, None, "req-9"), {"csv": csv_text})
+    done = jobs.run(engine, Base.metadata, job["id"], lead_imports.run)
+    assert (done["processed"], done["succeeded"], done["failed"]) == (6, 3, 3)
+    assert [(e["row"], sorted(e["errors"])) for e in done["errors"]] == [
+        (3, ["custom.segment"]), (4, ["custom.seats"]), (5, ["custom.vat_id"])]
+    leads_by_name = stored(engine)
+    assert leads_by_name["Ames"].custom_fields == {"segment": "enterprise", "seats": 250, "vat_id": "DE111",
+                                                   "topics": ["crm", "bi"]}
+    assert leads_by_name["Baker"].custom_fields == {"segment": "smb", "seats": 1, "vat_id": "DE222"}  # the default
+    assert sorted(leads_by_name) == ["Ames", "Baker", "Fay"]
+
+    # a second import meets the stored values: the unique VAT id of an existing lead is refused
+    again = run(engine, admin, [{"last_name": "Gale", "email": "gale@x.example", "custom.vat_id": "DE666"}])
+    assert [(e["row"], sorted(e["errors"])) for e in again["errors"]] == [(1, ["custom.vat_id"])]
+
+
+def test_an_unknown_custom_column_is_refused_before_the_job_starts(engine, team):
+    with Session(engine) as session, session.begin():
+        with pytest.raises(lead_imports.ServiceError) as refused:
+            lead_imports.start(Context(session, team["admin"], None, "r"),
+                               {"csv": "last_name,custom.nothing\nAmes,1\n"})
+        assert refused.value.errors == {"custom.nothing": ["no such custom field"]}
+        assert session.execute(select(func.count()).select_from(Base.metadata.tables[jobs.JOBS])).scalar() == 0

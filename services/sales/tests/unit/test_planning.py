@@ -5,6 +5,7 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 
+import crm_sales_contracts as c
 from crm_common.entrypoint import Context
 from crm_common.errors import ServiceError
 from crm_sales.domain import commissions, expenses, forecast, opportunities, periods, settings, targets
@@ -79,3 +80,29 @@ def test_expense_claims_are_approved_by_the_manager(session, team, events, ctx):
     with pytest.raises(ServiceError) as again:
         expenses.update(ctx(team["r1"]), claim.id, {"amount": "1.00"})
     assert again.value.code == "conflict"
+
+
+def test_a_claim_above_the_approval_amount_waits_for_its_approval_chain(session, team, events, ctx, monkeypatch):
+    monkeypatch.setenv("CRM_SALES_EXPENSE_APPROVAL_AMOUNT", "100.00")
+    small = expenses.create(ctx(team["r1"]), {"amount": "100.00", "currency": "EUR", "category": "meals",
+                                              "incurred_on": date(2026, 11, 2)})
+    claim = expenses.create(ctx(team["r1"]), {"amount": "100.01", "currency": "EUR", "category": "travel",
+                                              "incurred_on": date(2026, 11, 2)})
+    assert events.of(c.EXPENSE_APPROVAL_REQUESTED) == [{"id": claim.id, "owner_id": "r1", "amount": "100.01",
+                                                        "currency": "EUR", "category": "travel", "limit": "100.00"}]
+    with pytest.raises(ServiceError) as direct:  # the manager's direct decision is the chain's now
+        expenses.decide(ctx(team["m1"]), claim.id, {"note": None}, approve=True)
+    assert direct.value.code == "conflict" and direct.value.extra == {"needs_approval": True}
+    assert claim.status == "submitted"
+    raised = expenses.update(ctx(team["r1"]), small.id, {"amount": "250.00"})  # raised above: asks as well
+    assert [e["id"] for e in events.of(c.EXPENSE_APPROVAL_REQUESTED)] == [claim.id, raised.id]
+
+    decided = {"resource": "expense", "record_id": claim.id, "status": "approved", "decided_by": "m1",
+               "comment": "receipts fine"}
+    expenses.approval_decided(ctx(), decided)
+    assert (claim.status, claim.decided_by, claim.decision_note) == ("approved", "m1", "receipts fine")
+    expenses.approval_decided(ctx(), {**decided, "status": "rejected"})  # decided once: a repeat changes nothing
+    assert claim.status == "approved"
+    expenses.approval_decided(ctx(), {"resource": "expense", "record_id": raised.id, "status": "rejected",
+                                      "decided_by": "m1", "comment": None})
+    assert (raised.status, raised.decision_note) == ("rejected", None)

@@ -18,3 +18,18 @@ def test_members_are_announced_on_create_and_when_they_change_only(session, even
         {"id": territory.id, "member_ids": ["u1", "u2"], "version": 1},
         {"id": territory.id, "member_ids": ["u1", "u3"], "version": 3},
     ]
+
+
+def test_a_country_filter_pages_through_every_territory_that_lists_it_in_full_pages(session, ctx):
+    for n in range(12):
+        territories.create(ctx(MANAGER), {"name": f"T{n:02}", "countries": ["DE", "AT"] if n % 3 == 0 else ["FR"]})
+    seen, cursor, sizes = [], None, []
+    while True:
+        found = territories.page(ctx(MANAGER), {"country": "AT", "sort": "name", "limit": 2, "cursor": cursor})
+        sizes.append(len(found["items"]))
+        seen += [t.name for t in found["items"]]
+        cursor = found["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["T00", "T03", "T06", "T09"] and sizes == [2, 2]
+    assert territories.page(ctx(MANAGER), {"country": "A", "limit": 50})["items"] == []  # no partial code match

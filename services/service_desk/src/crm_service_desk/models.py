@@ -8,10 +8,13 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, synonym
 
+from crm_common.records import attachments, custom_fields
 from crm_common.db import IdMixin, TimestampMixin, make_base, utcnow
 from crm_common.versioning import VersionMixin
 
 Base = make_base("service_desk")
+custom_fields.install(Base.metadata)  # the definitions of the custom fields of tickets (crm_common.records)
+attachments.install(Base.metadata)  # files on tickets (crm_common.records)
 
 OPEN_STATUSES = ("new", "open", "pending", "on_hold", "reopened")
 
@@ -163,6 +166,7 @@ class ServiceContract(IdMixin, TimestampMixin, VersionMixin, Base):
 
 class Ticket(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "sd_tickets"
+    custom_fields: Mapped[dict | None] = mapped_column(JSON, default=dict)  # crm_common.records.custom_fields
     number: Mapped[str] = mapped_column(String(20), unique=True)
     subject: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -339,3 +343,15 @@ class SurveyInvitation(IdMixin, Base):
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column()
+
+
+class Macro(IdMixin, TimestampMixin, VersionMixin, Base):
+    """A canned reply agents put on a ticket: its body's placeholders filled from the ticket (domain.macros).
+    With a team_id it shows to that team's members (and managers); without, to every agent."""
+    __tablename__ = "sd_macros"
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)  # a public reply, or an internal note
+    team_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)

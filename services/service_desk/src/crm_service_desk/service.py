@@ -10,10 +10,12 @@ from crm_common.service_base import KernelService, periodic
 from crm_common.stream import event_stream
 import crm_service_desk_contracts as c
 from crm_service_desk import handlers
-from crm_service_desk.domain import (agents, complaints, conversation, desk_settings, kb_articles, notifications, sla,
-                                     surveys, tickets)
+from crm_service_desk.domain import (agents, complaints, conversation, desk_settings, kb_articles, macros,
+                                     notifications, sla, surveys, tickets)
 from crm_service_desk.domain.configuration import (BUSINESS_HOURS, GROUPS, ROUTING_RULES, SERVICE_CONTRACTS,
                                                    SLA_POLICIES)
+from crm_service_desk.domain import custom
+from crm_service_desk.domain import search as record_search
 from crm_service_desk.models import Base
 
 SCAN_INTERVAL = config.env_float("CRM_SLA_SCAN_INTERVAL", 5.0)
@@ -24,12 +26,27 @@ class ServiceDeskService(KernelService):
     db = Database(Base.metadata)
     on_event = event_stream(handlers.HANDLERS)
 
+    # -- custom field definitions of tickets (crm_common.records) ----------------------------------------
+    list_custom_fields = entrypoint(c.CUSTOM_FIELDS.LIST, custom.definitions.list)
+    create_custom_field = entrypoint(c.CUSTOM_FIELDS.CREATE, custom.definitions.create)
+    get_custom_field = entrypoint(c.CUSTOM_FIELDS.GET, custom.definitions.get)
+    update_custom_field = entrypoint(c.CUSTOM_FIELDS.UPDATE, custom.definitions.update)
+    delete_custom_field = entrypoint(c.CUSTOM_FIELDS.DELETE, custom.definitions.delete)
+    # files on tickets (crm_common.records.attachments)
+    upload_ticket_attachment = entrypoint(c.ATTACHMENTS.by_resource["ticket"].UPLOAD,
+                                          custom.ATTACHMENTS.upload("ticket"))
+    list_ticket_attachments = entrypoint(c.ATTACHMENTS.by_resource["ticket"].LIST,
+                                         custom.ATTACHMENTS.listing("ticket"))
+    attachment_content = entrypoint(c.ATTACHMENTS.CONTENT, custom.ATTACHMENTS.content)
+    delete_attachment = entrypoint(c.ATTACHMENTS.DELETE, custom.ATTACHMENTS.delete)
+
     # -- tickets and their conversation (the ticket's id is the call's `id`) ---------------------------
-    create_ticket = entrypoint(c.CREATE_TICKET, tickets.create_ticket)
+    create_ticket = entrypoint(c.CREATE_TICKET, custom.create_ticket)
     list_tickets = entrypoint(c.LIST_TICKETS, tickets.list_tickets)
     get_ticket = entrypoint(c.GET_TICKET, tickets.get_ticket)
-    update_ticket = entrypoint(c.UPDATE_TICKET, tickets.update_ticket)
+    update_ticket = entrypoint(c.UPDATE_TICKET, custom.update_ticket)
     delete_ticket = entrypoint(c.DELETE_TICKET, tickets.delete_ticket)
+    search = entrypoint(c.SEARCH, record_search.search)  # GET /api/v1/search, with sales'
     add_comment = entrypoint(c.ADD_COMMENT, conversation.add_comment)
     list_comments = entrypoint(c.LIST_COMMENTS, conversation.list_comments)
     log_time = entrypoint(c.LOG_TIME, conversation.log_time)
@@ -85,6 +102,14 @@ class ServiceDeskService(KernelService):
     update_kb_article = entrypoint(c.UPDATE_KB_ARTICLE, kb_articles.update)
     delete_kb_article = entrypoint(c.DELETE_KB_ARTICLE, kb_articles.remove)
     vote_kb_article = entrypoint(c.VOTE_KB_ARTICLE, kb_articles.vote)
+
+    # -- macros (canned replies) -----------------------------------------------------------------------
+    create_macro = entrypoint(c.CREATE_MACRO, macros.create)
+    list_macros = entrypoint(c.LIST_MACROS, macros.list_macros)
+    get_macro = entrypoint(c.GET_MACRO, macros.get)
+    update_macro = entrypoint(c.UPDATE_MACRO, macros.update)
+    delete_macro = entrypoint(c.DELETE_MACRO, macros.remove)
+    render_macro = entrypoint(c.RENDER_MACRO, macros.render)
 
     # -- satisfaction ----------------------------------------------------------------------------------
     create_nps_survey = entrypoint(c.CREATE_NPS_SURVEY, surveys.create_nps)

@@ -133,6 +133,9 @@ NPS_SENDERS = {
     "analyst": False,
     "integration": False,
     "customer": False,
+    "channel_manager": False,
+    "partner": False,
+    "partner_manager": False,
 }
 
 

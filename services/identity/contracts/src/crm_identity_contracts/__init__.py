@@ -13,6 +13,7 @@ from crm_identity_contracts.account import (MeSchema, MeUpdateSchema, PasswordCh
     MfaVerifySchema, MfaDisableSchema, MfaStatusSchema, GET_ME, UPDATE_ME, CHANGE_PASSWORD, MFA_ENROLL,
     MFA_VERIFY, MFA_DISABLE)  # noqa: F401
 from crm_identity_contracts.users import (UserSchema, UserCreateSchema, PortalCustomerCreateSchema,
+    PartnerUserCreateSchema, CREATE_PARTNER_USER,
     UserUpdateSchema, UserListArgs, UserPage, UserEventData, UserUpdatedData, USER_CREATED, USER_UPDATED,
     USER_DEACTIVATED, LIST_USERS, GET_USER, CREATE_USER, CREATE_PORTAL_CUSTOMER, UPDATE_USER, DEACTIVATE_USER,
     RESET_USER_MFA)  # noqa: F401
@@ -24,9 +25,10 @@ from crm_identity_contracts.roles import (RoleSchema, RoleCreateSchema, RoleUpda
     CREATE_ROLE, UPDATE_ROLE, DELETE_ROLE)  # noqa: F401
 from crm_identity_contracts.api_keys import (ApiKeySchema, ApiKeyCreatedSchema, ApiKeyCreateSchema,
     ApiKeyListArgs, ApiKeyPage, ApiKeyEventData, API_KEY_CREATED, API_KEY_REVOKED, LIST_API_KEYS,
-    CREATE_API_KEY, REVOKE_API_KEY, AUTHENTICATE_API_KEY)  # noqa: F401
+    CREATE_API_KEY, UPDATE_API_KEY, REVOKE_API_KEY, AUTHENTICATE_API_KEY)  # noqa: F401
 from crm_identity_contracts.audit import (AuditEntrySchema, AuditListArgs, AuditPage, LIST_AUDIT)  # noqa: F401
 from crm_identity_contracts.privacy import (PrivacyPartSchema, PRIVACY_KINDS, PRIVACY_SERVICES,
     PrivacyCreateSchema, OffboardSchema, PrivacyPartStatusSchema, PrivacyRequestSchema, PrivacyListArgs,
     PrivacyRequestPage, PrivacyRequestedData, PRIVACY_REQUESTED, PRIVACY_PART_COMPLETED, CREATE_PRIVACY_REQUEST,
     GET_PRIVACY_REQUEST, LIST_PRIVACY_REQUESTS, OFFBOARD_USER)  # noqa: F401
+from crm_identity_contracts.email_tokens import *  # noqa: F401,F403

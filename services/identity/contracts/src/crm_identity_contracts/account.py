@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean
 from crm_common.contracts.registry import rpc
-from crm_common.contracts.schemas import Strict
+from crm_common.contracts.schemas import Patch, Strict
 from crm_identity_contracts.fields import OTP, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_RULE, SECRET, \
     Grant, Password
 from crm_identity_contracts.users import UserSchema
@@ -16,7 +16,7 @@ class MeSchema(UserSchema):
     perms = Grant()
 
 
-class MeUpdateSchema(Strict):
+class MeUpdateSchema(Patch):
     """What anyone may change about themself; every other field is an administrator's (422 here)."""
 
     full_name = fields.String(validate=validate.Length(min=1, max=200))

@@ -14,6 +14,7 @@ class AuditEntrySchema(Schema):
     event_type = fields.String(required=True)
     actor_id = fields.String(allow_none=True)
     actor_kind = fields.String(allow_none=True)
+    api_key_id = fields.String(allow_none=True, metadata={"description": "the API key that made the change"})
     action = fields.String(required=True)
     entity_type = fields.String(required=True)
     entity_id = fields.String(allow_none=True)
@@ -32,6 +33,8 @@ AuditListArgs = type("AuditListArgs", (ListQuery,), {
     "entity_type": fields.String(validate=validate.Length(max=60)),
     "entity_id": fields.String(validate=validate.Length(max=64)),
     "actor_id": fields.String(validate=validate.Length(max=64)),
+    "api_key_id": fields.String(validate=validate.Length(max=36),
+                                metadata={"description": "what one integration (its API key) did"}),
     "action": fields.String(validate=validate.Length(max=60)),
     "request_id": fields.String(validate=validate.Length(max=128)),
     "from": Timestamp(),

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean, Sort, Timestamp
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import ListQuery, Strict, page
+from crm_common.contracts.schemas import ListQuery, Patch, Strict, page
 from crm_identity_contracts.fields import ROLE_NAME, Grant, Grants
 
 _DESCRIPTION = validate.Length(max=500)
@@ -29,7 +29,7 @@ class RoleCreateSchema(Strict):
     permissions = Grants(required=True)
 
 
-class RoleUpdateSchema(Strict):
+class RoleUpdateSchema(Patch):
     RULES = RoleCreateSchema.RULES
 
     description = fields.String(allow_none=True, validate=_DESCRIPTION)

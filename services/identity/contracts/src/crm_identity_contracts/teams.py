@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Timestamp, existing
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import ListQuery, Strict, page
+from crm_common.contracts.schemas import ListQuery, Patch, Strict, page
 
 
 class TeamSchema(Schema):
@@ -26,7 +26,7 @@ class TeamCreateSchema(Strict):
     member_ids = fields.List(fields.String(), load_default=list)
 
 
-class TeamUpdateSchema(Strict):
+class TeamUpdateSchema(Patch):
     RULES = TeamCreateSchema.RULES
 
     name = fields.String(validate=validate.Length(min=1, max=120))

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean, Timestamp, existing
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import ListQuery, Strict, page
+from crm_common.contracts.schemas import ListQuery, Patch, Strict, page
 from crm_identity_contracts.fields import EMAIL, PASSWORD_RULE, ROLE_NAME, Password
 
 _SALES_ID = validate.Length(max=36)  # an account or contact id of sales
@@ -22,6 +22,8 @@ class UserSchema(Schema):
     mfa_enabled = Boolean(required=True)
     account_id = fields.String(allow_none=True)
     contact_id = fields.String(allow_none=True)
+    partner_id = fields.String(allow_none=True, metadata={"description": "role partner: the partner (sales) "
+                                                                         "whose records the user sees"})
     created_at = Timestamp(required=True)
     updated_at = Timestamp()
     version = fields.Integer(strict=True)
@@ -29,7 +31,8 @@ class UserSchema(Schema):
 
 class UserCreateSchema(Strict):
     RULES = (PASSWORD_RULE, "roles name existing roles granting no more than the caller's own", existing("team_id"),
-             "account_id and contact_id are for portal customers only (role customer, which needs contact_id)")
+             "account_id and contact_id are for portal customers only (role customer, which needs contact_id)",
+             "partner_id is for partner users only (role partner)")
 
     email = fields.String(required=True, validate=EMAIL)
     full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -40,6 +43,7 @@ class UserCreateSchema(Strict):
     is_active = Boolean(load_default=True)
     account_id = fields.String(load_default=None, allow_none=True, validate=_SALES_ID)
     contact_id = fields.String(load_default=None, allow_none=True, validate=_SALES_ID)
+    partner_id = fields.String(load_default=None, allow_none=True, validate=_SALES_ID)
 
 
 class PortalCustomerCreateSchema(Strict):
@@ -52,7 +56,19 @@ class PortalCustomerCreateSchema(Strict):
     contact_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
 
 
-class UserUpdateSchema(Strict):
+class PartnerUserCreateSchema(Strict):
+    RULES = (PASSWORD_RULE, "partner_id: a partner's own manager creates users of their partner only (it may be "
+             "left out); a channel manager or an administrator names the partner")
+
+    email = fields.String(required=True, validate=EMAIL)
+    full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = Password(required=True)
+    partner_id = fields.String(load_default=None, allow_none=True, validate=_SALES_ID)
+    manager = Boolean(load_default=False, metadata={"description": "also the partner_manager role: the new user "
+                                                                   "creates their partner's users in turn"})
+
+
+class UserUpdateSchema(Patch):
     RULES = UserCreateSchema.RULES
 
     email = fields.String(validate=EMAIL)
@@ -64,6 +80,7 @@ class UserUpdateSchema(Strict):
     is_active = Boolean()
     account_id = fields.String(allow_none=True, validate=_SALES_ID)
     contact_id = fields.String(allow_none=True, validate=_SALES_ID)
+    partner_id = fields.String(allow_none=True, validate=_SALES_ID)
 
 
 class UserListArgs(ListQuery):
@@ -106,6 +123,11 @@ CREATE_PORTAL_CUSTOMER = rpc("identity", "create_portal_customer", PortalCustome
                              description="A portal customer (role customer, acting as a contact): created by "
                                          "administrators (user.create) and support managers (ticket.admin on "
                                          "every record).")
+CREATE_PARTNER_USER = rpc("identity", "create_partner_user", PartnerUserCreateSchema, UserSchema,
+                          permission=("partner_user", "create"),
+                          description="A partner user (role partner, seeing their partner's records): created by "
+                                      "the partner's own managers (role partner_manager) for their partner, and by "
+                                      "channel managers and administrators for any partner.")
 UPDATE_USER = rpc("identity", "update_user", UserUpdateSchema, UserSchema, permission=("user", "update"),
                   record=True)
 DEACTIVATE_USER = rpc("identity", "deactivate_user", None, None, permission=("user", "delete"), record=True)

@@ -32,7 +32,7 @@ def new_key() -> str:
 def to_dict(key: ApiKey) -> dict:
     return {"id": key.id, "name": key.name, "prefix": key.prefix, "roles": list(key.roles or []),
             "owner_id": key.owner_id, "created_at": key.created_at, "expires_at": key.expires_at,
-            "last_used_at": key.last_used_at, "revoked_at": key.revoked_at}
+            "last_used_at": key.last_used_at, "revoked_at": key.revoked_at, "rate_limit": key.rate_limit}
 
 
 def event_data(key: ApiKey) -> dict:
@@ -58,7 +58,7 @@ def create(ctx: Context, data: dict) -> dict:
     secret = new_key()
     key = ApiKey(name=data["name"].strip(), prefix=secret[:12], key_hash=digest(secret), roles=names,
                  owner_id=actor.user_id if actor.kind in ("user", "customer") else None,
-                 expires_at=data.get("expires_at"), created_at=utcnow())
+                 expires_at=data.get("expires_at"), rate_limit=data.get("rate_limit"), created_at=utcnow())
     session.add(key)
     session.flush()
     ctx.emit(c.API_KEY_CREATED, event_data(key))
@@ -77,6 +77,20 @@ def list_keys(ctx: Context, args: dict) -> dict:
     return {"items": [to_dict(k) for k in rows], "next_cursor": cursor}
 
 
+def update(ctx: Context, key_id: str, data: dict, expected_version: int | None = None) -> dict:
+    """Rename a key or set its own rate limit (None: the gateway's default). Keys have no versions: an If-Match
+    is ignored. A revoked key stays as it was (404)."""
+    key = scope.require(ctx.caller, "api_key", "update", ctx.session.get(ApiKey, key_id), "API key")
+    if key.revoked_at is not None:
+        raise ServiceError("not_found", "API key not found")
+    if "name" in data:
+        key.name = data["name"].strip()
+    if "rate_limit" in data:
+        key.rate_limit = data["rate_limit"]
+    ctx.session.flush()
+    return to_dict(key)
+
+
 def revoke(ctx: Context, key_id: str, expected_version: int | None = None) -> None:
     """Revoke a key (nothing when it already was). Keys have no versions: an If-Match is ignored."""
     session = ctx.session
@@ -92,7 +106,7 @@ def authenticate_key(ctx: Context, secret: str, client_ip: str | None = None) ->
     """For the gateway: the actor a key stands for, with the key's id (it drops its cached copy of a key it
     revokes); ServiceError("unauthenticated") when the key is not usable."""
     record, actor = verify(ctx.session, secret)
-    return actor.to_dict() | {"client_ip": client_ip, "api_key_id": record.id}
+    return actor.to_dict() | {"client_ip": client_ip, "api_key_id": record.id, "rate_limit": record.rate_limit}
 
 
 def within(key: Actor, owner: Actor) -> dict:
@@ -132,5 +146,6 @@ def verify(session: Session, secret: str) -> tuple[ApiKey, Actor]:
         names = [name for name in names if not roles.grant_within(roles.perms_for(session, [name]), held)]
     return key, Actor(user_id=key.owner_id or key.id, kind="api_key", email=owner.email if owner else None,
                       roles=tuple(names), team_id=owner.team_id if owner else None,
-                      territory_ids=tuple(territories.territory_ids(session, owner)) if owner else (), perms=perms)
+                      territory_ids=tuple(territories.territory_ids(session, owner)) if owner else (), perms=perms,
+                      api_key_id=key.id)
 

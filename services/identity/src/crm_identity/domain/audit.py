@@ -4,13 +4,14 @@ The envelope names what an event records (`entity`, `action`: its producer's out
 event's contract); an event naming neither is no audited change. Identity reads no producer's contracts."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from crm_common import bulk
-from crm_common.db import new_ordered_id
+from crm_common.db import new_id, new_ordered_id
 from crm_common.context import Context
 from crm_common.errors import ServiceError
 from crm_common.paging import paginate
@@ -27,8 +28,14 @@ def entity_id_of(data: dict) -> str | None:
     return None
 
 
-def record_event(session: Session, envelope: dict) -> AuditEntry | None:
-    """The audit entry of an event, or None when its envelope names no audited change (entity and action).
+@functools.lru_cache(maxsize=1)
+def _insert():
+    return AuditEntry.__table__.insert()
+
+
+def record_event(session: Session, envelope: dict) -> dict | None:
+    """The audit entry of an event (its row, inserted at once: no ORM object, which nothing reads back here), or
+    None when its envelope names no audited change (entity and action).
 
     A batch event (its data lists `ids`, e.g. `sales.leads_imported.v1`) gets one entry per id, inserted at
     once (and None is returned): the first entry keeps the event's id, the others have none (the column is
@@ -44,13 +51,14 @@ def record_event(session: Session, envelope: dict) -> AuditEntry | None:
         _record_batch(session, envelope, entity, action, [str(i) for i in data["ids"] if i], actor)
         return None
     changed = data.get("changed_fields")
-    entry = AuditEntry(event_id=envelope["event_id"], event_type=envelope["type"], producer=envelope.get("producer"),
-                       actor_id=actor.get("user_id"), actor_kind=actor.get("kind"), action=action,
-                       entity_type=entity, entity_id=entity_id_of(data),
-                       changed_fields=[str(f) for f in changed] if isinstance(changed, list) else [],
-                       request_id=envelope.get("request_id"), client_ip=actor.get("client_ip"),
-                       occurred_at=datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00")))
-    session.add(entry)
+    entry = {"id": new_id(), "event_id": envelope["event_id"], "event_type": envelope["type"],
+             "producer": envelope.get("producer"), "actor_id": actor.get("user_id"), "actor_kind": actor.get("kind"),
+             "api_key_id": actor.get("api_key_id"), "action": action, "entity_type": entity,
+             "entity_id": entity_id_of(data),
+             "changed_fields": [str(f) for f in changed] if isinstance(changed, list) else [],
+             "request_id": envelope.get("request_id"), "client_ip": actor.get("client_ip"),
+             "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
+    session.connection().execute(_insert(), entry)
     merged = data.get("merged_ids")
     if isinstance(merged, list):
         _record_batch(session, envelope, entity, "delete", [str(i) for i in merged if i], actor,
@@ -68,7 +76,8 @@ def _record_batch(session: Session, envelope: dict, entity: str, action: str, id
     if not ids:
         return
     common = {"event_type": envelope["type"], "producer": envelope.get("producer"), "actor_id": actor.get("user_id"),
-              "actor_kind": actor.get("kind"), "action": action, "entity_type": entity,
+              "actor_kind": actor.get("kind"), "api_key_id": actor.get("api_key_id"), "action": action,
+              "entity_type": entity,
               "changed_fields": changed or [], "request_id": envelope.get("request_id"),
               "client_ip": actor.get("client_ip"),
               "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
@@ -80,7 +89,7 @@ def _record_batch(session: Session, envelope: dict, entity: str, action: str, id
 
 def to_dict(entry: AuditEntry) -> dict:
     return {"id": entry.id, "event_id": entry.event_id, "event_type": entry.event_type, "actor_id": entry.actor_id,
-            "actor_kind": entry.actor_kind, "action": entry.action, "entity_type": entry.entity_type,
+            "actor_kind": entry.actor_kind, "api_key_id": entry.api_key_id, "action": entry.action, "entity_type": entry.entity_type,
             "entity_id": entry.entity_id, "changed_fields": list(entry.changed_fields or []),
             "request_id": entry.request_id, "client_ip": entry.client_ip, "producer": entry.producer,
             "occurred_at": entry.occurred_at}
@@ -91,7 +100,7 @@ def list_entries(ctx: Context, args: dict) -> dict:
     if ctx.caller.scope("audit", "read") != "all":
         raise ServiceError("forbidden", "the audit trail is for administrators")
     query = select(AuditEntry)
-    for field in ("entity_type", "entity_id", "actor_id", "action", "request_id"):
+    for field in ("entity_type", "entity_id", "actor_id", "api_key_id", "action", "request_id"):
         if args.get(field):
             query = query.where(getattr(AuditEntry, field) == args[field])
     if args.get("from"):

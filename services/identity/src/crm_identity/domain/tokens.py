@@ -81,6 +81,8 @@ def access_claims(user: User, perms: dict, now: datetime | None = None, session_
     if user.kind == "customer":
         claims["account_id"] = user.account_id
         claims["contact_id"] = user.contact_id
+    if user.partner_id and "partner" in (user.roles or []):
+        claims["partner_id"] = user.partner_id
     return claims
 
 

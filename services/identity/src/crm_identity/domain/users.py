@@ -16,7 +16,8 @@ from crm_identity.domain import admins, mfa, passwords, roles, tokens
 from crm_identity.models import ApiKey, Team, User
 
 # fields only a caller with user.admin may set (on others and on themself)
-PRIVILEGED = ("email", "password", "roles", "is_active", "team_id", "territory_ids", "account_id", "contact_id")
+PRIVILEGED = ("email", "password", "roles", "is_active", "team_id", "territory_ids", "account_id", "contact_id",
+              "partner_id")
 EVENT_FIELDS = ("id", "email", "full_name", "team_id", "territory_ids", "roles", "is_active")
 SORTABLE = ("created_at", "email", "full_name")
 
@@ -27,7 +28,7 @@ def normalize_email(email: str) -> str:
 
 # a user's record as the API shows it (never the hashes or MFA secrets)
 RECORD_FIELDS = ("id", "email", "full_name", "roles", "team_id", "territory_ids", "is_active", "mfa_enabled",
-                 "account_id", "contact_id", "created_at", "updated_at", "version")
+                 "account_id", "contact_id", "partner_id", "created_at", "updated_at", "version")
 _ACTIVE_BY_ID = select(*(User.__table__.c[name] for name in RECORD_FIELDS)).where(
     User.__table__.c.id == bindparam("user_id"), User.__table__.c.is_active.is_(True))
 
@@ -116,6 +117,13 @@ def _check_customer_links(names: list[str], account_id, contact_id, errors: dict
                 errors.setdefault(field, []).append("only portal customers (role customer) have this")
 
 
+def _check_partner_link(names: list[str], partner_id, errors: dict) -> None:
+    if partner_id and "partner" not in names:
+        errors.setdefault("partner_id", []).append("only partner users (role partner) have this")
+    if "partner_manager" in names and not ("partner" in names and partner_id):
+        errors.setdefault("roles", []).append("a partner_manager is a partner user (role partner, with partner_id)")
+
+
 def _unique_email(session: Session, email: str, except_id: str | None = None) -> None:
     existing = by_email(session, email)
     if existing is not None and existing.id != except_id:
@@ -141,6 +149,27 @@ def create_customer(ctx: Context, data: dict) -> dict:
     return _create(ctx, {**data, "roles": ["customer"]}, check_grant=False)
 
 
+def create_partner_user(ctx: Context, data: dict) -> dict:
+    """A partner user (role partner; with `manager`, partner_manager too): a caller with partner_user.create on
+    every partner (channel managers, administrators) names the partner; a partner's manager (scope "own": of their
+    partner) creates users of their own partner only (403 for another)."""
+    caller = ctx.caller
+    wide = caller.scope("partner_user", "create") == "all"
+    partner_id = data.get("partner_id")
+    if not wide:
+        if caller.scope("partner_user", "create") == "none" or not caller.partner_id:
+            raise ServiceError("forbidden", "partner users are created by their partner's managers, channel "
+                                            "managers and administrators")
+        if partner_id and partner_id != caller.partner_id:
+            raise ServiceError("forbidden", "you create users of your own partner only")
+        partner_id = caller.partner_id
+    if not partner_id:
+        raise validation({"partner_id": ["the partner the user belongs to"]})
+    names = ["partner", "partner_manager"] if data.get("manager") else ["partner"]
+    fields = {k: data[k] for k in ("email", "full_name", "password")}
+    return _create(ctx, {**fields, "roles": names, "partner_id": partner_id}, check_grant=False)
+
+
 def _create(ctx: Context, data: dict, check_grant: bool = True) -> dict:
     session, actor = ctx.session, ctx.caller
     email = normalize_email(data["email"])
@@ -152,13 +181,15 @@ def _create(ctx: Context, data: dict, check_grant: bool = True) -> dict:
     _check_roles(session, actor, names, errors, check_grant)
     _check_team(session, data.get("team_id"), errors)
     _check_customer_links(names, data.get("account_id"), data.get("contact_id"), errors)
+    _check_partner_link(names, data.get("partner_id"), errors)
     if errors:
         raise validation(errors)
     _unique_email(session, email)
     user = User(email=email, full_name=data["full_name"].strip(), password_hash=passwords.hash_password(data["password"]),
                 is_active=data.get("is_active", True), team_id=data.get("team_id"),
                 territory_ids=list(dict.fromkeys(data.get("territory_ids") or [])), roles=names,
-                account_id=data.get("account_id"), contact_id=data.get("contact_id"), password_changed_at=utcnow())
+                account_id=data.get("account_id"), contact_id=data.get("contact_id"), password_changed_at=utcnow(),
+                partner_id=data.get("partner_id"))
     session.add(user)
     session.flush()
     ctx.emit(c.USER_CREATED, event_data(user))
@@ -192,10 +223,12 @@ def update(ctx: Context, user_id: str, changes: dict, expected_version: int | No
             errors["password"] = policy
     _check_customer_links(names, changes.get("account_id", user.account_id), changes.get("contact_id", user.contact_id),
                           errors)
+    _check_partner_link(names, changes.get("partner_id", user.partner_id), errors)
     if errors:
         raise validation(errors)
     changed = []
-    for field in ("email", "full_name", "team_id", "territory_ids", "is_active", "account_id", "contact_id"):
+    for field in ("email", "full_name", "team_id", "territory_ids", "is_active", "account_id", "contact_id",
+                  "partner_id"):
         if field not in changes:
             continue
         value = changes[field]

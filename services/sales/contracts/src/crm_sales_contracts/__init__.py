@@ -15,3 +15,10 @@ from crm_sales_contracts.targets import *  # noqa: F401,F403
 from crm_sales_contracts.expenses import *  # noqa: F401,F403
 from crm_sales_contracts.settings import *  # noqa: F401,F403
 from crm_sales_contracts.operations import *  # noqa: F401,F403
+from crm_sales_contracts.subscriptions import *  # noqa: F401,F403
+from crm_sales_contracts.partners import *  # noqa: F401,F403
+from crm_sales_contracts.quote_approvals import *  # noqa: F401,F403
+from crm_sales_contracts.external_ids import *  # noqa: F401,F403
+from crm_sales_contracts.custom_fields import *  # noqa: F401,F403
+from crm_sales_contracts.record_comments import *  # noqa: F401,F403
+from crm_sales_contracts.search import *  # noqa: F401,F403

@@ -4,8 +4,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean, Money, existing
+from crm_common.contracts.records import CustomListQuery, CustomValues, TagFilter, Tags
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
+from crm_sales_contracts.links import external_ids_field
 from crm_sales_contracts.field_types import (EMAIL_RULE, PHONE_RULE, ChangedData, Country, Email, EntityData, Id,
                                              MergedData, Name, Phone, TextUpTo)
 
@@ -31,13 +33,15 @@ class AccountFields(Strict):
     owner_id = Id(allow_none=True)
     territory_id = Id(allow_none=True)
     parent_id = Id(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
 
 
 class AccountCreate(AccountFields):
     name = Name(required=True)
 
 
-class AccountUpdate(AccountFields):
+class AccountUpdate(AccountFields, Patch):
     lifecycle_stage = fields.String(validate=validate.OneOf(("churned", "prospect")),
                                     metadata={"description": "orders drive the stage; churned can be set"})
 
@@ -63,9 +67,12 @@ class Account(Record):
     total_value = Money()
     order_count = fields.Integer(strict=True)
     merged_into_id = fields.String(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
+    external_ids = external_ids_field()
 
 
-class AccountFilters(Schema):
+class AccountFilters(CustomListQuery):  # ?custom.<name>=, sort=custom.<name>
     SORTABLE = ("created_at", "updated_at", "name", "total_value")
     owner_id = Id()
     territory_id = Id()
@@ -74,6 +81,7 @@ class AccountFilters(Schema):
     country = Country()
     grade = fields.String(validate=validate.OneOf(GRADES))
     lifecycle_stage = fields.String(validate=validate.OneOf(LIFECYCLE))
+    tag = TagFilter()
 
 
 AccountListQuery = list_query("AccountListQuery", AccountFilters)
@@ -101,13 +109,15 @@ class ContactFields(Strict):
     owner_id = Id(allow_none=True)
     do_not_call = Boolean()
     country = Country(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
 
 
 class ContactCreate(ContactFields):
     last_name = Name(100, required=True)
 
 
-class ContactUpdate(ContactFields):
+class ContactUpdate(ContactFields, Patch):
     pass
 
 
@@ -125,14 +135,18 @@ class Contact(Record):
     country = fields.String(allow_none=True)
     lead_id = fields.String(allow_none=True)
     merged_into_id = fields.String(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
+    external_ids = external_ids_field()
 
 
-class ContactFilters(Schema):
+class ContactFilters(CustomListQuery):  # ?custom.<name>=, sort=custom.<name>
     SORTABLE = ("created_at", "updated_at", "last_name")
     account_id = Id()
     owner_id = Id()
     email = fields.String(validate=validate.Length(max=254))
     do_not_call = fields.Boolean()
+    tag = TagFilter()
 
 
 ContactListQuery = list_query("ContactListQuery", ContactFilters)
@@ -150,6 +164,8 @@ class AccountEventData(EntityData):
     grade = fields.String(allow_none=True)
     lifecycle_stage = fields.String(allow_none=True)
     parent_id = fields.String(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = fields.List(fields.String())
 
 
 class AccountUpdatedData(AccountEventData, ChangedData):
@@ -169,6 +185,8 @@ class ContactEventData(EntityData):
     owner_id = fields.String(allow_none=True)
     do_not_call = Boolean()
     title = fields.String(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = fields.List(fields.String())
 
 
 class ContactUpdatedData(ContactEventData, ChangedData):

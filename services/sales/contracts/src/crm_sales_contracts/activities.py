@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean, Timestamp, at_least_one_of, existing
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
 from crm_sales_contracts.field_types import EntityData, Id, Name, TextUpTo
 
 ACTIVITY_TYPES = ("call", "meeting", "task", "note")
@@ -43,7 +43,7 @@ class ActivityCreate(ActivityFields):
     subject = Name(300, required=True)
 
 
-class ActivityUpdate(ActivityFields):
+class ActivityUpdate(ActivityFields, Patch):
     pass
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Day, Money, Timestamp
-from crm_common.contracts.registry import rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts.registry import event, rpc
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
 from crm_sales_contracts.field_types import Currency, Id, TextUpTo
 
 EXPENSE_STATUSES = ("submitted", "approved", "rejected")
@@ -22,7 +22,7 @@ class ExpenseCreate(Strict):
     incurred_on = Day(required=True)
 
 
-class ExpenseUpdate(Strict):
+class ExpenseUpdate(Patch):
     amount = Money(minimum=Decimal("0.01"))
     currency = Currency()
     category = fields.String(validate=validate.OneOf(EXPENSE_CATEGORIES))
@@ -64,3 +64,18 @@ DELETE_EXPENSE = rpc("sales", "delete_expense", None, None, permission=("expense
 DECIDE_EXPENSE = rpc("sales", "decide_expense", ExpenseDecision, Expense, permission=("expense", "admin"), record=True,
                      description="A manager of the claimant's team approves (`approve=True`) or rejects a claim; "
                                  "nobody but an admin decides their own.")
+
+
+class ExpenseApprovalRequestedData(Schema):
+    id = fields.String(required=True)
+    owner_id = fields.String(allow_none=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+    category = fields.String(allow_none=True)
+    limit = fields.String(required=True)
+
+
+EXPENSE_APPROVAL_REQUESTED = event("sales", "expense_approval_requested", 1, ExpenseApprovalRequestedData,
+                                   "A claim above the approval amount was submitted (or raised above it): it waits "
+                                   "for its approval chain (automation.approval_decided.v1 decides it).",
+                                   entity="expense", action="update")

@@ -5,8 +5,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from crm_common.contracts.fields import Boolean, Day, Money, Records, Strings, Timestamp, at_least_one_of, \
     exactly_one_of, existing
+from crm_common.contracts.records import CustomListQuery, CustomValues, TagFilter, Tags
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts import schemas
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
 from crm_sales_contracts.accounts import Account, Contact
 from crm_sales_contracts.field_types import (EMAIL_RULE, PHONE_RULE, ChangedData, Country, Currency, Email, EntityData,
                                              Id, Name, Phone, TextUpTo)
@@ -30,6 +32,8 @@ class LeadFields(Strict):
     score = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
     owner_id = Id(allow_none=True)
     campaign_id = Id(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
 
 
 class LeadCreate(LeadFields):
@@ -41,7 +45,7 @@ class LeadCreate(LeadFields):
                                                                 "and counts the others in `hidden_duplicates`)"})
 
 
-class LeadUpdate(LeadFields):
+class LeadUpdate(LeadFields, Patch):
     RULES = (*LeadFields.RULES, "status becomes converted only by POST /api/v1/leads/{id}/convert")
 
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES))
@@ -69,9 +73,11 @@ class Lead(Record):
     converted_account_id = fields.String(allow_none=True)
     converted_contact_id = fields.String(allow_none=True)
     converted_opportunity_id = fields.String(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
 
 
-class LeadFilters(Schema):
+class LeadFilters(CustomListQuery):  # ?custom.<name>=, sort=custom.<name>
     SORTABLE = ("created_at", "updated_at", "last_name", "company", "score", "status")
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES))
     owner_id = Id()
@@ -81,6 +87,7 @@ class LeadFilters(Schema):
     industry = TextUpTo(100)
     campaign_id = Id()
     email = fields.String(validate=validate.Length(max=254))
+    tag = TagFilter()
 
 
 LeadListQuery = list_query("LeadListQuery", LeadFilters)
@@ -135,20 +142,7 @@ class LeadImportRequest(Strict):
             raise ValidationError("send either rows (a JSON array) or csv (text)", "_schema")
 
 
-class Job(Schema):
-    id = fields.String(required=True)
-    kind = fields.String()
-    status = fields.String(metadata={"description": "queued, running, done or failed"})
-    total = fields.Integer(strict=True)
-    processed = fields.Integer(strict=True)
-    succeeded = fields.Integer(strict=True)
-    failed = fields.Integer(strict=True)
-    errors = fields.List(fields.Dict())
-    result = fields.Dict(allow_none=True)
-    owner_id = fields.String(allow_none=True)
-    created_at = Timestamp()
-    started_at = Timestamp(allow_none=True)
-    finished_at = Timestamp(allow_none=True)
+Job = schemas.Job  # a lead import's progress (the kernel's job shape)
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -169,6 +163,8 @@ class LeadEventData(EntityData):
     duplicate_of_id = fields.String(allow_none=True)
     title = fields.String(allow_none=True)
     score = fields.Integer(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = fields.List(fields.String())
 
 
 class LeadUpdatedData(LeadEventData, ChangedData):

@@ -4,8 +4,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Day, Money, Timestamp, existing
+from crm_common.contracts.records import CustomListQuery, CustomValues, TagFilter, Tags
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
 from crm_sales_contracts.field_types import ChangedData, Currency, EntityData, Id, Name, TextUpTo
 
 DEFAULT_STAGES = (("prospecting", 10), ("qualification", 20), ("proposal", 50), ("negotiation", 75),
@@ -31,6 +32,8 @@ class OpportunityFields(Strict):
     lost_reason = TextUpTo(500, allow_none=True)
     campaign_id = Id(allow_none=True)
     forecast_category = fields.String(validate=validate.OneOf(("pipeline", "best_case", "commit", "omitted")))
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
 
 
 class OpportunityCreate(OpportunityFields):
@@ -40,7 +43,7 @@ class OpportunityCreate(OpportunityFields):
     pipeline_id = Id(allow_none=True)
 
 
-class OpportunityUpdate(OpportunityFields):
+class OpportunityUpdate(OpportunityFields, Patch):
     pass
 
 
@@ -63,15 +66,18 @@ class Opportunity(Record):
     closed_at = Timestamp(allow_none=True)
     stage_entered_at = Timestamp()
     lead_id = fields.String(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = Tags()
 
 
-class OpportunityFilters(Schema):
+class OpportunityFilters(CustomListQuery):  # ?custom.<name>=, sort=custom.<name>
     SORTABLE = ("created_at", "updated_at", "amount", "expected_close_date", "name")
     stage = fields.String(validate=validate.Length(max=50))
     owner_id = Id()
     account_id = Id()
     territory_id = Id()
     campaign_id = Id()
+    tag = TagFilter()
 
 
 OpportunityListQuery = list_query("OpportunityListQuery", OpportunityFilters)
@@ -130,6 +136,8 @@ class OpportunityEventData(EntityData):
     campaign_id = fields.String(allow_none=True)
     lost_reason = fields.String(allow_none=True)
     closed_at = Timestamp(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
+    tags = fields.List(fields.String())
 
 
 class OpportunityUpdatedData(OpportunityEventData, ChangedData):

@@ -5,7 +5,8 @@ from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean, Day, DecimalString, Money, Percent, Timestamp, existing
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
+from crm_sales_contracts.links import external_ids_field
 from crm_sales_contracts.field_types import Currency, EntityData, Id, Name, TextUpTo
 
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected")
@@ -21,7 +22,7 @@ class ProductCreate(Strict):
     active = Boolean(load_default=True)
 
 
-class ProductUpdate(Strict):
+class ProductUpdate(Patch):
     name = Name()
     description = TextUpTo(2000, allow_none=True)
     unit_price = Money(minimum=0)
@@ -36,6 +37,7 @@ class Product(Record):
     unit_price = Money()
     currency = fields.String()
     active = Boolean()
+    external_ids = external_ids_field()
 
 
 class ProductFilters(Schema):
@@ -84,7 +86,7 @@ class QuoteCreate(Strict):
     lines = fields.List(fields.Nested(QuoteLineInput), required=True, validate=validate.Length(min=1, max=200))
 
 
-class QuoteUpdate(Strict):
+class QuoteUpdate(Patch):
     tax_percent = Percent()
     valid_until = Day(allow_none=True)
     terms = TextUpTo(5000, allow_none=True)
@@ -137,9 +139,27 @@ class Order(Record):
     currency = fields.String()
     lines = fields.List(fields.Nested(QuoteLine))
     placed_at = Timestamp()
+    external_ids = external_ids_field()
 
 
-class OrderUpdate(Strict):
+class OrderCreate(Strict):
+    """An order another system (ERP, e-commerce) placed, as its upsert by external id creates it; lines are
+    priced as a quote's are. Only `status` changes on a later upsert (along the order's flow)."""
+    RULES = (existing("account_id") + " (account read)", existing("lines.product_id") + " (an active product)",
+             "a line without a product_id has a unit_price and a description",
+             "the order's total stays below 10000000000000")
+
+    account_id = Id(allow_none=True)
+    currency = Currency(required=True)
+    status = fields.String(validate=validate.OneOf(ORDER_STATUSES),
+                           metadata={"description": "placed when not given; later upserts move it along the flow"})
+    placed_at = Timestamp(allow_none=True, metadata={"description": "when the other system took the order; now "
+                                                                    "when not given"})
+    tax_percent = Percent(load_default="0")
+    lines = fields.List(fields.Nested(QuoteLineInput), required=True, validate=validate.Length(min=1, max=200))
+
+
+class OrderUpdate(Patch):
     status = fields.String(required=True, validate=validate.OneOf(ORDER_STATUSES))
 
 

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Day, Money, Timestamp, at_least_one_of, existing
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
 from crm_sales_contracts.field_types import Currency, EntityData, Id, TextUpTo
 from crm_sales_contracts.orders import QuoteLine
 
@@ -29,7 +29,7 @@ class ContractCreate(Strict):
     renewal_notice_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=3650))
 
 
-class ContractUpdate(Strict):
+class ContractUpdate(Patch):
     RULES = (ENDS_AFTER_START,)
 
     status = fields.String(validate=validate.OneOf(CONTRACT_STATUSES))

@@ -5,7 +5,7 @@ from marshmallow import fields, validate
 
 from crm_common.contracts.fields import Money, Percent
 from crm_common.contracts.registry import rpc
-from crm_common.contracts.schemas import Strict
+from crm_common.contracts.schemas import Patch, Strict
 from crm_sales_contracts.field_types import Id
 
 
@@ -27,5 +27,9 @@ class SalesSettings(Strict):
 
 GET_SETTINGS = rpc("sales", "get_settings", None, SalesSettings, permission=("forecast", "read"),
                    description="Sales settings: grade thresholds, discount limit, reminders, commission.")
-UPDATE_SETTINGS = rpc("sales", "update_settings", SalesSettings, SalesSettings, permission=("*", "admin"),
+class SalesSettingsChange(SalesSettings, Patch):
+    """The settings to change (those not sent stay)."""
+
+
+UPDATE_SETTINGS = rpc("sales", "update_settings", SalesSettingsChange, SalesSettings, permission=("*", "admin"),
                       description="Change sales settings (administrators).")

@@ -4,9 +4,9 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from crm_common.contracts.fields import Money, exactly_one_of, existing
-from crm_common.contracts.registry import rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
-from crm_sales_contracts.field_types import PERIOD_RE, Currency, Id, Period
+from crm_common.contracts.registry import FROM_DATA, event, rpc
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
+from crm_sales_contracts.field_types import PERIOD_RE, ChangedData, Currency, Id, Period
 
 
 class TargetCreate(Strict):
@@ -26,7 +26,7 @@ class TargetCreate(Strict):
             raise ValidationError("a target is for exactly one of user_id, team_id, territory_id", "user_id")
 
 
-class TargetUpdate(Strict):
+class TargetUpdate(Patch):
     amount = Money(minimum=0)
 
 
@@ -46,6 +46,20 @@ class TargetFilters(Schema):
     team_id = Id()
     territory_id = Id()
 
+
+class TargetEventData(ChangedData):
+    action = fields.String(required=True, validate=validate.OneOf(("create", "update")))
+    period = fields.String(required=True)
+    user_id = fields.String(allow_none=True)
+    team_id = fields.String(allow_none=True)
+    territory_id = fields.String(allow_none=True)
+    amount = fields.String(required=True)
+    currency = fields.String(required=True)
+
+
+TARGET_SET = event("sales", "target_set", 1, TargetEventData, "A target was set (action create) or its amount "
+                   "changed (update): the whole target, which analytics' forecast reads; a deleted target is a "
+                   "record_changed delete.", entity="target", action=FROM_DATA)
 
 TargetListQuery = list_query("TargetListQuery", TargetFilters)
 TargetPage = page(Target, "TargetPage")

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from crm_common.contracts.fields import Boolean, at_least_one_of, existing
 from crm_common.contracts.registry import event, rpc
-from crm_common.contracts.schemas import Record, Strict, list_query, page
+from crm_common.contracts.schemas import Patch, Record, Strict, list_query, page
 from crm_sales_contracts.field_types import Country, Id, Name, TextUpTo
 from crm_sales_contracts.leads import LEAD_SOURCES
 
@@ -17,7 +17,7 @@ class TerritoryCreate(Strict):
     member_ids = fields.List(Id(), load_default=list)
 
 
-class TerritoryUpdate(Strict):
+class TerritoryUpdate(Patch):
     name = Name()
     countries = fields.List(Country())
     industries = fields.List(TextUpTo(100))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from crm_common.entrypoint import Context
 
 EDITABLE = ("name", "industry", "size", "employees", "website", "phone", "street", "city", "postal_code",
-            "region", "country", "owner_id", "territory_id", "parent_id", "lifecycle_stage")
+            "region", "country", "owner_id", "territory_id", "parent_id", "lifecycle_stage", "custom_fields", "tags")
 SEARCH = (Account.name, Account.website, Account.city)
 get = records.reader("account", Account)
 page = records.lister("account", Account, c.AccountFilters.SORTABLE, SEARCH)
@@ -28,7 +28,8 @@ delete = records.deleter("account", Account)
 def event_data(account: Account) -> dict:
     return {"id": account.id, "name": account.name, "industry": account.industry, "country": account.country,
             "owner_id": account.owner_id, "territory_id": account.territory_id, "grade": account.grade,
-            "lifecycle_stage": account.lifecycle_stage, "parent_id": account.parent_id}
+            "lifecycle_stage": account.lifecycle_stage, "parent_id": account.parent_id,
+            "custom_fields": dict(account.custom_fields or {}), "tags": list(account.tags or [])}
 
 
 def grade_for(session, total_value: Decimal) -> str:

@@ -3,16 +3,19 @@
 Rules (by priority) match a lead's country, industry and source and pick among a team's or a
 territory's active members, round-robin or least-loaded (fewest open leads). Without a matching
 rule, a lead in a territory goes to its least-loaded member. Reassignment (a user deactivated) uses
-the same rules and then the previous owner's team.
+the same rules and then the previous owner's team. Territories and rules are read through the process's
+cache (crm_common.generations): their writers move the generation token, so a new one is seen by the next lead.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from crm_common import generations
 from crm_sales.domain import users
-from crm_sales.models import AssignmentRule, Lead, Territory
+from crm_sales.models import AssignmentRule, Base, Lead, Territory
 
 OPEN_STATUSES = ("new", "contacted", "qualified")
 
@@ -30,7 +33,59 @@ def round_robin(candidates: list[str], last: str | None) -> str | None:
     return later[0] if later else candidates[0]
 
 
-def _matches(rule: AssignmentRule, lead) -> bool:
+@dataclass(frozen=True)
+class Area:
+    """A live territory as assignment reads it (what the cache keeps; `id` is what a record stores)."""
+
+    id: str
+    name: str
+    countries: tuple
+    industries: tuple
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An active assignment rule as assignment reads it; a round-robin rule's last user is read from its row."""
+
+    id: str
+    name: str
+    strategy: str
+    team_id: str | None
+    territory_id: str | None
+    countries: tuple
+    industries: tuple
+    source: str | None
+
+
+@functools.lru_cache(maxsize=None)
+def _statements() -> dict:
+    """Built once: a statement built per call works out its cache key again each time."""
+    t, r = Territory.__table__, AssignmentRule.__table__
+    return {"areas": select(t.c.id, t.c.name, t.c.countries, t.c.industries).where(t.c.deleted_at.is_(None))
+            .order_by(t.c.name, t.c.id),
+            "rules": select(r.c.id, r.c.name, r.c.strategy, r.c.team_id, r.c.territory_id, r.c.countries,
+                            r.c.industries, r.c.source).where(r.c.active.is_(True), r.c.deleted_at.is_(None))
+            .order_by(r.c.priority, r.c.created_at)}
+
+
+def areas(session) -> tuple[Area, ...]:
+    """The live territories, by name."""
+    def load():
+        return tuple(Area(row.id, row.name, tuple(row.countries or ()), tuple(row.industries or ()))
+                     for row in session.execute(_statements()["areas"]))
+    return generations.cached(session, Base.metadata, "territories", load)
+
+
+def active_rules(session) -> tuple[Rule, ...]:
+    """The active assignment rules, by priority."""
+    def load():
+        return tuple(Rule(row.id, row.name, row.strategy, row.team_id, row.territory_id, tuple(row.countries or ()),
+                          tuple(row.industries or ()), row.source)
+                     for row in session.execute(_statements()["rules"]))
+    return generations.cached(session, Base.metadata, "assignment_rules", load)
+
+
+def _matches(rule: Rule, lead) -> bool:
     if rule.countries and lead.country not in rule.countries:
         return False
     if rule.industries and lead.industry not in rule.industries:
@@ -60,17 +115,14 @@ class Assigner:
         return self._teams[user_id]
 
     @property
-    def rules(self) -> list[AssignmentRule]:
+    def rules(self) -> tuple[Rule, ...]:
         if self._rules is None:
-            self._rules = list(self.session.execute(select(AssignmentRule).where(
-                AssignmentRule.active.is_(True), AssignmentRule.deleted_at.is_(None))
-                .order_by(AssignmentRule.priority, AssignmentRule.created_at)).scalars())
+            self._rules = active_rules(self.session)
         return self._rules
 
-    def territory_for(self, country: str | None, industry: str | None) -> Territory | None:
+    def territory_for(self, country: str | None, industry: str | None) -> Area | None:
         if self._territories is None:
-            self._territories = list(self.session.execute(select(Territory).where(Territory.deleted_at.is_(None))
-                                                          .order_by(Territory.name, Territory.id)).scalars())
+            self._territories = areas(self.session)
         if not country and not industry:
             return None
         for territory in self._territories:
@@ -121,8 +173,9 @@ class Assigner:
             if not candidates:
                 continue
             if rule.strategy == "round_robin":
-                owner = round_robin(candidates, rule.last_user_id)
-                rule.last_user_id = owner
+                row = self.session.get(AssignmentRule, rule.id)  # the rule's last user, as committed or set here
+                owner = round_robin(candidates, row.last_user_id)
+                row.last_user_id = owner
             else:
                 owner = self._least_loaded(candidates)
             return self._take(owner, f"{rule.strategy}:{rule.name}"[:40])
@@ -137,7 +190,7 @@ class Assigner:
         return Choice(None, "unassigned")
 
 
-def territory_for(session, country: str | None, industry: str | None) -> Territory | None:
+def territory_for(session, country: str | None, industry: str | None) -> Area | None:
     """The first territory (by name) covering the country and, if it lists industries, the industry."""
     return Assigner(session).territory_for(country, industry)
 

@@ -14,7 +14,8 @@ from crm_sales.models import Account, Activity, Contact, Opportunity
 if TYPE_CHECKING:
     from crm_common.entrypoint import Context
 
-EDITABLE = ("account_id", "first_name", "last_name", "email", "phone", "title", "owner_id", "do_not_call", "country")
+EDITABLE = ("account_id", "first_name", "last_name", "email", "phone", "title", "owner_id", "do_not_call", "country",
+            "custom_fields", "tags")
 SEARCH = (Contact.first_name, Contact.last_name, Contact.email)
 get = records.reader("contact", Contact)
 page = records.lister("contact", Contact, c.ContactFilters.SORTABLE, SEARCH)
@@ -24,7 +25,8 @@ delete = records.deleter("contact", Contact)
 def event_data(contact: Contact) -> dict:
     return {"id": contact.id, "account_id": contact.account_id, "first_name": contact.first_name,
             "last_name": contact.last_name, "email": contact.email, "phone": contact.phone,
-            "owner_id": contact.owner_id, "do_not_call": bool(contact.do_not_call), "title": contact.title}
+            "owner_id": contact.owner_id, "do_not_call": bool(contact.do_not_call), "title": contact.title,
+            "custom_fields": dict(contact.custom_fields or {}), "tags": list(contact.tags or [])}
 
 
 def _account(ctx: Context, account_id: str | None) -> Account | None:

@@ -6,6 +6,8 @@ crash starts after the last committed batch. On PostgreSQL the job runs in a wor
 each batch while it validates the next (jobs.Writer). Leads created one at a time (API, forms) keep their per-lead events. Rows that fail
 validation are reported with their row number; duplicates (same email, phone, or company and last
 name, in the database or earlier in the file) are linked to the first one, or skipped without `force`.
+Custom fields come as `custom.<name>` columns (crm_common.records.custom_fields.imported: checked like the API's,
+defaults filled, required and unique enforced per row; an unknown field is a 422 before the job starts).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import crm_sales_contracts as c
 from crm_common import bulk, jobs, outbox
 from crm_common.db import new_ordered_id, utcnow
 from crm_common.errors import ServiceError, validation
+from crm_common.records import custom_fields as cf
 from crm_sales.domain import assignment, import_duplicates, leads
 from crm_sales.models import Base, Lead
 
@@ -43,9 +46,10 @@ def _csv_header(text: str) -> list[str]:
     if not first:
         raise validation({"csv": ["the CSV needs a header row naming the columns"]})
     header = [name.strip() for name in first]
-    unknown = [name for name in header if name not in COLUMNS]
+    unknown = [name for name in header if name not in COLUMNS and cf.import_column(name) is None]
     if unknown:
-        raise validation({"csv": [f"unknown columns: {', '.join(unknown)}; use {', '.join(COLUMNS)}"]})
+        raise validation({"csv": [f"unknown columns: {', '.join(unknown)}; use {', '.join(COLUMNS)} or "
+                                  "custom.<name> for a custom field"]})
     return header
 
 
@@ -74,9 +78,10 @@ def parse(data: dict) -> list[dict]:
     if data.get("csv") is not None:
         return _csv_rows(data["csv"])
     rows = data.get("rows") or []
-    unknown = sorted({k for row in rows for k in row if k not in COLUMNS})
+    unknown = sorted({k for row in rows for k in row if k not in COLUMNS and cf.import_column(k) is None})
     if unknown:
-        raise validation({"rows": [f"unknown fields: {', '.join(unknown)}; use {', '.join(COLUMNS)}"]})
+        raise validation({"rows": [f"unknown fields: {', '.join(unknown)}; use {', '.join(COLUMNS)} or "
+                                   "custom.<name> for a custom field"]})
     return rows
 
 
@@ -122,9 +127,14 @@ def start(ctx: Context, data: dict) -> dict:
         # longer to write with the job and read back than the text
         total = _count_csv_rows(data["csv"])
         payload["csv"] = data["csv"]
+        columns = _csv_header(data["csv"])
     else:
         payload["rows"] = parse(data)
         total = len(payload["rows"])
+        columns = {k for row in payload["rows"] for k in row}
+    unknown = cf.unknown_import_columns(cf.definitions(ctx.session, Base.metadata, "lead"), columns)
+    if unknown:
+        raise validation(unknown)
     if not total:
         raise validation({"rows": ["nothing to import"]})
     job = jobs.create(ctx.session, Base.metadata, KIND, payload=payload, total=total, actor=actor)
@@ -157,14 +167,17 @@ def run(ctx: jobs.JobContext) -> dict:
         assigner = assignment.Assigner(session)
         with session.begin():
             assigner.territory_for(None, None)  # territories loaded now: validation then needs no database
+            custom = cf.definitions(session, Base.metadata, "lead")
+        unique_seen: dict = {}
         start_at = ctx.resume_from  # a resumed job: earlier batches are committed (and found as duplicates)
         for offset in range(start_at, len(rows), BATCH):
             chunk = rows[offset:offset + BATCH]
-            batch = _validated(ctx, chunk, offset + 1, assigner)  # meanwhile the previous batch is written
+            batch = _validated(ctx, chunk, offset + 1, assigner, custom)  # meanwhile the previous one is written
             writer.wait()
             transaction = session.begin()
             try:
                 seen.load(session, batch)  # one query: the batch's emails, phones and companies already stored
+                batch = _unique_custom(ctx, session, batch, custom, unique_seen)
                 inserts, linked_now = _prepared(ctx, session, batch, seen, force, assigner)
                 linked += linked_now
                 succeeded += len(inserts)
@@ -221,14 +234,32 @@ def _batch_writer(ctx, session, transaction, inserts: list[dict], request_id, co
     return write
 
 
-def _validated(ctx: jobs.JobContext, chunk: list[dict], first_row: int, assigner: assignment.Assigner) -> list[dict]:
+def _unique_custom(ctx, session, batch: list[dict], custom: dict, seen: dict) -> list[dict]:
+    """The batch without the rows whose unique custom values another lead or an earlier row holds (reported)."""
+    if not any(definition["unique"] for definition in custom.values()):
+        return batch
+    kept = []
+    for values in batch:
+        errors = cf.duplicated_unique(session, Lead, custom, values["custom_fields"], seen)
+        if errors:
+            ctx.error(row=values["_row"], errors=errors)
+        else:
+            kept.append(values)
+    return kept
+
+
+def _validated(ctx: jobs.JobContext, chunk: list[dict], first_row: int, assigner: assignment.Assigner,
+               custom: dict) -> list[dict]:
     """The column values of the chunk's valid rows (with `_row`); each invalid row reported with its number."""
     batch = []
     for index, row in enumerate(chunk, start=first_row):
         if index % YIELD_EVERY == 0:
             time.sleep(0)  # a green yield under eventlet (the service), nothing otherwise
+        own = {name: value for name, value in row.items() if cf.import_column(name) is None}
         try:
-            values = leads.lead_values(_clean(row), "import", assigner)
+            values = leads.lead_values(_clean(own), "import", assigner)
+            values["custom_fields"] = cf.imported(custom, {cf.import_column(name): value for name, value in row.items()
+                                                           if cf.import_column(name) is not None})
         except ServiceError as exc:
             ctx.error(row=index, errors=exc.errors or {"_row": [exc.detail]})
             continue

@@ -1,9 +1,10 @@
 """Leads: validation, duplicates, status flow, assignment, conversion, reassignment."""
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 
 import crm_sales_contracts as c
 from crm_common import scope
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from crm_common.entrypoint import Context
 
 EDITABLE = ("first_name", "last_name", "company", "title", "email", "phone", "country", "industry", "score",
-            "campaign_id", "status")
+            "campaign_id", "status", "custom_fields", "tags")
 # status -> statuses a PATCH may move it to (converted only by conversion)
 FLOW = {
     "new": ("contacted", "qualified", "unqualified"),
@@ -43,7 +44,8 @@ def event_data(lead: Lead) -> dict:
             "email": lead.email, "phone": lead.phone, "country": lead.country, "industry": lead.industry,
             "source": lead.source, "status": lead.status, "owner_id": lead.owner_id,
             "territory_id": lead.territory_id, "campaign_id": lead.campaign_id,
-            "duplicate_of_id": lead.duplicate_of_id, "title": lead.title, "score": lead.score}
+            "duplicate_of_id": lead.duplicate_of_id, "title": lead.title, "score": lead.score,
+            "custom_fields": dict(lead.custom_fields or {}), "tags": list(lead.tags or [])}
 
 
 MAX_DUPLICATES = 20
@@ -54,25 +56,34 @@ def find_duplicates(session, email: str | None, phone: str | None, company: str 
     """Live leads with the same email, the same phone, or the same company and last name (the first
     MAX_DUPLICATES, oldest first), each with what matched."""
     company_key, last = checks.key(company), (last_name or "").strip().lower()
-    conditions = []
-    if email:
-        conditions.append(Lead.email == email)
-    if phone:
-        conditions.append(Lead.phone == phone)
-    if company_key and last:
-        conditions.append(and_(Lead.company_key == company_key, Lead.last_name.ilike(last)))
-    if not conditions:
+    if not (email or phone or (company_key and last)):
         return []
-    query = select(Lead).where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
-    if exclude_id:
-        query = query.where(Lead.id != exclude_id)
+    query = _duplicates_query(bool(email), bool(phone), bool(company_key and last), bool(exclude_id))
     found = []
-    for lead in session.execute(query.order_by(Lead.created_at).limit(MAX_DUPLICATES)).scalars():
+    for lead in session.execute(query, {"email": email, "phone": phone, "company_key": company_key, "last": last,
+                                        "exclude_id": exclude_id}).scalars():
         matched = [name for name, hit in (
             ("email", email and lead.email == email), ("phone", phone and lead.phone == phone),
             ("company", company_key and lead.company_key == company_key)) if hit]
         found.append((lead, matched))
     return found
+
+
+@functools.lru_cache(maxsize=None)
+def _duplicates_query(by_email: bool, by_phone: bool, by_name: bool, excluding: bool):
+    """The duplicates query for the keys a lead has, built once per combination (a statement built per call works
+    out its cache key again each time); its values are bound parameters."""
+    conditions = []
+    if by_email:
+        conditions.append(Lead.email == bindparam("email"))
+    if by_phone:
+        conditions.append(Lead.phone == bindparam("phone"))
+    if by_name:
+        conditions.append(and_(Lead.company_key == bindparam("company_key"), Lead.last_name.ilike(bindparam("last"))))
+    query = select(Lead).where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
+    if excluding:
+        query = query.where(Lead.id != bindparam("exclude_id"))
+    return query.order_by(Lead.created_at).limit(MAX_DUPLICATES)
 
 
 def duplicate_conflict(actor: Actor, found: list[tuple[Lead, list[str]]]) -> ServiceError:

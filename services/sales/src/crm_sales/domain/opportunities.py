@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from crm_common.entrypoint import Context
 
 EDITABLE = ("name", "account_id", "contact_id", "owner_id", "amount", "currency", "probability",
-            "expected_close_date", "lost_reason", "campaign_id", "forecast_category")
+            "expected_close_date", "lost_reason", "campaign_id", "forecast_category", "custom_fields", "tags")
 CLOSED = ("closed_won", "closed_lost")
 SEARCH = (Opportunity.name,)
 get = records.reader("opportunity", Opportunity)
@@ -41,7 +41,8 @@ def event_data(opp: Opportunity) -> dict:
             "amount": str(opp.amount), "currency": opp.currency, "stage": opp.stage, "probability": opp.probability,
             "expected_close_date": opp.expected_close_date.isoformat() if opp.expected_close_date else None,
             "campaign_id": opp.campaign_id, "lost_reason": opp.lost_reason,
-            "closed_at": records.timestamp(opp.closed_at)}
+            "closed_at": records.timestamp(opp.closed_at), "custom_fields": dict(opp.custom_fields or {}),
+            "tags": list(opp.tags or [])}
 
 
 def _links(ctx: Context, data: dict) -> Account | None:
@@ -95,7 +96,8 @@ def _create(ctx: Context, data: dict, check_owner: bool, lead_id: str | None) ->
                       forecast_category=data.get("forecast_category") or "pipeline",
                       expected_close_date=data.get("expected_close_date"), lost_reason=data.get("lost_reason"),
                       campaign_id=data.get("campaign_id"), stage_entered_at=now, lead_id=lead_id,
-                      closed_at=now if stage in CLOSED else None)
+                      closed_at=now if stage in CLOSED else None, custom_fields=data.get("custom_fields") or {},
+                      tags=data.get("tags") or [])
     opp.owner_id, opp.team_id = owner_id, users.team_of(session, owner_id, actor)
     opp.territory_id = account.territory_id if account else None
     session.add(opp)
@@ -103,6 +105,12 @@ def _create(ctx: Context, data: dict, check_owner: bool, lead_id: str | None) ->
     _history(session, opp, actor, now)
     ctx.emit(c.OPPORTUNITY_CREATED, event_data(opp))
     return opp
+
+
+def _partner_tier(session, partner_id: str | None) -> str | None:
+    from crm_sales.models import Partner
+    partner = session.get(Partner, partner_id) if partner_id else None
+    return partner.tier if partner is not None else None
 
 
 def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Opportunity:
@@ -137,6 +145,8 @@ def update(ctx: Context, record_id: str, data: dict, expected_version: int | Non
             opp.lost_reason = None if old_stage == "closed_lost" and "lost_reason" not in data else opp.lost_reason
         if new_stage == "closed_won":
             opp.forecast_category = "commit"
+        # the profit share of a partner's deal is at the tier the partner had when the deal was won
+        opp.partner_tier = _partner_tier(session, opp.partner_id) if new_stage == "closed_won" else None
         changed += ["stage", "probability", "closed_at"]
         session.flush()
         _history(session, opp, actor, now)

@@ -4,9 +4,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import crm_sales_contracts as c
+from crm_common.contracts.fields import MAX_MONEY
 from crm_common.db import utcnow
-from crm_common.errors import ServiceError
-from crm_sales.domain import accounts, records
+from crm_common.errors import ServiceError, forbidden, validation
+from crm_sales.domain import accounts, pricing, records, users
+from crm_sales.domain.quotes import _lines as priced_lines  # an order's lines are priced as a quote's
 from crm_sales.domain.quotes import quote_event
 from crm_sales.models import Account, Order, Quote
 
@@ -49,11 +51,39 @@ def accept(ctx: Context, record_id: str) -> Order:
     return order
 
 
+def create(ctx: Context, data: dict) -> Order:
+    """An order another system placed (its upsert by external id): its lines priced as a quote's, of an account
+    the caller may read (owner and territory the account's; else the caller's); the account's value follows
+    unless it comes cancelled."""
+    session, actor = ctx.session, ctx.caller
+    if actor.partner_id:
+        raise forbidden("a partner's users place orders through their partner (POST /api/v1/partners/{id}/orders)")
+    account = records.load(ctx, "account", Account, data["account_id"], what="account") \
+        if data.get("account_id") else None
+    lines = priced_lines(session, data["currency"], data["lines"])
+    sums = pricing.totals(lines, data.get("tax_percent") or 0)
+    if sums["subtotal"] >= MAX_MONEY:
+        raise validation({"lines": ["the order's total is too large"]})
+    owner_id = (account.owner_id if account else None) or actor.user_id
+    order = Order(account_id=account.id if account else None, status=data.get("status") or "placed",
+                  total=sums["total"], currency=data["currency"], placed_at=data.get("placed_at") or utcnow(),
+                  lines=[{k: v for k, v in line.items() if k != "gross"} for line in lines], owner_id=owner_id,
+                  team_id=users.team_of(session, owner_id, actor), territory_id=account.territory_id if account else None)
+    session.add(order)
+    session.flush()
+    ctx.emit(c.ORDER_PLACED, order_event(order))
+    if account is not None and order.status != "cancelled":
+        latest = max(filter(None, (order.placed_at, account.last_order_at)))  # an old order moves nothing back
+        accounts.apply_order(ctx, account, order.total, latest)
+    return order
+
+
 def update(ctx: Context, record_id: str, data: dict, expected_version: int | None = None) -> Order:
-    """An order's status moves along its flow (placed, confirmed, shipped, delivered; or cancelled)."""
+    """An order's status moves along its flow (placed, confirmed, shipped, delivered; or cancelled); no status
+    (an upsert's update of a linked order without one) changes nothing."""
     session = ctx.session
     order = records.load_for_update(ctx, "order", Order, record_id, expected_version)
-    new = data["status"]
+    new = data.get("status", order.status)
     if new == order.status:
         return order
     if new not in ORDER_FLOW[order.status]:

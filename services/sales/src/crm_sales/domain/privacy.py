@@ -8,8 +8,10 @@ from sqlalchemy import or_, select
 
 import crm_sales_contracts as c
 from crm_common.db import utcnow
-from crm_sales.domain import contacts, leads, records
-from crm_sales.models import Activity, Contact, Lead
+from crm_common.records import comments
+from crm_sales.domain import contacts, leads, partner_privacy, records
+from crm_sales.domain.record_comments import ATTACHMENTS
+from crm_sales.models import Activity, Base, Contact, Lead
 
 if TYPE_CHECKING:
     from crm_common.entrypoint import Context
@@ -55,6 +57,13 @@ def export(session, email: str) -> tuple[dict, dict]:
         "activities": [_row(x, ("id", "type", "subject", "description", "starts_at", "ends_at", "due_at", "status",
                                 "outcome", "duration_seconds", "created_at")) for x in activities],
     }
+    # the files the person's leads and contacts hold: their metadata (the bytes stay in the CRM); when any
+    files = [{name: _plain(value) for name, value in row.items()}
+             for resource, found in (("lead", found_leads), ("contact", found_contacts))
+             for row in ATTACHMENTS.held_by(session, resource, [x.id for x in found])]
+    if files:
+        data["attachments"] = files
+    data.update(partner_privacy.export(session, email, [contact.id for contact in found_contacts]))
     return data, {name: len(items) for name, items in data.items()}
 
 
@@ -79,8 +88,13 @@ def erase(ctx: Context, email: str) -> dict:
         changed = [n for n, erased in (("subject", ERASED), ("description", None)) if getattr(activity, n) != erased]
         activity.subject, activity.description = ERASED, None
         records.changed(ctx, "activity", activity.id, "update", changed)
+    files = (ATTACHMENTS.erase_for(ctx, "lead", [lead.id for lead in found_leads])
+             + ATTACHMENTS.erase_for(ctx, "contact", [contact.id for contact in found_contacts]))
+    redacted = comments.redact(ctx, Base.metadata, email, c.RECORD_CHANGED)
     session.flush()
-    return {"leads": len(found_leads), "contacts": len(found_contacts), "activities": len(activities)}
+    more = {name: count for name, count in (("attachments", files), ("comments", redacted)) if count}
+    return {"leads": len(found_leads), "contacts": len(found_contacts), "activities": len(activities), **more,
+            **partner_privacy.erase(ctx, email, [contact.id for contact in found_contacts])}
 
 
 def handle(ctx: Context, data: dict) -> None:

@@ -14,6 +14,7 @@ from crm_common import paging, scope
 from crm_common.db import utcnow
 from crm_common.envelope import rfc3339
 from crm_common.errors import not_found
+from crm_common.records import custom_fields, lists
 from crm_common.versioning import check_version
 
 if TYPE_CHECKING:
@@ -40,7 +41,11 @@ def page(ctx: Context, resource: str, model, args: dict, sortable: tuple[str, ..
          query=None, plain: bool = False) -> dict:
     """One page of visible, live records; every non-paging arg is an equality filter on a column. `plain`:
     the items are row mappings read outside the write transaction (for a resource whose output schema
-    reads only columns), by a statement built once per shape of the query (paging.paginate_plain)."""
+    reads only columns), by a statement built once per shape of the query (paging.paginate_plain).
+    `custom` filters and a `custom.<name>` sort page through crm_common.records.lists."""
+    custom, tag = args.pop("custom", None) or {}, args.pop("tag", None)
+    by_custom = bool(custom or tag) or (args.get("sort") or "").lstrip("-").startswith("custom.")
+    plain = plain and not by_custom
     if plain and query is None:
         return _plain_page(ctx, resource, model, args, sortable, search)
     query = query if query is not None else select(model)
@@ -55,6 +60,10 @@ def page(ctx: Context, resource: str, model, args: dict, sortable: tuple[str, ..
     if text and search:
         pattern = f"%{text.lower()}%"
         query = query.where(or_(*[column.ilike(pattern) for column in search]))
+    if tag:
+        query = query.where(custom_fields.json_contains(ctx.session, model.tags, tag))
+    if by_custom:
+        return lists.page(ctx.session, model.metadata, resource, model, query, {**args, "custom": custom}, sortable)
     rows, cursor = paging.paginate(ctx.session, query, model, sort=args.get("sort") or "-created_at",
                                    limit=args.get("limit") or 50, cursor=args.get("cursor"), sortable=sortable)
     return {"items": rows, "next_cursor": cursor}

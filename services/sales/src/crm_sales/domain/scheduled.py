@@ -5,7 +5,10 @@ from typing import TYPE_CHECKING
 
 from crm_common.db import utcnow
 from crm_common.errors import forbidden
-from crm_sales.domain import accounts, activities, sales_contracts
+from datetime import date
+
+from crm_common.errors import validation
+from crm_sales.domain import accounts, activities, sales_contracts, subscription_renewals
 
 if TYPE_CHECKING:
     from crm_common.entrypoint import Context
@@ -40,6 +43,21 @@ def run_reminders(ctx: Context) -> int:
         total += sent
         if sent < REMINDER_BATCH:
             return total
+
+
+def subscriptions(ctx: Context) -> dict:
+    """Subscriptions due renew (or expire) and renewal reminders due go out, once each."""
+    return subscription_renewals.run(ctx, utcnow().date())
+
+
+def run_subscriptions(ctx: Context, on: str | None = None) -> dict:
+    """The subscription scan now, as of the day `on` (default today; administrators: operators, tests)."""
+    _admin_only(ctx)
+    try:
+        day = date.fromisoformat(on) if on else utcnow().date()
+    except (TypeError, ValueError):
+        raise validation({"on": ["a day like 2026-12-31"]}) from None
+    return subscription_renewals.run(ctx, day)
 
 
 def _admin_only(ctx: Context) -> None:

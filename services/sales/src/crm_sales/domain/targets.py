@@ -32,7 +32,7 @@ def create(ctx: Context, data: dict) -> Target:
         raise validation({"user_id": ["you may set targets only for your own team"]})
     session.add(target)
     session.flush()
-    records.changed(ctx, "target", target.id, "create")
+    _announce(ctx, target, "create", [])
     return target
 
 
@@ -42,5 +42,15 @@ def update(ctx: Context, record_id: str, data: dict, expected_version: int | Non
         data["amount"] = Decimal(data["amount"])
     changed = records.apply(target, data, ("amount",))
     ctx.session.flush()
-    records.changed(ctx, "target", target.id, "update", changed)
+    if changed:
+        _announce(ctx, target, "update", changed)
     return target
+
+
+def _announce(ctx: Context, target: Target, action: str, changed: list) -> None:
+    """`sales.target_set.v1`: the whole target (analytics' forecast reads it) and, for the audit trail, the names
+    of the fields changed (as record_changed gives them)."""
+    ctx.emit(c.TARGET_SET, {"id": target.id, "action": action, "changed_fields": list(dict.fromkeys(changed)),
+                            "period": target.period, "user_id": target.user_id, "team_id": target.team_id,
+                            "territory_id": target.territory_id, "amount": str(target.amount),
+                            "currency": target.currency})

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 import crm_sales_contracts as c
+from crm_common import generations
 from crm_common.errors import ServiceError
 from crm_sales.domain import records
-from crm_sales.models import AssignmentRule, Territory
+from crm_sales.models import AssignmentRule, Base, Territory
 
 if TYPE_CHECKING:
     from crm_common.entrypoint import Context
@@ -18,13 +19,13 @@ get = records.reader("territory", Territory)
 
 
 def page(ctx: Context, query: dict) -> dict:
-    """One page of territories; `country` keeps those that list it (after paging: a territory's countries are a
-    list the databases store differently)."""
+    """One page of territories; `country` keeps those that list it, in the query (so that pages stay full): a
+    match on the stored list's JSON text, exact because the filter is two capital letters (TerritoryFilters)."""
     country = query.pop("country", None)
-    found = records.page(ctx, "territory", Territory, query, c.TerritoryFilters.SORTABLE, SEARCH)
+    statement = select(Territory)
     if country:
-        found["items"] = [t for t in found["items"] if country in (t.countries or [])]
-    return found
+        statement = statement.where(cast(Territory.countries, String).like(f'%"{country}"%'))
+    return records.page(ctx, "territory", Territory, query, c.TerritoryFilters.SORTABLE, SEARCH, query=statement)
 
 
 def create(ctx: Context, data: dict) -> Territory:
@@ -35,6 +36,7 @@ def create(ctx: Context, data: dict) -> Territory:
                           owner_id=actor.user_id, team_id=actor.team_id)
     ctx.session.add(territory)
     ctx.session.flush()
+    generations.changed(ctx.session, Base.metadata)  # every process's assignment sees it at its next lead
     records.changed(ctx, "territory", territory.id, "create")
     _announce_members(ctx, territory)
     return territory
@@ -47,6 +49,8 @@ def update(ctx: Context, record_id: str, data: dict, expected_version: int | Non
             data[name] = sorted(set(data[name]))
     changed = records.apply(territory, data, ("name", "countries", "industries", "member_ids"))
     ctx.session.flush()
+    if {"name", "countries", "industries"} & set(changed):
+        generations.changed(ctx.session, Base.metadata)
     records.changed(ctx, "territory", territory.id, "update", changed)
     if "member_ids" in changed:
         _announce_members(ctx, territory)
@@ -65,6 +69,7 @@ def create_rule(ctx: Context, data: dict) -> AssignmentRule:
     rule = AssignmentRule(**data)
     ctx.session.add(rule)
     ctx.session.flush()
+    generations.changed(ctx.session, Base.metadata)
     records.changed(ctx, "assignment_rule", rule.id, "create")
     return rule
 

@@ -16,5 +16,8 @@ from crm_service_desk_contracts.service_levels import *  # noqa: F401,F403
 from crm_service_desk_contracts.complaints import *  # noqa: F401,F403
 from crm_service_desk_contracts.surveys import *  # noqa: F401,F403
 from crm_service_desk_contracts.settings import *  # noqa: F401,F403
+from crm_service_desk_contracts.custom_fields import *  # noqa: F401,F403
+from crm_service_desk_contracts.search import *  # noqa: F401,F403
+from crm_service_desk_contracts.macros import *  # noqa: F401,F403
 
 PRIVACY_PART_COMPLETED = privacy_part_completed("service_desk", entity="privacy_request", action="update")

@@ -55,7 +55,7 @@ class AgentSchema(Schema):
     group_ids = fields.List(fields.String())
 
 
-class AgentUpdateSchema(Strict):
+class AgentUpdateSchema(Patch):
     available = Boolean(required=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from crm_common.contracts.fields import Boolean, Sort, Text, Timestamp, existing
+from crm_common.contracts.records import CustomListQuery, CustomValues
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
 
 from crm_service_desk_contracts.base import (CHANNELS, PRIORITIES, STATUSES, TYPES, EmailText, QueryFlag, choice,
@@ -45,6 +46,7 @@ class TicketSchema(Record):
         "description": "only on the requester's own portal view of a solved ticket whose survey is unanswered: a "
                        "fresh one-time token each time (the previous portal token stops working); null elsewhere"})
     created_by = fields.String(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
 
 
 class TicketCreateSchema(Strict):
@@ -63,6 +65,7 @@ class TicketCreateSchema(Strict):
     assignee_id = ident()
     group_id = ident()
     tags = Tags
+    custom_fields = CustomValues(allow_none=True)
 
 
 class TicketUpdateSchema(Patch):
@@ -77,9 +80,10 @@ class TicketUpdateSchema(Patch):
     group_id = ident(allow_none=True)
     tags = Tags
     product_id = ident(allow_none=True)
+    custom_fields = CustomValues(allow_none=True)
 
 
-class TicketQuery(ListQuery):
+class TicketQuery(CustomListQuery, ListQuery):  # ?custom.<name>=, sort=custom.<name>
     SORTABLE = ("created_at", "updated_at", "number")
 
     status = choice(STATUSES)
@@ -162,6 +166,7 @@ class TicketEventData(Schema):
     survey_invitation_id = fields.String(allow_none=True, metadata={
         "description": "ticket_solved: the CSAT invitation to deliver (its token comes from issue_survey_token)"})
     changed_fields = fields.List(fields.String())
+    custom_fields = CustomValues(allow_none=True)
 
 
 class CommentAddedData(Schema):

@@ -1,6 +1,7 @@
 """The service desk's part of a privacy request: export a person's tickets and public replies, or
 erase them (the requester's email and name on tickets, comments, complaints and surveys are
-anonymized; counts and SLA figures stay)."""
+anonymized; counts and SLA figures stay). The files on the person's tickets: their metadata in the export (the bytes
+stay in the CRM), gone from the store and the table on erasure."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from crm_common import privacy
 import crm_service_desk_contracts as c
+from crm_service_desk.domain.custom import ATTACHMENTS
 from crm_service_desk.domain.records import timestamp
 from crm_service_desk.models import Comment, Complaint, ContactCopy, SurveyInvitation, Ticket
 
@@ -46,7 +48,12 @@ def export(session: Session, email: str) -> tuple[dict, dict]:
     data = {"tickets": items,
             "survey_responses": [{"kind": s.kind, "score": s.score, "comment": s.comment,
                                   "answered_at": timestamp(s.answered_at)} for s in surveys]}
-    return data, {"tickets": len(items), "comments": comment_count, "survey_responses": len(surveys)}
+    counts = {"tickets": len(items), "comments": comment_count, "survey_responses": len(surveys)}
+    files = [{name: timestamp(value) if name == "created_at" else value for name, value in row.items()}
+             for row in ATTACHMENTS.held_by(session, "ticket", [ticket.id for ticket in tickets])]
+    if files:
+        data["attachments"], counts["attachments"] = files, len(files)
+    return data, counts
 
 
 def erase(session: Session, email: str) -> dict:
@@ -80,4 +87,9 @@ def answer(ctx: Context, request: dict) -> None:
         exported, counts = export(ctx.session, email)
         ctx.emit(c.PRIVACY_PART_COMPLETED, privacy.part(request, SERVICE, data=exported, counts=counts))
     else:
-        ctx.emit(c.PRIVACY_PART_COMPLETED, privacy.part(request, SERVICE, counts=erase(ctx.session, email)))
+        ticket_ids = [ticket.id for ticket in _tickets(ctx.session, email, _contact_ids(ctx.session, email))]
+        counts = erase(ctx.session, email)
+        files = ATTACHMENTS.erase_for(ctx, "ticket", ticket_ids)
+        if files:
+            counts["attachments"] = files
+        ctx.emit(c.PRIVACY_PART_COMPLETED, privacy.part(request, SERVICE, counts=counts))

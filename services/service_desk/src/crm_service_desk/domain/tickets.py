@@ -9,10 +9,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from crm_common.errors import ServiceError, conflict, validation
+from crm_common.records import lists
 from crm_common.richtext import clean_fields
 import crm_service_desk_contracts as c
 from crm_service_desk.domain import complaints, entitlements, routing, sla, surveys
-from crm_service_desk.domain.records import apply_changes, is_customer, now, page, soft_delete, timestamp
+from crm_service_desk.domain.records import apply_changes, is_customer, now, soft_delete, timestamp
 from crm_service_desk.domain.visibility import ticket_clause, visible_ticket
 from crm_service_desk.models import AgentCopy, ContactCopy, Counter, Group, Ticket
 
@@ -53,7 +54,7 @@ def event_data(ticket: Ticket, **extra) -> dict:
             "first_response_due_at": timestamp(ticket.first_response_due_at),
             "resolution_due_at": timestamp(ticket.resolution_due_at),
             "first_responded_at": timestamp(ticket.first_responded_at), "solved_at": timestamp(ticket.solved_at),
-            "closed_at": timestamp(ticket.closed_at)}
+            "closed_at": timestamp(ticket.closed_at), "custom_fields": dict(ticket.custom_fields or {})}
     data.update(extra)
     return data
 
@@ -85,7 +86,7 @@ def _check_assignment(session: Session, actor, data: dict, errors: dict) -> None
 
 def _requester(session: Session, actor, data: dict, errors: dict) -> dict:
     if is_customer(actor):
-        refused = [k for k in data if k not in CUSTOMER_FIELDS]
+        refused = [k for k in data if k not in CUSTOMER_FIELDS and k != "custom_fields"]  # those: domain/custom.py
         for name in refused:
             errors[name] = ["set by the service desk, not by customers"]
         if not actor.email and not actor.contact_id:
@@ -254,7 +255,7 @@ def list_tickets(ctx: Context, args: dict) -> dict:
         query = query.where(Ticket.subject.ilike(f"%{args['q']}%"))
     if args.get("tag"):
         query = query.where(has_tag(session, args["tag"]))
-    return page(session, query, Ticket, args, c.TicketQuery.SORTABLE)
+    return lists.page(session, Ticket.metadata, "ticket", Ticket, query, args, c.TicketQuery.SORTABLE)
 
 
 def has_tag(session: Session, tag: str):
