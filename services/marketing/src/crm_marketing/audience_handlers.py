@@ -1,13 +1,14 @@
-"""The events that keep the audience (domain.audience): sales' leads, contacts, accounts and orders, the service
-desk's tickets and surveys. Each handler declares the fields it reads (a tolerant reader: fields a producer adds
-are ignored, a field that is absent from the data leaves the copy as it was); handlers.HANDLERS lists them.
+"""The events that keep the audience (domain.audience): sales' leads, contacts, accounts, orders and content
+subscriptions (domain.topics), the service desk's tickets and surveys. Each handler declares the fields it reads
+(a tolerant reader: fields a producer adds are ignored, a field that is absent from the data leaves the copy as
+it was); handlers.HANDLERS lists them.
 """
 from __future__ import annotations
 
 from marshmallow import Schema, fields
 
 from crm_common.entrypoint import reads
-from crm_marketing.domain import attribution, audience, scoring
+from crm_marketing.domain import attribution, audience, scoring, topics
 
 LEAD_CREATED, LEAD_UPDATED = "sales.lead_created.v1", "sales.lead_updated.v1"
 LEAD_ASSIGNED, LEAD_CONVERTED, LEADS_IMPORTED = ("sales.lead_assigned.v1", "sales.lead_converted.v1",
@@ -18,6 +19,7 @@ RECORD_CHANGED, ORDER_PLACED = "sales.record_changed.v1", "sales.order_placed.v1
 TICKET_OPENED, TICKET_REOPENED = "service_desk.ticket_opened.v1", "service_desk.ticket_reopened.v1"
 TICKET_SOLVED, TICKET_CLOSED = "service_desk.ticket_solved.v1", "service_desk.ticket_closed.v1"
 SURVEY_ANSWERED = "service_desk.survey_answered.v1"
+CONTENT_SUBSCRIPTION_CHANGED = "sales.content_subscription_changed.v1"
 
 Text = fields.String  # every text may be null
 
@@ -36,6 +38,7 @@ class LeadFields(Schema):
     owner_id = Text(allow_none=True)
     campaign_id = Text(allow_none=True)
     score = fields.Integer(allow_none=True)
+    tags = fields.List(Text(), allow_none=True)
 
 
 class LeadAssignedFields(Schema):
@@ -62,6 +65,7 @@ class ContactFields(Schema):
     email = Text(allow_none=True)
     phone = Text(allow_none=True)
     owner_id = Text(allow_none=True)
+    tags = fields.List(Text(), allow_none=True)
     merged_ids = fields.List(Text())
 
 
@@ -105,6 +109,14 @@ class SurveyFields(Schema):
     contact_id = Text(allow_none=True)
     kind = Text(allow_none=True)
     score = fields.Integer(required=True)
+
+
+class ContentSubscriptionFields(Schema):
+    contact_id = Text(required=True)
+    email = Text(allow_none=True)
+    topic = Text(required=True)
+    product_id = Text(allow_none=True)
+    subscribed = fields.Boolean(required=True)
 
 
 @reads(LEAD_CREATED, LEAD_UPDATED, fields=LeadFields)
@@ -168,5 +180,11 @@ def on_survey_answered(ctx, data: dict, envelope: dict) -> None:
     audience.survey_answered(ctx.session, data, envelope)
 
 
+@reads(CONTENT_SUBSCRIPTION_CHANGED, fields=ContentSubscriptionFields)
+def on_content_subscription(ctx, data: dict, envelope: dict) -> None:
+    """A contact subscribed to a content topic in sales, or left it: the segments' topic rule reads it."""
+    topics.changed(ctx.session, data, envelope)
+
+
 HANDLED = (on_lead, on_lead_assigned, on_lead_converted, on_leads_imported, on_contact, on_account,
-           on_record_changed, on_order_placed, on_ticket, on_survey_answered)
+           on_record_changed, on_order_placed, on_ticket, on_survey_answered, on_content_subscription)

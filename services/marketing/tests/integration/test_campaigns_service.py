@@ -6,75 +6,21 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-
-from crm_common import migrate, tables
 from crm_common.bus import Publisher
-from crm_common.config import repo_root
-from crm_common.context import Actor
-from crm_common.db import make_engine
 from crm_common.envelope import make_envelope
 from crm_common.errors import ServiceError
-from crm_common.permissions import BUILTIN_ROLES
-from crm_common.rpcclient import RpcPool
-from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost
 from crm_common.testing.waiting import eventually
-from crm_marketing.models import AudienceMember, Base, Campaign, EmailTemplate
+from crm_marketing.models import AudienceMember, Campaign, EmailTemplate
+from services.marketing.tests.integration.harness import ANALYST, REP, Marketing, running
 
 pytestmark = pytest.mark.integration
-
-MARKETER = Actor(user_id="mk-1", roles=("marketer",), perms=BUILTIN_ROLES["marketer"])
-ANALYST = Actor(user_id="an-1", roles=("analyst",), perms=BUILTIN_ROLES["analyst"])
-REP = Actor(user_id="rep-1", roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
-
-
-class Marketing:
-    """The service process on a private vhost, its database (SQLite file or PostgreSQL), a signed RPC pool."""
-
-    def __init__(self, backend: str, tmp_path):
-        self.vhost = Vhost().create()
-        self.pg = PgDatabases(["marketing"]).create() if backend == "postgresql" else None
-        self.url = self.pg.url("marketing") if self.pg else f"sqlite:///{tmp_path / 'marketing.db'}"
-        migrate.upgrade("marketing", self.url)
-        self.engine = make_engine(self.url)
-        env = {"AMQP_URI": self.vhost.uri, "CRM_VAR_DIR": str(tmp_path), "MARKETING_DATABASE_URL": self.url,
-               "CRM_RETRY_DELAYS": "0.2,0.4", "CRM_OUTBOX_RELAY_INTERVAL": "0.3"}
-        self.proc = ServiceProcess("crm_marketing.service:MarketingService", env, tmp_path, name="marketing",
-                                   config=repo_root() / "services" / "marketing" / "config.yaml")
-        self.proc.start().wait_ready("marketing")
-        self.pool = RpcPool(self.vhost.uri, timeout=10, key_file=self.proc.env["CRM_BUS_KEY_FILE"])
-
-    def call(self, method: str, *args, actor: Actor = MARKETER, **kwargs):
-        return self.pool.call("marketing", method, *args, actor=actor, **kwargs)
-
-    def refused(self, method: str, *args, **kwargs) -> ServiceError:
-        with pytest.raises(ServiceError) as raised:
-            self.call(method, *args, **kwargs)
-        return raised.value
-
-    def outbox(self, type_: str) -> list[dict]:
-        table = Base.metadata.tables[tables.OUTBOX]
-        with self.engine.connect() as conn:
-            return [row.envelope for row in conn.execute(select(table).where(table.c.type == type_))]
-
-    def close(self) -> None:
-        self.proc.stop()
-        self.pool.close()
-        self.engine.dispose()
-        self.vhost.delete()
-        if self.pg is not None:
-            self.pg.drop()
 
 
 @pytest.fixture(scope="module")
 def marketing(backend, tmp_path_factory):
-    service = Marketing(backend, tmp_path_factory.mktemp(f"marketing-campaigns-{backend}"))
-    try:
-        yield service
-    finally:
-        service.close()
+    yield from running(Marketing(backend, tmp_path_factory.mktemp(f"marketing-campaigns-{backend}")))
 
 
 def count(marketing, model) -> int:

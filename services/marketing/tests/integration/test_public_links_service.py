@@ -12,25 +12,17 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
-from crm_common import migrate, tables
-from crm_common.config import repo_root
-from crm_common.context import Actor
-from crm_common.db import make_engine, utcnow
-from crm_common.errors import ServiceError
-from crm_common.permissions import BUILTIN_ROLES
-from crm_common.rpcclient import RpcPool
-from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost
+from crm_common.db import utcnow
 from crm_common.testing.waiting import eventually
 from crm_marketing.domain import tokens
 from crm_marketing.domain.suppressions import email_hash
 from crm_marketing.models import Consent, Message, Suppression, TrackingHit
+from services.marketing.tests.integration.harness import ANALYST, MARKETER, Marketing
 
 pytestmark = pytest.mark.integration
 
-MARKETER = Actor(user_id="mk-1", roles=("marketer",), perms=BUILTIN_ROLES["marketer"])
-ANALYST = Actor(user_id="an-1", roles=("analyst",), perms=BUILTIN_ROLES["analyst"])
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 REPORTS = Path(__file__).parents[1] / "unit" / "reports"
 
@@ -50,35 +42,13 @@ class Inbox:
         return "250 OK"
 
 
-class Marketing:
-    """The service process, its database, a signed RPC pool and a mail catcher, on a private vhost."""
+class PublicLinks(Marketing):
+    """The service with its mail catcher and public address; anonymous callers by default."""
 
     def __init__(self, backend: str, tmp_path, smtp_port: int):
-        self.vhost = Vhost().create()
-        self.pg = PgDatabases(["marketing"]).create() if backend == "postgresql" else None
-        self.url = self.pg.url("marketing") if self.pg else f"sqlite:///{tmp_path / 'marketing.db'}"
-        migrate.upgrade("marketing", self.url)
-        self.engine = make_engine(self.url)
-        env = {"AMQP_URI": self.vhost.uri, "CRM_VAR_DIR": str(tmp_path), "MARKETING_DATABASE_URL": self.url,
-               "CRM_RETRY_DELAYS": "0.2,0.4", "CRM_OUTBOX_RELAY_INTERVAL": "0.3",
-               "CRM_MARKETING_KEY_FILE": str(tmp_path / "marketing.key"),
-               "CRM_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "CRM_PUBLIC_URL": "https://crm.engines.example"}
-        self.proc = ServiceProcess("crm_marketing.service:MarketingService", env, tmp_path, name="marketing",
-                                   config=repo_root() / "services" / "marketing" / "config.yaml")
-        self.proc.start().wait_ready("marketing")
-        self.pool = RpcPool(self.vhost.uri, timeout=10, key_file=self.proc.env["CRM_BUS_KEY_FILE"])
-
-    def call(self, method: str, *args, actor: Actor | None = None, **kwargs):
-        return self.pool.call("marketing", method, *args, actor=actor, **kwargs)
-
-    def refused(self, method: str, *args, **kwargs) -> ServiceError:
-        with pytest.raises(ServiceError) as raised:
-            self.call(method, *args, **kwargs)
-        return raised.value
-
-    def rows(self, model, *where):
-        with self.engine.connect() as conn:
-            return conn.execute(select(model.__table__).where(*where)).all()
+        super().__init__(backend, tmp_path, actor=None, env={
+            "CRM_MARKETING_KEY_FILE": str(tmp_path / "marketing.key"),
+            "CRM_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "CRM_PUBLIC_URL": "https://crm.engines.example"})
 
     def message(self, address: str, links: list[str]) -> str:
         message_id = str(uuid.uuid4())
@@ -88,19 +58,6 @@ class Marketing:
                 status="sent", is_test=False, attempts=1, links=links, created_at=utcnow(),
                 sent_at=utcnow() - timedelta(hours=1), smtp_message_id=f"<{message_id}@crm.engines.example>"))
         return message_id
-
-    def outbox(self, type_: str) -> list[dict]:
-        table = Message.metadata.tables[tables.OUTBOX]
-        with self.engine.connect() as conn:
-            return [row.envelope for row in conn.execute(select(table).where(table.c.type == type_))]
-
-    def close(self) -> None:
-        self.proc.stop()
-        self.pool.close()
-        self.engine.dispose()
-        self.vhost.delete()
-        if self.pg is not None:
-            self.pg.drop()
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +73,7 @@ def inbox():
 @pytest.fixture(scope="module")
 def marketing(backend, tmp_path_factory, inbox):
     tmp = tmp_path_factory.mktemp(f"marketing-public-{backend}")
-    service = Marketing(backend, tmp, inbox.port)
+    service = PublicLinks(backend, tmp, inbox.port)
     patch = pytest.MonkeyPatch()
     patch.setenv("CRM_MARKETING_KEY_FILE", str(tmp / "marketing.key"))  # the service's key: this test signs too
     try:

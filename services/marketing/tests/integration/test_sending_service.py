@@ -11,47 +11,22 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from crm_common import migrate
-from crm_common.config import repo_root
-from crm_common.context import Actor
-from crm_common.db import make_engine
-from crm_common.errors import ServiceError
-from crm_common.permissions import BUILTIN_ROLES
-from crm_common.rpcclient import RpcPool
-from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost
-from crm_marketing import mailcatcher
+from crm_common import mailcatcher
 from crm_marketing.domain.suppressions import email_hash
 from crm_marketing.models import AudienceMember, Campaign, EmailTemplate, Message, Segment, Suppression
+from services.marketing.tests.integration.harness import ANALYST, REP, Marketing, running
 
 pytestmark = pytest.mark.integration
 
-MARKETER = Actor(user_id="mk-1", roles=("marketer",), perms=BUILTIN_ROLES["marketer"])
-ANALYST = Actor(user_id="an-1", roles=("analyst",), perms=BUILTIN_ROLES["analyst"])
-REP = Actor(user_id="rep-1", roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
 
 
-class Marketing:
+class Sending(Marketing):
+    """The service sending to the test's mail catcher, unthrottled."""
+
     def __init__(self, backend: str, tmp_path, smtp_url: str):
-        self.vhost = Vhost().create()
-        self.pg = PgDatabases(["marketing"]).create() if backend == "postgresql" else None
-        self.url = self.pg.url("marketing") if self.pg else f"sqlite:///{tmp_path / 'marketing.db'}"
-        migrate.upgrade("marketing", self.url)
-        self.engine = make_engine(self.url)
-        env = {"AMQP_URI": self.vhost.uri, "CRM_VAR_DIR": str(tmp_path), "MARKETING_DATABASE_URL": self.url,
-               "CRM_SMTP_URL": smtp_url, "CRM_SMTP_RATE_PER_SECOND": "100000", "CRM_SMTP_RATE_PER_MINUTE": "10000000",
-               "CRM_MARKETING_SEND_TICK": "0.5", "CRM_OUTBOX_RELAY_INTERVAL": "0.3"}
-        self.proc = ServiceProcess("crm_marketing.service:MarketingService", env, tmp_path, name="marketing",
-                                   config=repo_root() / "services" / "marketing" / "config.yaml")
-        self.proc.start().wait_ready("marketing")
-        self.pool = RpcPool(self.vhost.uri, timeout=20, key_file=self.proc.env["CRM_BUS_KEY_FILE"])
-
-    def call(self, method: str, *args, actor: Actor = MARKETER, **kwargs):
-        return self.pool.call("marketing", method, *args, actor=actor, **kwargs)
-
-    def refused(self, method: str, *args, **kwargs) -> ServiceError:
-        with pytest.raises(ServiceError) as raised:
-            self.call(method, *args, **kwargs)
-        return raised.value
+        super().__init__(backend, tmp_path, env={
+            "CRM_SMTP_URL": smtp_url, "CRM_SMTP_RATE_PER_SECOND": "100000", "CRM_SMTP_RATE_PER_MINUTE": "10000000",
+            "CRM_MARKETING_SEND_TICK": "0.5"}, timeout=20)
 
     def campaign(self, n: int, suppressed: int = 0) -> tuple[str, list[str]]:
         tag = uuid.uuid4().hex[:6]
@@ -81,14 +56,6 @@ class Marketing:
                 return job
             time.sleep(0.2)
 
-    def close(self) -> None:
-        self.proc.stop()
-        self.pool.close()
-        self.engine.dispose()
-        self.vhost.delete()
-        if self.pg is not None:
-            self.pg.drop()
-
 
 @pytest.fixture(scope="module")
 def mail(tmp_path_factory):
@@ -99,11 +66,7 @@ def mail(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def marketing(backend, tmp_path_factory, mail):
-    service = Marketing(backend, tmp_path_factory.mktemp(f"marketing-{backend}"), mail[1])
-    try:
-        yield service
-    finally:
-        service.close()
+    yield from running(Sending(backend, tmp_path_factory.mktemp(f"marketing-{backend}"), mail[1]))
 
 
 def received(directory, addresses) -> Counter:

@@ -5,80 +5,28 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_common import migrate, tables
 from crm_common.bus import Publisher
-from crm_common.config import repo_root
-from crm_common.context import Actor
-from crm_common.db import make_engine
 from crm_common.context import Context
 from crm_common.envelope import make_envelope
 from crm_common.errors import ServiceError
-from crm_common.permissions import BUILTIN_ROLES
-from crm_common.rpcclient import RpcPool
-from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost
 from crm_common.testing.waiting import eventually
 from crm_marketing.domain import suppressions
 from crm_marketing.models import Suppression
 from crm_marketing_contracts import SuppressionIn
+from services.marketing.tests.integration.harness import MARKETER, REP, Marketing, running
 
 pytestmark = pytest.mark.integration
 
-MARKETER = Actor(user_id="mk-1", roles=("marketer",), perms=BUILTIN_ROLES["marketer"])
-REP = Actor(user_id="rep-1", roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
 
-
-class Marketing:
-    """The service process, its database and a signed RPC pool, on a private vhost."""
-
-    def __init__(self, backend: str, tmp_path):
-        self.vhost = Vhost().create()
-        self.pg = PgDatabases(["marketing"]).create() if backend == "postgresql" else None
-        self.url = self.pg.url("marketing") if self.pg else f"sqlite:///{tmp_path / 'marketing.db'}"
-        migrate.upgrade("marketing", self.url)
-        self.engine = make_engine(self.url)
-        env = {"AMQP_URI": self.vhost.uri, "CRM_VAR_DIR": str(tmp_path), "MARKETING_DATABASE_URL": self.url,
-               "CRM_RETRY_DELAYS": "0.2,0.4", "CRM_OUTBOX_RELAY_INTERVAL": "0.3"}
-        self.proc = ServiceProcess("crm_marketing.service:MarketingService", env, tmp_path, name="marketing",
-                                   config=repo_root() / "services" / "marketing" / "config.yaml")
-        self.proc.start().wait_ready("marketing")
-        self.pool = RpcPool(self.vhost.uri, timeout=10, key_file=self.proc.env["CRM_BUS_KEY_FILE"])
-
-    def call(self, method: str, *args, actor: Actor = MARKETER, **kwargs):
-        return self.pool.call("marketing", method, *args, actor=actor, **kwargs)
-
-    def refused(self, method: str, *args, **kwargs) -> ServiceError:
-        with pytest.raises(ServiceError) as raised:
-            self.call(method, *args, **kwargs)
-        return raised.value
-
-    def entries(self) -> dict:
-        with self.engine.connect() as conn:
-            return {row.id: row for row in conn.execute(select(Suppression.__table__))}
-
-    def outbox(self, type_: str) -> list[dict]:
-        table = Suppression.metadata.tables[tables.OUTBOX]
-        with self.engine.connect() as conn:
-            return [row.envelope for row in conn.execute(select(table).where(table.c.type == type_))]
-
-    def close(self) -> None:
-        self.proc.stop()
-        self.pool.close()
-        self.engine.dispose()
-        self.vhost.delete()
-        if self.pg is not None:
-            self.pg.drop()
+def entries(marketing) -> dict:
+    return {row.id: row for row in marketing.rows(Suppression)}
 
 
 @pytest.fixture(scope="module")
 def marketing(backend, tmp_path_factory):
-    service = Marketing(backend, tmp_path_factory.mktemp(f"marketing-{backend}"))
-    try:
-        yield service
-    finally:
-        service.close()
+    yield from running(Marketing(backend, tmp_path_factory.mktemp(f"marketing-{backend}")))
 
 
 def address() -> str:
@@ -108,20 +56,20 @@ def test_the_suppression_rpcs_over_the_broker(marketing):
     complaint = marketing.call("create_suppression", {"email": email, "reason": "complaint"})
     kept = marketing.refused("delete_suppression", id=complaint["id"])
     assert kept.code == "conflict" and "cannot be lifted" in kept.detail
-    assert marketing.entries()[complaint["id"]].deleted_at is None
+    assert entries(marketing)[complaint["id"]].deleted_at is None
     (lifted,) = [e for e in marketing.outbox("marketing.suppression_lifted.v1") if e["data"]["id"] == entry["id"]]
     assert (lifted["entity"], lifted["action"]) == ("suppression", "delete")
 
 
 def test_a_caller_without_the_permission_or_with_bad_input_changes_nothing(marketing):
-    before = marketing.entries()
+    before = entries(marketing)
     email = address()
     assert marketing.refused("create_suppression", {"email": email}, actor=REP).code == "forbidden"
     assert marketing.refused("check_suppression", {"email": email}, actor=REP).code == "forbidden"
     bad = marketing.refused("create_suppression", {"email": "nope", "reason": "erased"})
     assert bad.code == "validation_failed" and set(bad.errors) == {"email", "reason"}
     assert marketing.refused("get_suppression", id=str(uuid.uuid4())).code == "not_found"
-    assert marketing.entries().keys() == before.keys()
+    assert entries(marketing).keys() == before.keys()
 
 
 def test_an_erasure_request_keeps_the_address_suppressed_by_its_hash(marketing):
@@ -138,7 +86,7 @@ def test_an_erasure_request_keeps_the_address_suppressed_by_its_hash(marketing):
     answer = eventually(lambda: [e for e in marketing.outbox("marketing.privacy_part_completed.v1")
                                  if e["data"]["request_id"] == request_id], until=bool)
     assert answer[0]["data"]["counts"] == {"suppressions": 1} and answer[0]["data"]["status"] == "done"
-    row = marketing.entries()[entry["id"]]
+    row = entries(marketing)[entry["id"]]
     assert (row.email, row.note, row.reason) == (None, None, "erased")
     assert all(email not in str(value) for value in row)
     assert marketing.call("check_suppression", {"email": email}) == {"email": email, "suppressed": True,
@@ -165,4 +113,4 @@ def test_a_writer_that_lost_the_race_gets_the_409_and_its_transaction_goes_on(ma
             suppressions.create(ctx, SuppressionIn().load({"email": email}))
         assert lost.value.code == "conflict" and lost.value.extra["existing_id"] == winner["id"]
         other = suppressions.create(ctx, SuppressionIn().load({"email": address()})).id
-    assert other in marketing.entries() and events == ["marketing.suppression_added.v1"]
+    assert other in entries(marketing) and events == ["marketing.suppression_added.v1"]

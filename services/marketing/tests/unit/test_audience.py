@@ -58,6 +58,22 @@ def test_a_lead_is_copied_and_only_the_fields_an_event_carries_change(session, s
     assert member(session, "lead", "lead-2").email == "bo@imports.example"
 
 
+def test_sales_tags_reach_the_audience_and_a_segment_rule_on_a_tag(session, send):
+    from crm_marketing.domain import segment_rules
+    send("sales.lead_created.v1", {**LEAD, "tags": ["vip", "expo-2026", "vip"]})
+    send("sales.contact_created.v1", {"id": "c-9", "email": "t@tags.example", "tags": ["expo-2026"]})
+    lead, contact = member(session, "lead", "lead-1"), member(session, "contact", "c-9")
+    assert (lead.tags, contact.tags) == (["expo-2026", "vip"], ["expo-2026"])
+
+    def tagged(tag):
+        where = segment_rules.condition({"all": [{"field": "tags", "op": "contains", "value": tag}]})
+        return sorted(m.source_id for m in session.execute(select(AudienceMember).where(where)).scalars())
+    assert (tagged("vip"), tagged("expo-2026")) == (["lead-1"], ["c-9", "lead-1"])
+    send("sales.lead_updated.v1", {"id": "lead-1", "tags": [], "changed_fields": ["tags"]})
+    send("sales.contact_updated.v1", {"id": "c-9", "first_name": "Tia", "changed_fields": ["first_name"]})
+    assert (lead.tags, contact.tags, tagged("vip")) == ([], ["expo-2026"], [])  # an event without tags keeps them
+
+
 def test_a_contact_takes_its_account_whichever_arrives_first_and_follows_it(session, send):
     send("sales.contact_created.v1", {"id": "c-1", "account_id": "a-1", "first_name": "Grace", "last_name": "Hopper",
                                       "email": "grace@navy.example", "title": "Admiral", "owner_id": "u-1"})

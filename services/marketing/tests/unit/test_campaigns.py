@@ -52,7 +52,7 @@ def test_a_campaign_with_variants_is_stored_labelled_with_ab_defaults_and_announ
         ("A", made["a"], 60, False), ("B", made["b"], 40, False)]
     assert (dumped["ab_metric"], dumped["ab_test_share"], dumped["ab_wait_minutes"]) == ("opens", 20, 240)
     assert events == [(c.CAMPAIGN_CREATED, {"id": campaign.id, "name": "Spring", "type": "email",
-                                            "status": "draft"})]
+                                            "status": "draft", "actual_cost": None, "currency": "EUR"})]
     assert campaigns.ready_to_send(campaign) == []
 
 
@@ -92,6 +92,7 @@ def test_another_type_moves_along_the_flow_by_updates_an_email_campaign_by_its_s
     assert patch(marketer, event, status="sending").status == "sending"
     assert patch(marketer, event, status="sent").status == "sent"
     assert events[-1] == (c.CAMPAIGN_UPDATED, {"id": event.id, "name": "Spring", "type": "event", "status": "sent",
+                                               "actual_cost": "250.00", "currency": "USD",
                                                "changed_fields": ["status"]})
     refused(patch, marketer, event, status="cancelled", code="conflict")  # sent is the end
     email = add(marketer, template_id=made["a"], segment_ids=[made["segment"]])

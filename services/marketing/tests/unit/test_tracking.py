@@ -2,6 +2,8 @@
 a click only to the message's own link, an unsubscribe that suppresses and withdraws consent."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -82,24 +84,88 @@ def test_the_unsubscribe_page_changes_nothing_and_the_post_suppresses_and_withdr
                                                                                            session):
     message = sent(email="ada@engines.example", member_id="m-1")
     token = tokens.make("unsubscribe", message.id)
-    assert tracking.preview_unsubscribe(make_ctx(), {"token": token}) == {"address": "a***@engines.example",
-                                                                          "unsubscribed": False}
+    assert tracking.preview_unsubscribe(make_ctx(), {"token": token}) == {
+        "address": "a***@engines.example", "topic": None, "unsubscribed": False, "unsubscribed_all": False}
     assert events == [] and session.execute(select(Suppression)).first() is None and hits(session) == []
     assert tracking.unsubscribe(make_ctx(), {"token": token, "user_agent": BROWSER}, client_ip="198.51.100.7") == {
-        "address": "a***@engines.example", "unsubscribed": True}
+        "address": "a***@engines.example", "topic": None, "unsubscribed": True, "unsubscribed_all": True}
     entry = session.execute(select(Suppression)).scalar_one()
     assert (entry.email, entry.reason, entry.source) == ("ada@engines.example", "unsubscribe", message.campaign_id)
     consent = session.execute(select(Consent)).scalar_one()
     assert (consent.status, consent.channel, consent.ip) == ("opted_out", "email", "198.51.100.7")
     assert consent.source == f"unsubscribe:{message.campaign_id}"
     (gone,) = events.of(c.UNSUBSCRIBED)
-    assert (gone["message_id"], gone["suppression_id"]) == (message.id, entry.id)
+    assert (gone["message_id"], gone["suppression_id"], gone["topic"]) == (message.id, entry.id, None)
     assert [t for t, _ in events] == [c.SUPPRESSION_ADDED, c.CONSENT_CHANGED, c.UNSUBSCRIBED]
     events.clear()
     assert tracking.unsubscribe(make_ctx(), {"token": token})["unsubscribed"] is True  # twice is once
     assert events == [] and len(hits(session, "unsubscribe")) == 1
     assert tracking.preview_unsubscribe(make_ctx(), {"token": token})["unsubscribed"] is True
     missing(tracking.unsubscribe, make_ctx(), {"token": tokens.make("open", message.id)})
+
+
+def topic_campaign(session, topic: str | None = "newsletter") -> str:
+    from crm_marketing.models import Campaign
+    campaign = Campaign(name=f"{topic} issue", type="email", segment_ids=[], topic=topic)
+    session.add(campaign)
+    session.flush()
+    return campaign.id
+
+
+def mailable_by(session, email: str, topic: str | None) -> bool:
+    from crm_marketing.domain import consents
+    from crm_marketing.domain.suppressions import email_hash
+    return email_hash(email) in consents.mailable(session, [email_hash(email)], topic)
+
+
+def test_a_topic_campaigns_link_unsubscribes_from_that_topic_only(make_ctx, sent, events, session):
+    from crm_marketing.models import AudienceMember, AudienceTopic
+    from crm_marketing.domain.suppressions import email_hash
+    ada = AudienceMember(kind="contact", source_id="c-ada", email="ada@engines.example",
+                         email_hash=email_hash("ada@engines.example"), first_name="Ada", tags=[], score=0)
+    session.add(ada)
+    session.add_all([AudienceTopic(contact_id="c-ada", email_hash=ada.email_hash, topic=t, subscribed=True,
+                                   changed_at=tracking.utcnow()) for t in ("newsletter", "webinars")])
+    session.flush()
+    message = sent(email="ada@engines.example", member_id=ada.id, campaign_id=topic_campaign(session))
+    token = tokens.make("unsubscribe", message.id)
+    shown = {"address": "a***@engines.example", "topic": "newsletter", "unsubscribed": False, "unsubscribed_all": False}
+    assert tracking.preview_unsubscribe(make_ctx(), {"token": token}) == shown
+    assert tracking.unsubscribe(make_ctx(), {"token": token, "user_agent": BROWSER}, client_ip="198.51.100.7") == {
+        **shown, "unsubscribed": True}
+    assert session.execute(select(Suppression)).first() is None and session.execute(select(Consent)).first() is None
+    assert {(t.topic, t.subscribed) for t in session.execute(select(AudienceTopic)).scalars()} == {
+        ("newsletter", False), ("webinars", True)}
+    assert not mailable_by(session, "ada@engines.example", "newsletter")  # that topic's next issue skips her
+    assert mailable_by(session, "ada@engines.example", "webinars") and mailable_by(session, "ada@engines.example", None)
+    (gone,) = events.of(c.UNSUBSCRIBED)
+    assert (gone["topic"], gone["suppression_id"], gone["member_id"]) == ("newsletter", None, ada.id)
+    assert gone["contact_id"] == "c-ada"  # sales ends its content subscriptions of that contact (its handler)
+    assert [t for t, _ in events] == [c.UNSUBSCRIBED]
+    events.clear()
+    assert tracking.unsubscribe(make_ctx(), {"token": token})["unsubscribed"] is True  # twice is once
+    assert events == [] and len(hits(session, "unsubscribe")) == 1
+
+    everything = tracking.unsubscribe(make_ctx(), {"token": token, "scope": "all"}, client_ip="198.51.100.7")
+    assert everything == {**shown, "unsubscribed": True, "unsubscribed_all": True}  # the page's second choice
+    assert session.execute(select(Suppression.reason)).scalar_one() == "unsubscribe"
+    assert session.execute(select(Consent.status)).scalar_one() == "opted_out"
+    assert (events.of(c.UNSUBSCRIBED)[0]["topic"], events.of(c.UNSUBSCRIBED)[0]["contact_id"]) == (None, "c-ada")
+    assert not mailable_by(session, "ada@engines.example", "webinars")
+
+
+def test_a_lead_leaves_a_topic_by_its_address_and_a_later_subscription_brings_it_back(make_ctx, sent, session):
+    from crm_marketing.domain import topics
+    from crm_marketing.models import AudienceTopic
+    message = sent(email="cy@engines.example", campaign_id=topic_campaign(session, "events"))
+    tracking.unsubscribe(make_ctx(), {"token": tokens.make("unsubscribe", message.id)})
+    row = session.execute(select(AudienceTopic)).scalar_one()
+    assert (row.contact_id, row.topic, row.subscribed) == (None, "events", False)
+    assert not mailable_by(session, "cy@engines.example", "events") and mailable_by(session, "cy@engines.example", "newsletter")
+    # sales subscribes the address (as a contact now) to the topic after the click: mailed again
+    later = {"topic": "events", "contact_id": "c-cy", "email": "cy@engines.example", "subscribed": True}
+    topics.changed(session, later, {"occurred_at": (tracking.utcnow() + timedelta(seconds=5)).isoformat()})
+    assert mailable_by(session, "cy@engines.example", "events")
 
 
 def test_an_unsubscribe_upgrades_a_manual_entry_of_the_address(make_ctx, marketer, sent, session):

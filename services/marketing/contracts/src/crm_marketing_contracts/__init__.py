@@ -34,7 +34,7 @@ from crm_marketing_contracts.sending import (CAMPAIGN_SEND_FINISHED, CAMPAIGN_SE
 from crm_marketing_contracts.tracking import (CONFIRM_CONSENT, EMAIL_CLICKED, EMAIL_OPENED, PREVIEW_UNSUBSCRIBE, TRACK,
                                               UNSUBSCRIBE, UNSUBSCRIBED, ClickData, ConfirmResult, MessageHitData,
                                               TokenIn, TrackIn, TrackResult, UnsubscribedData, UnsubscribeState)
-from crm_marketing_contracts.tracking import ConfirmIn
+from crm_marketing_contracts.tracking import SCOPES as UNSUBSCRIBE_SCOPES, ConfirmIn, UnsubscribeIn
 from crm_marketing_contracts.consents import CONSENT_CHANGED, ConsentChangedData
 from crm_marketing_contracts.forms import (CREATE_FORM, DELETE_FORM, FIELD_TYPES, FORM_SUBMITTED, GET_FORM, LIST_FORMS,
                                            SUBMIT_FORM, UPDATE_FORM, Form, FormIn, FormPage, FormPatch, FormQuery,
@@ -56,6 +56,8 @@ RECORD_CHANGED = event("marketing", "record_changed", 1, RecordChangedData,
                        "A marketing record was changed, deleted or exported by a change without an event of "
                        "its own (a privacy request: a suppression entry erased or exported).",
                        entity=FROM_DATA, action=FROM_DATA)
+
+from crm_marketing_contracts.segments import TOPICS  # noqa: E402 - sales' content topics (the topic rule)
 
 # the public names of every area module above (each area adds one import line above this)
 __all__ = sorted(name for name in dir() if not name.startswith("_") and name not in ("FROM_DATA", "event"))

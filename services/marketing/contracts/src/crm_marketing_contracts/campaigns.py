@@ -14,6 +14,7 @@ from crm_common.contracts.fields import AT_LEAST_ONE_FIELD, Day, Money, Text, Ti
 from crm_common.contracts.registry import event, rpc
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
 from crm_marketing_contracts.fields import EmailAddress
+from crm_marketing_contracts.segments import TOPICS
 
 TYPES = ("email", "event", "webinar", "social", "print", "other")
 STATUSES = ("draft", "scheduled", "sending", "sent", "cancelled")
@@ -67,6 +68,9 @@ class CampaignFields(Strict):
                                                             "the winner goes to the rest"})
     ab_wait_minutes = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=43_200),
                                      metadata={"description": "minutes from the test to the winner (default 240)"})
+    topic = fields.String(allow_none=True, validate=validate.OneOf(TOPICS), metadata={
+        "description": "the content topic the campaign is for (sales' content subscriptions): its send skips "
+                       "whoever unsubscribed from it (skip_reason topic_unsubscribed); other topics still reach them"})
 
 
 class CampaignIn(CampaignFields):
@@ -113,6 +117,7 @@ class Campaign(Record):
     ab_test_share = fields.Integer(allow_none=True)
     ab_wait_minutes = fields.Integer(allow_none=True)
     winner_variant_id = fields.String(allow_none=True)
+    topic = fields.String(allow_none=True)
     scheduled_at = Timestamp(allow_none=True)
     sent_at = Timestamp(allow_none=True)
     send_job_id = fields.String(allow_none=True)
@@ -182,6 +187,8 @@ class CampaignEventData(Schema):
     type = fields.String(required=True)
     status = fields.String(required=True)
     changed_fields = fields.List(fields.String())
+    actual_cost = fields.String(allow_none=True, metadata={"description": "for analytics: cost per lead, ROI"})
+    currency = fields.String(allow_none=True)
 
 
 CAMPAIGN_CREATED = event("marketing", "campaign_created", 1, CampaignEventData, "A campaign was created.",

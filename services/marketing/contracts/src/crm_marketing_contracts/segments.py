@@ -2,7 +2,8 @@
 
 `rules` is `{"all": [...]}` or `{"any": [...]}`, nested (at most RULE_DEPTH levels), whose leaves are an
 attribute rule `{"field": "country", "op": "in", "value": ["DE", "FR"]}`, a consent rule
-`{"field": "consent", "channel": "email", "op": "eq", "value": "opted_in"}` or a behaviour rule
+`{"field": "consent", "channel": "email", "op": "eq", "value": "opted_in"}`, a topic rule
+`{"field": "topic", "op": "subscribed", "value": "newsletter"}` (a contact subscribed in sales) or a behaviour rule
 `{"behaviour": "clicked", "ref_id": "<campaign id>", "within_days": 30, "negate": false}`. The shape of a
 rule tree is checked by the service (every problem named by its path, e.g. `rules.all.1.op`).
 """
@@ -17,10 +18,11 @@ from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
 READ, CREATE, UPDATE, DELETE = (("segment", action) for action in ("read", "create", "update", "delete"))
 RULE_DEPTH = 5  # nesting levels of all/any
 RULES_RULE = ("rules is a tree of all/any groups (each with 1 to 50 items, at most 5 levels deep) over "
-              "attribute, consent and behaviour rules; an unknown field, operator or behaviour, a value of the "
-              "wrong type or an empty group is a 422 naming its path (rules.all.0.op)")
+              "attribute, consent, topic and behaviour rules; an unknown field, operator or behaviour, a value "
+              "of the wrong type or an empty group is a 422 naming its path (rules.all.0.op)")
 ATTRIBUTES = ("kind", "country", "industry", "grade", "lifecycle_stage", "lead_status", "score", "tags",
-              "owner_id", "campaign_id", "account_id", "consent")
+              "owner_id", "campaign_id", "account_id", "consent", "topic")
+TOPICS = ("newsletter", "product_updates", "events", "webinars")  # sales' content topics (its TOPICS)
 BEHAVIOURS = ("sent", "opened", "clicked", "unsubscribed", "bounced", "form_submitted", "bought",
               "ticket_opened", "ticket_solved", "survey_answered", "open_ticket", "no_open_ticket")
 RULES_DOC = {"type": "object", "description": RULES_RULE,

@@ -12,6 +12,7 @@ from crm_common.contracts.registry import event, rpc
 from crm_common.contracts.schemas import Strict
 
 KINDS = ("open", "click")
+SCOPES = ("topic", "all")  # what an unsubscribe of a topic campaign's message leaves
 TOKEN = {"validate": validate.Length(min=1, max=64), "metadata": {"description": "the signed token of the link"}}
 
 
@@ -39,11 +40,21 @@ class ConfirmIn(TokenIn):
                                                                    "confirmed whatever the user agent"})
 
 
+class UnsubscribeIn(TokenIn):
+    scope = fields.String(load_default="topic", validate=validate.OneOf(SCOPES), metadata={
+        "description": "what a topic campaign's message unsubscribes from: its topic (the default, and RFC 8058's "
+                       "one-click) or all marketing mail; a message of no topic always unsubscribes from all"})
+
+
 class UnsubscribeState(Schema):
-    """What the unsubscribe page says: the address (masked), and whether it is unsubscribed already."""
+    """What the unsubscribe page says: the address (masked), the topic the link unsubscribes from (None: all
+    marketing mail), and whether it is unsubscribed from that already (and from all mail)."""
 
     address = fields.String(required=True, metadata={"description": "masked: a***@example.com"})
-    unsubscribed = Boolean(required=True)
+    topic = fields.String(allow_none=True, metadata={"description": "the content topic of the message's campaign: "
+                                                                   "the link unsubscribes from it only"})
+    unsubscribed = Boolean(required=True, metadata={"description": "from what the link unsubscribes from"})
+    unsubscribed_all = Boolean(required=True, metadata={"description": "from all marketing mail"})
 
 
 class ConfirmResult(Schema):
@@ -72,7 +83,11 @@ class UnsubscribedData(Schema):
     message_id = fields.String(required=True)
     campaign_id = fields.String(required=True)
     member_id = fields.String(allow_none=True)
+    contact_id = fields.String(allow_none=True, metadata={"description": "the sales contact the message went to "
+                                                                        "(null: a lead or no member)"})
     suppression_id = fields.String(allow_none=True)
+    topic = fields.String(allow_none=True, metadata={"description": "the content topic left (a topic campaign's "
+                                                                   "link); absent or null: all marketing mail"})
     occurred_at = Timestamp(required=True)
 
 
@@ -83,7 +98,8 @@ EMAIL_CLICKED = event("marketing", "email_clicked", 1, ClickData,
                       "A person (not a link scanner) clicked a link of a message for the first time.",
                       entity="message", action="update")
 UNSUBSCRIBED = event("marketing", "unsubscribed", 1, UnsubscribedData,
-                     "A recipient unsubscribed with the link (or the one-click header) of a message.",
+                     "A recipient unsubscribed with the link (or the one-click header) of a message: from the "
+                     "content topic named (a topic campaign's), or from all marketing mail.",
                      entity="message", action="update")
 
 # -- RPC methods (public: permission None, the token is the credential) -------------------------------
@@ -92,9 +108,10 @@ TRACK = rpc("marketing", "track", TrackIn, TrackResult,
             description="Record an open or a click of a message (its token); a click answers the original link.")
 PREVIEW_UNSUBSCRIBE = rpc("marketing", "preview_unsubscribe", TokenIn, UnsubscribeState,
                           description="What the unsubscribe page shows; changes nothing.")
-UNSUBSCRIBE = rpc("marketing", "unsubscribe", TokenIn, UnsubscribeState,
-                  description="Unsubscribe the recipient of a message (RFC 8058 one-click): suppression list, "
-                              "consent opted_out.")
+UNSUBSCRIBE = rpc("marketing", "unsubscribe", UnsubscribeIn, UnsubscribeState,
+                  description="Unsubscribe the recipient of a message (RFC 8058 one-click): from the topic of a "
+                              "topic campaign's message (scope topic), else from all marketing mail (suppression "
+                              "list, consent opted_out).")
 CONFIRM_CONSENT = rpc("marketing", "confirm_consent", ConfirmIn, ConfirmResult,
                       description="Confirm a pending consent with the double opt-in link (idempotent); a link "
                                   "scanner's GET is answered without confirming (status pending).")

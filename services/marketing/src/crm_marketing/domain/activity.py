@@ -31,12 +31,12 @@ def record(session, kind: str, *, email_hash: str | None = None, member_id: str 
 
 def record_many(session, kind: str, rows: list[dict]) -> None:
     """Many activities of one kind in the caller's transaction, in one insert (a campaign's email_sent): each
-    row has member_id, email_hash, account_id, ref_id, detail and occurred_at."""
+    row has member_id, email_hash, account_id, ref_id, detail and occurred_at (and may bring its id)."""
     if kind not in KINDS:
         raise ValueError(f"unknown activity kind {kind!r}")
     from crm_common import bulk
     from crm_common.db import new_id
     bulk.insert_rows(session, AudienceActivity.__table__, [
-        {"id": new_id(), "kind": kind, "member_id": row.get("member_id"), "email_hash": row.get("email_hash"),
+        {"id": row.get("id") or new_id(), "kind": kind, "member_id": row.get("member_id"), "email_hash": row.get("email_hash"),
          "account_id": row.get("account_id"), "ref_id": row.get("ref_id"), "detail": row.get("detail") or {},
          "occurred_at": row.get("occurred_at") or utcnow(), "source_event_id": None} for row in rows])

@@ -26,9 +26,9 @@ from crm_marketing.models import AudienceAccount, AudienceActivity, AudienceMemb
 
 LEAD_FIELDS = {"first_name": "first_name", "last_name": "last_name", "company": "company", "title": "title",
                "phone": "phone", "country": "country", "industry": "industry", "status": "lead_status",
-               "owner_id": "owner_id", "campaign_id": "campaign_id", "score": "score"}
+               "owner_id": "owner_id", "campaign_id": "campaign_id", "score": "score", "tags": "tags"}
 CONTACT_FIELDS = {"first_name": "first_name", "last_name": "last_name", "title": "title", "phone": "phone",
-                  "owner_id": "owner_id", "account_id": "account_id"}
+                  "owner_id": "owner_id", "account_id": "account_id", "tags": "tags"}
 ACCOUNT_FIELDS = ("name", "country", "industry", "grade", "lifecycle_stage")
 COPIED = {"company": "name", "country": "country", "industry": "industry", "grade": "grade",
           "lifecycle_stage": "lifecycle_stage"}  # member field <- account field
@@ -62,6 +62,8 @@ def _apply(member: AudienceMember, data: dict, names: dict) -> None:
             value = data[source]
             if target == "score":
                 value = value or 0
+            elif target == "tags":  # sales' tags, as segments and scoring rules read them
+                value = sorted({t for t in value or [] if isinstance(t, str)})
             elif target == "country" and isinstance(value, str):
                 value = value.upper()[:2]
             setattr(member, target, _clip(value, AudienceMember.__table__.c[target].type.length or 10**6)

@@ -28,7 +28,7 @@ AB_DEFAULTS = {"ab_metric": "opens", "ab_test_share": 20, "ab_wait_minutes": 240
 LABELS = "ABCDE"
 FIELDS = ("name", "type", "budget", "actual_cost", "expected_revenue", "currency", "starts_on", "ends_on",
           "segment_ids", "template_id", "from_name", "from_email", "reply_to", "ab_metric", "ab_test_share",
-          "ab_wait_minutes")
+          "ab_wait_minutes", "topic")
 
 
 def _load(ctx, record_id: str, action: str) -> Campaign:
@@ -240,7 +240,9 @@ def _replace_variants(session, campaign: Campaign, variants: list[dict]) -> None
 
 
 def _event(campaign: Campaign, changed: list[str] | None = None) -> dict:
-    data = {"id": campaign.id, "name": campaign.name, "type": campaign.type, "status": campaign.status}
+    data = {"id": campaign.id, "name": campaign.name, "type": campaign.type, "status": campaign.status,
+            "actual_cost": None if campaign.actual_cost is None else str(campaign.actual_cost),
+            "currency": campaign.currency}
     if changed is not None:
         data["changed_fields"] = changed
     return data

@@ -20,6 +20,7 @@ import html as htmllib
 import re
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from email.header import Header
 from email.utils import formataddr, formatdate
 
@@ -57,12 +58,13 @@ class Composed:
     message_id: str
 
 
-def unsubscribe_url(message_id: str, public: str | None = None) -> str:
-    return f"{public or public_url()}/u/{tokens.make('unsubscribe', message_id)}"
+def unsubscribe_url(message_id: str, public: str | None = None, minter: tokens.Minter | None = None) -> str:
+    return f"{public or public_url()}/u/{(minter or tokens.Minter(message_id)).make('unsubscribe')}"
 
 
-def track_links(html: str, message_id: str, public: str) -> tuple[str, list]:
+def track_links(html: str, message_id: str, public: str, minter: tokens.Minter | None = None) -> tuple[str, list]:
     """The HTML with its http(s) links pointing at the click route, and the original links in order."""
+    minter = minter or tokens.Minter(message_id)
     links: list[str] = []
     keep = f"{public}/u/"
 
@@ -71,14 +73,15 @@ def track_links(html: str, message_id: str, public: str) -> tuple[str, list]:
         if not url.lower().startswith(TRACKED) or url.startswith(keep):
             return match.group(0)
         links.append(url)
-        token = tokens.make("click", message_id, len(links) - 1)
+        token = minter.make("click", len(links) - 1)
         return f"{match.group(1)}{match.group(2)}{public}/t/c/{token}{match.group(2)}"
 
     return HREF.sub(swap, html), links
 
 
-def add_pixel(html: str, message_id: str, public: str) -> str:
-    pixel = (f'<img src="{public}/t/o/{tokens.make("open", message_id)}" width="1" height="1" alt="" '
+def add_pixel(html: str, message_id: str, public: str, minter: tokens.Minter | None = None) -> str:
+    token = (minter or tokens.Minter(message_id)).make("open")
+    pixel = (f'<img src="{public}/t/o/{token}" width="1" height="1" alt="" '
              'style="display:block;border:0;width:1px;height:1px">')
     found = None
     for found in BODY_END.finditer(html):
@@ -101,8 +104,20 @@ def _header(value: str) -> str:
     return Header(value, "utf-8").encode()
 
 
+@lru_cache(maxsize=64)  # a campaign's every message has the same From
 def _address(name: str | None, email: str) -> str:
     return formataddr((" ".join(name.split()), email)) if name else email
+
+
+_DATE = [0, ""]
+
+
+def _date() -> str:
+    """The Date header's value, formatted once a second."""
+    now = int(time.time())
+    if _DATE[0] != now:
+        _DATE[:] = [now, formatdate(now, localtime=False, usegmt=True)]
+    return _DATE[1]
 
 
 def _qp(text: str) -> bytes:
@@ -111,12 +126,15 @@ def _qp(text: str) -> bytes:
 
 
 def compose(rendered, *, message_id: str, to: str, sender: Sender, test: bool = False,
-            public: str | None = None, unsubscribe_mailto: str | None = None, unsubscribe: str | None = None) -> Composed:
-    """The message to `to` for the send log row `message_id` (its id signs the tokens)."""
+            public: str | None = None, unsubscribe_mailto: str | None = None, unsubscribe: str | None = None,
+            minter: tokens.Minter | None = None) -> Composed:
+    """The message to `to` for the send log row `message_id` (its id signs the tokens; `minter`, that id's
+    token maker, when the caller made one already)."""
     public = public or public_url()
-    html, links = track_links(rendered.html or "", message_id, public)
-    html = add_pixel(html, message_id, public)
-    unsubscribe = unsubscribe or unsubscribe_url(message_id, public)
+    minter = minter or tokens.Minter(message_id)
+    html, links = track_links(rendered.html or "", message_id, public, minter)
+    html = add_pixel(html, message_id, public, minter)
+    unsubscribe = unsubscribe or unsubscribe_url(message_id, public, minter)
     text = rendered.text if rendered.text and rendered.text.strip() else text_of(rendered.html or "")
     if unsubscribe not in text:
         text = f"{text}\n\n--\nUnsubscribe: {unsubscribe}\n"
@@ -129,7 +147,7 @@ def compose(rendered, *, message_id: str, to: str, sender: Sender, test: bool = 
         f"From: {_address(sender.name, sender.email)}",
         f"To: {to}",
         f"Subject: {_header(subject)}",
-        f"Date: {formatdate(time.time(), localtime=False, usegmt=True)}",
+        f"Date: {_date()}",
         f"Message-ID: {mid}",
         *([f"Reply-To: {_header(sender.reply_to)}"] if sender.reply_to else []),
         f"List-Unsubscribe: {list_unsubscribe}",

@@ -4,15 +4,17 @@ IP address, consent text version); every change emits `marketing.consent_changed
 One record per address (by its SHA-256 hash) and channel: posting again changes that record. The permission
 resource is `consent`; record scope "own" means the consents one recorded.
 
-Who may be mailed (`mailable`, asked by sending at send time): an address is mailable when it is not on the
-suppression list and its email consent allows it. By default (`CRM_MARKETING_REQUIRE_OPT_IN` unset or false)
+Who may be mailed (`skip_reason`, the one rule, which sending applies to each recipient at send time): an
+address is mailable when it is not on the suppression list and its email consent allows it. By default (`CRM_MARKETING_REQUIRE_OPT_IN` unset or false)
 an address with no email consent may be mailed, and one whose email consent is opted_out or pending (a double
 opt-in not yet confirmed) may not. With `CRM_MARKETING_REQUIRE_OPT_IN=true` (what a company mailing EU people
-without another legal basis sets) only an opted_in address may be mailed.
+without another legal basis sets) only an opted_in address may be mailed. A campaign for a content topic
+(`campaigns.topic`, sales' content subscriptions kept in `audience_topics`) also skips an address whose
+subscriptions to that topic all ended (`topic_unsubscribed`); other topics' campaigns still reach it.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import String, and_, case, exists, literal, null, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 import crm_marketing_contracts as c
@@ -23,41 +25,65 @@ from crm_common.errors import not_found
 from crm_common.unit_of_work import is_unique_violation
 from crm_common.versioning import check_version
 from crm_marketing.domain.suppressions import email_hash
-from crm_marketing.models import Consent, Suppression
+from crm_marketing.models import AudienceMember, AudienceTopic, Consent, Suppression
 
 RESOURCE, WHAT = "consent", "consent"
 PROOF = ("status", "source", "captured_at", "ip", "text_version", "contact_id", "lead_id")
-BLOCKING = ("opted_out", "pending")
 
 
 def require_opt_in() -> bool:
+    """The one consent setting: CRM_MARKETING_REQUIRE_OPT_IN (default false)."""
     return (config.env("CRM_MARKETING_REQUIRE_OPT_IN", "false") or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def mailable_condition(hash_column):
-    """The SQL condition "the address whose hash is `hash_column` may be mailed now" (see the module's rule)."""
+def topic_unsubscribed(hash_column, topic: str):
+    """SQL: the address whose hash is `hash_column` unsubscribed from `topic` in sales: it has subscriptions to
+    the topic (by the address, or as a contact of that address) and none of them is on."""
+    as_contact = exists(select(AudienceMember.id).where(
+        AudienceMember.source_id == AudienceTopic.contact_id, AudienceMember.kind == "contact",
+        AudienceMember.email_hash == hash_column).correlate_except(AudienceMember))
+    theirs = select(AudienceTopic.id).where(AudienceTopic.topic == topic, or_(
+        AudienceTopic.email_hash == hash_column, as_contact)).correlate_except(AudienceTopic)
+    return and_(exists(theirs.where(AudienceTopic.subscribed.is_(False))),
+                ~exists(theirs.where(AudienceTopic.subscribed.is_(True))))
+
+
+def skip_reason(hash_column, topic: str | None = None):
+    """The one mailability rule, as SQL over the address whose hash is `hash_column`: why it may not be mailed
+    now (`suppressed`; `consent_pending`, a double opt-in not confirmed; `no_consent`, opted out or, when opt-in
+    is required, never opted in; for a campaign of a content `topic`, `topic_unsubscribed`), NULL when it may be."""
     suppressed = exists(select(Suppression.id).where(Suppression.email_hash == hash_column,
                                                      Suppression.deleted_at.is_(None)))
-    on_email = and_(Consent.email_hash == hash_column, Consent.channel == "email")
+    status = select(Consent.status).where(Consent.email_hash == hash_column, Consent.channel == "email") \
+        .limit(1).scalar_subquery()
+    refused = status == "opted_out"
     if require_opt_in():
-        allowed = exists(select(Consent.id).where(on_email, Consent.status == "opted_in"))
-    else:
-        allowed = ~exists(select(Consent.id).where(on_email, Consent.status.in_(BLOCKING)))
-    return and_(~suppressed, allowed)
+        refused = or_(status.is_(None), status != "opted_in")
+    reasons = [(suppressed, "suppressed"), (status == "pending", "consent_pending"), (refused, "no_consent")]
+    if topic is not None:
+        reasons.append((topic_unsubscribed(hash_column, topic), "topic_unsubscribed"))
+    return case(*reasons, else_=null())
 
 
-def mailable(session, email_hashes) -> set[str]:
-    """Of the given address hashes, those that may be mailed now."""
-    hashes = sorted(set(email_hashes))
-    if not hashes:
-        return set()
-    blocked = set(session.execute(select(Suppression.email_hash).where(
-        Suppression.email_hash.in_(hashes), Suppression.deleted_at.is_(None))).scalars())
-    statuses = dict(session.execute(select(Consent.email_hash, Consent.status).where(
-        Consent.email_hash.in_(hashes), Consent.channel == "email")).all())
-    if require_opt_in():
-        return {h for h in hashes if h not in blocked and statuses.get(h) == "opted_in"}
-    return {h for h in hashes if h not in blocked and statuses.get(h) not in BLOCKING}
+def mailable_condition(hash_column):
+    """The SQL condition "the address whose hash is `hash_column` may be mailed now" (see `skip_reason`)."""
+    return skip_reason(hash_column).is_(None)
+
+
+def skip_reasons(session, email_hashes, topic: str | None = None) -> dict[str, str]:
+    """Of the given address hashes, those that may not be mailed now (by a campaign of `topic`), with why
+    (`skip_reason`)."""
+    hashes, reasons = sorted(set(email_hashes)), {}
+    for start in range(0, len(hashes), 400):  # SQLite compounds at most 500 SELECTs
+        given = union_all(*(select(literal(h, String).label("h")) for h in hashes[start:start + 400])).subquery()
+        reason = skip_reason(given.c.h, topic)
+        reasons.update(session.execute(select(given.c.h, reason).where(reason.is_not(None))).all())
+    return reasons
+
+
+def mailable(session, email_hashes, topic: str | None = None) -> set[str]:
+    """Of the given address hashes, those that may be mailed now (by a campaign of `topic`)."""
+    return set(email_hashes) - set(skip_reasons(session, email_hashes, topic))
 
 
 def _find(session, digest: str, channel: str) -> Consent | None:

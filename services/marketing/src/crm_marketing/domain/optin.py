@@ -16,7 +16,8 @@ from html import escape
 from crm_common import config
 from crm_common.db import utcnow
 from crm_common.errors import not_found
-from crm_marketing.domain import consents, mailer, tokens
+from crm_common import mail
+from crm_marketing.domain import consents, tokens
 from crm_marketing.domain.tracking import is_machine, mask
 from crm_marketing.models import Consent
 
@@ -68,10 +69,10 @@ def confirmation(address: str, link: str, form_name: str, consent_text: str) -> 
 def send_confirmation(address: str, link: str, form_name: str, consent_text: str) -> bool:
     """Hand the confirmation mail to the SMTP server; False (logged, no address) when it could not."""
     try:
-        with mailer.Connection() as smtp:
+        with mail.Connection() as smtp:
             smtp.send(confirmation(address, link, form_name, consent_text), sender(), address)
         return True
-    except (mailer.Refused, mailer.Unavailable, ValueError) as exc:
+    except (mail.Refused, mail.Unavailable, ValueError) as exc:
         log.warning("double opt-in mail not sent: %s", exc)
         return False
 

@@ -4,11 +4,11 @@ An area module has `export(ctx, address) -> (data, counts)` and `erase(ctx, addr
 address stays suppressed by its hash (the suppression list keeps the hash), never mailed again."""
 from __future__ import annotations
 
-from crm_marketing.domain import audience, consents, forms, scoring, send_log, suppressions, tracking
+from crm_marketing.domain import audience, consents, forms, scoring, send_log, suppressions, topics, tracking
 
 # in order: an area that finds its rows through another's (hits through their messages, scores through their
-# member, both by address) comes first
-PARTS = (suppressions, forms, tracking, send_log, scoring, audience, consents)
+# member, both by address) comes first; topics before the audience (which forgets the members' hashes)
+PARTS = (suppressions, forms, tracking, send_log, scoring, topics, audience, consents)
 
 
 def export(ctx, address: str) -> tuple[dict, dict]:

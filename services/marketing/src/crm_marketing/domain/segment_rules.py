@@ -9,6 +9,9 @@ Leaves:
   `tags` takes contains and not_contains (one tag).
 - consent `{"field": "consent", "channel": "email"|"sms"|"phone", "op": "eq"|"ne", "value": S}` with S one of
   opted_in, opted_out, pending or none (no consent recorded on that channel).
+- topic `{"field": "topic", "op": "subscribed"|"not_subscribed", "value": T}` with T one of sales' content
+  topics (newsletter, product_updates, events, webinars): a contact subscribed to T in sales (any product);
+  not_subscribed also matches leads.
 - behaviour `{"behaviour": B, "ref_id"?: id, "within_days"?: 1..3650, "negate"?: bool}`: sent, opened,
   clicked, unsubscribed, bounced (ref_id: a campaign), form_submitted (a form), ticket_opened, ticket_solved
   (a ticket), survey_answered, bought (a product; orders are an account's, so a contact matches by its
@@ -25,8 +28,8 @@ from sqlalchemy.orm import aliased
 
 from crm_common.db import utcnow
 from crm_common.errors import validation
-from crm_marketing.models import AudienceActivity, AudienceMember, Consent
-from crm_marketing_contracts import BEHAVIOURS, CHANNELS, RULE_DEPTH
+from crm_marketing.models import AudienceActivity, AudienceMember, AudienceTopic, Consent
+from crm_marketing_contracts import BEHAVIOURS, CHANNELS, RULE_DEPTH, TOPICS
 from crm_marketing_contracts.consents import STATUSES
 
 MAX_ITEMS = 50
@@ -36,7 +39,9 @@ TEXT_OPS = ("eq", "ne", "in", "not_in", "is_set")
 NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 TAG_OPS = ("contains", "not_contains")
 CONSENT_VALUES = STATUSES + ("none",)
-FIELDS = {**{name: TEXT_OPS for name in TEXT_FIELDS}, "score": NUMBER_OPS, "tags": TAG_OPS, "consent": ("eq", "ne")}
+TOPIC_OPS = ("subscribed", "not_subscribed")
+FIELDS = {**{name: TEXT_OPS for name in TEXT_FIELDS}, "score": NUMBER_OPS, "tags": TAG_OPS, "consent": ("eq", "ne"),
+          "topic": TOPIC_OPS}
 KIND_OF = {"sent": "email_sent", "opened": "email_opened", "clicked": "email_clicked", "unsubscribed": "unsubscribed",
            "bounced": "bounced", "form_submitted": "form_submitted", "ticket_opened": "ticket_opened",
            "ticket_solved": "ticket_solved", "survey_answered": "survey_answered", "bought": "order_placed"}
@@ -118,6 +123,9 @@ def _check_attribute(node: dict, path: str, errors: dict) -> None:
             _add(errors, f"{path}.channel", f"one of: {', '.join(CHANNELS)}")
         if value not in CONSENT_VALUES:
             _add(errors, f"{path}.value", f"one of: {', '.join(CONSENT_VALUES)}")
+    elif name == "topic":
+        if value not in TOPICS:
+            _add(errors, f"{path}.value", f"one of: {', '.join(TOPICS)}")
     elif name == "score":
         if not _is_int(value) or abs(value) > 10**9:
             _add(errors, f"{path}.value", "an integer")
@@ -167,6 +175,8 @@ def _attribute(node: dict):
         return _consent(node["channel"], op, value)
     if name == "tags":
         return _tags(op, value)
+    if name == "topic":
+        return _topic(op, value)
     column = getattr(AudienceMember, name)
     if op == "eq":
         return column == value
@@ -187,6 +197,13 @@ def _tags(op: str, tag: str):
     if op == "contains":
         return and_(AudienceMember.tags.is_not(None), found)
     return or_(AudienceMember.tags.is_(None), not_(found))
+
+
+def _topic(op: str, topic: str):
+    clause = and_(AudienceMember.kind == "contact", exists(select(AudienceTopic.id).where(
+        AudienceTopic.contact_id == AudienceMember.source_id, AudienceTopic.topic == topic,
+        AudienceTopic.subscribed.is_(True))))
+    return clause if op == "subscribed" else not_(clause)
 
 
 def _consent(channel: str, op: str, value: str):

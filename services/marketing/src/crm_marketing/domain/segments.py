@@ -120,7 +120,12 @@ def list_members(ctx, record_id: str, query: dict) -> dict:
     """One page of the segment's live members now, oldest first, and how many there are in all."""
     segment = _load(ctx, record_id, "read")
     now = utcnow()
+    limit = query.get("limit") or 50
     rows, cursor = paging.paginate(ctx.session, members(ctx.session, segment.rules, now), AudienceMember,
-                                   sort=query.get("sort") or "created_at", limit=query.get("limit") or 50,
+                                   sort=query.get("sort") or "created_at", limit=limit,
                                    cursor=query.get("cursor"), sortable=("created_at",))
-    return {"items": rows, "next_cursor": cursor, "count": count(ctx.session, segment.rules, now)}
+    # a first page that is not full holds every member: its length is the count, from the same statement (a
+    # second one, on PostgreSQL, sees a newer snapshot: a member who came in between was counted, not listed)
+    whole = not query.get("cursor") and len(rows) < limit
+    return {"items": rows, "next_cursor": cursor,
+            "count": len(rows) if whole else count(ctx.session, segment.rules, now)}

@@ -2,17 +2,18 @@
 rendered, tracked and handed to SMTP under the shared rate limit, resumable without sending anyone twice.
 
 Per batch (CRM_SEND_BATCH, 500) of recipients not yet in the send log, in the order of their address's hash:
-suppression and consent are checked (skipped rows keep `skip_reason`), each message is rendered and composed,
-the batch's rows are committed (`pending`), then sent one by one over one SMTP session; the handoff of each is
-committed just before the "." that ends its DATA; the batch's outcomes, events and activities commit after it.
+suppression and consent are checked (`consents.skip_reason`; skipped rows keep it), each message is rendered and composed,
+the batch's rows are committed (`pending`), then sent over the lanes' SMTP sessions; the handoff of each is
+marked just before the "." that ends its DATA (on PostgreSQL pipelined with it: send_log.Marker); the batch's
+outcomes, events and activities commit after it.
 The guarantee and its limits (send_log has the rule):
 - nobody gets a campaign twice: one row per campaign and address (unique index), written before any send;
   a resumed run skips every address with a row and never resends a row marked handed over; two runs of one
   job never overlap (the job lease) and a second send of a campaign is refused while one is live.
 - everybody gets it once: a pending row not marked handed over is sent by the resumed run. The one gap: a crash
-  after the mark's commit and before the "." left the process (microseconds per message, one message per
-  crash) leaves that recipient presumed sent without the message. A server that accepts a message and loses it
-  is a bounce, not a duplicate.
+  after the mark left for the database and before the "." left the process (a few statements, one message per
+  lane and crash) leaves that recipient presumed sent without the message. A server that accepts a message and
+  loses it is a bounce, not a duplicate.
 SMTP 5xx: failed, bounce hard, the address suppressed. 4xx: tried again after the run's other messages
 (CRM_SMTP_SOFT_TRIES, 3, CRM_SMTP_RETRY_DELAY seconds apart), then failed, bounce soft. No SMTP session
 (`Unavailable`): the job fails, resumable by sending the campaign again.
@@ -27,14 +28,20 @@ from sqlalchemy.orm import Session
 
 import crm_marketing_contracts as c
 from crm_common import config, outbox
-from crm_common.db import new_id, utcnow
-from crm_marketing.domain import ab_variants, compose, mailer, rendering, segments, send_lanes, send_log
+from crm_common.db import utcnow
+from crm_common import mail
+from crm_marketing.domain import ab_variants, compose, consents, rendering, segments, send_lanes, send_log, tokens
 from crm_marketing.domain.send_log import Item, Outcomes
 from crm_marketing.domain.throttle import Throttle
 from crm_marketing.models import (AudienceMember, Base, Campaign, CampaignVariant, EmailTemplate, Message,
                                   SendRecipient)
 
 KIND = "campaign_send"
+# what a batch reads of its members: the fields a template sees (rendering.FIELDS) and the row's own, not the
+# tags (JSON) nor timestamps every row would otherwise convert
+MEMBER_COLUMNS = [AudienceMember.__table__.c[name] for name in (
+    "id", "email", "email_hash", "account_id", "first_name", "last_name", "title", "company", "phone", "country",
+    "industry", "grade", "lifecycle_stage", "score")]
 CANCELLED, WAIT = object(), object()
 WAIT_SLICE = 20.0  # seconds: a waiting A/B test renews its lease and looks for a cancel this often
 
@@ -67,12 +74,14 @@ class Send:
     def __init__(self, job, plan: Plan):
         self.job, self.engine, self.plan = job, job.engine, plan
         self.campaign = plan.campaign
-        acct = mailer.account()
+        acct = mail.account()
         self.sender = compose.Sender(self.campaign.from_email, self.campaign.from_name, self.campaign.reply_to)
         envelope_from = config.env("CRM_MARKETING_BOUNCE_ADDRESS") or self.campaign.from_email
         self.lanes = send_lanes.Lanes(self.engine, acct, Throttle(self.engine, acct.key), envelope_from)
         self.batch = config.env_int("CRM_SEND_BATCH", 500)
         self.public = compose.public_url()
+        self.key = tokens.signing_key()
+        self.mailto = config.env("CRM_MARKETING_UNSUBSCRIBE_MAILTO")
         self.soft_tries = config.env_int("CRM_SMTP_SOFT_TRIES", 3)
         self.retry_delay = config.env_float("CRM_SMTP_RETRY_DELAY", 60.0)
         self.soft: list[Item] = []
@@ -174,11 +183,14 @@ class Send:
             session.execute(delete(SendRecipient).where(SendRecipient.job_id == self.job.job["id"]))
 
     def _new(self, after: str | None = None):
-        """The run's recipients with no row in the send log yet (still live), in address-hash order."""
+        """The run's recipients with no row in the send log yet, in address-hash order, with why one may not be
+        mailed (checked now). Only the run's own list is walked here (its primary key's range): the members'
+        fields are read by id afterwards, so no plan joins the whole audience per batch."""
         logged = exists().where(Message.campaign_id == self.campaign.id, Message.email_hash == SendRecipient.email_hash,
                                 send_log.REAL)
-        query = (select(*AudienceMember.__table__.c).join(SendRecipient, SendRecipient.member_id == AudienceMember.id)
-                 .where(SendRecipient.job_id == self.job.job["id"], AudienceMember.deleted_at.is_(None), ~logged)
+        reason = consents.skip_reason(SendRecipient.email_hash, self.campaign.topic).label("skip_reason")
+        query = (select(SendRecipient.email_hash, SendRecipient.member_id, reason)
+                 .where(SendRecipient.job_id == self.job.job["id"], ~logged)
                  .order_by(SendRecipient.email_hash))
         if after is not None:
             query = query.where(SendRecipient.email_hash > after)
@@ -199,13 +211,17 @@ class Send:
             if not rows:
                 return None
             self._last = rows[-1].email_hash
-            reasons = send_log.skip_reasons(session.connection(), [r.email_hash for r in rows])
-        items, log_rows, now = [], [], utcnow()
-        for member in rows:
+            members = {m.id: m for m in session.execute(select(*MEMBER_COLUMNS).where(
+                AudienceMember.id.in_([row.member_id for row in rows]), AudienceMember.deleted_at.is_(None)))}
+        items, log_rows, now, ids = [], [], utcnow(), send_log.new_ids(len(rows))
+        for row, message_id in zip(rows, ids):
+            member = members.get(row.member_id)
+            if member is None:  # left the audience since the run began
+                continue
             variant = self.winner if self.winner is not None or not self.plan.variants else self.split.next()
             self.position += 1
-            reason = reasons.get(member.email_hash)
-            item = Item(new_id(), member.email, member.email_hash, member.id, member.account_id,
+            reason = row.skip_reason
+            item = Item(message_id, member.email, member.email_hash, member.id, member.account_id,
                         variant.id if variant else None)
             links, mid = None, None
             if reason is None:
@@ -222,11 +238,12 @@ class Send:
         return items
 
     def _compose(self, item: Item, member, variant) -> compose.Composed:
+        minter = tokens.Minter(item.id, self.key)  # one per message: its id parsed once for its tokens
         recipient = rendering.recipient_of(member, self.campaign)
-        recipient["unsubscribe_url"] = unsubscribe = compose.unsubscribe_url(item.id, self.public)
+        recipient["unsubscribe_url"] = unsubscribe = compose.unsubscribe_url(item.id, self.public, minter)
         rendered = rendering.render(self._template_for(variant), recipient)
         return compose.compose(rendered, message_id=item.id, to=item.email, sender=self.sender, public=self.public,
-                               unsubscribe=unsubscribe)
+                               unsubscribe=unsubscribe, unsubscribe_mailto=self.mailto, minter=minter)
 
     def _leftovers(self) -> list[Item]:
         """Pending rows of an earlier run that never reached the handoff: sent now (re-composed)."""

@@ -11,6 +11,8 @@ came) and is sent by the resumed job.
 """
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,7 +24,7 @@ import crm_marketing_contracts as c
 from crm_common import bulk, config, outbox
 from crm_common.db import utcnow
 from crm_marketing.domain import activity
-from crm_marketing.models import Base, Consent, Message, Suppression
+from crm_marketing.models import Base, Message, Suppression
 
 M = Message.__table__
 REAL = M.c.is_test == False  # noqa: E712 - `is_test = false`: the partial unique index's own predicate
@@ -51,25 +53,11 @@ class Outcomes:
     now: list = field(default_factory=list)  # (message id, values): refusals, written with the next mark
 
 
-def skip_reasons(conn, hashes: list[str]) -> dict:
-    """email_hash -> why it is not mailed now (suppressed, opted out, double opt-in not confirmed, or no consent
-    when CRM_MARKETING_REQUIRE_CONSENT=on); the addresses that may be mailed are absent."""
-    if not hashes:
-        return {}
-    required = config.env("CRM_MARKETING_REQUIRE_CONSENT", "off") == "on"
-    statuses = dict(conn.execute(select(Consent.email_hash, Consent.status).where(
-        Consent.email_hash.in_(hashes), Consent.channel == "email")).all())
-    reasons = {}
-    for digest in hashes:
-        status = statuses.get(digest)
-        if status == "opted_out" or (required and status != "opted_in" and status != "pending"):
-            reasons[digest] = "no_consent"
-        elif status == "pending":
-            reasons[digest] = "consent_pending"
-    for (digest,) in conn.execute(select(Suppression.email_hash).where(
-            Suppression.email_hash.in_(hashes), Suppression.deleted_at.is_(None))):
-        reasons[digest] = "suppressed"
-    return reasons
+def new_ids(n: int) -> list[str]:
+    """n random UUIDs (version 4, as crm_common.db.new_id) from one read of the system's random source, not one
+    read per row (a batch's messages, their activities)."""
+    raw = os.urandom(16 * n)
+    return [str(uuid.UUID(bytes=raw[i:i + 16], version=4)) for i in range(0, 16 * n, 16)]
 
 
 def claim(engine, rows: list[dict]) -> None:
@@ -94,40 +82,82 @@ def mark(engine, item: Item, outcomes: Outcomes) -> None:
 
 class Marker:
     """Rule 2 as a send runs it. On PostgreSQL each mark is one autocommitted statement on a connection of its
-    own with `synchronous_commit` off: the commit is visible at once and survives the sender's crash (the
-    database has it), and it does not wait for the disk; a crash of the database server itself may forget the
-    last fraction of a second of marks, whose messages a resumed send would then send again.
-    CRM_SEND_MARK_SYNC=on waits for the disk on every mark instead (about ten times slower here)."""
+    own with `synchronous_commit` off, and it is pipelined with the "." (`__call__` sends the statement and
+    returns once it has left for the server; `confirm()`, after the ".", waits for its result):
+    - a crash before the statement has left: no mark and no "." (the server drops the message): sent again;
+    - a crash after it has left: the server has the whole statement and commits it (a statement the server
+      received runs to its end though its client is gone), so the row is presumed sent; the "." follows it
+      at once, with nothing to wait for in between. Waiting for the commit's answer before the "." (as
+      before) left the whole round trip, and under load the sender's wait to be scheduled again, between a
+      mark's commit and its "." (a kill -9 mid-batch then left two or four recipients marked without their
+      message);
+    - the mark failing after the "." went (the database lost): the job fails and that message, accepted
+      but not marked, is sent again by the resumed job (the one duplicate this allows, with a crash of the
+      database server itself, which may forget the last fraction of a second of marks: they do not wait for
+      the disk; CRM_SEND_MARK_SYNC=on waits, about ten times slower)."""
 
     def __init__(self, engine):
-        self.engine, self.conn, self._own = engine, None, None
+        self.engine, self.conn, self.pending = engine, None, False
         if engine.dialect.name == "postgresql":  # a connection of its own, outside the job's small pool
-            self._own = create_engine(engine.url, poolclass=NullPool)
-            self._fairy = self._own.raw_connection()
-            self.conn = self._fairy.driver_connection  # psycopg2's own: a mark costs its round trip, little more
-            self.conn.autocommit = True
-            with self.conn.cursor() as cur:
-                if config.env("CRM_SEND_MARK_SYNC", "off") != "on":
-                    cur.execute("SET synchronous_commit TO off")
-                cur.execute("PREPARE crm_mark (varchar, timestamptz) AS UPDATE messages "
-                            "SET handed_at = $2, attempts = attempts + 1 WHERE id = $1")
+            import psycopg2
+            args, kwargs = engine.dialect.create_connect_args(engine.url)
+            self.conn = psycopg2.connect(*args, **kwargs, async_=1)
+            _wait(self.conn)
+            self.cur = self.conn.cursor()
+            if config.env("CRM_SEND_MARK_SYNC", "off") != "on":
+                self._run("SET synchronous_commit TO off")
+            self._run("PREPARE crm_mark (varchar, timestamptz) AS UPDATE messages "
+                      "SET handed_at = $2, attempts = attempts + 1 WHERE id = $1")
+            self._own = create_engine(engine.url, poolclass=NullPool)  # refusals' outcomes
+
+    def _run(self, statement: str, params=None) -> None:
+        self.cur.execute(statement, params)
+        _wait(self.conn)
 
     def __call__(self, item: Item, outcomes: Outcomes) -> None:
         if self.conn is None:
             return mark(self.engine, item, outcomes)
+        self.confirm()
         if outcomes.now:
             with self._own.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 for message_id, values in outcomes.now:
                     conn.execute(_OUTCOME.values(**values), {"mid": message_id})
             outcomes.now.clear()
-        with self.conn.cursor() as cur:
-            cur.execute("EXECUTE crm_mark (%s, %s)", (item.id, utcnow()))
+        self.cur.execute("EXECUTE crm_mark (%s, %s)", (item.id, utcnow()))
+        self.pending = True
+        _wait(self.conn, until_sent=True)
+
+    def confirm(self) -> None:
+        """The last mark's result (after its "."): raises if it failed."""
+        if self.pending:
+            self.pending = False
+            _wait(self.conn)
 
     def close(self) -> None:
         if self.conn is not None:
-            self.conn = None
-            self._fairy.close()
+            conn, self.conn = self.conn, None
+            conn.close()
             self._own.dispose()
+
+
+def _wait(conn, until_sent: bool = False) -> None:
+    """Drive an asynchronous psycopg2 connection until its statement is done (or, `until_sent`, until the
+    statement has left for the server: waiting for its answer is all that is left)."""
+    import select
+
+    import psycopg2.extensions as ext
+    while True:
+        state = conn.poll()
+        if state == ext.POLL_OK:
+            return
+        if state == ext.POLL_READ:
+            if until_sent:
+                return
+            select.select([conn.fileno()], [], [])
+        elif state == ext.POLL_WRITE:
+            select.select([], [conn.fileno()], [])
+        else:
+            raise RuntimeError(f"unexpected psycopg2 poll state {state}")
 
 
 def refused(item: Item, code: int, response: str, permanent: bool, final: bool) -> tuple:
@@ -138,6 +168,12 @@ def refused(item: Item, code: int, response: str, permanent: bool, final: bool) 
     return item.id, values
 
 
+# the batch's messages sent, in one statement that answers when each was handed over (an expanding IN: one
+# statement cached, whatever the batch's size)
+_SENT = (update(M).where(M.c.id.in_(bindparam("ids", expanding=True)))
+         .values(status="sent", sent_at=M.c.handed_at, smtp_code=250).returning(M.c.id, M.c.sent_at))
+
+
 def write_outcomes(engine, job, campaign_id: str, outcomes: Outcomes, counters: dict, suppress: list) -> None:
     """Rule 3: the batch's outcomes, one email_sent event and one activity per message sent, the hard bounces
     on the suppression list and the job's counters, in one transaction."""
@@ -146,10 +182,7 @@ def write_outcomes(engine, job, campaign_id: str, outcomes: Outcomes, counters: 
             session.execute(_OUTCOME.values(**values), {"mid": message_id})
         outcomes.now.clear()
         if outcomes.sent:
-            ids = [item.id for item in outcomes.sent]
-            session.execute(update(M).where(M.c.id.in_(ids)).values(status="sent", sent_at=M.c.handed_at,
-                                                                       smtp_code=250))
-            sent_at = {row.id: row.sent_at for row in session.execute(select(M.c.id, M.c.sent_at).where(M.c.id.in_(ids)))}
+            sent_at = dict(session.execute(_SENT, {"ids": [item.id for item in outcomes.sent]}).all())
             announce(session, job, campaign_id, [(item, sent_at[item.id]) for item in outcomes.sent])
             outcomes.sent.clear()
         for address, digest in suppress:
@@ -158,19 +191,15 @@ def write_outcomes(engine, job, campaign_id: str, outcomes: Outcomes, counters: 
 
 
 def announce(session, job, campaign_id: str, sent: list[tuple[Item, datetime]]) -> None:
-    """One marketing.email_sent.v1 and one email_sent activity per message, written together."""
-    session.info["crm_outbox"] = []
-    for item, at in sent:
-        outbox.record(session, Base.metadata, "marketing", c.EMAIL_SENT,
-                      {"message_id": item.id, "campaign_id": campaign_id, "variant_id": item.variant_id,
-                       "member_id": item.member_id, "email_hash": item.email_hash, "is_test": False,
-                       "sent_at": at.isoformat()}, job.actor, None)
-    outbox.write_recorded(session, Base.metadata)
-    session.info.pop("crm_outbox")
+    """One marketing.email_sent.v1 and one email_sent activity per message, written together (two bulk inserts)."""
+    outbox.record_batch(session, Base.metadata, "marketing", c.EMAIL_SENT, [
+        {"message_id": item.id, "campaign_id": campaign_id, "variant_id": item.variant_id,
+         "member_id": item.member_id, "email_hash": item.email_hash, "is_test": False, "sent_at": at.isoformat()}
+        for item, at in sent], job.actor, None)
     activity.record_many(session, "email_sent", [
-        {"member_id": item.member_id, "email_hash": item.email_hash, "account_id": item.account_id,
+        {"id": activity_id, "member_id": item.member_id, "email_hash": item.email_hash, "account_id": item.account_id,
          "ref_id": campaign_id, "detail": {"message_id": item.id, "variant_id": item.variant_id}, "occurred_at": at}
-        for item, at in sent])
+        for (item, at), activity_id in zip(sent, new_ids(len(sent)))])
 
 
 def add_hard_bounce(session, job, campaign_id: str, address: str, digest: str) -> None:

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from crm_common import config, jobs, scope
 from crm_common.db import new_id, utcnow
 from crm_common.errors import conflict, not_found, validation
-from crm_marketing.domain import compose, mailer, rendering, send_job
+from crm_common import mail
+from crm_marketing.domain import compose, rendering, send_job
 from crm_marketing.domain.suppressions import email_hash
 from crm_marketing.domain.throttle import Throttle
 from crm_marketing.models import AudienceMember, Base, Campaign, CampaignVariant, EmailTemplate, Message, Suppression
@@ -149,10 +150,10 @@ def test_send(ctx, record_id: str, data: dict) -> dict:
         select(CampaignVariant.template_id).where(CampaignVariant.campaign_id == campaign.id)
         .order_by(CampaignVariant.label).limit(1)).scalar())
     sender = compose.Sender(campaign.from_email, campaign.from_name, campaign.reply_to)
-    acct = mailer.account()
+    acct = mail.account()
     throttle = Throttle(ctx.session.get_bind(), acct.key)
     results, reachable = [], True
-    with mailer.Connection(acct) as smtp:
+    with mail.Connection(acct) as smtp:
         for address in dict.fromkeys(data["emails"]):
             digest = email_hash(address)
             message = Message(id=new_id(), campaign_id=campaign.id, email=address, email_hash=digest, is_test=True,
@@ -181,11 +182,11 @@ def test_send(ctx, record_id: str, data: dict) -> dict:
             try:
                 response = smtp.send_bytes(composed.data, config.env("CRM_MARKETING_BOUNCE_ADDRESS") or
                                            campaign.from_email, address)
-            except mailer.Refused as refusal:
+            except mail.Refused as refusal:
                 message.status, message.smtp_code, message.smtp_response = "failed", refusal.code, refusal.response
                 results.append({"email": address, "status": "failed", "message_id": message.id,
                                 "error": f"{refusal.code} {refusal.response}"[:300]})
-            except mailer.Unavailable as exc:
+            except mail.Unavailable as exc:
                 reachable = False
                 message.status, message.smtp_response = "failed", str(exc)[:500]
                 results.append({"email": address, "status": "failed", "message_id": message.id,

@@ -1,7 +1,7 @@
 """One rate limit per SMTP account, shared by every sender process: a sliding window in the database.
 
 `CRM_SMTP_RATE_PER_SECOND` (100) and `CRM_SMTP_RATE_PER_MINUTE` (3000) bound the messages handed to one
-account (`mailer.SmtpAccount.key`) by all senders together. The table `send_rate_slots` holds, per account,
+account (`crm_common.mail.SmtpAccount.key`) by all senders together. The table `send_rate_slots` holds, per account,
 how many messages were handed over in each second; the minute is the sum of the last 60 seconds' slots.
 A sender asks for up to n messages and gets what both limits leave (or waits for the next second). The
 claim is one short transaction serialized per account: `pg_advisory_xact_lock` on PostgreSQL, SQLite's

@@ -52,16 +52,55 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(purpose: str, payload: bytes) -> bytes:
-    return hmac.digest(_key(str(key_file())), purpose.encode() + b"\0" + payload, hashlib.sha256)[:MAC_BYTES]
+def signing_key() -> bytes:
+    """The marketing key (read once per process and file)."""
+    return _key(str(key_file()))
+
+
+def _mac(purpose: str, payload: bytes, key: bytes | None = None) -> bytes:
+    return hmac.digest(key or signing_key(), purpose.encode() + b"\0" + payload, hashlib.sha256)[:MAC_BYTES]
+
+
+@lru_cache(maxsize=32)
+def _pads(key: bytes, purpose: str) -> tuple:
+    """HMAC-SHA256 (RFC 2104) of one key and purpose made ahead: the inner hash fed with the key's inner pad
+    and the purpose, the outer with its outer pad. A token then costs two hash copies and two short updates
+    (a third of `hmac.digest`'s cost, which pads the key again for every token); the MAC is the same."""
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded) + purpose.encode() + b"\0")
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return inner, outer
+
+
+def _fast_mac(pads: tuple, payload: bytes) -> bytes:
+    inner, outer = pads[0].copy(), pads[1].copy()
+    inner.update(payload)
+    outer.update(inner.digest())
+    return outer.digest()[:MAC_BYTES]
 
 
 def make(purpose: str, record_id: str, link: int | None = None) -> str:
     """The token for `purpose` of one message (or consent, for `confirm`); `link` is a click's link index."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"unknown token purpose {purpose!r}")
-    payload = uuid.UUID(record_id).bytes + struct.pack(">H", NO_LINK if link is None else link)
-    return _b64(payload + _mac(purpose, payload))
+    return Minter(record_id).make(purpose, link)
+
+
+class Minter:
+    """The tokens of one record (a message's pixel, clicks and unsubscribe): its id parsed and the key read
+    once, not per token (a campaign send makes four or more per message), each signed with the key's pads
+    made ahead (`_pads`)."""
+
+    __slots__ = ("record", "key")
+
+    def __init__(self, record_id: str, key: bytes | None = None):
+        self.record = uuid.UUID(record_id).bytes
+        self.key = key or signing_key()
+
+    def make(self, purpose: str, link: int | None = None) -> str:
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown token purpose {purpose!r}")
+        payload = self.record + struct.pack(">H", NO_LINK if link is None else link)
+        return _b64(payload + _fast_mac(_pads(self.key, purpose), payload))
 
 
 def read(purpose: str, token: str) -> tuple[str, int | None] | None:

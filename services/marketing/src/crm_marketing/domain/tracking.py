@@ -6,21 +6,22 @@ counted apart from people's. The first human open and click of a message are ann
 (marketing.email_opened.v1 / email_clicked.v1) and recorded as the person's activity. A click answers
 only a link the message holds (Message.links[index]): the token names the message and the index, never a
 URL, so nothing redirects elsewhere. An unsubscribe is an RFC 8058 one-click POST: the address goes on the
-suppression list and its consent is withdrawn; the GET only shows what would happen.
+suppression list and its consent is withdrawn, except that a topic campaign's link unsubscribes from its topic
+only (unless the person chose all mail on the page); the GET only shows what would happen.
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, exists, literal, select
 
 import crm_marketing_contracts as c
 from crm_common import config
 from crm_common.db import utcnow
 from crm_common.envelope import rfc3339
 from crm_common.errors import ServiceError, not_found
-from crm_marketing.domain import activity, consents, suppressions, tokens
-from crm_marketing.models import Message, Suppression, TrackingHit
+from crm_marketing.domain import activity, consents, suppressions, tokens, topics
+from crm_marketing.models import AudienceMember, Campaign, Message, Suppression, TrackingHit
 
 # user agents of image proxies that fetch the pixel for the reader (or at delivery, Apple MPP)
 PROXY_AGENTS = ("googleimageproxy", "ggpht.com", "yahoomailproxy", "yahoo! slurp", "outlook-ios-android-image")
@@ -121,33 +122,60 @@ def _suppressed(session, message: Message) -> bool:
                            ).scalar()
 
 
+def _topic_of(session, message: Message) -> str | None:
+    """The content topic of the message's campaign (None: the campaign is for no topic)."""
+    return session.execute(select(Campaign.topic).where(Campaign.id == message.campaign_id)).scalar()
+
+
+def _state(session, message: Message, topic: str | None) -> dict:
+    """What the page says: `unsubscribed` from what the link unsubscribes from (the campaign's topic, or all
+    marketing mail), and `unsubscribed_all` apart."""
+    everything = _suppressed(session, message)
+    left_topic = topic is not None and session.execute(select(consents.topic_unsubscribed(
+        literal(message.email_hash, String), topic))).scalar()
+    return {"address": mask(message.email), "topic": topic, "unsubscribed": bool(everything or left_topic),
+            "unsubscribed_all": bool(everything)}
+
+
 def preview_unsubscribe(ctx, data: dict, client_ip: str | None = None) -> dict:
     """What the unsubscribe page shows (GET: changes nothing)."""
     message, _ = _load(ctx, "unsubscribe", data["token"])
-    return {"address": mask(message.email), "unsubscribed": _suppressed(ctx.session, message)}
+    return _state(ctx.session, message, _topic_of(ctx.session, message))
 
 
 def unsubscribe(ctx, data: dict, client_ip: str | None = None) -> dict:
-    """The recipient of the message asked to be mailed no more (RFC 8058 one-click POST): on the suppression
-    list (reason unsubscribe, source the campaign), consent opted_out, marketing.unsubscribed.v1. Twice is
-    once."""
+    """The recipient of the message asked to be mailed no more (RFC 8058 one-click POST). A message of a topic
+    campaign (`campaigns.topic`) unsubscribes from that topic only (`scope` topic, the default: the address's
+    subscriptions to it end, domain.topics.leave; other mail still reaches it); `scope` all, or a message of no
+    topic, from all marketing mail: on the suppression list (reason unsubscribe, source the campaign), consent
+    opted_out. Either way marketing.unsubscribed.v1 (`topic` names a topic's). Twice is once."""
     message, _ = _load(ctx, "unsubscribe", data["token"])
-    if _suppressed(ctx.session, message):
-        return {"address": mask(message.email), "unsubscribed": True}
-    entry = _suppress(ctx, message)
-    if message.email:
-        consents.record(ctx, message.email, "email", "opted_out", f"unsubscribe:{message.campaign_id}", ip=client_ip)
-    now = utcnow()
+    topic = _topic_of(ctx.session, message)
+    only_topic = topic is not None and data.get("scope", "topic") != "all"
+    state = _state(ctx.session, message, topic)
+    if state["unsubscribed_all"] or (only_topic and state["unsubscribed"]):
+        return state
+    now, entry = utcnow(), None
+    member = ctx.session.get(AudienceMember, message.member_id) if message.member_id else None
+    contact_id = member.source_id if member is not None and member.kind == "contact" else None
+    if only_topic:
+        topics.leave(ctx.session, message.email_hash, contact_id, topic, now)
+    else:
+        entry = _suppress(ctx, message)
+        if message.email:
+            consents.record(ctx, message.email, "email", "opted_out", f"unsubscribe:{message.campaign_id}",
+                            ip=client_ip)
     ctx.session.add(TrackingHit(message_id=message.id, campaign_id=message.campaign_id, variant_id=message.variant_id,
                                 kind="unsubscribe", machine=False, ip=client_ip,
                                 user_agent=(data.get("user_agent") or "")[:300] or None, occurred_at=now))
     activity.record(ctx.session, "unsubscribed", email_hash=message.email_hash, member_id=message.member_id,
-                    ref_id=message.campaign_id, detail={"message_id": message.id}, occurred_at=now)
+                    ref_id=message.campaign_id, detail={"message_id": message.id,
+                                                        **({"topic": topic} if only_topic else {})}, occurred_at=now)
     ctx.emit(c.UNSUBSCRIBED, {"message_id": message.id, "campaign_id": message.campaign_id,
-                              "member_id": message.member_id, "suppression_id": entry.id if entry else None,
-                              "occurred_at": rfc3339(now)})
+                              "member_id": message.member_id, "contact_id": contact_id, "suppression_id": entry.id if entry else None,
+                              "topic": topic if only_topic else None, "occurred_at": rfc3339(now)})
     ctx.session.flush()
-    return {"address": mask(message.email), "unsubscribed": True}
+    return _state(ctx.session, message, topic)
 
 
 def _suppress(ctx, message: Message) -> Suppression | None:

@@ -24,3 +24,6 @@ from crm_marketing.models.mentions import SocialMention
 __all__ = ["LIVE", "AudienceActivity", "AudienceMember", "Base", "Campaign", "CampaignVariant", "Consent",
            "EmailTemplate", "Message", "Segment", "Suppression", "TrackingHit"]
 __all__ += ["LeadScore", "ScoringRule", "SocialMention"]
+from crm_marketing.models.topics import AudienceTopic  # noqa: E402 - the audience's content topics
+
+__all__ += ["AudienceTopic"]

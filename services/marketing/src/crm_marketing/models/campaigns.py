@@ -67,6 +67,7 @@ class Campaign(IdMixin, TimestampMixin, VersionMixin, Base):
     ab_test_share: Mapped[int | None] = mapped_column(Integer)  # percent of the audience in the test
     ab_wait_minutes: Mapped[int | None] = mapped_column(Integer)  # then the winner goes to the rest
     winner_variant_id: Mapped[str | None] = mapped_column(String(36))
+    topic: Mapped[str | None] = mapped_column(String(30))  # a content topic: who unsubscribed from it is skipped
     owner_id: Mapped[str | None] = mapped_column(String(36))
     deleted_at: Mapped[datetime | None] = mapped_column()
 

@@ -12,7 +12,7 @@ from crm_common.context import Actor, Context
 from crm_common.db import make_engine
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.testing.events import Events
-from crm_marketing import mailcatcher
+from crm_common import mailcatcher
 from crm_marketing.domain import send_job, sending
 from crm_marketing.domain.suppressions import email_hash
 from crm_marketing.models import AudienceMember, Base, Campaign, EmailTemplate, Segment

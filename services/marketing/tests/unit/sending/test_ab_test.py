@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_common.db import utcnow
-from crm_marketing import mailcatcher
+from crm_common import mailcatcher
 from crm_marketing.domain import ab_variants
 from crm_marketing.models import Campaign, CampaignVariant, EmailTemplate, Message, TrackingHit
 

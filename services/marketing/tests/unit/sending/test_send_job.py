@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from crm_common import jobs
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError
-from crm_marketing import mailcatcher
-from crm_marketing.domain import mailer, send_log, sending
+from crm_common import mail, mailcatcher
+from crm_marketing.domain import send_log, sending
 from crm_marketing.domain.suppressions import email_hash
 from crm_marketing.models import AudienceActivity, Base, Campaign, Consent, Message, Suppression
 
@@ -86,17 +86,17 @@ def test_hard_bounce_suppresses_soft_bounce_retries_then_fails(h, engine, catche
     addresses = h.audience(engine, 4)
     monkeypatch.setenv("CRM_SMTP_RETRY_DELAY", "0.05")
     tries = {"soft": 0}
-    real = mailer.Connection.send_bytes
+    real = mail.Connection.send_bytes
 
     def picky(self, data, sender, recipient, before_end=None):
         if recipient == addresses[1]:
-            raise mailer.Refused(550, "5.1.1 no such user")
+            raise mail.Refused(550, "5.1.1 no such user")
         if recipient == addresses[2]:
             tries["soft"] += 1
-            raise mailer.Refused(451, "4.3.0 try later")
+            raise mail.Refused(451, "4.3.0 try later")
         return real(self, data, sender, recipient, before_end)
 
-    monkeypatch.setattr(mailer.Connection, "send_bytes", picky)
+    monkeypatch.setattr(mail.Connection, "send_bytes", picky)
     cid = h.campaign(engine)
     job = h.run(engine, h.start(engine, cid))
     logged = messages(engine, cid)
@@ -113,15 +113,15 @@ def test_smtp_unavailable_fails_the_job_and_sending_again_resumes(h, engine, cat
     h.audience(engine, 6)
     cid = h.campaign(engine)
     calls = {"n": 0}
-    real = mailer.Connection.send_bytes
+    real = mail.Connection.send_bytes
 
     def drops(self, *args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 4:
-            raise mailer.Unavailable("SMTP session lost")
+            raise mail.Unavailable("SMTP session lost")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(mailer.Connection, "send_bytes", drops)
+    monkeypatch.setattr(mail.Connection, "send_bytes", drops)
     first = h.run(engine, h.start(engine, cid))
     assert first["status"] == "failed"
     answer, _, _ = h.call(engine, sending.get_job, cid, first["id"])
