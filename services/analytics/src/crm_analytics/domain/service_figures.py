@@ -1,0 +1,113 @@
+"""Service figures: backlog, first-response and resolution times (median, p90), SLA compliance per policy,
+reopen rate, CSAT and NPS, complaints by root cause, tickets per channel and per account. Tickets over the
+caller's ticket scope (a ticket is its assignee's own)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import and_, case, func, or_, select
+
+from crm_analytics.domain.filters import (answer, dialect_of, distributions, filtered, group_key, period, ratio, seconds,
+                                          visible)
+from crm_analytics.domain.log import active
+
+GROUPS = ("owner", "team", "channel", "account", "priority", "policy", "month")
+OPEN = ("new", "open", "pending", "on_hold")
+
+
+def service(ctx, data: dict) -> dict:
+    """Tickets opened in the period, by group; survey answers and complaints received in it. Counted and
+    summed up in SQL (filters.distributions): one row a group leaves the database, not one a ticket."""
+    conn = ctx.session
+    t = active(conn)
+    k, s, c = t.tickets, t.surveys, t.complaints
+    dialect = dialect_of(conn)
+    key = group_key(data, k, GROUPS, k.c.created_at, dialect)
+    where = and_(visible(ctx.caller, "ticket", k), filtered(data, k), period(data, k.c.created_at))
+    grouped = _tickets(conn, k, key, where, dialect)
+    items = [{"key": g, **figures} for g, figures in sorted(grouped.items(), key=lambda kv: str(kv[0]))]
+    overall = _tickets(conn, k, group_key({}, k, (), None, dialect), where, dialect) if data.get("group_by") \
+        else grouped  # grouped by nothing: the one group is the total
+    totals = dict(next(iter(overall.values()), None) or _figures((0, 0, 0, 0, 0, 0), None, None))
+    has_policy = _has_policy(k)
+    totals["per_channel"] = _count_by(conn.execute(select(k.c.channel, func.count()).where(where)
+                                                   .group_by(k.c.channel)).all())
+    totals["sla_by_policy"] = [
+        {"policy_id": p, "tickets": n, "breached": b, "compliance": ratio(n - b, n)}
+        for p, n, b in conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k)))
+                                    .where(where, has_policy).group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id))]
+    totals["satisfaction"] = _surveys(conn, ctx, s, data)
+    totals["complaints_by_root_cause"] = _complaints(conn, ctx, c, data)
+    totals["per_account"] = dict(sorted(conn.execute(
+        select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None)).group_by(k.c.account_id)
+        .order_by(func.count().desc()).limit(20)).all(), key=lambda kv: -kv[1]))
+    return answer("service", data, items, totals)
+
+
+def _n(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _has_policy(k):
+    return and_(k.c.sla_policy_id.is_not(None), k.c.sla_policy_id != "")
+
+
+def _breached(k):
+    return or_(k.c.first_response_breached.is_(True), k.c.resolution_breached.is_(True))
+
+
+def _tickets(conn, k, key, where, dialect) -> dict:
+    """Per group key: opened, backlog, first response and resolution hours, SLA compliance, reopens."""
+    reopened, policy = func.coalesce(k.c.reopened, 0) > 0, _has_policy(k)
+    solved = seconds(k.c.solved_at, k.c.created_at, dialect)
+    counts = (func.count(), _n(k.c.status.in_(OPEN)), _n(policy), _n(and_(policy, _breached(k))), _n(reopened),
+              _n(and_(solved.is_not(None), reopened)))
+    found = distributions(conn, key, [seconds(k.c.first_responded_at, k.c.created_at, dialect), solved], where, HOUR,
+                          counts)
+    return {g: _figures(n, first, resolution) for g, (n, (first, resolution)) in found.items()}
+
+
+HOUR = 3600.0
+
+
+def _figures(counts, first, resolution) -> dict:
+    opened, backlog, with_policy, breached, reopened, solved_reopened = (int(n or 0) for n in counts)
+    solved = resolution[0] if resolution else 0
+    return {"opened": opened, "backlog": backlog, "first_response": _hours(first), "resolution": _hours(resolution),
+            "sla_compliance": ratio(with_policy - breached, with_policy),
+            "reopened": reopened, "reopen_rate": ratio(solved_reopened, solved)}
+
+
+def _hours(found) -> dict:
+    n, _, median, p90 = found or (0, None, None, None)
+    return {"count": n, "median_hours": _r(median), "p90_hours": _r(p90)}
+
+
+def _r(value):
+    return None if value is None else round(value, 3)
+
+
+def _count_by(rows) -> dict:
+    counts: dict = defaultdict(int)
+    for value, n in rows:
+        counts[value or "none"] += n
+    return dict(sorted(counts.items()))
+
+
+def _surveys(conn, ctx, s, data) -> dict:
+    rows = conn.execute(select(s.c.kind, s.c.score).where(
+        visible(ctx.caller, "survey", s), period(data, s.c.answered_at))).all()
+    csat = [score for kind, score in rows if kind == "csat" and score is not None]
+    nps = [score for kind, score in rows if kind == "nps" and score is not None]
+    promoters, detractors = sum(1 for x in nps if x >= 9), sum(1 for x in nps if x <= 6)
+    return {"csat_responses": len(csat), "csat_average": round(sum(csat) / len(csat), 2) if csat else None,
+            "csat_satisfied": ratio(sum(1 for x in csat if x >= 4), len(csat)),
+            "nps_responses": len(nps), "promoters": promoters, "detractors": detractors,
+            "nps": round(100.0 * (promoters - detractors) / len(nps), 1) if nps else None}
+
+
+def _complaints(conn, ctx, c, data) -> list:
+    rows = conn.execute(select(c.c.root_cause, func.count(), func.count(c.c.resolved_at)).where(
+        visible(ctx.caller, "complaint", c), period(data, c.c.opened_at)).group_by(c.c.root_cause)).all()
+    return [{"root_cause": cause, "complaints": n, "resolved": done}
+            for cause, n, done in sorted(rows, key=lambda r: (-r[1], str(r[0])))]

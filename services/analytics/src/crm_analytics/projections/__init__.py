@@ -1,0 +1,72 @@
+"""Projections: how each event type changes the read models. Plain functions `fn(store, envelope, data)` on the
+read models of one generation held as a unit of work (projections/store.py), so the live stream and a
+rebuild's replay run the same code, a batch of events at a time. An event type no projection reads is only
+kept in the log (domain/log.py)."""
+from __future__ import annotations
+
+from crm_analytics.projections import custom_fields, marketing, sales, service, subscriptions
+from crm_analytics.projections.store import Store
+
+PROJECTORS: dict = {**sales.PROJECTORS, **service.PROJECTORS, **marketing.PROJECTORS, **subscriptions.PROJECTORS,
+                    **custom_fields.PROJECTORS}
+
+# the model whose row an event's data.id names, by the type's prefix (what a batch reads up front)
+MODEL_OF = {"sales.lead": "leads", "sales.opportunity": "opportunities", "sales.account": "accounts",
+            "sales.order": "orders", "sales.contract": "contracts", "sales.activity": "activities",
+            "service_desk.ticket": "tickets", "service_desk.sla": "tickets", "service_desk.survey": "surveys",
+            "service_desk.complaint": "complaints", "marketing.campaign": "campaigns",
+            "sales.subscription": "subscriptions", "sales.target": "targets"}
+# the models a field of the data refers to
+REFERS = {"account_id": "accounts", "ticket_id": "tickets", "opportunity_id": "opportunities"}
+
+
+def project_many(conn, t, envelopes: list) -> int:
+    """Apply logged events, in order, to generation `t`: their rows read up front, changed in memory, written
+    back in bulk. The number of events a projection read. An error leaves nothing written (the caller's
+    transaction rolls back)."""
+    todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
+    if not todo:
+        return 0
+    store = Store(conn, t)
+    _read_up_front(store, todo)
+    for fn, envelope, data in todo:
+        fn(store, envelope, data)
+    store.flush()
+    return len(todo)
+
+
+def project(conn, t, envelope: dict) -> bool:
+    """Apply one logged event to generation `t`; False when no projection reads its type."""
+    return project_many(conn, t, [envelope]) == 1
+
+
+def _read_up_front(store: Store, todo: list) -> None:
+    ids: dict[str, set] = {}
+    opportunities, stats = set(), set()
+    for _, envelope, data in todo:
+        if not isinstance(data, dict):
+            continue
+        type_ = envelope["type"]
+        producer, _, rest = type_.partition(".")
+        model = MODEL_OF.get(f"{producer}.{rest.split('_', 1)[0]}")
+        if model is None and type_.endswith(".record_changed.v1"):
+            model = {**sales.DELETABLE, "custom_field": "custom_fields"}.get(data.get("entity"))
+        if model and data.get("id"):
+            ids.setdefault(model, set()).add(str(data["id"]))
+        for field, referred in REFERS.items():
+            if data.get(field):
+                ids.setdefault(referred, set()).add(str(data[field]))
+        for lead in (data.get("leads") or []) if type_ == "sales.leads_imported.v1" else []:
+            if isinstance(lead, dict) and lead.get("id"):
+                ids.setdefault("leads", set()).add(str(lead["id"]))
+        if type_.startswith("sales.opportunity_") and data.get("id"):
+            opportunities.add(str(data["id"]))
+        if type_.startswith("marketing.") and data.get("campaign_id"):
+            stats.add(str(data["campaign_id"]))
+    for model, wanted in ids.items():
+        store.load(model, wanted)
+    if opportunities:
+        store.load_history(opportunities)
+        store.load_by("leads", "opportunity_id", opportunities)
+    if stats:
+        store.load("campaign_stats", stats)

@@ -1,0 +1,76 @@
+"""The few mechanics the projections share: parsing tolerant values, upserts and counters."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+
+def when(value) -> datetime | None:
+    """An RFC 3339 timestamp (or None) as an aware UTC datetime."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def day(value) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def money(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def occurred(envelope: dict) -> datetime:
+    return when(envelope.get("occurred_at"))
+
+
+def pick(data: dict, *names, **renamed) -> dict:
+    """The fields of `data` that it carries (a field absent from the event leaves the model's value alone)."""
+    out = {name: data[name] for name in names if name in data}
+    out.update({target: data[source] for target, source in renamed.items() if source in data})
+    return out
+
+
+def upsert(s, name: str, key: dict, values: dict, on_insert: dict | None = None, at=None) -> None:
+    """Update the row of `key` of model `name` (in the batch's store, projections/store.py) with `values`, or
+    make it (with `on_insert` too). With `at` (the event's time, for a model with `event_at`), an event older
+    than the one the row reflects only fills what the row has empty: events that consumers took in another
+    order than they were emitted leave the newest state."""
+    row = s.get(name, key)
+    if row is None:
+        row = {**key, **(on_insert or {}), **values}
+        if at is not None:
+            row["event_at"] = at
+    elif at is not None and row.get("event_at") is not None and row["event_at"] > at:
+        row.update({k: v for k, v in values.items() if v is not None and row.get(k) is None})
+    else:
+        row.update(values)
+        if at is not None:
+            row["event_at"] = at
+    s.put(name, row)
+
+
+def bump(s, name: str, key: dict, column: str, by: int = 1) -> None:
+    """Add `by` to a counter column of the row of `key` (made at zero)."""
+    row = s.get(name, key) or dict(key)
+    row[column] = (row.get(column) or 0) + by
+    s.put(name, row)
+
+
+def one(s, name: str, row_id: str) -> dict | None:
+    """The row of `row_id` as the batch left it (None when it is not there)."""
+    return s.get(name, {"id": row_id})
+
+
+def remove(s, name: str, row_id: str) -> None:
+    s.remove(name, {"id": row_id})

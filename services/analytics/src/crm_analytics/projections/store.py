@@ -1,0 +1,251 @@
+"""The read models of one generation as a unit of work for a batch of events.
+
+The projections read and change rows here, in memory; the rows a batch needs are read up front with one
+query per table (`load`, `load_by`), a row not read up front is read when first asked for, and `flush` writes
+what changed back with one bulk upsert per table (INSERT ... ON CONFLICT DO UPDATE), one DELETE per table and
+the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
+Only one batch projects into a generation at a time (the state row's lock, domain/log.py), so what a batch
+read stays true until it writes.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Column, MetaData, Table, bindparam, func, select, text, update
+
+from crm_common import bulk
+
+from crm_analytics.projections import sums
+
+CHUNK = 500  # ids per IN (...)
+
+
+class Store:
+    def __init__(self, conn, t):
+        self.conn, self.t = conn, t  # a Connection or a Session
+        self.dialect = conn.get_bind().dialect if hasattr(conn, "get_bind") else conn.dialect
+        self._rows: dict[str, dict] = {}  # table name -> {key tuple: row dict, or None when absent}
+        self._dirty: dict[str, set] = {}
+        self._found: set = set()  # (table name, column, value) whose rows are read
+        self._history_new: list[dict] = []
+        self._history_open: dict[str, list[dict]] = {}  # opportunity id -> its open stage rows
+        self._history_closed: list[dict] = []  # stored stage rows closed: {seq, left_at}
+        self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
+
+    # reading -------------------------------------------------------------------------------------------------
+    def _table(self, name):
+        return getattr(self.t, name)
+
+    @staticmethod
+    def _key(table, row) -> tuple:
+        return tuple(row[c.name] for c in table.primary_key.columns)
+
+    def load(self, name: str, ids) -> None:
+        """Read the rows of `ids` (first primary-key column) of model `name`; those absent are known absent."""
+        table, cache = self._table(name), self._rows.setdefault(name, {})
+        single = len(table.primary_key.columns) == 1
+        wanted = sorted({str(i) for i in ids if i} - ({k[0] for k in cache} if single else set()))
+        first = list(table.primary_key.columns)[0]
+        for i in range(0, len(wanted), CHUNK):
+            part = wanted[i:i + CHUNK]
+            for row in self.conn.execute(select(table).where(first.in_(part))).mappings():
+                self._read(name, self._key(table, row), dict(row))
+            if single:
+                for id_ in part:
+                    self._read(name, (id_,), None)
+
+    def load_by(self, name: str, column: str, values) -> None:
+        """Read the rows of model `name` whose `column` is one of `values` (for `find`)."""
+        table, cache = self._table(name), self._rows.setdefault(name, {})
+        wanted = sorted({str(v) for v in values if v} - {v for (n, c, v) in self._found if n == name and c == column})
+        for i in range(0, len(wanted), CHUNK):
+            part = wanted[i:i + CHUNK]
+            for row in self.conn.execute(select(table).where(table.c[column].in_(part))).mappings():
+                self._read(name, self._key(table, row), dict(row))
+            self._found.update((name, column, v) for v in part)
+
+    def load_history(self, opportunity_ids) -> None:
+        """Read the open stage rows of these opportunities."""
+        h = self.t.stage_history
+        wanted = sorted({str(i) for i in opportunity_ids if i} - set(self._history_open))
+        for i in range(0, len(wanted), CHUNK):
+            part = wanted[i:i + CHUNK]
+            for id_ in part:
+                self._history_open[id_] = []
+            for row in self.conn.execute(select(h).where(h.c.opportunity_id.in_(part), h.c.left_at.is_(None))
+                                         .order_by(h.c.seq)).mappings():
+                self._history_open[row["opportunity_id"]].append(dict(row))
+
+    def get(self, name: str, key: dict) -> dict | None:
+        """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
+        table = self._table(name)
+        k = tuple(key[c.name] for c in table.primary_key.columns)
+        cache = self._rows.setdefault(name, {})
+        if k not in cache:
+            row = self.conn.execute(select(table).where(*[table.c[c] == v for c, v in key.items()])).mappings().first()
+            self._read(name, k, dict(row) if row is not None else None)
+        return cache[k]
+
+    def _read(self, name: str, k: tuple, row: dict | None) -> None:
+        """A row as the database holds it (None: absent), unless the batch has it already."""
+        cache = self._rows.setdefault(name, {})
+        if k in cache:
+            return
+        cache[k] = row
+        if name == "opportunities":
+            self._before[k] = dict(row) if row is not None else None
+
+    def find(self, name: str, column: str, value) -> list[dict]:
+        """The rows of model `name` whose `column` is `value`, as the batch left them."""
+        if (name, column, value) not in self._found:
+            self.load_by(name, column, [value])
+        return [row for row in self._rows.get(name, {}).values() if row is not None and row.get(column) == value]
+
+    # changing ------------------------------------------------------------------------------------------------
+    def put(self, name: str, row: dict) -> None:
+        """`row` (new, or the one `get` gave, changed) is the model's row now."""
+        table = self._table(name)
+        k = self._key(table, row)
+        self._rows.setdefault(name, {})[k] = row
+        self._dirty.setdefault(name, set()).add(k)
+
+    def remove(self, name: str, key: dict) -> None:
+        table = self._table(name)
+        k = tuple(key[c.name] for c in table.primary_key.columns)
+        if name == "opportunities":
+            self.get(name, key)  # its row as read: the sums take it off
+        self._rows.setdefault(name, {})[k] = None
+        self._dirty.setdefault(name, set()).add(k)
+
+    def open_stages(self, opportunity_id: str) -> list[dict]:
+        if opportunity_id not in self._history_open:
+            self.load_history([opportunity_id])
+        return self._history_open[opportunity_id]
+
+    def close_stages(self, opportunity_id: str, at) -> None:
+        for row in self.open_stages(opportunity_id):
+            row["left_at"] = at
+            if row.get("seq") is not None:
+                self._history_closed.append({"b_seq": row["seq"], "b_left_at": at})
+        self._history_open[opportunity_id] = []
+
+    def enter_stage(self, row: dict) -> None:
+        self.open_stages(row["opportunity_id"]).append(row)
+        self._history_new.append(row)
+
+    # writing -------------------------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write every change back: per model one DELETE and one bulk upsert; the stage history's rows."""
+        if self._dirty.get("opportunities"):
+            self._add_sums([(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
+        for name, keys in self._dirty.items():
+            table, cache = self._table(name), self._rows[name]
+            gone = [k for k in keys if cache[k] is None]
+            rows = [_full(table, cache[k]) for k in keys if cache[k] is not None]
+            if gone:
+                (first,) = table.primary_key.columns  # only single-key models are removed
+                for i in range(0, len(gone), CHUNK):
+                    self.conn.execute(table.delete().where(first.in_([k[0] for k in gone[i:i + CHUNK]])))
+            if rows and self.dialect.name == "postgresql":
+                _upsert_copied(self.conn, self.dialect, table, rows)
+            elif rows:
+                self.conn.execute(_upsert(self.dialect, table), rows)
+        self._dirty = {}
+        self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
+        h = self.t.stage_history
+        if self._history_new:
+            columns = [c.name for c in h.columns if c.name != "seq"]
+            rows = [{c: row.get(c) for c in columns} for row in self._history_new]
+            if self.dialect.name == "postgresql":
+                bulk.prepare(self.dialect, h, rows)(_AsSession(self.conn))
+            else:
+                self.conn.execute(h.insert(), rows)
+            self._history_new = []
+            self._history_open = {}  # the rows written have their seq only in the database now
+        if self._history_closed:
+            if self.dialect.name == "postgresql":
+                self.conn.execute(text(
+                    f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(:seqs AS integer[]), '
+                    "CAST(:lefts AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq"),
+                    {"seqs": [r["b_seq"] for r in self._history_closed],
+                     "lefts": [r["b_left_at"] for r in self._history_closed]})
+            else:
+                self.conn.execute(update(h).where(h.c.seq == bindparam("b_seq"))
+                                  .values(left_at=bindparam("b_left_at")), self._history_closed)
+            self._history_closed = []
+
+
+    def _add_sums(self, changes: list) -> None:
+        """Add what the batch changed in opportunities to their sums (projections/sums.py): one bulk upsert; the
+        combinations left without deals are deleted."""
+        rows = sums.deltas(changes)
+        if not rows:
+            return
+        table = self.t.opportunity_sums
+        if self.dialect.name == "postgresql":
+            _upsert_copied(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=sums.SUMS)
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+            statement = insert(table)
+            self.conn.execute(statement.on_conflict_do_update(
+                index_elements=["key"],
+                set_={n: func.coalesce(table.c[n], 0) + statement.excluded[n] for n in sums.SUMS}), rows)
+        emptied = [row["key"] for row in rows if row["deals"] < 0]  # the last deals of a combination left it
+        for i in range(0, len(emptied), CHUNK):
+            self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
+
+
+class _AsSession:
+    """A Connection where crm_common.bulk wants a Session (a rebuild replays on a Connection)."""
+    def __init__(self, conn):
+        self._conn = conn
+
+    def connection(self):
+        return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
+
+
+_STAGING: dict = {}
+
+
+def _upsert_copied(conn, dialect, table, rows: list[dict], added: tuple = ()) -> None:
+    """PostgreSQL: COPY the rows into a temporary table of the model's shape, then one statement moves them
+    into the model (INSERT ... ON CONFLICT DO UPDATE of the rows it deletes from the temporary table): a
+    multi-row VALUES statement costs more to build than to run. The columns `added` are added to the row's
+    (sums), the others replace it."""
+    staging = _STAGING.get(table.name)
+    if staging is None:
+        staging = _STAGING[table.name] = Table(f"tmp_{table.name}", MetaData(),
+                                               *[Column(c.name, c.type) for c in table.columns])
+    q = dialect.identifier_preparer
+    names = [c.name for c in table.columns]
+    keys = [c.name for c in table.primary_key.columns]
+    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {q.quote(staging.name)} "
+                      f"(LIKE {q.quote(table.name)}) ON COMMIT DELETE ROWS"))
+    bulk.prepare(dialect, staging, rows)(_AsSession(conn))
+    listed = ", ".join(q.quote(n) for n in names)
+    sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
+                     if n in added else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
+    conn.execute(text(f"WITH moved AS (DELETE FROM {q.quote(staging.name)} RETURNING *) "
+                      f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT {listed} FROM moved "
+                      f"ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"))
+
+
+def _full(table, row: dict) -> dict:
+    """Every column of `row` (what it lacks: the column's default, else None), for a bulk statement."""
+    out = {}
+    for column in table.columns:
+        if column.name in row:
+            out[column.name] = row[column.name]
+        else:
+            default = column.default.arg if column.default is not None and column.default.is_scalar else None
+            out[column.name] = default
+    return out
+
+
+def _upsert(dialect, table):
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    rest = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    return statement.on_conflict_do_update(index_elements=keys, set_=rest)

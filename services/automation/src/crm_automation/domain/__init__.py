@@ -1,0 +1,1 @@
+"""Business rules of the automation service: plain functions of a `ctx`, no transport."""

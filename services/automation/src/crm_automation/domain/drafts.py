@@ -1,0 +1,166 @@
+"""What the intake writes, gathered for the events of one transaction and written at its end: runs before they
+are written (`Draft`), the records' snapshots (what "changed from" compares with), in a few statements per
+transaction instead of several per event (the stream applies the events that waited together: crm_common.stream,
+batch). Nothing here is read back by anyone before it is written, except through the `Batch` itself."""
+from __future__ import annotations
+
+import functools
+import json
+
+from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
+from sqlalchemy.types import TypeDecorator
+
+from crm_common.db import new_ordered_id
+from crm_common.types import UTCDateTime
+from crm_automation import clock
+from crm_automation.models import RecordSnapshot, WorkflowRun
+
+COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns)
+JSON_COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns if isinstance(c.type, JSON))
+
+
+def snapshot_fields(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k != "changed_fields" and isinstance(v, (str, int, float, bool, type(None)))}
+
+
+class _Instant(TypeDecorator):
+    """A timestamp column whose bind value is worked out once for a run of rows giving the same instant (the
+    runs of an event share their `now` in four columns): the last datetime and what it became are kept."""
+
+    impl = UTCDateTime
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        inner = super().bind_processor(dialect)
+        last: tuple = (None, None)  # replaced whole, never in part (other threads may be reading it)
+
+        def process(value):
+            nonlocal last
+            seen = last
+            if value is not None and value is seen[0]:  # the same object: kept alive by `last`, never reused
+                return seen[1]
+            out = inner(value) if inner is not None else value
+            last = (value, out)
+            return out
+        return process
+
+
+_INSTANT = _Instant()  # one type object for every timestamp column: one processor, one memory of the last
+
+
+def _column(column) -> Column:
+    if isinstance(column.type, JSON):
+        return Column(column.name, Text)
+    if isinstance(column.type, UTCDateTime):
+        return Column(column.name, _INSTANT)
+    return Column(column.name, column.type)
+
+
+@functools.lru_cache(maxsize=None)
+def _statements() -> dict:
+    """Built once (a statement built per call works out its cache key again each time). The runs' table as the
+    intake writes it: its JSON columns given as text already serialized (the context the runs of one event
+    share is serialized once, each definition once per generation), the values the JSON type would write."""
+    runs = Table(WorkflowRun.__tablename__, MetaData(), *[_column(c) for c in WorkflowRun.__table__.columns])
+    snapshots = RecordSnapshot.__table__
+    key = (snapshots.c.resource == bindparam("s_resource")) & (snapshots.c.record_id == bindparam("s_record"))
+    return {"runs": insert(runs),
+            "snapshots": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
+                snapshots.c.resource.in_(bindparam("resources", expanding=True)),
+                snapshots.c.record_id.in_(bindparam("records", expanding=True))),
+            "snapshot": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(key),
+            "snapshot_insert": insert(snapshots),
+            "snapshot_update": update(snapshots).where(key).values(data=bindparam("s_data"))}
+
+
+class Draft:
+    """A run before it is written: the columns of `workflow_runs` as attributes (the executor's steps work on
+    it as on a row), written with the other runs of its transaction in one insert."""
+
+    def __init__(self, workflow, **values):
+        self.workflow = workflow  # engine.Active: its definition serialized once per generation
+        for name in COLUMNS:
+            setattr(self, name, values.get(name))
+
+    @classmethod
+    def new(cls, workflow, context: dict, event_id: str | None, trigger_type: str | None,
+            resource: str | None, record_id: str | None, depth: int, now=None) -> Draft:
+        now = now or clock.now()
+        return cls(workflow, id=new_ordered_id(), created_at=now, updated_at=now, workflow_id=workflow.id,
+                   workflow_version=workflow.version, definition=workflow.definition, trigger_event_id=event_id,
+                   trigger_type=trigger_type, resource=resource,
+                   record_id=record_id if isinstance(record_id, str) else None, context=context, depth=depth,
+                   status="queued", conditions=[], conditions_met=None, steps=[], log=[], next_step=0, attempts=0,
+                   due_at=now, started_at=now)
+
+    def row(self, serialized: dict[int, str]) -> dict:
+        """The run's columns, its JSON ones serialized (`serialized`: the texts of contexts already done, by id;
+        the definition as its workflow's compiled text while the run keeps it)."""
+        values = {name: getattr(self, name) for name in COLUMNS}
+        for name in JSON_COLUMNS:
+            value = values[name]
+            if name == "definition" and value is self.workflow.definition:
+                values[name] = self.workflow.definition_json
+            elif name == "context":
+                text = serialized.get(id(value))
+                if text is None:
+                    text = serialized[id(value)] = json.dumps(value)
+                values[name] = text
+            else:
+                values[name] = json.dumps(value)  # None too: "null", as the JSON type writes it
+        return values
+
+
+class Batch:
+    """The intake's writes of one transaction: `previous()` gives a record's last values seen and keeps this
+    event's (events of the same record in one batch see each other in order); `add()` takes runs; `write()`
+    puts it all in (one insert of runs, one of new snapshots, one executemany of changed ones)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.runs: list[Draft] = []
+        self._stored: dict[tuple, dict | None] = {}  # (resource, record id) -> the row as read (None: none)
+        self._now: dict[tuple, dict] = {}  # -> the values kept after this batch's events
+
+    def load(self, keys: set[tuple]) -> None:
+        """Read the snapshots of these records at once (those not read yet)."""
+        wanted = [k for k in keys if k not in self._stored]
+        if not wanted:
+            return
+        conn, statements = self.session.connection(), _statements()
+        if len(wanted) == 1:
+            (resource, record), = wanted
+            rows = conn.execute(statements["snapshot"], {"s_resource": resource, "s_record": record}).all()
+        else:
+            rows = conn.execute(statements["snapshots"], {"resources": sorted({k[0] for k in wanted}),
+                                                          "records": sorted({k[1] for k in wanted})}).all()
+        found = {(r.resource, r.record_id): r.data for r in rows}
+        for key in wanted:
+            self._stored[key] = found.get(key)
+
+    def previous(self, resource: str, data: dict) -> dict | None:
+        """The record's last values seen (None: never seen); this event's values kept for the next."""
+        key = (resource, data["id"])
+        self.load({key})
+        before = self._now.get(key, self._stored[key])
+        self._now[key] = {**(before or {}), **snapshot_fields(data)}
+        return dict(before) if before is not None else None
+
+    def add(self, runs: list[Draft]) -> None:
+        self.runs.extend(runs)
+
+    def write(self) -> None:
+        conn, statements = self.session.connection(), _statements()
+        fresh = [{"resource": k[0], "record_id": k[1], "data": v} for k, v in self._now.items()
+                 if self._stored[k] is None]
+        changed = [{"s_resource": k[0], "s_record": k[1], "s_data": v} for k, v in self._now.items()
+                   if self._stored[k] is not None and v != self._stored[k]]
+        if fresh:
+            conn.execute(statements["snapshot_insert"], fresh)
+        if changed:
+            conn.execute(statements["snapshot_update"], changed)
+        if self.runs:
+            serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
+            conn.execute(statements["runs"], [run.row(serialized) for run in self.runs])
+        self._stored.update(self._now)
+        self._now, self.runs = {}, []

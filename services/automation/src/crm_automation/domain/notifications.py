@@ -1,0 +1,277 @@
+"""Notifications: each user's in-app inbox (unread count, mark read, read all), email (one message each, or
+a digest), and the preferences per kind and channel that decide which. Everything here is the caller's own:
+another user's notification is a 404."""
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from crm_common import config, paging
+from crm_common.db import new_id
+from crm_common.errors import ServiceError
+from crm_automation import clock
+from crm_automation.models import Notification, NotificationPreference, UserAddress
+from crm_automation_contracts import notifications as c
+
+DEFAULT = {"in_app": True, "email": True}  # a kind nobody set is shown and emailed, one message each
+
+
+def _user(ctx) -> str:
+    if not ctx.caller.user_id:
+        raise ServiceError("forbidden", "notifications belong to a signed-in user")
+    return ctx.caller.user_id
+
+
+@functools.lru_cache(maxsize=None)
+def _statements() -> dict:
+    """What every notification executes, built once."""
+    p = NotificationPreference.__table__
+    columns = (p.c.user_id, p.c.channel, p.c.enabled, p.c.digest)
+    return {"prefs": select(*columns).where(p.c.user_id.in_(bindparam("users", expanding=True)),
+                                            p.c.kind == bindparam("kind")),
+            # one user (most notifications): no expanding IN, which is compiled again on every execution
+            "prefs_one": select(*columns).where(p.c.user_id == bindparam("user"), p.c.kind == bindparam("kind")),
+            "insert": insert(Notification.__table__)}
+
+
+def _prefs(session, user_ids, kind: str) -> dict:
+    users = list(user_ids)
+    statement, params = ((_statements()["prefs_one"], {"user": users[0], "kind": kind}) if len(users) == 1 else
+                         (_statements()["prefs"], {"users": users, "kind": kind}))
+    rows = session.connection().execute(statement, params).all()
+    found: dict = {}
+    for row in rows:
+        found.setdefault(row.user_id, {})[row.channel] = (row.enabled, row.digest)
+    return found
+
+
+_GATHERED = "crm_automation_notifications"
+
+
+class _Gathered:
+    """Notifications made in one stretch of a transaction (the intake of a batch of events): each user's
+    preferences for a kind read once, the rows inserted together at the end."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.prefs: dict[tuple, dict] = {}  # (user, kind) -> {channel: (enabled, digest)}
+
+    def prefs_of(self, session, users: list[str], kind: str) -> dict:
+        missing = [u for u in users if (u, kind) not in self.prefs]
+        if missing:
+            found = _prefs(session, missing, kind)
+            for user in missing:
+                self.prefs[(user, kind)] = found.get(user, {})
+        return {u: self.prefs[(u, kind)] for u in users}
+
+
+@contextlib.contextmanager
+def gathered(session):
+    """Inside: `notify` keeps its rows and writes them (one insert) when the block ends without an error."""
+    if session.info.get(_GATHERED) is not None:  # already gathering: the outer block writes
+        yield
+        return
+    gathering = session.info[_GATHERED] = _Gathered()
+    try:
+        yield
+        if gathering.rows:
+            session.connection().execute(_statements()["insert"], gathering.rows)
+    finally:
+        session.info.pop(_GATHERED, None)
+
+
+@dataclass(frozen=True)
+class Made:
+    """A notification written (what the callers read of it)."""
+
+    id: str
+    user_id: str
+    kind: str
+
+
+def notify(ctx, user_ids, kind: str, title: str, body: str | None = None, link: str | None = None,
+           resource: str | None = None, record_id: str | None = None) -> list[Made]:
+    """One notification per user (duplicates and empty ids dropped), as each one's preferences want it; written
+    in one insert."""
+    users = sorted({u for u in user_ids if u})
+    if not users:
+        return []
+    gathering = ctx.session.info.get(_GATHERED)
+    prefs = gathering.prefs_of(ctx.session, users, kind) if gathering else _prefs(ctx.session, users, kind)
+    rows = []
+    now = clock.now()
+    for user_id in users:
+        mine = prefs.get(user_id, {})
+        in_app = mine.get("in_app", (DEFAULT["in_app"], False))[0]
+        email, digest = mine.get("email", (DEFAULT["email"], False))
+        if not in_app and not email:
+            continue
+        rows.append({"id": new_id(), "created_at": now, "updated_at": now, "user_id": user_id, "kind": kind,
+                     "title": title[:300], "body": body, "link": link, "resource": resource, "record_id": record_id,
+                     "read_at": None, "in_app": in_app,
+                     "email_status": ("digest" if digest else "pending") if email else "none"})
+    if rows and gathering:
+        gathering.rows.extend(rows)
+    elif rows:
+        ctx.session.connection().execute(_statements()["insert"], rows)
+    for row in rows:
+        ctx.emit(c.NOTIFICATION_CREATED, {"id": row["id"], "user_id": row["user_id"], "kind": kind})
+    return [Made(row["id"], row["user_id"], kind) for row in rows]
+
+
+def _mine(ctx):
+    return select(Notification).where(Notification.user_id == _user(ctx), Notification.in_app.is_(True))
+
+
+def unread_count(ctx) -> int:
+    return ctx.session.scalar(select(func.count()).select_from(
+        _mine(ctx).where(Notification.read_at.is_(None)).subquery())) or 0
+
+
+def page(ctx, query: dict) -> dict:
+    statement = _mine(ctx)
+    if query.get("unread"):
+        statement = statement.where(Notification.read_at.is_(None))
+    if query.get("kind"):
+        statement = statement.where(Notification.kind == query["kind"])
+    rows, cursor = paging.paginate(ctx.session, statement, Notification, query["sort"], query["limit"],
+                                   query.get("cursor"), c.InboxQuery.SORTABLE)
+    return {"items": rows, "next_cursor": cursor, "unread_count": unread_count(ctx)}
+
+
+def read(ctx, record_id: str) -> Notification:
+    note = ctx.session.get(Notification, record_id)
+    if note is None or note.user_id != _user(ctx) or not note.in_app:
+        raise ServiceError("not_found", "no such notification")
+    if note.read_at is None:
+        note.read_at = clock.now()
+    return note
+
+
+def read_all(ctx) -> dict:
+    result = ctx.session.execute(update(Notification).where(
+        Notification.user_id == _user(ctx), Notification.read_at.is_(None)).values(read_at=clock.now()))
+    return {"marked": result.rowcount, "unread_count": unread_count(ctx)}
+
+
+def preferences(ctx) -> dict:
+    user_id = _user(ctx)
+    stored = {(p.kind, p.channel): p for p in ctx.session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id == user_id))}
+    items = []
+    for kind in c.KINDS:
+        for channel in c.CHANNELS:
+            p = stored.get((kind, channel))
+            items.append({"kind": kind, "channel": channel, "enabled": p.enabled if p else DEFAULT[channel],
+                          "digest": bool(p and p.digest)})
+    return {"items": items}
+
+
+def update_preferences(ctx, data: dict) -> dict:
+    user_id = _user(ctx)
+    for item in data["items"]:
+        row = ctx.session.get(NotificationPreference, (user_id, item["kind"], item["channel"]))
+        if row is None:
+            row = NotificationPreference(user_id=user_id, kind=item["kind"], channel=item["channel"])
+            ctx.session.add(row)
+        row.enabled, row.digest = item["enabled"], item.get("digest", False) and item["channel"] == "email"
+    ctx.session.flush()
+    return preferences(ctx)
+
+
+# -- email ----------------------------------------------------------------------------------------------
+
+def digest_seconds() -> float:
+    return config.env_float("CRM_AUTOMATION_DIGEST_SECONDS", 3600.0)
+
+
+def due_mail(ctx, limit: int = 100) -> list[dict]:
+    """The messages to send now: each pending notification on its own; a user's digest notifications together
+    once the oldest waited the digest interval. Notifications of a user with no address are dropped from mail."""
+    session = ctx.session
+    pending = session.scalars(select(Notification).where(Notification.email_status == "pending")
+                              .order_by(Notification.created_at).limit(limit)).all()
+    cutoff = clock.now() - timedelta(seconds=digest_seconds())
+    digest_users = session.scalars(select(Notification.user_id).where(
+        Notification.email_status == "digest", Notification.created_at <= cutoff).distinct().limit(limit)).all()
+    digests = session.scalars(select(Notification).where(Notification.email_status == "digest",
+                                                         Notification.user_id.in_(digest_users))
+                              .order_by(Notification.created_at)).all() if digest_users else []
+    addresses = {a.user_id: a for a in session.scalars(select(UserAddress).where(
+        UserAddress.user_id.in_({n.user_id for n in [*pending, *digests]})))}
+    messages: list[dict] = []
+    grouped: dict = {}
+    for note in pending:
+        address = addresses.get(note.user_id)
+        if address is None or not address.email or not address.is_active:
+            note.email_status = "none"
+            continue
+        messages.append({"ids": [note.id], "to": address.email, "subject": note.title,
+                         "body": "\n\n".join(filter(None, [note.title, note.body, note.link]))})
+    for note in digests:
+        address = addresses.get(note.user_id)
+        if address is None or not address.email or not address.is_active:
+            note.email_status = "none"
+            continue
+        grouped.setdefault(address.email, []).append(note)
+    for to, notes in grouped.items():
+        lines = [f"- {n.title}" + (f": {n.body}" if n.body else "") for n in notes]
+        messages.append({"ids": [n.id for n in notes], "to": to,
+                         "subject": f"Your CRM digest: {len(notes)} notification{'s' if len(notes) != 1 else ''}",
+                         "body": "\n".join(lines)})
+    return messages
+
+
+def mark_mailed(ctx, ids: list[str], status: str) -> None:
+    ctx.session.execute(update(Notification).where(Notification.id.in_(ids)).values(email_status=status))
+
+
+def sender() -> str:
+    return config.env("CRM_MAIL_FROM", "crm@localhost")
+
+
+def message(to: str, subject: str, body: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender(), to, subject[:300]
+    msg.set_content(body)
+    return msg
+
+
+def send(messages: list[dict]) -> list[tuple[list[str], str]]:
+    """Each message through the one SMTP mailer (crm_common.mail); (ids, sent|failed) per message."""
+    from crm_common import mail
+    outcome = []
+    with mail.Connection() as smtp:
+        for item in messages:
+            try:
+                smtp.send(message(item["to"], item["subject"], item["body"]), sender(), item["to"])
+                outcome.append((item["ids"], "sent"))
+            except mail.Refused as exc:
+                outcome.append((item["ids"], "failed" if exc.permanent else "pending"))
+    return outcome
+
+
+def apply_user(ctx, data: dict, deactivated: bool = False) -> None:
+    """identity's user events: where a user's mail goes, their roles and team (for notify by role)."""
+    row = ctx.session.get(UserAddress, data["id"])
+    if row is None:
+        row = UserAddress(user_id=data["id"])
+        ctx.session.add(row)
+    row.email, row.roles, row.team_id = data.get("email"), list(data.get("roles") or []), data.get("team_id")
+    row.is_active = False if deactivated else bool(data.get("is_active", True))
+
+
+def users_in_team(ctx, team_id: str) -> list[str]:
+    """The team's active members (identity's users as kept here), by id."""
+    return sorted(ctx.session.scalars(select(UserAddress.user_id).where(
+        UserAddress.team_id == team_id, UserAddress.is_active.is_(True))))
+
+
+def users_with_role(ctx, role: str) -> list[str]:
+    rows = ctx.session.scalars(select(UserAddress).where(UserAddress.is_active.is_(True))).all()
+    return sorted(r.user_id for r in rows if role in (r.roles or []))

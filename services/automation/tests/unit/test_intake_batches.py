@@ -1,0 +1,104 @@
+"""The intake of the events one transaction applies together (the service's stream is batched): each event sees
+the record as the events before it left it, the runs and notifications of all are written at the end, and a
+field-change workflow is looked up by the field that changed, with the same outcome as checking them all."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from crm_automation.domain import engine, notifications, workflows
+from crm_automation.models import Notification, NotificationPreference, RecordSnapshot, WorkflowRun
+
+LEAD = {"id": "lead-1", "company": "Engines", "status": "new", "owner_id": "rep-1"}
+
+
+def define(store, name, trigger, **body):
+    return store.tx(workflows.create, {"name": name, "active": True, "trigger": trigger,
+                                       "actions": [{"type": "notify", "users": ["boss"], "title": name}], **body})
+
+
+def runs(store):
+    return store.tx(lambda ctx: [(r.workflow_id, r.status, r.trigger_event_id) for r in ctx.session.scalars(
+        select(WorkflowRun).order_by(WorkflowRun.created_at, WorkflowRun.id))])
+
+
+def update(envelope, **changes):
+    return envelope("sales.lead_updated.v1", {**LEAD, **changes, "changed_fields": sorted(changes)}, "lead", "update")
+
+
+def test_events_of_one_batch_see_the_record_as_the_ones_before_left_it(store, envelope):
+    moved = define(store, "new to working", {"type": "field_change", "resource": "lead", "field": "status",
+                                             "from": "new", "to": "working"})
+    batch = [envelope("sales.lead_created.v1", {**LEAD, "status": "open"}, "lead", "create"),
+             update(envelope, status="working"),  # from open: no run
+             update(envelope, status="new"),
+             update(envelope, status="working")]  # from new, as the event before left it: a run
+    ids = store.tx(engine.on_events, batch)
+    assert len(ids) == 1
+    assert runs(store) == [(moved.id, "succeeded", batch[3]["event_id"])]
+    snapshot = store.tx(lambda ctx: ctx.session.scalars(select(RecordSnapshot)).one().data)
+    assert snapshot["status"] == "working"  # kept for the next transaction
+    # the next transaction goes on from there: working -> new is no run, new -> working again is one
+    store.tx(engine.on_events, [update(envelope, status="new"), update(envelope, status="working")])
+    assert len(runs(store)) == 2
+
+
+def test_a_batch_gives_the_runs_and_notifications_of_one_by_one_delivery(store, envelope):
+    """The same events, in one transaction or one per transaction: the same runs (in order) and notifications,
+    each user's preference applied (one who switched workflow notices off gets none)."""
+    status = define(store, "status", {"type": "field_change", "resource": "lead", "field": "status"})
+    anything = define(store, "any change", {"type": "field_change", "resource": "lead", "field": "*"},
+                      conditions={"all": [{"field": "company", "op": "eq", "value": "Engines"}]})
+    define(store, "rating", {"type": "field_change", "resource": "lead", "field": "rating"})
+    created = define(store, "created", {"type": "event", "event": "sales.lead_created.v1"},
+                     actions=[{"type": "notify", "users": ["boss", "quiet"], "title": "new {{ record.company }}"}])
+
+    def quiet(ctx):
+        for channel in ("in_app", "email"):
+            ctx.session.add(NotificationPreference(user_id="quiet", kind="workflow", channel=channel, enabled=False))
+    store.tx(quiet)
+    events = [envelope("sales.lead_created.v1", LEAD, "lead", "create"), update(envelope, status="working"),
+              update(envelope, company="Other"), update(envelope, company="Engines", status="lost")]
+    store.tx(engine.on_events, events)
+    in_one = runs(store)
+    notes = store.tx(lambda ctx: sorted((n.user_id, n.title) for n in ctx.session.scalars(select(Notification))))
+
+    # the creation: created, status and any change (status is in the new record); the rating workflow never
+    expected = [(created.id, "succeeded", events[0]["event_id"]), (status.id, "succeeded", events[0]["event_id"]),
+                (anything.id, "succeeded", events[0]["event_id"]),
+                (status.id, "succeeded", events[1]["event_id"]), (anything.id, "succeeded", events[1]["event_id"]),
+                (anything.id, "skipped", events[2]["event_id"]),  # the company is Other by then
+                (status.id, "succeeded", events[3]["event_id"]), (anything.id, "succeeded", events[3]["event_id"])]
+    assert sorted(in_one) == sorted(expected)
+    assert ("quiet", "new Engines") not in notes and ("boss", "new Engines") in notes
+    assert len(notes) == 7  # one per succeeded run: boss each time
+
+    def wipe(ctx):
+        for model in (WorkflowRun, Notification, RecordSnapshot):
+            ctx.session.query(model).delete()
+    store.tx(wipe)
+    fresh = [{**e, "event_id": e["event_id"] + "-again"} for e in events]
+    for one in fresh:
+        store.tx(engine.on_event, one)
+    one_by_one = [(w, s, e.removesuffix("-again")) for w, s, e in runs(store)]
+    assert sorted(one_by_one) == sorted(in_one)
+    assert store.tx(lambda ctx: sorted((n.user_id, n.title) for n in ctx.session.scalars(select(Notification)))) == notes
+
+
+def test_notifications_gathered_are_written_only_when_the_block_ends_well(store):
+    def made_then_failed(ctx):
+        with notifications.gathered(ctx.session):
+            notifications.notify(ctx, ["a"], "workflow", "one")
+            raise RuntimeError("the batch failed")
+
+    try:
+        store.tx(made_then_failed)
+    except RuntimeError:
+        pass
+    assert store.tx(lambda ctx: ctx.session.scalars(select(Notification)).all()) == []
+
+    def made(ctx):
+        with notifications.gathered(ctx.session):
+            notifications.notify(ctx, ["a", "b"], "workflow", "two")
+            assert ctx.session.scalars(select(Notification)).all() == []  # not yet
+        return ctx.session.scalars(select(Notification.user_id)).all()
+    assert sorted(store.tx(made)) == ["a", "b"]

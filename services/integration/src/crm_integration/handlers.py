@@ -1,0 +1,37 @@
+"""What the integration service does with the events it receives (plain functions, no transport).
+
+Integration takes every event of every producer (`SUBSCRIBES = topology.ALL`, the `crm.subscriptions` entry
+point): each one is kept in the event feed (`domain.feed`) at its place in the global order, and a
+delivery is queued for each webhook subscribed to its type (`domain.webhooks.fan_out`). It reads no
+producer's contracts: the feed keeps the envelope as it came.
+"""
+from __future__ import annotations
+
+from crm_common import privacy as kernel_privacy
+from crm_common import topology
+from crm_common.entrypoint import Context, handler_table, reads
+from crm_integration.domain import feed, privacy, webhooks
+from crm_integration_contracts import PRIVACY_PART_COMPLETED
+
+
+@reads(kernel_privacy.PRIVACY_REQUESTED, fields=kernel_privacy.RequestFields)
+def privacy_requested(ctx: Context, data: dict, envelope: dict) -> None:
+    """identity.privacy_requested.v1 -> integration.privacy_part_completed.v1: the person's events in the feed
+    and the webhook deliveries, exported or erased (`domain.privacy`). The request's own event, kept in the feed
+    just before (`every_event` runs first), names the email too: an erasure cuts it as well."""
+    if data.get("kind") == "erasure":
+        counts, found = privacy.erase(ctx.session, data["email"]), None
+    else:
+        found, counts = privacy.export(ctx.session, data["email"])
+    ctx.emit(PRIVACY_PART_COMPLETED, kernel_privacy.part(data, "integration", data=found, counts=counts))
+
+
+HANDLERS = handler_table(privacy_requested)
+SUBSCRIBES = topology.ALL  # the feed keeps every event (pyproject: crm.subscriptions)
+
+
+def every_event(ctx: Context, envelope: dict) -> None:
+    """Every event lands in the feed (`event_stream(HANDLERS, every=every_event)`)."""
+    row = feed.record(ctx.session, envelope)
+    if row is not None:
+        webhooks.fan_out(ctx.session, row)

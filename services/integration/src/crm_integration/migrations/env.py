@@ -1,0 +1,5 @@
+from crm_common.migrate import run_env
+
+from crm_integration.models import Base
+
+run_env(Base.metadata)

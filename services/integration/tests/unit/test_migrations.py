@@ -1,0 +1,6 @@
+from crm_common.testing.checks import assert_migrations_match_models
+from crm_integration.models import Base
+
+
+def test_migrations_build_the_schema_the_models_declare(tmp_path):
+    assert_migrations_match_models("integration", f"sqlite:///{tmp_path / 'integration.db'}", Base.metadata)

@@ -1,0 +1,184 @@
+"""Webhook rules without a broker: signatures standardwebhooks verifies (two during a rotation), the fan-out,
+order per webhook and record, back-off, Retry-After, 410 and the end of the retry window."""
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import timedelta
+
+import pytest
+from standardwebhooks.webhooks import Webhook as Verifier, WebhookVerificationError
+
+import crm_integration_contracts as c
+from crm_common.db import utcnow
+from crm_common.errors import ServiceError
+from crm_integration.domain import deliveries, feed, signing, webhooks
+from crm_integration.domain.deliveries import Answer
+from crm_integration.models import Delivery
+
+URL = "https://hooks.example.com/in"
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch):
+    from crm_common import urlguard
+    monkeypatch.setattr(urlguard, "_resolve", lambda host, port: ["93.184.216.34"])
+
+
+def envelope(type_="sales.lead_created.v1", record=None):
+    return {"event_id": str(uuid.uuid4()), "type": type_, "occurred_at": "2026-12-04T10:00:00.000000Z",
+            "producer": type_.split(".")[0], "data": {"id": record or str(uuid.uuid4())}}
+
+
+def hook(ctx, **body):
+    return webhooks.create(ctx, c.webhooks.WebhookIn().load({"url": URL, "events": ["sales.*"], **body}))
+
+
+def keep(session, env):
+    row = feed.record(session, env)
+    webhooks.fan_out(session, row)
+    return row
+
+
+def test_a_signature_verifies_with_standardwebhooks_and_a_rotation_signs_with_both_secrets(ctx_as):
+    admin = ctx_as("admin", "a-1")
+    created = hook(admin)
+    assert created["secret"].startswith("whsec_")
+    body = signing.body(envelope(), "standard")
+    headers = signing.headers("msg_1", int(utcnow().timestamp()), body, created["secret"])
+    Verifier(created["secret"]).verify(body, headers)
+    rotated = webhooks.rotate_secret(admin, created["id"], {"grace_hours": 24, "secret": None})
+    assert rotated["secret"] != created["secret"] and rotated["previous_secret_expires_at"] is not None
+    both = signing.headers("msg_2", int(utcnow().timestamp()), body, rotated["secret"], created["secret"])
+    assert len(both["webhook-signature"].split(" ")) == 2
+    Verifier(created["secret"]).verify(body, both)  # a receiver still on the old secret
+    Verifier(rotated["secret"]).verify(body, both)  # and one already on the new
+    with pytest.raises(WebhookVerificationError):
+        Verifier(signing.new_secret()).verify(body, both)
+
+
+def test_cloudevents_format_is_a_cloudevents_1_0_json_event():
+    env = envelope()
+    body = json.loads(signing.body(env, "cloudevents"))
+    assert body["specversion"] == "1.0" and body["id"] == env["event_id"] and body["type"] == env["type"]
+    assert body["source"] == "/crm/sales" and body["data"] == env["data"]
+
+
+@pytest.mark.parametrize("url", ["https://169.254.169.254/x", "https://10.0.0.1/", "https://127.1/", "ftp://x.example/"])
+def test_an_unsafe_url_is_a_422_naming_url(ctx_as, url):
+    with pytest.raises(ServiceError) as raised:
+        hook(ctx_as("admin", "a-1"), url=url)
+    assert raised.value.code == "validation_failed" and "url" in raised.value.errors
+
+
+def test_only_matching_webhooks_get_a_delivery_and_a_record_s_deliveries_go_one_at_a_time(session, ctx_as):
+    admin = ctx_as("admin", "a-1")
+    sales, desk = hook(admin), hook(admin, events=["service_desk.ticket_opened.v1"])
+    keep(session, envelope("marketing.campaign_sent.v1"))
+    first, second = keep(session, envelope(record="r-1")), keep(session, envelope(record="r-1"))
+    other = keep(session, envelope(record="r-2"))
+    jobs = deliveries.claim(session, 10)
+    assert [j.envelope["event_id"] for j in jobs] == [first.event_id, other.event_id]  # second waits for first
+    assert session.query(Delivery).filter_by(webhook_id=desk["id"]).count() == 0
+    deliveries.settle(admin, jobs[0].delivery_id, Answer(500, latency_ms=3))
+    deliveries.settle(admin, jobs[1].delivery_id, Answer(204, latency_ms=3))
+    assert deliveries.claim(session, 10) == []  # first failed: retried later, second still waits
+    later = utcnow() + timedelta(hours=1)
+    retried = deliveries.claim(session, 10, now=later)
+    assert [j.envelope["event_id"] for j in retried] == [first.event_id]
+    deliveries.settle(admin, retried[0].delivery_id, Answer(200, latency_ms=3))
+    assert [j.envelope["event_id"] for j in deliveries.claim(session, 10, now=later)] == [second.event_id]
+    log = webhooks.deliveries(admin, sales["id"], {"limit": 50, "sort": "created_at"})["items"]
+    assert {d["event_id"]: d["status"] for d in log}[first.event_id] == "succeeded"
+
+
+def test_backoff_grows_with_jitter_and_keeps_trying_for_a_day(monkeypatch):
+    rng = random.Random(7)
+    delays = [deliveries.backoff(n, rng) for n in range(1, 30)]  # attempts go on until the window is over
+    assert 2.5 <= delays[0] <= 5 and delays[5] > delays[1] and len(set(delays)) == len(delays)  # jittered
+    assert max(delays) <= 3 * 3600 and sum(delays) >= 24 * 3600
+    assert deliveries.retry_window() == timedelta(hours=24)
+
+
+def test_410_disables_at_once_and_a_day_of_failures_kills_the_delivery_and_disables_the_hook(session, ctx_as, events):
+    admin = ctx_as("admin", "a-1")
+    gone = hook(admin)
+    keep(session, envelope())
+    job = deliveries.claim(session, 1)[0]
+    assert deliveries.settle(admin, job.delivery_id, Answer(410)) == "dead"
+    assert webhooks.get(admin, gone["id"])["active"] is False
+    assert [e[0] for e in events] == [c.WEBHOOK_DISABLED]
+    webhooks.update(admin, gone["id"], {"active": True})
+    keep(session, envelope())
+    job = deliveries.claim(session, 1)[0]
+    start = utcnow()
+    assert deliveries.settle(admin, job.delivery_id, Answer(None, error="ConnectionRefusedError"), now=start) == "failed"
+    row = session.get(Delivery, job.delivery_id)
+    row.next_attempt_at = start
+    job = deliveries.claim(session, 1, now=start + timedelta(hours=23, minutes=59))[0]
+    assert deliveries.settle(admin, job.delivery_id, Answer(500), now=start + timedelta(hours=24)) == "dead"
+    assert webhooks.get(admin, gone["id"])["disabled_reason"].startswith("deliveries failed")
+
+
+def test_retry_after_of_a_429_or_503_is_honoured(session, ctx_as):
+    admin = ctx_as("admin", "a-1")
+    hook(admin)
+    keep(session, envelope())
+    job = deliveries.claim(session, 1)[0]
+    now = utcnow()
+    deliveries.settle(admin, job.delivery_id, Answer(429, retry_after="120"), now=now)
+    assert session.get(Delivery, job.delivery_id).next_attempt_at == now + timedelta(seconds=120)
+    assert deliveries.retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now) == 0.0
+
+
+def test_manual_retry_sends_a_dead_delivery_again_with_the_same_id_and_a_test_ping_is_queued(session, ctx_as):
+    admin = ctx_as("admin", "a-1")
+    created = hook(admin)
+    keep(session, envelope())
+    job = deliveries.claim(session, 1)[0]
+    deliveries.settle(admin, job.delivery_id, Answer(410))
+    webhooks.update(admin, created["id"], {"active": True})
+    again = webhooks.retry(admin, created["id"], job.delivery_id)
+    assert again["status"] == "pending" and again["id"] == job.delivery_id
+    ping = webhooks.test(admin, created["id"])
+    ids = [j.delivery_id for j in deliveries.claim(session, 10)]
+    assert set(ids) == {job.delivery_id, ping["id"]}
+
+
+def test_the_delivery_log_across_webhooks_shows_a_user_those_of_the_webhooks_they_may_read(session, ctx_as):
+    own = {"webhook": {"read": "own", "create": "own", "update": "own"}}
+    ada, bob = ctx_as("custom", "u-ada", own), ctx_as("custom", "u-bob", own)
+    adas, bobs = hook(ada), hook(bob, events=["sales.lead_*"])
+    lead = keep(session, envelope(record="r-1"))
+    keep(session, envelope("sales.account_created.v1", record="r-2"))
+    seen = {name: [(d["webhook_id"], d["event_type"]) for d in webhooks.all_deliveries(ctx, {"limit": 50})["items"]]
+            for name, ctx in (("ada", ada), ("bob", bob), ("admin", ctx_as("admin", "a-1")))}
+    assert sorted(seen["ada"]) == [(adas["id"], "sales.account_created.v1"), (adas["id"], "sales.lead_created.v1")]
+    assert seen["bob"] == [(bobs["id"], "sales.lead_created.v1")]
+    assert len(seen["admin"]) == 3
+    filtered = webhooks.all_deliveries(ada, {"limit": 50, "event_type": "sales.lead_created.v1"})["items"]
+    assert [d["event_id"] for d in filtered] == [lead.event_id]
+    assert webhooks.all_deliveries(ada, {"limit": 50, "webhook_id": bobs["id"]})["items"] == []
+    with pytest.raises(ServiceError) as hidden:  # and not through the webhook's own log either
+        webhooks.deliveries(ada, bobs["id"], {"limit": 50})
+    assert hidden.value.code == "not_found"
+
+
+def test_outcomes_are_settled_together_the_answered_ones_at_once_the_others_by_their_rules(session, ctx_as):
+    admin = ctx_as("admin", "a-1")
+    hook(admin)
+    for _ in range(3):
+        keep(session, envelope())
+    ok, slow, failed = deliveries.claim(session, 10)
+    assert deliveries.settle_many(admin, [(ok.delivery_id, Answer(204, latency_ms=4)),
+                                          (slow.delivery_id, Answer(200, latency_ms=900)),
+                                          (failed.delivery_id, Answer(500, latency_ms=7))]) == 3
+    rows = {d.id: d for d in session.query(Delivery).populate_existing()}
+    assert [(rows[j.delivery_id].status, rows[j.delivery_id].response_code, rows[j.delivery_id].latency_ms,
+             rows[j.delivery_id].attempts) for j in (ok, slow, failed)] == [
+        ("succeeded", 204, 4, 1), ("succeeded", 200, 900, 1), ("failed", 500, 7, 1)]
+    assert rows[ok.delivery_id].delivered_at is not None and rows[failed.delivery_id].next_attempt_at is not None
+    # an outcome for a delivery no longer being sent (retried by hand meanwhile) changes nothing
+    assert deliveries.settle_many(admin, [(ok.delivery_id, Answer(500))]) == 1
+    assert session.get(Delivery, ok.delivery_id, populate_existing=True).status == "succeeded"
