@@ -12,11 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm_common import startup
 from crm_common.contracts.fields import DecimalString
-from crm_common.db import make_engine
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
-from crm_gateway import auth, docs, problems, ratelimit
-from crm_gateway.conventions import TEXT_ERROR, IdConverter, id_converter_schema, has_body, requires_json_body, valid_text
+from crm_gateway import auth, docs, idempotency, metrics, problems, ratelimit, traces
+from crm_gateway.conventions import (TEXT_ERROR, ExternalIdConverter, ExternalSystemConverter, IdConverter,
+                                     external_id_converter_schema, external_system_converter_schema,
+                                     has_body, id_converter_schema, requires_json_body, valid_text)
 from crm_gateway.conventions import accepted_media_types
 from crm_gateway.openapi import ContractPlugin
 from crm_gateway.settings import Settings
@@ -72,25 +73,33 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["crm_keyring"] = auth.KeyRing(settings.public_key_file)
     app.extensions["crm_api_keys"] = auth.ApiKeyCache(settings.api_key_cache_seconds)
     app.extensions["crm_cutoffs"] = auth.CutoffCache(settings.token_cutoff_cache_seconds)
-    app.extensions["crm_db"] = make_engine(settings.database_url)
+    app.extensions["crm_db"] = idempotency.records_engine(settings.database_url)  # the records of Idempotency-Key
 
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["external_id"] = ExternalIdConverter
+    app.url_map.converters["external_system"] = ExternalSystemConverter
     api = ProblemApi(app, spec_kwargs={"marshmallow_plugin": ContractPlugin()})
     api.register_converter(IdConverter, id_converter_schema)
+    api.register_converter(ExternalIdConverter, external_id_converter_schema)
+    api.register_converter(ExternalSystemConverter, external_system_converter_schema)
     api.register_field(DecimalString, "string", "decimal")
     app.extensions["crm_api"] = api
     from crm_gateway.routes import register
     register(api)
     ratelimit.document(api)
     app.register_blueprint(docs.blp)
+    app.add_url_rule("/metrics", "metrics", auth.public(metrics.exposition))  # Prometheus, private addresses
     _mark_spec_routes_public(app)
 
     # who is calling first, then the rate limit (counted per caller, or per address without one),
     # then everything else: a refused caller is counted too, and learns nothing from validation
+    app.before_request(metrics.started)
     app.before_request(_identify)
+    traces.install(app)  # after _identify: the span carries the request id
     app.before_request(ratelimit.init(app, settings).check)
     app.before_request(_admit)
     app.after_request(_finish)
+    app.after_request(metrics.counted)
     app.register_error_handler(ServiceError, problems.from_service_error)
     app.register_error_handler(HTTPException, problems.from_http_exception)
     app.register_error_handler(Exception, problems.unexpected)

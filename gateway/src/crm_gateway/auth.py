@@ -174,7 +174,8 @@ def verify_access_token(token: str, keyring: KeyRing) -> Actor:
         actor = Actor(user_id=claims["sub"], kind=claims.get("kind", "user"), email=claims.get("email"),
                       roles=tuple(claims.get("roles") or ()), team_id=claims.get("team_id"),
                       territory_ids=tuple(claims.get("territory_ids") or ()), perms=dict(claims.get("perms") or {}),
-                      account_id=claims.get("account_id"), contact_id=claims.get("contact_id"))
+                      account_id=claims.get("account_id"), contact_id=claims.get("contact_id"),
+                      partner_id=claims.get("partner_id"))
         known = actor, token_facts(claims)
         keyring.verified.put(token, float(claims["exp"]), *known)
     actor, facts = known
@@ -261,27 +262,32 @@ def forget_api_key(key_id: str) -> None:
 
 class ApiKeyCache:
     """Actors of recently verified API keys, by the key's hash, for `ttl` seconds (CRM_API_KEY_CACHE): a
-    revoked key, or one whose owner lost grants, changes within that; a key revoked through this worker
-    is dropped at once (`forget_key`)."""
+    revoked key, or one whose owner lost grants, changes within that; a key revoked or changed through this
+    worker is dropped at once (`forget_key`). With each actor, the key's own rate limit (None: the default)."""
 
     def __init__(self, ttl: float):
         self.ttl = ttl
-        self._items: dict[str, tuple[float, Actor, str | None]] = {}
+        self._items: dict[str, tuple[float, Actor, str | None, str | None]] = {}
         self._lock = threading.Lock()
 
     def get(self, digest: str) -> Actor | None:
+        entry = self.entry(digest)
+        return entry[0] if entry else None
+
+    def entry(self, digest: str) -> tuple[Actor, str | None] | None:
+        """(actor, the key's rate limit) while cached."""
         with self._lock:
             item = self._items.get(digest)
             if item and item[0] > time.monotonic():
-                return item[1]
+                return item[1], item[3]
             self._items.pop(digest, None)
             return None
 
-    def put(self, digest: str, actor: Actor, key_id: str | None = None) -> None:
+    def put(self, digest: str, actor: Actor, key_id: str | None = None, rate_limit: str | None = None) -> None:
         with self._lock:
             if len(self._items) > 10000:
                 self._items.clear()
-            self._items[digest] = (time.monotonic() + self.ttl, actor, key_id)
+            self._items[digest] = (time.monotonic() + self.ttl, actor, key_id, rate_limit)
 
     def forget_key(self, key_id: str) -> None:
         with self._lock:
@@ -308,15 +314,17 @@ def _api_key_actor(key: str) -> Actor:
 
     cache: ApiKeyCache = current_app.extensions["crm_api_keys"]
     digest = hashlib.sha256(key.encode()).hexdigest()
-    actor = cache.get(digest)
-    if actor is None:
+    entry = cache.entry(digest)
+    if entry is None:
         data = pool().call("identity", "authenticate_api_key", secret=key, request_id=getattr(g, "request_id", None),
                            client_ip=request.remote_addr)
         actor = Actor.from_dict(data)
         if actor is None:
             raise UNAUTHENTICATED
-        cache.put(digest, actor, data.get("api_key_id"))
-    return actor
+        entry = (actor, data.get("rate_limit"))
+        cache.put(digest, actor, data.get("api_key_id"), entry[1])
+    g.api_key_rate_limit = entry[1]  # the key's own limit (ratelimit), None for the default
+    return entry[0]
 
 
 def requires(resource: str, action: str):

@@ -28,7 +28,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema
 from webargs.flaskparser import FlaskParser
-from werkzeug.routing import UUIDConverter
+from werkzeug.routing import BaseConverter, UUIDConverter
 
 from crm_common.contracts.registry import RpcContract, instance
 from crm_common.contracts.schemas import ListQuery, Page, page  # noqa: F401 - one set of bases, re-exported
@@ -53,6 +53,29 @@ class IdConverter(UUIDConverter):
 
 def id_converter_schema(converter) -> dict:
     return {"type": "string", "format": "uuid"}
+
+
+class ExternalIdConverter(BaseConverter):
+    """`<external_id:external_id>`: another system's id in a path, any segment but `bulk` (that segment is the
+    bulk form's own route, which must not also answer to the single upsert's methods)."""
+
+    regex = r"(?!bulk(?![^/]))[^/]+"
+
+
+def external_id_converter_schema(converter) -> dict:
+    """Documented as the upserts' contract states it (a `/` cannot travel in one path segment)."""
+    from crm_sales_contracts.external_ids import EXTERNAL_ID_PATTERN
+    return {"type": "string", "pattern": EXTERNAL_ID_PATTERN.replace("/", ""), "not": {"enum": ["bulk"]}}
+
+
+class ExternalSystemConverter(BaseConverter):
+    """`<external_system:system>`: the name of another system in a path, documented with the pattern its
+    contract checks (the service answers 422 naming `system` for anything else)."""
+
+
+def external_system_converter_schema(converter) -> dict:
+    from crm_sales_contracts.external_ids import SYSTEM_PATTERN
+    return {"type": "string", "pattern": SYSTEM_PATTERN}
 
 
 TEXT_ERROR = "text must be valid Unicode without NUL characters"
@@ -218,6 +241,9 @@ class Route:
     after: Callable[..., None] | None = None
     answers: dict = field(default_factory=dict)  # other answers the document names: {409: "why"}
     if_match: bool | None = None
+    # the contracts to call instead of `contract` (same schemas, other services), in order, for a resource owned
+    # by several services (/custom-fields): owners(loaded, keywords) -> [contract, ...]; a 404 tries the next
+    owners: Callable[..., list] | None = None
 
     @property
     def permission(self):
@@ -291,7 +317,7 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
         if route.access is PUBLIC_IDENTIFIED and (request.headers.get("Authorization")
                                                   or request.headers.get("X-API-Key")):
             g.actor = dataclasses.replace(authenticate(), client_ip=request.remote_addr)
-        result = call(contract.service, contract.method, *loaded, **passes_through, **kwargs)
+        result = _call_owners(route, loaded, passes_through, kwargs)
         if route.after is not None:
             route.after(**kwargs)
         return _answer(route, result, routes)
@@ -315,6 +341,17 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
         # an instance, built once: for a class webargs builds a new schema on every request
         handler = blp.arguments(instance(contract.input), location="query" if route.method == "GET" else "json")(handler)
     return handler
+
+
+def _call_owners(route: Route, loaded: tuple, passes_through: dict, kwargs: dict):
+    candidates = route.owners(loaded, kwargs) if route.owners is not None else [route.contract]
+    for position, candidate in enumerate(candidates):
+        try:
+            return call(candidate.service, candidate.method, *loaded, **passes_through, **kwargs)
+        except ServiceError as exc:
+            if exc.code != "not_found" or position == len(candidates) - 1:
+                raise
+    raise ServiceError("not_found", "not found")
 
 
 def answered_as_written(route: Route) -> bool:

@@ -36,7 +36,8 @@ def problem(status: int, detail: str = "", errors: dict | None = None, code: str
             "status": status, "detail": detail or CODES.get(code, (status, "Error"))[1]}
     if errors:
         body["errors"] = errors
-    body.update(extra)
+    for key, value in extra.items():  # an extra member never overwrites the problem's own
+        body.setdefault(key, value)
     request_id = getattr(g, "request_id", None)
     if request_id:
         body["request_id"] = request_id

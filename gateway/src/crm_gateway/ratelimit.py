@@ -2,7 +2,8 @@
 
 Three limits, each counted per route (endpoint) in fixed windows; a request counts against one:
 
-- `CRM_RATE_LIMIT` for a request with a caller (keyed by user id, or by API key);
+- `CRM_RATE_LIMIT` for a request with a caller (keyed by user id, or by API key), or the API key's own limit
+  when an administrator set one (`PATCH /api/v1/api-keys/{id} {"rate_limit": "6000/minute"}`);
 - `CRM_RATE_LIMIT_ANONYMOUS` for a request without one -- public routes, failed authentication,
   unknown URLs -- keyed by the client address (the real one behind `CRM_TRUSTED_PROXIES`);
 - `CRM_RATE_LIMIT_READYZ` for /readyz (it fans out to every service), keyed by the client address.
@@ -49,7 +50,9 @@ def caller_key() -> str:
     actor = g.get("actor")
     if actor is None:
         return _address()
-    if actor.kind == "api_key":  # one budget per key, named by a digest of it (never the key itself)
+    if actor.kind == "api_key":  # one budget per key: its id, else a digest of it (never the key itself)
+        if actor.api_key_id:
+            return "key:" + actor.api_key_id
         secret = request.headers.get("X-API-Key", "").strip().encode()
         return "key:" + hashlib.sha256(secret).hexdigest()[:32]
     return f"{actor.kind}:{actor.user_id}"
@@ -107,6 +110,7 @@ class RateLimits:
         self.readyz = parsed["CRM_RATE_LIMIT_READYZ"]
         self.apart = {"forms": parsed["CRM_RATE_LIMIT_FORMS"], "tracking": parsed["CRM_RATE_LIMIT_TRACKING"]}
         self._apart_of: dict[tuple[str, str], list[RateLimitItem] | None] = {}
+        self._own: dict[str, list[RateLimitItem]] = {}  # API keys' own limits, parsed
         self.prefix = settings.rate_limit_prefix
         self.memory = FixedWindowRateLimiter(Counters())
         self.shared = None
@@ -125,7 +129,24 @@ class RateLimits:
         apart = self._limited_apart(endpoint)
         if apart is not None:
             return apart
-        return self.caller if g.get("actor") is not None else self.anonymous
+        if g.get("actor") is None:
+            return self.anonymous
+        own = g.get("api_key_rate_limit")
+        return self._own_limits(own) if own else self.caller
+
+    def _own_limits(self, text: str) -> list[RateLimitItem]:
+        """An API key's own limit, parsed once per text (identity checked its notation; unreadable: the default)."""
+        items = self._own.get(text)
+        if items is None:
+            try:
+                items = parse_many(text) or self.caller
+            except ValueError:
+                log.warning("rate limits: an API key's own limit is not in the limits notation; the default applies")
+                items = self.caller
+            if len(self._own) > 1000:
+                self._own.clear()
+            self._own[text] = items
+        return items
 
     def _limited_apart(self, endpoint: str | None) -> list[RateLimitItem] | None:
         """The limit a view declares with @limited_apart (per client address), remembered per endpoint."""

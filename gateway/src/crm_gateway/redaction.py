@@ -1,23 +1,32 @@
-"""Secrets that travel in URL paths (a survey token) never reach a log line.
+"""Secrets that travel in URL paths (a survey token, a mail's tracking, unsubscribe and opt-in tokens) and
+personal data in query strings (`?email=`, `?phone=`, a search's `?q=`) never reach a log line.
 
-`redact(text)` replaces each such secret with `[redacted]`; gunicorn uses `RedactingLogger`
+`redact(text)` replaces each such value with `[redacted]`; gunicorn uses `RedactingLogger`
 (`logger_class` in deploy/gunicorn.conf.py), which redacts every atom of the access log (request
 line, path, referer, headers) and every message of its error log; the gateway's own log lines
 redact the paths they name.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+from datetime import datetime, timezone
 
 from gunicorn.glogging import Logger
 
 REDACTED = "[redacted]"
 # each pattern's group 1 is the secret; its marker, text that every match holds, is looked for first (a
 # substring test: every atom of every access log line goes through here, and almost none holds a secret)
+_MAIL_LINK = re.compile(r"(?:^|[\s\"]|//[^/\s\"]+)/(?:t/o|t/c|u|c)/([^/?#\s\"]+)")  # a mail's links (marketing)
 SECRET_PATHS = (
     ("/api/v1/surveys/", re.compile(r"/api/v1/surveys/([^/?#\s\"]+)/responses")),
+    ("/t/o/", _MAIL_LINK), ("/t/c/", _MAIL_LINK), ("/u/", _MAIL_LINK), ("/c/", _MAIL_LINK),
 )
+# query parameters whose values are personal data or secrets: the key stays (what was asked), the value goes
+PERSONAL_QUERY = re.compile(r"((?:^|[?&])(?:email|phone|mobile|q|search|token|first_name|last_name|name)=)([^&\s\"#]+)",
+                            re.IGNORECASE)  # after ? or &, or at the start of a query string on its own (an atom)
 
 
 def redact(text):
@@ -27,6 +36,8 @@ def redact(text):
     for marker, pattern in SECRET_PATHS:
         if marker in text:
             text = pattern.sub(lambda m: m.group(0).replace(m.group(1), REDACTED), text)
+    if "=" in text:
+        text = PERSONAL_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
     return text
 
 
@@ -53,3 +64,18 @@ class RedactingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         return {key: redact(value) for key, value in atoms.items()}
+
+    def access(self, resp, req, environ, request_time):
+        """With CRM_LOG_FORMAT=json, one JSON object per request (the same redacted atoms); else gunicorn's."""
+        if os.environ.get("CRM_LOG_FORMAT", "text") != "json":
+            return super().access(resp, req, environ, request_time)
+        if not self.access_log_enabled:
+            return None
+        atoms = self.atoms(resp, req, environ, request_time)
+        entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "INFO",
+                 "service": "gateway", "logger": "access", "request_id": atoms.get("{x-request-id}o", "-"),
+                 "client": atoms.get("h"), "forwarded_for": atoms.get("{x-forwarded-for}i", "-"),
+                 "method": atoms.get("m"), "path": atoms.get("U"), "query": atoms.get("q"),
+                 "status": atoms.get("s"), "bytes": atoms.get("B"), "duration_ms": atoms.get("M")}
+        self.access_log.info(json.dumps(entry, ensure_ascii=False, default=str))
+        return None

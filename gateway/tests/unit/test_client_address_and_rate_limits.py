@@ -198,3 +198,32 @@ def test_the_memory_counters_start_no_timer_threads():
     threads = threading.active_count()
     assert [limiter.hit(item, "caller", "route") for _ in range(4)] == [True, True, True, False]
     assert threading.active_count() <= threads
+
+
+class Keys(Identity):
+    """Identity that knows two API keys of one owner: one with a limit of its own, one without."""
+
+    KEYS = {"crm_" + "s" * 43: ("key-slow", "2/minute"), "crm_" + "f" * 43: ("key-fast", None)}
+
+    def call(self, service, method, *args, **kwargs):
+        if method == "authenticate_api_key" and kwargs.get("secret") in self.KEYS:
+            self.calls.append((service, method, args, {}))
+            key_id, limit = self.KEYS[kwargs["secret"]]
+            return {"user_id": "owner-1", "kind": "api_key", "roles": ["integration"], "perms": {},
+                    "api_key_id": key_id, "rate_limit": limit}
+        return super().call(service, method, *args, **kwargs)
+
+
+def test_an_api_key_with_a_limit_of_its_own_is_held_to_it_another_to_the_default(make_app):
+    app = make_app(rate_limit="4/minute")
+    app.extensions["crm_rpc"] = app.extensions["crm_rpc_probe"] = Keys()
+    slow, fast = ({"X-API-Key": secret} for secret in Keys.KEYS)
+    for address in ("10.0.0.5", "10.0.0.6"):  # counted per key, wherever it calls from
+        assert client_from(app, address).get("/api/v1/me", headers=slow).status_code == 200
+    assert_rate_limited(client_from(app, "10.0.0.7").get("/api/v1/me", headers=slow))
+    # the other key of the same owner has a budget of its own, the gateway's default
+    for _ in range(4):
+        assert client_from(app, "10.0.0.5").get("/api/v1/me", headers=fast).status_code == 200
+    assert_rate_limited(client_from(app, "10.0.0.5").get("/api/v1/me", headers=fast))
+    # identity was asked once per key (the limit is cached with the key's actor)
+    assert len([c for c in app.extensions["crm_rpc"].calls if c[1] == "authenticate_api_key"]) == 2

@@ -9,6 +9,10 @@ PUBLIC_ON_PURPOSE = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/<pa
                      "/api/v1/auth/login", "/api/v1/auth/refresh"}
 PUBLIC_PREFIXES = ("/f/", "/t/", "/u/", "/api/v1/surveys/<")
 PUBLIC_PREFIXES += ("/c/",)  # the double opt-in confirmation link
+PUBLIC_ON_PURPOSE |= {"/metrics"}  # Prometheus: no caller, but answered only to private addresses (404 otherwise)
+PUBLIC_ON_PURPOSE |= {"/asyncapi.json"}  # the event catalogue as AsyncAPI, public as /openapi.json is (API.md)
+PUBLIC_ON_PURPOSE |= {"/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm",
+                      "/api/v1/auth/verify-email"}  # the mailed token is the credential (domain/email_tokens.py)
 
 
 def test_no_route_is_neither_public_nor_protected(tmp_path):

@@ -187,7 +187,7 @@ def test_security_headers_and_cors_for_configured_origins_only(client):
 
 def test_readyz_names_the_services_when_the_broker_is_away(client):
     body = assert_problem(client.get("/readyz"), 503)
-    assert sorted(body["missing"]) == sorted(["identity", "sales", "service_desk", "marketing", "analytics"])
+    assert sorted(body["missing"]) == sorted(["identity", "sales", "service_desk", "marketing", "analytics", "automation", "integration"])
 
 
 def test_openapi_document_and_docs_page_are_public(client):

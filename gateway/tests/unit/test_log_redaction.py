@@ -3,6 +3,7 @@ error log show `[redacted]` in its place."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import runpy
 from pathlib import Path
@@ -48,3 +49,42 @@ def test_the_error_log_and_the_gateway_lines_have_no_token(capsys):
     record = logging.LogRecord("crm_gateway", logging.INFO, __file__, 1, "POST %s", (f"/api/v1/surveys/{TOKEN}/responses",),
                                None)
     assert RedactingFilter().filter(record) and record.getMessage() == "POST /api/v1/surveys/[redacted]/responses"
+
+
+def test_a_mails_link_tokens_are_redacted_wherever_they_appear():
+    for path in (f"/t/o/{TOKEN}", f"/t/c/{TOKEN}", f"/u/{TOKEN}", f"/c/{TOKEN}"):
+        assert redact(f"GET {path} HTTP/1.1") == f"GET {path.replace(TOKEN, '[redacted]')} HTTP/1.1"
+        assert redact(path) == path.replace(TOKEN, "[redacted]")
+        assert TOKEN not in redact(f"https://crm.example{path}?x=1")
+    assert redact("GET /api/v1/accounts/u/7 HTTP/1.1") == "GET /api/v1/accounts/u/7 HTTP/1.1"  # not a mail link
+
+
+def test_personal_data_in_a_query_string_is_redacted_but_the_question_stays(capsys):
+    logger = gunicorn_logger()
+    path = "/api/v1/suppressions/check"
+    query = "email=ann.lee%40example.com&limit=5"
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"{path}?{query}", "PATH_INFO": path, "QUERY_STRING": query,
+               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[("X-Request-ID", "r1")])
+    logger.access(response, SimpleNamespace(headers=[]), environ, dt.timedelta(milliseconds=5))
+    line = capsys.readouterr().out
+    assert '"GET /api/v1/suppressions/check?email=[redacted]&limit=5 HTTP/1.1" 200' in line
+    assert "ann.lee" not in line
+    assert redact("/api/v1/leads?q=Zhang+Wei&phone=%2B8613800&sort=-created_at") == \
+        "/api/v1/leads?q=[redacted]&phone=[redacted]&sort=-created_at"
+    assert redact("/api/v1/leads?status=new&limit=50") == "/api/v1/leads?status=new&limit=50"
+
+
+def test_json_access_lines_are_one_object_each_and_redacted(capsys, monkeypatch):
+    monkeypatch.setenv("CRM_LOG_FORMAT", "json")
+    logger = gunicorn_logger()
+    path = f"/api/v1/surveys/{TOKEN}/responses"
+    environ = {"REQUEST_METHOD": "POST", "RAW_URI": f"{path}?email=ann%40example.com", "PATH_INFO": path,
+               "QUERY_STRING": "email=ann%40example.com", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.7"}
+    response = SimpleNamespace(status="201 CREATED", sent=10, headers=[("X-Request-ID", "r-9")])
+    logger.access(response, SimpleNamespace(headers=[]), environ, dt.timedelta(milliseconds=5))
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    entry = json.loads(line)
+    assert entry["service"] == "gateway" and entry["request_id"] == "r-9" and entry["status"] == "201"
+    assert entry["path"] == "/api/v1/surveys/[redacted]/responses" and entry["method"] == "POST"
+    assert TOKEN not in line and "ann" not in line

@@ -37,6 +37,10 @@ class Marketing:
             if payload["token"] not in self.LINKS and payload["token"] != "open":
                 raise ServiceError("not_found", "no such link")
             return {"url": self.LINKS.get(payload["token"]) if payload["kind"] == "click" else None, "machine": False}
+        if method in ("preview_unsubscribe", "unsubscribe") and payload["token"] == "topic":
+            everything = payload.get("scope") == "all"
+            return {"address": "a***@engines.example", "topic": "product_updates",
+                    "unsubscribed": method == "unsubscribe", "unsubscribed_all": everything}
         if method in ("preview_unsubscribe", "unsubscribe", "confirm_consent"):
             if payload["token"] != "good":
                 raise ServiceError("not_found", "no such link")
@@ -135,6 +139,18 @@ def test_the_unsubscribe_page_changes_nothing_and_only_the_one_click_post_acts(a
     assert multipart.status_code == 200
     is_page(client.post("/u/forged", data={"List-Unsubscribe": "One-Click"}), 404)
     is_page(client.get("/u/forged"), 404)
+
+
+def test_a_topic_campaigns_page_leaves_the_topic_and_offers_all_mail_apart(app, client):
+    page = is_page(client.get("/u/topic", headers=BROWSER), 200)
+    assert "Stop product updates mail" in page and page.count('method="post"') == 2
+    one_click = client.post("/u/topic", data={"List-Unsubscribe": "One-Click"})  # what a mail client sends
+    assert "no more product updates mail" in is_page(one_click, 200)
+    assert "Unsubscribe from all marketing mail" in one_click.get_data(as_text=True)
+    assert "scope" not in service(app).calls[-1][1][0]  # the service's default: the topic only
+    everything = client.post("/u/topic", data={"List-Unsubscribe": "One-Click", "scope": "all"})
+    assert "no more marketing mail" in is_page(everything, 200)
+    assert service(app).calls[-1][1][0]["scope"] == "all"
 
 
 def test_the_confirmation_link_answers_a_page_and_its_button_posts(app, client):

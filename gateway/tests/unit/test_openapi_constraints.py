@@ -114,3 +114,26 @@ def test_rules_a_schema_cannot_state_are_listed_as_the_operations_422(spec):
 def test_a_partial_update_without_fields_is_refused_as_documented():
     with pytest.raises(ValidationError):
         service_desk.KbArticleUpdateSchema().load({})
+
+
+def test_upserts_document_the_system_and_external_id_their_service_accepts(spec):
+    """The fuzzer once sent `Eµ:e` as a system name (the document said any string) and got a 422."""
+    path = "/api/v1/products/by-external-id/{system}/{external_id}"
+    params = {p["name"]: p["schema"] for p in spec["paths"][path]["parameters"] if p["in"] == "path"}
+    system, external_id = re.compile(params["system"]["pattern"]), re.compile(params["external_id"]["pattern"])
+    assert system.search("erp.eu:1") and not system.search("Eµ:e") and not system.search("-lead")
+    assert external_id.search("K-1 #2") and not external_id.search("a/b") and not external_id.search("é")
+    bulk = "/api/v1/accounts/by-external-id/{system}/bulk"
+    assert next(p for p in spec["paths"][bulk]["parameters"] if p["name"] == "system")["schema"] == \
+        params["system"]
+
+
+def test_the_order_upsert_documents_its_body_its_two_answers_and_its_bulk_form(spec):
+    put = spec["paths"]["/api/v1/orders/by-external-id/{system}/{external_id}"]["put"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    schema = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body
+    assert {"currency", "lines"} <= set(schema["required"]) and "account_id" in schema["properties"]
+    assert {"200", "201", "422"} <= set(put["responses"])
+    assert "post" in spec["paths"]["/api/v1/orders/by-external-id/{system}/bulk"]
+    order = spec["components"]["schemas"]["Order"]
+    assert "external_ids" in order["properties"]

@@ -138,7 +138,19 @@ OWN_ACCOUNT_ROUTES = {
 def test_the_routes_acting_on_the_callers_own_account(app):
     marked = {(r.method, r.rule) for r in routes(app) if r.permission == auth.OWN_ACCOUNT}
     assert marked == OWN_ACCOUNT_ROUTES
-    assert {(r.method, r.rule) for r in routes(app) if r.permission == auth.SELF_SERVICE} == {("GET", "/api/v1/me")}
+    assert {(r.method, r.rule) for r in routes(app) if r.permission == auth.SELF_SERVICE} == {
+        ("GET", "/api/v1/me"),
+        # the caller's own notifications (the automation service keeps each caller to their own)
+        ("GET", "/api/v1/notifications"), ("POST", "/api/v1/notifications/read-all"),
+        ("POST", "/api/v1/notifications/<id:record_id>/read"), ("GET", "/api/v1/notification-preferences"),
+        ("PUT", "/api/v1/notification-preferences"),
+        # approvals: the service shows each to its requester and approvers, and lets only a step's approvers decide
+        ("GET", "/api/v1/approvals"), ("GET", "/api/v1/approvals/<id:record_id>"),
+        ("POST", "/api/v1/approvals/<id:record_id>/approve"), ("POST", "/api/v1/approvals/<id:record_id>/reject"),
+        ("PUT", "/api/v1/approval-delegation"),
+        # bulk exports: the integration service refuses a list the caller may not read, shows each to its owner
+        ("POST", "/api/v1/exports"), ("GET", "/api/v1/exports/<id:record_id>"),
+        ("GET", "/api/v1/exports/<id:record_id>/download")}
 
 
 @pytest.mark.parametrize("method,path", sorted(OWN_ACCOUNT_ROUTES))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("platform", "identity", "sales", "service_desk", "marketing", "analytics")
+MODULES = ("platform", "identity", "sales", "service_desk", "marketing", "analytics", "subscriptions", "automation", "integration", "records", "search", "exports")
 
 
 def register(api) -> None:

@@ -39,6 +39,10 @@ ROUTES = [
           answers={401: "wrong credentials (the same answer whether or not the email exists)",
                    429: "too many failures for this account or address (Retry-After)"}),
     Route("POST", "/auth/refresh", c.REFRESH, access=PUBLIC, options={"client_ip": client_ip}),
+    Route("POST", "/auth/password-reset", c.REQUEST_PASSWORD_RESET, 202, access=PUBLIC, location="",
+          options={"client_ip": client_ip}, answers={429: "too many requests from this client"}),
+    Route("POST", "/auth/password-reset/confirm", c.CONFIRM_PASSWORD_RESET, 204, access=PUBLIC),
+    Route("POST", "/auth/verify-email", c.VERIFY_EMAIL, 204, access=PUBLIC),
     Route("POST", "/auth/logout", c.LOGOUT, 204, access=OWN_ACCOUNT, options={"session_id": token_session},
           after=forget_my_sessions, answers=OWN_ACCOUNT_ONLY,
           summary="With `refresh_token`: end that session and the one of the access token used; without: every "
@@ -60,10 +64,14 @@ ROUTES = [
           summary="Offboard a staff member (confirm with their email): deactivates and anonymises the account "
                   "and erases what every service holds about that email; the answer is the erasure request."),
     Route("POST", "/portal-customers", c.CREATE_PORTAL_CUSTOMER, 201, location="/users/{id}"),
+    Route("POST", "/partner-users", c.CREATE_PARTNER_USER, 201, location="/users/{id}"),
 
     *resource("teams", c.LIST_TEAMS, c.CREATE_TEAM, c.GET_TEAM, c.UPDATE_TEAM, c.DELETE_TEAM),
     *resource("roles", c.LIST_ROLES, c.CREATE_ROLE, c.GET_ROLE, c.UPDATE_ROLE, c.DELETE_ROLE),
     *resource("api-keys", c.LIST_API_KEYS, c.CREATE_API_KEY),
+    Route("PATCH", "/api-keys/<id>", c.UPDATE_API_KEY, after=forget_key, if_match=False,
+          summary="Rename a key or set its own rate limit: in force at once in the gateway worker that changed it, "
+                  "in the others within CRM_API_KEY_CACHE seconds."),
     Route("DELETE", "/api-keys/<id>", c.REVOKE_API_KEY, 204, after=forget_key,
           summary="The key stops working at once in the gateway worker that revoked it, in the others within "
                   "CRM_API_KEY_CACHE seconds."),

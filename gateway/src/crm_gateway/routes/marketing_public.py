@@ -39,7 +39,10 @@ ANY_OBJECT = {"type": "object", "additionalProperties": True}
 ANSWERS = {"description": "the answers by field name", "required": True, "content": {
     "application/json": {"schema": ANY_OBJECT}, "application/x-www-form-urlencoded": {"schema": ANY_OBJECT}}}
 ONE_CLICK = {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
-    "type": "object", "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}}}
+    "type": "object", "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]},
+                                     "scope": {"type": "string", "enum": ["topic", "all"], "description":
+                                               "a topic campaign's message: its topic only (default) or all "
+                                               "marketing mail"}}}}}}
 REPORT = {"required": True, "content": {
     "message/rfc822": {"schema": {"type": "string", "minLength": 1}},
     "application/json": {"schema": {"type": "object", "required": ["raw"], "additionalProperties": False,
@@ -129,12 +132,30 @@ class TrackClick(MethodView):
 
 # -- unsubscribe (RFC 8058) and the double opt-in confirmation ------------------------------------------
 
+ONE_CLICK_FIELD = '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+ALL_BUTTON = ('<form method="post">' + ONE_CLICK_FIELD + '<input type="hidden" name="scope" value="all">'
+              '<button type="submit">Unsubscribe from all marketing mail</button></form>')
+
+
+def _topic(state: dict) -> str:
+    return escape(state["topic"].replace("_", " "))
+
+
 def _unsubscribe_form(state: dict) -> str:
+    """The page of the link: a topic campaign's link leaves its topic (one-click's default), with a second
+    button for all marketing mail; any other message's link, all marketing mail."""
+    address = escape(state["address"])
+    if state.get("unsubscribed_all") or (state["unsubscribed"] and not state.get("topic")):
+        return f"<p>{address} receives no more marketing mail from us.</p>"
+    if not state.get("topic"):
+        return (f"<p>Stop marketing mail to {address}?</p>"
+                f'<form method="post">{ONE_CLICK_FIELD}<button type="submit">Unsubscribe</button></form>')
     if state["unsubscribed"]:
-        return f"<p>{escape(state['address'])} receives no more marketing mail from us.</p>"
-    return (f"<p>Stop marketing mail to {escape(state['address'])}?</p>"
-            '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            '<button type="submit">Unsubscribe</button></form>')
+        return (f"<p>{address} receives no more {_topic(state)} mail from us; other marketing mail still reaches "
+                f"it.</p>{ALL_BUTTON}")
+    return (f"<p>Stop {_topic(state)} mail to {address}? Other marketing mail from us still reaches it.</p>"
+            f'<form method="post">{ONE_CLICK_FIELD}<button type="submit">Unsubscribe from {_topic(state)}</button>'
+            f"</form><p>Or stop all of it:</p>{ALL_BUTTON}")
 
 
 @links.route("/u/<string:token>", endpoint="Unsubscribe")
@@ -155,13 +176,14 @@ class Unsubscribe(MethodView):
     @accepts(*FORM_TYPES)
     @public
     def post(self, token):
-        """Unsubscribe (RFC 8058 one-click: `List-Unsubscribe=One-Click`, form-encoded): suppression list,
-        consent withdrawn."""
-        state = _public_call(c.UNSUBSCRIBE.method, {"token": token, "user_agent": _agent()})
+        """Unsubscribe (RFC 8058 one-click: `List-Unsubscribe=One-Click`, form-encoded): from a topic campaign's
+        topic only (`scope=all`, the page's second button: from all marketing mail), else from all marketing
+        mail: suppression list, consent withdrawn."""
+        scope = {"scope": "all"} if request.form.get("scope") == "all" else {}  # the page's second button
+        state = _public_call(c.UNSUBSCRIBE.method, {"token": token, "user_agent": _agent(), **scope})
         if isinstance(state, Response):
             return state
-        return page("You are unsubscribed", f"<p>{escape(state['address'])} receives no more marketing mail "
-                                             "from us.</p>")
+        return page("You are unsubscribed", _unsubscribe_form(state))
 
 
 @links.route("/c/<string:token>", endpoint="ConfirmConsent")

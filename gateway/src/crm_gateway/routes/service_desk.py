@@ -1,5 +1,5 @@
 """Routes of the service_desk context: tickets and their conversation, groups, agents, routing rules,
-business hours, SLA policies, service contracts, complaints, knowledge base, surveys, settings."""
+business hours, SLA policies, service contracts, complaints, knowledge base, macros, surveys, settings."""
 from __future__ import annotations
 
 import crm_service_desk_contracts as c
@@ -36,6 +36,9 @@ ROUTES = [
     *resource("kb/articles", c.LIST_KB_ARTICLES, c.CREATE_KB_ARTICLE, c.GET_KB_ARTICLE, c.UPDATE_KB_ARTICLE,
               c.DELETE_KB_ARTICLE),
     Route("POST", "/kb/articles/<id>/votes", c.VOTE_KB_ARTICLE),
+    # macros (canned replies): managers keep them, agents render one on a ticket
+    *resource("macros", c.LIST_MACROS, c.CREATE_MACRO, c.GET_MACRO, c.UPDATE_MACRO, c.DELETE_MACRO),
+    Route("POST", "/tickets/<id>/macros/<macro_id>/render", c.RENDER_MACRO),
     # satisfaction: the answer's token is the credential (a caller who signs in is identified: staff are refused)
     Route("GET", "/surveys", c.LIST_SURVEYS),
     Route("POST", "/surveys", c.CREATE_NPS_SURVEY, 201),

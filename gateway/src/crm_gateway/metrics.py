@@ -1,0 +1,50 @@
+"""The gateway's Prometheus metrics: requests by route, method and status, with their latency.
+
+`GET /metrics` answers clients on loopback or a private network (Prometheus inside the cluster; with
+CRM_TRUSTED_PROXIES the address is the client's, not the proxy's) and 404 to anyone else. Under gunicorn the
+workers' counters are summed (prometheus_client's multiprocess mode: deploy/gunicorn.conf.py sets
+PROMETHEUS_MULTIPROC_DIR before the workers start); a route is its rule (`/api/v1/leads/<id:record_id>`),
+never the path a client sent (no record id, no personal data in a label).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+
+from flask import Response, abort, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+REQUESTS = Counter("crm_http_requests", "Requests the gateway answered, by route, method and status",
+                   ("route", "method", "status"))
+SECONDS = Histogram("crm_http_request_duration_seconds", "Time the gateway took to answer, by route and method",
+                    ("route", "method"), buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+
+
+def started() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def counted(response):
+    rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
+    began = g.get("metrics_started")
+    if began is not None:
+        SECONDS.labels(rule, request.method).observe(time.perf_counter() - began)
+    return response
+
+
+def exposition():
+    """The /metrics view (public: no caller needed, but only from a private address)."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        abort(404)
+    if not (address.is_loopback or address.is_private):
+        abort(404)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
