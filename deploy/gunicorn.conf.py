@@ -112,13 +112,45 @@ access_log_format = (
     '%(h)s fwd=%({x-forwarded-for}i)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms '
     'rid=%({x-request-id}o)s "%(f)s" "%(a)s"'
 )
-# Secrets that travel in URL paths (a survey's token) are replaced with [redacted] in every atom of
+# Secrets that travel in URL paths (a survey's token, a mail's link tokens) and personal data in query
+# strings (?email=, ?phone=, ?q=) are replaced with [redacted] in every atom of
 # the access log and in the error log (crm_gateway.redaction).
 logger_class = "crm_gateway.redaction.RedactingLogger"
+# CRM_LOG_FORMAT=json (compose, Kubernetes): every line one JSON object -- the access lines are built as JSON by
+# RedactingLogger, the error log and the app's own lines by crm_common.logs' formatter.
+if _env("CRM_LOG_FORMAT", "text") == "json":
+    logconfig_dict = {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "crm_common.logs.formatter", "service": "gateway"},
+                       "as_is": {"format": "%(message)s"}},
+        "filters": {"ids": {"()": "crm_common.logs.RequestIdFilter"}},
+        "handlers": {"errors": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["ids"],
+                                "stream": "ext://sys.stderr"},
+                     "access": {"class": "logging.StreamHandler", "formatter": "as_is", "stream": "ext://sys.stdout"}},
+        "loggers": {"gunicorn.error": {"handlers": ["errors"], "level": loglevel.upper(), "propagate": False},
+                    "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False}},
+        "root": {"handlers": ["errors"], "level": loglevel.upper()},
+    }
 
 # gunicorn >= 25 opens a control socket for `gunicornc` (default under $HOME, read-only in
 # containers); one per port, so several gateways on one host do not share it.
 control_socket = _env("CRM_GATEWAY_CONTROL_SOCKET", f"/tmp/crm-gateway-{_port}.ctl")
+
+
+# --- metrics: the workers' counters summed at /metrics (prometheus_client's multiprocess mode) ----------
+def on_starting(server):
+    """In the master, before any worker starts (and imports prometheus_client): the folder where the workers
+    keep their counters, this gateway's own, emptied."""
+    import shutil
+    folder = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(
+        _env("CRM_VAR_DIR", "var"), "prometheus", f"gateway-{_port}"))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
 
 
 # --- hooks -------------------------------------------------------------------------------------

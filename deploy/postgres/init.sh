@@ -5,7 +5,7 @@
 #
 # Passwords come from the environment, one variable per database (no default: a missing one fails):
 #     IDENTITY_DB_PASSWORD  SALES_DB_PASSWORD  SERVICE_DESK_DB_PASSWORD
-#     MARKETING_DB_PASSWORD  ANALYTICS_DB_PASSWORD  GATEWAY_DB_PASSWORD
+#     MARKETING_DB_PASSWORD  ANALYTICS_DB_PASSWORD  INTEGRATION_DB_PASSWORD  GATEWAY_DB_PASSWORD
 #
 # docker-compose mounts this file into /docker-entrypoint-initdb.d/, where the postgres image runs it
 # once, on an empty data directory, as the superuser over the local socket. It is idempotent and
@@ -15,7 +15,7 @@
 # Re-running it resets the passwords to the values given.
 set -euo pipefail
 
-CRM_DATABASES=(identity sales service_desk marketing analytics gateway)
+CRM_DATABASES=(identity sales service_desk marketing analytics automation integration gateway)
 
 missing=()
 for name in "${CRM_DATABASES[@]}"; do
