@@ -3,10 +3,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PACKAGES := libs/crm_common $(foreach s,identity sales service_desk marketing analytics,services/$(s)/contracts services/$(s)) gateway
+PACKAGES := libs/crm_common $(foreach s,identity sales service_desk marketing analytics automation integration,services/$(s)/contracts services/$(s)) gateway console
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit test-integration test-e2e bench lint up down clean recover-admin
+.PHONY: venv run test test-unit test-integration test-e2e bench lint up down clean recover-admin backup restore
 
 venv: $(STAMP)
 
@@ -24,8 +24,17 @@ recover-admin: venv
 	@test -n "$(EMAIL)" || { echo "usage: make recover-admin EMAIL=admin@example.com [ARGS='--reset-mfa --password-stdin']" >&2; exit 2; }
 	@$(PY) -W ignore -m crm_identity.recover_admin --email "$(EMAIL)" $(ARGS)
 
+# every service's database, consistent per database, while the suite runs (crm_common.backup)
+backup: venv
+	@$(PY) -W ignore -m crm_common.backup create "$${DIR:-var/backups/$$(date -u +%Y%m%dT%H%M%SZ)}"
+
+# the suite stopped first: make restore DIR=var/backups/20261204T120000Z
+restore: venv
+	@test -n "$(DIR)" || { echo "usage: make restore DIR=var/backups/<when>" >&2; exit 2; }
+	@$(PY) -W ignore -m crm_common.backup restore "$(DIR)"
+
 test: venv
-	@$(PY) -m pytest
+	@$(PY) tests/shards.py
 
 test-unit: venv
 	@$(PY) -m pytest -m "not integration and not e2e"

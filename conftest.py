@@ -28,6 +28,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def suite_env(vhost, var) -> dict:
+    """The settings of a suite started by a test: its own vhost, var folder and port, short retries, and
+    limits out of the way of tests that log in and call many times from 127.0.0.1."""
+    return {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(var), "CRM_PORT": str(free_port()),
+            "CRM_ADMIN_EMAIL": ADMIN_EMAIL, "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD, "CRM_RETRY_DELAYS": "0.2,0.5",
+            "CRM_GATEWAY_WORKERS": "2", "CRM_GATEWAY_THREADS": "8", "CRM_RPC_TIMEOUT": "10",
+            "CRM_OUTBOX_RELAY_INTERVAL": "0.5", "CRM_SALES_REMINDER_INTERVAL": "1",
+            # every e2e client comes from 127.0.0.1: one address budget for the whole run would trip
+            # the per-address login throttle (its own tests use a low limit of their own)
+            "CRM_LOGIN_ADDRESS_LIMIT": "1000", "CRM_TOKEN_CUTOFF_CACHE": "1",
+            # and the gateway's rate limits likewise (tests/e2e/test_gateway_edge.py runs a low one)
+            "CRM_RATE_LIMIT": "100000/minute", "CRM_RATE_LIMIT_ANONYMOUS": "100000/minute",
+            "CRM_RATE_LIMIT_READYZ": "100000/minute", "CRM_RATE_LIMIT_FORMS": "100000/minute",
+            "CRM_RATE_LIMIT_TRACKING": "100000/minute",
+            # a test may run a second suite (replicas, two gateways) beside the session's, on one PostgreSQL
+            # of max_connections 100: each pool keeps 2 connections open, and opens more for a burst only
+            "CRM_DB_POOL_SIZE": "2", "CRM_DB_MAX_OVERFLOW": "18",
+            # webhooks: the tests' receivers listen on loopback (allowed here only); retries in fractions of a
+            # second; no DNS query leaves the machine either
+            "CRM_WEBHOOK_ALLOW_HOSTS": "127.0.0.1", "CRM_WEBHOOK_TICK": "0.1", "CRM_WEBHOOK_RETRY_BASE": "0.2",
+            "CRM_WEBHOOK_RETRY_CAP": "1", "CRM_WEBHOOK_DNS": "off"}
+
+
+@pytest.fixture
+def fresh_suite_env(tmp_path):
+    """Settings for a suite a test starts and stops itself (SQLite, a vhost of its own, removed after)."""
+    vhost = Vhost().create()
+    try:
+        yield suite_env(vhost, tmp_path / "var")
+    finally:
+        vhost.delete()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request):
     return request.param
@@ -41,17 +74,7 @@ def suite(backend, tmp_path_factory):
 
     vhost = Vhost().create()
     var = tmp_path_factory.mktemp(f"suite-{backend}")
-    env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(var), "CRM_PORT": str(free_port()),
-           "CRM_ADMIN_EMAIL": ADMIN_EMAIL, "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD, "CRM_RETRY_DELAYS": "0.2,0.5",
-           "CRM_GATEWAY_WORKERS": "2", "CRM_GATEWAY_THREADS": "8", "CRM_RPC_TIMEOUT": "10",
-           "CRM_OUTBOX_RELAY_INTERVAL": "0.5", "CRM_SALES_REMINDER_INTERVAL": "1",
-           # every e2e client comes from 127.0.0.1: one address budget for the whole run would trip
-           # the per-address login throttle (its own tests use a low limit of their own)
-           "CRM_LOGIN_ADDRESS_LIMIT": "1000", "CRM_TOKEN_CUTOFF_CACHE": "1",
-           # and the gateway's rate limits likewise (tests/e2e/test_gateway_edge.py runs a low one)
-           "CRM_RATE_LIMIT": "100000/minute", "CRM_RATE_LIMIT_ANONYMOUS": "100000/minute",
-           "CRM_RATE_LIMIT_READYZ": "100000/minute", "CRM_RATE_LIMIT_FORMS": "100000/minute",
-           "CRM_RATE_LIMIT_TRACKING": "100000/minute"}
+    env = suite_env(vhost, var)
     pg = None
     if backend == "postgresql":
         pg = PgDatabases(list(config.SERVICES) + ["gateway"]).create()
@@ -116,10 +139,34 @@ def _backend_of(item):
     return getattr(getattr(item, "callspec", None), "params", {}).get("backend")
 
 
+def _parametrized_for(item, backend: str) -> bool:
+    """Run once per backend and this is the run on `backend`, or marked to run on PostgreSQL alone."""
+    if backend == "postgresql" and item.get_closest_marker("postgresql"):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and backend in callspec.id.split("-")
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Fuzzing goes last on each backend's suite: it leaves arbitrary settings, SLA policies and rules
-    behind (all valid, all applied), which other tests must not inherit."""
+    behind (all valid, all applied), which other tests must not inherit.
+
+    CRM_TEST_SHARD=postgresql keeps only the tests run once per backend, on PostgreSQL (tests/shards.py
+    runs that shard beside a SQLite one that holds every other test); CRM_TEST_EXCLUSIVE=skip leaves out
+    the tests marked `exclusive` (they restart the broker every shard shares) and =only keeps just those."""
+    shard, exclusive = os.environ.get("CRM_TEST_SHARD"), os.environ.get("CRM_TEST_EXCLUSIVE")
+    keep = {None: lambda item: True, "skip": lambda item: not item.get_closest_marker("exclusive"),
+            "only": lambda item: bool(item.get_closest_marker("exclusive"))}[exclusive]
+    if "postgresql" not in BACKENDS:
+        for item in items:
+            if item.get_closest_marker("postgresql"):
+                item.add_marker(pytest.mark.skip(reason="runs on PostgreSQL alone (CRM_TEST_BACKENDS leaves it out)"))
+    kept = [item for item in items if keep(item) and (not shard or _parametrized_for(item, shard))]
+    if len(kept) < len(items):
+        chosen = set(map(id, kept))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in chosen])
+        items[:] = kept
     for fuzz in [item for item in items if item.get_closest_marker("fuzz")]:
         items.remove(fuzz)
         same = [i for i, item in enumerate(items) if _backend_of(item) == _backend_of(fuzz)]

@@ -35,7 +35,8 @@ def prerendered(n: int) -> list[bytes]:
     from types import SimpleNamespace
 
     from crm_marketing.domain import compose, rendering
-    template = SimpleNamespace(subject="{{ contact.first_name }}, the spring range is here", html=HTML, text=None)
+    template = SimpleNamespace(id="bare", version=1, subject="{{ contact.first_name }}, the spring range is here",
+                               html=HTML, text=None)
     sender = compose.Sender("news@shop.example.com", "Shop News")
     made = []
     for i in range(n):

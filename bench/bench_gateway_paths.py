@@ -13,6 +13,8 @@ One load generator for every figure (common.KeepAliveClient on threads: raw HTTP
 connections, its CPU a few per cent of one core at these rates), so the ratios are fair. Rounds
 alternate (a), /me, list, create, so that a machine that speeds up or slows down (shared cores) weighs
 on all alike; a ratio is the median of the rounds' ratios. Targets: list >= 0.4, create >= 0.25.
+Under each path: the CPU per request of identity, sales and the gateway (from /proc, less what they use
+while (a) runs; a create's window runs on for a second, while identity audits its events).
 
     python bench/run_all.py gateway_paths
     BENCH_BACKENDS=sqlite BENCH_ROUNDS=5 BENCH_ROUND_SECONDS=4 python bench/run_all.py gateway_paths
@@ -260,7 +262,7 @@ def getter(port: int, path: str, token: str | None = None):
 
 
 def creator(port: int, token: str, tag: str):
-    numbers = itertools.count()
+    numbers = itertools.count(SEEDED)  # after the seeded leads: a phone they have would be a duplicate (409)
 
     def make_call():
         client = KeepAliveClient("127.0.0.1", port)
@@ -279,6 +281,27 @@ def creator(port: int, token: str, tag: str):
             return True if status == 201 else status
         return call
     return make_call
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SETTLE = 1.0  # seconds after a create round in its CPU window: identity audits the round's events after the replies
+
+
+def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process group (a service, or gunicorn's master and workers)."""
+    names = {pgid: name for name, pgid in groups.items()}
+    totals = dict.fromkeys(groups, 0.0)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) in names:  # pgrp; utime and stime are the 14th and 15th fields of the line
+            totals[names[int(fields[2])]] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return totals
 
 
 def show(name: str, result: dict, ratio: float | None = None, target: float | None = None) -> None:
@@ -309,11 +332,20 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
         for make_call, connections in paths.values():  # warm up: connections, caches, compiled statements
             load(make_call, connections, 1.5)
         rounds: dict[str, list[dict]] = {name: [] for name in paths}
+        groups = {name: admin.suite.procs[name].pid for name in PROCESSES}
+        cpu = {name: collections.Counter() for name in paths}  # CPU seconds of our processes in each path's rounds
+        window = collections.Counter()  # and those rounds' seconds
         for number in range(1, ROUNDS + 1):
-            for name, (make_call, connections) in paths.items():
+            for n, (name, (make_call, connections)) in enumerate(paths.items()):
+                before, began = cpu_seconds(groups), time.monotonic()
                 rounds[name].append(load(make_call, connections, ROUND_SECONDS))
+                if n == len(paths) - 1:
+                    time.sleep(SETTLE)
+                cpu[name].update({k: v - before[k] for k, v in cpu_seconds(groups).items()})
+                window[name] += time.monotonic() - began
             print(f"    round {number}: " + ", ".join(f"{r[-1]['per_s']:.0f}/s" for r in rounds.values()), flush=True)
         base_name = next(iter(paths))
+        idle = {k: v / window[base_name] for k, v in cpu[base_name].items()}  # our processes' CPU/s while (a) runs
         print(f"{backend}:", flush=True)
         show(base_name, merged(rounds[base_name]))
         result = {"baseline": merged(rounds[base_name])}
@@ -321,6 +353,10 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
             ratios = sorted(b["per_s"] / a["per_s"] for a, b in zip(rounds[base_name], values))
             result[key] = {**merged(values), "ratio": statistics.median(ratios), "ratios": ratios}
             show(name, result[key], result[key]["ratio"], TARGETS.get(key))
+            calls = max(1, result[key]["calls"])
+            result[key]["cpu_ms"] = {k: (v - idle[k] * window[name]) * 1000 / calls for k, v in cpu[name].items()}
+            print(f"{'':<40} CPU per request (less their idle use): " + ", ".join(
+                f"{k} {v:.2f} ms" for k, v in result[key]["cpu_ms"].items()), flush=True)
         return result
 
 

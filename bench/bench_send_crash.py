@@ -1,7 +1,7 @@
 """Campaign send crash benchmark (issue 13, 14c), figures printed, nothing asserted.
 
 A campaign of 20,000 recipients (BENCH_CRASH_RECIPIENTS) sent by the marketing service on PostgreSQL to the
-SMTP sink; when the sink has half of them, the service and its job worker process are killed with SIGKILL
+SMTP sink; when the sink has half of them and half a batch more (mid-batch: BENCH_CRASH_AT), the service and its job worker process are killed with SIGKILL
 (nothing of theirs runs after it). The service is started again: it resumes the job once the dead runner's
 lease ends (crm_common.jobs.LEASE, 120 s). Then the messages each recipient got are counted at the sink:
 the target is exactly one each (none twice, none missing), and the send log says how many messages the
@@ -21,6 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from marketing_send_common import Stack, seed, wait_job  # noqa: E402
 
 N = int(os.environ.get("BENCH_CRASH_RECIPIENTS", "20000"))
+# the kill: half way plus half a batch (CRM_SEND_BATCH, 500), so it lands while a batch is being handed over
+# (messages between their mark and their "."), not in the pause between two batches, where the sink's
+# count rests while a batch's outcomes are written
+AT = int(os.environ.get("BENCH_CRASH_AT", str(N // 2 + 250)))
 
 
 def main() -> int:
@@ -30,7 +34,7 @@ def main() -> int:
         stack.start_service()
         job = stack.call("send_campaign", {}, id=campaign_id)
         began = time.perf_counter()
-        while stack.sink.count() < N // 2:
+        while stack.sink.count() < AT:
             if time.perf_counter() - began > 600:
                 print("the send did not reach half way in 10 minutes")
                 return 1
@@ -43,6 +47,7 @@ def main() -> int:
                 pass
         stack.proc.proc.wait()
         at_kill = stack.sink.count()
+        print(f"logs under {stack.tmp}", flush=True)
         print(f"killed the service and its job worker (pids {pids}) with SIGKILL after {time.perf_counter() - began:.1f} s, "
               f"{at_kill} of {N} messages at the sink", flush=True)
         time.sleep(1)
@@ -53,6 +58,11 @@ def main() -> int:
         print(f"restarted: the job resumed and ended {done['status']} {time.perf_counter() - restarted:.0f} s later "
               f"(the dead runner's lease is 120 s): sent {done['sent']}, failed {done['failed']}, "
               f"skipped {done['skipped']}", flush=True)
+        if done["status"] != "done":
+            print(f"the resumed job's error: {done.get('error')}")
+            log = stack.proc.log_path.read_text(errors="replace")
+            print("the service's log, last lines with an error:\n" + "\n".join(
+                line for line in log.splitlines()[-400:] if "rror" in line or "xception" in line)[-4000:])
         with stack.engine.connect() as conn:
             from sqlalchemy import text
             presumed = conn.execute(text("SELECT count(*) FROM messages WHERE smtp_response LIKE 'presumed%'")).scalar()

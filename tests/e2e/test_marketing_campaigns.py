@@ -9,11 +9,11 @@ import uuid
 import pytest
 
 from crm_common.testing.waiting import eventually
+from tests.e2e.marketing_e2e import created, people_of, problem
 
 pytestmark = pytest.mark.e2e
 
 TEMPLATES, CAMPAIGNS = "/api/v1/email-templates", "/api/v1/campaigns"
-PROBLEM = "application/problem+json"
 HTML = ('<html><head><style>.cta { color: #ffffff; background-color: #0066cc }</style></head><body>'
         '<p>Hi {{ contact.first_name|default("there") }},</p>'
         '<a class="cta" href="https://shop.example/spring" onclick="steal()">See the offer</a>'
@@ -22,18 +22,7 @@ HTML = ('<html><head><style>.cta { color: #ffffff; background-color: #0066cc }</
 
 @pytest.fixture(scope="module")
 def people(admin):
-    return {role: admin.as_new_user([role]) for role in ("marketer", "analyst", "sales_rep")}
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(PROBLEM)
-    return response.json()
+    return people_of(admin)
 
 
 def template(client, **body) -> dict:

@@ -8,16 +8,16 @@ import uuid
 import pytest
 
 from crm_common.testing.waiting import eventually
+from tests.e2e.marketing_e2e import people_of, problem
 
 pytestmark = pytest.mark.e2e
 
 BASE = "/api/v1/social/mentions"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
 def people(admin):
-    found = {role: admin.as_new_user([role]) for role in ("marketer", "analyst", "sales_rep")}
+    found = people_of(admin)
     key = admin.post("/api/v1/api-keys", json={"name": f"social connector {uuid.uuid4().hex[:6]}",
                                                "roles": ["integration"]})
     assert key.status_code == 201, key.text
@@ -34,12 +34,6 @@ def post(external_id=None, **body) -> dict:
 def ingest(client, **body) -> dict:
     response = client.post(BASE, json=post(**body))
     assert response.status_code == 201, response.text
-    return response.json()
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(PROBLEM)
     return response.json()
 
 

@@ -5,22 +5,19 @@ is a GIF, a click goes only to the message's own link, a forged token is a 404 p
 unsubscribe link changes nothing and its one-click POST unsubscribes."""
 from __future__ import annotations
 
-import email
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import insert
 
-from crm_common.db import make_engine, utcnow
+from crm_common.db import utcnow
 from crm_common.testing.waiting import eventually
+from tests.e2e.marketing_e2e import PROBLEM, mail_to, marketing_engine, people_of, public
 
 pytestmark = pytest.mark.e2e
 
-BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}
-PROBLEM = "application/problem+json"
 FIELDS = [{"name": "email", "label": "E-mail", "type": "email", "required": True},
           {"name": "first_name", "label": "First name"},
           {"name": "last_name", "label": "Last name", "required": True},
@@ -34,15 +31,14 @@ def address(tag: str = "ada") -> str:
 
 @pytest.fixture(scope="module")
 def people(admin):
-    return {role: admin.as_new_user([role]) for role in ("marketer", "analyst", "sales_rep")}
+    return people_of(admin)
 
 
 @pytest.fixture(scope="module")
 def marketing_db(suite):
     """The marketing service's database: the test sets up what another area makes (a campaign, a sent
     message), then acts only through the gateway."""
-    env = suite.suite.env
-    engine = make_engine(env.get("MARKETING_DATABASE_URL") or f"sqlite:///{Path(env['CRM_VAR_DIR']) / 'marketing.db'}")
+    engine = marketing_engine(suite)
     yield engine
     engine.dispose()
 
@@ -76,24 +72,6 @@ def a_sent_message(marketing_db, to: str, links: list[str]) -> str:
             id=message_id, campaign_id=str(uuid.uuid4()), email=to, email_hash=email_hash(to), status="sent",
             is_test=False, attempts=1, links=links, created_at=utcnow(), sent_at=utcnow() - timedelta(hours=1)))
     return message_id
-
-
-def public(suite, method: str, path: str, **kwargs) -> requests.Response:
-    headers = {**BROWSER, **kwargs.pop("headers", {})}
-    return requests.request(method, suite.base_url + path, headers=headers, allow_redirects=False, timeout=30,
-                            **kwargs)
-
-
-def mail_to(suite, to: str) -> email.message.Message:
-    directory = Path(suite.suite.env["CRM_MAIL_DIR"])
-
-    def find():
-        for path in directory.glob("*.eml"):
-            message = email.message_from_bytes(path.read_bytes())
-            if message["To"] == to:
-                return message
-        return None
-    return eventually(find, until=lambda found: found is not None, timeout=20)
 
 
 def make_form(marketer, **body) -> dict:

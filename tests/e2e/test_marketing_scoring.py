@@ -8,16 +8,16 @@ import uuid
 import pytest
 
 from crm_common.testing.waiting import eventually
+from tests.e2e.marketing_e2e import people_of, problem
 
 pytestmark = pytest.mark.e2e
 
 RULES = "/api/v1/scoring-rules"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
 def people(admin):
-    return {role: admin.as_new_user([role]) for role in ("marketer", "analyst", "sales_rep")}
+    return people_of(admin)
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +44,6 @@ def rules(people, tag):
 def add(client, **body):
     response = client.post(RULES, json=body)
     assert response.status_code == 201, response.text
-    return response.json()
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(PROBLEM)
     return response.json()
 
 

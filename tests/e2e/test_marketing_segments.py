@@ -8,27 +8,16 @@ import uuid
 import pytest
 
 from crm_common.testing.waiting import eventually
+from tests.e2e.marketing_e2e import created, people_of, problem
 
 pytestmark = pytest.mark.e2e
 
 SEGMENTS, CONSENTS = "/api/v1/segments", "/api/v1/consents"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
 def people(admin):
-    return {role: admin.as_new_user([role]) for role in ("marketer", "analyst", "sales_rep")}
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(PROBLEM)
-    return response.json()
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.text
-    return response.json()
+    return people_of(admin)
 
 
 def members(client, segment_id: str, expected: int) -> dict:
@@ -121,3 +110,19 @@ def test_a_role_without_the_permission_changes_nothing(people):
     assert listed[0]["member_count"] is not None
     assert marketer.delete(f"{SEGMENTS}/{segment['id']}").status_code == 204
     assert marketer.get(f"{SEGMENTS}/{segment['id']}").status_code == 404
+
+
+def test_a_tag_given_in_sales_selects_the_lead_in_a_segment(people, admin):
+    marketer = people["marketer"]
+    tag = f"expo-{uuid.uuid4().hex[:8]}"
+    segment = created(marketer.post(SEGMENTS, json={"name": f"tagged {tag}", "rules": {
+        "all": [{"field": "tags", "op": "contains", "value": tag}]}}))
+    lead = created(admin.post("/api/v1/leads", json={"last_name": "Tagged", "company": f"Tags {tag}",
+                                                     "email": f"t-{tag}@segments.example", "tags": [tag]}))
+    created(admin.post("/api/v1/leads", json={"last_name": "Untagged", "company": f"No tags {tag}",
+                                              "email": f"u-{tag}@segments.example"}))
+    assert [m["source_id"] for m in members(marketer, segment["id"], 1)["items"]] == [lead["id"]]
+    untagged = admin.patch(f"/api/v1/leads/{lead['id']}", json={"tags": []},
+                           headers={"If-Match": f'"{lead["version"]}"'})
+    assert untagged.status_code == 200, untagged.text
+    assert members(marketer, segment["id"], 0)["items"] == []

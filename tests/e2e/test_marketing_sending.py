@@ -9,19 +9,16 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
-from crm_common.db import make_engine
-from crm_marketing import mailcatcher
 from crm_marketing.domain.suppressions import email_hash
 from crm_marketing.models import AudienceMember, Campaign, EmailTemplate, Segment
+from tests.e2e.marketing_e2e import PROBLEM, caught_for, marketing_engine, people_of, wait_done
 
 pytestmark = pytest.mark.e2e
 
-PROBLEM = "application/problem+json"
 HTML = ('<html><body><p>Dear {{ contact.first_name|default("friend") }} of {{ account.name }},</p>'
         '<a href="https://acme.example/spring?src=mail">See the offer</a> <a href="mailto:sales@acme.example">Ask</a>'
         '</body></html>')
@@ -29,19 +26,14 @@ HTML = ('<html><body><p>Dear {{ contact.first_name|default("friend") }} of {{ ac
 
 @pytest.fixture(scope="module")
 def people(admin):
-    return {role: admin.as_new_user([role]) for role in ("marketer", "analyst", "sales_rep")}
+    return people_of(admin)
 
 
 @pytest.fixture(scope="module")
 def db(suite):
-    env = suite.suite.env
-    engine = make_engine(env.get("MARKETING_DATABASE_URL") or f"sqlite:///{Path(env['CRM_VAR_DIR']) / 'marketing.db'}")
+    engine = marketing_engine(suite)
     yield engine
     engine.dispose()
-
-
-def mail_dir(suite) -> Path:
-    return Path(suite.suite.env["CRM_MAIL_DIR"])
 
 
 def make_campaign(db, n: int) -> tuple[str, list[str]]:
@@ -62,25 +54,6 @@ def make_campaign(db, n: int) -> tuple[str, list[str]]:
         session.add(campaign)
         session.flush()
         return campaign.id, addresses
-
-
-def wait_done(client, campaign_id: str, job_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(f"/api/v1/campaigns/{campaign_id}/sends/{job_id}")
-        assert response.status_code == 200, response.text
-        job = response.json()
-        if job["status"] in ("done", "failed", "cancelled") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.3)
-
-
-def caught_for(suite, addresses) -> dict:
-    wanted, found = set(addresses), {}
-    for message in mailcatcher.caught(mail_dir(suite)):
-        if message["To"] in wanted:
-            found.setdefault(message["To"], []).append(message)
-    return found
 
 
 def test_a_marketer_sends_a_campaign_and_sees_the_mail_in_var_mail(suite, people, db):

@@ -39,7 +39,7 @@ def test_health_ready_and_docs(suite):
     assert suite.get("/healthz").json() == {"status": "ok"}
     ready = suite.get("/readyz")
     assert ready.status_code == 200
-    assert set(ready.json()["services"]) == {"identity", "sales", "service_desk", "marketing", "analytics"}
+    assert set(ready.json()["services"]) == {"identity", "sales", "service_desk", "marketing", "analytics", "automation", "integration"}
     spec = suite.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/api/v1/me" in spec["paths"]
     assert suite.get("/docs").status_code == 200

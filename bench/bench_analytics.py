@@ -1,0 +1,215 @@
+"""Analytics benchmark (issue 14, item 10), figures printed, nothing asserted. PostgreSQL, a database of its own.
+
+Scale: BENCH_ANALYTICS_OPPORTUNITIES opportunities (each: created, one stage change, a third won or lost, so
+about 2.3 events each) and BENCH_ANALYTICS_EVENTS events in all (the rest: tickets opened, activities logged
+and campaign sends, in turn). The events are fed as the consumer applies a batch: claimed in the inbox, kept in
+the log and projected (`log.keep_many`: one bulk insert of the log rows, one bulk upsert per read model), in
+transactions of BENCH_ANALYTICS_TX events; beside each, in the same run, a bare batched insert
+(`crm_common.bulk.insert_rows`) of the same log rows into a copy of the log table: the ratio of the two (target
+>= 0.5). For the figure before batching, the first BENCH_ANALYTICS_SINGLE events also go one a transaction
+(as the stream applied them before) into a database of their own. Then each figure's domain query (the SQL a
+route runs, without HTTP and RPC) BENCH_ANALYTICS_RUNS times as an admin and as a rep: p50 and p99 (target
+p50 <= 200 ms, p99 <= 1 s); then a rebuild of the whole log (`rebuild.run`, the job): events per second. The
+lag from a producer's commit is bench_analytics_lag.py.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import percentile  # noqa: E402
+
+OPPS = int(os.environ.get("BENCH_ANALYTICS_OPPORTUNITIES", os.environ.get("BENCH_ANALYTICS_OPPS", "1000000")))
+EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", str(OPPS * 10)))
+SINGLE = int(os.environ.get("BENCH_ANALYTICS_SINGLE", "2000"))
+TX = int(os.environ.get("BENCH_ANALYTICS_TX", "500"))
+RUNS = int(os.environ.get("BENCH_ANALYTICS_RUNS", "15"))
+OWNERS = [str(uuid.UUID(int=n + 1)) for n in range(200)]
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+STAGES = ("prospecting", "qualification", "proposal", "negotiation")
+
+
+def envelopes():
+    rnd = random.Random(7)
+    for i in range(OPPS):
+        oid, owner, at = str(uuid.uuid4()), rnd.choice(OWNERS), T0 + timedelta(minutes=i % 400000)
+        data = {"id": oid, "name": f"Deal {i}", "owner_id": owner, "team_id": owner[-1], "territory_id": None,
+                "amount": f"{rnd.randint(100, 100000)}.00", "currency": "EUR", "stage": "prospecting",
+                "probability": 10, "expected_close_date": "2026-12-31", "campaign_id": None, "closed_at": None}
+        yield _env("sales.opportunity_created.v1", data, at)
+        to = rnd.choice(STAGES[1:])
+        yield _env("sales.opportunity_stage_changed.v1", {"id": oid, "from_stage": "prospecting", "to_stage": to,
+                                                          "probability": 50, "amount": data["amount"],
+                                                          "currency": "EUR", "owner_id": owner},
+                   at + timedelta(days=3))
+        if i % 3 == 0:
+            won = rnd.random() < 0.4
+            closed = at + timedelta(days=20)
+            yield _env("sales.opportunity_won.v1" if won else "sales.opportunity_lost.v1",
+                       {**data, "stage": "closed_won" if won else "closed_lost", "probability": 100 if won else 0,
+                        "closed_at": closed.isoformat().replace("+00:00", "Z")}, closed)
+    made = OPPS + OPPS * 4 // 3  # about the opportunities' events (created, stage change, a third closed)
+    campaigns = [str(uuid.UUID(int=10_000 + n)) for n in range(20)]
+    for i in range(max(0, EVENTS - made)):
+        at, owner = T0 + timedelta(minutes=i % 400000), rnd.choice(OWNERS)
+        if i % 3 == 0:
+            yield _env("service_desk.ticket_opened.v1", {"id": str(uuid.uuid4()), "number": f"T{i}", "status": "new",
+                                                         "channel": rnd.choice(("email", "phone", "web")),
+                                                         "assignee_id": owner, "sla_policy_id": "p"}, at)
+        elif i % 3 == 1:
+            yield _env("sales.activity_logged.v1", {"id": str(uuid.uuid4()), "owner_id": owner, "type": "call",
+                                                    "account_id": None}, at)
+        else:
+            yield _env("marketing.email_sent.v1", {"campaign_id": rnd.choice(campaigns), "variant_id": None,
+                                                   "is_test": False}, at)
+
+
+def _env(type_, data, at):
+    return {"event_id": str(uuid.uuid4()), "type": type_, "producer": type_.split(".")[0],
+            "occurred_at": at.isoformat().replace("+00:00", "Z"), "actor": {"user_id": "bench"}, "data": data}
+
+
+def main() -> int:
+    from sqlalchemy import Table, text
+    from sqlalchemy.orm import Session
+
+    from crm_common import jobs, migrate
+    from crm_common.bulk import insert_rows
+    from crm_common.context import SYSTEM, Actor, Context
+    from crm_common.db import make_engine
+    from crm_common.permissions import BUILTIN_ROLES
+    from crm_common.testing.harness import PgDatabases
+
+    from crm_analytics.domain import (intelligence, log, marketing_figures, rebuild, sales_figures,
+                                      service_figures)
+    from crm_analytics.models import EVENTS, Base
+    import crm_analytics_contracts as c
+
+    pg = PgDatabases(["analytics"], prefix=f"bench_analytics_{os.getpid()}").create()
+    try:
+        url = pg.url("analytics")
+        migrate.upgrade("analytics", url)
+        engine = make_engine(url, pool_size=4)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE bench_events (LIKE an_events INCLUDING ALL)"))
+        copy = Table("bench_events", Base.metadata, *[col.copy() for col in EVENTS.columns])
+        batch, count, live, bare, started, shown = [], 0, 0.0, 0.0, time.perf_counter(), 0
+        for env in envelopes():
+            batch.append(env)
+            if len(batch) == TX:
+                live, bare = live + _keep(engine, batch), bare + _bare(engine, copy, batch)
+                count, batch = count + len(batch), []
+                if count - shown >= 200_000:
+                    shown = count
+                    print(f"  ... {count:,} events fed ({time.perf_counter() - started:.0f} s)", flush=True)
+        if batch:
+            live, bare = live + _keep(engine, batch), bare + _bare(engine, copy, batch)
+            count += len(batch)
+        print(f"projection (inbox + log + read models, {TX} events a transaction): {count:,} events in {live:.1f} s "
+              f"= {count / live:,.0f} events/s; bare batched insert of the same log rows: {count / bare:,.0f} rows/s;"
+              f" ratio {bare / live:.3f} (target >= 0.5)")
+        print(f"live path per event: {live / count * 1000:.3f} ms")
+        single = _one_by_one(url, pg)
+        if single:
+            print(f"before batching (one event a transaction, first {single[0]:,} events, a database of their own): "
+                  f"{single[0] / single[1]:,.0f} events/s; ratio to the bare insert {bare / count / (single[1] / single[0]):.3f}")
+        admin = Actor(user_id="adm", roles=("admin",), perms=BUILTIN_ROLES["admin"])
+        rep = Actor(user_id=OWNERS[0], roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
+        q = c.FigureQuery().load({})
+        calls = {"pipeline": (sales_figures.pipeline, q), "funnel": (sales_figures.funnel, q),
+                 "win-rate by owner": (sales_figures.win_rate, c.FigureQuery().load({"group_by": "owner"})),
+                 "sales-cycle": (sales_figures.sales_cycle, q), "forecast": (sales_figures.forecast, q),
+                 "service": (service_figures.service, q), "marketing": (marketing_figures.marketing, q),
+                 "rfm": (intelligence.rfm, c.FigureQuery().load({"to": "2026-12-31"}))}
+        for name, (fn, query) in calls.items():
+            for who, actor in (("admin", admin), ("rep", rep)):
+                times = []
+                for _ in range(RUNS):
+                    with Session(engine) as session, session.begin():
+                        t = time.perf_counter()
+                        fn(Context(session, actor, None, "bench"), query)
+                        times.append((time.perf_counter() - t) * 1000)
+                print(f"{name:18} as {who:5}: p50 {percentile(times, 50):8.1f} ms  p99 {percentile(times, 99):8.1f} ms"
+                      f"  (target p50 <= 200, p99 <= 1000)")
+        with engine.begin() as conn:
+            job = jobs.create(conn, Base.metadata, rebuild.KIND, payload={}, total=count, actor=SYSTEM)
+        started = time.perf_counter()
+        done = jobs.run(engine, Base.metadata, job["id"], rebuild.run)
+        took = time.perf_counter() - started
+        print(f"rebuild of the whole log: {done['processed']} events in {took:.1f} s = {done['processed'] / took:,.0f}"
+              f" events/s ({done['status']})")
+        engine.dispose()
+    finally:
+        pg.drop()
+    return 0
+
+
+def _keep(engine, batch) -> float:
+    """The consumer's transaction for a batch (inbox claims, log, projection): seconds."""
+    from sqlalchemy.orm import Session
+
+    from crm_common import inbox
+    from crm_common.context import SYSTEM, Context
+
+    from crm_analytics.domain import log
+    from crm_analytics.models import Base
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        claimed = inbox.claim_many(session, Base.metadata, batch)
+        log.keep_many(Context(session, SYSTEM, None, "bench"), [e for e in batch if e["event_id"] in claimed])
+    return time.perf_counter() - started
+
+
+def _bare(engine, copy, batch) -> float:
+    """The baseline: the same log rows, bulk-inserted into a copy of the log table: seconds."""
+    from sqlalchemy.orm import Session
+
+    from crm_common.bulk import insert_rows
+
+    from crm_analytics.domain import log
+    rows = [log.row_of(e) for e in batch]
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        insert_rows(session, copy, rows)
+    return time.perf_counter() - started
+
+
+def _one_by_one(url, pg):
+    """Before batching: the first SINGLE events, one a transaction, into a fresh database; (count, seconds)."""
+    if SINGLE <= 0:
+        return None
+    from sqlalchemy import text
+
+    from crm_common.db import make_engine
+    name = f"{url.rsplit('/', 1)[1]}_single"
+    admin = make_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        from crm_common import migrate
+        single_url = url.rsplit("/", 1)[0] + "/" + name
+        migrate.upgrade("analytics", single_url)
+        engine = make_engine(single_url, pool_size=2)
+        took, count = 0.0, 0
+        for env in envelopes():
+            took += _keep(engine, [env])
+            count += 1
+            if count >= SINGLE:
+                break
+        engine.dispose()
+        return count, took
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
