@@ -2,6 +2,7 @@
 tickets, calls, comments), a comment added from the page, in English and Chinese."""
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -44,19 +45,19 @@ def test_a_rep_sees_an_accounts_whole_picture_and_comments_on_it(suite, admin, c
     page.fill("#q", tag)
     page.get_by_role("button", name="Apply").click()
     page.get_by_role("link", name=account["name"]).click()
-    assert page.get_by_role("heading", level=1).inner_text().startswith(account["name"])
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^" + re.escape(account["name"])))
     timeline = page.locator("ol.timeline")
     for text in (f"Tea order {tag}", f"Not hers {tag}", f"Intro call {tag}", ticket["number"]):
-        assert text in timeline.inner_text(), text
-    assert "Interested" in timeline.locator("li.call").inner_text()
-    assert timeline.get_by_role("link", name=f"{ticket['number']} · Broken kettle {tag}").count() == 1
+        expect(timeline).to_contain_text(text)
+    expect(timeline.locator("li.call")).to_contain_text("Interested")
+    expect(timeline.get_by_role("link", name=f"{ticket['number']} · Broken kettle {tag}")).to_have_count(1)
 
     page.click("form[novalidate] button.primary")  # an empty comment: the API's message beside the field
     expect(page.locator("#e-body")).to_be_visible()
     page.fill("#f-body", "Asked for a <b>bigger</b> discount")
     page.click("form[novalidate] button.primary")
-    assert "Comment added." in page.inner_text(".flash")
-    assert "Asked for a" in timeline.locator("li.comment").inner_text()
+    expect(page.locator(".flash")).to_contain_text("Comment added.")
+    expect(timeline.locator("li.comment")).to_contain_text("Asked for a")
     assert client.get(f"/api/v1/accounts/{account['id']}/comments").json()["items"][0]["body"]
     person.shot("account-en")
     assert person.serious_violations() == []
@@ -64,19 +65,22 @@ def test_a_rep_sees_an_accounts_whole_picture_and_comments_on_it(suite, admin, c
     # the contact's page: her own deal, call and ticket, not the deal of her colleague
     page.get_by_role("link", name=f"Mei Chen{tag}").click()
     timeline = page.locator("ol.timeline")
-    assert f"Tea order {tag}" in timeline.inner_text() and f"Intro call {tag}" in timeline.inner_text()
-    assert ticket["number"] in timeline.inner_text() and f"Not hers {tag}" not in timeline.inner_text()
-    assert page.get_by_role("link", name=account["name"]).count() == 1
+    for text in (f"Tea order {tag}", f"Intro call {tag}", ticket["number"]):
+        expect(timeline).to_contain_text(text)
+    expect(timeline).not_to_contain_text(f"Not hers {tag}")
+    expect(page.get_by_role("link", name=account["name"])).to_have_count(1)
 
     page.get_by_role("button", name="简体中文").click()
     expect(page.get_by_role("heading", name="时间线")).to_be_visible()
-    assert "销售机会" in timeline.inner_text() and "服务请求" in timeline.inner_text()
-    assert page.get_by_role("link", name="客户").is_visible() and page.get_by_role("link", name="联系人").is_visible()
+    expect(timeline).to_contain_text("销售机会")
+    expect(timeline).to_contain_text("服务请求")
+    expect(page.get_by_role("link", name="客户")).to_be_visible()
+    expect(page.get_by_role("link", name="联系人")).to_be_visible()
     person.shot("contact-zh")
     page.get_by_role("link", name="联系人").click()
     page.fill("#q", tag)
     page.get_by_role("button", name="应用").click()
-    assert page.locator("table.list tbody tr").count() == 2
+    expect(page.locator("table.list tbody tr")).to_have_count(2)
     assert not person.csp_errors, person.csp_errors
 
 
@@ -90,4 +94,4 @@ def test_an_account_out_of_the_users_scope_is_not_found(suite, admin, console_fo
     page.wait_for_url("**/")
     answer = page.goto(f"{person.base_url}/accounts/{account['id']}")
     assert answer.status == 404 and account["name"] not in page.content()
-    assert "Not found, or not visible to you." in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("Not found, or not visible to you.")

@@ -20,9 +20,9 @@ def test_a_rep_books_a_clashing_meeting_only_when_told_to(suite, admin, console_
     page = person.sign_in(rep["email"], rep["password"])
     page.wait_for_url("**/")
     page.get_by_role("link", name="Calendar").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "My calendar"
+    expect(page.get_by_role("heading", level=1)).to_have_text("My calendar")
     page.get_by_role("link", name="Next week").click()
-    assert page.locator(f".day[data-day='{monday.isoformat()}']").count() == 1
+    expect(page.locator(f".day[data-day='{monday.isoformat()}']")).to_have_count(1)
 
     def book(subject, start, end):
         if page.locator("#f-subject").count() == 0:
@@ -34,14 +34,15 @@ def test_a_rep_books_a_clashing_meeting_only_when_told_to(suite, admin, console_
         page.click("button.primary")
 
     book(f"Kick-off {tag}", "10:00", "11:00")
-    assert "Meeting booked." in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Meeting booked.")
     day = page.locator(f".day[data-day='{monday.isoformat()}']")
-    assert f"Kick-off {tag}" in day.inner_text()
+    expect(day).to_contain_text(f"Kick-off {tag}")
     person.shot("calendar-week-en")
 
     # the same person at 10:30: the clash is shown, nothing is booked until "Book anyway"
     book(f"Pricing review {tag}", "10:30", "11:30")
-    assert page.locator("#conflicts").is_visible() and f"Kick-off {tag}" in page.inner_text("#conflicts")
+    expect(page.locator("#conflicts")).to_be_visible()
+    expect(page.locator("#conflicts")).to_contain_text(f"Kick-off {tag}")
 
     def meetings():
         return [a["subject"] for a in client.get("/api/v1/activities", params={"type": "meeting"}).json()["items"]]
@@ -49,8 +50,8 @@ def test_a_rep_books_a_clashing_meeting_only_when_told_to(suite, admin, console_
     person.shot("calendar-clash-en")
     assert person.serious_violations() == []
     page.get_by_role("button", name="Book anyway").click()
-    assert "Meeting booked." in page.inner_text(".flash")
-    assert f"Pricing review {tag}" in page.locator(f".day[data-day='{monday.isoformat()}']").inner_text()
+    expect(page.locator(".flash")).to_contain_text("Meeting booked.")
+    expect(page.locator(f".day[data-day='{monday.isoformat()}']")).to_contain_text(f"Pricing review {tag}")
     assert sorted(meetings()) == sorted([f"Kick-off {tag}", f"Pricing review {tag}"])
 
     # a time left empty is said beside the field; in Chinese the clash offers 仍然预订
@@ -64,7 +65,7 @@ def test_a_rep_books_a_clashing_meeting_only_when_told_to(suite, admin, console_
     page.fill("#f-start", "10:45")
     page.fill("#f-end", "11:15")
     page.click("button.primary")
-    assert "此会议与以下会议冲突" in page.inner_text("#conflicts")
+    expect(page.locator("#conflicts")).to_contain_text("此会议与以下会议冲突")
     person.shot("calendar-clash-zh")
     page.get_by_role("link", name="取消").click()
     assert len(meetings()) == 2

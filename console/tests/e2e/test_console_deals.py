@@ -30,7 +30,7 @@ def test_a_rep_drags_deals_across_the_board(suite, admin, console_for):
     page.get_by_role("link", name="Opportunities").click()
     drag(page, won, "closed_won")
     page.wait_for_selector(".flash")
-    assert "Moved to Closed won." in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Moved to Closed won.")
     # (expect retries: the flash is parsed before the columns below it, so a bare count() may run too early)
     expect(page.locator(f".column[data-stage='closed_won'] .deal[data-id='{won['id']}']")).to_have_count(1)
     assert client.get(f"/api/v1/opportunities/{won['id']}").json()["stage"] == "closed_won"
@@ -42,7 +42,7 @@ def test_a_rep_drags_deals_across_the_board(suite, admin, console_for):
     assert changed.status_code == 200, changed.text
     drag(page, stale, "proposal")
     page.wait_for_selector(".flash.warn")
-    assert "Changed by someone else" in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Changed by someone else")
     assert client.get(f"/api/v1/opportunities/{stale['id']}").json()["stage"] == "prospecting"
 
     # lost asks why, beside the field when left empty

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 
 from crm_common.testing.waiting import eventually
 
@@ -31,18 +32,19 @@ def test_a_rep_imports_leads_sees_the_refused_row_and_exports_the_list(suite, ad
     page.get_by_role("link", name="Deng Hui").click()  # the name in the header: the preferences
     page.select_option("#f-timezone", "Asia/Shanghai")
     page.get_by_role("button", name="Save").click()
-    assert "Times are now shown in Asia/Shanghai." in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Times are now shown in Asia/Shanghai.")
 
     page.get_by_role("link", name="Leads", exact=True).click()
     page.get_by_role("link", name="Import CSV").click()
     page.click("form[enctype] button.primary")  # no file chosen: said beside the field, nothing sent
-    assert page.inner_text("#e-file") == "Choose a CSV file."
+    expect(page.locator("#e-file")).to_have_text("Choose a CSV file.")
     page.set_input_files("#f-file", files=[{"name": "leads.csv", "mimeType": "text/csv",
                                             "buffer": csv_text.encode("utf-8")}])
     page.click("form[enctype] button.primary")
     page.wait_for_selector("#job[data-status='done']", timeout=30000)  # htmx polls until the job ends
-    assert "3 of 3 rows: 2 imported, 1 refused." in page.inner_text("#job")
+    expect(page.locator("#job")).to_contain_text("3 of 3 rows: 2 imported, 1 refused.")
     assert page.locator("#job-progress").get_attribute("value") == "3"
+    expect(page.locator("#job-errors tbody tr")).to_have_count(1)
     refused = page.inner_text("#job-errors tbody")
     assert refused.split("\t")[:2] == ["2", "email"]  # the second row of data, its field and the API's message
     person.shot("lead-import-en")
@@ -53,7 +55,7 @@ def test_a_rep_imports_leads_sees_the_refused_row_and_exports_the_list(suite, ad
     page.wait_for_function("document.querySelectorAll('#lead-rows tbody tr').length == 2")
     made = client.get("/api/v1/leads", params={"q": f"Imp {tag}", "sort": "-created_at"}).json()["items"]
     local = datetime.fromisoformat(made[0]["created_at"].replace("Z", "+00:00")).astimezone(SHANGHAI)
-    assert f"{local.hour % 12 or 12}:{local.minute:02d}" in page.locator("#lead-rows tbody tr").first.inner_text()
+    expect(page.locator("#lead-rows tbody tr").first).to_contain_text(f"{local.hour % 12 or 12}:{local.minute:02d}")
 
     with page.expect_download() as downloaded:
         page.get_by_role("link", name="Export to Excel").click()
@@ -81,7 +83,8 @@ def test_the_board_shows_each_columns_total_from_the_server(suite, admin, consol
     page.wait_for_url("**/")
     page.get_by_role("link", name="Opportunities").click()
     total = page.locator(".column[data-stage='proposal'] .total[data-count]")  # filled in once the board shows
-    assert total.get_attribute("data-count") == "2" and total.inner_text() == "2 deals · CN¥3,000.00"
-    assert page.locator(".column[data-stage='negotiation'] .total").inner_text() == ""  # nothing there: no total
+    expect(total).to_have_attribute("data-count", "2")
+    expect(total).to_have_text("2 deals · CN¥3,000.00")
+    expect(page.locator(".column[data-stage='negotiation'] .total")).to_have_text("")  # nothing there: no total
     page.get_by_role("button", name="简体中文").click()
-    assert page.locator(".column[data-stage='proposal'] .total[data-count]").inner_text() == "2 个销售机会 · ¥3,000.00"
+    expect(page.locator(".column[data-stage='proposal'] .total[data-count]")).to_have_text("2 个销售机会 · ¥3,000.00")

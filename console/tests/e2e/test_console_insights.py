@@ -29,16 +29,19 @@ def test_a_marketer_reads_a_campaigns_figures(suite, admin, console_for):
     page.fill("#q", tag)
     page.get_by_role("button", name="Apply").click()
     rows = page.locator("table.list tbody tr")
-    assert rows.count() == 1 and "Webinar" in rows.inner_text() and "CN¥8,000.00" in rows.inner_text()
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Webinar")
+    expect(rows).to_contain_text("CN¥8,000.00")
     rows.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Results")).to_be_visible()
-    funnel = page.inner_text("ol.funnel")
-    assert "Recipients" in funnel and "Unique opens" in funnel and "Unique clicks" in funnel
-    assert "Bounced" in page.inner_text("#stats")
+    for label in ("Recipients", "Unique opens", "Unique clicks"):
+        expect(page.locator("ol.funnel")).to_contain_text(label)
+    expect(page.locator("#stats")).to_contain_text("Bounced")
     person.shot("campaign-en")
     assert person.serious_violations() == []
     page.get_by_role("button", name="简体中文").click()
-    assert page.get_by_role("heading", name="效果").is_visible() and "网络研讨会" in page.inner_text("dl.facts")
+    expect(page.get_by_role("heading", name="效果")).to_be_visible()
+    expect(page.locator("dl.facts").first).to_contain_text("网络研讨会")
     person.shot("campaign-zh")
     assert not person.csp_errors, person.csp_errors
 
@@ -66,19 +69,20 @@ def test_a_manager_runs_a_report_and_opens_a_dashboard_drawn_on_the_server(suite
     page.get_by_role("link", name="Reports").click()
     page.get_by_role("link", name=f"Team deals {tag}").click()
     table = page.locator("table.list tbody")
-    assert table.locator("tr").count() == 2 and f"<b>Big</b> {tag}" in table.locator("tr").first.inner_text()
+    expect(table.locator("tr")).to_have_count(2)
+    expect(table.locator("tr").first).to_contain_text(f"<b>Big</b> {tag}")
     bars = page.locator("figure.chart svg rect")
-    assert bars.count() == 2
+    expect(bars).to_have_count(2)
     widths = [float(bars.nth(i).get_attribute("width")) for i in range(2)]
     assert widths[0] == 200.0 and abs(widths[1] - 200.0 / 3) < 0.1  # 9000 and 3000 on one scale
-    assert page.locator("script[src*='chart']").count() == 0
+    expect(page.locator("script[src*='chart']")).to_have_count(0)
     person.shot("report-en")
 
     page.go_back()
     page.get_by_role("link", name=f"My board {tag}").click()
     widget = page.locator("section.widget")
     expect(widget.get_by_role("heading", name="Deals by size")).to_be_visible()
-    assert widget.locator("svg rect").count() == 2
+    expect(widget.locator("svg rect")).to_have_count(2)
     assert person.serious_violations() == []
     page.get_by_role("button", name="简体中文").click()
     expect(widget.get_by_role("link", name="打开报表")).to_be_visible()

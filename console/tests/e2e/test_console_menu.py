@@ -23,8 +23,8 @@ def test_each_role_is_offered_only_the_pages_it_may_use(suite, admin, console_fo
                     "Administration"):
         assert refused not in menu, (refused, menu)
     expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
-    assert page.get_by_role("heading", name="My pipeline").count() == 0  # no box of what they may not read
-    assert page.get_by_role("heading", name="My new leads").count() == 0
+    expect(page.get_by_role("heading", name="My pipeline")).to_have_count(0)  # no box of what they may not read
+    expect(page.get_by_role("heading", name="My new leads")).to_have_count(0)
     person.shot("menu-agent-en")
     assert person.serious_violations() == []
     page.get_by_role("button", name="简体中文").click()

@@ -33,7 +33,7 @@ def test_a_rep_reads_their_mentions_and_marks_them_read(suite, admin, console_fo
     page.locator("#unread-count", has_text="2 unread").wait_for()  # the menu's count, loaded after the page
     box = page.locator("section#notifications")
     expect(box.get_by_role("heading", name="Notifications")).to_be_visible()
-    assert box.locator("li.unread").count() == 2
+    expect(box.locator("li.unread")).to_have_count(2)
     person.shot("notifications-home-en")
     assert person.serious_violations() == []
 
@@ -43,27 +43,29 @@ def test_a_rep_reads_their_mentions_and_marks_them_read(suite, admin, console_fo
 
     box.locator("li.unread").first.get_by_role("button", name="Mark read").click()
     page.wait_for_url("**/#notifications")
-    assert box.locator("li.unread").count() == 1 and box.locator("li.read").count() == 1
+    expect(box.locator("li.unread")).to_have_count(1)
+    expect(box.locator("li.read")).to_have_count(1)
     page.locator("#unread-count", has_text="1 unread").wait_for()
     assert mine.get("/api/v1/notifications").json()["unread_count"] == 1
 
     box.locator("li.read a").click()  # a mention links to the record it is about
     page.wait_for_url(f"**/leads/{lead['id']}")
-    assert f"Mention {tag}" in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text(f"Mention {tag}")
 
     page.get_by_role("link", name="Home").click()
     page.get_by_role("button", name="简体中文").click()
     box = page.locator("section#notifications")
     expect(box.get_by_role("heading", name="通知")).to_be_visible()
-    assert "未读" in box.locator("li.unread").inner_text()
+    expect(box.locator("li.unread")).to_contain_text("未读")
     person.shot("notifications-home-zh")
     box.get_by_role("button", name="全部标为已读").click()
     page.wait_for_url("**/#notifications")
-    assert box.locator("li.unread").count() == 0 and box.locator("li.read").count() == 2
-    assert box.get_by_role("button", name="全部标为已读").count() == 0
+    expect(box.locator("li.read")).to_have_count(2)
+    expect(box.locator("li.unread")).to_have_count(0)
+    expect(box.get_by_role("button", name="全部标为已读")).to_have_count(0)
     assert mine.get("/api/v1/notifications").json()["unread_count"] == 0
     page.wait_for_load_state("networkidle")
-    assert page.locator("#unread-count").inner_text().strip() == ""  # nothing unread: no count in the menu
+    expect(page.locator("#unread-count")).to_have_text("")  # nothing unread: no count in the menu
     assert not person.csp_errors, person.csp_errors
 
 
@@ -88,15 +90,17 @@ def test_an_administrator_finds_the_audit_entry_of_a_change(suite, admin, consol
     page.fill("#actor_id", admin.user["id"])
     page.get_by_role("button", name="Apply").click()
     rows = page.locator("table.audit tbody tr")
-    assert rows.count() >= 1 and rows.count() == rows.get_by_role("link", name=lead["id"]).count()  # this lead's only
-    made = rows.filter(has_text=entry["action"]).first.inner_text()
-    assert "lead" in made and admin.user["id"] in made  # who did it, to which record
+    expect(rows.filter(has_text=entry["action"]).first).to_be_visible()
+    assert rows.count() == rows.get_by_role("link", name=lead["id"]).count()  # this lead's only
+    made = rows.filter(has_text=entry["action"]).first
+    expect(made).to_contain_text("lead")
+    expect(made).to_contain_text(admin.user["id"])  # who did it, to which record
     person.shot("audit-en")
     assert person.serious_violations() == []
 
     page.fill("#entity_id", str(uuid.uuid4()))  # another record: not this entry
     page.get_by_role("button", name="Apply").click()
-    assert "No entries match." in page.inner_text("table.audit")
+    expect(page.locator("table.audit")).to_contain_text("No entries match.")
 
     page.go_back()
     page.get_by_role("button", name="简体中文").click()
@@ -112,6 +116,7 @@ def test_a_manager_is_offered_no_audit_trail(suite, admin, console_for):
     person = console_for()
     page = person.sign_in(manager["email"], manager["password"])
     page.wait_for_url("**/")
-    assert page.get_by_role("link", name="Audit trail").count() == 0
+    expect(page.get_by_role("link", name="Audit trail")).to_have_count(0)
     answer = page.goto(person.base_url + "/admin/audit/?entity_type=lead")
-    assert answer.status == 404 and "Not found, or not visible to you." in page.inner_text("main")
+    assert answer.status == 404
+    expect(page.locator("main")).to_contain_text("Not found, or not visible to you.")

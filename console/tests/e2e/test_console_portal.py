@@ -29,7 +29,7 @@ def test_a_customer_opens_a_request_and_sees_the_public_reply_but_not_the_intern
     customer = console_for()
     page = customer.sign_in(email, PASSWORD)
     page.wait_for_url("**/portal/")  # a customer's home is the portal
-    assert page.get_by_role("link", name="Opportunities").count() == 0  # no staff pages offered
+    expect(page.get_by_role("link", name="Opportunities")).to_have_count(0)  # no staff pages offered
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()
     page.click("button.primary")  # empty: the API's message beside the field
     expect(page.locator("#e-subject")).to_be_visible()
@@ -38,48 +38,53 @@ def test_a_customer_opens_a_request_and_sees_the_public_reply_but_not_the_intern
     page.fill("#f-description", "Since Monday <b>nothing</b> works.")
     page.click("button.primary")
     page.wait_for_url("**/portal/tickets/*-*", timeout=30000)
-    assert "was received" in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("was received")
     assert "<b>nothing</b>" not in page.inner_html("main")  # the customer's text shown, never run as HTML
     customer.shot("portal-ticket-new")
     ticket_url = page.url
     ticket_id = ticket_url.rstrip("/").rsplit("/", 1)[1]
     page.fill("#f-body", "It is the model X200.")
     page.click("button.primary")
-    assert "Your reply was sent." in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Your reply was sent.")
 
     assert admin.patch(f"/api/v1/tickets/{ticket_id}", json={"assignee_id": agent["id"]}).status_code == 200
     staff = console_for()
     desk = staff.sign_in(agent["email"], agent["password"])
     desk.wait_for_url("**/")
     staff.go(f"/tickets/{ticket_id}")
-    assert "It is the model X200." in desk.inner_text(".comment.public")  # the customer's reply reached the desk
+    expect(desk.locator(".comment.public")).to_contain_text("It is the model X200.")  # the customer's reply reached the desk
     desk.fill("#f-body", "Internal: probably the firmware bug 4711.")
     desk.check("input[name=public][value='0']")
     desk.click("button.primary")
+    expect(desk.locator(".flash")).to_contain_text("Internal note added.")
     desk.fill("#f-body", "您好,请按住重置按钮十秒钟。")
     desk.click("button.primary")
-    assert "Reply sent to the customer." in desk.inner_text(".flash")
+    expect(desk.locator(".flash")).to_contain_text("Reply sent to the customer.")
 
     page.goto(ticket_url)
-    conversation = page.inner_text("section[aria-labelledby=h-conv]")
-    assert "您好,请按住重置按钮十秒钟。" in conversation and "It is the model X200." in conversation
+    conversation = page.locator("section[aria-labelledby=h-conv]")
+    expect(conversation).to_contain_text("您好,请按住重置按钮十秒钟。")
+    expect(conversation).to_contain_text("It is the model X200.")
+    expect(page.locator(".comment.mine")).to_have_count(1)
+    expect(page.locator(".comment")).to_have_count(2)
     assert "firmware bug 4711" not in page.content()
-    assert page.locator(".comment.mine").count() == 1 and page.locator(".comment").count() == 2
     customer.shot("portal-ticket")
     assert customer.serious_violations() == []
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My requests").click()
     rows = page.locator("tbody tr")
-    assert rows.count() == 1 and subject in rows.inner_text()  # only their own request
+    expect(rows).to_have_count(1)  # only their own request
+    expect(rows).to_contain_text(subject)
     customer.shot("portal-requests")
 
     page.get_by_role("link", name="Help articles").click()
     page.fill("#f-q", f"{word} reset")
     page.get_by_role("button", name="Search").click()
     found = page.locator("ul.articles li")
-    assert found.count() == 1 and f"Reset the {word} router" in found.inner_text()  # the draft is not offered
+    expect(found).to_have_count(1)  # the draft is not offered
+    expect(found).to_contain_text(f"Reset the {word} router")
     found.get_by_role("link").click()
-    assert "Hold the button for ten seconds." in page.inner_text("article")
+    expect(page.locator("article")).to_contain_text("Hold the button for ten seconds.")
     customer.shot("portal-article")
 
     page.click("button[value=zh]")  # the portal in Chinese (expect waits for the page the switch comes back to)

@@ -24,8 +24,9 @@ def test_an_agent_answers_a_ticket_with_a_public_reply_and_an_internal_note(suit
     page.wait_for_url("**/")
     page.get_by_role("link", name="Tickets").click()
     row = page.locator("tr", has_text=subject)
-    assert row.count() == 1 and "Urgent" in row.inner_text()
-    assert row.locator("td").count() == 5  # the SLA cell: a badge once a policy gives the ticket due times
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Urgent")
+    expect(row.locator("td")).to_have_count(5)  # the SLA cell: a badge once a policy gives the ticket due times
     person.shot("tickets-queue")
     row.get_by_role("link", name=ticket["number"]).click()
 
@@ -34,13 +35,15 @@ def test_an_agent_answers_a_ticket_with_a_public_reply_and_an_internal_note(suit
     page.fill("#f-body", "Checked the logs: driver issue, not the customer's fault.")
     page.check("input[name=public][value='0']")
     page.click("button.primary")
-    assert "Internal note added." in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Internal note added.")
     page.fill("#f-body", "您好,我们已找到原因,今天会修复。")
     page.click("button.primary")
-    assert "Reply sent to the customer." in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Reply sent to the customer.")
     internal, public = page.locator(".comment.internal"), page.locator(".comment.public")
-    assert internal.count() == 1 and "Internal note" in internal.inner_text()
-    assert public.count() == 1 and "Reply to the customer" in public.inner_text()
+    expect(internal).to_have_count(1)
+    expect(internal).to_contain_text("Internal note")
+    expect(public).to_have_count(1)
+    expect(public).to_contain_text("Reply to the customer")
     person.shot("ticket-page")
     comments = admin.get(f"/api/v1/tickets/{ticket['id']}/comments").json()["items"]
     assert sorted((c["public"], c["body"][:5]) for c in comments) == [(False, "Check"), (True, "您好,我们")]
@@ -71,7 +74,7 @@ def test_an_agent_fills_the_reply_with_a_macro_and_sends_it(suite, admin, consol
     assert body.startswith(f"Hello Wang Fang, {ticket['number']} is fixed. -- ")
     person.shot("ticket-macro")
     page.click("button.primary")
-    assert "Reply sent to the customer." in page.inner_text(".flash")
+    expect(page.locator(".flash")).to_contain_text("Reply sent to the customer.")
     comments = admin.get(f"/api/v1/tickets/{ticket['id']}/comments").json()["items"]
     assert [(c["public"], c["body"]) for c in comments] == [(True, body)]
     assert not person.csp_errors, person.csp_errors
