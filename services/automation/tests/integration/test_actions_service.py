@@ -80,6 +80,7 @@ def runs(automation, workflow_id: str, until, timeout: float = 30) -> list:
 
 
 def test_a_schedule_fires_on_its_minute_and_calls_the_webhook_and_sends_the_email(automation, receiver, mail):
+    receiver.status = 200  # the receiver is the module's: the other backend's replay test left it at 204
     tag = uuid.uuid4().hex[:8]
     workflow = automation.call("create_workflow", {
         "name": f"Every minute {tag}", "trigger": {"type": "schedule", "cron": "* * * * *", "timezone": "Europe/Berlin"},

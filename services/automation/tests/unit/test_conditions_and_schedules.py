@@ -26,6 +26,19 @@ def test_each_comparison(condition, expected):
     met, results = conditions.evaluate(condition, CONTEXT)
     assert met is expected
     assert results[0]["result"] is expected and results[0]["field"] == condition["field"]
+    assert conditions.compiled(condition)(CONTEXT) == (met, results)  # what the intake runs, compiled once
+
+
+@pytest.mark.parametrize("value", ["new", "NEW", "1200.50", "1200.5", 1200.5, None, "", ["new"]])
+@pytest.mark.parametrize("field", ["status", "amount", "email", "missing", "tags", "record.status.deeper"])
+@pytest.mark.parametrize("op", ["eq", "ne", "in", "gt", "contains", "empty", "unchanged"])
+def test_compiled_conditions_give_what_evaluate_gives(op, field, value):
+    if op == "in" and not isinstance(value, list):
+        value = [value]
+    tree = {"any": [{"all": [{"field": field, "op": op, "value": value}, {"field": "status", "op": "eq", "value": "new"}]},
+                    {"field": field, "op": op, "value": value}]}
+    assert conditions.compiled(tree)(CONTEXT) == conditions.evaluate(tree, CONTEXT)
+    assert conditions.compiled(None)(CONTEXT) == conditions.evaluate(None, CONTEXT)
 
 
 def test_all_and_any_nest_and_every_leaf_is_logged():

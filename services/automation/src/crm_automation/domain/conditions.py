@@ -101,6 +101,50 @@ def evaluate(conditions: dict | None, context: dict) -> tuple[bool, list[dict]]:
     return _node(conditions, context, results), results
 
 
+def compiled(conditions: dict | None):
+    """`evaluate` made ready for one conditions tree (the intake's, once per generation of the definitions):
+    `check(context) -> (met, results)`, the same results; each leaf's path split, and an `eq`/`ne` against a
+    text that is no number compared as it is, once and for all."""
+    if not conditions:
+        return lambda context: (True, [])
+    node = _compile(conditions)
+
+    def check(context: dict) -> tuple[bool, list[dict]]:
+        results: list[dict] = []
+        return node(context, results), results
+    return check
+
+
+def _compile(node: dict):
+    for key, combine in (("all", all), ("any", any)):
+        if key in node:
+            children = [_compile(child) for child in node[key]]
+
+            def branch(context, results, children=children, combine=combine):
+                return combine([child(context, results) for child in children])  # every leaf logged
+            return branch
+    field, op, value = node["field"], node["op"], node.get("value")
+    parts = field.split(".")
+    path = tuple(parts if parts[0] in ROOTS else ["record", *parts])
+    plain_text = op in ("eq", "ne") and isinstance(value, str) and _number(value) is None
+    negate = op == "ne"
+
+    def leaf(context, results):
+        actual = context
+        for part in path:
+            if not isinstance(actual, dict):
+                actual = None
+                break
+            actual = actual.get(part)
+        if plain_text:  # _equal: a text that is no number equals only itself
+            result = (actual == value) is not negate
+        else:
+            result = test(op, actual, value, context, field)
+        results.append({"field": field, "op": op, "value": value, "actual": _plain(actual), "result": result})
+        return result
+    return leaf
+
+
 def why_not(results: list[dict]) -> str:
     """The leaves that failed, for the run log."""
     failed = [f"{r['field']} {r['op']} {r['value']!r} (was {r['actual']!r})" for r in results if not r["result"]]

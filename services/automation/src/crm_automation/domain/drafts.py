@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 
 from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
@@ -73,14 +74,21 @@ def _statements() -> dict:
             "snapshot_update": update(snapshots).where(key).values(data=bindparam("s_data"))}
 
 
+_BLANK = dict.fromkeys(COLUMNS)
+_VALUES = operator.attrgetter(*COLUMNS)  # a run's columns as a tuple, in the table's order, in one C call
+_JSON_AT = tuple((i, name) for i, name in enumerate(COLUMNS) if name in JSON_COLUMNS)
+_EMPTY_LIST = "[]"
+
+
 class Draft:
     """A run before it is written: the columns of `workflow_runs` as attributes (the executor's steps work on
-    it as on a row), written with the other runs of its transaction in one insert."""
+    it as on a row), written with the other runs of its transaction in one statement."""
 
     def __init__(self, workflow, **values):
-        self.workflow = workflow  # engine.Active: its definition serialized once per generation
-        for name in COLUMNS:
-            setattr(self, name, values.get(name))
+        attributes = self.__dict__
+        attributes.update(_BLANK)
+        attributes.update(values)
+        attributes["workflow"] = workflow  # engine.Active: its definition serialized once per generation
 
     @classmethod
     def new(cls, workflow, context: dict, event_id: str | None, trigger_type: str | None,
@@ -93,22 +101,67 @@ class Draft:
                    status="queued", conditions=[], conditions_met=None, steps=[], log=[], next_step=0, attempts=0,
                    due_at=now, started_at=now)
 
-    def row(self, serialized: dict[int, str]) -> dict:
-        """The run's columns, its JSON ones serialized (`serialized`: the texts of contexts already done, by id;
-        the definition as its workflow's compiled text while the run keeps it)."""
-        values = {name: getattr(self, name) for name in COLUMNS}
-        for name in JSON_COLUMNS:
-            value = values[name]
+    def values(self, serialized: dict[int, str]) -> list:
+        """The run's columns in the table's order, its JSON ones serialized (`serialized`: the texts of contexts
+        already done, by id; the definition as its workflow's compiled text while the run keeps it)."""
+        values = list(_VALUES(self))
+        for i, name in _JSON_AT:
+            value = values[i]
             if name == "definition" and value is self.workflow.definition:
-                values[name] = self.workflow.definition_json
+                values[i] = self.workflow.definition_json
             elif name == "context":
                 text = serialized.get(id(value))
                 if text is None:
                     text = serialized[id(value)] = json.dumps(value)
-                values[name] = text
+                values[i] = text
+            elif value == []:  # steps of a run that did not act, conditions of a workflow without any
+                values[i] = _EMPTY_LIST
             else:
-                values[name] = json.dumps(value)  # None too: "null", as the JSON type writes it
+                values[i] = json.dumps(value)  # None too: "null", as the JSON type writes it
         return values
+
+
+class _RunsInsert:
+    """The insert of the runs of a transaction, for one dialect, below the Core's per-row bind processing (a
+    run has 26 columns and an event gives several runs): each column's own bind processor applied only where it
+    has one (the timestamps, shared by the runs of an event, worked out once: `_Instant`), then one executemany
+    of tuples (SQLite) or multi-row VALUES statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
+
+    CHUNK = 200
+
+    def __init__(self, dialect):
+        table = _statements()["runs"].table
+        self.processors = [(i, processor) for i, processor in
+                           enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
+                           if processor is not None]
+        preparer = dialect.identifier_preparer
+        self.head = (f"INSERT INTO {preparer.format_table(table)} "
+                     f"({', '.join(preparer.quote(column.name) for column in table.columns)}) VALUES ")
+        self.qmark = dialect.paramstyle == "qmark"
+        self.one = "(" + ", ".join(["?" if self.qmark else "%s"] * len(table.columns)) + ")"
+
+    def __call__(self, conn, rows: list[list]) -> None:
+        done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
+        for row in rows:
+            for i, processor in self.processors:
+                value = row[i]
+                if value is not None:  # None stays None (NULL) through every processor here
+                    out = done.get(id(value), done)
+                    if out is done:
+                        out = done[id(value)] = processor(value)
+                    row[i] = out
+        if self.qmark:
+            conn.exec_driver_sql(self.head + self.one, [tuple(row) for row in rows])
+            return
+        for start in range(0, len(rows), self.CHUNK):
+            chunk = rows[start:start + self.CHUNK]
+            conn.exec_driver_sql(self.head + ", ".join([self.one] * len(chunk)),
+                                 tuple(value for row in chunk for value in row))
+
+
+@functools.lru_cache(maxsize=None)
+def _runs_insert(dialect) -> _RunsInsert:
+    return _RunsInsert(dialect)
 
 
 class Batch:
@@ -161,6 +214,6 @@ class Batch:
             conn.execute(statements["snapshot_update"], changed)
         if self.runs:
             serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
-            conn.execute(statements["runs"], [run.row(serialized) for run in self.runs])
+            _runs_insert(conn.dialect)(conn, [run.values(serialized) for run in self.runs])
         self._stored.update(self._now)
         self._now, self.runs = {}, []

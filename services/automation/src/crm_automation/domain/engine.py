@@ -39,6 +39,7 @@ class Active:
     listens_to: str
     definition: dict = field(compare=False)
     definition_json: str = field(compare=False, default="")  # what each run row keeps, serialized once
+    check: object = field(compare=False, default=None)  # conditions.compiled(conditions)
 
     @property
     def by_entity(self) -> bool:
@@ -99,7 +100,7 @@ def active(session) -> dict:
             definition = {"name": w.name, "trigger": w.trigger, "conditions": w.conditions, "actions": w.actions}
             by_key.setdefault(w.listens_to, []).append(
                 Active(w.id, w.version, w.name, w.trigger, w.conditions, w.actions, w.listens_to, definition,
-                       json.dumps(definition)))
+                       json.dumps(definition), conditions.compiled(w.conditions)))
         by_key = {key: Watching(found) if key.startswith("entity:") else found for key, found in by_key.items()}
         _cache.update(token=token, by_key=by_key)
     return _cache["by_key"]
@@ -195,7 +196,7 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict) -> list[Draft]:
             run.log = [f"loop guard: this event comes from a chain of {depth} workflow changes (more than "
                        f"{LOOP_DEPTH}); the workflow did not run again"]
         else:  # the conditions at once: a run whose conditions fail is logged as skipped, with why
-            met, results = conditions.evaluate(workflow.conditions, context)
+            met, results = workflow.check(context)
             run.conditions, run.conditions_met = results, met
             if met:
                 run.log = ["conditions met"]
