@@ -101,6 +101,24 @@ def test_the_key_is_kept_in_the_transaction_that_made_the_record(engine):
     assert idempotency.find(_session(engine), Base.metadata, "alice", KEY, "create_thing") == made
 
 
+def test_a_run_that_loses_the_race_for_its_key_is_rolled_back_and_answers_the_winners_answer(engine, monkeypatch):
+    """On PostgreSQL the same request run twice at once (a redelivery meeting the retry) can both miss the key;
+    the second insert of the key fails once the first commits. Here the first has committed and the second's
+    look-up is made to miss it (SQLite serializes the two outright)."""
+    first = call(engine, {"name": "Ada"})
+    real_find, misses = idempotency.find, []
+
+    def find_missing_once(*args):
+        if not misses:
+            misses.append(1)
+            return idempotency.MISSING
+        return real_find(*args)
+
+    monkeypatch.setattr(idempotency, "find", find_missing_once)
+    assert call(engine, {"name": "Ada"}) == first
+    assert runs == ["Ada", "Ada"] and things(engine) == 1  # the loser ran, and its thing was rolled back
+
+
 def test_another_request_under_the_key_is_a_422_and_runs_nothing(engine):
     call(engine, {"name": "Ada"})
     other = Idempotent(KEY.key, idempotency.fingerprint("POST /api/v1/things", "digest-2"))
