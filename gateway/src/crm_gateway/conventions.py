@@ -345,6 +345,8 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
 
 def _call_owners(route: Route, loaded: tuple, passes_through: dict, kwargs: dict):
     candidates = route.owners(loaded, kwargs) if route.owners is not None else [route.contract]
+    if g.get("idempotent") is not None:  # the request's Idempotency-Key, kept by the service with its answer
+        passes_through = {**passes_through, "idempotent": g.idempotent}
     for position, candidate in enumerate(candidates):
         try:
             return call(candidate.service, candidate.method, *loaded, **passes_through, **kwargs)

@@ -9,6 +9,13 @@ repeat then reads the record) and the stored answer. On PostgreSQL each statemen
 (autocommit: one round trip instead of BEGIN, the statement and COMMIT); each is atomic by itself, and
 under READ COMMITTED a repeat's read sees what a transaction around it would. SQLite keeps its write
 transactions (crm_common.db's write lock).
+
+Only final answers are kept here: a 5xx (a service down, or a replica that died between its commit and its
+answer, the outcome unknown) releases the key, so the client's retry runs again. For that retry not to make
+the record twice (or meet it as a 409 duplicate), the route's call carries the key and the request's
+fingerprint to the service, signed with the caller (`g.idempotent`, conventions); the service keeps the key
+with its answer in the transaction that made the record, and answers a repeat with it
+(crm_common.idempotency): the retry gets the first 201 and the same record.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from crm_common.db import insert_or_skip, make_engine, utcnow
 from crm_common.errors import ServiceError
+from crm_common.idempotency import Idempotent, fingerprint
 from crm_gateway.models import IdempotencyRecord
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,200}$")
@@ -49,6 +57,8 @@ def idempotent(view):
         existing = claim(engine, owner_id, key, scope, digest)
         if existing is not None:
             return _replay(existing, digest, scope)
+        # the route's call carries the key: the service keeps it with what it makes (see the module doc)
+        g.idempotent = Idempotent(key, fingerprint(scope, digest))
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except Exception:

@@ -1,6 +1,7 @@
 """The route table: one line per route builds the HTTP route, its call and its document."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -14,6 +15,7 @@ from crm_common import migrate
 from crm_common.contracts.fields import Timestamp
 from crm_common.contracts.registry import RpcContract
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
+from crm_common.idempotency import Idempotent, fingerprint
 from crm_common.rpcclient import RawJson
 from crm_gateway.app import create_app
 from crm_gateway.conventions import PUBLIC_IDENTIFIED, Route, build, resource
@@ -154,6 +156,23 @@ def test_each_line_answers_its_method_with_the_call_the_contract_names(app, keyp
         ("delete_widget", (), {"id": WID}),
         ("polish_widget", (), {"id": WID}),
     ]
+
+
+def test_a_create_with_an_idempotency_key_carries_the_key_and_fingerprint_to_its_service(app, keypair):
+    """Issue 18: the service keeps the key with the record it makes (crm_common.idempotency), so a retry after
+    a replica died past its commit gets that record; only the route's call carries it, calls without a key none."""
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    h, key, body = headers(keypair, ALL), f"widget-{uuid.uuid4()}", b'{"name": "keyed"}'
+    made = client.post("/api/v1/widgets", data=body, content_type="application/json",
+                       headers={**h, "Idempotency-Key": key})
+    assert made.status_code == 201
+    plain = client.post("/api/v1/widgets", json={"name": "plain"}, headers=h)
+    assert plain.status_code == 201
+    (_, _, _, keyed), (_, _, _, unkeyed) = rpc.calls
+    expected = fingerprint("POST /api/v1/widgets", hashlib.sha256(body).hexdigest())
+    assert keyed == {"idempotent": Idempotent(key, expected)}
+    assert unkeyed == {}
 
 
 def test_the_declared_permission_is_enforced_before_the_body_is_read(app, keypair):

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 ACTOR_KEY = "crm_actor"
 REQUEST_ID_KEY = "request_id"
+IDEMPOTENCY_KEY = "crm_idempotency_key"  # a request's Idempotency-Key, for the route's one call (crm_common.idempotency)
+IDEMPOTENCY_FINGERPRINT = "crm_idempotency_fingerprint"  # the hash of that request's method, path and body
 
 SCOPES = ("none", "own", "team", "territory", "all")
 

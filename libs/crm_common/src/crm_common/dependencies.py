@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 
-from crm_common import config, outbox, startup
+from crm_common import callers, config, idempotency, outbox, startup
 from crm_common.bus import Publisher
 from crm_common.context import actor_from_context, request_id_from_context
 from crm_common.db import make_engine
@@ -15,6 +16,7 @@ from crm_common.rpc import SignedRpc
 from crm_common.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+IDEMPOTENCY_PURGE_INTERVAL = 600.0  # seconds between the relay's deletions of Idempotency-Keys past their TTL
 
 
 class Database(DependencyProvider):
@@ -54,10 +56,14 @@ class Database(DependencyProvider):
         self._running = False
 
     def _relay_loop(self):
+        purged = time.monotonic()
         while self._running:
             try:
                 while self._running and outbox.publish_pending(self.engine, self.metadata, self.publisher) > 0:
                     pass
+                if time.monotonic() - purged >= IDEMPOTENCY_PURGE_INTERVAL:  # keys past their day, now and then
+                    purged = time.monotonic()
+                    idempotency.purge(self.engine, self.metadata)
             except Exception as exc:
                 log.warning("outbox relay: %s; will try again", type(exc).__name__)
             eventlet.sleep(self.relay_interval)
@@ -77,13 +83,17 @@ class Database(DependencyProvider):
     def get_dependency(self, worker_ctx):
         """The worker's UnitOfWork. An RPC's caller is the actor its SignedRpc entrypoint verified; an RPC
         through any other entrypoint has none (its `caller` is refused); timers and events have none
-        either and act as the system. An RPC's events are published after its reply (worker_teardown)."""
+        either and act as the system. An RPC's events are published after its reply (worker_teardown). A signed
+        RPC's Idempotency-Key (verified with its caller) makes its entrypoint keep its answer (crm_common.idempotency)."""
         data = worker_ctx.context_data
         entrypoint = worker_ctx.entrypoint
         is_rpc = isinstance(entrypoint, Rpc)
-        actor = actor_from_context(data) if isinstance(entrypoint, SignedRpc) else None
+        signed = isinstance(entrypoint, SignedRpc)
+        actor = actor_from_context(data) if signed else None
+        pair = callers.idempotent_pair(data or {}) if signed else None
         return UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
-                          actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=is_rpc)
+                          actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=is_rpc,
+                          idempotent=idempotency.Idempotent(*pair) if pair else None)
 
     def worker_teardown(self, worker_ctx):
         dependency = worker_ctx.service.__dict__.get(self.attr_name)

@@ -12,7 +12,9 @@
 An entrypoint refuses a caller without the contract's permission (before any work), loads the input
 with the contract's schema (422), opens one transaction, hands the domain function one `Context` and
 the record id (the call's `id` keyword, for a contract with `record=True`) and the loaded input, then
-dumps the result with the contract's output schema. Any other keyword of the call (`expected_version`,
+dumps the result with the contract's output schema (a call with a signed Idempotency-Key keeps that
+answer with the key in the same transaction, and a repeat of the key gets it back: `run_once`,
+crm_common.idempotency). Any other keyword of the call (`expected_version`,
 `client_ip`) is passed on as a keyword.
 
 A consumer's handlers take `(ctx, data, envelope)`: `data` is the event's data read through the slim
@@ -26,6 +28,7 @@ from typing import Callable
 
 from marshmallow import EXCLUDE, Schema
 
+from crm_common import idempotency
 from crm_common.context import Actor, Context  # noqa: F401 - Context: the domain's, re-exported
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, forbidden
@@ -50,6 +53,38 @@ def run(service, fn: Callable, *args, **kwargs):
     return result
 
 
+def run_once(service, contract: RpcContract, fn: Callable, *args, **kwargs):
+    """`fn(ctx, *args, **kwargs)`, its answer dumped, in one transaction of `service.db` that also keeps the
+    call's Idempotency-Key with that answer; or the answer already kept for the key (crm_common.idempotency).
+    The answer is dumped inside the transaction, once the session is flushed (ids, defaults, versions set)."""
+    uow = service.db
+    caller, call = uow.caller, uow.idempotent
+    owner = idempotency.owner_of(caller)
+    try:
+        with uow.transaction() as session:
+            kept = idempotency.find(session, uow.metadata, owner, call, contract.method)
+            if kept is not idempotency.MISSING:
+                return kept  # a repeat: nothing runs, nothing is written
+            ctx = Context(session, caller, uow.emit, uow.request_id, service, uow)
+            result = fn(ctx, *args, **kwargs)
+            session.flush()
+            result = dump_output(contract, result)
+            idempotency.keep(session, uow.metadata, owner, call, contract.method, result)
+    except ServiceError as exc:
+        if exc.code != "conflict":
+            raise
+        # the key was kept meanwhile by the same request run elsewhere (a redelivery meeting the retry):
+        # this run was rolled back; its answer is the one kept
+        with uow.transaction() as session:
+            kept = idempotency.find(session, uow.metadata, owner, call, contract.method)
+        if kept is idempotency.MISSING:
+            raise
+        return kept
+    for after in ctx._after:
+        after()
+    return result
+
+
 def entrypoint(contract: RpcContract, fn: Callable):
     """The service method of `contract`, calling the plain domain function `fn` (see the module doc)."""
     accepted = _keywords(fn, 1 + contract.record + (contract.input is not None))
@@ -63,6 +98,8 @@ def entrypoint(contract: RpcContract, fn: Callable):
         args = [] if not contract.record else [_record_id(id)]
         if contract.input is not None:
             args.append(load_input(contract, payload))
+        if getattr(self.db, "idempotent", None) is not None:  # kept with its answer in the same transaction
+            return run_once(self, contract, fn, *args, **options)
         return dump_output(contract, run(self, fn, *args, **options))
 
     method.__name__ = method.__qualname__ = contract.method

@@ -49,3 +49,23 @@ def drop_kernel_tables() -> None:
     op.drop_table("crm_inbox")
     op.drop_index("ix_crm_dead_letters_event_id", table_name="crm_dead_letters")
     op.drop_table("crm_dead_letters")
+
+
+def create_idempotency_table() -> None:
+    """The kernel's `crm_idempotency` (crm_common.idempotency), added to every service after its first revision."""
+    op.create_table(
+        "crm_idempotency",
+        sa.Column("owner_id", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("method", sa.String(length=120), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("owner_id", "key"),
+    )
+    op.create_index("ix_crm_idempotency_created_at", "crm_idempotency", ["created_at"], unique=False)
+
+
+def drop_idempotency_table() -> None:
+    op.drop_index("ix_crm_idempotency_created_at", table_name="crm_idempotency")
+    op.drop_table("crm_idempotency")

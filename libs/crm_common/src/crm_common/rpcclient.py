@@ -179,9 +179,10 @@ class RpcPool:
             member.close()
 
     def call(self, service: str, method: str, *args, actor: Actor | None = None, request_id: str | None = None,
-             raw_reply: bool = False, **kwargs):
-        """The method's result; `raw_reply`: as RawJson, the JSON text the service wrote (not parsed here)."""
-        data = callers.sign(self.key, f"{service}.{method}", actor, request_id)
+             raw_reply: bool = False, idempotent=None, **kwargs):
+        """The method's result; `raw_reply`: as RawJson, the JSON text the service wrote (not parsed here);
+        `idempotent`: the request's Idempotency-Key and fingerprint (crm_common.idempotency), signed with the call."""
+        data = callers.sign(self.key, f"{service}.{method}", actor, request_id, idempotent=idempotent)
         traceparent = tracing.current_traceparent()
         if traceparent:  # the caller's span, for the service's (not signed: it grants nothing)
             data[tracing.TRACEPARENT] = traceparent

@@ -8,10 +8,11 @@ from crm_common.types import UTCDateTime
 OUTBOX = "crm_outbox"
 INBOX = "crm_inbox"
 DEAD_LETTERS = "crm_dead_letters"
+IDEMPOTENCY = "crm_idempotency"
 
 
 def install(metadata: MetaData) -> None:
-    """Define the outbox, inbox and dead-letter tables on a service's metadata."""
+    """Define the outbox, inbox, dead-letter and idempotency tables on a service's metadata."""
     if OUTBOX in metadata.tables:
         return
     Table(
@@ -40,4 +41,13 @@ def install(metadata: MetaData) -> None:
         Column("attempts", Integer, nullable=False),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("replayed_at", UTCDateTime(), nullable=True),
+    )
+    Table(  # the Idempotency-Key of a call kept with its answer, in the call's transaction (crm_common.idempotency)
+        IDEMPOTENCY, metadata,
+        Column("owner_id", String(64), primary_key=True),
+        Column("key", String(200), primary_key=True),
+        Column("method", String(120), nullable=False),
+        Column("fingerprint", String(64), nullable=False),
+        Column("answer", Text, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False, index=True),
     )

@@ -28,7 +28,7 @@ class UnitOfWork:
 
     def __init__(self, engine: Engine, metadata, producer: str, publisher, actor: Actor | None,
                  request_id: str | None, rpc: bool = False, marks: outbox.Marks | None = None,
-                 defer_publish: bool = False):
+                 defer_publish: bool = False, idempotent=None):
         self.engine = engine
         self.metadata = metadata
         self.producer = producer
@@ -37,6 +37,7 @@ class UnitOfWork:
         self.request_id = request_id
         self.rpc = rpc  # an RPC runs for its signed caller only; internal work (timers, events) as the system
         self.marks = marks  # where published events wait to be marked (the service's batch), else at once
+        self.idempotent = idempotent  # the signed Idempotency-Key of an RPC (crm_common.idempotency), or None
         self._session: Session | None = None
         self._deferred: list[dict] | None = [] if defer_publish else None  # committed, to publish after the reply
 

@@ -10,11 +10,13 @@ import time
 
 import eventlet
 from crm_common.rpc import rpc
+from marshmallow import Schema, fields
 from sqlalchemy import Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common.contracts.platform import PROBE_EMITTED, ProbeData
-from crm_common.entrypoint import handler_table, reads
+from crm_common.contracts.registry import RpcContract
+from crm_common.entrypoint import entrypoint, handler_table, reads
 from crm_common.db import IdMixin, make_base, utcnow
 from crm_common.dependencies import Database
 from crm_common.service_base import KernelService
@@ -46,9 +48,28 @@ def _write(uow: UnitOfWork, key, seq, fail_times=0, always_fail=False) -> None:
         uow.emit(PROBE_EMITTED, {"key": key, "seq": seq, "fail_times": fail_times, "always_fail": always_fail})
 
 
+class ProbeRecordOut(Schema):
+    id = fields.String()
+    key = fields.String()
+    seq = fields.Integer()
+
+
+PROBE_CREATE = RpcContract("probe_producer", "create", ProbeData, ProbeRecordOut,
+                           description="A record and its event through the entrypoint convention (Idempotency-Key tests).")
+
+
+def _create(ctx, data):
+    record = ProbeRecord(key=data["key"], seq=data["seq"])
+    ctx.session.add(record)
+    ctx.emit(PROBE_EMITTED, {"key": data["key"], "seq": data["seq"], "fail_times": 0, "always_fail": False})
+    return record
+
+
 class ProbeProducer(KernelService):
     name = "probe_producer"
     db = Database(Base.metadata)
+
+    create = entrypoint(PROBE_CREATE, _create)
 
     @rpc
     def write(self, key, seq=0, fail_times=0, always_fail=False):

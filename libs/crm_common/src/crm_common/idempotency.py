@@ -1,0 +1,89 @@
+"""A call's `Idempotency-Key` kept with what the call made, in the same transaction (issue 18).
+
+The gateway keeps each key's final answer (crm_gateway.idempotency), but it cannot keep what it never got:
+a replica that commits a create and dies before its answer leaves the gateway a 503, which it does not keep.
+The client's retry with the same key would then run the create again (a duplicate, or a 409 naming the
+client's own record). So the gateway also sends the key, with the request's fingerprint (the hash of its
+method, path and body), in the signed context of the route's call (crm_common.callers), and an entrypoint
+called with one (crm_common.entrypoint.run_once) looks it up in the service's `crm_idempotency` table, in the
+transaction it opens:
+
+- not there: the domain function runs, and its answer, as dumped for the reply, is inserted with the key in
+  the same transaction; the commit keeps both or neither;
+- there, with the same method and fingerprint: the stored answer is the answer; nothing runs, nothing is
+  written, no event is emitted;
+- there with another method or fingerprint: 422, as the gateway answers a key used for another request.
+
+Keys are the caller's own (the signed actor's id). Only answers are kept: a call that fails rolls back, so its
+key stays free. A record older than `TTL` is no repeat: it is replaced, and `purge` (the Database dependency's
+relay, now and then) deletes old records. Two calls of one key at once (the gateway lets only one through
+while its record is open; a request redelivered by the broker can meet the client's retry): on PostgreSQL the
+second insert waits for the first transaction and fails on the key, the second's work is rolled back, and it
+answers with the first's stored answer.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from kombu.utils.json import dumps, loads
+from sqlalchemy import delete, insert, select
+
+from crm_common import tables
+from crm_common.context import Actor
+from crm_common.db import utcnow
+from crm_common.errors import ServiceError
+
+TTL = timedelta(hours=24)
+MISSING = object()  # find(): no answer is kept for the key
+
+
+@dataclass(frozen=True)
+class Idempotent:
+    """The key of a call and the fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+def fingerprint(scope: str, body_digest: str) -> str:
+    """The fingerprint the gateway sends: one hash of the request's method and path (`scope`) and of its body."""
+    return hashlib.sha256(f"{scope}\n{body_digest}".encode()).hexdigest()
+
+
+def owner_of(actor: Actor) -> str:
+    """Whose key it is: a user's, an API key's, or (for callers with neither id) their kind's."""
+    return str(actor.user_id or (f"key:{actor.api_key_id}" if actor.api_key_id else None) or actor.kind)[:64]
+
+
+def find(session, metadata, owner: str, call: Idempotent, method: str):
+    """The answer kept for the owner's key, or MISSING; a 422 when the key was used for another request."""
+    table = metadata.tables[tables.IDEMPOTENCY]
+    mine = (table.c.owner_id == owner, table.c.key == call.key)
+    row = session.connection().execute(select(table.c.method, table.c.fingerprint, table.c.answer,
+                                              table.c.created_at).where(*mine)).first()
+    if row is None:
+        return MISSING
+    if row.created_at < utcnow() - TTL:  # past its day: the key is free again
+        session.connection().execute(delete(table).where(*mine))
+        return MISSING
+    if row.method != method or row.fingerprint != call.fingerprint:
+        raise ServiceError("validation_failed", "this Idempotency-Key was used with a different request",
+                           errors={"Idempotency-Key": ["already used with a different request"]})
+    return loads(row.answer)
+
+
+def keep(session, metadata, owner: str, call: Idempotent, method: str, answer) -> None:
+    """Insert the key with its answer in the session's transaction (a key taken meanwhile: IntegrityError)."""
+    table = metadata.tables[tables.IDEMPOTENCY]
+    session.connection().execute(insert(table).values(
+        owner_id=owner, key=call.key, method=method, fingerprint=call.fingerprint, answer=dumps(answer),
+        created_at=utcnow()))
+
+
+def purge(engine, metadata) -> int:
+    """Delete the records past their TTL; how many."""
+    table = metadata.tables[tables.IDEMPOTENCY]
+    with engine.begin() as conn:
+        return conn.execute(delete(table).where(table.c.created_at < utcnow() - TTL)).rowcount
