@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from crm_common import config, suite_ready
+from crm_common import config, suite_fork, suite_ready
 from crm_common.suite_serve import SERVICE_TARGETS, serve, service_command  # noqa: F401 (SERVICE_TARGETS: here too)
 
 RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before each restart of a process that died; the last repeats
@@ -76,6 +76,9 @@ class Suite:
         self._restart_due: dict[str, float] = {}  # process that died -> when it starts again
         self.replica_of: dict[str, str] = {}  # an extra replica's process name ("sales#2") -> its service
         self._replica_env: dict[str, dict] = {}  # an extra replica -> its own settings (port, metrics port)
+        # the services are forked from one process that imported their shared modules once (crm_common.suite_fork)
+        # unless CRM_FORK_SERVER=off: then each is a `python -m nameko run` of its own
+        self.forkserver: suite_fork.ForkServer | None = None
 
     # -- bootstrap -------------------------------------------------------------------------
     def python(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -196,8 +199,13 @@ class Suite:
             if base in NO_GREEN_DNS:
                 own.setdefault("EVENTLET_NO_GREENDNS", self.env.get("EVENTLET_NO_GREENDNS") or "yes")
             own.update(self._replica_env.get(name, {}))
-            proc = subprocess.Popen(cmds[base], env={**env, **own}, cwd=self.root, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            if base in SERVICE_TARGETS and self.env.get("CRM_FORK_SERVER", "on") != "off":
+                if self.forkserver is None or not self.forkserver.alive:
+                    self.forkserver = suite_fork.ForkServer(env, self.root)
+                proc = self.forkserver.spawn(cmds[base][3:], {**env, **own}, self.root)  # what follows `-m nameko`
+            else:
+                proc = subprocess.Popen(cmds[base], env={**env, **own}, cwd=self.root, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
             self.procs[name] = proc
             self._started_at[name] = time.monotonic()
             threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
@@ -277,6 +285,8 @@ class Suite:
             except subprocess.TimeoutExpired:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait()
+        if self.forkserver is not None:
+            self.forkserver.close()
 
     def supervise(self) -> int:
         """Keep every process running until SIGINT or SIGTERM; then stop everything. The handler only records
