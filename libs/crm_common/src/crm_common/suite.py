@@ -99,22 +99,11 @@ class Suite:
     def check_alone(self, uri: str) -> None:
         """Refuse to start beside another suite on the same vhost: its services would answer our RPCs and ours
         theirs (a login alternated 200 and 401 between two suites' identities)."""
-        from amqp.exceptions import NotFound
-        from kombu import Connection
-        with Connection(uri) as conn:
-            for service in SERVICE_TARGETS:
-                channel = conn.channel()
-                try:
-                    _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
-                except NotFound:  # no such queue: nobody serves it here (the broker closed the channel)
-                    consumers = 0
-                finally:
-                    if channel.is_open:
-                        channel.close()
-                if consumers:
-                    raise SystemExit(
-                        f"error: another CRM suite is running on {config.redact_uri(uri)} (its {service} answers "
-                        "there); stop it, or give this one a vhost of its own (AMQP_URI=amqp://.../<vhost>).")
+        service = suite_ready.serving_suite(uri, SERVICE_TARGETS)
+        if service:
+            raise SystemExit(
+                f"error: another CRM suite is running on {config.redact_uri(uri)} (its {service} answers "
+                "there); stop it, or give this one a vhost of its own (AMQP_URI=amqp://.../<vhost>).")
 
     def make_broker_users(self) -> None:
         """One broker user per service and the gateway, on a broker of this machine reached as guest; their
@@ -172,15 +161,16 @@ class Suite:
 
     # -- processes ---------------------------------------------------------------------------
     def commands(self) -> dict[str, list[str]]:
-        cmds = {}
-        for service in SERVICE_TARGETS:
-            cmds[service] = service_command(service, self.root / "services" / service / "config.yaml")
+        """Every process's command, in the order they start: the gateway first, the longest to get ready (about
+        2 s of CPU building its app), so it builds while the fork server imports and the services start."""
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        cmds = {"gateway": [gunicorn, "-c", str(self.root / "deploy" / "gunicorn.conf.py"),
+                            "crm_console.wsgi:create_app()" if _has_console() else "crm_gateway.app:create_app()"]}
         if self.mail_catcher:
             cmds["mailcatcher"] = [sys.executable, "-m", "crm_common.mailcatcher", "--port", str(self.mail_catcher),
                                    "--dir", self.env["CRM_MAIL_DIR"]]
-        cmds["gateway"] = [gunicorn, "-c", str(self.root / "deploy" / "gunicorn.conf.py"),
-                           "crm_console.wsgi:create_app()" if _has_console() else "crm_gateway.app:create_app()"]
+        for service in SERVICE_TARGETS:
+            cmds[service] = service_command(service, self.root / "services" / service / "config.yaml")
         return cmds
 
     def start(self, only: list[str] | None = None) -> None:

@@ -36,7 +36,7 @@ MAX_MESSAGE = 1 << 20
 STOP_GRACE = 10.0
 # what every service imports before its own modules (measured: the intersection of the seven services' imports)
 PRELOAD = (
-    "nameko.cli.main", "nameko.cli.commands", "nameko.cli.run", "nameko.runners", "nameko.rpc", "nameko.events",
+    "nameko.cli.main", "nameko.cli.commands", "nameko.cli.run", "nameko.runners", "nameko.rpc",
     "nameko.messaging", "nameko.timer", "kombu", "amqp", "yaml", "logging.config", "sqlalchemy", "sqlalchemy.orm",
     "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql", "psycopg2", "marshmallow", "prometheus_client",
     "crm_common.service_base", "crm_common.entrypoint", "crm_common.stream", "crm_common.dependencies",
