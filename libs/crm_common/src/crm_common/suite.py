@@ -15,8 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.request  # and urllib.error, which it imports
 from pathlib import Path
 
 from crm_common import config, suite_fork, suite_ready
@@ -40,7 +39,8 @@ CHILD_DEFAULTS = {"MALLOC_ARENA_MAX": "2", "CRM_GATEWAY_WORKERS": "1", "CRM_GATE
 # - no eventlet green DNS (dnspython: 230 modules, 8 to 15 MiB a process) in the services that resolve no name
 #   but the broker's and the database's (resolved once, at connect); those that send mail (identity, analytics,
 #   automation, marketing) or call webhooks (automation, integration) resolve other hosts and keep it, so a slow
-#   resolver never blocks their event loop.
+#   resolver never blocks their event loop. With the fork server (the default, crm_common.suite_fork) every
+#   service has the green DNS the server imported once, its pages shared: this applies with CRM_FORK_SERVER=off.
 NO_GREEN_DNS = ("sales", "service_desk")
 
 
@@ -77,7 +77,6 @@ class Suite:
         self.replica_of: dict[str, str] = {}  # an extra replica's process name ("sales#2") -> its service
         self._replica_env: dict[str, dict] = {}  # an extra replica -> its own settings (port, metrics port)
         # the services are forked from one process that imported their shared modules once (crm_common.suite_fork)
-        # unless CRM_FORK_SERVER=off: then each is a `python -m nameko run` of its own
         self.forkserver: suite_fork.ForkServer | None = None
 
     # -- bootstrap -------------------------------------------------------------------------
@@ -161,8 +160,7 @@ class Suite:
 
     # -- processes ---------------------------------------------------------------------------
     def commands(self) -> dict[str, list[str]]:
-        """Every process's command, in the order they start: the gateway first, the longest to get ready (about
-        2 s of CPU building its app), so it builds while the fork server imports and the services start."""
+        """Every process's command in the order they start: the gateway, the longest to get ready, first."""
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         cmds = {"gateway": [gunicorn, "-c", str(self.root / "deploy" / "gunicorn.conf.py"),
                             "crm_console.wsgi:create_app()" if _has_console() else "crm_gateway.app:create_app()"]}
@@ -189,7 +187,7 @@ class Suite:
             if base in NO_GREEN_DNS:
                 own.setdefault("EVENTLET_NO_GREENDNS", self.env.get("EVENTLET_NO_GREENDNS") or "yes")
             own.update(self._replica_env.get(name, {}))
-            if base in SERVICE_TARGETS and self.env.get("CRM_FORK_SERVER", "on") != "off":
+            if base in SERVICE_TARGETS and self.env.get("CRM_FORK_SERVER", "on") != "off":  # off: nameko run each
                 if self.forkserver is None or not self.forkserver.alive:
                     self.forkserver = suite_fork.ForkServer(env, self.root)
                 proc = self.forkserver.spawn(cmds[base][3:], {**env, **own}, self.root)  # what follows `-m nameko`
@@ -259,8 +257,8 @@ class Suite:
             except urllib.error.HTTPError as exc:  # 503 until every service answers; 429: polled too often
                 wait = float(exc.headers.get("Retry-After") or 0.3) if exc.code == 429 else 0.3
                 time.sleep(max(0.3, min(wait, deadline - time.time())))
-            except Exception:
-                time.sleep(0.3)
+            except Exception:  # not listening yet (refused: costs nothing to ask again soon)
+                time.sleep(0.1)
         raise TimeoutError(f"the suite was not ready at {url} within {timeout:.0f} s")
 
     def stop(self, timeout: float = 15) -> None:
@@ -312,7 +310,11 @@ class Suite:
             elif now >= due and not self._stopping:
                 del self._restart_due[name]
                 self._restarts[name] = count + 1
-                self.start(only=[name])
+                try:
+                    self.start(only=[name])
+                except (OSError, RuntimeError) as exc:  # tried again after the next delay (still exited)
+                    self.say(f"{name} could not be restarted: {exc}")
+                    continue
                 self.say(f"{name} restarted")
 
     def say(self, line: str) -> None:
@@ -370,8 +372,8 @@ def main(argv: list[str]) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(info["output"])
-    suite.start()
     try:
+        suite.start()
         suite.wait_ready()
     except (RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
