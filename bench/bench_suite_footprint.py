@@ -84,8 +84,9 @@ def group_cpu(leader: int) -> float:
 def parts(suite: Suite) -> dict[str, int]:
     """Every live process group of the suite by name: its processes and the fork server the services came from."""
     found = {name: proc.pid for name, proc in suite.procs.items() if proc.poll() is None}
-    if suite.forkserver is not None and suite.forkserver.proc.poll() is None:
-        found["forkserver"] = suite.forkserver.proc.pid
+    server = getattr(suite, "forkserver", None)  # (none before the fork server: the same bench measures both)
+    if server is not None and server.proc.poll() is None:
+        found["forkserver"] = server.proc.pid
     return found
 
 

@@ -145,7 +145,8 @@ def _spawn(request: dict, out_fd: int, control: socket.socket) -> int:
         os.dup2(out_fd, 2)
         os.close(null)
         os.close(out_fd)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a new interpreter has them
+        for sig in (signal.SIGTERM, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         _drop_hub()  # its eventlet hub is made anew at first use: none is shared with the server or another child
         os.environ.clear()
