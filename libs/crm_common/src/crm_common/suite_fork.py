@@ -8,7 +8,10 @@ modules once (PRELOAD: the modules every service imports, nothing of any one ser
 for each service it is asked for. The child runs exactly what `python -m nameko run <class> --config <file>`
 runs (nameko.cli.main) with the environment the supervisor sent, in a session of its own (its pid leads its
 process group, as a process started with `start_new_session` does), its output on the pipe the supervisor
-sent. Copy-on-write shares the pages of the common imports between the services.
+sent. Copy-on-write shares the pages of the common imports between the services. What a preloaded module reads
+from the environment at import is the server's (the supervisor's common settings); what differs per service (its
+broker user's AMQP_URI, CRM_METRICS_PORT, a replica's settings) is read when the service runs. EVENTLET_NO_GREENDNS
+cannot differ: eventlet is imported once, with its green DNS unless the server's environment says otherwise.
 
 The protocol, on one SOCK_SEQPACKET pair (one message a datagram, JSON):
   supervisor -> server  {"id": n, "argv": [...], "env": {...}, "cwd": ...} with the write end of a pipe as fd
