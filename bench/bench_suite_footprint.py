@@ -9,7 +9,8 @@
     (10,000 each by default), and after BENCH_FOOTPRINT_LOGINS logins (200; identity's argon2 hashes) -- target: at most 1 GB in all; per process, so a part that grows shows; PSS
     (shared pages divided among the processes sharing them) beside RSS, which counts them in every process;
     baseline: the RSS of the bare nameko service, and that times the suite's service processes.
-SQLite (the embedded default of `make run`).
+SQLite (the embedded default of `make run`). BENCH_FOOTPRINT_START_ONLY=1 stops after (a) and the idle memory (a
+start measured alone, old and new code in turn, without the minutes of load).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from crm_common.testing.harness import ServiceProcess, Vhost  # noqa: E402
 
 WRITES = int(os.environ.get("BENCH_FOOTPRINT_WRITES", "10000"))
 LOGINS = int(os.environ.get("BENCH_FOOTPRINT_LOGINS", "200"))
+START_ONLY = os.environ.get("BENCH_FOOTPRINT_START_ONLY", "") not in ("", "0")
 THREADS = int(os.environ.get("BENCH_THREADS", "8"))
 MIB = 1024 * 1024
 TARGET_BYTES = 1024 * MIB
@@ -79,16 +81,25 @@ def group_cpu(leader: int) -> float:
     return ticks / per_second
 
 
+def parts(suite: Suite) -> dict[str, int]:
+    """Every live process group of the suite by name: its processes and the fork server the services came from."""
+    found = {name: proc.pid for name, proc in suite.procs.items() if proc.poll() is None}
+    server = getattr(suite, "forkserver", None)  # (none before the fork server: the same bench measures both)
+    if server is not None and server.proc.poll() is None:
+        found["forkserver"] = server.proc.pid
+    return found
+
+
 def show_start_cpu(suite: Suite) -> None:
     """Where a start's time goes on a shared machine: the CPU each process used to get ready."""
-    used = {name: group_cpu(proc.pid) for name, proc in suite.procs.items() if proc.poll() is None}
+    used = {name: group_cpu(pid) for name, pid in parts(suite).items()}
     print(f"    CPU used to get ready: {sum(used.values()):.1f} s in all (" + ", ".join(
         f"{name} {seconds:.1f}" for name, seconds in sorted(used.items(), key=lambda item: -item[1])) + ")",
           flush=True)
 
 
 def memory(suite: Suite) -> dict[str, tuple[int, int]]:
-    return {name: group_memory(proc.pid) for name, proc in suite.procs.items() if proc.poll() is None}
+    return {name: group_memory(pid) for name, pid in parts(suite).items()}
 
 
 def show_memory(title: str, parts: dict[str, tuple[int, int]], before: dict | None = None) -> int:
@@ -209,6 +220,8 @@ def main() -> int:
                 rss = show_memory("(b) idle", idle)
                 print(f"    ratio to {len(SERVICE_TARGETS)} bare nameko services: "
                       f"{rss / (len(SERVICE_TARGETS) * base_rss):.2f}", flush=True)
+                if START_ONLY:
+                    return 0
                 created, reads, seconds = load(suite.port, env)
                 time.sleep(5)
                 print(f"    load: {created} creates and {reads} reads in {seconds:.0f} s", flush=True)

@@ -17,7 +17,7 @@ from crm_common.errors import ServiceError
 from crm_common.heap import FrozenStartupHeap
 from crm_common.logs import LogContext
 from crm_common.metrics import Metrics
-from crm_common.tracing import Tracing
+from crm_common.tracing_provider import Tracing
 
 
 class KernelService:

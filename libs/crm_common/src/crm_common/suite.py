@@ -15,11 +15,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.request  # and urllib.error, which it imports
 from pathlib import Path
 
-from crm_common import config, suite_ready
+from crm_common import config, suite_fork, suite_ready
 from crm_common.suite_serve import SERVICE_TARGETS, serve, service_command  # noqa: F401 (SERVICE_TARGETS: here too)
 
 RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before each restart of a process that died; the last repeats
@@ -40,7 +39,8 @@ CHILD_DEFAULTS = {"MALLOC_ARENA_MAX": "2", "CRM_GATEWAY_WORKERS": "1", "CRM_GATE
 # - no eventlet green DNS (dnspython: 230 modules, 8 to 15 MiB a process) in the services that resolve no name
 #   but the broker's and the database's (resolved once, at connect); those that send mail (identity, analytics,
 #   automation, marketing) or call webhooks (automation, integration) resolve other hosts and keep it, so a slow
-#   resolver never blocks their event loop.
+#   resolver never blocks their event loop. With the fork server (the default, crm_common.suite_fork) every
+#   service has the green DNS the server imported once, its pages shared: this applies with CRM_FORK_SERVER=off.
 NO_GREEN_DNS = ("sales", "service_desk")
 
 
@@ -76,6 +76,8 @@ class Suite:
         self._restart_due: dict[str, float] = {}  # process that died -> when it starts again
         self.replica_of: dict[str, str] = {}  # an extra replica's process name ("sales#2") -> its service
         self._replica_env: dict[str, dict] = {}  # an extra replica -> its own settings (port, metrics port)
+        # the services are forked from one process that imported their shared modules once (crm_common.suite_fork)
+        self.forkserver: suite_fork.ForkServer | None = None
 
     # -- bootstrap -------------------------------------------------------------------------
     def python(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -96,22 +98,11 @@ class Suite:
     def check_alone(self, uri: str) -> None:
         """Refuse to start beside another suite on the same vhost: its services would answer our RPCs and ours
         theirs (a login alternated 200 and 401 between two suites' identities)."""
-        from amqp.exceptions import NotFound
-        from kombu import Connection
-        with Connection(uri) as conn:
-            for service in SERVICE_TARGETS:
-                channel = conn.channel()
-                try:
-                    _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
-                except NotFound:  # no such queue: nobody serves it here (the broker closed the channel)
-                    consumers = 0
-                finally:
-                    if channel.is_open:
-                        channel.close()
-                if consumers:
-                    raise SystemExit(
-                        f"error: another CRM suite is running on {config.redact_uri(uri)} (its {service} answers "
-                        "there); stop it, or give this one a vhost of its own (AMQP_URI=amqp://.../<vhost>).")
+        service = suite_ready.serving_suite(uri, SERVICE_TARGETS)
+        if service:
+            raise SystemExit(
+                f"error: another CRM suite is running on {config.redact_uri(uri)} (its {service} answers "
+                "there); stop it, or give this one a vhost of its own (AMQP_URI=amqp://.../<vhost>).")
 
     def make_broker_users(self) -> None:
         """One broker user per service and the gateway, on a broker of this machine reached as guest; their
@@ -169,15 +160,15 @@ class Suite:
 
     # -- processes ---------------------------------------------------------------------------
     def commands(self) -> dict[str, list[str]]:
-        cmds = {}
-        for service in SERVICE_TARGETS:
-            cmds[service] = service_command(service, self.root / "services" / service / "config.yaml")
+        """Every process's command in the order they start: the gateway, the longest to get ready, first."""
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        cmds = {"gateway": [gunicorn, "-c", str(self.root / "deploy" / "gunicorn.conf.py"),
+                            "crm_console.wsgi:create_app()" if _has_console() else "crm_gateway.app:create_app()"]}
         if self.mail_catcher:
             cmds["mailcatcher"] = [sys.executable, "-m", "crm_common.mailcatcher", "--port", str(self.mail_catcher),
                                    "--dir", self.env["CRM_MAIL_DIR"]]
-        cmds["gateway"] = [gunicorn, "-c", str(self.root / "deploy" / "gunicorn.conf.py"),
-                           "crm_console.wsgi:create_app()" if _has_console() else "crm_gateway.app:create_app()"]
+        for service in SERVICE_TARGETS:
+            cmds[service] = service_command(service, self.root / "services" / service / "config.yaml")
         return cmds
 
     def start(self, only: list[str] | None = None) -> None:
@@ -196,8 +187,13 @@ class Suite:
             if base in NO_GREEN_DNS:
                 own.setdefault("EVENTLET_NO_GREENDNS", self.env.get("EVENTLET_NO_GREENDNS") or "yes")
             own.update(self._replica_env.get(name, {}))
-            proc = subprocess.Popen(cmds[base], env={**env, **own}, cwd=self.root, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            if base in SERVICE_TARGETS and self.env.get("CRM_FORK_SERVER", "on") != "off":  # off: nameko run each
+                if self.forkserver is None or not self.forkserver.alive:
+                    self.forkserver = suite_fork.ForkServer(env, self.root)
+                proc = self.forkserver.spawn(cmds[base][3:], {**env, **own}, self.root)  # what follows `-m nameko`
+            else:
+                proc = subprocess.Popen(cmds[base], env={**env, **own}, cwd=self.root, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
             self.procs[name] = proc
             self._started_at[name] = time.monotonic()
             threading.Thread(target=self._pump, args=(name, proc), daemon=True).start()
@@ -261,8 +257,8 @@ class Suite:
             except urllib.error.HTTPError as exc:  # 503 until every service answers; 429: polled too often
                 wait = float(exc.headers.get("Retry-After") or 0.3) if exc.code == 429 else 0.3
                 time.sleep(max(0.3, min(wait, deadline - time.time())))
-            except Exception:
-                time.sleep(0.3)
+            except Exception:  # not listening yet (refused: costs nothing to ask again soon)
+                time.sleep(0.1)
         raise TimeoutError(f"the suite was not ready at {url} within {timeout:.0f} s")
 
     def stop(self, timeout: float = 15) -> None:
@@ -277,6 +273,8 @@ class Suite:
             except subprocess.TimeoutExpired:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait()
+        if self.forkserver is not None:
+            self.forkserver.close()
 
     def supervise(self) -> int:
         """Keep every process running until SIGINT or SIGTERM; then stop everything. The handler only records
@@ -312,7 +310,11 @@ class Suite:
             elif now >= due and not self._stopping:
                 del self._restart_due[name]
                 self._restarts[name] = count + 1
-                self.start(only=[name])
+                try:
+                    self.start(only=[name])
+                except (OSError, RuntimeError) as exc:  # tried again after the next delay (still exited)
+                    self.say(f"{name} could not be restarted: {exc}")
+                    continue
                 self.say(f"{name} restarted")
 
     def say(self, line: str) -> None:
@@ -370,8 +372,8 @@ def main(argv: list[str]) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(info["output"])
-    suite.start()
     try:
+        suite.start()
         suite.wait_ready()
     except (RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)

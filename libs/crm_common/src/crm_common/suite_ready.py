@@ -172,6 +172,25 @@ def queues_exist(conn, names: list[str]) -> bool:
     return True
 
 
+def serving_suite(uri: str, services) -> str | None:
+    """The first of `services` that something consumes on the broker at `uri` (another suite's), or None."""
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+    with Connection(uri) as conn:
+        for service in services:
+            channel = conn.channel()
+            try:
+                _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
+            except NotFound:  # no such queue: nobody serves it here (the broker closed the channel)
+                consumers = 0
+            finally:
+                if channel.is_open:
+                    channel.close()
+            if consumers:
+                return service
+    return None
+
+
 def broker_users(admin_uri: str, directory: Path, prefix: str) -> tuple[str, dict[str, str]]:
     """(a digest of the broker users `make run` wants: names, passwords, permissions; each account's URI). The
     passwords are read from (or made in) `directory`, as crm_common.brokerusers.create does."""
