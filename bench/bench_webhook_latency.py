@@ -8,6 +8,11 @@ BENCH_WEBHOOK_LATENCY_SECONDS (20): the service consumes each (feed, fan-out, co
 signs and POSTs it. An event's latency runs from its publication to the receiver reading its delivery;
 p50 and p99.
 
+Also the CPU the service spent per delivered event while the events ran (its process's utime + stime from
+/proc/<pid>/stat: consumer, feed, fan-out, sender), and on PostgreSQL that of the database's server processes
+serving its database (found by their command line): CPU figures, which the load of a shared machine
+disturbs less than the latencies.
+
 Baseline in the same run: a bare bridge, a kombu consumer of a queue of its own bound to the same exchange
 that POSTs each event's body to the same receiver over one kept-alive connection: the broker's delivery and
 one HTTP post, nothing kept, nothing signed. The ratio is the service's p99 over the bridge's.
@@ -57,6 +62,31 @@ class S(ThreadingHTTPServer):
     daemon_threads = True
 s = S(("127.0.0.1", 0), H); print(s.server_address[1], flush=True); s.serve_forever()
 """
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds (/proc/<pid>/stat); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pg_backends(database: str) -> list[int]:
+    """The PostgreSQL server processes serving `database` now ("postgres: <user> <database> <client> ...")."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    words = f.read().replace(b"\0", b" ").split()
+            except OSError:
+                continue
+            if len(words) >= 3 and words[0] == b"postgres:" and words[2].decode(errors="replace") == database:
+                pids.append(int(entry.name))
+    return pids
 
 
 def main() -> int:
@@ -135,6 +165,9 @@ def main() -> int:
         while ("/hook", warm["event_id"]) not in arrived and time.time() < deadline:
             time.sleep(0.05)
 
+        database = pg.url("integration").rsplit("/", 1)[1] if pg else None
+        service_before = cpu_seconds(proc.proc.pid)
+        server_before = {b: cpu_seconds(b) for b in pg_backends(database)} if pg else {}
         sent: dict[str, float] = {}
         started, n = time.perf_counter(), 0
         while time.perf_counter() - started < SECONDS:
@@ -154,6 +187,9 @@ def main() -> int:
         deadline = time.time() + 60
         while time.time() < deadline and sum(("/hook", e) in arrived for e in sent) < len(sent):
             time.sleep(0.2)
+        service_cpu = cpu_seconds(proc.proc.pid) - service_before
+        # the server processes serving it now (one opened during the run counts from 0; one closed is missed)
+        server_cpu = sum(cpu_seconds(b) - server_before.get(b, 0.0) for b in pg_backends(database)) if pg else 0.0
         done.set()
         drainer.join(2)
         publisher.close()
@@ -166,6 +202,10 @@ def main() -> int:
               f"{percentile(hook, 50):,.0f} ms, p99 {percentile(hook, 99):,.0f} ms, max {max(hook or [0]):,.0f} ms")
         print(f"baseline, bare bridge (publish -> consumer -> POST): {len(bridged):,}/{n:,}, p50 "
               f"{percentile(bridged, 50):,.1f} ms, p99 {percentile(bridged, 99):,.1f} ms")
+        delivered = max(1, len(hook))
+        print(f"service CPU (/proc): {service_cpu:.1f} s, {service_cpu / delivered * 1000:.2f} ms per delivered event"
+              + (f"; PostgreSQL server processes of its database: {server_cpu:.1f} s, "
+                 f"{server_cpu / delivered * 1000:.2f} ms per delivered event" if pg else ""))
         print(f"ratio p99 webhook / bare bridge: {percentile(hook, 99) / max(percentile(bridged, 99), 0.001):,.1f}")
         bare.close()
         link.close()
