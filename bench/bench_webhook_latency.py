@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -75,7 +76,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def pg_backends(database: str) -> list[int]:
-    """The PostgreSQL server processes serving `database` now ("postgres: <user> <database> <client> ...")."""
+    """The PostgreSQL server processes serving `database` now (their title: "postgres: [cluster:] user database
+    client state")."""
     pids = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -84,9 +86,37 @@ def pg_backends(database: str) -> list[int]:
                     words = f.read().replace(b"\0", b" ").split()
             except OSError:
                 continue
-            if len(words) >= 3 and words[0] == b"postgres:" and words[2].decode(errors="replace") == database:
+            if words[:1] == [b"postgres:"] and database.encode() in words[1:5]:  # "[15/main:] <user> <db> ..."
                 pids.append(int(entry.name))
     return pids
+
+
+def stages(url: str, sent: dict, arrived: dict) -> None:
+    """Where an event's time went, from the delivery rows (p50 and p99 of each stage, ms): publication to its
+    fan-out in the consumer's transaction (`created_at`: broker, queue, batch), fan-out to the sender's claim
+    (`first_attempt_at`: commit, doorbell, claim), claim to the receiver reading it (green thread, sign, POST)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from crm_common.db import make_engine
+    from crm_integration.models import Delivery
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = session.execute(select(Delivery.event_id, Delivery.created_at, Delivery.first_attempt_at)).all()
+    finally:
+        engine.dispose()
+    epoch = lambda moment: moment.timestamp() if moment.tzinfo else moment.replace(tzinfo=timezone.utc).timestamp()  # noqa: E731
+    fanned, claimed, posted = [], [], []
+    for event_id, created, first in rows:
+        if event_id in sent and event_id in arrived and first is not None:
+            fanned.append((epoch(created) - sent[event_id]) * 1000)
+            claimed.append((epoch(first) - epoch(created)) * 1000)
+            posted.append((arrived[event_id] - epoch(first)) * 1000)
+    print("stages (ms, p50/p99): publish -> fan-out " + " / ".join(f"{percentile(fanned, q):,.0f}" for q in (50, 99))
+          + ", fan-out -> claim " + " / ".join(f"{percentile(claimed, q):,.0f}" for q in (50, 99))
+          + ", claim -> receiver " + " / ".join(f"{percentile(posted, q):,.0f}" for q in (50, 99)))
 
 
 def main() -> int:
@@ -202,6 +232,7 @@ def main() -> int:
               f"{percentile(hook, 50):,.0f} ms, p99 {percentile(hook, 99):,.0f} ms, max {max(hook or [0]):,.0f} ms")
         print(f"baseline, bare bridge (publish -> consumer -> POST): {len(bridged):,}/{n:,}, p50 "
               f"{percentile(bridged, 50):,.1f} ms, p99 {percentile(bridged, 99):,.1f} ms")
+        stages(url, sent, {e: at for (path, e), at in arrived.items() if path == "/hook"})
         delivered = max(1, len(hook))
         print(f"service CPU (/proc): {service_cpu:.1f} s, {service_cpu / delivered * 1000:.2f} ms per delivered event"
               + (f"; PostgreSQL server processes of its database: {server_cpu:.1f} s, "
