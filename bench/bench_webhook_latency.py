@@ -8,6 +8,11 @@ BENCH_WEBHOOK_LATENCY_SECONDS (20): the service consumes each (feed, fan-out, co
 signs and POSTs it. An event's latency runs from its publication to the receiver reading its delivery;
 p50 and p99.
 
+Also the CPU the service spent per delivered event while the events ran (its process's utime + stime from
+/proc/<pid>/stat: consumer, feed, fan-out, sender), and on PostgreSQL that of the database's server processes
+serving its database (found by their command line): CPU figures, which the load of a shared machine
+disturbs less than the latencies.
+
 Baseline in the same run: a bare bridge, a kombu consumer of a queue of its own bound to the same exchange
 that POSTs each event's body to the same receiver over one kept-alive connection: the broker's delivery and
 one HTTP post, nothing kept, nothing signed. The ratio is the service's p99 over the bridge's.
@@ -23,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -57,6 +63,60 @@ class S(ThreadingHTTPServer):
     daemon_threads = True
 s = S(("127.0.0.1", 0), H); print(s.server_address[1], flush=True); s.serve_forever()
 """
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds (/proc/<pid>/stat); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pg_backends(database: str) -> list[int]:
+    """The PostgreSQL server processes serving `database` now (their title: "postgres: [cluster:] user database
+    client state")."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    words = f.read().replace(b"\0", b" ").split()
+            except OSError:
+                continue
+            if words[:1] == [b"postgres:"] and database.encode() in words[1:5]:  # "[15/main:] <user> <db> ..."
+                pids.append(int(entry.name))
+    return pids
+
+
+def stages(url: str, sent: dict, arrived: dict) -> None:
+    """Where an event's time went, from the delivery rows (p50 and p99 of each stage, ms): publication to its
+    fan-out in the consumer's transaction (`created_at`: broker, queue, batch), fan-out to the sender's claim
+    (`first_attempt_at`: commit, doorbell, claim), claim to the receiver reading it (green thread, sign, POST)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from crm_common.db import make_engine
+    from crm_integration.models import Delivery
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = session.execute(select(Delivery.event_id, Delivery.created_at, Delivery.first_attempt_at)).all()
+    finally:
+        engine.dispose()
+    epoch = lambda moment: moment.timestamp() if moment.tzinfo else moment.replace(tzinfo=timezone.utc).timestamp()  # noqa: E731
+    fanned, claimed, posted = [], [], []
+    for event_id, created, first in rows:
+        if event_id in sent and event_id in arrived and first is not None:
+            fanned.append((epoch(created) - sent[event_id]) * 1000)
+            claimed.append((epoch(first) - epoch(created)) * 1000)
+            posted.append((arrived[event_id] - epoch(first)) * 1000)
+    print("stages (ms, p50/p99): publish -> fan-out " + " / ".join(f"{percentile(fanned, q):,.0f}" for q in (50, 99))
+          + ", fan-out -> claim " + " / ".join(f"{percentile(claimed, q):,.0f}" for q in (50, 99))
+          + ", claim -> receiver " + " / ".join(f"{percentile(posted, q):,.0f}" for q in (50, 99)))
 
 
 def main() -> int:
@@ -135,6 +195,9 @@ def main() -> int:
         while ("/hook", warm["event_id"]) not in arrived and time.time() < deadline:
             time.sleep(0.05)
 
+        database = pg.url("integration").rsplit("/", 1)[1] if pg else None
+        service_before = cpu_seconds(proc.proc.pid)
+        server_before = {b: cpu_seconds(b) for b in pg_backends(database)} if pg else {}
         sent: dict[str, float] = {}
         started, n = time.perf_counter(), 0
         while time.perf_counter() - started < SECONDS:
@@ -154,6 +217,9 @@ def main() -> int:
         deadline = time.time() + 60
         while time.time() < deadline and sum(("/hook", e) in arrived for e in sent) < len(sent):
             time.sleep(0.2)
+        service_cpu = cpu_seconds(proc.proc.pid) - service_before
+        # the server processes serving it now (one opened during the run counts from 0; one closed is missed)
+        server_cpu = sum(cpu_seconds(b) - server_before.get(b, 0.0) for b in pg_backends(database)) if pg else 0.0
         done.set()
         drainer.join(2)
         publisher.close()
@@ -166,6 +232,11 @@ def main() -> int:
               f"{percentile(hook, 50):,.0f} ms, p99 {percentile(hook, 99):,.0f} ms, max {max(hook or [0]):,.0f} ms")
         print(f"baseline, bare bridge (publish -> consumer -> POST): {len(bridged):,}/{n:,}, p50 "
               f"{percentile(bridged, 50):,.1f} ms, p99 {percentile(bridged, 99):,.1f} ms")
+        stages(url, sent, {e: at for (path, e), at in arrived.items() if path == "/hook"})
+        delivered = max(1, len(hook))
+        print(f"service CPU (/proc): {service_cpu:.1f} s, {service_cpu / delivered * 1000:.2f} ms per delivered event"
+              + (f"; PostgreSQL server processes of its database: {server_cpu:.1f} s, "
+                 f"{server_cpu / delivered * 1000:.2f} ms per delivered event" if pg else ""))
         print(f"ratio p99 webhook / bare bridge: {percentile(hook, 99) / max(percentile(bridged, 99), 0.001):,.1f}")
         bare.close()
         link.close()

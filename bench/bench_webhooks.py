@@ -8,7 +8,14 @@ with each event) at CRM_BENCH_WEBHOOK_RATE (200) events/s for CRM_BENCH_WEBHOOK_
 loop runs as the service runs it (a tick every 0.01 s while busy): p50 and p99 from the event's commit to
 the receiver's answer. Not measured: the broker in front of the consumer.
 
-Both sides run green (eventlet, as the service does). On PostgreSQL the seeded tables are analyzed first, as
+Then the claim's cost against the backlog: one claim of 150 (the send loop's largest at concurrency 50; select
+and mark, rolled back), median of 7, with 150 due deliveries (the baseline) and with CRM_BENCH_WEBHOOK_BACKLOG
+(100,000) due, then with 150 due after those were all delivered (the delivery log's history): the ratios should
+stay near 1 (the claim walks an index of the unsettled deliveries up to what it takes, never sorting the backlog).
+
+Both sides run green (eventlet, as the service does). Besides wall-clock rates (loaded machine), the CPU time
+of this process per delivery (time.process_time: the sender path or the bare client, the receiver excluded;
+on PostgreSQL the server's own CPU is not in it). On PostgreSQL the seeded tables are analyzed first, as
 autovacuum does within a minute on a live table. Scale: CRM_BENCH_WEBHOOKS (deliveries, 400),
 CRM_BENCH_WEBHOOK_CONCURRENCY (20). Database: a SQLite file, or INTEGRATION_DATABASE_URL.
 """
@@ -32,6 +39,7 @@ N = int(os.environ.get("CRM_BENCH_WEBHOOKS", "400"))
 CONCURRENCY = int(os.environ.get("CRM_BENCH_WEBHOOK_CONCURRENCY", "20"))
 RATE = float(os.environ.get("CRM_BENCH_WEBHOOK_RATE", "200"))
 SECONDS = float(os.environ.get("CRM_BENCH_WEBHOOK_SECONDS", "5"))
+BACKLOG = int(os.environ.get("CRM_BENCH_WEBHOOK_BACKLOG", "100000"))
 
 RECEIVER = """
 import sys
@@ -77,9 +85,10 @@ def main() -> None:
             conn.getresponse().read()
             idle.append(conn)
         pool = eventlet.GreenPool(CONCURRENCY)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         list(pool.imap(bare, bodies))
         bare_rate = N / (time.perf_counter() - started)
+        bare_cpu = (time.process_time() - cpu) / N * 1000
         for conn in idle:
             conn.close()
 
@@ -87,6 +96,7 @@ def main() -> None:
             hook = Webhook(url=url, events=["sales.*"], secret=signing.new_secret(), active=True, format="standard")
             session.add(hook)
             session.flush()
+            hook_id = hook.id
             now = utcnow()
             session.add_all([Delivery(id=str(uuid.uuid4()), webhook_id=hook.id, event_id=e["event_id"],
                                       event_type=e["type"], seq=n + 1, record_key=e["data"]["id"], envelope=e,
@@ -101,17 +111,20 @@ def main() -> None:
                 return fn(Context(session, SYSTEM, Events(), None), *args)
 
         loop = SendLoop(in_transaction, CONCURRENCY)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         while loop.settled < N:
             eventlet.sleep(0.002 if not loop.tick() else 0)  # the senders run while this loop sleeps
         sender_rate = N / (time.perf_counter() - started)
+        sender_cpu = (time.process_time() - cpu) / N * 1000
         with Session(engine) as session:
             ok = session.query(Delivery).filter_by(status="succeeded").count()
         print(f"deliveries: {N}, concurrency {CONCURRENCY}, succeeded {ok}")
-        print(f"bare HTTP client:  {bare_rate:8.0f} posts/s")
-        print(f"webhook sender:    {sender_rate:8.0f} deliveries/s (claim, sign, guard, POST, settle)")
-        print(f"ratio sender/bare: {sender_rate / bare_rate:8.2f}")
+        print(f"bare HTTP client:  {bare_rate:8.0f} posts/s (loaded), {bare_cpu:.2f} ms CPU per post")
+        print(f"webhook sender:    {sender_rate:8.0f} deliveries/s (loaded; claim, sign, guard, POST, settle), "
+              f"{sender_cpu:.2f} ms CPU per delivery")
+        print(f"ratio sender/bare: {sender_rate / bare_rate:8.2f} (CPU per item, bare/sender: {bare_cpu / sender_cpu:.2f})")
         latency(in_transaction, SendLoop)
+        claim_cost(engine, hook_id)
     finally:
         receiver.terminate()
         engine.dispose()
@@ -156,6 +169,54 @@ def latency(in_transaction, SendLoop) -> None:
     pick = lambda q: waits[min(len(waits) - 1, int(q * len(waits)))] if waits else float("nan")  # noqa: E731
     print(f"event-to-delivery at {offered:.0f} events/s offered ({RATE:.0f} asked), {len(waits)}/{total} delivered: "
           f"p50 {pick(0.50):.0f} ms, p99 {pick(0.99):.0f} ms (the loop's tick, 10 ms while busy, included)")
+
+
+def claim_cost(engine, hook_id: str) -> None:
+    """One claim of 150 (select and mark, rolled back), median of 7 in ms, with 150 due and with BACKLOG due."""
+    import statistics
+
+    from crm_common import bulk
+    from crm_common.db import utcnow
+    from crm_integration.domain import deliveries
+    from crm_integration.models import Delivery
+
+    def seed(count: int, first_seq: int) -> None:
+        now = utcnow()
+        with Session(engine) as session, session.begin():
+            for start in range(0, count, 10000):
+                bulk.insert_rows(session, Delivery.__table__, [
+                    {"id": str(uuid.uuid4()), "webhook_id": hook_id, "event_id": str(uuid.uuid4()),
+                     "event_type": "sales.lead_updated.v1", "seq": first_seq + n, "record_key": str(uuid.uuid4()),
+                     "envelope": {"type": "sales.lead_updated.v1", "data": {"name": "x" * 200}}, "status": "pending",
+                     "attempts": 0, "next_attempt_at": now, "created_at": now}
+                    for n in range(start, min(count, start + 10000))])
+        with engine.begin() as conn:  # statistics, as autovacuum or a long-lived SQLite file would have them
+            conn.exec_driver_sql("ANALYZE webhook_deliveries" if engine.dialect.name == "postgresql" else "ANALYZE")
+
+    def timed() -> tuple[float, int]:
+        runs, taken = [], 0
+        for _ in range(7):
+            with Session(engine) as session:
+                transaction = session.begin()
+                started = time.perf_counter()
+                taken = len(deliveries.claim(session, 150))
+                runs.append((time.perf_counter() - started) * 1000)
+                transaction.rollback()
+        return statistics.median(runs), taken
+
+    with engine.begin() as conn:
+        conn.execute(Delivery.__table__.delete())
+    seed(150, 10_000_000)
+    small, taken_small = timed()
+    seed(BACKLOG - 150, 10_000_150)
+    large, taken_large = timed()
+    with engine.begin() as conn:  # all delivered: a history of settled deliveries, and 150 new ones due
+        conn.execute(Delivery.__table__.update().values(status="succeeded", next_attempt_at=None, attempts=1))
+    seed(150, 20_000_000)
+    history, taken_history = timed()
+    print(f"claim of 150 (loaded): {small:.1f} ms with 150 due ({taken_small} taken); {large:.1f} ms with "
+          f"{BACKLOG:,} due ({taken_large} taken): ratio {large / small:.1f}; {history:.1f} ms with 150 due after "
+          f"{BACKLOG:,} delivered ({taken_history} taken): ratio {history / small:.1f}")
 
 
 if __name__ == "__main__":

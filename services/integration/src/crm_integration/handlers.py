@@ -18,7 +18,7 @@ from crm_integration_contracts import PRIVACY_PART_COMPLETED
 def privacy_requested(ctx: Context, data: dict, envelope: dict) -> None:
     """identity.privacy_requested.v1 -> integration.privacy_part_completed.v1: the person's events in the feed
     and the webhook deliveries, exported or erased (`domain.privacy`). The request's own event, kept in the feed
-    just before (`every_event` runs first), names the email too: an erasure cuts it as well."""
+    just before (`every_batch` runs first), names the email too: an erasure cuts it as well."""
     if data.get("kind") == "erasure":
         counts, found = privacy.erase(ctx.session, data["email"]), None
     else:
@@ -30,8 +30,10 @@ HANDLERS = handler_table(privacy_requested)
 SUBSCRIBES = topology.ALL  # the feed keeps every event (pyproject: crm.subscriptions)
 
 
-def every_event(ctx: Context, envelope: dict) -> None:
-    """Every event lands in the feed (`event_stream(HANDLERS, every=every_event)`)."""
-    row = feed.record(ctx.session, envelope)
-    if row is not None:
-        webhooks.fan_out(ctx.session, row)
+def every_batch(ctx: Context, envelopes: list[dict]) -> None:
+    """Every event lands in the feed, then its deliveries are queued (`event_stream(HANDLERS,
+    every_batch=every_batch, batch=True)`: the new events of a transaction together, in order, before any is
+    dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`)."""
+    for row in feed.record_many(ctx.session, envelopes):
+        if row is not None:
+            webhooks.fan_out(ctx.session, row)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common import jobs
@@ -65,13 +65,28 @@ class Webhook(IdMixin, TimestampMixin, VersionMixin, Base):
     deleted_at: Mapped[datetime | None] = mapped_column()
 
 
+# The unsettled deliveries (pending, sending, failed), as literal SQL: the predicate of the partial indexes
+# below, written the same way in the claim's query so that both PostgreSQL and SQLite see that it implies them
+# (SQLite matches a partial index's WHERE term by term, and never through a bound parameter).
+UNSETTLED = ("pending", "sending", "failed")
+UNSETTLED_SQL = "status IN ('pending', 'sending', 'failed')"
+
+
+def _unsettled(name: str, *columns: str) -> Index:
+    return Index(name, *columns, postgresql_where=text(UNSETTLED_SQL), sqlite_where=text(UNSETTLED_SQL))
+
+
 class Delivery(IdMixin, Base):
     """One event for one webhook: its attempts so far, the last answer, and when it is tried next. Deliveries
-    of one webhook and one record go out in feed order (`seq`): one waits while an earlier one is unsettled."""
+    of one webhook and one record go out in feed order (`seq`): one waits while an earlier one is unsettled.
+
+    The claim walks `ix_webhook_deliveries_claim` (the unsettled ones by due time) up to the deliveries it takes,
+    and asks `ix_webhook_deliveries_waiting` whether an earlier one of the same webhook and record is still
+    unsettled: both partial, so neither grows with the settled history, and a claim never sorts the backlog."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
-                      Index("ix_webhook_deliveries_order", "webhook_id", "record_key", "seq"),
+    __table_args__ = (_unsettled("ix_webhook_deliveries_claim", "next_attempt_at", "seq"),
+                      _unsettled("ix_webhook_deliveries_waiting", "webhook_id", "record_key", "seq"),
                       Index("ix_webhook_deliveries_log", "webhook_id", "created_at"))
 
     webhook_id: Mapped[str] = mapped_column(String(36), nullable=False)

@@ -19,8 +19,8 @@ class IntegrationService(service_base.KernelService):
     name = "integration"
     db = Database(Base.metadata)
     # every event kept in the feed; the events waiting while a transaction runs go together in the next (one
-    # commit, the feed counter taken once per event in order: a consumer at 200 events/s keeps up)
-    on_event = event_stream(handlers.HANDLERS, every=handlers.every_event, batch=True)
+    # commit; the inbox, the feed's lookup and its counter one statement each for the whole batch, in order)
+    on_event = event_stream(handlers.HANDLERS, every_batch=handlers.every_batch, batch=True)
     sender = WebhookSender()  # sends due deliveries in green threads of its own (never the consumer's)
     runner = jobs.JobRunner(Base.metadata, {exports.KIND: exports.run})  # bulk exports (other services' lists)
 

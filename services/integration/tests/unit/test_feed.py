@@ -73,6 +73,23 @@ def test_the_same_event_delivered_twice_is_kept_once(session, ctx_as):
     assert len(poll(ctx_as("admin", "a-1"))["items"]) == 1
 
 
+def test_a_batch_is_kept_in_its_order_after_what_came_before_each_event_once(session, ctx_as):
+    before = envelope()
+    feed.record(session, before)
+    session.commit()
+    batch = [envelope(), dict(before), envelope(), envelope()]  # one kept already, by an earlier transaction
+    batch.insert(3, dict(batch[0]))  # the same event twice in one batch
+    rows = feed.record_many(session, batch)
+    assert [r is None for r in rows] == [False, True, False, True, False]  # kept already, and the repeat
+    session.commit()
+    admin = ctx_as("admin", "a-1")
+    items = poll(admin)["items"]
+    assert [i["event_id"] for i in items] == [before["event_id"], batch[0]["event_id"], batch[2]["event_id"],
+                                              batch[4]["event_id"]]
+    after = poll(admin, after=poll(admin, limit=1)["next_cursor"])["items"]  # the cursor of the event before
+    assert [i["event_id"] for i in after] == [e["event_id"] for e in (batch[0], batch[2], batch[4])]
+
+
 def test_types_filter_by_exact_type_and_by_pattern_and_the_cursor_skips_what_was_filtered(session, ctx_as):
     kinds = ["sales.lead_created.v1", "service_desk.ticket_opened.v1", "sales.account_created.v1",
              "marketing.campaign_sent.v1", "sales.lead_created.v1"]

@@ -12,16 +12,15 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, exists, func, or_, select, text
+from sqlalchemy import bindparam, exists, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from crm_common import config
 from crm_common.db import utcnow
 from crm_integration_contracts import WEBHOOK_DISABLED
 from crm_integration.domain.webhooks import TEST_TYPE
-from crm_integration.models import Delivery, Webhook
+from crm_integration.models import UNSETTLED, Delivery, Webhook
 
-UNSETTLED = ("pending", "sending", "failed")
 TIMEOUT = 15.0  # seconds a receiver has per attempt
 LEASE = timedelta(seconds=TIMEOUT + 30)  # a claimed delivery whose sender died is due again after this
 
@@ -62,21 +61,32 @@ class Job:
     envelope: dict
 
 
+def _unsettled(table):
+    """`status IN ('pending', 'sending', 'failed')` with the values written in the SQL, as the partial indexes'
+    predicate is: so the planner (SQLite's too, which never looks through a bound parameter) may use them."""
+    return table.c.status.in_([literal_column(f"'{status}'") for status in UNSETTLED])
+
+
 def _claim_statements():
     """The claim's select (plain, and locking with SKIP LOCKED for PostgreSQL) and its update, built once: a
-    round runs them with new parameters only (built per round, their cache keys cost more than the query)."""
+    round runs them with new parameters only (built per round, their cache keys cost more than the query).
+
+    The select walks `ix_webhook_deliveries_claim` (the unsettled deliveries by due time, then feed order) from
+    the earliest and stops after `limit` taken: what is not due yet is past its end, so a claim reads about
+    what it takes however long the backlog (it never sorts it). Each candidate is checked in
+    `ix_webhook_deliveries_waiting` for an earlier unsettled delivery of its webhook and record."""
     d, w = Delivery.__table__, Webhook.__table__
     earlier = d.alias("earlier")
     now = bindparam("now", type_=d.c.next_attempt_at.type)
     blocked = exists(select(earlier.c.id).where(
         earlier.c.webhook_id == d.c.webhook_id, earlier.c.record_key == d.c.record_key,
-        earlier.c.seq < d.c.seq, earlier.c.status.in_(UNSETTLED)))
+        earlier.c.seq < d.c.seq, _unsettled(earlier)))
     query = (select(d.c.id, d.c.envelope, w.c.url, w.c.format, w.c.secret, w.c.previous_secret,
                     w.c.previous_secret_expires_at)
              .join_from(d, w, w.c.id == d.c.webhook_id)
-             .where(d.c.status.in_(UNSETTLED), d.c.next_attempt_at <= now, ~blocked,
+             .where(_unsettled(d), d.c.next_attempt_at <= now, ~blocked,
                     w.c.deleted_at.is_(None), or_(w.c.active.is_(True), d.c.event_type == TEST_TYPE))
-             .order_by(d.c.seq, d.c.created_at).limit(bindparam("limit")))
+             .order_by(d.c.next_attempt_at, d.c.seq).limit(bindparam("limit")))
     mark = (d.update().where(d.c.id.in_(bindparam("ids", expanding=True)))
             .values(status="sending", next_attempt_at=bindparam("lease", type_=d.c.next_attempt_at.type),
                     first_attempt_at=func.coalesce(d.c.first_attempt_at, now)))
@@ -87,9 +97,9 @@ _CLAIM, _CLAIM_LOCKING, _MARK_SENDING = _claim_statements()
 
 
 def claim(session: Session, limit: int, now: datetime | None = None) -> list[Job]:
-    """Take up to `limit` due deliveries (marked `sending` for a lease): each the earliest unsettled one of its
-    webhook and record, of a live webhook (a test ping goes even to a disabled one). Two statements whatever
-    the number: the select (rows locked, others' skipped, on PostgreSQL) and one update of them all."""
+    """Take up to `limit` due deliveries (marked `sending` for a lease), the longest due first: each the earliest
+    unsettled one of its webhook and record, of a live webhook (a test ping goes even to a disabled one). Two
+    statements whatever the number: the select (rows locked, others' skipped, on PostgreSQL) and one update of them all."""
     now = now or utcnow()
     session.flush()  # Core statements do not autoflush: the session's own new deliveries count too
     query = _CLAIM_LOCKING if session.get_bind().dialect.name == "postgresql" else _CLAIM

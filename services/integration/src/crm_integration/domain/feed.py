@@ -72,26 +72,45 @@ def _occurred(envelope: dict) -> datetime:
         return utcnow()
 
 
-_KEPT = select(FeedEvent.__table__.c.seq).where(FeedEvent.__table__.c.event_id == bindparam("event_id"))
-_NEXT_SEQ = (update(FeedCounter.__table__).where(FeedCounter.__table__.c.id == 1)
-             .values(value=FeedCounter.__table__.c.value + 1).returning(FeedCounter.__table__.c.value))
+_KEPT = select(FeedEvent.__table__.c.event_id).where(
+    FeedEvent.__table__.c.event_id.in_(bindparam("event_ids", expanding=True)))
+_TAKE_SEQS = (update(FeedCounter.__table__).where(FeedCounter.__table__.c.id == 1)
+              .values(value=FeedCounter.__table__.c.value + bindparam("count"))
+              .returning(FeedCounter.__table__.c.value))
 
 
 def record(session: Session, envelope: dict) -> FeedEvent | None:
-    """Keep an event in the feed at the next place (once: the service's inbox skips a repeat, and an event id
-    already kept is left as it is). Call it last in the transaction: the counter row stays locked until
-    commit. The row is written with the transaction's other new rows when it flushes (a batch of events: one
-    statement per table); the lookup and the counter are statements built once."""
+    """Keep one event in the feed at the next place (`record_many`); None when its id was already kept."""
+    return record_many(session, [envelope])[0]
+
+
+def record_many(session: Session, envelopes: list[dict]) -> list[FeedEvent | None]:
+    """Keep events in the feed at the next places, in the order given (once: the service's inbox skips a
+    repeat, and an event id already kept is left as it is: None in its place). Call it last in the transaction,
+    or at least know that the counter row stays locked until commit. Three statements for any number of
+    events: the lookup of the ids already kept, the counter moved on by their number (its lock held until
+    commit: places become visible in order), and the rows, written when the transaction flushes."""
     kept_now = _kept_in(session)
-    if envelope["event_id"] in kept_now or session.execute(_KEPT, {"event_id": envelope["event_id"]}).scalar():
-        return None
-    kept_now.add(envelope["event_id"])
-    data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
-    seq = _next_seq(session)
-    row = FeedEvent(seq=seq, event_id=envelope["event_id"], type=envelope["type"], producer=envelope.get("producer"),
-                    occurred_at=_occurred(envelope), received_at=utcnow(), envelope=envelope, **_scope_of(data))
-    session.add(row)
-    return row
+    ids = [e["event_id"] for e in envelopes if e["event_id"] not in kept_now]
+    kept = set(session.execute(_KEPT, {"event_ids": list(set(ids))}).scalars()) if ids else set()
+    new = []  # the places in `envelopes` of the events to keep
+    for place, envelope in enumerate(envelopes):
+        if envelope["event_id"] in kept or envelope["event_id"] in kept_now:
+            continue
+        kept_now.add(envelope["event_id"])
+        new.append(place)
+    rows: list[FeedEvent | None] = [None] * len(envelopes)
+    if not new:
+        return rows
+    last, received = _take_seqs(session, len(new)), utcnow()
+    for seq, place in enumerate(new, start=last - len(new) + 1):
+        envelope = envelopes[place]
+        data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
+        rows[place] = FeedEvent(seq=seq, event_id=envelope["event_id"], type=envelope["type"],
+                                producer=envelope.get("producer"), occurred_at=_occurred(envelope),
+                                received_at=received, envelope=envelope, **_scope_of(data))
+        session.add(rows[place])
+    return rows
 
 
 def _kept_in(session: Session) -> set:
@@ -103,13 +122,14 @@ def _kept_in(session: Session) -> set:
     return kept[1]
 
 
-def _next_seq(session: Session) -> int:
-    seq = session.execute(_NEXT_SEQ).scalar()
-    if seq is None:  # the first event ever: the row is made (a racing first writer fails its insert and retries)
-        session.add(FeedCounter(id=1, value=1))
+def _take_seqs(session: Session, count: int) -> int:
+    """Move the counter on by `count`; the last place taken (the places are the `count` up to it)."""
+    last = session.execute(_TAKE_SEQS, {"count": count}).scalar()
+    if last is None:  # the first events ever: the row is made (a racing first writer fails its insert and retries)
+        session.add(FeedCounter(id=1, value=count))
         session.flush()
-        seq = 1
-    return seq
+        last = count
+    return last
 
 
 def to_item(row: FeedEvent) -> dict:
