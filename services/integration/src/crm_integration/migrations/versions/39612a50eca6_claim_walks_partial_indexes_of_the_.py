@@ -5,7 +5,7 @@ ones of the same webhook and record in `ix_webhook_deliveries_waiting`: both hol
 (pending, sending, failed), so a claim costs what it takes, not the backlog nor the settled history.
 
 Revision ID: 39612a50eca6
-Revises: 4cd3e08ecfd3
+Revises: a21eef3055a6
 Create Date: 2026-12-04 22:12:26.397849
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '39612a50eca6'
-down_revision = '4cd3e08ecfd3'
+down_revision = 'a21eef3055a6'
 branch_labels = None
 depends_on = None
 
