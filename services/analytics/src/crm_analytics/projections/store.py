@@ -9,9 +9,11 @@ read stays true until it writes.
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, Table, bindparam, func, select, text, update
+from datetime import timezone
 
-from crm_common import bulk
+from sqlalchemy import bindparam, func, select, text, update
+
+from crm_common.types import UTCDateTime
 
 from crm_analytics.projections import sums
 
@@ -145,7 +147,7 @@ class Store:
                 for i in range(0, len(gone), CHUNK):
                     self.conn.execute(table.delete().where(first.in_([k[0] for k in gone[i:i + CHUNK]])))
             if rows and self.dialect.name == "postgresql":
-                _upsert_copied(self.conn, self.dialect, table, rows)
+                _upsert_arrays(self.conn, self.dialect, table, rows)
             elif rows:
                 self.conn.execute(_upsert(self.dialect, table), rows)
         self._dirty = {}
@@ -153,11 +155,10 @@ class Store:
         h = self.t.stage_history
         if self._history_new:
             columns = [c.name for c in h.columns if c.name != "seq"]
-            rows = [{c: row.get(c) for c in columns} for row in self._history_new]
             if self.dialect.name == "postgresql":
-                bulk.prepare(self.dialect, h, rows)(_AsSession(self.conn))
+                _upsert_arrays(self.conn, self.dialect, h, self._history_new, columns=columns, upsert=False)
             else:
-                self.conn.execute(h.insert(), rows)
+                self.conn.execute(h.insert(), [{c: row.get(c) for c in columns} for row in self._history_new])
             self._history_new = []
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
@@ -181,7 +182,7 @@ class Store:
             return
         table = self.t.opportunity_sums
         if self.dialect.name == "postgresql":
-            _upsert_copied(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=sums.SUMS)
+            _upsert_arrays(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=sums.SUMS)
         else:
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
@@ -193,39 +194,42 @@ class Store:
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
 
 
-class _AsSession:
-    """A Connection where crm_common.bulk wants a Session (a rebuild replays on a Connection)."""
-    def __init__(self, conn):
-        self._conn = conn
-
-    def connection(self):
-        return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
+_STATEMENTS: dict = {}  # (table, columns, upsert, added) -> (statement, [(column name, bind processor)])
 
 
-_STAGING: dict = {}
+def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), columns=None, upsert=True) -> None:
+    """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)`
+    (`upsert`: `ON CONFLICT DO UPDATE`): one round trip, a parameter per column whatever the rows (psycopg2
+    renders the arrays in C), no temporary table. The columns `added` are added to the row's (sums), the others
+    replace it. `columns`: the names written (default: all)."""
+    names = tuple(columns or (c.name for c in table.columns))
+    made = _STATEMENTS.get((table.name, names, upsert, added))
+    if made is None:
+        q = dialect.identifier_preparer
+        keys = [c.name for c in table.primary_key.columns]
+        listed = ", ".join(q.quote(n) for n in names)
+        arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
+        sql = f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays})"
+        if upsert:
+            sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
+                             if n in added else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
+            sql += f" ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"
+        made = _STATEMENTS[(table.name, names, upsert, added)] = (
+            text(sql), [(n, _processor(table.c[n].type, dialect)) for n in names])
+    statement, processors = made
+    params = {}
+    for i, (name, process) in enumerate(processors):
+        values = [row.get(name) for row in rows]
+        params[f"c{i}"] = [process(v) for v in values] if process is not None else values
+    conn.execute(statement, params)
 
 
-def _upsert_copied(conn, dialect, table, rows: list[dict], added: tuple = ()) -> None:
-    """PostgreSQL: COPY the rows into a temporary table of the model's shape, then one statement moves them
-    into the model (INSERT ... ON CONFLICT DO UPDATE of the rows it deletes from the temporary table): a
-    multi-row VALUES statement costs more to build than to run. The columns `added` are added to the row's
-    (sums), the others replace it."""
-    staging = _STAGING.get(table.name)
-    if staging is None:
-        staging = _STAGING[table.name] = Table(f"tmp_{table.name}", MetaData(),
-                                               *[Column(c.name, c.type) for c in table.columns])
-    q = dialect.identifier_preparer
-    names = [c.name for c in table.columns]
-    keys = [c.name for c in table.primary_key.columns]
-    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {q.quote(staging.name)} "
-                      f"(LIKE {q.quote(table.name)}) ON COMMIT DELETE ROWS"))
-    bulk.prepare(dialect, staging, rows)(_AsSession(conn))
-    listed = ", ".join(q.quote(n) for n in names)
-    sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
-                     if n in added else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
-    conn.execute(text(f"WITH moved AS (DELETE FROM {q.quote(staging.name)} RETURNING *) "
-                      f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT {listed} FROM moved "
-                      f"ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"))
+def _processor(type_, dialect):
+    """The column's bind processing; a datetime already in UTC (the projections' own) is passed as it is."""
+    process = type_.bind_processor(dialect)
+    if process is None or not isinstance(type_, UTCDateTime):
+        return process
+    return lambda value: value if value is None or value.tzinfo is timezone.utc else process(value)
 
 
 def _full(table, row: dict) -> dict:
