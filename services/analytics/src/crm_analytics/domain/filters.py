@@ -130,8 +130,8 @@ def distributions(conn, key, values: list, where, scale: float = 1.0, counts: tu
     out, everything = {}, None
     for row in conn.execute(query).all():
         rest = row[1 + len(counts):1 + len(counts) + 4 * len(values)]
-        entry = (tuple(row[1:1 + len(counts)]), [(rest[i], *[None if x is None else float(x) for x in rest[i + 1:i + 4]])
-                                                  for i in range(0, len(rest), 4)])
+        entry = (tuple(row[1:1 + len(counts)]),
+                 [(rest[i], *[None if x is None else float(x) for x in rest[i + 1:i + 4]]) for i in range(0, len(rest), 4)])
         if total and row[-1]:
             everything = entry
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import JSON, bindparam, func, select, text, update
 
 from crm_common.types import UTCDateTime
 
@@ -215,13 +215,29 @@ def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), co
                              if n in added else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
             sql += f" ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"
         made = _STATEMENTS[(table.name, names, upsert, added)] = (
-            text(sql), [(n, _processor(table.c[n].type, dialect)) for n in names])
+            text(sql), [(n, _processor(table.c[n].type, dialect), _bound_class(table.c[n].type)) for n in names])
     statement, processors = made
     params = {}
-    for i, (name, process) in enumerate(processors):
+    for i, (name, process, cls) in enumerate(processors):
         values = [row.get(name) for row in rows]
-        params[f"c{i}"] = [process(v) for v in values] if process is not None else values
+        if process is not None:
+            values = [process(v) for v in values]
+        if cls is None or any(v is not None and v.__class__ is not cls for v in values):
+            # a value of another type than the column's (a number where text is kept...): its text, which
+            # PostgreSQL reads as it would in COPY (psycopg2 cannot make one array of mixed types)
+            values = [None if v is None else v if v.__class__ is str else str(v) for v in values]
+        params[f"c{i}"] = values
     conn.execute(statement, params)
+
+
+def _bound_class(type_):
+    """The class of the values a column's bind processing gives (None: not known)."""
+    if isinstance(type_, JSON):
+        return str
+    try:
+        return getattr(type_, "impl_instance", type_).python_type  # a TypeDecorator's: its implementation's
+    except NotImplementedError:
+        return None
 
 
 def _processor(type_, dialect):
