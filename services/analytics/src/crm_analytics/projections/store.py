@@ -13,6 +13,7 @@ from datetime import timezone
 
 from sqlalchemy import JSON, bindparam, func, select, text, update
 
+from crm_common import bulk
 from crm_common.types import UTCDateTime
 
 from crm_analytics.projections import sums
@@ -31,6 +32,7 @@ class Store:
         self._history_open: dict[str, list[dict]] = {}  # opportunity id -> its open stage rows
         self._history_closed: list[dict] = []  # stored stage rows closed: {seq, left_at}
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
+        self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -92,6 +94,8 @@ class Store:
         if k in cache:
             return
         cache[k] = row
+        if row is None:
+            self._absent.add((name, k))
         if name == "opportunities":
             self._before[k] = dict(row) if row is not None else None
 
@@ -141,15 +145,23 @@ class Store:
         for name, keys in self._dirty.items():
             table, cache = self._table(name), self._rows[name]
             gone = [k for k in keys if cache[k] is None]
-            rows = [_full(table, cache[k]) for k in keys if cache[k] is not None]
+            written = [k for k in keys if cache[k] is not None]
             if gone:
                 (first,) = table.primary_key.columns  # only single-key models are removed
                 for i in range(0, len(gone), CHUNK):
                     self.conn.execute(table.delete().where(first.in_([k[0] for k in gone[i:i + CHUNK]])))
-            if rows and self.dialect.name == "postgresql":
-                _upsert_arrays(self.conn, self.dialect, table, rows)
-            elif rows:
-                self.conn.execute(_upsert(self.dialect, table), rows)
+            if written and self.dialect.name == "postgresql":
+                # rows read absent: COPY straight into the model (no other batch writes it meanwhile); the others
+                # in one upsert
+                new = [k for k in written if (name, k) in self._absent]
+                old = [k for k in written if (name, k) not in self._absent]
+                if new:
+                    bulk.prepare(self.dialect, table, [_full(table, cache[k]) for k in new])(_AsSession(self.conn))
+                    self._absent.difference_update((name, k) for k in new)
+                if old:
+                    _upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
+            elif written:
+                self.conn.execute(_upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
         self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
         h = self.t.stage_history
@@ -192,6 +204,15 @@ class Store:
         emptied = [row["key"] for row in rows if row["deals"] < 0]  # the last deals of a combination left it
         for i in range(0, len(emptied), CHUNK):
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
+
+
+class _AsSession:
+    """A Connection where crm_common.bulk wants a Session (a rebuild replays on a Connection)."""
+    def __init__(self, conn):
+        self._conn = conn
+
+    def connection(self):
+        return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
 
 
 _STATEMENTS: dict = {}  # (table, columns, upsert, added) -> (statement, [(column name, bind processor)])
