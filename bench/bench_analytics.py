@@ -143,16 +143,21 @@ def main() -> int:
                  "service by owner": (service_figures.service, c.FigureQuery().load({"group_by": "owner"})),
                  "marketing": (marketing_figures.marketing, q),
                  "rfm": (intelligence.rfm, c.FigureQuery().load({"to": "2026-12-31"}))}
+        figures = make_engine(url, pool_size=1)  # one connection: the CPU its backend spends is the figures'
         for name, (fn, query) in calls.items():
             for who, actor in (("admin", admin), ("rep", rep)):
-                times = []
-                for _ in range(RUNS):
-                    with Session(engine) as session, session.begin():
+                times, cpu = [], _Cpu(figures)
+
+                def call(bound):
+                    with Session(bound) as session, session.begin():
                         t = time.perf_counter()
                         fn(Context(session, actor, None, "bench"), query)
-                        times.append((time.perf_counter() - t) * 1000)
+                        return (time.perf_counter() - t) * 1000
+                for _ in range(RUNS):
+                    times.append(cpu.run(call))
                 print(f"{name:20} as {who:5}: p50 {percentile(times, 50):8.1f} ms  p99 {percentile(times, 99):8.1f} ms"
-                      f"  (target p50 <= 200, p99 <= 1000)")
+                      f"  (target p50 <= 200, p99 <= 1000; wall, loaded); CPU a call {cpu.total() / RUNS * 1000:6.1f} ms")
+        figures.dispose()
         with engine.begin() as conn:
             job = jobs.create(conn, Base.metadata, rebuild.KIND, payload={}, total=count, actor=SYSTEM)
         started = time.perf_counter()
