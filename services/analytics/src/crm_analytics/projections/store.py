@@ -2,8 +2,8 @@
 
 The projections read and change rows here, in memory; the rows a batch needs are read up front with one
 query per table (`load`, `load_by`), a row not read up front is read when first asked for, and `flush` writes
-what changed back with one bulk upsert per table (INSERT ... ON CONFLICT DO UPDATE), one DELETE per table and
-the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
+what changed back: per table the rows read absent with one COPY (PostgreSQL), the others with one bulk upsert
+(INSERT ... ON CONFLICT DO UPDATE), one DELETE; the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
 Only one batch projects into a generation at a time (the state row's lock, domain/log.py), so what a batch
 read stays true until it writes.
 """
