@@ -78,3 +78,19 @@ def test_personal_data_is_not_kept_an_address_only_as_its_hash(feed, session):
     assert kept[0]["data"] == {"id": "l1", "company": "Engines", "source": "web_form",
                                "email_hash": log.redacted({"email": "ada@example.com"})["email_hash"]}
     assert "email" not in kept[1]["data"]["leads"][0] and kept[0]["actor"] == {"user_id": "u-1"}
+
+
+def test_a_value_of_another_type_than_the_model_keeps_is_projected_as_its_text(feed, session, ctx_as):
+    """A producer sending a number where the read model keeps text (a ticket number 42, next to "T-1", in one
+    batch) is not refused: both tickets are kept and counted."""
+    from crm_common.context import Context
+    from crm_common.testing.events import Events
+    batch = [{"event_id": f"e-{id_}", "type": "service_desk.ticket_opened.v1", "producer": "service_desk",
+              "occurred_at": "2026-11-02T09:00:00Z", "actor": {"user_id": "u-1"},
+              "data": {"id": id_, "number": number, "status": "new", "channel": "email", "assignee_id": "agent-1"}}
+             for id_, number in (("t1", "T-1"), ("t2", 42))]
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), batch)
+    t = log.active(session)
+    assert dict(session.execute(select(t.tickets.c.id, t.tickets.c.number)).all()) == {"t1": "T-1", "t2": "42"}
+    from crm_analytics.domain import service_figures
+    assert service_figures.service(ctx_as("admin", "adm"), c.FigureQuery().load({}))["totals"]["opened"] == 2

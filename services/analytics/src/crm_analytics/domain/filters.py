@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import String, and_, case, cast, func, null, select, true
+from sqlalchemy import String, and_, case, cast, func, null, select, text, true
 
 from crm_common import scope
 from crm_common.errors import ServiceError
@@ -103,25 +103,44 @@ def distribution(conn, key, value, where, scale: float = 1.0) -> dict:
             if stats[0][0]}
 
 
-def distributions(conn, key, values: list, where, scale: float = 1.0, counts: tuple = ()) -> dict:
+def distributions(conn, key, values: list, where, scale: float = 1.0, counts: tuple = (), total: bool = False):
     """Per group key (in key order): (the aggregates `counts` as SQL columns give them, [(count, mean, median, p90)
     of each of `values` divided by `scale`: a negative one counts as 0, a null one is skipped]). PostgreSQL computes
     them in one statement (percentile_cont: the same linear interpolation as `quantile`), so one row a group leaves
-    the database; SQLite's values are summed up here."""
-    if dialect_of(conn) == "postgresql":
-        spread = []
-        for value in values:
-            clamped = case((value < 0, 0.0), else_=value) / scale  # a null stays null: the aggregates skip it
-            spread += [func.count(value), func.avg(clamped), func.percentile_cont(0.5).within_group(clamped),
-                       func.percentile_cont(0.9).within_group(clamped)]
-        rows = conn.execute(select(key, *counts, *spread).where(where).group_by(key).order_by(key)).all()
-        out = {}
-        for row in rows:
-            rest = row[1 + len(counts):]
-            out[row[0]] = (tuple(row[1:1 + len(counts)]),
-                           [(rest[i], *[None if x is None else float(x) for x in rest[i + 1:i + 4]])
-                            for i in range(0, len(rest), 4)])
-        return out
+    the database; SQLite's values are summed up here. With `total`: (that, the same over every group, None when
+    there is no group); PostgreSQL computes both in the one statement (GROUPING SETS)."""
+    if dialect_of(conn) != "postgresql":
+        found = _summed_up(conn, key, values, where, scale, counts)
+        if not total:
+            return found
+        everything = _summed_up(conn, cast(null(), String), values, where, scale, counts) if found else {}
+        return found, next(iter(everything.values()), None)
+    spread = []
+    for value in values:
+        clamped = case((value < 0, 0.0), else_=value) / scale  # a null stays null: the aggregates skip it
+        spread += [func.count(value), func.avg(clamped), func.percentile_cont(0.5).within_group(clamped),
+                   func.percentile_cont(0.9).within_group(clamped)]
+    expression = getattr(key, "element", key)  # the labelled expression
+    query = select(key, *counts, *spread).where(where)
+    if total:  # one more group, over every row: the one where the key is not grouped on
+        query = select(key, *counts, *spread, func.grouping(expression).label("everything")).where(where) \
+            .group_by(func.grouping_sets(expression, text("()"))).order_by(expression)
+    else:
+        query = query.group_by(key).order_by(key)
+    out, everything = {}, None
+    for row in conn.execute(query).all():
+        rest = row[1 + len(counts):1 + len(counts) + 4 * len(values)]
+        entry = (tuple(row[1:1 + len(counts)]),
+                 [(rest[i], *[None if x is None else float(x) for x in rest[i + 1:i + 4]]) for i in range(0, len(rest), 4)])
+        if total and row[-1]:
+            everything = entry
+        else:
+            out[row[0]] = entry
+    return (out, everything if out else None) if total else out
+
+
+def _summed_up(conn, key, values: list, where, scale: float, counts: tuple) -> dict:
+    """`distributions` on SQLite: the values read in key order and summed up here."""
     totals = {row[0]: tuple(row[1:]) for row in conn.execute(select(key, *counts).where(where).group_by(key))} \
         if counts else {}
     found: dict = {}

@@ -2,6 +2,7 @@
 event id: the kernel's inbox claims it in the same transaction), then projected into the active generation."""
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from sqlalchemy import func, select
@@ -58,23 +59,24 @@ PERSONAL = frozenset(("email", "requester_email", "phone", "mobile", "first_name
 def redacted(value):
     """`value` with the personal fields of every object in it dropped (an email address kept as its hash)."""
     if isinstance(value, list):
-        return [redacted(item) for item in value]
+        return [redacted(item) if isinstance(item, (dict, list)) else item for item in value]
     if not isinstance(value, dict):
         return value
+    if PERSONAL.isdisjoint(value) and not any(isinstance(item, (dict, list)) for item in value.values()):
+        return value  # most objects: flat and without personal fields, kept as they are (never changed later)
     out = {}
     for key, item in value.items():
         if key in PERSONAL:
             if key.endswith("email") and isinstance(item, str) and item:
-                import hashlib
                 out[f"{key}_hash"] = hashlib.sha256(item.strip().lower().encode()).hexdigest()
             continue
-        out[key] = redacted(item)
+        out[key] = redacted(item) if isinstance(item, (dict, list)) else item
     return out
 
 
-def row_of(envelope: dict) -> dict:
+def row_of(envelope: dict, now=None) -> dict:
     """The log row of an envelope: kept whole but for personal data (a projection added later can still read
-    it)."""
+    it). `now`: when it is received (a batch's events are received together)."""
     actor = envelope.get("actor") if isinstance(envelope.get("actor"), dict) else {}
     envelope = {**envelope, "data": redacted(envelope.get("data")),
                 "actor": {k: actor[k] for k in ("user_id", "kind") if k in actor} or None}
@@ -86,7 +88,7 @@ def row_of(envelope: dict) -> dict:
             "entity": (str(envelope["entity"])[:40] if envelope.get("entity") else None),
             "entity_id": (str(data["id"])[:64] if data.get("id") else None),
             "account_id": _account_of(envelope), "actor_id": (actor.get("user_id") or None),
-            "occurred_at": when(envelope.get("occurred_at")) or utcnow(), "received_at": utcnow(),
+            "occurred_at": when(envelope.get("occurred_at")) or now or utcnow(), "received_at": now or utcnow(),
             "envelope": envelope}
 
 
@@ -99,9 +101,12 @@ def keep_many(ctx, envelopes: list) -> None:
         return
     conn = ctx.session
     current = state(conn, lock="update")  # one projection at a time: each sees the ones before it
-    rows = [row_of(envelope) for envelope in envelopes]
+    now = utcnow()
+    rows = [row_of(envelope, now) for envelope in envelopes]
     insert_rows(conn, EVENTS, rows)
-    project_many(conn, GENERATIONS[current.active], [row["envelope"] for row in rows])
+    # the projections get the time parsed once (the log keeps the producer's text)
+    project_many(conn, GENERATIONS[current.active], [{**row["envelope"], "occurred_at": row["occurred_at"]}
+                                                      for row in rows])
 
 
 def keep(ctx, envelope: dict) -> None:

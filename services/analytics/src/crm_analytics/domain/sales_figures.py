@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import and_, case, func, select
 
-from crm_analytics.domain.filters import (answer, bad, dialect_of, distribution, filtered, group_key, money, period,
-                                          ratio, seconds, visible)
+from crm_analytics.domain.filters import (answer, bad, dialect_of, distribution, distributions, filtered, group_key,
+                                          money, period, ratio, seconds, visible)
 from crm_analytics.domain.log import active
 from crm_analytics.domain import targets
 
@@ -107,10 +107,13 @@ def sales_cycle(ctx, data: dict) -> dict:
     key = group_key(data, o, SALES_GROUPS, o.c.closed_at, dialect)
     won = and_(o.c.status == "won", o.c.closed_at.is_not(None), _base(ctx, data, o), period(data, o.c.closed_at))
     took = seconds(o.c.closed_at, o.c.created_at, dialect)
-    grouped = distribution(conn, key, took, won, DAY)
+    if data.get("group_by"):  # the groups and their total in one statement
+        found, everything = distributions(conn, key, [took], won, DAY, total=True)
+        grouped = {k: stats[0] for k, (_, stats) in found.items() if stats[0][0]}
+        overall = {None: everything[1][0]} if everything and everything[1][0][0] else {}
+    else:  # grouped by nothing: the one group is the total
+        grouped = overall = distribution(conn, key, took, won, DAY)
     items = [{"key": k, **_days(d)} for k, d in grouped.items()]
-    overall = distribution(conn, group_key({}, o, (), None, dialect), took, won, DAY) if data.get("group_by") \
-        else grouped  # grouped by nothing: the one group is the total
     left = and_(h.c.left_at.is_not(None), visible(ctx.caller, "opportunity", h), period(data, h.c.left_at))
     stages = distribution(conn, h.c.stage, seconds(h.c.left_at, h.c.entered_at, dialect), left, DAY)
     time_in_stage = [{"stage": s, **_days(d)} for s, d in sorted(stages.items(), key=lambda kv: str(kv[0]))]

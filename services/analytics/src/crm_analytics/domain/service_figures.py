@@ -24,11 +24,9 @@ def service(ctx, data: dict) -> dict:
     dialect = dialect_of(conn)
     key = group_key(data, k, GROUPS, k.c.created_at, dialect)
     where = and_(visible(ctx.caller, "ticket", k), filtered(data, k), period(data, k.c.created_at))
-    grouped = _tickets(conn, k, key, where, dialect)
+    grouped, overall = _tickets(conn, k, key, where, dialect, total=bool(data.get("group_by")))
     items = [{"key": g, **figures} for g, figures in sorted(grouped.items(), key=lambda kv: str(kv[0]))]
-    overall = _tickets(conn, k, group_key({}, k, (), None, dialect), where, dialect) if data.get("group_by") \
-        else grouped  # grouped by nothing: the one group is the total
-    totals = dict(next(iter(overall.values()), None) or _figures((0, 0, 0, 0, 0, 0), None, None))
+    totals = dict(overall or _figures((0, 0, 0, 0, 0, 0), None, None))
     has_policy = _has_policy(k)
     totals["per_channel"] = _count_by(conn.execute(select(k.c.channel, func.count()).where(where)
                                                    .group_by(k.c.channel)).all())
@@ -56,15 +54,21 @@ def _breached(k):
     return or_(k.c.first_response_breached.is_(True), k.c.resolution_breached.is_(True))
 
 
-def _tickets(conn, k, key, where, dialect) -> dict:
-    """Per group key: opened, backlog, first response and resolution hours, SLA compliance, reopens."""
+def _tickets(conn, k, key, where, dialect, total: bool) -> tuple:
+    """Per group key: opened, backlog, first response and resolution hours, SLA compliance, reopens; and the same
+    over every group (with `total`, in the same statement; else the one group's: grouped by nothing)."""
     reopened, policy = func.coalesce(k.c.reopened, 0) > 0, _has_policy(k)
     solved = seconds(k.c.solved_at, k.c.created_at, dialect)
     counts = (func.count(), _n(k.c.status.in_(OPEN)), _n(policy), _n(and_(policy, _breached(k))), _n(reopened),
               _n(and_(solved.is_not(None), reopened)))
-    found = distributions(conn, key, [seconds(k.c.first_responded_at, k.c.created_at, dialect), solved], where, HOUR,
-                          counts)
-    return {g: _figures(n, first, resolution) for g, (n, (first, resolution)) in found.items()}
+    values = [seconds(k.c.first_responded_at, k.c.created_at, dialect), solved]
+    if not total:
+        found = distributions(conn, key, values, where, HOUR, counts)
+        grouped = {g: _figures(n, first, resolution) for g, (n, (first, resolution)) in found.items()}
+        return grouped, next(iter(grouped.values()), None)
+    found, everything = distributions(conn, key, values, where, HOUR, counts, total=True)
+    return ({g: _figures(n, first, resolution) for g, (n, (first, resolution)) in found.items()},
+            _figures(everything[0], *everything[1]) if everything else None)
 
 
 HOUR = 3600.0

@@ -2,16 +2,19 @@
 
 The projections read and change rows here, in memory; the rows a batch needs are read up front with one
 query per table (`load`, `load_by`), a row not read up front is read when first asked for, and `flush` writes
-what changed back with one bulk upsert per table (INSERT ... ON CONFLICT DO UPDATE), one DELETE per table and
-the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
+what changed back: per table the rows read absent with one COPY (PostgreSQL), the others with one bulk upsert
+(INSERT ... ON CONFLICT DO UPDATE), one DELETE; the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
 Only one batch projects into a generation at a time (the state row's lock, domain/log.py), so what a batch
 read stays true until it writes.
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, Table, bindparam, func, select, text, update
+from datetime import timezone
+
+from sqlalchemy import JSON, bindparam, func, select, text, update
 
 from crm_common import bulk
+from crm_common.types import UTCDateTime
 
 from crm_analytics.projections import sums
 
@@ -29,6 +32,7 @@ class Store:
         self._history_open: dict[str, list[dict]] = {}  # opportunity id -> its open stage rows
         self._history_closed: list[dict] = []  # stored stage rows closed: {seq, left_at}
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
+        self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -90,6 +94,8 @@ class Store:
         if k in cache:
             return
         cache[k] = row
+        if row is None:
+            self._absent.add((name, k))
         if name == "opportunities":
             self._before[k] = dict(row) if row is not None else None
 
@@ -139,25 +145,32 @@ class Store:
         for name, keys in self._dirty.items():
             table, cache = self._table(name), self._rows[name]
             gone = [k for k in keys if cache[k] is None]
-            rows = [_full(table, cache[k]) for k in keys if cache[k] is not None]
+            written = [k for k in keys if cache[k] is not None]
             if gone:
                 (first,) = table.primary_key.columns  # only single-key models are removed
                 for i in range(0, len(gone), CHUNK):
                     self.conn.execute(table.delete().where(first.in_([k[0] for k in gone[i:i + CHUNK]])))
-            if rows and self.dialect.name == "postgresql":
-                _upsert_copied(self.conn, self.dialect, table, rows)
-            elif rows:
-                self.conn.execute(_upsert(self.dialect, table), rows)
+            if written and self.dialect.name == "postgresql":
+                # rows read absent: COPY straight into the model (no other batch writes it meanwhile); the others
+                # in one upsert
+                new = [k for k in written if (name, k) in self._absent]
+                old = [k for k in written if (name, k) not in self._absent]
+                if new:
+                    bulk.prepare(self.dialect, table, [_full(table, cache[k]) for k in new])(_AsSession(self.conn))
+                    self._absent.difference_update((name, k) for k in new)
+                if old:
+                    _upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
+            elif written:
+                self.conn.execute(_upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
         self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
         h = self.t.stage_history
         if self._history_new:
             columns = [c.name for c in h.columns if c.name != "seq"]
-            rows = [{c: row.get(c) for c in columns} for row in self._history_new]
             if self.dialect.name == "postgresql":
-                bulk.prepare(self.dialect, h, rows)(_AsSession(self.conn))
+                _upsert_arrays(self.conn, self.dialect, h, self._history_new, columns=columns, upsert=False)
             else:
-                self.conn.execute(h.insert(), rows)
+                self.conn.execute(h.insert(), [{c: row.get(c) for c in columns} for row in self._history_new])
             self._history_new = []
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
@@ -181,7 +194,7 @@ class Store:
             return
         table = self.t.opportunity_sums
         if self.dialect.name == "postgresql":
-            _upsert_copied(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=sums.SUMS)
+            _upsert_arrays(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=sums.SUMS)
         else:
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
@@ -202,30 +215,58 @@ class _AsSession:
         return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
 
 
-_STAGING: dict = {}
+_STATEMENTS: dict = {}  # (table, columns, upsert, added) -> (statement, [(column name, bind processor)])
 
 
-def _upsert_copied(conn, dialect, table, rows: list[dict], added: tuple = ()) -> None:
-    """PostgreSQL: COPY the rows into a temporary table of the model's shape, then one statement moves them
-    into the model (INSERT ... ON CONFLICT DO UPDATE of the rows it deletes from the temporary table): a
-    multi-row VALUES statement costs more to build than to run. The columns `added` are added to the row's
-    (sums), the others replace it."""
-    staging = _STAGING.get(table.name)
-    if staging is None:
-        staging = _STAGING[table.name] = Table(f"tmp_{table.name}", MetaData(),
-                                               *[Column(c.name, c.type) for c in table.columns])
-    q = dialect.identifier_preparer
-    names = [c.name for c in table.columns]
-    keys = [c.name for c in table.primary_key.columns]
-    conn.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {q.quote(staging.name)} "
-                      f"(LIKE {q.quote(table.name)}) ON COMMIT DELETE ROWS"))
-    bulk.prepare(dialect, staging, rows)(_AsSession(conn))
-    listed = ", ".join(q.quote(n) for n in names)
-    sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
-                     if n in added else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
-    conn.execute(text(f"WITH moved AS (DELETE FROM {q.quote(staging.name)} RETURNING *) "
-                      f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT {listed} FROM moved "
-                      f"ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"))
+def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), columns=None, upsert=True) -> None:
+    """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)`
+    (`upsert`: `ON CONFLICT DO UPDATE`): one round trip, a parameter per column whatever the rows (psycopg2
+    renders the arrays in C), no temporary table. The columns `added` are added to the row's (sums), the others
+    replace it. `columns`: the names written (default: all)."""
+    names = tuple(columns or (c.name for c in table.columns))
+    made = _STATEMENTS.get((table.name, names, upsert, added))
+    if made is None:
+        q = dialect.identifier_preparer
+        keys = [c.name for c in table.primary_key.columns]
+        listed = ", ".join(q.quote(n) for n in names)
+        arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
+        sql = f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays})"
+        if upsert:
+            sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
+                             if n in added else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
+            sql += f" ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"
+        made = _STATEMENTS[(table.name, names, upsert, added)] = (
+            text(sql), [(n, _processor(table.c[n].type, dialect), _bound_class(table.c[n].type)) for n in names])
+    statement, processors = made
+    params = {}
+    for i, (name, process, cls) in enumerate(processors):
+        values = [row.get(name) for row in rows]
+        if process is not None:
+            values = [process(v) for v in values]
+        if cls is None or any(v is not None and v.__class__ is not cls for v in values):
+            # a value of another type than the column's (a number where text is kept...): its text, which
+            # PostgreSQL reads as it would in COPY (psycopg2 cannot make one array of mixed types)
+            values = [None if v is None else v if v.__class__ is str else str(v) for v in values]
+        params[f"c{i}"] = values
+    conn.execute(statement, params)
+
+
+def _bound_class(type_):
+    """The class of the values a column's bind processing gives (None: not known)."""
+    if isinstance(type_, JSON):
+        return str
+    try:
+        return getattr(type_, "impl_instance", type_).python_type  # a TypeDecorator's: its implementation's
+    except NotImplementedError:
+        return None
+
+
+def _processor(type_, dialect):
+    """The column's bind processing; a datetime already in UTC (the projections' own) is passed as it is."""
+    process = type_.bind_processor(dialect)
+    if process is None or not isinstance(type_, UTCDateTime):
+        return process
+    return lambda value: value if value is None or value.tzinfo is timezone.utc else process(value)
 
 
 def _full(table, row: dict) -> dict:
