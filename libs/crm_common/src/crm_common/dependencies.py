@@ -29,6 +29,7 @@ class Database(DependencyProvider):
         self.engine = None
         self.publisher = None
         self.marks = None
+        self.order = outbox.CommitOrder()  # this process's committed events, published in commit order
         self._running = False
 
     def setup(self):
@@ -93,7 +94,7 @@ class Database(DependencyProvider):
         pair = callers.idempotent_pair(data or {}) if signed else None
         return UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
                           actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=is_rpc,
-                          idempotent=idempotency.Idempotent(*pair) if pair else None)
+                          idempotent=idempotency.Idempotent(*pair) if pair else None, order=self.order)
 
     def worker_teardown(self, worker_ctx):
         dependency = worker_ctx.service.__dict__.get(self.attr_name)

@@ -28,7 +28,7 @@ class UnitOfWork:
 
     def __init__(self, engine: Engine, metadata, producer: str, publisher, actor: Actor | None,
                  request_id: str | None, rpc: bool = False, marks: outbox.Marks | None = None,
-                 defer_publish: bool = False, idempotent=None):
+                 defer_publish: bool = False, idempotent=None, order: outbox.CommitOrder | None = None):
         self.engine = engine
         self.metadata = metadata
         self.producer = producer
@@ -40,6 +40,7 @@ class UnitOfWork:
         self.idempotent = idempotent  # the signed Idempotency-Key of an RPC (crm_common.idempotency), or None
         self._session: Session | None = None
         self._deferred: list[dict] | None = [] if defer_publish else None  # committed, to publish after the reply
+        self.order = order  # the process's queue of committed events (publishes in commit order), or None
 
     @property
     def session(self) -> Session:
@@ -79,9 +80,13 @@ class UnitOfWork:
             pending = session.info.pop("crm_outbox", [])
             session.info.pop("crm_outbox_rows", None)
         if pending:
+            if self.order is not None:  # in the queue before anything can yield: the queue is in commit order
+                self.order.committed(pending)
             faults.maybe_kill_after_commit()
             if self._deferred is not None:
                 self._deferred.extend(pending)
+            elif self.order is not None:
+                self.order.publish(self.publish_now)
             else:
                 self.publish_now(pending)
 
@@ -119,7 +124,10 @@ class UnitOfWork:
         """Publish, in commit order, the events of the transactions committed with `defer_publish`."""
         if self._deferred:
             envelopes, self._deferred = self._deferred, []
-            self.publish_now(envelopes)
+            if self.order is not None:  # queued at commit; sent with whatever committed before them
+                self.order.publish(self.publish_now)
+            else:
+                self.publish_now(envelopes)
 
     def close(self) -> None:
         if self._session is not None:

@@ -154,6 +154,28 @@ def test_an_rpcs_events_wait_for_its_reply_then_go_in_commit_order(engine):
     assert len(publisher.sent) == 2  # once
 
 
+def test_two_workers_events_reach_the_broker_in_the_order_their_transactions_committed(engine):
+    """Worker A commits a create and replies; the caller's next call (worker B) commits an update of the same
+    record and publishes before A's teardown has published: the broker still gets A's event first, as a
+    consumer needs it (an update of a record it has never seen otherwise). Timers and handlers, which publish
+    at once, join the same order."""
+    publisher, order = RecordingPublisher(), outbox.CommitOrder()
+    a = UnitOfWork(engine, Base.metadata, "probe", publisher, None, "rid-a", defer_publish=True, order=order)
+    b = UnitOfWork(engine, Base.metadata, "probe", publisher, None, "rid-b", defer_publish=True, order=order)
+    timer = UnitOfWork(engine, Base.metadata, "probe", publisher, None, "rid-t", order=order)
+    with a.transaction():
+        a.emit(PROBE_EMITTED, {"key": "created"})
+    with b.transaction():
+        b.emit(PROBE_EMITTED, {"key": "updated"})
+    b.publish_deferred()  # B's teardown runs first
+    assert [e["data"]["key"] for e in publisher.sent] == ["created", "updated"]
+    with timer.transaction():
+        timer.emit(PROBE_EMITTED, {"key": "reminded"})  # published at once, after the others
+    a.publish_deferred()  # A's teardown: its event went with B's, nothing is sent twice
+    assert [e["data"]["key"] for e in publisher.sent] == ["created", "updated", "reminded"]
+    assert outbox.unpublished_count(engine, Base.metadata) == 0
+
+
 def test_a_failed_batch_is_left_to_the_relay_unmarked(engine):
     class Away(RecordingPublisher):
         def publish_all(self, envelopes):
