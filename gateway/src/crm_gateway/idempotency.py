@@ -32,7 +32,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from crm_common.db import insert_or_skip, make_engine, utcnow
 from crm_common.errors import ServiceError
-from crm_common.idempotency import Idempotent, fingerprint
+from crm_common.idempotency import Idempotent, fingerprint, mentions
 from crm_gateway.models import IdempotencyRecord
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,200}$")
@@ -186,3 +186,12 @@ def _replay(record, digest: str, scope: str):
         response.headers[key] = value
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def forget(email: str | None) -> None:
+    """After an erasure request is accepted: the records whose kept answer names the person are deleted, so a
+    retry never hands their data back (the services forget theirs as the request reaches them)."""
+    if email:
+        engine = current_app.extensions["crm_db"]
+        with _writer(engine).begin() as conn:
+            conn.execute(delete(_TABLE).where(mentions(_TABLE.c.body, email)))

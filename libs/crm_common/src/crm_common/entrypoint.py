@@ -32,6 +32,7 @@ from crm_common import idempotency
 from crm_common.context import Actor, Context  # noqa: F401 - Context: the domain's, re-exported
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, forbidden
+from crm_common.privacy import PRIVACY_REQUESTED
 from crm_common.rpc import dump_output, load_input, rpc
 
 
@@ -160,4 +161,6 @@ def dispatch(ctx: Context, envelope: dict, table: dict) -> bool:
     schema = handler.crm_reads[1]
     data = envelope.get("data") or {}
     handler(ctx, _reader(schema).load(data) if schema is not None else data, envelope)
+    if envelope.get("type") == PRIVACY_REQUESTED and data.get("kind") == "erasure" and ctx.uow is not None:
+        idempotency.forget(ctx.session, ctx.uow.metadata, data.get("email"))  # the kernel's copies too
     return True

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from kombu.utils.json import dumps, loads
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from crm_common import tables
 from crm_common.context import Actor
@@ -87,3 +87,18 @@ def purge(engine, metadata) -> int:
     table = metadata.tables[tables.IDEMPOTENCY]
     with engine.begin() as conn:
         return conn.execute(delete(table).where(table.c.created_at < utcnow() - TTL)).rowcount
+
+
+def mentions(column, email: str):
+    """Whether a kept answer (`column`, its JSON text) names the person of `email`: the condition an erasure
+    deletes by, here and in the gateway's records (crm_gateway.idempotency)."""
+    return func.lower(column).contains(email.strip().lower(), autoescape=True)
+
+
+def forget(session, metadata, email: str | None) -> int:
+    """An erasure's part in the kernel's own copies: the answers kept with keys that name the person are
+    deleted in the erasure's transaction, so a retry can never hand their data back (it runs afresh)."""
+    if not email or tables.IDEMPOTENCY not in metadata.tables:
+        return 0
+    table = metadata.tables[tables.IDEMPOTENCY]
+    return session.connection().execute(delete(table).where(mentions(table.c.answer, email))).rowcount

@@ -183,3 +183,19 @@ def test_the_key_travels_under_the_callers_signature():
 def _session(engine):
     from sqlalchemy.orm import Session
     return Session(engine)
+
+
+def test_an_erasure_forgets_the_answers_that_name_the_person_and_only_those(engine):
+    """A privacy erasure reaches the kept answers too (crm_common.entrypoint.dispatch runs this after a
+    service's own erasure): a retry of the key then runs afresh instead of handing the erased data back."""
+    call(engine, {"name": "Ada.Lovelace@Example.com"})
+    other = Idempotent("client-key-0002", idempotency.fingerprint("POST /api/v1/things", "digest-2"))
+    kept = call(engine, {"name": "Grace"}, key=other)
+    with _session(engine) as session, session.begin():
+        assert idempotency.forget(session, Base.metadata, " ada.lovelace@example.com") == 1  # any case, trimmed
+    with _session(engine) as session:
+        assert idempotency.find(session, Base.metadata, "alice", KEY, "create_thing") is idempotency.MISSING
+        assert idempotency.find(session, Base.metadata, "alice", other, "create_thing") == kept
+    again = call(engine, {"name": "Ada.Lovelace@Example.com"})  # the retry makes it again: nothing replayed
+    assert runs == ["Ada.Lovelace@Example.com", "Grace", "Ada.Lovelace@Example.com"] and things(engine) == 3
+    assert again["id"] != kept["id"]

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crm_identity_contracts as c
+from crm_common import idempotency
 from crm_common.context import Actor
 from crm_common.db import new_id, utcnow
 from crm_common.context import Context
@@ -62,6 +63,8 @@ def _start(ctx: Context, request: PrivacyRequest) -> list[User]:
     """Announce the request, do identity's part; returns the users an erasure anonymised."""
     ctx.emit(c.PRIVACY_REQUESTED, {"request_id": request.id, "kind": request.kind, "email": request.email})
     part, erased = own_part(ctx.session, request)
+    if request.kind == "erasure" and ctx.uow is not None:  # answers kept with Idempotency-Keys naming them
+        idempotency.forget(ctx.session, ctx.uow.metadata, request.email)
     for user in erased:
         users.emit_updated(ctx, user, ["email", "full_name", "is_active"])
     apply_part(ctx.session, part)
