@@ -237,7 +237,8 @@ def test_a_paused_webhooks_backlog_is_held_out_of_the_claim_and_sent_in_order_on
     deliveries.settle(admin, first.delivery_id, Answer(500), now=later)
     webhooks.update(admin, paused["id"], {"active": False})
     assert session.get(Delivery, first.delivery_id, populate_existing=True).next_attempt_at is None
-    assert [j for j in deliveries.claim(session, 10, now=later + timedelta(hours=2)) if j.delivery_id not in live_ids] == []
+    assert [j for j in deliveries.claim(session, 10, now=later + timedelta(hours=2))
+            if j.delivery_id not in live_ids] == []
     webhooks.update(admin, paused["id"], {"active": True})
     again = [j for j in deliveries.claim(session, 10, now=utcnow() + timedelta(seconds=1))
              if j.delivery_id not in live_ids]

@@ -183,7 +183,8 @@ def fan_out(session, row: FeedEvent) -> int:
 
 def delivery_dict(d: Delivery) -> dict:
     return {"id": d.id, "webhook_id": d.webhook_id, "event_id": d.event_id, "event_type": d.event_type,
-            "status": PUBLIC_STATUS[d.status], "attempts": d.attempts, "response_code": d.response_code, "latency_ms": d.latency_ms,
+            "status": PUBLIC_STATUS[d.status], "attempts": d.attempts, "response_code": d.response_code,
+            "latency_ms": d.latency_ms,
             "error": d.error, "next_attempt_at": d.next_attempt_at if d.status in ("pending", "failed") else None,
             "created_at": d.created_at, "delivered_at": d.delivered_at}
 
