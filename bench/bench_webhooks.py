@@ -10,8 +10,11 @@ the receiver's answer. Not measured: the broker in front of the consumer.
 
 Then the claim's cost against the backlog: one claim of 150 (the send loop's largest at concurrency 50; select
 and mark, rolled back), median of 7, with 150 due deliveries (the baseline) and with CRM_BENCH_WEBHOOK_BACKLOG
-(100,000) due, then with 150 due after those were all delivered (the delivery log's history): the ratios should
-stay near 1 (the claim walks an index of the unsettled deliveries up to what it takes, never sorting the backlog).
+(100,000) due, then with 150 due after those were all delivered (the delivery log's history), then with 150 due
+beside BACKLOG waiting for a paused webhook (paused the way `webhooks.update` pauses, once they were queued): the
+ratios should stay near 1 (the claim walks an index of the unsettled deliveries up to what it takes, never
+sorting the backlog, and a paused webhook's are held out of it). CPU (time.process_time) beside the wall clock.
+CRM_BENCH_WEBHOOK_CLAIM_ONLY=1: the claim's figures only.
 
 Both sides run green (eventlet, as the service does). Besides wall-clock rates (loaded machine), the CPU time
 of this process per delivery (time.process_time: the sender path or the bare client, the receiver excluded;
@@ -75,6 +78,14 @@ def main() -> None:
     envelopes = [{"event_id": str(uuid.uuid4()), "type": "sales.lead_created.v1", "occurred_at": "2026-12-04T10:00:00Z",
                   "producer": "sales", "data": {"id": str(uuid.uuid4()), "name": "x" * 200}} for _ in range(N)]
     try:
+        if os.environ.get("CRM_BENCH_WEBHOOK_CLAIM_ONLY") == "1":
+            with Session(engine) as session, session.begin():
+                hook = Webhook(url=url, events=["sales.*"], secret=signing.new_secret(), active=True)
+                session.add(hook)
+                session.flush()
+                hook_id = hook.id
+            claim_cost(engine, hook_id)
+            return
         # baseline: a bare client posting the same bodies, same concurrency, a kept-alive connection per thread
         bodies = [signing.body(e, "standard") for e in envelopes]
         idle = []
@@ -177,15 +188,15 @@ def claim_cost(engine, hook_id: str) -> None:
 
     from crm_common import bulk
     from crm_common.db import utcnow
-    from crm_integration.domain import deliveries
-    from crm_integration.models import Delivery
+    from crm_integration.domain import deliveries, webhooks
+    from crm_integration.models import Delivery, Webhook
 
-    def seed(count: int, first_seq: int) -> None:
+    def seed(count: int, first_seq: int, webhook_id: str = hook_id) -> None:
         now = utcnow()
         with Session(engine) as session, session.begin():
             for start in range(0, count, 10000):
                 bulk.insert_rows(session, Delivery.__table__, [
-                    {"id": str(uuid.uuid4()), "webhook_id": hook_id, "event_id": str(uuid.uuid4()),
+                    {"id": str(uuid.uuid4()), "webhook_id": webhook_id, "event_id": str(uuid.uuid4()),
                      "event_type": "sales.lead_updated.v1", "seq": first_seq + n, "record_key": str(uuid.uuid4()),
                      "envelope": {"type": "sales.lead_updated.v1", "data": {"name": "x" * 200}}, "status": "pending",
                      "attempts": 0, "next_attempt_at": now, "created_at": now}
@@ -193,30 +204,53 @@ def claim_cost(engine, hook_id: str) -> None:
         with engine.begin() as conn:  # statistics, as autovacuum or a long-lived SQLite file would have them
             conn.exec_driver_sql("ANALYZE webhook_deliveries" if engine.dialect.name == "postgresql" else "ANALYZE")
 
-    def timed() -> tuple[float, int]:
-        runs, taken = [], 0
+    cpu = {}
+
+    def timed(name: str = "") -> tuple[float, int]:
+        runs, cpus, taken = [], [], 0
         for _ in range(7):
             with Session(engine) as session:
                 transaction = session.begin()
-                started = time.perf_counter()
+                started, began = time.perf_counter(), time.process_time()
                 taken = len(deliveries.claim(session, 150))
                 runs.append((time.perf_counter() - started) * 1000)
+                cpus.append((time.process_time() - began) * 1000)
                 transaction.rollback()
+        cpu[name] = statistics.median(cpus)
         return statistics.median(runs), taken
 
     with engine.begin() as conn:
         conn.execute(Delivery.__table__.delete())
     seed(150, 10_000_000)
-    small, taken_small = timed()
+    small, taken_small = timed("small")
     seed(BACKLOG - 150, 10_000_150)
-    large, taken_large = timed()
+    large, taken_large = timed("large")
     with engine.begin() as conn:  # all delivered: a history of settled deliveries, and 150 new ones due
         conn.execute(Delivery.__table__.update().values(status="succeeded", next_attempt_at=None, attempts=1))
     seed(150, 20_000_000)
-    history, taken_history = timed()
+    history, taken_history = timed("history")
     print(f"claim of 150 (loaded): {small:.1f} ms with 150 due ({taken_small} taken); {large:.1f} ms with "
           f"{BACKLOG:,} due ({taken_large} taken): ratio {large / small:.1f}; {history:.1f} ms with 150 due after "
           f"{BACKLOG:,} delivered ({taken_history} taken): ratio {history / small:.1f}")
+    with engine.begin() as conn:  # the history gone; BACKLOG queued for a webhook, paused since, then 150 due
+        conn.execute(Delivery.__table__.delete())  # for the live one (after the paused backlog in due order)
+    paused_id = str(uuid.uuid4())
+    with Session(engine) as session, session.begin():
+        session.add(Webhook(id=paused_id, url="http://127.0.0.1:9/paused", events=["sales.*"], secret="whsec_x" * 6,
+                            active=True, format="standard"))
+    seed(BACKLOG, 30_000_000, paused_id)  # queued while it was live
+    with Session(engine) as session, session.begin():  # then paused, as PATCH {"active": false} does
+        session.get(Webhook, paused_id).active = False
+        if hasattr(webhooks, "hold"):  # the held backlog (absent before: the claim skipped them row by row)
+            webhooks.hold(session, paused_id)
+    seed(150, 40_000_000)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE webhook_deliveries" if engine.dialect.name == "postgresql" else "ANALYZE")
+    paused, taken_paused = timed("paused")
+    print(f"claim of 150 with {BACKLOG:,} waiting for a paused webhook (loaded): {paused:.1f} ms ({taken_paused} "
+          f"taken): ratio {paused / small:.1f}; CPU a claim: {cpu['small']:.1f} ms with 150 due, {cpu['large']:.1f} "
+          f"with {BACKLOG:,} due, {cpu['history']:.1f} after the history, {cpu['paused']:.1f} beside the paused "
+          f"backlog: ratio {cpu['paused'] / cpu['small']:.1f}")
 
 
 if __name__ == "__main__":

@@ -61,9 +61,9 @@ LABELS = {
     "lead": N_("Lead"), "contact": N_("Contact"),
     # job statuses
     "queued": N_("Queued"), "running": N_("Running"), "failed": N_("Failed"),
-    # workflow runs and their steps, webhook deliveries
+    # workflow runs and their steps (webhook deliveries: pending, delivered, failed, above)
     "waiting": N_("Waiting"), "succeeded": N_("Succeeded"), "stopped": N_("Stopped"), "skipped": N_("Skipped"),
-    "retrying": N_("Retrying"), "dead": N_("Gave up"),
+    "retrying": N_("Retrying"),
 }
 
 

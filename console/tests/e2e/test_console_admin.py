@@ -132,11 +132,11 @@ def test_an_administrator_issues_an_api_key_subscribes_a_webhook_and_switches_a_
         page.get_by_role("button", name="Send a test ping").click()
         expect(page.locator(".flash")).to_contain_text("Test ping sent")
         for _ in range(50):  # the ping reaches the receiver and the delivery log
-            if received and "Succeeded" in page.inner_text("#deliveries"):
+            if received and "Delivered" in page.inner_text("#deliveries"):
                 break
             page.wait_for_timeout(300)
             page.reload()
-        assert received and "Succeeded" in page.inner_text("#deliveries")
+        assert received and "Delivered" in page.inner_text("#deliveries")
         assert b"integration.webhook_test.v1" in received[0]
         person.shot("admin-webhook-en")
         assert person.serious_violations() == []

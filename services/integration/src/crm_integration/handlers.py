@@ -7,10 +7,13 @@ producer's contracts: the feed keeps the envelope as it came.
 """
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from crm_common import privacy as kernel_privacy
 from crm_common import topology
 from crm_common.entrypoint import Context, handler_table, reads
 from crm_integration.domain import feed, privacy, webhooks
+from crm_integration.domain.doorbell import DOORBELL
 from crm_integration_contracts import PRIVACY_PART_COMPLETED
 
 
@@ -33,7 +36,25 @@ SUBSCRIBES = topology.ALL  # the feed keeps every event (pyproject: crm.subscrip
 def every_batch(ctx: Context, envelopes: list[dict]) -> None:
     """Every event lands in the feed, then its deliveries are queued (`event_stream(HANDLERS,
     every_batch=every_batch, batch=True)`: the new events of a transaction together, in order, before any is
-    dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`)."""
+    dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`).
+    The sender's doorbell rings once the transaction has committed, when the deliveries it queued can be read
+    (rung before, the sender's look found nothing and it polled until they came)."""
+    queued = 0
     for row in feed.record_many(ctx.session, envelopes):
         if row is not None:
-            webhooks.fan_out(ctx.session, row)
+            queued += webhooks.fan_out(ctx.session, row)
+    if queued:
+        ring_after_commit(ctx.session)
+
+
+def ring_after_commit(session) -> None:
+    """Ring the doorbell when `session` next commits, once (the event stream runs no ctx.after_commit; a
+    rolled-back batch's ring comes with the next commit: one look more, harmless)."""
+    if not session.info.get("crm_ring"):
+        session.info["crm_ring"] = True
+        event.listen(session, "after_commit", _ring, once=True)
+
+
+def _ring(session) -> None:
+    session.info.pop("crm_ring", None)
+    DOORBELL.ring()

@@ -70,6 +70,16 @@ class Webhook(IdMixin, TimestampMixin, VersionMixin, Base):
 # (SQLite matches a partial index's WHERE term by term, and never through a bound parameter).
 UNSETTLED = ("pending", "sending", "failed")
 UNSETTLED_SQL = "status IN ('pending', 'sending', 'failed')"
+SETTLED = ("succeeded", "dead")
+# The stored status (the sender's detail) -> the one clients see (API.md: pending, delivered, failed). Stored
+# `failed` is a retry planned, so it shows as pending; stored `dead` (given up for good) shows as failed.
+PUBLIC_STATUS = {"pending": "pending", "sending": "pending", "failed": "pending", "succeeded": "delivered",
+                 "dead": "failed"}
+
+
+def stored_statuses(public: str) -> list[str]:
+    """The stored statuses a client's `status` filter means."""
+    return [stored for stored, shown in PUBLIC_STATUS.items() if shown == public]
 
 
 def _unsettled(name: str, *columns: str) -> Index:

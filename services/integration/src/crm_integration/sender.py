@@ -199,7 +199,7 @@ class WebhookSender(DependencyProvider):
                 busy = self.loop.tick()
             except Exception as exc:
                 log.warning("webhook sender: %s; will try again", type(exc).__name__)
-            if busy or self.loop.pool.running() or DOORBELL.recent():
-                eventlet.sleep(0.005)  # work in flight, or events flowing: look again soon
+            if busy or self.loop.pool.running():
+                eventlet.sleep(0.005)  # work in flight: look again soon
             else:
                 DOORBELL.wait(self.tick)  # idle: until deliveries are queued, or the tick (retries come due)

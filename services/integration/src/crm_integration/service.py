@@ -8,11 +8,12 @@ from crm_common.entrypoint import entrypoint, run
 from crm_common.stream import event_stream
 
 from crm_integration import handlers
-from crm_integration.domain import exports, feed, webhooks
+from crm_integration.domain import deliveries, exports, feed, webhooks
 from crm_integration.models import Base
 from crm_integration.sender import WebhookSender
 
 RETENTION_DAYS = config.env_int("CRM_EVENT_RETENTION_DAYS", 30)
+PRUNE_BATCH = 1000  # settled deliveries forgotten per transaction
 
 
 class IntegrationService(service_base.KernelService):
@@ -45,6 +46,10 @@ class IntegrationService(service_base.KernelService):
     @service_base.periodic("event feed retention")
     def prune_feed(self):
         """Events older than the retention (CRM_EVENT_RETENTION_DAYS, 30) leave the feed; exports finished
-        more than CRM_EXPORT_RETENTION_HOURS (24) ago are forgotten."""
+        more than CRM_EXPORT_RETENTION_HOURS (24) ago are forgotten; settled webhook deliveries made more than
+        CRM_WEBHOOK_DELIVERY_RETENTION_DAYS (30) ago too, a batch per transaction (the sender's claims and the
+        consumer's commits never wait long behind one)."""
         run(self, lambda ctx: feed.prune(ctx.session, RETENTION_DAYS))
         run(self, lambda ctx: exports.prune(ctx.session))
+        while run(self, lambda ctx: deliveries.prune(ctx.session, batch=PRUNE_BATCH)) == PRUNE_BATCH:
+            pass

@@ -1,5 +1,7 @@
 """Webhook rules without a broker: signatures standardwebhooks verifies (two during a rotation), the fan-out,
-order per webhook and record, back-off, Retry-After, 410 and the end of the retry window."""
+order per webhook and record, back-off, Retry-After, 410 and the end of the retry window; the delivery log as
+clients read it (API.md's statuses), a paused webhook's held backlog, the log's retention, and the sender's
+doorbell rung after the consumer's commit."""
 from __future__ import annotations
 
 import json
@@ -13,8 +15,10 @@ from standardwebhooks.webhooks import Webhook as Verifier, WebhookVerificationEr
 import crm_integration_contracts as c
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError
+from crm_integration import handlers
 from crm_integration.domain import deliveries, feed, signing, webhooks
 from crm_integration.domain.deliveries import Answer
+from crm_integration.domain.doorbell import DOORBELL
 from crm_integration.models import Delivery
 
 URL = "https://hooks.example.com/in"
@@ -90,7 +94,7 @@ def test_only_matching_webhooks_get_a_delivery_and_a_record_s_deliveries_go_one_
     deliveries.settle(admin, retried[0].delivery_id, Answer(200, latency_ms=3))
     assert [j.envelope["event_id"] for j in deliveries.claim(session, 10, now=later)] == [second.event_id]
     log = webhooks.deliveries(admin, sales["id"], {"limit": 50, "sort": "created_at"})["items"]
-    assert {d["event_id"]: d["status"] for d in log}[first.event_id] == "succeeded"
+    assert {d["event_id"]: d["status"] for d in log}[first.event_id] == "delivered"
 
 
 def test_backoff_grows_with_jitter_and_keeps_trying_for_a_day(monkeypatch):
@@ -182,3 +186,98 @@ def test_outcomes_are_settled_together_the_answered_ones_at_once_the_others_by_t
     # an outcome for a delivery no longer being sent (retried by hand meanwhile) changes nothing
     assert deliveries.settle_many(admin, [(ok.delivery_id, Answer(500))]) == 1
     assert session.get(Delivery, ok.delivery_id, populate_existing=True).status == "succeeded"
+
+
+def statuses(ctx, hook_id, status=None):
+    args = {"limit": 50, "sort": "created_at", **({"status": status} if status else {})}
+    return [d["status"] for d in webhooks.deliveries(ctx, hook_id, args)["items"]]
+
+
+def test_the_log_answers_pending_delivered_or_failed_and_filters_by_those_names(session, ctx_as):
+    admin = ctx_as("admin", "a-1")
+    created = hook(admin)
+    for _ in range(4):
+        keep(session, envelope())
+    ok, retried, gone, sending = deliveries.claim(session, 10)
+    deliveries.settle(admin, ok.delivery_id, Answer(204))
+    deliveries.settle(admin, retried.delivery_id, Answer(500, error="HTTP 500"))  # a retry planned: pending
+    log = {d["id"]: d for d in webhooks.deliveries(admin, created["id"], {"limit": 50})["items"]}
+    waiting = log[retried.delivery_id]  # the detail of a pending one is in its other fields
+    assert (waiting["status"], waiting["attempts"], waiting["response_code"], waiting["error"]) == (
+        "pending", 1, 500, "HTTP 500")
+    assert waiting["next_attempt_at"] is not None and log[sending.delivery_id]["attempts"] == 0
+    row = session.get(Delivery, gone.delivery_id)
+    row.first_attempt_at = utcnow() - timedelta(hours=25)  # the retry window is over: given up
+    deliveries.settle(admin, gone.delivery_id, Answer(500))
+    assert statuses(admin, created["id"]) == ["delivered", "pending", "failed", "pending"]
+    assert statuses(admin, created["id"], "pending") == ["pending", "pending"]
+    assert statuses(admin, created["id"], "failed") == ["failed"]
+    assert [d["id"] for d in webhooks.all_deliveries(admin, {"limit": 50, "status": "delivered"})["items"]] == [
+        ok.delivery_id]
+    # giving up disabled the webhook: what still waits has no next attempt until it is switched on again
+    assert webhooks.deliveries(admin, created["id"], {"limit": 50, "status": "pending"})["items"][0][
+        "next_attempt_at"] is None
+
+
+def test_a_paused_webhooks_backlog_is_held_out_of_the_claim_and_sent_in_order_once_it_is_on_again(session, ctx_as):
+    admin = ctx_as("admin", "a-1")
+    paused, live = hook(admin), hook(admin)
+    webhooks.update(admin, paused["id"], {"active": False})
+    backlog = [keep(session, envelope(record="r-1")) for _ in range(3)]
+    held = session.query(Delivery).filter_by(webhook_id=paused["id"]).all()
+    assert len(held) == 3 and all(d.next_attempt_at is None for d in held)  # not in the claim's range at all
+    claimed = deliveries.claim(session, 10)
+    live_ids = {d.id for d in session.query(Delivery).filter_by(webhook_id=live["id"])}
+    assert [j.envelope["event_id"] for j in claimed] == [backlog[0].event_id] and claimed[0].delivery_id in live_ids
+    assert statuses(admin, paused["id"]) == ["pending"] * 3
+    webhooks.update(admin, paused["id"], {"active": True})
+    later = utcnow() + timedelta(seconds=1)
+    [first] = [j for j in deliveries.claim(session, 10, now=later) if j.envelope["event_id"] == backlog[0].event_id]
+    # paused while one of its retries was planned: held too, and due again when switched on
+    deliveries.settle(admin, first.delivery_id, Answer(500), now=later)
+    webhooks.update(admin, paused["id"], {"active": False})
+    assert session.get(Delivery, first.delivery_id, populate_existing=True).next_attempt_at is None
+    assert [j for j in deliveries.claim(session, 10, now=later + timedelta(hours=2))
+            if j.delivery_id not in live_ids] == []
+    webhooks.update(admin, paused["id"], {"active": True})
+    again = [j for j in deliveries.claim(session, 10, now=utcnow() + timedelta(seconds=1))
+             if j.delivery_id not in live_ids]
+    assert [j.envelope["event_id"] for j in again] == [backlog[0].event_id]  # the others still wait behind it
+
+
+def test_settled_deliveries_older_than_the_retention_are_forgotten_in_batches(session, ctx_as, monkeypatch):
+    admin = ctx_as("admin", "a-1")
+    hook(admin)
+    for _ in range(5):
+        keep(session, envelope())
+    jobs = deliveries.claim(session, 10)
+    for job in jobs[:3]:
+        deliveries.settle(admin, job.delivery_id, Answer(200))
+    old = utcnow() - timedelta(days=31)
+    session.query(Delivery).update({"created_at": old})
+    recent = keep(session, envelope())
+    [last] = [j for j in deliveries.claim(session, 10) if j.envelope["event_id"] == recent.event_id]
+    deliveries.settle(admin, last.delivery_id, Answer(200))
+    deliveries.settle(admin, jobs[3].delivery_id, Answer(410))  # given up
+    assert deliveries.prune(session, batch=3) == 3
+    assert deliveries.prune(session, batch=3) == 1
+    assert deliveries.prune(session, batch=3) == 0
+    left = session.query(Delivery).all()
+    assert sorted(d.status for d in left) == ["sending", "succeeded"]  # the old unsettled one and the recent one
+    monkeypatch.setenv("CRM_WEBHOOK_DELIVERY_RETENTION_DAYS", "0")
+    assert deliveries.prune(session) == 1 and [d.status for d in session.query(Delivery)] == ["sending"]
+
+
+def test_the_senders_doorbell_rings_once_the_consumers_transaction_has_committed(session, ctx_as):
+    admin = ctx_as("admin", "a-1")
+    hook(admin)
+    DOORBELL.wait(0)  # quiet
+    handlers.every_batch(admin, [envelope(), envelope()])
+    assert not DOORBELL.wait(0)  # queued, not committed: a look now would find nothing
+    session.commit()
+    assert DOORBELL.wait(0)
+    session.begin()
+    handlers.every_batch(admin, [envelope("billing.invoice_paid.v1")])  # no webhook takes it: no ring
+    session.commit()
+    assert not DOORBELL.wait(0)
+    session.begin()

@@ -8,7 +8,11 @@ from crm_common.contracts.registry import event, rpc
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
 
 FORMATS = ("standard", "cloudevents")
-STATUSES = ("pending", "sending", "succeeded", "failed", "dead")
+# A delivery's status as clients see it (API.md): pending (not sent yet, being sent, or waiting for a retry:
+# `attempts`, `next_attempt_at` and `error` tell which), delivered (a 2xx), failed (given up for good).
+STATUSES = ("pending", "delivered", "failed")
+STATUS_DESCRIPTION = ("pending: not sent yet, being sent or waiting for a retry (attempts, next_attempt_at, error); "
+                      "delivered: the receiver answered 2xx; failed: given up for good (410, or the retry window over)")
 SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$"
 URL_RULE = ("url is http(s) and, unless its host is in CRM_WEBHOOK_ALLOW_HOSTS, resolves to no loopback, private, "
             "link-local or metadata address; https only in production")
@@ -72,7 +76,8 @@ class Delivery(Schema):
     webhook_id = fields.String(required=True)
     event_id = fields.String(required=True)
     event_type = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES),
+                           metadata={"description": STATUS_DESCRIPTION})
     attempts = fields.Integer(required=True)
     response_code = fields.Integer(allow_none=True)
     latency_ms = fields.Integer(allow_none=True)
@@ -84,7 +89,7 @@ class Delivery(Schema):
 
 class DeliveryQuery(ListQuery):
     SORTABLE = ("created_at",)
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf(STATUSES), metadata={"description": STATUS_DESCRIPTION})
 
 
 class AllDeliveriesQuery(DeliveryQuery):

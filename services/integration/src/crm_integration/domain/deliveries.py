@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from crm_common import config
 from crm_common.db import utcnow
 from crm_integration_contracts import WEBHOOK_DISABLED
-from crm_integration.domain.webhooks import TEST_TYPE
-from crm_integration.models import UNSETTLED, Delivery, Webhook
+from crm_integration.domain.webhooks import TEST_TYPE, hold
+from crm_integration.models import SETTLED, UNSETTLED, Delivery, Webhook
 
 TIMEOUT = 15.0  # seconds a receiver has per attempt
 LEASE = timedelta(seconds=TIMEOUT + 30)  # a claimed delivery whose sender died is due again after this
@@ -152,7 +152,9 @@ def settle(ctx, delivery_id: str, answer: Answer, now: datetime | None = None) -
         if delivery.event_type != TEST_TYPE:
             _disable(ctx, hook, f"deliveries failed for {retry_window()}")
         return delivery.status
-    delivery.status, delivery.next_attempt_at = "failed", now + timedelta(seconds=wait)
+    # a retry planned; held (no due time) while the webhook is paused: the claim never walks it
+    live = hook is not None and hook.active and hook.deleted_at is None
+    delivery.status, delivery.next_attempt_at = "failed", now + timedelta(seconds=wait) if live else None
     return delivery.status
 
 
@@ -197,5 +199,24 @@ def _disable(ctx, hook: Webhook | None, reason: str) -> None:
     if hook is None or not hook.active:
         return
     hook.active, hook.disabled_reason = False, reason
+    hold(ctx.session, hook.id)
     ctx.emit(WEBHOOK_DISABLED, {"id": hook.id, "owner_id": hook.owner_id, "reason": reason,
                                 "url_host": urlsplit(hook.url).hostname})
+
+
+def retention() -> timedelta:
+    return timedelta(days=config.env_float("CRM_WEBHOOK_DELIVERY_RETENTION_DAYS", 30.0))
+
+
+def prune(session: Session, keep: timedelta | None = None, batch: int = 1000, now: datetime | None = None) -> int:
+    """Forget one batch of settled deliveries (delivered or given up) made more than `keep` ago (the setting
+    CRM_WEBHOOK_DELIVERY_RETENTION_DAYS, 30): how many. The timer calls it, a transaction a batch, until a batch
+    comes back short; unsettled deliveries are kept however old."""
+    d = Delivery.__table__
+    cutoff = (now or utcnow()) - (retention() if keep is None else keep)
+    session.flush()  # Core statements do not autoflush
+    ids = session.execute(select(d.c.id).where(d.c.status.in_(SETTLED), d.c.created_at < cutoff)
+                          .limit(batch)).scalars().all()
+    if ids:
+        session.execute(d.delete().where(d.c.id.in_(ids)))
+    return len(ids)

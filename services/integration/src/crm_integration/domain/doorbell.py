@@ -1,6 +1,5 @@
-"""The sender's doorbell: rung when this process queued deliveries (a fan-out), so the send loop looks at once
-instead of after its idle tick, and keeps looking often while events flow (the ring comes before the
-consumer's commit, so the first look may find nothing yet). Plain threading: green under eventlet."""
+"""The sender's doorbell: rung when this process's consumer has committed deliveries it queued (a fan-out), so
+the send loop looks at once instead of after its idle tick. Plain threading: green under eventlet."""
 from __future__ import annotations
 
 import threading
@@ -8,8 +7,8 @@ import time
 
 
 class Doorbell:
-    """Rung when this process queued deliveries (fan-out): the sender looks at once instead of after its idle
-    tick, and keeps looking often while events flow (the ring comes before the consumer's commit)."""
+    """Rung after the consumer's commit of queued deliveries: the sender looks at once instead of after its
+    idle tick (a ring while it works is kept: its next wait returns at once)."""
 
     def __init__(self):
         self._event = threading.Event()
@@ -23,9 +22,6 @@ class Doorbell:
         rung = self._event.wait(timeout)
         self._event.clear()
         return rung
-
-    def recent(self, seconds: float = 1.0) -> bool:
-        return time.monotonic() - self.rung_at < seconds
 
 
 DOORBELL = Doorbell()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from crm_common import scope, urlguard
 from crm_common.context import Context
@@ -15,8 +15,7 @@ from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
 from crm_integration.domain import feed, signing
-from crm_integration.domain.doorbell import DOORBELL
-from crm_integration.models import Delivery, FeedEvent, Webhook
+from crm_integration.models import PUBLIC_STATUS, Delivery, FeedEvent, Webhook, stored_statuses
 
 TEST_TYPE = "integration.webhook_test.v1"
 
@@ -46,6 +45,26 @@ def to_dict(hook: Webhook, with_secret: bool = False) -> dict:
     if with_secret:
         data["secret"] = hook.secret
     return data
+
+
+def hold(session, hook_id: str) -> int:
+    """A paused, disabled or deleted webhook's waiting deliveries lose their due time (test pings excepted): the
+    claim, which walks the unsettled deliveries by due time, never reads them however long the backlog. One in
+    flight keeps its lease (it is held when settled). How many were held."""
+    d = Delivery.__table__
+    session.flush()  # a Core statement: the session's own changes first (an attempt just settled)
+    return session.execute(d.update().where(
+        d.c.webhook_id == hook_id, d.c.status.in_(("pending", "failed")), d.c.next_attempt_at.is_not(None),
+        d.c.event_type != TEST_TYPE).values(next_attempt_at=None)).rowcount
+
+
+def release(session, hook_id: str) -> int:
+    """A webhook switched on again: its held deliveries are due now (in feed order per record, as before)."""
+    d = Delivery.__table__
+    session.flush()
+    return session.execute(d.update().where(
+        and_(d.c.webhook_id == hook_id, d.c.status.in_(("pending", "failed")), d.c.next_attempt_at.is_(None)))
+        .values(next_attempt_at=utcnow())).rowcount
 
 
 def _get(ctx: Context, record_id: str, action: str = "read") -> Webhook:
@@ -90,10 +109,13 @@ def update(ctx: Context, record_id: str, data: dict, expected_version: int | Non
     for name in ("format", "description"):
         if name in data:
             setattr(hook, name, data[name])
-    if "active" in data:
+    if "active" in data and data["active"] != hook.active:
         hook.active = data["active"]
         if data["active"]:
             hook.disabled_reason = None
+            release(ctx.session, hook.id)
+        else:
+            hold(ctx.session, hook.id)
     ctx.session.flush()
     ctx.session.info.pop("crm_live_hooks", None)
     return to_dict(hook)
@@ -103,6 +125,7 @@ def delete(ctx: Context, record_id: str, expected_version: int | None = None) ->
     hook = _get(ctx, record_id, "delete")
     check_version(hook, expected_version)
     hook.deleted_at, hook.active = utcnow(), False
+    hold(ctx.session, hook.id)
     ctx.session.info.pop("crm_live_hooks", None)
 
 
@@ -142,7 +165,9 @@ def _live_hooks(session) -> list:
 
 def fan_out(session, row: FeedEvent) -> int:
     """A pending delivery of a kept event for every live webhook subscribed to its type; how many. The
-    deliveries are written when the transaction flushes (a batch's together)."""
+    deliveries are written when the transaction flushes (a batch's together). A paused webhook's are held (no
+    due time: the claim never walks them) until it is switched on again (`release`); the caller
+    rings the sender's doorbell once the transaction commits."""
     hooks = _live_hooks(session)
     now = utcnow()
     count = 0
@@ -150,16 +175,16 @@ def fan_out(session, row: FeedEvent) -> int:
         if feed.matches(row.type, list(hook.events)) and (hook.active or hook.disabled_reason is None):
             session.add(Delivery(id=str(uuid.uuid4()), webhook_id=hook.id, event_id=row.event_id, event_type=row.type,
                                  seq=row.seq, record_key=record_key(row.envelope), envelope=row.envelope,
-                                 status="pending", attempts=0, next_attempt_at=now, created_at=now))
+                                 status="pending", attempts=0, next_attempt_at=now if hook.active else None,
+                                 created_at=now))
             count += 1
-    if count:
-        DOORBELL.ring()
     return count
 
 
 def delivery_dict(d: Delivery) -> dict:
     return {"id": d.id, "webhook_id": d.webhook_id, "event_id": d.event_id, "event_type": d.event_type,
-            "status": d.status, "attempts": d.attempts, "response_code": d.response_code, "latency_ms": d.latency_ms,
+            "status": PUBLIC_STATUS[d.status], "attempts": d.attempts, "response_code": d.response_code,
+            "latency_ms": d.latency_ms,
             "error": d.error, "next_attempt_at": d.next_attempt_at if d.status in ("pending", "failed") else None,
             "created_at": d.created_at, "delivered_at": d.delivered_at}
 
@@ -168,7 +193,7 @@ def deliveries(ctx: Context, record_id: str, args: dict) -> dict:
     hook = _get(ctx, record_id)
     query = select(Delivery).where(Delivery.webhook_id == hook.id)
     if args.get("status"):
-        query = query.where(Delivery.status == args["status"])
+        query = query.where(Delivery.status.in_(stored_statuses(args["status"])))
     rows, cursor = paginate(ctx.session, query, Delivery, args.get("sort") or "-created_at", args["limit"],
                             args.get("cursor"), ("created_at",))
     return {"items": [delivery_dict(d) for d in rows], "next_cursor": cursor}
@@ -178,9 +203,10 @@ def all_deliveries(ctx: Context, args: dict) -> dict:
     """The delivery log across webhooks: only those of webhooks the caller may read (scope on the webhook)."""
     query = scope.visible(select(Delivery).join(Webhook, Webhook.id == Delivery.webhook_id)
                           .where(Webhook.deleted_at.is_(None)), ctx.caller, "webhook", "read", Webhook)
-    for name in ("status", "event_type"):
-        if args.get(name):
-            query = query.where(getattr(Delivery, name) == args[name])
+    if args.get("status"):
+        query = query.where(Delivery.status.in_(stored_statuses(args["status"])))
+    if args.get("event_type"):
+        query = query.where(Delivery.event_type == args["event_type"])
     if args.get("webhook_id"):
         query = query.where(Delivery.webhook_id == args["webhook_id"])
     rows, cursor = paginate(ctx.session, query, Delivery, args.get("sort") or "-created_at", args["limit"],
@@ -196,7 +222,9 @@ def retry(ctx: Context, record_id: str, name: str) -> dict:
         raise not_found("delivery")
     if delivery.status == "sending":
         raise ServiceError("conflict", "the delivery is being sent now")
-    delivery.status, delivery.next_attempt_at, delivery.first_attempt_at = "pending", utcnow(), None
+    delivery.status, delivery.first_attempt_at = "pending", None
+    # due now; held while the webhook is paused (a test ping goes even then)
+    delivery.next_attempt_at = utcnow() if hook.active or delivery.event_type == TEST_TYPE else None
     ctx.session.flush()
     return delivery_dict(delivery)
 
