@@ -2,6 +2,7 @@
 service is a 503 (never a hung request), and broken broker connections heal by themselves."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -119,7 +120,10 @@ def test_make_run_starts_everything_and_sigterm_stops_everything(tmp_path):
         time.sleep(0.5)
         assert [pid for pid in children if _alive(pid)] == []
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # a failure above: nothing of this suite may outlive the test (ports, files)
+            for pid in _children(proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, 9)
             proc.kill()
         vhost.delete_users()
         vhost.delete()
@@ -133,9 +137,15 @@ def _free_port() -> int:
 
 
 def _children(pid: int) -> list[int]:
+    """Every process below `pid`: the services are the fork server's children (crm_common.suite_fork)."""
     out = subprocess.run(["ps", "-eo", "pid,pgid,ppid"], capture_output=True, text=True).stdout.split("\n")[1:]
     rows = [tuple(int(x) for x in line.split()) for line in out if line.strip()]
-    return [p for p, _g, ppid in rows if ppid == pid]
+    found, parents = [], {pid}
+    while parents:
+        below = [p for p, _g, ppid in rows if ppid in parents and p not in found]
+        found += below
+        parents = set(below)
+    return found
 
 
 def _alive(pid: int) -> bool:
