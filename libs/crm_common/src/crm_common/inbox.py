@@ -25,7 +25,7 @@ def claim(session: Session, metadata, envelope: dict) -> bool:
 def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:
     """Record many events as processed, in one statement (INSERT ... ON CONFLICT DO NOTHING RETURNING); the ids
     that were not yet (an id twice in `envelopes` counts once). SQLite before 3.35 has no RETURNING: one
-    statement per event there."""
+    statement per event there. A single event takes `claim`'s statement, compiled once (cheaper for one row)."""
     table = metadata.tables[tables.INBOX]
     now = utcnow()
     rows = list({e["event_id"]: {"event_id": e["event_id"], "type": e["type"], "processed_at": now}
@@ -41,7 +41,7 @@ def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:
             {"ids": [r["event_id"] for r in rows], "types": [r["type"] for r in rows],
              "ats": [r["processed_at"] for r in rows]})
         return set(result.scalars())
-    if dialect.dbapi.sqlite_version_info < (3, 35):
+    if len(rows) == 1 or dialect.dbapi.sqlite_version_info < (3, 35):  # one event: claim's compiled statement
         return {row["event_id"] for row in rows if claim(session, metadata, {**row})}
     # the driver's own statement, its parameters bound as the table's columns bind them (no compilation per call)
     processor = table.c.processed_at.type.bind_processor(dialect)
