@@ -65,18 +65,14 @@ def check_event_data(type_: str, data: dict) -> None:
     known = _shapes.get(type_)
     hard = known.get(shape, False) if known is not None and shape is not None else False
     if hard is False:  # a shape not yet accepted: the schema decides, and its verdict on the types is kept
-        errors = validate_event_data(type_, data)
-        if errors:
-            raise ValueError(f"event {type_} does not match its contract: {errors}")
+        _refuse(type_, validate_event_data(type_, data))
         if shape is not None:
             known = _shapes.setdefault(type_, {})
             if len(known) < _SHAPES_PER_TYPE:
                 known[shape] = _value_checks(instance(event_contract(type_).schema), shape)
         return
     if hard is None:  # a schema with its own hooks: run in full every time
-        errors = validate_event_data(type_, data)
-        if errors:
-            raise ValueError(f"event {type_} does not match its contract: {errors}")
+        _refuse(type_, validate_event_data(type_, data))
         return
     errors = {}
     for key, field in hard:
@@ -84,6 +80,10 @@ def check_event_data(type_: str, data: dict) -> None:
             field.deserialize(data[key], key, data)
         except ValidationError as error:
             errors[key] = error.messages
+    _refuse(type_, errors)
+
+
+def _refuse(type_: str, errors: dict) -> None:
     if errors:
         raise ValueError(f"event {type_} does not match its contract: {errors}")
 
@@ -142,9 +142,7 @@ def record_batch(session: Session, metadata, producer: str, type_: str, datas: l
     for data in datas:
         shape = tuple((key, value.__class__) for key, value in data.items())
         if shape not in checked:
-            errors = validate_event_data(type_, data)
-            if errors:
-                raise ValueError(f"event {type_} does not match its contract: {errors}")
+            _refuse(type_, validate_event_data(type_, data))
             checked.add(shape)
         envelope = make_envelope(type_, data, producer, actor, request_id, contract.entity_of(data),
                                  contract.action_of(data))
