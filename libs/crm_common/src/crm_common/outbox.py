@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import collections
 import functools
+import json
 import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from marshmallow import ValidationError, fields
+from sqlalchemy import Text, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from crm_common import bulk, config, metrics, tables, tracing
-from crm_common.contracts.registry import event_contract, validate_event_data
+from crm_common.contracts.registry import event_contract, instance, validate_event_data
 from crm_common.context import Actor
 from crm_common.db import utcnow
 from crm_common.envelope import make_envelope
@@ -41,15 +43,77 @@ def _statements(table) -> tuple:
     insert_row = table.insert()
     mark = (update(table).where(table.c.event_id.in_(bindparam("ids", expanding=True)), table.c.published_at.is_(None))
             .values(published_at=bindparam("now")))
-    return insert_row, mark
+    insert_dumped = table.insert().values(event_id=bindparam("event_id"), type=bindparam("type"),
+                                          envelope=bindparam("envelope", type_=Text()),
+                                          created_at=bindparam("created_at", type_=table.c.created_at.type))
+    return insert_row, mark, insert_dumped
+
+
+_SHAPES_PER_TYPE = 64  # shapes of one event type remembered; a type seen in more shapes is checked in full beyond
+_shapes: dict[str, dict[tuple, tuple | None]] = {}
+
+
+def check_event_data(type_: str, data: dict) -> None:
+    """Refuse (ValueError) an event whose data breaks its contract, as the contract's schema would.
+
+    The schema runs in full the first time a shape of data is seen for the type (its keys and their values'
+    types); for a shape it accepted, a later event checks only the values whose type alone does not settle
+    their validity (a field with validators, a nested or formatted field), each through its field as the
+    schema does. A missing required key, an unknown key, a None where none is allowed, a value of a wrong
+    type: all are in the shape, and a shape is remembered only once the schema accepted it."""
+    shape = tuple((key, value.__class__) for key, value in data.items()) if isinstance(data, dict) else None
+    known = _shapes.get(type_)
+    hard = known.get(shape, False) if known is not None and shape is not None else False
+    if hard is False:  # a shape not yet accepted: the schema decides, and its verdict on the types is kept
+        _refuse(type_, validate_event_data(type_, data))
+        if shape is not None:
+            known = _shapes.setdefault(type_, {})
+            if len(known) < _SHAPES_PER_TYPE:
+                known[shape] = _value_checks(instance(event_contract(type_).schema), shape)
+        return
+    if hard is None:  # a schema with its own hooks: run in full every time
+        _refuse(type_, validate_event_data(type_, data))
+        return
+    errors = {}
+    for key, field in hard:
+        try:
+            field.deserialize(data[key], key, data)
+        except ValidationError as error:
+            errors[key] = error.messages
+    _refuse(type_, errors)
+
+
+def _refuse(type_: str, errors: dict) -> None:
+    if errors:
+        raise ValueError(f"event {type_} does not match its contract: {errors}")
+
+
+_SETTLED_BY_TYPE = {fields.String: (str,), fields.Integer: (int,), fields.Boolean: (bool,)}
+
+
+def _value_checks(schema, shape: tuple) -> tuple | None:
+    """The (key, field) pairs of a shape the schema accepted whose values must still be checked one by one; None
+    when the schema has hooks of its own (pre_load, validates, validates_schema: they see the whole data)."""
+    if any(schema._hooks.values()):
+        return None
+    by_key = {field.data_key if field.data_key is not None else name: field for name, field in schema.load_fields.items()}
+    checks = []
+    for key, kind in shape:
+        field = by_key.get(key)
+        if field is None or kind is type(None):  # an unknown key the schema let in, or None: the shape settles it
+            continue
+        if field.__class__ is fields.Raw and not field.validators:
+            continue
+        if not field.validators and kind in _SETTLED_BY_TYPE.get(field.__class__, ()):
+            continue
+        checks.append((key, field))
+    return tuple(checks)
 
 
 def record(session: Session, metadata, producer: str, type_: str, data: dict, actor: Actor | None,
            request_id: str | None) -> dict:
     """Add the event to the outbox in the session's transaction; returns the envelope."""
-    errors = validate_event_data(type_, data)
-    if errors:
-        raise ValueError(f"event {type_} does not match its contract: {errors}")
+    check_event_data(type_, data)
     contract = event_contract(type_)
     envelope = make_envelope(type_, data, producer, actor, request_id, contract.entity_of(data),
                              contract.action_of(data))
@@ -78,9 +142,7 @@ def record_batch(session: Session, metadata, producer: str, type_: str, datas: l
     for data in datas:
         shape = tuple((key, value.__class__) for key, value in data.items())
         if shape not in checked:
-            errors = validate_event_data(type_, data)
-            if errors:
-                raise ValueError(f"event {type_} does not match its contract: {errors}")
+            _refuse(type_, validate_event_data(type_, data))
             checked.add(shape)
         envelope = make_envelope(type_, data, producer, actor, request_id, contract.entity_of(data),
                                  contract.action_of(data))
@@ -97,7 +159,10 @@ def write_recorded(session: Session, metadata) -> None:
     instead of one round trip each), as the last thing before its commit."""
     rows = session.info.pop("crm_outbox_rows", None)
     if rows:
-        session.execute(_statements(_table(metadata))[0], rows)
+        # on the session's connection (not the ORM's execution path), each envelope dumped to JSON text here, once
+        # (the statement binds it as text: SQLAlchemy's JSON processing per row is skipped)
+        session.connection().execute(_statements(_table(metadata))[2], [
+            {**row, "envelope": json.dumps(row["envelope"])} for row in rows])
 
 
 def _publish_each(publisher, rows) -> tuple[list, Exception | None]:
