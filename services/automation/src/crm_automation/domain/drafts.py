@@ -172,16 +172,17 @@ class Ended:
         return row
 
 
-class _RunsInsert:
-    """The insert of the runs of a transaction, for one dialect, below the Core's per-row bind processing (a
-    run has 26 columns and an event gives several runs): each column's own bind processor applied only where it
-    has one (the timestamps, shared by the runs of an event, worked out once: `_Instant`), then one executemany
-    of tuples (SQLite) or multi-row VALUES statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
+class RowsInsert:
+    """An insert of many rows of one table, for one dialect, below the Core's per-row bind processing (a run has
+    26 columns and an event gives several runs): rows are lists in the table's column order; each column's own
+    bind processor is applied only where it has one, once per distinct value object in the call (the runs of an
+    event share their timestamps and texts), then one executemany of tuples (SQLite) or multi-row VALUES
+    statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
 
     CHUNK = 200
 
-    def __init__(self, dialect):
-        table = _statements()["runs"].table
+    def __init__(self, table, dialect):
+        self.columns = tuple(column.name for column in table.columns)
         self.processors = [(i, processor) for i, processor in
                            enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
                            if processor is not None]
@@ -211,8 +212,10 @@ class _RunsInsert:
 
 
 @functools.lru_cache(maxsize=None)
-def _runs_insert(dialect) -> _RunsInsert:
-    return _RunsInsert(dialect)
+def rows_insert(table, dialect) -> RowsInsert:
+    """`RowsInsert` of a table (as it is declared: `_statements()["runs"].table` for the runs, whose JSON
+    columns are given as text), built once per dialect."""
+    return RowsInsert(table, dialect)
 
 
 class Batch:
@@ -265,6 +268,6 @@ class Batch:
             conn.execute(statements["snapshot_update"], changed)
         if self.runs:
             serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
-            _runs_insert(conn.dialect)(conn, [run.values(serialized) for run in self.runs])
+            rows_insert(statements["runs"].table, conn.dialect)(conn, [run.values(serialized) for run in self.runs])
         self._stored.update(self._now)
         self._now, self.runs = {}, []
