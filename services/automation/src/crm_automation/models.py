@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_common.db import IdMixin, TimestampMixin, make_base
@@ -33,6 +33,9 @@ class Workflow(IdMixin, TimestampMixin, VersionMixin, Base):
 
 # the runs the sweep looks for: only those are in its index (a run that ends at its intake never enters it)
 ACTIVE_RUN = text("status IN ('queued', 'running', 'waiting')")
+# a schedule's runs: one per workflow and fire time, whichever replica fires it (an event's runs are once per event
+# already: they are written in the transaction that claims the event in the inbox)
+SCHEDULED_RUN = text("trigger_type = 'schedule'")
 
 
 class WorkflowRun(IdMixin, TimestampMixin, Base):
@@ -42,8 +45,8 @@ class WorkflowRun(IdMixin, TimestampMixin, Base):
     __tablename__ = "workflow_runs"
     __table_args__ = (Index("ix_runs_due", "status", "due_at", sqlite_where=ACTIVE_RUN, postgresql_where=ACTIVE_RUN),
                       Index("ix_runs_workflow", "workflow_id", "created_at"), Index("ix_runs_record", "record_id"),
-                      # the event first: the runs of one event go in at one place of the index
-                      UniqueConstraint("trigger_event_id", "workflow_id", name="uq_runs_workflow_event"))
+                      Index("uq_runs_schedule_fire", "trigger_event_id", "workflow_id", unique=True,
+                            sqlite_where=SCHEDULED_RUN, postgresql_where=SCHEDULED_RUN))
 
     workflow_id: Mapped[str] = mapped_column(String(36))
     workflow_version: Mapped[int] = mapped_column(Integer)

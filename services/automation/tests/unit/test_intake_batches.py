@@ -102,3 +102,30 @@ def test_notifications_gathered_are_written_only_when_the_block_ends_well(store)
             assert ctx.session.scalars(select(Notification)).all() == []  # not yet
         return ctx.session.scalars(select(Notification.user_id)).all()
     assert sorted(store.tx(made)) == ["a", "b"]
+
+
+def test_a_run_ended_at_its_intake_reads_as_every_run_in_the_run_log(store, envelope):
+    """A skipped run (written from its event's shared row, not a draft) answers through the run log like any run:
+    its trigger, each condition's result, no step, no time spent, the version that ran; filtered by outcome."""
+    from crm_automation.domain import runs as run_log
+    from crm_automation_contracts import workflows as c
+
+    wf = define(store, "engines only", {"type": "field_change", "resource": "lead", "field": "status"},
+                conditions={"all": [{"field": "company", "op": "eq", "value": "Engines"},
+                                    {"field": "status", "op": "in", "value": ["won"]}]})
+    event = update(envelope, status="working")
+    [run_id] = store.tx(engine.on_events, [event])
+    dumped = c.WorkflowRun().dump(store.tx(run_log.get, run_id))
+    assert {k: dumped[k] for k in ("workflow_id", "workflow_version", "trigger_event_id", "trigger_type", "resource",
+                                   "record_id", "status", "depth", "conditions_met", "steps", "error", "duration_ms")} \
+        == {"workflow_id": wf.id, "workflow_version": wf.version, "trigger_event_id": event["event_id"],
+            "trigger_type": "sales.lead_updated.v1", "resource": "lead", "record_id": "lead-1", "status": "skipped",
+            "depth": 0, "conditions_met": False, "steps": [], "error": None, "duration_ms": 0}
+    assert dumped["conditions"] == [
+        {"field": "company", "op": "eq", "value": "Engines", "actual": "Engines", "result": True},
+        {"field": "status", "op": "in", "value": ["won"], "actual": "working", "result": False}]
+    assert dumped["log"] == ["conditions not met: status in ['won'] (was 'working')"]
+    assert dumped["started_at"] == dumped["finished_at"] and dumped["due_at"] == dumped["started_at"]
+    page = store.tx(run_log.page, {"sort": "-created_at", "limit": 5, "status": "skipped", "workflow_id": wf.id,
+                                   "record_id": "lead-1"})
+    assert [r.id for r in page["items"]] == [run_id]

@@ -252,3 +252,22 @@ def test_assign_in_a_team_takes_its_active_members_in_turn_and_an_empty_team_par
         define(store, trigger={"type": "event", "event": "sales.lead_created.v1"},
                actions=[{"type": "assign", "team": "team-1", "users": ["x"]}])
     assert "actions.0.team" in bad.value.errors
+
+
+def test_a_schedule_fired_twice_for_one_time_is_refused_the_second_run(store):
+    """Two replicas firing one schedule time: the second run of that workflow and time is refused (a partial
+    unique index of schedule runs); an event's runs are once per event by the inbox claim of their transaction."""
+    from sqlalchemy.exc import IntegrityError
+
+    wf = define(store, trigger={"type": "schedule", "cron": "0 9 * * *", "timezone": "UTC"},
+                actions=[{"type": "notify", "users": ["ops"], "title": "daily check"}])
+    context = {"record": {}, "trigger_record": {}, "previous": {}, "changed_fields": [], "event": {}}
+
+    def fire(ctx, event_id, trigger_type):
+        ctx.session.add(engine.new_run(wf, context, event_id, trigger_type, None, None, 0))
+        ctx.session.flush()
+    store.tx(fire, "schedule:2026-12-04T09:00:00+00:00", "schedule")
+    with pytest.raises(IntegrityError):
+        store.tx(fire, "schedule:2026-12-04T09:00:00+00:00", "schedule")
+    store.tx(fire, "schedule:2026-12-05T09:00:00+00:00", "schedule")  # the next time: a run of its own
+    assert len(store.tx(lambda ctx: ctx.session.scalars(select(WorkflowRun)).all())) == 2

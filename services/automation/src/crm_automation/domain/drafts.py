@@ -121,16 +121,68 @@ class Draft:
         return values
 
 
-class _RunsInsert:
-    """The insert of the runs of a transaction, for one dialect, below the Core's per-row bind processing (a
-    run has 26 columns and an event gives several runs): each column's own bind processor applied only where it
-    has one (the timestamps, shared by the runs of an event, worked out once: `_Instant`), then one executemany
-    of tuples (SQLite) or multi-row VALUES statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
+_AT = {name: i for i, name in enumerate(COLUMNS)}
+_ID, _STATUS, _CONDITIONS, _MET, _LOG = (_AT[n] for n in ("id", "status", "conditions", "conditions_met", "log"))
+_WORKFLOW, _VERSION, _DEFINITION = (_AT[n] for n in ("workflow_id", "workflow_version", "definition"))
+
+
+class Trigger:
+    """What the runs of one event share: their trigger and context, and the row an ended run starts from (built
+    once per event, its context serialized once, with the drafts' if any: `serialized`)."""
+
+    __slots__ = ("context", "event_id", "trigger_type", "resource", "record_id", "depth", "now", "_row")
+
+    def __init__(self, context: dict, event_id, trigger_type, resource, record_id, depth: int, now):
+        self.context, self.event_id, self.trigger_type, self.resource = context, event_id, trigger_type, resource
+        self.record_id = record_id if isinstance(record_id, str) else None
+        self.depth, self.now, self._row = depth, now, None
+
+    def row(self, serialized: dict[int, str]) -> list:
+        if self._row is None:
+            context, now = self.context, self.now
+            text = serialized.get(id(context))
+            if text is None:
+                text = serialized[id(context)] = json.dumps(context)
+            values = dict(_BLANK, trigger_event_id=self.event_id, trigger_type=self.trigger_type,
+                          resource=self.resource, record_id=self.record_id, context=text, depth=self.depth,
+                          steps=_EMPTY_LIST, next_step=0, attempts=0, due_at=now, started_at=now, finished_at=now,
+                          duration_ms=0, created_at=now, updated_at=now)
+            self._row = [values[name] for name in COLUMNS]
+        return self._row
+
+
+class Ended:
+    """A run that ended at its intake without acting (skipped on its conditions, stopped by the loop guard), as
+    `Draft.new` then the intake would leave it, written from its event's row (`Trigger`): most runs of an event
+    are these, and a `Draft` of 26 attributes each was most of what they cost before the insert."""
+
+    __slots__ = ("id", "workflow", "trigger", "status", "conditions", "conditions_met", "log")
+
+    def __init__(self, workflow, trigger: Trigger, status: str, conditions: list, conditions_met, log: list):
+        self.id, self.workflow, self.trigger, self.status = new_ordered_id(), workflow, trigger, status
+        self.conditions, self.conditions_met, self.log = conditions, conditions_met, log
+
+    def values(self, serialized: dict[int, str]) -> list:
+        row = self.trigger.row(serialized)[:]
+        workflow = self.workflow
+        row[_WORKFLOW], row[_VERSION], row[_DEFINITION] = workflow.id, workflow.version, workflow.definition_json
+        row[_ID], row[_STATUS], row[_MET] = self.id, self.status, self.conditions_met
+        row[_CONDITIONS] = json.dumps(self.conditions) if self.conditions else _EMPTY_LIST
+        row[_LOG] = json.dumps(self.log)
+        return row
+
+
+class RowsInsert:
+    """An insert of many rows of one table, for one dialect, below the Core's per-row bind processing (a run has
+    26 columns and an event gives several runs): rows are lists in the table's column order; each column's own
+    bind processor is applied only where it has one, once per distinct value object in the call (the runs of an
+    event share their timestamps and texts), then one executemany of tuples (SQLite) or multi-row VALUES
+    statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
 
     CHUNK = 200
 
-    def __init__(self, dialect):
-        table = _statements()["runs"].table
+    def __init__(self, table, dialect):
+        self.columns = tuple(column.name for column in table.columns)
         self.processors = [(i, processor) for i, processor in
                            enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
                            if processor is not None]
@@ -160,8 +212,10 @@ class _RunsInsert:
 
 
 @functools.lru_cache(maxsize=None)
-def _runs_insert(dialect) -> _RunsInsert:
-    return _RunsInsert(dialect)
+def rows_insert(table, dialect) -> RowsInsert:
+    """`RowsInsert` of a table (as it is declared: `_statements()["runs"].table` for the runs, whose JSON
+    columns are given as text), built once per dialect."""
+    return RowsInsert(table, dialect)
 
 
 class Batch:
@@ -171,7 +225,7 @@ class Batch:
 
     def __init__(self, session):
         self.session = session
-        self.runs: list[Draft] = []
+        self.runs: list[Draft | Ended] = []
         self._stored: dict[tuple, dict | None] = {}  # (resource, record id) -> the row as read (None: none)
         self._now: dict[tuple, dict] = {}  # -> the values kept after this batch's events
 
@@ -199,7 +253,7 @@ class Batch:
         self._now[key] = {**(before or {}), **snapshot_fields(data)}
         return dict(before) if before is not None else None
 
-    def add(self, runs: list[Draft]) -> None:
+    def add(self, runs: list[Draft | Ended]) -> None:
         self.runs.extend(runs)
 
     def write(self) -> None:
@@ -214,6 +268,6 @@ class Batch:
             conn.execute(statements["snapshot_update"], changed)
         if self.runs:
             serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
-            _runs_insert(conn.dialect)(conn, [run.values(serialized) for run in self.runs])
+            rows_insert(statements["runs"].table, conn.dialect)(conn, [run.values(serialized) for run in self.runs])
         self._stored.update(self._now)
         self._now, self.runs = {}, []

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 
 from crm_automation import clock
 from crm_automation.domain import bus, conditions
-from crm_automation.domain.drafts import Batch, Draft
+from crm_automation.domain.drafts import Batch, Draft, Ended, Trigger
 from crm_automation.models import Workflow, WorkflowGeneration, WorkflowRun
 
 LOOP_DEPTH = 5
@@ -165,7 +165,7 @@ def _watched(compiled: dict, envelope: dict) -> bool:
             and f"entity:{envelope['entity']}" in compiled)
 
 
-def _intake(ctx, compiled: dict, batch: Batch, envelope: dict) -> list[Draft]:
+def _intake(ctx, compiled: dict, batch: Batch, envelope: dict) -> list[Draft | Ended]:
     """The runs one event starts, their conditions evaluated and their local actions done."""
     type_, entity, action = envelope.get("type"), envelope.get("entity"), envelope.get("action")
     if envelope.get("producer") == "automation":  # its own notifications and run outcomes start nothing
@@ -188,26 +188,26 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict) -> list[Draft]:
     # one context for the runs of this event (a run that changes its context gets a copy: domain.executor)
     context = {"record": record, "trigger_record": record, "previous": previous or {},
                "changed_fields": data.get("changed_fields") or [], "event": event}
-    drafts, now = [], clock.now()
+    trigger = Trigger(context, envelope.get("event_id"), type_, entity, data.get("id"), depth, clock.now())
+    runs: list = []
     for workflow in workflows:
-        run = Draft.new(workflow, context, envelope.get("event_id"), type_, entity, data.get("id"), depth, now)
         if depth > LOOP_DEPTH:
-            run.status, run.finished_at, run.duration_ms = "stopped", run.started_at, 0
-            run.log = [f"loop guard: this event comes from a chain of {depth} workflow changes (more than "
-                       f"{LOOP_DEPTH}); the workflow did not run again"]
-        else:  # the conditions at once: a run whose conditions fail is logged as skipped, with why
-            met, results = workflow.check(context)
-            run.conditions, run.conditions_met = results, met
-            if met:
-                run.log = ["conditions met"]
-            else:
-                run.status, run.finished_at, run.duration_ms = "skipped", run.started_at, 0
-                run.log = [f"conditions not met: {conditions.why_not(results)}"]
-        drafts.append(run)
-    for run in drafts:
-        if run.status == "queued":
+            runs.append(Ended(workflow, trigger, "stopped", [], None, [
+                f"loop guard: this event comes from a chain of {depth} workflow changes (more than {LOOP_DEPTH}); "
+                f"the workflow did not run again"]))
+            continue
+        met, results = workflow.check(context)  # the conditions at once: a run whose conditions fail is skipped
+        if not met:
+            runs.append(Ended(workflow, trigger, "skipped", results, False,
+                              [f"conditions not met: {conditions.why_not(results)}"]))
+            continue
+        run = Draft.new(workflow, context, trigger.event_id, type_, entity, trigger.record_id, depth, trigger.now)
+        run.conditions, run.conditions_met, run.log = results, met, ["conditions met"]
+        runs.append(run)
+    for run in runs:
+        if run.__class__ is Draft:
             run_inline(ctx, run)
-    return drafts
+    return runs
 
 
 def run_inline(ctx, run: Draft) -> None:
