@@ -48,7 +48,7 @@ class Session(asyncio.Protocol):
             line, self.buffer = self.buffer[:end], self.buffer[end + 2:]
             verb = line[:4].upper()
             if verb == b"EHLO":
-                write(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                write(b"250-sink\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n")
             elif verb == b"HELO":
                 write(b"250 sink\r\n")
             elif verb == b"MAIL":

@@ -139,21 +139,10 @@ class Connection:
         smtp = self._smtp
         try:
             smtp.ehlo_or_helo_if_needed()
-            smtp.putcmd("mail", "FROM:" + _path(sender))  # smtp.mail(sender), the address quoted cheaper
-            code, response = smtp.getreply()
-            if code != 250:
-                smtp.rset()
-                raise Refused(code, _text(response))
-            smtp.putcmd("rcpt", "TO:" + _path(recipient))
-            code, response = smtp.getreply()
-            if code not in (250, 251):
-                smtp.rset()
-                raise Refused(code, _text(response))
-            smtp.putcmd("data")
-            code, response = smtp.getreply()
-            if code != 354:
-                smtp.rset()
-                raise Refused(code, _text(response))
+            if smtp.does_esmtp and "pipelining" in smtp.esmtp_features:
+                _envelope_pipelined(smtp, sender, recipient)
+            else:
+                _envelope(smtp, sender, recipient)
             body = _DOTS.sub(b"..", data)
             smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
             if before_end is not None:
@@ -183,6 +172,42 @@ class Connection:
                 smtp.quit()
             except (OSError, smtplib.SMTPException):
                 smtp.close()  # the session is gone either way
+
+
+def _envelope(smtp, sender: str, recipient: str) -> None:
+    """MAIL FROM, RCPT TO and DATA, each answered before the next; Refused (after a RSET) by the first refusal."""
+    smtp.putcmd("mail", "FROM:" + _path(sender))  # smtp.mail(sender), the address quoted cheaper
+    code, response = smtp.getreply()
+    if code != 250:
+        smtp.rset()
+        raise Refused(code, _text(response))
+    smtp.putcmd("rcpt", "TO:" + _path(recipient))
+    code, response = smtp.getreply()
+    if code not in (250, 251):
+        smtp.rset()
+        raise Refused(code, _text(response))
+    smtp.putcmd("data")
+    code, response = smtp.getreply()
+    if code != 354:
+        smtp.rset()
+        raise Refused(code, _text(response))
+
+
+def _envelope_pipelined(smtp, sender: str, recipient: str) -> None:
+    """The same three commands in one write to a server that offers PIPELINING (RFC 2920), their answers read
+    after: one round trip instead of three. A refusal is the first command's that failed; if the server
+    still opened the DATA (354) it is closed empty (no recipient took it) before the RSET."""
+    smtp.send(f"MAIL FROM:{_path(sender)}\r\nRCPT TO:{_path(recipient)}\r\nDATA\r\n")
+    replies = [smtp.getreply() for _ in range(3)]
+    wanted = ((250,), (250, 251), (354,))
+    refusal = next(((code, response) for (code, response), ok in zip(replies, wanted) if code not in ok), None)
+    if refusal is None:
+        return
+    if replies[2][0] == 354:
+        smtp.send(b".\r\n")
+        smtp.getreply()
+    smtp.rset()
+    raise Refused(refusal[0], _text(refusal[1]))
 
 
 def _text(response) -> str:

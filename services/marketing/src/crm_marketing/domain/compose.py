@@ -79,16 +79,20 @@ def track_links(html: str, message_id: str, public: str, minter: tokens.Minter |
     return HREF.sub(swap, html), links
 
 
+def pixel(public: str, minter: tokens.Minter) -> str:
+    """The open pixel's tag."""
+    return (f'<img src="{public}/t/o/{minter.make("open")}" width="1" height="1" alt="" '
+            'style="display:block;border:0;width:1px;height:1px">')
+
+
 def add_pixel(html: str, message_id: str, public: str, minter: tokens.Minter | None = None) -> str:
-    token = (minter or tokens.Minter(message_id)).make("open")
-    pixel = (f'<img src="{public}/t/o/{token}" width="1" height="1" alt="" '
-             'style="display:block;border:0;width:1px;height:1px">')
+    pixel_tag = pixel(public, minter or tokens.Minter(message_id))
     found = None
     for found in BODY_END.finditer(html):
         pass
     if found is None:
-        return html + pixel
-    return html[:found.start()] + pixel + html[found.start():]
+        return html + pixel_tag
+    return html[:found.start()] + pixel_tag + html[found.start():]
 
 
 def text_of(html: str) -> str:
@@ -136,9 +140,17 @@ def compose(rendered, *, message_id: str, to: str, sender: Sender, test: bool = 
     html = add_pixel(html, message_id, public, minter)
     unsubscribe = unsubscribe or unsubscribe_url(message_id, public, minter)
     text = rendered.text if rendered.text and rendered.text.strip() else text_of(rendered.html or "")
+    subject = f"[Test] {rendered.subject}" if test else rendered.subject
+    return mime(html, text, subject, links, message_id=message_id, to=to, sender=sender, unsubscribe=unsubscribe,
+                unsubscribe_mailto=unsubscribe_mailto)
+
+
+def mime(html: str, text: str, subject: str, links: list, *, message_id: str, to: str, sender: Sender,
+         unsubscribe: str, unsubscribe_mailto: str | None) -> Composed:
+    """The message's bytes from its tracked HTML, its text (the unsubscribe link added unless it has it) and
+    subject."""
     if unsubscribe not in text:
         text = f"{text}\n\n--\nUnsubscribe: {unsubscribe}\n"
-    subject = f"[Test] {rendered.subject}" if test else rendered.subject
     mid = f"<{message_id}@{sender.domain}>"
     mailto = unsubscribe_mailto if unsubscribe_mailto is not None else config.env("CRM_MARKETING_UNSUBSCRIBE_MAILTO")
     list_unsubscribe = f"<{unsubscribe}>" + (f", <mailto:{mailto}?subject=unsubscribe>" if mailto else "")

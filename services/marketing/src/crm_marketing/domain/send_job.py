@@ -30,7 +30,7 @@ import crm_marketing_contracts as c
 from crm_common import config, outbox
 from crm_common.db import utcnow
 from crm_common import mail
-from crm_marketing.domain import ab_variants, compose, consents, rendering, segments, send_lanes, send_log, tokens
+from crm_marketing.domain import ab_variants, compose, consents, fill, rendering, segments, send_lanes, send_log, tokens
 from crm_marketing.domain.send_log import Item, Outcomes
 from crm_marketing.domain.throttle import Throttle
 from crm_marketing.models import (AudienceMember, Base, Campaign, CampaignVariant, EmailTemplate, Message,
@@ -85,6 +85,7 @@ class Send:
         self.soft_tries = config.env_int("CRM_SMTP_SOFT_TRIES", 3)
         self.retry_delay = config.env_float("CRM_SMTP_RETRY_DELAY", 60.0)
         self.soft: list[Item] = []
+        self.skeletons: dict = {}  # template id -> fill.Skeleton, or None: rendered by Jinja
         self.winner = next((v for v in plan.variants if v.id == self.campaign.winner_variant_id), None)
 
     # -- the run -------------------------------------------------------------------------------------
@@ -241,7 +242,15 @@ class Send:
         minter = tokens.Minter(item.id, self.key)  # one per message: its id parsed once for its tokens
         recipient = rendering.recipient_of(member, self.campaign)
         recipient["unsubscribe_url"] = unsubscribe = compose.unsubscribe_url(item.id, self.public, minter)
-        rendered = rendering.render(self._template_for(variant), recipient)
+        template = self._template_for(variant)
+        if template.id not in self.skeletons:  # each template taken apart once per run (fill.py)
+            self.skeletons[template.id] = fill.prepare(template, self.public)
+        skeleton = self.skeletons[template.id]
+        if skeleton is not None:
+            return fill.message(skeleton, recipient, message_id=item.id, to=item.email, sender=self.sender,
+                                public=self.public, unsubscribe=unsubscribe, unsubscribe_mailto=self.mailto,
+                                minter=minter)
+        rendered = rendering.render(template, recipient)
         return compose.compose(rendered, message_id=item.id, to=item.email, sender=self.sender, public=self.public,
                                unsubscribe=unsubscribe, unsubscribe_mailto=self.mailto, minter=minter)
 
