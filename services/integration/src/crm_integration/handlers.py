@@ -36,14 +36,12 @@ SUBSCRIBES = topology.ALL  # the feed keeps every event (pyproject: crm.subscrip
 def every_batch(ctx: Context, envelopes: list[dict]) -> None:
     """Every event lands in the feed, then its deliveries are queued (`event_stream(HANDLERS,
     every_batch=every_batch, batch=True)`: the new events of a transaction together, in order, before any is
-    dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`).
+    dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`), and its
+    deliveries one multi-row insert (`webhooks.fan_out_many`).
     The sender's doorbell rings once the transaction has committed, when the deliveries it queued can be read
     (rung before, the sender's look found nothing and it polled until they came)."""
-    queued = 0
-    for row in feed.record_many(ctx.session, envelopes):
-        if row is not None:
-            queued += webhooks.fan_out(ctx.session, row)
-    if queued:
+    kept = [row for row in feed.record_many(ctx.session, envelopes) if row is not None]
+    if webhooks.fan_out_many(ctx.session, kept):
         ring_after_commit(ctx.session)
 
 
