@@ -8,8 +8,8 @@ A nameko dependency provider (nameko is imported here and in service.py only); t
 from __future__ import annotations
 
 import collections
-import http.client
 import logging
+import os
 import time
 
 import eventlet
@@ -19,6 +19,7 @@ from crm_common import config, urlguard
 from crm_common.context import Context
 from crm_common.dependencies import Database
 from crm_common.unit_of_work import UnitOfWork
+from crm_integration import http1
 from crm_integration.domain import deliveries, signing
 from crm_integration.domain.doorbell import DOORBELL
 
@@ -44,30 +45,57 @@ class Connections:
         while idle:
             conn = idle.pop()
             if conn.sock is not None:
-                conn.timeout = timeout
-                conn.sock.settimeout(timeout)
+                if conn.timeout != timeout:
+                    conn.timeout = timeout
+                    conn.sock.settimeout(timeout)
                 return conn, True
+            http1.close(conn)
         return urlguard.connect(target, timeout), False
 
-    def give_back(self, target: urlguard.Target, conn, response) -> None:
+    def give_back(self, target: urlguard.Target, conn) -> None:
+        """A connection whose last answer was read whole and which both sides keep open."""
         idle = self._idle[self.key(target)]
-        if response.will_close or conn.sock is None or len(idle) >= self.per_target:
-            conn.close()
+        if conn.sock is None or len(idle) >= self.per_target:
+            http1.close(conn)
         else:
             idle.append(conn)
+
+
+_TARGETS: dict[tuple, urlguard.Target] = {}
+
+
+def target_of(url: str) -> urlguard.Target:
+    """`urlguard.check` of a URL (UnsafeUrl when refused), remembered when the check resolved no name (an
+    address literal: the same answer every time under the same settings, which are part of the key); a host
+    name is resolved and its addresses checked again at every attempt (DNS rebinding)."""
+    key = (url, os.environ.get("CRM_WEBHOOK_ALLOW_HOSTS"), os.environ.get("CRM_ENV"))
+    target = _TARGETS.get(key)
+    if target is not None:
+        return target
+    resolved = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        resolved.append(host)
+        return urlguard._resolve(host, port)
+    target = urlguard.check(url, resolve=resolve)
+    if not resolved:
+        if len(_TARGETS) >= 4096:
+            _TARGETS.clear()
+        _TARGETS[key] = target
+    return target
 
 
 def send(job: deliveries.Job, timeout: float = deliveries.TIMEOUT, pool: Connections | None = None
          ) -> deliveries.Answer:
     """One attempt: the body signed now, POSTed to the checked address of the URL (over a kept-alive
     connection of `pool` when it has one; a reused connection the receiver had closed is retried once on a
-    new one); never follows redirects."""
+    new one); never follows redirects (`http1.post`)."""
     body = signing.body(job.envelope, job.fmt)
     headers = signing.headers(job.delivery_id, int(time.time()), body, *job.secrets,
                               cloudevents=job.fmt == "cloudevents")
     started = time.monotonic()
     try:
-        target = urlguard.check(job.url)
+        target = target_of(job.url)
     except urlguard.UnsafeUrl as exc:
         return deliveries.Answer(None, error=f"refused: {exc}"[:300])
     conn, reused = pool.take(target, timeout) if pool is not None else (urlguard.connect(target, timeout), False)
@@ -75,21 +103,16 @@ def send(job: deliveries.Job, timeout: float = deliveries.TIMEOUT, pool: Connect
     try:
         with eventlet.Timeout(timeout, False):  # the whole attempt, however slowly the receiver trickles
             try:
-                conn.request("POST", target.path, body=body, headers=headers)
-                response = conn.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                code, retry_after, reusable = http1.post(conn, target.path, headers, body, MAX_BODY)
+            except (ConnectionResetError, BrokenPipeError):
                 if not reused:
                     raise
-                conn.close()  # the receiver closed the idle connection: once more on a new one
+                http1.close(conn)  # the receiver closed the idle connection: once more on a new one
                 conn = urlguard.connect(target, timeout)
-                conn.request("POST", target.path, body=body, headers=headers)
-                response = conn.getresponse()
-            response.read(MAX_BODY)
-            answer = deliveries.Answer(response.status, response.getheader("Retry-After"),
-                                       int((time.monotonic() - started) * 1000))
-            if pool is not None and (response.isclosed() or response.length == 0):  # read whole: reusable
-                response.close()
-                pool.give_back(target, conn, response)
+                code, retry_after, reusable = http1.post(conn, target.path, headers, body, MAX_BODY)
+            answer = deliveries.Answer(code, retry_after, int((time.monotonic() - started) * 1000))
+            if pool is not None and reusable:
+                pool.give_back(target, conn)
                 kept = True
             return answer
         return deliveries.Answer(None, latency_ms=int(timeout * 1000), error=f"no answer within {timeout:g} s")
@@ -98,7 +121,7 @@ def send(job: deliveries.Job, timeout: float = deliveries.TIMEOUT, pool: Connect
                                  error=type(exc).__name__)
     finally:
         if not kept:
-            conn.close()
+            http1.close(conn)
 
 
 class SendLoop:
