@@ -144,7 +144,8 @@ class SendLoop:
         self.settled = 0
 
     def tick(self) -> int:
-        """How much happened (claimed, started and settled): 0 means idle."""
+        """How much happened (claimed and started): 0 means nothing is due now (the loop then waits for the
+        doorbell, or its tick for retries coming due)."""
         started = self._start_ready()
         running = self.pool.running()
         room = 3 * self.concurrency - running - len(self.ready)
@@ -166,7 +167,9 @@ class SendLoop:
             return started
         self.settled += len(batch)
         self.ready.extend(jobs)
-        return started + self._start_ready() + len(jobs) + len(batch)
+        # the outcomes settled do not count: the claim ran after them in the same transaction, so a round that
+        # settled and claimed nothing found nothing else due (a delivery they held back in order included)
+        return started + self._start_ready() + len(jobs)
 
     def _start_ready(self) -> int:
         count = 0
