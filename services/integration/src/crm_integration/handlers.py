@@ -38,11 +38,16 @@ def every_batch(ctx: Context, envelopes: list[dict]) -> None:
     every_batch=every_batch, batch=True)`: the new events of a transaction together, in order, before any is
     dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`), and its
     deliveries one multi-row insert (`webhooks.fan_out_many`).
-    The sender's doorbell rings once the transaction has committed, when the deliveries it queued can be read
-    (rung before, the sender's look found nothing and it polled until they came)."""
+    When the service's sender runs in this process, its round is done here too (`SendLoop.join`: the finished
+    attempts settled, the due deliveries claimed, started once this commits): a steady flow needs no round of
+    the sender's own. The sender's doorbell rings once the transaction has committed when deliveries were left
+    unclaimed (rung before, the sender's look found nothing and it polled until they came)."""
     kept = [row for row in feed.record_many(ctx.session, envelopes) if row is not None]
-    if webhooks.fan_out_many(ctx.session, kept):
-        ring_after_commit(ctx.session)
+    queued = webhooks.fan_out_many(ctx.session, kept)
+    if queued:
+        join = DOORBELL.join  # the sender of this process, if one runs: its round done in this transaction
+        if join is None or join(ctx) < queued:  # some left (waiting in order, or no free thread): the sender looks
+            ring_after_commit(ctx.session)
 
 
 def ring_after_commit(session) -> None:

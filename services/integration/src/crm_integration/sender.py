@@ -14,6 +14,7 @@ import time
 
 import eventlet
 from nameko.extensions import DependencyProvider
+from sqlalchemy import event
 
 from crm_common import config, urlguard
 from crm_common.context import Context
@@ -25,6 +26,7 @@ from crm_integration.domain.doorbell import DOORBELL
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # of a receiver's answer read (and dropped)
+JOINED_LATELY = 0.05  # s: a consumer's transaction did a round this recently: the loop leaves the rounds to it
 
 
 class Connections:
@@ -142,11 +144,50 @@ class SendLoop:
         self.ready: collections.deque = collections.deque()  # claimed, not started (each under its lease)
         self.done: collections.deque = collections.deque()
         self.settled = 0
+        self.in_round = False  # a round (the loop's, or one joined by the consumer) is open: no second one
+        self.joined_at = 0.0  # when a consumer's transaction last did a round (`join`)
 
-    def tick(self) -> int:
+    def join(self, ctx) -> int:
+        """The sender's round in the caller's transaction (the consumer's, which has just queued deliveries):
+        the finished attempts settled and due deliveries claimed there (as many as threads are free), so that a
+        steady flow of events needs no round of the sender's own. Once that transaction commits, the claimed
+        ones start; rolled back, nothing starts and the outcomes wait for the next round. How many it claimed
+        (0 while another round is open)."""
+        room = self.pool.free() - len(self.ready)
+        if self.in_round or (room <= 0 and not self.done):
+            return 0
+        batch = [self.done.popleft() for _ in range(len(self.done))]
+        jobs: list = []
+        self.in_round = True
+        open_ = [True]
+
+        def committed(session):
+            if open_[0]:
+                open_[0] = self.in_round = False
+                self.joined_at = time.monotonic()
+                self.settled += len(batch)
+                self.ready.extend(jobs)
+                self._start_ready()
+
+        def rolled_back(session):
+            if open_[0]:
+                open_[0] = self.in_round = False
+                self.done.extendleft(reversed(batch))
+        event.listen(ctx.session, "after_commit", committed, once=True)
+        event.listen(ctx.session, "after_rollback", rolled_back, once=True)
+        if batch:
+            deliveries.settle_many(ctx, batch)
+        if room > 0:
+            jobs.extend(deliveries.claim(ctx.session, room))
+        return len(jobs)
+
+    def tick(self, eager: bool = True) -> int:
         """How much happened (claimed and started): 0 means nothing is due now (the loop then waits for the
-        doorbell, or its tick for retries coming due)."""
+        doorbell, or its tick for retries coming due). Not `eager` (the consumer joined a round lately and
+        nobody rang): no round unless the outcomes fill a batch; the consumer's next transaction settles them."""
         started = self._start_ready()
+        if self.in_round or (not eager and len(self.done) < self.concurrency):
+            return started
         running = self.pool.running()
         room = 3 * self.concurrency - running - len(self.ready)
         wanted = room > 0 and (len(self.ready) <= self.concurrency or running == 0)
@@ -159,12 +200,15 @@ class SendLoop:
             if batch:
                 deliveries.settle_many(ctx, batch)
             return deliveries.claim(ctx.session, room) if wanted else []
+        self.in_round = True
         try:
             jobs = self.transact(round_)
         except Exception as exc:  # kept for the next round: a lost outcome would send the delivery again
             log.warning("webhook settle and claim: %s; will try again", type(exc).__name__)
             self.done.extendleft(reversed(batch))
             return started
+        finally:
+            self.in_round = False
         self.settled += len(batch)
         self.ready.extend(jobs)
         # the outcomes settled do not count: the claim ran after them in the same transaction, so a round that
@@ -198,13 +242,16 @@ class WebhookSender(DependencyProvider):
 
     def start(self):
         self._running = True
+        DOORBELL.join = self.loop.join  # the consumer's transactions settle and claim for it (handlers.every_batch)
         self.container.spawn_managed_thread(self._loop)
 
     def stop(self):
         self._running = False
+        if DOORBELL.join == self.loop.join:
+            DOORBELL.join = None
 
     def kill(self):
-        self._running = False
+        self.stop()
 
     def _uow(self) -> UnitOfWork:
         db = self.database
@@ -219,13 +266,14 @@ class WebhookSender(DependencyProvider):
             uow.close()
 
     def _loop(self):
+        rung = True
         while self._running:
             busy = 0
-            try:
-                busy = self.loop.tick()
+            try:  # while the consumer does the rounds (it joined one lately), only a ring makes one here
+                busy = self.loop.tick(eager=rung or time.monotonic() - self.loop.joined_at > JOINED_LATELY)
             except Exception as exc:
                 log.warning("webhook sender: %s; will try again", type(exc).__name__)
             if busy or self.loop.pool.running():
-                eventlet.sleep(0.005)  # work in flight: look again soon
+                rung = DOORBELL.wait(0.005)  # work in flight: look again soon
             else:
-                DOORBELL.wait(self.tick)  # idle: until deliveries are queued, or the tick (retries come due)
+                rung = DOORBELL.wait(self.tick)  # idle: until deliveries are queued, or the tick (retries due)
