@@ -26,6 +26,7 @@ from crm_integration.domain.doorbell import DOORBELL
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # of a receiver's answer read (and dropped)
+STUCK_ROUND = 60.0  # s: a round open longer is taken for lost
 JOINED_LATELY = 0.05  # s: a consumer's transaction did a round this recently: the loop leaves the rounds to it
 
 
@@ -144,7 +145,7 @@ class SendLoop:
         self.ready: collections.deque = collections.deque()  # claimed, not started (each under its lease)
         self.done: collections.deque = collections.deque()
         self.settled = 0
-        self.in_round = False  # a round (the loop's, or one joined by the consumer) is open: no second one
+        self.round_open = 0.0  # since when a round (the loop's, or one the consumer joined) is open: no second one
         self.joined_at = 0.0  # when a consumer's transaction last did a round (`join`)
 
     def join(self, ctx) -> int:
@@ -158,12 +159,13 @@ class SendLoop:
             return 0
         batch = [self.done.popleft() for _ in range(len(self.done))]
         jobs: list = []
-        self.in_round = True
+        self.round_open = opened = time.monotonic()
         open_ = [True]
 
         def committed(session):
             if open_[0]:
-                open_[0] = self.in_round = False
+                open_[0] = False
+                self._close_round(opened)
                 self.joined_at = time.monotonic()
                 self.settled += len(batch)
                 self.ready.extend(jobs)
@@ -171,7 +173,8 @@ class SendLoop:
 
         def rolled_back(session):
             if open_[0]:
-                open_[0] = self.in_round = False
+                open_[0] = False
+                self._close_round(opened)
                 self.done.extendleft(reversed(batch))
         event.listen(ctx.session, "after_commit", committed, once=True)
         event.listen(ctx.session, "after_rollback", rolled_back, once=True)
@@ -180,6 +183,16 @@ class SendLoop:
         if room > 0:
             jobs.extend(deliveries.claim(ctx.session, room))
         return len(jobs)
+
+    @property
+    def in_round(self) -> bool:
+        """A round is open (for at most STUCK_ROUND: a transaction that neither committed nor rolled back, its
+        connection lost, must not stop the sender; its claims come due again after their lease)."""
+        return bool(self.round_open) and time.monotonic() - self.round_open < STUCK_ROUND
+
+    def _close_round(self, opened: float) -> None:
+        if self.round_open == opened:
+            self.round_open = 0.0
 
     def tick(self, eager: bool = True) -> int:
         """How much happened (claimed and started): 0 means nothing is due now (the loop then waits for the
@@ -200,7 +213,7 @@ class SendLoop:
             if batch:
                 deliveries.settle_many(ctx, batch)
             return deliveries.claim(ctx.session, room) if wanted else []
-        self.in_round = True
+        self.round_open = opened = time.monotonic()
         try:
             jobs = self.transact(round_)
         except Exception as exc:  # kept for the next round: a lost outcome would send the delivery again
@@ -208,7 +221,7 @@ class SendLoop:
             self.done.extendleft(reversed(batch))
             return started
         finally:
-            self.in_round = False
+            self._close_round(opened)
         self.settled += len(batch)
         self.ready.extend(jobs)
         # the outcomes settled do not count: the claim ran after them in the same transaction, so a round that

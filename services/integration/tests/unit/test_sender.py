@@ -136,3 +136,15 @@ def test_a_broken_answer_or_a_path_with_a_control_character_is_a_failed_attempt(
     answer = attempt(port, sender.Connections())
     assert answer.code is None and answer.error == "BadAnswer"
     assert attempt(port, sender.Connections(), path="/in%20x y").code is None
+
+
+def test_a_round_left_open_by_a_lost_transaction_does_not_stop_the_sender():
+    import time
+    rounds = []
+    loop = sender.SendLoop(lambda fn, *args: rounds.append(fn) or [], 5)
+    loop.round_open = time.monotonic()  # a consumer's transaction holds the round: none of the loop's own
+    loop.tick()
+    assert rounds == []
+    loop.round_open = time.monotonic() - sender.STUCK_ROUND - 1  # never committed nor rolled back
+    loop.tick()
+    assert len(rounds) == 1 and not loop.in_round
