@@ -168,7 +168,7 @@ def latency(in_transaction, SendLoop) -> None:
             eventlet.sleep(delay)
         env = {"event_id": str(uuid.uuid4()), "type": "sales.lead_updated.v1", "occurred_at": "2026-12-04T10:00:00Z",
                "producer": "sales", "data": {"id": str(uuid.uuid4()), "name": "x" * 200}}
-        in_transaction(lambda ctx: webhooks.fan_out(ctx.session, feed.record(ctx.session, env)))
+        in_transaction(lambda ctx: webhooks.fan_out_many(ctx.session, feed.record_many(ctx.session, [env])))
         committed[env["event_id"]] = time.perf_counter()
     offered = total / (time.perf_counter() - started)
     deadline = time.perf_counter() + 30

@@ -36,15 +36,18 @@ SUBSCRIBES = topology.ALL  # the feed keeps every event (pyproject: crm.subscrip
 def every_batch(ctx: Context, envelopes: list[dict]) -> None:
     """Every event lands in the feed, then its deliveries are queued (`event_stream(HANDLERS,
     every_batch=every_batch, batch=True)`: the new events of a transaction together, in order, before any is
-    dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`).
-    The sender's doorbell rings once the transaction has committed, when the deliveries it queued can be read
-    (rung before, the sender's look found nothing and it polled until they came)."""
-    queued = 0
-    for row in feed.record_many(ctx.session, envelopes):
-        if row is not None:
-            queued += webhooks.fan_out(ctx.session, row)
+    dispatched): the feed's statements are the same few for a batch as for one event (`feed.record_many`), and its
+    deliveries one multi-row insert (`webhooks.fan_out_many`).
+    When the service's sender runs in this process, its round is done here too (`SendLoop.join`: the finished
+    attempts settled, the due deliveries claimed, started once this commits): a steady flow needs no round of
+    the sender's own. The sender's doorbell rings once the transaction has committed when deliveries were left
+    unclaimed (rung before, the sender's look found nothing and it polled until they came)."""
+    kept = [row for row in feed.record_many(ctx.session, envelopes) if row is not None]
+    queued = webhooks.fan_out_many(ctx.session, kept)
     if queued:
-        ring_after_commit(ctx.session)
+        join = DOORBELL.join  # the sender of this process, if one runs: its round done in this transaction
+        if join is None or join(ctx) < queued:  # some left (waiting in order, or no free thread): the sender looks
+            ring_after_commit(ctx.session)
 
 
 def ring_after_commit(session) -> None:

@@ -281,3 +281,52 @@ def test_the_senders_doorbell_rings_once_the_consumers_transaction_has_committed
     session.commit()
     assert not DOORBELL.wait(0)
     session.begin()
+
+
+def test_the_consumers_transaction_settles_and_claims_for_the_sender_once_it_commits(session, ctx_as, monkeypatch):
+    import eventlet
+
+    from crm_integration.sender import SendLoop
+    admin = ctx_as("admin", "a-1")
+    hook(admin)
+    session.commit()
+    session.begin()
+    loop = SendLoop(lambda fn, *args: pytest.fail("no round of the sender's own"), 5)
+    sent = []
+
+    def deliver(job):
+        sent.append(job.envelope["event_id"])
+        loop.done.append((job.delivery_id, Answer(204, latency_ms=1)))
+    monkeypatch.setattr(loop, "_deliver", deliver)
+    monkeypatch.setattr(DOORBELL, "join", loop.join)
+    DOORBELL.wait(0)
+    status = lambda env: session.query(Delivery).filter_by(event_id=env["event_id"]).one().status  # noqa: E731
+
+    dropped = envelope(record="L1")
+    handlers.every_batch(admin, [dropped])
+    session.rollback()  # the consumer's transaction failed: nothing starts
+    eventlet.sleep(0)
+    assert sent == [] and not loop.ready and not loop.in_round
+
+    session.begin()
+    first, second = envelope(record="L1"), envelope(record="L1")
+    handlers.every_batch(admin, [first, second])  # claimed here: the first; the second waits behind it
+    eventlet.sleep(0)
+    assert sent == []  # not before the commit
+    session.commit()
+    eventlet.sleep(0)
+    assert sent == [first["event_id"]] and DOORBELL.wait(0)  # one left unclaimed: the sender is rung
+
+    session.begin()
+    third = envelope(record="L2")
+    handlers.every_batch(admin, [third])  # settles the first, then claims the second (now first in line) and this
+    session.commit()
+    eventlet.sleep(0)
+    assert sent == [first["event_id"], second["event_id"], third["event_id"]] and not DOORBELL.wait(0)
+    assert status(first) == "succeeded" and status(second) == "sending" and loop.settled == 1
+
+    handlers.every_batch(admin, [envelope(record="L3")])  # settles the second and third ... then rolls back
+    session.rollback()
+    assert len(loop.done) == 2 and not loop.in_round  # the outcomes wait for the next round
+    session.begin()
+    assert status(second) == "sending"

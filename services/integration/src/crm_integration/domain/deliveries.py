@@ -6,6 +6,7 @@ Plain functions of a session; the sender (`crm_integration.sender`) does the HTT
 """
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -177,18 +178,33 @@ _SUCCEEDED_PG = text(
 ).bindparams(bindparam("now", type_=Delivery.__table__.c.delivered_at.type))
 
 
+# SQLite (3.33 and later: UPDATE ... FROM): the same over the rows given as one JSON array of [id, code, latency]
+_SUCCEEDED_SQLITE = text(
+    "UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = :now, next_attempt_at = NULL, "
+    "error = NULL, attempts = attempts + 1, response_code = v.value ->> 1, latency_ms = v.value ->> 2 "
+    "FROM json_each(:rows) AS v WHERE webhook_deliveries.id = v.value ->> 0 "
+    "AND webhook_deliveries.status = 'sending'"
+).bindparams(bindparam("now", type_=Delivery.__table__.c.delivered_at.type))
+
+
 def settle_many(ctx, outcomes: list[tuple[str, Answer]], now: datetime | None = None) -> int:
-    """Record many attempts' outcomes in the caller's transaction: the 2xx ones by one statement built once,
-    run for them all (executemany: the common case), any other one as `settle` does; how many were recorded."""
+    """Record many attempts' outcomes in the caller's transaction: the 2xx ones (the common case) by one
+    statement for them all, any other one as `settle` does; how many were recorded."""
     now = now or utcnow()
-    ok = [{"delivery_id": delivery_id, "now": now, "code": answer.code, "latency": answer.latency_ms}
+    ok = [(delivery_id, answer.code, answer.latency_ms)
           for delivery_id, answer in outcomes if answer.code is not None and 200 <= answer.code < 300]
-    if ok and ctx.session.get_bind().dialect.name == "postgresql":
-        ctx.session.execute(_SUCCEEDED_PG, {"now": now, "ids": [r["delivery_id"] for r in ok],
-                                            "codes": [r["code"] for r in ok], "latencies": [r["latency"] for r in ok]})
-    elif ok:
-        ctx.session.execute(_SUCCEEDED, ok)
-    done = {row["delivery_id"] for row in ok}
+    if ok:
+        connection = ctx.session.connection()
+        dialect = connection.dialect
+        if dialect.name == "postgresql":
+            connection.execute(_SUCCEEDED_PG, {"now": now, "ids": [r[0] for r in ok], "codes": [r[1] for r in ok],
+                                               "latencies": [r[2] for r in ok]})
+        elif dialect.name == "sqlite" and dialect.dbapi.sqlite_version_info >= (3, 38):  # ->> since 3.38
+            connection.execute(_SUCCEEDED_SQLITE, {"now": now, "rows": json.dumps(ok)})
+        else:
+            connection.execute(_SUCCEEDED, [{"delivery_id": delivery_id, "now": now, "code": code, "latency": latency}
+                                            for delivery_id, code, latency in ok])
+    done = {row[0] for row in ok}
     for delivery_id, answer in outcomes:
         if delivery_id not in done:
             settle(ctx, delivery_id, answer, now)

@@ -13,6 +13,7 @@ class Doorbell:
     def __init__(self):
         self._event = threading.Event()
         self.rung_at = 0.0
+        self.join = None  # while a sender runs in this process: its round, joined by the consumer's transaction
 
     def ring(self) -> None:
         self.rung_at = time.monotonic()

@@ -13,9 +13,10 @@ import base64
 import binascii
 import fnmatch
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from crm_common import scope
@@ -74,57 +75,64 @@ def _occurred(envelope: dict) -> datetime:
 
 _KEPT = select(FeedEvent.__table__.c.event_id).where(
     FeedEvent.__table__.c.event_id.in_(bindparam("event_ids", expanding=True)))
+_INSERT = insert(FeedEvent.__table__)
 _TAKE_SEQS = (update(FeedCounter.__table__).where(FeedCounter.__table__.c.id == 1)
               .values(value=FeedCounter.__table__.c.value + bindparam("count"))
               .returning(FeedCounter.__table__.c.value))
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """An event just kept in the feed, at its place: what the fan-out needs (not an ORM object)."""
+    seq: int
+    event_id: str
+    type: str
+    envelope: dict
+
+
 def record(session: Session, envelope: dict) -> FeedEvent | None:
-    """Keep one event in the feed at the next place (`record_many`); None when its id was already kept."""
-    return record_many(session, [envelope])[0]
+    """Keep one event in the feed at the next place (`record_many`): its row, or None when its id was already
+    kept. (The consumer keeps its batches with `record_many`, which loads no row.)"""
+    kept = record_many(session, [envelope])[0]
+    return None if kept is None else session.get(FeedEvent, kept.seq)
 
 
-def record_many(session: Session, envelopes: list[dict]) -> list[FeedEvent | None]:
+def record_many(session: Session, envelopes: list[dict]) -> list[Kept | None]:
     """Keep events in the feed at the next places, in the order given (once: the service's inbox skips a
     repeat, and an event id already kept is left as it is: None in its place). Call it last in the transaction,
     or at least know that the counter row stays locked until commit. Three statements for any number of
     events: the lookup of the ids already kept, the counter moved on by their number (its lock held until
-    commit: places become visible in order), and the rows, written when the transaction flushes."""
-    kept_now = _kept_in(session)
-    ids = [e["event_id"] for e in envelopes if e["event_id"] not in kept_now]
-    kept = set(session.execute(_KEPT, {"event_ids": list(set(ids))}).scalars()) if ids else set()
+    commit: places become visible in order), and one insert of the rows (Core, no unit of work)."""
+    if not envelopes:
+        return []
+    ids = list({e["event_id"] for e in envelopes})
+    session.flush()  # Core statements do not autoflush: an event kept through the ORM in this transaction counts
+    connection = session.connection()
+    kept = set(connection.execute(_KEPT, {"event_ids": ids}).scalars())
     new = []  # the places in `envelopes` of the events to keep
     for place, envelope in enumerate(envelopes):
-        if envelope["event_id"] in kept or envelope["event_id"] in kept_now:
-            continue
-        kept_now.add(envelope["event_id"])
-        new.append(place)
-    rows: list[FeedEvent | None] = [None] * len(envelopes)
+        if envelope["event_id"] not in kept:
+            kept.add(envelope["event_id"])
+            new.append(place)
+    rows: list[Kept | None] = [None] * len(envelopes)
     if not new:
         return rows
     last, received = _take_seqs(session, len(new)), utcnow()
+    values = []
     for seq, place in enumerate(new, start=last - len(new) + 1):
         envelope = envelopes[place]
         data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
-        rows[place] = FeedEvent(seq=seq, event_id=envelope["event_id"], type=envelope["type"],
-                                producer=envelope.get("producer"), occurred_at=_occurred(envelope),
-                                received_at=received, envelope=envelope, **_scope_of(data))
-        session.add(rows[place])
+        values.append({"seq": seq, "event_id": envelope["event_id"], "type": envelope["type"],
+                       "producer": envelope.get("producer"), "occurred_at": _occurred(envelope),
+                       "received_at": received, "envelope": envelope, **_scope_of(data)})
+        rows[place] = Kept(seq, envelope["event_id"], envelope["type"], envelope)
+    connection.execute(_INSERT, values)
     return rows
-
-
-def _kept_in(session: Session) -> set:
-    """The event ids this transaction kept (not yet flushed, so the lookup does not see them)."""
-    transaction = session.get_transaction()
-    kept = session.info.get("crm_feed_kept")
-    if kept is None or kept[0] is not transaction:
-        kept = session.info["crm_feed_kept"] = (transaction, set())
-    return kept[1]
 
 
 def _take_seqs(session: Session, count: int) -> int:
     """Move the counter on by `count`; the last place taken (the places are the `count` up to it)."""
-    last = session.execute(_TAKE_SEQS, {"count": count}).scalar()
+    last = session.connection().execute(_TAKE_SEQS, {"count": count}).scalar()
     if last is None:  # the first events ever: the row is made (a racing first writer fails its insert and retries)
         session.add(FeedCounter(id=1, value=count))
         session.flush()
