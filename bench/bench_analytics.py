@@ -10,7 +10,8 @@ transactions of BENCH_ANALYTICS_TX events; beside each, in the same run, a bare 
 (as the stream applied them before) into a database of their own. Then each figure's domain query (the SQL a
 route runs, without HTTP and RPC) BENCH_ANALYTICS_RUNS times as an admin and as a rep: p50 and p99 (target
 p50 <= 200 ms, p99 <= 1 s); then a rebuild of the whole log (`rebuild.run`, the job): events per second. The
-lag from a producer's commit is bench_analytics_lag.py.
+lag from a producer's commit is bench_analytics_lag.py. BENCH_ANALYTICS_RUNS=0 and
+BENCH_ANALYTICS_REBUILD=0 leave out the figures and the rebuild (the projection's ratio alone).
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ OPPS = int(os.environ.get("BENCH_ANALYTICS_OPPORTUNITIES", os.environ.get("BENCH
 EVENTS = int(os.environ.get("BENCH_ANALYTICS_EVENTS", str(OPPS * 10)))
 SINGLE = int(os.environ.get("BENCH_ANALYTICS_SINGLE", "2000"))
 TX = int(os.environ.get("BENCH_ANALYTICS_TX", "500"))
-RUNS = int(os.environ.get("BENCH_ANALYTICS_RUNS", "15"))
+RUNS = int(os.environ.get("BENCH_ANALYTICS_RUNS", "15"))  # 0: no figures
+REBUILD = os.environ.get("BENCH_ANALYTICS_REBUILD", "1") != "0"  # 0: no rebuild (the projection's figures alone)
 OWNERS = [str(uuid.UUID(int=n + 1)) for n in range(200)]
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 STAGES = ("prospecting", "qualification", "proposal", "negotiation")
@@ -144,7 +146,7 @@ def main() -> int:
                  "marketing": (marketing_figures.marketing, q),
                  "rfm": (intelligence.rfm, c.FigureQuery().load({"to": "2026-12-31"}))}
         figures = make_engine(url, pool_size=1)  # one connection: the CPU its backend spends is the figures'
-        for name, (fn, query) in calls.items():
+        for name, (fn, query) in (calls.items() if RUNS > 0 else ()):
             for who, actor in (("admin", admin), ("rep", rep)):
                 times, cpu = [], _Cpu(figures)
 
@@ -158,6 +160,9 @@ def main() -> int:
                 print(f"{name:20} as {who:5}: p50 {percentile(times, 50):8.1f} ms  p99 {percentile(times, 99):8.1f} ms"
                       f"  (target p50 <= 200, p99 <= 1000; wall, loaded); CPU a call {cpu.total() / RUNS * 1000:6.1f} ms")
         figures.dispose()
+        if not REBUILD:
+            engine.dispose()
+            return 0
         with engine.begin() as conn:
             job = jobs.create(conn, Base.metadata, rebuild.KIND, payload={}, total=count, actor=SYSTEM)
         started = time.perf_counter()

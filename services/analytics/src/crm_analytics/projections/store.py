@@ -40,7 +40,7 @@ class Store:
 
     @staticmethod
     def _key(table, row) -> tuple:
-        return tuple(row[c.name] for c in table.primary_key.columns)
+        return tuple(row[n] for n in _primary_key(table))
 
     def load(self, name: str, ids) -> None:
         """Read the rows of `ids` (first primary-key column) of model `name`; those absent are known absent."""
@@ -81,7 +81,7 @@ class Store:
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
         table = self._table(name)
-        k = tuple(key[c.name] for c in table.primary_key.columns)
+        k = tuple(key[n] for n in _primary_key(table))
         cache = self._rows.setdefault(name, {})
         if k not in cache:
             row = self.conn.execute(select(table).where(*[table.c[c] == v for c, v in key.items()])).mappings().first()
@@ -115,7 +115,7 @@ class Store:
 
     def remove(self, name: str, key: dict) -> None:
         table = self._table(name)
-        k = tuple(key[c.name] for c in table.primary_key.columns)
+        k = tuple(key[n] for n in _primary_key(table))
         if name == "opportunities":
             self.get(name, key)  # its row as read: the sums take it off
         self._rows.setdefault(name, {})[k] = None
@@ -269,16 +269,24 @@ def _processor(type_, dialect):
     return lambda value: value if value is None or value.tzinfo is timezone.utc else process(value)
 
 
+_COLUMNS: dict = {}  # table name -> [(column name, its scalar default or None)]
+_KEYS: dict = {}  # table name -> its primary key's column names
+
+
+def _primary_key(table) -> tuple:
+    names = _KEYS.get(table.name)
+    if names is None:
+        names = _KEYS[table.name] = tuple(c.name for c in table.primary_key.columns)
+    return names
+
+
 def _full(table, row: dict) -> dict:
     """Every column of `row` (what it lacks: the column's default, else None), for a bulk statement."""
-    out = {}
-    for column in table.columns:
-        if column.name in row:
-            out[column.name] = row[column.name]
-        else:
-            default = column.default.arg if column.default is not None and column.default.is_scalar else None
-            out[column.name] = default
-    return out
+    columns = _COLUMNS.get(table.name)
+    if columns is None:
+        columns = _COLUMNS[table.name] = [
+            (c.name, c.default.arg if c.default is not None and c.default.is_scalar else None) for c in table.columns]
+    return {name: row[name] if name in row else default for name, default in columns}
 
 
 def _upsert(dialect, table):
