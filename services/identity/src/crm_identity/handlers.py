@@ -50,14 +50,8 @@ SUBSCRIBES = topology.ALL  # the audit trail records every event (pyproject: crm
 
 
 def audit_event(ctx: Context, envelope: dict) -> None:
-    """Every event lands in the audit trail first."""
+    """Every event lands in the audit trail first (`event_stream(HANDLERS, every=audit_event)`)."""
     audit.record_event(ctx.session, envelope)
-
-
-def audit_events(ctx: Context, envelopes: list[dict]) -> None:
-    """The events of a transaction land in the audit trail first, together (`event_stream(HANDLERS,
-    every_batch=audit_events)`: one insert for a batch's entries, before each is applied)."""
-    audit.record_events(ctx.session, envelopes)
 
 
 def dispatch(ctx: Context, envelope: dict) -> bool:

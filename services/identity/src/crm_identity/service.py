@@ -21,8 +21,7 @@ passwords.prepare_dummy()
 class IdentityService(KernelService):
     name = "identity"
     db = Database(Base.metadata)
-    # every event audited (a batch's entries in one insert), some applied
-    on_event = event_stream(handlers.HANDLERS, every_batch=handlers.audit_events, batch=True)
+    on_event = event_stream(handlers.HANDLERS, every=handlers.audit_event, batch=True)  # every event audited, some applied
 
     # signing in (keyword client_ip), and the caller's own account (keyword session_id on logout)
     login = entrypoint(c.LOGIN, auth.login)

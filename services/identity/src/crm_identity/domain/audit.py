@@ -34,25 +34,8 @@ def _insert():
 
 
 def record_event(session: Session, envelope: dict) -> dict | None:
-    """The audit entry of an event, or None (see `record_events`)."""
-    entry = _entry(session, envelope)
-    if entry is not None:
-        session.connection().execute(_insert(), entry)
-    return entry
-
-
-def record_events(session: Session, envelopes: list[dict]) -> list[dict]:
-    """The audit entries of the events of one transaction, their rows inserted together (one statement, not one
-    per event); the events naming no audited change leave none."""
-    entries = [entry for entry in (_entry(session, envelope) for envelope in envelopes) if entry is not None]
-    if entries:
-        session.connection().execute(_insert(), entries)
-    return entries
-
-
-def _entry(session: Session, envelope: dict) -> dict | None:
-    """The audit entry's row of an event, for the caller to insert (no ORM object, which nothing reads back here),
-    or None when its envelope names no audited change (entity and action).
+    """The audit entry of an event (its row, inserted at once: no ORM object, which nothing reads back here), or
+    None when its envelope names no audited change (entity and action).
 
     A batch event (its data lists `ids`, e.g. `sales.leads_imported.v1`) gets one entry per id, inserted at
     once (and None is returned): the first entry keeps the event's id, the others have none (the column is
@@ -75,6 +58,7 @@ def _entry(session: Session, envelope: dict) -> dict | None:
              "changed_fields": [str(f) for f in changed] if isinstance(changed, list) else [],
              "request_id": envelope.get("request_id"), "client_ip": actor.get("client_ip"),
              "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
+    session.connection().execute(_insert(), entry)
     merged = data.get("merged_ids")
     if isinstance(merged, list):
         _record_batch(session, envelope, entity, "delete", [str(i) for i in merged if i], actor,
