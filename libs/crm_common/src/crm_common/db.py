@@ -198,7 +198,7 @@ def _record_insert(model) -> tuple:
     columns = []
     for prop in mapper.column_attrs:
         column = prop.columns[0]
-        if column.table is not table or column.server_default is not None:
+        if getattr(column, "table", None) is not table or getattr(column, "server_default", None) is not None:
             raise TypeError(f"insert_record: {model.__name__}.{prop.key} is not a plain column of its table")
         default = column.default
         if default is not None and not (default.is_callable or default.is_scalar):
