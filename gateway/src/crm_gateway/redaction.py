@@ -12,9 +12,10 @@ import json
 import logging
 import os
 import re
+import traceback
 from datetime import datetime, timezone
 
-from gunicorn.glogging import Logger
+from gunicorn.glogging import Logger, SafeAtoms
 
 REDACTED = "[redacted]"
 # each pattern's group 1 is the secret; its marker, text that every match holds, is looked for first (a
@@ -53,6 +54,19 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingAtoms(SafeAtoms):
+    """gunicorn's atoms of an access line (SafeAtoms: '-' for a missing one, double quotes escaped), each redacted
+    when the format reads it: the format names ten atoms of the dozens gunicorn makes (every request and
+    response header, every environ value), so the others are never redacted for nothing."""
+
+    def __init__(self, atoms):
+        dict.__init__(self, atoms)  # as they are: redacted, then escaped, on reading
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return redact(value).replace('"', '\\"') if isinstance(value, str) else value
+
+
 class RedactingLogger(Logger):
     """gunicorn's logger with the secrets of URL paths redacted from the access and error logs."""
 
@@ -66,10 +80,16 @@ class RedactingLogger(Logger):
         return {key: redact(value) for key, value in atoms.items()}
 
     def access(self, resp, req, environ, request_time):
-        """With CRM_LOG_FORMAT=json, one JSON object per request (the same redacted atoms); else gunicorn's."""
-        if os.environ.get("CRM_LOG_FORMAT", "text") != "json":
-            return super().access(resp, req, environ, request_time)
+        """With CRM_LOG_FORMAT=json, one JSON object per request (the same redacted atoms); else gunicorn's line,
+        each atom the format names redacted as it is read (RedactingAtoms)."""
         if not self.access_log_enabled:
+            return None
+        if os.environ.get("CRM_LOG_FORMAT", "text") != "json":
+            try:
+                self.access_log.info(self.cfg.access_log_format,
+                                     RedactingAtoms(super().atoms(resp, req, environ, request_time)))
+            except Exception:
+                self.error(traceback.format_exc())
             return None
         atoms = self.atoms(resp, req, environ, request_time)
         entry = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "INFO",

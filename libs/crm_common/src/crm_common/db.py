@@ -9,10 +9,11 @@ import uuid
 import weakref
 from datetime import datetime, timezone
 
-from sqlalchemy import String, Table, bindparam, create_engine, event, text
+from sqlalchemy import String, Table, bindparam, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_common import tables
 from crm_common.types import UTCDateTime
@@ -186,6 +187,50 @@ def insert_or_skip(table: Table, conflict: tuple[str, ...]):
     sql = (f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(":" + name for name in names)}) '
            f'ON CONFLICT ({", ".join(chr(34) + name + chr(34) for name in conflict)}) DO NOTHING')
     return text(sql).bindparams(*[bindparam(column.name, type_=column.type) for column in table.columns])
+
+
+@functools.lru_cache(maxsize=None)
+def _record_insert(model) -> tuple:
+    """The INSERT of every column of `model`'s table, and per column (attribute, column key, its Python-side
+    default or None, whether it is the version counter). Built once per model."""
+    mapper = inspect(model)
+    table = mapper.local_table
+    columns = []
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if getattr(column, "table", None) is not table or getattr(column, "server_default", None) is not None:
+            raise TypeError(f"insert_record: {model.__name__}.{prop.key} is not a plain column of its table")
+        default = column.default
+        if default is not None and not (default.is_callable or default.is_scalar):
+            raise TypeError(f"insert_record: {model.__name__}.{prop.key} has a default SQL expression")
+        keeps_none = bool(getattr(column.type, "should_evaluate_none", False))  # JSON: None is JSON null
+        if keeps_none and default is None:
+            raise TypeError(f"insert_record: {model.__name__}.{prop.key} stores None as JSON null and has no default")
+        columns.append((prop.key, column.key, default, column is mapper.version_id_col, keeps_none))
+    return table.insert(), tuple(columns)
+
+
+def insert_record(session, record) -> None:
+    """Insert a new ORM object's row with one prepared Core INSERT on the session's connection, instead of
+    `session.add` and the unit of work's flush: its Python-side defaults (id, timestamps, `default=`) and its
+    version (1) are filled in on the object first, as a flush would (a JSON attribute set to None stays None,
+    stored as JSON null, as the ORM stores it), so what is read back from it is what the row holds;
+    then the object joins the session as a flush leaves it (persistent and clean: a later change to it is an
+    UPDATE). A model with server-side defaults or SQL expression defaults is refused (TypeError)."""
+    statement, columns = _record_insert(type(record))
+    state = record.__dict__
+    values = {}
+    for attribute, key, default, is_version, keeps_none in columns:
+        value = state.get(attribute)
+        if value is None and (default is not None or is_version) and not (keeps_none and attribute in state):
+            value = 1 if is_version else (default.arg(None) if default.is_callable else default.arg)
+            setattr(record, attribute, value)
+        elif attribute not in state:  # NULL: loaded as such (not expired, which would read the row again)
+            set_committed_value(record, attribute, None)
+        values[key] = value
+    session.connection().execute(statement, values)
+    make_transient_to_detached(record)  # then in the session as a flush leaves it: persistent, nothing to write
+    session.add(record)
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -23,12 +23,13 @@ answers with the first's stored answer.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from kombu.utils.json import dumps, loads
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from crm_common import tables
 from crm_common.context import Actor
@@ -57,16 +58,25 @@ def owner_of(actor: Actor) -> str:
     return str(actor.user_id or (f"key:{actor.api_key_id}" if actor.api_key_id else None) or actor.kind)[:64]
 
 
+@functools.lru_cache(maxsize=None)
+def _statements(table) -> dict:
+    """The find, drop and keep statements of a service's table, built once (their values are bound
+    parameters): a statement built per call works out its cache key again each time."""
+    mine = (table.c.owner_id == bindparam("o"), table.c.key == bindparam("k"))
+    return {"find": select(table.c.method, table.c.fingerprint, table.c.answer, table.c.created_at).where(*mine),
+            "drop": delete(table).where(*mine),
+            "keep": insert(table)}
+
+
 def find(session, metadata, owner: str, call: Idempotent, method: str):
     """The answer kept for the owner's key, or MISSING; a 422 when the key was used for another request."""
-    table = metadata.tables[tables.IDEMPOTENCY]
-    mine = (table.c.owner_id == owner, table.c.key == call.key)
-    row = session.connection().execute(select(table.c.method, table.c.fingerprint, table.c.answer,
-                                              table.c.created_at).where(*mine)).first()
+    statements = _statements(metadata.tables[tables.IDEMPOTENCY])
+    mine = {"o": owner, "k": call.key}
+    row = session.connection().execute(statements["find"], mine).first()
     if row is None:
         return MISSING
     if row.created_at < utcnow() - TTL:  # past its day: the key is free again
-        session.connection().execute(delete(table).where(*mine))
+        session.connection().execute(statements["drop"], mine)
         return MISSING
     if row.method != method or row.fingerprint != call.fingerprint:
         raise ServiceError("validation_failed", "this Idempotency-Key was used with a different request",
@@ -76,10 +86,9 @@ def find(session, metadata, owner: str, call: Idempotent, method: str):
 
 def keep(session, metadata, owner: str, call: Idempotent, method: str, answer) -> None:
     """Insert the key with its answer in the session's transaction (a key taken meanwhile: IntegrityError)."""
-    table = metadata.tables[tables.IDEMPOTENCY]
-    session.connection().execute(insert(table).values(
-        owner_id=owner, key=call.key, method=method, fingerprint=call.fingerprint, answer=dumps(answer),
-        created_at=utcnow()))
+    session.connection().execute(_statements(metadata.tables[tables.IDEMPOTENCY])["keep"], {
+        "owner_id": owner, "key": call.key, "method": method, "fingerprint": call.fingerprint,
+        "answer": dumps(answer), "created_at": utcnow()})
 
 
 def purge(engine, metadata) -> int:

@@ -130,8 +130,8 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     alternatives each is paged on its own, by the index that starts with its column, and the pages merged
     (a row that meets two once): one OR would match and sort every visible row for each page (a team's
     leads). The merged pages hold the page: each of its rows is among the first of every alternative it meets.
-    A JSON column is read as its text and decoded here, an empty object or list (most rows' custom fields and
-    tags) without the JSON decoder (the driver's or SQLAlchemy's decoding was a quarter of a page's CPU)."""
+    A JSON column is read as its text and decoded here, an empty object or list or JSON null (most rows' custom
+    fields and tags) without the JSON decoder (the driver's or SQLAlchemy's decoding was a quarter of a page's CPU)."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     if key not in sortable:
@@ -157,7 +157,7 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
         for row in rows:
             text = row[name]
             if text is not None:
-                row[name] = {} if text == "{}" else [] if text == "[]" else json.loads(text)
+                row[name] = _EMPTY_JSON[text]() if text in _EMPTY_JSON else json.loads(text)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -166,6 +166,9 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
             value = value.replace(tzinfo=timezone.utc)
         next_cursor = encode_cursor(value, rows[-1]["id"])
     return rows, next_cursor
+
+
+_EMPTY_JSON = {"{}": dict, "[]": list, "null": lambda: None}  # JSON null: a JSON attribute set to None
 
 
 @functools.lru_cache(maxsize=None)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import sys
@@ -16,7 +17,7 @@ from kombu import Connection
 from kombu.pools import producers
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
-from nameko.exceptions import UnserializableValueError, serialize
+from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc
 
 from crm_common import acks, bus, callers, dumping  # noqa: F401 - acks: nameko's acks on a dropped socket; bus: kombu tuning
@@ -120,6 +121,17 @@ class SignedRpc(Rpc):
             log.warning("refused a call to %s: %s", self.target, exc.detail)
             raise
         super().handle_message(body, message)
+
+    def check_signature(self, args, kwargs):
+        """nameko's check that the call's arguments fit the method, with the method's signature worked out once
+        (nameko's `inspect.getcallargs` works it out again on every call)."""
+        signature = self.__dict__.get("_signature")
+        if signature is None:
+            signature = self._signature = inspect.signature(getattr(self.container.service_cls, self.method_name))
+        try:
+            signature.bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise IncorrectSignature(str(exc)) from None
 
 
 @functools.lru_cache(maxsize=None)

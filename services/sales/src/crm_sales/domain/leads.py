@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, or_, select
 import crm_sales_contracts as c
 from crm_common import scope
 from crm_common.context import Actor
-from crm_common.db import utcnow
+from crm_common.db import insert_record, utcnow
 from crm_common.errors import ServiceError, validation
 from crm_sales.domain import accounts, assignment, checks, contacts, opportunities, records, users
 from crm_sales.models import Account, Contact, Lead
@@ -49,19 +49,24 @@ def event_data(lead: Lead) -> dict:
 
 
 MAX_DUPLICATES = 20
+DUPLICATE_COLUMNS = (Lead.id, Lead.email, Lead.phone, Lead.company_key, Lead.company, Lead.last_name, Lead.status,
+                     Lead.owner_id, Lead.team_id, Lead.territory_id)
 
 
 def find_duplicates(session, email: str | None, phone: str | None, company: str | None, last_name: str | None,
-                    exclude_id: str | None = None) -> list[tuple[Lead, list[str]]]:
+                    exclude_id: str | None = None) -> list[tuple[object, list[str]]]:
     """Live leads with the same email, the same phone, or the same company and last name (the first
-    MAX_DUPLICATES, oldest first), each with what matched."""
+    MAX_DUPLICATES, oldest first), each with what matched: rows of DUPLICATE_COLUMNS (what a conflict names
+    and its scope check reads), not ORM objects."""
     company_key, last = checks.key(company), (last_name or "").strip().lower()
     if not (email or phone or (company_key and last)):
         return []
     query = _duplicates_query(bool(email), bool(phone), bool(company_key and last), bool(exclude_id))
+    if session.new or session.dirty:  # what the ORM's autoflush would write first
+        session.flush()
     found = []
-    for lead in session.execute(query, {"email": email, "phone": phone, "company_key": company_key, "last": last,
-                                        "exclude_id": exclude_id}).scalars():
+    for lead in session.connection().execute(query, {"email": email, "phone": phone, "company_key": company_key,
+                                                     "last": last, "exclude_id": exclude_id}):
         matched = [name for name, hit in (
             ("email", email and lead.email == email), ("phone", phone and lead.phone == phone),
             ("company", company_key and lead.company_key == company_key)) if hit]
@@ -80,13 +85,13 @@ def _duplicates_query(by_email: bool, by_phone: bool, by_name: bool, excluding: 
         conditions.append(Lead.phone == bindparam("phone"))
     if by_name:
         conditions.append(and_(Lead.company_key == bindparam("company_key"), Lead.last_name.ilike(bindparam("last"))))
-    query = select(Lead).where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
+    query = select(*DUPLICATE_COLUMNS).where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
     if excluding:
         query = query.where(Lead.id != bindparam("exclude_id"))
     return query.order_by(Lead.created_at).limit(MAX_DUPLICATES)
 
 
-def duplicate_conflict(actor: Actor, found: list[tuple[Lead, list[str]]]) -> ServiceError:
+def duplicate_conflict(actor: Actor, found: list[tuple[object, list[str]]]) -> ServiceError:
     """The 409 of a create that found duplicates: those the caller may read are listed; the others are only
     counted (`hidden_duplicates`), so the caller learns that a duplicate exists, not whose it is."""
     visible = [{"id": lead.id, "matched_on": matched, "status": lead.status, "owner_id": lead.owner_id,
@@ -157,8 +162,7 @@ def _create(ctx: Context, data: dict, source: str, link_duplicates: bool) -> Lea
         raise duplicate_conflict(actor, dups)
     lead.duplicate_of_id = dups[0][0].id if dups else None
     assign_new(assigner, actor, lead, data.get("owner_id"))
-    session.add(lead)
-    session.flush()
+    insert_record(session, lead)  # one prepared INSERT, not the unit of work's flush (crm_common.db)
     ctx.emit(c.LEAD_CREATED, event_data(lead))
     if lead.owner_id:
         ctx.emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": None,
