@@ -130,8 +130,8 @@ def main() -> None:
         with Session(engine) as session:
             ok = session.query(Delivery).filter_by(status="succeeded").count()
         print(f"deliveries: {N}, concurrency {CONCURRENCY}, succeeded {ok}")
-        print(f"bare HTTP client:  {bare_rate:8.0f} posts/s (loaded), {bare_cpu:.2f} ms CPU per post")
-        print(f"webhook sender:    {sender_rate:8.0f} deliveries/s (loaded; claim, sign, guard, POST, settle), "
+        print(f"bare HTTP client:  {bare_rate:8.0f} posts/s (wall clock), {bare_cpu:.2f} ms CPU per post")
+        print(f"webhook sender:    {sender_rate:8.0f} deliveries/s (wall clock; claim, sign, guard, POST, settle), "
               f"{sender_cpu:.2f} ms CPU per delivery")
         print(f"ratio sender/bare: {sender_rate / bare_rate:8.2f} (CPU per item, bare/sender: {bare_cpu / sender_cpu:.2f})")
         latency(in_transaction, SendLoop)
@@ -229,7 +229,7 @@ def claim_cost(engine, hook_id: str) -> None:
         conn.execute(Delivery.__table__.update().values(status="succeeded", next_attempt_at=None, attempts=1))
     seed(150, 20_000_000)
     history, taken_history = timed("history")
-    print(f"claim of 150 (loaded): {small:.1f} ms with 150 due ({taken_small} taken); {large:.1f} ms with "
+    print(f"claim of 150: {small:.1f} ms with 150 due ({taken_small} taken); {large:.1f} ms with "
           f"{BACKLOG:,} due ({taken_large} taken): ratio {large / small:.1f}; {history:.1f} ms with 150 due after "
           f"{BACKLOG:,} delivered ({taken_history} taken): ratio {history / small:.1f}")
     with engine.begin() as conn:  # the history gone; BACKLOG queued for a webhook, paused since, then 150 due
@@ -247,7 +247,7 @@ def claim_cost(engine, hook_id: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE webhook_deliveries" if engine.dialect.name == "postgresql" else "ANALYZE")
     paused, taken_paused = timed("paused")
-    print(f"claim of 150 with {BACKLOG:,} waiting for a paused webhook (loaded): {paused:.1f} ms ({taken_paused} "
+    print(f"claim of 150 with {BACKLOG:,} waiting for a paused webhook: {paused:.1f} ms ({taken_paused} "
           f"taken): ratio {paused / small:.1f}; CPU a claim: {cpu['small']:.1f} ms with 150 due, {cpu['large']:.1f} "
           f"with {BACKLOG:,} due, {cpu['history']:.1f} after the history, {cpu['paused']:.1f} beside the paused "
           f"backlog: ratio {cpu['paused'] / cpu['small']:.1f}")
