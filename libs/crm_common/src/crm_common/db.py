@@ -159,8 +159,11 @@ _readers_lock = threading.Lock()
 
 def reader(engine: Engine) -> Engine:
     """The engine of read-only transactions on `engine`'s database (UnitOfWork.read). SQLite: a pool of
-    its own whose connections refuse writes and never take the write lock. PostgreSQL: the same pool,
-    each transaction BEGIN READ ONLY (psycopg2's readonly, reset when a connection goes back)."""
+    its own whose connections refuse writes and never take the write lock. PostgreSQL: a pool of its own
+    whose sessions are read-only (default_transaction_read_only) and in autocommit: a read is its one
+    statement, without a BEGIN and a ROLLBACK around it (two round trips more, each a wake-up of the
+    database and of the service). At READ COMMITTED, PostgreSQL's default, each statement of a
+    transaction reads a snapshot of its own anyway, so a read of several statements sees the same."""
     found = _readers.get(engine)
     if found is None:
         with _readers_lock:
@@ -171,7 +174,8 @@ def reader(engine: Engine) -> Engine:
                 elif is_sqlite(engine):
                     found = make_engine(engine.url.render_as_string(hide_password=False), read_only=True)
                 else:
-                    found = engine.execution_options(postgresql_readonly=True)
+                    found = make_engine(engine.url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT",
+                                        connect_args={"options": "-c default_transaction_read_only=on"})
                 _readers[engine] = found
     return found
 
