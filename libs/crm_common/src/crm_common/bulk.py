@@ -1,4 +1,5 @@
-"""Bulk inserts of many rows in the caller's transaction: COPY on PostgreSQL, a multi-row INSERT elsewhere.
+"""Bulk inserts of many rows in the caller's transaction: COPY on PostgreSQL, a multi-row INSERT elsewhere
+(`insert_rows`, `prepare`); and `rows_insert` for small batches of rows given as lists.
 
 COPY skips what an INSERT costs per row on the server (parsing and planning a statement, a bind value
 per column). Rows go through each column's own bind processing (UTC datetimes, JSON) and Python-side
@@ -12,6 +13,7 @@ sees psycopg2 without its callback.
 """
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -130,3 +132,50 @@ def _escaped(text: str) -> str:
     if "\x00" in text:
         raise ValueError("text with a NUL character cannot be stored")
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class RowsInsert:
+    """An insert of many rows of one table, for one dialect, below the Core's per-row bind processing (an
+    automation run has 26 columns and an event gives several runs): for small batches in a hot transaction,
+    where a COPY (`prepare`) costs more than it saves. Rows are lists in the table's column order; each
+    column's own bind processor is applied only where it has one, once per distinct value object in the call
+    (the runs of an event share their timestamps and texts), then one executemany of tuples (SQLite) or
+    multi-row VALUES statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
+
+    CHUNK = 200
+
+    def __init__(self, table, dialect):
+        self.columns = tuple(column.name for column in table.columns)
+        self.processors = [(i, processor) for i, processor in
+                           enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
+                           if processor is not None]
+        preparer = dialect.identifier_preparer
+        self.head = (f"INSERT INTO {preparer.format_table(table)} "
+                     f"({', '.join(preparer.quote(column.name) for column in table.columns)}) VALUES ")
+        self.qmark = dialect.paramstyle == "qmark"
+        self.one = "(" + ", ".join(["?" if self.qmark else "%s"] * len(table.columns)) + ")"
+
+    def __call__(self, conn, rows: list[list]) -> None:
+        done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
+        for row in rows:
+            for i, processor in self.processors:
+                value = row[i]
+                if value is not None:  # None stays None (NULL) through every processor here
+                    out = done.get(id(value), done)
+                    if out is done:
+                        out = done[id(value)] = processor(value)
+                    row[i] = out
+        if self.qmark:
+            conn.exec_driver_sql(self.head + self.one, [tuple(row) for row in rows])
+            return
+        for start in range(0, len(rows), self.CHUNK):
+            chunk = rows[start:start + self.CHUNK]
+            conn.exec_driver_sql(self.head + ", ".join([self.one] * len(chunk)),
+                                 tuple(value for row in chunk for value in row))
+
+
+@functools.lru_cache(maxsize=None)
+def rows_insert(table, dialect) -> RowsInsert:
+    """`RowsInsert` of a table (as it is declared: a caller that gives a JSON column as text declares it Text),
+    built once per dialect."""
+    return RowsInsert(table, dialect)

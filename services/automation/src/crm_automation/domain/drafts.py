@@ -11,6 +11,7 @@ import operator
 from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
 
+from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
 from crm_automation import clock
@@ -170,52 +171,6 @@ class Ended:
         row[_CONDITIONS] = json.dumps(self.conditions) if self.conditions else _EMPTY_LIST
         row[_LOG] = json.dumps(self.log)
         return row
-
-
-class RowsInsert:
-    """An insert of many rows of one table, for one dialect, below the Core's per-row bind processing (a run has
-    26 columns and an event gives several runs): rows are lists in the table's column order; each column's own
-    bind processor is applied only where it has one, once per distinct value object in the call (the runs of an
-    event share their timestamps and texts), then one executemany of tuples (SQLite) or multi-row VALUES
-    statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
-
-    CHUNK = 200
-
-    def __init__(self, table, dialect):
-        self.columns = tuple(column.name for column in table.columns)
-        self.processors = [(i, processor) for i, processor in
-                           enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
-                           if processor is not None]
-        preparer = dialect.identifier_preparer
-        self.head = (f"INSERT INTO {preparer.format_table(table)} "
-                     f"({', '.join(preparer.quote(column.name) for column in table.columns)}) VALUES ")
-        self.qmark = dialect.paramstyle == "qmark"
-        self.one = "(" + ", ".join(["?" if self.qmark else "%s"] * len(table.columns)) + ")"
-
-    def __call__(self, conn, rows: list[list]) -> None:
-        done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
-        for row in rows:
-            for i, processor in self.processors:
-                value = row[i]
-                if value is not None:  # None stays None (NULL) through every processor here
-                    out = done.get(id(value), done)
-                    if out is done:
-                        out = done[id(value)] = processor(value)
-                    row[i] = out
-        if self.qmark:
-            conn.exec_driver_sql(self.head + self.one, [tuple(row) for row in rows])
-            return
-        for start in range(0, len(rows), self.CHUNK):
-            chunk = rows[start:start + self.CHUNK]
-            conn.exec_driver_sql(self.head + ", ".join([self.one] * len(chunk)),
-                                 tuple(value for row in chunk for value in row))
-
-
-@functools.lru_cache(maxsize=None)
-def rows_insert(table, dialect) -> RowsInsert:
-    """`RowsInsert` of a table (as it is declared: `_statements()["runs"].table` for the runs, whose JSON
-    columns are given as text), built once per dialect."""
-    return RowsInsert(table, dialect)
 
 
 class Batch:

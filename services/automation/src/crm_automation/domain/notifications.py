@@ -12,10 +12,10 @@ from email.message import EmailMessage
 from sqlalchemy import bindparam, func, insert, select, update
 
 from crm_common import config, paging
+from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.errors import ServiceError
 from crm_automation import clock
-from crm_automation.domain.drafts import rows_insert
 from crm_automation.models import Notification, NotificationPreference, UserAddress
 from crm_automation_contracts import notifications as c
 
@@ -80,7 +80,7 @@ def gathered(session):
     gathering = session.info[_GATHERED] = _Gathered()
     try:
         yield
-        if gathering.rows:  # in one executemany of lists, below the Core's per-row processing (drafts.RowsInsert)
+        if gathering.rows:  # in one executemany of lists, below the Core's per-row processing (bulk.RowsInsert)
             conn = session.connection()
             insert_ = rows_insert(Notification.__table__, conn.dialect)
             insert_(conn, [[row[name] for name in insert_.columns] for row in gathering.rows])
