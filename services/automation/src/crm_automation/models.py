@@ -73,6 +73,26 @@ class WorkflowRun(IdMixin, TimestampMixin, Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class EndedRuns(Base):
+    """The runs of one event that ended at its intake without acting (skipped on their conditions, or all stopped
+    by the loop guard: past the depth every workflow of the event stops): one row for them all. The run log reads
+    each back as a run (domain.ended); their ids are this row's with the run's place in the last four digits."""
+
+    __tablename__ = "workflow_runs_ended"
+    __table_args__ = (Index("ix_runs_ended_created", "created_at"), Index("ix_runs_ended_record", "record_id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column()  # the runs' start, end and due time alike
+    trigger_event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trigger_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resource: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    record_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # skipped | stopped
+    workflow_ids: Mapped[str] = mapped_column(Text)  # " id1 id2 ": what a workflow's run log looks for
+    runs: Mapped[list] = mapped_column(JSON)  # [[workflow_id, version, conditions' results], ...] in order
+
+
 class WorkflowGeneration(Base):
     """One row: a token that changes with every change of any workflow definition. Each event's intake reads it
     (one primary-key read) and reloads its compiled workflows only when it moved, in every replica alike."""
