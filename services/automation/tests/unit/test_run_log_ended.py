@@ -144,3 +144,18 @@ def test_an_ended_run_is_read_by_its_id_and_is_never_replayed(store, history):
         with pytest.raises(ServiceError) as missing:
             store.tx(run_log.get, unknown)
         assert missing.value.code == "not_found"
+
+
+def test_an_event_that_ends_more_runs_than_a_row_holds_takes_more_rows(store, envelope, monkeypatch):
+    from sqlalchemy import func, select
+
+    from crm_automation.domain import ended
+    from crm_automation.models import EndedRuns
+    monkeypatch.setattr(ended, "PER_ROW", 2)
+    skipping = [define(store, f"never {n}", "X") for n in range(5)]
+    ids = store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "won"))
+    assert len(set(ids)) == 5
+    assert store.tx(lambda ctx: ctx.session.scalar(select(func.count()).select_from(EndedRuns))) == 3
+    assert [store.tx(run_log.get, run_id).workflow_id for run_id in ids] == [wf.id for wf in skipping]
+    listed = everything(store, {"status": "skipped"}, limit=2, sort="created_at")
+    assert sorted(r[0] for r in listed) == sorted(ids) and [r[0] for r in listed] == sorted(r[0] for r in listed)

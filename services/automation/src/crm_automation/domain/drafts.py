@@ -127,31 +127,34 @@ class Draft:
 
 class Trigger:
     """What the runs of one event share: their trigger and context, and the runs of it that ended at the intake
-    (`end`), written together in one row (domain.ended)."""
+    (`end`), written together in one row (domain.ended; one more for each `ended.PER_ROW` runs beyond)."""
 
-    __slots__ = ("context", "event_id", "trigger_type", "resource", "record_id", "depth", "now", "ended", "status",
-                 "_row_id")
+    __slots__ = ("context", "event_id", "trigger_type", "resource", "record_id", "depth", "now", "ended", "status")
 
     def __init__(self, context: dict, event_id, trigger_type, resource, record_id, depth: int, now):
         self.context, self.event_id, self.trigger_type, self.resource = context, event_id, trigger_type, resource
         self.record_id = record_id if isinstance(record_id, str) else None
-        self.depth, self.now, self.ended, self.status, self._row_id = depth, now, [], None, None
+        self.depth, self.now, self.status = depth, now, None
+        self.ended: list[tuple[str, list]] = []  # (row id, its runs)
 
     def end(self, workflow, status: str, results: list) -> Ended:
         """A run of this event that ended here (skipped on its conditions, stopped by the loop guard)."""
-        if self._row_id is None:  # the loop guard stops every run of an event, else its ended runs are skipped
-            self._row_id, self.status = ended.row_id(new_ordered_id()), status
-        self.ended.append((workflow.id, workflow.version, results))
-        return Ended(ended.run_id(self._row_id, len(self.ended)), workflow, status, results)
+        if not self.ended or len(self.ended[-1][1]) == ended.PER_ROW:
+            self.ended.append((ended.row_id(new_ordered_id()), []))
+        # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
+        self.status = status
+        row_id, runs = self.ended[-1]
+        runs.append((workflow.id, workflow.version, results))
+        return Ended(ended.run_id(row_id, len(runs)), workflow, status, results)
 
-    def ended_row(self) -> list:
-        return ended.written(self._row_id, self.now, self.event_id, self.trigger_type, self.resource, self.record_id,
-                             self.depth, self.status, self.ended)
+    def ended_rows(self) -> list[list]:
+        return [ended.written(row_id, self.now, self.event_id, self.trigger_type, self.resource, self.record_id,
+                              self.depth, self.status, runs) for row_id, runs in self.ended]
 
 
 class Ended:
     """A run that ended at its intake without acting (what the caller reads of it: its id, workflow, status and
-    conditions' results); written with the others of its event in one row (`Trigger.ended_row`)."""
+    conditions' results); written with the others of its event in one row (`Trigger.ended_rows`)."""
 
     __slots__ = ("id", "workflow", "status", "conditions")
 
@@ -214,6 +217,7 @@ class Batch:
             serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
             rows_insert(statements["runs"].table, conn.dialect)(conn, [run.values(serialized) for run in self.runs])
         if self.ended:
-            rows_insert(statements["ended"].table, conn.dialect)(conn, [t.ended_row() for t in self.ended])
+            rows = [row for trigger in self.ended for row in trigger.ended_rows()]
+            rows_insert(statements["ended"].table, conn.dialect)(conn, rows)
         self._stored.update(self._now)
         self._now, self.runs, self.ended = {}, [], []

@@ -21,13 +21,13 @@ SKIPPED, STOPPED = "skipped", "stopped"
 STATUSES = (SKIPPED, STOPPED)
 LOOP_DEPTH = 5
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_LAST = 0xFFFF
+PER_ROW = 0xFFFF  # runs in one row (the places four hex digits hold); an event that ends more takes more rows
 
 
 def run_id(row_id: str, place: int) -> str:
     """The id of the run at `place` (from 1) of the row `row_id` (whose last four digits are 0000)."""
-    if not 1 <= place <= _LAST:
-        raise ValueError(f"an event ends at most {_LAST} runs at its intake")
+    if not 1 <= place <= PER_ROW:
+        raise ValueError(f"a row holds at most {PER_ROW} runs")
     return f"{row_id[:-4]}{place:04x}"
 
 
