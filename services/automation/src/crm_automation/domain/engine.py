@@ -1,6 +1,7 @@
 """Which workflows an event starts: the intake of the event stream (every published event, after its source
 committed), in the same transaction as the inbox mark. A matching workflow gets a run row, queued; the
-executor acts on it afterwards (domain.executor), so a rule never runs inside anyone's save.
+executor acts on it afterwards (domain.executor), so a rule never runs inside anyone's save. A run that ends at
+once (skipped on its conditions, stopped by the loop guard) is an entry of its event's row (domain.ended).
 
 Loop guard: an event caused by a workflow's action carries the chain depth in its request id (domain.bus);
 past `LOOP_DEPTH` a matching workflow gets a run that stops at once and says so in its log.
