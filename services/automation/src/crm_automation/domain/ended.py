@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import re
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Text, and_, cast, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm_automation.domain import conditions as conditions_
 from crm_automation.models import EndedRuns, WorkflowRun
@@ -79,6 +80,16 @@ def get(session, id_: str) -> WorkflowRun | None:
     return _runs(row)[place - 1] if place <= len(row.runs) else None
 
 
+def _of_workflow(session, workflow_id: str):
+    """The rows holding a run of this workflow: on PostgreSQL `@>` over the ids as an array, the expression of the
+    GIN index `ix_runs_ended_workflows` (models); elsewhere the text's " <id> " (a scan of the rows)."""
+    column = EndedRuns.__table__.c.workflow_ids
+    if session.get_bind().dialect.name == "postgresql":
+        ids = func.string_to_array(func.btrim(column), literal_column("' '"))
+        return ids.op("@>")(cast(literal([workflow_id], ARRAY(Text)), ARRAY(Text)))
+    return column.contains(f" {workflow_id} ", autoescape=True)
+
+
 def page(session, query: dict, workflow_id: str | None, after, descending: bool, wanted: int) -> list[WorkflowRun]:
     """The first `wanted` ended runs (fewer if there are no more) in the run log's order, after the cursor's
     (created_at, id) if any, filtered as the run log is (workflow, status, record)."""
@@ -92,7 +103,7 @@ def page(session, query: dict, workflow_id: str | None, after, descending: bool,
     if record:
         statement = statement.where(table.c.record_id == record)
     if workflow_id:
-        statement = statement.where(table.c.workflow_ids.contains(f" {workflow_id} ", autoescape=True))
+        statement = statement.where(_of_workflow(session, workflow_id))
     if after is not None:  # the cursor's instant and later (or earlier): the runs after its id are kept below
         statement = statement.where(table.c.created_at <= after[0] if descending else table.c.created_at >= after[0])
     order = (table.c.created_at.desc(), table.c.id.desc()) if descending else (table.c.created_at, table.c.id)
