@@ -76,3 +76,39 @@ def test_a_list_of_events_is_published_in_order_and_confirmed_together(vhost):
             received.append((data["data"]["writer"], data["data"]["seq"]))
             assert message.properties["delivery_mode"] == 2 and message.properties["message_id"] == data["event_id"]
     assert received == [(b, s) for b in range(5) for s in range(20)] + [(5, 0), (5, 1), (5, 2)]
+
+
+def test_a_list_of_events_goes_to_the_socket_in_one_write_large_ones_too(vhost):
+    """The frames of a list's messages are written together (one system call, not one per message), the same
+    bytes in the same order: a message larger than a frame (several frames) among small ones arrives whole."""
+    queue = Queue("publisher-one-write", exchange=events_exchange("probe"), routing_key="#", durable=True)
+    with Connection(vhost.uri) as conn:
+        queue(conn.channel()).declare()
+    publisher = Publisher(vhost.uri, size=1)
+    publisher.publish(envelope("probe", 0, 0))  # the link is open
+    [link] = publisher._links
+    sock = link.conn.connection.transport.sock
+    writes = []
+    real = sock.sendall
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(sock, name)
+
+        def sendall(self, data, *args):
+            writes.append(len(data))
+            return real(data, *args)
+    transport = link.conn.connection.transport
+    transport.sock, transport._write = Counting(), Counting().sendall
+    big = {**envelope("probe", 1, 1), "data": {"writer": 1, "seq": 1, "text": "x" * 300_000}}
+    events = [envelope("probe", 1, 0), big] + [envelope("probe", 1, seq) for seq in range(2, 30)]
+    publisher.publish_all(events)
+    assert len(writes) == 1 and writes[0] > 300_000
+    publisher.close()
+    received = []
+    with Connection(vhost.uri) as conn:
+        channel = conn.channel()
+        while (message := channel.basic_get("publisher-one-write", no_ack=True)) is not None:
+            data = json.loads(message.body)["data"]
+            received.append((data["writer"], data["seq"], len(data.get("text", ""))))
+    assert received == [(0, 0, 0), (1, 0, 0), (1, 1, 300_000)] + [(1, seq, 0) for seq in range(2, 30)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm_automation.domain import engine, notifications, workflows
-from crm_automation.models import Notification, NotificationPreference, RecordSnapshot, WorkflowRun
+from crm_automation.models import EndedRuns, Notification, NotificationPreference, RecordSnapshot, WorkflowRun
 
 LEAD = {"id": "lead-1", "company": "Engines", "status": "new", "owner_id": "rep-1"}
 
@@ -17,8 +17,11 @@ def define(store, name, trigger, **body):
 
 
 def runs(store):
-    return store.tx(lambda ctx: [(r.workflow_id, r.status, r.trigger_event_id) for r in ctx.session.scalars(
-        select(WorkflowRun).order_by(WorkflowRun.created_at, WorkflowRun.id))])
+    """Every run, as the run log lists them (the runs that ended at their intake too)."""
+    from crm_automation.domain import runs as run_log
+    page = store.tx(run_log.page, {"sort": "created_at", "limit": 200})
+    assert page["next_cursor"] is None
+    return [(r.workflow_id, r.status, r.trigger_event_id) for r in page["items"]]
 
 
 def update(envelope, **changes):
@@ -73,7 +76,7 @@ def test_a_batch_gives_the_runs_and_notifications_of_one_by_one_delivery(store, 
     assert len(notes) == 7  # one per succeeded run: boss each time
 
     def wipe(ctx):
-        for model in (WorkflowRun, Notification, RecordSnapshot):
+        for model in (WorkflowRun, EndedRuns, Notification, RecordSnapshot):
             ctx.session.query(model).delete()
     store.tx(wipe)
     fresh = [{**e, "event_id": e["event_id"] + "-again"} for e in events]

@@ -15,7 +15,8 @@ from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
 from crm_automation import clock
-from crm_automation.models import RecordSnapshot, WorkflowRun
+from crm_automation.domain import ended
+from crm_automation.models import EndedRuns, RecordSnapshot, WorkflowRun
 
 COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns)
 JSON_COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns if isinstance(c.type, JSON))
@@ -66,7 +67,9 @@ def _statements() -> dict:
     runs = Table(WorkflowRun.__tablename__, MetaData(), *[_column(c) for c in WorkflowRun.__table__.columns])
     snapshots = RecordSnapshot.__table__
     key = (snapshots.c.resource == bindparam("s_resource")) & (snapshots.c.record_id == bindparam("s_record"))
-    return {"runs": insert(runs),
+    ended_ = EndedRuns.__table__
+    ended_ = Table(ended_.name, MetaData(), *[_column(c) for c in ended_.columns])
+    return {"runs": insert(runs), "ended": insert(ended_),
             "snapshots": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
                 snapshots.c.resource.in_(bindparam("resources", expanding=True)),
                 snapshots.c.record_id.in_(bindparam("records", expanding=True))),
@@ -122,55 +125,41 @@ class Draft:
         return values
 
 
-_AT = {name: i for i, name in enumerate(COLUMNS)}
-_ID, _STATUS, _CONDITIONS, _MET, _LOG = (_AT[n] for n in ("id", "status", "conditions", "conditions_met", "log"))
-_WORKFLOW, _VERSION, _DEFINITION = (_AT[n] for n in ("workflow_id", "workflow_version", "definition"))
-
-
 class Trigger:
-    """What the runs of one event share: their trigger and context, and the row an ended run starts from (built
-    once per event, its context serialized once, with the drafts' if any: `serialized`)."""
+    """What the runs of one event share: their trigger and context, and the runs of it that ended at the intake
+    (`end`), written together in one row (domain.ended; one more for each `ended.PER_ROW` runs beyond)."""
 
-    __slots__ = ("context", "event_id", "trigger_type", "resource", "record_id", "depth", "now", "_row")
+    __slots__ = ("context", "event_id", "trigger_type", "resource", "record_id", "depth", "now", "ended", "status")
 
     def __init__(self, context: dict, event_id, trigger_type, resource, record_id, depth: int, now):
         self.context, self.event_id, self.trigger_type, self.resource = context, event_id, trigger_type, resource
         self.record_id = record_id if isinstance(record_id, str) else None
-        self.depth, self.now, self._row = depth, now, None
+        self.depth, self.now, self.status = depth, now, None
+        self.ended: list[tuple[str, list]] = []  # (row id, its runs)
 
-    def row(self, serialized: dict[int, str]) -> list:
-        if self._row is None:
-            context, now = self.context, self.now
-            text = serialized.get(id(context))
-            if text is None:
-                text = serialized[id(context)] = json.dumps(context)
-            values = dict(_BLANK, trigger_event_id=self.event_id, trigger_type=self.trigger_type,
-                          resource=self.resource, record_id=self.record_id, context=text, depth=self.depth,
-                          steps=_EMPTY_LIST, next_step=0, attempts=0, due_at=now, started_at=now, finished_at=now,
-                          duration_ms=0, created_at=now, updated_at=now)
-            self._row = [values[name] for name in COLUMNS]
-        return self._row
+    def end(self, workflow, status: str, results: list) -> Ended:
+        """A run of this event that ended here (skipped on its conditions, stopped by the loop guard)."""
+        if not self.ended or len(self.ended[-1][1]) == ended.PER_ROW:
+            self.ended.append((ended.row_id(new_ordered_id()), []))
+        # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
+        self.status = status
+        row_id, runs = self.ended[-1]
+        runs.append((workflow.id, workflow.version, results))
+        return Ended(ended.run_id(row_id, len(runs)), workflow, status, results)
+
+    def ended_rows(self) -> list[list]:
+        return [ended.written(row_id, self.now, self.event_id, self.trigger_type, self.resource, self.record_id,
+                              self.depth, self.status, runs) for row_id, runs in self.ended]
 
 
 class Ended:
-    """A run that ended at its intake without acting (skipped on its conditions, stopped by the loop guard), as
-    `Draft.new` then the intake would leave it, written from its event's row (`Trigger`): most runs of an event
-    are these, and a `Draft` of 26 attributes each was most of what they cost before the insert."""
+    """A run that ended at its intake without acting (what the caller reads of it: its id, workflow, status and
+    conditions' results); written with the others of its event in one row (`Trigger.ended_rows`)."""
 
-    __slots__ = ("id", "workflow", "trigger", "status", "conditions", "conditions_met", "log")
+    __slots__ = ("id", "workflow", "status", "conditions")
 
-    def __init__(self, workflow, trigger: Trigger, status: str, conditions: list, conditions_met, log: list):
-        self.id, self.workflow, self.trigger, self.status = new_ordered_id(), workflow, trigger, status
-        self.conditions, self.conditions_met, self.log = conditions, conditions_met, log
-
-    def values(self, serialized: dict[int, str]) -> list:
-        row = self.trigger.row(serialized)[:]
-        workflow = self.workflow
-        row[_WORKFLOW], row[_VERSION], row[_DEFINITION] = workflow.id, workflow.version, workflow.definition_json
-        row[_ID], row[_STATUS], row[_MET] = self.id, self.status, self.conditions_met
-        row[_CONDITIONS] = json.dumps(self.conditions) if self.conditions else _EMPTY_LIST
-        row[_LOG] = json.dumps(self.log)
-        return row
+    def __init__(self, run_id: str, workflow, status: str, conditions: list):
+        self.id, self.workflow, self.status, self.conditions = run_id, workflow, status, conditions
 
 
 class Batch:
@@ -180,7 +169,8 @@ class Batch:
 
     def __init__(self, session):
         self.session = session
-        self.runs: list[Draft | Ended] = []
+        self.runs: list[Draft] = []
+        self.ended: list[Trigger] = []  # the events some of whose runs ended at the intake
         self._stored: dict[tuple, dict | None] = {}  # (resource, record id) -> the row as read (None: none)
         self._now: dict[tuple, dict] = {}  # -> the values kept after this batch's events
 
@@ -208,8 +198,10 @@ class Batch:
         self._now[key] = {**(before or {}), **snapshot_fields(data)}
         return dict(before) if before is not None else None
 
-    def add(self, runs: list[Draft | Ended]) -> None:
-        self.runs.extend(runs)
+    def add(self, runs: list[Draft | Ended], trigger: Trigger | None = None) -> None:
+        self.runs.extend(run for run in runs if run.__class__ is Draft)
+        if trigger is not None and trigger.ended:
+            self.ended.append(trigger)
 
     def write(self) -> None:
         conn, statements = self.session.connection(), _statements()
@@ -224,5 +216,8 @@ class Batch:
         if self.runs:
             serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
             rows_insert(statements["runs"].table, conn.dialect)(conn, [run.values(serialized) for run in self.runs])
+        if self.ended:
+            rows = [row for trigger in self.ended for row in trigger.ended_rows()]
+            rows_insert(statements["ended"].table, conn.dialect)(conn, rows)
         self._stored.update(self._now)
-        self._now, self.runs = {}, []
+        self._now, self.runs, self.ended = {}, [], []

@@ -1,6 +1,7 @@
 """Which workflows an event starts: the intake of the event stream (every published event, after its source
 committed), in the same transaction as the inbox mark. A matching workflow gets a run row, queued; the
-executor acts on it afterwards (domain.executor), so a rule never runs inside anyone's save.
+executor acts on it afterwards (domain.executor), so a rule never runs inside anyone's save. A run that ends at
+once (skipped on its conditions, stopped by the loop guard) is an entry of its event's row (domain.ended).
 
 Loop guard: an event caused by a workflow's action carries the chain depth in its request id (domain.bus);
 past `LOOP_DEPTH` a matching workflow gets a run that stops at once and says so in its log.
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 
 from crm_automation import clock
-from crm_automation.domain import bus, conditions
+from crm_automation.domain import bus, conditions, ended
 from crm_automation.domain.drafts import Batch, Draft, Ended, Trigger
 from crm_automation.models import Workflow, WorkflowGeneration, WorkflowRun
 
-LOOP_DEPTH = 5
+LOOP_DEPTH = ended.LOOP_DEPTH
 INTAKE = "intake"  # the lease owner while the consumer's transaction takes a run as far as it can
 ENTITY_ACTIONS = ("create", "update")
 GENERATION = "workflows"
@@ -150,9 +151,7 @@ def on_events(ctx, envelopes: list[dict]) -> list[str]:
         for envelope in envelopes:
             if ctx.uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
                 ctx.uow.request_id = envelope.get("request_id")
-            drafts = _intake(ctx, compiled, batch, envelope)
-            batch.add(drafts)
-            ids.extend(r.id for r in drafts)
+            ids.extend(r.id for r in _intake(ctx, compiled, batch, envelope))
         batch.write()
     return ids
 
@@ -191,15 +190,12 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict) -> list[Draft | E
     trigger = Trigger(context, envelope.get("event_id"), type_, entity, data.get("id"), depth, clock.now())
     runs: list = []
     for workflow in workflows:
-        if depth > LOOP_DEPTH:
-            runs.append(Ended(workflow, trigger, "stopped", [], None, [
-                f"loop guard: this event comes from a chain of {depth} workflow changes (more than {LOOP_DEPTH}); "
-                f"the workflow did not run again"]))
+        if depth > LOOP_DEPTH:  # the log says why (domain.ended.note)
+            runs.append(trigger.end(workflow, ended.STOPPED, []))
             continue
         met, results = workflow.check(context)  # the conditions at once: a run whose conditions fail is skipped
         if not met:
-            runs.append(Ended(workflow, trigger, "skipped", results, False,
-                              [f"conditions not met: {conditions.why_not(results)}"]))
+            runs.append(trigger.end(workflow, ended.SKIPPED, results))
             continue
         run = Draft.new(workflow, context, trigger.event_id, type_, entity, trigger.record_id, depth, trigger.now)
         run.conditions, run.conditions_met, run.log = results, met, ["conditions met"]
@@ -207,6 +203,7 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict) -> list[Draft | E
     for run in runs:
         if run.__class__ is Draft:
             run_inline(ctx, run)
+    batch.add(runs, trigger)
     return runs
 
 

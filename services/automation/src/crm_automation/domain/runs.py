@@ -2,40 +2,58 @@
 filtered by workflow, record and outcome. A failed (parked) run is replayed from the step that failed."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from crm_common import paging
-from crm_common.errors import ServiceError, not_found
+from crm_common.errors import ServiceError, not_found, validation
 from crm_automation import clock
+from crm_automation.domain import ended
 from crm_automation.domain.workflows import _load as load_workflow
 from crm_automation.models import WorkflowRun
 from crm_automation_contracts import workflows as c
 
 
-def _page(ctx, statement, query: dict) -> dict:
+def _page(ctx, workflow_id: str | None, query: dict) -> dict:
+    """A page of runs in `created_at` order (then id): the rows of `workflow_runs` and the runs that ended at
+    their intake (domain.ended), merged; the cursor is the last run's (created_at, id) whichever it came from."""
+    sort, limit = query["sort"], query["limit"]
+    descending, key = sort.startswith("-"), sort.lstrip("-")
+    if key not in c.WorkflowRunQuery.SORTABLE:
+        raise validation({"sort": [f"sort by one of: {', '.join(c.WorkflowRunQuery.SORTABLE)}"]})
+    if not 1 <= limit <= 200:
+        raise validation({"limit": ["between 1 and 200"]})
+    after = paging.checked_cursor(WorkflowRun, key, query["cursor"]) if query.get("cursor") else None
+    statement = select(WorkflowRun)
+    if workflow_id:
+        statement = statement.where(WorkflowRun.workflow_id == workflow_id)
     if query.get("status"):
         statement = statement.where(WorkflowRun.status == query["status"])
     if query.get("record_id"):
         statement = statement.where(WorkflowRun.record_id == query["record_id"])
-    rows, cursor = paging.paginate(ctx.session, statement, WorkflowRun, query["sort"], query["limit"],
-                                   query.get("cursor"), c.WorkflowRunQuery.SORTABLE)
-    return {"items": rows, "next_cursor": cursor}
+    column, id_ = WorkflowRun.created_at, WorkflowRun.id
+    if after is not None:
+        value, last = after
+        statement = statement.where(or_(column < value, and_(column == value, id_ < last)) if descending else
+                                    or_(column > value, and_(column == value, id_ > last)))
+    order = (column.desc(), id_.desc()) if descending else (column, id_)
+    rows = list(ctx.session.scalars(statement.order_by(*order).limit(limit + 1)))
+    rows += ended.page(ctx.session, query, workflow_id, after, descending, limit + 1)
+    rows.sort(key=lambda run: (run.created_at, run.id), reverse=descending)
+    cursor = paging.encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return {"items": rows[:limit], "next_cursor": cursor}
 
 
 def of_workflow(ctx, record_id: str, query: dict) -> dict:
     load_workflow(ctx, record_id)
-    return _page(ctx, select(WorkflowRun).where(WorkflowRun.workflow_id == record_id), query)
+    return _page(ctx, record_id, query)
 
 
 def page(ctx, query: dict) -> dict:
-    statement = select(WorkflowRun)
-    if query.get("workflow_id"):
-        statement = statement.where(WorkflowRun.workflow_id == query["workflow_id"])
-    return _page(ctx, statement, query)
+    return _page(ctx, query.get("workflow_id"), query)
 
 
 def get(ctx, record_id: str) -> WorkflowRun:
-    run = ctx.session.get(WorkflowRun, record_id)
+    run = ctx.session.get(WorkflowRun, record_id) or ended.get(ctx.session, record_id)
     if run is None:
         raise not_found("workflow run")
     return run

@@ -1,0 +1,136 @@
+"""Runs that ended at their intake without acting: skipped on their conditions, or stopped by the loop guard.
+
+Most runs of a busy event stream are these (an event matches several workflows; most skip), and none of them is
+ever executed, replayed or changed: the intake writes the runs of one event that ended so in one row
+(`EndedRuns`: the trigger once, then each run's workflow, version and conditions' results), and the run log reads
+each back as the run it is, the same as a row of `workflow_runs` (its log, times and empty steps follow from
+the row). A run's id is its row's with the run's place (from 1) in the last four hex digits: a run is found by
+its id with one primary-key read. The runs written before this table existed stay in `workflow_runs`.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from sqlalchemy import Text, and_, cast, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from crm_automation.domain import conditions as conditions_
+from crm_automation.models import EndedRuns, WorkflowRun
+
+SKIPPED, STOPPED = "skipped", "stopped"
+STATUSES = (SKIPPED, STOPPED)
+LOOP_DEPTH = 5
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+PER_ROW = 0xFFFF  # runs in one row (the places four hex digits hold); an event that ends more takes more rows
+
+
+def run_id(row_id: str, place: int) -> str:
+    """The id of the run at `place` (from 1) of the row `row_id` (whose last four digits are 0000)."""
+    if not 1 <= place <= PER_ROW:
+        raise ValueError(f"a row holds at most {PER_ROW} runs")
+    return f"{row_id[:-4]}{place:04x}"
+
+
+def row_id(new_id: str) -> str:
+    """A row's id from a fresh time-ordered id: its last four digits 0000, the places of its runs."""
+    return f"{new_id[:-4]}0000"
+
+
+def note(status: str, depth: int, results: list[dict]) -> str:
+    """The run's log line: why it did not act."""
+    if status == STOPPED:
+        return (f"loop guard: this event comes from a chain of {depth} workflow changes (more than {LOOP_DEPTH}); "
+                f"the workflow did not run again")
+    return f"conditions not met: {conditions_.why_not(results)}"
+
+
+def written(row_id_: str, created_at, trigger_event_id, trigger_type, resource, record_id, depth: int, status: str,
+            runs: list[tuple]) -> list:
+    """The row of an event's ended runs (`runs`: (workflow id, version, conditions' results) each, in order) as
+    a list in the table's column order, its JSON given as text (drafts' insert)."""
+    return [row_id_, created_at, trigger_event_id, trigger_type, resource, record_id, depth, status,
+            " " + " ".join(r[0] for r in runs) + " ", json.dumps(runs)]
+
+
+def _runs(row) -> list[WorkflowRun]:
+    """The row's runs as runs of the run log (not in any session: read only)."""
+    at = row.created_at
+    found = []
+    for place, (workflow_id, version, results) in enumerate(row.runs, 1):
+        found.append(WorkflowRun(
+            id=run_id(row.id, place), workflow_id=workflow_id, workflow_version=version, definition=None,
+            trigger_event_id=row.trigger_event_id, trigger_type=row.trigger_type, resource=row.resource,
+            record_id=row.record_id, context={}, depth=row.depth, status=row.status, conditions=results,
+            conditions_met=False if row.status == SKIPPED else None, steps=[],
+            log=[note(row.status, row.depth, results)], next_step=0, attempts=0, error=None, due_at=at,
+            lease_until=None, lease_owner=None, started_at=at, finished_at=at, duration_ms=0, created_at=at,
+            updated_at=at))
+    return found
+
+
+def get(session, id_: str) -> WorkflowRun | None:
+    """The ended run of this id, or None."""
+    if not isinstance(id_, str) or not _ID.fullmatch(id_) or id_.endswith("0000"):
+        return None
+    row = session.get(EndedRuns, row_id(id_))
+    if row is None:
+        return None
+    place = int(id_[-4:], 16)
+    return _runs(row)[place - 1] if place <= len(row.runs) else None
+
+
+def _of_workflow(session, workflow_id: str):
+    """The rows holding a run of this workflow: on PostgreSQL `@>` over the ids as an array, the expression of the
+    GIN index `ix_runs_ended_workflows` (models); elsewhere the text's " <id> " (a scan of the rows)."""
+    column = EndedRuns.__table__.c.workflow_ids
+    if session.get_bind().dialect.name == "postgresql":
+        ids = func.string_to_array(func.btrim(column), literal_column("' '"))
+        return ids.op("@>")(cast(literal([workflow_id], ARRAY(Text)), ARRAY(Text)))
+    return column.contains(f" {workflow_id} ", autoescape=True)
+
+
+def page(session, query: dict, workflow_id: str | None, after, descending: bool, wanted: int) -> list[WorkflowRun]:
+    """The first `wanted` ended runs (fewer if there are no more) in the run log's order, after the cursor's
+    (created_at, id) if any, filtered as the run log is (workflow, status, record)."""
+    status, record = query.get("status"), query.get("record_id")
+    if status and status not in STATUSES:
+        return []
+    table = EndedRuns.__table__
+    statement = select(table)
+    if status:
+        statement = statement.where(table.c.status == status)
+    if record:
+        statement = statement.where(table.c.record_id == record)
+    if workflow_id:
+        statement = statement.where(_of_workflow(session, workflow_id))
+    if after is not None:  # the cursor's instant and later (or earlier): the runs after its id are kept below
+        statement = statement.where(table.c.created_at <= after[0] if descending else table.c.created_at >= after[0])
+    order = (table.c.created_at.desc(), table.c.id.desc()) if descending else (table.c.created_at, table.c.id)
+    statement = statement.order_by(*order)
+    found: list[WorkflowRun] = []
+    last = None
+    while len(found) < wanted:
+        chunk = statement
+        if last is not None:  # the rows after the last read (keyset)
+            earlier = or_(table.c.created_at < last.created_at,
+                          and_(table.c.created_at == last.created_at, table.c.id < last.id))
+            later = or_(table.c.created_at > last.created_at,
+                        and_(table.c.created_at == last.created_at, table.c.id > last.id))
+            chunk = chunk.where(earlier if descending else later)
+        rows = session.execute(chunk.limit(wanted)).all()
+        for row in rows:
+            runs = _runs(row)
+            if descending:
+                runs.reverse()
+            for run in runs:
+                if workflow_id and run.workflow_id != workflow_id:
+                    continue
+                if after is not None and ((run.created_at, run.id) >= after if descending else
+                                          (run.created_at, run.id) <= after):
+                    continue
+                found.append(run)
+        if len(rows) < wanted:
+            break
+        last = rows[-1]
+    return found
