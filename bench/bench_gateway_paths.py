@@ -21,7 +21,9 @@ while (a) runs; a create's window runs on for a second, while identity audits it
 
 Each service is one nameko process (one core at most, like the baseline's echo service): a path whose
 service is busier than the gateway is capped there. BENCH_SALES_REPLICAS=2 runs sales twice on its queue,
-as a deployment scales out.
+as a deployment scales out. BENCH_ABSENT_CONSUMERS=drop deletes the event queues of the services the bench
+does not run (bootstrapped like `make run`, they take a copy of each lead's events that nothing consumes: a
+backlog growing for the whole run), to see what that backlog costs the broker; the default keeps them.
 """
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ BACKENDS = [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").spl
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "3"))
 SALES_REPLICAS = int(os.environ.get("BENCH_SALES_REPLICAS", "1"))  # nameko processes of sales on its queues
+ABSENT_CONSUMERS = os.environ.get("BENCH_ABSENT_CONSUMERS", "keep")  # or "drop" (see the module doc)
 READERS = int(os.environ.get("BENCH_READERS", "16"))
 WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
 SEEDED = 60
@@ -141,6 +144,8 @@ def gateway_stack(backend: str, tmp: Path):
     suite = Suite(env=env, quiet=True, log_dir=var / "logs")
     try:
         suite.bootstrap()
+        if ABSENT_CONSUMERS == "drop":
+            _drop_absent_consumers(vhost.uri)
         _start(suite, var / "logs")
         wait_http(suite.port, "/healthz", 60, procs=list(suite.procs.values()))
         admin = _login(ApiClient(f"http://127.0.0.1:{suite.port}"), suite)
@@ -152,6 +157,18 @@ def gateway_stack(backend: str, tmp: Path):
         vhost.delete()
         if pg is not None:
             pg.drop()
+
+
+def _drop_absent_consumers(uri: str) -> None:
+    """Delete the event queues of the services this bench does not start (BENCH_ABSENT_CONSUMERS=drop)."""
+    from kombu import Connection
+
+    from crm_common import topology
+    with Connection(uri) as conn:
+        channel = conn.channel()
+        for service in config.SERVICES:
+            if service not in PROCESSES:
+                channel.queue_delete(topology.queue_name(service))
 
 
 def _start(suite, log_dir: Path) -> None:
@@ -363,7 +380,7 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
 def main() -> int:
     print(f"{len(BACKENDS)} backend(s), {ROUNDS} rounds of {ROUND_SECONDS:.0f} s per figure, {READERS} connections "
           f"for reads, {WRITERS} for creates, {SALES_REPLICAS} sales process(es); ratio = median over rounds of "
-          "figure / (a) in the same round", flush=True)
+          f"figure / (a) in the same round; event queues of absent consumers: {ABSENT_CONSUMERS}", flush=True)
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-paths-") as raw:
         tmp = Path(raw)

@@ -1,7 +1,9 @@
 """Idempotent consumption: an event id is recorded in the same transaction as its effect."""
 from __future__ import annotations
 
-from sqlalchemy import text
+import functools
+
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.orm import Session
 
 from crm_common import tables
@@ -20,6 +22,36 @@ def claim(session: Session, metadata, envelope: dict) -> bool:
     result = session.connection().execute(statement, {"event_id": envelope["event_id"], "type": envelope["type"],
                                          "processed_at": utcnow()})
     return result.rowcount == 1
+
+
+def claim_and_insert(session: Session, metadata, envelope: dict, table: Table, row: dict) -> bool:
+    """Claim the event (as `claim`) and, when it is new, insert `row` into `table` (a consumer whose whole
+    effect of the event is one row); whether it was new. On PostgreSQL one statement: the claim's INSERT ...
+    RETURNING in a CTE that the row's INSERT selects from (no row when the event was claimed before); the two
+    in turn elsewhere."""
+    if session.get_bind().dialect.name != "postgresql":
+        if not claim(session, metadata, envelope):
+            return False
+        session.connection().execute(table.insert(), row)
+        return True
+    statement = _claim_and_insert(metadata.tables[tables.INBOX], table, tuple(row))
+    result = session.connection().execute(statement, {**row, "inbox_event_id": envelope["event_id"],
+                                                      "inbox_type": envelope["type"], "inbox_processed_at": utcnow()})
+    return result.rowcount == 1
+
+
+@functools.lru_cache(maxsize=None)
+def _claim_and_insert(inbox: Table, table: Table, names: tuple[str, ...]):
+    """The statement of claim_and_insert for `table`'s columns `names`, built once (its values bound typed as
+    the columns bind them)."""
+    quoted = ", ".join(f'"{name}"' for name in names)
+    sql = (f'WITH claimed AS (INSERT INTO "{inbox.name}" (event_id, type, processed_at) VALUES (:inbox_event_id, '
+           f':inbox_type, :inbox_processed_at) ON CONFLICT (event_id) DO NOTHING RETURNING event_id) '
+           f'INSERT INTO "{table.name}" ({quoted}) SELECT {", ".join(":" + name for name in names)} FROM claimed')
+    return text(sql).bindparams(
+        bindparam("inbox_event_id", type_=inbox.c.event_id.type), bindparam("inbox_type", type_=inbox.c.type.type),
+        bindparam("inbox_processed_at", type_=inbox.c.processed_at.type),
+        *[bindparam(name, type_=table.c[name].type) for name in names])
 
 
 def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:

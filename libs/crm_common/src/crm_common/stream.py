@@ -183,10 +183,12 @@ class BatchedEventStream(EventStream):
     queue_consumer = BatchQueueConsumer()
 
 
-def event_stream(table: dict, every=None, batch: bool = False, every_batch=None):
+def event_stream(table: dict, every=None, batch: bool = False, every_batch=None, every_claims: bool = False):
     """The entrypoint applying each event of `table` once, in one transaction with the inbox. `every(ctx,
     envelope)`, when given, runs first for every event the queue takes (identity's audit trail, which
-    subscribes to all: topology.ALL), in the same transaction.
+    subscribes to all: topology.ALL), in the same transaction. `every_claims=True`: `every` claims the event
+    in the inbox itself, with its own write where it can (inbox.claim_and_insert: one statement on
+    PostgreSQL), and returns whether the event was new; a repeat is then not dispatched.
 
     `batch=True`: the events that wait while a transaction runs are applied together in the next one (one
     worker, one commit; identity's audit of every event). A failing batch is rolled back and its events
@@ -219,10 +221,13 @@ def event_stream(table: dict, every=None, batch: bool = False, every_batch=None)
         from crm_common.entrypoint import Context, dispatch
         if not is_envelope(envelope):
             raise ValueError("message is not an event envelope")
-        if not inbox.claim(session, db.metadata, envelope):
-            return "duplicate"
         ctx = Context(session, db.caller, db.emit, envelope.get("request_id"), self, db)
-        if every is not None:
+        if every_claims:
+            if not every(ctx, envelope):
+                return "duplicate"
+        elif not inbox.claim(session, db.metadata, envelope):
+            return "duplicate"
+        elif every is not None:
             every(ctx, envelope)
         dispatch(ctx, envelope, table)
         return "applied"

@@ -21,7 +21,8 @@ passwords.prepare_dummy()
 class IdentityService(KernelService):
     name = "identity"
     db = Database(Base.metadata)
-    on_event = event_stream(handlers.HANDLERS, every=handlers.audit_event, batch=True)  # every event audited, some applied
+    # every event claimed and audited (one statement on PostgreSQL), some applied
+    on_event = event_stream(handlers.HANDLERS, every=handlers.claim_and_audit, every_claims=True, batch=True)
 
     # signing in (keyword client_ip), and the caller's own account (keyword session_id on logout)
     login = entrypoint(c.LOGIN, auth.login)

@@ -41,3 +41,47 @@ def test_a_batch_of_imported_leads_leaves_one_entry_each(backend, tmp_path):
         engine.dispose()
         if pg:
             pg.drop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_stream_claims_and_audits_an_event_once_a_batch_and_an_unaudited_one_too(backend, tmp_path):
+    """The audit stream's claim and entry (handlers.claim_and_audit; one statement on PostgreSQL): a repeat of
+    an event is no new entry and no second inbox row; a batch and an event naming no change go the long way."""
+    from crm_common import tables
+    pg = PgDatabases(["identity"]).create() if backend == "postgresql" else None
+    engine = make_engine(pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}")
+    actor = Actor(user_id="rep-id", client_ip="10.1.2.3")
+    created = make_envelope("sales.lead_created.v1", {"id": "lead-1", "owner_id": "rep-id",
+                                                     "changed_fields": ["status"]}, "sales", actor, "req-1",
+                            entity="lead", action="create")
+    batch = make_envelope(LEADS_IMPORTED, {"job_id": "job-1", "ids": ["lead-2", "lead-3"], "leads": []}, "sales",
+                          actor, "req-2", entity="lead", action="create")
+    unaudited = make_envelope("platform.probe_emitted.v1", {"key": "k"}, "platform", None, None)
+    try:
+        Base.metadata.create_all(engine)
+        firsts, repeats = [], []
+        for answers in (firsts, repeats):
+            for envelope in (created, batch, unaudited):
+                with Session(engine) as session, session.begin():
+                    ctx = Context(session, SYSTEM, lambda *a, **k: {}, None, None, _Uow(Base.metadata))
+                    answers.append(handlers.claim_and_audit(ctx, envelope))
+        assert firsts == [True, True, True] and repeats == [False, False, False]
+        with Session(engine) as session:
+            entries = session.scalars(select(AuditEntry)).all()
+            claimed = session.execute(select(Base.metadata.tables[tables.INBOX].c.event_id)).scalars().all()
+        assert sorted(e.entity_id for e in entries) == ["lead-1", "lead-2", "lead-3"]
+        [one] = [e for e in entries if e.entity_id == "lead-1"]
+        assert (one.event_id, one.event_type, one.action, one.actor_id, one.client_ip, one.changed_fields,
+                one.request_id) == (created["event_id"], "sales.lead_created.v1", "create", "rep-id", "10.1.2.3",
+                                    ["status"], "req-1")
+        assert one.occurred_at.isoformat() == created["occurred_at"].replace("Z", "+00:00")
+        assert sorted(claimed) == sorted(e["event_id"] for e in (created, batch, unaudited))
+    finally:
+        engine.dispose()
+        if pg:
+            pg.drop()
+
+
+class _Uow:
+    def __init__(self, metadata):
+        self.metadata = metadata

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from crm_common import bulk
+from crm_common import bulk, inbox
 from crm_common.db import new_id, new_ordered_id
 from crm_common.context import Context
 from crm_common.errors import ServiceError
@@ -50,20 +50,49 @@ def record_event(session: Session, envelope: dict) -> dict | None:
     if isinstance(data.get("ids"), list) and "id" not in data:
         _record_batch(session, envelope, entity, action, [str(i) for i in data["ids"] if i], actor)
         return None
-    changed = data.get("changed_fields")
-    entry = {"id": new_id(), "event_id": envelope["event_id"], "event_type": envelope["type"],
-             "producer": envelope.get("producer"), "actor_id": actor.get("user_id"), "actor_kind": actor.get("kind"),
-             "api_key_id": actor.get("api_key_id"), "action": action, "entity_type": entity,
-             "entity_id": entity_id_of(data),
-             "changed_fields": [str(f) for f in changed] if isinstance(changed, list) else [],
-             "request_id": envelope.get("request_id"), "client_ip": actor.get("client_ip"),
-             "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
+    entry = _entry(envelope, entity, action, data, actor)
     session.connection().execute(_insert(), entry)
     merged = data.get("merged_ids")
     if isinstance(merged, list):
         _record_batch(session, envelope, entity, "delete", [str(i) for i in merged if i], actor,
                       changed=["merged_into_id"], first_keeps_event=False)
     return entry
+
+
+def claim_and_record(session: Session, metadata, envelope: dict) -> bool:
+    """Claim the event in the inbox and record its audit entry (the audit stream's `every`, which claims:
+    `event_stream(..., every_claims=True)`); whether the event was new. An event of one entry is claimed and
+    recorded in one statement on PostgreSQL (inbox.claim_and_insert); a batch, a merge, or an event naming no
+    audited change is claimed, then recorded as record_event does."""
+    entry = _single_entry(envelope)
+    if entry is not None:
+        return inbox.claim_and_insert(session, metadata, envelope, AuditEntry.__table__, entry)
+    if not inbox.claim(session, metadata, envelope):
+        return False
+    record_event(session, envelope)
+    return True
+
+
+def _single_entry(envelope: dict) -> dict | None:
+    """The audit entry of an event that makes exactly one (not a batch, not a merge), else None."""
+    entity, action = _named(envelope, "entity"), _named(envelope, "action")
+    data = envelope.get("data")
+    data = data if isinstance(data, dict) else {}
+    if not entity or not action or isinstance(data.get("merged_ids"), list) or (
+            isinstance(data.get("ids"), list) and "id" not in data):
+        return None
+    return _entry(envelope, entity, action, data, envelope.get("actor") or {})
+
+
+def _entry(envelope: dict, entity: str, action: str, data: dict, actor: dict) -> dict:
+    changed = data.get("changed_fields")
+    return {"id": new_id(), "event_id": envelope["event_id"], "event_type": envelope["type"],
+            "producer": envelope.get("producer"), "actor_id": actor.get("user_id"), "actor_kind": actor.get("kind"),
+            "api_key_id": actor.get("api_key_id"), "action": action, "entity_type": entity,
+            "entity_id": entity_id_of(data),
+            "changed_fields": [str(f) for f in changed] if isinstance(changed, list) else [],
+            "request_id": envelope.get("request_id"), "client_ip": actor.get("client_ip"),
+            "occurred_at": datetime.fromisoformat(envelope["occurred_at"].replace("Z", "+00:00"))}
 
 
 def _named(envelope: dict, key: str) -> str | None:
