@@ -21,9 +21,11 @@ while (a) runs; a create's window runs on for a second, while identity audits it
 
 Each service is one nameko process (one core at most, like the baseline's echo service): a path whose
 service is busier than the gateway is capped there. BENCH_SALES_REPLICAS=2 runs sales twice on its queue,
-as a deployment scales out. BENCH_ABSENT_CONSUMERS=drop deletes the event queues of the services the bench
-does not run (bootstrapped like `make run`, they take a copy of each lead's events that nothing consumes: a
-backlog growing for the whole run), to see what that backlog costs the broker; the default keeps them.
+as a deployment scales out. The event queues of the services the bench does not run (bootstrapped like `make
+run`, they take a copy of each lead's events): BENCH_ABSENT_CONSUMERS=keep (the default) leaves them unread, a
+backlog growing for the whole run; `drain` consumes and acks them in one stand-in process (drain_queues.py, its
+CPU shown as `consumers`), as the suite's own consumers would; `drop` deletes them, to see what a backlog costs
+the broker.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ BACKENDS = [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").spl
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "3"))
 SALES_REPLICAS = int(os.environ.get("BENCH_SALES_REPLICAS", "1"))  # nameko processes of sales on its queues
-ABSENT_CONSUMERS = os.environ.get("BENCH_ABSENT_CONSUMERS", "keep")  # or "drop" (see the module doc)
+ABSENT_CONSUMERS = os.environ.get("BENCH_ABSENT_CONSUMERS", "keep")  # or "drain", "drop" (see the module doc)
 READERS = int(os.environ.get("BENCH_READERS", "16"))
 WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
 SEEDED = 60
@@ -147,6 +149,11 @@ def gateway_stack(backend: str, tmp: Path):
         if ABSENT_CONSUMERS == "drop":
             _drop_absent_consumers(vhost.uri)
         _start(suite, var / "logs")
+        if ABSENT_CONSUMERS == "drain":
+            with open(var / "logs" / "consumers.log", "ab") as log:
+                suite.procs["consumers"] = subprocess.Popen(
+                    [sys.executable, str(Path(__file__).with_name("drain_queues.py")), vhost.uri, *_absent_queues()],
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_http(suite.port, "/healthz", 60, procs=list(suite.procs.values()))
         admin = _login(ApiClient(f"http://127.0.0.1:{suite.port}"), suite)
         admin.suite = suite
@@ -163,12 +170,16 @@ def _drop_absent_consumers(uri: str) -> None:
     """Delete the event queues of the services this bench does not start (BENCH_ABSENT_CONSUMERS=drop)."""
     from kombu import Connection
 
-    from crm_common import topology
     with Connection(uri) as conn:
         channel = conn.channel()
-        for service in config.SERVICES:
-            if service not in PROCESSES:
-                channel.queue_delete(topology.queue_name(service))
+        for queue in _absent_queues():
+            channel.queue_delete(queue)
+
+
+def _absent_queues() -> list[str]:
+    """The event queues of the services this bench does not start."""
+    from crm_common import topology
+    return [topology.queue_name(service) for service in config.SERVICES if service not in PROCESSES]
 
 
 def _start(suite, log_dir: Path) -> None:
@@ -349,7 +360,7 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
         for make_call, connections in paths.values():  # warm up: connections, caches, compiled statements
             load(make_call, connections, 1.5)
         rounds: dict[str, list[dict]] = {name: [] for name in paths}
-        groups = {name: admin.suite.procs[name].pid for name in PROCESSES}
+        groups = {name: admin.suite.procs[name].pid for name in (*PROCESSES, "consumers") if name in admin.suite.procs}
         cpu = {name: collections.Counter() for name in paths}  # CPU seconds of our processes in each path's rounds
         window = collections.Counter()  # and those rounds' seconds
         for number in range(1, ROUNDS + 1):
