@@ -96,3 +96,22 @@ def test_one_batch_gives_what_the_same_events_one_a_batch_give(session):
         for env in deal:
             log.keep_many(system, [{**env, "event_id": str(uuid.uuid4())}])  # one a batch
     assert _models(session) == together
+
+
+def test_a_rebuild_counts_the_stays_again(engine, session, ctx_as):
+    from crm_common import jobs
+
+    from crm_analytics.domain import rebuild
+    from crm_analytics.models import Base
+    system = Context(session, SYSTEM, Events(), "r")
+    for i, hours in enumerate(HOURS[:5]):
+        log.keep_many(system, _deal(i, hours))
+    before = sales_figures.sales_cycle(ctx_as("admin", "adm"), c.FigureQuery().load({}))
+    job = rebuild.start(ctx_as("admin", "adm"))
+    session.commit()
+    assert jobs.run(engine, Base.metadata, job["id"], rebuild.run)["status"] == "done"
+    session.begin()
+    after = sales_figures.sales_cycle(ctx_as("admin", "adm"), c.FigureQuery().load({}))
+    assert log.status(ctx_as("admin", "adm"))["generation"] == "b"
+    assert after["time_in_stage"] == before["time_in_stage"] and after["items"] == before["items"]
+    assert after["time_in_stage"][0]["deals"] == 5
