@@ -18,8 +18,9 @@ _MILLION = Decimal(1_000_000)
 
 
 def stay(stage, entered_at, left_at):
-    """(stage, hour, seconds) of a stage row left (None: no time to count, as the figures skip it)."""
-    if entered_at is None or left_at is None:
+    """(stage, hour, seconds) of a stage row left (None: no time to count, as the figures skip it; or no stage,
+    which a well-formed event always names)."""
+    if entered_at is None or left_at is None or stage is None:
         return None
     us = max(0, (left_at - entered_at) // _US)
     return stage, us // HOUR_US, Decimal(us) / _MILLION
