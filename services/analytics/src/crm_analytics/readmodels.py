@@ -88,7 +88,8 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
     # left, INCLUDE (left_at, entered_at), read by domain/time_in_stage.py
     t.stage_times = table(  # the stays in each stage pre-counted per whole hour (projections/stage_times.py)
         "stage_times", Column("stage", String(60), primary_key=True), Column("hour", Integer, primary_key=True),
-        Column("stays", Integer, nullable=False, default=0), Column("total", Numeric(24, 6), nullable=True))
+        Column("stays", Integer, nullable=False, default=0), Column("total", Numeric(24, 6), nullable=True),
+        Column("shortest", Numeric(24, 6), nullable=True), Column("longest", Numeric(24, 6), nullable=True))
     t.leads = table(
         "leads", _id(), *_scope(), _s("source", 60), _s("campaign_id"), _s("status", 30),
         Column("score", Integer, nullable=True), _at("created_at"), _at("converted_at"), _s("account_id"),

@@ -115,3 +115,23 @@ def test_a_rebuild_counts_the_stays_again(engine, session, ctx_as):
     assert log.status(ctx_as("admin", "adm"))["generation"] == "b"
     assert after["time_in_stage"] == before["time_in_stage"] and after["items"] == before["items"]
     assert after["time_in_stage"][0]["deals"] == 5
+
+
+def test_every_quantile_read_from_the_index_is_the_one_a_sort_gives(engine, session, monkeypatch):
+    """PostgreSQL (the index's path): stays in clusters (nine in one hour, four alike, negative ones), every
+    quantile from 0.05 to 0.95 against the sorted values: the hour's first, last and inner places, from either end."""
+    import pytest
+
+    from crm_analytics.domain import time_in_stage
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the company-wide path is PostgreSQL's")
+    hours = [40 + k * 0.05 for k in range(9)] + [3.0] * 4 + [100.5, 100.7, 100.9, -2, -0.5, 0.25, 500]
+    system = Context(session, SYSTEM, Events(), "r")
+    for i, stay in enumerate(hours):
+        log.keep_many(system, _deal(i, stay))
+    quantiles = tuple(k / 20 for k in range(1, 20))
+    monkeypatch.setattr(time_in_stage, "QUANTILES", quantiles)
+    n, mean, *found = time_in_stage.company_wide(session, GENERATIONS["a"], 3600.0)["prospecting"]
+    days = sorted(max(0.0, v) for v in hours)
+    assert n == len(hours) and abs(mean - sum(days) / n) < 1e-9
+    assert [round(v, 9) for v in found] == [round(quantile(days, q), 9) for q in quantiles]

@@ -2,7 +2,9 @@
 stay counts as 0, as the figures clamp it), the stage rows left and their stays' total in seconds (exact). The
 company-wide time in stage (domain/time_in_stage.py) reads its counts and averages here, and finds each quantile's
 hour here before reading the few index entries of that hour (`ix_an_stage_history_<gen>_stage_seconds`), instead
-of sorting every stage row left.
+of sorting every stage row left. Each hour also keeps its shortest and longest stay: a quantile at an hour's first or
+last place, or in an hour whose stays are all alike (deals moved by rule after a fixed time), is known without reading
+the index.
 
 The store (projections/store.py) adds one stay for every stage row the batch closes, in one bulk upsert. Stage
 rows are only ever closed once and never deleted; a rebuild replays into an empty generation."""
@@ -13,6 +15,7 @@ from decimal import Decimal
 
 HOUR_US = 3_600_000_000
 SUMS = ("stays", "total")
+EXTREMES = (("shortest", "LEAST"), ("longest", "GREATEST"))  # the hour's first and last stay in stay order
 _US = timedelta(microseconds=1)
 _MILLION = Decimal(1_000_000)
 
@@ -32,7 +35,9 @@ def deltas(stays) -> list[dict]:
     for stage, hour, seconds in stays:
         entry = out.get((stage, hour))
         if entry is None:
-            entry = out[(stage, hour)] = {"stage": stage, "hour": hour, "stays": 0, "total": Decimal(0)}
+            entry = out[(stage, hour)] = {"stage": stage, "hour": hour, "stays": 0, "total": Decimal(0),
+                                          "shortest": seconds, "longest": seconds}
         entry["stays"] += 1
         entry["total"] += seconds
+        entry["shortest"], entry["longest"] = min(entry["shortest"], seconds), max(entry["longest"], seconds)
     return list(out.values())

@@ -27,6 +27,8 @@ def upgrade() -> None:
             sa.Column("hour", sa.Integer(), nullable=False),
             sa.Column("stays", sa.Integer(), nullable=False),
             sa.Column("total", sa.Numeric(precision=24, scale=6), nullable=True),
+            sa.Column("shortest", sa.Numeric(precision=24, scale=6), nullable=True),
+            sa.Column("longest", sa.Numeric(precision=24, scale=6), nullable=True),
             sa.PrimaryKeyConstraint("stage", "hour"),
         )
         if bind.dialect.name == "postgresql":
