@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, select
 from crm_analytics.domain.filters import (answer, bad, dialect_of, distribution, distributions, filtered, group_key,
                                           money, period, ratio, seconds, visible)
 from crm_analytics.domain.log import active
-from crm_analytics.domain import targets
+from crm_analytics.domain import targets, time_in_stage as in_stage
 
 SALES_GROUPS = ("owner", "team", "territory", "source", "campaign", "month")
 # pipeline, win rate and forecast sum the pre-aggregated opportunities (projections/sums.py: commit is probability
@@ -115,7 +115,10 @@ def sales_cycle(ctx, data: dict) -> dict:
         grouped = overall = distribution(conn, key, took, won, DAY)
     items = [{"key": k, **_days(d)} for k, d in grouped.items()]
     left = and_(h.c.left_at.is_not(None), visible(ctx.caller, "opportunity", h), period(data, h.c.left_at))
-    stages = distribution(conn, h.c.stage, seconds(h.c.left_at, h.c.entered_at, dialect), left, DAY)
+    if in_stage.applies(ctx, data, dialect):  # company-wide over all time: no sort of every stage row
+        stages = in_stage.company_wide(conn, t, DAY)
+    else:
+        stages = distribution(conn, h.c.stage, seconds(h.c.left_at, h.c.entered_at, dialect), left, DAY)
     time_in_stage = [{"stage": s, **_days(d)} for s, d in sorted(stages.items(), key=lambda kv: str(kv[0]))]
     return answer("sales_cycle", data, items, _days(next(iter(overall.values()), None)),
                   time_in_stage=time_in_stage)

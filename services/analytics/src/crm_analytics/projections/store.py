@@ -16,7 +16,7 @@ from sqlalchemy import JSON, bindparam, func, select, text, update
 from crm_common import bulk
 from crm_common.types import UTCDateTime
 
-from crm_analytics.projections import sums
+from crm_analytics.projections import stage_times, sums
 
 CHUNK = 500  # ids per IN (...)
 
@@ -31,6 +31,7 @@ class Store:
         self._history_new: list[dict] = []
         self._history_open: dict[str, list[dict]] = {}  # opportunity id -> its open stage rows
         self._history_closed: list[dict] = []  # stored stage rows closed: {seq, left_at}
+        self._stays: list = []  # the stays of the stage rows closed (projections/stage_times.py)
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
         self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
 
@@ -129,6 +130,9 @@ class Store:
     def close_stages(self, opportunity_id: str, at) -> None:
         for row in self.open_stages(opportunity_id):
             row["left_at"] = at
+            found = stage_times.stay(row.get("stage"), row.get("entered_at"), at)
+            if found is not None:
+                self._stays.append(found)
             if row.get("seq") is not None:
                 self._history_closed.append({"b_seq": row["seq"], "b_left_at": at})
         self._history_open[opportunity_id] = []
@@ -141,7 +145,11 @@ class Store:
     def flush(self) -> None:
         """Write every change back: per model one DELETE and one bulk upsert; the stage history's rows."""
         if self._dirty.get("opportunities"):
-            self._add_sums([(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
+            self._add(self.t.opportunity_sums, sums.SUMS, sums.deltas(
+                [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]]))
+        if self._stays:
+            self._add(self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
+            self._stays = []
         for name, keys in self._dirty.items():
             table, cache = self._table(name), self._rows[name]
             gone = [k for k in keys if cache[k] is None]
@@ -186,21 +194,26 @@ class Store:
             self._history_closed = []
 
 
-    def _add_sums(self, changes: list) -> None:
-        """Add what the batch changed in opportunities to their sums (projections/sums.py): one bulk upsert; the
-        combinations left without deals are deleted."""
-        rows = sums.deltas(changes)
+    def _add(self, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
+        """Add `rows` to the pre-aggregated `table` (its columns `added` summed, `extremes` ((column, "LEAST" or
+        "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert. For the sums
+        (projections/sums.py), the combinations left without deals are then deleted."""
         if not rows:
             return
-        table = self.t.opportunity_sums
         if self.dialect.name == "postgresql":
-            _upsert_arrays(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=sums.SUMS)
+            _upsert_arrays(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=added,
+                           extremes=extremes)
         else:
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
+            sets = {n: func.coalesce(table.c[n], 0) + statement.excluded[n] for n in added}
+            for n, which in extremes:  # SQLite's two-argument min() and max()
+                pick = func.min if which == "LEAST" else func.max
+                sets[n] = pick(func.coalesce(table.c[n], statement.excluded[n]), statement.excluded[n])
             self.conn.execute(statement.on_conflict_do_update(
-                index_elements=["key"],
-                set_={n: func.coalesce(table.c[n], 0) + statement.excluded[n] for n in sums.SUMS}), rows)
+                index_elements=[c.name for c in table.primary_key.columns], set_=sets), rows)
+        if table is not self.t.opportunity_sums:
+            return
         emptied = [row["key"] for row in rows if row["deals"] < 0]  # the last deals of a combination left it
         for i in range(0, len(emptied), CHUNK):
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
@@ -218,13 +231,15 @@ class _AsSession:
 _STATEMENTS: dict = {}  # (table, columns, upsert, added) -> (statement, [(column name, bind processor)])
 
 
-def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), columns=None, upsert=True) -> None:
+def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), columns=None, upsert=True,
+                   extremes: tuple = ()) -> None:
     """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)`
     (`upsert`: `ON CONFLICT DO UPDATE`): one round trip, a parameter per column whatever the rows (psycopg2
     renders the arrays in C), no temporary table. The columns `added` are added to the row's (sums), the others
-    replace it. `columns`: the names written (default: all)."""
+    replace it; `extremes`: ((column, "LEAST" or "GREATEST"), ...) keep the row's or the new value. `columns`: the
+    names written (default: all)."""
     names = tuple(columns or (c.name for c in table.columns))
-    made = _STATEMENTS.get((table.name, names, upsert, added))
+    made = _STATEMENTS.get((table.name, names, upsert, added, extremes))
     if made is None:
         q = dialect.identifier_preparer
         keys = [c.name for c in table.primary_key.columns]
@@ -232,10 +247,13 @@ def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), co
         arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
         sql = f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays})"
         if upsert:
+            kept = dict(extremes)
             sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
-                             if n in added else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
+                             if n in added else
+                             f"{q.quote(n)} = {kept[n]}({q.quote(table.name)}.{q.quote(n)}, EXCLUDED.{q.quote(n)})"
+                             if n in kept else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
             sql += f" ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"
-        made = _STATEMENTS[(table.name, names, upsert, added)] = (
+        made = _STATEMENTS[(table.name, names, upsert, added, extremes)] = (
             text(sql), [(n, _processor(table.c[n].type, dialect), _bound_class(table.c[n].type)) for n in names])
     statement, processors = made
     params = {}
