@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields
+from sqlalchemy import Text, cast, func, or_
 
 PRIVACY_REQUESTED = "identity.privacy_requested.v1"
 
@@ -19,3 +20,16 @@ def part(request: dict, service: str, status: str = "done", data: dict | None = 
     """The event data answering `request` (the privacy_requested data) for `service`."""
     return {"request_id": request["request_id"], "service": service, "status": status,
             "data": data if request.get("kind") == "export" else None, "counts": counts or {}}
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def naming(column, texts: list[str]):
+    """A condition: the JSON (or plain) text of `column` holds any of `texts`, case-insensitive: how a service
+    finds the rows of its copies of events and records that name a person (their email), or a record's id in
+    quotes as JSON writes it. A scan of the table, for a request that comes rarely."""
+    lowered = func.lower(cast(column, Text))
+    return or_(*[lowered.like(_like(text), escape="\\") for text in texts])

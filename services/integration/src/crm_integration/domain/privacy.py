@@ -11,26 +11,16 @@ payloads' JSON text: a scan of the feed's retention (30 days), for a request tha
 """
 from __future__ import annotations
 
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_common.envelope import rfc3339
+from crm_common.privacy import naming
 from crm_integration.domain import feed
 from crm_integration.models import Delivery, FeedEvent
 
 EXPORT_LIMIT = 1000
 BATCH = 500
-
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _naming(column, texts: list[str]):
-    """A condition: the JSON text of `column` holds any of `texts` (case-insensitive)."""
-    lowered = func.lower(cast(column, Text))
-    return or_(*[lowered.like(_like(text), escape="\\") for text in texts])
 
 
 def _record_id(envelope: dict) -> str | None:
@@ -41,11 +31,11 @@ def _record_id(envelope: dict) -> str | None:
 
 def events_of(session: Session, email: str) -> list[FeedEvent]:
     """The feed's events about the person: naming the email, or about a record an event naming it is about."""
-    found = {row.seq: row for row in session.scalars(select(FeedEvent).where(_naming(FeedEvent.envelope, [email])))}
+    found = {row.seq: row for row in session.scalars(select(FeedEvent).where(naming(FeedEvent.envelope, [email])))}
     ids = sorted({rid for row in found.values() if (rid := _record_id(row.envelope))})
     for start in range(0, len(ids), 50):  # every event about those records (their id in quotes, as JSON has it)
         chunk = [f'"{rid}"' for rid in ids[start:start + 50]]
-        for row in session.scalars(select(FeedEvent).where(_naming(FeedEvent.envelope, chunk))):
+        for row in session.scalars(select(FeedEvent).where(naming(FeedEvent.envelope, chunk))):
             if _record_id(row.envelope) in ids:
                 found[row.seq] = row
     return [found[seq] for seq in sorted(found)]
@@ -69,7 +59,7 @@ def erase(session: Session, email: str) -> dict:
             delivery.envelope = _erased(delivery.envelope)
             deliveries += 1
     # deliveries of events the feed no longer keeps (past its retention) that name the email
-    for delivery in session.scalars(select(Delivery).where(_naming(Delivery.envelope, [email]))):
+    for delivery in session.scalars(select(Delivery).where(naming(Delivery.envelope, [email]))):
         delivery.envelope = _erased(delivery.envelope)
         deliveries += 1
     session.flush()
