@@ -11,7 +11,7 @@ class RequestFields(Schema):
     """What every service reads of `identity.privacy_requested.v1` (a tolerant reader's slim copy)."""
 
     request_id = fields.String(required=True)
-    kind = fields.String(required=True)  # erase | export
+    kind = fields.String(required=True)  # erasure | export
     email = fields.String(required=True)
 
 
