@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select, text
 
 from crm_common.db import make_engine
 from crm_common.entrypoint import dispatch
 from crm_common.errors import ServiceError
 from crm_common.testing.harness import PgDatabases
-from crm_automation import handlers
+from crm_automation import clock, handlers
 from crm_automation.domain import engine as intake, executor, runs, workflows
 from crm_automation.models import Base, Notification, RecordSnapshot, WorkflowRun
 from crm_automation_contracts import PRIVACY_PART_COMPLETED
@@ -152,3 +154,19 @@ def test_an_export_answers_what_is_kept_of_the_person_only(store, envelope, take
     assert data["notifications"][0]["title"] == "Ada Lovelace is qualified"
     assert "grace" not in str(data).lower()
     assert ADA["email"] in rows_text(store)  # an export changes nothing
+
+
+def test_a_run_still_waiting_is_stopped_by_an_erasure_and_never_acts_with_the_erased_record(store, bus, envelope):
+    define(store, name="later", trigger={"type": "event", "event": "sales.lead_created.v1"},
+           actions=[{"type": "wait", "days": 1}, {"type": "create_task", "subject": "Call {{ record.first_name }}",
+                                                   "due_in_days": 1}])
+    [waiting] = store.tx(intake.on_event, envelope("sales.lead_created.v1", ADA, "lead", "create"))
+    [other] = store.tx(intake.on_event, envelope("sales.lead_created.v1", GRACE, "lead", "create"))
+    assert store.tx(runs.get, waiting).status == "waiting"
+    request(store, envelope, "erasure", ADA["email"])
+    stopped = store.tx(runs.get, waiting)
+    assert stopped.status == "stopped" and stopped.finished_at is not None and "erased" in stopped.log[-1]
+    with time_machine.travel(clock.now() + timedelta(days=2), tick=False):
+        executor.sweep(store.tx, bus)
+    assert [call[2]["subject"] for call in bus.calls if call[1] == "create_activity"] == ["Call Grace"]
+    assert store.tx(runs.get, other).status == "succeeded" and store.tx(runs.get, waiting).status == "stopped"
