@@ -50,3 +50,64 @@ def test_after_an_erasure_a_retried_key_never_hands_the_persons_data_back(admin)
     retry = admin.post("/api/v1/leads", json=body, headers={"Idempotency-Key": key})
     assert retry.status_code == 201, retry.text
     assert retry.json()["id"] != first.json()["id"]  # made again from what the client sent, not replayed
+
+
+def test_an_erasure_cuts_the_person_out_of_the_automation_copies_and_keeps_the_run_log(suite, admin):
+    """Automation keeps the lead it saw (the snapshot "changed from" compares with, each run's context, the
+    compared values of a run that did not fire, a notification quoting the name): after an erasure none of its
+    tables names the person, and the run log still lists the runs with their outcome."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from crm_common.db import make_engine
+    from crm_common.testing.waiting import eventually
+    from crm_automation.models import Base
+
+    tag = uuid.uuid4().hex[:8]
+    email, last_name = f"auto-erase-{tag}@example.com", f"Erasable{tag}"
+    made = []
+    for body in ({"name": f"erase {tag}", "trigger": {"type": "field_change", "resource": "lead", "field": "status",
+                                                      "to": "qualified"},
+                  "conditions": {"all": [{"field": "email", "op": "contains", "value": "@example.com"}]},
+                  "actions": [{"type": "notify", "to_owner": True,
+                               "title": "{{ record.first_name }} {{ record.last_name }} is qualified"}]},
+                 {"name": f"skip {tag}", "trigger": {"type": "event", "event": "sales.lead_created.v1"},
+                  "conditions": {"all": [{"field": "email", "op": "contains", "value": "@never.example"}]},
+                  "actions": [{"type": "notify", "to_owner": True, "title": "never"}]}):
+        response = admin.post("/api/v1/workflows", json=body)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    env = suite.suite.env
+    engine = make_engine(env.get("AUTOMATION_DATABASE_URL") or f"sqlite:///{Path(env['CRM_VAR_DIR']) / 'automation.db'}")
+
+    def rows_text() -> str:
+        with engine.connect() as conn:
+            return "\n".join(str(tuple(row)) for table in Base.metadata.sorted_tables
+                             for row in conn.execute(text(f"SELECT * FROM {table.name}"))).lower()
+
+    def runs(workflow):
+        return admin.get(f"/api/v1/workflows/{workflow['id']}/runs").json()["items"]
+
+    try:
+        lead = admin.post("/api/v1/leads", json={"first_name": "Augusta", "last_name": last_name,
+                                                 "email": email}).json()
+        assert admin.patch(f"/api/v1/leads/{lead['id']}", json={"status": "qualified"}).status_code == 200
+        eventually(lambda: runs(made[0]), timeout=30, until=lambda items: any(
+            r["record_id"] == lead["id"] and r["status"] == "succeeded" for r in items))
+        eventually(lambda: runs(made[1]), timeout=30, until=lambda items: any(r["record_id"] == lead["id"]
+                                                                              for r in items))
+        assert email in rows_text() and last_name.lower() in rows_text()
+        response = admin.post("/api/v1/privacy/erasure-requests", json={"email": email})
+        assert response.status_code == 202, response.text
+        assert wait_completed(admin, response.json()["id"])["status"] == "completed"
+        kept = eventually(rows_text, timeout=30, until=lambda found: email not in found)
+        assert last_name.lower() not in kept, [line for line in kept.splitlines() if last_name.lower() in line]
+        [qualified] = [r for r in runs(made[0]) if r["record_id"] == lead["id"]]
+        assert qualified["status"] == "succeeded"
+        [skipped] = [r for r in runs(made[1]) if r["record_id"] == lead["id"]]
+        assert skipped["status"] == "skipped" and "[erased]" in skipped["log"][0] and email not in skipped["log"][0]
+    finally:
+        for workflow in made:
+            admin.delete(f"/api/v1/workflows/{workflow['id']}")
+        engine.dispose()

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 from crm_common import privacy, topology
 from crm_common.entrypoint import Context, handler_table, reads
 from crm_automation.domain import approvals, engine, notifications
+from crm_automation.domain import privacy as privacy_part
 from crm_automation_contracts import PRIVACY_PART_COMPLETED
 
 
@@ -144,8 +145,13 @@ def webhook_disabled(ctx: Context, data: dict, envelope: dict) -> None:
 
 @reads(privacy.PRIVACY_REQUESTED, fields=privacy.RequestFields)
 def privacy_requested(ctx: Context, data: dict, envelope: dict) -> None:
-    """Automation keeps user ids, no customer's personal data: its part is done at once, nothing found."""
-    ctx.emit(PRIVACY_PART_COMPLETED, privacy.part(data, "automation", data={}, counts={}))
+    """identity.privacy_requested.v1 -> automation.privacy_part_completed.v1: the person's records' snapshots,
+    runs, ended runs and notifications, exported or erased (`domain.privacy`), in this transaction."""
+    if data.get("kind") == "erasure":
+        counts, found = privacy_part.erase(ctx.session, data["email"]), None
+    else:
+        found, counts = privacy_part.export(ctx.session, data["email"])
+    ctx.emit(PRIVACY_PART_COMPLETED, privacy.part(data, "automation", data=found, counts=counts))
 
 
 HANDLERS = handler_table(user_changed, user_deactivated, reminder_due, sla_breached, team_changed, team_deleted,

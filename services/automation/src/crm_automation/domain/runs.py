@@ -63,6 +63,9 @@ def replay(ctx, record_id: str) -> WorkflowRun:
     run = get(ctx, record_id)
     if run.status != "failed":
         raise ServiceError("conflict", f"only a failed run is replayed; this one is {run.status}")
+    if isinstance(run.context, dict) and run.context.get("erased"):  # domain.privacy: its record is gone from it
+        raise ServiceError("conflict", "this run's record data was erased by a privacy request: it is not "
+                                       "replayed (the record's next change starts the workflow again)")
     step = run.next_step
     run.status, run.error, run.attempts, run.due_at, run.finished_at, run.duration_ms = \
         "queued", None, 0, clock.now(), None, None
