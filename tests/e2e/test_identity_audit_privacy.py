@@ -67,7 +67,8 @@ def test_erasure_request_anonymizes_the_user_and_shows_parts(admin, suite):
     request = response.json()
     assert request["kind"] == "erasure" and request["email"] == email
     assert request["parts"]["identity"]["status"] == "done"
-    assert set(request["parts"]) == {"identity", "sales", "service_desk", "marketing", "analytics", "integration"}
+    assert set(request["parts"]) == {"identity", "sales", "service_desk", "marketing", "analytics", "integration",
+                                      "automation"}
     assert request["status"] in ("pending", "completed")
     erased = admin.get(f"/api/v1/users/{client.user['id']}").json()
     assert erased["email"] != email and erased["full_name"] != client.user["full_name"]

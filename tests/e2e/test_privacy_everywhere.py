@@ -8,7 +8,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-SERVICES = {"identity", "sales", "service_desk", "marketing", "analytics", "integration"}
+SERVICES = {"identity", "sales", "service_desk", "marketing", "analytics", "integration", "automation"}
 
 
 def wait_completed(admin, request_id, timeout=30.0):

@@ -66,5 +66,5 @@ def test_the_event_stream_audits_every_type_and_applies_those_identity_handles(s
                                                                                        ("ticket", "t-9")]
     assert set(handlers.HANDLERS) == {f"{s}.privacy_part_completed.v1" for s in
                                       ("identity", "sales", "service_desk", "marketing", "analytics",
-                                       "integration")} | {
+                                       "integration", "automation")} | {
         "sales.territory_members_changed.v1"}

@@ -45,7 +45,7 @@ def test_erasure_anonymizes_a_portal_user_and_parts_complete_the_request(session
     assert erased == [user.id] and user.email.endswith("@erased.invalid") and not user.is_active
     assert users.by_email(session, "ada@example.com") is None
     assert request.status == "pending" and request.parts["identity"]["status"] == "done"
-    for service in ("sales", "service_desk", "marketing", "integration"):
+    for service in ("sales", "service_desk", "marketing", "integration", "automation"):
         privacy.apply_part(session, {"request_id": request.id, "service": service, "status": "done", "counts": {}})
     assert request.status == "pending"
     privacy.apply_part(session, {"request_id": request.id, "service": "analytics", "status": "failed", "counts": {}})
@@ -71,3 +71,15 @@ def test_seed_admin_is_idempotent_and_generates_a_strong_password():
     assert again == ("root@example.com", False, None)
     _, created, shown = seed_admin.seed(engine, email="other@example.com", password="Given-Passw0rd-123")
     assert created and shown is None
+
+
+def test_a_request_made_before_a_service_took_part_completes_without_it(session, admin_actor, ctx_of):
+    answer = privacy.create(ctx_of(session, admin_actor), {"email": "old@example.com"}, "export")
+    request = session.get(PrivacyRequest, answer["id"])
+    # as a request made when six services answered privacy requests (automation's part came later)
+    request.parts = {s: p for s, p in request.parts.items() if s != "automation"}
+    for service in ("sales", "service_desk", "marketing", "analytics"):
+        privacy.apply_part(session, {"request_id": request.id, "service": service, "status": "done", "counts": {}})
+    assert request.status == "pending"
+    privacy.apply_part(session, {"request_id": request.id, "service": "integration", "status": "done", "counts": {}})
+    assert request.status == "completed" and request.completed_at is not None

@@ -10,7 +10,7 @@ from crm_common.contracts.schemas import ListQuery, Strict, page
 from crm_identity_contracts.fields import EMAIL
 
 PRIVACY_KINDS = ("erasure", "export")
-PRIVACY_SERVICES = ("identity", "sales", "service_desk", "marketing", "analytics", "integration")
+PRIVACY_SERVICES = ("identity", "sales", "service_desk", "marketing", "analytics", "integration", "automation")
 
 
 class PrivacyCreateSchema(Strict):

@@ -156,13 +156,16 @@ def apply_part(session: Session, data: dict) -> PrivacyRequest | None:
     if request is None:
         return None
     parts = dict(request.parts or {})
+    # the services the request waits for: those it named when it was made (a request made before a service
+    # took part completes without it)
+    waited = tuple(parts) or PRIVACY_SERVICES
     part = {"status": data["status"], "counts": data.get("counts") or {}, "completed_at": rfc3339(utcnow())}
     if data.get("data") is not None:
         part["data"] = data["data"]
     parts[data["service"]] = part
     request.parts = parts
-    if all(parts.get(s, {}).get("status") in ("done", "failed") for s in PRIVACY_SERVICES):
-        request.status = "failed" if any(parts[s]["status"] == "failed" for s in PRIVACY_SERVICES) else "completed"
+    if all(parts.get(s, {}).get("status") in ("done", "failed") for s in waited):
+        request.status = "failed" if any(parts[s]["status"] == "failed" for s in waited) else "completed"
         request.completed_at = utcnow()
     return request
 
