@@ -48,6 +48,14 @@ def people(feed):
     feed("sales.lead_converted.v1", {"id": "L1", "opportunity_id": "O1", "account_id": "A1"}, 2)
     feed("sales.opportunity_created.v1", {"id": "O1", "name": "Engines deal", "owner_id": "rep-2", "amount": "900.00",
                                           "currency": "EUR", "stage": "prospecting", "probability": 10}, 2)
+    define(feed, "opportunity", "referrer", "text")
+    define(feed, "opportunity", "seats", "number")
+    feed("sales.opportunity_created.v1", {"id": "O2", "name": "Deal referred by ADA_L@example.com", "owner_id": "rep-1",
+                                          "amount": "50.00", "currency": "EUR", "stage": "prospecting",
+                                          "probability": 10, "custom_fields": {"referrer": "Ada_L@example.com, web",
+                                                                               "seats": 5}}, 2.5)
+    feed("sales.activity_logged.v1", {"id": "AC1", "type": "call", "lead_id": "L2", "owner_id": "rep-1",
+                                      "subject": "Call Bob about ada_l@example.com"}, 2.5)
     feed("service_desk.ticket_created.v1", {"id": "T1", "number": "T-1", "requester_email": EMAIL.upper(),
                                             "subject": "Ada cannot log in", "channel": "email", "status": "new",
                                             "priority": "high"}, 3)
@@ -84,7 +92,7 @@ def figures(ctx_as):
 def read_models(session, gen):
     t = GENERATIONS[gen]
     out = {}
-    for name in ("leads", "opportunities", "tickets", "accounts", "custom_fields"):
+    for name in ("leads", "opportunities", "tickets", "accounts", "activities", "custom_fields"):
         table = getattr(t, name)
         out[name] = sorted((dict(row._mapping) for row in session.execute(select(table))), key=lambda r: r["id"])
     return out
@@ -99,12 +107,13 @@ def stored_text(session):
 def test_an_erasure_cuts_the_person_out_and_keeps_every_figure_through_a_rebuild(engine, session, feed, ctx_as):
     people(feed)
     before = figures(ctx_as)
-    assert before["service"]["totals"]["opened"] == 1 and before["pipeline"]["totals"]["count"] == 1
+    assert before["service"]["totals"]["opened"] == 1 and before["pipeline"]["totals"]["count"] == 2
     hashed = privacy.email_hash(EMAIL)
     assert hashed in stored_text(session) and "enchantress" in stored_text(session)
     part = request(session, "erasure")
     assert (part["service"], part["status"], part["data"]) == ("analytics", "done", None)
-    assert part["counts"] == {"events": 6, "read_model_rows": 2}  # L1 x3, the import, T1 x2; rows of L1 and L3
+    # L1 x3, the import, O2 and the activity naming them, T1 x2; the rows of L1, L3 and O2
+    assert part["counts"] == {"events": 8, "read_model_rows": 3}
     text = stored_text(session)
     for gone in (hashed, "ada_l@", "enchantress", "countess", "cannot log in", "ada again", '"vip"'):
         assert gone not in text, gone
@@ -118,6 +127,9 @@ def test_an_erasure_cuts_the_person_out_and_keeps_every_figure_through_a_rebuild
     assert leads["L4"]["custom.nickname"] == "Caro" and leads["L1"]["owner_id"] == "rep-2"
     assert {k: v for k, v in after.items() if k != "leads"} == {k: v for k, v in before.items() if k != "leads"}
     erased_models = read_models(session, "a")
+    (deal,) = [row for row in erased_models["opportunities"] if row["id"] == "O2"]  # another's deal naming them
+    assert (deal["name"], deal["custom_fields"]) == ("Deal referred by [erased]", {"referrer": "[erased], web",
+                                                                                   "seats": 5})
     session.commit()
     job = rebuild.start(ctx_as("admin", "adm"))
     session.commit()
@@ -131,14 +143,15 @@ def test_an_erasure_cuts_the_person_out_and_keeps_every_figure_through_a_rebuild
 def test_an_export_answers_what_is_kept_and_a_second_request_finds_nothing(session, feed):
     people(feed)
     part = request(session, "export", email="ADA_L@example.com")
-    assert part["counts"] == {"events": 6, "records": 3}
+    assert part["counts"] == {"events": 8, "records": 3}
     items = part["data"]["events"]
     assert [(e["type"], e["entity_id"]) for e in items] == [
         ("sales.lead_created.v1", "L1"), ("sales.lead_assigned.v1", "L1"), ("sales.leads_imported.v1", None),
-        ("sales.lead_converted.v1", "L1"), ("service_desk.ticket_created.v1", "T1"),
+        ("sales.lead_converted.v1", "L1"), ("sales.opportunity_created.v1", "O2"),
+        ("sales.activity_logged.v1", "AC1"), ("service_desk.ticket_created.v1", "T1"),
         ("service_desk.ticket_updated.v1", "T1")]
     assert items[0]["data"]["custom_fields"]["nickname"] == "Enchantress"  # what the log keeps of them
-    assert request(session, "erasure", request_id="P2")["counts"] == {"events": 6, "read_model_rows": 2}
+    assert request(session, "erasure", request_id="P2")["counts"] == {"events": 8, "read_model_rows": 3}
     assert request(session, "erasure", request_id="P3")["counts"] == {"events": 0, "read_model_rows": 0}
     again = request(session, "export", request_id="P4")
     assert again["counts"] == {"events": 0, "records": 0} and again["data"] == {"events": []}

@@ -5,15 +5,17 @@ kept as its hash, which still points at the person, with what else a lead's, a c
 events carry (a job title, a subject, tags, custom field values). A person's events are those whose payload
 names the email or its hash (case-insensitive), and every event about the same records (their `entity_id`:
 a later assignment of that lead names neither). Erasure keeps each such event at its place in the log, its
-payload cut to what the projections read (ids, amounts, stages, statuses, times, scores...): the address's
-hash, free text and the values of custom fields that may hold either (a text, a link, an address) go.
-The same custom field values go from the read models' rows of those records (both generations), so a rebuild
-from the log gives the same read models. Export answers the events found (at most EXPORT_LIMIT). The search
-reads the payloads' JSON text (the requests' own events name the address too: cut, never counted): a scan of the log, for a request that comes rarely.
+payload cut to what the projections read (ids, amounts, stages, statuses, times, scores...): on their records
+the address's hash, free text and the values of custom fields that may hold a name or a text go; in any
+record's texts (another's deal named after them) the address and its hash are replaced by ERASED. The read
+models' rows get the same cut (both generations), so a rebuild from the log gives the same read models. Export
+answers the events found (at most EXPORT_LIMIT). The search reads the payloads' JSON text (the requests' own
+events name the address too: cut, never counted): a scan of the log, for a request that comes rarely.
 """
 from __future__ import annotations
 
 import hashlib
+import re
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,6 +30,11 @@ CHUNK = 500
 # what no projection reads and may name or describe the person (besides log.PERSONAL, never kept)
 FREE_TEXT = frozenset(("title", "subject", "description", "notes", "note", "tags", "full_name", "display_name",
                        "contact_name", "signature", "summary"))
+ERASED = "[erased]"
+CUSTOM_MODELS = ("leads", "opportunities", "accounts", "tickets")  # the read models keeping custom field values
+# the read models' texts a projection copies from an event (a deal's name could name someone)
+TEXT_COLUMNS = {"opportunities": ("name", "lost_reason"), "accounts": ("name",), "campaigns": ("name",),
+                "complaints": ("root_cause",)}
 # custom field types whose values cannot name or describe a person (crm_common.records.custom_fields.TYPES)
 KEPT_TYPES = frozenset(("number", "decimal", "date", "boolean", "choice", "multi_choice", "user"))
 
@@ -83,53 +90,84 @@ def _kinds(session: Session) -> dict[str, set]:
     return out
 
 
-def cut_custom(values, kinds: dict[str, set]):
-    """Custom field values with only what cannot name or describe anyone: those of the fields whose every
-    definition is of a type in KEPT_TYPES (a text, a link, an address or an undefined field goes)."""
+def _mentions(value, texts: set[str]) -> bool:
+    """`value` is a text with the address or its hash in it (a subject naming them, whoever's record it is)."""
+    return isinstance(value, str) and any(text in value.lower() for text in texts)
+
+
+def scrub(value, texts: set[str]):
+    """`value` with the address and its hash replaced wherever a text holds them (the rest of the text kept: a
+    deal's name stays the deal's), in a list's texts too."""
+    if isinstance(value, list):
+        return [scrub(item, texts) for item in value]
+    if not _mentions(value, texts):
+        return value
+    for text in texts:
+        value = re.sub(re.escape(text), ERASED, value, flags=re.IGNORECASE)
+    return value
+
+
+def cut_custom(values, kinds: dict[str, set], texts: set[str], theirs: bool):
+    """Custom field values with the person scrubbed from their texts and, on their own records (`theirs`), with
+    only what cannot name or describe anyone: the fields whose every definition is of a type in KEPT_TYPES (a
+    text, a link, an address or an undefined field goes). The log's and the read models' alike."""
     if not isinstance(values, dict):
         return values
-    return {name: value for name, value in values.items()
-            if value is None or (kinds.get(name) and kinds[name] <= KEPT_TYPES)}
+    return {name: scrub(value, texts) for name, value in values.items()
+            if not theirs or value is None or (kinds.get(name) and kinds[name] <= KEPT_TYPES)}
 
 
 def cut(value, texts: set[str], ids: set[str], kinds: dict[str, set], whole: bool = False):
-    """`value` (a payload) with the person's objects cut to what the projections read: those about their
-    records or naming them (`whole`: the object is within one)."""
+    """`value` (a payload) with the person scrubbed from every text, and their objects cut to what the
+    projections read: those about their records or naming them (`whole`: the object is within one)."""
     if isinstance(value, list):
         return [cut(item, texts, ids, kinds, whole) for item in value]
     if not isinstance(value, dict):
-        return value
+        return scrub(value, texts)
     theirs = whole or str(value.get("id")) in ids or _names(value, texts)
     out = {}
     for key, item in value.items():
-        if theirs and (key in FREE_TEXT or key.endswith("email_hash") or
-                       (isinstance(item, str) and item.strip().lower() in texts)):
+        if theirs and (key in FREE_TEXT or key.endswith("email_hash") or _names({key: item}, texts)):
             continue
-        if theirs and key == "custom_fields":
-            out[key] = cut_custom(item, kinds)
-        elif isinstance(item, (dict, list)):
-            out[key] = cut(item, texts, ids, kinds, theirs and key != "custom_fields")
+        if key == "custom_fields":
+            out[key] = cut_custom(item, kinds, texts, theirs)
         else:
-            out[key] = item
+            out[key] = cut(item, texts, ids, kinds, theirs) if isinstance(item, (dict, list)) else scrub(item, texts)
     return out
 
 
-def _read_model_rows(session: Session, ids: list[str], kinds: dict[str, set]) -> int:
-    """The custom field values of the person's records cut in every read model that keeps them (both
-    generations); how many rows changed."""
-    changed = 0
-    for t in GENERATIONS.values():
-        for name in ("leads", "opportunities", "accounts", "tickets"):
-            table = getattr(t, name)
-            for start in range(0, len(ids), CHUNK):
-                rows = session.execute(select(table.c.id, table.c.custom_fields).where(
-                    table.c.id.in_(ids[start:start + CHUNK]), table.c.custom_fields.is_not(None))).all()
-                for row in rows:
-                    kept = cut_custom(row.custom_fields, kinds)
-                    if kept != row.custom_fields:
-                        session.execute(update(table).where(table.c.id == row.id).values(custom_fields=kept))
-                        changed += 1
+def _update(session: Session, table, column: str, rows: dict, change) -> set:
+    """`column` of `rows` ({id: value}) changed by `change(id, value)`; the (table, id) of the rows changed."""
+    changed = set()
+    for key, value in rows.items():
+        kept = change(key, value)
+        if kept != value:
+            session.execute(update(table).where(table.c.id == key).values({column: kept}))
+            changed.add((table.name, key))
     return changed
+
+
+def _read_model_rows(session: Session, ids: list[str], texts: set[str], kinds: dict[str, set]) -> int:
+    """The read models' rows as `cut` leaves the events they come from (both generations): the custom field
+    values of the person's records, and the texts naming them in anyone's; how many rows changed."""
+    changed, theirs, words = set(), set(ids), sorted(texts)
+    for t in GENERATIONS.values():
+        for name in CUSTOM_MODELS:
+            table = getattr(t, name)
+            rows = dict(session.execute(select(table.c.id, table.c.custom_fields).where(
+                naming(table.c.custom_fields, words))).all())  # a scan of the model, smaller than the log's
+            for start in range(0, len(ids), CHUNK):
+                rows.update(session.execute(select(table.c.id, table.c.custom_fields).where(
+                    table.c.id.in_(ids[start:start + CHUNK]), table.c.custom_fields.is_not(None))).all())
+            changed |= _update(session, table, "custom_fields", rows,
+                               lambda key, value: cut_custom(value, kinds, texts, key in theirs))
+        for name, columns in TEXT_COLUMNS.items():
+            table = getattr(t, name)
+            for column in columns:
+                rows = dict(session.execute(select(table.c.id, table.c[column]).where(
+                    naming(table.c[column], words))).all())
+                changed |= _update(session, table, column, rows, lambda key, value: scrub(value, texts))
+    return len(changed)
 
 
 def erase(session: Session, email: str) -> dict:
@@ -143,7 +181,7 @@ def erase(session: Session, email: str) -> dict:
         if envelope != row.envelope:
             session.execute(update(EVENTS).where(EVENTS.c.seq == row.seq).values(envelope=envelope))
     events = sum(row.type != PRIVACY_REQUESTED for row in rows)  # the requests themselves are cut, not counted
-    models = _read_model_rows(session, sorted(ids), kinds)
+    models = _read_model_rows(session, sorted(ids), texts, kinds)
     session.flush()
     return {"events": events, "read_model_rows": models}
 
