@@ -51,7 +51,8 @@ def _account_of(envelope: dict) -> str | None:
     return None
 
 
-# personal data no figure needs is not kept: the log is business facts (privacy requests find nothing here)
+# personal data no figure needs is not kept: the log is business facts (an address kept as its hash, which a
+# privacy request finds: domain/privacy.py)
 PERSONAL = frozenset(("email", "requester_email", "phone", "mobile", "first_name", "last_name", "requester_name",
                       "comment", "body", "address", "street", "birthday", "text", "message", "ip", "user_agent"))
 
