@@ -15,7 +15,9 @@ answer, the outcome unknown) releases the key, so the client's retry runs again.
 the record twice (or meet it as a 409 duplicate), the route's call carries the key and the request's
 fingerprint to the service, signed with the caller (`g.idempotent`, conventions); the service keeps the key
 with its answer in the transaction that made the record, and answers a repeat with it
-(crm_common.idempotency): the retry gets the first 201 and the same record.
+(crm_common.idempotency): the retry gets the first 201 and the same record. Its reply says it is that kept
+answer (`replayed_by_service`, the call's `on_replay`), and the response then carries `Idempotent-Replayed: true`
+like one replayed from the record here (which then keeps it as any final answer).
 """
 from __future__ import annotations
 
@@ -67,6 +69,8 @@ def idempotent(view):
         if response.status_code >= 500:
             _release(engine, owner_id, key)
             return response
+        if g.pop("idempotent_replayed", False):  # the service answered with the answer it kept for the key
+            response.headers["Idempotent-Replayed"] = "true"
         headers = {k: v for k, v in response.headers.items() if k in ("Location", "ETag", "Content-Type")}
         with _writer(engine).begin() as conn:
             conn.execute(_statements(engine)["store"], {"o": owner_id, "k": key,
@@ -191,6 +195,12 @@ def _replay(record, digest: str, scope: str):
         response.headers[key] = value
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def replayed_by_service() -> None:
+    """The route's call was answered with the answer its service kept for the request's key (nothing ran
+    there; crm_common.entrypoint.run_once): the response says it is a replay (the call's `on_replay`)."""
+    g.idempotent_replayed = True
 
 
 def forget(email: str | None) -> None:

@@ -17,6 +17,7 @@ from crm_common.contracts.registry import RpcContract
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
 from crm_common.idempotency import Idempotent, fingerprint
 from crm_common.rpcclient import RawJson
+from crm_gateway import idempotency
 from crm_gateway.app import create_app
 from crm_gateway.conventions import PUBLIC_IDENTIFIED, Route, build, resource
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
@@ -82,10 +83,15 @@ class Recorder:
     def __init__(self):
         self.calls = []
         self.actors = []
+        self.on_replays = []  # each call's `on_replay` (None: none given)
+        self.kept = set()  # Idempotency-Keys whose calls answer as a service answers a repeat (a kept answer)
 
-    def call(self, service, method, *args, actor=None, request_id=None, raw_reply=False, **kwargs):
+    def call(self, service, method, *args, actor=None, request_id=None, raw_reply=False, on_replay=None, **kwargs):
         """The answer; asked for it raw (a list), as the JSON text a service writes (RawJson)."""
+        self.on_replays.append(on_replay)
         answer = self.answer(service, method, *args, actor=actor, **kwargs)
+        if kwargs.get("idempotent") is not None and kwargs["idempotent"].key in self.kept:
+            on_replay()
         return RawJson(json.dumps(answer).encode()) if raw_reply else answer
 
     def answer(self, service, method, *args, actor=None, **kwargs):
@@ -173,6 +179,28 @@ def test_a_create_with_an_idempotency_key_carries_the_key_and_fingerprint_to_its
     expected = fingerprint("POST /api/v1/widgets", hashlib.sha256(body).hexdigest())
     assert keyed == {"idempotent": Idempotent(key, expected)}
     assert unkeyed == {}
+    assert rpc.on_replays[-2:] == [idempotency.replayed_by_service, None]
+
+
+def test_a_create_the_service_answers_with_its_kept_answer_says_it_is_a_replay(app, keypair):
+    """The gateway has no record of the key (it released it after a 503, or its database lost it) and the
+    service answers the retry with the answer it kept: the response carries `Idempotent-Replayed: true`, as a
+    repeat answered from the gateway's record does; a call the service ran does not."""
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    h, kept, fresh = headers(keypair, ALL), f"widget-{uuid.uuid4()}", f"widget-{uuid.uuid4()}"
+    rpc.kept.add(kept)
+    replayed = client.post("/api/v1/widgets", json={"name": "kept"}, headers={**h, "Idempotency-Key": kept})
+    assert replayed.status_code == 201 and replayed.headers.get("Idempotent-Replayed") == "true"
+    assert replayed.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
+    ran = client.post("/api/v1/widgets", json={"name": "new"}, headers={**h, "Idempotency-Key": fresh})
+    assert ran.status_code == 201 and "Idempotent-Replayed" not in ran.headers
+    plain = client.post("/api/v1/widgets", json={"name": "plain"}, headers=h)
+    assert plain.status_code == 201 and "Idempotent-Replayed" not in plain.headers
+    again = client.post("/api/v1/widgets", json={"name": "kept"}, headers={**h, "Idempotency-Key": kept})
+    assert len(rpc.calls) == 3  # the gateway kept the replayed answer: the repeat reached no service
+    assert again.status_code == 201 and again.get_json() == replayed.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Location"] == replayed.headers["Location"]
 
 
 def test_the_declared_permission_is_enforced_before_the_body_is_read(app, keypair):

@@ -85,16 +85,19 @@ class Database(DependencyProvider):
         """The worker's UnitOfWork. An RPC's caller is the actor its SignedRpc entrypoint verified; an RPC
         through any other entrypoint has none (its `caller` is refused); timers and events have none
         either and act as the system. An RPC's events are published after its reply (worker_teardown). A signed
-        RPC's Idempotency-Key (verified with its caller) makes its entrypoint keep its answer (crm_common.idempotency)."""
+        RPC's Idempotency-Key (verified with its caller) makes its entrypoint keep its answer (crm_common.idempotency);
+        a repeat's reply says it is one (SignedRpc.handle_result reads the worker's unit of work)."""
         data = worker_ctx.context_data
         entrypoint = worker_ctx.entrypoint
         is_rpc = isinstance(entrypoint, Rpc)
         signed = isinstance(entrypoint, SignedRpc)
         actor = actor_from_context(data) if signed else None
         pair = callers.idempotent_pair(data or {}) if signed else None
-        return UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
-                          actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=is_rpc,
-                          idempotent=idempotency.Idempotent(*pair) if pair else None, order=self.order)
+        uow = UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
+                         actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=is_rpc,
+                         idempotent=idempotency.Idempotent(*pair) if pair else None, order=self.order)
+        worker_ctx.crm_unit_of_work = uow  # whether its answer was a kept one, for the reply (SignedRpc)
+        return uow
 
     def worker_teardown(self, worker_ctx):
         dependency = worker_ctx.service.__dict__.get(self.attr_name)

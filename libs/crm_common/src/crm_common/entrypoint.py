@@ -56,7 +56,8 @@ def run(service, fn: Callable, *args, **kwargs):
 
 def run_once(service, contract: RpcContract, fn: Callable, *args, **kwargs):
     """`fn(ctx, *args, **kwargs)`, its answer dumped, in one transaction of `service.db` that also keeps the
-    call's Idempotency-Key with that answer; or the answer already kept for the key (crm_common.idempotency).
+    call's Idempotency-Key with that answer; or the answer already kept for the key (crm_common.idempotency),
+    with `service.db.replayed` set: the reply then tells the caller it is a replay (rpc.SignedRpc.handle_result).
     The answer is dumped inside the transaction, once the session is flushed (ids, defaults, versions set)."""
     uow = service.db
     caller, call = uow.caller, uow.idempotent
@@ -65,7 +66,8 @@ def run_once(service, contract: RpcContract, fn: Callable, *args, **kwargs):
         with uow.transaction() as session:
             kept = idempotency.find(session, uow.metadata, owner, call, contract.method)
             if kept is not idempotency.MISSING:
-                return kept  # a repeat: nothing runs, nothing is written
+                uow.replayed = True  # a repeat: nothing runs, nothing is written; its reply says so
+                return kept
             ctx = Context(session, caller, uow.emit, uow.request_id, service, uow)
             result = fn(ctx, *args, **kwargs)
             session.flush()
@@ -80,6 +82,7 @@ def run_once(service, contract: RpcContract, fn: Callable, *args, **kwargs):
             kept = idempotency.find(session, uow.metadata, owner, call, contract.method)
         if kept is idempotency.MISSING:
             raise
+        uow.replayed = True
         return kept
     for after in ctx._after:
         after()

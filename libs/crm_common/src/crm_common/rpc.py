@@ -23,7 +23,10 @@ from nameko.rpc import Responder, Rpc
 from crm_common import acks, bus, callers, dumping  # noqa: F401 - acks: nameko's acks on a dropped socket; bus: kombu tuning
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
-from crm_common.rpcclient import RAW_REPLY
+from crm_common.rpcclient import RAW_REPLY, REPLAYED
+
+# the request message's mark that the worker answered it with a kept answer (SignedRpc.handle_result)
+_REPLAYED_MARK = "crm_replayed"
 
 
 class ReplyPublisher(Publisher):
@@ -74,6 +77,8 @@ def send_response_once(self, result, exc_info):
         exc_info, headers = sys.exc_info(), {}
         error, result = serialize(UnserializableValueError(result)), None
         content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+    if error is None and getattr(self.message, _REPLAYED_MARK, False):
+        headers = {**headers, REPLAYED: True}  # the answer kept for the call's Idempotency-Key: nothing ran
     publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
     try:
         publisher.publish(body, content_type=content_type, content_encoding=encoding, exchange=self.exchange,
@@ -121,6 +126,14 @@ class SignedRpc(Rpc):
             log.warning("refused a call to %s: %s", self.target, exc.detail)
             raise
         super().handle_message(body, message)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        """The reply, which says so when the worker answered with the answer kept for the call's
+        Idempotency-Key (its unit of work `replayed`, crm_common.entrypoint.run_once): the REPLAYED header."""
+        unit_of_work = getattr(worker_ctx, "crm_unit_of_work", None)
+        if exc_info is None and unit_of_work is not None and unit_of_work.replayed:
+            setattr(message, _REPLAYED_MARK, True)
+        return super().handle_result(message, worker_ctx, result, exc_info)
 
     def check_signature(self, args, kwargs):
         """nameko's check that the call's arguments fit the method, with the method's signature worked out once

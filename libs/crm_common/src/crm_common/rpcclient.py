@@ -41,6 +41,9 @@ RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
 # a request's header: the caller takes the result as the JSON text the service writes (RawJson), which the
 # service's reply then is, with the same header (crm_common.rpc); errors come as always
 RAW_REPLY = "crm_raw_reply"
+# a reply's header: its answer is the one the service kept for the call's Idempotency-Key (a repeat: nothing ran
+# there; crm_common.entrypoint.run_once); the caller learns it through `RpcPool.call(..., on_replay=...)`
+REPLAYED = "crm_replayed"
 
 
 CONNECTION_ERRORS = (OSError, ConnectionError, AMQPError, OperationalError)
@@ -86,10 +89,12 @@ class _Member:
         self._expected: str | None = None
         self._reply: dict | None = None
         self._returned = False
+        self.replayed = False  # the last reply was a kept answer (REPLAYED)
 
     def _on_reply(self, message):
         if message.properties.get("correlation_id") != self._expected:
             return
+        self.replayed = bool((message.headers or {}).get(REPLAYED))
         if (message.headers or {}).get(RAW_REPLY) and message.content_type == "application/json":
             body = message.body  # the result's JSON text, as the service wrote it (amqp decoded its UTF-8)
             self._reply = {"result": RawJson(body.encode() if isinstance(body, str) else body)}
@@ -102,7 +107,7 @@ class _Member:
             self._returned = True
 
     def call(self, service, method, args, kwargs, data, raw: bool = False):
-        self._expected, self._reply, self._returned = str(uuid.uuid4()), None, False
+        self._expected, self._reply, self._returned, self.replayed = str(uuid.uuid4()), None, False, False
         headers = {f"nameko.{key}": value for key, value in data.items() if value is not None}
         if raw:
             headers[RAW_REPLY] = True
@@ -179,15 +184,16 @@ class RpcPool:
             member.close()
 
     def call(self, service: str, method: str, *args, actor: Actor | None = None, request_id: str | None = None,
-             raw_reply: bool = False, idempotent=None, **kwargs):
+             raw_reply: bool = False, idempotent=None, on_replay=None, **kwargs):
         """The method's result; `raw_reply`: as RawJson, the JSON text the service wrote (not parsed here);
-        `idempotent`: the request's Idempotency-Key and fingerprint (crm_common.idempotency), signed with the call."""
+        `idempotent`: the request's Idempotency-Key and fingerprint (crm_common.idempotency), signed with the call;
+        `on_replay()` is called when the result is the answer the service kept for that key (REPLAYED)."""
         data = callers.sign(self.key, f"{service}.{method}", actor, request_id, idempotent=idempotent)
         traceparent = tracing.current_traceparent()
         if traceparent:  # the caller's span, for the service's (not signed: it grants nothing)
             data[tracing.TRACEPARENT] = traceparent
         try:
-            return self._call(service, method, args, kwargs, data, raw_reply)
+            return self._call(service, method, args, kwargs, data, raw_reply, on_replay)
         except _Broken as exc:
             # the connection died (broker restarted, connections closed): the idle members went with it
             self.close()
@@ -195,11 +201,11 @@ class RpcPool:
                 raise ServiceError("unavailable", "the connection to the message broker was lost during the "
                                                   "call; its outcome is unknown") from exc
             try:  # nothing was sent: once more on a new connection
-                return self._call(service, method, args, kwargs, data, raw_reply)
+                return self._call(service, method, args, kwargs, data, raw_reply, on_replay)
             except _Broken as again:
                 raise ServiceError("unavailable", "the message broker cannot be reached") from again
 
-    def _call(self, service, method, args, kwargs, data, raw: bool = False):
+    def _call(self, service, method, args, kwargs, data, raw: bool = False, on_replay=None):
         member = self._take()
         try:
             result = member.call(service, method, args, kwargs, data, raw)
@@ -218,7 +224,10 @@ class RpcPool:
         except Exception:
             member.close()
             raise
+        replayed = member.replayed
         self._give_back(member)
+        if replayed and on_replay is not None:
+            on_replay()
         return result
 
     def close(self) -> None:

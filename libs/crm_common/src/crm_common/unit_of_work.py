@@ -38,6 +38,7 @@ class UnitOfWork:
         self.rpc = rpc  # an RPC runs for its signed caller only; internal work (timers, events) as the system
         self.marks = marks  # where published events wait to be marked (the service's batch), else at once
         self.idempotent = idempotent  # the signed Idempotency-Key of an RPC (crm_common.idempotency), or None
+        self.replayed = False  # the answer is the one kept for that key, nothing ran (run_once); the reply says so
         self._session: Session | None = None
         self._deferred: list[dict] | None = [] if defer_publish else None  # committed, to publish after the reply
         self.order = order  # the process's queue of committed events (publishes in commit order), or None

@@ -37,15 +37,40 @@ def test_a_retry_with_its_key_after_the_service_died_past_its_commit_gets_the_fi
     assert producer.wait_exit(10) == -9  # SIGKILL, after the commit
     assert len(records(world, "crashed")) == 1
     world.start("producer")  # without the fault; the broker redelivers the unanswered request to it
-    answer = world.call("probe_producer", "create", {"key": "crashed", "seq": 1}, actor=CALLER, idempotent=call)
+    replays = []
+    answer = world.call("probe_producer", "create", {"key": "crashed", "seq": 1}, actor=CALLER, idempotent=call,
+                        on_replay=lambda: replays.append("retry"))
+    assert replays == ["retry"]  # answered with the kept answer, and the reply says so
     made = records(world, "crashed")
     assert made == [answer["id"]] and answer == {"id": made[0], "key": "crashed", "seq": 1}
     assert len(world.call("probe_producer", "emitted", "crashed")) == 1  # one event: the repeats emitted nothing
-    again = world.call("probe_producer", "create", {"key": "crashed", "seq": 1}, actor=CALLER, idempotent=call)
-    assert again == answer
+    again = world.call("probe_producer", "create", {"key": "crashed", "seq": 1}, actor=CALLER, idempotent=call,
+                       on_replay=lambda: replays.append("again"))
+    assert again == answer and replays == ["retry", "again"]
     other = Idempotent(call.key, fingerprint("POST /api/v1/probes", "digest-2"))
     with pytest.raises(ServiceError) as refused:  # the key used for another request
         world.call("probe_producer", "create", {"key": "crashed", "seq": 2}, actor=CALLER, idempotent=other)
     assert refused.value.code == "validation_failed"
     assert records(world, "crashed") == made
 
+
+
+def test_a_repeats_reply_says_it_is_a_replay_and_a_first_calls_does_not(world):
+    """The reply of a call answered with the answer kept for its key carries the replay header
+    (crm_common.rpcclient.REPLAYED, read as the call's `on_replay`): the gateway then answers the client's
+    retry with `Idempotent-Replayed: true`. The result itself is the same either way."""
+    world.start("producer")
+    call = Idempotent("replayed-reply-0001", fingerprint("POST /api/v1/probes", "digest-1"))
+    replays = []
+
+    def create(**keyed):
+        return world.call("probe_producer", "create", {"key": "replayed", "seq": 1}, actor=CALLER,
+                          on_replay=lambda: replays.append(len(replays)), **keyed)
+
+    first = create(idempotent=call)
+    assert replays == []  # it ran: no replay
+    assert create(idempotent=call) == first and replays == [0]
+    assert create(idempotent=call) == first and replays == [0, 1]
+    unkeyed = create()  # no key: it runs again, never a replay
+    assert unkeyed["id"] != first["id"] and replays == [0, 1]
+    assert len(records(world, "replayed")) == 2

@@ -73,9 +73,14 @@ class Service:
 
 
 def call(engine, payload, actor=ALICE, key=KEY):
+    return call_noting(engine, payload, actor, key)[0]
+
+
+def call_noting(engine, payload, actor=ALICE, key=KEY):
+    """The answer, and whether the unit of work was marked a replay (what the reply then tells the caller)."""
     service = Service(engine, actor, key)
     try:
-        return create_thing(service, payload)
+        return create_thing(service, payload), service.db.replayed
     finally:
         service.db.close()
 
@@ -90,6 +95,15 @@ def test_a_repeat_of_the_key_answers_the_first_answer_and_makes_nothing(engine):
     again = call(engine, {"name": "Ada"})  # the retry after the replica died past its commit
     assert again == first and first["name"] == "Ada"
     assert runs == ["Ada"] and things(engine) == 1
+
+
+def test_a_repeat_is_marked_a_replay_and_the_first_call_is_not(engine):
+    """The mark the reply carries to the gateway (rpc.SignedRpc.handle_result), which then answers the
+    retry with `Idempotent-Replayed: true`."""
+    first, first_replayed = call_noting(engine, {"name": "Ada"})
+    again, again_replayed = call_noting(engine, {"name": "Ada"})
+    assert again == first and (first_replayed, again_replayed) == (False, True)
+    assert call_noting(engine, {"name": "Ada"}, key=None)[1] is False  # no key: never a replay
 
 
 def test_the_key_is_kept_in_the_transaction_that_made_the_record(engine):
@@ -115,7 +129,7 @@ def test_a_run_that_loses_the_race_for_its_key_is_rolled_back_and_answers_the_wi
         return real_find(*args)
 
     monkeypatch.setattr(idempotency, "find", find_missing_once)
-    assert call(engine, {"name": "Ada"}) == first
+    assert call_noting(engine, {"name": "Ada"}) == (first, True)  # the winner's answer: a replay
     assert runs == ["Ada", "Ada"] and things(engine) == 1  # the loser ran, and its thing was rolled back
 
 

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 from nameko.rpc import Responder
 
 import crm_common.rpc  # noqa: F401 - installs the kernel's reply path
-from crm_common.rpcclient import RAW_REPLY
+from crm_common.rpc import SignedRpc
+from crm_common.rpcclient import RAW_REPLY, REPLAYED
 
 
 class Capture:
@@ -119,3 +120,31 @@ def test_an_ack_on_a_socket_the_broker_closed_is_left_to_the_broker(caplog):
     QueueConsumer.requeue_message(None, Reset())
     assert "could not acknowledge a message (ConnectionResetError)" in caplog.text
     assert "could not requeue a message (ConnectionResetError)" in caplog.text
+
+
+class Consumer:
+    """Stands in for nameko's RPC consumer: publishes through the Responder with the Capture publisher."""
+
+    def handle_result(self, message, result, exc_info):
+        r = responder()
+        r.message = message
+        return r.send_response(result, exc_info)
+
+
+def signed_reply(replayed, result=None, exc_info=None, raw=False):
+    """The reply's headers when a worker whose unit of work is (or is not) marked a replay answers."""
+    Capture.sent.clear()
+    entrypoint = SignedRpc.__new__(SignedRpc)
+    entrypoint.rpc_consumer = Consumer()
+    message = SimpleNamespace(properties={"content_type": "application/json", "reply_to": "rpc.reply-x",
+                                          "correlation_id": "c-1"}, headers={RAW_REPLY: True} if raw else {})
+    worker_ctx = SimpleNamespace(crm_unit_of_work=SimpleNamespace(replayed=replayed))
+    entrypoint.handle_result(message, worker_ctx, result if result is not None else {"id": "a-1"}, exc_info)
+    return Capture.sent[0][1]["headers"]
+
+
+def test_a_reply_with_the_answer_kept_for_its_key_says_it_is_a_replay():
+    assert signed_reply(replayed=True) == {REPLAYED: True}
+    assert signed_reply(replayed=True, raw=True) == {RAW_REPLY: True, REPLAYED: True}
+    assert signed_reply(replayed=False) == {}  # a first call: it ran
+    assert signed_reply(replayed=True, result={"bad": {1, 2}}) == {}  # answered with an error: no replay
