@@ -82,10 +82,11 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         covering("stage_history", ("stage", "left_at"), ("entered_at", "owner_id", "team_id", "territory_id"),
                  where=text("left_at IS NOT NULL")),  # the time in each stage left
         Index(f"ix_an_stage_history_{gen}_opportunity_id_open", "opportunity_id",  # the projection's open stages
-              postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL")))
-    # PostgreSQL also has ix_an_stage_history_<gen>_stage_seconds, made by migration c3a9e5f1d2b8 (an expression
-    # index: not declared here, SQLite has none): (stage, date_part('epoch', left_at - entered_at)) of the rows
-    # left, INCLUDE (left_at, entered_at), read by domain/time_in_stage.py
+              postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL")),
+        # PostgreSQL only: each stay in seconds of the rows left, read by domain/time_in_stage.py
+        Index(f"ix_an_stage_history_{gen}_stage_seconds", "stage", text("date_part('epoch', left_at - entered_at)"),
+              postgresql_include=["left_at", "entered_at"], postgresql_where=text("left_at IS NOT NULL"))
+        .ddl_if(dialect="postgresql"))
     t.stage_times = table(  # the stays in each stage pre-counted per whole hour (projections/stage_times.py)
         "stage_times", Column("stage", String(60), primary_key=True), Column("hour", Integer, primary_key=True),
         Column("stays", Integer, nullable=False, default=0), Column("total", Numeric(24, 6), nullable=True),
