@@ -13,10 +13,8 @@ import pytest
 import time_machine
 from sqlalchemy import select, text
 
-from crm_common.db import make_engine
 from crm_common.entrypoint import dispatch
 from crm_common.errors import ServiceError
-from crm_common.testing.harness import PgDatabases
 from crm_automation import clock, handlers
 from crm_automation.domain import engine as intake, executor, runs, workflows
 from crm_automation.models import Base, Notification, RecordSnapshot, WorkflowRun
@@ -28,18 +26,9 @@ GRACE = {"id": "lead-grace", "first_name": "Grace", "last_name": "Hopper", "emai
          "phone": "+1 555 0100", "company": "Navy", "status": "new", "country": "DE", "owner_id": "rep-1"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine, databases = make_engine(f"sqlite:///{tmp_path / 'automation.db'}"), None
-    else:
-        databases = PgDatabases(["automation"]).create()
-        engine = make_engine(databases.url("automation"))
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    if databases is not None:
-        databases.drop()
+@pytest.fixture
+def engine(backend_engine):
+    return backend_engine
 
 
 @pytest.fixture(autouse=True)

@@ -8,29 +8,17 @@ import pytest
 import time_machine
 from datetime import timedelta
 
-from crm_common.db import make_engine
 from crm_common.errors import ServiceError
-from crm_common.testing.harness import PgDatabases
 from crm_automation import clock
 from crm_automation.domain import engine as intake, runs as run_log, workflows
-from crm_automation.models import Base
 from crm_automation_contracts import workflows as c
 
 LEAD = {"id": "lead-1", "company": "Engines", "status": "new", "owner_id": "rep-1"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        engine, databases = make_engine(f"sqlite:///{tmp_path / 'automation.db'}"), None
-    else:
-        databases = PgDatabases(["automation"]).create()
-        engine = make_engine(databases.url("automation"))
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    if databases is not None:
-        databases.drop()
+@pytest.fixture
+def engine(backend_engine):
+    return backend_engine
 
 
 def define(store, name, company=None):
