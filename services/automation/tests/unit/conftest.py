@@ -8,10 +8,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from crm_common.context import SYSTEM, Actor, Context
-from crm_common.db import make_engine
 from crm_common.errors import ServiceError
 from crm_common.testing.events import Events
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from sqlalchemy import create_engine
 from crm_automation.models import Base
 
@@ -28,16 +27,8 @@ def engine():
 def backend_engine(request, tmp_path):
     """A database file on SQLite, then a PostgreSQL database of the test's own: what a module that must hold on
     both backends uses as its `engine`."""
-    if request.param == "sqlite":
-        engine, databases = make_engine(f"sqlite:///{tmp_path / 'automation.db'}"), None
-    else:
-        databases = PgDatabases(["automation"]).create()
-        engine = make_engine(databases.url("automation"))
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    if databases is not None:
-        databases.drop()
+    with database_engine(request.param, "automation", Base.metadata, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

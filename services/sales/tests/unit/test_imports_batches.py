@@ -16,7 +16,7 @@ from crm_common.contracts import validate_event_data
 from crm_common.db import make_engine, utcnow
 from crm_common.entrypoint import Context
 from crm_common.permissions import BUILTIN_ROLES
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import PgDatabases, database_engine
 from crm_sales.domain import lead_imports, leads, territories
 from crm_sales.models import Base, Lead
 
@@ -25,17 +25,8 @@ from crm_sales.models import Base, Lead
 def engine(request, tmp_path):
     """These tests on SQLite and on PostgreSQL (where batches are a COPY and the duplicate lookup is planned
     differently)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'sales.db'}")
-        databases = None
-    else:
-        databases = PgDatabases(["sales"]).create()
-        engine = make_engine(databases.url("sales"))
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    if databases is not None:
-        databases.drop()
+    with database_engine(request.param, "sales", Base.metadata, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Real infrastructure for integration tests: a vhost and databases of the run's own, service processes."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,6 +92,26 @@ class PgDatabases:
             for service in self.services:
                 cur.execute(f'DROP DATABASE IF EXISTS "{self.prefix}_{service}" WITH (FORCE)')
         conn.close()
+
+
+@contextlib.contextmanager
+def database_engine(backend: str, service: str, metadata, tmp_path: Path):
+    """An engine over an empty database of `service` holding `metadata`'s tables: a SQLite file under
+    `tmp_path`, or a PostgreSQL database of its own, dropped afterwards (a domain test on both backends)."""
+    from crm_common.db import make_engine
+    databases = None
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / f'{service}.db'}")
+    else:
+        databases = PgDatabases([service]).create()
+        engine = make_engine(databases.url(service))
+    try:
+        metadata.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        if databases is not None:
+            databases.drop()
 
 
 def bus_key_for(env: dict, default_dir: Path) -> Path:
