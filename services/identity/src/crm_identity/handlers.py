@@ -49,11 +49,6 @@ HANDLERS = handler_table(privacy_part_completed, territory_members_changed)
 SUBSCRIBES = topology.ALL  # the audit trail records every event (pyproject: crm.subscriptions)
 
 
-def audit_event(ctx: Context, envelope: dict) -> None:
-    """Every event lands in the audit trail first (`event_stream(HANDLERS, every=audit_event)`)."""
-    audit.record_event(ctx.session, envelope)
-
-
 def claim_and_audit(ctx: Context, envelope: dict) -> bool:
     """What the event stream runs first for every event: its claim in the inbox and its audit entry, one
     statement for most events on PostgreSQL (`event_stream(HANDLERS, every=claim_and_audit, every_claims=True)`);
@@ -63,5 +58,5 @@ def claim_and_audit(ctx: Context, envelope: dict) -> bool:
 
 def dispatch(ctx: Context, envelope: dict) -> bool:
     """Audit the event, then apply it with its handler; whether identity has one (others are only audited)."""
-    audit_event(ctx, envelope)
+    audit.record_event(ctx.session, envelope)
     return apply_handler(ctx, envelope, HANDLERS)
