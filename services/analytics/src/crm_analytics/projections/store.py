@@ -145,8 +145,10 @@ class Store:
     def flush(self) -> None:
         """Write every change back: per model one DELETE and one bulk upsert; the stage history's rows."""
         if self._dirty.get("opportunities"):
-            self._add(self.t.opportunity_sums, sums.SUMS, sums.deltas(
-                [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]]))
+            added = sums.deltas(
+                [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
+            self._add(self.t.opportunity_sums, sums.SUMS, added)
+            self._drop_emptied_sums(added)
         if self._stays:
             self._add(self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
             self._stays = []
@@ -196,8 +198,7 @@ class Store:
 
     def _add(self, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
         """Add `rows` to the pre-aggregated `table` (its columns `added` summed, `extremes` ((column, "LEAST" or
-        "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert. For the sums
-        (projections/sums.py), the combinations left without deals are then deleted."""
+        "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert."""
         if not rows:
             return
         if self.dialect.name == "postgresql":
@@ -212,9 +213,11 @@ class Store:
                 sets[n] = pick(func.coalesce(table.c[n], statement.excluded[n]), statement.excluded[n])
             self.conn.execute(statement.on_conflict_do_update(
                 index_elements=[c.name for c in table.primary_key.columns], set_=sets), rows)
-        if table is not self.t.opportunity_sums:
-            return
-        emptied = [row["key"] for row in rows if row["deals"] < 0]  # the last deals of a combination left it
+
+    def _drop_emptied_sums(self, added: list) -> None:
+        """The opportunities' sums (projections/sums.py) of the combinations the batch left without deals."""
+        table = self.t.opportunity_sums
+        emptied = [row["key"] for row in added if row["deals"] < 0]  # the last deals of a combination left it
         for i in range(0, len(emptied), CHUNK):
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
 
