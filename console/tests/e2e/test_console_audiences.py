@@ -24,8 +24,8 @@ def test_a_marketer_builds_a_segment_and_previews_a_template_for_a_contact(suite
     client = suite.login(marketer["email"], marketer["password"])
     probe = client.post("/api/v1/segments", json={"name": f"probe {tag}", "rules": {"all": [
         {"field": "industry", "op": "eq", "value": industry}]}}).json()
-    eventually(lambda: client.get(f"/api/v1/segments/{probe['id']}").json()["member_count"],
-               until=lambda count: count == 2, timeout=30)  # marketing has heard of both contacts
+    assert eventually(lambda: client.get(f"/api/v1/segments/{probe['id']}").json()["member_count"],
+                      until=lambda count: count == 2, timeout=30) == 2  # marketing has both contacts with their account
 
     person = console_for()
     page = person.sign_in(marketer["email"], marketer["password"])

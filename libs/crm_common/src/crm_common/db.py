@@ -239,3 +239,11 @@ def insert_record(session, record) -> None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def serialize_on(session, key: str) -> None:
+    """Hold `key` until the transaction ends: a second transaction asking for the same key waits for the first
+    to commit or roll back, then reads what it wrote. PostgreSQL: a transaction-level advisory lock on the key's
+    hash; SQLite needs none (one writer at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from crm_common import config
+from crm_common.db import serialize_on
 from crm_common.errors import ServiceError, validation
 from crm_automation import clock
 from crm_automation.domain import notifications, render
@@ -82,9 +83,7 @@ def start(ctx, resource: str, record_id: str, title: str, spec: list[dict], requ
     """A new approval, or the one already pending on this record (asking twice starts nothing new). Two requests
     for one record handled at once (a quote sent twice) are serialized on PostgreSQL by a lock of the record's
     own for the transaction, so the second finds the first's approval; SQLite has one writer at a time."""
-    if ctx.session.get_bind().dialect.name == "postgresql":
-        ctx.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                            {"key": f"approval:{resource}:{record_id}"})
+    serialize_on(ctx.session, f"approval:{resource}:{record_id}")
     pending = ctx.session.scalars(select(Approval).where(Approval.resource == resource, Approval.record_id == record_id,
                                                          Approval.status == "pending")).first()
     if pending is not None:

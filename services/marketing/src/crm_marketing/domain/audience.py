@@ -3,7 +3,8 @@ read from sales' tables), and the behaviour other services report (orders, ticke
 
 - A lead or contact is one AudienceMember, keyed by (kind, source_id). Only the fields an event carries change.
 - An account is one AudienceAccount; its name (as `company`), country, industry, grade and lifecycle stage are
-  copied onto its contacts, whichever of the account and the contact arrives first.
+  copied onto its contacts, whichever of the account and the contact arrives first, also when both arrive at
+  once in two transactions (each holds the account's key until it commits, so the second sees the first).
 - A converted lead leaves the audience (deleted_at) and its contact joins with the lead's behaviour; a
   merged-away contact leaves and its behaviour moves to the survivor; a contact of a merged-away account moves
   to the surviving account. An update never brings a member back.
@@ -18,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 import crm_marketing_contracts as c
-from crm_common.db import utcnow
+from crm_common.db import serialize_on, utcnow
 from crm_common.envelope import rfc3339
 from crm_marketing.domain import activity
 from crm_marketing.domain.suppressions import email_hash
@@ -145,8 +146,15 @@ def contact_changed(session, data: dict) -> AudienceMember:
     return member
 
 
+def _account_key(account_id: str) -> str:
+    return f"audience-account:{account_id}"
+
+
 def _copy_account(session, member: AudienceMember) -> None:
-    account = session.get(AudienceAccount, member.account_id) if member.account_id else None
+    if not member.account_id:
+        return
+    serialize_on(session, _account_key(member.account_id))
+    account = session.get(AudienceAccount, member.account_id)
     if account is not None:
         for target, source in COPIED.items():
             setattr(member, target, getattr(account, source))
@@ -155,6 +163,7 @@ def _copy_account(session, member: AudienceMember) -> None:
 def account_changed(session, data: dict) -> AudienceAccount:
     """sales.account_created / account_updated / account_merged: keep the copy, copy it onto its contacts; the
     contacts (and orders) of merged-away accounts move to the survivor."""
+    serialize_on(session, _account_key(data["id"]))
     account = session.get(AudienceAccount, data["id"])
     if account is None:
         account = AudienceAccount(id=data["id"])

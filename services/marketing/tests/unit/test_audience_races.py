@@ -1,0 +1,65 @@
+"""An account and its first contact arriving at the same moment, applied by two workers in two transactions:
+the contact still gets the account's name, country and industry, whichever transaction commits first. On
+PostgreSQL (two transactions really run at once there); SQLite runs one writer at a time."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_common.testing.harness import database_engine
+from crm_marketing.domain import audience
+from crm_marketing.models import AudienceMember, Base
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgresql]
+
+ACCOUNT = {"id": "acct-1", "name": "Pumps NZ", "country": "nz", "industry": "Pumps", "grade": "B",
+           "lifecycle_stage": "customer"}
+CONTACT = {"id": "contact-1", "first_name": "Aroha", "last_name": "Seg", "account_id": "acct-1",
+           "email": "aroha@example.nz"}
+
+
+@pytest.fixture
+def engine(tmp_path):
+    with database_engine("postgresql", "marketing", Base.metadata, tmp_path) as engine:
+        yield engine
+
+
+def _in_thread(engine, apply) -> threading.Thread:
+    def run():
+        with Session(engine) as session, session.begin():
+            apply(session)
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _first_holds_open(engine, first, second) -> None:
+    """`first` applied and left uncommitted while `second` runs in another transaction; then first commits."""
+    with Session(engine) as session, session.begin():
+        first(session)
+        other = _in_thread(engine, second)
+        time.sleep(0.5)  # the other transaction runs into this one's uncommitted write meanwhile
+    other.join(10)
+    assert not other.is_alive()
+
+
+def _contact(engine) -> AudienceMember:
+    with Session(engine) as session:
+        return session.execute(select(AudienceMember).where(AudienceMember.source_id == CONTACT["id"])).scalar_one()
+
+
+@pytest.mark.parametrize("first", ["account", "contact"])
+def test_an_account_and_its_contact_applied_at_once_leave_the_contact_with_the_accounts_fields(engine, first):
+    account = lambda session: audience.account_changed(session, ACCOUNT)  # noqa: E731
+    contact = lambda session: audience.contact_changed(session, CONTACT)  # noqa: E731
+    if first == "account":
+        _first_holds_open(engine, account, contact)
+    else:
+        _first_holds_open(engine, contact, account)
+    member = _contact(engine)
+    assert (member.company, member.country, member.industry, member.grade, member.lifecycle_stage) == (
+        "Pumps NZ", "NZ", "Pumps", "B", "customer")
