@@ -147,14 +147,26 @@ def _parametrized_for(item, backend: str) -> bool:
     return callspec is not None and backend in callspec.id.split("-")
 
 
+def _shard_of(item) -> str:
+    """The shard of `make test` that runs `item`: postgresql (its run on PostgreSQL, or marked to run on
+    PostgreSQL alone), unit (neither integration nor e2e, and not run per backend: no broker, no server), or
+    sqlite (the rest: the SQLite runs and the tests that start services of their own)."""
+    if _parametrized_for(item, "postgresql"):
+        return "postgresql"
+    if not (item.get_closest_marker("integration") or item.get_closest_marker("e2e")
+            or _parametrized_for(item, "sqlite")):
+        return "unit"
+    return "sqlite"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Fuzzing goes last on each backend's suite: it leaves arbitrary settings, SLA policies and rules
     behind (all valid, all applied), which other tests must not inherit.
 
-    CRM_TEST_SHARD=postgresql keeps only the tests run once per backend, on PostgreSQL (tests/shards.py
-    runs that shard beside a SQLite one that holds every other test); CRM_TEST_EXCLUSIVE=skip leaves out
-    the tests marked `exclusive` (they restart the broker every shard shares) and =only keeps just those."""
+    CRM_TEST_SHARD=postgresql|unit|sqlite keeps only that shard's tests (`_shard_of`; tests/shards.py runs the
+    three at once); CRM_TEST_EXCLUSIVE=skip leaves out the tests marked `exclusive` (they restart the broker
+    every shard shares) and =only keeps just those."""
     shard, exclusive = os.environ.get("CRM_TEST_SHARD"), os.environ.get("CRM_TEST_EXCLUSIVE")
     keep = {None: lambda item: True, "skip": lambda item: not item.get_closest_marker("exclusive"),
             "only": lambda item: bool(item.get_closest_marker("exclusive"))}[exclusive]
@@ -162,7 +174,7 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("postgresql"):
                 item.add_marker(pytest.mark.skip(reason="runs on PostgreSQL alone (CRM_TEST_BACKENDS leaves it out)"))
-    kept = [item for item in items if keep(item) and (not shard or _parametrized_for(item, shard))]
+    kept = [item for item in items if keep(item) and (not shard or _shard_of(item) == shard)]
     if len(kept) < len(items):
         chosen = set(map(id, kept))
         config.hook.pytest_deselected(items=[item for item in items if id(item) not in chosen])

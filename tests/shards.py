@@ -1,10 +1,12 @@
-"""`make test`: the whole test suite in two shards at once, one per database backend.
+"""`make test`: the whole test suite in three shards at once (conftest's `_shard_of`).
 
-The SQLite shard runs every test (unit tests and each backend-parametrized test on SQLite); the PostgreSQL
-shard runs the backend-parametrized tests on PostgreSQL. Each shard has its own vhosts, databases, ports and
-temporary folder, so they share nothing but the machine; most of a shard's time is spent waiting on a broker
-or a database, so two of them fit two cores. Lines are printed as they come, prefixed with the shard's
-name; the exit code is the worst of the two. One shard alone: CRM_TEST_BACKENDS=sqlite python -m pytest.
+The SQLite shard runs the integration and end-to-end tests on SQLite (and those that start services of their
+own); the PostgreSQL shard runs the tests run once per backend on PostgreSQL (and those marked to run on it
+alone); the unit shard runs the rest (no broker, no database server). Each shard has its own vhosts,
+databases, ports and temporary folder, so they share nothing but the machine; most of a service test's time
+is spent waiting on a broker or a database, so the shards fit two cores. Lines are printed as they come,
+prefixed with the shard's name; the exit code is the worst of the three. One backend alone, every test in one
+pytest: CRM_TEST_BACKENDS=sqlite python -m pytest.
 
     python tests/shards.py [pytest arguments for both shards]
 """
@@ -19,8 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARDS = {"sqlite": {"CRM_TEST_BACKENDS": "sqlite", "CRM_TEST_EXCLUSIVE": "skip"},
-          "postgresql": {"CRM_TEST_BACKENDS": "postgresql", "CRM_TEST_SHARD": "postgresql", "CRM_TEST_EXCLUSIVE": "skip"}}
+SHARDS = {name: {"CRM_TEST_BACKENDS": "postgresql" if name == "postgresql" else "sqlite", "CRM_TEST_SHARD": name,
+                 "CRM_TEST_EXCLUSIVE": "skip"} for name in ("sqlite", "postgresql", "unit")}
 ALONE = {"CRM_TEST_EXCLUSIVE": "only"}  # then the tests marked `exclusive` (they restart the broker), on both
 
 
