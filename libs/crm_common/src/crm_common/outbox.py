@@ -110,6 +110,13 @@ def _value_checks(schema, shape: tuple) -> tuple | None:
     return tuple(checks)
 
 
+class Recorded(dict):
+    """An envelope of a UnitOfWork transaction: `text`, its JSON as its outbox row holds it once written
+    (`write_recorded`), is what the publisher sends after the commit (dumped once, not once per use)."""
+
+    __slots__ = ("text",)
+
+
 def record(session: Session, metadata, producer: str, type_: str, data: dict, actor: Actor | None,
            request_id: str | None) -> dict:
     """Add the event to the outbox in the session's transaction; returns the envelope."""
@@ -125,6 +132,7 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     if pending is None:
         session.execute(_statements(_table(metadata))[0], row)
         return envelope
+    envelope = row["envelope"] = Recorded(envelope)  # its text kept when its row is written, published as is
     pending.append(envelope)
     session.info.setdefault("crm_outbox_rows", []).append(row)  # written by write_recorded, before the commit
     return envelope
@@ -160,9 +168,14 @@ def write_recorded(session: Session, metadata) -> None:
     rows = session.info.pop("crm_outbox_rows", None)
     if rows:
         # on the session's connection (not the ORM's execution path), each envelope dumped to JSON text here, once
-        # (the statement binds it as text: SQLAlchemy's JSON processing per row is skipped)
-        session.connection().execute(_statements(_table(metadata))[2], [
-            {**row, "envelope": json.dumps(row["envelope"])} for row in rows])
+        # (the statement binds it as text: SQLAlchemy's JSON processing per row is skipped; the publisher sends
+        # the same text)
+        dumped = []
+        for row in rows:
+            envelope = row["envelope"]
+            envelope.text = json.dumps(envelope, separators=(",", ":"))
+            dumped.append({**row, "envelope": envelope.text})
+        session.connection().execute(_statements(_table(metadata))[2], dumped)
 
 
 def _publish_each(publisher, rows) -> tuple[list, Exception | None]:
