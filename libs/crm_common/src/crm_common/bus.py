@@ -1,7 +1,6 @@
 """Publishing to RabbitMQ with publisher confirms (kombu)."""
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import sys
@@ -11,7 +10,7 @@ import time
 from amqp.exceptions import MessageNacked
 from kombu import Connection, Exchange
 
-from crm_common import amqpframes, config
+from crm_common import amqpframes, config, jsontext
 
 # kombu probes for the optional librabbitmq C client on every Connection(); nameko makes one per
 # publish (every RPC request and reply). A failed import is not cached, so each probe searches
@@ -159,7 +158,7 @@ class Publisher:
         if envelope.get("request_id"):
             headers.setdefault("nameko.request_id", envelope["request_id"])
         text = getattr(envelope, "text", None)  # as its outbox row holds it (outbox.Recorded), else dumped here
-        body = (text if text is not None else json.dumps(envelope, separators=(",", ":"))).encode()
+        body = (text if text is not None else jsontext.compact(envelope)).encode()
         return (exchange, routing_key if routing_key is not None else envelope["type"], body,
                 amqpframes.properties(headers, envelope.get("event_id"), self.user))
 
