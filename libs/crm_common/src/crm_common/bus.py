@@ -1,6 +1,7 @@
 """Publishing to RabbitMQ with publisher confirms (kombu)."""
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import sys
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 
 
+@functools.lru_cache(maxsize=None)
 def events_exchange(producer: str) -> Exchange:
-    """Events of one producer go to a durable topic exchange named like nameko's: `<producer>.events`."""
+    """Events of one producer go to a durable topic exchange named like nameko's: `<producer>.events` (one
+    object per producer: declaring binds a copy)."""
     return Exchange(f"{producer}.events", type="topic", durable=True)
 
 
