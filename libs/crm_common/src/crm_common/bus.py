@@ -1,18 +1,17 @@
 """Publishing to RabbitMQ with publisher confirms (kombu)."""
 from __future__ import annotations
 
-import contextlib
-import json
+import functools
 import logging
+import socket
 import sys
 import threading
 import time
 
-import amqp
 from amqp.exceptions import MessageNacked
 from kombu import Connection, Exchange
 
-from crm_common import config
+from crm_common import amqpframes, config, jsontext
 
 # kombu probes for the optional librabbitmq C client on every Connection(); nameko makes one per
 # publish (every RPC request and reply). A failed import is not cached, so each probe searches
@@ -24,8 +23,10 @@ log = logging.getLogger(__name__)
 RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
 
 
+@functools.lru_cache(maxsize=None)
 def events_exchange(producer: str) -> Exchange:
-    """Events of one producer go to a durable topic exchange named like nameko's: `<producer>.events`."""
+    """Events of one producer go to a durable topic exchange named like nameko's: `<producer>.events` (one
+    object per producer: declaring binds a copy)."""
     return Exchange(f"{producer}.events", type="topic", durable=True)
 
 
@@ -34,33 +35,11 @@ def connect(uri: str | None = None) -> Connection:
                       connect_timeout=5)
 
 
-@contextlib.contextmanager
-def _coalesced(transport):
-    """The frames amqp writes inside the block go to the socket in one write when it ends without an error (amqp
-    writes each message with a write of its own: a system call per message, most of what publishing a
-    transaction's events cost). Without an error nothing is lost or reordered: the same bytes, in order; after
-    one, nothing of the block is written and the link is reset (the caller publishes them all again)."""
-    if transport is None or not hasattr(transport, "_write"):
-        yield
-        return
-    own = transport.__dict__.get("_write")  # TCP: the socket's sendall, set on the instance
-    chunks: list[bytes] = []
-    transport._write = lambda data: chunks.append(bytes(data))  # amqp reuses its buffer: copied
-    try:
-        yield
-    finally:
-        if own is not None:
-            transport._write = own
-        else:
-            del transport._write
-    if chunks:
-        transport.write(b"".join(chunks))
-
-
 class _Link:
-    """One broker connection with a confirming channel, used by one publish at a time. Messages go out
-    with amqp's basic.publish directly (kombu's Producer prepares, declares and wraps every message again),
-    so the link numbers its messages itself: the broker confirms them by that number (delivery tag)."""
+    """One broker connection with a confirming channel, used by one publish at a time. A publish's messages
+    go to the socket as basic.publish frames in one write (`crm_common.amqpframes`: kombu's Producer prepares,
+    declares and wraps every message again, and amqp writes each with a system call of its own), so the link
+    numbers its messages itself: the broker confirms them by that number (delivery tag)."""
 
     def __init__(self, uri: str):
         self.uri = uri
@@ -78,7 +57,7 @@ class _Link:
             channel = self.conn.channel()
             channel.confirm_select()
             channel._confirm_selected = True
-            # confirms are taken by listeners: amqp reads pending frames during a publish too (to notice a
+            # confirms are taken by listeners: pending frames are read before a publish too (to notice a
             # blocked connection), and a confirm read there never reaches a wait()
             channel.events["basic_ack"].add(self._acked)
             channel.events["basic_nack"].add(self._nacked)
@@ -97,19 +76,27 @@ class _Link:
         self._acked(delivery_tag, multiple)
 
     def send(self, messages: list[tuple], timeout: float) -> None:
-        """Publish `(exchange, routing_key, message)` in order, then wait until the broker confirmed them all:
-        one wait for the lot instead of a round trip each. A nack raises MessageNacked."""
+        """Publish `(exchange, routing_key, body, properties)` in order, in one write, then wait until the broker
+        confirmed them all: one wait for the lot instead of a round trip each. A nack raises MessageNacked."""
         channel = self.ensure()
-        for exchange, _key, _message in messages:
+        for exchange, *_ in messages:
             if isinstance(exchange, Exchange) and exchange.name not in self.declared:
                 exchange(channel).declare()
                 self.declared.add(exchange.name)
         self.refused = []
-        with _coalesced(getattr(self.conn.connection, "transport", None)):
-            for exchange, routing_key, message in messages:
-                self.sent += 1
-                self.waiting.add(self.sent)
-                channel._basic_publish(message, exchange=getattr(exchange, "name", exchange), routing_key=routing_key)
+        connection = self.conn.connection
+        try:  # a frame the broker sent meanwhile (a confirm, connection.blocked), as amqp reads before a publish
+            connection.drain_events(timeout=0)
+        except socket.timeout:
+            pass
+        frames: list[bytes] = []
+        for exchange, routing_key, body, props in messages:
+            frames += amqpframes.publish(channel.channel_id, connection.frame_max,
+                                         getattr(exchange, "name", exchange), routing_key, body, props)
+        first = self.sent + 1
+        self.sent += len(messages)
+        self.waiting.update(range(first, self.sent + 1))
+        connection.transport.write(b"".join(frames))
         deadline = time.monotonic() + timeout
         while self.waiting:
             remaining = deadline - time.monotonic()
@@ -173,11 +160,10 @@ class Publisher:
         headers = dict(headers or {})
         if envelope.get("request_id"):
             headers.setdefault("nameko.request_id", envelope["request_id"])
-        body = json.dumps(envelope, separators=(",", ":")).encode()
-        message = amqp.Message(body, content_type="application/json", content_encoding="utf-8",
-                               application_headers=headers, delivery_mode=2, message_id=envelope.get("event_id"),
-                               user_id=self.user)
-        return exchange, routing_key if routing_key is not None else envelope["type"], message
+        text = getattr(envelope, "text", None)  # as its outbox row holds it (outbox.Recorded), else dumped here
+        body = (text if text is not None else jsontext.compact(envelope)).encode()
+        return (exchange, routing_key if routing_key is not None else envelope["type"], body,
+                amqpframes.properties(headers, envelope.get("event_id"), self.user))
 
     def publish(self, envelope: dict, exchange: Exchange | str | None = None, routing_key: str | None = None,
                 headers: dict | None = None) -> None:

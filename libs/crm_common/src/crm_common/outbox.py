@@ -19,11 +19,11 @@ import threading
 from datetime import timedelta
 
 from marshmallow import ValidationError, fields
-from sqlalchemy import Text, bindparam, select, update
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crm_common import bulk, config, metrics, tables, tracing
+from crm_common import bulk, config, jsontext, metrics, tables, tracing
 from crm_common.contracts.registry import event_contract, instance, validate_event_data
 from crm_common.context import Actor
 from crm_common.db import utcnow
@@ -43,10 +43,17 @@ def _statements(table) -> tuple:
     insert_row = table.insert()
     mark = (update(table).where(table.c.event_id.in_(bindparam("ids", expanding=True)), table.c.published_at.is_(None))
             .values(published_at=bindparam("now")))
-    insert_dumped = table.insert().values(event_id=bindparam("event_id"), type=bindparam("type"),
-                                          envelope=bindparam("envelope", type_=Text()),
-                                          created_at=bindparam("created_at", type_=table.c.created_at.type))
-    return insert_row, mark, insert_dumped
+    return insert_row, mark
+
+
+@functools.lru_cache(maxsize=None)
+def _recorded_insert(table, dialect) -> bulk.RowsInsert:
+    """The insert of a UnitOfWork's rows (`write_recorded`), below the Core's per-row processing: the columns it
+    writes, the envelope given as its JSON text."""
+    columns = (table.c.event_id, table.c.type, table.c.envelope, table.c.created_at)
+    written = Table(table.name, MetaData(), *(Column(c.name, Text() if c is table.c.envelope else c.type)
+                                              for c in columns), schema=table.schema)
+    return bulk.RowsInsert(written, dialect)
 
 
 _SHAPES_PER_TYPE = 64  # shapes of one event type remembered; a type seen in more shapes is checked in full beyond
@@ -110,6 +117,13 @@ def _value_checks(schema, shape: tuple) -> tuple | None:
     return tuple(checks)
 
 
+class Recorded(dict):
+    """An envelope of a UnitOfWork transaction: `text`, its JSON as its outbox row holds it once written
+    (`write_recorded`), is what the publisher sends after the commit (dumped once, not once per use)."""
+
+    __slots__ = ("text",)
+
+
 def record(session: Session, metadata, producer: str, type_: str, data: dict, actor: Actor | None,
            request_id: str | None) -> dict:
     """Add the event to the outbox in the session's transaction; returns the envelope."""
@@ -120,13 +134,14 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
     traceparent = tracing.current_traceparent()
     if traceparent:  # the consumer's span joins the trace of the request that wrote the event
         envelope[tracing.TRACEPARENT] = traceparent
-    row = {"event_id": envelope["event_id"], "type": type_, "envelope": envelope, "created_at": utcnow()}
     pending = session.info.get("crm_outbox")  # a UnitOfWork transaction publishes these right after commit
     if pending is None:
-        session.execute(_statements(_table(metadata))[0], row)
+        session.execute(_statements(_table(metadata))[0], {"event_id": envelope["event_id"], "type": type_,
+                                                           "envelope": envelope, "created_at": utcnow()})
         return envelope
+    envelope = Recorded(envelope)  # its text kept when its row is written, published as is
     pending.append(envelope)
-    session.info.setdefault("crm_outbox_rows", []).append(row)  # written by write_recorded, before the commit
+    session.info.setdefault("crm_outbox_rows", []).append(envelope)  # written by write_recorded, before the commit
     return envelope
 
 
@@ -157,12 +172,17 @@ def record_batch(session: Session, metadata, producer: str, type_: str, datas: l
 def write_recorded(session: Session, metadata) -> None:
     """Insert the outbox rows a UnitOfWork transaction recorded, together (one statement for all its events,
     instead of one round trip each), as the last thing before its commit."""
-    rows = session.info.pop("crm_outbox_rows", None)
-    if rows:
-        # on the session's connection (not the ORM's execution path), each envelope dumped to JSON text here, once
-        # (the statement binds it as text: SQLAlchemy's JSON processing per row is skipped)
-        session.connection().execute(_statements(_table(metadata))[2], [
-            {**row, "envelope": json.dumps(row["envelope"])} for row in rows])
+    envelopes = session.info.pop("crm_outbox_rows", None)
+    if envelopes:
+        # each envelope dumped to JSON text here, once (the publisher sends the same text), the rows inserted in one
+        # statement below the Core's per-row processing (bulk.RowsInsert), stamped with one time: now, just
+        # before the commit
+        conn, now = session.connection(), utcnow()
+        rows = []
+        for envelope in envelopes:
+            envelope.text = jsontext.compact(envelope)
+            rows.append([envelope["event_id"], envelope["type"], envelope.text, now])
+        _recorded_insert(_table(metadata), conn.dialect)(conn, rows)
 
 
 def _publish_each(publisher, rows) -> tuple[list, Exception | None]:

@@ -18,3 +18,13 @@ def test_ordered_ids_are_version_7_uuids_that_sort_by_time():
 
 def test_default_ids_stay_random():
     assert uuid.UUID(new_id()).version == 4
+
+
+def test_event_ids_are_random_version_4_uuids():
+    from crm_common.envelope import make_envelope, new_event_id
+    ids = [new_event_id() for _ in range(5000)] + [make_envelope("probe.emitted.v1", {}, "probe", None, None)["event_id"]]
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+    assert len(set(ids)) == len(ids)
+    assert len({text[0] for text in ids}) == 16  # the leading digit too is random, not a time

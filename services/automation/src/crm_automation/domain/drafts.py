@@ -5,12 +5,12 @@ batch). Nothing here is read back by anyone before it is written, except through
 from __future__ import annotations
 
 import functools
-import json
 import operator
 
 from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
 
+from crm_common import jsontext
 from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
@@ -116,12 +116,12 @@ class Draft:
             elif name == "context":
                 text = serialized.get(id(value))
                 if text is None:
-                    text = serialized[id(value)] = json.dumps(value)
+                    text = serialized[id(value)] = jsontext.dumps(value)
                 values[i] = text
             elif value == []:  # steps of a run that did not act, conditions of a workflow without any
                 values[i] = _EMPTY_LIST
             else:
-                values[i] = json.dumps(value)  # None too: "null", as the JSON type writes it
+                values[i] = jsontext.dumps(value)  # None too: "null", as the JSON type writes it
         return values
 
 

@@ -9,12 +9,12 @@ its id with one primary-key read. The runs written before this table existed sta
 """
 from __future__ import annotations
 
-import json
 import re
 
 from sqlalchemy import Text, and_, cast, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from crm_common import jsontext
 from crm_automation.domain import conditions as conditions_
 from crm_automation.models import EndedRuns, WorkflowRun
 
@@ -50,7 +50,7 @@ def written(row_id_: str, created_at, trigger_event_id, trigger_type, resource, 
     """The row of an event's ended runs (`runs`: (workflow id, version, conditions' results) each, in order) as
     a list in the table's column order, its JSON given as text (drafts' insert)."""
     return [row_id_, created_at, trigger_event_id, trigger_type, resource, record_id, depth, status,
-            " " + " ".join(r[0] for r in runs) + " ", json.dumps(runs)]
+            " " + " ".join(r[0] for r in runs) + " ", jsontext.dumps(runs)]
 
 
 def _runs(row) -> list[WorkflowRun]:
