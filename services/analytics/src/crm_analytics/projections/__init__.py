@@ -5,7 +5,7 @@ kept in the log (domain/log.py)."""
 from __future__ import annotations
 
 from crm_analytics.projections import custom_fields, marketing, sales, service, subscriptions
-from crm_analytics.projections.store import Store
+from crm_analytics.projections.store import Conflict, Store
 
 PROJECTORS: dict = {**sales.PROJECTORS, **service.PROJECTORS, **marketing.PROJECTORS, **subscriptions.PROJECTORS,
                     **custom_fields.PROJECTORS}
@@ -16,6 +16,11 @@ MODEL_OF = {"sales.lead": "leads", "sales.opportunity": "opportunities", "sales.
             "service_desk.ticket": "tickets", "service_desk.sla": "tickets", "service_desk.survey": "surveys",
             "service_desk.complaint": "complaints", "marketing.campaign": "campaigns",
             "sales.subscription": "subscriptions", "sales.target": "targets"}
+# the events that make the record their data.id names (as a rule absent before them)
+CREATES = frozenset(("sales.lead_created.v1", "sales.opportunity_created.v1", "sales.account_created.v1",
+                     "sales.activity_logged.v1", "sales.order_placed.v1", "sales.subscription_created.v1",
+                     "service_desk.ticket_opened.v1", "service_desk.survey_answered.v1",
+                     "service_desk.complaint_opened.v1", "marketing.campaign_created.v1"))
 # the models a field of the data refers to
 REFERS = {"account_id": "accounts", "ticket_id": "tickets", "opportunity_id": "opportunities"}
 
@@ -27,12 +32,18 @@ def project_many(conn, t, envelopes: list) -> int:
     todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
     if not todo:
         return 0
-    store = Store(conn, t)
-    _read_up_front(store, todo)
+    try:
+        _project(Store(conn, t), todo, assume=True)
+    except Conflict:  # a record a creation event names is there already (rare): again, reading every row
+        _project(Store(conn, t), todo, assume=False)
+    return len(todo)
+
+
+def _project(store: Store, todo: list, assume: bool) -> None:
+    _read_up_front(store, todo, assume and store.dialect.name == "postgresql")
     for fn, envelope, data in todo:
         fn(store, envelope, data)
     store.flush()
-    return len(todo)
 
 
 def project(conn, t, envelope: dict) -> bool:
@@ -40,8 +51,11 @@ def project(conn, t, envelope: dict) -> bool:
     return project_many(conn, t, [envelope]) == 1
 
 
-def _read_up_front(store: Store, todo: list) -> None:
+def _read_up_front(store: Store, todo: list, assume: bool) -> None:
+    """Read the rows the batch's events name, one query per model; with `assume`, the records of its creation
+    events (CREATES) are taken as absent without a read (`Store.assume_absent`)."""
     ids: dict[str, set] = {}
+    made: dict[str, set] = {}
     opportunities, stats = set(), set()
     for _, envelope, data in todo:
         if not isinstance(data, dict):
@@ -52,7 +66,7 @@ def _read_up_front(store: Store, todo: list) -> None:
         if model is None and type_.endswith(".record_changed.v1"):
             model = {**sales.DELETABLE, "custom_field": "custom_fields"}.get(data.get("entity"))
         if model and data.get("id"):
-            ids.setdefault(model, set()).add(str(data["id"]))
+            (made if assume and type_ in CREATES else ids).setdefault(model, set()).add(str(data["id"]))
         for field, referred in REFERS.items():
             if data.get(field):
                 ids.setdefault(referred, set()).add(str(data[field]))
@@ -65,6 +79,8 @@ def _read_up_front(store: Store, todo: list) -> None:
             stats.add(str(data["campaign_id"]))
     for model, wanted in ids.items():
         store.load(model, wanted)
+    for model, wanted in made.items():  # after the reads: a record another event names is read
+        store.assume_absent(model, wanted)
     if opportunities:
         store.load_history(opportunities)
         store.load_by("leads", "opportunity_id", opportunities)

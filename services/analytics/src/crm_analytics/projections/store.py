@@ -34,6 +34,8 @@ class Store:
         self._stays: list = []  # the stays of the stage rows closed (projections/stage_times.py)
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
         self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
+        self._assumed: set = set()  # (table name, key) taken as absent unread (`assume_absent`), checked at flush
+        self._copied: set = set()  # (table name, key) written by that check
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -56,6 +58,17 @@ class Store:
             if single:
                 for id_ in part:
                     self._read(name, (id_,), None)
+
+    def assume_absent(self, name: str, ids) -> None:
+        """Take the rows of `ids` of model `name` (one-column key) as absent without reading them: the records a
+        batch's creation events make (PostgreSQL only). `flush` first inserts them with one COPY in a savepoint:
+        a row there already (an event redelivered, or come after a later one) fails it, and it raises `Conflict`
+        having written nothing, for the batch to be projected again reading them (`project_many`)."""
+        cache = self._rows.setdefault(name, {})
+        for id_ in {str(i) for i in ids if i}:
+            if (id_,) not in cache:
+                self._read(name, (id_,), None)
+                self._assumed.add((name, (id_,)))
 
     def load_by(self, name: str, column: str, values) -> None:
         """Read the rows of model `name` whose `column` is one of `values` (for `find`)."""
@@ -144,6 +157,8 @@ class Store:
     # writing -------------------------------------------------------------------------------------------------
     def flush(self) -> None:
         """Write every change back: per model one DELETE and one bulk upsert; the stage history's rows."""
+        if self._assumed:
+            self._write_assumed()
         if self._dirty.get("opportunities"):
             added = sums.deltas(
                 [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
@@ -155,7 +170,7 @@ class Store:
         for name, keys in self._dirty.items():
             table, cache = self._table(name), self._rows[name]
             gone = [k for k in keys if cache[k] is None]
-            written = [k for k in keys if cache[k] is not None]
+            written = [k for k in keys if cache[k] is not None and (name, k) not in self._copied]
             if gone:
                 (first,) = table.primary_key.columns  # only single-key models are removed
                 for i in range(0, len(gone), CHUNK):
@@ -196,6 +211,30 @@ class Store:
             self._history_closed = []
 
 
+    def _write_assumed(self) -> None:
+        """The rows `assume_absent` took as absent, as the batch left them: COPY in a savepoint (those it removed:
+        checked absent by a read); one found there: `Conflict`, nothing written."""
+        from psycopg2 import errors
+        names = sorted({name for name, _ in self._assumed})
+        try:
+            with self.conn.begin_nested():
+                for name in names:
+                    table, cache = self._table(name), self._rows[name]
+                    keys = [k for n, k in self._assumed if n == name]
+                    made = [k for k in keys if cache[k] is not None]
+                    if made:
+                        bulk.prepare(self.dialect, table, [_full(table, cache[k]) for k in made])(_AsSession(self.conn))
+                    (first,) = table.primary_key.columns
+                    gone = [k[0] for k in keys if cache[k] is None]
+                    for i in range(0, len(gone), CHUNK):
+                        if self.conn.execute(select(first).where(first.in_(gone[i:i + CHUNK])).limit(1)).first():
+                            raise Conflict(name)
+        except errors.UniqueViolation as error:
+            raise Conflict(str(error)) from error
+        self._copied = {(name, k) for name, k in self._assumed if self._rows[name][k] is not None}
+        self._absent -= self._copied
+        self._assumed = set()
+
     def _add(self, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
         """Add `rows` to the pre-aggregated `table` (its columns `added` summed, `extremes` ((column, "LEAST" or
         "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert."""
@@ -220,6 +259,10 @@ class Store:
         emptied = [row["key"] for row in added if row["deals"] < 0]  # the last deals of a combination left it
         for i in range(0, len(emptied), CHUNK):
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
+
+
+class Conflict(Exception):
+    """A row `Store.assume_absent` took as absent is there: nothing of the batch was written."""
 
 
 class _AsSession:
