@@ -63,8 +63,12 @@ def redacted(value):
         return [redacted(item) if isinstance(item, (dict, list)) else item for item in value]
     if not isinstance(value, dict):
         return value
-    if PERSONAL.isdisjoint(value) and not any(isinstance(item, (dict, list)) for item in value.values()):
-        return value  # most objects: flat and without personal fields, kept as they are (never changed later)
+    if PERSONAL.isdisjoint(value):
+        for item in value.values():
+            if item.__class__ is dict or item.__class__ is list or isinstance(item, (dict, list)):
+                break
+        else:
+            return value  # most objects: flat and without personal fields, kept as they are (never changed later)
     out = {}
     for key, item in value.items():
         if key in PERSONAL:

@@ -56,7 +56,7 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
     events (CREATES) are taken as absent without a read (`Store.assume_absent`)."""
     ids: dict[str, set] = {}
     made: dict[str, set] = {}
-    opportunities, stats = set(), set()
+    opportunities = set()
     for _, envelope, data in todo:
         if not isinstance(data, dict):
             continue
@@ -75,8 +75,6 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
                 ids.setdefault("leads", set()).add(str(lead["id"]))
         if type_.startswith("sales.opportunity_") and data.get("id"):
             opportunities.add(str(data["id"]))
-        if type_.startswith("marketing.") and data.get("campaign_id"):
-            stats.add(str(data["campaign_id"]))
     for model, wanted in ids.items():
         store.load(model, wanted)
     for model, wanted in made.items():  # after the reads: a record another event names is read
@@ -84,5 +82,3 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
     if opportunities:
         store.load_history(opportunities)
         store.load_by("leads", "opportunity_id", opportunities)
-    if stats:
-        store.load("campaign_stats", stats)

@@ -36,6 +36,7 @@ class Store:
         self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
         self._assumed: set = set()  # (table name, key) taken as absent unread (`assume_absent`), checked at flush
         self._copied: set = set()  # (table name, key) written by that check
+        self._counts: dict[str, dict] = {}  # counter model -> {key tuple: key and the counts to add}
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -127,6 +128,13 @@ class Store:
         self._rows.setdefault(name, {})[k] = row
         self._dirty.setdefault(name, set()).add(k)
 
+    def count(self, name: str, key: dict, column: str, by: int) -> None:
+        """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
+        ever added to): `flush` adds the batch's counts in one bulk upsert."""
+        table = self._table(name)
+        row = self._counts.setdefault(name, {}).setdefault(tuple(key[n] for n in _primary_key(table)), dict(key))
+        row[column] = row.get(column, 0) + by
+
     def remove(self, name: str, key: dict) -> None:
         table = self._table(name)
         k = tuple(key[n] for n in _primary_key(table))
@@ -164,6 +172,10 @@ class Store:
                 [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
             self._add(self.t.opportunity_sums, sums.SUMS, added)
             self._drop_emptied_sums(added)
+        for name, counted in self._counts.items():
+            table = self._table(name)
+            self._add(table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))
+        self._counts = {}
         if self._stays:
             self._add(self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
             self._stays = []
@@ -181,7 +193,7 @@ class Store:
                 new = [k for k in written if (name, k) in self._absent]
                 old = [k for k in written if (name, k) not in self._absent]
                 if new:
-                    bulk.prepare(self.dialect, table, [_full(table, cache[k]) for k in new])(_AsSession(self.conn))
+                    bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]))(_AsSession(self.conn))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
                     _upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
@@ -223,7 +235,7 @@ class Store:
                     keys = [k for n, k in self._assumed if n == name]
                     made = [k for k in keys if cache[k] is not None]
                     if made:
-                        bulk.prepare(self.dialect, table, [_full(table, cache[k]) for k in made])(_AsSession(self.conn))
+                        bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in made]))(_AsSession(self.conn))
                     (first,) = table.primary_key.columns
                     gone = [k[0] for k in keys if cache[k] is None]
                     for i in range(0, len(gone), CHUNK):
@@ -240,9 +252,9 @@ class Store:
         "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert."""
         if not rows:
             return
+        rows = [_full(table, row) for row in rows]
         if self.dialect.name == "postgresql":
-            _upsert_arrays(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=added,
-                           extremes=extremes)
+            _upsert_arrays(self.conn, self.dialect, table, rows, added=added, extremes=extremes)
         else:
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
@@ -344,13 +356,25 @@ def _primary_key(table) -> tuple:
     return names
 
 
-def _full(table, row: dict) -> dict:
-    """Every column of `row` (what it lacks: the column's default, else None), for a bulk statement."""
+def _columns(table) -> list:
     columns = _COLUMNS.get(table.name)
     if columns is None:
         columns = _COLUMNS[table.name] = [
             (c.name, c.default.arg if c.default is not None and c.default.is_scalar else None) for c in table.columns]
-    return {name: row[name] if name in row else default for name, default in columns}
+    return columns
+
+
+def _full(table, row: dict) -> dict:
+    """Every column of `row` (what it lacks: the column's default, else None), for a bulk statement."""
+    return {name: row[name] if name in row else default for name, default in _columns(table)}
+
+
+def _present(table, rows: list[dict]) -> list[dict]:
+    """New `rows` for a COPY, each with the same columns: those any of them has and those with a default (what a
+    row lacks: the default, else None); a column none has is left out (NULL, with less to format and send)."""
+    names = set().union(*rows)
+    columns = [(name, default) for name, default in _columns(table) if name in names or default is not None]
+    return [{name: row[name] if name in row else default for name, default in columns} for row in rows]
 
 
 def _upsert(dialect, table):
