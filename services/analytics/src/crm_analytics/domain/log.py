@@ -40,13 +40,11 @@ def active(conn):
     return GENERATIONS[state(conn).active]
 
 
-def _account_of(envelope: dict) -> str | None:
-    data = envelope.get("data") or {}
-    if not isinstance(data, dict):
-        return None
+def _account_of(envelope: dict, data: dict) -> str | None:
+    """The account an event is about (`data`: its data, a dict)."""
     if data.get("account_id"):
         return str(data["account_id"])[:64]
-    if (envelope.get("entity") == "account" or envelope.get("type", "").startswith("sales.account_")) and data.get("id"):
+    if data.get("id") and (envelope.get("entity") == "account" or envelope.get("type", "").startswith("sales.account_")):
         return str(data["id"])[:64]
     return None
 
@@ -87,12 +85,11 @@ def row_of(envelope: dict, now=None) -> dict:
     envelope = {**envelope, "data": data, "actor": actor}
     if not isinstance(data, dict):
         data = {}
-    type_, entity, now = str(envelope["type"]), envelope.get("entity"), now or utcnow()
+    type_, entity, now, id_ = str(envelope["type"]), envelope.get("entity"), now or utcnow(), data.get("id")
     return {"event_id": str(envelope["event_id"])[:64], "type": type_[:120],
             "producer": str(envelope.get("producer") or type_.split(".", 1)[0])[:40],
-            "entity": str(entity)[:40] if entity else None,
-            "entity_id": str(data["id"])[:64] if data.get("id") else None,
-            "account_id": _account_of(envelope), "actor_id": (actor or {}).get("user_id") or None,
+            "entity": str(entity)[:40] if entity else None, "entity_id": str(id_)[:64] if id_ else None,
+            "account_id": _account_of(envelope, data), "actor_id": (actor or {}).get("user_id") or None,
             "occurred_at": when(envelope.get("occurred_at")) or now, "received_at": now, "envelope": envelope}
 
 

@@ -51,6 +51,18 @@ def project(conn, t, envelope: dict) -> bool:
     return project_many(conn, t, [envelope]) == 1
 
 
+RECORDS = {**sales.DELETABLE, "custom_field": "custom_fields"}  # a record_changed event's model, by its entity
+_KINDS: dict = {}  # event type -> (the model data.id names, a creation, an opportunity's, a record_changed)
+
+
+def _kind(type_: str) -> tuple:
+    producer, _, rest = type_.partition(".")
+    model = MODEL_OF.get(f"{producer}.{rest.split('_', 1)[0]}")
+    changed = model is None and type_.endswith(".record_changed.v1")
+    kind = _KINDS[type_] = (model, type_ in CREATES, type_.startswith("sales.opportunity_"), changed)
+    return kind
+
+
 def _read_up_front(store: Store, todo: list, assume: bool) -> None:
     """Read the rows the batch's events name, one query per model; with `assume`, the records of its creation
     events (CREATES) are taken as absent without a read (`Store.assume_absent`)."""
@@ -60,21 +72,20 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
     for _, envelope, data in todo:
         if not isinstance(data, dict):
             continue
-        type_ = envelope["type"]
-        producer, _, rest = type_.partition(".")
-        model = MODEL_OF.get(f"{producer}.{rest.split('_', 1)[0]}")
-        if model is None and type_.endswith(".record_changed.v1"):
-            model = {**sales.DELETABLE, "custom_field": "custom_fields"}.get(data.get("entity"))
-        if model and data.get("id"):
-            (made if assume and type_ in CREATES else ids).setdefault(model, set()).add(str(data["id"]))
+        type_, id_ = envelope["type"], data.get("id")
+        model, creates, opportunity, changed = _KINDS.get(type_) or _kind(type_)
+        if changed:
+            model = RECORDS.get(data.get("entity"))
+        if model and id_:
+            (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
         for field, referred in REFERS.items():
             if data.get(field):
                 ids.setdefault(referred, set()).add(str(data[field]))
         for lead in (data.get("leads") or []) if type_ == "sales.leads_imported.v1" else []:
             if isinstance(lead, dict) and lead.get("id"):
                 ids.setdefault("leads", set()).add(str(lead["id"]))
-        if type_.startswith("sales.opportunity_") and data.get("id"):
-            opportunities.add(str(data["id"]))
+        if opportunity and id_:
+            opportunities.add(str(id_))
     for model, wanted in ids.items():
         store.load(model, wanted)
     for model, wanted in made.items():  # after the reads: a record another event names is read

@@ -7,10 +7,10 @@ from decimal import Decimal, InvalidOperation
 
 def when(value) -> datetime | None:
     """An RFC 3339 timestamp (or None) as an aware UTC datetime."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):  # first: most values are the log's parsed times
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if value is None or value == "":
+        return None
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 

@@ -44,7 +44,7 @@ class Store:
 
     @staticmethod
     def _key(table, row) -> tuple:
-        return tuple(row[n] for n in _primary_key(table))
+        return _key_of(table, row)
 
     def load(self, name: str, ids) -> None:
         """Read the rows of `ids` (first primary-key column) of model `name`; those absent are known absent."""
@@ -96,7 +96,7 @@ class Store:
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
         table = self._table(name)
-        k = tuple(key[n] for n in _primary_key(table))
+        k = _key_of(table, key)
         cache = self._rows.setdefault(name, {})
         if k not in cache:
             row = self.conn.execute(select(table).where(*[table.c[c] == v for c, v in key.items()])).mappings().first()
@@ -123,8 +123,7 @@ class Store:
     # changing ------------------------------------------------------------------------------------------------
     def put(self, name: str, row: dict) -> None:
         """`row` (new, or the one `get` gave, changed) is the model's row now."""
-        table = self._table(name)
-        k = self._key(table, row)
+        k = _key_of(getattr(self.t, name), row)
         self._rows.setdefault(name, {})[k] = row
         self._dirty.setdefault(name, set()).add(k)
 
@@ -132,12 +131,12 @@ class Store:
         """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
         ever added to): `flush` adds the batch's counts in one bulk upsert."""
         table = self._table(name)
-        row = self._counts.setdefault(name, {}).setdefault(tuple(key[n] for n in _primary_key(table)), dict(key))
+        row = self._counts.setdefault(name, {}).setdefault(_key_of(table, key), dict(key))
         row[column] = row.get(column, 0) + by
 
     def remove(self, name: str, key: dict) -> None:
         table = self._table(name)
-        k = tuple(key[n] for n in _primary_key(table))
+        k = _key_of(table, key)
         if name == "opportunities":
             self.get(name, key)  # its row as read: the sums take it off
         self._rows.setdefault(name, {})[k] = None
@@ -362,6 +361,12 @@ def _columns(table) -> list:
         columns = _COLUMNS[table.name] = [
             (c.name, c.default.arg if c.default is not None and c.default.is_scalar else None) for c in table.columns]
     return columns
+
+
+def _key_of(table, row: dict) -> tuple:
+    """The primary key of `row` (or of a key's dict) as the store's tuple."""
+    names = _primary_key(table)
+    return (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
 
 
 def _full(table, row: dict) -> dict:
