@@ -105,3 +105,10 @@ def test_a_value_of_another_type_than_the_model_keeps_is_projected_as_its_text(f
     assert dict(session.execute(select(t.tickets.c.id, t.tickets.c.number)).all()) == {"t1": "T-1", "t2": "42"}
     from crm_analytics.domain import service_figures
     assert service_figures.service(ctx_as("admin", "adm"), c.FigureQuery().load({}))["totals"]["opened"] == 2
+    odd = 'T"2", {b} \\ x'  # kept as it came, through the upsert of rows there already
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), [
+        {**batch[0], "event_id": "e-u1", "type": "service_desk.ticket_updated.v1",
+         "data": {"id": "t1", "number": 43, "custom_fields": {"note": 'say "hi"', "n": None}}},
+        {**batch[1], "event_id": "e-u2", "type": "service_desk.ticket_updated.v1", "data": {"id": "t2", "number": odd}}])
+    rows = {r.id: (r.number, r.custom_fields) for r in session.execute(select(t.tickets))}
+    assert rows == {"t1": ("43", {"note": 'say "hi"', "n": None}), "t2": (odd, None)}

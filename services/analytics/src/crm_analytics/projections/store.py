@@ -9,9 +9,9 @@ read stays true until it writes.
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from crm_common import bulk
 from crm_common.types import UTCDateTime
@@ -202,11 +202,9 @@ class Store:
         self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
         h = self.t.stage_history
         if self._history_new:
-            columns = [c.name for c in h.columns if c.name != "seq"]
-            if self.dialect.name == "postgresql":
-                _upsert_arrays(self.conn, self.dialect, h, self._history_new, columns=columns, upsert=False)
-            else:
-                self.conn.execute(h.insert(), [{c: row.get(c) for c in columns} for row in self._history_new])
+            columns = [c.name for c in h.columns if c.name != "seq"]  # PostgreSQL: a COPY
+            bulk.prepare(self.dialect, h, [{c: row.get(c) for c in columns} for row in self._history_new])(
+                _AsSession(self.conn))
             self._history_new = []
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
@@ -214,8 +212,8 @@ class Store:
                 self.conn.execute(text(
                     f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(:seqs AS integer[]), '
                     "CAST(:lefts AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq"),
-                    {"seqs": [r["b_seq"] for r in self._history_closed],
-                     "lefts": [r["b_left_at"] for r in self._history_closed]})
+                    {"seqs": _array_text([r["b_seq"] for r in self._history_closed]),
+                     "lefts": _array_text([r["b_left_at"] for r in self._history_closed])})
             else:
                 self.conn.execute(update(h).where(h.c.seq == bindparam("b_seq"))
                                   .values(left_at=bindparam("b_left_at")), self._history_closed)
@@ -285,55 +283,59 @@ class _AsSession:
         return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
 
 
-_STATEMENTS: dict = {}  # (table, columns, upsert, added) -> (statement, [(column name, bind processor)])
+_STATEMENTS: dict = {}  # (table, added, extremes) -> (statement, [(column name, bind processor)])
 
 
-def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), columns=None, upsert=True,
-                   extremes: tuple = ()) -> None:
-    """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)`
-    (`upsert`: `ON CONFLICT DO UPDATE`): one round trip, a parameter per column whatever the rows (psycopg2
-    renders the arrays in C), no temporary table. The columns `added` are added to the row's (sums), the others
-    replace it; `extremes`: ((column, "LEAST" or "GREATEST"), ...) keep the row's or the new value. `columns`: the
-    names written (default: all)."""
-    names = tuple(columns or (c.name for c in table.columns))
-    made = _STATEMENTS.get((table.name, names, upsert, added, extremes))
+def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), extremes: tuple = ()) -> None:
+    """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)
+    ON CONFLICT DO UPDATE`: one round trip, a parameter per column whatever the rows (`_array_text`), no temporary
+    table. The columns `added` are added to the row's (sums), the others replace it; `extremes`: ((column, "LEAST"
+    or "GREATEST"), ...) keep the row's or the new value."""
+    made = _STATEMENTS.get((table.name, added, extremes))
     if made is None:
+        names = [c.name for c in table.columns]
         q = dialect.identifier_preparer
         keys = [c.name for c in table.primary_key.columns]
         listed = ", ".join(q.quote(n) for n in names)
         arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
-        sql = f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays})"
-        if upsert:
-            kept = dict(extremes)
-            sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
-                             if n in added else
-                             f"{q.quote(n)} = {kept[n]}({q.quote(table.name)}.{q.quote(n)}, EXCLUDED.{q.quote(n)})"
-                             if n in kept else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
-            sql += f" ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"
-        made = _STATEMENTS[(table.name, names, upsert, added, extremes)] = (
-            text(sql), [(n, _processor(table.c[n].type, dialect), _bound_class(table.c[n].type)) for n in names])
+        kept = dict(extremes)
+        sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
+                         if n in added else
+                         f"{q.quote(n)} = {kept[n]}({q.quote(table.name)}.{q.quote(n)}, EXCLUDED.{q.quote(n)})"
+                         if n in kept else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
+        sql = (f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays}) "
+               f"ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}")
+        made = _STATEMENTS[(table.name, added, extremes)] = (
+            text(sql), [(n, _processor(table.c[n].type, dialect)) for n in names])
     statement, processors = made
     params = {}
-    for i, (name, process, cls) in enumerate(processors):
+    for i, (name, process) in enumerate(processors):
         values = [row.get(name) for row in rows]
         if process is not None:
             values = [process(v) for v in values]
-        if cls is None or any(v is not None and v.__class__ is not cls for v in values):
-            # a value of another type than the column's (a number where text is kept...): its text, which
-            # PostgreSQL reads as it would in COPY (psycopg2 cannot make one array of mixed types)
-            values = [None if v is None else v if v.__class__ is str else str(v) for v in values]
-        params[f"c{i}"] = values
+        params[f"c{i}"] = _array_text(values)
     conn.execute(statement, params)
 
 
-def _bound_class(type_):
-    """The class of the values a column's bind processing gives (None: not known)."""
-    if isinstance(type_, JSON):
-        return str
-    try:
-        return getattr(type_, "impl_instance", type_).python_type  # a TypeDecorator's: its implementation's
-    except NotImplementedError:
-        return None
+def _array_text(values: list) -> str:
+    """`values` as one PostgreSQL array literal (`{"a",NULL,"1.50"}`), each element as its text, which the
+    server reads as it would in COPY (a value of another type than the column's too): one string parameter it
+    parses in C, where a list bound as it is becomes an ARRAY[...] of typed constants the planner goes through
+    one by one (several times the server's CPU for the statement)."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append("NULL")
+        elif v.__class__ is str:
+            out.append('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' if "\\" in v or '"' in v else f'"{v}"')
+        elif v.__class__ is bool:
+            out.append("t" if v else "f")
+        elif isinstance(v, (date, datetime)):
+            out.append(f'"{v.isoformat()}"')
+        else:
+            text_ = str(v)
+            out.append('"' + text_.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(out) + "}"
 
 
 def _processor(type_, dialect):
