@@ -55,18 +55,17 @@ PERSONAL = frozenset(("email", "requester_email", "phone", "mobile", "first_name
                       "comment", "body", "address", "street", "birthday", "text", "message", "ip", "user_agent"))
 
 
+_NESTED = frozenset((dict, list))  # what decoded JSON nests
+
+
 def redacted(value):
     """`value` with the personal fields of every object in it dropped (an email address kept as its hash)."""
     if isinstance(value, list):
         return [redacted(item) if isinstance(item, (dict, list)) else item for item in value]
     if not isinstance(value, dict):
         return value
-    if PERSONAL.isdisjoint(value):
-        for item in value.values():
-            if item.__class__ is dict or item.__class__ is list or isinstance(item, (dict, list)):
-                break
-        else:
-            return value  # most objects: flat and without personal fields, kept as they are (never changed later)
+    if PERSONAL.isdisjoint(value) and _NESTED.isdisjoint(map(type, value.values())):
+        return value  # most objects: flat and without personal fields, kept as they are (never changed later)
     out = {}
     for key, item in value.items():
         if key in PERSONAL:

@@ -347,13 +347,13 @@ def _processor(type_, dialect):
 
 
 _COLUMNS: dict = {}  # table name -> [(column name, its scalar default or None)]
-_KEYS: dict = {}  # table name -> its primary key's column names
+_KEYS: dict = {}  # table -> its primary key's column names
 
 
 def _primary_key(table) -> tuple:
-    names = _KEYS.get(table.name)
+    names = _KEYS.get(table)
     if names is None:
-        names = _KEYS[table.name] = tuple(c.name for c in table.primary_key.columns)
+        names = _KEYS[table] = tuple(c.name for c in table.primary_key.columns)
     return names
 
 
