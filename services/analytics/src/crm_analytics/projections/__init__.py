@@ -86,9 +86,9 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
                 ids.setdefault("leads", set()).add(str(lead["id"]))
         if opportunity and id_:
             opportunities.add(str(id_))
-    for model, wanted in ids.items():
-        store.load(model, wanted)
-    for model, wanted in made.items():  # after the reads: a record another event names is read
+    for model, wanted in ids.items():  # a record the batch creates is not read, though others name it too
+        store.load(model, wanted - made.get(model, set()))
+    for model, wanted in made.items():
         store.assume_absent(model, wanted)
     if opportunities:
         store.load_history(opportunities)
