@@ -23,8 +23,9 @@ CHUNK = 500  # ids per IN (...)
 
 class Store:
     def __init__(self, conn, t):
-        self.conn, self.t = conn, t  # a Connection or a Session
-        self.dialect = conn.get_bind().dialect if hasattr(conn, "get_bind") else conn.dialect
+        session = hasattr(conn, "get_bind")  # a Session (the live stream) or a Connection (a rebuild)
+        self.dialect = conn.get_bind().dialect if session else conn.dialect
+        self.conn, self.t = conn.connection() if session else conn, t  # Core statements: not the ORM's path
         self._rows: dict[str, dict] = {}  # table name -> {key tuple: row dict, or None when absent}
         self._dirty: dict[str, set] = {}
         self._found: set = set()  # (table name, column, value) whose rows are read
@@ -226,7 +227,7 @@ class Store:
         from psycopg2 import errors
         names = sorted({name for name, _ in self._assumed})
         try:
-            with self.conn.begin_nested():
+            with self.conn.begin_nested():  # on the connection: emitted now, ended in this block
                 for name in names:
                     table, cache = self._table(name), self._rows[name]
                     keys = [k for n, k in self._assumed if n == name]
@@ -365,6 +366,16 @@ def _columns(table) -> list:
     return columns
 
 
+def _names(table) -> frozenset:
+    names = _NAMES.get(table)
+    if names is None:
+        names = _NAMES[table] = frozenset(c.name for c in table.columns)
+    return names
+
+
+_NAMES: dict = {}  # table -> its column names
+
+
 def _key_of(table, row: dict) -> tuple:
     """The primary key of `row` (or of a key's dict) as the store's tuple."""
     names = _primary_key(table)
@@ -378,7 +389,11 @@ def _full(table, row: dict) -> dict:
 
 def _present(table, rows: list[dict]) -> list[dict]:
     """New `rows` for a COPY, each with the same columns: those any of them has and those with a default (what a
-    row lacks: the default, else None); a column none has is left out (NULL, with less to format and send)."""
+    row lacks: the default, else None); a column none has is left out (NULL, with less to format and send). Rows
+    with the same columns each (a batch of one kind of event) as they are: the COPY adds the defaults."""
+    first = rows[0].keys()
+    if all(row.keys() == first for row in rows) and first <= _names(table):
+        return rows
     names = set().union(*rows)
     columns = [(name, default) for name, default in _columns(table) if name in names or default is not None]
     return [{name: row[name] if name in row else default for name, default in columns} for row in rows]
