@@ -1,22 +1,22 @@
 """The read models of one generation as a unit of work for a batch of events.
 
 The projections read and change rows here, in memory; the rows a batch needs are read up front with one
-query per table (`load`, `load_by`), a row not read up front is read when first asked for, and `flush` writes
-what changed back: per table the rows read absent with one COPY (PostgreSQL), the others with one bulk upsert
-(INSERT ... ON CONFLICT DO UPDATE), one DELETE; the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
+query per table (`load`, `load_by`), those its creation events make taken as absent unread (`assume_absent`,
+PostgreSQL), a row not read up front is read when first asked for, and `flush` writes what changed back: per
+table the rows absent with one COPY (PostgreSQL; those taken as absent first, in a savepoint that checks them),
+the others with one bulk upsert (INSERT ... ON CONFLICT DO UPDATE), one DELETE; counters added unread (`count`);
+the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
 Only one batch projects into a generation at a time (the state row's lock, domain/log.py), so what a batch
 read stays true until it writes.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-
 from sqlalchemy import bindparam, func, select, text, update
 
 from crm_common import bulk
-from crm_common.types import UTCDateTime
 
 from crm_analytics.projections import stage_times, sums
+from crm_analytics.projections.upserts import array_text, upsert, upsert_arrays
 
 CHUNK = 500  # ids per IN (...)
 
@@ -196,9 +196,9 @@ class Store:
                     bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]))(_AsSession(self.conn))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
-                    _upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
+                    upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
             elif written:
-                self.conn.execute(_upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
+                self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
         self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
         h = self.t.stage_history
@@ -213,8 +213,8 @@ class Store:
                 self.conn.execute(text(
                     f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(:seqs AS integer[]), '
                     "CAST(:lefts AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq"),
-                    {"seqs": _array_text([r["b_seq"] for r in self._history_closed]),
-                     "lefts": _array_text([r["b_left_at"] for r in self._history_closed])})
+                    {"seqs": array_text([r["b_seq"] for r in self._history_closed]),
+                     "lefts": array_text([r["b_left_at"] for r in self._history_closed])})
             else:
                 self.conn.execute(update(h).where(h.c.seq == bindparam("b_seq"))
                                   .values(left_at=bindparam("b_left_at")), self._history_closed)
@@ -252,7 +252,7 @@ class Store:
             return
         rows = [_full(table, row) for row in rows]
         if self.dialect.name == "postgresql":
-            _upsert_arrays(self.conn, self.dialect, table, rows, added=added, extremes=extremes)
+            upsert_arrays(self.conn, self.dialect, table, rows, added=added, extremes=extremes)
         else:
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
@@ -282,69 +282,6 @@ class _AsSession:
 
     def connection(self):
         return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
-
-
-_STATEMENTS: dict = {}  # (table, added, extremes) -> (statement, [(column name, bind processor)])
-
-
-def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), extremes: tuple = ()) -> None:
-    """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)
-    ON CONFLICT DO UPDATE`: one round trip, a parameter per column whatever the rows (`_array_text`), no temporary
-    table. The columns `added` are added to the row's (sums), the others replace it; `extremes`: ((column, "LEAST"
-    or "GREATEST"), ...) keep the row's or the new value."""
-    made = _STATEMENTS.get((table.name, added, extremes))
-    if made is None:
-        names = [c.name for c in table.columns]
-        q = dialect.identifier_preparer
-        keys = [c.name for c in table.primary_key.columns]
-        listed = ", ".join(q.quote(n) for n in names)
-        arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
-        kept = dict(extremes)
-        sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
-                         if n in added else
-                         f"{q.quote(n)} = {kept[n]}({q.quote(table.name)}.{q.quote(n)}, EXCLUDED.{q.quote(n)})"
-                         if n in kept else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
-        sql = (f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays}) "
-               f"ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}")
-        made = _STATEMENTS[(table.name, added, extremes)] = (
-            text(sql), [(n, _processor(table.c[n].type, dialect)) for n in names])
-    statement, processors = made
-    params = {}
-    for i, (name, process) in enumerate(processors):
-        values = [row.get(name) for row in rows]
-        if process is not None:
-            values = [process(v) for v in values]
-        params[f"c{i}"] = _array_text(values)
-    conn.execute(statement, params)
-
-
-def _array_text(values: list) -> str:
-    """`values` as one PostgreSQL array literal (`{"a",NULL,"1.50"}`), each element as its text, which the
-    server reads as it would in COPY (a value of another type than the column's too): one string parameter it
-    parses in C, where a list bound as it is becomes an ARRAY[...] of typed constants the planner goes through
-    one by one (several times the server's CPU for the statement)."""
-    out = []
-    for v in values:
-        if v is None:
-            out.append("NULL")
-        elif v.__class__ is str:
-            out.append('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' if "\\" in v or '"' in v else f'"{v}"')
-        elif v.__class__ is bool:
-            out.append("t" if v else "f")
-        elif isinstance(v, (date, datetime)):
-            out.append(f'"{v.isoformat()}"')
-        else:
-            text_ = str(v)
-            out.append('"' + text_.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "{" + ",".join(out) + "}"
-
-
-def _processor(type_, dialect):
-    """The column's bind processing; a datetime already in UTC (the projections' own) is passed as it is."""
-    process = type_.bind_processor(dialect)
-    if process is None or not isinstance(type_, UTCDateTime):
-        return process
-    return lambda value: value if value is None or value.tzinfo is timezone.utc else process(value)
 
 
 _COLUMNS: dict = {}  # table name -> [(column name, its scalar default or None)]
@@ -397,14 +334,3 @@ def _present(table, rows: list[dict]) -> list[dict]:
     names = set().union(*rows)
     columns = [(name, default) for name, default in _columns(table) if name in names or default is not None]
     return [{name: row[name] if name in row else default for name, default in columns} for row in rows]
-
-
-def _upsert(dialect, table):
-    if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    rest = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-    return statement.on_conflict_do_update(index_elements=keys, set_=rest)
