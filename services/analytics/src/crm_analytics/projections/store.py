@@ -65,12 +65,15 @@ class Store:
         """Take the rows of `ids` of model `name` (one-column key) as absent without reading them: the records a
         batch's creation events make (PostgreSQL only). `flush` first inserts them with one COPY in a savepoint:
         a row there already (an event redelivered, or come after a later one) fails it, and it raises `Conflict`
-        having written nothing, for the batch to be projected again reading them (`project_many`)."""
+        having written nothing, for the batch to be projected again reading them (`project_many`). A new deal has
+        no open stage rows to read (a deleted deal's, under the same id, are left as they were)."""
         cache = self._rows.setdefault(name, {})
         for id_ in {str(i) for i in ids if i}:
             if (id_,) not in cache:
                 self._read(name, (id_,), None)
                 self._assumed.add((name, (id_,)))
+                if name == "opportunities":
+                    self._history_open.setdefault(id_, [])
 
     def load_by(self, name: str, column: str, values) -> None:
         """Read the rows of model `name` whose `column` is one of `values` (for `find`)."""
