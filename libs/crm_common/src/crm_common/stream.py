@@ -196,14 +196,18 @@ def event_stream(table: dict, every=None, batch: bool = False, every_batch=None,
 
     `every_batch(ctx, envelopes)` instead of `every`: called once for the events of a transaction that are new
     (claimed in the inbox together, in order), before each is dispatched; with `batch=True`, a batch's events
-    in one call (analytics' log and set-based projection), else a one-event list."""
+    in one call (analytics' log and set-based projection), else a one-event list. With `every_claims=True`,
+    `every_batch` is given all of them and claims them itself (analytics: its log, unique by event id, is the
+    record of what it took), returning the new ones (each once, in order); the inbox is not written."""
 
     def apply_all(self, db, session, envelopes) -> list[str]:
         from crm_common.entrypoint import Context, dispatch
         for envelope in envelopes:
             if not is_envelope(envelope):
                 raise ValueError("message is not an event envelope")
-        fresh = inbox.claim_many(session, db.metadata, envelopes)
+        ctx = Context(session, db.caller, db.emit, None, self, db)
+        fresh = ({e["event_id"] for e in every_batch(ctx, envelopes)} if every_claims
+                 else inbox.claim_many(session, db.metadata, envelopes))
         claimed, results = [], []
         for envelope in envelopes:  # an event given twice is applied once
             new = envelope["event_id"] in fresh
@@ -211,7 +215,8 @@ def event_stream(table: dict, every=None, batch: bool = False, every_batch=None,
             results.append("applied" if new else "duplicate")
             if new:
                 claimed.append(envelope)
-        every_batch(Context(session, db.caller, db.emit, None, self, db), claimed)
+        if not every_claims:
+            every_batch(ctx, claimed)
         for envelope in claimed:
             db.request_id = envelope.get("request_id")  # what it emits
             dispatch(Context(session, db.caller, db.emit, envelope.get("request_id"), self, db), envelope, table)

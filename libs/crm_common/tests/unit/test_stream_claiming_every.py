@@ -76,3 +76,20 @@ def test_a_failed_event_rolls_back_its_claim_and_write_and_its_retry_applies_it(
         on_event(consumer, event)
     assert count(engine, Seen.__table__) == 0 and count(engine, Base.metadata.tables[tables.INBOX]) == 0
     assert on_event(consumer, event) == "applied" and applied == ["failed once", "fail"]
+
+
+def seen_batch(ctx, envelopes) -> list:
+    """A batch hook that claims (analytics' log): the events new to its table, each once, in order."""
+    return [e for e in envelopes if seen(ctx, e)]
+
+
+on_batch = event_stream({PROBE_EMITTED: handler}, every_batch=seen_batch, every_claims=True, batch=True)
+
+
+def test_a_claiming_batch_hook_takes_every_event_and_only_its_new_ones_are_dispatched(engine):
+    consumer = Consumer(engine)
+    first, second = (make_envelope(PROBE_EMITTED, {"key": k}, "platform", None, None) for k in ("k", "j"))
+    assert on_batch(consumer, [first, first]) == ["applied", "duplicate"]
+    assert on_batch(consumer, [first, second]) == ["duplicate", "applied"]
+    assert on_batch(consumer, second) == "duplicate"
+    assert applied == ["k", "j"] and count(engine, Seen.__table__) == 2

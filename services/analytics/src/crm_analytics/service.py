@@ -17,8 +17,8 @@ class AnalyticsService(KernelService):
     name = "analytics"
     db = Database(Base.metadata)
     # every event is kept in the log and projected, the events waiting while a transaction runs together in the
-    # next (log.keep_many); HANDLERS applies the few that need more
-    on_event = event_stream(handlers.HANDLERS, every_batch=log.keep_many, batch=True)
+    # next (log.keep_many, which claims them: the log is unique by event id); HANDLERS applies the few that need more
+    on_event = event_stream(handlers.HANDLERS, every_batch=log.keep_many, every_claims=True, batch=True)
     runner = jobs.JobRunner(Base.metadata, {rebuilds.KIND: rebuilds.run}, metadata_ref="crm_analytics.models:Base.metadata")
 
     pipeline = entrypoint(c.PIPELINE, sales_figures.pipeline)

@@ -28,6 +28,17 @@ def test_every_event_is_kept_whole_even_of_a_producer_no_projection_reads(feed, 
     assert status["unprojected_types"] == ["billing.invoice_paid.v1"]
 
 
+def test_a_redelivered_event_is_kept_and_counted_once_the_new_ones_beside_it_are_kept(feed, session, ctx_as):
+    first = feed("sales.opportunity_created.v1", {"id": "o1", "owner_id": "rep-1", "amount": "100.00",
+                                                  "currency": "EUR", "stage": "prospecting", "probability": 10})
+    second = {**first, "event_id": "e-2", "data": {**first["data"], "id": "o2"}}
+    system = ctx_as("admin", "adm")
+    assert log.keep_many(system, [first, second, second]) == [second]  # the log claims: a repeat is not new
+    assert log.keep_many(system, [first]) == []
+    assert session.execute(select(func.count()).select_from(EVENTS)).scalar() == 2
+    assert sales_figures.pipeline(system, c.FigureQuery().load({}))["totals"]["count"] == 2
+
+
 def test_a_rebuild_replays_into_the_other_generation_and_switches(engine, session, feed, ctx_as):
     for i in range(5):
         opp(feed, f"o{i}", days=i)
@@ -94,3 +105,10 @@ def test_a_value_of_another_type_than_the_model_keeps_is_projected_as_its_text(f
     assert dict(session.execute(select(t.tickets.c.id, t.tickets.c.number)).all()) == {"t1": "T-1", "t2": "42"}
     from crm_analytics.domain import service_figures
     assert service_figures.service(ctx_as("admin", "adm"), c.FigureQuery().load({}))["totals"]["opened"] == 2
+    odd = 'T"2", {b} \\ x'  # kept as it came, through the upsert of rows there already
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), [
+        {**batch[0], "event_id": "e-u1", "type": "service_desk.ticket_updated.v1",
+         "data": {"id": "t1", "number": 43, "custom_fields": {"note": 'say "hi"', "n": None}}},
+        {**batch[1], "event_id": "e-u2", "type": "service_desk.ticket_updated.v1", "data": {"id": "t2", "number": odd}}])
+    rows = {r.id: (r.number, r.custom_fields) for r in session.execute(select(t.tickets))}
+    assert rows == {"t1": ("43", {"note": 'say "hi"', "n": None}), "t2": (odd, None)}

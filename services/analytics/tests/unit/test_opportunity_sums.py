@@ -3,7 +3,7 @@ deals themselves through changes, closes, deletions, a batch of many events and 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -86,3 +86,17 @@ def test_a_batch_of_many_events_and_a_rebuild_keep_them_equal(engine, session):
     assert jobs.run(engine, Base.metadata, job["id"], rebuild.run)["status"] == "done"
     session.begin()
     assert summed(session) == before == summed_from_deals(session)
+
+
+def test_a_deal_whose_creation_comes_after_its_update_is_counted_once(session):
+    system = Context(session, SYSTEM, Events(), "r")
+    log.keep_many(system, [env("sales.opportunity_updated.v1", deal("o1", "rep-2", "120.00"), 1)])
+    log.keep_many(system, [env("sales.opportunity_created.v1", deal("o1", "rep-1", "100.00"), 0),
+                           env("sales.opportunity_created.v1", deal("o2", "rep-1", "50.00"), 0)])
+    assert summed(session) == summed_from_deals(session) == {
+        ("open", "prospecting", "EUR", "rep-2", "t-1", None, None, None, date(2026, 11, 30)): (1, 120.0),
+        ("open", "prospecting", "EUR", "rep-1", "t-1", None, None, None, date(2026, 11, 30)): (1, 50.0)}
+    log.keep_many(system, [env("sales.opportunity_created.v1", deal("o1", "rep-1", "100.00"), 0),  # again, then
+                           env("sales.record_changed.v1", {"entity": "opportunity", "id": "o1", "action": "delete"}, 3)])
+    assert summed(session) == summed_from_deals(session) == {  # deleted: out of the sums
+        ("open", "prospecting", "EUR", "rep-1", "t-1", None, None, None, date(2026, 11, 30)): (1, 50.0)}

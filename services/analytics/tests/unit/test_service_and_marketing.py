@@ -80,3 +80,25 @@ def test_marketing_figures_per_campaign_and_variant(feed, ctx_as):
                                                                              q(group_by="variant"))["items"]}
     assert variants == {"": 0, "A": 2, "B": 2}
     assert marketing_figures.marketing(ctx_as("sales_rep", "rep"), q())["items"] == []
+
+
+def test_a_campaigns_counts_from_one_batch_add_to_those_before(feed, session, ctx_as):
+    import uuid
+
+    from crm_common.context import SYSTEM, Context
+    from crm_common.testing.events import Events
+
+    from crm_analytics.domain import log
+    feed("marketing.campaign_created.v1", {"id": "cmp", "name": "Winter", "type": "email", "status": "draft"})
+    feed("marketing.email_sent.v1", {"message_id": "m0", "campaign_id": "cmp", "variant_id": "A", "is_test": False})
+
+    def event(type_, message, variant="A", test=False):
+        return {"event_id": str(uuid.uuid4()), "type": f"marketing.{type_}.v1", "producer": "marketing",
+                "occurred_at": "2026-11-02T10:00:00Z", "data": {"message_id": message, "campaign_id": "cmp",
+                                                                "variant_id": variant, "is_test": test}}
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), [
+        event("email_sent", "m1"), event("email_sent", "m2", "B"), event("email_sent", "mt", test=True),
+        event("email_opened", "m0"), event("email_opened", "m2", "B"), event("email_clicked", "m2", "B")])
+    variants = {i["variant"]: (i["sent"], i["opened"], i["clicked"])
+                for i in marketing_figures.marketing(ctx_as("admin", "a"), q(group_by="variant"))["items"]}
+    assert variants == {"A": (2, 1, 0), "B": (1, 1, 1)}

@@ -40,13 +40,11 @@ def active(conn):
     return GENERATIONS[state(conn).active]
 
 
-def _account_of(envelope: dict) -> str | None:
-    data = envelope.get("data") or {}
-    if not isinstance(data, dict):
-        return None
+def _account_of(envelope: dict, data: dict) -> str | None:
+    """The account an event is about (`data`: its data, a dict)."""
     if data.get("account_id"):
         return str(data["account_id"])[:64]
-    if (envelope.get("entity") == "account" or envelope.get("type", "").startswith("sales.account_")) and data.get("id"):
+    if data.get("id") and (envelope.get("entity") == "account" or envelope.get("type", "").startswith("sales.account_")):
         return str(data["id"])[:64]
     return None
 
@@ -57,13 +55,16 @@ PERSONAL = frozenset(("email", "requester_email", "phone", "mobile", "first_name
                       "comment", "body", "address", "street", "birthday", "text", "message", "ip", "user_agent"))
 
 
+_NESTED = frozenset((dict, list))  # what decoded JSON nests
+
+
 def redacted(value):
     """`value` with the personal fields of every object in it dropped (an email address kept as its hash)."""
     if isinstance(value, list):
         return [redacted(item) if isinstance(item, (dict, list)) else item for item in value]
     if not isinstance(value, dict):
         return value
-    if PERSONAL.isdisjoint(value) and not any(isinstance(item, (dict, list)) for item in value.values()):
+    if PERSONAL.isdisjoint(value) and _NESTED.isdisjoint(map(type, value.values())):
         return value  # most objects: flat and without personal fields, kept as they are (never changed later)
     out = {}
     for key, item in value.items():
@@ -78,36 +79,61 @@ def redacted(value):
 def row_of(envelope: dict, now=None) -> dict:
     """The log row of an envelope: kept whole but for personal data (a projection added later can still read
     it). `now`: when it is received (a batch's events are received together)."""
-    actor = envelope.get("actor") if isinstance(envelope.get("actor"), dict) else {}
-    envelope = {**envelope, "data": redacted(envelope.get("data")),
-                "actor": {k: actor[k] for k in ("user_id", "kind") if k in actor} or None}
-    data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
-    actor = envelope.get("actor") if isinstance(envelope.get("actor"), dict) else {}
-    type_ = str(envelope["type"])
+    actor, data = envelope.get("actor"), redacted(envelope.get("data"))
+    actor = ({k: actor[k] for k in ("user_id", "kind") if k in actor} or None) if isinstance(actor, dict) else None
+    envelope = {**envelope, "data": data, "actor": actor}
+    if not isinstance(data, dict):
+        data = {}
+    type_, entity, now, id_ = str(envelope["type"]), envelope.get("entity"), now or utcnow(), data.get("id")
     return {"event_id": str(envelope["event_id"])[:64], "type": type_[:120],
             "producer": str(envelope.get("producer") or type_.split(".", 1)[0])[:40],
-            "entity": (str(envelope["entity"])[:40] if envelope.get("entity") else None),
-            "entity_id": (str(data["id"])[:64] if data.get("id") else None),
-            "account_id": _account_of(envelope), "actor_id": (actor.get("user_id") or None),
-            "occurred_at": when(envelope.get("occurred_at")) or now or utcnow(), "received_at": now or utcnow(),
-            "envelope": envelope}
+            "entity": str(entity)[:40] if entity else None, "entity_id": str(id_)[:64] if id_ else None,
+            "account_id": _account_of(envelope, data), "actor_id": (actor or {}).get("user_id") or None,
+            "occurred_at": when(envelope.get("occurred_at")) or now, "received_at": now, "envelope": envelope}
 
 
-def keep_many(ctx, envelopes: list) -> None:
-    """The event stream's `every_batch` hook: log the events (one bulk insert), then project them into the
-    active read models (one bulk write per model), in the transaction that claims them in the inbox (so a
-    redelivery has no second effect). An event that fails fails the batch; the stream then applies its
-    events one by one, so the others are kept and only that one is retried and dead-lettered."""
+def keep_many(ctx, envelopes: list) -> list:
+    """The event stream's `every_batch` hook (`every_claims`): log the events not logged before (the log is
+    unique by event id: it is the record of what was taken, so a redelivery has no second effect), then project
+    them into the active read models (one bulk write per model), in the consumer's transaction; the events new
+    to the log, each once, in order. An event that fails fails the batch; the stream then applies its events
+    one by one, so the others are kept and only that one is retried and dead-lettered."""
     if not envelopes:
-        return
+        return []
     conn = ctx.session
     current = state(conn, lock="update")  # one projection at a time: each sees the ones before it
+    firsts: dict = {}
+    for envelope in envelopes:
+        firsts.setdefault(envelope["event_id"], envelope)
     now = utcnow()
-    rows = [row_of(envelope, now) for envelope in envelopes]
-    insert_rows(conn, EVENTS, rows)
-    # the projections get the time parsed once (the log keeps the producer's text)
-    project_many(conn, GENERATIONS[current.active], [{**row["envelope"], "occurred_at": row["occurred_at"]}
-                                                      for row in rows])
+    kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
+    logged = _log(conn, [row for _, row in kept])
+    if logged is not None:
+        kept = [(envelope, row) for envelope, row in kept if row["event_id"] in logged]
+    for _, row in kept:  # the projections get the time parsed once (the log, written now, keeps the producer's text)
+        row["envelope"]["occurred_at"] = row["occurred_at"]
+    project_many(conn, GENERATIONS[current.active], [row["envelope"] for _, row in kept])
+    return [envelope for envelope, _ in kept]
+
+
+def _log(session, rows: list[dict]) -> set | None:
+    """Insert the log rows of events not logged before; the ids of those inserted (None: all). PostgreSQL: one
+    COPY in a savepoint (a redelivered event is rare: its id, unique, fails the COPY, and the batch is then
+    inserted skipping the ids logged before); elsewhere (and then) one INSERT ... ON CONFLICT DO NOTHING
+    RETURNING."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from psycopg2 import errors
+        try:
+            with session.begin_nested():
+                insert_rows(session, EVENTS, rows)
+            return None
+        except errors.UniqueViolation:
+            from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(EVENTS).on_conflict_do_nothing(index_elements=["event_id"]).returning(EVENTS.c.event_id)
+    return set(session.connection().execute(statement, rows).scalars())
 
 
 def keep(ctx, envelope: dict) -> None:

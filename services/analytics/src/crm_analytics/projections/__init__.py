@@ -5,7 +5,7 @@ kept in the log (domain/log.py)."""
 from __future__ import annotations
 
 from crm_analytics.projections import custom_fields, marketing, sales, service, subscriptions
-from crm_analytics.projections.store import Store
+from crm_analytics.projections.store import Conflict, Store
 
 PROJECTORS: dict = {**sales.PROJECTORS, **service.PROJECTORS, **marketing.PROJECTORS, **subscriptions.PROJECTORS,
                     **custom_fields.PROJECTORS}
@@ -16,6 +16,11 @@ MODEL_OF = {"sales.lead": "leads", "sales.opportunity": "opportunities", "sales.
             "service_desk.ticket": "tickets", "service_desk.sla": "tickets", "service_desk.survey": "surveys",
             "service_desk.complaint": "complaints", "marketing.campaign": "campaigns",
             "sales.subscription": "subscriptions", "sales.target": "targets"}
+# the events that make the record their data.id names (as a rule absent before them)
+CREATES = frozenset(("sales.lead_created.v1", "sales.opportunity_created.v1", "sales.account_created.v1",
+                     "sales.activity_logged.v1", "sales.order_placed.v1", "sales.subscription_created.v1",
+                     "service_desk.ticket_opened.v1", "service_desk.survey_answered.v1",
+                     "service_desk.complaint_opened.v1", "marketing.campaign_created.v1"))
 # the models a field of the data refers to
 REFERS = {"account_id": "accounts", "ticket_id": "tickets", "opportunity_id": "opportunities"}
 
@@ -27,12 +32,18 @@ def project_many(conn, t, envelopes: list) -> int:
     todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
     if not todo:
         return 0
-    store = Store(conn, t)
-    _read_up_front(store, todo)
+    try:
+        _project(Store(conn, t), todo, assume=True)
+    except Conflict:  # a record a creation event names is there already (rare): again, reading every row
+        _project(Store(conn, t), todo, assume=False)
+    return len(todo)
+
+
+def _project(store: Store, todo: list, assume: bool) -> None:
+    _read_up_front(store, todo, assume and store.dialect.name == "postgresql")
     for fn, envelope, data in todo:
         fn(store, envelope, data)
     store.flush()
-    return len(todo)
 
 
 def project(conn, t, envelope: dict) -> bool:
@@ -40,33 +51,45 @@ def project(conn, t, envelope: dict) -> bool:
     return project_many(conn, t, [envelope]) == 1
 
 
-def _read_up_front(store: Store, todo: list) -> None:
+RECORDS = {**sales.DELETABLE, "custom_field": "custom_fields"}  # a record_changed event's model, by its entity
+_KINDS: dict = {}  # event type -> (the model data.id names, a creation, an opportunity's, a record_changed)
+
+
+def _kind(type_: str) -> tuple:
+    producer, _, rest = type_.partition(".")
+    model = MODEL_OF.get(f"{producer}.{rest.split('_', 1)[0]}")
+    changed = model is None and type_.endswith(".record_changed.v1")
+    kind = _KINDS[type_] = (model, type_ in CREATES, type_.startswith("sales.opportunity_"), changed)
+    return kind
+
+
+def _read_up_front(store: Store, todo: list, assume: bool) -> None:
+    """Read the rows the batch's events name, one query per model; with `assume`, the records of its creation
+    events (CREATES) are taken as absent without a read (`Store.assume_absent`)."""
     ids: dict[str, set] = {}
-    opportunities, stats = set(), set()
+    made: dict[str, set] = {}
+    opportunities = set()
     for _, envelope, data in todo:
         if not isinstance(data, dict):
             continue
-        type_ = envelope["type"]
-        producer, _, rest = type_.partition(".")
-        model = MODEL_OF.get(f"{producer}.{rest.split('_', 1)[0]}")
-        if model is None and type_.endswith(".record_changed.v1"):
-            model = {**sales.DELETABLE, "custom_field": "custom_fields"}.get(data.get("entity"))
-        if model and data.get("id"):
-            ids.setdefault(model, set()).add(str(data["id"]))
+        type_, id_ = envelope["type"], data.get("id")
+        model, creates, opportunity, changed = _KINDS.get(type_) or _kind(type_)
+        if changed:
+            model = RECORDS.get(data.get("entity"))
+        if model and id_:
+            (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
         for field, referred in REFERS.items():
             if data.get(field):
                 ids.setdefault(referred, set()).add(str(data[field]))
         for lead in (data.get("leads") or []) if type_ == "sales.leads_imported.v1" else []:
             if isinstance(lead, dict) and lead.get("id"):
                 ids.setdefault("leads", set()).add(str(lead["id"]))
-        if type_.startswith("sales.opportunity_") and data.get("id"):
-            opportunities.add(str(data["id"]))
-        if type_.startswith("marketing.") and data.get("campaign_id"):
-            stats.add(str(data["campaign_id"]))
-    for model, wanted in ids.items():
-        store.load(model, wanted)
+        if opportunity and id_:
+            opportunities.add(str(id_))
+    for model, wanted in ids.items():  # a record the batch creates is not read, though others name it too
+        store.load(model, wanted - made.get(model, set()))
+    for model, wanted in made.items():
+        store.assume_absent(model, wanted)
     if opportunities:
         store.load_history(opportunities)
         store.load_by("leads", "opportunity_id", opportunities)
-    if stats:
-        store.load("campaign_stats", stats)

@@ -7,10 +7,10 @@ from decimal import Decimal, InvalidOperation
 
 def when(value) -> datetime | None:
     """An RFC 3339 timestamp (or None) as an aware UTC datetime."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):  # first: most values are the log's parsed times
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if value is None or value == "":
+        return None
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
@@ -61,10 +61,9 @@ def upsert(s, name: str, key: dict, values: dict, on_insert: dict | None = None,
 
 
 def bump(s, name: str, key: dict, column: str, by: int = 1) -> None:
-    """Add `by` to a counter column of the row of `key` (made at zero)."""
-    row = s.get(name, key) or dict(key)
-    row[column] = (row.get(column) or 0) + by
-    s.put(name, row)
+    """Add `by` to a counter column of the row of `key` (made at zero), unread: the store adds the batch's
+    counts to the row in SQL (`Store.count`)."""
+    s.count(name, key, column, by)
 
 
 def one(s, name: str, row_id: str) -> dict | None:

@@ -1,30 +1,31 @@
 """The read models of one generation as a unit of work for a batch of events.
 
 The projections read and change rows here, in memory; the rows a batch needs are read up front with one
-query per table (`load`, `load_by`), a row not read up front is read when first asked for, and `flush` writes
-what changed back: per table the rows read absent with one COPY (PostgreSQL), the others with one bulk upsert
-(INSERT ... ON CONFLICT DO UPDATE), one DELETE; the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
+query per table (`load`, `load_by`), those its creation events make taken as absent unread (`assume_absent`,
+PostgreSQL), a row not read up front is read when first asked for, and `flush` writes what changed back: per
+table the rows absent with one COPY (PostgreSQL; those taken as absent first, in a savepoint that checks them),
+the others with one bulk upsert (INSERT ... ON CONFLICT DO UPDATE), one DELETE; counters added unread (`count`);
+the stage history's inserts and updates. One event or two thousand cost about the same number of statements.
 Only one batch projects into a generation at a time (the state row's lock, domain/log.py), so what a batch
 read stays true until it writes.
 """
 from __future__ import annotations
 
-from datetime import timezone
-
-from sqlalchemy import JSON, bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 
 from crm_common import bulk
-from crm_common.types import UTCDateTime
 
 from crm_analytics.projections import stage_times, sums
+from crm_analytics.projections.upserts import array_text, upsert, upsert_arrays
 
 CHUNK = 500  # ids per IN (...)
 
 
 class Store:
     def __init__(self, conn, t):
-        self.conn, self.t = conn, t  # a Connection or a Session
-        self.dialect = conn.get_bind().dialect if hasattr(conn, "get_bind") else conn.dialect
+        session = hasattr(conn, "get_bind")  # a Session (the live stream) or a Connection (a rebuild)
+        self.dialect = conn.get_bind().dialect if session else conn.dialect
+        self.conn, self.t = conn.connection() if session else conn, t  # Core statements: not the ORM's path
         self._rows: dict[str, dict] = {}  # table name -> {key tuple: row dict, or None when absent}
         self._dirty: dict[str, set] = {}
         self._found: set = set()  # (table name, column, value) whose rows are read
@@ -34,6 +35,9 @@ class Store:
         self._stays: list = []  # the stays of the stage rows closed (projections/stage_times.py)
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
         self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
+        self._assumed: set = set()  # (table name, key) taken as absent unread (`assume_absent`), checked at flush
+        self._copied: set = set()  # (table name, key) written by that check
+        self._counts: dict[str, dict] = {}  # counter model -> {key tuple: key and the counts to add}
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -41,7 +45,7 @@ class Store:
 
     @staticmethod
     def _key(table, row) -> tuple:
-        return tuple(row[n] for n in _primary_key(table))
+        return _key_of(table, row)
 
     def load(self, name: str, ids) -> None:
         """Read the rows of `ids` (first primary-key column) of model `name`; those absent are known absent."""
@@ -56,6 +60,20 @@ class Store:
             if single:
                 for id_ in part:
                     self._read(name, (id_,), None)
+
+    def assume_absent(self, name: str, ids) -> None:
+        """Take the rows of `ids` of model `name` (one-column key) as absent without reading them: the records a
+        batch's creation events make (PostgreSQL only). `flush` first inserts them with one COPY in a savepoint:
+        a row there already (an event redelivered, or come after a later one) fails it, and it raises `Conflict`
+        having written nothing, for the batch to be projected again reading them (`project_many`). A new deal has
+        no open stage rows to read (a deleted deal's, under the same id, are left as they were)."""
+        cache = self._rows.setdefault(name, {})
+        for id_ in {str(i) for i in ids if i}:
+            if (id_,) not in cache:
+                self._read(name, (id_,), None)
+                self._assumed.add((name, (id_,)))
+                if name == "opportunities":
+                    self._history_open.setdefault(id_, [])
 
     def load_by(self, name: str, column: str, values) -> None:
         """Read the rows of model `name` whose `column` is one of `values` (for `find`)."""
@@ -82,7 +100,7 @@ class Store:
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
         table = self._table(name)
-        k = tuple(key[n] for n in _primary_key(table))
+        k = _key_of(table, key)
         cache = self._rows.setdefault(name, {})
         if k not in cache:
             row = self.conn.execute(select(table).where(*[table.c[c] == v for c, v in key.items()])).mappings().first()
@@ -109,14 +127,20 @@ class Store:
     # changing ------------------------------------------------------------------------------------------------
     def put(self, name: str, row: dict) -> None:
         """`row` (new, or the one `get` gave, changed) is the model's row now."""
-        table = self._table(name)
-        k = self._key(table, row)
+        k = _key_of(getattr(self.t, name), row)
         self._rows.setdefault(name, {})[k] = row
         self._dirty.setdefault(name, set()).add(k)
 
+    def count(self, name: str, key: dict, column: str, by: int) -> None:
+        """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
+        ever added to): `flush` adds the batch's counts in one bulk upsert."""
+        table = self._table(name)
+        row = self._counts.setdefault(name, {}).setdefault(_key_of(table, key), dict(key))
+        row[column] = row.get(column, 0) + by
+
     def remove(self, name: str, key: dict) -> None:
         table = self._table(name)
-        k = tuple(key[n] for n in _primary_key(table))
+        k = _key_of(table, key)
         if name == "opportunities":
             self.get(name, key)  # its row as read: the sums take it off
         self._rows.setdefault(name, {})[k] = None
@@ -144,18 +168,24 @@ class Store:
     # writing -------------------------------------------------------------------------------------------------
     def flush(self) -> None:
         """Write every change back: per model one DELETE and one bulk upsert; the stage history's rows."""
+        if self._assumed:
+            self._write_assumed()
         if self._dirty.get("opportunities"):
             added = sums.deltas(
                 [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
             self._add(self.t.opportunity_sums, sums.SUMS, added)
             self._drop_emptied_sums(added)
+        for name, counted in self._counts.items():
+            table = self._table(name)
+            self._add(table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))
+        self._counts = {}
         if self._stays:
             self._add(self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
             self._stays = []
         for name, keys in self._dirty.items():
             table, cache = self._table(name), self._rows[name]
             gone = [k for k in keys if cache[k] is None]
-            written = [k for k in keys if cache[k] is not None]
+            written = [k for k in keys if cache[k] is not None and (name, k) not in self._copied]
             if gone:
                 (first,) = table.primary_key.columns  # only single-key models are removed
                 for i in range(0, len(gone), CHUNK):
@@ -166,21 +196,19 @@ class Store:
                 new = [k for k in written if (name, k) in self._absent]
                 old = [k for k in written if (name, k) not in self._absent]
                 if new:
-                    bulk.prepare(self.dialect, table, [_full(table, cache[k]) for k in new])(_AsSession(self.conn))
+                    bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]))(_AsSession(self.conn))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
-                    _upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
+                    upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
             elif written:
-                self.conn.execute(_upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
+                self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
         self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
         h = self.t.stage_history
         if self._history_new:
-            columns = [c.name for c in h.columns if c.name != "seq"]
-            if self.dialect.name == "postgresql":
-                _upsert_arrays(self.conn, self.dialect, h, self._history_new, columns=columns, upsert=False)
-            else:
-                self.conn.execute(h.insert(), [{c: row.get(c) for c in columns} for row in self._history_new])
+            columns = [c.name for c in h.columns if c.name != "seq"]  # PostgreSQL: a COPY
+            bulk.prepare(self.dialect, h, [{c: row.get(c) for c in columns} for row in self._history_new])(
+                _AsSession(self.conn))
             self._history_new = []
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
@@ -188,22 +216,46 @@ class Store:
                 self.conn.execute(text(
                     f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(:seqs AS integer[]), '
                     "CAST(:lefts AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq"),
-                    {"seqs": [r["b_seq"] for r in self._history_closed],
-                     "lefts": [r["b_left_at"] for r in self._history_closed]})
+                    {"seqs": array_text([r["b_seq"] for r in self._history_closed]),
+                     "lefts": array_text([r["b_left_at"] for r in self._history_closed])})
             else:
                 self.conn.execute(update(h).where(h.c.seq == bindparam("b_seq"))
                                   .values(left_at=bindparam("b_left_at")), self._history_closed)
             self._history_closed = []
 
 
+    def _write_assumed(self) -> None:
+        """The rows `assume_absent` took as absent, as the batch left them: COPY in a savepoint (those it removed:
+        checked absent by a read); one found there: `Conflict`, nothing written."""
+        from psycopg2 import errors
+        names = sorted({name for name, _ in self._assumed})
+        try:
+            with self.conn.begin_nested():  # on the connection: emitted now, ended in this block
+                for name in names:
+                    table, cache = self._table(name), self._rows[name]
+                    keys = [k for n, k in self._assumed if n == name]
+                    made = [k for k in keys if cache[k] is not None]
+                    if made:
+                        bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in made]))(_AsSession(self.conn))
+                    (first,) = table.primary_key.columns
+                    gone = [k[0] for k in keys if cache[k] is None]
+                    for i in range(0, len(gone), CHUNK):
+                        if self.conn.execute(select(first).where(first.in_(gone[i:i + CHUNK])).limit(1)).first():
+                            raise Conflict(name)
+        except errors.UniqueViolation as error:
+            raise Conflict(str(error)) from error
+        self._copied = {(name, k) for name, k in self._assumed if self._rows[name][k] is not None}
+        self._absent -= self._copied
+        self._assumed = set()
+
     def _add(self, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
         """Add `rows` to the pre-aggregated `table` (its columns `added` summed, `extremes` ((column, "LEAST" or
         "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert."""
         if not rows:
             return
+        rows = [_full(table, row) for row in rows]
         if self.dialect.name == "postgresql":
-            _upsert_arrays(self.conn, self.dialect, table, [_full(table, row) for row in rows], added=added,
-                           extremes=extremes)
+            upsert_arrays(self.conn, self.dialect, table, rows, added=added, extremes=extremes)
         else:
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
@@ -222,6 +274,10 @@ class Store:
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
 
 
+class Conflict(Exception):
+    """A row `Store.assume_absent` took as absent is there: nothing of the batch was written."""
+
+
 class _AsSession:
     """A Connection where crm_common.bulk wants a Session (a rebuild replays on a Connection)."""
     def __init__(self, conn):
@@ -231,91 +287,53 @@ class _AsSession:
         return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
 
 
-_STATEMENTS: dict = {}  # (table, columns, upsert, added) -> (statement, [(column name, bind processor)])
-
-
-def _upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), columns=None, upsert=True,
-                   extremes: tuple = ()) -> None:
-    """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)`
-    (`upsert`: `ON CONFLICT DO UPDATE`): one round trip, a parameter per column whatever the rows (psycopg2
-    renders the arrays in C), no temporary table. The columns `added` are added to the row's (sums), the others
-    replace it; `extremes`: ((column, "LEAST" or "GREATEST"), ...) keep the row's or the new value. `columns`: the
-    names written (default: all)."""
-    names = tuple(columns or (c.name for c in table.columns))
-    made = _STATEMENTS.get((table.name, names, upsert, added, extremes))
-    if made is None:
-        q = dialect.identifier_preparer
-        keys = [c.name for c in table.primary_key.columns]
-        listed = ", ".join(q.quote(n) for n in names)
-        arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
-        sql = f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays})"
-        if upsert:
-            kept = dict(extremes)
-            sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
-                             if n in added else
-                             f"{q.quote(n)} = {kept[n]}({q.quote(table.name)}.{q.quote(n)}, EXCLUDED.{q.quote(n)})"
-                             if n in kept else f"{q.quote(n)} = EXCLUDED.{q.quote(n)}" for n in names if n not in keys)
-            sql += f" ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}"
-        made = _STATEMENTS[(table.name, names, upsert, added, extremes)] = (
-            text(sql), [(n, _processor(table.c[n].type, dialect), _bound_class(table.c[n].type)) for n in names])
-    statement, processors = made
-    params = {}
-    for i, (name, process, cls) in enumerate(processors):
-        values = [row.get(name) for row in rows]
-        if process is not None:
-            values = [process(v) for v in values]
-        if cls is None or any(v is not None and v.__class__ is not cls for v in values):
-            # a value of another type than the column's (a number where text is kept...): its text, which
-            # PostgreSQL reads as it would in COPY (psycopg2 cannot make one array of mixed types)
-            values = [None if v is None else v if v.__class__ is str else str(v) for v in values]
-        params[f"c{i}"] = values
-    conn.execute(statement, params)
-
-
-def _bound_class(type_):
-    """The class of the values a column's bind processing gives (None: not known)."""
-    if isinstance(type_, JSON):
-        return str
-    try:
-        return getattr(type_, "impl_instance", type_).python_type  # a TypeDecorator's: its implementation's
-    except NotImplementedError:
-        return None
-
-
-def _processor(type_, dialect):
-    """The column's bind processing; a datetime already in UTC (the projections' own) is passed as it is."""
-    process = type_.bind_processor(dialect)
-    if process is None or not isinstance(type_, UTCDateTime):
-        return process
-    return lambda value: value if value is None or value.tzinfo is timezone.utc else process(value)
-
-
 _COLUMNS: dict = {}  # table name -> [(column name, its scalar default or None)]
-_KEYS: dict = {}  # table name -> its primary key's column names
+_KEYS: dict = {}  # table -> its primary key's column names
 
 
 def _primary_key(table) -> tuple:
-    names = _KEYS.get(table.name)
+    names = _KEYS.get(table)
     if names is None:
-        names = _KEYS[table.name] = tuple(c.name for c in table.primary_key.columns)
+        names = _KEYS[table] = tuple(c.name for c in table.primary_key.columns)
     return names
 
 
-def _full(table, row: dict) -> dict:
-    """Every column of `row` (what it lacks: the column's default, else None), for a bulk statement."""
+def _columns(table) -> list:
     columns = _COLUMNS.get(table.name)
     if columns is None:
         columns = _COLUMNS[table.name] = [
             (c.name, c.default.arg if c.default is not None and c.default.is_scalar else None) for c in table.columns]
-    return {name: row[name] if name in row else default for name, default in columns}
+    return columns
 
 
-def _upsert(dialect, table):
-    if dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    rest = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-    return statement.on_conflict_do_update(index_elements=keys, set_=rest)
+def _names(table) -> frozenset:
+    names = _NAMES.get(table)
+    if names is None:
+        names = _NAMES[table] = frozenset(c.name for c in table.columns)
+    return names
+
+
+_NAMES: dict = {}  # table -> its column names
+
+
+def _key_of(table, row: dict) -> tuple:
+    """The primary key of `row` (or of a key's dict) as the store's tuple."""
+    names = _primary_key(table)
+    return (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
+
+
+def _full(table, row: dict) -> dict:
+    """Every column of `row` (what it lacks: the column's default, else None), for a bulk statement."""
+    return {name: row[name] if name in row else default for name, default in _columns(table)}
+
+
+def _present(table, rows: list[dict]) -> list[dict]:
+    """New `rows` for a COPY, each with the same columns: those any of them has and those with a default (what a
+    row lacks: the default, else None); a column none has is left out (NULL, with less to format and send). Rows
+    with the same columns each (a batch of one kind of event) as they are: the COPY adds the defaults."""
+    first = rows[0].keys()
+    if all(row.keys() == first for row in rows) and first <= _names(table):
+        return rows
+    names = set().union(*rows)
+    columns = [(name, default) for name, default in _columns(table) if name in names or default is not None]
+    return [{name: row[name] if name in row else default for name, default in columns} for row in rows]
