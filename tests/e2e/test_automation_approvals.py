@@ -181,8 +181,11 @@ def test_the_contract_renewal_template_acts_when_the_daily_schedule_finds_a_cont
         assert renewal["name"] == f"Renewal of contract ending {ends_on.isoformat()}"
         assert (renewal["amount"], renewal["currency"], renewal["stage"]) == ("1200.00", "EUR", "prospecting")
         assert renewal["expected_close_date"] == ends_on.isoformat()
-        runs = admin.get(f"/api/v1/workflows/{enabled.json()['id']}/runs",
-                         params={"record_id": contract.json()["id"]}).json()["items"]
+        # the run ends once its last action's answer is recorded, after the opportunity it opened exists
+        runs = eventually(lambda: admin.get(f"/api/v1/workflows/{enabled.json()['id']}/runs",
+                                            params={"record_id": contract.json()["id"]}).json()["items"],
+                          until=lambda items: items and all(r["status"] not in ("queued", "running") for r in items),
+                          timeout=30)
         assert [(r["trigger_type"], r["status"]) for r in runs] == [("sales.contract_expiring.v1", "succeeded")]
     finally:
         admin.patch(f"/api/v1/workflows/{enabled.json()['id']}", json={"active": False})
