@@ -149,9 +149,9 @@ def test_rendering_a_compiled_template_is_fast():
                    id="speed")
     rendering.render(tpl, ADA)
     rounds = 5000
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU time, whatever else the machine runs
     for n in range(rounds):
         rendering.render(tpl, {**ADA, "contact": {"first_name": f"Ada{n}", "email": f"a{n}@x.example"}})
-    micros = (time.perf_counter() - started) / rounds * 1e6
+    micros = (time.process_time() - started) / rounds * 1e6
     print(f"render: {micros:.1f} us per recipient (subject, html of {len(tpl.html)} chars, text)")
     assert micros < 1000  # 100,000 recipients in well under 100 s of rendering
