@@ -139,24 +139,13 @@ def _backend_of(item):
     return getattr(getattr(item, "callspec", None), "params", {}).get("backend")
 
 
-def _parametrized_for(item, backend: str) -> bool:
-    """Run once per backend and this is the run on `backend`, or marked to run on PostgreSQL alone."""
-    if backend == "postgresql" and item.get_closest_marker("postgresql"):
-        return True
-    callspec = getattr(item, "callspec", None)
-    return callspec is not None and backend in callspec.id.split("-")
-
-
 def _shard_of(item) -> str:
-    """The shard of `make test` that runs `item`: postgresql (its run on PostgreSQL, or marked to run on
-    PostgreSQL alone), unit (neither integration nor e2e, and not run per backend: no broker, no server), or
-    sqlite (the rest: the SQLite runs and the tests that start services of their own)."""
-    if _parametrized_for(item, "postgresql"):
-        return "postgresql"
-    if not (item.get_closest_marker("integration") or item.get_closest_marker("e2e")
-            or _parametrized_for(item, "sqlite")):
-        return "unit"
-    return "sqlite"
+    """The shard of `make test` that runs `item`: sqlite or postgresql (a test run once per backend: its run on
+    that backend), or once (the rest: unit tests, and the tests that start services of their own, some of them
+    on PostgreSQL alone)."""
+    callspec = getattr(item, "callspec", None)
+    ids = callspec.id.split("-") if callspec is not None else ()
+    return "postgresql" if "postgresql" in ids else "sqlite" if "sqlite" in ids else "once"
 
 
 @pytest.hookimpl(trylast=True)
@@ -164,7 +153,7 @@ def pytest_collection_modifyitems(config, items):
     """Fuzzing goes last on each backend's suite: it leaves arbitrary settings, SLA policies and rules
     behind (all valid, all applied), which other tests must not inherit.
 
-    CRM_TEST_SHARD=postgresql|unit|sqlite keeps only that shard's tests (`_shard_of`; tests/shards.py runs the
+    CRM_TEST_SHARD=sqlite|postgresql|once keeps only that shard's tests (`_shard_of`; tests/shards.py runs the
     three at once); CRM_TEST_EXCLUSIVE=skip leaves out the tests marked `exclusive` (they restart the broker
     every shard shares) and =only keeps just those."""
     shard, exclusive = os.environ.get("CRM_TEST_SHARD"), os.environ.get("CRM_TEST_EXCLUSIVE")

@@ -1,14 +1,15 @@
 """`make test`: the whole test suite in three shards at once (conftest's `_shard_of`).
 
-The SQLite shard runs the integration and end-to-end tests on SQLite (and those that start services of their
-own); the PostgreSQL shard runs the tests run once per backend on PostgreSQL (and those marked to run on it
-alone); the unit shard runs the rest (no broker, no database server). Each shard has its own vhosts,
-databases, ports and temporary folder, so they share nothing but the machine; most of a service test's time
-is spent waiting on a broker or a database, so the shards fit two cores. Lines are printed as they come,
-prefixed with the shard's name; the exit code is the worst of the three. One backend alone, every test in one
+The SQLite and PostgreSQL shards run the tests run once per backend (the integration and end-to-end tests
+over a suite, a database or the broker), each on its backend; the third shard runs every test run once: the
+unit tests (no broker, no database server) and the tests that start services of their own (the supervisor,
+`make run`, replicas killed, some on PostgreSQL alone). Each shard has its own vhosts, databases, ports and
+temporary folder, so they share nothing but the machine; much of a service test's time is spent waiting on a
+broker, a database or a process it killed, so the shards fit two cores. Lines are printed as they come,
+prefixed with the shard's name; the exit code is the worst of them. One backend alone, every test in one
 pytest: CRM_TEST_BACKENDS=sqlite python -m pytest.
 
-    python tests/shards.py [pytest arguments for both shards]
+    python tests/shards.py [pytest arguments for every shard]
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARDS = {name: {"CRM_TEST_BACKENDS": "postgresql" if name == "postgresql" else "sqlite", "CRM_TEST_SHARD": name,
-                 "CRM_TEST_EXCLUSIVE": "skip"} for name in ("sqlite", "postgresql", "unit")}
+SHARDS = {name: {"CRM_TEST_BACKENDS": backends, "CRM_TEST_SHARD": name, "CRM_TEST_EXCLUSIVE": "skip"}
+          for name, backends in (("sqlite", "sqlite"), ("postgresql", "postgresql"), ("once", "sqlite,postgresql"))}
 ALONE = {"CRM_TEST_EXCLUSIVE": "only"}  # then the tests marked `exclusive` (they restart the broker), on both
 
 
