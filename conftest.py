@@ -142,10 +142,13 @@ def _backend_of(item):
 def _shard_of(item) -> str:
     """The shard of `make test` that runs `item`: sqlite or postgresql (a test run once per backend: its run on
     that backend), or once (the rest: unit tests, and the tests that start services of their own, some of them
-    on PostgreSQL alone)."""
+    on PostgreSQL alone). The fuzzing on PostgreSQL goes to the once shard too, on a suite of its own there:
+    the longest test of the longest shard, on the shard with the most time to spare."""
     callspec = getattr(item, "callspec", None)
     ids = callspec.id.split("-") if callspec is not None else ()
-    return "postgresql" if "postgresql" in ids else "sqlite" if "sqlite" in ids else "once"
+    if "postgresql" in ids:
+        return "once" if item.get_closest_marker("fuzz") else "postgresql"
+    return "sqlite" if "sqlite" in ids else "once"
 
 
 @pytest.hookimpl(trylast=True)
