@@ -15,11 +15,11 @@ import hashlib
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from crm_common import config
-from crm_common.db import utcnow
+from crm_common.db import serialize_on, utcnow
 from crm_common.errors import ServiceError
 from crm_identity.models import LoginAttempt
 
@@ -46,9 +46,7 @@ def _retry_after(oldest: datetime, now: datetime) -> int:
 
 def _lock_account(session: Session, hashed_email: str) -> None:
     """Hold the account's attempts in line until this transaction ends (PostgreSQL; SQLite writers queue)."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(bytes.fromhex(hashed_email[:16]), "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    serialize_on(session, f"login:{hashed_email}")
 
 
 def check_account(session: Session, hashed_email: str, now: datetime | None = None) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 import re
-import zlib
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from crm_common.context import Context
+from crm_common.db import serialize_on
 from crm_common.errors import forbidden, validation
 from crm_sales_contracts.external_ids import EXTERNAL_ID_PATTERN, SYSTEM_PATTERN, UPSERT_FIELDS
 from crm_sales.domain import accounts, contacts, orders, products
@@ -68,9 +68,7 @@ def showing_links(resource: str, read):
 
 
 def _lock(session, resource: str, system: str, external_id: str) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"{resource}\x00{system}\x00{external_id}".encode())
-        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": 0x45584944, "b": key - 2**31})
+    serialize_on(session, f"external-id:{resource}\x1f{system}\x1f{external_id}")
 
 
 NAME_RULES = {"system": (SYSTEM_PATTERN, "1 to 64 letters, digits, _ . : -"),
