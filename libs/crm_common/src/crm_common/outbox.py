@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import json
 import logging
 import threading
 from datetime import timedelta
