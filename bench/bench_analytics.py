@@ -83,7 +83,6 @@ def main() -> int:
     from sqlalchemy.orm import Session
 
     from crm_common import heap, jobs, migrate
-    from crm_common.bulk import insert_rows
     from crm_common.context import SYSTEM, Actor, Context
     from crm_common.db import make_engine
     from crm_common.permissions import BUILTIN_ROLES

@@ -60,7 +60,7 @@ def main(args: list[str]) -> int:
     # pytest: 0 passed, 5 nothing collected (a shard a selection left empty); anything else failed (a shard
     # killed by a signal has a negative code)
     worst = max((abs(code) for code in codes.values() if code != 5), default=0)
-    print(f"\nshards: " + ", ".join(f"{name} exit {code}" for name, code in codes.items())
+    print("\nshards: " + ", ".join(f"{name} exit {code}" for name, code in codes.items())
           + f"; {time.time() - started:.0f} s in all", flush=True)
     return worst
 

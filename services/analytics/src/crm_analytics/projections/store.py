@@ -77,7 +77,8 @@ class Store:
 
     def load_by(self, name: str, column: str, values) -> None:
         """Read the rows of model `name` whose `column` is one of `values` (for `find`)."""
-        table, cache = self._table(name), self._rows.setdefault(name, {})
+        table = self._table(name)
+        self._rows.setdefault(name, {})
         wanted = sorted({str(v) for v in values if v} - {v for (n, c, v) in self._found if n == name and c == column})
         for i in range(0, len(wanted), CHUNK):
             part = wanted[i:i + CHUNK]
