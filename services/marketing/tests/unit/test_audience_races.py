@@ -1,6 +1,8 @@
-"""An account and its first contact arriving at the same moment, applied by two workers in two transactions:
-the contact still gets the account's name, country and industry, whichever transaction commits first. On
-PostgreSQL (two transactions really run at once there); SQLite runs one writer at a time."""
+"""Two records that copy from or link to each other arriving at the same moment, applied by two workers in two
+transactions, whichever commits first: an account and its first contact (the contact still gets the account's
+name, country and industry); a ticket from an address and the lead with that address (the ticket's activity is
+the lead's, so it reaches the lead's segments and score). On PostgreSQL (two transactions really run at once
+there); SQLite runs one writer at a time."""
 from __future__ import annotations
 
 import threading
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.testing.harness import database_engine
 from crm_marketing.domain import audience
-from crm_marketing.models import AudienceMember, Base
+from crm_marketing.models import AudienceActivity, AudienceMember, Base
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgresql]
 
@@ -63,3 +65,21 @@ def test_an_account_and_its_contact_applied_at_once_leave_the_contact_with_the_a
     member = _contact(engine)
     assert (member.company, member.country, member.industry, member.grade, member.lifecycle_stage) == (
         "Pumps NZ", "NZ", "Pumps", "B", "customer")
+
+
+LEAD = {"id": "lead-1", "first_name": "Tane", "last_name": "Seg", "email": "Tane@Example.nz", "company": "Pumps NZ"}
+TICKET = {"id": "ticket-1", "number": 17, "status": "open", "contact_id": None, "requester_email": "tane@example.nz"}
+
+
+@pytest.mark.parametrize("first", ["ticket", "lead"])
+def test_a_ticket_from_an_address_and_the_lead_with_it_applied_at_once_leave_the_activity_the_leads(engine, first):
+    ticket = lambda session: audience.ticket(session, "ticket_opened", TICKET, {"event_id": "e-ticket"})  # noqa: E731
+    lead = lambda session: audience.lead_changed(session, LEAD)  # noqa: E731
+    if first == "ticket":
+        _first_holds_open(engine, ticket, lead)
+    else:
+        _first_holds_open(engine, lead, ticket)
+    with Session(engine) as session:
+        member = session.execute(select(AudienceMember).where(AudienceMember.source_id == LEAD["id"])).scalar_one()
+        done = session.execute(select(AudienceActivity.kind, AudienceActivity.member_id)).all()
+    assert done == [("ticket_opened", member.id)]

@@ -9,7 +9,7 @@ read from sales' tables), and the behaviour other services report (orders, ticke
   merged-away contact leaves and its behaviour moves to the survivor; a contact of a merged-away account moves
   to the surviving account. An update never brings a member back.
 - Behaviour belongs to the member it is linked to: an activity of an address no member has yet is linked when
-  a member with that address arrives.
+  a member with that address arrives, also when both arrive at once (each holds the address until it commits).
 """
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def _set_email(session, member: AudienceMember, raw) -> None:
         return
     member.email, member.email_hash = _clip(address, 254), (email_hash(address) if address else None)
     if member.email_hash:
+        serialize_on(session, activity.address_key(member.email_hash))
         session.flush()
         session.execute(update(AudienceActivity).where(AudienceActivity.email_hash == member.email_hash,
                                                        AudienceActivity.member_id.is_(None))
