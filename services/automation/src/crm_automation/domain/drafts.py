@@ -69,12 +69,12 @@ def _statements() -> dict:
     key = (snapshots.c.resource == bindparam("s_resource")) & (snapshots.c.record_id == bindparam("s_record"))
     ended_ = EndedRuns.__table__
     ended_ = Table(ended_.name, MetaData(), *[_column(c) for c in ended_.columns])
-    return {"runs": insert(runs), "ended": insert(ended_),
+    fresh = Table(snapshots.name, MetaData(), *[_column(c) for c in snapshots.columns])
+    return {"runs": insert(runs), "ended": insert(ended_), "snapshot_insert": insert(fresh),
             "snapshots": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
                 snapshots.c.resource.in_(bindparam("resources", expanding=True)),
                 snapshots.c.record_id.in_(bindparam("records", expanding=True))),
             "snapshot": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(key),
-            "snapshot_insert": insert(snapshots),
             "snapshot_update": update(snapshots).where(key).values(data=bindparam("s_data"))}
 
 
@@ -205,12 +205,12 @@ class Batch:
 
     def write(self) -> None:
         conn, statements = self.session.connection(), _statements()
-        fresh = [{"resource": k[0], "record_id": k[1], "data": v} for k, v in self._now.items()
-                 if self._stored[k] is None]
+        # a record first seen: its row in the table's column order, its JSON as text (as the runs' rows)
+        fresh = [[k[0], k[1], jsontext.dumps(v)] for k, v in self._now.items() if self._stored[k] is None]
         changed = [{"s_resource": k[0], "s_record": k[1], "s_data": v} for k, v in self._now.items()
                    if self._stored[k] is not None and v != self._stored[k]]
         if fresh:
-            conn.execute(statements["snapshot_insert"], fresh)
+            rows_insert(statements["snapshot_insert"].table, conn.dialect)(conn, fresh)
         if changed:
             conn.execute(statements["snapshot_update"], changed)
         if self.runs:
