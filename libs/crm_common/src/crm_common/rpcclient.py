@@ -29,11 +29,12 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
 from nameko.exceptions import deserialize
 
-from crm_common import bus, callers, config, tracing  # noqa: F401  (bus: kombu tuning on import)
+from crm_common import amqpreads, bus, callers, config, tracing  # noqa: F401  (bus: kombu tuning on import)
 from crm_common.context import Actor
 from crm_common.errors import ServiceError
 
 log = logging.getLogger(__name__)
+amqpreads.install()  # every process that calls or serves RPCs reads its AMQP frames buffered
 # amqp warns about frames that arrive while a proxy closes its channel; they are harmless here
 logging.getLogger("amqp").setLevel(logging.ERROR)
 
