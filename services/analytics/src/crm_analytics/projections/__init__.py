@@ -25,16 +25,29 @@ CREATES = frozenset(("sales.lead_created.v1", "sales.opportunity_created.v1", "s
 REFERS = {"account_id": "accounts", "ticket_id": "tickets", "opportunity_id": "opportunities"}
 
 
-def project_many(conn, t, envelopes: list) -> int:
+def project_many(conn, t, envelopes: list, guarded: bool = False) -> int:
     """Apply logged events, in order, to generation `t`: their rows read up front, changed in memory, written
     back in bulk. The number of events a projection read. An error leaves nothing written (the caller's
-    transaction rolls back)."""
+    transaction rolls back). `guarded`: the caller writes the batch in a savepoint of its own (the log's, on
+    PostgreSQL: domain/log.py); a record a creation event names found there already raises `Conflict` for it
+    to roll back and project again with `assume=False`, instead of a savepoint of the store's."""
     todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
     if not todo:
         return 0
+    if guarded:
+        _project(Store(conn, t, guarded=True), todo, assume=True)
+        return len(todo)
     try:
         _project(Store(conn, t), todo, assume=True)
     except Conflict:  # a record a creation event names is there already (rare): again, reading every row
+        _project(Store(conn, t), todo, assume=False)
+    return len(todo)
+
+
+def project_reading(conn, t, envelopes: list) -> int:
+    """`project_many` reading every row the events name (none taken as absent): after a `Conflict`."""
+    todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
+    if todo:
         _project(Store(conn, t), todo, assume=False)
     return len(todo)
 
