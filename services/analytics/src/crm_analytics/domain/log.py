@@ -118,13 +118,15 @@ def keep_many(ctx, envelopes: list) -> list:
     if conn.dialect.name == "postgresql":
         from psycopg2 import errors
         kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
-        try:  # as a rule every event is new and every record a creation names absent: one savepoint for both
-            with conn.begin_nested():
-                insert_rows(session, EVENTS, [row for _, row in kept])
-                project_many(session, t, _parsed(kept), guarded=True)
+        # as a rule every event is new and every record a creation names absent: one savepoint for both, left
+        # to the commit (no RELEASE: a round trip less)
+        conn.exec_driver_sql("SAVEPOINT an_keep")
+        try:
+            insert_rows(session, EVENTS, [row for _, row in kept])
+            project_many(session, t, _parsed(kept), guarded=True)
             return [envelope for envelope, _ in kept]
-        except (errors.UniqueViolation, Conflict):  # an event logged before, or such a record there: rolled back
-            pass
+        except (errors.UniqueViolation, Conflict):  # an event logged before, or such a record there
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")
     kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
     logged = _log(conn, [row for _, row in kept])
     kept = [(envelope, row) for envelope, row in kept if row["event_id"] in logged]

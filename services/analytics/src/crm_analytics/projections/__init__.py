@@ -23,6 +23,7 @@ CREATES = frozenset(("sales.lead_created.v1", "sales.opportunity_created.v1", "s
                      "service_desk.complaint_opened.v1", "marketing.campaign_created.v1"))
 # the models a field of the data refers to
 REFERS = {"account_id": "accounts", "ticket_id": "tickets", "opportunity_id": "opportunities"}
+_REFERS_KEYS = frozenset(REFERS)
 
 
 def project_many(conn, t, envelopes: list, guarded: bool = False) -> int:
@@ -87,18 +88,21 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
             continue
         type_, id_ = envelope["type"], data.get("id")
         model, creates, opportunity, changed = _KINDS.get(type_) or _kind(type_)
-        if changed:
-            model = RECORDS.get(data.get("entity"))
-        if model and id_:
-            (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
-        for field, referred in REFERS.items():
-            if data.get(field):
-                ids.setdefault(referred, set()).add(str(data[field]))
-        for lead in (data.get("leads") or []) if type_ == "sales.leads_imported.v1" else []:
-            if isinstance(lead, dict) and lead.get("id"):
-                ids.setdefault("leads", set()).add(str(lead["id"]))
-        if opportunity and id_:
-            opportunities.add(str(id_))
+        if id_:
+            if changed:
+                model = RECORDS.get(data.get("entity"))
+            if model:
+                (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
+            if opportunity:
+                opportunities.add(str(id_))
+        if not _REFERS_KEYS.isdisjoint(data):
+            for field, referred in REFERS.items():
+                if data.get(field):
+                    ids.setdefault(referred, set()).add(str(data[field]))
+        if type_ == "sales.leads_imported.v1":
+            for lead in data.get("leads") or []:
+                if isinstance(lead, dict) and lead.get("id"):
+                    ids.setdefault("leads", set()).add(str(lead["id"]))
     for model, wanted in ids.items():  # a record the batch creates is not read, though others name it too
         store.load(model, wanted - made.get(model, set()))
     for model, wanted in made.items():
