@@ -169,7 +169,8 @@ class Store:
 
     # writing -------------------------------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write every change back: per model one DELETE and one bulk upsert; the stage history's rows."""
+        """Write every change back, once, at the batch's end (the opportunities as read, which the sums take off,
+        are not renewed): per model one DELETE and one bulk upsert; the stage history's rows."""
         if self._assumed:
             self._write_assumed()
         if self._dirty.get("opportunities"):
@@ -205,7 +206,6 @@ class Store:
             elif written:
                 self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
-        self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
         h = self.t.stage_history
         if self._history_new:
             columns = [c.name for c in h.columns if c.name != "seq"]  # PostgreSQL: a COPY
