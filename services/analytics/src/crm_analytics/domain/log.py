@@ -1,5 +1,5 @@
 """The append-only event log and the live projection: every event the queue takes is kept (idempotent by
-event id: the kernel's inbox claims it in the same transaction), then projected into the active generation."""
+event id: the log, unique by it, claims it), then projected into the active generation, in one transaction."""
 from __future__ import annotations
 
 import hashlib
