@@ -1,5 +1,5 @@
 """The append-only event log and the live projection: every event the queue takes is kept (idempotent by
-event id: the kernel's inbox claims it in the same transaction), then projected into the active generation."""
+event id: the log, unique by it, claims it), then projected into the active generation, in one transaction."""
 from __future__ import annotations
 
 import hashlib
@@ -11,21 +11,21 @@ from crm_common.bulk import insert_rows
 from crm_common.db import utcnow
 
 from crm_analytics.models import EVENTS, GENERATIONS, STATE
-from crm_analytics.projections import project_many
+from crm_analytics.projections import Conflict, project_many, project_reading
 from crm_analytics.projections.base import when
 
 log = logging.getLogger(__name__)
+
+
+_STATE = select(STATE).where(STATE.c.id == 1)
+_STATE_LOCKED = {None: _STATE, "share": _STATE.with_for_update(read=True), "update": _STATE.with_for_update()}
 
 
 def state(conn, lock: str | None = None):
     """The state row (made on first use). A live event takes it for update until its commit: projections run
     one at a time (two events of one change, consumed at once, each see the other), and a rebuild's switch
     waits for events being projected into the old generation (domain/rebuild.py)."""
-    query = select(STATE).where(STATE.c.id == 1)
-    if lock == "share":
-        query = query.with_for_update(read=True)
-    elif lock == "update":
-        query = query.with_for_update()
+    query = _STATE_LOCKED[lock]
     row = conn.execute(query).first()
     if row is None:
         from crm_common.db import insert_or_skip
@@ -79,17 +79,24 @@ def redacted(value):
 def row_of(envelope: dict, now=None) -> dict:
     """The log row of an envelope: kept whole but for personal data (a projection added later can still read
     it). `now`: when it is received (a batch's events are received together)."""
-    actor, data = envelope.get("actor"), redacted(envelope.get("data"))
-    actor = ({k: actor[k] for k in ("user_id", "kind") if k in actor} or None) if isinstance(actor, dict) else None
+    actor, data, now = envelope.get("actor"), redacted(envelope.get("data")), now or utcnow()
+    if isinstance(actor, dict):
+        user = actor.get("user_id")
+        actor = ({"user_id": user} if len(actor) == 1 and "user_id" in actor  # the rule: its id alone
+                 else {k: actor[k] for k in ("user_id", "kind") if k in actor} or None)
+    else:
+        actor = user = None
     envelope = {**envelope, "data": data, "actor": actor}
     if not isinstance(data, dict):
         data = {}
-    type_, entity, now, id_ = str(envelope["type"]), envelope.get("entity"), now or utcnow(), data.get("id")
+    get = envelope.get
+    type_, entity, id_, producer = str(envelope["type"]), get("entity"), data.get("id"), get("producer")
     return {"event_id": str(envelope["event_id"])[:64], "type": type_[:120],
-            "producer": str(envelope.get("producer") or type_.split(".", 1)[0])[:40],
+            "producer": str(producer or type_.split(".", 1)[0])[:40],
             "entity": str(entity)[:40] if entity else None, "entity_id": str(id_)[:64] if id_ else None,
-            "account_id": _account_of(envelope, data), "actor_id": (actor or {}).get("user_id") or None,
-            "occurred_at": when(envelope.get("occurred_at")) or now, "received_at": now, "envelope": envelope}
+            "account_id": _account_of(envelope, data), "actor_id": user or None,
+            "occurred_at": when(get("occurred_at")) or now, "received_at": now,
+            "envelope": envelope}
 
 
 def keep_many(ctx, envelopes: list) -> list:
@@ -100,40 +107,50 @@ def keep_many(ctx, envelopes: list) -> list:
     one by one, so the others are kept and only that one is retried and dead-lettered."""
     if not envelopes:
         return []
-    conn = ctx.session
+    session = ctx.session
+    conn = session.connection()  # Core statements: not the ORM's execution path
     current = state(conn, lock="update")  # one projection at a time: each sees the ones before it
+    t = GENERATIONS[current.active]
     firsts: dict = {}
     for envelope in envelopes:
         firsts.setdefault(envelope["event_id"], envelope)
     now = utcnow()
+    if conn.dialect.name == "postgresql":
+        from psycopg2 import errors
+        kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
+        # as a rule every event is new and every record a creation names absent: one savepoint for both, left
+        # to the commit (no RELEASE: a round trip less)
+        conn.exec_driver_sql("SAVEPOINT an_keep")
+        try:
+            insert_rows(session, EVENTS, [row for _, row in kept])
+            project_many(session, t, _parsed(kept), guarded=True)
+            return [envelope for envelope, _ in kept]
+        except (errors.UniqueViolation, Conflict):  # an event logged before, or such a record there
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")
     kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
     logged = _log(conn, [row for _, row in kept])
-    if logged is not None:
-        kept = [(envelope, row) for envelope, row in kept if row["event_id"] in logged]
-    for _, row in kept:  # the projections get the time parsed once (the log, written now, keeps the producer's text)
-        row["envelope"]["occurred_at"] = row["occurred_at"]
-    project_many(conn, GENERATIONS[current.active], [row["envelope"] for _, row in kept])
+    kept = [(envelope, row) for envelope, row in kept if row["event_id"] in logged]
+    project_reading(session, t, _parsed(kept))
     return [envelope for envelope, _ in kept]
 
 
-def _log(session, rows: list[dict]) -> set | None:
-    """Insert the log rows of events not logged before; the ids of those inserted (None: all). PostgreSQL: one
-    COPY in a savepoint (a redelivered event is rare: its id, unique, fails the COPY, and the batch is then
-    inserted skipping the ids logged before); elsewhere (and then) one INSERT ... ON CONFLICT DO NOTHING
-    RETURNING."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from psycopg2 import errors
-        try:
-            with session.begin_nested():
-                insert_rows(session, EVENTS, rows)
-            return None
-        except errors.UniqueViolation:
-            from sqlalchemy.dialects.postgresql import insert
+def _parsed(kept: list) -> list[dict]:
+    """The logged envelopes, for the projections, with the time parsed once (set once the log, which keeps the
+    producer's text, is written)."""
+    for _, row in kept:
+        row["envelope"]["occurred_at"] = row["occurred_at"]
+    return [row["envelope"] for _, row in kept]
+
+
+def _log(conn, rows: list[dict]) -> set:
+    """Insert the log rows of events not logged before (one INSERT ... ON CONFLICT DO NOTHING RETURNING); the ids
+    of those inserted. (PostgreSQL's rule, every event new, is a COPY: `keep_many`.)"""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     statement = insert(EVENTS).on_conflict_do_nothing(index_elements=["event_id"]).returning(EVENTS.c.event_id)
-    return set(session.connection().execute(statement, rows).scalars())
+    return set(conn.execute(statement, rows).scalars())
 
 
 def keep(ctx, envelope: dict) -> None:

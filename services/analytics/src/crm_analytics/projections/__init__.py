@@ -23,18 +23,32 @@ CREATES = frozenset(("sales.lead_created.v1", "sales.opportunity_created.v1", "s
                      "service_desk.complaint_opened.v1", "marketing.campaign_created.v1"))
 # the models a field of the data refers to
 REFERS = {"account_id": "accounts", "ticket_id": "tickets", "opportunity_id": "opportunities"}
+_REFERS_KEYS = frozenset(REFERS)
 
 
-def project_many(conn, t, envelopes: list) -> int:
+def project_many(conn, t, envelopes: list, guarded: bool = False) -> int:
     """Apply logged events, in order, to generation `t`: their rows read up front, changed in memory, written
     back in bulk. The number of events a projection read. An error leaves nothing written (the caller's
-    transaction rolls back)."""
+    transaction rolls back). `guarded`: the caller writes the batch in a savepoint of its own (the log's, on
+    PostgreSQL: domain/log.py); a record a creation event names found there already raises `Conflict` for it
+    to roll back and project again with `assume=False`, instead of a savepoint of the store's."""
     todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
     if not todo:
         return 0
+    if guarded:
+        _project(Store(conn, t, guarded=True), todo, assume=True)
+        return len(todo)
     try:
         _project(Store(conn, t), todo, assume=True)
     except Conflict:  # a record a creation event names is there already (rare): again, reading every row
+        _project(Store(conn, t), todo, assume=False)
+    return len(todo)
+
+
+def project_reading(conn, t, envelopes: list) -> int:
+    """`project_many` reading every row the events name (none taken as absent): after a `Conflict`."""
+    todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
+    if todo:
         _project(Store(conn, t), todo, assume=False)
     return len(todo)
 
@@ -74,18 +88,21 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
             continue
         type_, id_ = envelope["type"], data.get("id")
         model, creates, opportunity, changed = _KINDS.get(type_) or _kind(type_)
-        if changed:
-            model = RECORDS.get(data.get("entity"))
-        if model and id_:
-            (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
-        for field, referred in REFERS.items():
-            if data.get(field):
-                ids.setdefault(referred, set()).add(str(data[field]))
-        for lead in (data.get("leads") or []) if type_ == "sales.leads_imported.v1" else []:
-            if isinstance(lead, dict) and lead.get("id"):
-                ids.setdefault("leads", set()).add(str(lead["id"]))
-        if opportunity and id_:
-            opportunities.add(str(id_))
+        if id_:
+            if changed:
+                model = RECORDS.get(data.get("entity"))
+            if model:
+                (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
+            if opportunity:
+                opportunities.add(str(id_))
+        if not _REFERS_KEYS.isdisjoint(data):
+            for field, referred in REFERS.items():
+                if data.get(field):
+                    ids.setdefault(referred, set()).add(str(data[field]))
+        if type_ == "sales.leads_imported.v1":
+            for lead in data.get("leads") or []:
+                if isinstance(lead, dict) and lead.get("id"):
+                    ids.setdefault("leads", set()).add(str(lead["id"]))
     for model, wanted in ids.items():  # a record the batch creates is not read, though others name it too
         store.load(model, wanted - made.get(model, set()))
     for model, wanted in made.items():

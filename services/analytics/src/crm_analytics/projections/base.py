@@ -11,7 +11,13 @@ def when(value) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if value is None or value == "":
         return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if value.__class__ is str:  # next: a producer's text, which Python 3.11 reads with its "Z"
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

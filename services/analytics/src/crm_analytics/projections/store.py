@@ -22,7 +22,8 @@ CHUNK = 500  # ids per IN (...)
 
 
 class Store:
-    def __init__(self, conn, t):
+    def __init__(self, conn, t, guarded: bool = False):
+        self.guarded = guarded  # the caller writes in a savepoint of its own (`_write_assumed` opens none)
         session = hasattr(conn, "get_bind")  # a Session (the live stream) or a Connection (a rebuild)
         self.dialect = conn.get_bind().dialect if session else conn.dialect
         self.conn, self.t = conn.connection() if session else conn, t  # Core statements: not the ORM's path
@@ -168,7 +169,8 @@ class Store:
 
     # writing -------------------------------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write every change back: per model one DELETE and one bulk upsert; the stage history's rows."""
+        """Write every change back, once, at the batch's end (the opportunities as read, which the sums take off,
+        are not renewed): per model one DELETE and one bulk upsert; the stage history's rows."""
         if self._assumed:
             self._write_assumed()
         if self._dirty.get("opportunities"):
@@ -204,7 +206,6 @@ class Store:
             elif written:
                 self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
-        self._before = {k: (dict(row) if row is not None else None) for k, row in self._rows.get("opportunities", {}).items()}
         h = self.t.stage_history
         if self._history_new:
             columns = [c.name for c in h.columns if c.name != "seq"]  # PostgreSQL: a COPY
@@ -224,30 +225,35 @@ class Store:
                                   .values(left_at=bindparam("b_left_at")), self._history_closed)
             self._history_closed = []
 
-
     def _write_assumed(self) -> None:
-        """The rows `assume_absent` took as absent, as the batch left them: COPY in a savepoint (those it removed:
-        checked absent by a read); one found there: `Conflict`, nothing written."""
+        """The rows `assume_absent` took as absent, as the batch left them: COPY in a savepoint (its own, or the
+        caller's when `guarded`; those it removed: checked absent by a read); one found there: `Conflict`, nothing
+        written."""
         from psycopg2 import errors
-        names = sorted({name for name, _ in self._assumed})
         try:
-            with self.conn.begin_nested():  # on the connection: emitted now, ended in this block
-                for name in names:
-                    table, cache = self._table(name), self._rows[name]
-                    keys = [k for n, k in self._assumed if n == name]
-                    made = [k for k in keys if cache[k] is not None]
-                    if made:
-                        bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in made]))(_AsSession(self.conn))
-                    (first,) = table.primary_key.columns
-                    gone = [k[0] for k in keys if cache[k] is None]
-                    for i in range(0, len(gone), CHUNK):
-                        if self.conn.execute(select(first).where(first.in_(gone[i:i + CHUNK])).limit(1)).first():
-                            raise Conflict(name)
+            if self.guarded:
+                self._copy_assumed()
+            else:
+                with self.conn.begin_nested():  # on the connection: emitted now, ended in this block
+                    self._copy_assumed()
         except errors.UniqueViolation as error:
             raise Conflict(str(error)) from error
         self._copied = {(name, k) for name, k in self._assumed if self._rows[name][k] is not None}
         self._absent -= self._copied
         self._assumed = set()
+
+    def _copy_assumed(self) -> None:
+        for name in sorted({name for name, _ in self._assumed}):
+            table, cache = self._table(name), self._rows[name]
+            keys = [k for n, k in self._assumed if n == name]
+            made = [k for k in keys if cache[k] is not None]
+            if made:
+                bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in made]))(_AsSession(self.conn))
+            (first,) = table.primary_key.columns
+            gone = [k[0] for k in keys if cache[k] is None]
+            for i in range(0, len(gone), CHUNK):
+                if self.conn.execute(select(first).where(first.in_(gone[i:i + CHUNK])).limit(1)).first():
+                    raise Conflict(name)
 
     def _add(self, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
         """Add `rows` to the pre-aggregated `table` (its columns `added` summed, `extremes` ((column, "LEAST" or
