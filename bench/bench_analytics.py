@@ -15,7 +15,8 @@ BENCH_ANALYTICS_REBUILD=0 leave out the figures and the rebuild (the projection'
 its progress every BENCH_ANALYTICS_PROGRESS seconds (default 60: a rate over a prefix when the whole log cannot be
 waited for). At full scale: BENCH_ANALYTICS_KEEP=1 keeps the database (its URL printed) and
 BENCH_ANALYTICS_URL=<that URL> runs the figures (and the rebuild unless 0) over it again, migrated to the head, with
-the code of that run, without feeding anything. BENCH_ANALYTICS_FEED=log (at full scale, where feeding 10,000,000
+the code of that run, without feeding anything (BENCH_ANALYTICS_FIGURES: the figures to run, names as printed, comma
+separated; default every one). BENCH_ANALYTICS_FEED=log (at full scale, where feeding 10,000,000
 events through the live path alone takes hours on a loaded machine): the events are bulk-inserted into the log (the
 bare insert's path, transactions of BENCH_ANALYTICS_TX) and the read models are made by the rebuild of the whole
 log (the projection's code, the rebuild's own transactions): its events/s, then the figures over them.
@@ -43,6 +44,7 @@ REBUILD = os.environ.get("BENCH_ANALYTICS_REBUILD", "1") != "0"  # 0: no rebuild
 PROGRESS = float(os.environ.get("BENCH_ANALYTICS_PROGRESS", "60"))  # seconds between the rebuild's progress lines
 KEEP = os.environ.get("BENCH_ANALYTICS_KEEP", "0") != "0"  # 1: the database is kept, its URL printed
 URL = os.environ.get("BENCH_ANALYTICS_URL", "")  # a kept database: figures (and rebuild) only, nothing fed
+FIGURES = [f.strip() for f in os.environ.get("BENCH_ANALYTICS_FIGURES", "").split(",") if f.strip()]
 FEED = os.environ.get("BENCH_ANALYTICS_FEED", "live")  # live: the projection against the bare insert; log: see above
 OWNERS = [str(uuid.UUID(int=n + 1)) for n in range(200)]
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -99,8 +101,8 @@ def main() -> int:
         url = URL or pg.url("analytics")
         migrate.upgrade("analytics", url)
         engine = make_engine(url, pool_size=4)
-        if FEED == "log" and not URL:  # the read models are the rebuild's
-            _rebuild(engine, _log_only(engine))
+        if FEED == "log":  # the read models are the rebuild's (over a kept database: a rebuild, then the figures)
+            _rebuild(engine, _log_only(engine) if not URL else _logged(engine))
             _figures(url)
         else:
             count = _feed(engine, url, pg) if not URL else _logged(engine)
@@ -219,6 +221,8 @@ def _figures(url) -> None:
              "rfm": (intelligence.rfm, c.FigureQuery().load({"to": "2026-12-31"}))}
     figures = make_engine(url, pool_size=1)  # one connection: the CPU its backend spends is the figures'
     for name, (fn, query) in (calls.items() if RUNS > 0 else ()):
+        if FIGURES and name not in FIGURES:
+            continue
         for who, actor in (("admin", admin), ("rep", rep)):
             times, cpu = [], _Cpu(figures)
 
