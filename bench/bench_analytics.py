@@ -11,7 +11,15 @@ transactions of BENCH_ANALYTICS_TX events; beside each, in the same run, a bare 
 route runs, without HTTP and RPC) BENCH_ANALYTICS_RUNS times as an admin and as a rep: p50 and p99 (target
 p50 <= 200 ms, p99 <= 1 s); then a rebuild of the whole log (`rebuild.run`, the job): events per second. The
 lag from a producer's commit is bench_analytics_lag.py. BENCH_ANALYTICS_RUNS=0 and
-BENCH_ANALYTICS_REBUILD=0 leave out the figures and the rebuild (the projection's ratio alone).
+BENCH_ANALYTICS_REBUILD=0 leave out the figures and the rebuild (the projection's ratio alone). The rebuild prints
+its progress every BENCH_ANALYTICS_PROGRESS seconds (default 60: a rate over a prefix when the whole log cannot be
+waited for). At full scale: BENCH_ANALYTICS_KEEP=1 keeps the database (its URL printed) and
+BENCH_ANALYTICS_URL=<that URL> runs the figures (and the rebuild unless 0) over it again, migrated to the head, with
+the code of that run, without feeding anything (BENCH_ANALYTICS_FIGURES: the figures to run, names as printed, comma
+separated; default every one). BENCH_ANALYTICS_FEED=log (at full scale, where feeding 10,000,000
+events through the live path alone takes hours on a loaded machine): the events are bulk-inserted into the log (the
+bare insert's path, transactions of BENCH_ANALYTICS_TX) and the read models are made by the rebuild of the whole
+log (the projection's code, the rebuild's own transactions): its events/s, then the figures over them.
 """
 from __future__ import annotations
 
@@ -33,6 +41,11 @@ SINGLE = int(os.environ.get("BENCH_ANALYTICS_SINGLE", "2000"))
 TX = int(os.environ.get("BENCH_ANALYTICS_TX", "500"))
 RUNS = int(os.environ.get("BENCH_ANALYTICS_RUNS", "15"))  # 0: no figures
 REBUILD = os.environ.get("BENCH_ANALYTICS_REBUILD", "1") != "0"  # 0: no rebuild (the projection's figures alone)
+PROGRESS = float(os.environ.get("BENCH_ANALYTICS_PROGRESS", "60"))  # seconds between the rebuild's progress lines
+KEEP = os.environ.get("BENCH_ANALYTICS_KEEP", "0") != "0"  # 1: the database is kept, its URL printed
+URL = os.environ.get("BENCH_ANALYTICS_URL", "")  # a kept database: figures (and rebuild) only, nothing fed
+FIGURES = [f.strip() for f in os.environ.get("BENCH_ANALYTICS_FIGURES", "").split(",") if f.strip()]
+FEED = os.environ.get("BENCH_ANALYTICS_FEED", "live")  # live: the projection against the bare insert; log: see above
 OWNERS = [str(uuid.UUID(int=n + 1)) for n in range(200)]
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 STAGES = ("prospecting", "qualification", "proposal", "negotiation")
@@ -79,101 +92,179 @@ def _env(type_, data, at):
 
 
 def main() -> int:
-    from sqlalchemy import Table, text
-    from sqlalchemy.orm import Session
-
-    from crm_common import heap, jobs, migrate
-    from crm_common.context import SYSTEM, Actor, Context
+    from crm_common import migrate
     from crm_common.db import make_engine
-    from crm_common.permissions import BUILTIN_ROLES
     from crm_common.testing.harness import PgDatabases
 
-    from crm_analytics.domain import (intelligence, log, marketing_figures, rebuild, sales_figures,
-                                      service_figures)
-    from crm_analytics.models import EVENTS, Base
-    import crm_analytics_contracts as c
-
-    pg = PgDatabases(["analytics"], prefix=f"bench_analytics_{os.getpid()}").create()
+    pg = None if URL else PgDatabases(["analytics"], prefix=f"bench_analytics_{os.getpid()}").create()
     try:
-        url = pg.url("analytics")
+        url = URL or pg.url("analytics")
         migrate.upgrade("analytics", url)
         engine = make_engine(url, pool_size=4)
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE bench_events (LIKE an_events INCLUDING ALL)"))
-        copy = Table("bench_events", Base.metadata, *[col.copy() for col in EVENTS.columns])
-        # each path on a connection of its own, so that the CPU its PostgreSQL backend spends is its own
-        live_engine, bare_engine = make_engine(url, pool_size=1), make_engine(url, pool_size=1)
-        live_cpu, bare_cpu = _Cpu(live_engine), _Cpu(bare_engine)
-        heap.freeze()  # as a service does once started (crm_common.heap): collections skip what start-up made
-        batch, count, live, bare, started, shown = [], 0, 0.0, 0.0, time.perf_counter(), 0
-        for env in envelopes():
-            batch.append(env)
-            if len(batch) == TX:
-                rows = [log.row_of(e) for e in batch]  # the baseline's rows, formed outside its measure
-                live, bare = live + live_cpu.run(_keep, batch), bare + bare_cpu.run(_bare, copy, rows)
-                count, batch = count + len(batch), []
-                if count - shown >= 200_000:
-                    shown = count
-                    print(f"  ... {count:,} events fed ({time.perf_counter() - started:.0f} s)", flush=True)
-        if batch:
-            rows = [log.row_of(e) for e in batch]
-            live, bare = live + live_cpu.run(_keep, batch), bare + bare_cpu.run(_bare, copy, rows)
-            count += len(batch)
-        print(f"projection (log + read models, {TX} events a transaction): {count:,} events in {live:.1f} s "
-              f"= {count / live:,.0f} events/s; bare batched insert of the same log rows: {count / bare:,.0f} rows/s;"
-              f" ratio {bare / live:.3f} (target >= 0.5; wall clock, loaded)")
-        print(f"live path per event: {live / count * 1000:.3f} ms")
-        live_total, bare_total = live_cpu.total(), bare_cpu.total()
-        print(f"CPU per event (this process + its PostgreSQL backend, less disturbed by the load): projection "
-              f"{live_cpu.client / count * 1e6:.1f} + {live_cpu.server / count * 1e6:.1f} us, bare insert "
-              f"{bare_cpu.client / count * 1e6:.1f} + {bare_cpu.server / count * 1e6:.1f} us; CPU ratio "
-              f"{bare_total / live_total:.3f}")
-        live_engine.dispose()
-        bare_engine.dispose()
-        single = _one_by_one(url, pg)
-        if single:
-            print(f"before batching (one event a transaction, first {single[0]:,} events, a database of their own): "
-                  f"{single[0] / single[1]:,.0f} events/s; ratio to the bare insert {bare / count / (single[1] / single[0]):.3f}")
-        admin = Actor(user_id="adm", roles=("admin",), perms=BUILTIN_ROLES["admin"])
-        rep = Actor(user_id=OWNERS[0], roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
-        q = c.FigureQuery().load({})
-        calls = {"pipeline": (sales_figures.pipeline, q), "funnel": (sales_figures.funnel, q),
-                 "win-rate by owner": (sales_figures.win_rate, c.FigureQuery().load({"group_by": "owner"})),
-                 "sales-cycle": (sales_figures.sales_cycle, q),
-                 "sales-cycle by owner": (sales_figures.sales_cycle, c.FigureQuery().load({"group_by": "owner"})),
-                 "forecast": (sales_figures.forecast, q), "service": (service_figures.service, q),
-                 "service by owner": (service_figures.service, c.FigureQuery().load({"group_by": "owner"})),
-                 "marketing": (marketing_figures.marketing, q),
-                 "rfm": (intelligence.rfm, c.FigureQuery().load({"to": "2026-12-31"}))}
-        figures = make_engine(url, pool_size=1)  # one connection: the CPU its backend spends is the figures'
-        for name, (fn, query) in (calls.items() if RUNS > 0 else ()):
-            for who, actor in (("admin", admin), ("rep", rep)):
-                times, cpu = [], _Cpu(figures)
-
-                def call(bound):
-                    with Session(bound) as session, session.begin():
-                        t = time.perf_counter()
-                        fn(Context(session, actor, None, "bench"), query)
-                        return (time.perf_counter() - t) * 1000
-                for _ in range(RUNS):
-                    times.append(cpu.run(call))
-                print(f"{name:20} as {who:5}: p50 {percentile(times, 50):8.1f} ms  p99 {percentile(times, 99):8.1f} ms"
-                      f"  (target p50 <= 200, p99 <= 1000; wall, loaded); CPU a call {cpu.total() / RUNS * 1000:6.1f} ms")
-        figures.dispose()
-        if not REBUILD:
-            engine.dispose()
-            return 0
-        with engine.begin() as conn:
-            job = jobs.create(conn, Base.metadata, rebuild.KIND, payload={}, total=count, actor=SYSTEM)
-        started = time.perf_counter()
-        done = jobs.run(engine, Base.metadata, job["id"], rebuild.run)
-        took = time.perf_counter() - started
-        print(f"rebuild of the whole log: {done['processed']} events in {took:.1f} s = {done['processed'] / took:,.0f}"
-              f" events/s ({done['status']})")
+        if FEED == "log":  # the read models are the rebuild's (over a kept database: a rebuild, then the figures)
+            _rebuild(engine, _log_only(engine) if not URL else _logged(engine))
+            _figures(url)
+        else:
+            count = _feed(engine, url, pg) if not URL else _logged(engine)
+            _figures(url)
+            if REBUILD:
+                _rebuild(engine, count)
         engine.dispose()
     finally:
-        pg.drop()
+        if pg is not None and KEEP:
+            print(f"database kept: {url}")
+        elif pg is not None:
+            pg.drop()
     return 0
+
+
+def _logged(engine) -> int:
+    from sqlalchemy import text
+    with engine.begin() as conn:
+        return conn.execute(text("SELECT count(*) FROM an_events")).scalar()
+
+
+def _log_only(engine) -> int:
+    """Every event bulk-inserted into the log, nothing projected: events logged."""
+    from sqlalchemy.orm import Session
+
+    from crm_common.bulk import insert_rows
+
+    from crm_analytics.domain import log
+    from crm_analytics.models import EVENTS
+    batch, count, started = [], 0, time.perf_counter()
+    for env in envelopes():
+        batch.append(log.row_of(env))
+        if len(batch) == TX:
+            with Session(engine) as session, session.begin():
+                insert_rows(session, EVENTS, batch)
+            count, batch = count + len(batch), []
+            if count % 1_000_000 == 0:
+                print(f"  ... {count:,} events logged ({time.perf_counter() - started:.0f} s)", flush=True)
+    if batch:
+        with Session(engine) as session, session.begin():
+            insert_rows(session, EVENTS, batch)
+        count += len(batch)
+    print(f"log alone (bulk insert, {TX} events a transaction): {count:,} events in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+    return count
+
+
+def _feed(engine, url, pg) -> int:
+    """The projection against the bare insert, then the first SINGLE events one a transaction: events fed."""
+    from sqlalchemy import Table, text
+
+    from crm_common import heap
+    from crm_common.db import make_engine
+
+    from crm_analytics.domain import log
+    from crm_analytics.models import EVENTS, Base
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_events (LIKE an_events INCLUDING ALL)"))
+    copy = Table("bench_events", Base.metadata, *[col.copy() for col in EVENTS.columns])
+    # each path on a connection of its own, so that the CPU its PostgreSQL backend spends is its own
+    live_engine, bare_engine = make_engine(url, pool_size=1), make_engine(url, pool_size=1)
+    live_cpu, bare_cpu = _Cpu(live_engine), _Cpu(bare_engine)
+    heap.freeze()  # as a service does once started (crm_common.heap): collections skip what start-up made
+    batch, count, live, bare, started, shown = [], 0, 0.0, 0.0, time.perf_counter(), 0
+    for env in envelopes():
+        batch.append(env)
+        if len(batch) == TX:
+            rows = [log.row_of(e) for e in batch]  # the baseline's rows, formed outside its measure
+            live, bare = live + live_cpu.run(_keep, batch), bare + bare_cpu.run(_bare, copy, rows)
+            count, batch = count + len(batch), []
+            if count - shown >= 200_000:
+                shown = count
+                print(f"  ... {count:,} events fed ({time.perf_counter() - started:.0f} s)", flush=True)
+    if batch:
+        rows = [log.row_of(e) for e in batch]
+        live, bare = live + live_cpu.run(_keep, batch), bare + bare_cpu.run(_bare, copy, rows)
+        count += len(batch)
+    print(f"projection (log + read models, {TX} events a transaction): {count:,} events in {live:.1f} s "
+          f"= {count / live:,.0f} events/s; bare batched insert of the same log rows: {count / bare:,.0f} rows/s;"
+          f" ratio {bare / live:.3f} (target >= 0.5; wall clock, loaded)")
+    print(f"live path per event: {live / count * 1000:.3f} ms")
+    live_total, bare_total = live_cpu.total(), bare_cpu.total()
+    print(f"CPU per event (this process + its PostgreSQL backend, less disturbed by the load): projection "
+          f"{live_cpu.client / count * 1e6:.1f} + {live_cpu.server / count * 1e6:.1f} us, bare insert "
+          f"{bare_cpu.client / count * 1e6:.1f} + {bare_cpu.server / count * 1e6:.1f} us; CPU ratio "
+          f"{bare_total / live_total:.3f}")
+    live_engine.dispose()
+    bare_engine.dispose()
+    single = _one_by_one(url, pg)
+    if single:
+        print(f"before batching (one event a transaction, first {single[0]:,} events, a database of their own): "
+              f"{single[0] / single[1]:,.0f} events/s; ratio to the bare insert {bare / count / (single[1] / single[0]):.3f}")
+    return count
+
+
+def _figures(url) -> None:
+    """Each figure's domain query RUNS times as an admin and as a rep."""
+    from sqlalchemy.orm import Session
+
+    from crm_common.context import Actor, Context
+    from crm_common.db import make_engine
+    from crm_common.permissions import BUILTIN_ROLES
+
+    from crm_analytics.domain import intelligence, marketing_figures, sales_figures, service_figures
+    import crm_analytics_contracts as c
+    admin = Actor(user_id="adm", roles=("admin",), perms=BUILTIN_ROLES["admin"])
+    rep = Actor(user_id=OWNERS[0], roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
+    q = c.FigureQuery().load({})
+    calls = {"pipeline": (sales_figures.pipeline, q), "funnel": (sales_figures.funnel, q),
+             "win-rate by owner": (sales_figures.win_rate, c.FigureQuery().load({"group_by": "owner"})),
+             "sales-cycle": (sales_figures.sales_cycle, q),
+             "sales-cycle by owner": (sales_figures.sales_cycle, c.FigureQuery().load({"group_by": "owner"})),
+             "forecast": (sales_figures.forecast, q), "service": (service_figures.service, q),
+             "service by owner": (service_figures.service, c.FigureQuery().load({"group_by": "owner"})),
+             "marketing": (marketing_figures.marketing, q),
+             "rfm": (intelligence.rfm, c.FigureQuery().load({"to": "2026-12-31"}))}
+    figures = make_engine(url, pool_size=1)  # one connection: the CPU its backend spends is the figures'
+    for name, (fn, query) in (calls.items() if RUNS > 0 else ()):
+        if FIGURES and name not in FIGURES:
+            continue
+        for who, actor in (("admin", admin), ("rep", rep)):
+            times, cpu = [], _Cpu(figures)
+
+            def call(bound):
+                with Session(bound) as session, session.begin():
+                    t = time.perf_counter()
+                    fn(Context(session, actor, None, "bench"), query)
+                    return (time.perf_counter() - t) * 1000
+            for _ in range(RUNS):
+                times.append(cpu.run(call))
+            print(f"{name:20} as {who:5}: p50 {percentile(times, 50):8.1f} ms  p99 {percentile(times, 99):8.1f} ms"
+                  f"  (target p50 <= 200, p99 <= 1000; wall, loaded); CPU a call {cpu.total() / RUNS * 1000:6.1f} ms")
+    figures.dispose()
+
+
+def _rebuild(engine, count) -> None:
+    """A rebuild of the whole log (the job), its progress printed every PROGRESS seconds."""
+    import threading
+
+    from crm_common import jobs
+    from crm_common.context import SYSTEM
+
+    from crm_analytics.domain import rebuild
+    from crm_analytics.models import Base
+    with engine.begin() as conn:
+        job = jobs.create(conn, Base.metadata, rebuild.KIND, payload={}, total=count, actor=SYSTEM)
+    started, cpu, finished = time.perf_counter(), time.process_time(), threading.Event()
+
+    def watch():
+        while not finished.wait(PROGRESS):
+            with engine.connect() as conn:
+                done = jobs.get(conn, Base.metadata, job["id"], kind=rebuild.KIND)["processed"] or 0
+            took = time.perf_counter() - started
+            print(f"  ... rebuild: {done:,} events in {took:.0f} s = {done / took:,.0f} events/s", flush=True)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    done = jobs.run(engine, Base.metadata, job["id"], rebuild.run)
+    took = time.perf_counter() - started
+    finished.set()
+    print(f"rebuild of the whole log: {done['processed']} events in {took:.1f} s = {done['processed'] / took:,.0f}"
+          f" events/s ({done['status']}); this process's CPU {(time.process_time() - cpu) / max(done['processed'], 1) * 1e6:.1f}"
+          " us an event")
 
 
 class _Cpu:

@@ -3,7 +3,8 @@ keeps answering, then switch.
 
 1. under the state row's update lock (no live event is being projected: each holds it shared until its
    commit), note the last logged `seq` S0 and mark the other generation as being rebuilt;
-2. empty that generation and replay every event up to S0 into it, in batches, with progress;
+2. empty that generation and replay every event up to S0 into it, in batches, with progress; PostgreSQL: VACUUM
+   ANALYZE it (its visibility map and statistics, before it answers);
 3. under the update lock again, replay what was logged after S0 and make it the active generation.
 A job re-run after a crash starts over from step 1 (the old generation answers meanwhile).
 """
@@ -81,6 +82,7 @@ def run(jctx: jobs.JobContext) -> dict:
             break
         done += count
         jctx.progress(processed=done, succeeded=done)
+    _vacuum(engine, target)
     caught_up = 0
     with engine.begin() as conn:
         state(conn, lock="update")
@@ -92,3 +94,17 @@ def run(jctx: jobs.JobContext) -> dict:
         conn.execute(update(STATE).where(STATE.c.id == 1).values(active=target, rebuilding=None, rebuilt_at=utcnow()))
     jctx.progress(processed=done + caught_up, succeeded=done + caught_up, total=done + caught_up)
     return {"generation": target, "replayed": done, "caught_up": caught_up}
+
+
+def _vacuum(engine, target: str) -> None:
+    """PostgreSQL: VACUUM ANALYZE the generation just filled, before it answers. Its rows were all just written, so
+    without it the visibility map is empty (no index-only scan: the sales cycle's deals won were read from the heap
+    and sorted, ~270 ms CPU at 1,000,000 deals against ~35 ms) and the planner has no statistics until autovacuum
+    comes by."""
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name.startswith("an_") and table.name.endswith(f"_{target}"):
+                conn.execute(text(f'VACUUM ANALYZE "{table.name}"'))
