@@ -83,3 +83,38 @@ def test_a_ticket_from_an_address_and_the_lead_with_it_applied_at_once_leave_the
         member = session.execute(select(AudienceMember).where(AudienceMember.source_id == LEAD["id"])).scalar_one()
         done = session.execute(select(AudienceActivity.kind, AudienceActivity.member_id)).all()
     assert done == [("ticket_opened", member.id)]
+
+
+def test_a_contact_changed_while_its_account_changes_waits_for_the_account_rather_than_deadlocking(engine, monkeypatch):
+    """The account's worker takes the account's key, then writes the account's contacts; the contact's worker
+    must not have written the contact's row before it asks for that key (each would wait for the other: PostgreSQL
+    kills one as a deadlock and its event goes to a retry)."""
+    with Session(engine) as session, session.begin():
+        audience.account_changed(session, ACCOUNT)
+        audience.contact_changed(session, CONTACT)
+    holding, real = threading.Event(), audience.serialize_on
+
+    def paused(session, key):  # the account's worker stops between its key and its write of the contacts
+        real(session, key)
+        if threading.current_thread().name == "account":
+            holding.set()
+            time.sleep(1.0)  # the contact's worker runs into the key meanwhile
+    monkeypatch.setattr(audience, "serialize_on", paused)
+    failures = []
+
+    def run(apply):
+        try:
+            with Session(engine) as session, session.begin():
+                apply(session)
+        except Exception as error:  # noqa: BLE001 - the test reports what failed
+            failures.append(error)
+    renamed = {**ACCOUNT, "name": "Pumps Aotearoa"}
+    account = threading.Thread(target=run, name="account", args=(lambda s: audience.account_changed(s, renamed),))
+    account.start()
+    assert holding.wait(10)
+    moved = {**CONTACT, "title": "Buyer", "email": "aroha@pumps.example.nz"}  # a new address: the row written early
+    run(lambda s: audience.contact_changed(s, moved))
+    account.join(20)
+    assert not account.is_alive() and failures == []
+    member = _contact(engine)
+    assert (member.company, member.title, member.email) == ("Pumps Aotearoa", "Buyer", "aroha@pumps.example.nz")

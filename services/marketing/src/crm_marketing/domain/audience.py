@@ -100,6 +100,7 @@ def lead_assigned(session, data: dict) -> None:
 def lead_converted(session, data: dict) -> None:
     """The lead leaves the audience; its contact joins (now, or later with its own event) with the lead's
     address, campaign and behaviour."""
+    _hold_accounts(session, data["contact_id"], data.get("account_id"))
     lead = _member(session, "lead", data["id"])
     contact = _member(session, "contact", data["contact_id"])
     if contact is None:
@@ -138,6 +139,7 @@ def removed(session, kind: str, source_id: str) -> None:
 
 def contact_changed(session, data: dict) -> AudienceMember:
     """sales.contact_created / contact_updated / contact_merged (merged_ids leave, their behaviour moves)."""
+    _hold_accounts(session, data["id"], data.get("account_id"))
     member = _upsert(session, "contact", data, CONTACT_FIELDS)
     _copy_account(session, member)
     merged = [m for m in (_member(session, "contact", i) for i in data.get("merged_ids") or []) if m is not None]
@@ -149,6 +151,14 @@ def contact_changed(session, data: dict) -> AudienceMember:
 
 def _account_key(account_id: str) -> str:
     return f"audience-account:{account_id}"
+
+
+def _hold_accounts(session, contact_id: str, account_id: str | None) -> None:
+    """Take the keys of the contact's accounts (the one the event names, the one it has) before its row is
+    written: `account_changed` takes its key, then writes its contacts' rows, and the other order deadlocks."""
+    existing = _member(session, "contact", contact_id)
+    for key in sorted({a for a in (account_id, existing.account_id if existing is not None else None) if a}):
+        serialize_on(session, _account_key(key))
 
 
 def _copy_account(session, member: AudienceMember) -> None:
