@@ -241,9 +241,15 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def serialize_on(session, key: str) -> None:
+_HOLD = {False: text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+         True: text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:key, 0))")}
+
+
+def serialize_on(session, key: str, shared: bool = False) -> None:
     """Hold `key` until the transaction ends: a second transaction asking for the same key waits for the first
-    to commit or roll back, then reads what it wrote. PostgreSQL: a transaction-level advisory lock on the key's
-    hash; SQLite needs none (one writer at a time)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    to commit or roll back, then reads what it wrote. `shared`: transactions holding it shared do not wait for
+    one another, only for one holding it alone (and it for them). `session`: a Session or a Connection.
+    PostgreSQL: a transaction-level advisory lock on the key's hash; SQLite needs none (one writer at a time)."""
+    bind = session.get_bind() if hasattr(session, "get_bind") else session
+    if bind.dialect.name == "postgresql":
+        session.execute(_HOLD[shared], {"key": key})

@@ -5,8 +5,11 @@ else's events change; an export answers what is kept; a second request finds not
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import crm_analytics_contracts as c
 from crm_analytics_contracts import reports as rc
@@ -155,3 +158,32 @@ def test_an_export_answers_what_is_kept_and_a_second_request_finds_nothing(sessi
     assert request(session, "erasure", request_id="P3")["counts"] == {"events": 0, "read_model_rows": 0}
     again = request(session, "export", request_id="P4")
     assert again["counts"] == {"events": 0, "records": 0} and again["data"] == {"events": []}
+
+
+def test_an_erasure_while_a_rebuild_replays_the_log_cuts_the_generation_it_fills_too(engine, session, feed):
+    """A rebuild's batch read the person's events from the log just before an erasure: the rows it wrote into the
+    generation it fills are cut too (the erasure waits for the batch, then cuts both generations), so switching to
+    it brings nothing of the person back."""
+    people(feed)
+    session.commit()
+    failures = []
+
+    def erase():
+        try:
+            with Session(engine, expire_on_commit=False) as other, other.begin():
+                request(other, "erasure")
+        except Exception as error:  # noqa: BLE001 - the test reports what failed
+            failures.append(error)
+    eraser = threading.Thread(target=erase)
+    with engine.begin() as conn:  # a rebuild's batch, left open while the erasure runs into it
+        assert rebuild._replay(conn, GENERATIONS["b"], 0, None)[0] > 0
+        eraser.start()
+        time.sleep(0.5)
+    eraser.join(30)
+    assert not eraser.is_alive() and failures == []
+    with Session(engine) as after:
+        rebuilt, active = read_models(after, "b"), read_models(after, "a")
+    text = json.dumps(rebuilt, default=str).lower()
+    for gone in ("enchantress", "ada again", "ada_l@"):
+        assert gone not in text, gone
+    assert rebuilt == active  # the generation a rebuild fills is cut as the active one is

@@ -9,7 +9,8 @@ payload cut to what the projections read (ids, amounts, stages, statuses, times,
 the address's hash, free text and the values of custom fields that may hold a name or a text go; in any
 record's texts (another's deal named after them) the address and its hash are replaced by ERASED. The read
 models' rows get the same cut (both generations), so a rebuild from the log gives the same read models. Export
-answers the events found (at most EXPORT_LIMIT). The search reads the payloads' JSON text (the requests' own
+answers the events found (at most EXPORT_LIMIT). A rebuild running meanwhile keeps the cut: each batch it replays
+holds `ERASING` shared, an erasure holds it alone. The search reads the payloads' JSON text (the requests' own
 events name the address too: cut, never counted): a scan of the log, for a request that comes rarely.
 """
 from __future__ import annotations
@@ -20,12 +21,16 @@ import re
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crm_common.db import serialize_on
 from crm_common.envelope import rfc3339
 from crm_common.privacy import PRIVACY_REQUESTED, naming
 
 from crm_analytics.models import EVENTS, GENERATIONS
 
 EXPORT_LIMIT = 1000
+# held alone by an erasure, shared by each batch a rebuild replays (domain/rebuild.py): a batch read from the log
+# before an erasure's cut commits is written before the erasure cuts the read models, not after
+ERASING = "analytics-erasure"
 CHUNK = 500
 # what no projection reads and may name or describe the person (besides log.PERSONAL, never kept)
 FREE_TEXT = frozenset(("title", "subject", "description", "notes", "note", "tags", "full_name", "display_name",
@@ -171,7 +176,9 @@ def _read_model_rows(session: Session, ids: list[str], texts: set[str], kinds: d
 
 
 def erase(session: Session, email: str) -> dict:
-    """Cut the person's data out of the log's payloads and the read models' rows; how many of each."""
+    """Cut the person's data out of the log's payloads and the read models' rows; how many of each. A rebuild's
+    batch being replayed meanwhile is waited for, and the next waits for this cut (`ERASING`)."""
+    serialize_on(session, ERASING)
     rows, ids = events_of(session, email)
     texts = {email.strip().lower(), email_hash(email)}
     kinds = _kinds(session)

@@ -13,9 +13,10 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from crm_common import jobs
-from crm_common.db import utcnow
+from crm_common.db import serialize_on, utcnow
 from crm_common.errors import ServiceError
 
+from crm_analytics.domain.privacy import ERASING
 from crm_analytics.models import EVENTS, GENERATIONS, STATE, Base
 from crm_analytics.projections import project_many
 
@@ -47,7 +48,10 @@ def get(ctx, job_id: str | None = None) -> dict:
 
 
 def _replay(conn, t, after: int, upto: int | None) -> tuple[int, int]:
-    """Project the logged events with after < seq <= upto into `t`; (count, last seq)."""
+    """Project the logged events with after < seq <= upto into `t`; (count, last seq). An erasure is not
+    under way meanwhile (`privacy.ERASING`): the batch reads the log as it cut it, and the cut of the read
+    models comes after the batch's rows."""
+    serialize_on(conn, ERASING, shared=True)
     query = select(EVENTS.c.seq, EVENTS.c.envelope).where(EVENTS.c.seq > after).order_by(EVENTS.c.seq).limit(BATCH)
     if upto is not None:
         query = query.where(EVENTS.c.seq <= upto)
