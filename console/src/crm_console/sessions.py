@@ -28,6 +28,23 @@ class ServerSession(CallbackDict, SessionMixin):
         self.sid, self.new, self.modified = sid, new, False
 
 
+WAL_TRIES = 100  # about 10 s in all, as the connection's busy timeout
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL. Processes opening a new file at once (gunicorn's workers at a first start) each
+    switch it: SQLite refuses all but one at once with 'database is locked' instead of calling the busy handler
+    (each holds a shared lock the others need gone), so the refused ones try again shortly."""
+    for attempt in range(WAL_TRIES):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(0.02 + 0.08 * attempt / WAL_TRIES)
+
+
 class SqliteStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +58,7 @@ class SqliteStore:
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
         return db
 
     def get(self, sid: str) -> dict | None:
