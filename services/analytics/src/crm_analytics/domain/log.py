@@ -80,12 +80,8 @@ def row_of(envelope: dict, now=None) -> dict:
     """The log row of an envelope: kept whole but for personal data (a projection added later can still read
     it). `now`: when it is received (a batch's events are received together)."""
     actor, data, now = envelope.get("actor"), redacted(envelope.get("data")), now or utcnow()
-    if isinstance(actor, dict):
-        user = actor.get("user_id")
-        actor = ({"user_id": user} if len(actor) == 1 and "user_id" in actor  # the rule: its id alone
-                 else {k: actor[k] for k in ("user_id", "kind") if k in actor} or None)
-    else:
-        actor = user = None
+    actor = ({k: actor[k] for k in ("user_id", "kind") if k in actor} or None) if isinstance(actor, dict) else None
+    user = actor.get("user_id") if actor else None
     envelope = {**envelope, "data": data, "actor": actor}
     if not isinstance(data, dict):
         data = {}

@@ -32,7 +32,7 @@ def project_many(conn, t, envelopes: list, guarded: bool = False) -> int:
     transaction rolls back). `guarded`: the caller writes the batch in a savepoint of its own (the log's, on
     PostgreSQL: domain/log.py); a record a creation event names found there already raises `Conflict` for it
     to roll back and project again with `assume=False`, instead of a savepoint of the store's."""
-    todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
+    todo = _todo(envelopes)
     if not todo:
         return 0
     if guarded:
@@ -47,10 +47,15 @@ def project_many(conn, t, envelopes: list, guarded: bool = False) -> int:
 
 def project_reading(conn, t, envelopes: list) -> int:
     """`project_many` reading every row the events name (none taken as absent): after a `Conflict`."""
-    todo = [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
+    todo = _todo(envelopes)
     if todo:
         _project(Store(conn, t), todo, assume=False)
     return len(todo)
+
+
+def _todo(envelopes: list) -> list:
+    """(projection, envelope, data) of each event a projection reads, in order."""
+    return [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
 
 
 def _project(store: Store, todo: list, assume: bool) -> None:
