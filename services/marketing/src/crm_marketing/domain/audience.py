@@ -72,8 +72,8 @@ def _apply(member: AudienceMember, data: dict, names: dict) -> None:
                     if isinstance(value, str) else value)
 
 
-def _upsert(session, kind: str, data: dict, names: dict) -> AudienceMember:
-    member = _member(session, kind, data["id"])
+def _upsert(session, kind: str, data: dict, names: dict, member: AudienceMember | None) -> AudienceMember:
+    """The member of `data` (`member`: as read, None when absent) made or changed with the fields it carries."""
     if member is None:
         member = AudienceMember(kind=kind, source_id=data["id"], tags=[], score=0)
         session.add(member)
@@ -88,7 +88,7 @@ def _upsert(session, kind: str, data: dict, names: dict) -> AudienceMember:
 
 def lead_changed(session, data: dict) -> AudienceMember:
     """sales.lead_created / lead_updated (and each lead of sales.leads_imported)."""
-    return _upsert(session, "lead", data, LEAD_FIELDS)
+    return _upsert(session, "lead", data, LEAD_FIELDS, _member(session, "lead", data["id"]))
 
 
 def lead_assigned(session, data: dict) -> None:
@@ -100,9 +100,9 @@ def lead_assigned(session, data: dict) -> None:
 def lead_converted(session, data: dict) -> None:
     """The lead leaves the audience; its contact joins (now, or later with its own event) with the lead's
     address, campaign and behaviour."""
-    _hold_accounts(session, data["contact_id"], data.get("account_id"))
     lead = _member(session, "lead", data["id"])
     contact = _member(session, "contact", data["contact_id"])
+    _hold_accounts(session, data.get("account_id"), contact)
     if contact is None:
         contact = AudienceMember(kind="contact", source_id=data["contact_id"], tags=[], score=0)
         session.add(contact)
@@ -139,8 +139,9 @@ def removed(session, kind: str, source_id: str) -> None:
 
 def contact_changed(session, data: dict) -> AudienceMember:
     """sales.contact_created / contact_updated / contact_merged (merged_ids leave, their behaviour moves)."""
-    _hold_accounts(session, data["id"], data.get("account_id"))
-    member = _upsert(session, "contact", data, CONTACT_FIELDS)
+    member = _member(session, "contact", data["id"])
+    _hold_accounts(session, data.get("account_id"), member)
+    member = _upsert(session, "contact", data, CONTACT_FIELDS, member)
     _copy_account(session, member)
     merged = [m for m in (_member(session, "contact", i) for i in data.get("merged_ids") or []) if m is not None]
     for other in merged:
@@ -153,11 +154,10 @@ def _account_key(account_id: str) -> str:
     return f"audience-account:{account_id}"
 
 
-def _hold_accounts(session, contact_id: str, account_id: str | None) -> None:
-    """Take the keys of the contact's accounts (the one the event names, the one it has) before its row is
-    written: `account_changed` takes its key, then writes its contacts' rows, and the other order deadlocks."""
-    existing = _member(session, "contact", contact_id)
-    for key in sorted({a for a in (account_id, existing.account_id if existing is not None else None) if a}):
+def _hold_accounts(session, account_id: str | None, contact: AudienceMember | None) -> None:
+    """Take the keys of a contact's accounts (the one the event names, the one `contact`, as read, has) before its
+    row is written: `account_changed` takes its key, then writes its contacts' rows, and the other order deadlocks."""
+    for key in sorted({a for a in (account_id, contact.account_id if contact is not None else None) if a}):
         serialize_on(session, _account_key(key))
 
 
