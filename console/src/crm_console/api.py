@@ -9,9 +9,9 @@ import os
 import threading
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 from flask import current_app, g, session
+
+from crm_common import httpclient
 
 _local = threading.local()
 
@@ -47,12 +47,7 @@ def base_url() -> str:
 def _http() -> requests.Session:
     http = getattr(_local, "http", None)
     if http is None:
-        http = _local.http = requests.Session()
-        http.trust_env = False  # the gateway is on our own loopback: never through a proxy
-        # a kept-alive connection the gateway closed meanwhile: connect again (reads retried for GET only)
-        retry = Retry(total=2, connect=2, read=2, status=0, other=0, backoff_factor=0.05,
-                      allowed_methods=Retry.DEFAULT_ALLOWED_METHODS, raise_on_status=False)
-        http.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
+        http = _local.http = httpclient.pooled_session(pool_size=4)
     return http
 
 
@@ -65,13 +60,7 @@ def raw(method: str, path: str, *, token: str | None = None, json=None, params=N
         headers["X-Request-ID"] = rid
     url = f"{base_url()}/api/v1{path}"
     try:
-        if method in ("GET", "HEAD"):
-            return _http().request(method, url, json=json, params=params, headers=headers, timeout=15)
-        # a write never rides a kept-alive connection the gateway may be closing (it could not be retried)
-        with requests.Session() as once:
-            once.trust_env = False
-            return once.request(method, url, json=json, params=params, timeout=15,
-                                headers={**headers, "Connection": "close"})
+        return httpclient.send(_http(), method, url, json=json, params=params, headers=headers, timeout=15)
     except requests.RequestException as exc:
         current_app.logger.warning("console: %s %s failed: %s", method, path, type(exc).__name__)
         raise ApiError(503, {"title": "unavailable", "detail": "the CRM gateway"}) from None

@@ -8,6 +8,8 @@ import uuid
 
 import requests
 
+from crm_common import httpclient
+
 REFRESH_MARGIN_SECONDS = 60
 
 
@@ -24,7 +26,7 @@ def token_expiry(token: str) -> float | None:
 class ApiClient:
     def __init__(self, base_url: str, token: str | None = None, api_key: str | None = None):
         self.base_url = base_url.rstrip("/")
-        self.http = requests.Session()
+        self.http = httpclient.pooled_session()
         self.token = token
         self.api_key = api_key
         self.user: dict | None = None
@@ -37,8 +39,8 @@ class ApiClient:
         expiry = token_expiry(self.token)
         if expiry is None or expiry - time.time() > REFRESH_MARGIN_SECONDS:
             return
-        response = self.http.post(self.base_url + "/api/v1/auth/refresh",
-                                  json={"refresh_token": self.refresh_token}, timeout=30)
+        response = httpclient.send(self.http, "POST", self.base_url + "/api/v1/auth/refresh",
+                                   json={"refresh_token": self.refresh_token}, timeout=30)
         if response.status_code == 200:
             tokens = response.json()
             self.token, self.refresh_token = tokens["access_token"], tokens["refresh_token"]
@@ -55,7 +57,7 @@ class ApiClient:
     def request(self, method: str, path: str, headers: dict | None = None, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 30)
         self._refresh_if_expiring()
-        return self.http.request(method, self.base_url + path, headers=self._headers(headers), **kwargs)
+        return httpclient.send(self.http, method, self.base_url + path, headers=self._headers(headers), **kwargs)
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
@@ -83,7 +85,7 @@ class ApiClient:
         body = {"email": email, "password": password}
         if otp:
             body["otp"] = otp
-        response = self.http.post(self.base_url + "/api/v1/auth/login", json=body, timeout=30)
+        response = httpclient.send(self.http, "POST", self.base_url + "/api/v1/auth/login", json=body, timeout=30)
         assert response.status_code == 200, response.text
         tokens = response.json()
         client = self.clone(token=tokens["access_token"])
