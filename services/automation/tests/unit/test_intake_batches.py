@@ -148,3 +148,48 @@ def test_a_run_ended_at_its_intake_reads_as_every_run_in_the_run_log(store, enve
     page = store.tx(run_log.page, {"sort": "-created_at", "limit": 5, "status": "skipped", "workflow_id": wf.id,
                                    "record_id": "lead-1"})
     assert [r.id for r in page["items"]] == [run_id]
+
+
+def test_notifications_in_a_batch_follow_each_users_channels_as_alone(store):
+    """Each user's preferences for the kind decide a notification's channels, gathered in a batch as alone: in-app
+    off (email only), email as a digest, email off (in-app only), both off (none), nothing set (both, one email
+    each); a kind with no preference of the user's is the default."""
+    prefs = {("mail_only", "in_app"): (False, False), ("digester", "email"): (True, True),
+             ("app_only", "email"): (False, False), ("silent", "in_app"): (False, False),
+             ("silent", "email"): (False, False)}
+
+    def set_prefs(ctx):
+        for (user, channel), (enabled, digest) in prefs.items():
+            ctx.session.add(NotificationPreference(user_id=user, kind="workflow", channel=channel, enabled=enabled,
+                                                   digest=digest))
+    store.tx(set_prefs)
+    users = ["mail_only", "digester", "app_only", "silent", "nobody_set"]
+
+    def written(ctx):
+        return sorted((n.user_id, n.kind, n.in_app, n.email_status)
+                      for n in ctx.session.scalars(select(Notification)))
+
+    def gathered(ctx):
+        with notifications.gathered(ctx.session):
+            made = notifications.notify(ctx, users, "workflow", "one")
+            made += notifications.notify(ctx, ["digester", "mail_only"], "workflow", "two")  # the same, read once
+            made += notifications.notify(ctx, ["mail_only"], "mention", "three")  # another kind: the default
+        return sorted((m.user_id, m.kind) for m in made)
+    made = store.tx(gathered)
+    in_batch = store.tx(written)
+    assert made == [("app_only", "workflow"), ("digester", "workflow"), ("digester", "workflow"),
+                    ("mail_only", "mention"), ("mail_only", "workflow"), ("mail_only", "workflow"),
+                    ("nobody_set", "workflow")]
+    assert sorted(set(in_batch)) == [("app_only", "workflow", True, "none"), ("digester", "workflow", True, "digest"),
+                                     ("mail_only", "mention", True, "pending"),
+                                     ("mail_only", "workflow", False, "pending"),
+                                     ("nobody_set", "workflow", True, "pending")]
+
+    store.tx(lambda ctx: ctx.session.query(Notification).delete())
+
+    def alone(ctx):
+        notifications.notify(ctx, users, "workflow", "one")
+        notifications.notify(ctx, ["digester", "mail_only"], "workflow", "two")
+        notifications.notify(ctx, ["mail_only"], "mention", "three")
+    store.tx(alone)
+    assert store.tx(written) == in_batch

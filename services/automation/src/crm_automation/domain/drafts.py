@@ -193,7 +193,8 @@ class Batch:
     def previous(self, resource: str, data: dict) -> dict | None:
         """The record's last values seen (None: never seen); this event's values kept for the next."""
         key = (resource, data["id"])
-        self.load({key})
+        if key not in self._stored:  # not read with the batch's others (Batch.load)
+            self.load({key})
         before = self._now.get(key, self._stored[key])
         self._now[key] = {**(before or {}), **snapshot_fields(data)}
         return dict(before) if before is not None else None

@@ -143,15 +143,16 @@ def on_events(ctx, envelopes: list[dict]) -> list[str]:
     from crm_automation.domain import notifications
     compiled = active(ctx.session)
     batch = Batch(ctx.session)
-    watched = [(e.get("entity"), e["data"]["id"]) for e in envelopes if _watched(compiled, e)]
+    flags = [_watched(compiled, e) for e in envelopes]  # whether a field-change workflow watches its record
+    watched = [(e.get("entity"), e["data"]["id"]) for e, flag in zip(envelopes, flags) if flag]
     if len(watched) > 1:
         batch.load(set(watched))
     ids: list[str] = []
     with notifications.gathered(ctx.session):
-        for envelope in envelopes:
+        for envelope, flag in zip(envelopes, flags):
             if ctx.uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
                 ctx.uow.request_id = envelope.get("request_id")
-            ids.extend(r.id for r in _intake(ctx, compiled, batch, envelope))
+            ids.extend(r.id for r in _intake(ctx, compiled, batch, envelope, flag))
         batch.write()
     return ids
 
@@ -164,14 +165,15 @@ def _watched(compiled: dict, envelope: dict) -> bool:
             and f"entity:{envelope['entity']}" in compiled)
 
 
-def _intake(ctx, compiled: dict, batch: Batch, envelope: dict) -> list[Draft | Ended]:
-    """The runs one event starts, their conditions evaluated and their local actions done."""
+def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watched: bool) -> list[Draft | Ended]:
+    """The runs one event starts, their conditions evaluated and their local actions done (`watched`: what
+    `_watched` says of it)."""
     type_, entity, action = envelope.get("type"), envelope.get("entity"), envelope.get("action")
     if envelope.get("producer") == "automation":  # its own notifications and run outcomes start nothing
         return []
     data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
     workflows = list(compiled.get(type_, ()))
-    watching = compiled.get(f"entity:{entity}") if _watched(compiled, envelope) else None
+    watching = compiled.get(f"entity:{entity}") if watched else None
     if not workflows and watching is None:
         return []
     previous = batch.previous(entity, data) if watching is not None else None

@@ -76,8 +76,12 @@ def _finish(ctx, run: WorkflowRun, status: str, note: str | None = None, error: 
 
 def _step(run: WorkflowRun, index: int, **entry) -> None:
     action = run.definition["actions"][index]
+    step = {"index": index, "action": action["type"], "at": clock.now().isoformat(), **entry}
+    if not run.steps:  # a run's first step (most runs have one)
+        run.steps = [step]
+        return
     steps = [s for s in run.steps if s["index"] != index]
-    steps.append({"index": index, "action": action["type"], "at": clock.now().isoformat(), **entry})
+    steps.append(step)
     run.steps = sorted(steps, key=lambda s: s["index"])
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, update
 
@@ -56,19 +56,29 @@ _GATHERED = "crm_automation_notifications"
 
 class _Gathered:
     """Notifications made in one stretch of a transaction (the intake of a batch of events): each user's
-    preferences for a kind read once, the rows inserted together at the end."""
+    channels for a kind worked out once (their preferences read once), the rows inserted together at the end."""
 
     def __init__(self):
         self.rows: list[dict] = []
-        self.prefs: dict[tuple, dict] = {}  # (user, kind) -> {channel: (enabled, digest)}
+        self.channels: dict[tuple, tuple | None] = {}  # (user, kind) -> _channels()
 
-    def prefs_of(self, session, users: list[str], kind: str) -> dict:
-        missing = [u for u in users if (u, kind) not in self.prefs]
+    def channels_of(self, session, users: list[str], kind: str) -> list:
+        known = self.channels
+        missing = [u for u in users if (u, kind) not in known]
         if missing:
             found = _prefs(session, missing, kind)
             for user in missing:
-                self.prefs[(user, kind)] = found.get(user, {})
-        return {u: self.prefs[(u, kind)] for u in users}
+                known[(user, kind)] = _channels(found.get(user, {}))
+        return [known[(u, kind)] for u in users]
+
+
+def _channels(mine: dict) -> tuple | None:
+    """(in_app, email_status) of a notification to a user with these preferences of its kind; None: not sent."""
+    in_app = mine.get("in_app", (DEFAULT["in_app"], False))[0]
+    email, digest = mine.get("email", (DEFAULT["email"], False))
+    if not in_app and not email:
+        return None
+    return in_app, ("digest" if digest else "pending") if email else "none"
 
 
 @contextlib.contextmanager
@@ -88,8 +98,7 @@ def gathered(session):
         session.info.pop(_GATHERED, None)
 
 
-@dataclass(frozen=True)
-class Made:
+class Made(NamedTuple):
     """A notification written (what the callers read of it)."""
 
     id: str
@@ -105,27 +114,29 @@ def notify(ctx, user_ids, kind: str, title: str, body: str | None = None, link: 
     if not users:
         return []
     gathering = ctx.session.info.get(_GATHERED)
-    prefs = gathering.prefs_of(ctx.session, users, kind) if gathering else _prefs(ctx.session, users, kind)
+    if gathering:
+        channels = gathering.channels_of(ctx.session, users, kind)
+    else:
+        prefs = _prefs(ctx.session, users, kind)
+        channels = [_channels(prefs.get(u, {})) for u in users]
     rows = []
     now = clock.now()
+    title = title[:300]
     # time-ordered ids (pooled random bits: no urandom call each; the inbox's index is appended to): a
     # notification is only ever shown to its user (another's is a 404), its id needs no secrecy
-    for user_id in users:
-        mine = prefs.get(user_id, {})
-        in_app = mine.get("in_app", (DEFAULT["in_app"], False))[0]
-        email, digest = mine.get("email", (DEFAULT["email"], False))
-        if not in_app and not email:
+    for user_id, sent in zip(users, channels):
+        if sent is None:
             continue
         rows.append({"id": new_ordered_id(), "created_at": now, "updated_at": now, "user_id": user_id, "kind": kind,
-                     "title": title[:300], "body": body, "link": link, "resource": resource, "record_id": record_id,
-                     "read_at": None, "in_app": in_app,
-                     "email_status": ("digest" if digest else "pending") if email else "none"})
+                     "title": title, "body": body, "link": link, "resource": resource, "record_id": record_id,
+                     "read_at": None, "in_app": sent[0], "email_status": sent[1]})
     if rows and gathering:
         gathering.rows.extend(rows)
     elif rows:
         ctx.session.connection().execute(_statements()["insert"], rows)
+    emit = ctx.emit
     for row in rows:
-        ctx.emit(c.NOTIFICATION_CREATED, {"id": row["id"], "user_id": row["user_id"], "kind": kind})
+        emit(c.NOTIFICATION_CREATED, {"id": row["id"], "user_id": row["user_id"], "kind": kind})
     return [Made(row["id"], row["user_id"], kind) for row in rows]
 
 
