@@ -1,0 +1,137 @@
+"""Pre-counted tickets: what the company-wide service figures (domain/service_sums.py) read instead of every ticket.
+
+`an_ticket_sums`: per dimension and value (the whole company: `all`; each owner, team, channel, priority, SLA
+policy, account and month of creation), the tickets' counts: opened, backlog, with a policy, breaching it,
+reopened, solved, solved and reopened, responded to. `an_ticket_times`: per dimension and value (not the accounts),
+the first response and resolution times counted in buckets of relative width: bucket b holds the times from GAMMA**b
+to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures count as 0: bucket ZERO), so that the
+bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
+
+The store keeps both with each batch (projections/store.py), as it keeps the opportunities' sums: for every ticket
+row the batch changed, the row as read before the batch counts minus once and the row as written plus once; the
+differences are added in one bulk upsert each. A rebuild replays into an empty generation, so it makes them afresh.
+"""
+from __future__ import annotations
+
+import math
+from datetime import timezone
+
+# dimension -> the ticket column its values come from (the whole company and the month: worked out)
+COLUMNS = {"owner": "owner_id", "team": "team_id", "channel": "channel", "priority": "priority",
+           "policy": "sla_policy_id", "account": "account_id"}
+TIMED = ("all", "owner", "team", "channel", "priority", "policy", "month")  # not per account: too many rows
+COUNTS = ("opened", "backlog", "with_policy", "breached", "reopened", "solved", "solved_reopened", "responded")
+MEASURES = (("first_response", "first_responded_at"), ("resolution", "solved_at"))
+OPEN = ("new", "open", "pending", "on_hold")
+ALPHA = 0.02  # the largest relative error of a time read from its bucket
+GAMMA = (1 + ALPHA) / (1 - ALPHA)
+_LOG_GAMMA = math.log(GAMMA)
+ZERO = -1_000_000  # the bucket of the times of 0 seconds
+
+
+def encode(value) -> str:
+    """A dimension's value as the key column holds it: '' for none, else '=' and the value ('' and none differ)."""
+    return "" if value is None else "=" + str(value)
+
+
+def decode(value: str):
+    return None if value == "" else value[1:]
+
+
+def bucket(seconds: float) -> int:
+    return ZERO if seconds <= 0 else math.floor(math.log(seconds) / _LOG_GAMMA)
+
+
+def middle(b: int) -> float:
+    """The time (s) standing for bucket `b`: within ALPHA, relative, of each time in it (2 G**(b+1) / (1 + G))."""
+    return 0.0 if b == ZERO else 2 * GAMMA ** (b + 1) / (1 + GAMMA)
+
+
+def _utc(at):
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def contribution(row: dict | None):
+    """(the dimension keys, the counts, the timed dimension keys, [(measure, bucket)]) of one ticket row (None:
+    no row)."""
+    if row is None:
+        return None
+    created = row.get("created_at")
+    keys = [("all", "")] + [(d, encode(row.get(c))) for d, c in COLUMNS.items()]
+    keys.append(("month", encode(_utc(created).strftime("%Y-%m") if created is not None else None)))
+    policy = row.get("sla_policy_id") not in (None, "")
+    breached = policy and bool(row.get("first_response_breached") or row.get("resolution_breached"))
+    reopened = (row.get("reopened") or 0) > 0
+    times = []
+    for measure, column in MEASURES:
+        at = row.get(column)
+        if at is not None and created is not None:
+            times.append((measure, bucket((_utc(at) - _utc(created)).total_seconds())))
+    solved = any(m == "resolution" for m, _ in times)
+    counts = (1, int(row.get("status") in OPEN), int(policy), int(breached), int(reopened), int(solved),
+              int(solved and reopened), int(any(m == "first_response" for m, _ in times)))
+    timed = [k for k in keys if k[0] in TIMED]
+    return keys, counts, timed, times
+
+
+def deltas(changes) -> tuple[list[dict], list[dict]]:
+    """The rows to add to `an_ticket_sums` and `an_ticket_times` for `changes`, pairs (row before, row after) of
+    tickets (None: absent)."""
+    sums: dict = {}
+    times: dict = {}
+    for before, after in changes:
+        for row, sign in ((before, -1), (after, 1)):
+            found = contribution(row)
+            if found is None:
+                continue
+            keys, counts, timed, measured = found
+            for dimension, value in keys:
+                entry = sums.get((dimension, value))
+                if entry is None:
+                    entry = sums[(dimension, value)] = {"dimension": dimension, "value": value,
+                                                        **{n: 0 for n in COUNTS}}
+                for name, n in zip(COUNTS, counts):
+                    entry[name] += sign * n
+            for dimension, value in timed:
+                for measure, b in measured:
+                    k = (dimension, value, measure, b)
+                    times[k] = times.get(k, 0) + sign
+    return ([entry for entry in sums.values() if any(entry[n] for n in COUNTS)],
+            [{"dimension": d, "value": v, "measure": m, "bucket": b, "tickets": n}
+             for (d, v, m, b), n in times.items() if n])
+
+
+def fill(conn, t, chunk: int = 50_000) -> None:
+    """Count every ticket of generation `t` into its (empty) pre-counted tables, as the projection would have."""
+    from sqlalchemy import select
+    k = t.tickets
+    columns = [k.c[name] for name in ("owner_id", "team_id", "channel", "priority", "sla_policy_id", "account_id",
+                                      "created_at", "status", "first_response_breached", "resolution_breached",
+                                      "reopened", "first_responded_at", "solved_at")]
+    result = conn.execute(select(*columns).execution_options(yield_per=chunk))  # a server-side cursor, chunk rows a fetch
+    sums, times = _Totals(), _Totals()
+    for part in result.mappings().partitions(chunk):
+        found_sums, found_times = deltas((None, dict(row)) for row in part)
+        sums.add(found_sums, ("dimension", "value"), COUNTS)
+        times.add(found_times, ("dimension", "value", "measure", "bucket"), ("tickets",))
+    for table, rows in ((t.ticket_sums, sums.rows()), (t.ticket_times, times.rows())):
+        for i in range(0, len(rows), 5000):
+            conn.execute(table.insert(), rows[i:i + 5000])
+
+
+class _Totals:
+    def __init__(self):
+        self._rows: dict = {}
+
+    def add(self, rows: list[dict], key: tuple, added: tuple) -> None:
+        for row in rows:
+            k = tuple(row[n] for n in key)
+            entry = self._rows.get(k)
+            if entry is None:
+                self._rows[k] = dict(row)
+            else:
+                for n in added:
+                    entry[n] += row[n]
+
+    def rows(self) -> list[dict]:
+        return list(self._rows.values())
