@@ -2,7 +2,7 @@
 
 `an_ticket_sums`: per dimension and value (the whole company: `all`; each owner, team, channel, priority, SLA
 policy, account and month of creation), the tickets' counts: opened, backlog, with a policy, breaching it,
-reopened, solved, solved and reopened, responded to. `an_ticket_times`: per dimension and value (not the accounts),
+reopened, solved, solved and reopened, responded to. `an_ticket_times`: per dimension and value (not the accounts: too many rows),
 the first response and resolution times counted in buckets of relative width: bucket b holds the times from GAMMA**b
 to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures count as 0: bucket ZERO), so that the
 bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
@@ -19,22 +19,17 @@ from datetime import timezone
 # dimension -> the ticket column its values come from (the whole company and the month: worked out)
 COLUMNS = {"owner": "owner_id", "team": "team_id", "channel": "channel", "priority": "priority",
            "policy": "sla_policy_id", "account": "account_id"}
-TIMED = ("all", "owner", "team", "channel", "priority", "policy", "month")  # not per account: too many rows
 COUNTS = ("opened", "backlog", "with_policy", "breached", "reopened", "solved", "solved_reopened", "responded")
 MEASURES = (("first_response", "first_responded_at"), ("resolution", "solved_at"))
 OPEN = ("new", "open", "pending", "on_hold")
-ALPHA = 0.02  # the largest relative error of a time read from its bucket
+ALPHA = 0.05  # the largest relative error of a time read from its bucket
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 _LOG_GAMMA = math.log(GAMMA)
 ZERO = -1_000_000  # the bucket of the times of 0 seconds
 
 
-def encode(value) -> str:
-    """A dimension's value as the key column holds it: '' for none, else '=' and the value ('' and none differ)."""
-    return "" if value is None else "=" + str(value)
-
-
 def decode(value: str):
+    """A dimension's value as the key column holds it ('' for none, else '=' and the value: '' and none differ)."""
     return None if value == "" else value[1:]
 
 
@@ -48,36 +43,49 @@ def middle(b: int) -> float:
 
 
 def _utc(at):
+    if at.tzinfo is timezone.utc:
+        return at
     return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
 
 
+_DIMENSIONS = tuple(COLUMNS.items())
+
+
 def contribution(row: dict | None):
-    """(the dimension keys, the counts, the timed dimension keys, [(measure, bucket)]) of one ticket row (None:
-    no row)."""
+    """(the dimension keys, the counts (bit i: the ticket counts in COUNTS[i]), the timed dimension keys,
+    ((measure, bucket), ...)) of one ticket row (None: no row)."""
     if row is None:
         return None
     created = row.get("created_at")
-    keys = [("all", "")] + [(d, encode(row.get(c))) for d, c in COLUMNS.items()]
-    keys.append(("month", encode(_utc(created).strftime("%Y-%m") if created is not None else None)))
+    keys = [("all", "")]
+    for dimension, column in _DIMENSIONS:
+        value = row.get(column)
+        keys.append((dimension, "" if value is None else "=" + str(value)))
+    if created is not None:
+        created = _utc(created)
+        keys.append(("month", f"={created.year:04d}-{created.month:02d}"))
+    else:
+        keys.append(("month", ""))
     policy = row.get("sla_policy_id") not in (None, "")
     breached = policy and bool(row.get("first_response_breached") or row.get("resolution_breached"))
     reopened = (row.get("reopened") or 0) > 0
     times = []
-    for measure, column in MEASURES:
-        at = row.get(column)
-        if at is not None and created is not None:
-            times.append((measure, bucket((_utc(at) - _utc(created)).total_seconds())))
+    if created is not None:
+        for measure, column in MEASURES:
+            at = row.get(column)
+            if at is not None:
+                times.append((measure, bucket((_utc(at) - created).total_seconds())))
     solved = any(m == "resolution" for m, _ in times)
-    counts = (1, int(row.get("status") in OPEN), int(policy), int(breached), int(reopened), int(solved),
-              int(solved and reopened), int(any(m == "first_response" for m, _ in times)))
-    timed = [k for k in keys if k[0] in TIMED]
-    return keys, counts, timed, times
+    counts = (1 | (row.get("status") in OPEN) << 1 | policy << 2 | breached << 3 | reopened << 4 | solved << 5
+              | (solved and reopened) << 6 | any(m == "first_response" for m, _ in times) << 7)
+    timed = [k for k in keys if k[0] != "account"]
+    return keys, counts, timed, tuple(times)
 
 
 def deltas(changes) -> tuple[list[dict], list[dict]]:
     """The rows to add to `an_ticket_sums` and `an_ticket_times` for `changes`, pairs (row before, row after) of
-    tickets (None: absent)."""
-    sums: dict = {}
+    tickets (None: absent). Each key's counts are gathered as {counts: how many times} first (most tickets alike)."""
+    gathered: dict = {}  # (dimension, value) -> {counts: times added}
     times: dict = {}
     for before, after in changes:
         for row, sign in ((before, -1), (after, 1)):
@@ -85,20 +93,23 @@ def deltas(changes) -> tuple[list[dict], list[dict]]:
             if found is None:
                 continue
             keys, counts, timed, measured = found
-            for dimension, value in keys:
-                entry = sums.get((dimension, value))
-                if entry is None:
-                    entry = sums[(dimension, value)] = {"dimension": dimension, "value": value,
-                                                        **{n: 0 for n in COUNTS}}
-                for name, n in zip(COUNTS, counts):
-                    entry[name] += sign * n
-            for dimension, value in timed:
-                for measure, b in measured:
+            for key in keys:
+                seen = gathered.get(key)
+                if seen is None:
+                    gathered[key] = {counts: sign}
+                else:
+                    seen[counts] = seen.get(counts, 0) + sign
+            for measure, b in measured:
+                for dimension, value in timed:
                     k = (dimension, value, measure, b)
                     times[k] = times.get(k, 0) + sign
-    return ([entry for entry in sums.values() if any(entry[n] for n in COUNTS)],
-            [{"dimension": d, "value": v, "measure": m, "bucket": b, "tickets": n}
-             for (d, v, m, b), n in times.items() if n])
+    sums = []
+    for (dimension, value), seen in gathered.items():
+        totals = [sum(n for counts, n in seen.items() if counts >> i & 1) for i in range(len(COUNTS))]
+        if any(totals):
+            sums.append({"dimension": dimension, "value": value, **dict(zip(COUNTS, totals))})
+    return sums, [{"dimension": d, "value": v, "measure": m, "bucket": b, "tickets": n}
+                  for (d, v, m, b), n in times.items() if n]
 
 
 def fill(conn, t, chunk: int = 50_000) -> None:
