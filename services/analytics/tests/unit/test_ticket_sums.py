@@ -183,3 +183,15 @@ def test_a_bucket_s_middle_is_within_the_bound_of_every_time_in_it():
         assert abs(ticket_sums.middle(ticket_sums.bucket(v)) - v) <= ticket_sums.ALPHA * v * (1 + 1e-9)
     assert ticket_sums.middle(ticket_sums.bucket(0.0)) == 0.0 == ticket_sums.middle(ticket_sums.bucket(-5.0))
     assert math.isclose(ticket_sums.GAMMA, (1 + ticket_sums.ALPHA) / (1 - ticket_sums.ALPHA))
+
+
+def test_a_ticket_opened_again_under_another_event_id_is_counted_once(session):
+    """A creation event whose ticket is there already (the batch projected again, reading every row)."""
+    system = Context(session, SYSTEM, Events(), "r")
+    opened = {"id": "t1", "status": "new", "channel": "email", "assignee_id": "ag-1", "sla_policy_id": "p1"}
+    log.keep_many(system, [env("service_desk.ticket_opened.v1", opened, 0)])
+    log.keep_many(system, [env("service_desk.ticket_opened.v1", {**opened, "assignee_id": "ag-2"}, 0),
+                           env("service_desk.ticket_opened.v1", {**opened, "id": "t2"}, 0)])
+    assert stored(session) == counted(session)
+    sums, _ = stored(session)
+    assert (sums[("all", "")][0], sums[("owner", "=ag-2")][0], sums.get(("owner", "=ag-1"), (0,))[0]) == (2, 1, 1)
