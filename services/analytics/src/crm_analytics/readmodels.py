@@ -125,10 +125,12 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         Column("resolution_breached", Boolean, nullable=False, default=False), _custom(),
         indexes=[("status",), ("owner_id",), ("account_id",), ("created_at",)])
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)
-        "ticket_sums", Column("dimension", String(10), primary_key=True), Column("value", String(80), primary_key=True),
+        "ticket_sums", Column("dimension", String(10), primary_key=True),
+        Column("value", String(80), primary_key=True),
         *[Column(n, Integer, nullable=False, default=0) for n in ticket_sums.COUNTS])
     t.ticket_times = table(  # their first response and resolution times pre-counted in buckets (the same)
-        "ticket_times", Column("dimension", String(10), primary_key=True), Column("value", String(80), primary_key=True),
+        "ticket_times", Column("dimension", String(10), primary_key=True),
+        Column("value", String(80), primary_key=True),
         Column("measure", String(20), primary_key=True), Column("bucket", Integer, primary_key=True),
         Column("tickets", Integer, nullable=False, default=0))
     t.surveys = table(

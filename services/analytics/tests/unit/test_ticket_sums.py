@@ -43,7 +43,8 @@ def stored(session) -> tuple[dict, dict]:
     s, m = t.ticket_sums, t.ticket_times
     sums = {(r.dimension, r.value): tuple(r[2:]) for r in session.execute(select(s)).all()
             if any(r[2:])}
-    times = {(r.dimension, r.value, r.measure, r.bucket): r.tickets for r in session.execute(select(m)).all() if r.tickets}
+    times = {(r.dimension, r.value, r.measure, r.bucket): r.tickets
+             for r in session.execute(select(m)).all() if r.tickets}
     return sums, times
 
 

@@ -2,10 +2,10 @@
 
 `an_ticket_sums`: per dimension and value (the whole company: `all`; each owner, team, channel, priority, SLA
 policy, account and month of creation), the tickets' counts: opened, backlog, with a policy, breaching it,
-reopened, solved, solved and reopened, responded to. `an_ticket_times`: per dimension and value (not the accounts: too many rows),
-the first response and resolution times counted in buckets of relative width: bucket b holds the times from GAMMA**b
-to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures count as 0: bucket ZERO), so that the
-bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
+reopened, solved, solved and reopened, responded to. `an_ticket_times`: per dimension and value (not the accounts:
+too many rows), the first response and resolution times counted in buckets of relative width: bucket b holds the
+times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures count as 0: bucket ZERO),
+so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
 
 The store keeps both with each batch (projections/store.py), as it keeps the opportunities' sums: for every ticket
 row the batch changed, the row as read before the batch counts minus once and the row as written plus once; the
@@ -119,7 +119,7 @@ def fill(conn, t, chunk: int = 50_000) -> None:
     columns = [k.c[name] for name in ("owner_id", "team_id", "channel", "priority", "sla_policy_id", "account_id",
                                       "created_at", "status", "first_response_breached", "resolution_breached",
                                       "reopened", "first_responded_at", "solved_at")]
-    result = conn.execute(select(*columns).execution_options(yield_per=chunk))  # a server-side cursor, chunk rows a fetch
+    result = conn.execute(select(*columns).execution_options(yield_per=chunk))  # a server-side cursor
     sums, times = _Totals(), _Totals()
     for part in result.mappings().partitions(chunk):
         found_sums, found_times = deltas((None, dict(row)) for row in part)
