@@ -196,3 +196,14 @@ def test_a_ticket_opened_again_under_another_event_id_is_counted_once(session):
     assert stored(session) == counted(session)
     sums, _ = stored(session)
     assert (sums[("all", "")][0], sums[("owner", "=ag-2")][0], sums.get(("owner", "=ag-1"), (0,))[0]) == (2, 1, 1)
+
+
+def test_the_migration_s_fill_counts_what_the_projection_counted(session):
+    """`ticket_sums.fill` (the migration's, over the tickets already there) gives the tables the batches built."""
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), events())
+    built = stored(session)
+    t = log.active(session)
+    session.execute(t.ticket_sums.delete())
+    session.execute(t.ticket_times.delete())
+    ticket_sums.fill(session.connection(), t, chunk=7)
+    assert stored(session) == built == counted(session)
