@@ -9,8 +9,9 @@ hundredth with a complaint; the tickets' pre-counted figures filled as the proje
 (`projections.ticket_sums.fill`, when the code has them); VACUUM ANALYZE.
 `run <url>`: `service_figures.service` BENCH_SERVICE_RUNS times (default 9) per query and caller, in one process on
 one connection: p50, p99 and the CPU a call (this process + its PostgreSQL backend), and a hash of each answer (as
-JSON, its `quantiles` field left out) to compare codes; with BENCH_SERVICE_EXACT=1 the largest difference of the
-median and p90 hours from the exact ones (the pre-counted path turned off) is printed too. `drop <url>`.
+JSON, its `quantiles` field left out) to compare codes; BENCH_SERVICE_ONLY: the names of the queries to run
+(separated by ";"); with BENCH_SERVICE_EXACT=1 the largest difference of the median and p90 hours from the exact
+ones (the pre-counted path turned off) is printed too. `drop <url>`.
 """
 from __future__ import annotations
 
@@ -148,7 +149,10 @@ def run(url: str) -> int:
     import crm_analytics_contracts as c
     from bench_analytics import _Cpu
     engine = make_engine(url, pool_size=1)
+    only = [n for n in os.environ.get("BENCH_SERVICE_ONLY", "").split(";") if n]
     for name, (actor, params) in _queries().items():
+        if only and name not in only:
+            continue
         query, cpu, times, answers, last = c.FigureQuery().load(params), _Cpu(engine), [], set(), {}
 
         def call(bound):
