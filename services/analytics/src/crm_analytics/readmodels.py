@@ -11,9 +11,11 @@ from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, Nu
 
 from crm_common.types import UTCDateTime
 
+from crm_analytics.projections import ticket_sums
+
 NAMES = ("opportunities", "stage_history", "leads", "accounts", "orders", "contracts", "activities", "tickets",
          "surveys", "complaints", "campaigns", "campaign_stats", "subscriptions", "mrr_movements", "targets",
-         "custom_fields", "opportunity_sums", "stage_times")
+         "custom_fields", "opportunity_sums", "stage_times", "ticket_sums", "ticket_times")
 
 
 def _id():
@@ -122,6 +124,15 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         Column("first_response_breached", Boolean, nullable=False, default=False),
         Column("resolution_breached", Boolean, nullable=False, default=False), _custom(),
         indexes=[("status",), ("owner_id",), ("account_id",), ("created_at",)])
+    t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)
+        "ticket_sums", Column("dimension", String(10), primary_key=True),
+        Column("value", String(80), primary_key=True),
+        *[Column(n, Integer, nullable=False, default=0) for n in ticket_sums.COUNTS])
+    t.ticket_times = table(  # their first response and resolution times pre-counted in buckets (the same)
+        "ticket_times", Column("dimension", String(10), primary_key=True),
+        Column("value", String(80), primary_key=True),
+        Column("measure", String(20), primary_key=True), Column("bucket", Integer, primary_key=True),
+        Column("tickets", Integer, nullable=False, default=0))
     t.surveys = table(
         "surveys", _id(), _s("ticket_id"), _s("kind", 10), Column("score", Integer, nullable=True),
         _s("contact_id"), _s("account_id"), *_scope(territory=False), _at("answered_at"),

@@ -9,6 +9,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from crm_analytics.domain.filters import (answer, dialect_of, distributions, filtered, group_key, period, ratio, seconds,
                                           visible)
+from crm_analytics.domain import service_sums
 from crm_analytics.domain.log import active
 
 GROUPS = ("owner", "team", "channel", "account", "priority", "policy", "month")
@@ -16,30 +17,42 @@ OPEN = ("new", "open", "pending", "on_hold")
 
 
 def service(ctx, data: dict) -> dict:
-    """Tickets opened in the period, by group; survey answers and complaints received in it. Counted and
-    summed up in SQL (filters.distributions): one row a group leaves the database, not one a ticket."""
+    """Tickets opened in the period, by group; survey answers and complaints received in it. The company-wide
+    figures over all time from the pre-counted tickets when there are many (domain/service_sums.py, quantiles within
+    its bound, which the answer's `quantiles` gives); else counted and summed up in SQL (filters.distributions):
+    one row a group leaves the database, not one a ticket."""
     conn = ctx.session
     t = active(conn)
     k, s, c = t.tickets, t.surveys, t.complaints
     dialect = dialect_of(conn)
-    key = group_key(data, k, GROUPS, k.c.created_at, dialect)
+    key = group_key(data, k, GROUPS, k.c.created_at, dialect)  # first: a group or filter it has not is a 422
     where = and_(visible(ctx.caller, "ticket", k), filtered(data, k), period(data, k.c.created_at))
-    grouped, overall = _tickets(conn, k, key, where, dialect, total=bool(data.get("group_by")))
-    items = [{"key": g, **figures} for g, figures in sorted(grouped.items(), key=lambda kv: str(kv[0]))]
-    totals = dict(overall or _figures((0, 0, 0, 0, 0, 0), None, None))
-    has_policy = _has_policy(k)
-    totals["per_channel"] = _count_by(conn.execute(select(k.c.channel, func.count()).where(where)
-                                                   .group_by(k.c.channel)).all())
-    totals["sla_by_policy"] = [
-        {"policy_id": p, "tickets": n, "breached": b, "compliance": ratio(n - b, n)}
-        for p, n, b in conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k)))
-                                    .where(where, has_policy).group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id))]
+    found = service_sums.read(conn, t, data, HOUR) if service_sums.applies(ctx, data) else None
+    exact = found is None
+    if exact:
+        found = _read(conn, k, key, where, dialect, bool(data.get("group_by")))
+    grouped, overall, channels, policies, accounts = found
+    items = [{"key": g, **_figures(*figures)} for g, figures in sorted(grouped.items(), key=lambda kv: str(kv[0]))]
+    totals = _figures(*overall) if overall else _figures((0, 0, 0, 0, 0, 0), None, None)
+    totals["per_channel"] = _count_by(channels)
+    totals["sla_by_policy"] = [{"policy_id": p, "tickets": n, "breached": b, "compliance": ratio(n - b, n)}
+                               for p, n, b in policies]
     totals["satisfaction"] = _surveys(conn, ctx, s, data)
     totals["complaints_by_root_cause"] = _complaints(conn, ctx, c, data)
-    totals["per_account"] = dict(sorted(conn.execute(
-        select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None)).group_by(k.c.account_id)
-        .order_by(func.count().desc()).limit(20)).all(), key=lambda kv: -kv[1]))
-    return answer("service", data, items, totals)
+    totals["per_account"] = dict(sorted(accounts, key=lambda kv: -kv[1]))
+    return answer("service", data, items, totals,
+                  quantiles=service_sums.EXACT if exact else service_sums.APPROXIMATE)
+
+
+def _read(conn, k, key, where, dialect, total: bool) -> tuple:
+    """What `service_sums.read` gives, read from the tickets themselves."""
+    grouped, overall = _tickets(conn, k, key, where, dialect, total)
+    channels = conn.execute(select(k.c.channel, func.count()).where(where).group_by(k.c.channel)).all()
+    policies = conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k))).where(where, _has_policy(k))
+                            .group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id)).all()
+    accounts = conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
+                            .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
+    return grouped, overall, channels, policies, accounts
 
 
 def _n(condition):
@@ -56,7 +69,8 @@ def _breached(k):
 
 def _tickets(conn, k, key, where, dialect, total: bool) -> tuple:
     """Per group key: opened, backlog, first response and resolution hours, SLA compliance, reopens; and the same
-    over every group (with `total`, in the same statement; else the one group's: grouped by nothing)."""
+    over every group (with `total`, in the same statement; else the one group's: grouped by nothing); each as
+    (counts, first response, resolution) for `_figures`."""
     reopened, policy = func.coalesce(k.c.reopened, 0) > 0, _has_policy(k)
     solved = seconds(k.c.solved_at, k.c.created_at, dialect)
     counts = (func.count(), _n(k.c.status.in_(OPEN)), _n(policy), _n(and_(policy, _breached(k))), _n(reopened),
@@ -64,11 +78,11 @@ def _tickets(conn, k, key, where, dialect, total: bool) -> tuple:
     values = [seconds(k.c.first_responded_at, k.c.created_at, dialect), solved]
     if not total:
         found = distributions(conn, key, values, where, HOUR, counts)
-        grouped = {g: _figures(n, first, resolution) for g, (n, (first, resolution)) in found.items()}
+        grouped = {g: (n, first, resolution) for g, (n, (first, resolution)) in found.items()}
         return grouped, next(iter(grouped.values()), None)
     found, everything = distributions(conn, key, values, where, HOUR, counts, total=True)
-    return ({g: _figures(n, first, resolution) for g, (n, (first, resolution)) in found.items()},
-            _figures(everything[0], *everything[1]) if everything else None)
+    return ({g: (n, first, resolution) for g, (n, (first, resolution)) in found.items()},
+            (everything[0], *everything[1]) if everything else None)
 
 
 HOUR = 3600.0
@@ -99,15 +113,19 @@ def _count_by(rows) -> dict:
 
 
 def _surveys(conn, ctx, s, data) -> dict:
-    rows = conn.execute(select(s.c.kind, s.c.score).where(
-        visible(ctx.caller, "survey", s), period(data, s.c.answered_at))).all()
-    csat = [score for kind, score in rows if kind == "csat" and score is not None]
-    nps = [score for kind, score in rows if kind == "nps" and score is not None]
-    promoters, detractors = sum(1 for x in nps if x >= 9), sum(1 for x in nps if x <= 6)
-    return {"csat_responses": len(csat), "csat_average": round(sum(csat) / len(csat), 2) if csat else None,
-            "csat_satisfied": ratio(sum(1 for x in csat if x >= 4), len(csat)),
-            "nps_responses": len(nps), "promoters": promoters, "detractors": detractors,
-            "nps": round(100.0 * (promoters - detractors) / len(nps), 1) if nps else None}
+    """CSAT and NPS of the answers in the period: counted per kind and score in SQL (one row a score)."""
+    rows = conn.execute(select(s.c.kind, s.c.score, func.count()).where(
+        visible(ctx.caller, "survey", s), period(data, s.c.answered_at), s.c.score.is_not(None),
+        s.c.kind.in_(("csat", "nps"))).group_by(s.c.kind, s.c.score)).all()
+    csat = [(score, n) for kind, score, n in rows if kind == "csat"]
+    nps = [(score, n) for kind, score, n in rows if kind == "nps"]
+    answered, scored = sum(n for _, n in csat), sum(score * n for score, n in csat)
+    voted = sum(n for _, n in nps)
+    promoters, detractors = sum(n for x, n in nps if x >= 9), sum(n for x, n in nps if x <= 6)
+    return {"csat_responses": answered, "csat_average": round(scored / answered, 2) if answered else None,
+            "csat_satisfied": ratio(sum(n for x, n in csat if x >= 4), answered),
+            "nps_responses": voted, "promoters": promoters, "detractors": detractors,
+            "nps": round(100.0 * (promoters - detractors) / voted, 1) if voted else None}
 
 
 def _complaints(conn, ctx, c, data) -> list:

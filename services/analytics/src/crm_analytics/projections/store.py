@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select, text, update
 
 from crm_common import bulk
 
-from crm_analytics.projections import stage_times, sums
+from crm_analytics.projections import stage_times, sums, ticket_sums
 from crm_analytics.projections.upserts import array_text, upsert, upsert_arrays
 
 CHUNK = 500  # ids per IN (...)
@@ -35,6 +35,7 @@ class Store:
         self._history_closed: list[dict] = []  # stored stage rows closed: {seq, left_at}
         self._stays: list = []  # the stays of the stage rows closed (projections/stage_times.py)
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
+        self._tickets_before: dict = {}  # the same of tickets, for their pre-counted figures (ticket_sums.py)
         self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
         self._assumed: set = set()  # (table name, key) taken as absent unread (`assume_absent`), checked at flush
         self._copied: set = set()  # (table name, key) written by that check
@@ -119,6 +120,8 @@ class Store:
             self._absent.add((name, k))
         if name == "opportunities":
             self._before[k] = dict(row) if row is not None else None
+        elif name == "tickets":
+            self._tickets_before[k] = dict(row) if row is not None else None
 
     def find(self, name: str, column: str, value) -> list[dict]:
         """The rows of model `name` whose `column` is `value`, as the batch left them."""
@@ -143,7 +146,7 @@ class Store:
     def remove(self, name: str, key: dict) -> None:
         table = self._table(name)
         k = _key_of(table, key)
-        if name == "opportunities":
+        if name in ("opportunities", "tickets"):
             self.get(name, key)  # its row as read: the sums take it off
         self._rows.setdefault(name, {})[k] = None
         self._dirty.setdefault(name, set()).add(k)
@@ -178,6 +181,11 @@ class Store:
                 [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
             self._add(self.t.opportunity_sums, sums.SUMS, added)
             self._drop_emptied_sums(added)
+        if self._dirty.get("tickets"):
+            counted, timed = ticket_sums.deltas(
+                [(self._tickets_before.get(k), self._rows["tickets"][k]) for k in self._dirty["tickets"]])
+            self._add(self.t.ticket_sums, ticket_sums.COUNTS, counted)
+            self._add(self.t.ticket_times, ("tickets",), timed)
         for name, counted in self._counts.items():
             table = self._table(name)
             self._add(table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))

@@ -1,0 +1,209 @@
+"""The service figures at full scale (issue 14, 10a), figures printed, nothing asserted. PostgreSQL.
+
+`load`: a database of its own (its URL printed, kept), migrated to the head, then BENCH_SERVICE_TICKETS tickets
+(default 2,500,000) written straight into the active read models by SQL, not through the projection: 200 owners in
+20 teams, 5 channels, 5,000 accounts, 4 priorities, 3 SLA policies (a tenth with none), created over 400 days, ~15 %
+open, ~6 % reopened, ~8 % / ~6 % breaching their first response / resolution, first responses 1 minute to 2 days
+after creation and resolutions 10 minutes to 14 days (log-uniform), a twelfth of them surveyed (CSAT and NPS), a
+hundredth with a complaint; the tickets' pre-counted figures filled as the projection would have
+(`projections.ticket_sums.fill`, when the code has them); VACUUM ANALYZE.
+`run <url>`: `service_figures.service` BENCH_SERVICE_RUNS times (default 9) per query and caller, in one process on
+one connection: p50, p99 and the CPU a call (this process + its PostgreSQL backend), and a hash of each answer (as
+JSON, its `quantiles` field left out) to compare codes; BENCH_SERVICE_ONLY: the names of the queries to run
+(separated by ";"); with BENCH_SERVICE_EXACT=1 the largest difference of the median and p90 hours from the exact
+ones (the pre-counted path turned off) is printed too. `drop <url>`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import percentile  # noqa: E402
+
+TICKETS = int(os.environ.get("BENCH_SERVICE_TICKETS", "2500000"))
+RUNS = int(os.environ.get("BENCH_SERVICE_RUNS", "9"))
+OWNERS = 200
+
+TICKETS_SQL = """
+CREATE TEMP TABLE bench_tickets AS
+SELECT n, md5('t' || n) AS id, o AS owner_no, lpad(to_hex(o), 32, '0') AS owner, 'team-' || (o % 20) AS team,
+       (ARRAY['email', 'phone', 'chat', 'portal', 'social'])[1 + (hashint4(n * 3) & 65535) % 5] AS channel,
+       'acc-' || ((hashint4(n * 7) & 2147483647) % 5000) AS account,
+       (ARRAY['low', 'normal', 'high', 'urgent'])[1 + (hashint4(n * 11) & 65535) % 4] AS priority,
+       CASE WHEN n % 10 = 0 THEN NULL ELSE 'sla-' || (n % 3) END AS policy,
+       created, r_status, r_reopen,
+       created + 60 * exp(random() * ln(2880)) * interval '1 second' AS responded,
+       created + 600 * exp(random() * ln(2016)) * interval '1 second' AS solved
+FROM (SELECT n, 1 + (hashint4(n) & 2147483647) % {owners} AS o,
+             timestamptz '2025-11-01' + random() * 400 * interval '1 day' AS created,
+             random() AS r_status, random() AS r_reopen
+      FROM generate_series(1, {tickets}) n) s;
+"""
+LOAD = """
+INSERT INTO an_tickets_a (id, number, account_id, owner_id, team_id, channel, priority, type, status, sla_policy_id,
+                          event_at, created_at, first_responded_at, solved_at, closed_at, reopened,
+                          first_response_breached, resolution_breached)
+SELECT id, 'T-' || n, account, owner, team, channel, priority, 'question',
+       CASE WHEN r_status < 0.04 THEN 'new' WHEN r_status < 0.09 THEN 'open' WHEN r_status < 0.12 THEN 'pending'
+            WHEN r_status < 0.15 THEN 'on_hold' WHEN r_status < 0.60 THEN 'solved' ELSE 'closed' END,
+       policy, coalesce(solved, responded), created,
+       CASE WHEN r_status >= 0.04 THEN responded END, CASE WHEN r_status >= 0.15 THEN solved END,
+       CASE WHEN r_status >= 0.60 THEN solved + interval '3 days' END,
+       CASE WHEN r_reopen < 0.01 THEN 2 WHEN r_reopen < 0.06 THEN 1 ELSE 0 END,
+       policy IS NOT NULL AND hashint4(n * 13) & 255 < 20, policy IS NOT NULL AND hashint4(n * 17) & 255 < 15
+FROM bench_tickets;
+INSERT INTO an_surveys_a (id, ticket_id, kind, score, account_id, owner_id, team_id, answered_at)
+SELECT 's' || id, id, CASE WHEN n % 2 = 0 THEN 'csat' ELSE 'nps' END,
+       CASE WHEN n % 2 = 0 THEN 1 + (hashint4(n * 19) & 65535) % 5 ELSE (hashint4(n * 19) & 65535) % 11 END,
+       account, owner, team, solved + interval '1 day'
+FROM bench_tickets WHERE n % 12 = 0 AND r_status >= 0.15;
+INSERT INTO an_complaints_a (id, ticket_id, account_id, owner_id, team_id, category, root_cause, status, opened_at,
+                             resolved_at, on_time)
+SELECT 'c' || id, id, account, owner, team, 'service',
+       (ARRAY['slow response', 'wrong answer', 'rude', 'billing', 'product defect'])[1 + n % 5],
+       CASE WHEN n % 3 = 0 THEN 'open' ELSE 'resolved' END, created + interval '2 days',
+       CASE WHEN n % 3 = 0 THEN NULL ELSE created + interval '9 days' END, n % 4 <> 0
+FROM bench_tickets WHERE n % 100 = 7;
+"""
+
+
+def load() -> int:
+    from sqlalchemy import text
+
+    from crm_common import migrate
+    from crm_common.db import make_engine
+    from crm_common.testing.harness import PgDatabases
+
+    from crm_analytics.models import GENERATIONS
+    pg = PgDatabases(["analytics"], prefix=f"bench_service_{os.getpid()}").create()
+    url = pg.url("analytics")
+    migrate.upgrade("analytics", url)
+    engine = make_engine(url, pool_size=1)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("SELECT setseed(0.7)"))
+        conn.execute(text(TICKETS_SQL.format(owners=OWNERS, tickets=TICKETS)))
+        conn.execute(text(LOAD))
+    print(f"tickets written in {time.perf_counter() - started:.0f} s", flush=True)
+    try:
+        from crm_analytics.projections import ticket_sums
+    except ImportError:  # the code before the pre-counted figures
+        ticket_sums = None
+    if ticket_sums is not None:
+        with engine.begin() as conn:
+            ticket_sums.fill(conn, GENERATIONS["a"])
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        counts = conn.execute(text("SELECT (SELECT count(*) FROM an_tickets_a), (SELECT count(*) FROM an_surveys_a), "
+                                   "(SELECT count(*) FROM an_complaints_a)")).one()
+    engine.dispose()
+    print(f"loaded {counts[0]:,} tickets, {counts[1]:,} surveys, {counts[2]:,} complaints in "
+          f"{time.perf_counter() - started:.0f} s")
+    print(url)
+    return 0
+
+
+def _queries():
+    from crm_common.context import Actor
+    from crm_common.permissions import BUILTIN_ROLES
+    admin = Actor(user_id="adm", roles=("admin",), perms=BUILTIN_ROLES["admin"])
+    rep = Actor(user_id=f"{1:032x}", roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
+    agent = Actor(user_id=f"{2:032x}", roles=("support_agent",), team_id="team-2", perms=BUILTIN_ROLES["support_agent"])
+    return {"admin, whole company": (admin, {}), "admin, by owner": (admin, {"group_by": "owner"}),
+            "admin, by month": (admin, {"group_by": "month"}), "admin, by channel": (admin, {"group_by": "channel"}),
+            "admin, by policy": (admin, {"group_by": "policy"}),
+            "admin, one month": (admin, {"from": "2026-03-01", "to": "2026-03-31"}),
+            "admin, channel filter": (admin, {"channel": "email"}),
+            "rep (own), whole company": (rep, {}), "rep (own), by month": (rep, {"group_by": "month"}),
+            "agent (team), whole company": (agent, {})}
+
+
+def _digest(found: dict) -> str:
+    kept = {k: v for k, v in found.items() if k not in ("as_of", "quantiles")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _hours(found: dict):
+    """(group key, measure, quantile) -> hours, of every group and the totals."""
+    out = {}
+    for key, figures in [(i["key"], i) for i in found["items"]] + [("totals", found["totals"])]:
+        for measure in ("first_response", "resolution"):
+            for q in ("median_hours", "p90_hours"):
+                out[(key, measure, q)] = figures[measure][q]
+    return out
+
+
+def run(url: str) -> int:
+    from sqlalchemy.orm import Session
+
+    from crm_common.context import Context
+    from crm_common.db import make_engine
+
+    from crm_analytics.domain import service_figures
+    import crm_analytics_contracts as c
+    from bench_analytics import _Cpu
+    engine = make_engine(url, pool_size=1)
+    only = [n for n in os.environ.get("BENCH_SERVICE_ONLY", "").split(";") if n]
+    for name, (actor, params) in _queries().items():
+        if only and name not in only:
+            continue
+        query, cpu, times, answers, last = c.FigureQuery().load(params), _Cpu(engine), [], set(), {}
+
+        def call(bound):
+            with Session(bound) as session, session.begin():
+                started = time.perf_counter()
+                found = service_figures.service(Context(session, actor, None, "bench"), query)
+                took = (time.perf_counter() - started) * 1000
+            answers.add(_digest(found))
+            last["answer"] = found
+            return took
+        for _ in range(RUNS):
+            times.append(cpu.run(call))
+        how = last["answer"].get("quantiles", {"exact": True})
+        line = (f"{name:28}: CPU a call {cpu.total() / RUNS * 1000:7.1f} ms  p50 {percentile(times, 50):7.1f} ms  "
+                f"p99 {percentile(times, 99):7.1f} ms  answer {','.join(sorted(answers))}  "
+                f"quantiles {'exact' if how.get('exact') else 'approximate'}")
+        if os.environ.get("BENCH_SERVICE_EXACT") == "1" and not how.get("exact"):
+            line += f"  largest relative error {_error(engine, actor, query, last['answer']):.4f}"
+        print(line, flush=True)
+    engine.dispose()
+    return 0
+
+
+def _error(engine, actor, query, approximate: dict) -> float:
+    """The largest relative difference of the approximate quantiles from the exact ones (the pre-counted path off)."""
+    from sqlalchemy.orm import Session
+
+    from crm_common.context import Context
+
+    from crm_analytics.domain import service_figures, service_sums
+    kept, service_sums.EXACT_UP_TO = service_sums.EXACT_UP_TO, float("inf")
+    try:
+        with Session(engine) as session, session.begin():
+            exact = service_figures.service(Context(session, actor, None, "bench"), query)
+    finally:
+        service_sums.EXACT_UP_TO = kept
+    worst = 0.0
+    got = _hours(approximate)
+    for key, value in _hours(exact).items():
+        if value:
+            worst = max(worst, abs(got[key] - value) / value)
+    return worst
+
+
+def drop(url: str) -> int:
+    from crm_common.testing.harness import PgDatabases
+    name = url.rsplit("/", 1)[1]
+    PgDatabases(["analytics"], prefix=name[:-len("_analytics")]).drop()
+    return 0
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "load"
+    sys.exit(load() if what == "load" else run(sys.argv[2]) if what == "run" else drop(sys.argv[2]))

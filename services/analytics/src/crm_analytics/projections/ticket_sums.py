@@ -1,0 +1,148 @@
+"""Pre-counted tickets: what the company-wide service figures (domain/service_sums.py) read instead of every ticket.
+
+`an_ticket_sums`: per dimension and value (the whole company: `all`; each owner, team, channel, priority, SLA
+policy, account and month of creation), the tickets' counts: opened, backlog, with a policy, breaching it,
+reopened, solved, solved and reopened, responded to. `an_ticket_times`: per dimension and value (not the accounts:
+too many rows), the first response and resolution times counted in buckets of relative width: bucket b holds the
+times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures count as 0: bucket ZERO),
+so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
+
+The store keeps both with each batch (projections/store.py), as it keeps the opportunities' sums: for every ticket
+row the batch changed, the row as read before the batch counts minus once and the row as written plus once; the
+differences are added in one bulk upsert each. A rebuild replays into an empty generation, so it makes them afresh.
+"""
+from __future__ import annotations
+
+import math
+from datetime import timezone
+
+# dimension -> the ticket column its values come from (the whole company and the month: worked out)
+COLUMNS = {"owner": "owner_id", "team": "team_id", "channel": "channel", "priority": "priority",
+           "policy": "sla_policy_id", "account": "account_id"}
+COUNTS = ("opened", "backlog", "with_policy", "breached", "reopened", "solved", "solved_reopened", "responded")
+MEASURES = (("first_response", "first_responded_at"), ("resolution", "solved_at"))
+OPEN = ("new", "open", "pending", "on_hold")
+ALPHA = 0.05  # the largest relative error of a time read from its bucket
+GAMMA = (1 + ALPHA) / (1 - ALPHA)
+_LOG_GAMMA = math.log(GAMMA)
+ZERO = -1_000_000  # the bucket of the times of 0 seconds
+
+
+def decode(value: str):
+    """A dimension's value as the key column holds it ('' for none, else '=' and the value: '' and none differ)."""
+    return None if value == "" else value[1:]
+
+
+def bucket(seconds: float) -> int:
+    return ZERO if seconds <= 0 else math.floor(math.log(seconds) / _LOG_GAMMA)
+
+
+def middle(b: int) -> float:
+    """The time (s) standing for bucket `b`: within ALPHA, relative, of each time in it (2 G**(b+1) / (1 + G))."""
+    return 0.0 if b == ZERO else 2 * GAMMA ** (b + 1) / (1 + GAMMA)
+
+
+def _utc(at):
+    if at.tzinfo is timezone.utc:
+        return at
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+_DIMENSIONS = tuple(COLUMNS.items())
+
+
+def contribution(row: dict | None):
+    """(the dimension keys, the counts (bit i: the ticket counts in COUNTS[i]), the timed dimension keys,
+    ((measure, bucket), ...)) of one ticket row (None: no row)."""
+    if row is None:
+        return None
+    created = row.get("created_at")
+    keys = [("all", "")]
+    for dimension, column in _DIMENSIONS:
+        value = row.get(column)
+        keys.append((dimension, "" if value is None else "=" + str(value)))
+    if created is not None:
+        created = _utc(created)
+        keys.append(("month", f"={created.year:04d}-{created.month:02d}"))
+    else:
+        keys.append(("month", ""))
+    policy = row.get("sla_policy_id") not in (None, "")
+    breached = policy and bool(row.get("first_response_breached") or row.get("resolution_breached"))
+    reopened = (row.get("reopened") or 0) > 0
+    times = []
+    if created is not None:
+        for measure, column in MEASURES:
+            at = row.get(column)
+            if at is not None:
+                times.append((measure, bucket((_utc(at) - created).total_seconds())))
+    solved = any(m == "resolution" for m, _ in times)
+    counts = (1 | (row.get("status") in OPEN) << 1 | policy << 2 | breached << 3 | reopened << 4 | solved << 5
+              | (solved and reopened) << 6 | any(m == "first_response" for m, _ in times) << 7)
+    timed = [k for k in keys if k[0] != "account"]
+    return keys, counts, timed, tuple(times)
+
+
+def deltas(changes) -> tuple[list[dict], list[dict]]:
+    """The rows to add to `an_ticket_sums` and `an_ticket_times` for `changes`, pairs (row before, row after) of
+    tickets (None: absent). Each key's counts are gathered as {counts: how many times} first (most tickets alike)."""
+    gathered: dict = {}  # (dimension, value) -> {counts: times added}
+    times: dict = {}
+    for before, after in changes:
+        for row, sign in ((before, -1), (after, 1)):
+            found = contribution(row)
+            if found is None:
+                continue
+            keys, counts, timed, measured = found
+            for key in keys:
+                seen = gathered.get(key)
+                if seen is None:
+                    gathered[key] = {counts: sign}
+                else:
+                    seen[counts] = seen.get(counts, 0) + sign
+            for measure, b in measured:
+                for dimension, value in timed:
+                    k = (dimension, value, measure, b)
+                    times[k] = times.get(k, 0) + sign
+    sums = []
+    for (dimension, value), seen in gathered.items():
+        totals = [sum(n for counts, n in seen.items() if counts >> i & 1) for i in range(len(COUNTS))]
+        if any(totals):
+            sums.append({"dimension": dimension, "value": value, **dict(zip(COUNTS, totals))})
+    return sums, [{"dimension": d, "value": v, "measure": m, "bucket": b, "tickets": n}
+                  for (d, v, m, b), n in times.items() if n]
+
+
+def fill(conn, t, chunk: int = 50_000) -> None:
+    """Count every ticket of generation `t` into its (empty) pre-counted tables, as the projection would have."""
+    from sqlalchemy import select
+    k = t.tickets
+    columns = [k.c[name] for name in ("owner_id", "team_id", "channel", "priority", "sla_policy_id", "account_id",
+                                      "created_at", "status", "first_response_breached", "resolution_breached",
+                                      "reopened", "first_responded_at", "solved_at")]
+    result = conn.execute(select(*columns).execution_options(yield_per=chunk))  # a server-side cursor
+    sums, times = _Totals(), _Totals()
+    for part in result.mappings().partitions(chunk):
+        found_sums, found_times = deltas((None, dict(row)) for row in part)
+        sums.add(found_sums, ("dimension", "value"), COUNTS)
+        times.add(found_times, ("dimension", "value", "measure", "bucket"), ("tickets",))
+    for table, rows in ((t.ticket_sums, sums.rows()), (t.ticket_times, times.rows())):
+        for i in range(0, len(rows), 5000):
+            conn.execute(table.insert(), rows[i:i + 5000])
+
+
+class _Totals:
+    def __init__(self):
+        self._rows: dict = {}
+
+    def add(self, rows: list[dict], key: tuple, added: tuple) -> None:
+        for row in rows:
+            k = tuple(row[n] for n in key)
+            entry = self._rows.get(k)
+            if entry is None:
+                self._rows[k] = dict(row)
+            else:
+                for n in added:
+                    entry[n] += row[n]
+
+    def rows(self) -> list[dict]:
+        return list(self._rows.values())
