@@ -104,6 +104,7 @@ def test_service_figures_over_the_agents_tickets(people, admin):
     mine = eventually(lambda: figure(agent, "service"), until=lambda f: f["totals"]["opened"] == 3)
     assert mine["totals"]["opened"] == 3 and mine["totals"]["per_channel"] == {"email": 2, "phone": 1}
     assert mine["totals"]["backlog"] == 3
+    assert mine["quantiles"] == {"exact": True, "relative_error": 0.0}  # a few tickets: every time read
     by_admin = figure(admin, "service", owner_id=agent.user["id"], group_by="channel")
     assert {i["key"]: i["opened"] for i in by_admin["items"]} == {"email": 2, "phone": 1}
     assert figure(people["rep"], "service")["totals"]["opened"] == 0  # a rep reads no tickets of others

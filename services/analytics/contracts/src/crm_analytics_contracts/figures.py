@@ -51,6 +51,8 @@ class Figures(Schema):
     time_in_stage = fields.List(fields.Dict(), metadata={"description": "sales-cycle: days per stage"})
     as_of = Timestamp()
     as_of_day = fields.String(metadata={"description": "rfm: the day recency is counted to"})
+    quantiles = fields.Dict(metadata={"description": "service: whether the medians and p90s are exact, and their "
+                                                     "largest relative error (`{exact, relative_error}`)"})
 
 
 class Status(Schema):
