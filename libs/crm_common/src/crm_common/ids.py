@@ -28,9 +28,10 @@ def new_ordered_id() -> str:
     """A UUID of version 7 as text: the milliseconds since the epoch, then 74 random bits. Ids made later sort
     after as text, so rows keyed or uniquely indexed by them go in at the right-hand end of the index instead of
     at random places in it (see README.md, "Measured"). Not for anything that must be unguessable: the time is
-    readable, and fewer bits are random. The millisecond's text is made once per millisecond, and never goes
-    back in a process (a clock set back keeps the latest until it passes it again); the random bits come from
-    `_random_bits`, not a call to the operating system per id."""
+    readable, and fewer bits are random. The millisecond's text is made once per millisecond and does not go
+    back when the clock is set back (the latest is kept until the clock passes it again; threads at a
+    millisecond's turn may hand out the one before); the random bits come from `_random_bits`, not a call to
+    the operating system per id."""
     global _stamp
     bits = _random_bits()
     stamp, ms = _stamp, _time_ns() // 1_000_000
