@@ -41,6 +41,7 @@ from common import percentile  # noqa: E402
 from crm_common import inbox, outbox  # noqa: E402
 from crm_common.context import SYSTEM, Context  # noqa: E402
 from crm_common.db import make_engine  # noqa: E402
+from crm_common.envelope import new_event_id  # noqa: E402
 from crm_automation.domain import engine as intake, executor, workflows  # noqa: E402
 from crm_automation.models import Base, EndedRuns, WorkflowRun  # noqa: E402
 
@@ -98,7 +99,7 @@ def data(n: int) -> dict:
 
 
 def envelope(n: int) -> dict:
-    return {"event_id": str(uuid.uuid4()), "type": "sales.lead_updated.v1", "occurred_at": None, "producer": "sales",
+    return {"event_id": new_event_id(), "type": "sales.lead_updated.v1", "occurred_at": None, "producer": "sales",
             "actor": None, "request_id": None, "entity": "lead", "action": "update", "data": data(n)}
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, 
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_common import tables
+from crm_common.ids import new_ordered_id  # noqa: F401 (time-ordered ids, for bulk rows: their home is ids)
 from crm_common.types import UTCDateTime
 
 
@@ -25,35 +26,6 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def new_ordered_id() -> str:
-    """A UUID of version 7 (RFC 9562): the milliseconds since the epoch, then 74 random bits. Rows keyed by
-    these go in at the right-hand end of the primary-key index instead of at random places in it, which keeps
-    bulk inserts cheap (see README.md, "Measured"). For bulk inserts, not for anything that must be
-    unguessable (the time is readable, and fewer bits are random). Built as one integer formatted once: the
-    random bits come from the operating system's generator in blocks (`_random_bits`), not a call per id."""
-    bits = _random_bits()
-    value = ((time.time_ns() // 1_000_000) << 80 | 0x7000 << 64 | (bits >> 62) << 64
-             | 0x8000_0000_0000_0000 | bits & 0x3FFF_FFFF_FFFF_FFFF)
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-_RANDOM_BLOCK = 10 * 512  # bytes of os.urandom read at a time: 512 ids' 80 bits (74 used)
-_random_pool: list[int] = []
-os.register_at_fork(after_in_child=_random_pool.clear)  # a forked child never hands out its parent's bits
-
-
-def _random_bits() -> int:
-    """74 bits from os.urandom, read 512 ids' worth at a time (list.pop is atomic: no lock needed)."""
-    while True:
-        try:
-            return _random_pool.pop()
-        except IndexError:
-            block = os.urandom(_RANDOM_BLOCK)
-            _random_pool.extend(int.from_bytes(block[start:start + 10], "big") & ((1 << 74) - 1)
-                                for start in range(0, _RANDOM_BLOCK, 10))
 
 
 def make_base(name: str) -> type[DeclarativeBase]:

@@ -1,10 +1,10 @@
 """The event envelope every event travels in."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 from crm_common.context import Actor
+from crm_common.ids import new_ordered_id
 
 ENVELOPE_KEYS = ("event_id", "type", "occurred_at", "producer", "actor", "request_id", "data")
 # and `entity`, `action`: the resource and the change an event records (None when it records no change to
@@ -25,24 +25,11 @@ def rfc3339(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 
 
-_RANDOM_BLOCK = 16 * 256  # bytes of os.urandom read at a time: 256 ids
-_random_pool: list[int] = []
-os.register_at_fork(after_in_child=_random_pool.clear)  # a forked child never hands out its parent's bits
-_VERSION_4 = ~(0xF000 << 64 | 0xC000 << 48)  # the bits `uuid.UUID(version=4)` sets: the version, the variant
-
-
 def new_event_id() -> str:
-    """A random UUID (version 4) as text, as `str(uuid.uuid4())` gives it, its random bits from the operating
-    system's generator read in blocks (not a call and a UUID object per event; list.pop is atomic)."""
-    while True:
-        try:
-            value = _random_pool.pop()
-            break
-        except IndexError:
-            block = os.urandom(_RANDOM_BLOCK)
-            _random_pool.extend(int.from_bytes(block[start:start + 16], "big") for start in range(0, len(block), 16))
-    text = f"{value & _VERSION_4 | 4 << 76 | 0x8000 << 48:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    """A time-ordered UUID (version 7, `ids.new_ordered_id`) as text: every inbox, outbox, event log and audit
+    trail is keyed or uniquely indexed by event id, and ids made later go in at the right-hand end of those
+    indexes instead of at random leaves. Event ids are not secrets: the envelope carries `occurred_at` anyway."""
+    return new_ordered_id()
 
 
 def make_envelope(type_: str, data: dict, producer: str, actor: Actor | None, request_id: str | None,
