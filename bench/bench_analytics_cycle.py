@@ -7,6 +7,7 @@ of those won; 200 owners; `an_stage_times` filled from the stage rows as the pro
 `run <url>`: `sales_figures.sales_cycle` BENCH_CYCLE_RUNS times (default 9) per query and caller, in one process on
 one connection: p50, p99 and the CPU a call (this process + its PostgreSQL backend), and a hash of each answer (as
 JSON) to compare codes. `drop <url>`.
+With no argument (`make bench`): load, run and drop in turn.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import percentile  # noqa: E402
+from common import percentile, staged  # noqa: E402
 
 DEALS = int(os.environ.get("BENCH_CYCLE_DEALS", "1000000"))
 RUNS = int(os.environ.get("BENCH_CYCLE_RUNS", "9"))
@@ -50,7 +51,7 @@ FROM (SELECT n, timestamptz '2026-01-01' + (n % 400000) * interval '1 minute' AS
 """
 
 
-def load() -> int:
+def load() -> str:
     from sqlalchemy import select, text
 
     from crm_common import migrate
@@ -80,8 +81,7 @@ def load() -> int:
         left = conn.execute(text("SELECT count(*) FROM an_stage_history_a WHERE left_at IS NOT NULL")).scalar()
     engine.dispose()
     print(f"loaded {DEALS:,} deals ({won:,} won, {left:,} stage rows left) in {time.perf_counter() - started:.0f} s")
-    print(url)
-    return 0
+    return url
 
 
 def run(url: str) -> int:
@@ -128,5 +128,4 @@ def drop(url: str) -> int:
 
 
 if __name__ == "__main__":
-    what = sys.argv[1] if len(sys.argv) > 1 else "load"
-    sys.exit(load() if what == "load" else run(sys.argv[2]) if what == "run" else drop(sys.argv[2]))
+    sys.exit(staged(load, run, drop))

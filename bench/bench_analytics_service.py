@@ -12,6 +12,7 @@ one connection: p50, p99 and the CPU a call (this process + its PostgreSQL backe
 JSON, its `quantiles` field left out) to compare codes; BENCH_SERVICE_ONLY: the names of the queries to run
 (separated by ";"); with BENCH_SERVICE_EXACT=1 the largest difference of the median and p90 hours from the exact
 ones (the pre-counted path turned off) is printed too. `drop <url>`.
+With no argument (`make bench`): load, run and drop in turn.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import percentile  # noqa: E402
+from common import percentile, staged  # noqa: E402
 
 TICKETS = int(os.environ.get("BENCH_SERVICE_TICKETS", "2500000"))
 RUNS = int(os.environ.get("BENCH_SERVICE_RUNS", "9"))
@@ -73,7 +74,7 @@ FROM bench_tickets WHERE n % 100 = 7;
 """
 
 
-def load() -> int:
+def load() -> str:
     from sqlalchemy import text
 
     from crm_common import migrate
@@ -105,8 +106,7 @@ def load() -> int:
     engine.dispose()
     print(f"loaded {counts[0]:,} tickets, {counts[1]:,} surveys, {counts[2]:,} complaints in "
           f"{time.perf_counter() - started:.0f} s")
-    print(url)
-    return 0
+    return url
 
 
 def _queries():
@@ -205,5 +205,4 @@ def drop(url: str) -> int:
 
 
 if __name__ == "__main__":
-    what = sys.argv[1] if len(sys.argv) > 1 else "load"
-    sys.exit(load() if what == "load" else run(sys.argv[2]) if what == "run" else drop(sys.argv[2]))
+    sys.exit(staged(load, run, drop))

@@ -118,3 +118,21 @@ class KeepAliveClient:
         if self.sock is not None:
             self.sock.close()
         self.sock = None
+
+
+def staged(load, run, drop) -> int:
+    """The command line of a bench over a database loaded by SQL: `load` (the kept database's URL printed),
+    `run <url>`, `drop <url>`; with no argument (as `make bench` runs it) all three in turn: the figures printed,
+    the database dropped after."""
+    import sys
+    what = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if what == "load":
+        print(load())
+        return 0
+    if what in ("run", "drop"):
+        return run(sys.argv[2]) if what == "run" else drop(sys.argv[2])
+    url = load()
+    try:
+        return run(url)
+    finally:
+        drop(url)
