@@ -11,8 +11,6 @@ With no argument (`make bench`): load, run and drop in turn.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import time
@@ -20,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import percentile, staged  # noqa: E402
+from analytics_scale import drop, new_database, timed, vacuum  # noqa: E402
+from common import staged  # noqa: E402
 
 DEALS = int(os.environ.get("BENCH_CYCLE_DEALS", "1000000"))
 RUNS = int(os.environ.get("BENCH_CYCLE_RUNS", "9"))
@@ -54,16 +53,9 @@ FROM (SELECT n, timestamptz '2026-01-01' + (n % 400000) * interval '1 minute' AS
 def load() -> str:
     from sqlalchemy import select, text
 
-    from crm_common import migrate
-    from crm_common.db import make_engine
-    from crm_common.testing.harness import PgDatabases
-
     from crm_analytics.models import GENERATIONS
     from crm_analytics.projections import stage_times
-    pg = PgDatabases(["analytics"], prefix=f"bench_cycle_{os.getpid()}").create()
-    url = pg.url("analytics")
-    migrate.upgrade("analytics", url)
-    engine = make_engine(url, pool_size=1)
+    url, engine = new_database(f"bench_cycle_{os.getpid()}")
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(text("SELECT setseed(0.7)"))
@@ -75,25 +67,19 @@ def load() -> str:
         rows = stage_times.deltas(stage_times.stay(*row) for row in found)
         for i in range(0, len(rows), 5000):
             conn.execute(t.stage_times.insert(), rows[i:i + 5000])
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-        won = conn.execute(text("SELECT count(*) FROM an_opportunities_a WHERE status = 'won'")).scalar()
-        left = conn.execute(text("SELECT count(*) FROM an_stage_history_a WHERE left_at IS NOT NULL")).scalar()
+    won, left = vacuum(engine, "SELECT (SELECT count(*) FROM an_opportunities_a WHERE status = 'won'), "
+                               "(SELECT count(*) FROM an_stage_history_a WHERE left_at IS NOT NULL)")
     engine.dispose()
     print(f"loaded {DEALS:,} deals ({won:,} won, {left:,} stage rows left) in {time.perf_counter() - started:.0f} s")
     return url
 
 
 def run(url: str) -> int:
-    from sqlalchemy.orm import Session
-
-    from crm_common.context import Actor, Context
+    from crm_common.context import Actor
     from crm_common.db import make_engine
     from crm_common.permissions import BUILTIN_ROLES
 
     from crm_analytics.domain import sales_figures
-    import crm_analytics_contracts as c
-    from bench_analytics import _Cpu
     admin = Actor(user_id="adm", roles=("admin",), perms=BUILTIN_ROLES["admin"])
     rep = Actor(user_id=f"{1:032x}", roles=("sales_rep",), perms=BUILTIN_ROLES["sales_rep"])
     queries = {"admin, whole company": (admin, {}), "admin, by owner": (admin, {"group_by": "owner"}),
@@ -103,27 +89,8 @@ def run(url: str) -> int:
                "rep, whole company": (rep, {}), "rep, by owner": (rep, {"group_by": "owner"})}
     engine = make_engine(url, pool_size=1)
     for name, (actor, params) in queries.items():
-        query, cpu, times, answers = c.FigureQuery().load(params), _Cpu(engine), [], set()
-
-        def call(bound):
-            with Session(bound) as session, session.begin():
-                started = time.perf_counter()
-                found = sales_figures.sales_cycle(Context(session, actor, None, "bench"), query)
-                took = (time.perf_counter() - started) * 1000
-            answers.add(hashlib.sha256(json.dumps({**found, "as_of": None}, sort_keys=True, default=str).encode()).hexdigest()[:12])
-            return took
-        for _ in range(RUNS):
-            times.append(cpu.run(call))
-        print(f"{name:28}: CPU a call {cpu.total() / RUNS * 1000:6.1f} ms  p50 {percentile(times, 50):7.1f} ms  "
-              f"p99 {percentile(times, 99):7.1f} ms  answer {','.join(sorted(answers))}", flush=True)
+        print(f"{name:28}: {timed(engine, sales_figures.sales_cycle, actor, params, RUNS)['line']}", flush=True)
     engine.dispose()
-    return 0
-
-
-def drop(url: str) -> int:
-    from crm_common.testing.harness import PgDatabases
-    name = url.rsplit("/", 1)[1]
-    PgDatabases(["analytics"], prefix=name[:-len("_analytics")]).drop()
     return 0
 
 

@@ -16,8 +16,6 @@ With no argument (`make bench`): load, run and drop in turn.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import time
@@ -25,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import percentile, staged  # noqa: E402
+from analytics_scale import drop, new_database, timed, vacuum  # noqa: E402
+from common import staged  # noqa: E402
 
 TICKETS = int(os.environ.get("BENCH_SERVICE_TICKETS", "2500000"))
 RUNS = int(os.environ.get("BENCH_SERVICE_RUNS", "9"))
@@ -77,15 +76,8 @@ FROM bench_tickets WHERE n % 100 = 7;
 def load() -> str:
     from sqlalchemy import text
 
-    from crm_common import migrate
-    from crm_common.db import make_engine
-    from crm_common.testing.harness import PgDatabases
-
     from crm_analytics.models import GENERATIONS
-    pg = PgDatabases(["analytics"], prefix=f"bench_service_{os.getpid()}").create()
-    url = pg.url("analytics")
-    migrate.upgrade("analytics", url)
-    engine = make_engine(url, pool_size=1)
+    url, engine = new_database(f"bench_service_{os.getpid()}")
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(text("SELECT setseed(0.7)"))
@@ -99,10 +91,8 @@ def load() -> str:
     if ticket_sums is not None:
         with engine.begin() as conn:
             ticket_sums.fill(conn, GENERATIONS["a"])
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-        counts = conn.execute(text("SELECT (SELECT count(*) FROM an_tickets_a), (SELECT count(*) FROM an_surveys_a), "
-                                   "(SELECT count(*) FROM an_complaints_a)")).one()
+    counts = vacuum(engine, "SELECT (SELECT count(*) FROM an_tickets_a), (SELECT count(*) FROM an_surveys_a), "
+                            "(SELECT count(*) FROM an_complaints_a)")
     engine.dispose()
     print(f"loaded {counts[0]:,} tickets, {counts[1]:,} surveys, {counts[2]:,} complaints in "
           f"{time.perf_counter() - started:.0f} s")
@@ -124,11 +114,6 @@ def _queries():
             "agent (team), whole company": (agent, {})}
 
 
-def _digest(found: dict) -> str:
-    kept = {k: v for k, v in found.items() if k not in ("as_of", "quantiles")}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def _hours(found: dict):
     """(group key, measure, quantile) -> hours, of every group and the totals."""
     out = {}
@@ -140,37 +125,19 @@ def _hours(found: dict):
 
 
 def run(url: str) -> int:
-    from sqlalchemy.orm import Session
-
-    from crm_common.context import Context
     from crm_common.db import make_engine
 
     from crm_analytics.domain import service_figures
-    import crm_analytics_contracts as c
-    from bench_analytics import _Cpu
     engine = make_engine(url, pool_size=1)
     only = [n for n in os.environ.get("BENCH_SERVICE_ONLY", "").split(";") if n]
     for name, (actor, params) in _queries().items():
         if only and name not in only:
             continue
-        query, cpu, times, answers, last = c.FigureQuery().load(params), _Cpu(engine), [], set(), {}
-
-        def call(bound):
-            with Session(bound) as session, session.begin():
-                started = time.perf_counter()
-                found = service_figures.service(Context(session, actor, None, "bench"), query)
-                took = (time.perf_counter() - started) * 1000
-            answers.add(_digest(found))
-            last["answer"] = found
-            return took
-        for _ in range(RUNS):
-            times.append(cpu.run(call))
-        how = last["answer"].get("quantiles", {"exact": True})
-        line = (f"{name:28}: CPU a call {cpu.total() / RUNS * 1000:7.1f} ms  p50 {percentile(times, 50):7.1f} ms  "
-                f"p99 {percentile(times, 99):7.1f} ms  answer {','.join(sorted(answers))}  "
-                f"quantiles {'exact' if how.get('exact') else 'approximate'}")
+        found = timed(engine, service_figures.service, actor, params, RUNS, "quantiles")
+        how = found["answer"].get("quantiles", {"exact": True})
+        line = f"{name:28}: {found['line']}  quantiles {'exact' if how.get('exact') else 'approximate'}"
         if os.environ.get("BENCH_SERVICE_EXACT") == "1" and not how.get("exact"):
-            line += f"  largest relative error {_error(engine, actor, query, last['answer']):.4f}"
+            line += f"  largest relative error {_error(engine, actor, found['query'], found['answer']):.4f}"
         print(line, flush=True)
     engine.dispose()
     return 0
@@ -195,13 +162,6 @@ def _error(engine, actor, query, approximate: dict) -> float:
         if value:
             worst = max(worst, abs(got[key] - value) / value)
     return worst
-
-
-def drop(url: str) -> int:
-    from crm_common.testing.harness import PgDatabases
-    name = url.rsplit("/", 1)[1]
-    PgDatabases(["analytics"], prefix=name[:-len("_analytics")]).drop()
-    return 0
 
 
 if __name__ == "__main__":
