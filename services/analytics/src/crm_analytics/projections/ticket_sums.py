@@ -88,8 +88,10 @@ def deltas(changes) -> tuple[list[dict], list[dict]]:
     gathered: dict = {}  # (dimension, value) -> {counts: times added}
     times: dict = {}
     for before, after in changes:
-        for row, sign in ((before, -1), (after, 1)):
-            found = contribution(row)
+        pair = contribution(before), contribution(after)
+        if pair[0] == pair[1]:  # nothing counted changed (a comment, a subject...): nothing to add
+            continue
+        for found, sign in zip(pair, (-1, 1)):
             if found is None:
                 continue
             keys, counts, timed, measured = found
