@@ -33,10 +33,12 @@ def test_a_lead_created_in_sales_joins_a_segment_and_its_ticket_is_behaviour(peo
     segment = created(marketer.post(SEGMENTS, json={"name": f"DACH {tag}", "description": "a test", "rules": {
         "all": [by_industry, {"field": "country", "op": "in", "value": ["DE", "AT"]}]}}))
     assert segment["member_count"] == 0 and segment["owner_id"] == marketer.user["id"]
+    tagged = created(marketer.post(SEGMENTS, json={"name": f"all {tag}", "rules": {"all": [by_industry]}}))
     lead = created(admin.post("/api/v1/leads", json={"first_name": "Ada", "last_name": "Lovelace", "email": email,
                                                      "company": f"Engines {tag}", "country": "DE", "industry": tag}))
     created(admin.post("/api/v1/leads", json={"last_name": "Elsewhere", "email": f"bo-{tag}@segments.example",
                                               "company": f"Other {tag}", "country": "FR", "industry": tag}))
+    members(analyst, tagged["id"], 2)  # both leads in the audience (each lead's event arrives on its own)
     page = members(analyst, segment["id"], 1)
     assert page["count"] == 1 and page["next_cursor"] is None
     member, = page["items"]
