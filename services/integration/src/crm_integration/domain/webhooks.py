@@ -2,7 +2,6 @@
 each kept event to the subscriptions whose patterns match it; the delivery log, a manual retry, a test ping."""
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import and_, insert, select
@@ -10,7 +9,7 @@ from sqlalchemy import and_, insert, select
 from crm_common import scope, urlguard
 from crm_common.context import Context
 from crm_common.db import new_id, utcnow
-from crm_common.envelope import rfc3339
+from crm_common.envelope import new_event_id, rfc3339
 from crm_common.errors import ServiceError, not_found, validation
 from crm_common.paging import paginate
 from crm_common.versioning import check_version
@@ -251,10 +250,10 @@ def test(ctx: Context, record_id: str) -> dict:
     """Queue a ping to the webhook (sent even while it is disabled, so a fixed receiver can be checked)."""
     hook = _get(ctx, record_id, "update")
     now = utcnow()
-    event_id = str(uuid.uuid4())
+    event_id = new_event_id()
     envelope = {"event_id": event_id, "type": TEST_TYPE, "occurred_at": rfc3339(now), "producer": "integration",
                 "entity": None, "action": None, "data": {"webhook_id": hook.id, "message": "a test ping"}}
-    delivery = Delivery(id=str(uuid.uuid4()), webhook_id=hook.id, event_id=event_id, event_type=TEST_TYPE, seq=0,
+    delivery = Delivery(id=new_id(), webhook_id=hook.id, event_id=event_id, event_type=TEST_TYPE, seq=0,
                         record_key=f"test:{event_id}", envelope=envelope, status="pending", attempts=0,
                         next_attempt_at=now, created_at=now)
     ctx.session.add(delivery)
