@@ -35,7 +35,7 @@ from crm_common.contracts.schemas import ListQuery, Page, page  # noqa: F401 - o
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RawJson
 from crm_gateway.auth import OWN_ACCOUNT, SELF_SERVICE, authenticate, handler_of, public  # noqa: F401 - access=
-from crm_gateway.idempotency import idempotent, replayed_by_service
+from crm_gateway.idempotency import idempotent, passed_on
 from crm_gateway.openapi import refusal_response
 from crm_gateway.rpc import call
 
@@ -345,8 +345,7 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
 
 def _call_owners(route: Route, loaded: tuple, passes_through: dict, kwargs: dict):
     candidates = route.owners(loaded, kwargs) if route.owners is not None else [route.contract]
-    if g.get("idempotent") is not None:  # the request's Idempotency-Key, kept by the service with its answer
-        passes_through = {**passes_through, "idempotent": g.idempotent, "on_replay": replayed_by_service}
+    passes_through = {**passes_through, **passed_on()}  # the request's Idempotency-Key, kept by the service
     for position, candidate in enumerate(candidates):
         try:
             return call(candidate.service, candidate.method, *loaded, **passes_through, **kwargs)

@@ -251,6 +251,14 @@ def replayed_by_service() -> None:
     g.idempotent_replayed = True
 
 
+def passed_on() -> dict:
+    """The keywords a route's call to its service carries for the request's Idempotency-Key (none without one):
+    the key and fingerprint, kept by the service with what it makes, and `replayed_by_service` as `on_replay`."""
+    if g.get("idempotent") is None:
+        return {}
+    return {"idempotent": g.idempotent, "on_replay": replayed_by_service}
+
+
 def forget(email: str | None) -> None:
     """After an erasure request is accepted: the records whose kept answer names the person are deleted, so a
     retry never hands their data back (the services forget theirs as the request reaches them)."""

@@ -308,3 +308,21 @@ def test_a_route_may_name_the_location_of_its_answer_or_none(app, keypair):
     assert copied.headers["Location"].endswith("/api/v1/widget-copies/7d0c4c1e-0000-4000-8000-0000000000c0")
     noted = client.post("/api/v1/widget-notes", json={"name": "n"}, headers=h)
     assert noted.status_code == 201 and noted.get_json()["name"] == "n" and "Location" not in noted.headers
+
+
+def test_an_export_asked_with_an_idempotency_key_carries_it_to_the_integration_service(app, keypair):
+    """The export's job is kept by the integration service with the key (as a create's record is), so a retry
+    after the gateway lost its record starts no second export; asked without a key, its call carries none."""
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    rpc.calls.clear()
+    h, key, body = headers(keypair, ALL), f"export-{uuid.uuid4()}", b'{"resource": "leads"}'
+    queued = client.post("/api/v1/exports", data=body, content_type="application/json",
+                         headers={**h, "Idempotency-Key": key})
+    assert queued.status_code == 202, queued.get_json()
+    plain = client.post("/api/v1/exports", json={"resource": "leads"}, headers=h)
+    assert plain.status_code == 202
+    (service, method, _, keyed), (_, _, _, unkeyed) = rpc.calls
+    assert (service, method) == ("integration", "start_export")
+    assert keyed == {"idempotent": Idempotent(key, fingerprint("POST /api/v1/exports", hashlib.sha256(body).hexdigest()))}
+    assert unkeyed == {}
+    assert rpc.on_replays[-2:] == [idempotency.replayed_by_service, None]

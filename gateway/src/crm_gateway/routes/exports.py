@@ -22,7 +22,7 @@ from crm_common.contracts.schemas import Job, Page
 from crm_common.errors import ServiceError
 from crm_gateway.auth import SELF_SERVICE, requires
 from crm_gateway.conventions import Blueprint, Route, build
-from crm_gateway.idempotency import idempotent
+from crm_gateway.idempotency import idempotent, passed_on
 from crm_gateway.rpc import call
 
 ROUTES = [Route("GET", "/exports/<id>", c.GET_EXPORT, access=SELF_SERVICE,
@@ -81,7 +81,7 @@ class Exports(MethodView):
     def post(self, body):
         """Export every page of a list you may read (`resource`: its path, `leads`, `tickets`...), with the
         list's own filters, as NDJSON (default) or CSV: a job; its download is ready once it is done."""
-        job = call("integration", c.START_EXPORT.method, {**body, "source": _source(body)})
+        job = call("integration", c.START_EXPORT.method, {**body, "source": _source(body)}, **passed_on())
         return job, 202, {"Location": url_for(f"{_exports.name}.ExportsItem", record_id=job["id"])}
 
 
