@@ -80,8 +80,7 @@ def shutdown() -> None:
 
 def current_traceparent() -> str | None:
     """The `traceparent` of this thread's current span (None when there is none, or tracing is off). Every event
-    recorded asks: while no span was ever begun, the thread-local (under eventlet a green one, about a microsecond
-    a read of a name it lacks) is not read."""
+    recorded asks: while no span was ever begun, the thread-local (under eventlet a green one) is not read."""
     if not _began:
         return None
     span = getattr(_local, "span", None)

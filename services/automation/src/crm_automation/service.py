@@ -62,7 +62,4 @@ class AutomationService(KernelService):
     def mail(self):
         """Approvals pending too long are reminded or escalated; notifications wanted by email go out through the one SMTP mailer (digests when their time came)."""
         run(self, approvals.remind_and_escalate)
-        messages = run(self, notifications.due_mail)
-        if messages:
-            for ids, status in notifications.send(messages):
-                run(self, notifications.mark_mailed, ids, status)
+        notifications.mail_due(self._transact)

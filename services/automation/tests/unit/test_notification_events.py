@@ -47,3 +47,49 @@ def test_a_disabled_webhook_tells_its_owner_or_else_the_administrators(store, en
     # an email goes out too (the kind is emailed unless the user turned it off)
     mail = store.tx(notifications.due_mail)
     assert sorted(m["to"] for m in mail) == ["a@example.com", "r@example.com"]
+
+
+def _pending(store, count: int, users: int = 5) -> None:
+    for u in range(users):
+        store.tx(notifications.apply_user, {"id": f"user-{u}", "email": f"user{u}@example.com", "roles": ["sales_rep"]})
+    for i in range(count):
+        store.tx(notifications.notify, [f"user-{i % users}"], "assignment", f"Lead {i} is yours")
+
+
+def _statuses(store) -> dict:
+    rows = store.tx(lambda ctx: list(ctx.session.scalars(select(Notification.email_status))))
+    return {status: rows.count(status) for status in set(rows)}
+
+
+def test_a_backlog_larger_than_a_batch_is_mailed_in_one_tick_and_a_server_putting_mail_off_stops_it(store):
+    """The mail timer's round (`mail_due`): 250 pending emails go out in one tick, in batches of 100, each batch
+    marked as it went; when the SMTP server puts a message off, the round stops there (it stays pending for the
+    next tick) instead of asking a server that is down again and again."""
+    _pending(store, 250)
+    batches: list[int] = []
+
+    def deliver(messages):
+        batches.append(len(messages))
+        return [(m["ids"], "sent") for m in messages]
+
+    assert notifications.mail_due(store.tx, deliver) == 250
+    assert batches == [100, 100, 50]
+    assert _statuses(store) == {"sent": 250}
+
+    _pending(store, 150)
+    batches.clear()
+
+    def put_off_one(messages):
+        batches.append(len(messages))
+        return [(m["ids"], "pending" if i == 0 else "sent") for i, m in enumerate(messages)]
+
+    assert notifications.mail_due(store.tx, put_off_one) == 99
+    assert batches == [100]  # the round stopped at the message put off
+    assert _statuses(store) == {"sent": 349, "pending": 51}
+
+
+def test_a_tick_mails_at_most_its_number_of_batches(store, monkeypatch):
+    monkeypatch.setattr(notifications, "MAIL_BATCHES", 2)
+    _pending(store, 250)
+    assert notifications.mail_due(store.tx, lambda messages: [(m["ids"], "sent") for m in messages]) == 200
+    assert _statuses(store) == {"sent": 200, "pending": 50}

@@ -206,9 +206,37 @@ def digest_seconds() -> float:
     return config.env_float("CRM_AUTOMATION_DIGEST_SECONDS", 3600.0)
 
 
-def due_mail(ctx, limit: int = 100) -> list[dict]:
+MAIL_BATCH = 100  # notifications (and digest users) read a transaction
+MAIL_BATCHES = 50  # batches a tick at most: a backlog larger than that goes on at the next tick
+
+
+def mail_due(transact, deliver=None) -> int:
+    """Send what is due now (`due_mail`), a batch at a time, each batch marked as it went, and another batch
+    after a full one, so mail keeps up with more than a batch a tick; it stops at a short batch, at a message
+    the SMTP server put off (it stays pending for the next tick: no loop against a server that is down), or after
+    MAIL_BATCHES batches. `transact(fn, *args)` runs a domain function in a transaction of its own; `deliver` is
+    `send` (the SMTP mailer). How many messages went out."""
+    deliver = deliver or send
+    sent = 0
+    for _ in range(MAIL_BATCHES):
+        messages, full = transact(_due, MAIL_BATCH)
+        outcome = deliver(messages) if messages else []
+        for ids, status in outcome:
+            transact(mark_mailed, ids, status)
+        sent += sum(status == "sent" for _, status in outcome)
+        if not full or any(status == "pending" for _, status in outcome):
+            break
+    return sent
+
+
+def due_mail(ctx, limit: int = MAIL_BATCH) -> list[dict]:
     """The messages to send now: each pending notification on its own; a user's digest notifications together
     once the oldest waited the digest interval. Notifications of a user with no address are dropped from mail."""
+    return _due(ctx, limit)[0]
+
+
+def _due(ctx, limit: int) -> tuple[list[dict], bool]:
+    """`due_mail`'s messages, and whether the batch was full (more may be due)."""
     session = ctx.session
     pending = session.scalars(select(Notification).where(Notification.email_status == "pending")
                               .order_by(Notification.created_at).limit(limit)).all()
@@ -240,7 +268,7 @@ def due_mail(ctx, limit: int = 100) -> list[dict]:
         messages.append({"ids": [n.id for n in notes], "to": to,
                          "subject": f"Your CRM digest: {len(notes)} notification{'s' if len(notes) != 1 else ''}",
                          "body": "\n".join(lines)})
-    return messages
+    return messages, len(pending) == limit or len(digest_users) == limit
 
 
 def mark_mailed(ctx, ids: list[str], status: str) -> None:
