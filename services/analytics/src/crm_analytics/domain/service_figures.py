@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from crm_analytics.domain.filters import (answer, dialect_of, distributions, filtered, group_key, period, ratio, seconds,
                                           visible)
-from crm_analytics.domain import service_sums
+from crm_analytics.domain import service_dated, service_sums
 from crm_analytics.domain.log import active
 
 GROUPS = ("owner", "team", "channel", "account", "priority", "policy", "month")
@@ -19,8 +19,9 @@ OPEN = ("new", "open", "pending", "on_hold")
 def service(ctx, data: dict) -> dict:
     """Tickets opened in the period, by group; survey answers and complaints received in it. The company-wide
     figures over all time from the pre-counted tickets when there are many (domain/service_sums.py, quantiles within
-    its bound, which the answer's `quantiles` gives); else counted and summed up in SQL (filters.distributions):
-    one row a group leaves the database, not one a ticket."""
+    its bound, which the answer's `quantiles` gives), over whole months and their edge days too
+    (domain/service_dated.py); else counted and summed up in SQL (filters.distributions): one row a group leaves
+    the database, not one a ticket."""
     conn = ctx.session
     t = active(conn)
     k, s, c = t.tickets, t.surveys, t.complaints
@@ -29,6 +30,9 @@ def service(ctx, data: dict) -> dict:
     where = and_(visible(service_sums.ticket_reader(conn, t, ctx.caller), "ticket", k), filtered(data, k),
                  period(data, k.c.created_at))
     found = service_sums.read(conn, t, data, HOUR) if service_sums.applies(ctx, data) else None
+    if found is None and service_dated.applies(ctx, data):
+        dated = service_dated.read(conn, t, data, key, dialect, HOUR)
+        found = None if dated is None else (*dated, *breakdowns(conn, k, where, dialect))
     exact = found is None
     if exact:
         found = _read(conn, k, key, where, dialect, bool(data.get("group_by")))
