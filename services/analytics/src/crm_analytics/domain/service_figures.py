@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from crm_analytics.domain.filters import (answer, dialect_of, distributions, filtered, group_key, period, ratio, seconds,
                                           visible)
-from crm_analytics.domain import service_sums
+from crm_analytics.domain import service_dated, service_sums
 from crm_analytics.domain.log import active
 
 GROUPS = ("owner", "team", "channel", "account", "priority", "policy", "month")
@@ -19,15 +19,20 @@ OPEN = ("new", "open", "pending", "on_hold")
 def service(ctx, data: dict) -> dict:
     """Tickets opened in the period, by group; survey answers and complaints received in it. The company-wide
     figures over all time from the pre-counted tickets when there are many (domain/service_sums.py, quantiles within
-    its bound, which the answer's `quantiles` gives); else counted and summed up in SQL (filters.distributions):
-    one row a group leaves the database, not one a ticket."""
+    its bound, which the answer's `quantiles` gives), over whole months and their edge days too
+    (domain/service_dated.py); else counted and summed up in SQL (filters.distributions): one row a group leaves
+    the database, not one a ticket."""
     conn = ctx.session
     t = active(conn)
     k, s, c = t.tickets, t.surveys, t.complaints
     dialect = dialect_of(conn)
     key = group_key(data, k, GROUPS, k.c.created_at, dialect)  # first: a group or filter it has not is a 422
-    where = and_(visible(ctx.caller, "ticket", k), filtered(data, k), period(data, k.c.created_at))
+    where = and_(visible(service_sums.ticket_reader(conn, t, ctx.caller), "ticket", k), filtered(data, k),
+                 period(data, k.c.created_at))
     found = service_sums.read(conn, t, data, HOUR) if service_sums.applies(ctx, data) else None
+    if found is None and service_dated.applies(ctx, data):
+        dated = service_dated.read(conn, t, data, key, dialect, HOUR)
+        found = None if dated is None else (*dated, *breakdowns(conn, k, where, dialect))
     exact = found is None
     if exact:
         found = _read(conn, k, key, where, dialect, bool(data.get("group_by")))
@@ -47,12 +52,30 @@ def service(ctx, data: dict) -> dict:
 def _read(conn, k, key, where, dialect, total: bool) -> tuple:
     """What `service_sums.read` gives, read from the tickets themselves."""
     grouped, overall = _tickets(conn, k, key, where, dialect, total)
-    channels = conn.execute(select(k.c.channel, func.count()).where(where).group_by(k.c.channel)).all()
-    policies = conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k))).where(where, _has_policy(k))
-                            .group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id)).all()
-    accounts = conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
-                            .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
-    return grouped, overall, channels, policies, accounts
+    return (grouped, overall, *breakdowns(conn, k, where, dialect))
+
+
+def breakdowns(conn, k, where, dialect: str) -> tuple:
+    """The tickets `where` selects per channel [(channel, tickets)], per SLA policy [(policy, tickets, breached)] (in
+    policy order) and the 20 accounts with the most [(account, tickets)] (ties in account order). PostgreSQL: in one
+    statement (GROUPING SETS: the tickets read once, not three times)."""
+    if dialect != "postgresql":
+        channels = conn.execute(select(k.c.channel, func.count()).where(where).group_by(k.c.channel)).all()
+        policies = conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k))).where(where, _has_policy(k))
+                                .group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id)).all()
+        accounts = conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
+                                .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
+        return channels, policies, accounts
+    channel, policy, account = k.c.channel, k.c.sla_policy_id, k.c.account_id
+    which = func.grouping(channel, policy, account)  # 3: the channel's set, 5: the policy's, 6: the account's
+    rows = conn.execute(
+        select(which, channel, policy, account, func.count(), _n(_breached(k))).where(where)
+        .group_by(func.grouping_sets(channel, policy, account))
+        .order_by(which, case((which == 6, -func.count()), else_=0), policy, account)).all()
+    channels = [(c, n) for w, c, _, _, n, _ in rows if w == 3]
+    policies = [(p, n, b) for w, _, p, _, n, b in rows if w == 5 and p not in (None, "")]
+    accounts = [(a, n) for w, _, _, a, n, _ in rows if w == 6 and a is not None][:20]
+    return channels, policies, accounts
 
 
 def _n(condition):

@@ -1,9 +1,12 @@
 """The company-wide service figures over all time from the pre-counted tickets (projections/ticket_sums.py): the
 counts exact, read per dimension and value; the first response and resolution quantiles from the times' buckets,
 each within ticket_sums.ALPHA (relative) of the exact value (percentile_cont's interpolation between the two times
-around the quantile, each taken as its bucket's middle). Up to EXACT_UP_TO tickets, and for a scoped, filtered,
-dated or by-account query, the figures read the tickets themselves (domain/service_figures.py): exact."""
+around the quantile, each taken as its bucket's middle). A dated one: domain/service_dated.py. Up to EXACT_UP_TO
+tickets, and for a scoped, filtered or by-account query, the figures read the tickets themselves
+(domain/service_figures.py): exact."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -27,6 +30,18 @@ def applies(ctx, data: dict) -> bool:
             and caller.scope("analytics", "read") == "all" and caller.scope("ticket", "read") == "all")
 
 
+def ticket_reader(conn, t, caller):
+    """The caller whose scope the tickets are read over: a team-scoped caller without their team when the
+    pre-counted tickets (kept in the same transactions as the tickets) count none of that team: the same tickets,
+    their own, which the owner index finds (a ticket's team is no index's key: the team's clause meant a scan). The
+    live projection gives tickets no team."""
+    if not caller.team_id or "team" not in (caller.scope("analytics", "read"), caller.scope("ticket", "read")):
+        return caller
+    s = t.ticket_sums
+    found = conn.execute(select(s.c.opened).where(s.c.dimension == "team", s.c.value == "=" + caller.team_id)).scalar()
+    return caller if found else replace(caller, team_id=None)
+
+
 def read(conn, t, data: dict, scale: float):
     """None when the tickets are EXACT_UP_TO or fewer; else (per group: (counts, first response, resolution), the
     same over every ticket, [(channel, tickets)], [(policy, tickets, breached)], [(account, tickets)] (the 20 with
@@ -40,8 +55,8 @@ def read(conn, t, data: dict, scale: float):
     times = _times(conn, t.ticket_times, {dimension, "all"}, scale)
     grouped = {}
     for value, *counts in conn.execute(select(s.c.value, *columns).where(s.c.dimension == dimension, s.c.opened > 0)):
-        grouped[decode(value)] = _group(counts, times.get((dimension, value), {}))
-    overall = _group(tuple(everything), times.get(("all", ""), {}))
+        grouped[decode(value)] = group(counts, times.get((dimension, value), {}))
+    overall = group(tuple(everything), times.get(("all", ""), {}))
 
     def rows(dimension_, *names):
         return select(s.c.value, *[s.c[n] for n in names]).where(s.c.dimension == dimension_, s.c[names[0]] > 0)
@@ -53,7 +68,7 @@ def read(conn, t, data: dict, scale: float):
     return grouped, overall, channels, policies, accounts
 
 
-def _group(counts, times: dict) -> tuple:
+def group(counts, times: dict) -> tuple:
     opened, backlog, with_policy, breached, reopened, _solved, solved_reopened, _responded = counts
     return ((opened, backlog, with_policy, breached, reopened, solved_reopened),
             times.get("first_response"), times.get("resolution"))
@@ -71,9 +86,14 @@ def _times(conn, table, dimensions: set, scale: float) -> dict:
     for key, measures in buckets.items():
         for measure, found in measures.items():
             found.sort()
-            total = sum(n for _, n in found)
-            out.setdefault(key, {})[measure] = (total, None, *[_quantile(found, total, q) / scale for q in QUANTILES])
+            out.setdefault(key, {})[measure] = summary(found, scale)
     return out
+
+
+def summary(found: list, scale: float) -> tuple:
+    """(count, None, median, p90) / `scale` of the times in `found`, [(bucket, tickets)] in bucket order."""
+    total = sum(n for _, n in found)
+    return (total, None, *[_quantile(found, total, q) / scale for q in QUANTILES])
 
 
 def _quantile(found: list, total: int, q: float) -> float:
