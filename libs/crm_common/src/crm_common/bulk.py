@@ -156,6 +156,24 @@ class RowsInsert:
         self.one = "(" + ", ".join(["?" if self.qmark else "%s"] * len(table.columns)) + ")"
 
     def __call__(self, conn, rows: list[list]) -> None:
+        self._process(rows)
+        if self.qmark:
+            conn.exec_driver_sql(self.head + self.one, [tuple(row) for row in rows])
+            return
+        for start in range(0, len(rows), self.CHUNK):
+            conn.exec_driver_sql(*self._values(rows[start:start + self.CHUNK]))
+
+    def statement(self, rows: list[list]) -> tuple[str, tuple]:
+        """The SQL text and parameters of one multi-row VALUES statement of `rows` (at most CHUNK; PostgreSQL's
+        paramstyle), for a caller that sends it together with others (crm_common.outbox.insert_with_events)."""
+        assert not self.qmark and len(rows) <= self.CHUNK
+        self._process(rows)
+        return self._values(rows)
+
+    def _values(self, rows: list[list]) -> tuple[str, tuple]:
+        return self.head + ", ".join([self.one] * len(rows)), tuple(value for row in rows for value in row)
+
+    def _process(self, rows: list[list]) -> None:
         done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
         for row in rows:
             for i, processor in self.processors:
@@ -165,13 +183,6 @@ class RowsInsert:
                     if out is done:
                         out = done[id(value)] = processor(value)
                     row[i] = out
-        if self.qmark:
-            conn.exec_driver_sql(self.head + self.one, [tuple(row) for row in rows])
-            return
-        for start in range(0, len(rows), self.CHUNK):
-            chunk = rows[start:start + self.CHUNK]
-            conn.exec_driver_sql(self.head + ", ".join([self.one] * len(chunk)),
-                                 tuple(value for row in chunk for value in row))
 
 
 @functools.lru_cache(maxsize=None)

@@ -63,6 +63,19 @@ def token(session, metadata: MetaData) -> str | None:
     return value
 
 
+def token_column(metadata: MetaData):
+    """The token as a scalar subquery, for a statement that reads it along with something else in one round trip
+    (its first in a transaction: crm_common.idempotency's look-up of a kept key); `remember` what it read."""
+    return _statements(install(metadata))["token"].scalar_subquery()
+
+
+def remember(session, value: str | None) -> None:
+    """The token a statement of this transaction read (`token_column`), unless it read it already: `token` then
+    asks no more."""
+    if _memo_of(session) is None:
+        session.info[_MEMO] = (session.get_transaction(), value)
+
+
 def changed(session, metadata: MetaData) -> None:
     """The cached data changed in this transaction: a new token (every process reloads once it commits)."""
     table = install(metadata)

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from kombu.utils.json import dumps, loads
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import and_, bindparam, delete, func, insert, literal_column, select
 
-from crm_common import tables
+from crm_common import generations, outbox, tables
 from crm_common.context import Actor
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError
@@ -59,20 +59,44 @@ def owner_of(actor: Actor) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _statements(table) -> dict:
+def _statements(table, generation=None) -> dict:
     """The find, drop and keep statements of a service's table, built once (their values are bound
-    parameters): a statement built per call works out its cache key again each time."""
+    parameters): a statement built per call works out its cache key again each time. With `generation` (the
+    token's scalar subquery, crm_common.generations) the find reads the token too, in the same round trip: one
+    row always, the key's columns NULL when it is not kept."""
     mine = (table.c.owner_id == bindparam("o"), table.c.key == bindparam("k"))
-    return {"find": select(table.c.method, table.c.fingerprint, table.c.answer, table.c.created_at).where(*mine),
-            "drop": delete(table).where(*mine),
-            "keep": insert(table)}
+    columns = (table.c.method, table.c.fingerprint, table.c.answer, table.c.created_at)
+    if generation is None:
+        find_kept = select(*columns).where(*mine)
+    else:
+        one = select(literal_column("1").label("one")).subquery("one")
+        find_kept = select(generation.label("generation"), *columns).select_from(one.outerjoin(table, and_(*mine)))
+    return {"find": find_kept, "drop": delete(table).where(*mine), "keep": insert(table)}
+
+
+def _of(metadata) -> dict:
+    table = metadata.tables[tables.IDEMPOTENCY]
+    if not generations.installed(metadata):
+        return _statements(table)
+    return _statements(table, _generation_column(metadata.tables[generations.TABLE]))
+
+
+@functools.lru_cache(maxsize=None)
+def _generation_column(table):
+    return generations.token_column(table.metadata)
 
 
 def find(session, metadata, owner: str, call: Idempotent, method: str):
-    """The answer kept for the owner's key, or MISSING; a 422 when the key was used for another request."""
-    statements = _statements(metadata.tables[tables.IDEMPOTENCY])
+    """The answer kept for the owner's key, or MISSING; a 422 when the key was used for another request.
+    In a service that caches reference data under a generation token, the look-up reads the token too (a create
+    reads that data next)."""
+    statements = _of(metadata)
     mine = {"o": owner, "k": call.key}
     row = session.connection().execute(statements["find"], mine).first()
+    if row is not None and "generation" in row._fields:
+        generations.remember(session, row.generation)
+        if row.method is None:
+            row = None
     if row is None:
         return MISSING
     if row.created_at < utcnow() - TTL:  # past its day: the key is free again
@@ -85,10 +109,13 @@ def find(session, metadata, owner: str, call: Idempotent, method: str):
 
 
 def keep(session, metadata, owner: str, call: Idempotent, method: str, answer) -> None:
-    """Insert the key with its answer in the session's transaction (a key taken meanwhile: IntegrityError)."""
-    session.connection().execute(_statements(metadata.tables[tables.IDEMPOTENCY])["keep"], {
-        "owner_id": owner, "key": call.key, "method": method, "fingerprint": call.fingerprint,
-        "answer": dumps(answer), "created_at": utcnow()})
+    """Insert the key with its answer in the session's transaction (a key taken meanwhile: IntegrityError); on
+    PostgreSQL with the transaction's outbox rows, in one round trip (crm_common.outbox.insert_with_events)."""
+    table = metadata.tables[tables.IDEMPOTENCY]
+    values = {"owner_id": owner, "key": call.key, "method": method, "fingerprint": call.fingerprint,
+              "answer": dumps(answer), "created_at": utcnow()}
+    if not outbox.insert_with_events(session, table, [values[column.name] for column in table.columns]):
+        session.connection().execute(_of(metadata)["keep"], values)
 
 
 def purge(engine, metadata) -> int:

@@ -168,20 +168,47 @@ def record_batch(session: Session, metadata, producer: str, type_: str, datas: l
     return envelopes
 
 
+WITH_EVENTS = "crm_with_events"  # session.info: [(bulk.RowsInsert, rows)] to insert with the outbox rows
+
+
+def insert_with_events(session: Session, table, row: list) -> bool:
+    """Have `row` (a list in `table`'s column order) inserted with the outbox rows of the session's UnitOfWork
+    transaction, just before its commit, in the same round trip on PostgreSQL (statements sent together); False
+    (nothing done) elsewhere or outside such a transaction: the caller inserts it itself. A failure of the insert
+    (a unique key taken meanwhile) is raised from the transaction's end, as it would have been from the insert."""
+    if "crm_outbox" not in session.info or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.info.setdefault(WITH_EVENTS, []).append((bulk.rows_insert(table, session.get_bind().dialect), [row]))
+    return True
+
+
 def write_recorded(session: Session, metadata) -> None:
     """Insert the outbox rows a UnitOfWork transaction recorded, together (one statement for all its events,
-    instead of one round trip each), as the last thing before its commit."""
+    instead of one round trip each), as the last thing before its commit; on PostgreSQL with the rows of
+    `insert_with_events`, in the same round trip."""
     envelopes = session.info.pop("crm_outbox_rows", None)
+    others = session.info.pop(WITH_EVENTS, None)
+    if not envelopes and not others:
+        return
+    conn = session.connection()
+    statements = [insert.statement(rows) for insert, rows in others or ()]
     if envelopes:
         # each envelope dumped to JSON text here, once (the publisher sends the same text), the rows inserted in one
         # statement below the Core's per-row processing (bulk.RowsInsert), stamped with one time: now, just
         # before the commit
-        conn, now = session.connection(), utcnow()
+        now = utcnow()
         rows = []
         for envelope in envelopes:
             envelope.text = jsontext.compact(envelope)
             rows.append([envelope["event_id"], envelope["type"], envelope.text, now])
-        _recorded_insert(_table(metadata), conn.dialect)(conn, rows)
+        recorded = _recorded_insert(_table(metadata), conn.dialect)
+        if not statements or len(rows) > recorded.CHUNK:
+            recorded(conn, rows)
+        else:
+            statements.append(recorded.statement(rows))
+    if statements:
+        conn.exec_driver_sql("; ".join(sql for sql, _ in statements),
+                             tuple(value for _, params in statements for value in params))
 
 
 def _publish_each(publisher, rows) -> tuple[list, Exception | None]:

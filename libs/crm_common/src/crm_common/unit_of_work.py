@@ -80,6 +80,7 @@ class UnitOfWork:
         finally:
             pending = session.info.pop("crm_outbox", [])
             session.info.pop("crm_outbox_rows", None)
+            session.info.pop(outbox.WITH_EVENTS, None)  # rows of a transaction that failed before writing them
         if pending:
             if self.order is not None:  # in the queue before anything can yield: the queue is in commit order
                 self.order.committed(pending)
