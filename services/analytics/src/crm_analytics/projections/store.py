@@ -22,8 +22,9 @@ CHUNK = 500  # ids per IN (...)
 
 
 class Store:
-    def __init__(self, conn, t, guarded: bool = False):
+    def __init__(self, conn, t, guarded: bool = False, memo: dict | None = None):
         self.guarded = guarded  # the caller writes in a savepoint of its own (`_write_assumed` opens none)
+        self._memo = {} if memo is None else memo  # the COPY text of the batch's values (bulk.prepare): its times
         session = hasattr(conn, "get_bind")  # a Session (the live stream) or a Connection (a rebuild)
         self.dialect = conn.get_bind().dialect if session else conn.dialect
         self.conn, self.t = conn.connection() if session else conn, t  # Core statements: not the ORM's path
@@ -37,8 +38,8 @@ class Store:
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
         self._tickets_before: dict = {}  # the same of tickets, for their pre-counted figures (ticket_sums.py)
         self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
-        self._assumed: set = set()  # (table name, key) taken as absent unread (`assume_absent`), checked at flush
-        self._copied: set = set()  # (table name, key) written by that check
+        self._assumed: dict = {}  # table name -> [key taken as absent unread (`assume_absent`)], checked at flush
+        self._copied: dict = {}  # table name -> {key written by that check}
         self._counts: dict[str, dict] = {}  # counter model -> {key tuple: key and the counts to add}
 
     # reading -------------------------------------------------------------------------------------------------
@@ -69,11 +70,15 @@ class Store:
         a row there already (an event redelivered, or come after a later one) fails it, and it raises `Conflict`
         having written nothing, for the batch to be projected again reading them (`project_many`). A new deal has
         no open stage rows to read (a deleted deal's, under the same id, are left as they were)."""
-        cache = self._rows.setdefault(name, {})
+        cache, assumed = self._rows.setdefault(name, {}), self._assumed.setdefault(name, [])
+        before = self._before if name == "opportunities" else self._tickets_before if name == "tickets" else None
         for id_ in {str(i) for i in ids if i}:
-            if (id_,) not in cache:
-                self._read(name, (id_,), None)
-                self._assumed.add((name, (id_,)))
+            k = (id_,)
+            if k not in cache:
+                cache[k] = None  # as `_read` of an absent row, but not counted read absent: the COPY checks it
+                assumed.append(k)
+                if before is not None:
+                    before[k] = None
                 if name == "opportunities":
                     self._history_open.setdefault(id_, [])
 
@@ -174,7 +179,7 @@ class Store:
     def flush(self) -> None:
         """Write every change back, once, at the batch's end (the opportunities as read, which the sums take off,
         are not renewed): per model one DELETE and one bulk upsert; the stage history's rows."""
-        if self._assumed:
+        if any(self._assumed.values()):
             self._write_assumed()
         if self._dirty.get("opportunities"):
             added = sums.deltas(
@@ -194,9 +199,9 @@ class Store:
             self._add(self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
             self._stays = []
         for name, keys in self._dirty.items():
-            table, cache = self._table(name), self._rows[name]
+            table, cache, copied = self._table(name), self._rows[name], self._copied.get(name, ())
             gone = [k for k in keys if cache[k] is None]
-            written = [k for k in keys if cache[k] is not None and (name, k) not in self._copied]
+            written = [k for k in keys if cache[k] is not None and k not in copied]
             if gone:
                 (first,) = table.primary_key.columns  # only single-key models are removed
                 for i in range(0, len(gone), CHUNK):
@@ -207,18 +212,19 @@ class Store:
                 new = [k for k in written if (name, k) in self._absent]
                 old = [k for k in written if (name, k) not in self._absent]
                 if new:
-                    bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]))(_AsSession(self.conn))
+                    bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]), self._memo)(
+                        _AsSession(self.conn))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
-                    upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
+                    upsert_arrays(self.conn, self.dialect, table, [cache[k] for k in old])
             elif written:
                 self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
         h = self.t.stage_history
         if self._history_new:
             columns = [c.name for c in h.columns if c.name != "seq"]  # PostgreSQL: a COPY
-            bulk.prepare(self.dialect, h, [{c: row.get(c) for c in columns} for row in self._history_new])(
-                _AsSession(self.conn))
+            rows = [{c: row.get(c) for c in columns} for row in self._history_new]
+            bulk.prepare(self.dialect, h, rows, self._memo)(_AsSession(self.conn))
             self._history_new = []
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
@@ -246,17 +252,16 @@ class Store:
                     self._copy_assumed()
         except errors.UniqueViolation as error:
             raise Conflict(str(error)) from error
-        self._copied = {(name, k) for name, k in self._assumed if self._rows[name][k] is not None}
-        self._absent -= self._copied
-        self._assumed = set()
+        self._copied = {name: {k for k in keys if self._rows[name][k] is not None}
+                        for name, keys in self._assumed.items()}
+        self._assumed = {}
 
     def _copy_assumed(self) -> None:
-        for name in sorted({name for name, _ in self._assumed}):
-            table, cache = self._table(name), self._rows[name]
-            keys = [k for n, k in self._assumed if n == name]
-            made = [k for k in keys if cache[k] is not None]
+        for name in sorted(self._assumed):
+            table, cache, keys = self._table(name), self._rows[name], self._assumed[name]
+            made = [row for row in map(cache.__getitem__, keys) if row is not None]
             if made:
-                bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in made]))(_AsSession(self.conn))
+                bulk.prepare(self.dialect, table, _present(table, made), self._memo)(_AsSession(self.conn))
             (first,) = table.primary_key.columns
             gone = [k[0] for k in keys if cache[k] is None]
             for i in range(0, len(gone), CHUNK):
@@ -268,10 +273,10 @@ class Store:
         "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert."""
         if not rows:
             return
-        rows = [_full(table, row) for row in rows]
         if self.dialect.name == "postgresql":
             upsert_arrays(self.conn, self.dialect, table, rows, added=added, extremes=extremes)
         else:
+            rows = [_full(table, row) for row in rows]
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
             sets = {n: func.coalesce(table.c[n], 0) + statement.excluded[n] for n in added}
