@@ -36,6 +36,16 @@ def state(conn, lock: str | None = None):
     return row
 
 
+_SAVEPOINT_LOCKED = f'SAVEPOINT an_keep; SELECT active FROM "{STATE.name}" WHERE id = 1 FOR UPDATE'
+
+
+def _locked_in_savepoint(conn) -> str:
+    """PostgreSQL: the savepoint `an_keep`, then the state row taken for update (`state`) in it, in one round trip;
+    the active generation."""
+    row = conn.exec_driver_sql(_SAVEPOINT_LOCKED).first()
+    return row.active if row is not None else state(conn, lock="update").active
+
+
 def active(conn):
     """The tables of the generation that answers now."""
     return GENERATIONS[state(conn).active]
@@ -119,25 +129,26 @@ def keep_many(ctx, envelopes: list) -> list:
 def _keep_many(session, envelopes: list) -> list:
     """`keep_many`'s work."""
     conn = session.connection()  # Core statements: not the ORM's execution path
-    current = state(conn, lock="update")  # one projection at a time: each sees the ones before it
-    t = GENERATIONS[current.active]
+    postgresql = conn.dialect.name == "postgresql"
+    # one projection at a time (the state row's lock): each sees the ones before it
+    t = GENERATIONS[_locked_in_savepoint(conn) if postgresql else state(conn, lock="update").active]
     firsts: dict = {}
     for envelope in envelopes:
         firsts.setdefault(envelope["event_id"], envelope)
     now = utcnow()
-    if conn.dialect.name == "postgresql":
+    if postgresql:
         from psycopg2 import errors
         kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
-        # as a rule every event is new and every record a creation names absent: one savepoint for both, left
-        # to the commit (no RELEASE: a round trip less)
-        conn.exec_driver_sql("SAVEPOINT an_keep")
+        # as a rule every event is new and every record a creation names absent: one savepoint for both (opened
+        # with the lock), left to the commit (no RELEASE: a round trip less)
         try:
             memo: dict = {}  # the times the log's COPY formats, the models' rows repeat
             insert_rows(session, EVENTS, [row for _, row in kept], memo)
             project_many(session, t, _parsed(kept), guarded=True, memo=memo)
             return [envelope for envelope, _ in kept]
         except (errors.UniqueViolation, Conflict):  # an event logged before, or such a record there
-            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")  # the lock, taken after it, too: again
+            t = GENERATIONS[state(conn, lock="update").active]
     kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
     logged = _log(conn, [row for _, row in kept])
     kept = [(envelope, row) for envelope, row in kept if row["event_id"] in logged]

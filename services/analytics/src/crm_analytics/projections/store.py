@@ -11,12 +11,12 @@ read stays true until it writes.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 
 from crm_common import bulk
 
 from crm_analytics.projections import stage_times, sums, ticket_sums
-from crm_analytics.projections.upserts import array_text, upsert, upsert_arrays
+from crm_analytics.projections.upserts import array_text, upsert, upsert_statement
 
 CHUNK = 500  # ids per IN (...)
 
@@ -41,6 +41,7 @@ class Store:
         self._assumed: dict = {}  # table name -> [key taken as absent unread (`assume_absent`)], checked at flush
         self._copied: dict = {}  # table name -> {key written by that check}
         self._counts: dict[str, dict] = {}  # counter model -> {key tuple: key and the counts to add}
+        self._queued: list = []  # PostgreSQL: (statement, parameters) sent together at the end of `flush`
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -216,7 +217,7 @@ class Store:
                         _AsSession(self.conn))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
-                    upsert_arrays(self.conn, self.dialect, table, [cache[k] for k in old])
+                    self._queued.append(upsert_statement(self.dialect, table, [cache[k] for k in old]))
             elif written:
                 self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
@@ -229,15 +230,25 @@ class Store:
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
             if self.dialect.name == "postgresql":
-                self.conn.execute(text(
-                    f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(:seqs AS integer[]), '
-                    "CAST(:lefts AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq"),
+                self._queued.append((
+                    f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(%(seqs)s AS integer[]), '
+                    "CAST(%(lefts)s AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq",
                     {"seqs": array_text([r["b_seq"] for r in self._history_closed]),
-                     "lefts": array_text([r["b_left_at"] for r in self._history_closed])})
+                     "lefts": array_text([r["b_left_at"] for r in self._history_closed])}))
             else:
                 self.conn.execute(update(h).where(h.c.seq == bindparam("b_seq"))
                                   .values(left_at=bindparam("b_left_at")), self._history_closed)
             self._history_closed = []
+        self._send_queued()
+
+    def _send_queued(self) -> None:
+        """The statements `flush` queued (PostgreSQL: the sums' upserts, the rows read and changed, the stays
+        closed), in order, in one round trip: psycopg2 binds the parameters in the client, so they are one text."""
+        if not self._queued:
+            return
+        with self.conn.connection.driver_connection.cursor() as cursor:
+            cursor.execute(b";\n".join(cursor.mogrify(sql, params) for sql, params in self._queued))
+        self._queued = []
 
     def _write_assumed(self) -> None:
         """The rows `assume_absent` took as absent, as the batch left them: COPY in a savepoint (its own, or the
@@ -274,7 +285,7 @@ class Store:
         if not rows:
             return
         if self.dialect.name == "postgresql":
-            upsert_arrays(self.conn, self.dialect, table, rows, added=added, extremes=extremes)
+            self._queued.append(upsert_statement(self.dialect, table, rows, added=added, extremes=extremes))
         else:
             rows = [_full(table, row) for row in rows]
             from sqlalchemy.dialects.sqlite import insert
@@ -290,6 +301,10 @@ class Store:
         """The opportunities' sums (projections/sums.py) of the combinations the batch left without deals."""
         table = self.t.opportunity_sums
         emptied = [row["key"] for row in added if row["deals"] < 0]  # the last deals of a combination left it
+        if emptied and self.dialect.name == "postgresql":  # after the upsert that adds them, in its round trip
+            self._queued.append((f'DELETE FROM "{table.name}" WHERE key = ANY(CAST(%(keys)s AS varchar[])) '
+                                 "AND deals <= 0", {"keys": array_text(emptied)}))
+            return
         for i in range(0, len(emptied), CHUNK):
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
 

@@ -10,12 +10,12 @@ from crm_common.types import UTCDateTime
 _STATEMENTS: dict = {}  # (table, added, extremes) -> (statement, [(column name, bind processor, default)])
 
 
-def upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), extremes: tuple = ()) -> None:
+def upsert_statement(dialect, table, rows: list[dict], added: tuple = (), extremes: tuple = ()) -> tuple:
     """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)
     ON CONFLICT DO UPDATE`: one round trip, a parameter per column whatever the rows (`array_text`), no temporary
     table. The columns `added` are added to the row's (sums), the others replace it; `extremes`: ((column, "LEAST"
-    or "GREATEST"), ...) keep the row's or the new value. A column a row lacks: its scalar default, else NULL. Sent
-    on the driver's cursor (`conn`: a Connection; no statement of the ORM's or the Core's to compile)."""
+    or "GREATEST"), ...) keep the row's or the new value. A column a row lacks: its scalar default, else NULL. The
+    statement and its parameters, for the driver's cursor (no statement of the ORM's or the Core's to compile)."""
     made = _STATEMENTS.get((table.name, added, extremes))
     if made is None:
         names = [c.name for c in table.columns]
@@ -39,8 +39,7 @@ def upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), ext
         if process is not None:
             values = [process(v) for v in values]
         params[f"c{i}"] = array_text(values)
-    with conn.connection.driver_connection.cursor() as cursor:
-        cursor.execute(statement, params)
+    return statement, params
 
 
 def array_text(values: list) -> str:
@@ -85,7 +84,7 @@ def _processor(type_, dialect):
 
 
 def upsert(dialect, table):
-    """The bulk upsert of every column of `table` (SQLite; PostgreSQL's own is `upsert_arrays`)."""
+    """The bulk upsert of every column of `table` (SQLite; PostgreSQL's own is `upsert_statement`)."""
     if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
