@@ -45,6 +45,10 @@ def prepare(dialect, table: Table, rows: list[dict], memo: dict | None = None) -
     converters = [_converter(column.type.bind_processor(dialect),
                              None if memo is None else memo.setdefault(_type_key(column), {})) for column in columns]
     makers = list(defaults.values())
+    end = "\n"
+    if makers and all(column.default.is_scalar for column in defaults):  # the same text on every row: once
+        end = "".join("\t" + convert(make()) for convert, make in zip(converters[len(names):], makers)) + end
+        converters, makers = converters[:len(names)], []
     buffer = io.StringIO()
     write = buffer.write
     for row in rows:
@@ -52,7 +56,7 @@ def prepare(dialect, table: Table, rows: list[dict], memo: dict | None = None) -
         if makers:
             values += [make() for make in makers]
         write("\t".join([convert(value) for convert, value in zip(converters, values)]))
-        write("\n")
+        write(end)
     buffer.seek(0)
     preparer = dialect.identifier_preparer
     statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) "
