@@ -108,13 +108,15 @@ class Store:
 
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
-        table = self._table(name)
+        table = getattr(self.t, name)
         k = _key_of(table, key)
-        cache = self._rows.setdefault(name, {})
-        if k not in cache:
+        cache = self._rows.get(name)
+        found = cache.get(k, _UNREAD) if cache is not None else _UNREAD
+        if found is _UNREAD:
             row = self.conn.execute(select(table).where(*[table.c[c] == v for c, v in key.items()])).mappings().first()
             self._read(name, k, dict(row) if row is not None else None)
-        return cache[k]
+            found = self._rows[name][k]
+        return found
 
     def _read(self, name: str, k: tuple, row: dict | None) -> None:
         """A row as the database holds it (None: absent), unless the batch has it already."""
@@ -139,14 +141,23 @@ class Store:
     def put(self, name: str, row: dict) -> None:
         """`row` (new, or the one `get` gave, changed) is the model's row now."""
         k = _key_of(getattr(self.t, name), row)
-        self._rows.setdefault(name, {})[k] = row
-        self._dirty.setdefault(name, set()).add(k)
+        cache, dirty = self._rows.get(name), self._dirty.get(name)
+        if cache is None:
+            cache = self._rows[name] = {}
+        if dirty is None:
+            dirty = self._dirty[name] = set()
+        cache[k] = row
+        dirty.add(k)
 
     def count(self, name: str, key: dict, column: str, by: int) -> None:
         """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
         ever added to): `flush` adds the batch's counts in one bulk upsert."""
-        table = self._table(name)
-        row = self._counts.setdefault(name, {}).setdefault(_key_of(table, key), dict(key))
+        counts, k = self._counts.get(name), _key_of(getattr(self.t, name), key)
+        if counts is None:
+            counts = self._counts[name] = {}
+        row = counts.get(k)
+        if row is None:
+            row = counts[k] = dict(key)
         row[column] = row.get(column, 0) + by
 
     def remove(self, name: str, key: dict) -> None:
@@ -307,6 +318,9 @@ class Store:
             return
         for i in range(0, len(emptied), CHUNK):
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
+
+
+_UNREAD = object()  # a row the batch has not read
 
 
 class Conflict(Exception):
