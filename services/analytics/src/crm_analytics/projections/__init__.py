@@ -98,7 +98,11 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
             if changed:
                 model = RECORDS.get(data.get("entity"))
             if model:
-                (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
+                into = made if assume and creates else ids
+                found = into.get(model)
+                if found is None:
+                    found = into[model] = set()
+                found.add(id_ if id_.__class__ is str else str(id_))
             if opportunity:
                 opportunities.add(str(id_))
         if not _REFERS_KEYS.isdisjoint(data):

@@ -367,7 +367,7 @@ _NAMES: dict = {}  # table -> its column names
 
 def _key_of(table, row: dict) -> tuple:
     """The primary key of `row` (or of a key's dict) as the store's tuple."""
-    names = _primary_key(table)
+    names = _KEYS.get(table) or _primary_key(table)
     return (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
 
 
