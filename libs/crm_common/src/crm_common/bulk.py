@@ -23,14 +23,17 @@ from decimal import Decimal
 from sqlalchemy import Table, insert
 
 
-def insert_rows(session, table: Table, rows: list[dict]) -> None:
+def insert_rows(session, table: Table, rows: list[dict], memo: dict | None = None) -> None:
     """Insert `rows` (dicts keyed by column name, all with the same keys) into `table`."""
-    prepare(session.get_bind().dialect, table, rows)(session)
+    prepare(session.get_bind().dialect, table, rows, memo)(session)
 
 
-def prepare(dialect, table: Table, rows: list[dict]) -> Callable:
+def prepare(dialect, table: Table, rows: list[dict], memo: dict | None = None) -> Callable:
     """The insert of `rows` made ready (on PostgreSQL the COPY text formatted): a function `write(session)` that
-    sends it in the session's transaction. A job formats its next batch while the last one is written."""
+    sends it in the session's transaction. A job formats its next batch while the last one is written. `memo`: a
+    dict the caller passes to the inserts of one batch into several tables: the COPY text of a value that is not
+    a string is remembered across them, per column type (rows of several tables made from the same events share
+    their times)."""
     if not rows:
         return lambda session: None
     if dialect.name != "postgresql":
@@ -39,8 +42,13 @@ def prepare(dialect, table: Table, rows: list[dict]) -> Callable:
     defaults = {column: _python_default(column) for column in table.columns if column.name not in rows[0]}
     defaults = {column: default for column, default in defaults.items() if default is not None}
     columns = [table.c[name] for name in names] + list(defaults)
-    converters = [_converter(column.type.bind_processor(dialect)) for column in columns]
+    converters = [_converter(column.type.bind_processor(dialect),
+                             None if memo is None else memo.setdefault(_type_key(column), {})) for column in columns]
     makers = list(defaults.values())
+    end = "\n"
+    if makers and all(column.default.is_scalar for column in defaults):  # the same text on every row: once
+        end = "".join("\t" + convert(make()) for convert, make in zip(converters[len(names):], makers)) + end
+        converters, makers = converters[:len(names)], []
     buffer = io.StringIO()
     write = buffer.write
     for row in rows:
@@ -48,7 +56,7 @@ def prepare(dialect, table: Table, rows: list[dict]) -> Callable:
         if makers:
             values += [make() for make in makers]
         write("\t".join([convert(value) for convert, value in zip(converters, values)]))
-        write("\n")
+        write(end)
     buffer.seek(0)
     preparer = dialect.identifier_preparer
     statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) "
@@ -85,10 +93,22 @@ def _python_default(column):
     return lambda: default.arg(None)  # SQLAlchemy wraps a no-argument callable to take the context
 
 
-def _converter(process):
+_TYPE_KEYS: dict = {}  # column -> its type's class and arguments (what its bind processing depends on)
+
+
+def _type_key(column) -> tuple:
+    key = _TYPE_KEYS.get(column)
+    if key is None:
+        key = _TYPE_KEYS[column] = (type(column.type), repr(column.type))
+    return key
+
+
+def _converter(process, seen: dict | None = None):
     """value -> COPY text for one column: its bind processing, then the text form. A value that is not a
-    string (a batch's timestamp, a status, a number) is converted once and remembered for the call."""
-    seen: dict = {}
+    string (a batch's timestamp, a status, a number) is converted once and remembered for the call (in `seen`,
+    when given: for the calls that share it)."""
+    if seen is None:
+        seen = {}
     render = (lambda value: _copy_text(process(value))) if process else _copy_text
 
     def convert(value):

@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import func, select
 
+from crm_common import heap
 from crm_common.bulk import insert_rows
 from crm_common.db import utcnow
 
@@ -33,6 +34,16 @@ def state(conn, lock: str | None = None):
                                                       "rebuild_job_id": None, "rebuilt_at": None})
         row = conn.execute(query).first()
     return row
+
+
+_SAVEPOINT_LOCKED = f'SAVEPOINT an_keep; SELECT active FROM "{STATE.name}" WHERE id = 1 FOR UPDATE'
+
+
+def _locked_in_savepoint(conn) -> str:
+    """PostgreSQL: the savepoint `an_keep`, then the state row taken for update (`state`) in it, in one round trip;
+    the active generation."""
+    row = conn.exec_driver_sql(_SAVEPOINT_LOCKED).first()
+    return row.active if row is not None else state(conn, lock="update").active
 
 
 def active(conn):
@@ -79,8 +90,15 @@ def redacted(value):
 def row_of(envelope: dict, now=None) -> dict:
     """The log row of an envelope: kept whole but for personal data (a projection added later can still read
     it). `now`: when it is received (a batch's events are received together)."""
-    actor, data, now = envelope.get("actor"), redacted(envelope.get("data")), now or utcnow()
-    actor = ({k: actor[k] for k in ("user_id", "kind") if k in actor} or None) if isinstance(actor, dict) else None
+    data, actor, now = envelope.get("data"), envelope.get("actor"), now or utcnow()
+    if data.__class__ is not dict or not (PERSONAL.isdisjoint(data) and _NESTED.isdisjoint(map(type, data.values()))):
+        data = redacted(data)  # (a flat object without personal fields, the rule, is kept as it is)
+    if actor.__class__ is dict and "kind" not in actor:  # the usual actor: its user id alone
+        actor = {"user_id": actor["user_id"]} if "user_id" in actor else None
+    elif isinstance(actor, dict):
+        actor = {k: actor[k] for k in ("user_id", "kind") if k in actor} or None
+    else:
+        actor = None
     user = actor.get("user_id") if actor else None
     envelope = {**envelope, "data": data, "actor": actor}
     if not isinstance(data, dict):
@@ -100,29 +118,37 @@ def keep_many(ctx, envelopes: list) -> list:
     unique by event id: it is the record of what was taken, so a redelivery has no second effect), then project
     them into the active read models (one bulk write per model), in the consumer's transaction; the events new
     to the log, each once, in order. An event that fails fails the batch; the stream then applies its events
-    one by one, so the others are kept and only that one is retried and dead-lettered."""
+    one by one, so the others are kept and only that one is retried and dead-lettered. No garbage collection
+    runs meanwhile (`heap.paused`): what a batch makes, reference counting frees at its end."""
     if not envelopes:
         return []
-    session = ctx.session
+    with heap.paused():
+        return _keep_many(ctx.session, envelopes)
+
+
+def _keep_many(session, envelopes: list) -> list:
+    """`keep_many`'s work."""
     conn = session.connection()  # Core statements: not the ORM's execution path
-    current = state(conn, lock="update")  # one projection at a time: each sees the ones before it
-    t = GENERATIONS[current.active]
+    postgresql = conn.dialect.name == "postgresql"
+    # one projection at a time (the state row's lock): each sees the ones before it
+    t = GENERATIONS[_locked_in_savepoint(conn) if postgresql else state(conn, lock="update").active]
     firsts: dict = {}
     for envelope in envelopes:
         firsts.setdefault(envelope["event_id"], envelope)
     now = utcnow()
-    if conn.dialect.name == "postgresql":
+    if postgresql:
         from psycopg2 import errors
         kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
-        # as a rule every event is new and every record a creation names absent: one savepoint for both, left
-        # to the commit (no RELEASE: a round trip less)
-        conn.exec_driver_sql("SAVEPOINT an_keep")
+        # as a rule every event is new and every record a creation names absent: one savepoint for both (opened
+        # with the lock), left to the commit (no RELEASE: a round trip less)
         try:
-            insert_rows(session, EVENTS, [row for _, row in kept])
-            project_many(session, t, _parsed(kept), guarded=True)
+            memo: dict = {}  # the times the log's COPY formats, the models' rows repeat
+            insert_rows(session, EVENTS, [row for _, row in kept], memo)
+            project_many(session, t, _parsed(kept), guarded=True, memo=memo)
             return [envelope for envelope, _ in kept]
         except (errors.UniqueViolation, Conflict):  # an event logged before, or such a record there
-            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")  # the lock, taken after it, too: again
+            t = GENERATIONS[state(conn, lock="update").active]
     kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
     logged = _log(conn, [row for _, row in kept])
     kept = [(envelope, row) for envelope, row in kept if row["event_id"] in logged]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from crm_common import jobs
+from crm_common import heap, jobs
 from crm_common.db import serialize_on, utcnow
 from crm_common.errors import ServiceError
 
@@ -55,11 +55,12 @@ def _replay(conn, t, after: int, upto: int | None) -> tuple[int, int]:
     query = select(EVENTS.c.seq, EVENTS.c.envelope).where(EVENTS.c.seq > after).order_by(EVENTS.c.seq).limit(BATCH)
     if upto is not None:
         query = query.where(EVENTS.c.seq <= upto)
-    rows = conn.execute(query).all()
-    if not rows:
-        return 0, after
-    project_many(conn, t, [envelope for _, envelope in rows])
-    return len(rows), rows[-1].seq
+    with heap.paused():  # as a live batch (domain/log.py)
+        rows = conn.execute(query).all()
+        if not rows:
+            return 0, after
+        project_many(conn, t, [envelope for _, envelope in rows])
+        return len(rows), rows[-1].seq
 
 
 def run(jctx: jobs.JobContext) -> dict:

@@ -26,17 +26,18 @@ REFERS = {"account_id": "accounts", "ticket_id": "tickets", "opportunity_id": "o
 _REFERS_KEYS = frozenset(REFERS)
 
 
-def project_many(conn, t, envelopes: list, guarded: bool = False) -> int:
+def project_many(conn, t, envelopes: list, guarded: bool = False, memo: dict | None = None) -> int:
     """Apply logged events, in order, to generation `t`: their rows read up front, changed in memory, written
     back in bulk. The number of events a projection read. An error leaves nothing written (the caller's
     transaction rolls back). `guarded`: the caller writes the batch in a savepoint of its own (the log's, on
     PostgreSQL: domain/log.py); a record a creation event names found there already raises `Conflict` for it
-    to roll back and project again with `assume=False`, instead of a savepoint of the store's."""
+    to roll back and project again with `assume=False`, instead of a savepoint of the store's. `memo`: the COPY
+    text of the values the caller's own COPY of the batch formatted (bulk.prepare), for the store's."""
     todo = _todo(envelopes)
     if not todo:
         return 0
     if guarded:
-        _project(Store(conn, t, guarded=True), todo, assume=True)
+        _project(Store(conn, t, guarded=True, memo=memo), todo, assume=True)
         return len(todo)
     try:
         _project(Store(conn, t), todo, assume=True)
@@ -97,7 +98,11 @@ def _read_up_front(store: Store, todo: list, assume: bool) -> None:
             if changed:
                 model = RECORDS.get(data.get("entity"))
             if model:
-                (made if assume and creates else ids).setdefault(model, set()).add(str(id_))
+                into = made if assume and creates else ids
+                found = into.get(model)
+                if found is None:
+                    found = into[model] = set()
+                found.add(id_ if id_.__class__ is str else str(id_))
             if opportunity:
                 opportunities.add(str(id_))
         if not _REFERS_KEYS.isdisjoint(data):

@@ -13,7 +13,8 @@ def ticket_changed(s, env, data):
     for name in ("first_responded_at", "solved_at", "closed_at"):
         if name in data:
             values[name] = when(data[name])
-    upsert(s, "tickets", {"id": data["id"]}, values, {"created_at": occurred(env), "reopened": 0}, at=occurred(env))
+    at = occurred(env)
+    upsert(s, "tickets", {"id": data["id"]}, values, {"created_at": at, "reopened": 0}, at=at)
 
 
 def ticket_reopened(s, env, data):

@@ -11,19 +11,20 @@ read stays true until it writes.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, update
 
 from crm_common import bulk
 
 from crm_analytics.projections import stage_times, sums, ticket_sums
-from crm_analytics.projections.upserts import array_text, upsert, upsert_arrays
+from crm_analytics.projections.upserts import array_text, upsert, upsert_statement
 
 CHUNK = 500  # ids per IN (...)
 
 
 class Store:
-    def __init__(self, conn, t, guarded: bool = False):
+    def __init__(self, conn, t, guarded: bool = False, memo: dict | None = None):
         self.guarded = guarded  # the caller writes in a savepoint of its own (`_write_assumed` opens none)
+        self._memo = {} if memo is None else memo  # the COPY text of the batch's values (bulk.prepare): its times
         session = hasattr(conn, "get_bind")  # a Session (the live stream) or a Connection (a rebuild)
         self.dialect = conn.get_bind().dialect if session else conn.dialect
         self.conn, self.t = conn.connection() if session else conn, t  # Core statements: not the ORM's path
@@ -37,9 +38,10 @@ class Store:
         self._before: dict = {}  # opportunity key -> its row as read (None: absent), for the sums (projections/sums.py)
         self._tickets_before: dict = {}  # the same of tickets, for their pre-counted figures (ticket_sums.py)
         self._absent: set = set()  # (table name, key) read absent and not written since: a plain insert makes them
-        self._assumed: set = set()  # (table name, key) taken as absent unread (`assume_absent`), checked at flush
-        self._copied: set = set()  # (table name, key) written by that check
+        self._assumed: dict = {}  # table name -> [key taken as absent unread (`assume_absent`)], checked at flush
+        self._copied: dict = {}  # table name -> {key written by that check}
         self._counts: dict[str, dict] = {}  # counter model -> {key tuple: key and the counts to add}
+        self._queued: list = []  # PostgreSQL: (statement, parameters) sent together at the end of `flush`
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -69,11 +71,15 @@ class Store:
         a row there already (an event redelivered, or come after a later one) fails it, and it raises `Conflict`
         having written nothing, for the batch to be projected again reading them (`project_many`). A new deal has
         no open stage rows to read (a deleted deal's, under the same id, are left as they were)."""
-        cache = self._rows.setdefault(name, {})
+        cache, assumed = self._rows.setdefault(name, {}), self._assumed.setdefault(name, [])
+        before = self._before if name == "opportunities" else self._tickets_before if name == "tickets" else None
         for id_ in {str(i) for i in ids if i}:
-            if (id_,) not in cache:
-                self._read(name, (id_,), None)
-                self._assumed.add((name, (id_,)))
+            k = (id_,)
+            if k not in cache:
+                cache[k] = None  # as `_read` of an absent row, but not counted read absent: the COPY checks it
+                assumed.append(k)
+                if before is not None:
+                    before[k] = None
                 if name == "opportunities":
                     self._history_open.setdefault(id_, [])
 
@@ -102,13 +108,15 @@ class Store:
 
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
-        table = self._table(name)
+        table = getattr(self.t, name)
         k = _key_of(table, key)
-        cache = self._rows.setdefault(name, {})
-        if k not in cache:
+        cache = self._rows.get(name)
+        found = cache.get(k, _UNREAD) if cache is not None else _UNREAD
+        if found is _UNREAD:
             row = self.conn.execute(select(table).where(*[table.c[c] == v for c, v in key.items()])).mappings().first()
             self._read(name, k, dict(row) if row is not None else None)
-        return cache[k]
+            found = self._rows[name][k]
+        return found
 
     def _read(self, name: str, k: tuple, row: dict | None) -> None:
         """A row as the database holds it (None: absent), unless the batch has it already."""
@@ -133,14 +141,23 @@ class Store:
     def put(self, name: str, row: dict) -> None:
         """`row` (new, or the one `get` gave, changed) is the model's row now."""
         k = _key_of(getattr(self.t, name), row)
-        self._rows.setdefault(name, {})[k] = row
-        self._dirty.setdefault(name, set()).add(k)
+        cache, dirty = self._rows.get(name), self._dirty.get(name)
+        if cache is None:
+            cache = self._rows[name] = {}
+        if dirty is None:
+            dirty = self._dirty[name] = set()
+        cache[k] = row
+        dirty.add(k)
 
     def count(self, name: str, key: dict, column: str, by: int) -> None:
         """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
         ever added to): `flush` adds the batch's counts in one bulk upsert."""
-        table = self._table(name)
-        row = self._counts.setdefault(name, {}).setdefault(_key_of(table, key), dict(key))
+        counts, k = self._counts.get(name), _key_of(getattr(self.t, name), key)
+        if counts is None:
+            counts = self._counts[name] = {}
+        row = counts.get(k)
+        if row is None:
+            row = counts[k] = dict(key)
         row[column] = row.get(column, 0) + by
 
     def remove(self, name: str, key: dict) -> None:
@@ -174,7 +191,7 @@ class Store:
     def flush(self) -> None:
         """Write every change back, once, at the batch's end (the opportunities as read, which the sums take off,
         are not renewed): per model one DELETE and one bulk upsert; the stage history's rows."""
-        if self._assumed:
+        if any(self._assumed.values()):
             self._write_assumed()
         if self._dirty.get("opportunities"):
             added = sums.deltas(
@@ -194,9 +211,9 @@ class Store:
             self._add(self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
             self._stays = []
         for name, keys in self._dirty.items():
-            table, cache = self._table(name), self._rows[name]
+            table, cache, copied = self._table(name), self._rows[name], self._copied.get(name, ())
             gone = [k for k in keys if cache[k] is None]
-            written = [k for k in keys if cache[k] is not None and (name, k) not in self._copied]
+            written = [k for k in keys if cache[k] is not None and k not in copied]
             if gone:
                 (first,) = table.primary_key.columns  # only single-key models are removed
                 for i in range(0, len(gone), CHUNK):
@@ -207,31 +224,42 @@ class Store:
                 new = [k for k in written if (name, k) in self._absent]
                 old = [k for k in written if (name, k) not in self._absent]
                 if new:
-                    bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]))(_AsSession(self.conn))
+                    bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]), self._memo)(
+                        _AsSession(self.conn))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
-                    upsert_arrays(self.conn, self.dialect, table, [_full(table, cache[k]) for k in old])
+                    self._queued.append(upsert_statement(self.dialect, table, [cache[k] for k in old]))
             elif written:
                 self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
         self._dirty = {}
         h = self.t.stage_history
         if self._history_new:
             columns = [c.name for c in h.columns if c.name != "seq"]  # PostgreSQL: a COPY
-            bulk.prepare(self.dialect, h, [{c: row.get(c) for c in columns} for row in self._history_new])(
-                _AsSession(self.conn))
+            rows = [{c: row.get(c) for c in columns} for row in self._history_new]
+            bulk.prepare(self.dialect, h, rows, self._memo)(_AsSession(self.conn))
             self._history_new = []
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
             if self.dialect.name == "postgresql":
-                self.conn.execute(text(
-                    f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(:seqs AS integer[]), '
-                    "CAST(:lefts AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq"),
+                self._queued.append((
+                    f'UPDATE "{h.name}" AS h SET left_at = u.left_at FROM unnest(CAST(%(seqs)s AS integer[]), '
+                    "CAST(%(lefts)s AS timestamptz[])) AS u(seq, left_at) WHERE h.seq = u.seq",
                     {"seqs": array_text([r["b_seq"] for r in self._history_closed]),
-                     "lefts": array_text([r["b_left_at"] for r in self._history_closed])})
+                     "lefts": array_text([r["b_left_at"] for r in self._history_closed])}))
             else:
                 self.conn.execute(update(h).where(h.c.seq == bindparam("b_seq"))
                                   .values(left_at=bindparam("b_left_at")), self._history_closed)
             self._history_closed = []
+        self._send_queued()
+
+    def _send_queued(self) -> None:
+        """The statements `flush` queued (PostgreSQL: the sums' upserts, the rows read and changed, the stays
+        closed), in order, in one round trip: psycopg2 binds the parameters in the client, so they are one text."""
+        if not self._queued:
+            return
+        with self.conn.connection.driver_connection.cursor() as cursor:
+            cursor.execute(b";\n".join(cursor.mogrify(sql, params) for sql, params in self._queued))
+        self._queued = []
 
     def _write_assumed(self) -> None:
         """The rows `assume_absent` took as absent, as the batch left them: COPY in a savepoint (its own, or the
@@ -246,17 +274,16 @@ class Store:
                     self._copy_assumed()
         except errors.UniqueViolation as error:
             raise Conflict(str(error)) from error
-        self._copied = {(name, k) for name, k in self._assumed if self._rows[name][k] is not None}
-        self._absent -= self._copied
-        self._assumed = set()
+        self._copied = {name: {k for k in keys if self._rows[name][k] is not None}
+                        for name, keys in self._assumed.items()}
+        self._assumed = {}
 
     def _copy_assumed(self) -> None:
-        for name in sorted({name for name, _ in self._assumed}):
-            table, cache = self._table(name), self._rows[name]
-            keys = [k for n, k in self._assumed if n == name]
-            made = [k for k in keys if cache[k] is not None]
+        for name in sorted(self._assumed):
+            table, cache, keys = self._table(name), self._rows[name], self._assumed[name]
+            made = [row for row in map(cache.__getitem__, keys) if row is not None]
             if made:
-                bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in made]))(_AsSession(self.conn))
+                bulk.prepare(self.dialect, table, _present(table, made), self._memo)(_AsSession(self.conn))
             (first,) = table.primary_key.columns
             gone = [k[0] for k in keys if cache[k] is None]
             for i in range(0, len(gone), CHUNK):
@@ -268,10 +295,10 @@ class Store:
         "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert."""
         if not rows:
             return
-        rows = [_full(table, row) for row in rows]
         if self.dialect.name == "postgresql":
-            upsert_arrays(self.conn, self.dialect, table, rows, added=added, extremes=extremes)
+            self._queued.append(upsert_statement(self.dialect, table, rows, added=added, extremes=extremes))
         else:
+            rows = [_full(table, row) for row in rows]
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
             sets = {n: func.coalesce(table.c[n], 0) + statement.excluded[n] for n in added}
@@ -285,8 +312,15 @@ class Store:
         """The opportunities' sums (projections/sums.py) of the combinations the batch left without deals."""
         table = self.t.opportunity_sums
         emptied = [row["key"] for row in added if row["deals"] < 0]  # the last deals of a combination left it
+        if emptied and self.dialect.name == "postgresql":  # after the upsert that adds them, in its round trip
+            self._queued.append((f'DELETE FROM "{table.name}" WHERE key = ANY(CAST(%(keys)s AS varchar[])) '
+                                 "AND deals <= 0", {"keys": array_text(emptied)}))
+            return
         for i in range(0, len(emptied), CHUNK):
             self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
+
+
+_UNREAD = object()  # a row the batch has not read
 
 
 class Conflict(Exception):
@@ -333,7 +367,7 @@ _NAMES: dict = {}  # table -> its column names
 
 def _key_of(table, row: dict) -> tuple:
     """The primary key of `row` (or of a key's dict) as the store's tuple."""
-    names = _primary_key(table)
+    names = _KEYS.get(table) or _primary_key(table)
     return (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
 
 

@@ -14,6 +14,7 @@ differences are added in one bulk upsert each. A rebuild replays into an empty g
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import timezone
 
 # dimension -> the ticket column its values come from (the whole company and the month: worked out)
@@ -49,6 +50,18 @@ def _utc(at):
 
 
 _DIMENSIONS = tuple(COLUMNS.items())
+_ALL = ("all", "")
+_NO_MONTH = ("month", "")
+_MONTHS: dict = {}  # (year, month) -> its key
+# the COUNTS a ticket's bit set counts it in, for each bit set
+_BITS = tuple(tuple(i for i in range(len(COUNTS)) if counts >> i & 1) for counts in range(1 << len(COUNTS)))
+
+
+def _month(created) -> tuple:
+    found = _MONTHS.get((created.year, created.month))
+    if found is None:
+        found = _MONTHS[(created.year, created.month)] = ("month", f"={created.year:04d}-{created.month:02d}")
+    return found
 
 
 def contribution(row: dict | None):
@@ -56,60 +69,76 @@ def contribution(row: dict | None):
     ((measure, bucket), ...)) of one ticket row (None: no row)."""
     if row is None:
         return None
-    created = row.get("created_at")
-    keys = [("all", "")]
+    get = row.get
+    created = get("created_at")
+    keys = [_ALL]
     for dimension, column in _DIMENSIONS:
-        value = row.get(column)
+        value = get(column)
         keys.append((dimension, "" if value is None else "=" + str(value)))
     if created is not None:
         created = _utc(created)
-        keys.append(("month", f"={created.year:04d}-{created.month:02d}"))
+        keys.append(_month(created))
     else:
-        keys.append(("month", ""))
-    policy = row.get("sla_policy_id") not in (None, "")
-    breached = policy and bool(row.get("first_response_breached") or row.get("resolution_breached"))
-    reopened = (row.get("reopened") or 0) > 0
-    times = []
+        keys.append(_NO_MONTH)
+    policy = get("sla_policy_id") not in (None, "")
+    breached = policy and bool(get("first_response_breached") or get("resolution_breached"))
+    reopened = (get("reopened") or 0) > 0
+    responded = solved = False
+    times = ()
     if created is not None:
+        found = []
         for measure, column in MEASURES:
-            at = row.get(column)
+            at = get(column)
             if at is not None:
-                times.append((measure, bucket((_utc(at) - created).total_seconds())))
-    solved = any(m == "resolution" for m, _ in times)
-    counts = (1 | (row.get("status") in OPEN) << 1 | policy << 2 | breached << 3 | reopened << 4 | solved << 5
-              | (solved and reopened) << 6 | any(m == "first_response" for m, _ in times) << 7)
-    timed = [k for k in keys if k[0] != "account"]
-    return keys, counts, timed, tuple(times)
+                found.append((measure, bucket((_utc(at) - created).total_seconds())))
+        if found:
+            times = tuple(found)
+            responded = any(m == "first_response" for m, _ in times)
+            solved = any(m == "resolution" for m, _ in times)
+    counts = (1 | (get("status") in OPEN) << 1 | policy << 2 | breached << 3 | reopened << 4 | solved << 5
+              | (solved and reopened) << 6 | responded << 7)
+    timed = [k for k in keys if k[0] != "account"] if times else ()
+    return keys, counts, timed, times
 
 
 def deltas(changes) -> tuple[list[dict], list[dict]]:
     """The rows to add to `an_ticket_sums` and `an_ticket_times` for `changes`, pairs (row before, row after) of
-    tickets (None: absent). Each key's counts are gathered as {counts: how many times} first (most tickets alike)."""
-    gathered: dict = {}  # (dimension, value) -> {counts: times added}
+    tickets (None: absent). The keys are counted per bit set of counts first (most tickets of a batch alike: a
+    ticket opened counts in the same few), then each key's counts are summed from those."""
+    gathered: dict = {}  # counts -> Counter {(dimension, value): tickets added}
     times: dict = {}
     for before, after in changes:
-        pair = contribution(before), contribution(after)
-        if pair[0] == pair[1]:  # nothing counted changed (a comment, a subject...): nothing to add
+        old, new = contribution(before), contribution(after)
+        if old == new:  # nothing counted changed (a comment, a subject...): nothing to add
             continue
-        for found, sign in zip(pair, (-1, 1)):
+        for found, sign in ((old, -1), (new, 1)):
             if found is None:
                 continue
             keys, counts, timed, measured = found
-            for key in keys:
-                seen = gathered.get(key)
-                if seen is None:
-                    gathered[key] = {counts: sign}
-                else:
-                    seen[counts] = seen.get(counts, 0) + sign
+            seen = gathered.get(counts)
+            if seen is None:
+                seen = gathered[counts] = Counter()
+            if sign > 0:
+                seen.update(keys)
+            else:
+                seen.subtract(keys)
             for measure, b in measured:
                 for dimension, value in timed:
                     k = (dimension, value, measure, b)
                     times[k] = times.get(k, 0) + sign
-    sums = []
-    for (dimension, value), seen in gathered.items():
-        totals = [sum(n for counts, n in seen.items() if counts >> i & 1) for i in range(len(COUNTS))]
-        if any(totals):
-            sums.append({"dimension": dimension, "value": value, **dict(zip(COUNTS, totals))})
+    totals: dict = {}  # (dimension, value) -> [one total per COUNTS]
+    width = len(COUNTS)
+    for counts, seen in gathered.items():
+        bits = _BITS[counts]
+        for key, n in seen.items():
+            if n:
+                row = totals.get(key)
+                if row is None:
+                    row = totals[key] = [0] * width
+                for i in bits:
+                    row[i] += n
+    sums = [{"dimension": dimension, "value": value, **dict(zip(COUNTS, row))}
+            for (dimension, value), row in totals.items() if any(row)]
     return sums, [{"dimension": d, "value": v, "measure": m, "bucket": b, "tickets": n}
                   for (d, v, m, b), n in times.items() if n]
 

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import text
-
 from crm_common.types import UTCDateTime
 
-_STATEMENTS: dict = {}  # (table, added, extremes) -> (statement, [(column name, bind processor)])
+_STATEMENTS: dict = {}  # (table, added, extremes) -> (statement, [(column name, bind processor, default)])
 
 
-def upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), extremes: tuple = ()) -> None:
+def upsert_statement(dialect, table, rows: list[dict], added: tuple = (), extremes: tuple = ()) -> tuple:
     """PostgreSQL: one statement per model and batch, `INSERT ... SELECT FROM unnest(<one array per column>)
     ON CONFLICT DO UPDATE`: one round trip, a parameter per column whatever the rows (`array_text`), no temporary
     table. The columns `added` are added to the row's (sums), the others replace it; `extremes`: ((column, "LEAST"
-    or "GREATEST"), ...) keep the row's or the new value."""
+    or "GREATEST"), ...) keep the row's or the new value. A column a row lacks: its scalar default, else NULL. The
+    statement and its parameters, for the driver's cursor (no statement of the ORM's or the Core's to compile)."""
     made = _STATEMENTS.get((table.name, added, extremes))
     if made is None:
         names = [c.name for c in table.columns]
         q = dialect.identifier_preparer
         keys = [c.name for c in table.primary_key.columns]
         listed = ", ".join(q.quote(n) for n in names)
-        arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
+        arrays = ", ".join(f"CAST(%(c{i})s AS {table.c[n].type.compile(dialect=dialect)}[])" for i, n in enumerate(names))
         kept = dict(extremes)
         sets = ", ".join(f"{q.quote(n)} = COALESCE({q.quote(table.name)}.{q.quote(n)}, 0) + EXCLUDED.{q.quote(n)}"
                          if n in added else
@@ -32,15 +31,15 @@ def upsert_arrays(conn, dialect, table, rows: list[dict], added: tuple = (), ext
         sql = (f"INSERT INTO {q.quote(table.name)} ({listed}) SELECT * FROM unnest({arrays}) "
                f"ON CONFLICT ({', '.join(q.quote(k) for k in keys)}) DO UPDATE SET {sets}")
         made = _STATEMENTS[(table.name, added, extremes)] = (
-            text(sql), [(n, _processor(table.c[n].type, dialect)) for n in names])
+            sql, [(n, _processor(table.c[n].type, dialect), _default(table.c[n])) for n in names])
     statement, processors = made
     params = {}
-    for i, (name, process) in enumerate(processors):
-        values = [row.get(name) for row in rows]
+    for i, (name, process, default) in enumerate(processors):
+        values = [row.get(name, default) for row in rows]
         if process is not None:
             values = [process(v) for v in values]
         params[f"c{i}"] = array_text(values)
-    conn.execute(statement, params)
+    return statement, params
 
 
 def array_text(values: list) -> str:
@@ -54,6 +53,8 @@ def array_text(values: list) -> str:
             out.append("NULL")
         elif v.__class__ is str:
             out.append(_quoted(v))
+        elif v.__class__ is int:  # (not a bool: its class is bool)
+            out.append(str(v))
         elif v.__class__ is bool:
             out.append("t" if v else "f")
         elif isinstance(v, (date, datetime)):
@@ -69,6 +70,11 @@ def _quoted(value: str) -> str:
     return f'"{value}"'
 
 
+def _default(column):
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
+
+
 def _processor(type_, dialect):
     """The column's bind processing; a datetime already in UTC (the projections' own) is passed as it is."""
     process = type_.bind_processor(dialect)
@@ -78,7 +84,7 @@ def _processor(type_, dialect):
 
 
 def upsert(dialect, table):
-    """The bulk upsert of every column of `table` (SQLite; PostgreSQL's own is `upsert_arrays`)."""
+    """The bulk upsert of every column of `table` (SQLite; PostgreSQL's own is `upsert_statement`)."""
     if dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
