@@ -21,7 +21,7 @@ from crm_common.contracts.registry import instance
 from crm_common.contracts.schemas import Job, Page
 from crm_common.errors import ServiceError
 from crm_gateway.auth import SELF_SERVICE, requires
-from crm_gateway.conventions import Blueprint, Route, build
+from crm_gateway.conventions import Route, build
 from crm_gateway.idempotency import idempotent, passed_on
 from crm_gateway.rpc import call
 
