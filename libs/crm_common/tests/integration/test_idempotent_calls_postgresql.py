@@ -15,6 +15,7 @@ from crm_common.contracts.registry import RpcContract
 from crm_common.db import IdMixin, make_base, make_engine
 from crm_common.entrypoint import entrypoint
 from crm_common.idempotency import Idempotent
+from crm_common.testing.races import key_lookup_misses_once
 from crm_common.testing.harness import PgDatabases
 from crm_common.testing.probe import ProbeRecordOut
 from crm_common.unit_of_work import UnitOfWork
@@ -100,14 +101,6 @@ def test_a_keyed_call_is_three_statements_and_a_repeat_makes_nothing(engine):
 
 def test_a_run_that_loses_the_race_for_its_key_is_rolled_back_with_its_event(engine, monkeypatch):
     first, _ = call_noting(engine, {"key": "Ada", "seq": 1})
-    real_find, misses = idempotency.find, []
-
-    def find_missing_once(*args):
-        if not misses:
-            misses.append(1)
-            return idempotency.MISSING
-        return real_find(*args)
-
-    monkeypatch.setattr(idempotency, "find", find_missing_once)
+    key_lookup_misses_once(monkeypatch)
     assert call_noting(engine, {"key": "Ada", "seq": 1}) == (first, True)  # the winner's answer: a replay
     assert runs == ["Ada", "Ada"] and counts(engine) == (1, 1, 1)  # the loser's thing and event rolled back

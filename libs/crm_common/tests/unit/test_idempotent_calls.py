@@ -20,6 +20,7 @@ from crm_common.db import IdMixin, make_base, make_engine, utcnow
 from crm_common.entrypoint import entrypoint
 from crm_common.errors import ServiceError
 from crm_common.idempotency import Idempotent
+from crm_common.testing.races import key_lookup_misses_once
 from crm_common.unit_of_work import UnitOfWork
 
 Base = make_base("idem_probe")
@@ -120,15 +121,7 @@ def test_a_run_that_loses_the_race_for_its_key_is_rolled_back_and_answers_the_wi
     the second insert of the key fails once the first commits. Here the first has committed and the second's
     look-up is made to miss it (SQLite serializes the two outright)."""
     first = call(engine, {"name": "Ada"})
-    real_find, misses = idempotency.find, []
-
-    def find_missing_once(*args):
-        if not misses:
-            misses.append(1)
-            return idempotency.MISSING
-        return real_find(*args)
-
-    monkeypatch.setattr(idempotency, "find", find_missing_once)
+    key_lookup_misses_once(monkeypatch)
     assert call_noting(engine, {"name": "Ada"}) == (first, True)  # the winner's answer: a replay
     assert runs == ["Ada", "Ada"] and things(engine) == 1  # the loser ran, and its thing was rolled back
 

@@ -120,13 +120,7 @@ def test_the_pre_counted_figures_are_the_exact_ones_but_the_quantiles_within_the
     assert fast["quantiles"] == {"exact": False, "relative_error": ticket_sums.ALPHA}
     assert [i["key"] for i in fast["items"]] == [i["key"] for i in exact["items"]]
     for got, want in [(i, j) for i, j in zip(fast["items"], exact["items"])] + [(fast["totals"], exact["totals"])]:
-        for measure in ("first_response", "resolution"):
-            assert got[measure]["count"] == want[measure]["count"]
-            for name in ("median_hours", "p90_hours"):
-                value, true_value = got[measure][name], want[measure][name]
-                assert (value is None) == (true_value is None)
-                if value is not None:  # the bound, and the answer's rounding to 3 decimals
-                    assert abs(value - true_value) <= ticket_sums.ALPHA * true_value + 0.001
+        assert_times_within_bound(got, want)
         strip = {k: v for k, v in got.items() if k not in ("first_response", "resolution")}
         assert strip == {k: v for k, v in want.items() if k not in ("first_response", "resolution")}
 
@@ -207,3 +201,15 @@ def test_the_migration_s_fill_counts_what_the_projection_counted(session):
     session.execute(t.ticket_times.delete())
     ticket_sums.fill(session.connection(), t, chunk=7)
     assert stored(session) == built == counted(session)
+
+
+def assert_times_within_bound(got: dict, want: dict) -> None:
+    """A pre-counted answer's group (or totals) against the exact one's: the same counts of times, each median and
+    p90 within ticket_sums.ALPHA of the exact value (and the answer's rounding to 3 decimals)."""
+    for measure in ("first_response", "resolution"):
+        assert got[measure]["count"] == want[measure]["count"]
+        for name in ("median_hours", "p90_hours"):
+            value, true_value = got[measure][name], want[measure][name]
+            assert (value is None) == (true_value is None)
+            if value is not None:
+                assert abs(value - true_value) <= ticket_sums.ALPHA * true_value + 0.001
