@@ -5,6 +5,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import Text, cast, func, or_
 
 PRIVACY_REQUESTED = "identity.privacy_requested.v1"
+PART = ".privacy_part_completed.v1"  # the end of every `<service>.privacy_part_completed.v1`
 
 
 class RequestFields(Schema):
@@ -20,6 +21,16 @@ def part(request: dict, service: str, status: str = "done", data: dict | None = 
     """The event data answering `request` (the privacy_requested data) for `service`."""
     return {"request_id": request["request_id"], "service": service, "status": status,
             "data": data if request.get("kind") == "export" else None, "counts": counts or {}}
+
+
+def without_export(envelope: dict) -> dict:
+    """`envelope` as a service that keeps or passes on every event may keep it (analytics' log, the integration
+    feed and its webhooks): a privacy part's `data`, what a service holds of the person for identity alone to
+    collect, set to None as an erasure's part has it; any other event as it is."""
+    type_, data = envelope.get("type"), envelope.get("data")
+    if type_.__class__ is not str or not type_.endswith(PART) or data.__class__ is not dict or data.get("data") is None:
+        return envelope
+    return {**envelope, "data": {**data, "data": None}}
 
 
 def _like(text: str) -> str:

@@ -19,7 +19,7 @@ from crm_integration import handlers
 from crm_integration.domain import deliveries, feed, signing, webhooks
 from crm_integration.domain.deliveries import Answer
 from crm_integration.domain.doorbell import DOORBELL
-from crm_integration.models import Delivery
+from crm_integration.models import Delivery, FeedEvent
 
 URL = "https://hooks.example.com/in"
 
@@ -330,3 +330,21 @@ def test_the_consumers_transaction_settles_and_claims_for_the_sender_once_it_com
     assert len(loop.done) == 2 and not loop.in_round  # the outcomes wait for the next round
     session.begin()
     assert status(second) == "sending"
+
+
+def test_an_export_s_part_reaches_the_feed_and_webhooks_without_the_person_s_data(session, ctx_as):
+    """Every service answers an export with what it holds of the person in its `privacy_part_completed` event, for
+    identity to collect: the feed and a webhook taking every sales event get the part without that data
+    (`privacy.without_export`), as an erasure's part is; the request and its counts still go."""
+    admin = ctx_as("admin", "a-1")
+    hook(admin)
+    part = {"event_id": str(uuid.uuid4()), "type": "sales.privacy_part_completed.v1", "producer": "sales",
+            "occurred_at": "2026-12-05T10:00:00.000000Z",
+            "data": {"request_id": "P1", "service": "sales", "status": "done", "counts": {"leads": 1},
+                     "data": {"leads": [{"id": "L1", "email": "ada@example.com", "last_name": "Lovelace"}]}}}
+    kept = keep(session, part)
+    expected = {"request_id": "P1", "service": "sales", "status": "done", "counts": {"leads": 1}, "data": None}
+    assert session.get(FeedEvent, kept.seq).envelope["data"] == expected
+    (job,) = deliveries.claim(session, 10)
+    assert job.envelope["data"] == expected and "ada@example.com" not in json.dumps(job.envelope)
+    assert part["data"]["data"] is not None  # what identity reads of the event is left as it was

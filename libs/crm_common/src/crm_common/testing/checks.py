@@ -1,6 +1,9 @@
 """Checks every service's own tests run: its migrations reach head and match its models."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -21,3 +24,22 @@ def assert_migrations_match_models(service: str, url: str, metadata) -> None:
         assert diff == [], f"models and migrations of {service} differ: {diff}"
     finally:
         engine.dispose()
+
+
+@contextmanager
+def database_at(service: str, revision: str, backend: str, tmp_path):
+    """A database of `service` of its own (a SQLite file under `tmp_path`, or a PostgreSQL database dropped
+    afterwards) upgraded to `revision`: (its engine, a function that upgrades it to head), for a test of what an
+    upgrade does to rows written before it."""
+    from crm_common.testing.harness import PgDatabases
+    pg = PgDatabases([service]).create() if backend == "postgresql" else None
+    url = pg.url(service) if pg else f"sqlite:///{tmp_path / f'{service}.db'}"
+    engine = make_engine(url)
+    try:
+        cfg = migrate.alembic_config(service, url)
+        command.upgrade(cfg, revision)
+        yield engine, lambda: command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()
+        if pg:
+            pg.drop()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crm_common import heap
 from crm_common.bulk import insert_rows
 from crm_common.db import utcnow
-from crm_common.privacy import PRIVACY_REQUESTED
+from crm_common.privacy import without_export
 
 from crm_analytics.models import EVENTS, GENERATIONS, STATE
 from crm_analytics.projections import Conflict, project_many, project_reading
@@ -69,18 +69,6 @@ PERSONAL = frozenset(("email", "requester_email", "phone", "mobile", "first_name
 
 _NESTED = frozenset((dict, list))  # what decoded JSON nests
 
-# a privacy request's events name the person (the request) or carry what a service holds of them (an export's
-# part, `<service>.privacy_part_completed.v1`): the log keeps their bookkeeping only, never a copy of that data
-PRIVACY_KEPT = ("request_id", "kind", "service", "status", "counts")
-_PART = ".privacy_part_completed.v1"
-
-
-def _privacy_bookkeeping(type_, data):
-    """The fields the log keeps of a privacy event's data (None: not a privacy event)."""
-    if data.__class__ is dict and type_.__class__ is str and (type_ == PRIVACY_REQUESTED or type_.endswith(_PART)):
-        return {key: data[key] for key in PRIVACY_KEPT if key in data}
-    return None
-
 
 def redacted(value):
     """`value` with the personal fields of every object in it dropped (an email address kept as its hash)."""
@@ -103,9 +91,8 @@ def redacted(value):
 def row_of(envelope: dict, now=None) -> dict:
     """The log row of an envelope: kept whole but for personal data (a projection added later can still read
     it). `now`: when it is received (a batch's events are received together)."""
+    envelope = without_export(envelope)  # a privacy part's copy of the person's data is not kept here
     data, actor, now = envelope.get("data"), envelope.get("actor"), now or utcnow()
-    kept = _privacy_bookkeeping(envelope.get("type"), data)
-    data = data if kept is None else kept
     if data.__class__ is not dict or not (PERSONAL.isdisjoint(data) and _NESTED.isdisjoint(map(type, data.values()))):
         data = redacted(data)  # (a flat object without personal fields, the rule, is kept as it is)
     if actor.__class__ is dict and "kind" not in actor:  # the usual actor: its user id alone

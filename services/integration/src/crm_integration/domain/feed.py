@@ -23,6 +23,7 @@ from crm_common import scope
 from crm_common.context import Context
 from crm_common.db import utcnow
 from crm_common.errors import validation
+from crm_common.privacy import without_export
 from crm_integration.models import FeedCounter, FeedEvent
 
 CURSOR_PREFIX = "f1:"
@@ -120,7 +121,7 @@ def record_many(session: Session, envelopes: list[dict]) -> list[Kept | None]:
     last, received = _take_seqs(session, len(new)), utcnow()
     values = []
     for seq, place in enumerate(new, start=last - len(new) + 1):
-        envelope = envelopes[place]
+        envelope = without_export(envelopes[place])  # a privacy part's copy of the person's data: identity's alone
         data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
         values.append({"seq": seq, "event_id": envelope["event_id"], "type": envelope["type"],
                        "producer": envelope.get("producer"), "occurred_at": _occurred(envelope),
