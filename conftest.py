@@ -7,7 +7,6 @@ run only one.
 from __future__ import annotations
 
 import os
-import socket
 import warnings
 
 import pytest
@@ -16,16 +15,11 @@ warnings.filterwarnings("ignore", message=r".*[Ee]ventlet.*")
 
 from crm_common import config  # noqa: E402
 from crm_common.testing.harness import PgDatabases, Vhost  # noqa: E402
+from crm_common.ports import free_port  # noqa: E402
 
 BACKENDS = [b for b in os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 ADMIN_EMAIL = "admin@crm.test"
 ADMIN_PASSWORD = "Admin-Passw0rd-For-Tests!"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def suite_env(vhost, var) -> dict:

@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RATE_LIMITS, KeepAliveClient, figures, merge  # noqa: E402
 from crm_common import config  # noqa: E402
 from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost  # noqa: E402
+from crm_common.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",") if b]
@@ -62,13 +63,6 @@ TARGETS = {"list": 0.4, "create": 0.25}
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-paths@crm.test", "Bench-Paths-Passw0rd-2026!"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 PROCESSES = ("identity", "sales", "gateway")
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_http(port: int, path: str, timeout: float, headers: dict | None = None, procs=()) -> None:

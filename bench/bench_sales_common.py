@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,16 +9,11 @@ from pathlib import Path
 from common import RATE_LIMITS
 from crm_common import config
 from crm_common.testing.harness import PgDatabases, Vhost
+from crm_common.ports import free_port
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@crm.test", "Bench-Admin-Passw0rd-2026!"
 COUNTRIES = (("US", "+12125{:06d}"), ("DE", "+4930{:08d}"), ("GB", "+44207{:07d}"), ("FR", "+331{:08d}"))
 INDUSTRIES = ("software", "retail", "manufacturing", "finance", "health")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

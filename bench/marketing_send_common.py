@@ -21,6 +21,7 @@ from crm_common.db import make_engine, new_id, utcnow
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.rpcclient import RpcPool
 from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost
+from crm_common.ports import free_port
 from crm_marketing.domain.suppressions import email_hash
 from crm_marketing.models import AudienceMember, Campaign, EmailTemplate, Segment
 
@@ -32,12 +33,6 @@ HTML = ('<html><body><h1>Hello {{ contact.first_name|default("there") }}</h1>'
         '<a href="https://shop.example.com/account">Your account</a> &middot; '
         '<a href="mailto:sales@example.com">Write to us</a></p>'
         '<p style="font-size:11px"><a href="{{ unsubscribe_url }}">Unsubscribe</a></p></body></html>')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Sink:

@@ -16,23 +16,18 @@ import pytest
 import redis
 import requests
 
+from crm_common.ports import free_port
+
 pytestmark = pytest.mark.e2e
 
 REDIS_URL = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def limited_gateway(suite, tmp_path_factory):
     """(base URL, Redis prefix) of a second gateway: 2 workers, 5 requests a minute per route."""
     prefix = f"crm-e2e-{uuid.uuid4().hex[:12]}"
-    port = _free_port()
+    port = free_port()
     env = {**suite.suite.env, "CRM_PORT": str(port), "CRM_BIND": "127.0.0.1", "CRM_GATEWAY_WORKERS": "2",
            "CRM_GATEWAY_THREADS": "4", "REDIS_URL": REDIS_URL, "CRM_RATE_LIMIT_PREFIX": prefix,
            "CRM_RATE_LIMIT": "5/minute", "CRM_RATE_LIMIT_ANONYMOUS": "5/minute", "CRM_TRUSTED_PROXIES": "1"}

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from crm_common.ports import free_port
 from crm_common.testing.harness import close_connections
 
 pytestmark = pytest.mark.e2e
@@ -94,7 +95,7 @@ def test_make_run_starts_everything_and_sigterm_stops_everything(tmp_path):
     from crm_common.testing.harness import Vhost
 
     vhost = Vhost().create()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(tmp_path), "CRM_PORT": str(port),
            "CRM_ADMIN_EMAIL": "", "CRM_ADMIN_PASSWORD": "", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "crm_common.suite", "run"], env=env,
@@ -127,13 +128,6 @@ def test_make_run_starts_everything_and_sigterm_stops_everything(tmp_path):
             proc.kill()
         vhost.delete_users()
         vhost.delete()
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from aiosmtpd.smtp import SMTP
 
 from crm_common import config
+from crm_common.ports import free_port
 
 
 def mail_dir() -> Path:
@@ -67,9 +68,7 @@ def running(directory: Path, port: int | None = None, timeout: float = 15):
     """A catcher in a process of its own on `port` (a free one by default), for tests and benchmarks:
     yields its `smtp://` URL; stopped on exit."""
     if port is None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "crm_common.mailcatcher", "--port", str(port),
                              "--dir", str(directory)], stdout=subprocess.DEVNULL)
     try:

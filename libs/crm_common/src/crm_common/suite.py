@@ -19,6 +19,7 @@ import urllib.request  # and urllib.error, which it imports
 from pathlib import Path
 
 from crm_common import config, suite_fork, suite_ready
+from crm_common.ports import free_port
 from crm_common.suite_serve import SERVICE_TARGETS, serve, service_command  # noqa: F401 (SERVICE_TARGETS: here too)
 
 RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before each restart of a process that died; the last repeats
@@ -62,13 +63,13 @@ class Suite:
         self.root = self.root if (self.root / "services").exists() else config.repo_root()
         self.procs: dict[str, subprocess.Popen] = {}
         # without CRM_SMTP_URL, mail goes to the local catcher (crm_common.mailcatcher): kept as .eml files
-        self.mail_catcher = None if self.env.get("CRM_SMTP_URL") else (mail_port or _free_port())
+        self.mail_catcher = None if self.env.get("CRM_SMTP_URL") else (mail_port or free_port())
         if self.mail_catcher:
             self.env["CRM_SMTP_URL"] = f"smtp://127.0.0.1:{self.mail_catcher}"
             self.env.setdefault("CRM_MAIL_DIR", str(Path(self.env["CRM_VAR_DIR"]) / "mail"))
         self.broker_uris: dict[str, str] = {}  # process -> its own broker user's URI (see brokerusers)
         # each service serves its Prometheus metrics on a port of its own (the gateway at /metrics)
-        self.metrics_ports = {name: (metrics_base + i if metrics_base else _free_port())
+        self.metrics_ports = {name: (metrics_base + i if metrics_base else free_port())
                               for i, name in enumerate(SERVICE_TARGETS)}
         self._stopping = False
         self._started_at: dict[str, float] = {}  # process -> when it was last started (monotonic)
@@ -207,9 +208,9 @@ class Suite:
         name = f"{service}#{number}"
         own = dict(env)
         if service in SERVICE_TARGETS:
-            own.setdefault("CRM_METRICS_PORT", str(_free_port()))
+            own.setdefault("CRM_METRICS_PORT", str(free_port()))
         elif service == "gateway":
-            own.setdefault("CRM_PORT", str(_free_port()))
+            own.setdefault("CRM_PORT", str(free_port()))
         self.replica_of[name], self._replica_env[name] = service, own
         self.start(only=[name])
         return name
@@ -332,13 +333,6 @@ def _has_console() -> bool:
     """The web console (crm_console) shares the gateway's gunicorn and origin when it is installed."""
     import importlib.util
     return importlib.util.find_spec("crm_console") is not None
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Terminated(KeyboardInterrupt):

@@ -5,7 +5,6 @@ caught by an SMTP server of the test's own."""
 from __future__ import annotations
 
 import email
-import socket
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert
 
 from crm_common.db import utcnow
+from crm_common.ports import free_port
 from crm_common.testing.waiting import eventually
 from crm_marketing.domain import tokens
 from crm_marketing.domain.suppressions import email_hash
@@ -25,12 +25,6 @@ pytestmark = pytest.mark.integration
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 REPORTS = Path(__file__).parents[1] / "unit" / "reports"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Inbox:

@@ -3,7 +3,6 @@ opt-in, confirmed by the mailed link), the honeypot, and what privacy requests f
 from __future__ import annotations
 
 import email
-import socket
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 
 import crm_marketing_contracts as c
 from crm_common.db import new_id
+from crm_common.ports import free_port
 from crm_common.errors import ServiceError
 from crm_marketing.domain import forms, optin, tokens, tracking
 from crm_marketing.models import AudienceActivity, Campaign, Consent, FormSubmission
@@ -139,9 +139,7 @@ class Inbox:
 
 @pytest.fixture
 def inbox(monkeypatch):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     handler = Inbox()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

@@ -95,9 +95,10 @@ def test_files_kept_in_an_s3_store_when_configured(desk, s3, monkeypatch, local_
 
 
 def test_a_store_that_does_not_answer_refuses_the_upload_and_keeps_nothing(desk, monkeypatch):
-    from crm_common.testing.s3 import ACCESS_KEY, SECRET_KEY, _free_port
+    from crm_common.ports import free_port
+    from crm_common.testing.s3 import ACCESS_KEY, SECRET_KEY
     monkeypatch.setenv("CRM_ATTACHMENT_STORE", "s3://crm-files")
-    monkeypatch.setenv("CRM_S3_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")  # nothing listens there
+    monkeypatch.setenv("CRM_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     ticket = desk.run(desk.manager, tickets.create_ticket, {"subject": "Disk", "description": "full",

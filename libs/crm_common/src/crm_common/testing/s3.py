@@ -2,27 +2,22 @@
 own on a free port, with a bucket, and the environment that points crm_common.records.filestore at it."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from contextlib import contextmanager
 
+from crm_common.ports import free_port
+
 ACCESS_KEY, SECRET_KEY = "test-access-key", "test-secret-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
 def s3_server(bucket: str = "crm-files"):
     """Yields (endpoint_url, env): env sets CRM_ATTACHMENT_STORE=s3://<bucket>/attachments and the endpoint and
     credentials. The server stops afterwards."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
