@@ -28,10 +28,16 @@ def tool(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def started(env: dict) -> tuple[Suite, ApiClient]:
+    """A suite started and ready, with an administrator signed in; one that fails to start is stopped here (the
+    caller never holds it), mail catcher and all."""
     suite = Suite(env=env, quiet=True, log_dir=Path(env["CRM_VAR_DIR"]) / "logs")
-    suite.bootstrap()
-    suite.start()
-    suite.wait_ready(90)
+    try:
+        suite.bootstrap()
+        suite.start()
+        suite.wait_ready(90)
+    except BaseException:
+        suite.stop()
+        raise
     return suite, ApiClient(f"http://127.0.0.1:{suite.port}").login(env["CRM_ADMIN_EMAIL"], env["CRM_ADMIN_PASSWORD"])
 
 
