@@ -4,19 +4,18 @@
 account (`crm_common.mail.SmtpAccount.key`) by all senders together. The table `send_rate_slots` holds, per account,
 how many messages were handed over in each second; the minute is the sum of the last 60 seconds' slots.
 A sender asks for up to n messages and gets what both limits leave (or waits for the next second). The
-claim is one short transaction serialized per account: `pg_advisory_xact_lock` on PostgreSQL, SQLite's
-one writer (BEGIN IMMEDIATE) elsewhere; so two senders together never exceed either limit. A claimed
+claim is one short transaction serialized per account (`crm_common.db.serialize_on`: an advisory lock on
+PostgreSQL, SQLite's one writer elsewhere); so two senders together never exceed either limit. A claimed
 message that a sender then does not send (a crash) is capacity lost for that second, never a message too many.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
-from crm_common import config
+from crm_common import config, db
 from crm_marketing.models import SendRateSlot
 
 WINDOW = 60  # seconds of the per-minute limit
@@ -30,10 +29,6 @@ def limits() -> tuple[int, int]:
     return (config.env_int("CRM_SMTP_RATE_PER_SECOND", 100), config.env_int("CRM_SMTP_RATE_PER_MINUTE", 3000))
 
 
-def _lock_key(account: str) -> int:
-    return int.from_bytes(hashlib.sha256(b"crm-smtp-rate:" + account.encode()).digest()[:8], "big", signed=True)
-
-
 class Throttle:
     """`take(n)` blocks until one message may go (n: how many the caller has to send, claimed ahead within the
     second); `acquire(n)` until at least one may go, returning how many may go in this second (1..n)."""
@@ -45,7 +40,7 @@ class Throttle:
         self.per_second = per_second or default_second
         self.per_minute = per_minute or default_minute
         self.clock, self.sleep = clock, sleep
-        self._lock = _lock_key(account)
+        self._lock = f"crm-smtp-rate:{account}"
         self._left, self._slot = 0, None  # messages claimed for `_slot` and not sent yet
 
     def take(self, want: int = 1, conn=None) -> None:
@@ -63,8 +58,7 @@ class Throttle:
             return self._claim(want, own, own=True)
 
     def _claim(self, want: int, conn, own: bool) -> tuple[int, float]:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": self._lock})
+        db.serialize_on(conn, self._lock)
         now = self.clock()
         slot = int(now)
         rows = dict(conn.execute(select(T.c.slot, T.c.sent).where(

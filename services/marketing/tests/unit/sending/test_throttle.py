@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from crm_common.db import make_engine
+from crm_common.testing.harness import PgDatabases
 from crm_marketing.domain.throttle import Throttle
 from crm_marketing.models import Base
 
@@ -63,9 +64,23 @@ def test_accounts_are_limited_apart(engine):
     assert a.claim(3)[0] == 3 and b.claim(3)[0] == 3 and a.claim(1)[0] == 0
 
 
-def test_two_senders_together_stay_under_the_limit(tmp_path):
-    """Two senders with engines of their own on one database (as two processes would), in real time."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def shared_url(request, tmp_path):
+    """One database for two senders: a SQLite file, or a PostgreSQL database of the test's own (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    pg = PgDatabases(["marketing"]).create()
+    try:
+        yield pg.url("marketing")
+    finally:
+        pg.drop()
+
+
+def test_two_senders_together_stay_under_the_limit(shared_url):
+    """Two senders with engines of their own on one database (as two processes would), in real time; on
+    PostgreSQL each claim waits for the other's on the account's lock."""
+    url = shared_url
     setup = make_engine(url)
     Base.metadata.create_all(setup)
     setup.dispose()
