@@ -2,25 +2,19 @@
 complaints, the knowledge base, NPS surveys, privacy requests."""
 from __future__ import annotations
 
-import time
+import functools
 import uuid
 from datetime import date, timedelta
 
 import pytest
 
 from crm_common.testing import rpc
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 
-def wait_for(predicate, timeout=20.0, interval=0.25):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+wait_for = functools.partial(eventually, timeout=20.0, interval=0.25)  # fails at the wait, showing what it saw
 
 
 @pytest.fixture(scope="module")

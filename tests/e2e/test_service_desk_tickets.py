@@ -2,8 +2,8 @@
 the customer portal."""
 from __future__ import annotations
 
+import functools
 import re
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -13,18 +13,12 @@ import pytest
 from sqlalchemy import update
 
 from crm_common.testing import rpc
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
 
-def wait_for(predicate, timeout=20.0, interval=0.25):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+wait_for = functools.partial(eventually, timeout=20.0, interval=0.25)  # fails at the wait, showing what it saw
 
 
 def mailer_token(suite, invitation_id: str) -> str:

@@ -2,6 +2,7 @@
 producers before consumers, and broker connections force-closed under load."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -14,18 +15,12 @@ import pytest
 from crm_common.callers import OPERATOR
 from crm_common.errors import ServiceError
 from crm_common.testing.harness import close_connections
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 
-def wait_for(predicate, timeout=20.0, interval=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+wait_for = functools.partial(eventually, timeout=20.0, interval=0.2)  # fails at the wait, showing what it saw
 
 
 def test_event_is_applied_once(running_world):

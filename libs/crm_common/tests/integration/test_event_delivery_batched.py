@@ -3,23 +3,18 @@ the one-by-one stream: each event applied once, a failing event retried or dead-
 events of its batch are applied, and events that wait while a batch runs go in the next."""
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
 
 from crm_common.callers import OPERATOR
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 
-def wait_for(predicate, timeout=30.0, interval=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+wait_for = functools.partial(eventually, timeout=30.0, interval=0.2)  # fails at the wait, showing what it saw
 
 
 @pytest.fixture

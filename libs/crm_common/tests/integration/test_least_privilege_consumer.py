@@ -3,7 +3,7 @@ applied, also after a failed first attempt (the retry goes out and comes back as
 user); the same event from another user is not applied."""
 from __future__ import annotations
 
-import time
+import functools
 
 import pytest
 from kombu import Connection, Producer
@@ -11,16 +11,13 @@ from kombu import Connection, Producer
 from crm_common import brokerusers, topology
 from crm_common.contracts.platform import PROBE_EMITTED
 from crm_common.envelope import make_envelope
+from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 ACCOUNTS = ("platform", "probe_consumer")  # the producer of platform.* events, the consumer
 
 
-def wait_for(predicate, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline and not predicate():
-        time.sleep(0.2)
-    return predicate()
+wait_for = functools.partial(eventually, timeout=20.0, interval=0.2)  # fails at the wait, showing what it saw
 
 
 def test_events_from_the_producers_user_are_applied_once_also_after_a_retry(world, monkeypatch):

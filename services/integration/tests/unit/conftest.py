@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.orm import Session
 
 from crm_common.context import Actor, Context
 from crm_common.db import make_engine
 from crm_common.permissions import BUILTIN_ROLES
+from crm_common.testing.harness import rolled_back_session
 from crm_common.testing.events import Events
 from crm_integration.models import Base
 
@@ -19,10 +19,8 @@ def actor(role: str, user_id: str, perms: dict | None = None, **kw) -> Actor:
 def session():
     engine = make_engine("sqlite://")
     Base.metadata.create_all(engine)
-    with Session(engine, expire_on_commit=False) as session:
-        session.begin()
+    with rolled_back_session(engine) as session:
         yield session
-        session.rollback()
     engine.dispose()
 
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM, Actor
+from crm_common.testing.harness import rolled_back_session
 from crm_common.testing.events import Events  # noqa: F401 - the fixtures' emit
 from crm_common.db import make_engine
 from crm_common.entrypoint import Context
@@ -28,10 +28,8 @@ def engine(tmp_path):
 
 @pytest.fixture
 def session(engine):
-    with Session(engine, expire_on_commit=False) as session:
-        session.begin()
+    with rolled_back_session(engine) as session:
         yield session
-        session.rollback()
 
 
 @pytest.fixture

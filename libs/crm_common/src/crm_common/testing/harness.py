@@ -114,6 +114,17 @@ def database_engine(backend: str, service: str, metadata, tmp_path: Path):
             databases.drop()
 
 
+@contextlib.contextmanager
+def rolled_back_session(engine):
+    """A session in one open transaction over `engine`, rolled back at the end: a domain test's writes, the way
+    an entrypoint's transaction holds them (objects stay readable after a commit inside the test)."""
+    from sqlalchemy.orm import Session
+    with Session(engine, expire_on_commit=False) as session:
+        session.begin()
+        yield session
+        session.rollback()
+
+
 def bus_key_for(env: dict, default_dir: Path) -> Path:
     """The bus key file of a test's services (env's CRM_BUS_KEY_FILE, else under its CRM_VAR_DIR), made if missing."""
     from crm_common import callers
