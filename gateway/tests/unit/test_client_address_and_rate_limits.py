@@ -11,10 +11,9 @@ import uuid
 import jwt
 import pytest
 
-from crm_common import migrate
 from crm_common.errors import ServiceError
 from crm_gateway.app import create_app
-from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
+from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER
 
 LOGIN = {"email": "ada@example.com", "password": "a long enough password"}
 
@@ -41,19 +40,10 @@ class Identity:
         return [c for c in self.calls if c[1] == method][-1]
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('gw') / 'gateway.db'}"
-    migrate.upgrade("gateway", url)
-    return url
-
-
 @pytest.fixture
-def make_app(keypair, database):
+def make_app(settings_of):
     def make(**overrides):
-        settings = Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/", rpc_timeout=1, public_key_file=keypair[1],
-                            database_url=database, redis_url=None, **overrides)
-        app = create_app(settings)
+        app = create_app(settings_of(redis_url=None, **overrides))
         app.extensions["crm_rpc"] = app.extensions["crm_rpc_probe"] = Identity()
         return app
     return make

@@ -9,11 +9,10 @@ import pytest
 from flask.views import MethodView
 from marshmallow import Schema, fields
 
-from crm_common import migrate
 from crm_gateway.app import create_app
 from crm_gateway.auth import requires
 from crm_gateway.conventions import TEXT_ERROR, Blueprint, ListArgs
-from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
+from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER
 
 
 class ThingIn(Schema):
@@ -27,13 +26,8 @@ class ThingArgs(ListArgs):
 
 
 @pytest.fixture(scope="module")
-def app(keypair, tmp_path_factory):
-    db = tmp_path_factory.mktemp("gw") / "gateway.db"
-    migrate.upgrade("gateway", f"sqlite:///{db}")
-    settings = Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/", rpc_timeout=1,
-                        public_key_file=keypair[1], database_url=f"sqlite:///{db}",
-                        cors_origins=("https://app.example.com",))
-    application = create_app(settings)
+def app(settings_of):
+    application = create_app(settings_of(cors_origins=("https://app.example.com",)))
     blp = Blueprint("things", __name__, url_prefix="/api/v1/things")
 
     @blp.route("")

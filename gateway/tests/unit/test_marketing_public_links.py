@@ -9,11 +9,10 @@ import uuid
 import jwt
 import pytest
 
-from crm_common import migrate
 from crm_common.errors import ServiceError
 from crm_common.permissions import BUILTIN_ROLES
 from crm_gateway.app import create_app
-from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
+from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER
 
 FORM_ID = "0b6f3c1e-6f0e-4d8e-9a55-6a3c51c1f0a1"
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}
@@ -61,19 +60,10 @@ class Marketing:
         return [m for m, _, _ in self.calls if m != "token_cutoff"]
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('gw') / 'gateway.db'}"
-    migrate.upgrade("gateway", url)
-    return url
-
-
 @pytest.fixture
-def make_app(keypair, database):
+def make_app(settings_of):
     def make(**overrides):
-        settings = Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/", rpc_timeout=1, public_key_file=keypair[1],
-                            database_url=database, redis_url=None, **overrides)
-        app = create_app(settings)
+        app = create_app(settings_of(redis_url=None, **overrides))
         app.extensions["crm_rpc"] = app.extensions["crm_rpc_probe"] = Marketing()
         return app
     return make

@@ -11,7 +11,6 @@ import pytest
 from flask import request
 from marshmallow import fields
 
-from crm_common import migrate
 from crm_common.contracts.fields import Timestamp
 from crm_common.contracts.registry import RpcContract
 from crm_common.contracts.schemas import ListQuery, Patch, Record, Strict, page
@@ -20,7 +19,7 @@ from crm_common.rpcclient import RawJson
 from crm_gateway import idempotency
 from crm_gateway.app import create_app
 from crm_gateway.conventions import PUBLIC_IDENTIFIED, Route, build, resource
-from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER, Settings
+from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER
 
 
 class Widget(Record):
@@ -111,11 +110,8 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def app(keypair, tmp_path_factory):
-    db = tmp_path_factory.mktemp("gw") / "gateway.db"
-    migrate.upgrade("gateway", f"sqlite:///{db}")
-    application = create_app(Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/", rpc_timeout=1,
-                                      public_key_file=keypair[1], database_url=f"sqlite:///{db}"))
+def app(settings_of):
+    application = create_app(settings_of())
     for blueprint in build("test", ROUTES):
         application.extensions["crm_api"].register_blueprint(blueprint)
 

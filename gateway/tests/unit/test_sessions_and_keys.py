@@ -40,11 +40,10 @@ def identity():
 
 
 @pytest.fixture
-def app(keypair, tmp_path, identity, monkeypatch):
+def app(settings_of, tmp_path, identity, monkeypatch):
     db = tmp_path / "gateway.db"
     migrate.upgrade("gateway", f"sqlite:///{db}")
-    application = create_app(Settings(amqp_uri="amqp://guest:guest@127.0.0.1:1/", rpc_timeout=1,
-                                      public_key_file=keypair[1], database_url=f"sqlite:///{db}"))
+    application = create_app(settings_of(database_url=f"sqlite:///{db}"))  # a database of the test's own
     blp = Blueprint("whoami", __name__, url_prefix="/api/v1/whoami")
 
     @blp.route("", methods=["GET"])
