@@ -11,8 +11,7 @@ from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from crm_common import bulk
-from crm_common.db import make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_common.types import UTCDateTime
 
 pytestmark = pytest.mark.integration
@@ -45,13 +44,8 @@ ROWS = [
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
-    pg = PgDatabases(["bulk"]).create() if request.param == "postgresql" else None
-    engine = make_engine(pg.url("bulk") if pg else f"sqlite:///{tmp_path / 'bulk.db'}")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    if pg:
-        pg.drop()
+    with database_engine(request.param, "bulk", Base.metadata, tmp_path) as engine:
+        yield engine
 
 
 def _stored(engine):

@@ -10,8 +10,8 @@ from sqlalchemy import JSON, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_common import paging
-from crm_common.db import IdMixin, TimestampMixin, make_base, make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.db import IdMixin, TimestampMixin, make_base
+from crm_common.testing.harness import database_engine
 
 pytestmark = pytest.mark.integration
 
@@ -32,25 +32,13 @@ VALUES = [({}, []), ({"size": 3, "colours": ["red", "blue"], "note": "é \"q\""}
 
 @pytest.fixture
 def engine(backend, tmp_path):
-    pg = None
-    if backend == "postgresql":
-        pg = PgDatabases(["plainpages"]).create()
-        url = pg.url("plainpages")
-    else:
-        url = f"sqlite:///{tmp_path}/plain.db"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        for i in range(10):
-            custom, tags = VALUES[i % len(VALUES)]
-            session.add(Card(id=f"c{i:02d}", owner_id=("u1", "u2")[i % 2], custom_fields=custom, tags=tags,
-                             created_at=T0 + timedelta(minutes=i), updated_at=T0))
-    try:
+    with database_engine(backend, "plainpages", Base.metadata, tmp_path) as engine:
+        with Session(engine) as session, session.begin():
+            for i in range(10):
+                custom, tags = VALUES[i % len(VALUES)]
+                session.add(Card(id=f"c{i:02d}", owner_id=("u1", "u2")[i % 2], custom_fields=custom, tags=tags,
+                                 created_at=T0 + timedelta(minutes=i), updated_at=T0))
         yield engine
-    finally:
-        engine.dispose()
-        if pg is not None:
-            pg.drop()
 
 
 @pytest.mark.parametrize("owners", [("u1",), ("u1", "u2")], ids=["one condition", "two merged"])

@@ -10,8 +10,8 @@ from sqlalchemy import String, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_common.db import IdMixin, make_base, make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.db import IdMixin, make_base
+from crm_common.testing.harness import database_engine
 from crm_common.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -26,20 +26,8 @@ class Item(IdMixin, Base):
 
 @pytest.fixture
 def engine(backend, tmp_path):
-    pg = None
-    if backend == "postgresql":
-        pg = PgDatabases(["readtest"]).create()
-        url = pg.url("readtest")
-    else:
-        url = f"sqlite:///{tmp_path}/reads.db"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    try:
+    with database_engine(backend, "readtest", Base.metadata, tmp_path) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        if pg is not None:
-            pg.drop()
 
 
 def uow(engine):

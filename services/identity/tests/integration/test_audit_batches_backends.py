@@ -6,10 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM, Actor
-from crm_common.db import make_engine
 from crm_common.context import Context
 from crm_common.envelope import make_envelope
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_identity import handlers
 from crm_identity.models import AuditEntry, Base
 
@@ -19,10 +18,7 @@ LEADS_IMPORTED = "sales.leads_imported.v1"
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_batch_of_imported_leads_leaves_one_entry_each(backend, tmp_path):
-    pg = PgDatabases(["identity"]).create() if backend == "postgresql" else None
-    engine = make_engine(pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}")
-    try:
-        Base.metadata.create_all(engine)
+    with database_engine(backend, "identity", Base.metadata, tmp_path) as engine:
         ids = [f"lead-{n}" for n in range(300)]
         leads = [{"id": i, "owner_id": "r1", "team_id": None, "territory_id": None, "status": "new",
                   "source": "import", "email": None, "company": "C"} for i in ids]
@@ -37,10 +33,6 @@ def test_a_batch_of_imported_leads_leaves_one_entry_each(backend, tmp_path):
         assert {(e.action, e.entity_type, e.actor_id, e.request_id, e.client_ip, tuple(e.changed_fields)) for e in entries} == {
             ("create", "lead", "admin-id", "req-7", "10.1.2.3", ())}
         assert {e.occurred_at.isoformat() for e in entries} == {envelope["occurred_at"].replace("Z", "+00:00")}
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -48,8 +40,6 @@ def test_the_stream_claims_and_audits_an_event_once_a_batch_and_an_unaudited_one
     """The audit stream's claim and entry (handlers.claim_and_audit; one statement on PostgreSQL): a repeat of
     an event is no new entry and no second inbox row; a batch and an event naming no change go the long way."""
     from crm_common import tables
-    pg = PgDatabases(["identity"]).create() if backend == "postgresql" else None
-    engine = make_engine(pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}")
     actor = Actor(user_id="rep-id", client_ip="10.1.2.3")
     created = make_envelope("sales.lead_created.v1", {"id": "lead-1", "owner_id": "rep-id",
                                                      "changed_fields": ["status"]}, "sales", actor, "req-1",
@@ -57,8 +47,7 @@ def test_the_stream_claims_and_audits_an_event_once_a_batch_and_an_unaudited_one
     batch = make_envelope(LEADS_IMPORTED, {"job_id": "job-1", "ids": ["lead-2", "lead-3"], "leads": []}, "sales",
                           actor, "req-2", entity="lead", action="create")
     unaudited = make_envelope("platform.probe_emitted.v1", {"key": "k"}, "platform", None, None)
-    try:
-        Base.metadata.create_all(engine)
+    with database_engine(backend, "identity", Base.metadata, tmp_path) as engine:
         firsts, repeats = [], []
         for answers in (firsts, repeats):
             for envelope in (created, batch, unaudited):
@@ -76,10 +65,6 @@ def test_the_stream_claims_and_audits_an_event_once_a_batch_and_an_unaudited_one
                                     ["status"], "req-1")
         assert one.occurred_at.isoformat() == created["occurred_at"].replace("Z", "+00:00")
         assert sorted(claimed) == sorted(e["event_id"] for e in (created, batch, unaudited))
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()
 
 
 class _Uow:
