@@ -244,8 +244,8 @@ def _mail_statements() -> dict:
             .limit(bindparam("limit")),
             "digest_users": select(n.c.user_id).where(n.c.email_status == "digest", n.c.created_at <= bindparam(
                 "cutoff", type_=n.c.created_at.type)).distinct().limit(bindparam("limit")),
-            "digests": select(*note).where(n.c.email_status == "digest",
-                                           n.c.user_id.in_(bindparam("users", expanding=True))).order_by(n.c.created_at),
+            "digests": select(*note).where(n.c.email_status == "digest", n.c.user_id.in_(
+                bindparam("users", expanding=True))).order_by(n.c.created_at),
             "addresses": select(a.c.user_id, a.c.email, a.c.is_active).where(
                 a.c.user_id.in_(bindparam("users", expanding=True))),
             "mark": update(n).where(n.c.id.in_(bindparam("ids", expanding=True))).values(
