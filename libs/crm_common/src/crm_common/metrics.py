@@ -53,8 +53,12 @@ def service_name() -> str:
 
 
 def published(types) -> None:
+    """Count published events: one `labels(...).inc(n)` per type (a lock and a key look-up each), not per event."""
+    counts: dict = {}
     for type_ in types:
-        EVENTS_PUBLISHED.labels(_service, type_ or "unknown").inc()
+        counts[type_] = counts.get(type_, 0) + 1
+    for type_, n in counts.items():
+        EVENTS_PUBLISHED.labels(_service, type_ or "unknown").inc(n)
 
 
 class _StateCollector:

@@ -93,3 +93,28 @@ def test_a_tick_mails_at_most_its_number_of_batches(store, monkeypatch):
     _pending(store, 250)
     assert notifications.mail_due(store.tx, lambda messages: [(m["ids"], "sent") for m in messages]) == 200
     assert _statuses(store) == {"sent": 200, "pending": 50}
+
+
+def test_mail_goes_to_users_with_an_address_one_each_or_a_digest_and_is_dropped_for_the_others(store, monkeypatch):
+    """The mail timer's messages (`due_mail`): a pending notification of an active user with an address is one
+    message, a digest user's due notifications one digest; those of a user without an address, or deactivated, are
+    dropped from mail (`none`) and stay in the inbox."""
+    monkeypatch.setenv("CRM_AUTOMATION_DIGEST_SECONDS", "0")
+    for user, email in (("rep-1", "r1@example.com"), ("gone-1", "g1@example.com"), ("dig-1", "d1@example.com")):
+        store.tx(notifications.apply_user, {"id": user, "email": email, "roles": ["sales_rep"]})
+    store.tx(notifications.apply_user, {"id": "gone-1", "email": "g1@example.com"}, True)
+    for user in ("dig-1", "dig-2"):  # dig-2: a digest user with no address
+        store.as_user(user)(notifications.update_preferences, {"items": [
+            {"kind": "assignment", "channel": "email", "enabled": True, "digest": True}]})
+    for user in ("rep-1", "gone-1", "nobody-1", "dig-1", "dig-1", "dig-2"):
+        store.tx(notifications.notify, [user], "assignment", f"For {user}", "a body")
+    mail = store.tx(notifications.due_mail)
+    assert sorted((m["to"], m["subject"], m["body"], len(m["ids"])) for m in mail) == [
+        ("d1@example.com", "Your CRM digest: 2 notifications", "- For dig-1: a body\n- For dig-1: a body", 2),
+        ("r1@example.com", "For rep-1", "For rep-1\n\na body", 1)]
+    kept = store.tx(lambda ctx: sorted((n.user_id, n.email_status, n.in_app)
+                                       for n in ctx.session.scalars(select(Notification))))
+    assert kept == [("dig-1", "digest", True), ("dig-1", "digest", True), ("dig-2", "none", True),
+                    ("gone-1", "none", True), ("nobody-1", "none", True), ("rep-1", "pending", True)]
+    assert store.tx(notifications.due_mail) == [m for m in mail if m["to"] == "r1@example.com"] + [
+        m for m in mail if m["to"] == "d1@example.com"]

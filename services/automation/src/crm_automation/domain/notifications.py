@@ -235,32 +235,48 @@ def due_mail(ctx, limit: int = MAIL_BATCH) -> list[dict]:
     return _due(ctx, limit)[0]
 
 
+@functools.lru_cache(maxsize=None)
+def _mail_statements() -> dict:
+    """What the mail timer reads, built once: the columns a message needs, not whole rows."""
+    n, a = Notification.__table__, UserAddress.__table__
+    note = (n.c.id, n.c.user_id, n.c.title, n.c.body, n.c.link)
+    return {"pending": select(*note).where(n.c.email_status == "pending").order_by(n.c.created_at)
+            .limit(bindparam("limit")),
+            "digest_users": select(n.c.user_id).where(n.c.email_status == "digest", n.c.created_at <= bindparam(
+                "cutoff", type_=n.c.created_at.type)).distinct().limit(bindparam("limit")),
+            "digests": select(*note).where(n.c.email_status == "digest", n.c.user_id.in_(
+                bindparam("users", expanding=True))).order_by(n.c.created_at),
+            "addresses": select(a.c.user_id, a.c.email, a.c.is_active).where(
+                a.c.user_id.in_(bindparam("users", expanding=True))),
+            "mark": update(n).where(n.c.id.in_(bindparam("ids", expanding=True))).values(
+                email_status=bindparam("status"))}
+
+
 def _due(ctx, limit: int) -> tuple[list[dict], bool]:
-    """`due_mail`'s messages, and whether the batch was full (more may be due)."""
-    session = ctx.session
-    pending = session.scalars(select(Notification).where(Notification.email_status == "pending")
-                              .order_by(Notification.created_at).limit(limit)).all()
+    """`due_mail`'s messages, and whether the batch was full (more may be due). Rows read and marked by Core
+    statements, no ORM object each: a notification to a user with no address is marked `none` with the others
+    of its batch in one update (a burst of notifications to users without an address is mostly that)."""
+    conn, statements = ctx.session.connection(), _mail_statements()
+    pending = conn.execute(statements["pending"], {"limit": limit}).all()
     cutoff = clock.now() - timedelta(seconds=digest_seconds())
-    digest_users = session.scalars(select(Notification.user_id).where(
-        Notification.email_status == "digest", Notification.created_at <= cutoff).distinct().limit(limit)).all()
-    digests = session.scalars(select(Notification).where(Notification.email_status == "digest",
-                                                         Notification.user_id.in_(digest_users))
-                              .order_by(Notification.created_at)).all() if digest_users else []
-    addresses = {a.user_id: a for a in session.scalars(select(UserAddress).where(
-        UserAddress.user_id.in_({n.user_id for n in [*pending, *digests]})))}
+    digest_users = conn.execute(statements["digest_users"], {"cutoff": cutoff, "limit": limit}).scalars().all()
+    digests = conn.execute(statements["digests"], {"users": digest_users}).all() if digest_users else []
+    users = {n.user_id for n in [*pending, *digests]}
+    addresses = {a.user_id: a for a in conn.execute(statements["addresses"], {"users": list(users)})} if users else {}
     messages: list[dict] = []
     grouped: dict = {}
+    dropped: list[str] = []
     for note in pending:
         address = addresses.get(note.user_id)
         if address is None or not address.email or not address.is_active:
-            note.email_status = "none"
+            dropped.append(note.id)
             continue
         messages.append({"ids": [note.id], "to": address.email, "subject": note.title,
                          "body": "\n\n".join(filter(None, [note.title, note.body, note.link]))})
     for note in digests:
         address = addresses.get(note.user_id)
         if address is None or not address.email or not address.is_active:
-            note.email_status = "none"
+            dropped.append(note.id)
             continue
         grouped.setdefault(address.email, []).append(note)
     for to, notes in grouped.items():
@@ -268,11 +284,14 @@ def _due(ctx, limit: int) -> tuple[list[dict], bool]:
         messages.append({"ids": [n.id for n in notes], "to": to,
                          "subject": f"Your CRM digest: {len(notes)} notification{'s' if len(notes) != 1 else ''}",
                          "body": "\n".join(lines)})
+    if dropped:
+        mark_mailed(ctx, dropped, "none")
     return messages, len(pending) == limit or len(digest_users) == limit
 
 
 def mark_mailed(ctx, ids: list[str], status: str) -> None:
-    ctx.session.execute(update(Notification).where(Notification.id.in_(ids)).values(email_status=status))
+    """The notifications' email status (their `updated_at` too, as the column's `onupdate` says)."""
+    ctx.session.connection().execute(_mail_statements()["mark"], {"ids": list(ids), "status": status})
 
 
 def sender() -> str:
