@@ -201,15 +201,20 @@ def _preflight(settings: Settings):
     return response
 
 
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                    ("Referrer-Policy", "no-referrer"),
+                    ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+                    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"))
+API_HEADERS = (*SECURITY_HEADERS, ("Cache-Control", "no-store"))
+
+
 def _finish(response):
-    response.headers["X-Request-ID"] = getattr(g, "request_id", "") or str(uuid.uuid4())
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-    if request.path.startswith("/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
+    headers = response.headers
+    headers["X-Request-ID"] = getattr(g, "request_id", "") or str(uuid.uuid4())
+    # each header a view did not set, added in one pass over the response's (a setdefault each scanned them all)
+    present = {name.lower() for name, _ in headers.items()}
+    headers.extend([(name, value) for name, value in (API_HEADERS if request.path.startswith("/api/")
+                                                      else SECURITY_HEADERS) if name.lower() not in present])
     origin = request.headers.get("Origin")
     if origin and origin in _settings().cors_origins:
         response.headers["Access-Control-Allow-Origin"] = origin

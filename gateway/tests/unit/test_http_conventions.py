@@ -179,6 +179,23 @@ def test_security_headers_and_cors_for_configured_origins_only(client):
     assert preflight.status_code == 204 and "POST" in preflight.headers["Access-Control-Allow-Methods"]
 
 
+def test_each_security_header_is_sent_once_and_a_views_own_value_is_kept(app, client):
+    from flask import Response
+
+    from crm_gateway.app import _finish
+    names = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Strict-Transport-Security",
+             "Content-Security-Policy")
+    api = client.get("/api/v1/nothing-here")
+    plain = client.get("/healthz")
+    for response, cached in ((api, True), (plain, False)):
+        assert all(len(response.headers.getlist(name)) == 1 for name in names)
+        assert response.headers.getlist("Cache-Control") == (["no-store"] if cached else [])
+    with app.test_request_context("/api/v1/leads"):
+        own = _finish(Response("{}", headers={"cache-control": "private", "X-FRAME-OPTIONS": "SAMEORIGIN"}))
+    assert own.headers.getlist("Cache-Control") == ["private"] and own.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert own.headers["Referrer-Policy"] == "no-referrer" and own.headers["X-Request-ID"]
+
+
 def test_readyz_names_the_services_when_the_broker_is_away(client):
     body = assert_problem(client.get("/readyz"), 503)
     assert sorted(body["missing"]) == sorted(["identity", "sales", "service_desk", "marketing", "analytics", "automation", "integration"])

@@ -18,7 +18,7 @@ from kombu.pools import producers
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
-from nameko.rpc import Responder, Rpc
+from nameko.rpc import Responder, Rpc, RpcConsumer
 
 from crm_common import acks, bus, callers, dumping  # noqa: F401 - acks: nameko's acks on a dropped socket; bus: kombu tuning
 from crm_common.contracts.registry import RpcContract
@@ -103,6 +103,26 @@ def _as_text(value):
 Responder.publisher_cls = ReplyPublisher  # every RPC entrypoint of a service shares one consumer
 Responder.send_response = send_response_once
 log = logging.getLogger(__name__)
+_scan_for_method = RpcConsumer.get_provider_for_method
+
+
+def provider_for_method(self, routing_key):
+    """nameko's RpcConsumer.get_provider_for_method through a table by routing key: nameko formats and compares
+    `service.method` for every entrypoint of the service, in no particular order, on every call (a service with
+    a hundred and more RPCs). The table is made again when the entrypoints registered change in number; a key not
+    in it, or whose entrypoint has since gone, is nameko's scan (a MethodNotFound for an unknown method)."""
+    providers = self._providers
+    table = self.__dict__.get("_crm_by_key")
+    if table is None or table[0] != len(providers):
+        service = self.container.service_name
+        table = self._crm_by_key = (len(providers), {f"{service}.{p.method_name}": p for p in providers})
+    provider = table[1].get(routing_key)
+    if provider is None or provider not in providers:
+        return _scan_for_method(self, routing_key)
+    return provider
+
+
+RpcConsumer.get_provider_for_method = provider_for_method
 
 
 class SignedRpc(Rpc):

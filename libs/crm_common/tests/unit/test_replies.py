@@ -148,3 +148,33 @@ def test_a_reply_with_the_answer_kept_for_its_key_says_it_is_a_replay():
     assert signed_reply(replayed=True, raw=True) == {RAW_REPLY: True, REPLAYED: True}
     assert signed_reply(replayed=False) == {}  # a first call: it ran
     assert signed_reply(replayed=True, result={"bad": {1, 2}}) == {}  # answered with an error: no replay
+
+
+def test_a_call_finds_its_entrypoint_by_routing_key_and_an_unknown_method_is_not_found():
+    """nameko's RpcConsumer looks the entrypoint up through a table (crm_common.rpc.provider_for_method), kept
+    right as entrypoints come and go."""
+    import pytest
+    from nameko.exceptions import MethodNotFound
+    from nameko.rpc import RpcConsumer
+
+    class Entrypoint:  # hashable, as nameko's are
+        def __init__(self, method_name):
+            self.method_name = method_name
+
+    consumer = RpcConsumer.__new__(RpcConsumer)
+    consumer.container = SimpleNamespace(service_name="sales")
+    entrypoints = [Entrypoint(f"method_{n}") for n in range(150)]
+    consumer._providers = set(entrypoints)
+    assert all(consumer.get_provider_for_method(f"sales.method_{n}") is entrypoints[n] for n in range(150))
+    with pytest.raises(MethodNotFound):
+        consumer.get_provider_for_method("sales.no_such_method")
+    with pytest.raises(MethodNotFound):
+        consumer.get_provider_for_method("identity.method_1")  # another service's routing key
+    consumer._providers.discard(entrypoints[7])  # gone (the service stopping): not found any more
+    with pytest.raises(MethodNotFound):
+        consumer.get_provider_for_method("sales.method_7")
+    replacement = Entrypoint("method_new")
+    consumer._providers.add(replacement)  # as many as the table was made for, one of them new: still found
+    assert consumer.get_provider_for_method("sales.method_new") is replacement
+    consumer._providers.add(Entrypoint("method_more"))
+    assert consumer.get_provider_for_method("sales.method_more").method_name == "method_more"
