@@ -12,7 +12,9 @@ team-2, which tickets carry, and one of team-x, which none carries, as in the li
 team), in one process on one connection: p50, p99 and the CPU a call (this process + its PostgreSQL backend), and a
 hash of each answer (as JSON, its `quantiles` field left out) to compare codes; BENCH_SERVICE_ONLY: the names of the
 queries to run (separated by ";"); with BENCH_SERVICE_EXACT=1 the largest difference of the median and p90 hours from
-the exact ones (the pre-counted path turned off) is printed too. `drop <url>`.
+the exact ones (the pre-counted path turned off) is printed too. Then a saved report's first page over the tickets
+(`reports.rows` as `run_report` reads it: 1,001 rows in the report's default order, newest first, and the total),
+unfiltered and with one or two filters. `drop <url>`.
 With no argument (`make bench`): load, run and drop in turn.
 """
 from __future__ import annotations
@@ -119,6 +121,25 @@ def _queries():
             "agent (team no ticket has), whole company": (alone, {})}
 
 
+REPORT_COLUMNS = ["number", "status", "channel", "priority", "created_at", "solved_at"]
+# a saved report's first page as `reports.run_report` reads it (1,000 rows and one more, and the total): the
+# report's default order is the newest first, tickets with no creation time last
+REPORTS = {"report page, tickets newest first": {},
+           "report page, new tickets newest first": {"status": "new"},
+           "report page, open tickets of a channel": {"status": "open", "channel": "chat"}}
+
+
+def _report_page(filters: dict):
+    from crm_analytics.domain import reports
+    from crm_analytics.models import Report
+
+    def page(ctx, _query):
+        report = Report(source="tickets", columns=REPORT_COLUMNS, filters=filters, group_by=None, sort=None)
+        found, total = reports.rows(ctx, report, 0, 1001, count=True)
+        return {"rows": found, "total": total}
+    return page
+
+
 def _hours(found: dict):
     """(group key, measure, quantile) -> hours, of every group and the totals."""
     out = {}
@@ -144,6 +165,13 @@ def run(url: str) -> int:
         if os.environ.get("BENCH_SERVICE_EXACT") == "1" and not how.get("exact"):
             line += f"  largest relative error {_error(engine, actor, found['query'], found['answer']):.4f}"
         print(line, flush=True)
+    admin = _queries()["admin, whole company"][0]
+    for name, filters in REPORTS.items():
+        if only and name not in only:
+            continue
+        found = timed(engine, _report_page(filters), admin, {}, RUNS)
+        print(f"{name:42}: {found['line']}  rows {len(found['answer']['rows'])} of {found['answer']['total']:,}",
+              flush=True)
     engine.dispose()
     return 0
 
