@@ -60,13 +60,6 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         return Index(f"ix_{full}_{'_'.join(columns)}_covering", *columns, postgresql_include=list(include),
                      postgresql_where=where)
 
-    def newest_first(name):
-        """The records by creation, newest first and those with no time last: a report's default order (created_at
-        DESC NULLS LAST) read from the index on PostgreSQL, not sorted whole (an ascending index read backwards
-        gives NULLS FIRST); ranges of days read it either way. SQLite: a plain index (its DESC puts nulls last)."""
-        full = f"an_{name}_{gen}"
-        return Index(f"ix_{full}_created_at", "created_at", postgresql_ops={"created_at": "DESC NULLS LAST"})
-
     t = SimpleNamespace(gen=gen)
     t.opportunities = table(
         "opportunities", _id(), _s("name", 300), _s("account_id"), _s("contact_id"), *_scope(),
@@ -108,7 +101,7 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
     t.leads = table(
         "leads", _id(), *_scope(), _s("source", 60), _s("campaign_id"), _s("status", 30),
         Column("score", Integer, nullable=True), _at("created_at"), _at("converted_at"), _s("account_id"),
-        _s("opportunity_id"), _custom(), newest_first("leads"), indexes=[("owner_id",), ("opportunity_id",)])
+        _s("opportunity_id"), _custom(), indexes=[("created_at",), ("owner_id",), ("opportunity_id",)])
     t.accounts = table(
         "accounts", _id(), _s("name", 300), *_scope(team=False), _s("industry", 60), _s("country", 2),
         _s("lifecycle_stage", 30), _at("created_at"), _custom(), indexes=[("owner_id",)])
@@ -129,8 +122,8 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         _at("solved_at"),
         _at("closed_at"), Column("reopened", Integer, nullable=False, default=0),
         Column("first_response_breached", Boolean, nullable=False, default=False),
-        Column("resolution_breached", Boolean, nullable=False, default=False), _custom(), newest_first("tickets"),
-        indexes=[("status",), ("owner_id",), ("account_id",)])
+        Column("resolution_breached", Boolean, nullable=False, default=False), _custom(),
+        indexes=[("status",), ("owner_id",), ("account_id",), ("created_at",)])
     # the small pre-counted tables every batch updates in place (ticket_sums, campaign_stats, stage_times): on
     # PostgreSQL fillfactor 20 (migration e61ec85864d0), room on each page for the rows' new versions
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)

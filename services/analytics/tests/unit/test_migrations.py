@@ -1,7 +1,7 @@
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from crm_common.testing.checks import assert_migrations_match_models, database_at
 from crm_analytics.models import EVENTS, Base
@@ -34,28 +34,3 @@ def test_the_upgrade_cuts_the_person_s_data_out_of_the_privacy_parts_logged_befo
                       "e2": {"request_id": "P1", "service": "sales", "status": "done", "counts": {"leads": 1},
                              "data": None},
                       "e3": rows[2][2]}
-
-
-@pytest.mark.integration
-def test_the_tickets_and_leads_are_indexed_newest_first_on_postgresql_and_back_on_downgrade(tmp_path):
-    """A report's default order (created_at DESC NULLS LAST) is the order of the creation-time index on PostgreSQL,
-    in both generations; a downgrade puts the ascending index back."""
-    from alembic import command
-    from crm_common import migrate
-
-    def definitions(engine):
-        with engine.connect() as conn:
-            return {row.indexname: row.indexdef.split(" USING btree ")[1] for row in conn.execute(text(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'ix_an_%_created_at'"))}
-
-    names = {f"ix_an_{table}_{gen}_created_at" for table in ("tickets", "leads") for gen in "ab"}
-    with database_at("analytics", "f2a6c8d0e4b1", "postgresql", tmp_path) as (engine, upgrade):
-        before = definitions(engine)
-        upgrade()
-        after = definitions(engine)
-        command.downgrade(migrate.alembic_config("analytics", engine.url.render_as_string(hide_password=False)),
-                          "f2a6c8d0e4b1")
-        again = definitions(engine)
-    assert {n: before[n] for n in names} == {n: "(created_at)" for n in names}
-    assert {n: after[n] for n in names} == {n: "(created_at DESC NULLS LAST)" for n in names}
-    assert {n: again[n] for n in names} == {n: "(created_at)" for n in names}
