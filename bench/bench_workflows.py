@@ -184,8 +184,8 @@ def in_process() -> None:
         with Session(engine) as session:
             counted = session.scalar(select(func.count()).select_from(WorkflowRun))
             ended_rows = session.scalar(select(func.count()).select_from(EndedRuns))
-        print(f"  run rows written: {counted:,} (the run that notifies, one per event through the engine), and "
-              f"{ended_rows:,} rows of runs ended at the intake (one per event: its 4 skipped runs)")
+        print(f"  rows of workflow_runs written: {counted:,}, and {ended_rows:,} rows of runs ended at the intake "
+              f"(one per event: its 4 skipped runs and the one that notifies)")
     finally:
         engine.dispose()
         cleanup()

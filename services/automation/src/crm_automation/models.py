@@ -80,9 +80,10 @@ ENDED_WORKFLOW_IDS_STATISTICS = "ALTER INDEX ix_runs_ended_workflows ALTER COLUM
 
 
 class EndedRuns(Base):
-    """The runs of one event that ended at its intake without acting (skipped on their conditions, or all stopped
-    by the loop guard: past the depth every workflow of the event stops): one row for them all. The run log reads
-    each back as a run (domain.ended); their ids are this row's with the run's place in the last four digits."""
+    """The runs of one event that ended at its intake (skipped on their conditions, all stopped by the loop guard:
+    past the depth every workflow of the event stops, or succeeded after local actions only): one row for them
+    all. The run log reads each back as a run (domain.ended); their ids are this row's with the run's place in the
+    last four digits (a place whose run went on after the intake is empty: that run is a row of workflow_runs)."""
 
     __tablename__ = "workflow_runs_ended"
     __table_args__ = (Index("ix_runs_ended_created", "created_at"), Index("ix_runs_ended_record", "record_id"),
@@ -97,9 +98,11 @@ class EndedRuns(Base):
     resource: Mapped[str | None] = mapped_column(String(64), nullable=True)
     record_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     depth: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))  # skipped | stopped
+    # the outcomes it holds (the run log's filter): skipped | stopped | succeeded | skipped succeeded
+    status: Mapped[str] = mapped_column(String(20))
     workflow_ids: Mapped[str] = mapped_column(Text)  # " id1 id2 ": what a workflow's run log looks for
-    runs: Mapped[list] = mapped_column(JSON)  # [[workflow_id, version, conditions' results], ...] in order
+    # [[workflow_id, version, conditions' results(, what a run that acted did: domain.ended.acted)] | null, ...]
+    runs: Mapped[list] = mapped_column(JSON)
 
 
 event.listen(EndedRuns.__table__, "after_create", DDL(ENDED_WORKFLOW_IDS_STATISTICS).execute_if(dialect="postgresql"))

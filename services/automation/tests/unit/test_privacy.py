@@ -159,3 +159,37 @@ def test_a_run_still_waiting_is_stopped_by_an_erasure_and_never_acts_with_the_er
         executor.sweep(store.tx, bus)
     assert [call[2]["subject"] for call in bus.calls if call[1] == "create_activity"] == ["Call Grace"]
     assert store.tx(runs.get, other).status == "succeeded" and store.tx(runs.get, waiting).status == "stopped"
+
+
+def test_a_run_that_acted_at_its_intake_is_exported_and_erased_as_every_run(store, envelope):
+    """A run whose only action is a notification ends at its intake and is kept in its event's row of ended runs
+    with the record as it saw it, as a row of `workflow_runs` keeps it: an export answers it among the runs with the
+    record; an erasure cuts the person's values out of its steps and log, of its context and of the notification
+    quoting their name (found through that record: nothing else here keeps a copy of it, no snapshot)."""
+    define(store, name="new lead", trigger={"type": "event", "event": "sales.lead_created.v1"},
+           actions=[{"type": "notify", "users": ["boss"], "title": "New lead {{ record.first_name }} "
+                                                                   "{{ record.last_name }}"}])
+    [ada_run] = store.tx(intake.on_event, envelope("sales.lead_created.v1", ADA, "lead", "create"))
+    store.tx(intake.on_event, envelope("sales.lead_created.v1", GRACE, "lead", "create"))
+    assert store.tx(lambda ctx: ctx.session.get(WorkflowRun, ada_run)) is None  # its event's row keeps it
+    part = request(store, envelope, "export", ADA["email"])
+    assert part["counts"] == {"record_snapshots": 0, "workflow_runs": 1, "ended_runs": 0, "notifications": 1}
+    [exported] = part["data"]["workflow_runs"]
+    assert (exported["id"], exported["status"], exported["record"]["last_name"]) == (ada_run, "succeeded", "Lovelace")
+    assert part["data"]["ended_runs"] == [] and "grace" not in str(part["data"]).lower()
+
+    part = request(store, envelope, "erasure", ADA["email"])
+    assert part["counts"] == {"record_snapshots": 0, "workflow_runs": 1, "ended_runs": 0, "notifications": 1}
+    after = rows_text(store)
+    for value in (ADA["email"], "Lovelace", ADA["phone"]):
+        assert value.lower() not in after.lower()
+    assert not re.search(r"\bAda\b", after) and "New lead Grace Hopper" in after and GRACE["email"] in after
+    run = store.tx(runs.get, ada_run)
+    assert (run.status, [s["status"] for s in run.steps]) == ("succeeded", ["succeeded"])
+    assert run.log[-1] == "its record's personal data was erased by a privacy request"
+    assert run.context["record"] == {"id": ADA["id"], "erased": True}
+    note = store.tx(lambda ctx: ctx.session.scalars(select(Notification).where(
+        Notification.record_id == ADA["id"])).one())
+    assert note.title == "New lead [erased] [erased]"
+    again = request(store, envelope, "export", ADA["email"])
+    assert again["counts"] == {"record_snapshots": 0, "workflow_runs": 0, "ended_runs": 0, "notifications": 0}

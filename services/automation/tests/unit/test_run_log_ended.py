@@ -147,3 +147,72 @@ def test_an_event_that_ends_more_runs_than_a_row_holds_takes_more_rows(store, en
     assert [store.tx(run_log.get, run_id).workflow_id for run_id in ids] == [wf.id for wf in skipping]
     listed = everything(store, {"status": "skipped"}, limit=2, sort="created_at")
     assert sorted(r[0] for r in listed) == sorted(ids) and [r[0] for r in listed] == sorted(r[0] for r in listed)
+
+
+def test_a_run_that_acted_at_its_intake_reads_as_when_it_was_a_row_of_its_own(store, envelope, monkeypatch):
+    """A run whose actions are all local (a notification) ends at its intake and is kept in its event's row of
+    ended runs, not as a row of `workflow_runs`: the run log says the same of it as of such a row (here the same
+    run of another event, written as a row: the intake as it was before), its id is given before it acts (its
+    `{{ run.id }}` and its event carry it), it is filtered as succeeded and never replayed."""
+    from sqlalchemy import select
+
+    from crm_automation.domain import drafts
+    from crm_automation.models import EndedRuns, Notification, WorkflowRun
+    wf = store.tx(workflows.create, {
+        "name": "told", "active": True, "trigger": {"type": "field_change", "resource": "lead", "field": "status"},
+        "conditions": {"all": [{"field": "company", "op": "eq", "value": "Engines"}]},
+        "actions": [{"type": "notify", "users": ["boss"], "title": "run {{ run.id }}: {{ record.company }}"}]})
+    with time_machine.travel(clock.now(), tick=False):
+        [kept] = store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "won"))
+        with monkeypatch.context() as patched:
+            patched.setattr(drafts.Trigger, "keep", lambda self, run: False)
+            [row] = store.tx(intake.on_event, update(envelope, "lead-2", "Engines", "won"))
+    assert store.tx(lambda ctx: (ctx.session.get(WorkflowRun, kept), ctx.session.get(WorkflowRun, row) is not None,
+                                 ctx.session.get(EndedRuns, kept[:-4] + "0000") is not None)) == (None, True, True)
+    dumped = {run_id: c.WorkflowRun().dump(store.tx(run_log.get, run_id)) for run_id in (kept, row)}
+    same = ("id", "trigger_event_id", "record_id")
+    for dump in dumped.values():  # a step's time spent is measured by the monotonic clock, not the frozen one
+        assert all(0 <= step.pop("duration_ms") < 1000 for step in dump["steps"])
+    assert {k: v for k, v in dumped[kept].items() if k not in same} == \
+        {k: v for k, v in dumped[row].items() if k not in same}
+    assert (dumped[kept]["status"], dumped[kept]["workflow_id"], dumped[kept]["log"]) == \
+        ("succeeded", wf.id, ["conditions met", "done: 1 action(s)"])
+    assert [s["status"] for s in dumped[kept]["steps"]] == ["succeeded"] and dumped[kept]["conditions_met"] is True
+    titles = store.tx(lambda ctx: sorted(ctx.session.scalars(select(Notification.title))))
+    assert titles == sorted([f"run {kept}: Engines", f"run {row}: Engines"])
+    assert [e["id"] for e in store.events.of(c.WORKFLOW_RUN_FINISHED)] == [kept, row]
+    page = store.tx(run_log.page, {"sort": "-created_at", "limit": 5, "status": "succeeded", "workflow_id": wf.id,
+                                   "record_id": "lead-1"})
+    assert [r.id for r in page["items"]] == [kept]
+    assert store.tx(run_log.page, {"sort": "-created_at", "limit": 5, "status": "skipped"})["items"] == []
+    for run_id in (kept, row):
+        with pytest.raises(ServiceError) as refused:
+            store.tx(run_log.replay, run_id)
+        assert refused.value.code == "conflict"
+
+
+def test_a_run_that_goes_on_after_its_intake_is_a_row_with_the_id_of_its_place(store, envelope, bus):
+    """An event's runs: one notifies (kept in the event's row), one has a remote action next (a row of
+    `workflow_runs` for the executor, its id a place of the event's row, which stays empty), one is skipped. The
+    run log lists the three, each read by its id; the remote one is executed as every queued run."""
+    from crm_automation.domain import executor
+    from crm_automation.models import EndedRuns
+    told = define(store, "told")
+    remote = store.tx(workflows.create, {"name": "remote", "active": True, "trigger": {
+        "type": "field_change", "resource": "lead", "field": "status"},
+        "actions": [{"type": "update_record", "fields": {"rating": "hot"}}]})
+    never = define(store, "never", "X")
+    ids = store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "won"))
+    assert len(ids) == 3 and len({run_id[:-4] for run_id in ids}) == 1
+    assert [run_id[-4:] for run_id in ids] == ["0001", "0002", "0003"]
+    row = store.tx(lambda ctx: ctx.session.get(EndedRuns, ids[0][:-4] + "0000"))
+    assert row.status == "skipped succeeded" and row.runs[1] is None and row.workflow_ids == f" {told.id} {never.id} "
+    listed = lambda: {r.id: (r.workflow_id, r.status) for r in  # noqa: E731
+                      store.tx(run_log.page, {"sort": "created_at", "limit": 10})["items"]}
+    assert listed() == {ids[0]: (told.id, "succeeded"), ids[1]: (remote.id, "queued"), ids[2]: (never.id, "skipped")}
+    executor.sweep(store.tx, bus)
+    assert [call[1] for call in bus.calls] == ["update_lead"]
+    assert listed()[ids[1]] == (remote.id, "succeeded")
+    assert [r.id for r in store.tx(run_log.page, {"sort": "created_at", "limit": 10, "status": "succeeded"})["items"]] \
+        == ids[:2]
+    assert [store.tx(run_log.get, run_id).workflow_id for run_id in ids] == [told.id, remote.id, never.id]

@@ -202,7 +202,7 @@ def test_a_definition_changed_elsewhere_is_seen_at_the_next_event_and_an_unheard
     very next event. An event nobody listens to leaves no row behind (no run, no snapshot)."""
     from sqlalchemy import func, update
 
-    from crm_automation.models import RecordSnapshot, Workflow
+    from crm_automation.models import EndedRuns, RecordSnapshot, Workflow
     wf = define(store, trigger={"type": "event", "event": "sales.lead_created.v1"},
                 actions=[{"type": "notify", "users": ["boss"], "title": "v1 {{ record.company }}"}])
     first = deliver(store, envelope("sales.lead_created.v1", LEAD, "lead", "create"))
@@ -220,7 +220,12 @@ def test_a_definition_changed_elsewhere_is_seen_at_the_next_event_and_an_unheard
     store.tx(workflows.update, wf.id, {"active": False})
     assert deliver(store, envelope("sales.lead_created.v1", {**LEAD, "id": "lead-3"}, "lead", "create")) == []
     assert deliver(store, envelope("sales.account_created.v1", {"id": "acc-1"}, "account", "create")) == []
-    counted = store.tx(lambda ctx: (ctx.session.scalar(select(func.count()).select_from(WorkflowRun)),
+    # the run log: the two runs and no other
+    listed = store.tx(runs.page, {"sort": "-created_at", "limit": 50})["items"]
+    assert [(r.id, r.status) for r in listed] == [(second[0], "succeeded"), (first[0], "succeeded")]
+    # rows: one per heard event (its run acted and ended at the intake: its event's row of ended runs), no snapshot
+    counted = store.tx(lambda ctx: (ctx.session.scalar(select(func.count()).select_from(WorkflowRun))
+                                    + ctx.session.scalar(select(func.count()).select_from(EndedRuns)),
                                     ctx.session.scalar(select(func.count()).select_from(RecordSnapshot))))
     assert counted == (2, 0)
 

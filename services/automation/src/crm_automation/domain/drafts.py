@@ -96,9 +96,9 @@ class Draft:
 
     @classmethod
     def new(cls, workflow, context: dict, event_id: str | None, trigger_type: str | None,
-            resource: str | None, record_id: str | None, depth: int, now=None) -> Draft:
+            resource: str | None, record_id: str | None, depth: int, now=None, id_: str | None = None) -> Draft:
         now = now or clock.now()
-        return cls(workflow, id=new_ordered_id(), created_at=now, updated_at=now, workflow_id=workflow.id,
+        return cls(workflow, id=id_ or new_ordered_id(), created_at=now, updated_at=now, workflow_id=workflow.id,
                    workflow_version=workflow.version, definition=workflow.definition, trigger_event_id=event_id,
                    trigger_type=trigger_type, resource=resource,
                    record_id=record_id if isinstance(record_id, str) else None, context=context, depth=depth,
@@ -126,30 +126,56 @@ class Draft:
 
 
 class Trigger:
-    """What the runs of one event share: their trigger and context, and the runs of it that ended at the intake
-    (`end`), written together in one row (domain.ended; one more for each `ended.PER_ROW` runs beyond)."""
+    """What the runs of one event share: their trigger and context, and the runs of it that ended at the intake,
+    written together in one row (domain.ended; one more for each `ended.PER_ROW` runs beyond): those that did not
+    act (`end`) and those that acted and ended there (`keep`). A run that acts has its place, and so its id, before
+    it acts (`place`); if it does not end at the intake it is a row of `workflow_runs` and its place stays empty."""
 
-    __slots__ = ("context", "event_id", "trigger_type", "resource", "record_id", "depth", "now", "ended", "status")
+    __slots__ = ("context", "event_id", "trigger_type", "resource", "record_id", "depth", "now", "ended", "status",
+                 "held")
 
     def __init__(self, context: dict, event_id, trigger_type, resource, record_id, depth: int, now):
         self.context, self.event_id, self.trigger_type, self.resource = context, event_id, trigger_type, resource
         self.record_id = record_id if isinstance(record_id, str) else None
-        self.depth, self.now, self.status = depth, now, None
-        self.ended: list[tuple[str, list]] = []  # (row id, its runs)
+        self.depth, self.now, self.status, self.held = depth, now, None, False
+        self.ended: list[tuple[str, list]] = []  # (row id, its runs: an entry each, None while a place is empty)
 
-    def end(self, workflow, status: str, results: list) -> Ended:
-        """A run of this event that ended here (skipped on its conditions, stopped by the loop guard)."""
+    def _place(self) -> tuple[str, list, int]:
         if not self.ended or len(self.ended[-1][1]) == ended.PER_ROW:
             self.ended.append((ended.row_id(new_ordered_id()), []))
-        # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
-        self.status = status
         row_id, runs = self.ended[-1]
-        runs.append((workflow.id, workflow.version, results))
-        return Ended(ended.run_id(row_id, len(runs)), workflow, status, results)
+        runs.append(None)
+        return ended.run_id(row_id, len(runs)), runs, len(runs) - 1
+
+    def place(self) -> str:
+        """The id of a run that is to act: its place in this event's row, empty until it ends here (`keep`)."""
+        return self._place()[0]
+
+    def end(self, workflow, status: str, results: list) -> Ended:
+        """A run of this event that ended here without acting (skipped on its conditions, stopped by the loop
+        guard)."""
+        # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
+        self.status, self.held = status, True
+        run_id, runs, index = self._place()
+        runs[index] = (workflow.id, workflow.version, results)
+        return Ended(run_id, workflow, status, results)
+
+    def keep(self, run: Draft) -> bool:
+        """A run that acted and ended here (succeeded: its actions all local) into its place; whether it was
+        (a run that is not to be written as a row of `workflow_runs`)."""
+        prefix = run.id[:-4]
+        for row_id, runs in self.ended:
+            if row_id[:-4] == prefix:
+                runs[int(run.id[-4:], 16) - 1] = (run.workflow_id, run.workflow_version, run.conditions,
+                                                 ended.acted(run))
+                self.held = True
+                return True
+        return False
 
     def ended_rows(self) -> list[list]:
         return [ended.written(row_id, self.now, self.event_id, self.trigger_type, self.resource, self.record_id,
-                              self.depth, self.status, runs) for row_id, runs in self.ended]
+                              self.depth, self.status, runs) for row_id, runs in self.ended
+                if any(entry is not None for entry in runs)]
 
 
 class Ended:
@@ -199,9 +225,11 @@ class Batch:
         self._now[key] = {**(before or {}), **snapshot_fields(data)}
         return dict(before) if before is not None else None
 
-    def add(self, runs: list[Draft | Ended], trigger: Trigger | None = None) -> None:
-        self.runs.extend(run for run in runs if run.__class__ is Draft)
-        if trigger is not None and trigger.ended:
+    def add(self, runs: list[Draft], trigger: Trigger | None = None) -> None:
+        """Runs to write as rows of `workflow_runs`, and the event's row of runs ended at its intake if it holds
+        any."""
+        self.runs.extend(runs)
+        if trigger is not None and trigger.held:
             self.ended.append(trigger)
 
     def write(self) -> None:

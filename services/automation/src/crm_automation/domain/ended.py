@@ -1,15 +1,24 @@
-"""Runs that ended at their intake without acting: skipped on their conditions, or stopped by the loop guard.
+"""Runs that ended at their intake: skipped on their conditions, stopped by the loop guard, or succeeded there
+(their actions all local: a notification, an approval asked).
 
-Most runs of a busy event stream are these (an event matches several workflows; most skip), and none of them is
-ever executed, replayed or changed: the intake writes the runs of one event that ended so in one row
-(`EndedRuns`: the trigger once, then each run's workflow, version and conditions' results), and the run log reads
-each back as the run it is, the same as a row of `workflow_runs` (its log, times and empty steps follow from
-the row). A run's id is its row's with the run's place (from 1) in the last four hex digits: a run is found by
-its id with one primary-key read. The runs written before this table existed stay in `workflow_runs`.
+Most runs of a busy event stream are these (an event matches several workflows; most skip, the rest mostly
+notify), and none of them is ever executed, replayed or changed: the intake writes the runs of one event that
+ended so in one row (`EndedRuns`: the trigger once, then each run's workflow, version and conditions' results;
+a run that acted has its outcome too: `acted`), and the run log reads each back as the run it is, the same as a
+row of `workflow_runs` (a skipped run's log, times and empty steps follow from the row). A run's id is its row's
+with the run's place (from 1) in the last four hex digits, given before the run acts (its event and `{{ run.id
+}}` carry it): a run is found by its id with one primary-key read. A run of the event that did not end at its
+intake (a remote action, a wait, a retry) is a row of `workflow_runs` with the id of its place, which the row
+leaves empty (null). The runs written before this table existed stay in `workflow_runs`.
+
+The row's `status` says which outcomes it holds (the run log's filter): `skipped`, `stopped` (the loop guard stops
+every run of an event), `succeeded`, or `skipped succeeded`; a run's own outcome is its entry's (`acted`), else
+the row's skipped or stopped.
 """
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import Text, and_, cast, func, literal, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -18,10 +27,14 @@ from crm_common import jsontext
 from crm_automation.domain import conditions as conditions_
 from crm_automation.models import EndedRuns, WorkflowRun
 
-SKIPPED, STOPPED = "skipped", "stopped"
-STATUSES = (SKIPPED, STOPPED)
+SKIPPED, STOPPED, SUCCEEDED = "skipped", "stopped", "succeeded"
+STATUSES = (SKIPPED, STOPPED, SUCCEEDED)
+# a row's status (the outcomes it holds, sorted) -> the rows a filter by one outcome reads
+_ROW_STATUSES = (SKIPPED, STOPPED, SUCCEEDED, f"{SKIPPED} {SUCCEEDED}")
+ROWS_WITH = {status: tuple(s for s in _ROW_STATUSES if status in s.split()) for status in STATUSES}
 LOOP_DEPTH = 5
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_MICROSECOND = timedelta(microseconds=1)
 PER_ROW = 0xFFFF  # runs in one row (the places four hex digits hold); an event that ends more takes more rows
 
 
@@ -45,28 +58,57 @@ def note(status: str, depth: int, results: list[dict]) -> str:
     return f"conditions not met: {conditions_.why_not(results)}"
 
 
+def acted(run) -> dict:
+    """What an entry keeps of a run that acted and ended at its intake (a draft, domain.drafts), beyond its
+    workflow, version and conditions' results: its outcome, steps, log, end and context (the record as the run
+    saw it: what a privacy request finds and cuts, as in a row of `workflow_runs`)."""
+    entry = {"status": run.status, "steps": run.steps, "log": run.log,
+             "finished_us": (run.finished_at - run.created_at) // _MICROSECOND, "duration_ms": run.duration_ms,
+             "context": run.context}
+    if run.error is not None:
+        entry["error"] = run.error
+    return entry
+
+
+def base_status(row_status: str) -> str:
+    """The outcome of a row's entries that did not act."""
+    return STOPPED if row_status == STOPPED else SKIPPED
+
+
 def written(row_id_: str, created_at, trigger_event_id, trigger_type, resource, record_id, depth: int, status: str,
-            runs: list[tuple]) -> list:
-    """The row of an event's ended runs (`runs`: (workflow id, version, conditions' results) each, in order) as
-    a list in the table's column order, its JSON given as text (drafts' insert)."""
-    return [row_id_, created_at, trigger_event_id, trigger_type, resource, record_id, depth, status,
-            " " + " ".join(r[0] for r in runs) + " ", jsontext.dumps(runs)]
+            runs: list) -> list:
+    """The row of an event's ended runs (`runs`: (workflow id, version, conditions' results[, acted]) each, or
+    None for a place whose run is a row of `workflow_runs`, in order; `status`: that of those that did not act)
+    as a list in the table's column order, its JSON given as text (drafts' insert)."""
+    held = [r for r in runs if r is not None]
+    statuses = " ".join(sorted({r[3]["status"] if len(r) > 3 else status for r in held}))
+    return [row_id_, created_at, trigger_event_id, trigger_type, resource, record_id, depth, statuses,
+            " " + " ".join(r[0] for r in held) + " ", jsontext.dumps(runs)]
 
 
-def _runs(row) -> list[WorkflowRun]:
-    """The row's runs as runs of the run log (not in any session: read only)."""
+def entry_run(row, place: int, entry: list) -> WorkflowRun:
+    """The entry at `place` of the row as a run of the run log (not in any session: read only)."""
     at = row.created_at
-    found = []
-    for place, (workflow_id, version, results) in enumerate(row.runs, 1):
-        found.append(WorkflowRun(
-            id=run_id(row.id, place), workflow_id=workflow_id, workflow_version=version, definition=None,
-            trigger_event_id=row.trigger_event_id, trigger_type=row.trigger_type, resource=row.resource,
-            record_id=row.record_id, context={}, depth=row.depth, status=row.status, conditions=results,
-            conditions_met=False if row.status == SKIPPED else None, steps=[],
-            log=[note(row.status, row.depth, results)], next_step=0, attempts=0, error=None, due_at=at,
-            lease_until=None, lease_owner=None, started_at=at, finished_at=at, duration_ms=0, created_at=at,
-            updated_at=at))
-    return found
+    workflow_id, version, results = entry[0], entry[1], entry[2]
+    common = dict(id=run_id(row.id, place), workflow_id=workflow_id, workflow_version=version, definition=None,
+                  trigger_event_id=row.trigger_event_id, trigger_type=row.trigger_type, resource=row.resource,
+                  record_id=row.record_id, depth=row.depth, conditions=results, next_step=0, attempts=0, due_at=at,
+                  lease_until=None, lease_owner=None, started_at=at, created_at=at)
+    if len(entry) > 3:  # it acted
+        done = entry[3]
+        finished = at + timedelta(microseconds=done["finished_us"])
+        return WorkflowRun(**common, context=done.get("context") or {}, status=done["status"], conditions_met=True,
+                           steps=done["steps"], log=done["log"], error=done.get("error"), finished_at=finished,
+                           duration_ms=done["duration_ms"], updated_at=finished)
+    status = base_status(row.status)
+    return WorkflowRun(**common, context={}, status=status, conditions_met=False if status == SKIPPED else None,
+                       steps=[], log=[note(status, row.depth, results)], error=None, finished_at=at, duration_ms=0,
+                       updated_at=at)
+
+
+def runs_of(row) -> list[WorkflowRun]:
+    """The row's runs as runs of the run log, in order (its empty places left out)."""
+    return [entry_run(row, place, entry) for place, entry in enumerate(row.runs, 1) if entry is not None]
 
 
 def get(session, id_: str) -> WorkflowRun | None:
@@ -77,7 +119,8 @@ def get(session, id_: str) -> WorkflowRun | None:
     if row is None:
         return None
     place = int(id_[-4:], 16)
-    return _runs(row)[place - 1] if place <= len(row.runs) else None
+    entry = row.runs[place - 1] if place <= len(row.runs) else None
+    return entry_run(row, place, entry) if entry is not None else None
 
 
 def _of_workflow(session, workflow_id: str):
@@ -99,7 +142,7 @@ def page(session, query: dict, workflow_id: str | None, after, descending: bool,
     table = EndedRuns.__table__
     statement = select(table)
     if status:
-        statement = statement.where(table.c.status == status)
+        statement = statement.where(table.c.status.in_(ROWS_WITH[status]))
     if record:
         statement = statement.where(table.c.record_id == record)
     if workflow_id:
@@ -120,11 +163,11 @@ def page(session, query: dict, workflow_id: str | None, after, descending: bool,
             chunk = chunk.where(earlier if descending else later)
         rows = session.execute(chunk.limit(wanted)).all()
         for row in rows:
-            runs = _runs(row)
+            runs = runs_of(row)
             if descending:
                 runs.reverse()
             for run in runs:
-                if workflow_id and run.workflow_id != workflow_id:
+                if (workflow_id and run.workflow_id != workflow_id) or (status and run.status != status):
                     continue
                 if after is not None and ((run.created_at, run.id) >= after if descending else
                                           (run.created_at, run.id) <= after):

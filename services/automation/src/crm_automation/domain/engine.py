@@ -1,7 +1,9 @@
 """Which workflows an event starts: the intake of the event stream (every published event, after its source
 committed), in the same transaction as the inbox mark. A matching workflow gets a run row, queued; the
 executor acts on it afterwards (domain.executor), so a rule never runs inside anyone's save. A run that ends at
-once (skipped on its conditions, stopped by the loop guard) is an entry of its event's row (domain.ended).
+once (skipped on its conditions, stopped by the loop guard, or succeeded after local actions only: a notification,
+an approval asked) is an entry of its event's row (domain.ended); a run that goes on (a remote action, a wait, a
+retry) is a row of `workflow_runs`, its id given before it acts either way.
 
 Loop guard: an event caused by a workflow's action carries the chain depth in its request id (domain.bus);
 past `LOOP_DEPTH` a matching workflow gets a run that stops at once and says so in its log.
@@ -199,13 +201,18 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watched: bool) ->
         if not met:
             runs.append(trigger.end(workflow, ended.SKIPPED, results))
             continue
-        run = Draft.new(workflow, context, trigger.event_id, type_, entity, trigger.record_id, depth, trigger.now)
+        run = Draft.new(workflow, context, trigger.event_id, type_, entity, trigger.record_id, depth, trigger.now,
+                        trigger.place())  # its id before it acts: its event and `{{ run.id }}` carry it
         run.conditions, run.conditions_met, run.log = results, met, ["conditions met"]
         runs.append(run)
+    rows: list[Draft] = []  # the runs that go on after the intake: rows of workflow_runs for the executor
     for run in runs:
         if run.__class__ is Draft:
             run_inline(ctx, run)
-    batch.add(runs, trigger)
+            # a run that acted and ended here is kept in its event's row of ended runs, as the skipped ones
+            if run.status != "succeeded" or not trigger.keep(run):
+                rows.append(run)
+    batch.add(rows, trigger)
     return runs
 
 

@@ -16,7 +16,9 @@ their ids, workflow, statuses, times and steps' statuses; their context is cut t
 person's values are cut out of their conditions' results, log, steps and error (a run that did not fire still
 says why, the value shown as `[erased]`). A run not finished yet is stopped (its actions would act on a record
 it no longer has) and an erased run is never replayed (`runs.replay` refuses it). Ended rows keep their runs,
-their results redacted likewise; notifications keep their user, kind, link and state, their text redacted.
+their results redacted likewise (a run that acted and ended at its intake is kept there with the record as it saw
+it, and erased, exported and counted as a run of `workflow_runs`); notifications keep their user, kind, link and
+state, their text redacted.
 Export answers what is kept (at most EXPORT_LIMIT of each).
 """
 from __future__ import annotations
@@ -28,11 +30,13 @@ from sqlalchemy.orm import Session
 
 from crm_common.privacy import naming
 from crm_automation import clock
+from crm_automation.domain import ended as ended_
 from crm_automation.models import EndedRuns, Notification, RecordSnapshot, WorkflowRun
 
 EXPORT_LIMIT = 1000
 BATCH = 200
 ERASED = "[erased]"
+ERASED_NOTE = "its record's personal data was erased by a privacy request"
 ACTIVE = ("queued", "running", "waiting")
 # the fields of a record that name or reach a person (their values are cut out of text that quotes them)
 PERSONAL_FIELD = re.compile(r"mail|name|phone|mobile|fax|address|street|city|postal|zip|birth|linkedin|twitter")
@@ -76,8 +80,10 @@ class Found:
         """The email and the personal fields' values of the records' copies, longest first."""
         values = {self.email.lower()}
         records = [row.data for row in self.snapshots]
-        records += [run.context.get(part) for run in self.runs for part in _CONTEXT_RECORDS
-                    if isinstance(run.context, dict)]
+        contexts = [run.context for run in self.runs]
+        contexts += [entry[3].get("context") for row in self.ended for entry in row.runs if _acted(entry)]
+        records += [context.get(part) for context in contexts for part in _CONTEXT_RECORDS
+                    if isinstance(context, dict)]
         for record in records:
             for name, value in (record.items() if isinstance(record, dict) else ()):
                 if isinstance(value, str) and len(value.strip()) >= 2 and PERSONAL_FIELD.search(name.lower()):
@@ -94,14 +100,28 @@ class Found:
             return {key: self.redact(item) for key, item in value.items()}
         return value
 
+    def acted(self) -> list[WorkflowRun]:
+        """The runs that acted and ended at their intake (entries of ended rows), as the run log reads them."""
+        return [ended_.entry_run(row, place, entry) for row in self.ended
+                for place, entry in enumerate(row.runs, 1) if _acted(entry)]
+
     def counts(self) -> dict:
-        return {"record_snapshots": len(self.snapshots), "workflow_runs": len(self.runs),
-                "ended_runs": sum(len(row.runs) for row in self.ended), "notifications": len(self.notifications)}
+        """Runs that acted are counted as runs, wherever their row (`workflow_runs`, or their event's row of
+        ended runs); `ended_runs`: those that did not act."""
+        acted = sum(1 for row in self.ended for entry in row.runs if _acted(entry))
+        return {"record_snapshots": len(self.snapshots), "workflow_runs": len(self.runs) + acted,
+                "ended_runs": sum(1 for row in self.ended for entry in row.runs if entry is not None) - acted,
+                "notifications": len(self.notifications)}
 
 
-def _erased_context(run: WorkflowRun) -> dict:
-    context = run.context if isinstance(run.context, dict) else {}
-    record = {"id": run.record_id, "erased": True} if run.record_id else {"erased": True}
+def _acted(entry) -> bool:
+    """Whether an ended row's entry is a run that acted (ended at its intake after acting)."""
+    return entry is not None and len(entry) > 3
+
+
+def _erased_context(context, record_id: str | None) -> dict:
+    context = context if isinstance(context, dict) else {}
+    record = {"id": record_id, "erased": True} if record_id else {"erased": True}
     kept = {key: value for key, value in context.items() if key in ("changed_fields", "event", "recheck")
             or key.startswith("assignee_")}  # field names, the event's ids and times, user ids
     return {**kept, "record": record, "trigger_record": record, "previous": {}, "erased": True}
@@ -114,6 +134,21 @@ def _redacted_results(found: Found, results) -> list:
             if isinstance(r, dict) else r for r in (results or [])]
 
 
+def _erased_entry(found: Found, record_id: str | None, entry):
+    """An ended row's entry with the person's values cut out; one that acted is erased as a row of `workflow_runs`
+    is: its context cut to the record's id, its steps, log and error redacted, and its log says so."""
+    if entry is None:
+        return None
+    kept = [entry[0], entry[1], _redacted_results(found, entry[2])]
+    if _acted(entry):
+        done = entry[3]
+        kept.append({**done, "context": _erased_context(done.get("context"), record_id),
+                     "steps": found.redact(done.get("steps") or []),
+                     "log": [*found.redact(done.get("log") or []), ERASED_NOTE],
+                     **({"error": found.redact(done["error"])} if done.get("error") is not None else {})})
+    return kept
+
+
 def erase(session: Session, email: str) -> dict:
     """Cut the person's data out of the service's tables; how many rows of each."""
     found = Found(session, email)
@@ -124,7 +159,7 @@ def erase(session: Session, email: str) -> dict:
                                                          RecordSnapshot.record_id == record_id))
     now = clock.now()
     for run in found.runs:
-        run.context = _erased_context(run)
+        run.context = _erased_context(run.context, run.record_id)
         run.conditions = _redacted_results(found, run.conditions)
         run.steps = found.redact(run.steps or [])
         run.log = found.redact(run.log or [])
@@ -134,10 +169,9 @@ def erase(session: Session, email: str) -> dict:
             run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
             run.log = [*run.log, "stopped: its record's personal data was erased by a privacy request"]
         else:
-            run.log = [*run.log, "its record's personal data was erased by a privacy request"]
+            run.log = [*run.log, ERASED_NOTE]
     for row in found.ended:
-        row.runs = [[workflow_id, version, _redacted_results(found, results)]
-                    for workflow_id, version, results in row.runs]
+        row.runs = [_erased_entry(found, row.record_id, entry) for entry in row.runs]
     for note in found.notifications:
         note.title = found.redact(note.title)[:300]
         note.body = found.redact(note.body)
@@ -145,9 +179,16 @@ def erase(session: Session, email: str) -> dict:
     return counts
 
 
+def _did_not_act(rows: list) -> list[tuple]:
+    """The ended rows holding runs that did not act, each with those entries (the others are runs: `acted`)."""
+    found = [(row, [e for e in row.runs if e is not None and not _acted(e)]) for row in rows]
+    return [(row, entries) for row, entries in found if entries]
+
+
 def export(session: Session, email: str) -> tuple[dict, dict]:
     """What the service keeps of the person (at most EXPORT_LIMIT of each) and the counts."""
     found = Found(session, email)
+    runs = found.runs + found.acted()  # a run that acted is a run, wherever it is kept
     data = {
         "record_snapshots": [{"resource": s.resource, "record_id": s.record_id, "data": s.data}
                              for s in found.snapshots[:EXPORT_LIMIT]],
@@ -156,11 +197,11 @@ def export(session: Session, email: str) -> tuple[dict, dict]:
                            "record": r.context.get("record") if isinstance(r.context, dict) else None,
                            "previous": r.context.get("previous") if isinstance(r.context, dict) else None,
                            "conditions": r.conditions, "steps": r.steps, "log": r.log}
-                          for r in found.runs[:EXPORT_LIMIT]],
-        "ended_runs": [{"id": row.id, "status": row.status, "resource": row.resource, "record_id": row.record_id,
-                        "created_at": row.created_at.isoformat(),
-                        "runs": [{"workflow_id": w, "version": v, "conditions": res} for w, v, res in row.runs]}
-                       for row in found.ended[:EXPORT_LIMIT]],
+                          for r in runs[:EXPORT_LIMIT]],
+        "ended_runs": [{"id": row.id, "status": ended_.base_status(row.status), "resource": row.resource,
+                        "record_id": row.record_id, "created_at": row.created_at.isoformat(),
+                        "runs": [{"workflow_id": e[0], "version": e[1], "conditions": e[2]} for e in did_not_act]}
+                       for row, did_not_act in _did_not_act(found.ended)[:EXPORT_LIMIT]],
         "notifications": [{"id": n.id, "user_id": n.user_id, "kind": n.kind, "title": n.title, "body": n.body,
                            "resource": n.resource, "record_id": n.record_id, "created_at": n.created_at.isoformat()}
                           for n in found.notifications[:EXPORT_LIMIT]],
