@@ -129,7 +129,8 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         _at("closed_at"), Column("reopened", Integer, nullable=False, default=0),
         Column("first_response_breached", Boolean, nullable=False, default=False),
         Column("resolution_breached", Boolean, nullable=False, default=False), _custom(),
-        indexes=[("status",), ("owner_id",), ("account_id",), ("created_at",)])
+        # (status, created_at): a report filtered by status, its page newest first and its count (reports.rows)
+        indexes=[("status", "created_at"), ("owner_id",), ("account_id",), ("created_at",)])
     # the small pre-counted tables every batch updates in place (ticket_sums, campaign_stats, stage_times): on
     # PostgreSQL fillfactor 20 (migration e61ec85864d0), room on each page for the rows' new versions
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)
