@@ -40,8 +40,8 @@ def _at(name):
 
 
 def _dated(name):
-    """A report source's date (domain/report_sources.py): the time of the record's first event, which every
-    projection that makes its row sets (never NULL: a report's page walks its index newest first, reports.rows)."""
+    """A report source's date (domain/report_sources.py), which every projection that makes the row sets (its first
+    event's time; an activity's start): never NULL, so a report's page walks its index newest first (reports.rows)."""
     return Column(name, UTCDateTime(), nullable=False)
 
 
