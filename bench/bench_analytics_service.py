@@ -123,7 +123,7 @@ def _queries():
 
 REPORT_COLUMNS = ["number", "status", "channel", "priority", "created_at", "solved_at"]
 # a saved report's first page as `reports.run_report` reads it (1,000 rows and one more, and the total): the
-# report's default order is the newest first, tickets with no creation time last
+# report's default order is the newest first (the date of a report source is never empty: readmodels._dated)
 REPORTS = {"report page, tickets newest first": {},
            "report page, new tickets newest first": {"status": "new"},
            "report page, open tickets of a channel": {"status": "open", "channel": "chat"}}

@@ -39,6 +39,12 @@ def _at(name):
     return Column(name, UTCDateTime(), nullable=True)
 
 
+def _dated(name):
+    """A report source's date (domain/report_sources.py), which every projection that makes the row sets (its first
+    event's time; an activity's start): never NULL, so a report's page walks its index newest first (reports.rows)."""
+    return Column(name, UTCDateTime(), nullable=False)
+
+
 def _s(name, length=64):
     return Column(name, String(length), nullable=True)
 
@@ -65,7 +71,7 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         "opportunities", _id(), _s("name", 300), _s("account_id"), _s("contact_id"), *_scope(),
         _money("amount"), _s("currency", 3), _s("stage", 60), Column("probability", Integer, nullable=True), _at("event_at"),
         Column("expected_close_date", Date, nullable=True), _s("campaign_id"), _s("source", 60), _s("lead_id"),
-        _s("status", 10), _s("lost_reason", 200), _at("created_at"), _at("stage_entered_at"), _at("closed_at"),
+        _s("status", 10), _s("lost_reason", 200), _dated("created_at"), _at("stage_entered_at"), _at("closed_at"),
         _custom(), covering("opportunities", ("status", "closed_at"),  # the sales cycle's deals won
                             ("created_at", "owner_id", "team_id", "territory_id")),
         # PostgreSQL only: the deals won in owner order and, per owner, in order of their days to the win (the sales
@@ -100,30 +106,31 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         Column("shortest", Numeric(24, 6), nullable=True), Column("longest", Numeric(24, 6), nullable=True))
     t.leads = table(
         "leads", _id(), *_scope(), _s("source", 60), _s("campaign_id"), _s("status", 30),
-        Column("score", Integer, nullable=True), _at("created_at"), _at("converted_at"), _s("account_id"),
+        Column("score", Integer, nullable=True), _dated("created_at"), _at("converted_at"), _s("account_id"),
         _s("opportunity_id"), _custom(), indexes=[("created_at",), ("owner_id",), ("opportunity_id",)])
     t.accounts = table(
         "accounts", _id(), _s("name", 300), *_scope(team=False), _s("industry", 60), _s("country", 2),
-        _s("lifecycle_stage", 30), _at("created_at"), _custom(), indexes=[("owner_id",)])
+        _s("lifecycle_stage", 30), _dated("created_at"), _custom(), indexes=[("owner_id",)])
     t.orders = table(
         "orders", _id(), _s("account_id"), *_scope(team=False, territory=False), _s("status", 30),
-        _money("total"), _s("currency", 3), _at("placed_at"), indexes=[("account_id",), ("placed_at",)])
+        _money("total"), _s("currency", 3), _dated("placed_at"), indexes=[("account_id",), ("placed_at",)])
     t.contracts = table(
         "contracts", _id(), _s("account_id"), _s("status", 30), _money("value"), _s("currency", 3),
         Column("starts_on", Date, nullable=True), Column("ends_on", Date, nullable=True), _at("signed_at"),
         indexes=[("account_id",)])
     t.activities = table(
         "activities", _id(), *_scope(team=False, territory=False), _s("type", 30), _s("account_id"),
-        _s("opportunity_id"), _s("lead_id"), _at("occurred_at"), indexes=[("owner_id",), ("account_id",)])
+        _s("opportunity_id"), _s("lead_id"), _dated("occurred_at"), indexes=[("owner_id",), ("account_id",)])
     t.tickets = table(
         "tickets", _id(), _s("number", 20), _s("account_id"), _s("contact_id"),
         *_scope(territory=False), _s("group_id"), _s("channel", 20), _s("priority", 10), _s("type", 20),
-        _s("status", 20), _s("sla_policy_id"), _at("event_at"), _at("created_at"), _at("first_responded_at"),
+        _s("status", 20), _s("sla_policy_id"), _at("event_at"), _dated("created_at"), _at("first_responded_at"),
         _at("solved_at"),
         _at("closed_at"), Column("reopened", Integer, nullable=False, default=0),
         Column("first_response_breached", Boolean, nullable=False, default=False),
         Column("resolution_breached", Boolean, nullable=False, default=False), _custom(),
-        indexes=[("status",), ("owner_id",), ("account_id",), ("created_at",)])
+        # (status, created_at): a report filtered by status, its page newest first and its count (reports.rows)
+        indexes=[("status", "created_at"), ("owner_id",), ("account_id",), ("created_at",)])
     # the small pre-counted tables every batch updates in place (ticket_sums, campaign_stats, stage_times): on
     # PostgreSQL fillfactor 20 (migration e61ec85864d0), room on each page for the rows' new versions
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)

@@ -1,10 +1,11 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from crm_common.testing.checks import assert_migrations_match_models, database_at
-from crm_analytics.models import EVENTS, Base
+from crm_analytics.models import EVENTS, GENERATIONS, Base
 
 
 def test_migrations_build_the_schema_the_models_declare(tmp_path):
@@ -34,3 +35,35 @@ def test_the_upgrade_cuts_the_person_s_data_out_of_the_privacy_parts_logged_befo
                       "e2": {"request_id": "P1", "service": "sales", "status": "done", "counts": {"leads": 1},
                              "data": None},
                       "e3": rows[2][2]}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_upgrade_dates_every_report_source_row_that_had_no_date(backend, tmp_path):
+    """Rows written before the report sources' dates were required, without one (none expected), get the time of
+    the first event the log keeps of their record, else their last event's time (`event_at`), else the upgrade's;
+    a row with a date keeps it."""
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+    hour = timedelta(hours=1)
+    with database_at("analytics", "f2a6c8d0e4b1", backend, tmp_path) as (engine, upgrade):
+        with engine.begin() as conn:
+            for seq, at in ((1, t0 + 2 * hour), (2, t0 + hour)):  # the ticket's events, the older logged last
+                conn.execute(EVENTS.insert().values(
+                    event_id=f"e{seq}", type="service_desk.ticket_updated.v1", producer="service_desk",
+                    entity_id="t-logged", occurred_at=at, received_at=at, envelope={"data": {"id": "t-logged"}}))
+            for gen in ("a", "b"):
+                conn.execute(sa.text(f"INSERT INTO an_tickets_{gen} (id, reopened, first_response_breached, "
+                                     "resolution_breached, event_at, created_at) VALUES "
+                                     "('t-logged', 0, false, false, NULL, NULL), ('t-event-at', 0, false, false, "
+                                     ":at, NULL), ('t-dated', 0, false, false, NULL, :at)"), {"at": t0})
+                conn.execute(sa.text(f"INSERT INTO an_orders_{gen} (id) VALUES ('o-unknown')"))
+        before = datetime.now(timezone.utc)
+        upgrade()
+        for gen in ("a", "b"):
+            tickets, orders = GENERATIONS[gen].tickets, GENERATIONS[gen].orders
+            with engine.connect() as conn:
+                dates = dict(conn.execute(select(tickets.c.id, tickets.c.created_at)).all())
+                placed = conn.execute(select(orders.c.placed_at)).scalar_one()
+            assert dates == {"t-logged": t0 + hour, "t-event-at": t0, "t-dated": t0}
+            assert before <= placed <= datetime.now(timezone.utc)
+            columns = {c["name"]: c for c in sa.inspect(engine).get_columns(tickets.name)}
+            assert columns["created_at"]["nullable"] is False

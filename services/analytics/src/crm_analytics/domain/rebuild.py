@@ -52,14 +52,17 @@ def _replay(conn, t, after: int, upto: int | None) -> tuple[int, int]:
     under way meanwhile (`privacy.ERASING`): the batch reads the log as it cut it, and the cut of the read
     models comes after the batch's rows."""
     serialize_on(conn, ERASING, shared=True)
-    query = select(EVENTS.c.seq, EVENTS.c.envelope).where(EVENTS.c.seq > after).order_by(EVENTS.c.seq).limit(BATCH)
+    query = select(EVENTS.c.seq, EVENTS.c.occurred_at, EVENTS.c.envelope).where(EVENTS.c.seq > after) \
+        .order_by(EVENTS.c.seq).limit(BATCH)
     if upto is not None:
         query = query.where(EVENTS.c.seq <= upto)
     with heap.paused():  # as a live batch (domain/log.py)
         rows = conn.execute(query).all()
         if not rows:
             return 0, after
-        project_many(conn, t, [envelope for _, envelope in rows])
+        for _, at, envelope in rows:  # the time the log keeps, as the live projection reads it (domain/log.py:
+            envelope["occurred_at"] = at  # when the producer sent none, the event's receipt), parsed once
+        project_many(conn, t, [envelope for _, _, envelope in rows])
         return len(rows), rows[-1].seq
 
 

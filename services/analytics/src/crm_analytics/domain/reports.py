@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Column, func, or_, select
 
 from crm_common import paging
 from crm_common.errors import ServiceError
@@ -169,12 +169,12 @@ def rows(ctx, report: Report, offset: int = 0, limit: int = 1000, count: bool = 
                        *[func.sum(cols.expr(c)).label(c) for c in sums]).where(*where).group_by(group)
         order = {"count": func.count(), "key": group}.get(key, group if key in ("", report.group_by) else None)
         order = order if order is not None else (func.sum(cols.expr(key)) if key in sums else group)
-        query = query.order_by((order.desc() if descending else order).nulls_last(), group)
+        query = query.order_by(_ordered(order, descending), group)
     else:
         order = cols.expr(key) if key else table.c[source.date]
         descending = descending or not key
         query = select(*[cols.expr(c).label(c) for c in report.columns]).where(*where).order_by(
-            (order.desc() if descending else order).nulls_last(), table.c[list(source.columns)[0]])
+            _ordered(order, descending), table.c[list(source.columns)[0]])
     total = None
     if count:
         total = ctx.session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
@@ -182,6 +182,14 @@ def rows(ctx, report: Report, offset: int = 0, limit: int = 1000, count: bool = 
     found = [{k: plain(v, kinds.get(k, "text")) for k, v in r._mapping.items()}
              for r in ctx.session.execute(query.offset(offset).limit(limit))]
     return found, total
+
+
+def _ordered(order, descending: bool):
+    """`order` descending or not, rows without a value last on every backend; a column that cannot be NULL (a
+    source's date, readmodels._dated) without NULLS LAST, so that its ascending index read backward serves the
+    newest first on PostgreSQL (which reads it NULLS FIRST) as on SQLite."""
+    ordered = order.desc() if descending else order
+    return ordered if isinstance(order, Column) and not order.nullable else ordered.nulls_last()
 
 
 def _sums(cols: Columns, report: Report) -> list[str]:

@@ -50,8 +50,9 @@ def pick(data: dict, *names, **renamed) -> dict:
 def upsert(s, name: str, key: dict, values: dict, on_insert: dict | None = None, at=None) -> None:
     """Update the row of `key` of model `name` (in the batch's store, projections/store.py) with `values`, or
     make it (with `on_insert` too). With `at` (the event's time, for a model with `event_at`), an event older
-    than the one the row reflects only fills what the row has empty: events that consumers took in another
-    order than they were emitted leave the newest state."""
+    than the one the row reflects only fills what the row has empty, and moves its creation time (`on_insert`'s)
+    back to its own: events that consumers took in another order than they were emitted leave the newest state
+    (a ticket's update taken before its opening: created when it was opened)."""
     row = s.get(name, key)
     if row is None:
         row = {**key, **(on_insert or {}), **values}
@@ -59,6 +60,9 @@ def upsert(s, name: str, key: dict, values: dict, on_insert: dict | None = None,
             row["event_at"] = at
     elif at is not None and row.get("event_at") is not None and row["event_at"] > at:
         row.update({k: v for k, v in values.items() if v is not None and row.get(k) is None})
+        created = on_insert.get("created_at") if on_insert else None
+        if created is not None and created < row["created_at"]:
+            row["created_at"] = created
     else:
         row.update(values)
         if at is not None:
