@@ -127,8 +127,8 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
     # the small pre-counted tables every batch updates in place (ticket_sums, campaign_stats, stage_times): on
     # PostgreSQL fillfactor 20 (migration e61ec85864d0), room on each page for the rows' new versions
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)
-        "ticket_sums", Column("dimension", String(10), primary_key=True),
-        Column("value", String(80), primary_key=True),
+        "ticket_sums", Column("dimension", String(40), primary_key=True),
+        Column("value", String(160), primary_key=True),
         *[Column(n, Integer, nullable=False, default=0) for n in ticket_sums.COUNTS])
     t.ticket_times = table(  # their first response and resolution times pre-counted in buckets (the same)
         "ticket_times", Column("dimension", String(10), primary_key=True),

@@ -1,10 +1,10 @@
 """A dated company-wide service query (from / to: days in UTC, inclusive, on the tickets' creation, as
-filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month rows (the
-UTC month of `created_at`, projections/ticket_sums.py), the days at its edges counted from the tickets themselves
-(the `created_at` index), their times put into the same buckets: the counts exact, the quantiles within
-ticket_sums.ALPHA. A range holding no whole month is read from the tickets (exact). The tickets per channel, policy
-and account of the range come from the tickets in either case (service_figures.breakdowns): no pre-counted row
-crosses a month with them."""
+filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month x channel
+x policy rows (the UTC month of `created_at`, projections/ticket_sums.py), their times from the month buckets and
+their accounts from the month x account rows; the days at its edges counted from the tickets themselves (the
+`created_at` index), their times put into the same buckets, their channels, policies and accounts added: the counts
+exact, the quantiles within ticket_sums.ALPHA, the 20 accounts with the most in the exact path's order (ties in the
+database's). A range holding no whole month is read from the tickets (exact)."""
 from __future__ import annotations
 
 import math
@@ -50,23 +50,23 @@ def _midnight(day: date) -> datetime:
 
 def read(conn, t, data: dict, key, dialect: str, scale: float):
     """None when the pre-counted tickets do not answer (EXACT_UP_TO tickets or fewer, no whole month in the range);
-    else (per group: (counts, first response, resolution), the same over every ticket) as service_sums.read."""
+    else as service_sums.read: per group, over every ticket, per channel, per policy, the 20 accounts with the most."""
     s, m, k = t.ticket_sums, t.ticket_times, t.tickets
-    everything = conn.execute(select(s.c.opened).where(s.c.dimension == "all", s.c.value == "")).scalar()
+    rows = service_sums.crossed(conn, s)
+    everything = service_sums.summed(rows).get("", (0,))[0]
     start, end = data.get("from"), data.get("to")
     whole = span(start, end)
-    if not everything or everything <= service_sums.EXACT_UP_TO or whole is None:
+    if everything <= service_sums.EXACT_UP_TO or whole is None:
         return None
     first, last = whole
     by_month = data.get("group_by") == "month"
+    rows = [r for r in rows if r[0][0] != "" and _inside(r[0][0], first, last)]
+    months = sorted({r[0][0] for r in rows})
     counts: dict = {}  # group -> [COUNTS]
     times: dict = {}  # group -> {measure: {bucket: tickets}}
-    months = [value for value in conn.execute(select(s.c.value).where(s.c.dimension == "month", s.c.value != ""))
-              .scalars() if _inside(value, first, last)]
+    for value, found in service_sums.summed(rows, service_sums.PART["month"]).items():
+        _add(counts.setdefault(decode(value) if by_month else None, [0] * _COUNTS), found)
     if months:
-        for value, *found in conn.execute(select(s.c.value, *[s.c[n] for n in ticket_sums.COUNTS])
-                                          .where(s.c.dimension == "month", s.c.value.in_(months))):
-            _add(counts.setdefault(decode(value) if by_month else None, [0] * _COUNTS), found)
         for value, measure, b, n in conn.execute(select(m.c.value, m.c.measure, m.c.bucket, m.c.tickets).where(
                 m.c.dimension == "month", m.c.value.in_(months), m.c.tickets != 0)):
             into = times.setdefault(decode(value) if by_month else None, {}).setdefault(measure, {})
@@ -76,20 +76,45 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
         edges.append((start, first))
     if end is not None and last < end + timedelta(days=1):
         edges.append((last, end + timedelta(days=1)))
+    accounts: dict = {v[1:]: n for v, n in conn.execute(
+        select(s.c.value, func.sum(s.c.opened)).where(
+            s.c.dimension.in_([ticket_sums.BY_MONTH + month for month in months]), s.c.value != "")
+        .group_by(s.c.value)) if n}
     if edges:
-        _edges(conn, k, key, edges, dialect, counts, times)
-    grouped = {g: service_sums.group(found, _quantiles(times.get(g, {}), scale))
+        when = or_(*[and_(k.c.created_at >= _midnight(a), k.c.created_at < _midnight(b)) for a, b in edges])
+        _edges(conn, k, key, when, dialect, counts, times)
+        channels, policies, found = _edge_breakdowns(conn, k, when, dialect)
+        for account, n in found:
+            accounts[account] = accounts.get(account, 0) + n
+        channels, policies = service_sums.breakdowns(conn, rows, (channels, policies))
+    else:
+        channels, policies = service_sums.breakdowns(conn, rows)
+    grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
+    top = _top(conn, accounts)
     if not grouped:
-        return {}, None
+        return {}, None, channels, policies, top
     total, total_times = [0] * _COUNTS, {}
     for g in grouped:
         _add(total, counts[g])
-        for measure, found in times.get(g, {}).items():
-            into = total_times.setdefault(measure, {})
-            for b, n in found.items():
-                into[b] = into.get(b, 0) + n
-    return grouped, service_sums.group(total, _quantiles(total_times, scale))
+        service_sums.merge(total_times, times.get(g, {}))
+    return (grouped, service_sums.group(total, service_sums.quantiles(total_times, scale)), channels, policies,
+            top)
+
+
+def _top(conn, accounts: dict, n: int = 20) -> list:
+    """The `n` accounts with the most tickets [(account, tickets)], ties in the database's order (as the exact
+    path's ORDER BY)."""
+    ranked = sorted(accounts.items(), key=lambda kv: -kv[1])
+    kept = [kv for kv in ranked if kv[1] >= ranked[min(n, len(ranked)) - 1][1]] if ranked else []
+    order = {a: i for i, a in enumerate(service_sums.in_database_order(conn, [a for a, _ in kept]))}
+    return sorted(kept, key=lambda kv: (-kv[1], order[kv[0]]))[:n]
+
+
+def _edge_breakdowns(conn, k, when, dialect: str) -> tuple:
+    """The edges' tickets per channel, per SLA policy (tickets, breached) and per account (all of them)."""
+    from crm_analytics.domain.service_figures import breakdowns
+    return breakdowns(conn, k, when, dialect, top=None)
 
 
 def _inside(value: str, first: date | None, last: date | None) -> bool:
@@ -102,13 +127,8 @@ def _add(into: list, found) -> None:
         into[i] += n or 0
 
 
-def _quantiles(found: dict, scale: float) -> dict:
-    return {measure: service_sums.summary(sorted((b, n) for b, n in buckets.items() if n), scale)
-            for measure, buckets in found.items() if any(buckets.values())}
-
-
-def _edges(conn, k, key, edges, dialect: str, counts: dict, times: dict) -> None:
-    """The tickets created in the edges' days ([start, end) pairs of days), counted into `counts` and `times` per
+def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> None:
+    """The tickets created in the edges' days (`when`), counted into `counts` and `times` per
     group (`key`), their times bucketed by the database as ticket_sums.bucket does."""
     c = k.c
     policy = and_(c.sla_policy_id.is_not(None), c.sla_policy_id != "")
@@ -118,7 +138,6 @@ def _edges(conn, k, key, edges, dialect: str, counts: dict, times: dict) -> None
              and_(c.solved_at.is_not(None), reopened), c.first_responded_at.is_not(None))
     buckets = [_bucket(seconds(c[column], c.created_at, dialect)).label(measure)
                for measure, column in ticket_sums.MEASURES]
-    when = or_(*[and_(c.created_at >= _midnight(a), c.created_at < _midnight(b)) for a, b in edges])
     rows = conn.execute(select(key, *buckets, func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags])
                         .where(when).group_by(key, *buckets))
     for group, first_response, resolution, *found in rows:
