@@ -1,10 +1,10 @@
 """A dated company-wide service query (from / to: days in UTC, inclusive, on the tickets' creation, as
 filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month x channel
-x policy rows (the UTC month of `created_at`, projections/ticket_sums.py), their times from the month buckets and
-their accounts from the month x account rows; the days at its edges counted from the tickets themselves (the
-`created_at` index), their times put into the same buckets, their channels, policies and accounts added: the counts
-exact, the quantiles within ticket_sums.ALPHA, the 20 accounts with the most in the exact path's order (ties in the
-database's). A range holding no whole month is read from the tickets (exact)."""
+x policy rows (the UTC month of `created_at`, projections/ticket_sums.py), their times from the month buckets; the
+days at its edges counted from the tickets themselves (the `created_at` index), their times put into the same
+buckets, their channels and policies added: the counts exact, the quantiles within ticket_sums.ALPHA. The 20
+accounts with the most tickets in the range are read from the tickets (no pre-counted row crosses a month with an
+account: README, "Service figures crossed"). A range holding no whole month is read from the tickets (exact)."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import and_, case, func, or_, select, tuple_
 
 from crm_analytics.domain import service_sums
-from crm_analytics.domain.filters import FILTERS, seconds
+from crm_analytics.domain.filters import FILTERS, period, seconds
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
@@ -76,21 +76,14 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
         edges.append((start, first))
     if end is not None and last < end + timedelta(days=1):
         edges.append((last, end + timedelta(days=1)))
-    accounts: dict = {v[1:]: n for v, n in conn.execute(
-        select(s.c.value, func.sum(s.c.opened)).where(
-            s.c.dimension.in_([ticket_sums.BY_MONTH + month for month in months]), s.c.value != "")
-        .group_by(s.c.value)) if n}
     if edges:
         when = or_(*[and_(k.c.created_at >= _midnight(a), k.c.created_at < _midnight(b)) for a, b in edges])
-        channels, policies, found = _edges(conn, k, key, when, dialect, counts, times)
-        for account, n in found:
-            accounts[account] = accounts.get(account, 0) + n
-        channels, policies = service_sums.breakdowns(conn, rows, (channels, policies))
+        channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, k, key, when, dialect, counts, times))
     else:
         channels, policies = service_sums.breakdowns(conn, rows)
+    top = _accounts(conn, k, period(data, k.c.created_at))
     grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
-    top = _top(conn, accounts)
     if not grouped:
         return {}, None, channels, policies, top
     total, total_times = [0] * _COUNTS, {}
@@ -101,13 +94,11 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
             top)
 
 
-def _top(conn, accounts: dict, n: int = 20) -> list:
-    """The `n` accounts with the most tickets [(account, tickets)], ties in the database's order (as the exact
-    path's ORDER BY)."""
-    ranked = sorted(accounts.items(), key=lambda kv: -kv[1])
-    kept = [kv for kv in ranked if kv[1] >= ranked[min(n, len(ranked)) - 1][1]] if ranked else []
-    order = {a: i for i, a in enumerate(service_sums.in_database_order(conn, [a for a, _ in kept]))}
-    return sorted(kept, key=lambda kv: (-kv[1], order[kv[0]]))[:n]
+def _accounts(conn, k, where) -> list:
+    """The 20 accounts with the most tickets in the range [(account, tickets)] (ties in account order), read from
+    the tickets (no pre-counted row crosses a month with an account)."""
+    return conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
+                        .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
 
 
 def _inside(value: str, first: date | None, last: date | None) -> bool:
@@ -122,9 +113,9 @@ def _add(into: list, found) -> None:
 
 def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> tuple:
     """The tickets created in the edges' days (`when`), counted into `counts` and `times` per group (`key`), their
-    times bucketed by the database as ticket_sums.bucket does; and their [(channel, tickets)], [(policy, tickets,
-    breached)] and [(account, tickets)] (every account). PostgreSQL: in one statement (GROUPING SETS: the edges'
-    tickets, on pages all over the table when not written in creation order, read once)."""
+    times bucketed by the database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets,
+    breached)]. PostgreSQL: in one statement (GROUPING SETS: the edges' tickets, on pages all over the table when
+    not written in creation order, read once)."""
     c = k.c
     policy = and_(c.sla_policy_id.is_not(None), c.sla_policy_id != "")
     breached = and_(policy, or_(c.first_response_breached.is_(True), c.resolution_breached.is_(True)))
@@ -134,19 +125,17 @@ def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> tuple
     buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
     summed = [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
     if dialect == "postgresql":
-        which = func.grouping(c.channel, c.sla_policy_id, c.account_id)  # 7: the groups', 3, 5, 6: the breakdowns'
+        which = func.grouping(c.channel, c.sla_policy_id)  # 3: the groups', 1: the channels', 2: the policies'
         plain = getattr(key, "element", key)
-        rows = conn.execute(select(which, key, *buckets, c.channel, c.sla_policy_id, c.account_id, *summed)
-                            .where(when).group_by(func.grouping_sets(tuple_(plain, *buckets), c.channel,
-                                                                     c.sla_policy_id, c.account_id))).all()
-        grouped = [(r[1], r[2], r[3], *r[7:]) for r in rows if r[0] == 7]  # key, buckets, counts
-        breakdowns = ([(r[4], r[7]) for r in rows if r[0] == 3],
-                      [(r[5], r[7], r[10]) for r in rows if r[0] == 5 and r[5] not in (None, "")],
-                      [(r[6], r[7]) for r in rows if r[0] == 6 and r[6] is not None])
+        rows = conn.execute(select(which, key, *buckets, c.channel, c.sla_policy_id, *summed).where(when)
+                            .group_by(func.grouping_sets(tuple_(plain, *buckets), c.channel, c.sla_policy_id))).all()
+        grouped = [(r[1], r[2], r[3], *r[6:]) for r in rows if r[0] == 3]  # key, buckets, counts
+        breakdowns = ([(r[4], r[6]) for r in rows if r[0] == 1],
+                      [(r[5], r[6], r[9]) for r in rows if r[0] == 2 and r[5] not in (None, "")])
     else:
         from crm_analytics.domain.service_figures import breakdowns as read_breakdowns
         grouped = conn.execute(select(key, *buckets, *summed).where(when).group_by(key, *buckets)).all()
-        breakdowns = read_breakdowns(conn, k, when, dialect, top=None)
+        breakdowns = read_breakdowns(conn, k, when, dialect)[:2]
     for group, first_response, resolution, *found in grouped:
         _add(counts.setdefault(group, [0] * _COUNTS), found)
         for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):

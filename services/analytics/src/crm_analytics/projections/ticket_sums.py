@@ -2,10 +2,12 @@
 
 `an_ticket_sums`: per dimension and value, the tickets' counts: opened, backlog, with a policy, breaching it,
 reopened, solved, solved and reopened, responded to. The dimensions a ticket counts in: its owner, team and
-priority, and three crossings: `mcp` (CROSSED), its month of creation x channel x SLA policy (the value: the three
+priority, and two crossings: `mcp` (CROSSED), its month of creation x channel x SLA policy (the value: the three
 parts joined by SEP), which also gives the whole company, each month, channel and policy and their pairs (a few
-hundred rows summed; no row of its own each); `ma|<month>` (BY_MONTH), the month x its account (the value);
-`ca|<channel>` (BY_CHANNEL), the channel x its account, which also gives each account (the channels' summed). `an_ticket_times`: per dimension and value (owner, team, channel, priority, policy, month;
+hundred rows summed; no row of its own each); `ca|<channel>` (BY_CHANNEL), the channel x its account (the value),
+which also gives each account (the channels' summed). So a ticket counts in five rows (it counted in eight). No
+month x account: one more row per ticket with an account cost the projection ratio 0.024 (README, "Service figures
+crossed"). `an_ticket_times`: per dimension and value (owner, team, channel, priority, policy, month;
 the whole company: the channels' summed), the first response and resolution times counted in buckets of relative
 width: bucket b holds the times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures
 count as 0: bucket ZERO), so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
@@ -22,7 +24,7 @@ from datetime import timezone
 
 SEP = "\x1f"  # joins a crossing's parts (each '' or '=' and the value; no id or channel holds it)
 CROSSED = "mcp"  # month x channel x policy: the value MONTH SEP CHANNEL SEP POLICY
-BY_MONTH, BY_CHANNEL = "ma" + SEP, "ca" + SEP  # + the month / the channel: per account (the value)
+BY_CHANNEL = "ca" + SEP  # + the channel: its tickets per account (the value)
 COUNTS = ("opened", "backlog", "with_policy", "breached", "reopened", "solved", "solved_reopened", "responded")
 MEASURES = (("first_response", "first_responded_at"), ("resolution", "solved_at"))
 OPEN = ("new", "open", "pending", "on_hold")
@@ -86,7 +88,7 @@ def contribution(row: dict | None):
         _value(get("sla_policy_id"))
     owner, team, priority, account = (_value(get("owner_id")), _value(get("team_id")), _value(get("priority")),
                                       _value(get("account_id")))
-    keys = (("owner", owner), ("team", team), ("priority", priority), (CROSSED, month + SEP + channel + SEP + policy), (BY_MONTH + month, account),
+    keys = (("owner", owner), ("team", team), ("priority", priority), (CROSSED, month + SEP + channel + SEP + policy),
             (BY_CHANNEL + channel, account))
     has_policy = get("sla_policy_id") not in (None, "")
     breached = has_policy and bool(get("first_response_breached") or get("resolution_breached"))
