@@ -123,7 +123,8 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         _at("closed_at"), Column("reopened", Integer, nullable=False, default=0),
         Column("first_response_breached", Boolean, nullable=False, default=False),
         Column("resolution_breached", Boolean, nullable=False, default=False), _custom(),
-        indexes=[("status",), ("owner_id",), ("account_id",), ("created_at",)])
+        # (created_at, account_id): a dated service query's top accounts by an index-only scan of its range
+        indexes=[("status",), ("owner_id",), ("account_id",), ("created_at", "account_id")])
     # the small pre-counted tables every batch updates in place (ticket_sums, campaign_stats, stage_times): on
     # PostgreSQL fillfactor 20 (migration e61ec85864d0), room on each page for the rows' new versions
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)
