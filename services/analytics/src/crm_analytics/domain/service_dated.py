@@ -1,18 +1,19 @@
 """A dated company-wide service query (from / to: days in UTC, inclusive, on the tickets' creation, as
 filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month x channel
-x policy rows (the UTC month of `created_at`, projections/ticket_sums.py) and the month buckets, the days at its
-edges from the day x channel x policy rows and the day buckets: the counts exact, the quantiles within
-ticket_sums.ALPHA. The 20 accounts with the most tickets in the range are read from the tickets (no pre-counted row
-crosses a month with an account: README, "Service figures crossed"), on PostgreSQL by an index-only scan of
-`(created_at, account_id)`. A range holding no whole month is read from the tickets (exact)."""
+x policy rows (the UTC month of `created_at`, projections/ticket_sums.py), their times from the month buckets; the
+days at its edges counted from the tickets themselves (the `created_at` index), their times put into the same
+buckets, their channels and policies added: the counts exact, the quantiles within ticket_sums.ALPHA. The 20
+accounts with the most tickets in the range are read from the tickets (no pre-counted row crosses a month with an
+account: README, "Service figures crossed"). A range holding no whole month is read from the tickets (exact)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+import math
+from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select, tuple_
 
 from crm_analytics.domain import service_sums
-from crm_analytics.domain.filters import FILTERS, period
+from crm_analytics.domain.filters import FILTERS, period, seconds
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
@@ -43,7 +44,11 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def read(conn, t, data: dict, scale: float):
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), timezone.utc)
+
+
+def read(conn, t, data: dict, key, dialect: str, scale: float):
     """None when the pre-counted tickets do not answer (EXACT_UP_TO tickets or fewer, no whole month in the range);
     else as service_sums.read: per group, over every ticket, per channel, per policy, the 20 accounts with the most."""
     s, m, k = t.ticket_sums, t.ticket_times, t.tickets
@@ -57,24 +62,25 @@ def read(conn, t, data: dict, scale: float):
     by_month = data.get("group_by") == "month"
     rows = [r for r in rows if r[0][0] != "" and _inside(r[0][0], first, last)]
     months = sorted({r[0][0] for r in rows})
-    days = [_value(d) for a, b in _edges(start, end, first, last) for d in _days(a, b)]
-    if days:  # the edge days' rows, as the month's crossed rows
-        columns = [s.c[n] for n in ticket_sums.COUNTS]
-        for dimension, value, *found in conn.execute(select(s.c.dimension, s.c.value, *columns).where(
-                s.c.dimension.in_([ticket_sums.BY_DAY + day for day in days]))):
-            rows.append(((dimension[len(ticket_sums.BY_DAY):][:8], *ticket_sums.parts(value)), found))
     counts: dict = {}  # group -> [COUNTS]
     times: dict = {}  # group -> {measure: {bucket: tickets}}
     for value, found in service_sums.summed(rows, service_sums.PART["month"]).items():
         _add(counts.setdefault(decode(value) if by_month else None, [0] * _COUNTS), found)
-    for dimension, values in (("month", months), ("day", days)):
-        if not values:
-            continue
+    if months:
         for value, measure, b, n in conn.execute(select(m.c.value, m.c.measure, m.c.bucket, m.c.tickets).where(
-                m.c.dimension == dimension, m.c.value.in_(values), m.c.tickets != 0)):
-            into = times.setdefault(decode(value[:8]) if by_month else None, {}).setdefault(measure, {})
+                m.c.dimension == "month", m.c.value.in_(months), m.c.tickets != 0)):
+            into = times.setdefault(decode(value) if by_month else None, {}).setdefault(measure, {})
             into[b] = into.get(b, 0) + n
-    channels, policies = service_sums.breakdowns(conn, rows)
+    edges = []
+    if start is not None and (first is None or start < first):
+        edges.append((start, first))
+    if end is not None and last < end + timedelta(days=1):
+        edges.append((last, end + timedelta(days=1)))
+    if edges:
+        when = or_(*[and_(k.c.created_at >= _midnight(a), k.c.created_at < _midnight(b)) for a, b in edges])
+        channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, k, key, when, dialect, counts, times))
+    else:
+        channels, policies = service_sums.breakdowns(conn, rows)
     top = _accounts(conn, k, period(data, k.c.created_at))
     grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
@@ -105,19 +111,41 @@ def _add(into: list, found) -> None:
         into[i] += n or 0
 
 
-def _edges(start: date | None, end: date | None, first: date | None, last: date | None) -> list:
-    """The [start, end) pairs of days of the range start..end (inclusive) outside its whole months first..last."""
-    edges = []
-    if start is not None and (first is None or start < first):
-        edges.append((start, first))
-    if end is not None and last < end + timedelta(days=1):
-        edges.append((last, end + timedelta(days=1)))
-    return edges
+def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> tuple:
+    """The tickets created in the edges' days (`when`), counted into `counts` and `times` per group (`key`), their
+    times bucketed by the database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets,
+    breached)]. PostgreSQL: in one statement (GROUPING SETS: the edges' tickets, on pages all over the table when
+    not written in creation order, read once)."""
+    c = k.c
+    policy = and_(c.sla_policy_id.is_not(None), c.sla_policy_id != "")
+    breached = and_(policy, or_(c.first_response_breached.is_(True), c.resolution_breached.is_(True)))
+    reopened = func.coalesce(c.reopened, 0) > 0
+    flags = (c.status.in_(ticket_sums.OPEN), policy, breached, reopened, c.solved_at.is_not(None),
+             and_(c.solved_at.is_not(None), reopened), c.first_responded_at.is_not(None))
+    buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
+    summed = [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
+    if dialect == "postgresql":
+        which = func.grouping(c.channel, c.sla_policy_id)  # 3: the groups', 1: the channels', 2: the policies'
+        plain = getattr(key, "element", key)
+        rows = conn.execute(select(which, key, *buckets, c.channel, c.sla_policy_id, *summed).where(when)
+                            .group_by(func.grouping_sets(tuple_(plain, *buckets), c.channel, c.sla_policy_id))).all()
+        grouped = [(r[1], r[2], r[3], *r[6:]) for r in rows if r[0] == 3]  # key, buckets, counts
+        breakdowns = ([(r[4], r[6]) for r in rows if r[0] == 1],
+                      [(r[5], r[6], r[9]) for r in rows if r[0] == 2 and r[5] not in (None, "")])
+    else:
+        from crm_analytics.domain.service_figures import breakdowns as read_breakdowns
+        grouped = conn.execute(select(key, *buckets, *summed).where(when).group_by(key, *buckets)).all()
+        breakdowns = read_breakdowns(conn, k, when, dialect)[:2]
+    for group, first_response, resolution, *found in grouped:
+        _add(counts.setdefault(group, [0] * _COUNTS), found)
+        for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):
+            if b is not None:
+                into = times.setdefault(group, {}).setdefault(measure, {})
+                into[int(b)] = into.get(int(b), 0) + found[0]
+    return breakdowns
 
 
-def _days(start: date, end: date) -> list:
-    return [start + timedelta(days=i) for i in range((end - start).days)]
-
-
-def _value(day: date) -> str:
-    return "=" + day.isoformat()
+def _bucket(value):
+    """ticket_sums.bucket in SQL: ZERO for 0 seconds or less, floor(ln(s) / ln(GAMMA)) above; null stays null."""
+    return case((value.is_(None), None), (value <= 0, ticket_sums.ZERO),  # SQLAlchemy's SQLite floor fails on null
+                else_=func.floor(func.ln(value) / math.log(ticket_sums.GAMMA)))

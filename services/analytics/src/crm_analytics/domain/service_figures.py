@@ -31,7 +31,7 @@ def service(ctx, data: dict) -> dict:
                  period(data, k.c.created_at))
     found = service_sums.read(conn, t, data, HOUR) if service_sums.applies(ctx, data) else None
     if found is None and service_dated.applies(ctx, data):
-        found = service_dated.read(conn, t, data, HOUR)
+        found = service_dated.read(conn, t, data, key, dialect, HOUR)
     exact = found is None
     if exact:
         found = _read(conn, k, key, where, dialect, bool(data.get("group_by")))

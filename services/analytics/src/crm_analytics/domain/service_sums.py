@@ -106,11 +106,16 @@ def read(conn, t, data: dict, scale: float):
     return grouped, overall, channels, policies, accounts
 
 
-def breakdowns(conn, rows) -> tuple:
+def breakdowns(conn, rows, edges: tuple = ((), ())) -> tuple:
     """[(channel, tickets)] and [(policy, tickets, breached)] (in the database's order of the policies) of the
-    `crossed` rows."""
+    `crossed` rows, plus those of `edges` (the same lists, read from tickets)."""
     channels = {v: n[0] for v, n in summed(rows, PART["channel"]).items()}
+    for value, n in edges[0]:
+        channels["" if value is None else "=" + value] = channels.get("" if value is None else "=" + value, 0) + n
     policies = {v: (n[2], n[3]) for v, n in summed(rows, PART["policy"]).items()}
+    for value, n, b in edges[1]:
+        had = policies.get("=" + value, (0, 0))
+        policies["=" + value] = (had[0] + n, had[1] + b)
     named = {decode(v): found for v, found in policies.items() if decode(v) not in (None, "") and found[0] > 0}
     return ([(decode(v), n) for v, n in channels.items() if n > 0],
             [(p, *named[p]) for p in in_database_order(conn, named)])

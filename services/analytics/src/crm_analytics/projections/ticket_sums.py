@@ -2,13 +2,12 @@
 
 `an_ticket_sums`: per dimension and value, the tickets' counts: opened, backlog, with a policy, breaching it,
 reopened, solved, solved and reopened, responded to. The dimensions a ticket counts in: its owner, team and
-priority, and three crossings: `mcp` (CROSSED), its month of creation x channel x SLA policy (the value: the three
+priority, and two crossings: `mcp` (CROSSED), its month of creation x channel x SLA policy (the value: the three
 parts joined by SEP), which also gives the whole company, each month, channel and policy and their pairs (a few
-hundred rows summed; no row of its own each); `dcp|<day>` (BY_DAY), its day of creation x channel x policy (the
-days at a dated range's edges); `ca|<channel>` (BY_CHANNEL), the channel x its account (the value), which also gives
-each account (the channels' summed). So a ticket counts in six rows (it counted in eight). No month x account: one
-more row per ticket with an account cost the projection ratio 0.024 (README, "Service figures crossed").
-`an_ticket_times`: per dimension and value (owner, team, channel, priority, policy, month, day (UTC) of creation;
+hundred rows summed; no row of its own each); `ca|<channel>` (BY_CHANNEL), the channel x its account (the value),
+which also gives each account (the channels' summed). So a ticket counts in five rows (it counted in eight). No
+month x account: one more row per ticket with an account cost the projection ratio 0.024 (README, "Service figures
+crossed"). `an_ticket_times`: per dimension and value (owner, team, channel, priority, policy, month;
 the whole company: the channels' summed), the first response and resolution times counted in buckets of relative
 width: bucket b holds the times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures
 count as 0: bucket ZERO), so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
@@ -26,7 +25,6 @@ from datetime import timezone
 SEP = "\x1f"  # joins a crossing's parts (each '' or '=' and the value; no id or channel holds it)
 CROSSED = "mcp"  # month x channel x policy: the value MONTH SEP CHANNEL SEP POLICY
 BY_CHANNEL = "ca" + SEP  # + the channel: its tickets per account (the value)
-BY_DAY = "dcp" + SEP  # + the day of creation: its tickets per channel x policy (the value: CHANNEL SEP POLICY)
 COUNTS = ("opened", "backlog", "with_policy", "breached", "reopened", "solved", "solved_reopened", "responded")
 MEASURES = (("first_response", "first_responded_at"), ("resolution", "solved_at"))
 OPEN = ("new", "open", "pending", "on_hold")
@@ -57,7 +55,6 @@ def _utc(at):
 
 
 _MONTHS: dict = {}  # (year, month) -> its value
-_DAYS: dict = {}  # date -> its value
 # the COUNTS a ticket's bit set counts it in, for each bit set
 _BITS = tuple(tuple(i for i in range(len(COUNTS)) if counts >> i & 1) for counts in range(1 << len(COUNTS)))
 
@@ -66,14 +63,6 @@ def _month(created) -> str:
     found = _MONTHS.get((created.year, created.month))
     if found is None:
         found = _MONTHS[(created.year, created.month)] = f"={created.year:04d}-{created.month:02d}"
-    return found
-
-
-def _day(created) -> str:
-    day = created.date()
-    found = _DAYS.get(day)
-    if found is None:
-        found = _DAYS[day] = "=" + day.isoformat()
     return found
 
 
@@ -95,12 +84,12 @@ def contribution(row: dict | None):
     created = get("created_at")
     if created is not None:
         created = _utc(created)
-    month, day = ("", "") if created is None else (_month(created), _day(created))
-    channel, policy = _value(get("channel")), _value(get("sla_policy_id"))
+    month, channel, policy = ("" if created is None else _month(created)), _value(get("channel")), \
+        _value(get("sla_policy_id"))
     owner, team, priority, account = (_value(get("owner_id")), _value(get("team_id")), _value(get("priority")),
                                       _value(get("account_id")))
     keys = (("owner", owner), ("team", team), ("priority", priority), (CROSSED, month + SEP + channel + SEP + policy),
-            (BY_DAY + day, channel + SEP + policy), (BY_CHANNEL + channel, account))
+            (BY_CHANNEL + channel, account))
     has_policy = get("sla_policy_id") not in (None, "")
     breached = has_policy and bool(get("first_response_breached") or get("resolution_breached"))
     reopened = (get("reopened") or 0) > 0
@@ -119,7 +108,7 @@ def contribution(row: dict | None):
     counts = (1 | (get("status") in OPEN) << 1 | has_policy << 2 | breached << 3 | reopened << 4 | solved << 5
               | (solved and reopened) << 6 | responded << 7)
     timed = (("owner", owner), ("team", team), ("channel", channel), ("priority", priority), ("policy", policy),
-             ("month", month), ("day", day)) if times else ()
+             ("month", month)) if times else ()
     return keys, counts, timed, times
 
 

@@ -1,8 +1,8 @@
 """tickets pre-counted crossed (an_ticket_sums): month x channel x policy (for the whole company, each month,
-channel and policy, no row of their own any more), day x channel x policy (a dated range's edge days) and channel x
-account (for each account, no row of its own any more); times per day too, none for the whole company (the
-channels' summed). Keys widened (dimension 40, value 160); both generations counted again from their tickets. The
-tickets' creation index also holds the account (a dated range's top accounts by an index-only scan)
+channel and policy, no row of their own any more) and channel x account (for each account, no row of its own any
+more); their times without the whole company's row (the channels' summed). Keys widened (dimension 40, value
+160); both generations counted again from their tickets. The tickets' creation index also holds the account (a dated
+range's top accounts by an index-only scan)
 
 Revision ID: a9d3c5e7f1b2
 Revises: f2a6c8d0e4b1
@@ -74,9 +74,7 @@ def downgrade() -> None:
         for measure, bucket, n in conn.execute(sa.select(times.c.measure, times.c.bucket, times.c.tickets)
                                                .where(times.c.dimension == "channel")):
             every[(measure, bucket)] = every.get((measure, bucket), 0) + n
-        conn.execute(sums.delete().where(sa.or_(sums.c.dimension == "mcp", sums.c.dimension.like("ca" + SEP + "%"),
-                                                sums.c.dimension.like("dcp" + SEP + "%"))))
-        conn.execute(times.delete().where(times.c.dimension == "day"))
+        conn.execute(sums.delete().where(sa.or_(sums.c.dimension == "mcp", sums.c.dimension.like("ca" + SEP + "%"))))
         if made:
             conn.execute(sums.insert(), [{"dimension": d, "value": v, **dict(zip(COUNTS, counts))}
                                          for (d, v), counts in made.items()])
