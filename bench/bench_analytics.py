@@ -20,6 +20,7 @@ separated; default every one). BENCH_ANALYTICS_FEED=log (at full scale, where fe
 events through the live path alone takes hours on a loaded machine): the events are bulk-inserted into the log (the
 bare insert's path, transactions of BENCH_ANALYTICS_TX) and the read models are made by the rebuild of the whole
 log (the projection's code, the rebuild's own transactions): its events/s, then the figures over them.
+BENCH_ANALYTICS_TICKET_ACCOUNTS=N: each ticket opened carries one of N accounts (default 0: none, as before).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ PROGRESS = float(os.environ.get("BENCH_ANALYTICS_PROGRESS", "60"))  # seconds be
 KEEP = os.environ.get("BENCH_ANALYTICS_KEEP", "0") != "0"  # 1: the database is kept, its URL printed
 URL = os.environ.get("BENCH_ANALYTICS_URL", "")  # a kept database: figures (and rebuild) only, nothing fed
 FIGURES = [f.strip() for f in os.environ.get("BENCH_ANALYTICS_FIGURES", "").split(",") if f.strip()]
+TICKET_ACCOUNTS = int(os.environ.get("BENCH_ANALYTICS_TICKET_ACCOUNTS", "0"))  # tickets' accounts (0: none)
 FEED = os.environ.get("BENCH_ANALYTICS_FEED", "live")  # live: the projection against the bare insert; log: see above
 OWNERS = [str(uuid.UUID(int=n + 1)) for n in range(200)]
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -76,9 +78,11 @@ def envelopes():
     for i in range(max(0, EVENTS - made)):
         at, owner = T0 + timedelta(minutes=i % 400000), rnd.choice(OWNERS)
         if i % 3 == 0:
-            yield _env("service_desk.ticket_opened.v1", {"id": str(uuid.uuid4()), "number": f"T{i}", "status": "new",
-                                                         "channel": rnd.choice(("email", "phone", "web")),
-                                                         "assignee_id": owner, "sla_policy_id": "p"}, at)
+            ticket = {"id": str(uuid.uuid4()), "number": f"T{i}", "status": "new",
+                      "channel": rnd.choice(("email", "phone", "web")), "assignee_id": owner, "sla_policy_id": "p"}
+            if TICKET_ACCOUNTS:
+                ticket["account_id"] = f"acc-{rnd.randrange(TICKET_ACCOUNTS)}"
+            yield _env("service_desk.ticket_opened.v1", ticket, at)
         elif i % 3 == 1:
             yield _env("sales.activity_logged.v1", {"id": str(uuid.uuid4()), "owner_id": owner, "type": "call",
                                                     "account_id": None}, at)

@@ -1,19 +1,19 @@
 """A dated company-wide service query (from / to: days in UTC, inclusive, on the tickets' creation, as
-filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month rows (the
-UTC month of `created_at`, projections/ticket_sums.py), the days at its edges counted from the tickets themselves
-(the `created_at` index), their times put into the same buckets: the counts exact, the quantiles within
-ticket_sums.ALPHA. A range holding no whole month is read from the tickets (exact). The tickets per channel, policy
-and account of the range come from the tickets in either case (service_figures.breakdowns): no pre-counted row
-crosses a month with them."""
+filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month x channel
+x policy rows (the UTC month of `created_at`, projections/ticket_sums.py), their times from the month buckets; the
+days at its edges counted from the tickets themselves (the `created_at` index), their times put into the same
+buckets, their channels and policies added: the counts exact, the quantiles within ticket_sums.ALPHA. The 20
+accounts with the most tickets in the range are read from the tickets (no pre-counted row crosses a month with an
+account: README, "Service figures crossed"). A range holding no whole month is read from the tickets (exact)."""
 from __future__ import annotations
 
 import math
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, tuple_
 
 from crm_analytics.domain import service_sums
-from crm_analytics.domain.filters import FILTERS, seconds
+from crm_analytics.domain.filters import FILTERS, period, seconds
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
@@ -50,23 +50,23 @@ def _midnight(day: date) -> datetime:
 
 def read(conn, t, data: dict, key, dialect: str, scale: float):
     """None when the pre-counted tickets do not answer (EXACT_UP_TO tickets or fewer, no whole month in the range);
-    else (per group: (counts, first response, resolution), the same over every ticket) as service_sums.read."""
+    else as service_sums.read: per group, over every ticket, per channel, per policy, the 20 accounts with the most."""
     s, m, k = t.ticket_sums, t.ticket_times, t.tickets
-    everything = conn.execute(select(s.c.opened).where(s.c.dimension == "all", s.c.value == "")).scalar()
+    rows = service_sums.crossed(conn, s)
+    everything = service_sums.summed(rows).get("", (0,))[0]
     start, end = data.get("from"), data.get("to")
     whole = span(start, end)
-    if not everything or everything <= service_sums.EXACT_UP_TO or whole is None:
+    if everything <= service_sums.EXACT_UP_TO or whole is None:
         return None
     first, last = whole
     by_month = data.get("group_by") == "month"
+    rows = [r for r in rows if r[0][0] != "" and _inside(r[0][0], first, last)]
+    months = sorted({r[0][0] for r in rows})
     counts: dict = {}  # group -> [COUNTS]
     times: dict = {}  # group -> {measure: {bucket: tickets}}
-    months = [value for value in conn.execute(select(s.c.value).where(s.c.dimension == "month", s.c.value != ""))
-              .scalars() if _inside(value, first, last)]
+    for value, found in service_sums.summed(rows, service_sums.PART["month"]).items():
+        _add(counts.setdefault(decode(value) if by_month else None, [0] * _COUNTS), found)
     if months:
-        for value, *found in conn.execute(select(s.c.value, *[s.c[n] for n in ticket_sums.COUNTS])
-                                          .where(s.c.dimension == "month", s.c.value.in_(months))):
-            _add(counts.setdefault(decode(value) if by_month else None, [0] * _COUNTS), found)
         for value, measure, b, n in conn.execute(select(m.c.value, m.c.measure, m.c.bucket, m.c.tickets).where(
                 m.c.dimension == "month", m.c.value.in_(months), m.c.tickets != 0)):
             into = times.setdefault(decode(value) if by_month else None, {}).setdefault(measure, {})
@@ -77,19 +77,28 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
     if end is not None and last < end + timedelta(days=1):
         edges.append((last, end + timedelta(days=1)))
     if edges:
-        _edges(conn, k, key, edges, dialect, counts, times)
-    grouped = {g: service_sums.group(found, _quantiles(times.get(g, {}), scale))
+        when = or_(*[and_(k.c.created_at >= _midnight(a), k.c.created_at < _midnight(b)) for a, b in edges])
+        channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, k, key, when, dialect, counts, times))
+    else:
+        channels, policies = service_sums.breakdowns(conn, rows)
+    top = _accounts(conn, k, period(data, k.c.created_at))
+    grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
     if not grouped:
-        return {}, None
+        return {}, None, channels, policies, top
     total, total_times = [0] * _COUNTS, {}
     for g in grouped:
         _add(total, counts[g])
-        for measure, found in times.get(g, {}).items():
-            into = total_times.setdefault(measure, {})
-            for b, n in found.items():
-                into[b] = into.get(b, 0) + n
-    return grouped, service_sums.group(total, _quantiles(total_times, scale))
+        service_sums.merge(total_times, times.get(g, {}))
+    return (grouped, service_sums.group(total, service_sums.quantiles(total_times, scale)), channels, policies,
+            top)
+
+
+def _accounts(conn, k, where) -> list:
+    """The 20 accounts with the most tickets in the range [(account, tickets)] (ties in account order), read from
+    the tickets (no pre-counted row crosses a month with an account)."""
+    return conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
+                        .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
 
 
 def _inside(value: str, first: date | None, last: date | None) -> bool:
@@ -102,31 +111,38 @@ def _add(into: list, found) -> None:
         into[i] += n or 0
 
 
-def _quantiles(found: dict, scale: float) -> dict:
-    return {measure: service_sums.summary(sorted((b, n) for b, n in buckets.items() if n), scale)
-            for measure, buckets in found.items() if any(buckets.values())}
-
-
-def _edges(conn, k, key, edges, dialect: str, counts: dict, times: dict) -> None:
-    """The tickets created in the edges' days ([start, end) pairs of days), counted into `counts` and `times` per
-    group (`key`), their times bucketed by the database as ticket_sums.bucket does."""
+def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> tuple:
+    """The tickets created in the edges' days (`when`), counted into `counts` and `times` per group (`key`), their
+    times bucketed by the database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets,
+    breached)]. PostgreSQL: in one statement (GROUPING SETS: the edges' tickets, on pages all over the table when
+    not written in creation order, read once)."""
     c = k.c
     policy = and_(c.sla_policy_id.is_not(None), c.sla_policy_id != "")
     breached = and_(policy, or_(c.first_response_breached.is_(True), c.resolution_breached.is_(True)))
     reopened = func.coalesce(c.reopened, 0) > 0
     flags = (c.status.in_(ticket_sums.OPEN), policy, breached, reopened, c.solved_at.is_not(None),
              and_(c.solved_at.is_not(None), reopened), c.first_responded_at.is_not(None))
-    buckets = [_bucket(seconds(c[column], c.created_at, dialect)).label(measure)
-               for measure, column in ticket_sums.MEASURES]
-    when = or_(*[and_(c.created_at >= _midnight(a), c.created_at < _midnight(b)) for a, b in edges])
-    rows = conn.execute(select(key, *buckets, func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags])
-                        .where(when).group_by(key, *buckets))
-    for group, first_response, resolution, *found in rows:
+    buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
+    summed = [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
+    if dialect == "postgresql":
+        which = func.grouping(c.channel, c.sla_policy_id)  # 3: the groups', 1: the channels', 2: the policies'
+        plain = getattr(key, "element", key)
+        rows = conn.execute(select(which, key, *buckets, c.channel, c.sla_policy_id, *summed).where(when)
+                            .group_by(func.grouping_sets(tuple_(plain, *buckets), c.channel, c.sla_policy_id))).all()
+        grouped = [(r[1], r[2], r[3], *r[6:]) for r in rows if r[0] == 3]  # key, buckets, counts
+        breakdowns = ([(r[4], r[6]) for r in rows if r[0] == 1],
+                      [(r[5], r[6], r[9]) for r in rows if r[0] == 2 and r[5] not in (None, "")])
+    else:
+        from crm_analytics.domain.service_figures import breakdowns as read_breakdowns
+        grouped = conn.execute(select(key, *buckets, *summed).where(when).group_by(key, *buckets)).all()
+        breakdowns = read_breakdowns(conn, k, when, dialect)[:2]
+    for group, first_response, resolution, *found in grouped:
         _add(counts.setdefault(group, [0] * _COUNTS), found)
         for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):
             if b is not None:
                 into = times.setdefault(group, {}).setdefault(measure, {})
                 into[int(b)] = into.get(int(b), 0) + found[0]
+    return breakdowns
 
 
 def _bucket(value):

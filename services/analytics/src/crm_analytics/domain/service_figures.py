@@ -31,8 +31,7 @@ def service(ctx, data: dict) -> dict:
                  period(data, k.c.created_at))
     found = service_sums.read(conn, t, data, HOUR) if service_sums.applies(ctx, data) else None
     if found is None and service_dated.applies(ctx, data):
-        dated = service_dated.read(conn, t, data, key, dialect, HOUR)
-        found = None if dated is None else (*dated, *breakdowns(conn, k, where, dialect))
+        found = service_dated.read(conn, t, data, key, dialect, HOUR)
     exact = found is None
     if exact:
         found = _read(conn, k, key, where, dialect, bool(data.get("group_by")))
@@ -55,16 +54,16 @@ def _read(conn, k, key, where, dialect, total: bool) -> tuple:
     return (grouped, overall, *breakdowns(conn, k, where, dialect))
 
 
-def breakdowns(conn, k, where, dialect: str) -> tuple:
+def breakdowns(conn, k, where, dialect: str, top: int | None = 20) -> tuple:
     """The tickets `where` selects per channel [(channel, tickets)], per SLA policy [(policy, tickets, breached)] (in
-    policy order) and the 20 accounts with the most [(account, tickets)] (ties in account order). PostgreSQL: in one
-    statement (GROUPING SETS: the tickets read once, not three times)."""
+    policy order) and the `top` accounts with the most [(account, tickets)] (ties in account order; None: every
+    one). PostgreSQL: in one statement (GROUPING SETS: the tickets read once, not three times)."""
     if dialect != "postgresql":
         channels = conn.execute(select(k.c.channel, func.count()).where(where).group_by(k.c.channel)).all()
         policies = conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k))).where(where, _has_policy(k))
                                 .group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id)).all()
         accounts = conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
-                                .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
+                                .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(top)).all()
         return channels, policies, accounts
     channel, policy, account = k.c.channel, k.c.sla_policy_id, k.c.account_id
     which = func.grouping(channel, policy, account)  # 3: the channel's set, 5: the policy's, 6: the account's
@@ -74,7 +73,7 @@ def breakdowns(conn, k, where, dialect: str) -> tuple:
         .order_by(which, case((which == 6, -func.count()), else_=0), policy, account)).all()
     channels = [(c, n) for w, c, _, _, n, _ in rows if w == 3]
     policies = [(p, n, b) for w, _, p, _, n, b in rows if w == 5 and p not in (None, "")]
-    accounts = [(a, n) for w, _, _, a, n, _ in rows if w == 6 and a is not None][:20]
+    accounts = [(a, n) for w, _, _, a, n, _ in rows if w == 6 and a is not None][:top]
     return channels, policies, accounts
 
 

@@ -1,16 +1,17 @@
 """The company-wide service figures over all time from the pre-counted tickets (projections/ticket_sums.py): the
-counts exact, read per dimension and value; the first response and resolution quantiles from the times' buckets,
-each within ticket_sums.ALPHA (relative) of the exact value (percentile_cont's interpolation between the two times
-around the quantile, each taken as its bucket's middle). A dated one: domain/service_dated.py. Up to EXACT_UP_TO
-tickets, and for a scoped, filtered or by-account query, the figures read the tickets themselves
-(domain/service_figures.py): exact."""
+counts exact, read per dimension and value (the whole company, a month, channel or policy summed from the month x
+channel x policy rows); the first response and resolution quantiles from the times' buckets, each within
+ticket_sums.ALPHA (relative) of the exact value (percentile_cont's interpolation between the two times around the
+quantile, each taken as its bucket's middle). A channel filter (grouped by nothing): that channel's crossed rows,
+buckets and accounts. A dated one: domain/service_dated.py. Up to EXACT_UP_TO tickets, and for a scoped query,
+another filter or group, the figures read the tickets themselves (domain/service_figures.py): exact."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
-from crm_analytics.domain.filters import FILTERS
+from crm_analytics.domain.filters import FILTERS, dialect_of
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
@@ -23,10 +24,12 @@ APPROXIMATE = {"exact": False, "relative_error": ticket_sums.ALPHA}
 
 def applies(ctx, data: dict) -> bool:
     """Whether the query is one the pre-counted tickets answer: a caller who reads every ticket, over all time, not
-    filtered, grouped by nothing or by a dimension they count."""
+    filtered, grouped by nothing or by a dimension they count; or filtered by a channel alone, grouped by nothing."""
     caller = ctx.caller
-    return (data.get("group_by") in SERVED and data.get("from") is None and data.get("to") is None
-            and all(data.get(name) is None for name in FILTERS)
+    filters = {name for name in FILTERS if data.get(name) is not None}
+    return (data.get("from") is None and data.get("to") is None
+            and (data.get("group_by") in SERVED and not filters
+                 or data.get("group_by") is None and filters == {"channel"})
             and caller.scope("analytics", "read") == "all" and caller.scope("ticket", "read") == "all")
 
 
@@ -42,30 +45,103 @@ def ticket_reader(conn, t, caller):
     return caller if found else replace(caller, team_id=None)
 
 
+PART = {"month": 0, "channel": 1, "policy": 2}  # the part of a ticket_sums.CROSSED value each dimension is
+
+
+def crossed(conn, s) -> list:
+    """The month x channel x policy rows: [((month, channel, policy) as kept, [COUNTS])]."""
+    return [(tuple(ticket_sums.parts(value)), counts) for value, *counts in conn.execute(
+        select(s.c.value, *[s.c[n] for n in ticket_sums.COUNTS]).where(s.c.dimension == ticket_sums.CROSSED))]
+
+
+def summed(rows, part: int | None = None) -> dict:
+    """{value of the part (None: every row, as ''): [COUNTS] summed} of `crossed` rows."""
+    out: dict = {}
+    for key, counts in rows:
+        into = out.get(key[part] if part is not None else "")
+        if into is None:
+            into = out[key[part] if part is not None else ""] = [0] * len(ticket_sums.COUNTS)
+        for i, n in enumerate(counts):
+            into[i] += n or 0
+    return out
+
+
 def read(conn, t, data: dict, scale: float):
     """None when the tickets are EXACT_UP_TO or fewer; else (per group: (counts, first response, resolution), the
     same over every ticket, [(channel, tickets)], [(policy, tickets, breached)], [(account, tickets)] (the 20 with
-    the most)), counts as service_figures._figures takes them, times as (count, None, median, p90) / `scale`."""
+    the most)), counts as service_figures._figures takes them, times as (count, None, median, p90) / `scale`. The
+    whole company, a month, channel or policy: summed from the crossed rows; a channel filter: its crossed rows,
+    its buckets and its accounts."""
     s = t.ticket_sums
-    columns = [s.c[n] for n in ticket_sums.COUNTS]
-    everything = conn.execute(select(*columns).where(s.c.dimension == "all", s.c.value == "")).first()
+    rows = crossed(conn, s)
+    everything = summed(rows).get("")
     if everything is None or everything[0] <= EXACT_UP_TO:
         return None
-    dimension = data.get("group_by") or "all"
-    times = _times(conn, t.ticket_times, {dimension, "all"}, scale)
-    grouped = {}
-    for value, *counts in conn.execute(select(s.c.value, *columns).where(s.c.dimension == dimension, s.c.opened > 0)):
-        grouped[decode(value)] = group(counts, times.get((dimension, value), {}))
-    overall = group(tuple(everything), times.get(("all", ""), {}))
-
-    def rows(dimension_, *names):
-        return select(s.c.value, *[s.c[n] for n in names]).where(s.c.dimension == dimension_, s.c[names[0]] > 0)
-    channels = [(decode(v), n) for v, n in conn.execute(rows("channel", "opened"))]
-    policies = [(decode(v), n, b) for v, n, b in conn.execute(rows("policy", "with_policy", "breached")
-                                                              .order_by(s.c.value)) if decode(v) not in (None, "")]
-    accounts = [(decode(v), n) for v, n in conn.execute(rows("account", "opened").where(s.c.value != "")
-                                                        .order_by(s.c.opened.desc(), s.c.value).limit(20))]
+    channel = data.get("channel")
+    if channel is not None:
+        rows = [r for r in rows if r[0][1] == "=" + channel]
+    dimension = data.get("group_by")
+    buckets = _buckets(conn, t.ticket_times, {dimension or "channel", "channel"})
+    overall_times: dict = {}
+    for (d, value), measures in buckets.items():
+        if d == "channel" and (channel is None or value == "=" + channel):
+            merge(overall_times, measures)
+    totals = summed(rows).get("", [0] * len(ticket_sums.COUNTS))
+    overall = group(totals, quantiles(overall_times, scale))
+    if dimension is None:
+        grouped = {None: overall} if totals[0] > 0 else {}
+    elif dimension in PART:
+        grouped = {decode(v): group(n, quantiles(buckets.get((dimension, v), {}), scale))
+                   for v, n in summed(rows, PART[dimension]).items() if n[0] > 0}
+    else:
+        grouped = {decode(value): group(counts, quantiles(buckets.get((dimension, value), {}), scale))
+                   for value, *counts in conn.execute(select(s.c.value, *[s.c[n] for n in ticket_sums.COUNTS])
+                                                      .where(s.c.dimension == dimension, s.c.opened > 0))}
+    channels, policies = breakdowns(conn, rows)
+    opened = func.sum(s.c.opened)
+    accounts = [(decode(v), n) for v, n in conn.execute(
+        select(s.c.value, opened).where(s.c.dimension.in_(
+            [ticket_sums.BY_CHANNEL + c for c in sorted({key[1] for key, _ in rows})]), s.c.value != "")
+        .group_by(s.c.value).having(opened > 0).order_by(opened.desc(), s.c.value).limit(20))]
     return grouped, overall, channels, policies, accounts
+
+
+def breakdowns(conn, rows, edges: tuple = ((), ())) -> tuple:
+    """[(channel, tickets)] and [(policy, tickets, breached)] (in the database's order of the policies) of the
+    `crossed` rows, plus those of `edges` (the same lists, read from tickets)."""
+    channels = {v: n[0] for v, n in summed(rows, PART["channel"]).items()}
+    for value, n in edges[0]:
+        channels["" if value is None else "=" + value] = channels.get("" if value is None else "=" + value, 0) + n
+    policies = {v: (n[2], n[3]) for v, n in summed(rows, PART["policy"]).items()}
+    for value, n, b in edges[1]:
+        had = policies.get("=" + value, (0, 0))
+        policies["=" + value] = (had[0] + n, had[1] + b)
+    named = {decode(v): found for v, found in policies.items() if decode(v) not in (None, "") and found[0] > 0}
+    return ([(decode(v), n) for v, n in channels.items() if n > 0],
+            [(p, *named[p]) for p in in_database_order(conn, named)])
+
+
+def in_database_order(conn, values) -> list:
+    """`values` (texts) in the order the database sorts them (its collation: the order the exact path gives)."""
+    values = list(values)
+    if dialect_of(conn) != "postgresql" or len(values) < 2:
+        return sorted(values)  # SQLite's BINARY collation: code points, as Python
+    return list(conn.execute(text("SELECT v FROM unnest(CAST(:values AS text[])) v ORDER BY v"),
+                             {"values": values}).scalars())
+
+
+def merge(into: dict, measures: dict) -> None:
+    """Add the buckets {measure: {bucket: tickets}} `measures` into `into`."""
+    for measure, found in measures.items():
+        target = into.setdefault(measure, {})
+        for b, n in found.items():
+            target[b] = target.get(b, 0) + n
+
+
+def quantiles(found: dict, scale: float) -> dict:
+    """{measure: (count, None, median, p90) / `scale`} of {measure: {bucket: tickets}}."""
+    return {measure: summary(sorted((b, n) for b, n in buckets.items() if n), scale)
+            for measure, buckets in found.items() if any(buckets.values())}
 
 
 def group(counts, times: dict) -> tuple:
@@ -74,19 +150,15 @@ def group(counts, times: dict) -> tuple:
             times.get("first_response"), times.get("resolution"))
 
 
-def _times(conn, table, dimensions: set, scale: float) -> dict:
-    """{(dimension, value): {measure: (count, None, median, p90)}} from the buckets."""
+def _buckets(conn, table, dimensions: set) -> dict:
+    """{(dimension, value): {measure: {bucket: tickets}}} of the dimensions' time buckets."""
     c = table.c
-    buckets: dict = {}
+    out: dict = {}
     for dimension, value, measure, b, n in conn.execute(
             select(c.dimension, c.value, c.measure, c.bucket, c.tickets)
             .where(c.dimension.in_(sorted(dimensions)), c.tickets > 0)):
-        buckets.setdefault((dimension, value), {}).setdefault(measure, []).append((b, n))
-    out: dict = {}
-    for key, measures in buckets.items():
-        for measure, found in measures.items():
-            found.sort()
-            out.setdefault(key, {})[measure] = summary(found, scale)
+        into = out.setdefault((dimension, value), {}).setdefault(measure, {})
+        into[b] = into.get(b, 0) + n
     return out
 
 

@@ -1,11 +1,16 @@
 """Pre-counted tickets: what the company-wide service figures (domain/service_sums.py) read instead of every ticket.
 
-`an_ticket_sums`: per dimension and value (the whole company: `all`; each owner, team, channel, priority, SLA
-policy, account and month of creation), the tickets' counts: opened, backlog, with a policy, breaching it,
-reopened, solved, solved and reopened, responded to. `an_ticket_times`: per dimension and value (not the accounts:
-too many rows), the first response and resolution times counted in buckets of relative width: bucket b holds the
-times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures count as 0: bucket ZERO),
-so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
+`an_ticket_sums`: per dimension and value, the tickets' counts: opened, backlog, with a policy, breaching it,
+reopened, solved, solved and reopened, responded to. The dimensions a ticket counts in: its owner, team and
+priority, and two crossings: `mcp` (CROSSED), its month of creation x channel x SLA policy (the value: the three
+parts joined by SEP), which also gives the whole company, each month, channel and policy and their pairs (a few
+hundred rows summed; no row of its own each); `ca|<channel>` (BY_CHANNEL), the channel x its account (the value),
+which also gives each account (the channels' summed). So a ticket counts in five rows (it counted in eight). No
+month x account: one more row per ticket with an account cost the projection ratio 0.024 (README, "Service figures
+crossed"). `an_ticket_times`: per dimension and value (owner, team, channel, priority, policy, month;
+the whole company: the channels' summed), the first response and resolution times counted in buckets of relative
+width: bucket b holds the times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures
+count as 0: bucket ZERO), so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
 
 The store keeps both with each batch (projections/store.py), as it keeps the opportunities' sums: for every ticket
 row the batch changed, the row as read before the batch counts minus once and the row as written plus once; the
@@ -17,9 +22,9 @@ import math
 from collections import Counter
 from datetime import timezone
 
-# dimension -> the ticket column its values come from (the whole company and the month: worked out)
-COLUMNS = {"owner": "owner_id", "team": "team_id", "channel": "channel", "priority": "priority",
-           "policy": "sla_policy_id", "account": "account_id"}
+SEP = "\x1f"  # joins a crossing's parts (each '' or '=' and the value; no id or channel holds it)
+CROSSED = "mcp"  # month x channel x policy: the value MONTH SEP CHANNEL SEP POLICY
+BY_CHANNEL = "ca" + SEP  # + the channel: its tickets per account (the value)
 COUNTS = ("opened", "backlog", "with_policy", "breached", "reopened", "solved", "solved_reopened", "responded")
 MEASURES = (("first_response", "first_responded_at"), ("resolution", "solved_at"))
 OPEN = ("new", "open", "pending", "on_hold")
@@ -49,19 +54,25 @@ def _utc(at):
     return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
 
 
-_DIMENSIONS = tuple(COLUMNS.items())
-_ALL = ("all", "")
-_NO_MONTH = ("month", "")
-_MONTHS: dict = {}  # (year, month) -> its key
+_MONTHS: dict = {}  # (year, month) -> its value
 # the COUNTS a ticket's bit set counts it in, for each bit set
 _BITS = tuple(tuple(i for i in range(len(COUNTS)) if counts >> i & 1) for counts in range(1 << len(COUNTS)))
 
 
-def _month(created) -> tuple:
+def _month(created) -> str:
     found = _MONTHS.get((created.year, created.month))
     if found is None:
-        found = _MONTHS[(created.year, created.month)] = ("month", f"={created.year:04d}-{created.month:02d}")
+        found = _MONTHS[(created.year, created.month)] = f"={created.year:04d}-{created.month:02d}"
     return found
+
+
+def _value(value) -> str:
+    return "" if value is None else "=" + str(value)
+
+
+def parts(value: str) -> list:
+    """A crossing's value as its parts, each as a dimension's value is kept."""
+    return value.split(SEP)
 
 
 def contribution(row: dict | None):
@@ -71,17 +82,16 @@ def contribution(row: dict | None):
         return None
     get = row.get
     created = get("created_at")
-    keys = [_ALL]
-    for dimension, column in _DIMENSIONS:
-        value = get(column)
-        keys.append((dimension, "" if value is None else "=" + str(value)))
     if created is not None:
         created = _utc(created)
-        keys.append(_month(created))
-    else:
-        keys.append(_NO_MONTH)
-    policy = get("sla_policy_id") not in (None, "")
-    breached = policy and bool(get("first_response_breached") or get("resolution_breached"))
+    month, channel, policy = ("" if created is None else _month(created)), _value(get("channel")), \
+        _value(get("sla_policy_id"))
+    owner, team, priority, account = (_value(get("owner_id")), _value(get("team_id")), _value(get("priority")),
+                                      _value(get("account_id")))
+    keys = (("owner", owner), ("team", team), ("priority", priority), (CROSSED, month + SEP + channel + SEP + policy),
+            (BY_CHANNEL + channel, account))
+    has_policy = get("sla_policy_id") not in (None, "")
+    breached = has_policy and bool(get("first_response_breached") or get("resolution_breached"))
     reopened = (get("reopened") or 0) > 0
     responded = solved = False
     times = ()
@@ -95,9 +105,10 @@ def contribution(row: dict | None):
             times = tuple(found)
             responded = any(m == "first_response" for m, _ in times)
             solved = any(m == "resolution" for m, _ in times)
-    counts = (1 | (get("status") in OPEN) << 1 | policy << 2 | breached << 3 | reopened << 4 | solved << 5
+    counts = (1 | (get("status") in OPEN) << 1 | has_policy << 2 | breached << 3 | reopened << 4 | solved << 5
               | (solved and reopened) << 6 | responded << 7)
-    timed = [k for k in keys if k[0] != "account"] if times else ()
+    timed = (("owner", owner), ("team", team), ("channel", channel), ("priority", priority), ("policy", policy),
+             ("month", month)) if times else ()
     return keys, counts, timed, times
 
 
