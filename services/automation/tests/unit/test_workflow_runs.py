@@ -37,11 +37,11 @@ def fast_retries(monkeypatch):
 
 
 def test_a_field_change_to_a_value_runs_update_task_and_notify(store, bus, events, envelope):
-    wf = define(store, trigger={"type": "field_change", "resource": "lead", "field": "status", "to": "qualified"},
-                conditions={"all": [{"field": "country", "op": "in", "value": ["DE", "AT"]}]},
-                actions=[{"type": "update_record", "fields": {"rating": "hot"}},
-                         {"type": "create_task", "subject": "Call {{ record.first_name }}", "due_in_days": 1},
-                         {"type": "notify", "to_owner": True, "title": "{{ record.company }} is qualified"}])
+    define(store, trigger={"type": "field_change", "resource": "lead", "field": "status", "to": "qualified"},
+           conditions={"all": [{"field": "country", "op": "in", "value": ["DE", "AT"]}]},
+           actions=[{"type": "update_record", "fields": {"rating": "hot"}},
+                    {"type": "create_task", "subject": "Call {{ record.first_name }}", "due_in_days": 1},
+                    {"type": "notify", "to_owner": True, "title": "{{ record.company }} is qualified"}])
     assert deliver(store, envelope("sales.lead_created.v1", LEAD, "lead", "create")) == []  # status is new
     ids = deliver(store, envelope("sales.lead_updated.v1", {**LEAD, "status": "qualified", "changed_fields": ["status"]},
                                   "lead", "update"))
