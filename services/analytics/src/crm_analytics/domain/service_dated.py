@@ -81,7 +81,9 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
         channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, k, key, when, dialect, counts, times))
     else:
         channels, policies = service_sums.breakdowns(conn, rows)
-    top = _accounts(conn, k, period(data, k.c.created_at))
+    from crm_analytics.domain.service_figures import top_accounts  # it imports this module
+    # read from the tickets: no pre-counted row crosses a month with an account
+    top = top_accounts(conn, k, period(data, k.c.created_at))
     grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
     if not grouped:
@@ -92,13 +94,6 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
         service_sums.merge(total_times, times.get(g, {}))
     return (grouped, service_sums.group(total, service_sums.quantiles(total_times, scale)), channels, policies,
             top)
-
-
-def _accounts(conn, k, where) -> list:
-    """The 20 accounts with the most tickets in the range [(account, tickets)] (ties in account order), read from
-    the tickets (no pre-counted row crosses a month with an account)."""
-    return conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
-                        .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
 
 
 def _inside(value: str, first: date | None, last: date | None) -> bool:
@@ -133,9 +128,9 @@ def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> tuple
         breakdowns = ([(r[4], r[6]) for r in rows if r[0] == 1],
                       [(r[5], r[6], r[9]) for r in rows if r[0] == 2 and r[5] not in (None, "")])
     else:
-        from crm_analytics.domain.service_figures import breakdowns as read_breakdowns
+        from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
         grouped = conn.execute(select(key, *buckets, *summed).where(when).group_by(key, *buckets)).all()
-        breakdowns = read_breakdowns(conn, k, when, dialect)[:2]
+        breakdowns = channels_and_policies(conn, k, when)
     for group, first_response, resolution, *found in grouped:
         _add(counts.setdefault(group, [0] * _COUNTS), found)
         for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):

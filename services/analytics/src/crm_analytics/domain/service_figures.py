@@ -54,17 +54,12 @@ def _read(conn, k, key, where, dialect, total: bool) -> tuple:
     return (grouped, overall, *breakdowns(conn, k, where, dialect))
 
 
-def breakdowns(conn, k, where, dialect: str, top: int | None = 20) -> tuple:
+def breakdowns(conn, k, where, dialect: str) -> tuple:
     """The tickets `where` selects per channel [(channel, tickets)], per SLA policy [(policy, tickets, breached)] (in
-    policy order) and the `top` accounts with the most [(account, tickets)] (ties in account order; None: every
-    one). PostgreSQL: in one statement (GROUPING SETS: the tickets read once, not three times)."""
+    policy order) and the 20 accounts with the most [(account, tickets)] (ties in account order). PostgreSQL: in one
+    statement (GROUPING SETS: the tickets read once, not three times)."""
     if dialect != "postgresql":
-        channels = conn.execute(select(k.c.channel, func.count()).where(where).group_by(k.c.channel)).all()
-        policies = conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k))).where(where, _has_policy(k))
-                                .group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id)).all()
-        accounts = conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
-                                .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(top)).all()
-        return channels, policies, accounts
+        return (*channels_and_policies(conn, k, where), top_accounts(conn, k, where))
     channel, policy, account = k.c.channel, k.c.sla_policy_id, k.c.account_id
     which = func.grouping(channel, policy, account)  # 3: the channel's set, 5: the policy's, 6: the account's
     rows = conn.execute(
@@ -73,8 +68,22 @@ def breakdowns(conn, k, where, dialect: str, top: int | None = 20) -> tuple:
         .order_by(which, case((which == 6, -func.count()), else_=0), policy, account)).all()
     channels = [(c, n) for w, c, _, _, n, _ in rows if w == 3]
     policies = [(p, n, b) for w, _, p, _, n, b in rows if w == 5 and p not in (None, "")]
-    accounts = [(a, n) for w, _, _, a, n, _ in rows if w == 6 and a is not None][:top]
+    accounts = [(a, n) for w, _, _, a, n, _ in rows if w == 6 and a is not None][:20]
     return channels, policies, accounts
+
+
+def channels_and_policies(conn, k, where) -> tuple:
+    """SQLite: the tickets `where` selects per channel and per SLA policy (in policy order), as `breakdowns`."""
+    channels = conn.execute(select(k.c.channel, func.count()).where(where).group_by(k.c.channel)).all()
+    policies = conn.execute(select(k.c.sla_policy_id, func.count(), _n(_breached(k))).where(where, _has_policy(k))
+                            .group_by(k.c.sla_policy_id).order_by(k.c.sla_policy_id)).all()
+    return channels, policies
+
+
+def top_accounts(conn, k, where) -> list:
+    """The 20 accounts with the most tickets `where` selects [(account, tickets)] (ties in account order)."""
+    return conn.execute(select(k.c.account_id, func.count()).where(where, k.c.account_id.is_not(None))
+                        .group_by(k.c.account_id).order_by(func.count().desc(), k.c.account_id).limit(20)).all()
 
 
 def _n(condition):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from crm_analytics.domain.filters import FILTERS, dialect_of
 from crm_analytics.projections import ticket_sums
-from crm_analytics.projections.ticket_sums import decode
+from crm_analytics.projections.ticket_sums import decode, kept
 
 EXACT_UP_TO = 100_000  # tickets: up to this many the quantiles are exact (every ticket's times are read)
 SERVED = (None, "owner", "team", "channel", "priority", "policy", "month")
@@ -58,9 +58,10 @@ def summed(rows, part: int | None = None) -> dict:
     """{value of the part (None: every row, as ''): [COUNTS] summed} of `crossed` rows."""
     out: dict = {}
     for key, counts in rows:
-        into = out.get(key[part] if part is not None else "")
+        value = key[part] if part is not None else ""
+        into = out.get(value)
         if into is None:
-            into = out[key[part] if part is not None else ""] = [0] * len(ticket_sums.COUNTS)
+            into = out[value] = [0] * len(ticket_sums.COUNTS)
         for i, n in enumerate(counts):
             into[i] += n or 0
     return out
@@ -111,11 +112,11 @@ def breakdowns(conn, rows, edges: tuple = ((), ())) -> tuple:
     `crossed` rows, plus those of `edges` (the same lists, read from tickets)."""
     channels = {v: n[0] for v, n in summed(rows, PART["channel"]).items()}
     for value, n in edges[0]:
-        channels["" if value is None else "=" + value] = channels.get("" if value is None else "=" + value, 0) + n
+        channels[kept(value)] = channels.get(kept(value), 0) + n
     policies = {v: (n[2], n[3]) for v, n in summed(rows, PART["policy"]).items()}
     for value, n, b in edges[1]:
-        had = policies.get("=" + value, (0, 0))
-        policies["=" + value] = (had[0] + n, had[1] + b)
+        had = policies.get(kept(value), (0, 0))
+        policies[kept(value)] = (had[0] + n, had[1] + b)
     named = {decode(v): found for v, found in policies.items() if decode(v) not in (None, "") and found[0] > 0}
     return ([(decode(v), n) for v, n in channels.items() if n > 0],
             [(p, *named[p]) for p in in_database_order(conn, named)])

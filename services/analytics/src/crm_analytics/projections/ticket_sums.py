@@ -66,7 +66,8 @@ def _month(created) -> str:
     return found
 
 
-def _value(value) -> str:
+def kept(value) -> str:
+    """A dimension's value as the rows keep it: '' for none, else '=' and the value (`decode` reverses it)."""
     return "" if value is None else "=" + str(value)
 
 
@@ -84,10 +85,10 @@ def contribution(row: dict | None):
     created = get("created_at")
     if created is not None:
         created = _utc(created)
-    month, channel, policy = ("" if created is None else _month(created)), _value(get("channel")), \
-        _value(get("sla_policy_id"))
-    owner, team, priority, account = (_value(get("owner_id")), _value(get("team_id")), _value(get("priority")),
-                                      _value(get("account_id")))
+    month, channel, policy = ("" if created is None else _month(created)), kept(get("channel")), \
+        kept(get("sla_policy_id"))
+    owner, team, priority, account = (kept(get("owner_id")), kept(get("team_id")), kept(get("priority")),
+                                      kept(get("account_id")))
     keys = (("owner", owner), ("team", team), ("priority", priority), (CROSSED, month + SEP + channel + SEP + policy),
             (BY_CHANNEL + channel, account))
     has_policy = get("sla_policy_id") not in (None, "")
