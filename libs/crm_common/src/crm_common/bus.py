@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import logging
 import socket
+import struct
 import sys
 import threading
 import time
@@ -21,6 +22,10 @@ sys.modules.setdefault("librabbitmq", None)
 log = logging.getLogger(__name__)
 
 RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
+_METHOD_FRAME = 1
+_BASIC_ACK = struct.pack(">HH", 60, 80)  # basic.ack's class and method ids: a method frame's payload starts so
+_ACK_ARGUMENTS = struct.Struct(">QB")  # its delivery tag, then its bits (`multiple` the lowest)
+_ACK_FRAME_SIZE = 7 + 4 + 9 + 1  # header, class and method ids, arguments, frame end
 
 
 @functools.lru_cache(maxsize=None)
@@ -97,14 +102,31 @@ class _Link:
         self.sent += len(messages)
         self.waiting.update(range(first, self.sent + 1))
         connection.transport.write(b"".join(frames))
-        deadline = time.monotonic() + timeout
+        self._confirms(connection, time.monotonic() + timeout)
+        if self.refused:
+            raise MessageNacked(f"the broker refused message(s) {self.refused}")
+
+    def _confirms(self, connection, deadline: float) -> None:
+        """Read frames until every message sent is confirmed. The broker confirms each message with a frame of its
+        own (basic.ack, `multiple` seldom set): one of this channel is taken here from the frame read (what amqp
+        would do with it through a dispatch of several calls: `_acked`); any other frame (a nack, a blocked
+        connection, a close, a heartbeat) goes through amqp's own handling, as a drain of the connection would. The
+        frames already read ahead (crm_common.amqpreads) are taken under the same socket timeout."""
+        transport, channel_id = connection.transport, self.channel.channel_id
         while self.waiting:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("the broker did not confirm the messages in time")
-            self.conn.drain_events(timeout=remaining)
-        if self.refused:
-            raise MessageNacked(f"the broker refused message(s) {self.refused}")
+            with transport.having_timeout(remaining):
+                while True:
+                    frame_type, channel, payload = frame = transport.read_frame()
+                    if frame_type == _METHOD_FRAME and channel == channel_id and payload[:4] == _BASIC_ACK:
+                        delivery_tag, bits = _ACK_ARGUMENTS.unpack_from(payload, 4)
+                        self._acked(delivery_tag, bits & 1)
+                    else:
+                        connection.on_inbound_frame(frame)
+                    if not self.waiting or len(getattr(transport, "_read_buffer", b"")) < _ACK_FRAME_SIZE:
+                        break
 
     def reset(self) -> None:
         try:

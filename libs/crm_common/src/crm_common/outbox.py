@@ -18,7 +18,8 @@ import threading
 from datetime import timedelta
 
 from marshmallow import ValidationError, fields
-from sqlalchemy import Column, MetaData, Table, Text, bindparam, select, update
+from sqlalchemy import Column, MetaData, Table, Text, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,17 @@ def _statements(table) -> tuple:
     mark = (update(table).where(table.c.event_id.in_(bindparam("ids", expanding=True)), table.c.published_at.is_(None))
             .values(published_at=bindparam("now")))
     return insert_row, mark
+
+
+@functools.lru_cache(maxsize=None)
+def _mark_statement(table, dialect_name: str):
+    """The mark of published rows: on PostgreSQL `= ANY(<array>)`, one parameter for all the ids (an expanding IN
+    renders and binds a parameter per id, each time: a publish's events are marked up to 500 at once); elsewhere
+    the expanding IN."""
+    if dialect_name != "postgresql":
+        return _statements(table)[1]
+    return (update(table).where(table.c.event_id == any_(bindparam("ids", type_=ARRAY(Text))),
+                                table.c.published_at.is_(None)).values(published_at=bindparam("now")))
 
 
 @functools.lru_cache(maxsize=None)
@@ -246,7 +258,7 @@ def publish_committed(engine: Engine, metadata, publisher, envelopes: list[dict]
 
 def _mark(engine: Engine, metadata, event_ids: list[str]) -> None:
     with engine.begin() as conn:
-        conn.execute(_statements(_table(metadata))[1], {"ids": event_ids, "now": utcnow()})
+        conn.execute(_mark_statement(_table(metadata), conn.dialect.name), {"ids": list(event_ids), "now": utcnow()})
 
 
 class Marks:

@@ -112,3 +112,28 @@ def test_a_list_of_events_goes_to_the_socket_in_one_write_large_ones_too(vhost):
             data = json.loads(message.body)["data"]
             received.append((data["writer"], data["seq"], len(data.get("text", ""))))
     assert received == [(0, 0, 0), (1, 0, 0), (1, 1, 300_000)] + [(1, seq, 0) for seq in range(2, 30)]
+
+
+def test_a_refused_message_raises_and_the_link_goes_on_confirming(vhost):
+    """The broker's confirms are read frame by frame: each ack counted, a nack among them (a full queue that
+    rejects publishes) raised as MessageNacked, and the connection's later publishes confirmed as before."""
+    from amqp.exceptions import MessageNacked
+    full = Queue("publisher-full", exchange=events_exchange("probe"), routing_key="probe.written.v1", durable=True,
+                 queue_arguments={"x-max-length": 2, "x-overflow": "reject-publish"})
+    with Connection(vhost.uri) as conn:
+        full(conn.channel()).declare()
+    publisher = Publisher(vhost.uri, size=1)
+    publisher.publish_all([{**envelope("probe", 0, seq), "type": "probe.other.v1"} for seq in range(50)])  # unrouted
+    with pytest.raises(MessageNacked):
+        publisher.publish_all([envelope("probe", 1, seq) for seq in range(4)])  # the third and fourth refused
+    [link] = publisher._links
+    assert link.waiting == set() and len(link.refused) == 2
+    publisher.publish_all([{**envelope("probe", 2, seq), "type": "probe.other.v1"} for seq in range(30)])
+    assert link.waiting == set() and link.refused == [] and link.sent == 84
+    publisher.close()
+    with Connection(vhost.uri) as conn:
+        channel = conn.channel()
+        kept = []
+        while (message := channel.basic_get("publisher-full", no_ack=True)) is not None:
+            kept.append(json.loads(message.body)["data"]["seq"])
+    assert kept == [0, 1]

@@ -1,0 +1,48 @@
+"""Marking published outbox rows on both backends (PostgreSQL: one array parameter for all the ids): the ids
+given and only those are marked, a row marked already keeps its time, and ids with no row change nothing."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_common import outbox, tables
+from crm_common.contracts.platform import PROBE_EMITTED
+from crm_common.db import make_base
+from crm_common.testing.harness import database_engine
+
+pytestmark = pytest.mark.integration
+
+Base = make_base("outboxmarks")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    with database_engine(request.param, "outboxmarks", Base.metadata, tmp_path) as engine:
+        yield engine
+
+
+def _published(engine) -> dict:
+    table = Base.metadata.tables[tables.OUTBOX]
+    with engine.connect() as conn:
+        return dict(conn.execute(select(table.c.event_id, table.c.published_at)).all())
+
+
+def test_marks_set_the_published_time_of_the_ids_given_and_of_no_other_row(engine):
+    with Session(engine) as session, session.begin():
+        ids = [outbox.record(session, Base.metadata, "probe", PROBE_EMITTED, {"key": f"k{n}"}, None, None)["event_id"]
+               for n in range(5)]
+    earlier = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    table = Base.metadata.tables[tables.OUTBOX]
+    with engine.begin() as conn:
+        conn.execute(table.update().where(table.c.event_id == ids[0]).values(published_at=earlier))
+    marks = outbox.Marks(engine, Base.metadata)
+    marks.add([ids[0], ids[1], ids[2], "no-such-event"])
+    assert marks.flush() == 4
+    published = _published(engine)
+    assert published[ids[0]].replace(tzinfo=timezone.utc) == earlier  # marked before: left as it was
+    assert published[ids[1]] is not None and published[ids[2]] is not None
+    assert published[ids[3]] is None and published[ids[4]] is None
+    assert outbox.unpublished_count(engine, Base.metadata) == 2
