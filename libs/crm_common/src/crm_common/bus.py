@@ -121,6 +121,7 @@ class _Link:
                 while True:
                     frame_type, channel, payload = frame = transport.read_frame()
                     if frame_type == _METHOD_FRAME and channel == channel_id and payload[:4] == _BASIC_ACK:
+                        connection.bytes_recv += 1  # counted as amqp's frame handler would (heartbeat_tick reads it)
                         delivery_tag, bits = _ACK_ARGUMENTS.unpack_from(payload, 4)
                         self._acked(delivery_tag, bits & 1)
                     else:

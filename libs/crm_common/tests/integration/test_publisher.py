@@ -128,8 +128,11 @@ def test_a_refused_message_raises_and_the_link_goes_on_confirming(vhost):
         publisher.publish_all([envelope("probe", 1, seq) for seq in range(4)])  # the third and fourth refused
     [link] = publisher._links
     assert link.waiting == set() and len(link.refused) == 2
+    received = link.conn.connection.bytes_recv
     publisher.publish_all([{**envelope("probe", 2, seq), "type": "probe.other.v1"} for seq in range(30)])
     assert link.waiting == set() and link.refused == [] and link.sent == 84
+    # each confirm counts as a frame received, as amqp's heartbeat check expects of a live connection
+    assert link.conn.connection.bytes_recv - received >= 30
     publisher.close()
     with Connection(vhost.uri) as conn:
         channel = conn.channel()
