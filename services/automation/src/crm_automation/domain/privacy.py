@@ -142,11 +142,18 @@ def _erased_entry(found: Found, record_id: str | None, entry):
     kept = [entry[0], entry[1], _redacted_results(found, entry[2])]
     if _acted(entry):
         done = entry[3]
-        kept.append({**done, "context": _erased_context(done.get("context"), record_id),
-                     "steps": found.redact(done.get("steps") or []),
-                     "log": [*found.redact(done.get("log") or []), ERASED_NOTE],
-                     **({"error": found.redact(done["error"])} if done.get("error") is not None else {})})
+        cut = _erased_parts(found, record_id, done.get("context"), done.get("steps"), done.get("log"), done.get("error"))
+        if done.get("error") is None:
+            del cut["error"]
+        kept.append({**done, **cut, "log": [*cut["log"], ERASED_NOTE]})
     return kept
+
+
+def _erased_parts(found: Found, record_id: str | None, context, steps, log, error) -> dict:
+    """What a run keeps of the person, cut (a `workflow_runs` row's and an acted entry's alike): its context cut to
+    the record's id, its steps, log and error redacted."""
+    return {"context": _erased_context(context, record_id), "steps": found.redact(steps or []),
+            "log": found.redact(log or []), "error": found.redact(error)}
 
 
 def erase(session: Session, email: str) -> dict:
@@ -159,11 +166,9 @@ def erase(session: Session, email: str) -> dict:
                                                          RecordSnapshot.record_id == record_id))
     now = clock.now()
     for run in found.runs:
-        run.context = _erased_context(run.context, run.record_id)
+        for name, value in _erased_parts(found, run.record_id, run.context, run.steps, run.log, run.error).items():
+            setattr(run, name, value)
         run.conditions = _redacted_results(found, run.conditions)
-        run.steps = found.redact(run.steps or [])
-        run.log = found.redact(run.log or [])
-        run.error = found.redact(run.error)
         if run.status in ACTIVE:  # its next actions would act on what it no longer keeps
             run.status, run.finished_at, run.lease_owner, run.lease_until = "stopped", now, None, None
             run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
