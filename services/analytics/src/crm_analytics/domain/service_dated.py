@@ -110,34 +110,60 @@ def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> tuple
     """The tickets created in the edges' days (`when`), counted into `counts` and `times` per group (`key`), their
     times bucketed by the database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets,
     breached)]. PostgreSQL: in one statement (GROUPING SETS: the edges' tickets, on pages all over the table when
-    not written in creation order, read once)."""
+    not written in creation order, read once), each time in seconds computed once (a fenced subquery) and each
+    measure's buckets a grouping set of their own (a few hundred groups, hashed, not the thousands of pairs of
+    buckets sorted)."""
+    if dialect == "postgresql":
+        return _edges_grouping_sets(conn, k, key, when, counts, times)
+    from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
     c = k.c
+    buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
+    grouped = conn.execute(select(key, *buckets, *_summed(c)).where(when).group_by(key, *buckets)).all()
+    for group, first_response, resolution, *found in grouped:
+        _add(counts.setdefault(group, [0] * _COUNTS), found)
+        for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):
+            _into(times, group, measure, b, found[0])
+    return channels_and_policies(conn, k, when)
+
+
+def _edges_grouping_sets(conn, k, key, when, counts: dict, times: dict) -> tuple:
+    c = k.c
+    columns = [c[n] for n in ("channel", "sla_policy_id", "status", "first_response_breached", "resolution_breached",
+                              "reopened", "solved_at", "first_responded_at")]
+    inner = select(getattr(key, "element", key).label("g"), *columns,
+                   *[seconds(c[column], c.created_at, "postgresql").label(measure)
+                     for measure, column in ticket_sums.MEASURES]).where(when).offset(0).subquery()  # the fence
+    t = inner.c
+    first_response, resolution = (_bucket(t[measure]) for measure, _ in ticket_sums.MEASURES)
+    # 7: a group's first response buckets (and its counts), 11: its resolution buckets, 13: channels, 14: policies
+    which = func.grouping(first_response, resolution, t.channel, t.sla_policy_id)
+    rows = conn.execute(select(which, t.g, first_response, resolution, t.channel, t.sla_policy_id, *_summed(t))
+                        .group_by(func.grouping_sets(tuple_(t.g, first_response), tuple_(t.g, resolution),
+                                                     t.channel, t.sla_policy_id))).all()
+    for r in rows:
+        if r[0] == 7:
+            _add(counts.setdefault(r[1], [0] * _COUNTS), r[6:])
+            _into(times, r[1], "first_response", r[2], r[6])
+        elif r[0] == 11:
+            _into(times, r[1], "resolution", r[3], r[6])
+    return ([(r[4], r[6]) for r in rows if r[0] == 13],
+            [(r[5], r[6], r[9]) for r in rows if r[0] == 14 and r[5] not in (None, "")])
+
+
+def _summed(c) -> list:
+    """The tickets' COUNTS, summed, of the columns `c` (the tickets' or a subquery's of the same names)."""
     policy = and_(c.sla_policy_id.is_not(None), c.sla_policy_id != "")
     breached = and_(policy, or_(c.first_response_breached.is_(True), c.resolution_breached.is_(True)))
     reopened = func.coalesce(c.reopened, 0) > 0
     flags = (c.status.in_(ticket_sums.OPEN), policy, breached, reopened, c.solved_at.is_not(None),
              and_(c.solved_at.is_not(None), reopened), c.first_responded_at.is_not(None))
-    buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
-    summed = [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
-    if dialect == "postgresql":
-        which = func.grouping(c.channel, c.sla_policy_id)  # 3: the groups', 1: the channels', 2: the policies'
-        plain = getattr(key, "element", key)
-        rows = conn.execute(select(which, key, *buckets, c.channel, c.sla_policy_id, *summed).where(when)
-                            .group_by(func.grouping_sets(tuple_(plain, *buckets), c.channel, c.sla_policy_id))).all()
-        grouped = [(r[1], r[2], r[3], *r[6:]) for r in rows if r[0] == 3]  # key, buckets, counts
-        breakdowns = ([(r[4], r[6]) for r in rows if r[0] == 1],
-                      [(r[5], r[6], r[9]) for r in rows if r[0] == 2 and r[5] not in (None, "")])
-    else:
-        from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
-        grouped = conn.execute(select(key, *buckets, *summed).where(when).group_by(key, *buckets)).all()
-        breakdowns = channels_and_policies(conn, k, when)
-    for group, first_response, resolution, *found in grouped:
-        _add(counts.setdefault(group, [0] * _COUNTS), found)
-        for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):
-            if b is not None:
-                into = times.setdefault(group, {}).setdefault(measure, {})
-                into[int(b)] = into.get(int(b), 0) + found[0]
-    return breakdowns
+    return [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
+
+
+def _into(times: dict, group, measure: str, b, tickets: int) -> None:
+    if b is not None:
+        into = times.setdefault(group, {}).setdefault(measure, {})
+        into[int(b)] = into.get(int(b), 0) + tickets
 
 
 def _bucket(value):
