@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
+from sqlalchemy import and_, case, func, or_, select, text, tuple_
 
 from crm_analytics.domain import service_sums
 from crm_analytics.domain.filters import FILTERS, period, seconds
@@ -19,6 +19,7 @@ from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
 GROUPS = (None, "month")
+WORK_MEM = "64MB"  # PostgreSQL: the edge days' statement's (its hash tables are in fact a few hundred kB)
 _COUNTS = len(ticket_sums.COUNTS)
 
 
@@ -171,10 +172,18 @@ def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict) ->
     first_response, resolution = (_bucket(t[measure]) for measure, _ in ticket_sums.MEASURES)
     # 7: a group's first response buckets (and its counts), 11: its resolution buckets, 13: channels, 14: policies
     which = func.grouping(first_response, resolution, t.channel, t.sla_policy_id)
+    # for it alone (this transaction's settings, put back after): no JIT (past jit_above_cost, about a month of edge
+    # days, compiling its expressions cost more than it saved) and the memory to hash every set (the planner, guessing
+    # tens of thousands of groups where there are a few hundred, else sorts 100,000s of rows on disk for one of them)
+    jit, memory = conn.execute(text("SELECT current_setting('jit'), current_setting('work_mem'), "
+                                    "set_config('jit', 'off', true), set_config('work_mem', :memory, true)"),
+                               {"memory": WORK_MEM}).one()[:2]
     rows = conn.execute(select(which, t.g, first_response, resolution, t.channel, t.sla_policy_id,
                                *_summed(t, None if sign is None else t.sign))
                         .group_by(func.grouping_sets(tuple_(t.g, first_response), tuple_(t.g, resolution),
                                                      t.channel, t.sla_policy_id))).all()
+    conn.execute(text("SELECT set_config('jit', :jit, true), set_config('work_mem', :memory, true)"),
+                 {"jit": jit, "memory": memory})
     for r in rows:
         if r[0] == 7:
             _add(counts.setdefault(r[1], [0] * _COUNTS), r[6:])
