@@ -9,6 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
 from crm_common.context import SYSTEM, Context
 from crm_common.testing.events import Events
@@ -141,6 +142,18 @@ def test_an_edge_longer_than_half_its_month_is_read_as_the_month_less_its_other_
     assert service_dated.edge_days(d(2026, 12, 1), d(2027, 1, 30), first, last) == [(d(2027, 1, 31), d(2027, 2, 1), -1)]
     assert service_dated.edge_days(None, d(2026, 12, 31), None, last) == []
     assert service_dated.edge_days(d(2026, 11, 2), None, first, None) == [(d(2026, 11, 1), d(2026, 11, 2), -1)]
+
+
+def test_the_edge_statement_s_own_settings_are_put_back_for_the_rest_of_the_transaction(session, ctx_as, monkeypatch):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's settings (JIT, work_mem)")
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), _events())
+    monkeypatch.setattr(service_sums, "EXACT_UP_TO", 0)
+    settings = text("SELECT current_setting('jit'), current_setting('work_mem')")
+    before = session.execute(settings).one()
+    found = service_figures.service(ctx_as("admin", "adm"), q(**{"from": "2026-11-15", "to": "2027-01-10"}))
+    assert found["quantiles"]["exact"] is False  # the edge days read
+    assert session.execute(settings).one() == before
 
 
 def test_the_whole_months_of_a_range():
