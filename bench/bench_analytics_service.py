@@ -114,6 +114,8 @@ def _queries():
             "admin, by policy": (admin, {"group_by": "policy"}),
             "admin, one month": (admin, {"from": "2026-03-01", "to": "2026-03-31"}),
             "admin, a month and edge days": (admin, {"from": "2026-02-20", "to": "2026-04-10"}),
+            "admin, a month and a long edge": (admin, {"from": "2026-03-13", "to": "2026-04-30"}),
+            "admin, a month and two half-month edges": (admin, {"from": "2026-02-16", "to": "2026-04-15"}),
             "admin, four months by month": (admin, {"from": "2026-02-01", "to": "2026-05-31", "group_by": "month"}),
             "admin, channel filter": (admin, {"channel": "email"}),
             "rep (own), whole company": (rep, {}), "rep (own), by month": (rep, {"group_by": "month"}),

@@ -9,6 +9,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
 from crm_common.context import SYSTEM, Context
 from crm_common.testing.events import Events
@@ -65,6 +66,11 @@ RANGES = [("2026-12-01", "2026-12-31"),  # one whole month
           ("2026-12-01", "2027-01-09"),  # a whole month and the edge days after it; a ticket at the end's midnight
           ("2026-11-15", "2027-01-10"),  # edges at both ends, their first moments
           ("2026-11-30", "2027-01-31"),
+          # edges longer than half their month: the month's rows less its other days (edge_days' -1)
+          ("2026-11-10", "2027-01-25"),  # both edges so
+          ("2026-11-20", "2027-01-20"),  # the first edge read as it is, the last one so
+          ("2026-11-02", "2027-01-09"),  # the first so (Nov 1st's tickets off), the last read (the 10th's midnight out)
+          ("2026-11-14", "2027-01-31"),  # so (November 1st to 13th off), January whole
           (None, "2026-12-31"), ("2026-12-02", None), (None, "2027-01-09"), ("2026-11-01", None),
           ("2030-01-01", "2030-03-31")]  # no ticket
 
@@ -124,6 +130,30 @@ def test_a_rep_s_dated_query_stays_their_own_and_exact(session, ctx_as, monkeypa
     assert rep["quantiles"]["exact"] is True
     admin = service_figures.service(ctx_as("admin", "adm"), q(**{"from": "2026-12-01", "to": "2026-12-31"}))
     assert 0 < rep["totals"]["opened"] < admin["totals"]["opened"]
+
+
+def test_an_edge_longer_than_half_its_month_is_read_as_the_month_less_its_other_days():
+    d = date
+    first, last = d(2026, 12, 1), d(2027, 1, 1)
+    assert service_dated.edge_days(d(2026, 11, 16), d(2027, 1, 15), first, last) == [
+        (d(2026, 11, 16), first, 1), (last, d(2027, 1, 16), 1)]  # 15 of 30 days, 15 of 31: read as they are
+    assert service_dated.edge_days(d(2026, 11, 15), d(2027, 1, 16), first, last) == [
+        (d(2026, 11, 1), d(2026, 11, 15), -1), (d(2027, 1, 17), d(2027, 2, 1), -1)]  # 16 of 30, 16 of 31
+    assert service_dated.edge_days(d(2026, 12, 1), d(2027, 1, 30), first, last) == [(d(2027, 1, 31), d(2027, 2, 1), -1)]
+    assert service_dated.edge_days(None, d(2026, 12, 31), None, last) == []
+    assert service_dated.edge_days(d(2026, 11, 2), None, first, None) == [(d(2026, 11, 1), d(2026, 11, 2), -1)]
+
+
+def test_the_edge_statement_s_own_settings_are_put_back_for_the_rest_of_the_transaction(session, ctx_as, monkeypatch):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's settings (JIT, work_mem)")
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), _events())
+    monkeypatch.setattr(service_sums, "EXACT_UP_TO", 0)
+    settings = text("SELECT current_setting('jit'), current_setting('work_mem')")
+    before = session.execute(settings).one()
+    found = service_figures.service(ctx_as("admin", "adm"), q(**{"from": "2026-11-15", "to": "2027-01-10"}))
+    assert found["quantiles"]["exact"] is False  # the edge days read
+    assert session.execute(settings).one() == before
 
 
 def test_the_whole_months_of_a_range():

@@ -2,7 +2,8 @@
 filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month x channel
 x policy rows (the UTC month of `created_at`, projections/ticket_sums.py), their times from the month buckets; the
 days at its edges counted from the tickets themselves (the `created_at` index), their times put into the same
-buckets, their channels and policies added: the counts exact, the quantiles within ticket_sums.ALPHA. The 20
+buckets, their channels and policies added (an edge longer than half its month: that month's rows, less the tickets
+of its other days, edge_days): the counts exact, the quantiles within ticket_sums.ALPHA. The 20
 accounts with the most tickets in the range are read from the tickets (no pre-counted row crosses a month with an
 account: README, "Service figures crossed"). A range holding no whole month is read from the tickets (exact)."""
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
+from sqlalchemy import and_, case, func, or_, select, text, tuple_
 
 from crm_analytics.domain import service_sums
 from crm_analytics.domain.filters import FILTERS, period, seconds
@@ -18,6 +19,7 @@ from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
 GROUPS = (None, "month")
+WORK_MEM = "64MB"  # PostgreSQL: the edge days' statement's (its hash tables are in fact a few hundred kB)
 _COUNTS = len(ticket_sums.COUNTS)
 
 
@@ -60,7 +62,9 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
         return None
     first, last = whole
     by_month = data.get("group_by") == "month"
-    rows = [r for r in rows if r[0][0] != "" and _inside(r[0][0], first, last)]
+    edges = edge_days(start, end, first, last)
+    complemented = {_month(a) for a, _, sign in edges if sign < 0}  # edge months read whole, their other days taken off
+    rows = [r for r in rows if r[0][0] != "" and (_inside(r[0][0], first, last) or r[0][0] in complemented)]
     months = sorted({r[0][0] for r in rows})
     counts: dict = {}  # group -> [COUNTS]
     times: dict = {}  # group -> {measure: {bucket: tickets}}
@@ -71,14 +75,8 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
                 m.c.dimension == "month", m.c.value.in_(months), m.c.tickets != 0)):
             into = times.setdefault(decode(value) if by_month else None, {}).setdefault(measure, {})
             into[b] = into.get(b, 0) + n
-    edges = []
-    if start is not None and (first is None or start < first):
-        edges.append((start, first))
-    if end is not None and last < end + timedelta(days=1):
-        edges.append((last, end + timedelta(days=1)))
     if edges:
-        when = or_(*[and_(k.c.created_at >= _midnight(a), k.c.created_at < _midnight(b)) for a, b in edges])
-        channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, k, key, when, dialect, counts, times))
+        channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, k, key, edges, dialect, counts, times))
     else:
         channels, policies = service_sums.breakdowns(conn, rows)
     from crm_analytics.domain.service_figures import top_accounts  # it imports this module
@@ -96,6 +94,27 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
             top)
 
 
+def edge_days(start: date | None, end: date | None, first: date | None, last: date | None) -> list:
+    """The days of the range start..end (inclusive) outside its whole months first..last (span's), as [(from, to
+    (exclusive), sign)]: an edge of at most half its month read as it is (+1); a longer one as its whole month (the
+    pre-counted rows) less that month's other days (-1): counts and time buckets subtract, so the answer is the same
+    and fewer tickets are read."""
+    out = []
+    if start is not None and start < first:
+        month = start.replace(day=1)
+        out.append((month, start, -1) if 2 * (first - start).days > (first - month).days else (start, first, 1))
+    after = None if end is None else end + timedelta(days=1)
+    if after is not None and last < after:
+        month = _next_month(last)
+        out.append((after, month, -1) if 2 * (after - last).days > (month - last).days else (last, after, 1))
+    return out
+
+
+def _month(day: date) -> str:
+    """The month of `day` as the crossed rows keep it."""
+    return ticket_sums.kept(f"{day.year:04d}-{day.month:02d}")
+
+
 def _inside(value: str, first: date | None, last: date | None) -> bool:
     month = date(int(value[1:5]), int(value[6:8]), 1)
     return (first is None or month >= first) and (last is None or _next_month(month) <= last)
@@ -106,38 +125,92 @@ def _add(into: list, found) -> None:
         into[i] += n or 0
 
 
-def _edges(conn, k, key, when, dialect: str, counts: dict, times: dict) -> tuple:
-    """The tickets created in the edges' days (`when`), counted into `counts` and `times` per group (`key`), their
-    times bucketed by the database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets,
-    breached)]. PostgreSQL: in one statement (GROUPING SETS: the edges' tickets, on pages all over the table when
-    not written in creation order, read once)."""
+def _edges(conn, k, key, edges: list, dialect: str, counts: dict, times: dict) -> tuple:
+    """The tickets created in the edges' days (edge_days: [(from, to, sign)]), counted into `counts` and `times` per
+    group (`key`), each ticket `sign` times (-1: days taken off a month read whole), their times bucketed by the
+    database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets, breached)], signed
+    alike. PostgreSQL: in one statement (GROUPING SETS: the edges' tickets, on pages all over the table when not
+    written in creation order, read once), each time in seconds computed once (a fenced subquery) and each
+    measure's buckets a grouping set of their own (a few hundred groups, hashed, not the thousands of pairs of
+    buckets sorted)."""
     c = k.c
+    when = or_(*[_days(c.created_at, a, b) for a, b, _ in edges])
+    off = [_days(c.created_at, a, b) for a, b, sign in edges if sign < 0]
+    sign = case((or_(*off), -1), else_=1) if off else None
+    if dialect == "postgresql":
+        return _edges_grouping_sets(conn, k, key, when, sign, counts, times)
+    from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
+    buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
+    grouped = conn.execute(select(key, *buckets, *_summed(c, sign)).where(when).group_by(key, *buckets)).all()
+    for group, first_response, resolution, *found in grouped:
+        _add(counts.setdefault(group, [0] * _COUNTS), found)
+        for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):
+            _into(times, group, measure, b, found[0])
+    channels, policies = [], []
+    for signed in (1, -1):
+        days = [_days(c.created_at, a, b) for a, b, sign in edges if sign == signed]
+        if days:
+            found = channels_and_policies(conn, k, or_(*days))
+            channels += [(v, signed * n) for v, n in found[0]]
+            policies += [(v, signed * n, signed * b) for v, n, b in found[1]]
+    return channels, policies
+
+
+def _days(at, a: date, b: date):
+    return and_(at >= _midnight(a), at < _midnight(b))
+
+
+def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict) -> tuple:
+    c = k.c
+    columns = [c[n] for n in ("channel", "sla_policy_id", "status", "first_response_breached", "resolution_breached",
+                              "reopened", "solved_at", "first_responded_at")]
+    inner = select(getattr(key, "element", key).label("g"), *columns,
+                   *[seconds(c[column], c.created_at, "postgresql").label(measure)
+                     for measure, column in ticket_sums.MEASURES],
+                   *([] if sign is None else [sign.label("sign")])).where(when).offset(0).subquery()  # the fence
+    t = inner.c
+    first_response, resolution = (_bucket(t[measure]) for measure, _ in ticket_sums.MEASURES)
+    # 7: a group's first response buckets (and its counts), 11: its resolution buckets, 13: channels, 14: policies
+    which = func.grouping(first_response, resolution, t.channel, t.sla_policy_id)
+    # for it alone (this transaction's settings, put back after): no JIT (past jit_above_cost, about a month of edge
+    # days, compiling its expressions cost more than it saved) and the memory to hash every set (the planner, guessing
+    # tens of thousands of groups where there are a few hundred, else sorts 100,000s of rows on disk for one of them)
+    jit, memory = conn.execute(text("SELECT current_setting('jit'), current_setting('work_mem'), "
+                                    "set_config('jit', 'off', true), set_config('work_mem', :memory, true)"),
+                               {"memory": WORK_MEM}).one()[:2]
+    rows = conn.execute(select(which, t.g, first_response, resolution, t.channel, t.sla_policy_id,
+                               *_summed(t, None if sign is None else t.sign))
+                        .group_by(func.grouping_sets(tuple_(t.g, first_response), tuple_(t.g, resolution),
+                                                     t.channel, t.sla_policy_id))).all()
+    conn.execute(text("SELECT set_config('jit', :jit, true), set_config('work_mem', :memory, true)"),
+                 {"jit": jit, "memory": memory})
+    for r in rows:
+        if r[0] == 7:
+            _add(counts.setdefault(r[1], [0] * _COUNTS), r[6:])
+            _into(times, r[1], "first_response", r[2], r[6])
+        elif r[0] == 11:
+            _into(times, r[1], "resolution", r[3], r[6])
+    return ([(r[4], r[6]) for r in rows if r[0] == 13],
+            [(r[5], r[6], r[9]) for r in rows if r[0] == 14 and r[5] not in (None, "")])
+
+
+def _summed(c, sign=None) -> list:
+    """The tickets' COUNTS, summed, of the columns `c` (the tickets' or a subquery's of the same names); with `sign`,
+    each ticket counted that many times (1 or -1)."""
     policy = and_(c.sla_policy_id.is_not(None), c.sla_policy_id != "")
     breached = and_(policy, or_(c.first_response_breached.is_(True), c.resolution_breached.is_(True)))
     reopened = func.coalesce(c.reopened, 0) > 0
     flags = (c.status.in_(ticket_sums.OPEN), policy, breached, reopened, c.solved_at.is_not(None),
              and_(c.solved_at.is_not(None), reopened), c.first_responded_at.is_not(None))
-    buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
-    summed = [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
-    if dialect == "postgresql":
-        which = func.grouping(c.channel, c.sla_policy_id)  # 3: the groups', 1: the channels', 2: the policies'
-        plain = getattr(key, "element", key)
-        rows = conn.execute(select(which, key, *buckets, c.channel, c.sla_policy_id, *summed).where(when)
-                            .group_by(func.grouping_sets(tuple_(plain, *buckets), c.channel, c.sla_policy_id))).all()
-        grouped = [(r[1], r[2], r[3], *r[6:]) for r in rows if r[0] == 3]  # key, buckets, counts
-        breakdowns = ([(r[4], r[6]) for r in rows if r[0] == 1],
-                      [(r[5], r[6], r[9]) for r in rows if r[0] == 2 and r[5] not in (None, "")])
-    else:
-        from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
-        grouped = conn.execute(select(key, *buckets, *summed).where(when).group_by(key, *buckets)).all()
-        breakdowns = channels_and_policies(conn, k, when)
-    for group, first_response, resolution, *found in grouped:
-        _add(counts.setdefault(group, [0] * _COUNTS), found)
-        for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):
-            if b is not None:
-                into = times.setdefault(group, {}).setdefault(measure, {})
-                into[int(b)] = into.get(int(b), 0) + found[0]
-    return breakdowns
+    if sign is None:
+        return [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
+    return [func.sum(sign), *[func.sum(case((f, sign), else_=0)) for f in flags]]
+
+
+def _into(times: dict, group, measure: str, b, tickets: int) -> None:
+    if b is not None:
+        into = times.setdefault(group, {}).setdefault(measure, {})
+        into[int(b)] = into.get(int(b), 0) + tickets
 
 
 def _bucket(value):
