@@ -19,12 +19,14 @@ type names, or this service's own (retries, replays).
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import traceback
 from functools import partial
 
 import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
@@ -158,7 +160,8 @@ class EventStream(Consumer):
         if exc_info is None:
             for body, message, _ in batch:
                 metrics.EVENTS_CONSUMED.labels(metrics.service_name(), body.get("type") or "unknown", "applied").inc()
-                self.queue_consumer.ack_message(message)
+            if batch:
+                self.queue_consumer.ack_batch([message for _, message, _ in batch])
         else:
             log.info("a batch of %d events failed (%s); applying them one by one", len(batch), exc_info[0].__name__)
             for body, message, context_data in batch:
@@ -225,9 +228,54 @@ class BatchQueueConsumer(QueueConsumer):
     """The queue consumer of a batched stream, apart from the RPC one: it lets CRM_EVENT_BATCH_MAX events (200)
     wait unacknowledged, not only the container's max_workers (10), since one worker applies them together."""
 
-    @property
-    def prefetch_count(self):
+    def __init__(self):
+        super().__init__()
+        self._unacked: dict = {}  # (channel, delivery tag) of every delivery not yet acked or requeued
+
+    @functools.cached_property
+    def prefetch_count(self):  # read once: the stream asks at each event whether its batch is full
         return max(1, config.env_int("CRM_EVENT_BATCH_MAX", 200))
+
+    def handle_message(self, provider, body, message):
+        self._unacked[(message.channel, message.delivery_tag)] = message  # as it is delivered, in order
+        super().handle_message(provider, body, message)
+
+    def ack_message(self, message):
+        self._unacked.pop((message.channel, message.delivery_tag), None)
+        super().ack_message(message)
+
+    def requeue_message(self, message):
+        self._unacked.pop((message.channel, message.delivery_tag), None)
+        super().requeue_message(message)
+
+    def ack_batch(self, messages: list) -> None:
+        """Ack a batch's messages: in one frame (basic.ack `multiple`) those of the channel's earliest unacked
+        deliveries that all belong to the batch, the others (after a delivery still in work: a retry, an event
+        of the next batch) one by one. A multiple ack never covers a delivery outside the batch."""
+        channel = messages[0].channel
+        if any(m.channel is not channel for m in messages) or not channel.connection:
+            for message in messages:
+                self.ack_message(message)
+            return
+        ours = {m.delivery_tag: m for m in messages}
+        covered = None
+        for tag in sorted(t for c, t in self._unacked if c is channel):
+            if tag not in ours:
+                break
+            covered = tag
+        if covered is None or covered == min(ours) == max(ours):
+            for message in messages:
+                self.ack_message(message)
+            return
+        try:
+            ours[covered].ack(multiple=True)
+        except AmqpConnectionError:
+            pass  # the broker takes them back
+        for tag, message in ours.items():
+            if tag <= covered:
+                self._unacked.pop((channel, tag), None)
+            else:
+                self.ack_message(message)
 
 
 class BatchedEventStream(EventStream):

@@ -80,3 +80,30 @@ def test_a_linger_gathers_a_moderate_load_into_few_batches_and_an_idle_event_sti
     assert time.monotonic() - began < 1.0 + 5.0  # its linger, and room for a busy machine
     transaction, = world.call("probe_consumer", "transactions", "alone").values()
     assert transaction not in world.call("probe_consumer", "transactions", "lingering").values()
+
+
+def test_a_batch_waiting_out_its_linger_is_applied_when_the_consumer_stops_and_redelivered_when_it_is_killed(world):
+    """Events waiting out a long linger are unacknowledged: a killed consumer's go back to the queue and are
+    applied once by the next; a consumer that stops applies its waiting batch before it goes."""
+    world.pool.timeout = 60
+    world.start("producer")
+    consumer = world.start("consumer", CRM_PROBE_BATCH="1", PROBE_CONSUMER_EVENT_BATCH_LINGER_MS="20000")
+    world.call("probe_producer", "drive", "killed", 3, 100)
+    time.sleep(1.0)  # delivered, waiting
+    assert world.call("probe_consumer", "applied", "killed") == {}
+    consumer.kill()
+    world.start("consumer", CRM_PROBE_BATCH="1", PROBE_CONSUMER_EVENT_BATCH_LINGER_MS="200")
+    assert wait_for(lambda: world.call("probe_consumer", "applied", "killed") == {str(seq): 1 for seq in range(3)})
+
+    world.procs["consumer"].stop()
+    consumer = world.start("consumer", CRM_PROBE_BATCH="1", PROBE_CONSUMER_EVENT_BATCH_LINGER_MS="20000")
+    world.call("probe_producer", "drive", "stopped", 3, 100)
+    time.sleep(1.0)
+    assert world.call("probe_consumer", "applied", "stopped") == {}
+    consumer.stop(timeout=15)
+    assert consumer.proc.returncode is not None
+    world.start("consumer", CRM_PROBE_BATCH="1", PROBE_CONSUMER_EVENT_BATCH_LINGER_MS="20000")
+    # applied as the consumer stopped: not waiting out a linger again in this one
+    assert world.call("probe_consumer", "applied", "stopped") == {str(seq): 1 for seq in range(3)}
+    time.sleep(1.0)
+    assert world.call("probe_consumer", "applied", "killed") == {str(seq): 1 for seq in range(3)}
