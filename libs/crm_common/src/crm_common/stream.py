@@ -19,9 +19,14 @@ type names, or this service's own (retries, replays).
 """
 from __future__ import annotations
 
+import functools
 import logging
+import time
 import traceback
 from functools import partial
+
+import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
@@ -35,11 +40,16 @@ ATTEMPT_KEY = "crm_attempt"
 
 
 class EventStream(Consumer):
-    def __init__(self, batch: bool = False, **kwargs):
+    def __init__(self, batch: bool = False, linger_ms: float = 0, **kwargs):
         super().__init__(queue=None, requeue_on_error=True, **kwargs)
         self.batch = batch
+        self.linger_ms = linger_ms  # the service's own; <SERVICE>_EVENT_BATCH_LINGER_MS overrides it
+        self.linger = 0.0  # seconds the first event waiting may wait for others (set up from linger_ms)
         self._waiting: list = []  # (body, message, context_data) for the next batch
+        self._waiting_since = 0.0  # when the first of them arrived (time.monotonic)
         self._draining = False
+        self._timer = None  # the thread that drains the waiting batch when its linger is over
+        self._stopping = False
 
     def setup(self):
         service = self.container.service_name
@@ -48,7 +58,23 @@ class EventStream(Consumer):
         from crm_common.bus import connect
         with connect(self.container.config.get("AMQP_URI")) as conn:
             topology.ensure(conn, topology.consumer_declarations(service))
+        self.linger = max(0.0, config.env_float(f"{service.upper()}_EVENT_BATCH_LINGER_MS", self.linger_ms)) / 1000
         super().setup()
+
+    def stop(self):
+        """No batch is left waiting out its linger: what waits goes at once (the container then waits for its
+        worker), and so does whatever is delivered until the consumer is cancelled."""
+        self._stopping = True
+        self._flush()
+        super().stop()
+        self._flush()
+
+    def _flush(self):
+        if self._timer is not None:
+            self._timer.kill()
+            self._timer = None
+        if not self._draining:
+            self._drain_when_due()
 
     def _database(self):
         from crm_common.dependencies import Database
@@ -70,9 +96,16 @@ class EventStream(Consumer):
                 context_data[REQUEST_ID_KEY] = body["request_id"]
             context_data.pop(ACTOR_KEY, None)  # handlers act as the system, the envelope says who caused it
         if self.batch and is_envelope(body) and not context_data.get(ATTEMPT_KEY):
+            if not self._waiting:
+                self._waiting_since = time.monotonic()
             self._waiting.append((body, message, context_data))
-            if not self._draining:
-                self._drain()
+            if self._draining:
+                return  # it goes in the next batch, when this one is done
+            if self._timer is not None and len(self._waiting) >= self.queue_consumer.prefetch_count:
+                self._timer.kill()  # a full batch waits no longer
+                self._timer = None
+            if self._timer is None:
+                self._drain_when_due()
             return
         self._spawn_one(body, message, context_data)
 
@@ -84,9 +117,28 @@ class EventStream(Consumer):
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
+    def _drain_when_due(self):
+        """Drain the waiting events now if the first has lingered enough (or they fill a batch, or the stream
+        stops), else once it has. With no linger (the default) an idle queue's event goes alone, at once; with
+        one, the events that arrive within it go in its batch."""
+        if not self._waiting:
+            return
+        due = self._waiting_since + self.linger - time.monotonic()
+        if due <= 0 or self._stopping or len(self._waiting) >= self.queue_consumer.prefetch_count:
+            self._drain()
+        else:
+            self._timer = self.container.spawn_managed_thread(partial(self._drain_after, due),
+                                                              identifier="EventStream.linger")
+
+    def _drain_after(self, seconds):
+        eventlet.sleep(seconds)
+        self._timer = None
+        if not self._draining:
+            self._drain()
+
     def _drain(self):
         """One worker for every event waiting (at most the prefetch), in one transaction; the events that
-        arrive meanwhile wait for the next one. An idle queue's event goes alone, at once."""
+        arrive meanwhile wait for the next one."""
         batch, self._waiting = self._waiting, []
         if not batch:
             self._draining = False
@@ -108,12 +160,14 @@ class EventStream(Consumer):
         if exc_info is None:
             for body, message, _ in batch:
                 metrics.EVENTS_CONSUMED.labels(metrics.service_name(), body.get("type") or "unknown", "applied").inc()
-                self.queue_consumer.ack_message(message)
+            if batch:
+                self.queue_consumer.ack_batch([message for _, message, _ in batch])
         else:
             log.info("a batch of %d events failed (%s); applying them one by one", len(batch), exc_info[0].__name__)
             for body, message, context_data in batch:
                 self._spawn_one(body, message, context_data)
-        self._drain()
+        self._draining = False
+        self._drain_when_due()
         return result, exc_info
 
     def _from_its_producer(self, body, message) -> bool:
@@ -174,16 +228,62 @@ class BatchQueueConsumer(QueueConsumer):
     """The queue consumer of a batched stream, apart from the RPC one: it lets CRM_EVENT_BATCH_MAX events (200)
     wait unacknowledged, not only the container's max_workers (10), since one worker applies them together."""
 
-    @property
-    def prefetch_count(self):
+    def __init__(self):
+        super().__init__()
+        self._unacked: dict = {}  # (channel, delivery tag) of every delivery not yet acked or requeued
+
+    @functools.cached_property
+    def prefetch_count(self):  # read once: the stream asks at each event whether its batch is full
         return max(1, config.env_int("CRM_EVENT_BATCH_MAX", 200))
+
+    def handle_message(self, provider, body, message):
+        self._unacked[(message.channel, message.delivery_tag)] = message  # as it is delivered, in order
+        super().handle_message(provider, body, message)
+
+    def ack_message(self, message):
+        self._unacked.pop((message.channel, message.delivery_tag), None)
+        super().ack_message(message)
+
+    def requeue_message(self, message):
+        self._unacked.pop((message.channel, message.delivery_tag), None)
+        super().requeue_message(message)
+
+    def ack_batch(self, messages: list) -> None:
+        """Ack a batch's messages: in one frame (basic.ack `multiple`) those of the channel's earliest unacked
+        deliveries that all belong to the batch, the others (after a delivery still in work: a retry, an event
+        of the next batch) one by one. A multiple ack never covers a delivery outside the batch."""
+        channel = messages[0].channel
+        if any(m.channel is not channel for m in messages) or not channel.connection:
+            for message in messages:
+                self.ack_message(message)
+            return
+        ours = {m.delivery_tag: m for m in messages}
+        covered = None
+        for tag in sorted(t for c, t in self._unacked if c is channel):
+            if tag not in ours:
+                break
+            covered = tag
+        if covered is None or covered == min(ours) == max(ours):
+            for message in messages:
+                self.ack_message(message)
+            return
+        try:
+            ours[covered].ack(multiple=True)
+        except AmqpConnectionError:
+            pass  # the broker takes them back
+        for tag, message in ours.items():
+            if tag <= covered:
+                self._unacked.pop((channel, tag), None)
+            else:
+                self.ack_message(message)
 
 
 class BatchedEventStream(EventStream):
     queue_consumer = BatchQueueConsumer()
 
 
-def event_stream(table: dict, every=None, batch: bool = False, every_batch=None, every_claims: bool = False):
+def event_stream(table: dict, every=None, batch: bool = False, every_batch=None, every_claims: bool = False,
+                 linger_ms: float = 0):
     """The entrypoint applying each event of `table` once, in one transaction with the inbox. `every(ctx,
     envelope)`, when given, runs first for every event the queue takes (identity's audit trail, which
     subscribes to all: topology.ALL), in the same transaction. `every_claims=True`: `every` claims the event
@@ -193,6 +293,9 @@ def event_stream(table: dict, every=None, batch: bool = False, every_batch=None,
     `batch=True`: the events that wait while a transaction runs are applied together in the next one (one
     worker, one commit; identity's audit of every event). A failing batch is rolled back and its events
     applied one by one, so an event's outcome (applied once, retried, dead-lettered) is the same.
+    `linger_ms` (with `batch=True`; `<SERVICE>_EVENT_BATCH_LINGER_MS` overrides it): how long the first event
+    to wait may wait for others, so that batches grow under a moderate load too (identity's audit, where an
+    entry a few milliseconds later harms nobody); 0, the default, applies an idle queue's event at once.
 
     `every_batch(ctx, envelopes)` instead of `every`: called once for the events of a transaction that are new
     (claimed in the inbox together, in order), before each is dispatched; with `batch=True`, a batch's events
@@ -255,4 +358,4 @@ def event_stream(table: dict, every=None, batch: bool = False, every_batch=None,
         with db.transaction() as session:
             return apply(self, db, session, envelope)
 
-    return (BatchedEventStream if batch else EventStream).decorator(batch=batch)(on_event)
+    return (BatchedEventStream if batch else EventStream).decorator(batch=batch, linger_ms=linger_ms)(on_event)

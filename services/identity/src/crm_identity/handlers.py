@@ -56,6 +56,14 @@ def claim_and_audit(ctx: Context, envelope: dict) -> bool:
     return audit.claim_and_record(ctx.session, ctx.uow.metadata, envelope)
 
 
+def claim_and_audit_many(ctx: Context, envelopes: list[dict]) -> list[dict]:
+    """What the event stream runs first for the events of a transaction (`event_stream(HANDLERS,
+    every_batch=claim_and_audit_many, every_claims=True, batch=True)`): their claims in the inbox in one statement,
+    their audit entries of one row in another; the events that were new, each once, in order (a repeat is
+    audited and applied no more)."""
+    return audit.claim_and_record_many(ctx.session, ctx.uow.metadata, envelopes)
+
+
 def dispatch(ctx: Context, envelope: dict) -> bool:
     """Audit the event, then apply it with its handler; whether identity has one (others are only audited)."""
     audit.record_event(ctx.session, envelope)

@@ -21,8 +21,10 @@ passwords.prepare_dummy()
 class IdentityService(KernelService):
     name = "identity"
     db = Database(Base.metadata)
-    # every event claimed and audited (one statement on PostgreSQL), some applied
-    on_event = event_stream(handlers.HANDLERS, every=handlers.claim_and_audit, every_claims=True, batch=True)
+    # every event claimed and audited (a transaction's events together), some applied; an entry may wait a
+    # little for others to share its transaction (IDENTITY_EVENT_BATCH_LINGER_MS)
+    on_event = event_stream(handlers.HANDLERS, every_batch=handlers.claim_and_audit_many, every_claims=True,
+                            batch=True, linger_ms=30)
 
     # signing in (keyword client_ip), and the caller's own account (keyword session_id on logout)
     login = entrypoint(c.LOGIN, auth.login)

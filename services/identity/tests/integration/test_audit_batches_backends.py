@@ -67,6 +67,37 @@ def test_the_stream_claims_and_audits_an_event_once_a_batch_and_an_unaudited_one
         assert sorted(claimed) == sorted(e["event_id"] for e in (created, batch, unaudited))
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_transactions_events_are_claimed_and_audited_together_each_once(backend, tmp_path):
+    """The audit stream's claims and entries for the events of one transaction (handlers.claim_and_audit_many):
+    the new events, each once, in order, each with its entries; an event given twice, or again in a later
+    transaction, is no new entry and is not handed back to be applied."""
+    from crm_common import tables
+    actor = Actor(user_id="rep-id", client_ip="10.1.2.3")
+    created = [make_envelope("sales.lead_created.v1", {"id": f"lead-{n}", "owner_id": "rep-id"}, "sales", actor,
+                             f"req-{n}", entity="lead", action="create") for n in range(3)]
+    batch = make_envelope(LEADS_IMPORTED, {"job_id": "job-1", "ids": ["lead-8", "lead-9"], "leads": []}, "sales",
+                          actor, "req-8", entity="lead", action="create")
+    unaudited = make_envelope("platform.probe_emitted.v1", {"key": "k"}, "platform", None, None)
+    first = [created[0], batch, created[1], unaudited, created[0]]
+    then = [created[1], created[2], batch]
+    with database_engine(backend, "identity", Base.metadata, tmp_path) as engine:
+        answers = []
+        for envelopes in (first, then):
+            with Session(engine) as session, session.begin():
+                ctx = Context(session, SYSTEM, lambda *a, **k: {}, None, None, _Uow(Base.metadata))
+                answers.append([e["event_id"] for e in handlers.claim_and_audit_many(ctx, envelopes)])
+        assert answers == [[e["event_id"] for e in (created[0], batch, created[1], unaudited)],
+                           [created[2]["event_id"]]]
+        with Session(engine) as session:
+            entries = session.scalars(select(AuditEntry)).all()
+            claimed = session.execute(select(Base.metadata.tables[tables.INBOX].c.event_id)).scalars().all()
+        assert sorted(e.entity_id for e in entries) == ["lead-0", "lead-1", "lead-2", "lead-8", "lead-9"]
+        assert {e.entity_id: e.request_id for e in entries if e.event_id in {c["event_id"] for c in created}} == {
+            "lead-0": "req-0", "lead-1": "req-1", "lead-2": "req-2"}
+        assert sorted(claimed) == sorted(e["event_id"] for e in (*created, batch, unaudited))
+
+
 class _Uow:
     def __init__(self, metadata):
         self.metadata = metadata

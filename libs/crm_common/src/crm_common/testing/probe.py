@@ -5,6 +5,7 @@ ProbeConsumer applies each event once, failing first as the event asks (to test 
 """
 from __future__ import annotations
 
+import itertools
 import os
 import time
 
@@ -125,6 +126,8 @@ class ProbeProducer(KernelService):
 
 
 _attempts: dict = {}
+_batches: dict = {}  # key -> {seq: the number of the transaction that applied it}, in memory like _attempts
+_transactions = itertools.count(1)
 
 
 @reads(PROBE_EMITTED, fields=ProbeData)
@@ -133,6 +136,8 @@ def on_probe(ctx, data, envelope):
     attempts = _attempts[envelope["event_id"]] = _attempts.get(envelope["event_id"], 0) + 1
     if data["always_fail"] or attempts <= data["fail_times"]:
         raise RuntimeError(f"probe failure {attempts} for {data['key']}")
+    transaction = ctx.session.info.setdefault("probe_transaction", next(_transactions))
+    _batches.setdefault(data["key"], {})[str(data["seq"])] = transaction  # the events applied together
     ctx.session.add(ProbeApplied(event_id=envelope["event_id"], key=data["key"], seq=data["seq"],
                                  occurred_at=envelope["occurred_at"], applied_at=utcnow().isoformat()))
 
@@ -152,6 +157,12 @@ class ProbeConsumer(KernelService):
             rows = session.execute(select(ProbeApplied.seq, func.count()).where(ProbeApplied.key == key)
                                    .group_by(ProbeApplied.seq)).all()
         return {str(seq): count for seq, count in rows}
+
+    @rpc
+    def transactions(self, key):
+        """{seq: the number of the transaction that applied it} for records of `key` (events of one batch
+        share it; a rolled back attempt's number is replaced by its retry's)."""
+        return _batches.get(key, {})
 
     @rpc
     def applied_events(self, key):

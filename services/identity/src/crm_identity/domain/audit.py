@@ -73,6 +73,29 @@ def claim_and_record(session: Session, metadata, envelope: dict) -> bool:
     return True
 
 
+def claim_and_record_many(session: Session, metadata, envelopes: list[dict]) -> list[dict]:
+    """claim_and_record for the events of one transaction (the audit stream's `every_batch`, which claims); the
+    new ones, each once, in order. Several are claimed in one statement (inbox.claim_many) and their entries of
+    one row inserted in one more; a lone event takes claim_and_record's way."""
+    if len(envelopes) == 1:
+        return envelopes if claim_and_record(session, metadata, envelopes[0]) else []
+    fresh = inbox.claim_many(session, metadata, envelopes)
+    new, entries = [], []
+    for envelope in envelopes:
+        if envelope["event_id"] not in fresh:
+            continue  # claimed before, or earlier in this batch
+        fresh.discard(envelope["event_id"])
+        new.append(envelope)
+        entry = _single_entry(envelope)
+        if entry is not None:
+            entries.append(entry)
+        else:
+            record_event(session, envelope)
+    if entries:
+        session.connection().execute(_insert(), entries)
+    return new
+
+
 def _single_entry(envelope: dict) -> dict | None:
     """The audit entry of an event that makes exactly one (not a batch, not a merge), else None."""
     entity, action = _named(envelope, "entity"), _named(envelope, "action")
