@@ -2,8 +2,11 @@
 integration service switched off. Applied as the stream applies them (crm_common.entrypoint.dispatch)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
+from crm_common.context import SYSTEM, Actor, Context
 from crm_common.entrypoint import dispatch
 from crm_automation import handlers
 from crm_automation.domain import notifications
@@ -118,3 +121,34 @@ def test_mail_goes_to_users_with_an_address_one_each_or_a_digest_and_is_dropped_
                     ("gone-1", "none", True), ("nobody-1", "none", True), ("rep-1", "pending", True)]
     assert store.tx(notifications.due_mail) == [m for m in mail if m["to"] == "r1@example.com"] + [
         m for m in mail if m["to"] == "d1@example.com"]
+
+
+def test_an_inbox_page_lists_every_unread_notification_it_counts_when_one_arrives_while_it_is_read(backend_engine,
+                                                                                                   events):
+    """A notification committed while the inbox is read (after the page's first statement, as the stream's commit
+    can land on PostgreSQL, where each statement reads the latest commit) is never counted unread without being
+    listed: the answer that said "1 unread" over an empty list is the one a rep saw."""
+    if backend_engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite transaction holds the database: no commit lands between its statements")
+    arrived = []
+
+    def arrive(conn, cursor, statement, parameters, context, executemany):
+        if arrived or not statement.lstrip().upper().startswith("SELECT"):
+            return
+        arrived.append(True)
+        with Session(backend_engine) as other, other.begin():
+            notifications.notify(Context(other, SYSTEM, events, "req-2"), ["rep-2"], "mention", "Mentioned")
+
+    def inbox():
+        with Session(backend_engine, expire_on_commit=False) as session, session.begin():
+            rep = Context(session, Actor(user_id="rep-2", roles=("sales_rep",)), events, "req-1")
+            return notifications.page(rep, {"sort": "-created_at", "limit": 10})
+
+    event.listen(backend_engine, "after_cursor_execute", arrive)
+    try:
+        read_while_it_arrived = inbox()
+    finally:
+        event.remove(backend_engine, "after_cursor_execute", arrive)
+    assert arrived
+    assert len([n for n in read_while_it_arrived["items"] if n.read_at is None]) >= read_while_it_arrived["unread_count"]
+    assert inbox()["unread_count"] == 1 and len(inbox()["items"]) == 1

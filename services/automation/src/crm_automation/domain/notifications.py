@@ -155,9 +155,12 @@ def page(ctx, query: dict) -> dict:
         statement = statement.where(Notification.read_at.is_(None))
     if query.get("kind"):
         statement = statement.where(Notification.kind == query["kind"])
+    # the count first: on PostgreSQL each statement reads the latest commit, so a notification written between the
+    # two is in the page rather than counted and missing from it ("2 unread" over an empty inbox)
+    unread = unread_count(ctx)
     rows, cursor = paging.paginate(ctx.session, statement, Notification, query["sort"], query["limit"],
                                    query.get("cursor"), c.InboxQuery.SORTABLE)
-    return {"items": rows, "next_cursor": cursor, "unread_count": unread_count(ctx)}
+    return {"items": rows, "next_cursor": cursor, "unread_count": unread}
 
 
 def read(ctx, record_id: str) -> Notification:
