@@ -236,6 +236,11 @@ class BatchQueueConsumer(QueueConsumer):
     def prefetch_count(self):  # read once: the stream asks at each event whether its batch is full
         return max(1, config.env_int("CRM_EVENT_BATCH_MAX", 200))
 
+    def get_consumers(self, consumer_cls, channel):
+        # a (re)connection: the broker has taken back every delivery of the connection before, so none is kept
+        self._unacked.clear()
+        return super().get_consumers(consumer_cls, channel)
+
     def handle_message(self, provider, body, message):
         self._unacked[(message.channel, message.delivery_tag)] = message  # as it is delivered, in order
         super().handle_message(provider, body, message)

@@ -86,3 +86,12 @@ def test_a_batch_across_a_reconnection_is_acked_one_by_one():
     first, second = delivered(consumer, old, 1), delivered(consumer, new, 1)
     consumer.ack_batch([first[1], second[1]])
     assert old.frames == [(1, False)] and new.frames == [(1, False)]
+
+
+def test_a_reconnection_forgets_the_deliveries_of_the_connection_before():
+    """The broker took them back when that connection closed: none is kept (nor its message's body) for good."""
+    consumer, old = consumer_and_channel()
+    delivered(consumer, old, 1, 2, 3)
+    assert len(consumer._unacked) == 3
+    consumer.get_consumers(lambda **kwargs: None, Channel())
+    assert consumer._unacked == {}
