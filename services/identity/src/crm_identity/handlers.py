@@ -49,13 +49,6 @@ HANDLERS = handler_table(privacy_part_completed, territory_members_changed)
 SUBSCRIBES = topology.ALL  # the audit trail records every event (pyproject: crm.subscriptions)
 
 
-def claim_and_audit(ctx: Context, envelope: dict) -> bool:
-    """What the event stream runs first for every event: its claim in the inbox and its audit entry, one
-    statement for most events on PostgreSQL (`event_stream(HANDLERS, every=claim_and_audit, every_claims=True)`);
-    whether the event was new (False: a repeat, nothing more is done with it)."""
-    return audit.claim_and_record(ctx.session, ctx.uow.metadata, envelope)
-
-
 def claim_and_audit_many(ctx: Context, envelopes: list[dict]) -> list[dict]:
     """What the event stream runs first for the events of a transaction (`event_stream(HANDLERS,
     every_batch=claim_and_audit_many, every_claims=True, batch=True)`): their claims in the inbox in one statement,

@@ -37,7 +37,8 @@ def test_a_batch_of_imported_leads_leaves_one_entry_each(backend, tmp_path):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_stream_claims_and_audits_an_event_once_a_batch_and_an_unaudited_one_too(backend, tmp_path):
-    """The audit stream's claim and entry (handlers.claim_and_audit; one statement on PostgreSQL): a repeat of
+    """The audit stream's claim and entry of a lone event (handlers.claim_and_audit_many of one event: one
+    statement on PostgreSQL): a repeat of
     an event is no new entry and no second inbox row; a batch and an event naming no change go the long way."""
     from crm_common import tables
     actor = Actor(user_id="rep-id", client_ip="10.1.2.3")
@@ -53,7 +54,7 @@ def test_the_stream_claims_and_audits_an_event_once_a_batch_and_an_unaudited_one
             for envelope in (created, batch, unaudited):
                 with Session(engine) as session, session.begin():
                     ctx = Context(session, SYSTEM, lambda *a, **k: {}, None, None, _Uow(Base.metadata))
-                    answers.append(handlers.claim_and_audit(ctx, envelope))
+                    answers.append(handlers.claim_and_audit_many(ctx, [envelope]) == [envelope])
         assert firsts == [True, True, True] and repeats == [False, False, False]
         with Session(engine) as session:
             entries = session.scalars(select(AuditEntry)).all()
