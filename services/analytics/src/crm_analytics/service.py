@@ -1,4 +1,6 @@
 """nameko entrypoints of the analytics service (crm_common.entrypoint: one per contract, the event table)."""
+import time
+
 from nameko.timer import timer
 
 import crm_analytics_contracts as c
@@ -9,7 +11,7 @@ from crm_common.service_base import KernelService
 from crm_common.stream import event_stream
 
 from crm_analytics import handlers
-from crm_analytics.domain import customers, intelligence, kpis, log, profile, reports, schedules, marketing_figures, rebuild as rebuilds, sales_figures, service_figures, subscription_figures
+from crm_analytics.domain import customers, intelligence, kpis, log, profile, reports, schedules, marketing_figures, rebuild as rebuilds, sales_figures, service_figures, subscription_figures, ticket_days
 from crm_analytics.models import Base
 
 
@@ -65,3 +67,12 @@ class AnalyticsService(KernelService):
             with mail.Connection() as connection:
                 connection.send(message, sender, recipient)
         run(self, lambda ctx: schedules.run_due(ctx.session, utcnow(), send))
+
+    @timer(interval=config.env_float("CRM_ANALYTICS_TICKET_DAYS_INTERVAL", 30.0))
+    @service_base.periodic("ticket days")
+    def count_ticket_days(self):
+        """The days whose tickets changed since they were counted, or never counted (domain/ticket_days.py): a few a
+        transaction (live batches wait meanwhile), for up to CRM_ANALYTICS_TICKET_DAYS_BUDGET seconds a run."""
+        budget, started = config.env_float("CRM_ANALYTICS_TICKET_DAYS_BUDGET", 10.0), time.monotonic()
+        while run(self, lambda ctx: ticket_days.refresh(ctx.session)) and time.monotonic() - started < budget:
+            pass

@@ -199,10 +199,12 @@ class Store:
             self._add(self.t.opportunity_sums, sums.SUMS, added)
             self._drop_emptied_sums(added)
         if self._dirty.get("tickets"):
+            days: set = set()
             counted, timed = ticket_sums.deltas(
-                [(self._tickets_before.get(k), self._rows["tickets"][k]) for k in self._dirty["tickets"]])
+                [(self._tickets_before.get(k), self._rows["tickets"][k]) for k in self._dirty["tickets"]], days)
             self._add(self.t.ticket_sums, ticket_sums.COUNTS, counted)
             self._add(self.t.ticket_times, ("tickets",), timed)
+            self._mark_days(days)
         for name, counted in self._counts.items():
             table = self._table(name)
             self._add(table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))
@@ -307,6 +309,23 @@ class Store:
                 sets[n] = pick(func.coalesce(table.c[n], statement.excluded[n]), statement.excluded[n])
             self.conn.execute(statement.on_conflict_do_update(
                 index_elements=[c.name for c in table.primary_key.columns], set_=sets), rows)
+
+    def _mark_days(self, days: set) -> None:
+        """The days whose tickets the batch changed are no longer counted (`ticket_day_marks`, domain/ticket_days.py):
+        a row each, written only when it said counted (PostgreSQL: in the queued round trip)."""
+        if not days:
+            return
+        table = self.t.ticket_day_marks
+        if self.dialect.name == "postgresql":
+            self._queued.append((f'INSERT INTO "{table.name}" AS m (day, clean) SELECT d, false FROM '
+                                 "unnest(CAST(%(days)s AS date[])) AS d ON CONFLICT (day) DO UPDATE SET clean = false "
+                                 "WHERE m.clean", {"days": array_text(sorted(days))}))
+            return
+        from sqlalchemy.dialects.sqlite import insert
+        statement = insert(table)
+        self.conn.execute(statement.on_conflict_do_update(index_elements=["day"], set_={"clean": False},
+                                                          where=table.c.clean),
+                          [{"day": d, "clean": False} for d in sorted(days)])
 
     def _drop_emptied_sums(self, added: list) -> None:
         """The opportunities' sums (projections/sums.py) of the combinations the batch left without deals."""

@@ -113,16 +113,24 @@ def contribution(row: dict | None):
     return keys, counts, timed, times
 
 
-def deltas(changes) -> tuple[list[dict], list[dict]]:
+def deltas(changes, days: set | None = None) -> tuple[list[dict], list[dict]]:
     """The rows to add to `an_ticket_sums` and `an_ticket_times` for `changes`, pairs (row before, row after) of
     tickets (None: absent). The keys are counted per bit set of counts first (most tickets of a batch alike: a
-    ticket opened counts in the same few), then each key's counts are summed from those."""
+    ticket opened counts in the same few), then each key's counts are summed from those. `days`: the days of
+    creation (UTC) of the tickets whose counts, times or creation changed are added to it (domain/ticket_days.py)."""
     gathered: dict = {}  # counts -> Counter {(dimension, value): tickets added}
     times: dict = {}
     for before, after in changes:
         old, new = contribution(before), contribution(after)
-        if old == new:  # nothing counted changed (a comment, a subject...): nothing to add
-            continue
+        if old == new and (days is None or before is None
+                           or before.get("created_at") == after.get("created_at")):
+            continue  # nothing counted changed (a comment, a subject...): nothing to add
+        if days is not None:
+            for row in (before, after):
+                if row is not None and row.get("created_at") is not None:
+                    days.add(_utc(row["created_at"]).date())
+            if old == new:
+                continue
         for found, sign in ((old, -1), (new, 1)):
             if found is None:
                 continue

@@ -1,0 +1,103 @@
+"""The tickets counted per day off the projection's path (domain/ticket_days.py): a dated query's edge days read from
+the counted days give the same answer as from the tickets (quantiles too: the same buckets); a batch that changes a
+ticket marks its day, which is then read from the tickets until counted again."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crm_common.context import SYSTEM, Context
+from crm_common.testing.events import Events
+
+from crm_analytics.domain import log, service_dated, service_figures, service_sums, ticket_days
+
+from .test_service_dated import RANGES, _env, _events, _iso
+from .test_ticket_sums import q
+
+
+def _keep(session, events: list) -> None:
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), events)
+
+
+def _count_all(session) -> int:
+    done = 0
+    while found := ticket_days.refresh(session):
+        done += found
+    return done
+
+
+def _marks(session) -> dict:
+    m = log.active(session).ticket_day_marks
+    return dict(session.execute(select(m.c.day, m.c.clean)).all())
+
+
+def _answer(ctx, args: dict) -> dict:
+    return {k: v for k, v in service_figures.service(ctx, q(**args)).items() if k != "as_of"}
+
+
+@pytest.mark.parametrize("group_by", [None, "month"])
+@pytest.mark.parametrize("start,end", RANGES)
+def test_the_edge_days_counted_give_the_answer_the_tickets_give(session, ctx_as, monkeypatch, start, end, group_by):
+    _keep(session, _events())
+    monkeypatch.setattr(service_sums, "EXACT_UP_TO", 0)
+    admin = ctx_as("admin", "adm")
+    args = {k: v for k, v in (("from", start), ("to", end), ("group_by", group_by)) if v is not None}
+    from_tickets = _answer(admin, args)  # no day counted yet: every edge day read from the tickets
+    assert _count_all(session) > 0
+    read = []
+    monkeypatch.setattr(service_dated, "_tickets", lambda *a, **k: read.append(a) or ([], []))
+    assert _answer(admin, args) == from_tickets
+    assert not read  # every edge day from the counted rows
+
+
+def test_every_day_of_the_tickets_months_is_counted_and_marked_clean(session):
+    _keep(session, _events())
+    marks = _marks(session)
+    assert marks and not any(marks.values())  # the projection marked the days it changed tickets of
+    _count_all(session)
+    marks = _marks(session)
+    assert all(marks.values())
+    # November 2026 to February 2027 (the tickets' months), every day, those without a ticket too
+    assert set(marks) == {date(2026, 11, 1) + timedelta(days=n) for n in range((date(2027, 3, 1) - date(2026, 11, 1)).days)}
+    assert ticket_days.refresh(session) == 0
+
+
+def test_a_ticket_changed_after_its_day_was_counted_is_read_from_the_tickets_until_counted_again(
+        session, ctx_as, monkeypatch):
+    _keep(session, _events())
+    monkeypatch.setattr(service_sums, "EXACT_UP_TO", 0)
+    admin = ctx_as("admin", "adm")
+    args = {"from": "2026-11-20", "to": "2027-01-05"}  # edges: November 20th to 30th, January 1st to 5th
+    _count_all(session)
+    before = _answer(admin, args)
+    day = date(2026, 11, 24)
+    opened_at = ticket_days.midnight(day) + timedelta(hours=5)
+    solved = [e["data"]["id"] for e in _events() if e["type"].endswith("ticket_solved.v1")]
+    _keep(session, [
+        _env("service_desk.ticket_opened.v1", {"id": "late", "number": "TL", "status": "new", "channel": "chat",
+                                               "type": "question", "sla_policy_id": "p1", "assignee_id": "ag-1"},
+             opened_at),
+        _env("service_desk.ticket_first_response.v1", {"id": "late", "status": "open",
+                                                       "first_responded_at": _iso(opened_at + timedelta(hours=3))},
+             opened_at + timedelta(minutes=1))])
+    assert _marks(session)[day] is False and _marks(session)[date(2026, 11, 25)] is True
+    after = _answer(admin, args)
+    assert after["totals"]["opened"] == before["totals"]["opened"] + 1
+    assert dict(after["totals"]["per_channel"])["chat"] == dict(before["totals"]["per_channel"])["chat"] + 1
+    _count_all(session)
+    assert _answer(admin, args) == after  # counted again: the same answer from the day's rows
+    assert solved  # (the events solve tickets: their days' times are in the rows compared)
+
+
+def test_a_batch_marks_the_days_of_the_tickets_it_changed_and_only_those(session):
+    _keep(session, _events())
+    _count_all(session)
+    first = _events()[0]  # ticket t0, opened on 2026-11-02
+    _keep(session, [_env("service_desk.ticket_solved.v1", {"id": "t0", "status": "solved",
+                                                          "solved_at": _iso(ticket_days.midnight(date(2026, 11, 9)))},
+                         ticket_days.midnight(date(2026, 11, 9)))])
+    marks = _marks(session)
+    assert first["data"]["id"] == "t0"
+    assert [d for d, clean in marks.items() if not clean] == [date(2026, 11, 2)]
