@@ -5,18 +5,19 @@ days at its edges from the days counted (domain/ticket_days.py) where counted an
 tickets themselves (the `created_at` index), their times put into the same buckets, their channels and policies added
 (an edge longer than half its month: that month's rows, less its other days, edge_days): the counts exact, the
 quantiles within ticket_sums.ALPHA. The 20
-accounts with the most tickets in the range are read from the tickets (no pre-counted row crosses a month with an
-account: README, "Service figures crossed"). A range holding no whole month is read from the tickets (exact)."""
+accounts with the most tickets in the range: its whole months from the months' accounts the days counted give, where
+every day is counted (no row the projection keeps crosses a month with an account: README, "Service figures
+crossed"), the rest from the tickets (ticket_days.top_accounts). A range holding no whole month is read from the
+tickets (exact)."""
 from __future__ import annotations
 
-import math
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, text, tuple_
+from sqlalchemy import case, func, or_, select, text, tuple_
 
 from crm_analytics.domain import service_sums, ticket_days
 from crm_analytics.domain.ticket_days import between, bucket, summed
-from crm_analytics.domain.filters import FILTERS, period, seconds
+from crm_analytics.domain.filters import FILTERS, seconds
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
@@ -51,7 +52,7 @@ def _next_month(day: date) -> date:
 def read(conn, t, data: dict, key, dialect: str, scale: float):
     """None when the pre-counted tickets do not answer (EXACT_UP_TO tickets or fewer, no whole month in the range);
     else as service_sums.read: per group, over every ticket, per channel, per policy, the 20 accounts with the most."""
-    s, m, k = t.ticket_sums, t.ticket_times, t.tickets
+    s, m = t.ticket_sums, t.ticket_times
     rows = service_sums.crossed(conn, s)
     everything = service_sums.summed(rows).get("", (0,))[0]
     start, end = data.get("from"), data.get("to")
@@ -78,9 +79,8 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
                                                                         times))
     else:
         channels, policies = service_sums.breakdowns(conn, rows)
-    from crm_analytics.domain.service_figures import top_accounts  # it imports this module
-    # read from the tickets: no pre-counted row crosses a month with an account
-    top = top_accounts(conn, k, period(data, k.c.created_at))
+    # the projection's rows cross no month with an account: the days counted do (domain/ticket_days.py)
+    top = ticket_days.top_accounts(conn, t, [_first_day(v) for v in months], edges)
     grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
     if not grouped:
@@ -115,8 +115,13 @@ def _month(day: date) -> str:
 
 
 def _inside(value: str, first: date | None, last: date | None) -> bool:
-    month = date(int(value[1:5]), int(value[6:8]), 1)
+    month = _first_day(value)
     return (first is None or month >= first) and (last is None or _next_month(month) <= last)
+
+
+def _first_day(value: str) -> date:
+    """The first day of a month as the crossed rows keep it."""
+    return date(int(value[1:5]), int(value[6:8]), 1)
 
 
 def _add(into: list, found) -> None:
@@ -135,22 +140,11 @@ def _edges(conn, t, key, edges: list, dialect: str, by_month: bool, counts: dict
     done = ticket_days.clean(conn, t, sorted(signed))
     channels, policies = ticket_days.read(conn, t, {d: s for d, s in signed.items() if d in done}, by_month, counts,
                                           times)
-    rest = _ranges({d: s for d, s in signed.items() if d not in done})
+    rest = ticket_days.ranges_of({d: s for d, s in signed.items() if d not in done})
     if rest:
         found = _tickets(conn, t.tickets, key, rest, dialect, counts, times)
         channels, policies = channels + list(found[0]), policies + list(found[1])
     return channels, policies
-
-
-def _ranges(signed: dict) -> list:
-    """{day: sign} as [(from, to (exclusive), sign)] of consecutive days of one sign."""
-    out: list = []
-    for day in sorted(signed):
-        if out and out[-1][1] == day and out[-1][2] == signed[day]:
-            out[-1] = (out[-1][0], day + timedelta(days=1), signed[day])
-        else:
-            out.append((day, day + timedelta(days=1), signed[day]))
-    return out
 
 
 def _tickets(conn, k, key, edges: list, dialect: str, counts: dict, times: dict) -> tuple:

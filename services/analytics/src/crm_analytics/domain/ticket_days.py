@@ -1,30 +1,31 @@
 """The tickets counted per day of creation (UTC), kept off the projection's path, for the edge days of a dated
 service query (domain/service_dated.py).
 
-The projection only marks the days whose tickets a batch changed (`ticket_day_marks`, clean = false: one row per
-batch and day, written only when it said counted; projections/store.py). The timer `count_ticket_days` counts the
-days marked, and the days of the months the tickets have that were never counted, from the tickets themselves
-(`count`, the same SQL as a query of edge days reads them with), into `ticket_days` (per day x channel x SLA
-policy: the tickets' COUNTS) and `ticket_day_times` (per day: the times' buckets), and marks them clean. It does so
-holding the state row for update (domain/log.state), as every live batch does: no batch is in flight meanwhile, so
-a day marked clean holds every change committed before, and a later change marks it again. A rebuild starts the
-generation it fills without marks: its days are read from the tickets until counted.
+The projection only marks the days whose tickets a batch changed (`ticket_day_marks`, state DAY_CHANGED: one row
+per batch and day, written only when it said otherwise; projections/store.py). The timer `count_ticket_days` counts
+the days marked, and the days of the tickets' months never counted, one at a time in two transactions: `claim`
+marks the day DAY_COUNTING (a batch marking it meanwhile waits for that row, so every change before is committed
+when it ends); `count` then reads the day's tickets (the same SQL a query of edge days reads them with) into
+`ticket_days` (per day x channel x SLA policy: the tickets' COUNTS) and `ticket_day_times` (per day: the times'
+buckets) and marks it DAY_COUNTED only if it is still DAY_COUNTING: a batch that changed a ticket of it since has
+marked it DAY_CHANGED (and one doing so while the count ends waits for the count's commit, then marks it). No
+live batch waits for a count. A rebuild starts the generation it fills without marks: its days are read from the
+tickets until counted.
 
-A query reads a clean day from these rows and any other day from the tickets: the same counts and buckets."""
+A query reads a counted day from these rows and any other day from the tickets: the same counts and buckets."""
 from __future__ import annotations
 
 import math
 import time as clock
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Date, and_, case, func, literal, or_, select
 
 from crm_analytics.domain.filters import dialect_of, seconds
 from crm_analytics.models import GENERATIONS
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import SEP, kept
 
-DAYS_A_TRANSACTION = 4  # days counted while the state row is held (each ~10-40 ms at 6,000 tickets a day)
 _COUNTS = len(ticket_sums.COUNTS)
 
 
@@ -75,33 +76,141 @@ def count(conn, k, day: date, dialect: str) -> tuple[dict, dict]:
     return counts, times
 
 
-def refresh(conn, most: int = DAYS_A_TRANSACTION) -> int:
-    """Count up to `most` days of the active generation that are marked changed or were never counted (the latest
-    first), in the caller's transaction, holding the state row; how many were counted."""
+def claim(conn, skip=()):
+    """The next day to count of the active generation but those in `skip`, (generation, day) or None: one marked
+    changed, or left being counted, the latest first; else one of the tickets' months never counted. Marked
+    DAY_COUNTING."""
     from crm_analytics.domain.log import state
-    t = GENERATIONS[state(conn, lock="update").active]  # no live batch in flight until this transaction ends
+    gen = state(conn).active
+    t = GENERATIONS[gen]
     marks = t.ticket_day_marks
-    days = list(conn.execute(select(marks.c.day).where(marks.c.clean.is_(False))
-                             .order_by(marks.c.day.desc()).limit(most)).scalars())
-    if len(days) < most:
-        days += _never_counted(conn, t, most - len(days))
-    if not days:
-        return 0
-    dialect = dialect_of(conn)
-    d, dt = t.ticket_days, t.ticket_day_times
-    conn.execute(d.delete().where(d.c.day.in_(days)))
-    conn.execute(dt.delete().where(dt.c.day.in_(days)))
-    conn.execute(marks.delete().where(marks.c.day.in_(days)))
-    for day in days:
-        counts, times = count(conn, t.tickets, day, dialect)
-        if counts:
-            conn.execute(d.insert(), [{"day": day, "value": v, **dict(zip(ticket_sums.COUNTS, n))}
-                                      for v, n in counts.items()])
-        if times:
-            conn.execute(dt.insert(), [{"day": day, "measure": m, "bucket": b, "tickets": n}
-                                       for (m, b), n in times.items()])
-    conn.execute(marks.insert(), [{"day": day, "clean": True} for day in days])
-    return len(days)
+    day = conn.execute(select(marks.c.day).where(marks.c.state != ticket_sums.DAY_COUNTED, marks.c.day.not_in(skip))
+                       .order_by(marks.c.day.desc()).limit(1)).scalar()
+    if day is None:
+        day = next(iter(_never_counted(conn, t, 1)), None)
+    if day is None:
+        return None
+    insert = _insert(conn)
+    statement = insert(marks).values(day=day, state=ticket_sums.DAY_COUNTING)
+    conn.execute(statement.on_conflict_do_update(index_elements=["day"], set_={"state": ticket_sums.DAY_COUNTING}))
+    return gen, day
+
+
+def count_claimed(conn, gen: str, day: date) -> bool:
+    """Count the tickets of `day` (claimed, in an earlier transaction) into its rows; marked counted unless a
+    batch changed one of them since the claim (then left changed, counted again later). Whether it was."""
+    t = GENERATIONS[gen]
+    d, dt, marks = t.ticket_days, t.ticket_day_times, t.ticket_day_marks
+    conn.execute(d.delete().where(d.c.day == day))
+    conn.execute(dt.delete().where(dt.c.day == day))
+    counts, times = count(conn, t.tickets, day, dialect_of(conn))
+    if counts:
+        conn.execute(d.insert(), [{"day": day, "value": v, **dict(zip(ticket_sums.COUNTS, n))}
+                                  for v, n in counts.items()])
+    if times:
+        conn.execute(dt.insert(), [{"day": day, "measure": m, "bucket": b, "tickets": n}
+                                   for (m, b), n in times.items()])
+    _count_accounts(conn, t, day)
+    done = conn.execute(marks.update().where(marks.c.day == day, marks.c.state == ticket_sums.DAY_COUNTING)
+                        .values(state=ticket_sums.DAY_COUNTED))
+    return done.rowcount == 1
+
+
+def _count_accounts(conn, t, day: date) -> None:
+    """The tickets of `day` per account into its rows, and its month's rows changed by as much."""
+    da, ma, k = t.ticket_day_accounts, t.ticket_month_accounts, t.tickets
+    insert, month = _insert(conn), day.replace(day=1)
+
+    def into_month(sign: int) -> None:
+        statement = insert(ma).from_select(["month", "account_id", "tickets"], select(
+            literal(month, Date), da.c.account_id, da.c.tickets * sign).where(da.c.day == day))
+        conn.execute(statement.on_conflict_do_update(index_elements=["month", "account_id"],
+                                                     set_={"tickets": ma.c.tickets + statement.excluded.tickets}))
+    into_month(-1)
+    conn.execute(da.delete().where(da.c.day == day))
+    conn.execute(insert(da).from_select(["day", "account_id", "tickets"], select(
+        literal(day, Date), k.c.account_id, func.count())
+        .where(between(k.c.created_at, day, day + timedelta(days=1)), k.c.account_id.is_not(None))
+        .group_by(k.c.account_id)))
+    into_month(1)
+    conn.execute(ma.delete().where(ma.c.month == month, ma.c.tickets == 0))
+
+
+def top_accounts(conn, t, months: list, edges: list, most: int = 20) -> list:
+    """The `most` accounts with the most tickets [(account, tickets)] (ties in the database's order of the ids) of
+    the whole `months` (their first days) and the days `edges` ([(from, to (exclusive), sign)]: their tickets added
+    that many times): a month whose every day is counted, and a day counted, from their rows, the rest from the
+    tickets (an index-only scan of their (created_at, account_id) index on PostgreSQL, a range a statement)."""
+    ma, k = t.ticket_month_accounts, t.tickets
+    counted = _counted_months(conn, t, months)
+    totals: dict = {}
+    if counted:
+        for account, n in conn.execute(select(ma.c.account_id, func.sum(ma.c.tickets))
+                                       .where(ma.c.month.in_(counted)).group_by(ma.c.account_id)):
+            totals[account] = n
+    signed = {}
+    for a, b, sign in edges:
+        for n in range((b - a).days):
+            signed[a + timedelta(days=n)] = sign
+    done = clean(conn, t, sorted(signed))
+    da = t.ticket_day_accounts
+    for sign in (1, -1):
+        days = sorted(d for d in done if signed[d] == sign)
+        if days:
+            for account, n in conn.execute(select(da.c.account_id, func.sum(da.c.tickets))
+                                           .where(da.c.day.in_(days)).group_by(da.c.account_id)):
+                totals[account] = totals.get(account, 0) + sign * n
+    ranges = [(m, _next_month(m), 1) for m in months if m not in counted] + ranges_of(
+        {d: sign for d, sign in signed.items() if d not in done})
+    for a, b, sign in ranges:
+        for account, n in conn.execute(select(k.c.account_id, func.count())
+                                       .where(between(k.c.created_at, a, b), k.c.account_id.is_not(None))
+                                       .group_by(k.c.account_id)):
+            totals[account] = totals.get(account, 0) + sign * n
+    found = sorted(((a, n) for a, n in totals.items() if n > 0), key=lambda an: -an[1])
+    if not found:
+        return []
+    least = found[min(most, len(found)) - 1][1]
+    kept = [(a, n) for a, n in found if n >= least]  # the ties at the last place too
+    from crm_analytics.domain.service_sums import in_database_order
+    rank = {a: i for i, a in enumerate(in_database_order(conn, [a for a, _ in kept]))}
+    return sorted(kept, key=lambda an: (-an[1], rank[an[0]]))[:most]
+
+
+def ranges_of(signed: dict) -> list:
+    """{day: sign} as [(from, to (exclusive), sign)] of consecutive days of one sign."""
+    out: list = []
+    for day in sorted(signed):
+        if out and out[-1][1] == day and out[-1][2] == signed[day]:
+            out[-1] = (out[-1][0], day + timedelta(days=1), signed[day])
+        else:
+            out.append((day, day + timedelta(days=1), signed[day]))
+    return out
+
+
+def _counted_months(conn, t, months: list) -> list:
+    """Those of `months` (first days) whose every day is counted."""
+    if not months:
+        return []
+    marks = t.ticket_day_marks
+    days: dict = {}
+    for day in conn.execute(select(marks.c.day).where(marks.c.state == ticket_sums.DAY_COUNTED,
+                                                      marks.c.day >= min(months),
+                                                      marks.c.day < _next_month(max(months)))).scalars():
+        days[day.replace(day=1)] = days.get(day.replace(day=1), 0) + 1
+    return [m for m in months if days.get(m, 0) == (_next_month(m) - m).days]
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _insert(conn):
+    if dialect_of(conn) == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _never_counted(conn, t, most: int) -> list:
@@ -117,7 +226,7 @@ def _never_counted(conn, t, most: int) -> list:
     marked = set(conn.execute(select(marks.c.day)).scalars())
     out = []
     for first in sorted(months, reverse=True):
-        day = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+        day = _next_month(first) - timedelta(days=1)
         while day >= first and len(out) < most:
             if day not in marked:
                 out.append(day)
@@ -128,15 +237,18 @@ def _never_counted(conn, t, most: int) -> list:
 
 
 def refresh_all(transaction, budget: float | None = None) -> int:
-    """`refresh` in transactions of their own (`transaction()`: a context manager giving a connection) until no day
-    is left or `budget` seconds have passed; the days counted."""
-    started, done = clock.monotonic(), 0
+    """Claim and count days (`claim`, `count_claimed`; `transaction()`: a context manager giving a connection in a
+    transaction of its own) until none is left or `budget` seconds have passed, each day once; the days counted. A
+    day changed while it was counted is left to the next run."""
+    started, done, seen = clock.monotonic(), 0, []
     while budget is None or clock.monotonic() - started < budget:
         with transaction() as conn:
-            found = refresh(conn)
-        if not found:
+            claimed = claim(conn, seen)
+        if claimed is None:
             break
-        done += found
+        seen.append(claimed[1])
+        with transaction() as conn:
+            done += count_claimed(conn, *claimed)
     return done
 
 
@@ -146,7 +258,7 @@ def clean(conn, t, days: list) -> set:
     found: set = set()
     for i in range(0, len(days), 500):
         found.update(conn.execute(select(marks.c.day).where(marks.c.day.in_(days[i:i + 500]),
-                                                            marks.c.clean.is_(True))).scalars())
+                                                            marks.c.state == ticket_sums.DAY_COUNTED)).scalars())
     return found
 
 

@@ -311,21 +311,21 @@ class Store:
                 index_elements=[c.name for c in table.primary_key.columns], set_=sets), rows)
 
     def _mark_days(self, days: set) -> None:
-        """The days whose tickets the batch changed are no longer counted (`ticket_day_marks`, domain/ticket_days.py):
-        a row each, written only when it said counted (PostgreSQL: in the queued round trip)."""
+        """The days whose tickets the batch changed are marked changed (`ticket_day_marks`, domain/ticket_days.py): a
+        row each, written only when it said otherwise (PostgreSQL: in the queued round trip)."""
         if not days:
             return
-        table = self.t.ticket_day_marks
+        table, changed = self.t.ticket_day_marks, ticket_sums.DAY_CHANGED
         if self.dialect.name == "postgresql":
-            self._queued.append((f'INSERT INTO "{table.name}" AS m (day, clean) SELECT d, false FROM '
-                                 "unnest(CAST(%(days)s AS date[])) AS d ON CONFLICT (day) DO UPDATE SET clean = false "
-                                 "WHERE m.clean", {"days": array_text(sorted(days))}))
+            self._queued.append((f'INSERT INTO "{table.name}" AS m (day, state) SELECT d, {changed} FROM '
+                                 f"unnest(CAST(%(days)s AS date[])) AS d ON CONFLICT (day) DO UPDATE SET state = "
+                                 f"{changed} WHERE m.state <> {changed}", {"days": array_text(sorted(days))}))
             return
         from sqlalchemy.dialects.sqlite import insert
         statement = insert(table)
-        self.conn.execute(statement.on_conflict_do_update(index_elements=["day"], set_={"clean": False},
-                                                          where=table.c.clean),
-                          [{"day": d, "clean": False} for d in sorted(days)])
+        self.conn.execute(statement.on_conflict_do_update(index_elements=["day"], set_={"state": changed},
+                                                          where=table.c.state != changed),
+                          [{"day": d, "state": changed} for d in sorted(days)])
 
     def _drop_emptied_sums(self, added: list) -> None:
         """The opportunities' sums (projections/sums.py) of the combinations the batch left without deals."""

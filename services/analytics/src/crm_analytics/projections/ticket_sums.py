@@ -32,6 +32,9 @@ ALPHA = 0.05  # the largest relative error of a time read from its bucket
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 _LOG_GAMMA = math.log(GAMMA)
 ZERO = -1_000_000  # the bucket of the times of 0 seconds
+# a day's mark (`ticket_day_marks.state`, domain/ticket_days.py): a ticket of it changed since it was counted; being
+# counted (its count started after every change before); counted (its rows hold its tickets)
+DAY_CHANGED, DAY_COUNTING, DAY_COUNTED = 0, 1, 2
 
 
 def decode(value: str):

@@ -1,6 +1,6 @@
 """the tickets counted per day of creation, off the projection's path (domain/ticket_days.py): per day x channel x
-SLA policy, the day's time buckets, and the marks of the days counted or changed since; both generations, empty (the
-timer counts the days; until then they are read from the tickets)
+SLA policy, the day's time buckets, per day and per month x account, and the marks of the days counted or changed
+since; both generations, empty (the timer counts the days; until then they are read from the tickets)
 
 Revision ID: b3e7d1f5a9c2
 Revises: a9d3c5e7f1b2
@@ -31,12 +31,21 @@ def upgrade() -> None:
             sa.Column("tickets", sa.Integer(), nullable=False),
             sa.PrimaryKeyConstraint("day", "measure", "bucket"))
         op.create_table(
+            f"an_ticket_day_accounts_{gen}", sa.Column("day", sa.Date(), nullable=False),
+            sa.Column("account_id", sa.String(length=64), nullable=False), sa.Column("tickets", sa.Integer(), nullable=False),
+            sa.PrimaryKeyConstraint("day", "account_id"))
+        op.create_table(
+            f"an_ticket_month_accounts_{gen}", sa.Column("month", sa.Date(), nullable=False),
+            sa.Column("account_id", sa.String(length=64), nullable=False), sa.Column("tickets", sa.Integer(), nullable=False),
+            sa.PrimaryKeyConstraint("month", "account_id"))
+        op.create_table(
             f"an_ticket_day_marks_{gen}", sa.Column("day", sa.Date(), nullable=False),
-            sa.Column("clean", sa.Boolean(), nullable=False),
+            sa.Column("state", sa.SmallInteger(), nullable=False),
             sa.PrimaryKeyConstraint("day"))
 
 
 def downgrade() -> None:
     for gen in ("b", "a"):
-        for name in ("ticket_day_marks", "ticket_day_times", "ticket_days"):
+        for name in ("ticket_day_marks", "ticket_month_accounts", "ticket_day_accounts", "ticket_day_times",
+                     "ticket_days"):
             op.drop_table(f"an_{name}_{gen}")
