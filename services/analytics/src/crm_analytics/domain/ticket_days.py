@@ -21,6 +21,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Date, and_, case, func, literal, or_, select
 
+from crm_common.db import serialize_on
+
 from crm_analytics.domain.filters import dialect_of, seconds
 from crm_analytics.models import GENERATIONS
 from crm_analytics.projections import ticket_sums
@@ -101,6 +103,9 @@ def count_claimed(conn, gen: str, day: date) -> bool:
     batch changed one of them since the claim (then left changed, counted again later). Whether it was."""
     t = GENERATIONS[gen]
     d, dt, marks = t.ticket_days, t.ticket_day_times, t.ticket_day_marks
+    serialize_on(conn, f"an_ticket_days_{gen}")  # one count at a time (two timers: the month's accounts added twice)
+    if conn.execute(select(marks.c.state).where(marks.c.day == day)).scalar() != ticket_sums.DAY_COUNTING:
+        return False  # counted meanwhile by another, or changed since the claim
     conn.execute(d.delete().where(d.c.day == day))
     conn.execute(dt.delete().where(dt.c.day == day))
     counts, times = count(conn, t.tickets, day, dialect_of(conn))
