@@ -148,3 +148,21 @@ def test_a_day_changed_while_it_is_counted_stays_changed_and_is_read_from_the_ti
     monkeypatch.setattr(ticket_days, "clean", lambda *a: set())  # every edge day from the tickets
     assert found == _answer(ctx_as("admin", "adm"), args)
     assert found["quantiles"]["exact"] is False  # (the dated path's answer)
+
+
+def test_the_timer_counts_every_day_of_the_tickets_in_transactions_of_its_own(engine):
+    from sqlalchemy.orm import Session
+
+    from crm_common.unit_of_work import UnitOfWork
+
+    from crm_analytics.models import Base
+    from crm_analytics.service import AnalyticsService
+    with Session(engine) as session, session.begin():
+        _keep(session, _events())
+
+    class Service:
+        db = UnitOfWork(engine, Base.metadata, "analytics", None, None, None)
+    assert AnalyticsService.count_ticket_days(Service()) is None  # (a failed run: periodic's FAILED)
+    with Session(engine) as session, session.begin():
+        marks = _marks(session)
+        assert len(marks) == (date(2027, 3, 1) - date(2026, 11, 1)).days and all(marks.values())
