@@ -204,7 +204,12 @@ class Store:
                 [(self._tickets_before.get(k), self._rows["tickets"][k]) for k in self._dirty["tickets"]], days)
             self._add(self.t.ticket_sums, ticket_sums.COUNTS, counted)
             self._add(self.t.ticket_times, ("tickets",), timed)
-            self._mark_days(days)
+            if days:  # their days no longer counted (domain/ticket_days.py); PostgreSQL: in the queued round trip
+                marking = ticket_sums.day_marks(self.dialect.name, self.t.ticket_day_marks, days)
+                if self.dialect.name == "postgresql":
+                    self._queued.append(marking)
+                else:
+                    self.conn.execute(*marking)
         for name, counted in self._counts.items():
             table = self._table(name)
             self._add(table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))
@@ -309,23 +314,6 @@ class Store:
                 sets[n] = pick(func.coalesce(table.c[n], statement.excluded[n]), statement.excluded[n])
             self.conn.execute(statement.on_conflict_do_update(
                 index_elements=[c.name for c in table.primary_key.columns], set_=sets), rows)
-
-    def _mark_days(self, days: set) -> None:
-        """The days whose tickets the batch changed are marked changed (`ticket_day_marks`, domain/ticket_days.py): a
-        row each, written only when it said otherwise (PostgreSQL: in the queued round trip)."""
-        if not days:
-            return
-        table, changed = self.t.ticket_day_marks, ticket_sums.DAY_CHANGED
-        if self.dialect.name == "postgresql":
-            self._queued.append((f'INSERT INTO "{table.name}" AS m (day, state) SELECT d, {changed} FROM '
-                                 f"unnest(CAST(%(days)s AS date[])) AS d ON CONFLICT (day) DO UPDATE SET state = "
-                                 f"{changed} WHERE m.state <> {changed}", {"days": array_text(sorted(days))}))
-            return
-        from sqlalchemy.dialects.sqlite import insert
-        statement = insert(table)
-        self.conn.execute(statement.on_conflict_do_update(index_elements=["day"], set_={"state": changed},
-                                                          where=table.c.state != changed),
-                          [{"day": d, "state": changed} for d in sorted(days)])
 
     def _drop_emptied_sums(self, added: list) -> None:
         """The opportunities' sums (projections/sums.py) of the combinations the batch left without deals."""

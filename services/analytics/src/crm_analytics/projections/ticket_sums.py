@@ -166,6 +166,20 @@ def deltas(changes, days: set | None = None) -> tuple[list[dict], list[dict]]:
                   for (d, v, m, b), n in times.items() if n]
 
 
+def day_marks(dialect: str, table, days: set) -> tuple:
+    """(statement, parameters) marking `days` DAY_CHANGED in `table` (`ticket_day_marks`): a row each, written only
+    when it said otherwise (PostgreSQL: SQL text and its parameters, for the store's queued round trip)."""
+    if dialect == "postgresql":
+        from crm_analytics.projections.upserts import array_text
+        return (f'INSERT INTO "{table.name}" AS m (day, state) SELECT d, {DAY_CHANGED} FROM unnest(CAST(%(days)s AS '
+                f"date[])) AS d ON CONFLICT (day) DO UPDATE SET state = {DAY_CHANGED} WHERE m.state <> {DAY_CHANGED}",
+                {"days": array_text(sorted(days))})
+    from sqlalchemy.dialects.sqlite import insert
+    return (insert(table).on_conflict_do_update(index_elements=["day"], set_={"state": DAY_CHANGED},
+                                                where=table.c.state != DAY_CHANGED),
+            [{"day": d, "state": DAY_CHANGED} for d in sorted(days)])
+
+
 def fill(conn, t, chunk: int = 50_000) -> None:
     """Count every ticket of generation `t` into its (empty) pre-counted tables, as the projection would have."""
     from sqlalchemy import select
