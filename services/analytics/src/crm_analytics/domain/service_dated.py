@@ -133,10 +133,7 @@ def _edges(conn, t, key, edges: list, dialect: str, by_month: bool, counts: dict
     """The edges' days (edge_days: [(from, to, sign)]) counted into `counts` and `times` per group, each `sign` times:
     a day counted and unchanged since from its counted rows (domain/ticket_days.py), the others from the tickets
     (`_tickets`); their [(channel, tickets)] and [(policy, tickets, breached)], signed alike."""
-    signed = {}
-    for a, b, sign in edges:
-        for n in range((b - a).days):
-            signed[a + timedelta(days=n)] = sign
+    signed = ticket_days.days_of(edges)
     done = ticket_days.clean(conn, t, sorted(signed))
     channels, policies = ticket_days.read(conn, t, {d: s for d, s in signed.items() if d in done}, by_month, counts,
                                           times)

@@ -153,10 +153,7 @@ def top_accounts(conn, t, months: list, edges: list, most: int = 20) -> list:
         for account, n in conn.execute(select(ma.c.account_id, func.sum(ma.c.tickets))
                                        .where(ma.c.month.in_(counted)).group_by(ma.c.account_id)):
             totals[account] = n
-    signed = {}
-    for a, b, sign in edges:
-        for n in range((b - a).days):
-            signed[a + timedelta(days=n)] = sign
+    signed = days_of(edges)
     done = clean(conn, t, sorted(signed))
     da = t.ticket_day_accounts
     for sign in (1, -1):
@@ -180,6 +177,11 @@ def top_accounts(conn, t, months: list, edges: list, most: int = 20) -> list:
     from crm_analytics.domain.service_sums import in_database_order
     rank = {a: i for i, a in enumerate(in_database_order(conn, [a for a, _ in kept]))}
     return sorted(kept, key=lambda an: (-an[1], rank[an[0]]))[:most]
+
+
+def days_of(edges: list) -> dict:
+    """{day: sign} of [(from, to (exclusive), sign)]."""
+    return {a + timedelta(days=n): sign for a, b, sign in edges for n in range((b - a).days)}
 
 
 def ranges_of(signed: dict) -> list:
