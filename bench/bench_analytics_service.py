@@ -6,7 +6,8 @@
 open, ~6 % reopened, ~8 % / ~6 % breaching their first response / resolution, first responses 1 minute to 2 days
 after creation and resolutions 10 minutes to 14 days (log-uniform), a twelfth of them surveyed (CSAT and NPS), a
 hundredth with a complaint; the tickets' pre-counted figures filled as the projection would have
-(`projections.ticket_sums.fill`, when the code has them); VACUUM ANALYZE.
+(`projections.ticket_sums.fill`, when the code has them); every day's tickets counted as the service's timer would
+(`domain.ticket_days.refresh_all`, when the code has them); VACUUM ANALYZE.
 `run <url>`: `service_figures.service` BENCH_SERVICE_RUNS times (default 9) per query and caller (a support agent of
 team-2, which tickets carry, and one of team-x, which none carries, as in the live projection, which gives tickets no
 team), in one process on one connection: p50, p99 and the CPU a call (this process + its PostgreSQL backend), and a
@@ -94,12 +95,25 @@ def load() -> str:
     if ticket_sums is not None:
         with engine.begin() as conn:
             ticket_sums.fill(conn, GENERATIONS["a"])
+    count_days(engine)
     counts = vacuum(engine, "SELECT (SELECT count(*) FROM an_tickets_a), (SELECT count(*) FROM an_surveys_a), "
                             "(SELECT count(*) FROM an_complaints_a)")
     engine.dispose()
     print(f"loaded {counts[0]:,} tickets, {counts[1]:,} surveys, {counts[2]:,} complaints in "
           f"{time.perf_counter() - started:.0f} s")
     return url
+
+
+def count_days(engine) -> None:
+    """The tickets counted per day, as the service's timer would have (`ticket_days.refresh_all`), when the code has
+    them."""
+    try:
+        from crm_analytics.domain import ticket_days
+    except ImportError:  # the code before the days counted
+        return
+    started = time.perf_counter()
+    days = ticket_days.refresh_all(engine.begin)
+    print(f"{days} days of tickets counted in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def _queries():

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, Numeric, String, Table, text
+from sqlalchemy import (JSON, Boolean, Column, Date, Index, Integer, MetaData, Numeric, SmallInteger, String, Table,
+                        text)
 
 from crm_common.types import UTCDateTime
 
@@ -15,7 +16,8 @@ from crm_analytics.projections import ticket_sums
 
 NAMES = ("opportunities", "stage_history", "leads", "accounts", "orders", "contracts", "activities", "tickets",
          "surveys", "complaints", "campaigns", "campaign_stats", "subscriptions", "mrr_movements", "targets",
-         "custom_fields", "opportunity_sums", "stage_times", "ticket_sums", "ticket_times")
+         "custom_fields", "opportunity_sums", "stage_times", "ticket_sums", "ticket_times", "ticket_days",
+         "ticket_day_times", "ticket_day_accounts", "ticket_month_accounts", "ticket_day_marks")
 
 
 def _id():
@@ -144,6 +146,22 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         Column("value", String(80), primary_key=True),
         Column("measure", String(20), primary_key=True), Column("bucket", Integer, primary_key=True),
         Column("tickets", Integer, nullable=False, default=0))
+    # the tickets counted per day of creation (UTC), off the projection's path (domain/ticket_days.py): a timer counts
+    # the days the projection marked (ticket_day_marks.state: ticket_days.CHANGED, COUNTING, COUNTED)
+    t.ticket_days = table(  # per day x channel x SLA policy (value: the two parts as kept, joined by ticket_sums.SEP)
+        "ticket_days", Column("day", Date, primary_key=True), Column("value", String(160), primary_key=True),
+        *[Column(n, Integer, nullable=False, default=0) for n in ticket_sums.COUNTS])
+    t.ticket_day_times = table(  # per day, the times' buckets (ticket_sums.bucket)
+        "ticket_day_times", Column("day", Date, primary_key=True), Column("measure", String(20), primary_key=True),
+        Column("bucket", Integer, primary_key=True), Column("tickets", Integer, nullable=False, default=0))
+    t.ticket_day_accounts = table(  # per day, the tickets of each account (those with one)
+        "ticket_day_accounts", Column("day", Date, primary_key=True), Column("account_id", String(64), primary_key=True),
+        Column("tickets", Integer, nullable=False, default=0))
+    t.ticket_month_accounts = table(  # per month (its first day), the same summed over its days counted
+        "ticket_month_accounts", Column("month", Date, primary_key=True),
+        Column("account_id", String(64), primary_key=True), Column("tickets", Integer, nullable=False, default=0))
+    t.ticket_day_marks = table(  # a day counted, being counted or changed since; no row: never counted
+        "ticket_day_marks", Column("day", Date, primary_key=True), Column("state", SmallInteger, nullable=False))
     t.surveys = table(
         "surveys", _id(), _s("ticket_id"), _s("kind", 10), Column("score", Integer, nullable=True),
         _s("contact_id"), _s("account_id"), *_scope(territory=False), _at("answered_at"),

@@ -9,7 +9,7 @@ from crm_common.service_base import KernelService
 from crm_common.stream import event_stream
 
 from crm_analytics import handlers
-from crm_analytics.domain import customers, intelligence, kpis, log, profile, reports, schedules, marketing_figures, rebuild as rebuilds, sales_figures, service_figures, subscription_figures
+from crm_analytics.domain import customers, intelligence, kpis, log, profile, reports, schedules, marketing_figures, rebuild as rebuilds, sales_figures, service_figures, subscription_figures, ticket_days
 from crm_analytics.models import Base
 
 
@@ -65,3 +65,10 @@ class AnalyticsService(KernelService):
             with mail.Connection() as connection:
                 connection.send(message, sender, recipient)
         run(self, lambda ctx: schedules.run_due(ctx.session, utcnow(), send))
+
+    @timer(interval=config.env_float("CRM_ANALYTICS_TICKET_DAYS_INTERVAL", 30.0))
+    @service_base.periodic("ticket days")
+    def count_ticket_days(self):
+        """The days whose tickets changed since they were counted, or never counted (domain/ticket_days.py), one at a
+        time (no live batch waits for it), for up to CRM_ANALYTICS_TICKET_DAYS_BUDGET seconds a run."""
+        ticket_days.refresh_all(self.db.transaction, config.env_float("CRM_ANALYTICS_TICKET_DAYS_BUDGET", 10.0))

@@ -1,20 +1,23 @@
 """A dated company-wide service query (from / to: days in UTC, inclusive, on the tickets' creation, as
 filters.period) from the pre-counted tickets: the calendar months wholly inside the range from the month x channel
 x policy rows (the UTC month of `created_at`, projections/ticket_sums.py), their times from the month buckets; the
-days at its edges counted from the tickets themselves (the `created_at` index), their times put into the same
-buckets, their channels and policies added (an edge longer than half its month: that month's rows, less the tickets
-of its other days, edge_days): the counts exact, the quantiles within ticket_sums.ALPHA. The 20
-accounts with the most tickets in the range are read from the tickets (no pre-counted row crosses a month with an
-account: README, "Service figures crossed"). A range holding no whole month is read from the tickets (exact)."""
+days at its edges from the days counted (domain/ticket_days.py) where counted and unchanged since, else from the
+tickets themselves (the `created_at` index), their times put into the same buckets, their channels and policies added
+(an edge longer than half its month: that month's rows, less its other days, edge_days): the counts exact, the
+quantiles within ticket_sums.ALPHA. The 20
+accounts with the most tickets in the range: its whole months from the months' accounts the days counted give, where
+every day is counted (no row the projection keeps crosses a month with an account: README, "Service figures
+crossed"), the rest from the tickets (ticket_days.top_accounts). A range holding no whole month is read from the
+tickets (exact)."""
 from __future__ import annotations
 
-import math
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, text, tuple_
+from sqlalchemy import case, func, or_, select, text, tuple_
 
-from crm_analytics.domain import service_sums
-from crm_analytics.domain.filters import FILTERS, period, seconds
+from crm_analytics.domain import service_sums, ticket_days
+from crm_analytics.domain.ticket_days import between, bucket, summed
+from crm_analytics.domain.filters import FILTERS, seconds
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import decode
 
@@ -46,14 +49,10 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), timezone.utc)
-
-
 def read(conn, t, data: dict, key, dialect: str, scale: float):
     """None when the pre-counted tickets do not answer (EXACT_UP_TO tickets or fewer, no whole month in the range);
     else as service_sums.read: per group, over every ticket, per channel, per policy, the 20 accounts with the most."""
-    s, m, k = t.ticket_sums, t.ticket_times, t.tickets
+    s, m = t.ticket_sums, t.ticket_times
     rows = service_sums.crossed(conn, s)
     everything = service_sums.summed(rows).get("", (0,))[0]
     start, end = data.get("from"), data.get("to")
@@ -76,12 +75,12 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
             into = times.setdefault(decode(value) if by_month else None, {}).setdefault(measure, {})
             into[b] = into.get(b, 0) + n
     if edges:
-        channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, k, key, edges, dialect, counts, times))
+        channels, policies = service_sums.breakdowns(conn, rows, _edges(conn, t, key, edges, dialect, by_month, counts,
+                                                                        times))
     else:
         channels, policies = service_sums.breakdowns(conn, rows)
-    from crm_analytics.domain.service_figures import top_accounts  # it imports this module
-    # read from the tickets: no pre-counted row crosses a month with an account
-    top = top_accounts(conn, k, period(data, k.c.created_at))
+    # the projection's rows cross no month with an account: the days counted do (domain/ticket_days.py)
+    top = ticket_days.top_accounts(conn, t, [_first_day(v) for v in months], edges)
     grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
     if not grouped:
@@ -116,8 +115,13 @@ def _month(day: date) -> str:
 
 
 def _inside(value: str, first: date | None, last: date | None) -> bool:
-    month = date(int(value[1:5]), int(value[6:8]), 1)
+    month = _first_day(value)
     return (first is None or month >= first) and (last is None or _next_month(month) <= last)
+
+
+def _first_day(value: str) -> date:
+    """The first day of a month as the crossed rows keep it."""
+    return date(int(value[1:5]), int(value[6:8]), 1)
 
 
 def _add(into: list, found) -> None:
@@ -125,7 +129,22 @@ def _add(into: list, found) -> None:
         into[i] += n or 0
 
 
-def _edges(conn, k, key, edges: list, dialect: str, counts: dict, times: dict) -> tuple:
+def _edges(conn, t, key, edges: list, dialect: str, by_month: bool, counts: dict, times: dict) -> tuple:
+    """The edges' days (edge_days: [(from, to, sign)]) counted into `counts` and `times` per group, each `sign` times:
+    a day counted and unchanged since from its counted rows (domain/ticket_days.py), the others from the tickets
+    (`_tickets`); their [(channel, tickets)] and [(policy, tickets, breached)], signed alike."""
+    signed = ticket_days.days_of(edges)
+    done = ticket_days.clean(conn, t, sorted(signed))
+    channels, policies = ticket_days.read(conn, t, {d: s for d, s in signed.items() if d in done}, by_month, counts,
+                                          times)
+    rest = ticket_days.ranges_of({d: s for d, s in signed.items() if d not in done})
+    if rest:
+        found = _tickets(conn, t.tickets, key, rest, dialect, counts, times)
+        channels, policies = channels + list(found[0]), policies + list(found[1])
+    return channels, policies
+
+
+def _tickets(conn, k, key, edges: list, dialect: str, counts: dict, times: dict) -> tuple:
     """The tickets created in the edges' days (edge_days: [(from, to, sign)]), counted into `counts` and `times` per
     group (`key`), each ticket `sign` times (-1: days taken off a month read whole), their times bucketed by the
     database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets, breached)], signed
@@ -134,30 +153,26 @@ def _edges(conn, k, key, edges: list, dialect: str, counts: dict, times: dict) -
     measure's buckets a grouping set of their own (a few hundred groups, hashed, not the thousands of pairs of
     buckets sorted)."""
     c = k.c
-    when = or_(*[_days(c.created_at, a, b) for a, b, _ in edges])
-    off = [_days(c.created_at, a, b) for a, b, sign in edges if sign < 0]
+    when = or_(*[between(c.created_at, a, b) for a, b, _ in edges])
+    off = [between(c.created_at, a, b) for a, b, sign in edges if sign < 0]
     sign = case((or_(*off), -1), else_=1) if off else None
     if dialect == "postgresql":
         return _edges_grouping_sets(conn, k, key, when, sign, counts, times)
     from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
-    buckets = [_bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
-    grouped = conn.execute(select(key, *buckets, *_summed(c, sign)).where(when).group_by(key, *buckets)).all()
+    buckets = [bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
+    grouped = conn.execute(select(key, *buckets, *summed(c, sign)).where(when).group_by(key, *buckets)).all()
     for group, first_response, resolution, *found in grouped:
         _add(counts.setdefault(group, [0] * _COUNTS), found)
         for measure, b in zip(("first_response", "resolution"), (first_response, resolution)):
             _into(times, group, measure, b, found[0])
     channels, policies = [], []
     for signed in (1, -1):
-        days = [_days(c.created_at, a, b) for a, b, sign in edges if sign == signed]
+        days = [between(c.created_at, a, b) for a, b, sign in edges if sign == signed]
         if days:
             found = channels_and_policies(conn, k, or_(*days))
             channels += [(v, signed * n) for v, n in found[0]]
             policies += [(v, signed * n, signed * b) for v, n, b in found[1]]
     return channels, policies
-
-
-def _days(at, a: date, b: date):
-    return and_(at >= _midnight(a), at < _midnight(b))
 
 
 def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict) -> tuple:
@@ -169,7 +184,7 @@ def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict) ->
                      for measure, column in ticket_sums.MEASURES],
                    *([] if sign is None else [sign.label("sign")])).where(when).offset(0).subquery()  # the fence
     t = inner.c
-    first_response, resolution = (_bucket(t[measure]) for measure, _ in ticket_sums.MEASURES)
+    first_response, resolution = (bucket(t[measure]) for measure, _ in ticket_sums.MEASURES)
     # 7: a group's first response buckets (and its counts), 11: its resolution buckets, 13: channels, 14: policies
     which = func.grouping(first_response, resolution, t.channel, t.sla_policy_id)
     # for it alone (this transaction's settings, put back after): no JIT (past jit_above_cost, about a month of edge
@@ -179,7 +194,7 @@ def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict) ->
                                     "set_config('jit', 'off', true), set_config('work_mem', :memory, true)"),
                                {"memory": WORK_MEM}).one()[:2]
     rows = conn.execute(select(which, t.g, first_response, resolution, t.channel, t.sla_policy_id,
-                               *_summed(t, None if sign is None else t.sign))
+                               *summed(t, None if sign is None else t.sign))
                         .group_by(func.grouping_sets(tuple_(t.g, first_response), tuple_(t.g, resolution),
                                                      t.channel, t.sla_policy_id))).all()
     conn.execute(text("SELECT set_config('jit', :jit, true), set_config('work_mem', :memory, true)"),
@@ -194,26 +209,7 @@ def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict) ->
             [(r[5], r[6], r[9]) for r in rows if r[0] == 14 and r[5] not in (None, "")])
 
 
-def _summed(c, sign=None) -> list:
-    """The tickets' COUNTS, summed, of the columns `c` (the tickets' or a subquery's of the same names); with `sign`,
-    each ticket counted that many times (1 or -1)."""
-    policy = and_(c.sla_policy_id.is_not(None), c.sla_policy_id != "")
-    breached = and_(policy, or_(c.first_response_breached.is_(True), c.resolution_breached.is_(True)))
-    reopened = func.coalesce(c.reopened, 0) > 0
-    flags = (c.status.in_(ticket_sums.OPEN), policy, breached, reopened, c.solved_at.is_not(None),
-             and_(c.solved_at.is_not(None), reopened), c.first_responded_at.is_not(None))
-    if sign is None:
-        return [func.count(), *[func.sum(case((f, 1), else_=0)) for f in flags]]
-    return [func.sum(sign), *[func.sum(case((f, sign), else_=0)) for f in flags]]
-
-
 def _into(times: dict, group, measure: str, b, tickets: int) -> None:
     if b is not None:
         into = times.setdefault(group, {}).setdefault(measure, {})
         into[int(b)] = into.get(int(b), 0) + tickets
-
-
-def _bucket(value):
-    """ticket_sums.bucket in SQL: ZERO for 0 seconds or less, floor(ln(s) / ln(GAMMA)) above; null stays null."""
-    return case((value.is_(None), None), (value <= 0, ticket_sums.ZERO),  # SQLAlchemy's SQLite floor fails on null
-                else_=func.floor(func.ln(value) / math.log(ticket_sums.GAMMA)))

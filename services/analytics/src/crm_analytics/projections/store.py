@@ -199,10 +199,17 @@ class Store:
             self._add(self.t.opportunity_sums, sums.SUMS, added)
             self._drop_emptied_sums(added)
         if self._dirty.get("tickets"):
+            days: set = set()
             counted, timed = ticket_sums.deltas(
-                [(self._tickets_before.get(k), self._rows["tickets"][k]) for k in self._dirty["tickets"]])
+                [(self._tickets_before.get(k), self._rows["tickets"][k]) for k in self._dirty["tickets"]], days)
             self._add(self.t.ticket_sums, ticket_sums.COUNTS, counted)
             self._add(self.t.ticket_times, ("tickets",), timed)
+            if days:  # their days no longer counted (domain/ticket_days.py); PostgreSQL: in the queued round trip
+                marking = ticket_sums.day_marks(self.dialect.name, self.t.ticket_day_marks, days)
+                if self.dialect.name == "postgresql":
+                    self._queued.append(marking)
+                else:
+                    self.conn.execute(*marking)
         for name, counted in self._counts.items():
             table = self._table(name)
             self._add(table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))

@@ -32,6 +32,9 @@ ALPHA = 0.05  # the largest relative error of a time read from its bucket
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 _LOG_GAMMA = math.log(GAMMA)
 ZERO = -1_000_000  # the bucket of the times of 0 seconds
+# a day's mark (`ticket_day_marks.state`, domain/ticket_days.py): a ticket of it changed since it was counted; being
+# counted (its count started after every change before); counted (its rows hold its tickets)
+DAY_CHANGED, DAY_COUNTING, DAY_COUNTED = 0, 1, 2
 
 
 def decode(value: str):
@@ -113,16 +116,24 @@ def contribution(row: dict | None):
     return keys, counts, timed, times
 
 
-def deltas(changes) -> tuple[list[dict], list[dict]]:
+def deltas(changes, days: set | None = None) -> tuple[list[dict], list[dict]]:
     """The rows to add to `an_ticket_sums` and `an_ticket_times` for `changes`, pairs (row before, row after) of
     tickets (None: absent). The keys are counted per bit set of counts first (most tickets of a batch alike: a
-    ticket opened counts in the same few), then each key's counts are summed from those."""
+    ticket opened counts in the same few), then each key's counts are summed from those. `days`: the days of
+    creation (UTC) of the tickets whose counts, times or creation changed are added to it (domain/ticket_days.py)."""
     gathered: dict = {}  # counts -> Counter {(dimension, value): tickets added}
     times: dict = {}
     for before, after in changes:
         old, new = contribution(before), contribution(after)
-        if old == new:  # nothing counted changed (a comment, a subject...): nothing to add
-            continue
+        if old == new and (days is None or before is None
+                           or before.get("created_at") == after.get("created_at")):
+            continue  # nothing counted changed (a comment, a subject...): nothing to add
+        if days is not None:
+            for row in (before, after):
+                if row is not None and row.get("created_at") is not None:
+                    days.add(_utc(row["created_at"]).date())
+            if old == new:
+                continue
         for found, sign in ((old, -1), (new, 1)):
             if found is None:
                 continue
@@ -153,6 +164,20 @@ def deltas(changes) -> tuple[list[dict], list[dict]]:
             for (dimension, value), row in totals.items() if any(row)]
     return sums, [{"dimension": d, "value": v, "measure": m, "bucket": b, "tickets": n}
                   for (d, v, m, b), n in times.items() if n]
+
+
+def day_marks(dialect: str, table, days: set) -> tuple:
+    """(statement, parameters) marking `days` DAY_CHANGED in `table` (`ticket_day_marks`): a row each, written only
+    when it said otherwise (PostgreSQL: SQL text and its parameters, for the store's queued round trip)."""
+    if dialect == "postgresql":
+        from crm_analytics.projections.upserts import array_text
+        return (f'INSERT INTO "{table.name}" AS m (day, state) SELECT d, {DAY_CHANGED} FROM unnest(CAST(%(days)s AS '
+                f"date[])) AS d ON CONFLICT (day) DO UPDATE SET state = {DAY_CHANGED} WHERE m.state <> {DAY_CHANGED}",
+                {"days": array_text(sorted(days))})
+    from sqlalchemy.dialects.sqlite import insert
+    return (insert(table).on_conflict_do_update(index_elements=["day"], set_={"state": DAY_CHANGED},
+                                                where=table.c.state != DAY_CHANGED),
+            [{"day": d, "state": DAY_CHANGED} for d in sorted(days)])
 
 
 def fill(conn, t, chunk: int = 50_000) -> None:
