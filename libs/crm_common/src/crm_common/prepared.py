@@ -46,10 +46,18 @@ class _Plan:
         self.execute = f"EXECUTE {self.name}" + (
             "(" + ", ".join(f"%({name})s" for name in self.names) + ")" if self.names else "")
         self.binds = {name: proc for name, proc in compiled._bind_processors.items() if name in self.names}
-        self.results = [(position, column[3]._cached_result_processor(dialect, None))
-                        for position, column in enumerate(compiled._result_columns)]
-        self.results = [(position, proc) for position, proc in self.results if proc is not None]
+        self.dialect = dialect
+        self.results: list | None = None  # (position, the column type's result processor), at the first run
         self.keys = tuple(column[0] for column in compiled._result_columns)
+
+    def processors(self, description) -> list:
+        """The result processors of the columns that have one, for the driver's column types (a numeric's
+        depends on it), worked out at the statement's first run."""
+        if self.results is None:
+            found = [(position, column[3]._cached_result_processor(self.dialect, described[1]))
+                     for position, (column, described) in enumerate(zip(self.compiled._result_columns, description))]
+            self.results = [(position, proc) for position, proc in found if proc is not None]
+        return self.results
 
     def values(self, params: dict) -> dict:
         values = self.compiled.construct_params(params)
@@ -95,6 +103,7 @@ def rows(conn, statement, params: dict) -> tuple[tuple[str, ...], list]:
         try:
             cursor.execute(plan.execute, values)
             fetched = cursor.fetchall()
+            results = plan.processors(cursor.description)
             break
         except dbapi.Error as exc:
             retry = attempt == 1 and getattr(exc, "pgcode", None) in _RETRY_CODES
@@ -106,8 +115,8 @@ def rows(conn, statement, params: dict) -> tuple[tuple[str, ...], list]:
         if not (retry and _deallocate(conn, plan.name) and _prepare(conn, plan)):
             result = conn.execute(statement, params)
             return tuple(result.keys()), result.fetchall()
-    if plan.results:
-        fetched = [_processed(row, plan.results) for row in fetched]
+    if results:
+        fetched = [_processed(row, results) for row in fetched]
     return plan.keys, fetched
 
 

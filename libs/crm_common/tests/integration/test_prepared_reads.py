@@ -5,9 +5,10 @@ in number (an expanding IN)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import JSON, String, bindparam, select, text
+from sqlalchemy import JSON, Float, Numeric, String, bindparam, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_common import paging, prepared
@@ -25,6 +26,8 @@ class Note(IdMixin, TimestampMixin, Base):
     owner_id: Mapped[str] = mapped_column(String(36))
     team_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     custom_fields: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # the driver's Decimal, no processor
+    ratio: Mapped[Decimal] = mapped_column(Float(asdecimal=True))  # a float the type makes a Decimal
 
 
 @pytest.fixture
@@ -33,7 +36,8 @@ def engine(tmp_path):
         with Session(engine) as session, session.begin():
             for i in range(12):
                 session.add(Note(id=f"n{i:02d}", owner_id=("u1", "u2", "u3")[i % 3], team_id=("t1", None)[i % 2],
-                                 custom_fields=({}, {"size": i})[i % 2], created_at=T0 + timedelta(minutes=i),
+                                 custom_fields=({}, {"size": i})[i % 2], amount=Decimal(f"{i}.25"),
+                                 ratio=Decimal(i) / 4, created_at=T0 + timedelta(minutes=i),
                                  updated_at=T0))
         yield engine
         reader(engine).dispose()
@@ -86,6 +90,7 @@ def test_a_reading_connection_prepares_a_page_once_and_gives_the_same_rows(engin
     assert len(names) == 2  # the first page's statement and the one after a cursor
     assert first == again == usual(engine, **kwargs)
     assert len(first) == (4 if kwargs == {} else 8) and first[0]["created_at"].tzinfo is not None
+    assert all(type(row["amount"]) is Decimal and type(row["ratio"]) is Decimal for row in first)
 
 
 def test_a_statement_the_connection_lost_or_whose_table_changed_is_prepared_again(engine, monkeypatch):
