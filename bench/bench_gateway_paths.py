@@ -14,7 +14,8 @@ connections, its CPU a few per cent of one core at these rates), so the ratios a
 alternate (a), /me, list, create, so that a machine that speeds up or slows down (shared cores) weighs
 on all alike; a ratio is the median of the rounds' ratios. Targets: list >= 0.4, create >= 0.25.
 Under each path: the CPU per request of identity, sales and the gateway (from /proc, less what they use
-while (a) runs; a create's window runs on for a second, while identity audits its events).
+while (a) runs; a create's window runs on for a second, while identity audits its events), and on PostgreSQL
+that of the database's backends serving the run's databases (`postgresql`).
 
     python bench/run_all.py gateway_paths
     BENCH_BACKENDS=sqlite BENCH_ROUNDS=5 BENCH_ROUND_SECONDS=4 python bench/run_all.py gateway_paths
@@ -47,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RATE_LIMITS, KeepAliveClient, figures, merge  # noqa: E402
 from crm_common import config  # noqa: E402
-from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost  # noqa: E402
+from crm_common.testing.harness import PG_ADMIN_DSN, PgDatabases, ServiceProcess, Vhost  # noqa: E402
 from crm_common.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +152,7 @@ def gateway_stack(backend: str, tmp: Path):
         wait_http(suite.port, "/healthz", 60, procs=list(suite.procs.values()))
         admin = _login(ApiClient(f"http://127.0.0.1:{suite.port}"), suite)
         admin.suite = suite
+        admin.pg_prefix = pg.prefix if pg is not None else None
         yield suite.port, admin
     finally:
         suite.stop()
@@ -326,6 +328,38 @@ def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
     return totals
 
 
+class PgBackends:
+    """CPU seconds used so far by the PostgreSQL backends connected to the run's databases (`prefix`): each
+    backend's from /proc, and what backends that have gone since used up to the read before."""
+
+    def __init__(self, prefix: str):
+        import psycopg2
+        self.prefix = prefix
+        self.conn = psycopg2.connect(PG_ADMIN_DSN)
+        self.conn.autocommit = True
+        self.seen: dict[int, float] = {}
+        self.gone = 0.0
+
+    def seconds(self) -> float:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE %s", (self.prefix + "\\_%",))
+            pids = [pid for (pid,) in cur.fetchall()]
+        now = {}
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            now[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        self.gone += sum(last for pid, last in self.seen.items() if pid not in now)
+        self.seen = now
+        return self.gone + sum(now.values())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def show(name: str, result: dict, ratio: float | None = None, target: float | None = None) -> None:
     line = (f"{name:<40} {result['per_s']:>7.0f} req/s  p50 {result['p50_ms']:>7.1f} ms  p99 {result['p99_ms']:>7.1f} ms"
             f"  ({result['calls']} calls, {result['errors']} errors{' ' + str(result['why']) if result['why'] else ''})")
@@ -355,17 +389,26 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
             load(make_call, connections, 1.5)
         rounds: dict[str, list[dict]] = {name: [] for name in paths}
         groups = {name: admin.suite.procs[name].pid for name in (*PROCESSES, "consumers") if name in admin.suite.procs}
+        backends = PgBackends(admin.pg_prefix) if admin.pg_prefix else None
+
+        def used() -> dict[str, float]:
+            seconds = cpu_seconds(groups)
+            if backends is not None:
+                seconds["postgresql"] = backends.seconds()
+            return seconds
         cpu = {name: collections.Counter() for name in paths}  # CPU seconds of our processes in each path's rounds
         window = collections.Counter()  # and those rounds' seconds
         for number in range(1, ROUNDS + 1):
             for n, (name, (make_call, connections)) in enumerate(paths.items()):
-                before, began = cpu_seconds(groups), time.monotonic()
+                before, began = used(), time.monotonic()
                 rounds[name].append(load(make_call, connections, ROUND_SECONDS))
                 if n == len(paths) - 1:
                     time.sleep(SETTLE)
-                cpu[name].update({k: v - before[k] for k, v in cpu_seconds(groups).items()})
+                cpu[name].update({k: v - before[k] for k, v in used().items()})
                 window[name] += time.monotonic() - began
             print(f"    round {number}: " + ", ".join(f"{r[-1]['per_s']:.0f}/s" for r in rounds.values()), flush=True)
+        if backends is not None:
+            backends.close()
         base_name = next(iter(paths))
         idle = {k: v / window[base_name] for k, v in cpu[base_name].items()}  # our processes' CPU/s while (a) runs
         print(f"{backend}:", flush=True)

@@ -18,7 +18,6 @@ before anything else (auth.check_permission).
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -30,6 +29,7 @@ from marshmallow import RAISE, Schema
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, UUIDConverter
 
+from crm_common import jsontext
 from crm_common.contracts.registry import RpcContract, instance
 from crm_common.contracts.schemas import ListQuery, Page, page  # noqa: F401 - one set of bases, re-exported
 from crm_common.errors import ServiceError
@@ -380,5 +380,5 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
             headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
     elif route.status == 201 and isinstance(result, dict) and result.get("id") and "<" not in route.path:
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
-    body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=str)
+    body = jsontext.utf8(result, str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import (JSON, DateTime, Text, TypeDecorator, and_, bindparam, cast, inspect, or_, select, type_coerce,
                         union)
 
+from crm_common import prepared
 from crm_common.errors import validation
 
 
@@ -124,6 +125,7 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
     timestamps as stored: see _read_columns_of): the page's statement is built once per `shape` and sort,
     not on every call, and an OR of conditions is paged one condition at a time.
 
+    On PostgreSQL the statement is prepared once per connection (crm_common.prepared).
     `build()` gives (conditions, alternatives): conditions every row meets, and conditions of which a row
     meets one or more (an empty list: no such choice). Their values are bind parameters given in `params`;
     `shape` is the caller's key for what build() builds (which filters, which scope). With two or more
@@ -150,9 +152,8 @@ def paginate_plain(conn, model, shape, build, params: dict, sort: str = "-create
         built = _STATEMENTS[statement_key] = (
             _plain_statement(model, conditions, alternatives, key, descending, bool(cursor)), len(alternatives) > 1)
     statement, _ = built
-    result = conn.execute(statement, params)
-    names = tuple(result.keys())
-    rows = [dict(zip(names, row)) for row in result]  # dicts: what a dump reads fastest
+    names, fetched = prepared.rows(conn, statement, params)
+    rows = [dict(zip(names, row)) for row in fetched]  # dicts: what a dump reads fastest
     for name in _json_names(model):  # read as their text (_plain_columns_of)
         for row in rows:
             text = row[name]

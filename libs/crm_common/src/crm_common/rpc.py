@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
 import sys
 import uuid
@@ -20,7 +19,7 @@ from nameko.amqp.publish import Publisher
 from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer
 
-from crm_common import acks, bus, callers, dumping  # noqa: F401 - acks: nameko's acks on a dropped socket; bus: kombu tuning
+from crm_common import acks, bus, callers, dumping, jsontext  # noqa: F401 - acks: nameko's acks on a dropped socket; bus: kombu tuning
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, validation
 from crm_common.rpcclient import RAW_REPLY, REPLAYED
@@ -70,7 +69,7 @@ def send_response_once(self, result, exc_info):
             # a caller that writes the answer out as it comes (the gateway's lists) gets the result's JSON
             # text alone, encoded as the gateway would encode it, and neither side parses it again
             content_type, encoding, headers = "application/json", "utf-8", {RAW_REPLY: True}
-            body = json.dumps(result, ensure_ascii=False, separators=(",", ":"), default=_as_text).encode()
+            body = jsontext.utf8(result, _as_text)
         else:
             content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
     except Exception:

@@ -1,0 +1,70 @@
+"""jsontext.utf8 writes the bytes json.dumps(..., ensure_ascii=False, separators=(",", ":"), default=...) writes
+(a list's RPC reply, the gateway's answers), by orjson: strings of every kind, numbers, nesting, keys that are
+not strings, values only `default` knows, ints beyond 64 bits, and json's errors."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import uuid
+from collections import OrderedDict
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from crm_common import jsontext
+from crm_common.rpc import _as_text
+
+
+class Text(str):
+    pass
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+VALUES = [
+    None, True, False, 0, -1, 2**63 - 1, -(2**63), 2**64, -(2**70), 1.5, 0.1, -0.0, 123456789.125, 1e15,
+    "", "plain", "é ü ß 中文 🎉", 'quote " backslash \\ slash /', "\n\r\t\b\f \x00 \x1f \x7f \u2028 \u2029",
+    Text("a str subclass"), Level.HIGH, [], {}, (1, "two"), [[[]]], {"nested": {"list": [1, {"k": None}]}},
+    OrderedDict([("b", 1), ("a", 2)]), {1: "int key", True: "bool key", None: "none key", 2.5: "float key"},
+    {"id": uuid.UUID("6f1c3a52-8d2e-4f4b-9a57-0c1e2d3b4a59")},
+    {"when": datetime(2026, 12, 6, 2, 13, 11, 123456, tzinfo=timezone.utc), "day": date(2026, 12, 6),
+     "at": time(9, 30), "naive": datetime(2026, 1, 1), "offset": datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2)))},
+    {"amount": Decimal("12.50"), "big": Decimal("1E+3")},
+    {"items": [{"id": str(n), "score": n, "tags": ["a", "b"], "custom_fields": {}} for n in range(50)],
+     "next_cursor": None},
+]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
+@pytest.mark.parametrize("default", [_as_text, str], ids=["as_text", "str"])
+def test_utf8_writes_what_json_writes(value, default):
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=default).encode()
+    assert jsontext.utf8(value, default) == expected
+
+
+@pytest.mark.parametrize("value", [{"point": Point(1)}, {"set": {1}}, {"bytes": b"x"}, object()], ids=range(4))
+def test_utf8_refuses_what_json_refuses(value):
+    with pytest.raises(TypeError):
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_as_text)
+    with pytest.raises(TypeError):
+        jsontext.utf8(value, _as_text)
+
+
+def test_a_dataclass_goes_to_default_as_with_json():
+    value = {"point": Point(1)}
+    assert jsontext.utf8(value, str) == json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                                  default=str).encode()
+
+
+def test_a_float_json_writes_with_an_exponent_is_the_same_number():
+    for value in (1e16, 1.5e-7, 1e300):
+        assert json.loads(jsontext.utf8([value])) == [value]
