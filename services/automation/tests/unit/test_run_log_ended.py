@@ -191,6 +191,21 @@ def test_a_run_that_acted_at_its_intake_reads_as_when_it_was_a_row_of_its_own(st
         assert refused.value.code == "conflict"
 
 
+def test_a_run_that_acted_at_its_intake_keeps_the_record_it_saw_and_its_previous_values_once(store, envelope):
+    """An acted run's entry keeps the record as the run saw it and its previous values (what a privacy request
+    exports and cuts), not the record a second time as the one it was triggered with (the same at the intake),
+    nor the event, whose ids its row holds; read back, the run's context has the three records."""
+    from crm_automation.models import EndedRuns
+    define(store, "told")
+    store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "new"))
+    [run_id] = store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "won"))
+    entry = store.tx(lambda ctx: ctx.session.get(EndedRuns, run_id[:-4] + "0000").runs[int(run_id[-4:], 16) - 1])
+    record = {**LEAD, "status": "won", "changed_fields": ["status"]}
+    assert entry[3]["context"] == {"record": record, "previous": LEAD}
+    run = store.tx(run_log.get, run_id)
+    assert (run.status, run.context) == ("succeeded", {"record": record, "trigger_record": record, "previous": LEAD})
+
+
 def test_a_run_that_goes_on_after_its_intake_is_a_row_with_the_id_of_its_place(store, envelope, bus):
     """An event's runs: one notifies (kept in the event's row), one has a remote action next (a row of
     `workflow_runs` for the executor, its id a place of the event's row, which stays empty), one is skipped. The
