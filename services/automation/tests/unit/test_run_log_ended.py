@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from crm_common.errors import ServiceError
 from crm_automation import clock
 from crm_automation.domain import engine as intake, runs as run_log, workflows
@@ -204,6 +206,30 @@ def test_a_run_that_acted_at_its_intake_keeps_the_record_it_saw_and_its_previous
     assert entry[3]["context"] == {"record": record, "previous": LEAD}
     run = store.tx(run_log.get, run_id)
     assert (run.status, run.context) == ("succeeded", {"record": record, "trigger_record": record, "previous": LEAD})
+
+
+def test_the_intake_writes_the_instant_of_the_event_in_any_session_time_zone(store, envelope, engine):
+    """The intake's rows (the event's row of ended runs, a run that goes on, the notification) are written with
+    their times bound once per instant (on PostgreSQL as ISO text): read back, each is the instant the event was
+    taken, with the session's time zone far from UTC."""
+    from sqlalchemy import event, text
+
+    from crm_automation.models import EndedRuns, Notification, WorkflowRun
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", lambda conn, *_: conn.cursor().execute("SET TIME ZONE 'Pacific/Kiritimati'"))
+    define(store, "told")
+    store.tx(workflows.create, {"name": "remote", "active": True, "actions": [
+        {"type": "update_record", "fields": {"rating": "hot"}}], "trigger": {
+        "type": "field_change", "resource": "lead", "field": "status"}})
+    at = clock.now().replace(microsecond=654321) + timedelta(days=3)
+    with time_machine.travel(at, tick=False):
+        store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "won"))
+    times = store.tx(lambda ctx: [
+        *ctx.session.execute(select(EndedRuns.created_at)).scalars(),
+        *[t for row in ctx.session.execute(select(WorkflowRun.created_at, WorkflowRun.updated_at, WorkflowRun.due_at,
+                                                  WorkflowRun.started_at)) for t in row],
+        *[t for row in ctx.session.execute(select(Notification.created_at, Notification.updated_at)) for t in row]])
+    assert len(times) == 7 and all(t == at for t in times)
 
 
 def test_a_run_that_goes_on_after_its_intake_is_a_row_with_the_id_of_its_place(store, envelope, bus):

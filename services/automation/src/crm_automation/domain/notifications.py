@@ -16,6 +16,7 @@ from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.errors import ServiceError
 from crm_automation import clock
+from crm_automation.domain.drafts import as_written
 from crm_automation.models import Notification, NotificationPreference, UserAddress
 from crm_automation_contracts import notifications as c
 
@@ -92,7 +93,7 @@ def gathered(session):
         yield
         if gathering.rows:  # in one executemany of lists, below the Core's per-row processing (bulk.RowsInsert)
             conn = session.connection()
-            insert_ = rows_insert(Notification.__table__, conn.dialect)
+            insert_ = rows_insert(as_written(Notification.__table__), conn.dialect)
             insert_(conn, [[row[name] for name in insert_.columns] for row in gathering.rows])
     finally:
         session.info.pop(_GATHERED, None)
