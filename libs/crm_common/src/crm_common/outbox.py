@@ -57,12 +57,20 @@ def _mark_statement(table, dialect_name: str):
                                 table.c.published_at.is_(None)).values(published_at=bindparam("now")))
 
 
+def _stamp(now, dialect_name: str):
+    """The rows' time as `_recorded_insert` binds it: a UTC datetime, on PostgreSQL its ISO text (read into the
+    timestamptz column as the same instant whatever the session's time zone)."""
+    return now.isoformat() if dialect_name == "postgresql" else now
+
+
 @functools.lru_cache(maxsize=None)
 def _recorded_insert(table, dialect) -> bulk.RowsInsert:
     """The insert of a UnitOfWork's rows (`write_recorded`), below the Core's per-row processing: the columns it
-    writes, the envelope given as its JSON text."""
+    writes, the envelope given as its JSON text; on PostgreSQL the time too (`_stamp`: psycopg2 adapts a datetime
+    again for every row that gives it, a text is only quoted)."""
     columns = (table.c.event_id, table.c.type, table.c.envelope, table.c.created_at)
-    written = Table(table.name, MetaData(), *(Column(c.name, Text() if c is table.c.envelope else c.type)
+    as_text = (table.c.envelope, table.c.created_at) if dialect.name == "postgresql" else (table.c.envelope,)
+    written = Table(table.name, MetaData(), *(Column(c.name, Text() if c in as_text else c.type)
                                               for c in columns), schema=table.schema)
     return bulk.RowsInsert(written, dialect)
 
@@ -208,7 +216,7 @@ def write_recorded(session: Session, metadata) -> None:
         # each envelope dumped to JSON text here, once (the publisher sends the same text), the rows inserted in one
         # statement below the Core's per-row processing (bulk.RowsInsert), stamped with one time: now, just
         # before the commit
-        now = utcnow()
+        now = _stamp(utcnow(), conn.dialect.name)
         rows = []
         for envelope in envelopes:
             envelope.text = jsontext.compact(envelope)

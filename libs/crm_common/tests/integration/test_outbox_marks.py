@@ -46,3 +46,31 @@ def test_marks_set_the_published_time_of_the_ids_given_and_of_no_other_row(engin
     assert published[ids[1]] is not None and published[ids[2]] is not None
     assert published[ids[3]] is None and published[ids[4]] is None
     assert outbox.unpublished_count(engine, Base.metadata) == 2
+
+
+def test_the_rows_a_unit_of_work_records_hold_the_instant_they_were_written_in_any_session_time_zone(engine,
+                                                                                                     monkeypatch):
+    """write_recorded's rows, stamped with one time (on PostgreSQL bound as its ISO text): the same instant read
+    back, with the session in a time zone far from UTC; the relay's grace compares with it."""
+    from sqlalchemy import text
+    stamped = datetime(2026, 3, 29, 0, 30, 0, 123456, tzinfo=timezone.utc)
+    monkeypatch.setattr(outbox, "utcnow", lambda: stamped)
+    with Session(engine) as session, session.begin():
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SET LOCAL TIME ZONE 'Pacific/Kiritimati'"))  # UTC+14
+        session.info["crm_outbox"] = []
+        for n in range(3):
+            outbox.record(session, Base.metadata, "probe", PROBE_EMITTED, {"key": f"k{n}"}, None, None)
+        outbox.write_recorded(session, Base.metadata)
+    table = Base.metadata.tables[tables.OUTBOX]
+    with engine.connect() as conn:
+        times = conn.execute(select(table.c.created_at)).scalars().all()
+    assert len(times) == 3 and all(at == stamped for at in times)
+    assert outbox.publish_pending(engine, Base.metadata, _Nowhere(), min_age=10 ** 6) == 0  # not old enough
+    monkeypatch.setattr(outbox, "utcnow", lambda: stamped.replace(hour=1))
+    assert outbox.publish_pending(engine, Base.metadata, _Nowhere(), min_age=1800) == 3  # 30 minutes old
+
+
+class _Nowhere:
+    def publish(self, envelope, **_):
+        pass

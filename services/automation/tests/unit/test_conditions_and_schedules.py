@@ -39,6 +39,10 @@ def test_compiled_conditions_give_what_evaluate_gives(op, field, value):
                     {"field": field, "op": op, "value": value}]}
     assert conditions.compiled(tree)(CONTEXT) == conditions.evaluate(tree, CONTEXT)
     assert conditions.compiled(None)(CONTEXT) == conditions.evaluate(None, CONTEXT)
+    for alone in ({"all": [{"field": field, "op": op, "value": value}]}, {"any": [{"field": field, "op": op,
+                                                                                   "value": value}]}):
+        met, results = conditions.compiled(alone)(CONTEXT)  # a list of one: the leaf's own result
+        assert (met, results) == conditions.evaluate(alone, CONTEXT) and type(met) is bool
 
 
 def test_all_and_any_nest_and_every_leaf_is_logged():

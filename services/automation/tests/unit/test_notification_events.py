@@ -98,6 +98,24 @@ def test_a_tick_mails_at_most_its_number_of_batches(store, monkeypatch):
     assert _statuses(store) == {"sent": 200, "pending": 50}
 
 
+def test_a_tick_drops_every_pending_notification_of_users_without_an_address_at_once(store):
+    """Pending notifications of users with no active address are dropped from mail (`none`) in the tick's first
+    batch, however many there are, without taking a batch of their own: here 250 of them beside 30 to mail go in
+    one round (before: 100 of them a batch, three batches before the 30 went out)."""
+    _pending(store, 30, users=3)
+    for i in range(250):
+        store.tx(notifications.notify, [f"nobody-{i % 7}"], "assignment", f"Lead {i} is yours")
+    store.tx(notifications.apply_user, {"id": "user-2", "email": "user2@example.com"}, True)  # deactivated
+    rounds: list[int] = []
+
+    def transact(fn, *args):
+        rounds.append(fn.__name__)
+        return store.tx(fn, *args)
+    assert notifications.mail_due(transact, lambda messages: [(m["ids"], "sent") for m in messages]) == 20
+    assert rounds.count("_due") == 1 and rounds.count("mark_mailed") == 20  # one per message sent
+    assert _statuses(store) == {"sent": 20, "none": 260}
+
+
 def test_mail_goes_to_users_with_an_address_one_each_or_a_digest_and_is_dropped_for_the_others(store, monkeypatch):
     """The mail timer's messages (`due_mail`): a pending notification of an active user with an address is one
     message, a digest user's due notifications one digest; those of a user without an address, or deactivated, are

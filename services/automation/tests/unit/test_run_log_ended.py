@@ -8,6 +8,8 @@ import pytest
 import time_machine
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from crm_common.errors import ServiceError
 from crm_automation import clock
 from crm_automation.domain import engine as intake, runs as run_log, workflows
@@ -189,6 +191,45 @@ def test_a_run_that_acted_at_its_intake_reads_as_when_it_was_a_row_of_its_own(st
         with pytest.raises(ServiceError) as refused:
             store.tx(run_log.replay, run_id)
         assert refused.value.code == "conflict"
+
+
+def test_a_run_that_acted_at_its_intake_keeps_the_record_it_saw_and_its_previous_values_once(store, envelope):
+    """An acted run's entry keeps the record as the run saw it and its previous values (what a privacy request
+    exports and cuts), not the record a second time as the one it was triggered with (the same at the intake),
+    nor the event, whose ids its row holds; read back, the run's context has the three records."""
+    from crm_automation.models import EndedRuns
+    define(store, "told")
+    store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "new"))
+    [run_id] = store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "won"))
+    entry = store.tx(lambda ctx: ctx.session.get(EndedRuns, run_id[:-4] + "0000").runs[int(run_id[-4:], 16) - 1])
+    record = {**LEAD, "status": "won", "changed_fields": ["status"]}
+    assert entry[3]["context"] == {"record": record, "previous": LEAD}
+    run = store.tx(run_log.get, run_id)
+    assert (run.status, run.context) == ("succeeded", {"record": record, "trigger_record": record, "previous": LEAD})
+
+
+def test_the_intake_writes_the_instant_of_the_event_in_any_session_time_zone(store, envelope, engine):
+    """The intake's rows (the event's row of ended runs, a run that goes on, the notification) are written with
+    their times bound once per instant (on PostgreSQL as ISO text): read back, each is the instant the event was
+    taken, with the session's time zone far from UTC."""
+    from sqlalchemy import event, text
+
+    from crm_automation.models import EndedRuns, Notification, WorkflowRun
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", lambda conn, *_: conn.cursor().execute("SET TIME ZONE 'Pacific/Kiritimati'"))
+    define(store, "told")
+    store.tx(workflows.create, {"name": "remote", "active": True, "actions": [
+        {"type": "update_record", "fields": {"rating": "hot"}}], "trigger": {
+        "type": "field_change", "resource": "lead", "field": "status"}})
+    at = clock.now().replace(microsecond=654321) - timedelta(days=3)  # not ahead: time-ordered ids stay monotonic
+    with time_machine.travel(at, tick=False):
+        store.tx(intake.on_event, update(envelope, "lead-1", "Engines", "won"))
+    times = store.tx(lambda ctx: [
+        *ctx.session.execute(select(EndedRuns.created_at)).scalars(),
+        *[t for row in ctx.session.execute(select(WorkflowRun.created_at, WorkflowRun.updated_at, WorkflowRun.due_at,
+                                                  WorkflowRun.started_at)) for t in row],
+        *[t for row in ctx.session.execute(select(Notification.created_at, Notification.updated_at)) for t in row]])
+    assert len(times) == 7 and all(t == at for t in times)
 
 
 def test_a_run_that_goes_on_after_its_intake_is_a_row_with_the_id_of_its_place(store, envelope, bus):

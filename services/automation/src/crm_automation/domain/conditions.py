@@ -119,6 +119,8 @@ def _compile(node: dict):
     for key, combine in (("all", all), ("any", any)):
         if key in node:
             children = [_compile(child) for child in node[key]]
+            if len(children) == 1:  # all or any of one condition: its own result (a leaf's is a bool)
+                return children[0]
 
             def branch(context, results, children=children, combine=combine):
                 return combine([child(context, results) for child in children])  # every leaf logged

@@ -27,14 +27,18 @@ def snapshot_fields(data: dict) -> dict:
 
 
 class _Instant(TypeDecorator):
-    """A timestamp column whose bind value is worked out once for a run of rows giving the same instant (the
-    runs of an event share their `now` in four columns): the last datetime and what it became are kept."""
+    """A timestamp column of the intake's inserts whose bind value is worked out once for a run of rows giving
+    the same instant (the runs of an event share their `now` in four columns): the last datetime and what it
+    became are kept. On PostgreSQL it becomes its ISO text (UTC, with its offset): psycopg2 adapts a datetime
+    parameter again for every row and column giving it, at several times the cost of quoting a text, and the
+    insert reads the text into the timestamptz column as the same instant."""
 
     impl = UTCDateTime
     cache_ok = True
 
     def bind_processor(self, dialect):
         inner = super().bind_processor(dialect)
+        as_text = dialect.name == "postgresql"
         last: tuple = (None, None)  # replaced whole, never in part (other threads may be reading it)
 
         def process(value):
@@ -43,12 +47,21 @@ class _Instant(TypeDecorator):
             if value is not None and value is seen[0]:  # the same object: kept alive by `last`, never reused
                 return seen[1]
             out = inner(value) if inner is not None else value
+            if as_text and out is not None:
+                out = out.isoformat()
             last = (value, out)
             return out
         return process
 
 
 _INSTANT = _Instant()  # one type object for every timestamp column: one processor, one memory of the last
+
+
+@functools.lru_cache(maxsize=None)
+def as_written(table: Table) -> Table:
+    """`table` as the intake's inserts write it (`bulk.rows_insert`): its JSON columns given as text already
+    serialized, its timestamps through `_Instant`."""
+    return Table(table.name, MetaData(), *[_column(c) for c in table.columns])
 
 
 def _column(column) -> Column:
@@ -64,13 +77,10 @@ def _statements() -> dict:
     """Built once (a statement built per call works out its cache key again each time). The runs' table as the
     intake writes it: its JSON columns given as text already serialized (the context the runs of one event
     share is serialized once, each definition once per generation), the values the JSON type would write."""
-    runs = Table(WorkflowRun.__tablename__, MetaData(), *[_column(c) for c in WorkflowRun.__table__.columns])
     snapshots = RecordSnapshot.__table__
     key = (snapshots.c.resource == bindparam("s_resource")) & (snapshots.c.record_id == bindparam("s_record"))
-    ended_ = EndedRuns.__table__
-    ended_ = Table(ended_.name, MetaData(), *[_column(c) for c in ended_.columns])
-    fresh = Table(snapshots.name, MetaData(), *[_column(c) for c in snapshots.columns])
-    return {"runs": insert(runs), "ended": insert(ended_), "snapshot_insert": insert(fresh),
+    return {"runs": insert(as_written(WorkflowRun.__table__)), "ended": insert(as_written(EndedRuns.__table__)),
+            "snapshot_insert": insert(as_written(snapshots)),
             "snapshots": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
                 snapshots.c.resource.in_(bindparam("resources", expanding=True)),
                 snapshots.c.record_id.in_(bindparam("records", expanding=True))),

@@ -60,14 +60,28 @@ def note(status: str, depth: int, results: list[dict]) -> str:
 
 def acted(run) -> dict:
     """What an entry keeps of a run that acted and ended at its intake (a draft, domain.drafts), beyond its
-    workflow, version and conditions' results: its outcome, steps, log, end and context (the record as the run
-    saw it: what a privacy request finds and cuts, as in a row of `workflow_runs`)."""
+    workflow, version and conditions' results: its outcome, steps, log, end and the record as the run saw it with
+    its previous values (what a privacy request finds, exports and cuts, as in a row of `workflow_runs`). Not the
+    rest of its context: the event's ids are the row's, and a run that ended is never executed or replayed; the
+    record it was triggered with only when it is not the record itself (`context`, read back)."""
+    context = run.context
+    record = context.get("record")
+    kept = {"record": record, "previous": context.get("previous")}
+    if context.get("trigger_record") is not record:
+        kept["trigger_record"] = context.get("trigger_record")
     entry = {"status": run.status, "steps": run.steps, "log": run.log,
              "finished_us": (run.finished_at - run.created_at) // _MICROSECOND, "duration_ms": run.duration_ms,
-             "context": run.context}
+             "context": kept}
     if run.error is not None:
         entry["error"] = run.error
     return entry
+
+
+def acted_context(kept) -> dict:
+    """An acted entry's context as a run's: the record it was triggered with is the record unless kept apart."""
+    if not isinstance(kept, dict):
+        return {}
+    return kept if "trigger_record" in kept else {**kept, "trigger_record": kept.get("record")}
 
 
 def base_status(row_status: str) -> str:
@@ -97,7 +111,7 @@ def entry_run(row, place: int, entry: list) -> WorkflowRun:
     if len(entry) > 3:  # it acted
         done = entry[3]
         finished = at + timedelta(microseconds=done["finished_us"])
-        return WorkflowRun(**common, context=done.get("context") or {}, status=done["status"], conditions_met=True,
+        return WorkflowRun(**common, context=acted_context(done.get("context")), status=done["status"], conditions_met=True,
                            steps=done["steps"], log=done["log"], error=done.get("error"), finished_at=finished,
                            duration_ms=done["duration_ms"], updated_at=finished)
     status = base_status(row.status)

@@ -23,7 +23,6 @@ from crm_automation.domain.drafts import Batch, Draft, Ended, Trigger
 from crm_automation.models import Workflow, WorkflowGeneration, WorkflowRun
 
 LOOP_DEPTH = ended.LOOP_DEPTH
-INTAKE = "intake"  # the lease owner while the consumer's transaction takes a run as far as it can
 ENTITY_ACTIONS = ("create", "update")
 GENERATION = "workflows"
 
@@ -219,9 +218,10 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watched: bool) ->
 def run_inline(ctx, run: Draft) -> None:
     """What a run can do inside the consumer's transaction, at once: its conditions and its local actions
     (notify, start an approval) up to the first remote action or wait. A run that needs nothing else ends here;
-    the others stay queued for the executor (no remote call is ever made inside this transaction)."""
+    the others stay queued for the executor (no remote call is ever made inside this transaction). It holds no
+    lease meanwhile: it is not written before this transaction ends, and whatever it ends as (a remote action next,
+    a wait, a retry, parked, done) leaves it without one."""
     from crm_automation.domain import executor
-    run.lease_owner, run.lease_until = INTAKE, clock.after(executor.LEASE_SECONDS)
     if executor.advance(ctx, run) is not None:  # a remote action is next: the executor's
         run.status, run.lease_owner, run.lease_until = "queued", None, None
 

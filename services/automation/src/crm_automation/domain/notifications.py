@@ -9,13 +9,14 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 
 from crm_common import config, paging
 from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.errors import ServiceError
 from crm_automation import clock
+from crm_automation.domain.drafts import as_written
 from crm_automation.models import Notification, NotificationPreference, UserAddress
 from crm_automation_contracts import notifications as c
 
@@ -92,7 +93,7 @@ def gathered(session):
         yield
         if gathering.rows:  # in one executemany of lists, below the Core's per-row processing (bulk.RowsInsert)
             conn = session.connection()
-            insert_ = rows_insert(Notification.__table__, conn.dialect)
+            insert_ = rows_insert(as_written(Notification.__table__), conn.dialect)
             insert_(conn, [[row[name] for name in insert_.columns] for row in gathering.rows])
     finally:
         session.info.pop(_GATHERED, None)
@@ -243,8 +244,12 @@ def _mail_statements() -> dict:
     """What the mail timer reads, built once: the columns a message needs, not whole rows."""
     n, a = Notification.__table__, UserAddress.__table__
     note = (n.c.id, n.c.user_id, n.c.title, n.c.body, n.c.link)
+    mailable = exists().where(a.c.user_id == n.c.user_id, a.c.is_active.is_(True), a.c.email.is_not(None),
+                              a.c.email != "")
     return {"pending": select(*note).where(n.c.email_status == "pending").order_by(n.c.created_at)
             .limit(bindparam("limit")),
+            # pending notifications of users with no active address, dropped from mail in one statement
+            "drop": update(n).where(n.c.email_status == "pending", ~mailable).values(email_status="none"),
             "digest_users": select(n.c.user_id).where(n.c.email_status == "digest", n.c.created_at <= bindparam(
                 "cutoff", type_=n.c.created_at.type)).distinct().limit(bindparam("limit")),
             "digests": select(*note).where(n.c.email_status == "digest", n.c.user_id.in_(
@@ -257,9 +262,11 @@ def _mail_statements() -> dict:
 
 def _due(ctx, limit: int) -> tuple[list[dict], bool]:
     """`due_mail`'s messages, and whether the batch was full (more may be due). Rows read and marked by Core
-    statements, no ORM object each: a notification to a user with no address is marked `none` with the others
-    of its batch in one update (a burst of notifications to users without an address is mostly that)."""
+    statements, no ORM object each: the pending notifications of users with no active address are marked `none`
+    first, all in one update, without being read (a burst of notifications to users without an address is mostly
+    that); a digest user's without an address with the others of its batch in one update."""
     conn, statements = ctx.session.connection(), _mail_statements()
+    conn.execute(statements["drop"])
     pending = conn.execute(statements["pending"], {"limit": limit}).all()
     cutoff = clock.now() - timedelta(seconds=digest_seconds())
     digest_users = conn.execute(statements["digest_users"], {"cutoff": cutoff, "limit": limit}).scalars().all()
