@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import percentile  # noqa: E402
+from proc_cpu import process_seconds  # noqa: E402
 from crm_common.envelope import new_event_id  # noqa: E402  (the ids the services' events carry)
 
 OPPS = int(os.environ.get("BENCH_ANALYTICS_OPPORTUNITIES", os.environ.get("BENCH_ANALYTICS_OPPS", "1000000")))
@@ -280,15 +281,9 @@ class _Cpu:
         self.engine, self.client, self.server = engine, 0.0, 0.0
         with engine.connect() as conn:
             self.pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-        self.tick = os.sysconf("SC_CLK_TCK")
 
     def _backend(self) -> float:
-        try:
-            with open(f"/proc/{self.pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / self.tick
-        except OSError:
-            return 0.0
+        return process_seconds(self.pid)
 
     def run(self, fn, *args) -> float:
         cpu, backend = time.process_time(), self._backend()

@@ -47,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RATE_LIMITS, KeepAliveClient, figures, merge  # noqa: E402
+from proc_cpu import PgBackends, group_seconds  # noqa: E402
 from crm_common import config  # noqa: E402
 from crm_common.testing.harness import PG_ADMIN_DSN, PgDatabases, ServiceProcess, Vhost  # noqa: E402
 from crm_common.ports import free_port  # noqa: E402
@@ -307,57 +308,7 @@ def creator(port: int, token: str, tag: str):
     return make_call
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SETTLE = 1.0  # seconds after a create round in its CPU window: identity audits the round's events after the replies
-
-
-def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each process group (a service, or gunicorn's master and workers)."""
-    names = {pgid: name for name, pgid in groups.items()}
-    totals = dict.fromkeys(groups, 0.0)
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) in names:  # pgrp; utime and stime are the 14th and 15th fields of the line
-            totals[names[int(fields[2])]] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return totals
-
-
-class PgBackends:
-    """CPU seconds used so far by the PostgreSQL backends connected to the run's databases (`prefix`): each
-    backend's from /proc, and what backends that have gone since used up to the read before."""
-
-    def __init__(self, prefix: str):
-        import psycopg2
-        self.prefix = prefix
-        self.conn = psycopg2.connect(PG_ADMIN_DSN)
-        self.conn.autocommit = True
-        self.seen: dict[int, float] = {}
-        self.gone = 0.0
-
-    def seconds(self) -> float:
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE %s", (self.prefix + "\\_%",))
-            pids = [pid for (pid,) in cur.fetchall()]
-        now = {}
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            now[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        self.gone += sum(last for pid, last in self.seen.items() if pid not in now)
-        self.seen = now
-        return self.gone + sum(now.values())
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def show(name: str, result: dict, ratio: float | None = None, target: float | None = None) -> None:
@@ -389,10 +340,10 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
             load(make_call, connections, 1.5)
         rounds: dict[str, list[dict]] = {name: [] for name in paths}
         groups = {name: admin.suite.procs[name].pid for name in (*PROCESSES, "consumers") if name in admin.suite.procs}
-        backends = PgBackends(admin.pg_prefix) if admin.pg_prefix else None
+        backends = PgBackends(admin.pg_prefix, PG_ADMIN_DSN) if admin.pg_prefix else None
 
         def used() -> dict[str, float]:
-            seconds = cpu_seconds(groups)
+            seconds = group_seconds(groups)
             if backends is not None:
                 seconds["postgresql"] = backends.seconds()
             return seconds

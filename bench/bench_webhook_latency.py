@@ -34,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import percentile  # noqa: E402
+from proc_cpu import process_seconds  # noqa: E402
 
 RATE = float(os.environ.get("BENCH_WEBHOOK_LATENCY_RATE", "200"))
 SECONDS = float(os.environ.get("BENCH_WEBHOOK_LATENCY_SECONDS", "20"))
@@ -63,16 +64,6 @@ class S(ThreadingHTTPServer):
     daemon_threads = True
 s = S(("127.0.0.1", 0), H); print(s.server_address[1], flush=True); s.serve_forever()
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, in seconds (/proc/<pid>/stat); 0 once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pg_backends(database: str) -> list[int]:
@@ -196,8 +187,8 @@ def main() -> int:
             time.sleep(0.05)
 
         database = pg.url("integration").rsplit("/", 1)[1] if pg else None
-        service_before = cpu_seconds(proc.proc.pid)
-        server_before = {b: cpu_seconds(b) for b in pg_backends(database)} if pg else {}
+        service_before = process_seconds(proc.proc.pid)
+        server_before = {b: process_seconds(b) for b in pg_backends(database)} if pg else {}
         sent: dict[str, float] = {}
         started, n = time.perf_counter(), 0
         while time.perf_counter() - started < SECONDS:
@@ -217,9 +208,9 @@ def main() -> int:
         deadline = time.time() + 60
         while time.time() < deadline and sum(("/hook", e) in arrived for e in sent) < len(sent):
             time.sleep(0.2)
-        service_cpu = cpu_seconds(proc.proc.pid) - service_before
+        service_cpu = process_seconds(proc.proc.pid) - service_before
         # the server processes serving it now (one opened during the run counts from 0; one closed is missed)
-        server_cpu = sum(cpu_seconds(b) - server_before.get(b, 0.0) for b in pg_backends(database)) if pg else 0.0
+        server_cpu = sum(process_seconds(b) - server_before.get(b, 0.0) for b in pg_backends(database)) if pg else 0.0
         done.set()
         drainer.join(2)
         publisher.close()

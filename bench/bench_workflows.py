@@ -38,6 +38,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from common import percentile  # noqa: E402
+from proc_cpu import process_seconds  # noqa: E402
 from crm_common import inbox, outbox  # noqa: E402
 from crm_common.context import SYSTEM, Context  # noqa: E402
 from crm_common.db import make_engine  # noqa: E402
@@ -128,7 +129,7 @@ def server_cpu(engine) -> float:
         return 0.0
     with engine.connect() as conn:
         pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
-        return sum(service_cpu(pid) for pid in pids)
+        return sum(process_seconds(pid) for pid in pids)
 
 
 def gin_pending(ctx) -> None:
@@ -193,12 +194,6 @@ def in_process() -> None:
 
 # -- through the broker -----------------------------------------------------------------------------------------
 
-def service_cpu(pid: int) -> float:
-    """The CPU seconds (user + system) a process has used so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def through_the_broker() -> None:
     from kombu import Connection, Queue
 
@@ -247,14 +242,14 @@ def through_the_broker() -> None:
         def backlog(before: int) -> tuple[float, float]:
             """Events/s by wall time, and the service process's CPU milliseconds per event (its own figure,
             which the other processes of a loaded machine disturb far less)."""
-            started, cpu = time.perf_counter(), service_cpu(proc.proc.pid)
+            started, cpu = time.perf_counter(), process_seconds(proc.proc.pid)
             publish(BROKER_EVENTS)
             while applied() < before + BROKER_EVENTS:
                 if time.perf_counter() - started > 600:
                     raise RuntimeError("the service did not apply the backlog within 10 minutes")
                 time.sleep(0.02)
             elapsed = time.perf_counter() - started
-            return BROKER_EVENTS / elapsed, (service_cpu(proc.proc.pid) - cpu) * 1000 / BROKER_EVENTS
+            return BROKER_EVENTS / elapsed, (process_seconds(proc.proc.pid) - cpu) * 1000 / BROKER_EVENTS
 
         (bare_rate, bare_cpu) = backlog(0)
         for body in definitions():

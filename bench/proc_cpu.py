@@ -1,0 +1,66 @@
+"""CPU seconds of this machine's processes from /proc (user + system time: the 14th and 15th fields of
+/proc/<pid>/stat), for the benchmarks' CPU per operation, which the load of a shared machine disturbs less than
+wall clock: one process, the process groups of a run (a service, gunicorn's master and workers), and the
+PostgreSQL backends serving a run's databases."""
+from __future__ import annotations
+
+import os
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command's name; None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_seconds(pid: int) -> float:
+    """The CPU seconds a process has used so far; 0 once it is gone."""
+    fields = _stat(pid)
+    return 0.0 if fields is None else _seconds(fields)
+
+
+def group_seconds(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process group ({name: process group id}), its processes alive now."""
+    names = {pgid: name for name, pgid in groups.items()}
+    totals = dict.fromkeys(groups, 0.0)
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            fields = _stat(entry.name)
+            if fields is not None and int(fields[2]) in names:  # the third field after the name: its group
+                totals[names[int(fields[2])]] += _seconds(fields)
+    return totals
+
+
+class PgBackends:
+    """CPU seconds used so far by the PostgreSQL backends connected to the run's databases (names starting with
+    `prefix` and an underscore): each backend's from /proc, and what backends gone since used up to the read
+    before."""
+
+    def __init__(self, prefix: str, admin_dsn: str):
+        import psycopg2
+        self.prefix = prefix
+        self.conn = psycopg2.connect(admin_dsn)
+        self.conn.autocommit = True
+        self.seen: dict[int, float] = {}
+        self.gone = 0.0
+
+    def seconds(self) -> float:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname LIKE %s", (self.prefix + "\\_%",))
+            pids = [pid for (pid,) in cur.fetchall()]
+        now = {pid: _seconds(fields) for pid, fields in ((pid, _stat(pid)) for pid in pids) if fields is not None}
+        self.gone += sum(last for pid, last in self.seen.items() if pid not in now)
+        self.seen = now
+        return self.gone + sum(now.values())
+
+    def close(self) -> None:
+        self.conn.close()
