@@ -67,15 +67,15 @@ class _Plan:
 
 
 _plans: dict = {}
+_UNKNOWN = object()  # a statement never seen (None: one that cannot be prepared)
 _lock = threading.Lock()
 
 
 def _plan_of(statement, dialect):
     """The statement's _Plan, None if it cannot be prepared (remembered either way)."""
-    try:
-        return _plans[statement]
-    except KeyError:
-        pass
+    found = _plans.get(statement, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found
     try:
         plan = _Plan(statement, dialect)
     except ValueError:
