@@ -15,6 +15,7 @@ from crm_common.privacy import without_export
 from crm_analytics.models import EVENTS, GENERATIONS, STATE
 from crm_analytics.projections import Conflict, project_many, project_reading
 from crm_analytics.projections.base import when
+from crm_analytics.projections.upserts import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +170,7 @@ def _parsed(kept: list) -> list[dict]:
 def _log(conn, rows: list[dict]) -> set:
     """Insert the log rows of events not logged before (one INSERT ... ON CONFLICT DO NOTHING RETURNING); the ids
     of those inserted. (PostgreSQL's rule, every event new, is a COPY: `keep_many`.)"""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(EVENTS).on_conflict_do_nothing(index_elements=["event_id"]).returning(EVENTS.c.event_id)
+    statement = insert_for(conn.dialect.name)(EVENTS).on_conflict_do_nothing(index_elements=["event_id"]).returning(EVENTS.c.event_id)
     return set(conn.execute(statement, rows).scalars())
 
 

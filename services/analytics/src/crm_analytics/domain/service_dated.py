@@ -38,15 +38,11 @@ def span(start: date | None, end: date | None):
     """(first day of the whole months, the day after them) of the days start..end (inclusive; None: open), or None
     when no calendar month lies wholly inside."""
     after = None if end is None else end + timedelta(days=1)
-    first = None if start is None else (start if start.day == 1 else _next_month(start))
+    first = None if start is None else (start if start.day == 1 else ticket_days.next_month(start))
     last = None if after is None else after.replace(day=1)
     if first is not None and last is not None and first >= last:
         return None
     return first, last
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def read(conn, t, data: dict, key, dialect: str, scale: float):
@@ -80,7 +76,7 @@ def read(conn, t, data: dict, key, dialect: str, scale: float):
     else:
         channels, policies = service_sums.breakdowns(conn, rows)
     # the projection's rows cross no month with an account: the days counted do (domain/ticket_days.py)
-    top = ticket_days.top_accounts(conn, t, [_first_day(v) for v in months], edges)
+    top = ticket_days.top_accounts(conn, t, [ticket_sums.first_day(v) for v in months], edges)
     grouped = {g: service_sums.group(found, service_sums.quantiles(times.get(g, {}), scale))
                for g, found in counts.items() if found[0] > 0}
     if not grouped:
@@ -104,7 +100,7 @@ def edge_days(start: date | None, end: date | None, first: date | None, last: da
         out.append((month, start, -1) if 2 * (first - start).days > (first - month).days else (start, first, 1))
     after = None if end is None else end + timedelta(days=1)
     if after is not None and last < after:
-        month = _next_month(last)
+        month = ticket_days.next_month(last)
         out.append((after, month, -1) if 2 * (after - last).days > (month - last).days else (last, after, 1))
     return out
 
@@ -115,13 +111,8 @@ def _month(day: date) -> str:
 
 
 def _inside(value: str, first: date | None, last: date | None) -> bool:
-    month = _first_day(value)
-    return (first is None or month >= first) and (last is None or _next_month(month) <= last)
-
-
-def _first_day(value: str) -> date:
-    """The first day of a month as the crossed rows keep it."""
-    return date(int(value[1:5]), int(value[6:8]), 1)
+    month = ticket_sums.first_day(value)
+    return (first is None or month >= first) and (last is None or ticket_days.next_month(month) <= last)
 
 
 def _add(into: list, found) -> None:

@@ -27,6 +27,7 @@ from crm_analytics.domain.filters import dialect_of, seconds
 from crm_analytics.models import GENERATIONS
 from crm_analytics.projections import ticket_sums
 from crm_analytics.projections.ticket_sums import SEP, kept
+from crm_analytics.projections.upserts import insert_for
 
 _COUNTS = len(ticket_sums.COUNTS)
 
@@ -92,7 +93,7 @@ def claim(conn, skip=()):
         day = next(iter(_never_counted(conn, t, 1)), None)
     if day is None:
         return None
-    insert = _insert(conn)
+    insert = insert_for(dialect_of(conn))
     statement = insert(marks).values(day=day, state=ticket_sums.DAY_COUNTING)
     conn.execute(statement.on_conflict_do_update(index_elements=["day"], set_={"state": ticket_sums.DAY_COUNTING}))
     return gen, day
@@ -124,7 +125,7 @@ def count_claimed(conn, gen: str, day: date) -> bool:
 def _count_accounts(conn, t, day: date) -> None:
     """The tickets of `day` per account into its rows, and its month's rows changed by as much."""
     da, ma, k = t.ticket_day_accounts, t.ticket_month_accounts, t.tickets
-    insert, month = _insert(conn), day.replace(day=1)
+    insert, month = insert_for(dialect_of(conn)), day.replace(day=1)
 
     def into_month(sign: int) -> None:
         statement = insert(ma).from_select(["month", "account_id", "tickets"], select(
@@ -162,7 +163,7 @@ def top_accounts(conn, t, months: list, edges: list, most: int = 20) -> list:
             for account, n in conn.execute(select(da.c.account_id, func.sum(da.c.tickets))
                                            .where(da.c.day.in_(days)).group_by(da.c.account_id)):
                 totals[account] = totals.get(account, 0) + sign * n
-    ranges = [(m, _next_month(m), 1) for m in months if m not in counted] + ranges_of(
+    ranges = [(m, next_month(m), 1) for m in months if m not in counted] + ranges_of(
         {d: sign for d, sign in signed.items() if d not in done})
     for a, b, sign in ranges:
         for account, n in conn.execute(select(k.c.account_id, func.count())
@@ -203,21 +204,14 @@ def _counted_months(conn, t, months: list) -> list:
     days: dict = {}
     for day in conn.execute(select(marks.c.day).where(marks.c.state == ticket_sums.DAY_COUNTED,
                                                       marks.c.day >= min(months),
-                                                      marks.c.day < _next_month(max(months)))).scalars():
+                                                      marks.c.day < next_month(max(months)))).scalars():
         days[day.replace(day=1)] = days.get(day.replace(day=1), 0) + 1
-    return [m for m in months if days.get(m, 0) == (_next_month(m) - m).days]
+    return [m for m in months if days.get(m, 0) == (next_month(m) - m).days]
 
 
-def _next_month(day: date) -> date:
+def next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _insert(conn):
-    if dialect_of(conn) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def _never_counted(conn, t, most: int) -> list:
@@ -227,13 +221,13 @@ def _never_counted(conn, t, most: int) -> list:
     for value in conn.execute(select(s.c.value).where(s.c.dimension == ticket_sums.CROSSED, s.c.opened != 0)).scalars():
         month = ticket_sums.parts(value)[0]
         if month:
-            months.add(date(int(month[1:5]), int(month[6:8]), 1))
+            months.add(ticket_sums.first_day(month))
     if not months:
         return []
     marked = set(conn.execute(select(marks.c.day)).scalars())
     out = []
     for first in sorted(months, reverse=True):
-        day = _next_month(first) - timedelta(days=1)
+        day = next_month(first) - timedelta(days=1)
         while day >= first and len(out) < most:
             if day not in marked:
                 out.append(day)

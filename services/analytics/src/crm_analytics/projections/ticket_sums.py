@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import timezone
+from datetime import date, timezone
 
 SEP = "\x1f"  # joins a crossing's parts (each '' or '=' and the value; no id or channel holds it)
 CROSSED = "mcp"  # month x channel x policy: the value MONTH SEP CHANNEL SEP POLICY
@@ -67,6 +67,11 @@ def _month(created) -> str:
     if found is None:
         found = _MONTHS[(created.year, created.month)] = f"={created.year:04d}-{created.month:02d}"
     return found
+
+
+def first_day(value: str) -> date:
+    """The first day of a month as the rows keep it (`_month`: '=2026-03')."""
+    return date(int(value[1:5]), int(value[6:8]), 1)
 
 
 def kept(value) -> str:

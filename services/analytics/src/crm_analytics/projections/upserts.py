@@ -83,13 +83,18 @@ def _processor(type_, dialect):
     return lambda value: value if value is None or value.tzinfo is timezone.utc else process(value)
 
 
-def upsert(dialect, table):
-    """The bulk upsert of every column of `table` (SQLite; PostgreSQL's own is `upsert_statement`)."""
-    if dialect.name == "postgresql":
+def insert_for(dialect_name: str):
+    """The dialect's own `insert` (PostgreSQL's or SQLite's: their ON CONFLICT clauses)."""
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
+    return insert
+
+
+def upsert(dialect, table):
+    """The bulk upsert of every column of `table` (SQLite; PostgreSQL's own is `upsert_statement`)."""
+    statement = insert_for(dialect.name)(table)
     keys = [c.name for c in table.primary_key.columns]
     rest = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     return statement.on_conflict_do_update(index_elements=keys, set_=rest)
