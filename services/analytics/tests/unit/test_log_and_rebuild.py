@@ -50,7 +50,7 @@ def test_a_rebuild_replays_into_the_other_generation_and_switches(engine, sessio
     session.commit()
     done = jobs.run(engine, Base.metadata, job["id"], rebuild.run)
     assert done["status"] == "done" and done["processed"] == 5, done
-    assert done["result"] == {"generation": "b", "replayed": 5, "caught_up": 0}
+    assert done["result"] == {"generation": "b", "replayed": 5, "days_counted": 0, "caught_up": 0}
     session.begin()
     assert log.status(ctx_as("admin", "adm"))["generation"] == "b"
     after = sales_figures.pipeline(ctx_as("admin", "adm"), c.FigureQuery().load({}))
@@ -78,7 +78,7 @@ def test_events_logged_during_the_replay_are_caught_up_before_the_switch(engine,
             session.commit()
     monkeypatch.setattr(jobs.JobContext, "progress", progress_then_an_event_arrives)
     done = jobs.run(engine, Base.metadata, job["id"], rebuild.run)
-    assert done["result"] == {"generation": "b", "replayed": 3, "caught_up": 1}
+    assert done["result"] == {"generation": "b", "replayed": 3, "days_counted": 0, "caught_up": 1}
 
 
 def test_personal_data_is_not_kept_an_address_only_as_its_hash(feed, session):

@@ -166,3 +166,29 @@ def test_the_timer_counts_every_day_of_the_tickets_in_transactions_of_its_own(en
     with Session(engine) as session, session.begin():
         marks = _marks(session)
         assert len(marks) == (date(2027, 3, 1) - date(2026, 11, 1)).days and all(marks.values())
+
+
+def test_a_rebuild_counts_every_day_of_the_generation_it_fills_before_it_answers(engine, monkeypatch):
+    from sqlalchemy.orm import Session
+
+    from crm_common import jobs
+
+    from crm_analytics.domain import rebuild
+    from crm_analytics.models import Base
+    with Session(engine) as session, session.begin():
+        _keep(session, _events())
+        job = jobs.create(session.connection(), Base.metadata, rebuild.KIND, payload={}, total=0, actor=SYSTEM)
+    days = (date(2027, 3, 1) - date(2026, 11, 1)).days  # the tickets' months, every day
+    done = jobs.run(engine, Base.metadata, job["id"], rebuild.run)
+    assert done["status"] == "done" and done["result"]["days_counted"] == days, done
+    with Session(engine) as session, session.begin():
+        assert log.state(session).active == "b"
+        marks = _marks(session)
+        assert len(marks) == days and all(marks.values())
+        monkeypatch.setattr(service_sums, "EXACT_UP_TO", 0)
+        read = []
+        monkeypatch.setattr(service_dated, "_tickets", lambda *a, **k: read.append(a) or ([], []))
+        from .conftest import actor
+        admin = Context(session, actor("admin", "adm"), Events(), "r")
+        service_figures.service(admin, q(**{"from": "2026-11-03", "to": "2027-01-20"}))
+        assert not read  # the new generation's edge days from its counted rows at its first answer

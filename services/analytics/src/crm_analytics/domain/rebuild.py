@@ -4,7 +4,8 @@ keeps answering, then switch.
 1. under the state row's update lock (no live event is being projected: each holds it shared until its
    commit), note the last logged `seq` S0 and mark the other generation as being rebuilt;
 2. empty that generation and replay every event up to S0 into it, in batches, with progress; PostgreSQL: VACUUM
-   ANALYZE it (its visibility map and statistics, before it answers);
+   ANALYZE it (its visibility map and statistics, before it answers); count its tickets' days
+   (domain/ticket_days.py), so that its dated queries read their edge days from rows from the first answer;
 3. under the update lock again, replay what was logged after S0 and make it the active generation.
 A job re-run after a crash starts over from step 1 (the old generation answers meanwhile).
 """
@@ -16,6 +17,7 @@ from crm_common import heap, jobs
 from crm_common.db import serialize_on, utcnow
 from crm_common.errors import ServiceError
 
+from crm_analytics.domain import ticket_days
 from crm_analytics.domain.privacy import ERASING
 from crm_analytics.models import EVENTS, GENERATIONS, STATE, Base
 from crm_analytics.projections import project_many
@@ -91,6 +93,7 @@ def run(jctx: jobs.JobContext) -> dict:
         done += count
         jctx.progress(processed=done, succeeded=done)
     _vacuum(engine, target)
+    days = ticket_days.refresh_all(engine.begin, gen=target)
     caught_up = 0
     with engine.begin() as conn:
         state(conn, lock="update")
@@ -101,7 +104,7 @@ def run(jctx: jobs.JobContext) -> dict:
             caught_up += count
         conn.execute(update(STATE).where(STATE.c.id == 1).values(active=target, rebuilding=None, rebuilt_at=utcnow()))
     jctx.progress(processed=done + caught_up, succeeded=done + caught_up, total=done + caught_up)
-    return {"generation": target, "replayed": done, "caught_up": caught_up}
+    return {"generation": target, "replayed": done, "days_counted": days, "caught_up": caught_up}
 
 
 def _vacuum(engine, target: str) -> None:

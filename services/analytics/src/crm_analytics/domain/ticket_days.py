@@ -9,8 +9,8 @@ when it ends); `count` then reads the day's tickets (the same SQL a query of edg
 `ticket_days` (per day x channel x SLA policy: the tickets' COUNTS) and `ticket_day_times` (per day: the times'
 buckets) and marks it DAY_COUNTED only if it is still DAY_COUNTING: a batch that changed a ticket of it since has
 marked it DAY_CHANGED (and one doing so while the count ends waits for the count's commit, then marks it). No
-live batch waits for a count. A rebuild starts the generation it fills without marks: its days are read from the
-tickets until counted.
+live batch waits for a count. A rebuild counts every day of the generation it fills before it switches to it
+(domain/rebuild.py); the days its catch-up changes are read from the tickets until the timer counts them.
 
 A query reads a counted day from these rows and any other day from the tickets: the same counts and buckets."""
 from __future__ import annotations
@@ -79,12 +79,13 @@ def count(conn, k, day: date, dialect: str) -> tuple[dict, dict]:
     return counts, times
 
 
-def claim(conn, skip=()):
-    """The next day to count of the active generation but those in `skip`, (generation, day) or None: one marked
-    changed, or left being counted, the latest first; else one of the tickets' months never counted. Marked
-    DAY_COUNTING."""
-    from crm_analytics.domain.log import state
-    gen = state(conn).active
+def claim(conn, skip=(), gen: str | None = None):
+    """The next day to count of generation `gen` (the active one by default) but those in `skip`, (generation, day)
+    or None: one marked changed, or left being counted, the latest first; else one of the tickets' months never
+    counted. Marked DAY_COUNTING."""
+    if gen is None:
+        from crm_analytics.domain.log import state
+        gen = state(conn).active
     t = GENERATIONS[gen]
     marks = t.ticket_day_marks
     day = conn.execute(select(marks.c.day).where(marks.c.state != ticket_sums.DAY_COUNTED, marks.c.day.not_in(skip))
@@ -237,14 +238,15 @@ def _never_counted(conn, t, most: int) -> list:
     return out
 
 
-def refresh_all(transaction, budget: float | None = None) -> int:
-    """Claim and count days (`claim`, `count_claimed`; `transaction()`: a context manager giving a connection in a
-    transaction of its own) until none is left or `budget` seconds have passed, each day once; the days counted. A
-    day changed while it was counted is left to the next run."""
+def refresh_all(transaction, budget: float | None = None, gen: str | None = None) -> int:
+    """Claim and count days of generation `gen` (the active one by default; `claim`, `count_claimed`;
+    `transaction()`: a context manager giving a connection in a transaction of its own) until none is left or
+    `budget` seconds have passed, each day once; the days counted. A day changed while it was counted is left to
+    the next run."""
     started, done, seen = clock.monotonic(), 0, []
     while budget is None or clock.monotonic() - started < budget:
         with transaction() as conn:
-            claimed = claim(conn, seen)
+            claimed = claim(conn, seen, gen)
         if claimed is None:
             break
         seen.append(claimed[1])
