@@ -1,0 +1,50 @@
+"""PostgreSQL's plans of the ticket figures that read an index alone: a report filtered by status and channel counts
+from the status index (the channel is in it). Sequential and bitmap scans turned off for the test's few rows, which
+a scan of the table serves as well."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, text
+
+from crm_analytics_contracts import reports as c
+from crm_common.context import SYSTEM, Context
+from crm_common.testing.events import Events
+
+from crm_analytics.domain import log, reports
+
+from .test_ticket_sums import events
+
+
+def _plans(session, run) -> list[str]:
+    """The EXPLAIN of each SELECT over the tickets that `run()` makes, without sequential or bitmap scans."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    statements = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        if "an_tickets_" in statement and statement.lstrip().upper().startswith("SELECT"):
+            statements.append(cursor.mogrify(statement, parameters).decode())
+    bind = session.connection()
+    event.listen(bind.engine, "before_cursor_execute", grab)
+    try:
+        run()
+    finally:
+        event.remove(bind.engine, "before_cursor_execute", grab)
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    return ["\n".join(row[0] for row in bind.exec_driver_sql("EXPLAIN " + s.replace("%", "%%")))
+            for s in statements]
+
+
+def _fed(session) -> None:
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), events())
+
+
+def test_a_report_filtered_by_status_and_channel_counts_from_the_status_index_alone(session, ctx_as):
+    _fed(session)
+    admin = ctx_as("admin", "adm")
+    report = reports.create_report(admin, c.ReportIn().load({
+        "name": "Open by phone", "source": "tickets", "columns": ["number", "created_at"],
+        "filters": {"status": "open", "channel": "phone"}}))
+    plans = _plans(session, lambda: reports.rows(admin, report, 0, 10, count=True))
+    assert "Index Only Scan using ix_an_tickets_a_status_created_at" in plans[0], plans[0]  # the count
