@@ -56,6 +56,10 @@ def utf8(value, default=_default) -> bytes:
 def text(value) -> str:
     """`utf8(value)` as text, for JSON that is stored or sent as a string (the outbox's envelopes, the automation
     run log's rows): the value `json.dumps` would give back, characters beyond ASCII as themselves rather than
-    escaped. What is not plain data is refused with TypeError (a datetime, a Decimal, a set), as `dumps` refuses it,
-except what orjson writes as it is (a UUID as its text, an enum as its value)."""
-    return utf8(value).decode()
+    escaped. What orjson refuses is written by json as ASCII (a lone surrogate escaped, as before: its text
+    encodes to UTF-8 whatever it holds); what is not plain data is refused with TypeError (a datetime, a Decimal,
+    a set), as `dumps` refuses it, except what orjson writes as it is (a UUID as its text, an enum as its value)."""
+    try:
+        return orjson.dumps(value, default=_default, option=_UTF8_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=_default)

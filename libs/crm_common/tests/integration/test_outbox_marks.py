@@ -97,3 +97,5 @@ def test_a_recorded_envelope_is_written_and_sent_as_one_text_read_back_as_it_was
     body = publisher._message(recorded, "events.probe", None, None)[2]
     assert body == recorded.text.encode() and json.loads(body) == recorded
     assert json.loads(publisher._message(stored, "events.probe", None, None)[2]) == recorded  # the relay's: dumped
+    odd = {**stored, "data": {"key": "a\ud800b"}}  # a lone surrogate: json's escaped ASCII, as before
+    assert json.loads(publisher._message(odd, "events.probe", None, None)[2]) == odd

@@ -97,3 +97,12 @@ def test_text_writes_a_uuid_as_its_text():
     """Where json refuses: orjson writes a UUID as it is."""
     value = uuid.UUID("6f1c3a52-8d2e-4f4b-9a57-0c1e2d3b4a59")
     assert jsontext.text({"id": value}) == '{"id":"6f1c3a52-8d2e-4f4b-9a57-0c1e2d3b4a59"}'
+
+
+def test_text_writes_what_orjson_refuses_as_jsons_ascii():
+    """A lone surrogate (orjson refuses it) escaped as json writes it: text that encodes to UTF-8 and reads back the
+    same; an int beyond 64 bits as json writes it."""
+    value = {"odd": "a\ud800b", "big": 2**70}
+    written = jsontext.text(value)
+    assert written == json.dumps(value, separators=(",", ":")) and written.encode() == written.encode("ascii")
+    assert json.loads(written) == value
