@@ -184,7 +184,7 @@ class Publisher:
         if envelope.get("request_id"):
             headers.setdefault("nameko.request_id", envelope["request_id"])
         text = getattr(envelope, "text", None)  # as its outbox row holds it (outbox.Recorded), else dumped here
-        body = (text if text is not None else jsontext.compact(envelope)).encode()
+        body = (text if text is not None else jsontext.text(envelope)).encode()
         return (exchange, routing_key if routing_key is not None else envelope["type"], body,
                 amqpframes.properties(headers, envelope.get("event_id"), self.user))
 

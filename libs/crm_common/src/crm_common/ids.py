@@ -5,19 +5,21 @@ import os
 import time
 
 _RANDOM_BLOCK = 10 * 512  # bytes of os.urandom read at a time: 512 ids' 80 bits (74 used)
-_random_pool: list[int] = []
-os.register_at_fork(after_in_child=_random_pool.clear)  # a forked child never hands out its parent's bits
+_VARIANT = "89ab89ab89ab89ab"  # a hex digit's two low bits under the variant's `10` (RFC 9562), by the digit
+_tails: list[str] = []
+os.register_at_fork(after_in_child=_tails.clear)  # a forked child never hands out its parent's bits
 
 
-def _random_bits() -> int:
-    """74 bits from os.urandom, read 512 ids' worth at a time (list.pop is atomic: no lock needed)."""
+def _tail() -> str:
+    """An id's last 21 characters (`xxx-vxxx-xxxxxxxxxxxx`: 74 random bits, the variant in `v`), made from os.urandom
+    512 at a time, as text already (list.pop is atomic: no lock needed)."""
     while True:
         try:
-            return _random_pool.pop()
+            return _tails.pop()
         except IndexError:
-            block = os.urandom(_RANDOM_BLOCK)
-            _random_pool.extend(int.from_bytes(block[start:start + 10], "big") & ((1 << 74) - 1)
-                                for start in range(0, _RANDOM_BLOCK, 10))
+            digits = os.urandom(_RANDOM_BLOCK).hex()  # 20 hex digits an id: 3 + 2 bits of the 4th + 3 + 12 used
+            _tails.extend(f"{digits[at:at + 3]}-{_VARIANT[int(digits[at + 3], 16)]}{digits[at + 4:at + 7]}-"
+                          f"{digits[at + 7:at + 19]}" for at in range(0, len(digits), 20))
 
 
 _time_ns = time.time_ns
@@ -30,13 +32,12 @@ def new_ordered_id() -> str:
     at random places in it (see README.md, "Measured"). Not for anything that must be unguessable: the time is
     readable, and fewer bits are random. The millisecond's text is made once per millisecond and does not go
     back when the clock is set back (the latest is kept until the clock passes it again; threads at a
-    millisecond's turn may hand out the one before); the random bits come from `_random_bits`, not a call to
-    the operating system per id."""
+    millisecond's turn may hand out the one before); the random part comes from `_tail`, not a call to the
+    operating system nor a formatting per id."""
     global _stamp
-    bits = _random_bits()
+    tail = _tail()
     stamp, ms = _stamp, _time_ns() // 1_000_000
     if ms > stamp[0]:
         text = f"{ms:012x}"
         stamp = _stamp = ms, f"{text[:8]}-{text[8:]}-7"
-    text = f"{(bits >> 62) << 64 | 0x8000_0000_0000_0000 | bits & 0x3FFF_FFFF_FFFF_FFFF:019x}"
-    return f"{stamp[1]}{text[:3]}-{text[3:7]}-{text[7:]}"
+    return stamp[1] + tail

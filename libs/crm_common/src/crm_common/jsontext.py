@@ -1,11 +1,12 @@
 """JSON text of plain data (dicts, lists, strings, numbers, booleans, None), the text `json.dumps` writes, from
 encoders built once: `json.dumps` with its defaults builds a C encoder for every call, and with any other
-argument (`separators`) a `JSONEncoder` too, several microseconds per call on the hot paths that write many
-small documents (the outbox's envelopes, the automation run log's rows). No circular-reference check: a
-structure that contains itself raises RecursionError instead of ValueError.
+argument (`separators`) a `JSONEncoder` too, several microseconds per call on paths that write many small
+documents. No circular-reference check: a structure that contains itself raises RecursionError instead of
+ValueError.
 
 `utf8(value, default)`: the UTF-8 bytes of `json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-default=default)` -- a list's RPC reply, the gateway's answers -- written by orjson, with json's own rules where
+default=default)` -- a list's RPC reply, the gateway's answers; `text(value)` the same as a string: the outbox's
+envelopes, the automation run log's rows -- written by orjson, with json's own rules where
 orjson would write other text: a datetime, a dataclass and (beyond the ones orjson takes as they are) any
 other type go to `default`, a key that is not a string is written as json writes it, an int beyond 64 bits or
 anything else orjson refuses is written by json. What still differs: a float json writes with an exponent
@@ -38,7 +39,6 @@ def _encoder(item_separator: str, key_separator: str):
 
 
 dumps = _encoder(", ", ": ")  # json.dumps(value)
-compact = _encoder(",", ":")  # json.dumps(value, separators=(",", ":"))
 
 
 _UTF8_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -51,3 +51,15 @@ def utf8(value, default=_default) -> bytes:
         return orjson.dumps(value, default=default, option=_UTF8_OPTIONS)
     except orjson.JSONEncodeError:  # json's own answer: its text, or its error
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=default).encode()
+
+
+def text(value) -> str:
+    """`utf8(value)` as text, for JSON that is stored or sent as a string (the outbox's envelopes, the automation
+    run log's rows): the value `json.dumps` would give back, characters beyond ASCII as themselves rather than
+    escaped. What orjson refuses is written by json as ASCII (a lone surrogate escaped, as before: its text
+    encodes to UTF-8 whatever it holds); what is not plain data is refused with TypeError (a datetime, a Decimal,
+    a set), as `dumps` refuses it, except what orjson writes as it is (a UUID as its text, an enum as its value)."""
+    try:
+        return orjson.dumps(value, default=_default, option=_UTF8_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=_default)

@@ -219,7 +219,7 @@ def write_recorded(session: Session, metadata) -> None:
         now = _stamp(utcnow(), conn.dialect.name)
         rows = []
         for envelope in envelopes:
-            envelope.text = jsontext.compact(envelope)
+            envelope.text = jsontext.text(envelope)
             rows.append([envelope["event_id"], envelope["type"], envelope.text, now])
         recorded = _recorded_insert(_table(metadata), conn.dialect)
         if not statements or len(rows) > recorded.CHUNK:

@@ -74,3 +74,28 @@ def test_the_rows_a_unit_of_work_records_hold_the_instant_they_were_written_in_a
 class _Nowhere:
     def publish(self, envelope, **_):
         pass
+
+
+def test_a_recorded_envelope_is_written_and_sent_as_one_text_read_back_as_it_was_recorded(engine):
+    """write_recorded's envelope text (jsontext.text, characters beyond ASCII as themselves): the row holds it,
+    the publisher sends its UTF-8 bytes, and both read back as the envelope recorded, quotes and all."""
+    import json
+
+    from crm_common.bus import Publisher
+    key = "Caf\u00e9 \"Q\" \u4e2d\u6587 \U0001f389 \\ \n"
+    with Session(engine) as session, session.begin():
+        session.info["crm_outbox"] = []
+        recorded = outbox.record(session, Base.metadata, "probe", PROBE_EMITTED, {"key": key}, None, None)
+        outbox.write_recorded(session, Base.metadata)
+    assert "Caf\u00e9" in recorded.text and json.loads(recorded.text) == recorded
+    table = Base.metadata.tables[tables.OUTBOX]
+    with engine.connect() as conn:
+        stored = conn.execute(select(table.c.envelope)).scalar_one()
+    assert stored == dict(recorded) and stored["data"]["key"] == key
+    publisher = Publisher.__new__(Publisher)  # its message only, no connection
+    publisher.user = "probe"
+    body = publisher._message(recorded, "events.probe", None, None)[2]
+    assert body == recorded.text.encode() and json.loads(body) == recorded
+    assert json.loads(publisher._message(stored, "events.probe", None, None)[2]) == recorded  # the relay's: dumped
+    odd = {**stored, "data": {"key": "a\ud800b"}}  # a lone surrogate: json's escaped ASCII, as before
+    assert json.loads(publisher._message(odd, "events.probe", None, None)[2]) == odd

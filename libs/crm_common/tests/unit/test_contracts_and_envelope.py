@@ -59,3 +59,22 @@ def test_service_errors_cross_rpc_as_themselves():
     with pytest.raises(ValueError):
         ServiceError("no_such_code")
     assert CODES["validation_failed"][0] == 422 and CODES["timeout"][0] == 503
+
+
+def test_an_envelope_occurs_at_the_clocks_time_to_the_microsecond_whichever_way_it_moves():
+    """`occurred_at` (envelope.now_text: its second's text kept a second) is rfc3339 of the clock's time, a second
+    later, an hour earlier and a day later alike."""
+    from datetime import datetime, timedelta, timezone
+
+    import time_machine
+
+    from crm_common.envelope import now_text, rfc3339
+    start = datetime(2026, 3, 29, 0, 59, 59, 999999, tzinfo=timezone.utc)
+    for moved in (timedelta(0), timedelta(microseconds=1), timedelta(seconds=1, microseconds=7), timedelta(hours=-1),
+                  timedelta(days=1, microseconds=-999999)):
+        with time_machine.travel(start + moved, tick=False):
+            assert now_text() == rfc3339(start + moved)
+            assert make_envelope(PROBE_EMITTED, {}, "probe", None, None)["occurred_at"] == rfc3339(start + moved)
+    before = rfc3339(datetime.now(timezone.utc))
+    made = now_text()
+    assert before <= made <= rfc3339(datetime.now(timezone.utc)) and made.endswith("Z") and len(made) == 27

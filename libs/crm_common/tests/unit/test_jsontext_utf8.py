@@ -68,3 +68,41 @@ def test_a_dataclass_goes_to_default_as_with_json():
 def test_a_float_json_writes_with_an_exponent_is_the_same_number():
     for value in (1e16, 1.5e-7, 1e300):
         assert json.loads(jsontext.utf8([value])) == [value]
+
+
+PLAIN = [value for value in VALUES if not isinstance(value, (dict, list)) or "when" not in value and "amount" not in value
+         and "id" not in value]
+
+
+@pytest.mark.parametrize("value", PLAIN, ids=range(len(PLAIN)))
+def test_text_is_the_compact_json_of_plain_data(value):
+    """jsontext.text (the outbox's envelopes, the automation run log's rows): json.dumps's compact text with
+    characters beyond ASCII as themselves, a str."""
+    written = jsontext.text(value)
+    assert written.__class__ is str
+    assert written == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(written) == json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize("value", [{"when": datetime(2026, 1, 1)}, {"amount": Decimal("1")}, {"set": {1}},
+                                   {"point": Point(1)}, object()], ids=range(5))
+def test_text_refuses_what_is_not_plain_data_as_json_does(value):
+    with pytest.raises(TypeError):
+        json.dumps(value)
+    with pytest.raises(TypeError):
+        jsontext.text(value)
+
+
+def test_text_writes_a_uuid_as_its_text():
+    """Where json refuses: orjson writes a UUID as it is."""
+    value = uuid.UUID("6f1c3a52-8d2e-4f4b-9a57-0c1e2d3b4a59")
+    assert jsontext.text({"id": value}) == '{"id":"6f1c3a52-8d2e-4f4b-9a57-0c1e2d3b4a59"}'
+
+
+def test_text_writes_what_orjson_refuses_as_jsons_ascii():
+    """A lone surrogate (orjson refuses it) escaped as json writes it: text that encodes to UTF-8 and reads back the
+    same; an int beyond 64 bits as json writes it."""
+    value = {"odd": "a\ud800b", "big": 2**70}
+    written = jsontext.text(value)
+    assert written == json.dumps(value, separators=(",", ":")) and written.encode() == written.encode("ascii")
+    assert json.loads(written) == value

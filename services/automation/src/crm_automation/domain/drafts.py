@@ -126,12 +126,12 @@ class Draft:
             elif name == "context":
                 text = serialized.get(id(value))
                 if text is None:
-                    text = serialized[id(value)] = jsontext.dumps(value)
+                    text = serialized[id(value)] = jsontext.text(value)
                 values[i] = text
             elif value == []:  # steps of a run that did not act, conditions of a workflow without any
                 values[i] = _EMPTY_LIST
             else:
-                values[i] = jsontext.dumps(value)  # None too: "null", as the JSON type writes it
+                values[i] = jsontext.text(value)  # None too: "null", as the JSON type writes it
         return values
 
 

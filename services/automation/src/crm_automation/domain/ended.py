@@ -97,7 +97,7 @@ def written(row_id_: str, created_at, trigger_event_id, trigger_type, resource, 
     held = [r for r in runs if r is not None]
     statuses = " ".join(sorted({r[3]["status"] if len(r) > 3 else status for r in held}))
     return [row_id_, created_at, trigger_event_id, trigger_type, resource, record_id, depth, statuses,
-            " " + " ".join(r[0] for r in held) + " ", jsontext.dumps(runs)]
+            " " + " ".join(r[0] for r in held) + " ", jsontext.text(runs)]
 
 
 def entry_run(row, place: int, entry: list) -> WorkflowRun:
