@@ -1,6 +1,8 @@
 """Shared shape of a service's answer to a privacy request (`<service>.privacy_part_completed.v1`)."""
 from __future__ import annotations
 
+import json
+
 from marshmallow import Schema, fields
 from sqlalchemy import Text, cast, func, or_
 
@@ -41,6 +43,9 @@ def _like(text: str) -> str:
 def naming(column, texts: list[str]):
     """A condition: the JSON (or plain) text of `column` holds any of `texts`, case-insensitive: how a service
     finds the rows of its copies of events and records that name a person (their email), or a record's id in
-    quotes as JSON writes it. A scan of the table, for a request that comes rarely."""
+    quotes as JSON writes it. A scan of the table, for a request that comes rarely. A text beyond ASCII is looked
+    for as itself and as JSON escapes it (`\\u00e9`): the JSON type writes its rows so, `jsontext.text` as they are."""
     lowered = func.lower(cast(column, Text))
-    return or_(*[lowered.like(_like(text), escape="\\") for text in texts])
+    forms = dict.fromkeys(form for text in texts
+                          for form in ((text,) if text.isascii() else (text, json.dumps(text)[1:-1])))
+    return or_(*[lowered.like(_like(form), escape="\\") for form in forms])
