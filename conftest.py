@@ -123,6 +123,16 @@ def _mail_catcher(env: dict, var):
     return controller
 
 
+@pytest.fixture(autouse=True)
+def _ordered_ids_in_real_time():
+    """The ordered ids keep the latest millisecond they were made in and never go back (ids.new_ordered_id): a test
+    that moved the clock forward (time_machine) would leave every later test's ids in its future."""
+    from crm_common import ids
+    kept = ids._stamp
+    yield
+    ids._stamp = kept
+
+
 @pytest.fixture(scope="session")
 def admin(suite):
     """An ApiClient logged in as the seeded administrator."""
