@@ -122,6 +122,8 @@ class ConfigEventData(Schema):
     id = fields.String(required=True)
     name = fields.String(allow_none=True)
     changed_fields = fields.List(fields.String())
+    member_ids = fields.List(fields.String(), metadata={
+        "description": "a group's agents after the change (a deleted group: none); the other entities: absent"})
 
 
 CONFIG_CREATED = event("config_created", ConfigEventData, "A group, rule, calendar, policy or contract was created.",

@@ -83,6 +83,8 @@ class Kind:
         data = {"entity": self.resource, "id": record.id, "name": getattr(record, "name", None)}
         if changed is not None:
             data["changed_fields"] = changed
+        if isinstance(record, Group):  # its members: who reads its tickets with a team scope (visibility.py)
+            data["member_ids"] = [] if record.deleted_at is not None else list(record.member_ids or [])
         return data
 
 
