@@ -110,6 +110,33 @@ def test_service_figures_over_the_agents_tickets(people, admin):
     assert figure(people["rep"], "service")["totals"]["opened"] == 0  # a rep reads no tickets of others
 
 
+def test_a_support_agent_counts_the_tickets_the_desk_lists_for_them(people, admin):
+    """Assigned to them, opened by them or of a group they belong to (the desk's rule), as the group's members
+    change; expected counts written out."""
+    manager = people["customer_less"]
+    member, opener, outsider = (admin.as_new_user(["support_agent"]) for _ in range(3))
+    group = manager.post("/api/v1/groups", json={"name": f"Figures {uniq()}", "assignment": "none",
+                                                 "member_ids": [member.user["id"]]})
+    assert group.status_code == 201, group.text
+    group = group.json()
+    for client, body in ((manager, {"group_id": group["id"]}), (manager, {"group_id": group["id"]}), (opener, {})):
+        made = client.post("/api/v1/tickets", json={"subject": "Jammed", "description": "It jams", "channel": "email",
+                                                    "requester_email": f"r-{uniq()}@example.com", **body})
+        assert made.status_code == 201, made.text
+        assert made.json()["assignee_id"] is None
+
+    def counts() -> dict:
+        return {name: (len(agent.get("/api/v1/tickets", params={"limit": 200}).json()["items"]),
+                       figure(agent, "service")["totals"]["opened"])
+                for name, agent in (("member", member), ("opener", opener), ("outsider", outsider))}
+    expected = {"member": (2, 2), "opener": (1, 1), "outsider": (0, 0)}  # (the desk's list, the figures)
+    assert eventually(counts, timeout=20, until=lambda got: got == expected) == expected
+    moved = manager.patch(f"/api/v1/groups/{group['id']}", json={"member_ids": [outsider.user["id"]]})
+    assert moved.status_code == 200, moved.text
+    expected = {"member": (0, 0), "opener": (1, 1), "outsider": (2, 2)}
+    assert eventually(counts, timeout=20, until=lambda got: got == expected) == expected
+
+
 def test_marketing_figures_count_the_campaigns_leads(people):
     marketer = people["marketer"]
     campaign = marketer.post("/api/v1/campaigns", json={"name": f"Fair {uniq()}", "type": "event", "currency": "EUR",

@@ -7,7 +7,10 @@ Out of scope is "not found" (404), never "forbidden", so ids cannot be probed.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, false, or_, true
+from sqlalchemy import Boolean, bindparam, false, or_, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from crm_common.context import Actor
 from crm_common.errors import ServiceError, not_found
@@ -80,3 +83,29 @@ def require(actor: Actor, resource: str, action: str, record, what: str | None =
     if action != "read" and not allows(actor, resource, action, record):
         raise ServiceError("forbidden", f"your role may not {action} this {what or resource}")
     return record
+
+
+class among(ColumnElement):
+    """`column` is one of the values `query` (a one-column SELECT) gives: `column IN (SELECT ...)`, and on PostgreSQL
+    `column = ANY(ARRAY(SELECT ...))`, which the planner can answer from `column`'s index (run once, as an InitPlan),
+    so an OR of it with other indexed conditions is a BitmapOr of index scans; an IN of a sub-select in an OR is a
+    filter on every row (a scan)."""
+    __visit_name__ = "crm_among"
+    _is_implicitly_boolean = True  # a condition (SQLite: not compared with 1)
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("query", InternalTraversal.dp_clauseelement)]
+    type = Boolean()
+
+    def __init__(self, column, query):
+        self.column, self.query = column, query.scalar_subquery()
+
+
+@compiles(among)
+def _among(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} IN {compiler.process(element.query, **kw)}"
+
+
+@compiles(among, "postgresql")
+def _among_postgresql(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} = ANY(ARRAY{compiler.process(element.query, **kw)})"

@@ -17,7 +17,7 @@ from crm_analytics.projections import ticket_sums
 NAMES = ("opportunities", "stage_history", "leads", "accounts", "orders", "contracts", "activities", "tickets",
          "surveys", "complaints", "campaigns", "campaign_stats", "subscriptions", "mrr_movements", "targets",
          "custom_fields", "opportunity_sums", "stage_times", "ticket_sums", "ticket_times", "ticket_days",
-         "ticket_day_times", "ticket_day_accounts", "ticket_month_accounts", "ticket_day_marks")
+         "ticket_day_times", "ticket_day_accounts", "ticket_month_accounts", "ticket_day_marks", "group_members")
 
 
 def _id():
@@ -125,7 +125,8 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         _s("opportunity_id"), _s("lead_id"), _dated("occurred_at"), indexes=[("owner_id",), ("account_id",)])
     t.tickets = table(
         "tickets", _id(), _s("number", 20), _s("account_id"), _s("contact_id"),
-        *_scope(territory=False), _s("group_id"), _s("channel", 20), _s("priority", 10), _s("type", 20),
+        *_scope(territory=False), _s("group_id"), _s("created_by"), _s("channel", 20), _s("priority", 10),
+        _s("type", 20),
         _s("status", 20), _s("sla_policy_id"), _at("event_at"), _dated("created_at"), _at("first_responded_at"),
         _at("solved_at"),
         _at("closed_at"), Column("reopened", Integer, nullable=False, default=0),
@@ -137,7 +138,12 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         Index(f"ix_an_tickets_{gen}_status_created_at", "status", "created_at", postgresql_include=["channel"]),
         # (created_at, account_id): a dated service query's top accounts by an index-only scan of its range, and a
         # report's page newest first (its leading column read backward)
-        indexes=[("owner_id",), ("account_id",), ("created_at", "account_id")])
+        # group_id and created_by: with owner_id, the three ways a ticket is a support agent's or a rep's to read
+        # (domain/ticket_scope.py), each an index's key so that their OR is a union of index reads, not a scan
+        indexes=[("owner_id",), ("account_id",), ("created_at", "account_id"), ("group_id",), ("created_by",)])
+    t.group_members = table(  # the service desk's support groups' agents (its config events), one row each
+        "group_members", Column("id", String(160), primary_key=True), _s("group_id"), _s("user_id"),
+        indexes=[("group_id",), ("user_id",)])
     # the small pre-counted tables every batch updates in place (ticket_sums, campaign_stats, stage_times): on
     # PostgreSQL fillfactor 20 (migration e61ec85864d0), room on each page for the rows' new versions
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)

@@ -15,14 +15,14 @@ from crm_analytics.domain import log, reports
 from .test_ticket_sums import events
 
 
-def _plans(session, run) -> list[str]:
-    """The EXPLAIN of each SELECT over the tickets that `run()` makes, without sequential or bitmap scans."""
+def _plans(session, run, off=("seqscan", "bitmapscan")) -> list[str]:
+    """The EXPLAIN of each SELECT over the tickets that `run()` makes, without the scans `off` names."""
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL's plans")
     statements = []
 
     def grab(conn, cursor, statement, parameters, context, executemany):
-        if "an_tickets_" in statement and statement.lstrip().upper().startswith("SELECT"):
+        if "an_tickets_" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append(cursor.mogrify(statement, parameters).decode())
     bind = session.connection()
     event.listen(bind.engine, "before_cursor_execute", grab)
@@ -30,8 +30,8 @@ def _plans(session, run) -> list[str]:
         run()
     finally:
         event.remove(bind.engine, "before_cursor_execute", grab)
-    session.execute(text("SET LOCAL enable_seqscan = off"))
-    session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    for scan in off:
+        session.execute(text(f"SET LOCAL enable_{scan} = off"))
     return ["\n".join(row[0] for row in bind.exec_driver_sql("EXPLAIN " + s.replace("%", "%%")))
             for s in statements]
 
@@ -48,3 +48,16 @@ def test_a_report_filtered_by_status_and_channel_counts_from_the_status_index_al
         "filters": {"status": "open", "channel": "phone"}}))
     plans = _plans(session, lambda: reports.rows(admin, report, 0, 10, count=True))
     assert "Index Only Scan using ix_an_tickets_a_status_created_at" in plans[0], plans[0]  # the count
+
+
+def test_a_support_agents_tickets_are_read_through_the_indexes_of_their_three_ways_not_a_scan(session, ctx_as):
+    """Assigned, opened or of their groups: a BitmapOr of the three indexes (their group ids read first), where an
+    IN of a sub-select in the OR would be a filter on every ticket."""
+    from .test_ticket_scope import opening
+    from crm_analytics.domain import service_figures
+    import crm_analytics_contracts as figures
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), opening())
+    agent = ctx_as("support_agent", "ag-1", "tm-1")
+    plans = _plans(session, lambda: service_figures.service(agent, figures.FigureQuery().load({})), off=("seqscan",))
+    scoped = [p for p in plans if "created_by" in p]
+    assert scoped and all("BitmapOr" in p and "ix_an_tickets_a_group_id" in p for p in scoped), plans

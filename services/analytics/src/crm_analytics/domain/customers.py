@@ -8,10 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy import and_, select
 
-from crm_common import scope
 from crm_common.errors import ServiceError
 
-from crm_analytics.domain.filters import money, visible
+from crm_analytics.domain.filters import money, readable, visible
 from crm_analytics.domain.log import active
 from crm_analytics.models import EVENTS
 
@@ -54,7 +53,7 @@ def picture(ctx, account_id: str) -> dict:
             continue
         rows = conn.execute(select(*[table.c[c] for c in columns])
                             .where(table.c.account_id == account_id,
-                                   scope.clause(ctx.caller, resource, "read", table.c))
+                                   readable(ctx.caller, resource, table))
                             .order_by(table.c[order].desc()).limit(LIMIT)).all()
         out[part] = [_plain(dict(r._mapping)) for r in rows]
     out["campaigns"] = _campaigns(ctx, t, account_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import String, and_, case, cast, func, null, select, text, true
+from sqlalchemy import String, and_, case, cast, false, func, null, or_, select, text, true
 
 from crm_common import scope
 from crm_common.errors import ServiceError
@@ -21,8 +21,37 @@ def bad(field: str, message: str) -> ServiceError:
 
 def visible(actor, resource: str, table):
     """Rows of `table` the caller may see: their analytics scope and their read scope on `resource` (a rep's
-    pipeline is their own deals only)."""
+    pipeline is their own deals only). Tickets as the service desk shows them (`tickets_readable`)."""
+    if resource == "ticket" and "created_by" in table.c:
+        levels = (actor.scope("analytics", "read"), actor.scope("ticket", "read"))
+        return tickets_readable(actor, min(levels, key=_WIDTH.__getitem__), table)
     return and_(scope.clause(actor, "analytics", "read", table.c), scope.clause(actor, resource, "read", table.c))
+
+
+def readable(actor, resource: str, table):
+    """Rows of `table` the caller's read scope on `resource` allows (tickets: as the service desk shows them)."""
+    if resource == "ticket" and "created_by" in table.c:
+        return tickets_readable(actor, actor.scope("ticket", "read"), table)
+    return scope.clause(actor, resource, "read", table.c)
+
+
+_WIDTH = {"none": 0, "own": 1, "team": 2, "territory": 2, "all": 3}  # tickets have no territory: a team's reach
+
+
+def tickets_readable(actor, level: str, tickets):
+    """The tickets a caller of scope `level` reads, as the service desk decides (its domain/visibility.py): all;
+    or those assigned to them (`owner_id`) or opened by them (`created_by`) and, with a team (or territory) scope,
+    those of a support group they belong to (`group_members`, of the same generation)."""
+    if level == "all":
+        return true()
+    if level == "none" or not actor.user_id:
+        return false()
+    c = tickets.c
+    mine = [c.owner_id == actor.user_id, c.created_by == actor.user_id]
+    if level in ("team", "territory"):
+        members = tickets.metadata.tables[tickets.name.replace("an_tickets_", "an_group_members_", 1)]
+        mine.append(scope.among(c.group_id, select(members.c.group_id).where(members.c.user_id == actor.user_id)))
+    return or_(*mine)
 
 
 def period(data: dict, column):

@@ -27,7 +27,7 @@ def service(ctx, data: dict) -> dict:
     k, s, c = t.tickets, t.surveys, t.complaints
     dialect = dialect_of(conn)
     key = group_key(data, k, GROUPS, k.c.created_at, dialect)  # first: a group or filter it has not is a 422
-    where = and_(visible(service_sums.ticket_reader(conn, t, ctx.caller), "ticket", k), filtered(data, k),
+    where = and_(visible(ctx.caller, "ticket", k), filtered(data, k),
                  period(data, k.c.created_at))
     found = service_sums.read(conn, t, data, HOUR) if service_sums.applies(ctx, data) else None
     if found is None and service_dated.applies(ctx, data):

@@ -7,8 +7,6 @@ buckets and accounts. A dated one: domain/service_dated.py. Up to EXACT_UP_TO ti
 another filter or group, the figures read the tickets themselves (domain/service_figures.py): exact."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlalchemy import func, select, text
 
 from crm_analytics.domain.filters import FILTERS, dialect_of
@@ -31,18 +29,6 @@ def applies(ctx, data: dict) -> bool:
             and (data.get("group_by") in SERVED and not filters
                  or data.get("group_by") is None and filters == {"channel"})
             and caller.scope("analytics", "read") == "all" and caller.scope("ticket", "read") == "all")
-
-
-def ticket_reader(conn, t, caller):
-    """The caller whose scope the tickets are read over: a team-scoped caller without their team when the
-    pre-counted tickets (kept in the same transactions as the tickets) count none of that team: the same tickets,
-    their own, which the owner index finds (a ticket's team is no index's key: the team's clause meant a scan). The
-    live projection gives tickets no team."""
-    if not caller.team_id or "team" not in (caller.scope("analytics", "read"), caller.scope("ticket", "read")):
-        return caller
-    s = t.ticket_sums
-    found = conn.execute(select(s.c.opened).where(s.c.dimension == "team", s.c.value == "=" + caller.team_id)).scalar()
-    return caller if found else replace(caller, team_id=None)
 
 
 PART = {"month": 0, "channel": 1, "policy": 2}  # the part of a ticket_sums.CROSSED value each dimension is

@@ -1,5 +1,6 @@
-"""Service desk events into the read models: tickets (times, SLA, reopens), surveys, complaints.
-A ticket is its assignee's own (as in the service desk): `owner_id` is the assignee."""
+"""Service desk events into the read models: tickets (times, SLA, reopens), surveys, complaints, the support
+groups' members. A ticket is its assignee's own (as in the service desk): `owner_id` is the assignee; `created_by`
+is who opened it (its ticket_opened's actor) and `group_id` its group, whose members read it with a team scope."""
 from __future__ import annotations
 
 from crm_analytics.projections.base import occurred, one, pick, remove, upsert, when
@@ -13,8 +14,13 @@ def ticket_changed(s, env, data):
     for name in ("first_responded_at", "solved_at", "closed_at"):
         if name in data:
             values[name] = when(data[name])
+    if env["type"] == OPENED:
+        values["created_by"] = (env.get("actor") or {}).get("user_id")
     at = occurred(env)
     upsert(s, "tickets", {"id": data["id"]}, values, {"created_at": at, "reopened": 0}, at=at)
+
+
+OPENED = "service_desk.ticket_opened.v1"
 
 
 def ticket_reopened(s, env, data):
@@ -55,9 +61,24 @@ def complaint_changed(s, env, data):
     upsert(s, "complaints", {"id": data["id"]}, values, {"opened_at": occurred(env)})
 
 
+def group_changed(s, env, data):
+    """A support group's members as its latest config event lists them (other configuration: nothing here)."""
+    if data.get("entity") != "group" or not isinstance(data.get("member_ids"), list):
+        return
+    group_id = str(data["id"])
+    now = {str(user_id) for user_id in data["member_ids"] if user_id}
+    for row in s.find("group_members", "group_id", group_id):
+        if row["user_id"] not in now:
+            s.remove("group_members", {"id": row["id"]})
+        now.discard(row["user_id"])
+    for user_id in now:
+        s.put("group_members", {"id": f"{group_id}:{user_id}", "group_id": group_id, "user_id": user_id})
+
+
 PROJECTORS = {f"service_desk.{name}.v1": fn for name, fn in dict(
     ticket_opened=ticket_changed, ticket_updated=ticket_changed, ticket_assigned=ticket_changed,
     ticket_first_response=ticket_changed, ticket_solved=ticket_changed, ticket_closed=ticket_changed,
     ticket_reopened=ticket_reopened, ticket_deleted=ticket_deleted, sla_breached=sla_breached,
     survey_answered=survey_answered, complaint_opened=complaint_changed, complaint_updated=complaint_changed,
-    complaint_resolved=complaint_changed).items()}
+    complaint_resolved=complaint_changed, config_created=group_changed, config_updated=group_changed,
+    config_deleted=group_changed).items()}
