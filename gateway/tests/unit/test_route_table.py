@@ -179,9 +179,8 @@ def test_a_create_with_an_idempotency_key_carries_the_key_and_fingerprint_to_its
 
 
 def test_a_create_the_service_answers_with_its_kept_answer_says_it_is_a_replay(app, keypair):
-    """The gateway has no record of the key (it released it after a 503, or its database lost it) and the
-    service answers the retry with the answer it kept: the response carries `Idempotent-Replayed: true`, as a
-    repeat answered from the gateway's record does; a call the service ran does not."""
+    """The service answers a repeat of the key with the answer it kept (the gateway keeps no record for a route
+    whose call carries the key): the response carries `Idempotent-Replayed: true`; a call the service ran does not."""
     client, rpc = app.test_client(), app.extensions["crm_rpc"]
     rpc.calls.clear()
     h, kept, fresh = headers(keypair, ALL), f"widget-{uuid.uuid4()}", f"widget-{uuid.uuid4()}"
@@ -194,7 +193,7 @@ def test_a_create_the_service_answers_with_its_kept_answer_says_it_is_a_replay(a
     plain = client.post("/api/v1/widgets", json={"name": "plain"}, headers=h)
     assert plain.status_code == 201 and "Idempotent-Replayed" not in plain.headers
     again = client.post("/api/v1/widgets", json={"name": "kept"}, headers={**h, "Idempotency-Key": kept})
-    assert len(rpc.calls) == 3  # the gateway kept the replayed answer: the repeat reached no service
+    assert len(rpc.calls) == 4  # the gateway keeps nothing for the key: the service answers the repeat again
     assert again.status_code == 201 and again.get_json() == replayed.get_json()
     assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Location"] == replayed.headers["Location"]
 
