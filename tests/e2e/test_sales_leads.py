@@ -2,13 +2,16 @@
 imports with progress, and the lead a marketing form event makes."""
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from crm_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.e2e
+COPIES = 6  # copies of one keyed create sent at once
 
 
 
@@ -84,6 +87,28 @@ def test_idempotency_key_replays_the_first_create(sales_team):
     assert one.status_code == two.status_code == 201 and one.json()["id"] == two.json()["id"]
     listed = rep.get("/api/v1/leads", params={"email": body["email"]}).json()["items"]
     assert [x["id"] for x in listed] == [one.json()["id"]]
+
+
+def test_repeats_of_a_keyed_create_sent_at_once_all_get_the_first_answer(sales_team):
+    """A client that sends its create again before the first answer came (a timeout, a second tab) gets the
+    first create's answer on every copy -- not a 409 for a copy that arrived while the first ran -- and one lead.
+    Sales settles the copies with the key it keeps with the lead (crm_common.idempotency)."""
+    rep = sales_team["rep1"]
+    key, body = str(uuid.uuid4()), lead_body()
+    clients = [rep.clone(token=rep.token) for _ in range(COPIES)]
+    start = threading.Barrier(COPIES)
+
+    def send(client):
+        start.wait()
+        return client.post("/api/v1/leads", json=body, headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(COPIES) as pool:
+        answers = list(pool.map(send, clients))
+    assert [a.status_code for a in answers] == [201] * COPIES, [a.text for a in answers if a.status_code != 201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") != "true" for a in answers) == 1  # one ran, the rest replayed
+    listed = rep.get("/api/v1/leads", params={"email": body["email"]}).json()["items"]
+    assert [x["id"] for x in listed] == [answers[0].json()["id"]]
 
 
 def test_scope_own_team_and_404_outside(sales_team):

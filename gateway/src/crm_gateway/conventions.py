@@ -35,7 +35,7 @@ from crm_common.contracts.schemas import ListQuery, Page, page  # noqa: F401 - o
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RawJson
 from crm_gateway.auth import OWN_ACCOUNT, SELF_SERVICE, authenticate, handler_of, public  # noqa: F401 - access=
-from crm_gateway.idempotency import idempotent, passed_on
+from crm_gateway.idempotency import kept_by_service, passed_on
 from crm_gateway.openapi import refusal_response
 from crm_gateway.rpc import call
 
@@ -325,7 +325,7 @@ def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     handler.__name__ = f"{route.method.lower()}_{contract.method}"
     handler.__doc__ = route.summary or contract.description or None
     if route.idempotent or (route.idempotent is None and route.method == "POST" and route.status in (201, 202)):
-        handler = idempotent(handler)
+        handler = kept_by_service(handler)  # the call carries the key; its service keeps the answer
     if route.is_public:
         handler = public(handler)
     handler._crm_permission = None if route.is_public else route.permission

@@ -1,23 +1,25 @@
 """`Idempotency-Key` on POST: a repeat within 24 h returns the first response and creates nothing.
 
-Records live in the gateway's own small database (SQLite under var/ or GATEWAY_DATABASE_URL), so
-every gunicorn worker and replica sees them. A repeat with another body is a 422; a repeat while
-the first is still running is a 409.
+A route whose call goes to a service (every route of the table, conventions; the exports) is `kept_by_service`:
+the gateway checks the key and hands it, with the request's fingerprint (the hash of its method, path and body),
+signed with the caller, to the route's call (`g.idempotent`, `passed_on`). The service keeps the key with its
+answer in the transaction that made the record, and answers a repeat with that answer (crm_common.idempotency,
+crm_common.entrypoint.run_once): nothing runs again, and its reply says it is the kept answer (the call's
+`on_replay`), so the response carries `Idempotent-Replayed: true`. The same key with another request is its
+422. A repeat sent while the first still runs waits there for the first's commit (PostgreSQL: on the key's unique
+index, then it is rolled back and answers the kept answer; SQLite: the service's write lock) and gets the
+first answer. A refusal or a 5xx keeps nothing (the service's transaction rolled back): the retry runs again, so a
+retry after a replica died between its commit and its answer (the gateway's 503) gets the first 201 and the same
+record. Nothing is written here for these routes: the service's key is the one record of the request.
 
-A request with a key costs two short writes: the claim (one INSERT ... ON CONFLICT DO NOTHING; a
-repeat then reads the record) and the stored answer. On PostgreSQL each statement commits on its own
-(autocommit: one round trip instead of BEGIN, the statement and COMMIT); each is atomic by itself, and
-under READ COMMITTED a repeat's read sees what a transaction around it would. SQLite keeps its write
-transactions (crm_common.db's write lock).
-
-Only final answers are kept here: a 5xx (a service down, or a replica that died between its commit and its
-answer, the outcome unknown) releases the key, so the client's retry runs again. For that retry not to make
-the record twice (or meet it as a 409 duplicate), the route's call carries the key and the request's
-fingerprint to the service, signed with the caller (`g.idempotent`, conventions); the service keeps the key
-with its answer in the transaction that made the record, and answers a repeat with it
-(crm_common.idempotency): the retry gets the first 201 and the same record. Its reply says it is that kept
-answer (`replayed_by_service`, the call's `on_replay`), and the response then carries `Idempotent-Replayed: true`
-like one replayed from the record here (which then keeps it as any final answer).
+A view that does work of its own under a key (`idempotent`) keeps its records in the gateway's own small
+database (SQLite under var/ or GATEWAY_DATABASE_URL), so every gunicorn worker and replica sees them: a claim
+(one INSERT ... ON CONFLICT DO NOTHING; a repeat then reads the record) and the stored answer. A repeat with
+another body is a 422; a repeat while the first is still running is a 409. On PostgreSQL each statement commits
+on its own (autocommit: one round trip instead of BEGIN, the statement and COMMIT); each is atomic by itself,
+and under READ COMMITTED a repeat's read sees what a transaction around it would. SQLite keeps its write
+transactions (crm_common.db's write lock). Only final answers are kept: a 5xx releases the key, so the client's
+retry runs again; an answer its service kept and replayed (`replayed_by_service`) is kept like any final answer.
 """
 from __future__ import annotations
 
@@ -43,14 +45,14 @@ PURGE_INTERVAL = 60.0  # seconds between one process's deletions of records past
 
 
 def idempotent(view):
+    """`Idempotency-Key` on a view that does work of its own under the key: the gateway's records (see the
+    module doc)."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
         if not key:
             return view(*args, **kwargs)
-        if not KEY_RE.match(key):
-            raise ServiceError("validation_failed", "Idempotency-Key must be 8 to 200 letters, digits or ._:-",
-                               errors={"Idempotency-Key": ["invalid format"]})
+        _check_format(key)
         engine = current_app.extensions["crm_db"]
         owner = getattr(g, "actor", None)
         owner_id = (owner.user_id or owner.kind) if owner else "anonymous"
@@ -83,6 +85,33 @@ def idempotent(view):
         return response
 
     return wrapper
+
+
+def kept_by_service(view):
+    """`Idempotency-Key` on a view whose call carries it (`passed_on`) to a service that keeps its answers (see
+    the module doc): the key checked, its fingerprint handed to the call; nothing kept here."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view(*args, **kwargs)
+        _check_format(key)
+        digest = hashlib.sha256(request.get_data() or b"").hexdigest()
+        g.idempotent = Idempotent(key, fingerprint(f"{request.method} {request.path}", digest))
+        answer = view(*args, **kwargs)
+        if not g.pop("idempotent_replayed", False):
+            return answer
+        response = current_app.make_response(answer)  # the answer its service kept for the key
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    return wrapper
+
+
+def _check_format(key: str) -> None:
+    if not KEY_RE.match(key):
+        raise ServiceError("validation_failed", "Idempotency-Key must be 8 to 200 letters, digits or ._:-",
+                           errors={"Idempotency-Key": ["invalid format"]})
 
 
 _TABLE = IdempotencyRecord.__table__

@@ -10,6 +10,7 @@ import jwt
 import pytest
 from flask import request
 from marshmallow import fields
+from sqlalchemy import func, select
 
 from crm_common.contracts.fields import Timestamp
 from crm_common.contracts.registry import RpcContract
@@ -19,6 +20,7 @@ from crm_common.rpcclient import RawJson
 from crm_gateway import idempotency
 from crm_gateway.app import create_app
 from crm_gateway.conventions import PUBLIC_IDENTIFIED, Route, build, resource
+from crm_gateway.models import IdempotencyRecord
 from crm_gateway.settings import JWT_AUDIENCE, JWT_ISSUER
 
 
@@ -179,9 +181,8 @@ def test_a_create_with_an_idempotency_key_carries_the_key_and_fingerprint_to_its
 
 
 def test_a_create_the_service_answers_with_its_kept_answer_says_it_is_a_replay(app, keypair):
-    """The gateway has no record of the key (it released it after a 503, or its database lost it) and the
-    service answers the retry with the answer it kept: the response carries `Idempotent-Replayed: true`, as a
-    repeat answered from the gateway's record does; a call the service ran does not."""
+    """The service answers a repeat of the key with the answer it kept (the gateway keeps no record for a route
+    whose call carries the key): the response carries `Idempotent-Replayed: true`; a call the service ran does not."""
     client, rpc = app.test_client(), app.extensions["crm_rpc"]
     rpc.calls.clear()
     h, kept, fresh = headers(keypair, ALL), f"widget-{uuid.uuid4()}", f"widget-{uuid.uuid4()}"
@@ -194,9 +195,30 @@ def test_a_create_the_service_answers_with_its_kept_answer_says_it_is_a_replay(a
     plain = client.post("/api/v1/widgets", json={"name": "plain"}, headers=h)
     assert plain.status_code == 201 and "Idempotent-Replayed" not in plain.headers
     again = client.post("/api/v1/widgets", json={"name": "kept"}, headers={**h, "Idempotency-Key": kept})
-    assert len(rpc.calls) == 3  # the gateway kept the replayed answer: the repeat reached no service
+    assert len(rpc.calls) == 4  # the gateway keeps nothing for the key: the service answers the repeat again
     assert again.status_code == 201 and again.get_json() == replayed.get_json()
     assert again.headers["Idempotent-Replayed"] == "true" and again.headers["Location"] == replayed.headers["Location"]
+
+
+def test_a_keyed_create_writes_no_record_in_the_gateway_its_service_keeps_the_key(app, keypair):
+    """The route's service keeps the key with its answer (crm_common.idempotency): the gateway's own records (a
+    claim and a stored answer, two writes a create) would only repeat it, so none is written; a repeat is
+    answered by the service, with the answer it kept."""
+    client, rpc = app.test_client(), app.extensions["crm_rpc"]
+    h, key, body = headers(keypair, ALL), f"widget-{uuid.uuid4()}", b'{"name": "once"}'
+
+    def post():
+        return client.post("/api/v1/widgets", data=body, content_type="application/json",
+                           headers={**h, "Idempotency-Key": key})
+    assert post().status_code == 201
+    records = IdempotencyRecord.__table__
+    with app.extensions["crm_db"].connect() as conn:
+        assert conn.execute(select(func.count()).where(records.c.key == key)).scalar_one() == 0
+    rpc.kept.add(key)  # the service answers the repeat with its kept answer
+    again = post()
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert rpc.calls[-1][3] == {"idempotent": Idempotent(key, fingerprint("POST /api/v1/widgets",
+                                                                          hashlib.sha256(body).hexdigest()))}
 
 
 def test_the_declared_permission_is_enforced_before_the_body_is_read(app, keypair):

@@ -22,7 +22,7 @@ from crm_common.contracts.schemas import Job, Page
 from crm_common.errors import ServiceError
 from crm_gateway.auth import SELF_SERVICE, requires
 from crm_gateway.conventions import Route, build
-from crm_gateway.idempotency import idempotent, passed_on
+from crm_gateway.idempotency import kept_by_service, passed_on
 from crm_gateway.rpc import call
 
 ROUTES = [Route("GET", "/exports/<id>", c.GET_EXPORT, access=SELF_SERVICE,
@@ -76,7 +76,7 @@ class Exports(MethodView):
     @_exports.arguments(instance(c.ExportIn), location="json")
     @_exports.response(202, Job, description="queued: Location names the export")
     @_exports.alt_response(403, description="your role may not read that list")
-    @idempotent
+    @kept_by_service
     @requires(*SELF_SERVICE)
     def post(self, body):
         """Export every page of a list you may read (`resource`: its path, `leads`, `tickets`...), with the
