@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One database and one login role per CRM service: identity, sales, service_desk, marketing,
-# analytics, and the gateway's own small one (Idempotency-Key records, shared by its replicas).
+# analytics, and the gateway's own small one (the kernel's tables).
 # Each role owns its database and only it can connect to it (a service owns its data).
 #
 # Passwords come from the environment, one variable per database (no default: a missing one fails):

@@ -38,7 +38,7 @@ def test_a_privacy_request_completes_once_every_service_answered(admin, kind):
 
 
 def test_after_an_erasure_a_retried_key_never_hands_the_persons_data_back(admin):
-    """A create kept with its Idempotency-Key (by the gateway and by the service) names the person; once they
+    """A create kept with its Idempotency-Key (by the service) names the person; once they
     are erased, a retry of that key runs afresh instead of replaying the erased lead."""
     email = f"erase-kept-{uuid.uuid4().hex[:8]}@example.com"
     body, key = {"first_name": "Kept", "last_name": "Answer", "email": email}, str(uuid.uuid4())

@@ -14,7 +14,7 @@ from crm_common import startup
 from crm_common.contracts.fields import DecimalString
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
-from crm_gateway import auth, docs, idempotency, metrics, problems, ratelimit, traces
+from crm_gateway import auth, docs, metrics, problems, ratelimit, traces
 from crm_gateway.conventions import (TEXT_ERROR, ExternalIdConverter, ExternalSystemConverter, IdConverter,
                                      external_id_converter_schema, external_system_converter_schema,
                                      has_body, id_converter_schema, requires_json_body, valid_text)
@@ -73,7 +73,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["crm_keyring"] = auth.KeyRing(settings.public_key_file)
     app.extensions["crm_api_keys"] = auth.ApiKeyCache(settings.api_key_cache_seconds)
     app.extensions["crm_cutoffs"] = auth.CutoffCache(settings.token_cutoff_cache_seconds)
-    app.extensions["crm_db"] = idempotency.records_engine(settings.database_url)  # the records of Idempotency-Key
 
     app.url_map.converters["id"] = IdConverter
     app.url_map.converters["external_id"] = ExternalIdConverter

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import g, request
 
 import crm_identity_contracts as c
-from crm_gateway import auth, idempotency
+from crm_gateway import auth
 from crm_gateway.conventions import OWN_ACCOUNT, PUBLIC, SELF_SERVICE, Route, build, resource
 
 OWN_ACCOUNT_ONLY = {403: "an API key may not act on its owner's account"}
@@ -32,10 +32,6 @@ def forget_my_sessions(**call) -> None:
 
 def forget_key(id: str, **call) -> None:  # noqa: A002 - the call's keyword
     auth.forget_api_key(id)
-
-
-def forget_kept_answers(**call) -> None:
-    idempotency.forget((request.get_json(silent=True) or {}).get("email"))
 
 
 ROUTES = [
@@ -83,8 +79,7 @@ ROUTES = [
     Route("GET", "/audit", c.LIST_AUDIT),
 
     Route("POST", "/privacy/erasure-requests", c.CREATE_PRIVACY_REQUEST, 202, location=PRIVACY_REQUEST,
-          options={"kind": "erasure"}, after=forget_kept_answers,
-          summary="Erase everything about an email address, in every service."),
+          options={"kind": "erasure"}, summary="Erase everything about an email address, in every service."),
     Route("POST", "/privacy/export-requests", c.CREATE_PRIVACY_REQUEST, 202, location=PRIVACY_REQUEST,
           options={"kind": "export"}, summary="Export everything every service holds about an email address."),
     Route("GET", "/privacy/requests", c.LIST_PRIVACY_REQUESTS),
