@@ -43,7 +43,8 @@ from crm_common import inbox, outbox  # noqa: E402
 from crm_common.context import SYSTEM, Context  # noqa: E402
 from crm_common.db import make_engine  # noqa: E402
 from crm_common.envelope import new_event_id  # noqa: E402
-from crm_automation.domain import engine as intake, executor, workflows  # noqa: E402
+from crm_automation import handlers  # noqa: E402
+from crm_automation.domain import executor, workflows  # noqa: E402
 from crm_automation.models import Base, EndedRuns, WorkflowRun  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000"))
@@ -115,12 +116,13 @@ def bare(ctx, envs: list[dict]) -> None:
 
 
 def with_workflows(ctx, envs: list[dict]) -> None:
-    """The automation service's: the same claim, then the workflows' intake of the events (engine.on_events)."""
+    """The automation service's: the same claim, then the workflows' intake of the events (its stream's
+    `handlers.offer_to_workflows`)."""
     if len(envs) == 1:
         inbox.claim(ctx.session, Base.metadata, envs[0])
     else:
         inbox.claim_many(ctx.session, Base.metadata, envs)
-    intake.on_events(ctx, envs)
+    handlers.offer_to_workflows(ctx, envs)
 
 
 def server_cpu(engine) -> float:
