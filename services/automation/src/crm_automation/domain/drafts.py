@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
@@ -31,7 +32,9 @@ class _Instant(TypeDecorator):
     the same instant (the runs of an event share their `now` in four columns): the last datetime and what it
     became are kept. On PostgreSQL it becomes its ISO text (UTC, with its offset): psycopg2 adapts a datetime
     parameter again for every row and column giving it, at several times the cost of quoting a text, and the
-    insert reads the text into the timestamptz column as the same instant."""
+    insert reads the text into the timestamptz column as the same instant. On SQLite a time in UTC (the clock's)
+    becomes the text the column's type writes (`YYYY-MM-DD HH:MM:SS.ffffff`) from one `isoformat`, not through
+    the type's conversions and its `%` formatting; any other time goes through them."""
 
     impl = UTCDateTime
     cache_ok = True
@@ -39,6 +42,7 @@ class _Instant(TypeDecorator):
     def bind_processor(self, dialect):
         inner = super().bind_processor(dialect)
         as_text = dialect.name == "postgresql"
+        sqlite_utc = dialect.name == "sqlite" and _sqlite_text_is_iso(inner)
         last: tuple = (None, None)  # replaced whole, never in part (other threads may be reading it)
 
         def process(value):
@@ -46,12 +50,23 @@ class _Instant(TypeDecorator):
             seen = last
             if value is not None and value is seen[0]:  # the same object: kept alive by `last`, never reused
                 return seen[1]
-            out = inner(value) if inner is not None else value
-            if as_text and out is not None:
-                out = out.isoformat()
+            if sqlite_utc and value is not None and value.tzinfo is timezone.utc:
+                out = value.isoformat(" ", "microseconds")[:26]
+            else:
+                out = inner(value) if inner is not None else value
+                if as_text and out is not None:
+                    out = out.isoformat()
             last = (value, out)
             return out
         return process
+
+
+def _sqlite_text_is_iso(processor) -> bool:
+    """Whether SQLite's processor of the column writes a UTC time as its ISO text with a space and microseconds
+    (SQLAlchemy's storage format for DATETIME), checked on two instants (microseconds 0 and not)."""
+    instants = (datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), datetime(999, 12, 31, 23, 59, 59, 123456,
+                                                                             tzinfo=timezone.utc))
+    return processor is not None and all(processor(t) == t.isoformat(" ", "microseconds")[:26] for t in instants)
 
 
 _INSTANT = _Instant()  # one type object for every timestamp column: one processor, one memory of the last
@@ -150,25 +165,32 @@ class Trigger:
         self.depth, self.now, self.status, self.held = depth, now, None, False
         self.ended: list[tuple[str, list]] = []  # (row id, its runs: an entry each, None while a place is empty)
 
-    def _place(self) -> tuple[str, list, int]:
-        if not self.ended or len(self.ended[-1][1]) == ended.PER_ROW:
-            self.ended.append((ended.row_id(new_ordered_id()), []))
-        row_id, runs = self.ended[-1]
-        runs.append(None)
-        return ended.run_id(row_id, len(runs)), runs, len(runs) - 1
+    def _place(self) -> tuple[str, list]:
+        """A new place in the event's last row (a new row when it is full): the row's id and its runs, the place
+        the last of them (empty: None)."""
+        rows = self.ended
+        if rows:
+            row = rows[-1]
+            if len(row[1]) < ended.PER_ROW:
+                row[1].append(None)
+                return row
+        row = (ended.row_id(new_ordered_id()), [None])
+        rows.append(row)
+        return row
 
     def place(self) -> str:
         """The id of a run that is to act: its place in this event's row, empty until it ends here (`keep`)."""
-        return self._place()[0]
+        row_id, runs = self._place()
+        return ended.run_id(row_id, len(runs))
 
     def end(self, workflow, status: str, results: list) -> Ended:
         """A run of this event that ended here without acting (skipped on its conditions, stopped by the loop
         guard)."""
         # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
         self.status, self.held = status, True
-        run_id, runs, index = self._place()
-        runs[index] = (workflow.id, workflow.version, results)
-        return Ended(run_id, workflow, status, results)
+        row_id, runs = self._place()
+        runs[-1] = (workflow.id, workflow.version, results)
+        return Ended(row_id, len(runs), workflow, status, results)
 
     def keep(self, run: Draft) -> bool:
         """A run that acted and ended here (succeeded: its actions all local) into its place; whether it was
@@ -185,17 +207,23 @@ class Trigger:
     def ended_rows(self) -> list[list]:
         return [ended.written(row_id, self.now, self.event_id, self.trigger_type, self.resource, self.record_id,
                               self.depth, self.status, runs) for row_id, runs in self.ended
-                if any(entry is not None for entry in runs)]
+                if runs.count(None) < len(runs)]
 
 
 class Ended:
     """A run that ended at its intake without acting (what the caller reads of it: its id, workflow, status and
-    conditions' results); written with the others of its event in one row (`Trigger.ended_rows`)."""
+    conditions' results); written with the others of its event in one row (`Trigger.ended_rows`). Its id, its
+    row's with its place, is written out when asked for."""
 
-    __slots__ = ("id", "workflow", "status", "conditions")
+    __slots__ = ("row_id", "place", "workflow", "status", "conditions")
 
-    def __init__(self, run_id: str, workflow, status: str, conditions: list):
-        self.id, self.workflow, self.status, self.conditions = run_id, workflow, status, conditions
+    def __init__(self, row_id: str, place: int, workflow, status: str, conditions: list):
+        self.row_id, self.place, self.workflow = row_id, place, workflow
+        self.status, self.conditions = status, conditions
+
+    @property
+    def id(self) -> str:
+        return ended.run_id(self.row_id, self.place)
 
 
 class Batch:
