@@ -123,12 +123,16 @@ class Draft:
     def new(cls, workflow, context: dict, event_id: str | None, trigger_type: str | None,
             resource: str | None, record_id: str | None, depth: int, now=None, id_: str | None = None) -> Draft:
         now = now or clock.now()
-        return cls(workflow, id=id_ or new_ordered_id(), created_at=now, updated_at=now, workflow_id=workflow.id,
-                   workflow_version=workflow.version, definition=workflow.definition, trigger_event_id=event_id,
-                   trigger_type=trigger_type, resource=resource,
-                   record_id=record_id if isinstance(record_id, str) else None, context=context, depth=depth,
-                   status="queued", conditions=[], conditions_met=None, steps=[], log=[], next_step=0, attempts=0,
-                   due_at=now, started_at=now)
+        run = cls.__new__(cls)
+        run.__dict__ = {  # every column (as _BLANK has them) and the workflow, in one dict
+            "id": id_ or new_ordered_id(), "created_at": now, "updated_at": now, "workflow_id": workflow.id,
+            "workflow_version": workflow.version, "definition": workflow.definition, "trigger_event_id": event_id,
+            "trigger_type": trigger_type, "resource": resource,
+            "record_id": record_id if isinstance(record_id, str) else None, "context": context, "depth": depth,
+            "status": "queued", "conditions": [], "conditions_met": None, "steps": [], "log": [], "next_step": 0,
+            "attempts": 0, "error": None, "due_at": now, "lease_until": None, "lease_owner": None, "started_at": now,
+            "finished_at": None, "duration_ms": None, "workflow": workflow}
+        return run
 
     def values(self, serialized: dict[int, str]) -> list:
         """The run's columns in the table's order, its JSON ones serialized (`serialized`: the texts of contexts
