@@ -23,8 +23,11 @@ COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns)
 JSON_COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns if isinstance(c.type, JSON))
 
 
+_SCALAR = (str, int, float, bool, type(None))
+
+
 def snapshot_fields(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k != "changed_fields" and isinstance(v, (str, int, float, bool, type(None)))}
+    return {k: v for k, v in data.items() if k != "changed_fields" and isinstance(v, _SCALAR)}
 
 
 class _Instant(TypeDecorator):
