@@ -7,11 +7,11 @@ service's queue does per event.
 
 (1) In process, no broker (SQLite file; BENCH_BACKEND=postgresql: a PostgreSQL database of the run's own; the heap
 frozen once the workflows are compiled, as the service freezes it once started): the intake and execution of
-BENCH_EVENTS events, (a) one event per transaction, as the stream does when its queue is
-idle, and (b) BENCH_BATCH events per transaction, as the service's batched stream applies the events that waited
-(`every_batch`: one inbox statement, then `handlers.offer_to_workflows`). The bare consumer and the engine run in turns of
-BENCH_TURN events, so the load of a shared machine falls on both alike; wall time and CPU time: this process's,
-on PostgreSQL plus its server backends' (/proc), the GIN indexes' pending entries merged in each engine turn.
+BENCH_EVENTS events, (a) one event per transaction, as the stream does when its queue is idle, and (b) BENCH_BATCH
+events per transaction, as the service's batched stream applies the events that waited (`every_batch`: one inbox
+statement, then `handlers.offer_to_workflows`). The bare consumer and the engine run in turns of BENCH_TURN events,
+so the load of a shared machine falls on both alike; wall time and CPU time: this process's, on PostgreSQL plus its
+server backends' (/proc), the GIN indexes' pending entries merged in each engine turn.
 (2) Through the broker (BENCH_BROKER=0 skips it): the automation service (`nameko run`) on a vhost of its own.
 Throughput: a backlog of BENCH_BROKER_EVENTS sales events published at once, until all are applied (the inbox
 holds them), first with no workflow (the bare consumer: the same service, queue and database), then with the 100
