@@ -35,9 +35,9 @@ class _Instant(TypeDecorator):
     the same instant (the runs of an event share their `now` in four columns): the last datetime and what it
     became are kept. On PostgreSQL it becomes its ISO text (UTC, with its offset): psycopg2 adapts a datetime
     parameter again for every row and column giving it, at several times the cost of quoting a text, and the
-    insert reads the text into the timestamptz column as the same instant. On SQLite a time in UTC (the clock's)
-    becomes the text the column's type writes (`YYYY-MM-DD HH:MM:SS.ffffff`) from one `isoformat`, not through
-    the type's conversions and its `%` formatting; any other time goes through them."""
+    insert reads the text into the timestamptz column as the same instant. A time in UTC (the clock's) becomes that
+    text from one `isoformat`, not through the type's conversions (and on SQLite its `%` formatting), where the
+    text is the same (`_utc_text`, checked once); any other time goes through them."""
 
     impl = UTCDateTime
     cache_ok = True
@@ -45,7 +45,7 @@ class _Instant(TypeDecorator):
     def bind_processor(self, dialect):
         inner = super().bind_processor(dialect)
         as_text = dialect.name == "postgresql"
-        sqlite_utc = dialect.name == "sqlite" and _sqlite_text_is_iso(inner)
+        utc_text = _utc_text(dialect.name, inner, as_text)
         last: tuple = (None, None)  # replaced whole, never in part (other threads may be reading it)
 
         def process(value):
@@ -53,8 +53,8 @@ class _Instant(TypeDecorator):
             seen = last
             if value is not None and value is seen[0]:  # the same object: kept alive by `last`, never reused
                 return seen[1]
-            if sqlite_utc and value is not None and value.tzinfo is timezone.utc:
-                out = value.isoformat(" ", "microseconds")[:26]
+            if utc_text is not None and value is not None and value.tzinfo is timezone.utc:
+                out = utc_text(value)
             else:
                 out = inner(value) if inner is not None else value
                 if as_text and out is not None:
@@ -64,12 +64,26 @@ class _Instant(TypeDecorator):
         return process
 
 
-def _sqlite_text_is_iso(processor) -> bool:
-    """Whether SQLite's processor of the column writes a UTC time as its ISO text with a space and microseconds
-    (SQLAlchemy's storage format for DATETIME), checked on two instants (microseconds 0 and not)."""
-    instants = (datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), datetime(999, 12, 31, 23, 59, 59, 123456,
-                                                                             tzinfo=timezone.utc))
-    return processor is not None and all(processor(t) == t.isoformat(" ", "microseconds")[:26] for t in instants)
+def _utc_text(dialect_name: str, inner, as_text: bool):
+    """What a UTC time becomes from one `isoformat`, when that is what the type's processor (then `isoformat` on
+    PostgreSQL) gives, checked on two instants (microseconds 0 and not); None elsewhere. SQLite: SQLAlchemy's
+    storage format for DATETIME (`YYYY-MM-DD HH:MM:SS.ffffff`); PostgreSQL: the ISO text with its offset."""
+    if dialect_name == "sqlite" and inner is not None:
+        def made(t):
+            return t.isoformat(" ", "microseconds")[:26]
+
+        def typed(t):
+            return inner(t)
+    elif as_text:
+        made = datetime.isoformat
+
+        def typed(t):
+            return (inner(t) if inner is not None else t).isoformat()
+    else:
+        return None
+    instants = (datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+                datetime(999, 12, 31, 23, 59, 59, 123456, tzinfo=timezone.utc))
+    return made if all(made(t) == typed(t) for t in instants) else None
 
 
 _INSTANT = _Instant()  # one type object for every timestamp column: one processor, one memory of the last
