@@ -5,12 +5,13 @@ notifies its owner); the other 95 listen to other events and fields. Against the
 process, database and run: the kernel's consumer transaction (inbox claim, one outbox event), what every
 service's queue does per event.
 
-(1) In process, no broker (SQLite file; BENCH_BACKEND=postgresql: a PostgreSQL database of the run's own): the
-intake and execution of BENCH_EVENTS events, (a) one event per transaction, as the stream does when its queue is
-idle, and (b) BENCH_BATCH events per transaction, as the service's batched stream applies the events that waited
-(`every_batch`: one inbox statement, then `engine.on_events`). The bare consumer and the engine run in turns of
-BENCH_TURN events, so the load of a shared machine falls on both alike; wall time and CPU time: this process's,
-on PostgreSQL plus its server backends' (/proc), the GIN indexes' pending entries merged in each engine turn.
+(1) In process, no broker (SQLite file; BENCH_BACKEND=postgresql: a PostgreSQL database of the run's own; the heap
+frozen once the workflows are compiled, as the service freezes it once started): the intake and execution of
+BENCH_EVENTS events, (a) one event per transaction, as the stream does when its queue is idle, and (b) BENCH_BATCH
+events per transaction, as the service's batched stream applies the events that waited (`every_batch`: one inbox
+statement, then `handlers.offer_to_workflows`). The bare consumer and the engine run in turns of BENCH_TURN events,
+so the load of a shared machine falls on both alike; wall time and CPU time: this process's, on PostgreSQL plus its
+server backends' (/proc), the GIN indexes' pending entries merged in each engine turn.
 (2) Through the broker (BENCH_BROKER=0 skips it): the automation service (`nameko run`) on a vhost of its own.
 Throughput: a backlog of BENCH_BROKER_EVENTS sales events published at once, until all are applied (the inbox
 holds them), first with no workflow (the bare consumer: the same service, queue and database), then with the 100
@@ -39,11 +40,12 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from common import percentile  # noqa: E402
 from proc_cpu import process_seconds  # noqa: E402
-from crm_common import inbox, outbox  # noqa: E402
+from crm_common import heap, inbox, outbox  # noqa: E402
 from crm_common.context import SYSTEM, Context  # noqa: E402
 from crm_common.db import make_engine  # noqa: E402
 from crm_common.envelope import new_event_id  # noqa: E402
-from crm_automation.domain import engine as intake, executor, workflows  # noqa: E402
+from crm_automation import handlers  # noqa: E402
+from crm_automation.domain import executor, workflows  # noqa: E402
 from crm_automation.models import Base, EndedRuns, WorkflowRun  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000"))
@@ -115,12 +117,13 @@ def bare(ctx, envs: list[dict]) -> None:
 
 
 def with_workflows(ctx, envs: list[dict]) -> None:
-    """The automation service's: the same claim, then the workflows' intake of the events (engine.on_events)."""
+    """The automation service's: the same claim, then the workflows' intake of the events (its stream's
+    `handlers.offer_to_workflows`)."""
     if len(envs) == 1:
         inbox.claim(ctx.session, Base.metadata, envs[0])
     else:
         inbox.claim_many(ctx.session, Base.metadata, envs)
-    intake.on_events(ctx, envs)
+    handlers.offer_to_workflows(ctx, envs)
 
 
 def server_cpu(engine) -> float:
@@ -173,6 +176,7 @@ def in_process() -> None:
         counter = [0]
         tx(with_workflows, [envelope(counter[0])])  # compile the workflows once
         counter[0] += 1
+        heap.freeze()  # as the service does once started (crm_common.heap): collections skip what start-up made
         print(f"in process ({engine.dialect.name}, no broker), {EVENTS} events each, in turns of {TURN}; "
               f"100 active workflows (5 match each event: 4 skip, 1 notifies)")
         for label, size in (("one event per transaction", 1), (f"{BATCH} events per transaction", BATCH)):

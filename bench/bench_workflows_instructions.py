@@ -3,10 +3,11 @@ machine does not move, for comparing two versions of the code where CPU time sca
 
 In process, no broker (SQLite file; BENCH_BACKEND=postgresql: a database of its own, this process's instructions
 only): bench_workflows.py's 100 workflows (5 match each event: 4 skip, 1 notifies), events in transactions of 50
-(inbox claim, `engine.on_events`, the outbox rows, the commit), their outbox rows marked every 200 events and the
-mail timer's round every 1,000, as the service does between its transactions. The process runs under `valgrind
---tool=cachegrind` twice, with BENCH_EVENTS and 6 x BENCH_EVENTS events: the difference over the extra events is
-the instructions per event, the start-up (imports, schema, workflows) left out. BENCH_MODE=bare: the same service
+(inbox claim, the stream's `handlers.offer_to_workflows`, the outbox rows, the commit), their outbox rows marked
+every 200 events and the mail timer's round every 1,000, as the service does between its transactions; the heap
+frozen after the warm-up, as the service freezes it once started (`crm_common.heap`). The process runs under
+`valgrind --tool=cachegrind` twice, with BENCH_EVENTS and 6 x BENCH_EVENTS events: the difference over the extra
+events is the instructions per event, the start-up (imports, schema, workflows) left out. BENCH_MODE=bare: the same service
 path with no workflow (the bare consumer of bench_workflows.py's broker phase). Needs valgrind (Debian: valgrind).
 
     BENCH_EVENTS=200 .venv/bin/python bench/bench_workflows_instructions.py
@@ -29,7 +30,7 @@ def run_events(count: int) -> None:
     import bench_workflows as b
     from sqlalchemy import select
 
-    from crm_common import outbox, tables
+    from crm_common import heap, outbox, tables
     from crm_common.db import make_engine
     from crm_automation.domain import notifications, workflows
     from crm_automation.models import Base
@@ -49,6 +50,7 @@ def run_events(count: int) -> None:
             counter[0] += size
             tx(b.with_workflows, envs)
         batch(50)  # the workflows compiled
+        heap.freeze()  # as the service does once started (crm_common.heap): collections skip what start-up made
         table = Base.metadata.tables[tables.OUTBOX]
         for i in range(count // 50):
             batch(50)

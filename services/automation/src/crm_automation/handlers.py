@@ -165,4 +165,4 @@ SUBSCRIBES = tuple(producer for producer in topology.PRODUCERS if producer != "a
 def offer_to_workflows(ctx: Context, envelopes: list[dict]) -> None:
     """Every event first (`event_stream(HANDLERS, every_batch=..., batch=True)`): the runs of the workflows the
     events of one transaction start, in order (the events that waited while the last one ran come together)."""
-    engine.on_events(ctx, envelopes)
+    engine.take(ctx, envelopes)

@@ -193,3 +193,25 @@ def test_notifications_in_a_batch_follow_each_users_channels_as_alone(store):
         notifications.notify(ctx, ["mail_only"], "mention", "three")
     store.tx(alone)
     assert store.tx(written) == in_batch
+
+
+def test_the_candidates_remembered_for_a_set_of_fields_are_those_worked_out_afresh():
+    """`Watching` remembers the field-change workflows of each set of field names it was asked about: asked again
+    (an event of the same shape), it answers the same, in the order they were defined; a changed field that is
+    no name (a list) is worked out each time, not remembered."""
+    def active(n, field):
+        trigger = {"type": "field_change", "resource": "lead", "field": field}
+        return engine.Active(f"wf-{n}", 1, f"wf {n}", trigger, None, [], "entity:lead", {})
+    workflows_ = [active(0, "status"), active(1, "*"), active(2, "rating"), active(3, "status"), active(4, "owner_id")]
+    asked = [("update", {"id": "l", "changed_fields": ["status"]}),
+             ("update", {"id": "l", "changed_fields": ["rating", "status"]}),
+             ("update", {"id": "l", "changed_fields": []}),
+             ("create", {"id": "l", "status": "new", "owner_id": "u"}),
+             ("update", {"id": "l", "changed_fields": ["status", ["odd"]]})]
+    watching = engine.Watching(workflows_)
+    for action, data in asked * 3:
+        fresh = engine.Watching(workflows_).candidates(action, data)
+        assert watching.candidates(action, data) == fresh
+    assert [w.id for w in watching.candidates("update", asked[1][1])] == ["wf-0", "wf-1", "wf-2", "wf-3"]
+    assert [w.id for w in watching.candidates("create", asked[3][1])] == ["wf-0", "wf-1", "wf-3", "wf-4"]
+    assert len(watching._memo) == 4  # the odd one not remembered

@@ -232,6 +232,26 @@ def test_the_intake_writes_the_instant_of_the_event_in_any_session_time_zone(sto
     assert len(times) == 7 and all(t == at for t in times)
 
 
+def test_the_intakes_times_are_the_text_the_column_type_gives():
+    """The intake's rows give a time in UTC from one isoformat as the text the column's type would give (on
+    PostgreSQL then as ISO text): the same for every kind of time, microseconds 0 or not, another zone's or naive."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from crm_automation.domain.drafts import _Instant
+    from crm_common.types import UTCDateTime
+    instants = [clock.now(), datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(999, 1, 2, 3, 4, 5, 6, timezone.utc),
+                datetime(2026, 3, 1, 1, 2, 3, 4, timezone(timedelta(hours=14))), datetime(2026, 3, 1, 1, 2, 3), None]
+    for dialect in (sqlite.dialect(), postgresql.psycopg2.dialect()):
+        typed = UTCDateTime()._cached_bind_processor(dialect) or (lambda t: t)
+        text = (lambda t: t if t is None else t.isoformat()) if dialect.name == "postgresql" else (lambda t: t)
+        written = _Instant()._cached_bind_processor(dialect)
+        assert [written(t) for t in instants] == [text(typed(t)) for t in instants]
+    assert written(instants[1]) == "2026-03-01T00:00:00+00:00"
+    assert _Instant()._cached_bind_processor(sqlite.dialect())(instants[1]) == "2026-03-01 00:00:00.000000"
+
+
 def test_a_run_that_goes_on_after_its_intake_is_a_row_with_the_id_of_its_place(store, envelope, bus):
     """An event's runs: one notifies (kept in the event's row), one has a remote action next (a row of
     `workflow_runs` for the executor, its id a place of the event's row, which stays empty), one is skipped. The

@@ -142,7 +142,8 @@ def _compile(node: dict):
             result = (actual == value) is not negate
         else:
             result = test(op, actual, value, context, field)
-        results.append({"field": field, "op": op, "value": value, "actual": _plain(actual), "result": result})
+        results.append({"field": field, "op": op, "value": value,
+                        "actual": actual if isinstance(actual, _PLAIN) else str(actual), "result": result})  # _plain
         return result
     return leaf
 
@@ -167,8 +168,11 @@ def _node(node: dict, context: dict, results: list) -> bool:
     return result
 
 
+_PLAIN = (str, int, float, bool, type(None), list, dict)
+
+
 def _plain(value):
-    return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+    return value if isinstance(value, _PLAIN) else str(value)
 
 
 def errors(node, path: str = "conditions", depth: int = 0) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
@@ -22,8 +23,11 @@ COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns)
 JSON_COLUMNS = tuple(c.name for c in WorkflowRun.__table__.columns if isinstance(c.type, JSON))
 
 
+_SCALAR = (str, int, float, bool, type(None))
+
+
 def snapshot_fields(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k != "changed_fields" and isinstance(v, (str, int, float, bool, type(None)))}
+    return {k: v for k, v in data.items() if k != "changed_fields" and isinstance(v, _SCALAR)}
 
 
 class _Instant(TypeDecorator):
@@ -31,7 +35,9 @@ class _Instant(TypeDecorator):
     the same instant (the runs of an event share their `now` in four columns): the last datetime and what it
     became are kept. On PostgreSQL it becomes its ISO text (UTC, with its offset): psycopg2 adapts a datetime
     parameter again for every row and column giving it, at several times the cost of quoting a text, and the
-    insert reads the text into the timestamptz column as the same instant."""
+    insert reads the text into the timestamptz column as the same instant. A time in UTC (the clock's) becomes that
+    text from one `isoformat`, not through the type's conversions (and on SQLite its `%` formatting), where the
+    text is the same (`_utc_text`, checked once); any other time goes through them."""
 
     impl = UTCDateTime
     cache_ok = True
@@ -39,6 +45,7 @@ class _Instant(TypeDecorator):
     def bind_processor(self, dialect):
         inner = super().bind_processor(dialect)
         as_text = dialect.name == "postgresql"
+        utc_text = _utc_text(dialect.name, inner, as_text)
         last: tuple = (None, None)  # replaced whole, never in part (other threads may be reading it)
 
         def process(value):
@@ -46,12 +53,37 @@ class _Instant(TypeDecorator):
             seen = last
             if value is not None and value is seen[0]:  # the same object: kept alive by `last`, never reused
                 return seen[1]
-            out = inner(value) if inner is not None else value
-            if as_text and out is not None:
-                out = out.isoformat()
+            if utc_text is not None and value is not None and value.tzinfo is timezone.utc:
+                out = utc_text(value)
+            else:
+                out = inner(value) if inner is not None else value
+                if as_text and out is not None:
+                    out = out.isoformat()
             last = (value, out)
             return out
         return process
+
+
+def _utc_text(dialect_name: str, inner, as_text: bool):
+    """What a UTC time becomes from one `isoformat`, when that is what the type's processor (then `isoformat` on
+    PostgreSQL) gives, checked on two instants (microseconds 0 and not); None elsewhere. SQLite: SQLAlchemy's
+    storage format for DATETIME (`YYYY-MM-DD HH:MM:SS.ffffff`); PostgreSQL: the ISO text with its offset."""
+    if dialect_name == "sqlite" and inner is not None:
+        def made(t):
+            return t.isoformat(" ", "microseconds")[:26]
+
+        def typed(t):
+            return inner(t)
+    elif as_text:
+        made = datetime.isoformat
+
+        def typed(t):
+            return (inner(t) if inner is not None else t).isoformat()
+    else:
+        return None
+    instants = (datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+                datetime(999, 12, 31, 23, 59, 59, 123456, tzinfo=timezone.utc))
+    return made if all(made(t) == typed(t) for t in instants) else None
 
 
 _INSTANT = _Instant()  # one type object for every timestamp column: one processor, one memory of the last
@@ -108,12 +140,16 @@ class Draft:
     def new(cls, workflow, context: dict, event_id: str | None, trigger_type: str | None,
             resource: str | None, record_id: str | None, depth: int, now=None, id_: str | None = None) -> Draft:
         now = now or clock.now()
-        return cls(workflow, id=id_ or new_ordered_id(), created_at=now, updated_at=now, workflow_id=workflow.id,
-                   workflow_version=workflow.version, definition=workflow.definition, trigger_event_id=event_id,
-                   trigger_type=trigger_type, resource=resource,
-                   record_id=record_id if isinstance(record_id, str) else None, context=context, depth=depth,
-                   status="queued", conditions=[], conditions_met=None, steps=[], log=[], next_step=0, attempts=0,
-                   due_at=now, started_at=now)
+        run = cls.__new__(cls)
+        run.__dict__ = {  # every column (as _BLANK has them) and the workflow, in one dict
+            "id": id_ or new_ordered_id(), "created_at": now, "updated_at": now, "workflow_id": workflow.id,
+            "workflow_version": workflow.version, "definition": workflow.definition, "trigger_event_id": event_id,
+            "trigger_type": trigger_type, "resource": resource,
+            "record_id": record_id if isinstance(record_id, str) else None, "context": context, "depth": depth,
+            "status": "queued", "conditions": [], "conditions_met": None, "steps": [], "log": [], "next_step": 0,
+            "attempts": 0, "error": None, "due_at": now, "lease_until": None, "lease_owner": None, "started_at": now,
+            "finished_at": None, "duration_ms": None, "workflow": workflow}
+        return run
 
     def values(self, serialized: dict[int, str]) -> list:
         """The run's columns in the table's order, its JSON ones serialized (`serialized`: the texts of contexts
@@ -150,25 +186,32 @@ class Trigger:
         self.depth, self.now, self.status, self.held = depth, now, None, False
         self.ended: list[tuple[str, list]] = []  # (row id, its runs: an entry each, None while a place is empty)
 
-    def _place(self) -> tuple[str, list, int]:
-        if not self.ended or len(self.ended[-1][1]) == ended.PER_ROW:
-            self.ended.append((ended.row_id(new_ordered_id()), []))
-        row_id, runs = self.ended[-1]
-        runs.append(None)
-        return ended.run_id(row_id, len(runs)), runs, len(runs) - 1
+    def _place(self) -> tuple[str, list]:
+        """A new place in the event's last row (a new row when it is full): the row's id and its runs, the place
+        the last of them (empty: None)."""
+        rows = self.ended
+        if rows:
+            row = rows[-1]
+            if len(row[1]) < ended.PER_ROW:
+                row[1].append(None)
+                return row
+        row = (ended.row_id(new_ordered_id()), [None])
+        rows.append(row)
+        return row
 
     def place(self) -> str:
         """The id of a run that is to act: its place in this event's row, empty until it ends here (`keep`)."""
-        return self._place()[0]
+        row_id, runs = self._place()
+        return ended.run_id(row_id, len(runs))
 
     def end(self, workflow, status: str, results: list) -> Ended:
         """A run of this event that ended here without acting (skipped on its conditions, stopped by the loop
         guard)."""
         # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
         self.status, self.held = status, True
-        run_id, runs, index = self._place()
-        runs[index] = (workflow.id, workflow.version, results)
-        return Ended(run_id, workflow, status, results)
+        row_id, runs = self._place()
+        runs[-1] = (workflow.id, workflow.version, results)
+        return Ended(row_id, len(runs), workflow, status, results)
 
     def keep(self, run: Draft) -> bool:
         """A run that acted and ended here (succeeded: its actions all local) into its place; whether it was
@@ -185,17 +228,23 @@ class Trigger:
     def ended_rows(self) -> list[list]:
         return [ended.written(row_id, self.now, self.event_id, self.trigger_type, self.resource, self.record_id,
                               self.depth, self.status, runs) for row_id, runs in self.ended
-                if any(entry is not None for entry in runs)]
+                if runs.count(None) < len(runs)]
 
 
 class Ended:
     """A run that ended at its intake without acting (what the caller reads of it: its id, workflow, status and
-    conditions' results); written with the others of its event in one row (`Trigger.ended_rows`)."""
+    conditions' results); written with the others of its event in one row (`Trigger.ended_rows`). Its id, its
+    row's with its place, is written out when asked for."""
 
-    __slots__ = ("id", "workflow", "status", "conditions")
+    __slots__ = ("row_id", "place", "workflow", "status", "conditions")
 
-    def __init__(self, run_id: str, workflow, status: str, conditions: list):
-        self.id, self.workflow, self.status, self.conditions = run_id, workflow, status, conditions
+    def __init__(self, row_id: str, place: int, workflow, status: str, conditions: list):
+        self.row_id, self.place, self.workflow = row_id, place, workflow
+        self.status, self.conditions = status, conditions
+
+    @property
+    def id(self) -> str:
+        return ended.run_id(self.row_id, self.place)
 
 
 class Batch:

@@ -95,9 +95,10 @@ def written(row_id_: str, created_at, trigger_event_id, trigger_type, resource, 
     None for a place whose run is a row of `workflow_runs`, in order; `status`: that of those that did not act)
     as a list in the table's column order, its JSON given as text (drafts' insert)."""
     held = [r for r in runs if r is not None]
-    statuses = " ".join(sorted({r[3]["status"] if len(r) > 3 else status for r in held}))
+    outcomes = {r[3]["status"] if len(r) > 3 else status for r in held}
+    statuses = status if len(outcomes) == 1 and status in outcomes else " ".join(sorted(outcomes))
     return [row_id_, created_at, trigger_event_id, trigger_type, resource, record_id, depth, statuses,
-            " " + " ".join(r[0] for r in held) + " ", jsontext.text(runs)]
+            f" {' '.join([r[0] for r in held])} ", jsontext.text(runs)]
 
 
 def entry_run(row, place: int, entry: list) -> WorkflowRun:

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 
+from crm_common import heap
+
 from crm_automation import clock
-from crm_automation.domain import bus, conditions, ended
+from crm_automation.domain import bus, conditions, ended, executor, notifications
 from crm_automation.domain.drafts import Batch, Draft, Ended, Trigger
 from crm_automation.models import Workflow, WorkflowGeneration, WorkflowRun
 
@@ -50,23 +52,39 @@ class Active:
 
 class Watching:
     """The field-change workflows of one resource, indexed by the field they watch: an event is checked against
-    those watching a field it carries (or changed), and those watching any change (`*`), not against all."""
+    those watching a field it carries (or changed), and those watching any change (`*`), not against all. The
+    candidates of a set of field names are worked out once (the events of a stream change few such sets)."""
+
+    MEMO = 1024  # sets of names remembered; beyond, worked out each time
 
     def __init__(self, workflows: list[Active]):
         self.by_field: dict[str, list[tuple[int, Active]]] = {}
         for position, workflow in enumerate(workflows):
             self.by_field.setdefault(workflow.trigger["field"], []).append((position, workflow))
+        self._memo: dict[tuple, tuple[Active, ...]] = {}
 
-    def candidates(self, action: str | None, data: dict) -> list[Active]:
+    def candidates(self, action: str | None, data: dict) -> tuple[Active, ...]:
         """The workflows that may match (field_change_matches decides), in the order they were defined."""
         changed_ = data.get("changed_fields")
-        names = {n for n in (changed_ if action == "update" and isinstance(changed_, list) else data)
-                 if isinstance(n, str) and n != "*"}
+        names = changed_ if action == "update" and isinstance(changed_, list) else data
+        try:
+            key = tuple(names)
+            found = self._memo.get(key)
+        except TypeError:  # a changed field that is no name (a list, a dict): nothing to remember it by
+            return self._candidates(names)
+        if found is None:
+            found = self._candidates(names)
+            if len(self._memo) < self.MEMO:
+                self._memo[key] = found
+        return found
+
+    def _candidates(self, given) -> tuple[Active, ...]:
+        names = {n for n in given if isinstance(n, str) and n != "*"}
         found = list(self.by_field.get("*", ()))
         for name in names if len(names) < len(self.by_field) else list(self.by_field):
             if name in names:
                 found.extend(self.by_field.get(name, ()))
-        return [workflow for _, workflow in sorted(found, key=lambda pair: pair[0])]
+        return tuple(workflow for _, workflow in sorted(found, key=lambda pair: pair[0]))
 
 
 _cache: dict = {"token": None, "by_key": {}}
@@ -141,40 +159,46 @@ def on_events(ctx, envelopes: list[dict]) -> list[str]:
     transaction; the records' snapshots kept for field changes. The runs, snapshots and notifications of the
     events are written together at the end (drafts.Batch, notifications.gathered); an event no workflow
     listens to writes nothing."""
-    from crm_automation.domain import notifications
-    compiled = active(ctx.session)
-    batch = Batch(ctx.session)
-    flags = [_watched(compiled, e) for e in envelopes]  # whether a field-change workflow watches its record
-    watched = [(e.get("entity"), e["data"]["id"]) for e, flag in zip(envelopes, flags) if flag]
-    if len(watched) > 1:
-        batch.load(set(watched))
-    ids: list[str] = []
-    with notifications.gathered(ctx.session):
-        for envelope, flag in zip(envelopes, flags):
-            if ctx.uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
-                ctx.uow.request_id = envelope.get("request_id")
-            ids.extend(r.id for r in _intake(ctx, compiled, batch, envelope, flag))
-        batch.write()
-    return ids
+    return [run.id for run in take(ctx, envelopes)]
 
 
-def _watched(compiled: dict, envelope: dict) -> bool:
-    """Whether a field-change workflow watches this event's record (its snapshot is read and kept)."""
+def take(ctx, envelopes: list[dict]) -> list[Draft | Ended]:
+    """`on_events`' runs themselves (the event stream's intake, which does not ask for their ids)."""
+    with heap.paused():  # the batch's runs, rows and texts are freed by reference counting at its end
+        compiled = active(ctx.session)
+        batch = Batch(ctx.session)
+        watching = [_watching(compiled, e) for e in envelopes]  # the field-change workflows of its record's kind
+        watched = [(e.get("entity"), e["data"]["id"]) for e, found in zip(envelopes, watching) if found is not None]
+        if len(watched) > 1:
+            batch.load(set(watched))
+        runs: list = []
+        uow = ctx.uow
+        with notifications.gathered(ctx.session):
+            for envelope, found in zip(envelopes, watching):
+                if uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
+                    uow.request_id = envelope.get("request_id")
+                runs += _intake(ctx, compiled, batch, envelope, found)
+            batch.write()
+        return runs
+
+
+def _watching(compiled: dict, envelope: dict) -> Watching | None:
+    """The field-change workflows watching this event's record (its snapshot is read and kept), if any."""
     data = envelope.get("data")
-    return (envelope.get("producer") != "automation" and isinstance(data, dict) and bool(envelope.get("entity"))
-            and envelope.get("action") in ENTITY_ACTIONS and isinstance(data.get("id"), str)
-            and f"entity:{envelope['entity']}" in compiled)
+    if (envelope.get("producer") != "automation" and isinstance(data, dict) and envelope.get("entity")
+            and envelope.get("action") in ENTITY_ACTIONS and isinstance(data.get("id"), str)):
+        return compiled.get(f"entity:{envelope['entity']}")
+    return None
 
 
-def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watched: bool) -> list[Draft | Ended]:
-    """The runs one event starts, their conditions evaluated and their local actions done (`watched`: what
-    `_watched` says of it)."""
+def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watching: Watching | None) -> list[Draft | Ended]:
+    """The runs one event starts, their conditions evaluated and their local actions done (`watching`: what
+    `_watching` says of it)."""
     type_, entity, action = envelope.get("type"), envelope.get("entity"), envelope.get("action")
     if envelope.get("producer") == "automation":  # its own notifications and run outcomes start nothing
         return []
     data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
     workflows = list(compiled.get(type_, ()))
-    watching = compiled.get(f"entity:{entity}") if watched else None
     if not workflows and watching is None:
         return []
     previous = batch.previous(entity, data) if watching is not None else None
@@ -221,7 +245,6 @@ def run_inline(ctx, run: Draft) -> None:
     the others stay queued for the executor (no remote call is ever made inside this transaction). It holds no
     lease meanwhile: it is not written before this transaction ends, and whatever it ends as (a remote action next,
     a wait, a retry, parked, done) leaves it without one."""
-    from crm_automation.domain import executor
     if executor.advance(ctx, run) is not None:  # a remote action is next: the executor's
         run.status, run.lease_owner, run.lease_until = "queued", None, None
 
