@@ -10,6 +10,7 @@ import threading
 import time
 
 from amqp.exceptions import MessageNacked
+from eventlet.patcher import original
 from kombu import Connection, Exchange
 
 from crm_common import amqpframes, config, jsontext
@@ -26,6 +27,22 @@ _METHOD_FRAME = 1
 _BASIC_ACK = struct.pack(">HH", 60, 80)  # basic.ack's class and method ids: a method frame's payload starts so
 _ACK_ARGUMENTS = struct.Struct(">QB")  # its delivery tag, then its bits (`multiple` the lowest)
 _ACK_FRAME_SIZE = 7 + 4 + 9 + 1  # header, class and method ids, arguments, frame end
+_select = original("select")  # the system's poll, also under eventlet (whose green select has none)
+
+
+def _unread(connection) -> bool:
+    """Whether the broker sent something this connection has not read: frames read ahead (crm_common.amqpreads),
+    bytes a TLS socket decrypted, or bytes waiting on the socket (a poll that does not wait)."""
+    transport = connection.transport
+    if getattr(transport, "_read_buffer", None):
+        return True
+    sock = transport.sock
+    pending = getattr(sock, "pending", None)
+    if pending is not None and pending():
+        return True
+    poll = _select.poll()
+    poll.register(sock.fileno(), _select.POLLIN)
+    return bool(poll.poll(0))
 
 
 @functools.lru_cache(maxsize=None)
@@ -90,10 +107,11 @@ class _Link:
                 self.declared.add(exchange.name)
         self.refused = []
         connection = self.conn.connection
-        try:  # a frame the broker sent meanwhile (a confirm, connection.blocked), as amqp reads before a publish
-            connection.drain_events(timeout=0)
-        except socket.timeout:
-            pass
+        if _unread(connection):  # a frame the broker sent meanwhile (a confirm, connection.blocked), as amqp reads
+            try:  # before a publish (a drain that finds nothing costs a timeout raised through the green socket)
+                connection.drain_events(timeout=0)
+            except socket.timeout:
+                pass
         frames: list[bytes] = []
         for exchange, routing_key, body, props in messages:
             frames += amqpframes.publish(channel.channel_id, connection.frame_max,

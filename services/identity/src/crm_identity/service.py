@@ -24,7 +24,7 @@ class IdentityService(KernelService):
     # every event claimed and audited (a transaction's events together), some applied; an entry may wait a
     # little for others to share its transaction (IDENTITY_EVENT_BATCH_LINGER_MS)
     on_event = event_stream(handlers.HANDLERS, every_batch=handlers.claim_and_audit_many, every_claims=True,
-                            batch=True, linger_ms=30)
+                            batch=True, linger_ms=80)
 
     # signing in (keyword client_ip), and the caller's own account (keyword session_id on logout)
     login = entrypoint(c.LOGIN, auth.login)
