@@ -34,6 +34,7 @@ class Kind:
     where: Callable[[dict], tuple] | None = None  # other list filters: the list's args -> conditions
     after_write: Callable[[Session, object], None] | None = None
     before_remove: Callable[[Session, object], None] | None = None  # refuses (409) or tidies up
+    described: Callable[[object], dict] | None = None  # what its events carry beyond entity, id and name
 
     def create(self, ctx: Context, data: dict):
         session = ctx.session
@@ -83,8 +84,8 @@ class Kind:
         data = {"entity": self.resource, "id": record.id, "name": getattr(record, "name", None)}
         if changed is not None:
             data["changed_fields"] = changed
-        if isinstance(record, Group):  # its members: who reads its tickets with a team scope (visibility.py)
-            data["member_ids"] = [] if record.deleted_at is not None else list(record.member_ids or [])
+        if self.described:
+            data.update(self.described(record))
         return data
 
 
@@ -114,6 +115,11 @@ def _sync_members(session: Session, group: Group) -> None:
     session.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     for user_id in group.member_ids or []:
         session.add(GroupMember(group_id=group.id, user_id=user_id))
+
+
+def _members(group: Group) -> dict:
+    """A group's events carry its members: who reads its tickets with a team scope (visibility.py)."""
+    return {"member_ids": [] if group.deleted_at is not None else list(group.member_ids or [])}
 
 
 def _with_member(args: dict) -> tuple:
@@ -191,7 +197,7 @@ def _check_contract(session, data, record):
 
 
 GROUPS = Kind(Group, "group", "group", c.GroupQuery, _check_group, where=_with_member, after_write=_sync_members,
-              before_remove=_remove_group)
+              before_remove=_remove_group, described=_members)
 ROUTING_RULES = Kind(RoutingRule, "routing_rule", "routing rule", c.RoutingRuleQuery, _check_rule)
 BUSINESS_HOURS = Kind(BusinessHours, "business_hours", "business hours calendar", c.BusinessHoursQuery, _check_hours,
                       before_remove=_remove_hours)
