@@ -139,7 +139,8 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         # (created_at, account_id): a dated service query's top accounts by an index-only scan of its range, and a
         # report's page newest first (its leading column read backward)
         # group_id and created_by: with owner_id, the three ways a ticket is a support agent's or a rep's to read
-        # (domain/ticket_scope.py), each an index's key so that their OR is a union of index reads, not a scan
+        # (domain/filters.py, tickets_readable), each an index's key so that their OR is a union of index reads,
+        # not a scan
         indexes=[("owner_id",), ("account_id",), ("created_at", "account_id"), ("group_id",), ("created_by",)])
     t.group_members = table(  # the service desk's support groups' agents (its config events), one row each
         "group_members", Column("id", String(160), primary_key=True), _s("group_id"), _s("user_id"),

@@ -22,17 +22,17 @@ def bad(field: str, message: str) -> ServiceError:
 def visible(actor, resource: str, table):
     """Rows of `table` the caller may see: their analytics scope and their read scope on `resource` (a rep's
     pipeline is their own deals only). Tickets as the service desk shows them (`tickets_readable`)."""
-    if resource == "ticket" and "created_by" in table.c:
-        levels = (actor.scope("analytics", "read"), actor.scope("ticket", "read"))
-        return tickets_readable(actor, min(levels, key=_WIDTH.__getitem__), table)
-    return and_(scope.clause(actor, "analytics", "read", table.c), scope.clause(actor, resource, "read", table.c))
+    return readable(actor, resource, table, ("analytics", resource))
 
 
-def readable(actor, resource: str, table):
-    """Rows of `table` the caller's read scope on `resource` allows (tickets: as the service desk shows them)."""
+def readable(actor, resource: str, table, scopes: tuple | None = None):
+    """Rows of `table` each of the caller's read `scopes` allows (default: their scope on `resource`); tickets as
+    the service desk shows them, over the narrower of the scopes."""
+    scopes = scopes or (resource,)
     if resource == "ticket" and "created_by" in table.c:
-        return tickets_readable(actor, actor.scope("ticket", "read"), table)
-    return scope.clause(actor, resource, "read", table.c)
+        level = min((actor.scope(name, "read") for name in scopes), key=_WIDTH.__getitem__)
+        return tickets_readable(actor, level, table)
+    return and_(*[scope.clause(actor, name, "read", table.c) for name in scopes])
 
 
 _WIDTH = {"none": 0, "own": 1, "team": 2, "territory": 2, "all": 3}  # tickets have no territory: a team's reach
