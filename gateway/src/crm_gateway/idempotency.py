@@ -1,8 +1,9 @@
 """`Idempotency-Key` on POST: a repeat within 24 h returns the first response and creates nothing.
 
 Every keyed POST goes to a service whose answers keep the key (the route table's, conventions; the exports), so
-every such route is `kept_by_service`: the gateway checks the key and hands it, with the request's fingerprint (the hash of its method, path and body),
-signed with the caller, to the route's call (`g.idempotent`, `passed_on`). The service keeps the key with its
+every such route is `kept_by_service`: the gateway checks the key and hands it, with the request's fingerprint
+(the hash of its method, path and body), signed with the caller, to the route's call (`g.idempotent`,
+`passed_on`). The service keeps the key with its
 answer in the transaction that made the record, and answers a repeat with that answer (crm_common.idempotency,
 crm_common.entrypoint.run_once): nothing runs again, and its reply says it is the kept answer (the call's
 `on_replay`), so the response carries `Idempotent-Replayed: true`. The same key with another request is its
@@ -36,7 +37,9 @@ def kept_by_service(view):
         key = request.headers.get("Idempotency-Key")
         if not key:
             return view(*args, **kwargs)
-        _check_format(key)
+        if not KEY_RE.match(key):
+            raise ServiceError("validation_failed", "Idempotency-Key must be 8 to 200 letters, digits or ._:-",
+                               errors={"Idempotency-Key": ["invalid format"]})
         digest = hashlib.sha256(request.get_data() or b"").hexdigest()
         g.idempotent = Idempotent(key, fingerprint(f"{request.method} {request.path}", digest))
         answer = view(*args, **kwargs)
@@ -47,12 +50,6 @@ def kept_by_service(view):
         return response
 
     return wrapper
-
-
-def _check_format(key: str) -> None:
-    if not KEY_RE.match(key):
-        raise ServiceError("validation_failed", "Idempotency-Key must be 8 to 200 letters, digits or ._:-",
-                           errors={"Idempotency-Key": ["invalid format"]})
 
 
 def replayed_by_service() -> None:
