@@ -182,7 +182,7 @@ class Ticket(IdMixin, TimestampMixin, VersionMixin, Base):
     assignee_id: Mapped[str | None] = mapped_column(String(36), index=True)
     group_id: Mapped[str | None] = mapped_column(String(36), index=True)
     tags: Mapped[list] = mapped_column(JSON, default=list)
-    created_by: Mapped[str | None] = mapped_column(String(36))
+    created_by: Mapped[str | None] = mapped_column(String(36), index=True)  # the opener sees their tickets
     # SLA
     sla_policy_id: Mapped[str | None] = mapped_column(String(36), index=True)
     service_contract_id: Mapped[str | None] = mapped_column(String(36), index=True)
