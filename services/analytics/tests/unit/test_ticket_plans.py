@@ -3,12 +3,10 @@ from the status index (the channel is in it). Sequential and bitmap scans turned
 a scan of the table serves as well."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, text
-
 from crm_analytics_contracts import reports as c
 from crm_common.context import SYSTEM, Context
 from crm_common.testing.events import Events
+from crm_common.testing.plans import explained
 
 from crm_analytics.domain import log, reports
 
@@ -17,23 +15,7 @@ from .test_ticket_sums import events
 
 def _plans(session, run, off=("seqscan", "bitmapscan")) -> list[str]:
     """The EXPLAIN of each SELECT over the tickets that `run()` makes, without the scans `off` names."""
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's plans")
-    statements = []
-
-    def grab(conn, cursor, statement, parameters, context, executemany):
-        if "an_tickets_" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append(cursor.mogrify(statement, parameters).decode())
-    bind = session.connection()
-    event.listen(bind.engine, "before_cursor_execute", grab)
-    try:
-        run()
-    finally:
-        event.remove(bind.engine, "before_cursor_execute", grab)
-    for scan in off:
-        session.execute(text(f"SET LOCAL enable_{scan} = off"))
-    return ["\n".join(row[0] for row in bind.exec_driver_sql("EXPLAIN " + s.replace("%", "%%")))
-            for s in statements]
+    return explained(session, run, "an_tickets_", off)
 
 
 def _fed(session) -> None:
