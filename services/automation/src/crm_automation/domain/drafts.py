@@ -207,11 +207,16 @@ class Trigger:
     def end(self, workflow, status: str, results: list) -> Ended:
         """A run of this event that ended here without acting (skipped on its conditions, stopped by the loop
         guard)."""
+        self.enter(workflow, status, results)
+        row_id, runs = self.ended[-1]  # where `enter` put it: the last place of the last row
+        return Ended(row_id, len(runs), workflow, status, results)
+
+    def enter(self, workflow, status: str, results: list) -> None:
+        """`end` without its `Ended` (the event stream's intake asks for no run): the run's entry in the event's
+        row."""
         # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
         self.status, self.held = status, True
-        row_id, runs = self._place()
-        runs[-1] = (workflow.id, workflow.version, results)
-        return Ended(row_id, len(runs), workflow, status, results)
+        self._place()[1][-1] = (workflow.id, workflow.version, results)
 
     def keep(self, run: Draft) -> bool:
         """A run that acted and ended here (succeeded: its actions all local) into its place; whether it was
