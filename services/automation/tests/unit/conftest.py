@@ -57,6 +57,12 @@ def store(engine, events):
     return Store(engine, events)
 
 
+@pytest.fixture
+def backend_store(backend_engine, events):
+    """`store` on a SQLite file, then on PostgreSQL (`backend_engine`)."""
+    return Store(backend_engine, events)
+
+
 class FakeBus:
     """The owning services' RPC: records each call; `fail` makes the next calls of a method fail."""
 

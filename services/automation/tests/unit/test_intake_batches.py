@@ -47,6 +47,29 @@ def test_events_of_one_batch_see_the_record_as_the_ones_before_left_it(store, en
     assert len(runs(store)) == 2
 
 
+def test_a_batch_reads_its_records_snapshots_together_on_either_backend(backend_store, envelope):
+    """The snapshots of a batch's records, some seen in an earlier transaction, are read in one statement (on
+    PostgreSQL with the records as one array): each change compares with its own record's last values."""
+    store = backend_store
+    moved = define(store, "new to working", {"type": "field_change", "resource": "lead", "field": "status",
+                                             "from": "new", "to": "working"})
+
+    def lead(id_, action, **values):
+        data = {**LEAD, "id": id_, **values}
+        if action == "update":
+            data["changed_fields"] = sorted(values)
+        return envelope(f"sales.lead_{action}d.v1", data, "lead", action)
+    store.tx(engine.on_events, [lead("lead-1", "create", status="new"), lead("lead-2", "create", status="open")])
+    batch = [lead("lead-1", "update", status="working"),  # new -> working: a run
+             lead("lead-2", "update", status="working"),  # open -> working: none
+             lead("lead-3", "create", status="new"), lead("lead-3", "update", status="working"),  # a run
+             lead("lead-4", "update", status="working")]  # never seen: nothing to compare with, no run
+    assert len(store.tx(engine.on_events, batch)) == 2
+    assert runs(store) == [(moved.id, "succeeded", batch[0]["event_id"]), (moved.id, "succeeded", batch[3]["event_id"])]
+    kept = store.tx(lambda ctx: {s.record_id: s.data["status"] for s in ctx.session.scalars(select(RecordSnapshot))})
+    assert kept == {"lead-1": "working", "lead-2": "working", "lead-3": "working", "lead-4": "working"}
+
+
 def test_a_batch_gives_the_runs_and_notifications_of_one_by_one_delivery(store, envelope):
     """The same events, in one transaction or one per transaction: the same runs (in order) and notifications,
     each user's preference applied (one who switched workflow notices off gets none)."""

@@ -8,7 +8,8 @@ import functools
 import operator
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
+from sqlalchemy import JSON, Column, MetaData, Table, Text, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeDecorator
 
 from crm_common import jsontext
@@ -116,6 +117,11 @@ def _statements() -> dict:
             "snapshots": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
                 snapshots.c.resource.in_(bindparam("resources", expanding=True)),
                 snapshots.c.record_id.in_(bindparam("records", expanding=True))),
+            # PostgreSQL: `= ANY(<array>)`, one parameter each (an expanding IN renders and binds one per record,
+            # again at every execution: a batch reads up to 200 records)
+            "snapshots_pg": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
+                snapshots.c.resource == any_(bindparam("resources", type_=ARRAY(Text))),
+                snapshots.c.record_id == any_(bindparam("records", type_=ARRAY(Text)))),
             "snapshot": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(key),
             "snapshot_update": update(snapshots).where(key).values(data=bindparam("s_data"))}
 
@@ -207,11 +213,16 @@ class Trigger:
     def end(self, workflow, status: str, results: list) -> Ended:
         """A run of this event that ended here without acting (skipped on its conditions, stopped by the loop
         guard)."""
+        self.enter(workflow, status, results)
+        row_id, runs = self.ended[-1]  # where `enter` put it: the last place of the last row
+        return Ended(row_id, len(runs), workflow, status, results)
+
+    def enter(self, workflow, status: str, results: list) -> None:
+        """`end` without its `Ended` (the event stream's intake asks for no run): the run's entry in the event's
+        row."""
         # the loop guard stops every run of an event, else its ended runs are skipped: one status for the event
         self.status, self.held = status, True
-        row_id, runs = self._place()
-        runs[-1] = (workflow.id, workflow.version, results)
-        return Ended(row_id, len(runs), workflow, status, results)
+        self._place()[1][-1] = (workflow.id, workflow.version, results)
 
     def keep(self, run: Draft) -> bool:
         """A run that acted and ended here (succeeded: its actions all local) into its place; whether it was
@@ -269,8 +280,9 @@ class Batch:
             (resource, record), = wanted
             rows = conn.execute(statements["snapshot"], {"s_resource": resource, "s_record": record}).all()
         else:
-            rows = conn.execute(statements["snapshots"], {"resources": sorted({k[0] for k in wanted}),
-                                                          "records": sorted({k[1] for k in wanted})}).all()
+            statement = statements["snapshots_pg" if conn.dialect.name == "postgresql" else "snapshots"]
+            rows = conn.execute(statement, {"resources": sorted({k[0] for k in wanted}),
+                                            "records": sorted({k[1] for k in wanted})}).all()
         found = {(r.resource, r.record_id): r.data for r in rows}
         for key in wanted:
             self._stored[key] = found.get(key)

@@ -21,7 +21,7 @@ from crm_common import heap
 
 from crm_automation import clock
 from crm_automation.domain import bus, conditions, ended, executor, notifications
-from crm_automation.domain.drafts import Batch, Draft, Ended, Trigger
+from crm_automation.domain.drafts import Batch, Draft, Trigger
 from crm_automation.models import Workflow, WorkflowGeneration, WorkflowRun
 
 LOOP_DEPTH = ended.LOOP_DEPTH
@@ -159,11 +159,15 @@ def on_events(ctx, envelopes: list[dict]) -> list[str]:
     transaction; the records' snapshots kept for field changes. The runs, snapshots and notifications of the
     events are written together at the end (drafts.Batch, notifications.gathered); an event no workflow
     listens to writes nothing."""
-    return [run.id for run in take(ctx, envelopes)]
+    runs: list = []
+    take(ctx, envelopes, runs)
+    return [run.id for run in runs]
 
 
-def take(ctx, envelopes: list[dict]) -> list[Draft | Ended]:
-    """`on_events`' runs themselves (the event stream's intake, which does not ask for their ids)."""
+def take(ctx, envelopes: list[dict], runs: list | None = None) -> None:
+    """`on_events` without the ids: the event stream's intake, which does not ask for them. `runs`, when given,
+    gets the runs themselves (`Draft` or `Ended`, in order); without it a run that ended at once is only its
+    entry in its event's row (no object is made for it)."""
     with heap.paused():  # the batch's runs, rows and texts are freed by reference counting at its end
         compiled = active(ctx.session)
         batch = Batch(ctx.session)
@@ -171,15 +175,13 @@ def take(ctx, envelopes: list[dict]) -> list[Draft | Ended]:
         watched = [(e.get("entity"), e["data"]["id"]) for e, found in zip(envelopes, watching) if found is not None]
         if len(watched) > 1:
             batch.load(set(watched))
-        runs: list = []
         uow = ctx.uow
         with notifications.gathered(ctx.session):
             for envelope, found in zip(envelopes, watching):
                 if uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
                     uow.request_id = envelope.get("request_id")
-                runs += _intake(ctx, compiled, batch, envelope, found)
+                _intake(ctx, compiled, batch, envelope, found, runs)
             batch.write()
-        return runs
 
 
 def _watching(compiled: dict, envelope: dict) -> Watching | None:
@@ -191,22 +193,23 @@ def _watching(compiled: dict, envelope: dict) -> Watching | None:
     return None
 
 
-def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watching: Watching | None) -> list[Draft | Ended]:
+def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watching: Watching | None,
+            runs: list | None) -> None:
     """The runs one event starts, their conditions evaluated and their local actions done (`watching`: what
-    `_watching` says of it)."""
+    `_watching` says of it; `runs`: as in `take`)."""
     type_, entity, action = envelope.get("type"), envelope.get("entity"), envelope.get("action")
     if envelope.get("producer") == "automation":  # its own notifications and run outcomes start nothing
-        return []
+        return
     data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
     workflows = list(compiled.get(type_, ()))
     if not workflows and watching is None:
-        return []
+        return
     previous = batch.previous(entity, data) if watching is not None else None
     if watching is not None:
         workflows += [w for w in watching.candidates(action, data)
                       if field_change_matches(w.trigger, action, data, previous)]
     if not workflows:
-        return []
+        return
     depth = bus.depth_of(envelope.get("request_id"))
     record = {**previous, **data} if previous else dict(data)
     event = {"id": envelope.get("event_id"), "type": type_, "entity": entity, "action": action,
@@ -215,28 +218,29 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watching: Watchin
     context = {"record": record, "trigger_record": record, "previous": previous or {},
                "changed_fields": data.get("changed_fields") or [], "event": event}
     trigger = Trigger(context, envelope.get("event_id"), type_, entity, data.get("id"), depth, clock.now())
-    runs: list = []
+    end = trigger.end if runs is not None else trigger.enter  # an `Ended` made only for a caller that wants it
+    acting: list[Draft] = []
     for workflow in workflows:
         if depth > LOOP_DEPTH:  # the log says why (domain.ended.note)
-            runs.append(trigger.end(workflow, ended.STOPPED, []))
-            continue
-        met, results = workflow.check(context)  # the conditions at once: a run whose conditions fail is skipped
-        if not met:
-            runs.append(trigger.end(workflow, ended.SKIPPED, results))
-            continue
-        run = Draft.new(workflow, context, trigger.event_id, type_, entity, trigger.record_id, depth, trigger.now,
-                        trigger.place())  # its id before it acts: its event and `{{ run.id }}` carry it
-        run.conditions, run.conditions_met, run.log = results, met, ["conditions met"]
-        runs.append(run)
+            run = end(workflow, ended.STOPPED, [])
+        else:
+            met, results = workflow.check(context)  # the conditions at once: a run whose conditions fail is skipped
+            if met:  # its id before it acts: its event and `{{ run.id }}` carry it
+                run = Draft.new(workflow, context, trigger.event_id, type_, entity, trigger.record_id, depth,
+                                trigger.now, trigger.place())
+                run.conditions, run.conditions_met, run.log = results, met, ["conditions met"]
+                acting.append(run)
+            else:
+                run = end(workflow, ended.SKIPPED, results)
+        if runs is not None:
+            runs.append(run)
     rows: list[Draft] = []  # the runs that go on after the intake: rows of workflow_runs for the executor
-    for run in runs:
-        if run.__class__ is Draft:
-            run_inline(ctx, run)
-            # a run that acted and ended here is kept in its event's row of ended runs, as the skipped ones
-            if run.status != "succeeded" or not trigger.keep(run):
-                rows.append(run)
+    for run in acting:  # in order, once every run of the event has its place
+        run_inline(ctx, run)
+        # a run that acted and ended here is kept in its event's row of ended runs, as the skipped ones
+        if run.status != "succeeded" or not trigger.keep(run):
+            rows.append(run)
     batch.add(rows, trigger)
-    return runs
 
 
 def run_inline(ctx, run: Draft) -> None:
