@@ -140,10 +140,11 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         # report's page newest first (its leading column read backward)
         # group_id and created_by: with owner_id, the three ways a ticket is a support agent's or a rep's to read
         # (domain/filters.py, tickets_readable), each an index's key so that their OR is a union of index reads,
-        # not a scan; (group_id, account_id): a support agent's groups' top accounts by an index-only scan
+        # not a scan; (group_id, account_id): a support agent's groups' top accounts by an index-only scan; the
+        # group after the assignee and the opener: their tickets outside their groups by index ranges
         # (domain/service_groups.py)
-        indexes=[("owner_id",), ("account_id",), ("created_at", "account_id"), ("group_id", "account_id"),
-                 ("created_by",)])
+        indexes=[("owner_id", "group_id"), ("account_id",), ("created_at", "account_id"), ("group_id", "account_id"),
+                 ("created_by", "group_id")])
     t.group_members = table(  # the service desk's support groups' agents (its config events), one row each
         "group_members", Column("id", String(160), primary_key=True), _s("group_id"), _s("user_id"),
         indexes=[("group_id",), ("user_id",)])

@@ -2,15 +2,16 @@
 they belong to, filters.tickets_readable) over all time from the pre-counted tickets: a ticket has one group, so
 the tickets of their groups are the sum of their groups' team x group x channel x policy rows (ticket_sums.BY_GROUP)
 and their times the sum of their groups' buckets (ticket_sums.TEAM_GROUP); the few assigned to or opened by them
-in no group of theirs are read from the tickets (the owner and opener indexes) and added: counts, channels and
-policies, their times put into the same buckets (service_dated.counted). Each ticket counted once: one of their
-groups' is counted from the rows whether it is also assigned to or opened by them or not. The 20 accounts with the
-most: their groups' tickets per account from the tickets' (group_id, account_id) index, plus the few's. The counts
-exact, the quantiles within ticket_sums.ALPHA, as service_sums'. Up to service_sums.EXACT_UP_TO tickets in the
-company, a date, a filter or a group: the tickets read (exact, domain/service_figures.py)."""
+in no group of theirs are read from the tickets (ranges of the (owner_id, group_id) and (created_by, group_id)
+indexes) and added: counts, channels, policies and accounts, their times put into the same buckets
+(service_dated.counted). Each ticket counted once: one of their groups' is counted from the rows whether it is also
+assigned to or opened by them or not. The 20 accounts with the most: their groups' tickets per account from the
+tickets' (group_id, account_id) index, plus the few's. The counts exact, the quantiles within ticket_sums.ALPHA, as
+service_sums'. Up to service_sums.EXACT_UP_TO tickets in the company, a date, a filter or a group: the tickets read
+(exact, domain/service_figures.py)."""
 from __future__ import annotations
 
-from sqlalchemy import Integer, Text, and_, cast, func, or_, select, union_all
+from sqlalchemy import Integer, Text, and_, cast, func, or_, select, true, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from crm_analytics.domain import service_dated, service_sums
@@ -51,9 +52,8 @@ def read(conn, t, user: str, key, dialect: str, scale: float):
             into = times.setdefault(None, {}).setdefault(measure, {})
             into[b] = into.get(b, 0) + n
     c = k.c
-    few = or_(c.owner_id == user, c.created_by == user)
-    if groups:
-        few = and_(few, or_(c.group_id.is_(None), c.group_id.not_in(groups)))
+    outside = _outside(c.group_id, service_sums.in_database_order(conn, groups))
+    few = or_(*[and_(theirs, part) for theirs in (c.owner_id == user, c.created_by == user) for part in outside])
     accounts: dict = {}
     edges = service_dated.counted(conn, k, key, [(few, 1)], dialect, counts, times, accounts)
     # the rows' parts as the month x channel x policy rows' (service_sums.PART), for service_sums.breakdowns
@@ -63,6 +63,17 @@ def read(conn, t, user: str, key, dialect: str, scale: float):
         return {}, None, channels, policies, []
     figures = service_sums.group(total, service_sums.quantiles(times.get(None, {}), scale))
     return {None: figures}, figures, channels, policies, top_accounts(conn, k, groups, accounts, dialect)
+
+
+def _outside(column, groups: list) -> list:
+    """`column` in none of `groups` (in the database's order), as conditions each an index's range (null, below the
+    first, between two, above the last): with the assignee's or the opener's, an index range of (owner_id, group_id)
+    or (created_by, group_id) each, so that only those tickets are fetched, not every one assigned to or opened by
+    the caller (most of them of their groups)."""
+    if not groups:
+        return [true()]
+    bounds = [column < groups[0]] + [and_(column > a, column < b) for a, b in zip(groups, groups[1:])]
+    return [column.is_(None), *bounds, column > groups[-1]]
 
 
 def top_accounts(conn, k, groups: list, more: dict, dialect: str, most: int = 20) -> list:

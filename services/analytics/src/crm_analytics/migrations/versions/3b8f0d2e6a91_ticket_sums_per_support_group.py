@@ -2,7 +2,8 @@
 support group x channel x policy row (`tgcp`: a support agent's figures are their groups' rows summed), the team's
 times its team x group times (`tg`); keys widened (an_ticket_sums value 240, an_ticket_times value 160); both
 generations counted again from their tickets. The tickets' group index also holds the account (an agent's groups'
-top accounts by an index-only scan)
+top accounts by an index-only scan), their assignee's and opener's indexes the group (an agent's tickets outside
+their groups by index ranges)
 
 Revision ID: 3b8f0d2e6a91
 Revises: 7c4a9e2b6d18
@@ -36,7 +37,11 @@ def _widths(gen: str, sums: int, times: int, was: tuple) -> None:
                                existing_nullable=False)
 
 
-def _group_index(gen: str, columns: list, was: list) -> None:
+INDEXES = ((["group_id"], ["group_id", "account_id"]), (["owner_id"], ["owner_id", "group_id"]),
+           (["created_by"], ["created_by", "group_id"]))  # the tickets' (before, after)
+
+
+def _index(gen: str, was: list, columns: list) -> None:
     tickets = f"an_tickets_{gen}"
     op.drop_index(f"ix_{tickets}_{'_'.join(was)}", table_name=tickets)
     op.create_index(f"ix_{tickets}_{'_'.join(columns)}", tickets, columns)
@@ -51,7 +56,8 @@ def upgrade() -> None:
         for table in _tables(gen):
             conn.execute(table.delete())
         ticket_sums.fill(conn, GENERATIONS[gen])
-        _group_index(gen, ["group_id", "account_id"], ["group_id"])
+        for was, columns in INDEXES:
+            _index(gen, was, columns)
 
 
 def downgrade() -> None:
@@ -79,4 +85,5 @@ def downgrade() -> None:
             conn.execute(times.insert(), [{"dimension": "team", "value": v, "measure": m, "bucket": b, "tickets": n}
                                           for (v, m, b), n in timed.items()])
         _widths(gen, 160, 80, (240, 160))
-        _group_index(gen, ["group_id"], ["group_id", "account_id"])
+        for was, columns in INDEXES:
+            _index(gen, columns, was)
