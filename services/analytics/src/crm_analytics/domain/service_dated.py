@@ -156,7 +156,7 @@ def counted(conn, k, key, parts: list, dialect: str, counts: dict, times: dict, 
     off = [where for where, sign in parts if sign < 0]
     sign = case((or_(*off), -1), else_=1) if off else None
     if dialect == "postgresql":
-        return _edges_grouping_sets(conn, k, key, when, sign, counts, times, accounts)
+        return _grouping_sets(conn, k, key, when, sign, counts, times, accounts)
     from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
     buckets = [bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
     grouped = conn.execute(select(key, *buckets, *summed(c, sign)).where(when).group_by(key, *buckets)).all()
@@ -178,7 +178,7 @@ def counted(conn, k, key, parts: list, dialect: str, counts: dict, times: dict, 
     return channels, policies
 
 
-def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict, accounts: dict | None = None) -> tuple:
+def _grouping_sets(conn, k, key, when, sign, counts: dict, times: dict, accounts: dict | None = None) -> tuple:
     c = k.c
     names = ["channel", "sla_policy_id", "status", "first_response_breached", "resolution_breached", "reopened",
              "solved_at", "first_responded_at"] + (["account_id"] if accounts is not None else [])

@@ -53,7 +53,7 @@ def read(conn, t, user: str, key, dialect: str, scale: float):
             into[b] = into.get(b, 0) + n
     c = k.c
     outside = _outside(c.group_id, service_sums.in_database_order(conn, groups))
-    few = or_(*[and_(theirs, part) for theirs in (c.owner_id == user, c.created_by == user) for part in outside])
+    few = or_(*[and_(who, part) for who in (c.owner_id == user, c.created_by == user) for part in outside])
     accounts: dict = {}
     edges = service_dated.counted(conn, k, key, [(few, 1)], dialect, counts, times, accounts)
     # the rows' parts as the month x channel x policy rows' (service_sums.PART), for service_sums.breakdowns
