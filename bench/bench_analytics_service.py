@@ -133,7 +133,7 @@ def _queries():
     alone = Actor(user_id=f"{OWNERS + 1:032x}", roles=("support_agent",), perms=BUILTIN_ROLES["support_agent"])
     return {"admin, whole company": (admin, {}), "admin, by owner": (admin, {"group_by": "owner"}),
             "admin, by month": (admin, {"group_by": "month"}), "admin, by channel": (admin, {"group_by": "channel"}),
-            "admin, by policy": (admin, {"group_by": "policy"}),
+            "admin, by policy": (admin, {"group_by": "policy"}), "admin, by team": (admin, {"group_by": "team"}),
             "admin, one month": (admin, {"from": "2026-03-01", "to": "2026-03-31"}),
             "admin, a month and edge days": (admin, {"from": "2026-02-20", "to": "2026-04-10"}),
             "admin, a month and a long edge": (admin, {"from": "2026-03-13", "to": "2026-04-30"}),

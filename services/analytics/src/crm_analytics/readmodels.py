@@ -140,8 +140,11 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
         # report's page newest first (its leading column read backward)
         # group_id and created_by: with owner_id, the three ways a ticket is a support agent's or a rep's to read
         # (domain/filters.py, tickets_readable), each an index's key so that their OR is a union of index reads,
-        # not a scan
-        indexes=[("owner_id",), ("account_id",), ("created_at", "account_id"), ("group_id",), ("created_by",)])
+        # not a scan; (group_id, account_id): a support agent's groups' top accounts by an index-only scan; the
+        # group after the assignee and the opener: their tickets outside their groups by index ranges
+        # (domain/service_groups.py)
+        indexes=[("owner_id", "group_id"), ("account_id",), ("created_at", "account_id"), ("group_id", "account_id"),
+                 ("created_by", "group_id")])
     t.group_members = table(  # the service desk's support groups' agents (its config events), one row each
         "group_members", Column("id", String(160), primary_key=True), _s("group_id"), _s("user_id"),
         indexes=[("group_id",), ("user_id",)])
@@ -149,11 +152,11 @@ def define(metadata: MetaData, gen: str) -> SimpleNamespace:
     # PostgreSQL fillfactor 20 (migration e61ec85864d0), room on each page for the rows' new versions
     t.ticket_sums = table(  # tickets pre-counted per dimension and value (projections/ticket_sums.py)
         "ticket_sums", Column("dimension", String(40), primary_key=True),
-        Column("value", String(160), primary_key=True),
+        Column("value", String(240), primary_key=True),  # a crossing's parts: tgcp's four (ids of 64) and SEPs
         *[Column(n, Integer, nullable=False, default=0) for n in ticket_sums.COUNTS])
     t.ticket_times = table(  # their first response and resolution times pre-counted in buckets (the same)
         "ticket_times", Column("dimension", String(10), primary_key=True),
-        Column("value", String(80), primary_key=True),
+        Column("value", String(160), primary_key=True),  # tg: a team and a group (ids of 64) and SEP
         Column("measure", String(20), primary_key=True), Column("bucket", Integer, primary_key=True),
         Column("tickets", Integer, nullable=False, default=0))
     # the tickets counted per day of creation (UTC), off the projection's path (domain/ticket_days.py): a timer counts

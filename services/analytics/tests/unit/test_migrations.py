@@ -67,3 +67,50 @@ def test_the_upgrade_dates_every_report_source_row_that_had_no_date(backend, tmp
             assert before <= placed <= datetime.now(timezone.utc)
             columns = {c["name"]: c for c in sa.inspect(engine).get_columns(tickets.name)}
             assert columns["created_at"]["nullable"] is False
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_upgrade_counts_the_tickets_per_support_group(backend, tmp_path):
+    """Tickets counted before the support group was a pre-counted dimension (their team's row instead): the upgrade
+    counts every ticket of both generations again, per team x group x channel x policy, its times per team x group,
+    and keeps no team row; downgraded, the team rows come back summed from those."""
+    from crm_analytics.projections import ticket_sums
+    t0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+    tickets = [("t1", "g1", "email", "p1", t0 + timedelta(hours=2)), ("t2", "g1", "chat", None, None),
+               ("t3", "g2", "email", "p1", t0 + timedelta(hours=5)), ("t4", None, "email", None, None)]
+    with database_at("analytics", "7c4a9e2b6d18", backend, tmp_path) as (engine, upgrade):
+        with engine.begin() as conn:
+            for gen in ("a", "b"):
+                for ticket, group, channel, policy, responded in tickets:
+                    conn.execute(sa.text(
+                        f"INSERT INTO an_tickets_{gen} (id, group_id, channel, sla_policy_id, status, reopened, "
+                        "first_response_breached, resolution_breached, created_at, first_responded_at) VALUES "
+                        "(:id, :group, :channel, :policy, 'open', 0, false, false, :at, :responded)"),
+                        {"id": ticket, "group": group, "channel": channel, "policy": policy, "at": t0,
+                         "responded": responded})
+                conn.execute(sa.text(f"INSERT INTO an_ticket_sums_{gen} (dimension, value, opened, backlog, "
+                                     "with_policy, breached, reopened, solved, solved_reopened, responded) VALUES "
+                                     "('team', '', 4, 4, 2, 0, 0, 0, 0, 2)"))
+        upgrade()
+        with engine.connect() as conn:
+            for gen in ("a", "b"):
+                t = GENERATIONS[gen]
+                sums = {(r.dimension, r.value): r.opened for r in conn.execute(select(t.ticket_sums))}
+                times = {(r.dimension, r.value): r.tickets for r in conn.execute(select(t.ticket_times))
+                         if r.dimension == "tg"}
+                sep = ticket_sums.SEP
+                assert {k: n for k, n in sums.items() if k[0] in ("team", "tgcp")} == {
+                    ("tgcp", sep.join(parts)): 1 for parts in (["", "=g1", "=email", "=p1"], ["", "=g1", "=chat", ""],
+                                                               ["", "=g2", "=email", "=p1"], ["", "", "=email", ""])}
+                assert sorted(times) == [("tg", sep + "=g1"), ("tg", sep + "=g2")]
+        from alembic import command
+        from crm_common import migrate
+        command.downgrade(migrate.alembic_config("analytics", str(engine.url.render_as_string(hide_password=False))),
+                          "7c4a9e2b6d18")
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT dimension, value, opened FROM an_ticket_sums_a "
+                                        "WHERE dimension IN ('team', 'tgcp')")).all()
+            timed = conn.execute(sa.text("SELECT dimension, value, sum(tickets) FROM an_ticket_times_a "
+                                         "WHERE dimension IN ('team', 'tg') GROUP BY dimension, value")).all()
+    assert [tuple(r) for r in rows] == [("team", "", 4)]
+    assert [tuple(r) for r in timed] == [("team", "", 2)]

@@ -137,18 +137,26 @@ def _edges(conn, t, key, edges: list, dialect: str, by_month: bool, counts: dict
 
 def _tickets(conn, k, key, edges: list, dialect: str, counts: dict, times: dict) -> tuple:
     """The tickets created in the edges' days (edge_days: [(from, to, sign)]), counted into `counts` and `times` per
-    group (`key`), each ticket `sign` times (-1: days taken off a month read whole), their times bucketed by the
-    database as ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets, breached)], signed
-    alike. PostgreSQL: in one statement (GROUPING SETS: the edges' tickets, on pages all over the table when not
-    written in creation order, read once), each time in seconds computed once (a fenced subquery) and each
-    measure's buckets a grouping set of their own (a few hundred groups, hashed, not the thousands of pairs of
-    buckets sorted)."""
+    group (`key`), each ticket `sign` times (-1: days taken off a month read whole): `counted`."""
     c = k.c
-    when = or_(*[between(c.created_at, a, b) for a, b, _ in edges])
-    off = [between(c.created_at, a, b) for a, b, sign in edges if sign < 0]
+    return counted(conn, k, key, [(between(c.created_at, a, b), sign) for a, b, sign in edges], dialect, counts,
+                   times)
+
+
+def counted(conn, k, key, parts: list, dialect: str, counts: dict, times: dict, accounts: dict | None = None) -> tuple:
+    """The tickets of `parts` ([(where, sign)], disjoint), counted into `counts` and `times` per group (`key`), each
+    ticket its part's `sign` times (1, or -1 to take them off), their times bucketed by the database as
+    ticket_sums.bucket does; and their [(channel, tickets)] and [(policy, tickets, breached)], signed alike.
+    PostgreSQL: in one statement (GROUPING SETS: the tickets, on pages all over the table when not written in
+    creation order, read once), each time in seconds computed once (a fenced subquery) and each measure's buckets a
+    grouping set of their own (a few hundred groups, hashed, not the thousands of pairs of buckets sorted). With
+    `accounts`, their tickets per account are added to it ({account: tickets}, those with one)."""
+    c = k.c
+    when = or_(*[where for where, _ in parts])
+    off = [where for where, sign in parts if sign < 0]
     sign = case((or_(*off), -1), else_=1) if off else None
     if dialect == "postgresql":
-        return _edges_grouping_sets(conn, k, key, when, sign, counts, times)
+        return _grouping_sets(conn, k, key, when, sign, counts, times, accounts)
     from crm_analytics.domain.service_figures import channels_and_policies  # it imports this module
     buckets = [bucket(seconds(c[column], c.created_at, dialect)) for _, column in ticket_sums.MEASURES]
     grouped = conn.execute(select(key, *buckets, *summed(c, sign)).where(when).group_by(key, *buckets)).all()
@@ -158,46 +166,57 @@ def _tickets(conn, k, key, edges: list, dialect: str, counts: dict, times: dict)
             _into(times, group, measure, b, found[0])
     channels, policies = [], []
     for signed in (1, -1):
-        days = [between(c.created_at, a, b) for a, b, sign in edges if sign == signed]
-        if days:
-            found = channels_and_policies(conn, k, or_(*days))
+        wheres = [where for where, sign in parts if sign == signed]
+        if wheres:
+            found = channels_and_policies(conn, k, or_(*wheres))
             channels += [(v, signed * n) for v, n in found[0]]
             policies += [(v, signed * n, signed * b) for v, n, b in found[1]]
+            if accounts is not None:
+                for account, n in conn.execute(select(c.account_id, func.count()).where(
+                        or_(*wheres), c.account_id.is_not(None)).group_by(c.account_id)):
+                    accounts[account] = accounts.get(account, 0) + signed * n
     return channels, policies
 
 
-def _edges_grouping_sets(conn, k, key, when, sign, counts: dict, times: dict) -> tuple:
+def _grouping_sets(conn, k, key, when, sign, counts: dict, times: dict, accounts: dict | None = None) -> tuple:
     c = k.c
-    columns = [c[n] for n in ("channel", "sla_policy_id", "status", "first_response_breached", "resolution_breached",
-                              "reopened", "solved_at", "first_responded_at")]
-    inner = select(getattr(key, "element", key).label("g"), *columns,
+    names = ["channel", "sla_policy_id", "status", "first_response_breached", "resolution_breached", "reopened",
+             "solved_at", "first_responded_at"] + (["account_id"] if accounts is not None else [])
+    inner = select(getattr(key, "element", key).label("g"), *[c[n] for n in names],
                    *[seconds(c[column], c.created_at, "postgresql").label(measure)
                      for measure, column in ticket_sums.MEASURES],
                    *([] if sign is None else [sign.label("sign")])).where(when).offset(0).subquery()  # the fence
     t = inner.c
     first_response, resolution = (bucket(t[measure]) for measure, _ in ticket_sums.MEASURES)
-    # 7: a group's first response buckets (and its counts), 11: its resolution buckets, 13: channels, 14: policies
-    which = func.grouping(first_response, resolution, t.channel, t.sla_policy_id)
+    # the sets: a group's first response buckets (and its counts), its resolution buckets, the channels, the
+    # policies (and with `accounts`, the accounts); grouping() has a bit set for each of its arguments not grouped on
+    keys = [first_response, resolution, t.channel, t.sla_policy_id] + ([t.account_id] if accounts is not None else [])
+    full = (1 << len(keys)) - 1
+    first_set, resolution_set, channel_set, policy_set, account_set = (
+        [full ^ (1 << (len(keys) - 1 - i)) for i in range(len(keys))] + [None])[:5]
+    which = func.grouping(*keys)
     # for it alone (this transaction's settings, put back after): no JIT (past jit_above_cost, about a month of edge
     # days, compiling its expressions cost more than it saved) and the memory to hash every set (the planner, guessing
     # tens of thousands of groups where there are a few hundred, else sorts 100,000s of rows on disk for one of them)
     jit, memory = conn.execute(text("SELECT current_setting('jit'), current_setting('work_mem'), "
                                     "set_config('jit', 'off', true), set_config('work_mem', :memory, true)"),
                                {"memory": WORK_MEM}).one()[:2]
-    rows = conn.execute(select(which, t.g, first_response, resolution, t.channel, t.sla_policy_id,
-                               *summed(t, None if sign is None else t.sign))
-                        .group_by(func.grouping_sets(tuple_(t.g, first_response), tuple_(t.g, resolution),
-                                                     t.channel, t.sla_policy_id))).all()
+    sets = [tuple_(t.g, first_response), tuple_(t.g, resolution), t.channel, t.sla_policy_id] + keys[4:]
+    rows = conn.execute(select(which, t.g, *keys, *summed(t, None if sign is None else t.sign))
+                        .group_by(func.grouping_sets(*sets))).all()
     conn.execute(text("SELECT set_config('jit', :jit, true), set_config('work_mem', :memory, true)"),
                  {"jit": jit, "memory": memory})
+    n = 2 + len(keys)  # where the counts begin
     for r in rows:
-        if r[0] == 7:
-            _add(counts.setdefault(r[1], [0] * _COUNTS), r[6:])
-            _into(times, r[1], "first_response", r[2], r[6])
-        elif r[0] == 11:
-            _into(times, r[1], "resolution", r[3], r[6])
-    return ([(r[4], r[6]) for r in rows if r[0] == 13],
-            [(r[5], r[6], r[9]) for r in rows if r[0] == 14 and r[5] not in (None, "")])
+        if r[0] == first_set:
+            _add(counts.setdefault(r[1], [0] * _COUNTS), r[n:])
+            _into(times, r[1], "first_response", r[2], r[n])
+        elif r[0] == resolution_set:
+            _into(times, r[1], "resolution", r[3], r[n])
+        elif r[0] == account_set and r[6] is not None:
+            accounts[r[6]] = accounts.get(r[6], 0) + r[n]
+    return ([(r[4], r[n]) for r in rows if r[0] == channel_set],
+            [(r[5], r[n], r[n + 3]) for r in rows if r[0] == policy_set and r[5] not in (None, "")])
 
 
 def _into(times: dict, group, measure: str, b, tickets: int) -> None:

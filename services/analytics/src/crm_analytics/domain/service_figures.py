@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from crm_analytics.domain.filters import (answer, dialect_of, distributions, filtered, group_key, period, ratio, seconds,
                                           visible)
-from crm_analytics.domain import service_dated, service_sums
+from crm_analytics.domain import service_dated, service_groups, service_sums
 from crm_analytics.domain.log import active
 
 GROUPS = ("owner", "team", "channel", "account", "priority", "policy", "month")
@@ -20,8 +20,8 @@ def service(ctx, data: dict) -> dict:
     """Tickets opened in the period, by group; survey answers and complaints received in it. The company-wide
     figures over all time from the pre-counted tickets when there are many (domain/service_sums.py, quantiles within
     its bound, which the answer's `quantiles` gives), over whole months and their edge days too
-    (domain/service_dated.py); else counted and summed up in SQL (filters.distributions): one row a group leaves
-    the database, not one a ticket."""
+    (domain/service_dated.py), and a support agent's over all time (domain/service_groups.py); else counted and
+    summed up in SQL (filters.distributions): one row a group leaves the database, not one a ticket."""
     conn = ctx.session
     t = active(conn)
     k, s, c = t.tickets, t.surveys, t.complaints
@@ -32,6 +32,8 @@ def service(ctx, data: dict) -> dict:
     found = service_sums.read(conn, t, data, HOUR) if service_sums.applies(ctx, data) else None
     if found is None and service_dated.applies(ctx, data):
         found = service_dated.read(conn, t, data, key, dialect, HOUR)
+    if found is None and service_groups.applies(ctx, data):
+        found = service_groups.read(conn, t, ctx.caller.user_id, key, dialect, HOUR)
     exact = found is None
     if exact:
         found = _read(conn, k, key, where, dialect, bool(data.get("group_by")))

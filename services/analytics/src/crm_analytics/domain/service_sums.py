@@ -2,9 +2,10 @@
 counts exact, read per dimension and value (the whole company, a month, channel or policy summed from the month x
 channel x policy rows); the first response and resolution quantiles from the times' buckets, each within
 ticket_sums.ALPHA (relative) of the exact value (percentile_cont's interpolation between the two times around the
-quantile, each taken as its bucket's middle). A channel filter (grouped by nothing): that channel's crossed rows,
-buckets and accounts. A dated one: domain/service_dated.py. Up to EXACT_UP_TO tickets, and for a scoped query,
-another filter or group, the figures read the tickets themselves (domain/service_figures.py): exact."""
+quantile, each taken as its bucket's middle). By team: the team x group x channel x policy rows and the team x group
+buckets summed per team. A channel filter (grouped by nothing): that channel's crossed rows, buckets and accounts. A
+dated one: domain/service_dated.py; a support agent's: domain/service_groups.py. Up to EXACT_UP_TO tickets, and for
+another scoped query, filter or group, the figures read the tickets themselves (domain/service_figures.py): exact."""
 from __future__ import annotations
 
 from sqlalchemy import func, select, text
@@ -32,12 +33,13 @@ def applies(ctx, data: dict) -> bool:
 
 
 PART = {"month": 0, "channel": 1, "policy": 2}  # the part of a ticket_sums.CROSSED value each dimension is
+TEAM = 0  # the part of a ticket_sums.BY_GROUP or TEAM_GROUP value the team is (the group: 1)
 
 
-def crossed(conn, s) -> list:
-    """The month x channel x policy rows: [((month, channel, policy) as kept, [COUNTS])]."""
+def crossed(conn, s, dimension: str = ticket_sums.CROSSED) -> list:
+    """The rows of a crossing (default: month x channel x policy): [((its parts as kept), [COUNTS])]."""
     return [(tuple(ticket_sums.parts(value)), counts) for value, *counts in conn.execute(
-        select(s.c.value, *[s.c[n] for n in ticket_sums.COUNTS]).where(s.c.dimension == ticket_sums.CROSSED))]
+        select(s.c.value, *[s.c[n] for n in ticket_sums.COUNTS]).where(s.c.dimension == dimension))]
 
 
 def summed(rows, part: int | None = None) -> dict:
@@ -68,7 +70,8 @@ def read(conn, t, data: dict, scale: float):
     if channel is not None:
         rows = [r for r in rows if r[0][1] == "=" + channel]
     dimension = data.get("group_by")
-    buckets = _buckets(conn, t.ticket_times, {dimension or "channel", "channel"})
+    buckets = _buckets(conn, t.ticket_times, {ticket_sums.TEAM_GROUP if dimension == "team" else dimension or "channel",
+                                              "channel"})
     overall_times: dict = {}
     for (d, value), measures in buckets.items():
         if d == "channel" and (channel is None or value == "=" + channel):
@@ -80,6 +83,13 @@ def read(conn, t, data: dict, scale: float):
     elif dimension in PART:
         grouped = {decode(v): group(n, quantiles(buckets.get((dimension, v), {}), scale))
                    for v, n in summed(rows, PART[dimension]).items() if n[0] > 0}
+    elif dimension == "team":  # the team x group rows summed per team (live tickets carry none: one group, none)
+        times: dict = {}
+        for (d, value), measures in buckets.items():
+            if d == ticket_sums.TEAM_GROUP:
+                merge(times.setdefault(ticket_sums.parts(value)[TEAM], {}), measures)
+        grouped = {decode(v): group(n, quantiles(times.get(v, {}), scale))
+                   for v, n in summed(crossed(conn, s, ticket_sums.BY_GROUP), TEAM).items() if n[0] > 0}
     else:
         grouped = {decode(value): group(counts, quantiles(buckets.get((dimension, value), {}), scale))
                    for value, *counts in conn.execute(select(s.c.value, *[s.c[n] for n in ticket_sums.COUNTS])

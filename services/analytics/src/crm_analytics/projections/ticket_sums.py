@@ -1,16 +1,19 @@
-"""Pre-counted tickets: what the company-wide service figures (domain/service_sums.py) read instead of every ticket.
+"""Pre-counted tickets: what the company-wide service figures (domain/service_sums.py) and a support agent's
+(domain/service_groups.py) read instead of every ticket.
 
 `an_ticket_sums`: per dimension and value, the tickets' counts: opened, backlog, with a policy, breaching it,
-reopened, solved, solved and reopened, responded to. The dimensions a ticket counts in: its owner, team and
-priority, and two crossings: `mcp` (CROSSED), its month of creation x channel x SLA policy (the value: the three
-parts joined by SEP), which also gives the whole company, each month, channel and policy and their pairs (a few
-hundred rows summed; no row of its own each); `ca|<channel>` (BY_CHANNEL), the channel x its account (the value),
-which also gives each account (the channels' summed). So a ticket counts in five rows (it counted in eight). No
-month x account: one more row per ticket with an account cost the projection ratio 0.024 (README, "Service figures
-crossed"). `an_ticket_times`: per dimension and value (owner, team, channel, priority, policy, month;
-the whole company: the channels' summed), the first response and resolution times counted in buckets of relative
-width: bucket b holds the times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures
-count as 0: bucket ZERO), so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
+reopened, solved, solved and reopened, responded to. The dimensions a ticket counts in: its owner and priority, and
+three crossings: `mcp` (CROSSED), its month of creation x channel x SLA policy (the value: the three parts joined by
+SEP), which also gives the whole company, each month, channel and policy and their pairs (a few hundred rows summed;
+no row of its own each); `tgcp` (BY_GROUP), its team x support group x channel x SLA policy, which gives each team
+(the `team` group-by) and each group with its channels and policies (a support agent's groups: groups are disjoint,
+a ticket has one, so their rows add up); `ca|<channel>` (BY_CHANNEL), the channel x its account (the value), which
+also gives each account (the channels' summed). So a ticket counts in five rows. No month x account: one more row
+per ticket with an account cost the projection ratio 0.024 (README, "Service figures crossed"). `an_ticket_times`:
+per dimension and value (owner, team x group (`tg`, TEAM_GROUP), channel, priority, policy, month; the whole
+company: the channels' summed), the first response and resolution times counted in buckets of relative width: bucket
+b holds the times from GAMMA**b to GAMMA**(b + 1) seconds (a time of 0, or negative, which the figures count as 0:
+bucket ZERO), so that the bucket's middle, `middle(b)`, is within ALPHA (relative) of every time in it.
 
 The store keeps both with each batch (projections/store.py), as it keeps the opportunities' sums: for every ticket
 row the batch changed, the row as read before the batch counts minus once and the row as written plus once; the
@@ -25,6 +28,8 @@ from datetime import date, timezone
 SEP = "\x1f"  # joins a crossing's parts (each '' or '=' and the value; no id or channel holds it)
 CROSSED = "mcp"  # month x channel x policy: the value MONTH SEP CHANNEL SEP POLICY
 BY_CHANNEL = "ca" + SEP  # + the channel: its tickets per account (the value)
+BY_GROUP = "tgcp"  # team x support group x channel x policy: the value TEAM SEP GROUP SEP CHANNEL SEP POLICY
+TEAM_GROUP = "tg"  # the times per team x support group: the value TEAM SEP GROUP
 COUNTS = ("opened", "backlog", "with_policy", "breached", "reopened", "solved", "solved_reopened", "responded")
 MEASURES = (("first_response", "first_responded_at"), ("resolution", "solved_at"))
 OPEN = ("new", "open", "pending", "on_hold")
@@ -95,10 +100,10 @@ def contribution(row: dict | None):
         created = _utc(created)
     month, channel, policy = ("" if created is None else _month(created)), kept(get("channel")), \
         kept(get("sla_policy_id"))
-    owner, team, priority, account = (kept(get("owner_id")), kept(get("team_id")), kept(get("priority")),
-                                      kept(get("account_id")))
-    keys = (("owner", owner), ("team", team), ("priority", priority), (CROSSED, month + SEP + channel + SEP + policy),
-            (BY_CHANNEL + channel, account))
+    owner, priority, account = kept(get("owner_id")), kept(get("priority")), kept(get("account_id"))
+    team_group = kept(get("team_id")) + SEP + kept(get("group_id"))
+    keys = (("owner", owner), (BY_GROUP, team_group + SEP + channel + SEP + policy), ("priority", priority),
+            (CROSSED, month + SEP + channel + SEP + policy), (BY_CHANNEL + channel, account))
     has_policy = get("sla_policy_id") not in (None, "")
     breached = has_policy and bool(get("first_response_breached") or get("resolution_breached"))
     reopened = (get("reopened") or 0) > 0
@@ -116,8 +121,8 @@ def contribution(row: dict | None):
             solved = any(m == "resolution" for m, _ in times)
     counts = (1 | (get("status") in OPEN) << 1 | has_policy << 2 | breached << 3 | reopened << 4 | solved << 5
               | (solved and reopened) << 6 | responded << 7)
-    timed = (("owner", owner), ("team", team), ("channel", channel), ("priority", priority), ("policy", policy),
-             ("month", month)) if times else ()
+    timed = (("owner", owner), (TEAM_GROUP, team_group), ("channel", channel), ("priority", priority),
+             ("policy", policy), ("month", month)) if times else ()
     return keys, counts, timed, times
 
 
@@ -189,9 +194,9 @@ def fill(conn, t, chunk: int = 50_000) -> None:
     """Count every ticket of generation `t` into its (empty) pre-counted tables, as the projection would have."""
     from sqlalchemy import select
     k = t.tickets
-    columns = [k.c[name] for name in ("owner_id", "team_id", "channel", "priority", "sla_policy_id", "account_id",
-                                      "created_at", "status", "first_response_breached", "resolution_breached",
-                                      "reopened", "first_responded_at", "solved_at")]
+    columns = [k.c[name] for name in ("owner_id", "team_id", "group_id", "channel", "priority", "sla_policy_id",
+                                      "account_id", "created_at", "status", "first_response_breached",
+                                      "resolution_breached", "reopened", "first_responded_at", "solved_at")]
     result = conn.execute(select(*columns).execution_options(yield_per=chunk))  # a server-side cursor
     sums, times = _Totals(), _Totals()
     for part in result.mappings().partitions(chunk):
