@@ -1,7 +1,7 @@
-"""CPU seconds of this machine's processes from /proc (user + system time: the 14th and 15th fields of
-/proc/<pid>/stat), for the benchmarks' CPU per operation, which the load of a shared machine disturbs less than
-wall clock: one process, the process groups of a run (a service, gunicorn's master and workers), and the
-PostgreSQL backends serving a run's databases."""
+"""CPU seconds of this machine's processes from /proc (user and system time, and their reaped children's: the
+14th to 17th fields of /proc/<pid>/stat), for the benchmarks' CPU per operation, which the load of a shared machine
+disturbs less than wall clock: one process, the process groups of a run (a service, gunicorn's master and workers),
+and the PostgreSQL backends serving a run's databases."""
 from __future__ import annotations
 
 import os
@@ -19,7 +19,10 @@ def _stat(pid) -> list[str] | None:
 
 
 def _seconds(fields: list[str]) -> float:
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    """Its user and system time, and its children's that it has waited for: a gunicorn worker recycled after
+    `max_requests` is gone from /proc, and its time is its master's from then on (without that, a round in which a
+    worker was recycled counted less than nothing)."""
+    return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / CLOCK_TICKS
 
 
 def process_seconds(pid: int) -> float:
