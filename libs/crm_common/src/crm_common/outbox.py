@@ -18,12 +18,11 @@ import threading
 from datetime import timedelta
 
 from marshmallow import ValidationError, fields
-from sqlalchemy import Column, MetaData, Table, Text, any_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crm_common import bulk, config, jsontext, metrics, tables, tracing
+from crm_common import bulk, config, jsontext, metrics, scope, tables, tracing
 from crm_common.contracts.registry import event_contract, instance, validate_event_data
 from crm_common.context import Actor
 from crm_common.db import utcnow
@@ -37,23 +36,17 @@ def _table(metadata):
 
 
 @functools.lru_cache(maxsize=None)
-def _statements(table) -> tuple:
-    """The outbox's insert and mark statements, built once per table: a statement built per call with
-    .values() is compiled from its cache only after its cache key is worked out again, each time."""
-    insert_row = table.insert()
-    mark = (update(table).where(table.c.event_id.in_(bindparam("ids", expanding=True)), table.c.published_at.is_(None))
-            .values(published_at=bindparam("now")))
-    return insert_row, mark
+def _insert_statement(table):
+    """The outbox's insert, built once per table (as the mark, below): a statement built per call with .values()
+    is compiled from its cache only after its cache key is worked out again, each time."""
+    return table.insert()
 
 
 @functools.lru_cache(maxsize=None)
 def _mark_statement(table, dialect_name: str):
-    """The mark of published rows: on PostgreSQL `= ANY(<array>)`, one parameter for all the ids (an expanding IN
-    renders and binds a parameter per id, each time: a publish's events are marked up to 500 at once); elsewhere
-    the expanding IN."""
-    if dialect_name != "postgresql":
-        return _statements(table)[1]
-    return (update(table).where(table.c.event_id == any_(bindparam("ids", type_=ARRAY(Text))),
+    """The mark of published rows (a publish's events are marked up to 500 at once: on PostgreSQL the ids are one
+    array, `scope.one_of`)."""
+    return (update(table).where(scope.one_of(table.c.event_id, dialect_name == "postgresql", "ids"),
                                 table.c.published_at.is_(None)).values(published_at=bindparam("now")))
 
 
@@ -155,7 +148,7 @@ def record(session: Session, metadata, producer: str, type_: str, data: dict, ac
         envelope[tracing.TRACEPARENT] = traceparent
     pending = session.info.get("crm_outbox")  # a UnitOfWork transaction publishes these right after commit
     if pending is None:
-        session.execute(_statements(_table(metadata))[0], {"event_id": envelope["event_id"], "type": type_,
+        session.execute(_insert_statement(_table(metadata)), {"event_id": envelope["event_id"], "type": type_,
                                                            "envelope": envelope, "created_at": utcnow()})
         return envelope
     envelope = Recorded(envelope)  # its text kept when its row is written, published as is

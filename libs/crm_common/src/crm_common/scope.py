@@ -7,7 +7,8 @@ Out of scope is "not found" (404), never "forbidden", so ids cannot be probed.
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, bindparam, false, or_, true
+from sqlalchemy import Boolean, Text, any_, bindparam, false, or_, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -109,3 +110,13 @@ def _among(element, compiler, **kw):
 @compiles(among, "postgresql")
 def _among_postgresql(element, compiler, **kw):
     return f"{compiler.process(element.column, **kw)} = ANY(ARRAY{compiler.process(element.query, **kw)})"
+
+
+def one_of(column, postgresql: bool, key: str | None = None, values=None):
+    """A text `column` IN <values> (bound as `key`, or given as `values`): on PostgreSQL `column = ANY(<array>)`, one
+    parameter, where an expanding IN renders and binds one per value at every execution (as `among` for a
+    sub-select). The array is of text, not of the column's type: a cast to varchar(n) would cut a longer value to
+    one that matches."""
+    if postgresql:
+        return column == any_(bindparam(key, values, type_=ARRAY(Text)))
+    return column.in_(bindparam(key, values, expanding=True))

@@ -104,3 +104,22 @@ def test_an_actor_encodes_once_and_decodes_to_an_equal_actor():
     assert here.client_ip == "10.0.0.1" and here.user_id == "u-1" and actor.client_ip is None
     assert actor.from_address("10.0.0.1") is here and actor.from_address("10.0.0.2").client_ip == "10.0.0.2"
     assert Actor.decode(here.encode()).client_ip == "10.0.0.1"
+
+
+def test_one_of_is_an_in_list_and_on_postgresql_one_array_parameter():
+    from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
+    from sqlalchemy.dialects import postgresql
+
+    from crm_common.scope import one_of
+
+    t = Table("things", MetaData(), Column("id", String(10), primary_key=True))
+    query = select(t.c.id).where(one_of(t.c.id, False, "ids")).order_by(t.c.id)
+    engine = create_engine("sqlite://")
+    t.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(t), [{"id": i} for i in ("a", "b", "c")])
+        assert conn.execute(query, {"ids": ["c", "a", "z"]}).scalars().all() == ["a", "c"]
+        given = select(t.c.id).where(one_of(t.c.id, False, values=["b"]))
+        assert conn.execute(given).scalars().all() == ["b"]
+    compiled = select(t.c.id).where(one_of(t.c.id, True, "ids")).compile(dialect=postgresql.psycopg2.dialect())
+    assert "things.id = ANY (%(ids)s::TEXT[])" in str(compiled)  # one parameter; text, never cut to varchar(10)

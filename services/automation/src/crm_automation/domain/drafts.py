@@ -8,11 +8,10 @@ import functools
 import operator
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, MetaData, Table, Text, any_, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
 
-from crm_common import jsontext
+from crm_common import jsontext, scope
 from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
@@ -106,22 +105,18 @@ def _column(column) -> Column:
 
 
 @functools.lru_cache(maxsize=None)
-def _statements() -> dict:
-    """Built once (a statement built per call works out its cache key again each time). The runs' table as the
-    intake writes it: its JSON columns given as text already serialized (the context the runs of one event
-    share is serialized once, each definition once per generation), the values the JSON type would write."""
+def _statements(postgresql: bool) -> dict:
+    """Built once per dialect (a statement built per call works out its cache key again each time). The runs'
+    table as the intake writes it: its JSON columns given as text already serialized (the context the runs of one
+    event share is serialized once, each definition once per generation), the values the JSON type would write."""
     snapshots = RecordSnapshot.__table__
     key = (snapshots.c.resource == bindparam("s_resource")) & (snapshots.c.record_id == bindparam("s_record"))
     return {"runs": insert(as_written(WorkflowRun.__table__)), "ended": insert(as_written(EndedRuns.__table__)),
             "snapshot_insert": insert(as_written(snapshots)),
+            # a batch reads up to 200 records: on PostgreSQL one array each (scope.one_of)
             "snapshots": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
-                snapshots.c.resource.in_(bindparam("resources", expanding=True)),
-                snapshots.c.record_id.in_(bindparam("records", expanding=True))),
-            # PostgreSQL: `= ANY(<array>)`, one parameter each (an expanding IN renders and binds one per record,
-            # again at every execution: a batch reads up to 200 records)
-            "snapshots_pg": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(
-                snapshots.c.resource == any_(bindparam("resources", type_=ARRAY(Text))),
-                snapshots.c.record_id == any_(bindparam("records", type_=ARRAY(Text)))),
+                scope.one_of(snapshots.c.resource, postgresql, "resources"),
+                scope.one_of(snapshots.c.record_id, postgresql, "records")),
             "snapshot": select(snapshots.c.resource, snapshots.c.record_id, snapshots.c.data).where(key),
             "snapshot_update": update(snapshots).where(key).values(data=bindparam("s_data"))}
 
@@ -275,14 +270,14 @@ class Batch:
         wanted = [k for k in keys if k not in self._stored]
         if not wanted:
             return
-        conn, statements = self.session.connection(), _statements()
+        conn = self.session.connection()
+        statements = _statements(conn.dialect.name == "postgresql")
         if len(wanted) == 1:
             (resource, record), = wanted
             rows = conn.execute(statements["snapshot"], {"s_resource": resource, "s_record": record}).all()
         else:
-            statement = statements["snapshots_pg" if conn.dialect.name == "postgresql" else "snapshots"]
-            rows = conn.execute(statement, {"resources": sorted({k[0] for k in wanted}),
-                                            "records": sorted({k[1] for k in wanted})}).all()
+            rows = conn.execute(statements["snapshots"], {"resources": sorted({k[0] for k in wanted}),
+                                                          "records": sorted({k[1] for k in wanted})}).all()
         found = {(r.resource, r.record_id): r.data for r in rows}
         for key in wanted:
             self._stored[key] = found.get(key)
@@ -304,7 +299,8 @@ class Batch:
             self.ended.append(trigger)
 
     def write(self) -> None:
-        conn, statements = self.session.connection(), _statements()
+        conn = self.session.connection()
+        statements = _statements(conn.dialect.name == "postgresql")
         # a record first seen: its row in the table's column order, its JSON as text (as the runs' rows)
         fresh = [[k[0], k[1], jsontext.dumps(v)] for k, v in self._now.items() if self._stored[k] is None]
         changed = [{"s_resource": k[0], "s_record": k[1], "s_data": v} for k, v in self._now.items()

@@ -8,28 +8,23 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from sqlalchemy import String, and_, any_, bindparam, func, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, func, or_, select, text
+
+from crm_common import scope
 
 from crm_sales.models import Lead
-
-
-def _one_of(column, values: set, postgresql: bool):
-    """`column IN values`; on PostgreSQL `= ANY(array)`, one parameter instead of a thousand to compile."""
-    if postgresql:
-        return column == any_(bindparam(None, sorted(values), type_=ARRAY(String)))
-    return column.in_(values)
 
 
 def _stored(emails: set, phones: set, companies: set, postgresql: bool = False):
     """The live leads with one of these emails, phones or companies (with a last name), oldest first."""
     conditions = []
     if emails:
-        conditions.append(_one_of(Lead.email, emails, postgresql))
+        conditions.append(scope.one_of(Lead.email, postgresql, values=sorted(emails)))
     if phones:
-        conditions.append(_one_of(Lead.phone, phones, postgresql))
+        conditions.append(scope.one_of(Lead.phone, postgresql, values=sorted(phones)))
     if companies:
-        conditions.append(and_(_one_of(Lead.company_key, companies, postgresql), Lead.last_name.is_not(None)))
+        conditions.append(and_(scope.one_of(Lead.company_key, postgresql, values=sorted(companies)),
+                               Lead.last_name.is_not(None)))
     return (select(Lead.id, Lead.email, Lead.phone, Lead.company_key, func.lower(Lead.last_name))
             .where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
             .order_by(Lead.created_at))
