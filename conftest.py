@@ -128,9 +128,9 @@ def _ordered_ids_in_real_time():
     """The ordered ids keep the latest millisecond they were made in and never go back (ids.new_ordered_id): a test
     that moved the clock forward (time_machine) would leave every later test's ids in its future."""
     from crm_common import ids
-    kept = ids._stamp
+    kept = ids._current
     yield
-    ids._stamp = kept
+    ids._current = kept
 
 
 @pytest.fixture(scope="session")

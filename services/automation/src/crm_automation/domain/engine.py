@@ -176,11 +176,11 @@ def take(ctx, envelopes: list[dict], runs: list | None = None) -> None:
         if len(watched) > 1:
             batch.load(set(watched))
         uow = ctx.uow
-        with notifications.gathered(ctx.session):
+        with notifications.gathered(ctx.session), clock.held(ctx.session) as now:
             for envelope, found in zip(envelopes, watching):
                 if uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
                     uow.request_id = envelope.get("request_id")
-                _intake(ctx, compiled, batch, envelope, found, runs)
+                _intake(ctx, compiled, batch, envelope, found, runs, now)
             batch.write()
 
 
@@ -194,9 +194,9 @@ def _watching(compiled: dict, envelope: dict) -> Watching | None:
 
 
 def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watching: Watching | None,
-            runs: list | None) -> None:
+            runs: list | None, now) -> None:
     """The runs one event starts, their conditions evaluated and their local actions done (`watching`: what
-    `_watching` says of it; `runs`: as in `take`)."""
+    `_watching` says of it; `runs`: as in `take`; `now`: the time of the batch's runs, steps and notifications)."""
     type_, entity, action = envelope.get("type"), envelope.get("entity"), envelope.get("action")
     if envelope.get("producer") == "automation":  # its own notifications and run outcomes start nothing
         return
@@ -217,7 +217,7 @@ def _intake(ctx, compiled: dict, batch: Batch, envelope: dict, watching: Watchin
     # one context for the runs of this event (a run that changes its context gets a copy: domain.executor)
     context = {"record": record, "trigger_record": record, "previous": previous or {},
                "changed_fields": data.get("changed_fields") or [], "event": event}
-    trigger = Trigger(context, envelope.get("event_id"), type_, entity, data.get("id"), depth, clock.now())
+    trigger = Trigger(context, envelope.get("event_id"), type_, entity, data.get("id"), depth, now)
     end = trigger.end if runs is not None else trigger.enter  # an `Ended` made only for a caller that wants it
     acting: list[Draft] = []
     for workflow in workflows:

@@ -62,7 +62,7 @@ def _held(ctx, run_id: str, owner: str) -> WorkflowRun | None:
 
 
 def _finish(ctx, run: WorkflowRun, status: str, note: str | None = None, error: str | None = None) -> None:
-    now = clock.now()
+    now = clock.now_in(ctx.session)
     run.status, run.finished_at, run.error = status, now, error
     run.lease_owner = run.lease_until = None
     run.duration_ms = max(0, int((now - run.started_at).total_seconds() * 1000))
@@ -74,9 +74,9 @@ def _finish(ctx, run: WorkflowRun, status: str, note: str | None = None, error: 
                                        "record_id": run.record_id})
 
 
-def _step(run: WorkflowRun, index: int, **entry) -> None:
+def _step(ctx, run: WorkflowRun, index: int, **entry) -> None:
     action = run.definition["actions"][index]
-    step = {"index": index, "action": action["type"], "at": clock.now().isoformat(), **entry}
+    step = {"index": index, "action": action["type"], "at": clock.text_in(ctx.session), **entry}
     if not run.steps:  # a run's first step (most runs have one)
         run.steps = [step]
         return
@@ -129,7 +129,7 @@ def advance(ctx, run, fresh: dict | None = None) -> dict | None:
             run.due_at, run.status, run.next_step = clock.after(seconds), "waiting", index + 1
             run.context = dict(run.context, recheck=True)
             run.lease_owner = run.lease_until = None
-            _step(run, index, status="succeeded", outcome={"until": run.due_at.isoformat()}, error=None,
+            _step(ctx, run, index, status="succeeded", outcome={"until": run.due_at.isoformat()}, error=None,
                   attempts=1, duration_ms=0)
             return None
         run.status = "running"
@@ -140,7 +140,7 @@ def advance(ctx, run, fresh: dict | None = None) -> dict | None:
             except (ServiceError, actions.ActionFailed, ValueError) as exc:
                 fail(ctx, run, index, _describe(exc), started)
                 return None
-            _step(run, index, status="succeeded", outcome=outcome, error=None, attempts=run.attempts + 1,
+            _step(ctx, run, index, status="succeeded", outcome=outcome, error=None, attempts=run.attempts + 1,
                   duration_ms=int((time.monotonic() - started) * 1000))
             run.next_step, run.attempts = index + 1, 0
             continue
@@ -179,10 +179,10 @@ def fail(ctx, run: WorkflowRun, index: int, error: str, started: float) -> None:
     if attempts <= len(delays):
         run.attempts, run.status, run.due_at = attempts, "queued", clock.after(delays[attempts - 1])
         run.lease_owner = run.lease_until = None
-        _step(run, index, status="retrying", outcome=None, error=error, attempts=attempts, duration_ms=ms)
+        _step(ctx, run, index, status="retrying", outcome=None, error=error, attempts=attempts, duration_ms=ms)
         return
     run.attempts = attempts
-    _step(run, index, status="failed", outcome=None, error=error, attempts=attempts, duration_ms=ms)
+    _step(ctx, run, index, status="failed", outcome=None, error=error, attempts=attempts, duration_ms=ms)
     _finish(ctx, run, "failed", f"step {index} ({run.definition['actions'][index]['type']}) failed {attempts} "
                                 f"time(s): parked for replay", error=error)
 
@@ -196,7 +196,7 @@ def record(ctx, run_id: str, owner: str, planned: dict, outcome: dict | None, er
     if error is not None:
         fail(ctx, run, index, error, started)
         return False
-    _step(run, index, status="succeeded", outcome=outcome, error=None, attempts=run.attempts + 1,
+    _step(ctx, run, index, status="succeeded", outcome=outcome, error=None, attempts=run.attempts + 1,
           duration_ms=int((time.monotonic() - started) * 1000))
     run.next_step, run.attempts = index + 1, 0
     if planned["action"]["type"] == "assign":

@@ -132,7 +132,7 @@ def notify(ctx, user_ids, kind: str, title: str, body: str | None = None, link: 
         prefs = _prefs(ctx.session, users, kind)
         channels = [_channels(prefs.get(u, {})) for u in users]
     rows = []
-    now = clock.now()
+    now = clock.now_in(ctx.session)
     title = title[:300]
     # time-ordered ids (pooled random bits: no urandom call each; the inbox's index is appended to): a
     # notification is only ever shown to its user (another's is a 404), its id needs no secrecy
