@@ -4,8 +4,11 @@ from __future__ import annotations
 import pytest
 
 import crm_analytics_contracts as c
+from crm_common.context import SYSTEM, Context
 from crm_common.errors import ServiceError
+from crm_common.testing.events import Events
 
+from crm_analytics.domain import log
 from crm_analytics.domain import sales_figures as figures
 
 
@@ -158,3 +161,16 @@ def test_events_taken_out_of_order_leave_the_newest_state(ctx_as, feed):
     feed("sales.opportunity_created.v1", data, 0)  # consumed after the later change
     items = figures.pipeline(ctx_as("sales_rep", "rep-1"), q())["items"]
     assert [(i["stage"], i["count"], i["weighted"]) for i in items] == [("negotiation", 1, "75.00")]
+
+
+def test_a_deal_created_after_its_lead_was_converted_keeps_the_leads_source(ctx_as, feed, session):
+    feed("sales.lead_created.v1", {"id": "l7", "owner_id": "rep-1", "source": "fair", "status": "new"})
+    feed("sales.lead_converted.v1", {"id": "l7", "account_id": "a7", "contact_id": "c7", "opportunity_id": "o7"})
+    # the deal's creation comes later, in a batch with others: the batch reads the leads converted into its deals
+    envelopes = [{"event_id": f"e-{id_}", "type": "sales.opportunity_created.v1", "producer": "sales",
+                  "occurred_at": "2026-11-02T09:00:00Z", "actor": {"user_id": "u-1"},
+                  "data": {"id": id_, "name": id_, "owner_id": "rep-1", "amount": "1000.00", "currency": "EUR",
+                           "stage": "prospecting", "probability": 10}} for id_ in ("o6", "o7", "o8")]
+    log.keep_many(Context(session, SYSTEM, Events(), "r"), envelopes)
+    by_source = {i["key"]: i["count"] for i in figures.pipeline(ctx_as("admin", "adm"), q(group_by="source"))["items"]}
+    assert by_source.get("fair") == 1 and sum(by_source.values()) == 3

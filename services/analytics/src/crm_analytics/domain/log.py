@@ -44,8 +44,10 @@ _SAVEPOINT_LOCKED = f'SAVEPOINT an_keep; SELECT active FROM "{STATE.name}" WHERE
 def _locked_in_savepoint(conn) -> str:
     """PostgreSQL: the savepoint `an_keep`, then the state row taken for update (`state`) in it, in one round trip;
     the active generation."""
-    row = conn.exec_driver_sql(_SAVEPOINT_LOCKED).first()
-    return row.active if row is not None else state(conn, lock="update").active
+    with conn.connection.driver_connection.cursor() as cursor:  # the driver's: no result object of the Core's
+        cursor.execute(_SAVEPOINT_LOCKED)
+        row = cursor.fetchone()
+    return row[0] if row is not None else state(conn, lock="update").active
 
 
 def active(conn):

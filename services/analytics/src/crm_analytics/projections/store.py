@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select, update
 
 from crm_common import bulk
+from crm_common.scope import one_of
 
 from crm_analytics.projections import stage_times, sums, ticket_sums
 from crm_analytics.projections.upserts import array_text, upsert, upsert_statement
@@ -57,9 +58,10 @@ class Store:
         single = len(table.primary_key.columns) == 1
         wanted = sorted({str(i) for i in ids if i} - ({k[0] for k in cache} if single else set()))
         first = list(table.primary_key.columns)[0]
+        statement = self._among(table, first.name)
         for i in range(0, len(wanted), CHUNK):
             part = wanted[i:i + CHUNK]
-            for row in self.conn.execute(select(table).where(first.in_(part))).mappings():
+            for row in self.conn.execute(statement, {"values": part}).mappings():
                 self._read(name, self._key(table, row), dict(row))
             if single:
                 for id_ in part:
@@ -88,9 +90,10 @@ class Store:
         table = self._table(name)
         self._rows.setdefault(name, {})
         wanted = sorted({str(v) for v in values if v} - {v for (n, c, v) in self._found if n == name and c == column})
+        statement = self._among(table, column)
         for i in range(0, len(wanted), CHUNK):
             part = wanted[i:i + CHUNK]
-            for row in self.conn.execute(select(table).where(table.c[column].in_(part))).mappings():
+            for row in self.conn.execute(statement, {"values": part}).mappings():
                 self._read(name, self._key(table, row), dict(row))
             self._found.update((name, column, v) for v in part)
 
@@ -102,9 +105,17 @@ class Store:
             part = wanted[i:i + CHUNK]
             for id_ in part:
                 self._history_open[id_] = []
-            for row in self.conn.execute(select(h).where(h.c.opportunity_id.in_(part), h.c.left_at.is_(None))
-                                         .order_by(h.c.seq)).mappings():
+            for row in self.conn.execute(self._among(h, "opportunity_id", True), {"values": part}).mappings():
                 self._history_open[row["opportunity_id"]].append(dict(row))
+
+    def _among(self, table, column: str, open_stages: bool = False):
+        """The rows of `table` whose `column` is one of the parameter `values` (`open_stages`: the stage history's
+        open rows, in order), made once (`crm_common.scope.one_of`: on PostgreSQL one array parameter)."""
+        key = (table.name, column, open_stages, self.dialect.name)
+        if key not in _AMONG:
+            statement = select(table).where(one_of(table.c[column], self.dialect.name == "postgresql", "values"))
+            _AMONG[key] = statement.where(table.c.left_at.is_(None)).order_by(table.c.seq) if open_stages else statement
+        return _AMONG[key]
 
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
@@ -328,6 +339,7 @@ class Store:
 
 
 _UNREAD = object()  # a row the batch has not read
+_AMONG: dict = {}  # (table name, column, open stages only, dialect) -> its statement (`Store._among`)
 
 
 class Conflict(Exception):
