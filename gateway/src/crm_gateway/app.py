@@ -1,6 +1,7 @@
 """The gateway's Flask app factory (served by gunicorn: `crm_gateway.app:create_app()`)."""
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import uuid
@@ -50,10 +51,33 @@ class ProblemApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
 
 
+class GatewayFlask(Flask):
+    """Flask, whose check that a hook or view is not a coroutine function (`ensure_sync`, asked for each of a
+    request's dozen hooks and its view on every request) is made once per function."""
+
+    _sync_checked: dict = {}  # function -> whether it runs as it is (not a coroutine function)
+
+    def ensure_sync(self, func):
+        target = getattr(func, "__func__", func)  # a bound method: its function (a new method object each time)
+        try:
+            plain = self._sync_checked[target]
+        except (KeyError, TypeError):  # TypeError: an unhashable callable, checked every time
+            plain = not inspect.iscoroutinefunction(func)
+            try:
+                if len(self._sync_checked) < SYNC_CHECKS_KEPT:
+                    self._sync_checked[target] = plain
+            except TypeError:
+                pass
+        return func if plain else self.async_to_sync(func)
+
+
+SYNC_CHECKS_KEPT = 4096  # more distinct functions than a gateway has hooks and views: made per call, not kept
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     startup.refuse_development_defaults("gateway")
     settings = settings or Settings()
-    app = Flask("crm_gateway")
+    app = GatewayFlask("crm_gateway")
     if settings.trusted_proxies > 0:  # the client address is the one the last trusted proxy saw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     app.config.update(
@@ -115,65 +139,71 @@ def _mark_spec_routes_public(app: Flask) -> None:
 
 def _identify():
     """The request id and the caller; a refusal is kept for _admit, after the rate limit counted it."""
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
-    g.actor = None
-    g.refusal = None
-    settings: Settings = request.environ.get("crm.settings") or _settings()
-    if len(request.full_path) > MAX_URL_LENGTH:
+    req, ctx = request._get_current_object(), g._get_current_object()  # each proxy's look-up once, not per use
+    incoming = req.headers.get("X-Request-ID", "")
+    ctx.request_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
+    ctx.actor = None
+    ctx.refusal = None
+    settings: Settings = req.environ.get("crm.settings") or _settings()
+    if len(req.full_path) > MAX_URL_LENGTH:
         return problems.problem(414, f"the URL is longer than {MAX_URL_LENGTH} characters")
-    if request.method == "OPTIONS" and request.headers.get("Origin"):
+    method = req.method
+    if method == "OPTIONS" and req.headers.get("Origin"):
         return _preflight(settings)
-    view = _view()
-    if view is not None and not (auth.is_public(view, request.method) or request.url_rule.endpoint in _public_endpoints()):
+    view = _view(req)
+    if view is not None and not (auth.is_public(view, method) or req.url_rule.endpoint in _public_endpoints()):
         if ratelimit.unknown_key_from_a_spent_address():
-            g.refusal = auth.UNAUTHENTICATED  # the limiter answers 429 (or, as its window turns, 401)
+            ctx.refusal = auth.UNAUTHENTICATED  # the limiter answers 429 (or, as its window turns, 401)
             return None
         try:
-            actor = auth.authenticate().from_address(request.remote_addr)
+            actor = auth.authenticate().from_address(req.remote_addr)
         except ServiceError as exc:
-            g.refusal = exc
+            ctx.refusal = exc
             return None
-        g.actor = actor
+        ctx.actor = actor
         try:  # who and whether first: a caller without the right learns nothing from validation
-            auth.check_permission(actor, view, request.method)
+            auth.check_permission(actor, view, method)
         except ServiceError as exc:
-            g.refusal = exc
+            ctx.refusal = exc
     return None
 
 
 def _admit():
-    if g.refusal is not None:
-        return problems.from_service_error(g.refusal)
-    view = _view()
-    bad_text = _invalid_url_text()
+    refusal = g.refusal
+    if refusal is not None:
+        return problems.from_service_error(refusal)
+    req = request._get_current_object()
+    view = _view(req)
+    bad_text = _invalid_url_text(req)
     if bad_text:
         return problems.problem(422, "the URL holds text that is not valid Unicode or a NUL character",
                                 errors=bad_text)
-    if view is not None and request.method in JSON_METHODS:
-        if has_body() and request.mimetype != "application/json" and not request.mimetype.endswith("+json") \
-                and request.mimetype not in accepted_media_types(view, request.method):
+    method = req.method
+    if view is not None and method in JSON_METHODS:
+        if has_body() and req.mimetype != "application/json" and not req.mimetype.endswith("+json") \
+                and req.mimetype not in accepted_media_types(view, method):
             return problems.problem(415, "send the body as application/json")
-        if not has_body() and requires_json_body(view, request.method):
+        if not has_body() and requires_json_body(view, method):
             return problems.problem(422, "this request needs a JSON body", errors={"json": ["a JSON body is required"]})
     return None
 
 
-def _invalid_url_text() -> dict:
+def _invalid_url_text(req) -> dict:
     errors: dict = {}
-    for name, value in request.args.items(multi=True):
+    for name, value in req.args.items(multi=True):
         if not valid_text(name) or not valid_text(value):
             errors.setdefault("query", {})[name if valid_text(name) else "?"] = [TEXT_ERROR]
-    if not valid_text(request.path):
+    if not valid_text(req.path):
         errors["path"] = [TEXT_ERROR]
     return errors
 
 
-def _view():
+def _view(req=None):
     from flask import current_app
-    if request.url_rule is None:
+    rule = (req or request).url_rule
+    if rule is None:
         return None
-    return current_app.view_functions.get(request.url_rule.endpoint)
+    return current_app.view_functions.get(rule.endpoint)
 
 
 def _public_endpoints() -> set:
@@ -208,18 +238,19 @@ API_HEADERS = (*SECURITY_HEADERS, ("Cache-Control", "no-store"))
 
 
 def _finish(response):
-    headers = response.headers
-    headers["X-Request-ID"] = getattr(g, "request_id", "") or str(uuid.uuid4())
+    req, headers = request._get_current_object(), response.headers
+    request_id = g.get("request_id")
+    headers["X-Request-ID"] = request_id or str(uuid.uuid4())
     # each header a view did not set, added in one pass over the response's (a setdefault each scanned them all)
     present = {name.lower() for name, _ in headers.items()}
-    headers.extend([(name, value) for name, value in (API_HEADERS if request.path.startswith("/api/")
+    headers.extend([(name, value) for name, value in (API_HEADERS if req.path.startswith("/api/")
                                                       else SECURITY_HEADERS) if name.lower() not in present])
-    origin = request.headers.get("Origin")
+    origin = req.headers.get("Origin")
     if origin and origin in _settings().cors_origins:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
-        response.headers["Vary"] = "Origin"
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = "ETag, Location, X-Request-ID, Retry-After"
+        headers["Vary"] = "Origin"
     # gunicorn's access log has the line of every request, with its rid=; this one only when debugging
-    log.debug("%s %s %s request_id=%s", request.method, redact(request.path), response.status_code,
-              g.get("request_id"))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s %s %s request_id=%s", req.method, redact(req.path), response.status_code, request_id)
     return response

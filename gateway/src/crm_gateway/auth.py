@@ -297,8 +297,9 @@ class ApiKeyCache:
 
 def authenticate() -> Actor:
     g.session_id = None  # the session (refresh chain) of the access token used, if any
-    header = request.headers.get("Authorization", "")
-    api_key = request.headers.get("X-API-Key")
+    headers = request.headers
+    header = headers.get("Authorization", "")
+    api_key = headers.get("X-API-Key")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

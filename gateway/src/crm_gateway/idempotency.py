@@ -34,16 +34,18 @@ def kept_by_service(view):
     the module doc): the key checked, its fingerprint handed to the call; nothing kept here."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        key = request.headers.get("Idempotency-Key")
+        req = request._get_current_object()
+        key = req.headers.get("Idempotency-Key")
         if not key:
             return view(*args, **kwargs)
         if not KEY_RE.match(key):
             raise ServiceError("validation_failed", "Idempotency-Key must be 8 to 200 letters, digits or ._:-",
                                errors={"Idempotency-Key": ["invalid format"]})
-        digest = hashlib.sha256(request.get_data() or b"").hexdigest()
-        g.idempotent = Idempotent(key, fingerprint(f"{request.method} {request.path}", digest))
+        digest = hashlib.sha256(req.get_data() or b"").hexdigest()
+        ctx = g._get_current_object()
+        ctx.idempotent = Idempotent(key, fingerprint(f"{req.method} {req.path}", digest))
         answer = view(*args, **kwargs)
-        if not g.pop("idempotent_replayed", False):
+        if not ctx.pop("idempotent_replayed", False):
             return answer
         response = current_app.make_response(answer)  # the answer its service kept for the key
         response.headers["Idempotent-Replayed"] = "true"
@@ -61,6 +63,7 @@ def replayed_by_service() -> None:
 def passed_on() -> dict:
     """The keywords a route's call to its service carries for the request's Idempotency-Key (none without one):
     the key and fingerprint, kept by the service with what it makes, and `replayed_by_service` as `on_replay`."""
-    if g.get("idempotent") is None:
+    idempotent = g.get("idempotent")
+    if idempotent is None:
         return {}
-    return {"idempotent": g.idempotent, "on_replay": replayed_by_service}
+    return {"idempotent": idempotent, "on_replay": replayed_by_service}

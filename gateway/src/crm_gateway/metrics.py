@@ -27,11 +27,12 @@ def started() -> None:
 
 
 def counted(response):
-    rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
+    req = request._get_current_object()
+    rule = req.url_rule.rule if req.url_rule is not None else "unmatched"
+    REQUESTS.labels(rule, req.method, str(response.status_code)).inc()
     began = g.get("metrics_started")
     if began is not None:
-        SECONDS.labels(rule, request.method).observe(time.perf_counter() - began)
+        SECONDS.labels(rule, req.method).observe(time.perf_counter() - began)
     return response
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import threading
 import uuid
+import weakref
 
 from sqlalchemy import Column, MetaData, String, Table, bindparam, select, update
 
@@ -86,6 +87,15 @@ def changed(session, metadata: MetaData) -> None:
 
 _values: dict = {}  # (database URL, name) -> (token, value)
 _lock = threading.Lock()
+_urls: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # engine -> its URL's text (a URL's str renders it)
+
+
+def _database(session) -> str:
+    engine = session.get_bind()
+    url = _urls.get(engine)
+    if url is None:
+        url = _urls[engine] = str(engine.url)
+    return url
 
 
 def cached(session, metadata: MetaData, name: str, load):
@@ -93,7 +103,7 @@ def cached(session, metadata: MetaData, name: str, load):
     current = token(session, metadata)
     if current is None:
         return load()
-    key = (str(session.get_bind().url), name)
+    key = (_database(session), name)
     kept = _values.get(key)
     if kept is not None and kept[0] == current:
         return kept[1]
