@@ -162,8 +162,9 @@ class RowsInsert:
     automation run has 26 columns and an event gives several runs): for small batches in a hot transaction,
     where a COPY (`prepare`) costs more than it saves. Rows are lists in the table's column order; each
     column's own bind processor is applied only where it has one, once per distinct value object in the call
-    (the runs of an event share their timestamps and texts), then one executemany of tuples (SQLite) or
-    multi-row VALUES statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
+    (the runs of an event share their timestamps and texts), then one executemany of tuples (SQLite) or, on
+    PostgreSQL (psycopg2 sends an executemany row by row), the rows as one JSON document (`_document_insert`), or
+    multi-row VALUES statements where the document does not carry a column's type or a value as it is."""
 
     CHUNK = 200
 
@@ -188,7 +189,7 @@ class RowsInsert:
             conn.exec_driver_sql(*self._values(rows[start:start + self.CHUNK]))
 
     def statement(self, rows: list[list]) -> tuple[str, tuple]:
-        """The SQL text and parameters of one multi-row VALUES statement of `rows` (at most CHUNK; PostgreSQL's
+        """The SQL text and parameters of one statement inserting `rows` (at most CHUNK; PostgreSQL's
         paramstyle), for a caller that sends it together with others (crm_common.outbox.insert_with_events)."""
         assert not self.qmark and len(rows) <= self.CHUNK
         self._process(rows)
@@ -228,8 +229,8 @@ class TimeText(TypeDecorator):
     cache_ok = True
 
 
-# the column types whose values a JSON document gives back as the same text (str, int, bool, None), and the cast
-# that reads that text into the column on PostgreSQL (none: a string type, read as the text itself)
+# orjson writes str, int, bool and None as JSON gives them back; anything else (a datetime, a Decimal, a dataclass,
+# a subclass of str or int) goes to `_refuse`, and the rows are bound one by one instead
 _AS_GIVEN = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
@@ -245,10 +246,8 @@ def _document_cast(column, dialect) -> str | None:
         return "json"
     if isinstance(kind, TimeText):
         return "timestamp with time zone"
-    if isinstance(kind, TypeDecorator):
-        kind = kind.impl_instance if hasattr(kind, "impl_instance") else kind.impl
-        while isinstance(kind, TypeDecorator):
-            kind = kind.impl_instance if hasattr(kind, "impl_instance") else kind.impl
+    while isinstance(kind, TypeDecorator):  # what it binds as (UTCDateTime: a timestamp with time zone)
+        kind = kind.impl_instance
     if isinstance(kind, (Enum, Numeric, JSON)) or not isinstance(kind, (String, Integer, Boolean, DateTime)):
         return None
     if isinstance(kind, String):  # Text too: the text as it is (its length checked by the insert, never cut)
@@ -262,9 +261,9 @@ def _document_cast(column, dialect) -> str | None:
 
 def _document_insert(table, dialect) -> str | None:
     """On PostgreSQL, an insert of many rows given as one parameter: the JSON text of the rows (lists in the
-    table's column order), read back by the server column by column. psycopg2 quotes each parameter of a
-    multi-row VALUES in Python's C API one at a time (about 0.5 us each); the document is written by orjson at a
-    small part of that. The values are those the VALUES would bind (after each column's bind processing), each
+    table's column order), read back by the server column by column: psycopg2 adapts and quotes each parameter of
+    a multi-row VALUES one at a time, where the document is written by orjson in one call and quoted once. The
+    values are those the VALUES would bind (after each column's bind processing), each
     read back as its own text: a string as itself, a number, a boolean, a time's text cast to its column's type,
     null as NULL; a JSON column given as its text (`JSONText`) stored as that text. None elsewhere, or for a table
     with a column of another type."""
@@ -282,6 +281,6 @@ def _document_insert(table, dialect) -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def rows_insert(table, dialect) -> RowsInsert:
-    """`RowsInsert` of a table (as it is declared: a caller that gives a JSON column as text declares it Text),
+    """`RowsInsert` of a table (as it is declared: a caller that gives a JSON column as text declares it JSONText),
     built once per dialect."""
     return RowsInsert(table, dialect)
