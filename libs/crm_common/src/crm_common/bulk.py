@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Table, insert
+import orjson
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, Integer, Numeric, String, Table, Text, insert
+from sqlalchemy.types import TypeDecorator
 
 
 def insert_rows(session, table: Table, rows: list[dict], memo: dict | None = None) -> None:
@@ -159,8 +162,9 @@ class RowsInsert:
     automation run has 26 columns and an event gives several runs): for small batches in a hot transaction,
     where a COPY (`prepare`) costs more than it saves. Rows are lists in the table's column order; each
     column's own bind processor is applied only where it has one, once per distinct value object in the call
-    (the runs of an event share their timestamps and texts), then one executemany of tuples (SQLite) or
-    multi-row VALUES statements (PostgreSQL: psycopg2 sends an executemany row by row)."""
+    (the runs of an event share their timestamps and texts), then one executemany of tuples (SQLite) or, on
+    PostgreSQL (psycopg2 sends an executemany row by row), the rows as one JSON document (`_document_insert`), or
+    multi-row VALUES statements where the document does not carry a column's type or a value as it is."""
 
     CHUNK = 200
 
@@ -174,6 +178,7 @@ class RowsInsert:
                      f"({', '.join(preparer.quote(column.name) for column in table.columns)}) VALUES ")
         self.qmark = dialect.paramstyle == "qmark"
         self.one = "(" + ", ".join(["?" if self.qmark else "%s"] * len(table.columns)) + ")"
+        self.as_document = None if self.qmark else _document_insert(table, dialect)
 
     def __call__(self, conn, rows: list[list]) -> None:
         self._process(rows)
@@ -184,14 +189,19 @@ class RowsInsert:
             conn.exec_driver_sql(*self._values(rows[start:start + self.CHUNK]))
 
     def statement(self, rows: list[list]) -> tuple[str, tuple]:
-        """The SQL text and parameters of one multi-row VALUES statement of `rows` (at most CHUNK; PostgreSQL's
+        """The SQL text and parameters of one statement inserting `rows` (at most CHUNK; PostgreSQL's
         paramstyle), for a caller that sends it together with others (crm_common.outbox.insert_with_events)."""
         assert not self.qmark and len(rows) <= self.CHUNK
         self._process(rows)
         return self._values(rows)
 
     def _values(self, rows: list[list]) -> tuple[str, tuple]:
-        return self.head + ", ".join([self.one] * len(rows)), tuple(value for row in rows for value in row)
+        if self.as_document is not None:
+            try:
+                return self.as_document, (orjson.dumps(rows, default=_refuse, option=_AS_GIVEN).decode(),)
+            except (TypeError, orjson.JSONEncodeError):  # a value JSON does not give back as it is: bound one by one
+                pass
+        return self.head + ", ".join([self.one] * len(rows)), tuple(itertools.chain.from_iterable(rows))
 
     def _process(self, rows: list[list]) -> None:
         done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
@@ -205,8 +215,72 @@ class RowsInsert:
                     row[i] = out
 
 
+class JSONText(TypeDecorator):
+    """A JSON column given to `RowsInsert` as its text already serialized (stored as that text)."""
+
+    impl = Text
+    cache_ok = True
+
+
+class TimeText(TypeDecorator):
+    """A timestamp with time zone given to `RowsInsert` as its ISO text (with its offset)."""
+
+    impl = Text
+    cache_ok = True
+
+
+# orjson writes str, int, bool and None as JSON gives them back; anything else (a datetime, a Decimal, a dataclass,
+# a subclass of str or int) goes to `_refuse`, and the rows are bound one by one instead
+_AS_GIVEN = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+def _refuse(value):
+    raise TypeError(value.__class__.__name__)
+
+
+def _document_cast(column, dialect) -> str | None:
+    """How the text of a column's value is read back from the rows' JSON document on PostgreSQL (a cast, "" for a
+    string type); None for a type the document does not carry as it is (then the rows are bound one by one)."""
+    kind = column.type
+    if isinstance(kind, JSONText):
+        return "json"
+    if isinstance(kind, TimeText):
+        return "timestamp with time zone"
+    while isinstance(kind, TypeDecorator):  # what it binds as (UTCDateTime: a timestamp with time zone)
+        kind = kind.impl_instance
+    if isinstance(kind, (Enum, Numeric, JSON)) or not isinstance(kind, (String, Integer, Boolean, DateTime)):
+        return None
+    if isinstance(kind, String):  # Text too: the text as it is (its length checked by the insert, never cut)
+        return ""
+    if isinstance(kind, Boolean):
+        return "boolean"
+    if isinstance(kind, Integer):
+        return "bigint" if isinstance(kind, BigInteger) else "integer"
+    return "timestamp with time zone" if kind.timezone else "timestamp without time zone"
+
+
+def _document_insert(table, dialect) -> str | None:
+    """On PostgreSQL, an insert of many rows given as one parameter: the JSON text of the rows (lists in the
+    table's column order), read back by the server column by column: psycopg2 adapts and quotes each parameter of
+    a multi-row VALUES one at a time, where the document is written by orjson in one call and quoted once. The
+    values are those the VALUES would bind (after each column's bind processing), each
+    read back as its own text: a string as itself, a number, a boolean, a time's text cast to its column's type,
+    null as NULL; a JSON column given as its text (`JSONText`) stored as that text. None elsewhere, or for a table
+    with a column of another type."""
+    if dialect.name != "postgresql":
+        return None
+    casts = [_document_cast(column, dialect) for column in table.columns]
+    if any(cast is None for cast in casts):
+        return None
+    preparer = dialect.identifier_preparer
+    picks = [f"r->>{i}" if not cast else f"CAST(r->>{i} AS {cast})" for i, cast in enumerate(casts)]
+    return (f"INSERT INTO {preparer.format_table(table)} "
+            f"({', '.join(preparer.quote(column.name) for column in table.columns)}) "
+            f"SELECT {', '.join(picks)} FROM jsonb_array_elements(CAST(%s AS jsonb)) AS r")
+
+
 @functools.lru_cache(maxsize=None)
 def rows_insert(table, dialect) -> RowsInsert:
-    """`RowsInsert` of a table (as it is declared: a caller that gives a JSON column as text declares it Text),
+    """`RowsInsert` of a table (as it is declared: a caller that gives a JSON column as text declares it JSONText),
     built once per dialect."""
     return RowsInsert(table, dialect)

@@ -18,7 +18,7 @@ import threading
 from datetime import timedelta
 
 from marshmallow import ValidationError, fields
-from sqlalchemy import Column, MetaData, Table, Text, bindparam, select, update
+from sqlalchemy import Column, MetaData, Table, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -63,8 +63,9 @@ def _recorded_insert(table, dialect) -> bulk.RowsInsert:
     again for every row that gives it, a text is only quoted)."""
     columns = (table.c.event_id, table.c.type, table.c.envelope, table.c.created_at)
     as_text = (table.c.envelope, table.c.created_at) if dialect.name == "postgresql" else (table.c.envelope,)
-    written = Table(table.name, MetaData(), *(Column(c.name, Text() if c in as_text else c.type)
-                                              for c in columns), schema=table.schema)
+    given = {table.c.envelope: bulk.JSONText(), table.c.created_at: bulk.TimeText()}  # as text, read as their type
+    written = Table(table.name, MetaData(), *(Column(c.name, given[c] if c in as_text else c.type) for c in columns),
+                    schema=table.schema)
     return bulk.RowsInsert(written, dialect)
 
 

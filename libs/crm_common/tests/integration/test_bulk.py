@@ -91,3 +91,92 @@ def test_a_bulk_insert_works_where_psycopg2_is_cooperative(engine):
         assert set(_stored(engine)) == {"a", "b", "c"}
     finally:
         extensions.set_wait_callback(None)
+
+
+class Written(Base):
+    """A table as `bulk.rows_insert` writes it: lists in its column order, a JSON column given as its text
+    (`bulk.JSONText`), a time as its ISO text (`bulk.TimeText`)."""
+    __tablename__ = "written"
+    id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    doc: Mapped[dict | None] = mapped_column(JSON)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    flag: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[int | None] = mapped_column(Integer)
+
+
+def _as_written():
+    from sqlalchemy import Column, MetaData, Table
+    kinds = {"doc": bulk.JSONText(), "at": bulk.TimeText()}
+    return Table("written", MetaData(), *(Column(c.name, kinds.get(c.name, c.type)) for c in Written.__table__.columns))
+
+
+WRITTEN = [
+    ["a", None, '{"k": "v", "list": [1, 2.5, null]}', "2026-12-03T10:00:00.123456+00:00", True, 0],
+    ["b", "", "[]", "2026-12-03T12:00:00+02:00", False, -7],
+    ["c", 'tab\there, line\nbreak, cr\r, back\\slash, "quote", \'single\', %s %(x)s, \\N, é ✓ \U0001f600', "null",
+     None, None, 2_147_483_647],
+]
+
+
+def _written_back(engine) -> dict:
+    """Each row as stored: the JSON column's text as kept (json keeps it as given), the time, the others."""
+    from sqlalchemy import text
+    cast = "CAST(doc AS TEXT)" if engine.dialect.name == "postgresql" else "doc"
+    with engine.connect() as conn:
+        return {row[0]: tuple(row[1:]) for row in conn.execute(text(
+            f"SELECT id, name, {cast}, at, flag, score FROM written"))}
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_rows_insert_sends_its_rows_as_one_document_and_stores_what_values_store(engine):
+    """On PostgreSQL `rows_insert` sends a batch as one parameter (the rows' JSON text, which psycopg2 quotes once,
+    not each value), and the rows read back exactly as the multi-row VALUES insert stores them: NULL and empty
+    text, quotes, backslashes, percent signs, characters beyond the BMP, a JSON column's text as given, times with
+    their offsets, booleans, integers."""
+    from sqlalchemy import event
+    table = _as_written()
+    insert = bulk.RowsInsert(table, engine.dialect)
+    sent = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        sent.append(parameters)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with engine.begin() as conn:
+            insert(conn, [list(row) for row in WRITTEN])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(sent) == 1 and len(sent[0]) == 1  # one statement, one parameter
+    documented = _written_back(engine)
+    with engine.begin() as conn:
+        conn.execute(Written.__table__.delete())
+        insert.as_document = None  # the multi-row VALUES insert, each value bound
+        insert(conn, [list(row) for row in WRITTEN])
+    assert documented == _written_back(engine)
+    assert documented["a"][1] == '{"k": "v", "list": [1, 2.5, null]}'  # the JSON text as given, not re-spaced
+    assert documented["b"][2] == datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)
+    assert documented["c"][0] == WRITTEN[2][1]
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_rows_insert_by_document_refuses_what_values_refuse(engine):
+    """A text longer than its column is refused, not cut (as the VALUES insert refuses it); a value JSON does not
+    carry as it is (a datetime: a column without bind processing) is bound one by one, as before."""
+    from sqlalchemy.exc import DataError
+    written = _short_written()
+    insert = bulk.RowsInsert(written, engine.dialect)
+    with pytest.raises(DataError):
+        with engine.begin() as conn:
+            insert(conn, [["x" * 9, None, None, None, None, None]])
+    at = datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        insert(conn, [["d", "n", None, at, None, None]])
+    assert _written_back(engine)["d"][2] == at
+
+
+def _short_written():
+    """The written table with its time given as a datetime (no bind processing) and its id as VARCHAR(8)."""
+    from sqlalchemy import Column, DateTime, MetaData, Table
+    kinds = {"doc": bulk.JSONText(), "at": DateTime(timezone=True)}
+    return Table("written", MetaData(), *(Column(c.name, kinds.get(c.name, c.type)) for c in Written.__table__.columns))

@@ -8,11 +8,11 @@ import functools
 import operator
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, MetaData, Table, Text, bindparam, insert, select, update
+from sqlalchemy import JSON, Column, MetaData, Table, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
 
 from crm_common import jsontext, scope
-from crm_common.bulk import rows_insert
+from crm_common.bulk import JSONText, rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
 from crm_automation import clock
@@ -98,7 +98,7 @@ def as_written(table: Table) -> Table:
 
 def _column(column) -> Column:
     if isinstance(column.type, JSON):
-        return Column(column.name, Text)
+        return Column(column.name, JSONText)
     if isinstance(column.type, UTCDateTime):
         return Column(column.name, _INSTANT)
     return Column(column.name, column.type)
