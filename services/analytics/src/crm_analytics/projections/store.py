@@ -17,6 +17,7 @@ from crm_common import bulk
 from crm_common.scope import one_of
 
 from crm_analytics.projections import stage_times, sums, ticket_sums
+from crm_analytics.projections.table_rows import full, key_of, present
 from crm_analytics.projections.upserts import array_text, upsert, upsert_statement
 
 CHUNK = 500  # ids per IN (...)
@@ -50,7 +51,7 @@ class Store:
 
     @staticmethod
     def _key(table, row) -> tuple:
-        return _key_of(table, row)
+        return key_of(table, row)
 
     def load(self, name: str, ids) -> None:
         """Read the rows of `ids` (first primary-key column) of model `name`; those absent are known absent."""
@@ -120,7 +121,7 @@ class Store:
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
         table = getattr(self.t, name)
-        k = _key_of(table, key)
+        k = key_of(table, key)
         cache = self._rows.get(name)
         found = cache.get(k, _UNREAD) if cache is not None else _UNREAD
         if found is _UNREAD:
@@ -151,7 +152,7 @@ class Store:
     # changing ------------------------------------------------------------------------------------------------
     def put(self, name: str, row: dict) -> None:
         """`row` (new, or the one `get` gave, changed) is the model's row now."""
-        k = _key_of(getattr(self.t, name), row)
+        k = key_of(getattr(self.t, name), row)
         cache, dirty = self._rows.get(name), self._dirty.get(name)
         if cache is None:
             cache = self._rows[name] = {}
@@ -163,7 +164,7 @@ class Store:
     def count(self, name: str, key: dict, column: str, by: int) -> None:
         """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
         ever added to): `flush` adds the batch's counts in one bulk upsert."""
-        counts, k = self._counts.get(name), _key_of(getattr(self.t, name), key)
+        counts, k = self._counts.get(name), key_of(getattr(self.t, name), key)
         if counts is None:
             counts = self._counts[name] = {}
         row = counts.get(k)
@@ -173,7 +174,7 @@ class Store:
 
     def remove(self, name: str, key: dict) -> None:
         table = self._table(name)
-        k = _key_of(table, key)
+        k = key_of(table, key)
         if name in ("opportunities", "tickets"):
             self.get(name, key)  # its row as read: the sums take it off
         self._rows.setdefault(name, {})[k] = None
@@ -242,13 +243,13 @@ class Store:
                 new = [k for k in written if (name, k) in self._absent]
                 old = [k for k in written if (name, k) not in self._absent]
                 if new:
-                    bulk.prepare(self.dialect, table, _present(table, [cache[k] for k in new]), self._memo)(
+                    bulk.prepare(self.dialect, table, present(table, [cache[k] for k in new]), self._memo)(
                         _AsSession(self.conn))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
                     self._queued.append(upsert_statement(self.dialect, table, [cache[k] for k in old]))
             elif written:
-                self.conn.execute(upsert(self.dialect, table), [_full(table, cache[k]) for k in written])
+                self.conn.execute(upsert(self.dialect, table), [full(table, cache[k]) for k in written])
         self._dirty = {}
         h = self.t.stage_history
         if self._history_new:
@@ -301,7 +302,7 @@ class Store:
             table, cache, keys = self._table(name), self._rows[name], self._assumed[name]
             made = [row for row in map(cache.__getitem__, keys) if row is not None]
             if made:
-                bulk.prepare(self.dialect, table, _present(table, made), self._memo)(_AsSession(self.conn))
+                bulk.prepare(self.dialect, table, present(table, made), self._memo)(_AsSession(self.conn))
             (first,) = table.primary_key.columns
             gone = [k[0] for k in keys if cache[k] is None]
             for i in range(0, len(gone), CHUNK):
@@ -316,7 +317,7 @@ class Store:
         if self.dialect.name == "postgresql":
             self._queued.append(upsert_statement(self.dialect, table, rows, added=added, extremes=extremes))
         else:
-            rows = [_full(table, row) for row in rows]
+            rows = [full(table, row) for row in rows]
             from sqlalchemy.dialects.sqlite import insert
             statement = insert(table)
             sets = {n: func.coalesce(table.c[n], 0) + statement.excluded[n] for n in added}
@@ -353,55 +354,3 @@ class _AsSession:
 
     def connection(self):
         return self._conn.connection() if hasattr(self._conn, "get_bind") else self._conn
-
-
-_COLUMNS: dict = {}  # table name -> [(column name, its scalar default or None)]
-_KEYS: dict = {}  # table -> its primary key's column names
-
-
-def _primary_key(table) -> tuple:
-    names = _KEYS.get(table)
-    if names is None:
-        names = _KEYS[table] = tuple(c.name for c in table.primary_key.columns)
-    return names
-
-
-def _columns(table) -> list:
-    columns = _COLUMNS.get(table.name)
-    if columns is None:
-        columns = _COLUMNS[table.name] = [
-            (c.name, c.default.arg if c.default is not None and c.default.is_scalar else None) for c in table.columns]
-    return columns
-
-
-def _names(table) -> frozenset:
-    names = _NAMES.get(table)
-    if names is None:
-        names = _NAMES[table] = frozenset(c.name for c in table.columns)
-    return names
-
-
-_NAMES: dict = {}  # table -> its column names
-
-
-def _key_of(table, row: dict) -> tuple:
-    """The primary key of `row` (or of a key's dict) as the store's tuple."""
-    names = _KEYS.get(table) or _primary_key(table)
-    return (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
-
-
-def _full(table, row: dict) -> dict:
-    """Every column of `row` (what it lacks: the column's default, else None), for a bulk statement."""
-    return {name: row[name] if name in row else default for name, default in _columns(table)}
-
-
-def _present(table, rows: list[dict]) -> list[dict]:
-    """New `rows` for a COPY, each with the same columns: those any of them has and those with a default (what a
-    row lacks: the default, else None); a column none has is left out (NULL, with less to format and send). Rows
-    with the same columns each (a batch of one kind of event) as they are: the COPY adds the defaults."""
-    first = rows[0].keys()
-    if all(row.keys() == first for row in rows) and first <= _names(table):
-        return rows
-    names = set().union(*rows)
-    columns = [(name, default) for name, default in _columns(table) if name in names or default is not None]
-    return [{name: row[name] if name in row else default for name, default in columns} for row in rows]
