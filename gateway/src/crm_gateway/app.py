@@ -60,14 +60,13 @@ class GatewayFlask(Flask):
     def ensure_sync(self, func):
         target = getattr(func, "__func__", func)  # a bound method: its function (a new method object each time)
         try:
-            plain = self._sync_checked[target]
-        except (KeyError, TypeError):  # TypeError: an unhashable callable, checked every time
+            plain = self._sync_checked.get(target)
+        except TypeError:  # an unhashable callable: Flask's own check, every time
+            return super().ensure_sync(func)
+        if plain is None:
             plain = not inspect.iscoroutinefunction(func)
-            try:
-                if len(self._sync_checked) < SYNC_CHECKS_KEPT:
-                    self._sync_checked[target] = plain
-            except TypeError:
-                pass
+            if len(self._sync_checked) < SYNC_CHECKS_KEPT:
+                self._sync_checked[target] = plain
         return func if plain else self.async_to_sync(func)
 
 
