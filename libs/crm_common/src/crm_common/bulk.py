@@ -174,11 +174,12 @@ class RowsInsert:
                            enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
                            if processor is not None]
         preparer = dialect.identifier_preparer
-        self.head = (f"INSERT INTO {preparer.format_table(table)} "
-                     f"({', '.join(preparer.quote(column.name) for column in table.columns)}) VALUES ")
+        into = (f"INSERT INTO {preparer.format_table(table)} "
+                f"({', '.join(preparer.quote(column.name) for column in table.columns)})")
+        self.head = into + " VALUES "
         self.qmark = dialect.paramstyle == "qmark"
         self.one = "(" + ", ".join(["?" if self.qmark else "%s"] * len(table.columns)) + ")"
-        self.as_document = None if self.qmark else _document_insert(table, dialect)
+        self.as_document = None if self.qmark else _document_insert(table, dialect, into)
 
     def __call__(self, conn, rows: list[list]) -> None:
         self._process(rows)
@@ -197,10 +198,9 @@ class RowsInsert:
 
     def _values(self, rows: list[list]) -> tuple[str, tuple]:
         if self.as_document is not None:
-            try:
-                return self.as_document, (orjson.dumps(rows, default=_refuse, option=_AS_GIVEN).decode(),)
-            except (TypeError, orjson.JSONEncodeError):  # a value JSON does not give back as it is: bound one by one
-                pass
+            document = _document(rows)
+            if document is not None:
+                return self.as_document, (document,)
         return self.head + ", ".join([self.one] * len(rows)), tuple(itertools.chain.from_iterable(rows))
 
     def _process(self, rows: list[list]) -> None:
@@ -238,7 +238,16 @@ def _refuse(value):
     raise TypeError(value.__class__.__name__)
 
 
-def _document_cast(column, dialect) -> str | None:
+def _document(rows: list[list]) -> str | None:
+    """The rows' JSON document; None when a value is one JSON does not give back as it is (`_refuse`: the rows are
+    then bound one by one)."""
+    try:
+        return orjson.dumps(rows, default=_refuse, option=_AS_GIVEN).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+
+
+def _document_cast(column) -> str | None:
     """How the text of a column's value is read back from the rows' JSON document on PostgreSQL (a cast, "" for a
     string type); None for a type the document does not carry as it is (then the rows are bound one by one)."""
     kind = column.type
@@ -259,7 +268,7 @@ def _document_cast(column, dialect) -> str | None:
     return "timestamp with time zone" if kind.timezone else "timestamp without time zone"
 
 
-def _document_insert(table, dialect) -> str | None:
+def _document_insert(table, dialect, into: str) -> str | None:
     """On PostgreSQL, an insert of many rows given as one parameter: the JSON text of the rows (lists in the
     table's column order), read back by the server column by column: psycopg2 adapts and quotes each parameter of
     a multi-row VALUES one at a time, where the document is written by orjson in one call and quoted once. The
@@ -269,14 +278,11 @@ def _document_insert(table, dialect) -> str | None:
     with a column of another type."""
     if dialect.name != "postgresql":
         return None
-    casts = [_document_cast(column, dialect) for column in table.columns]
+    casts = [_document_cast(column) for column in table.columns]
     if any(cast is None for cast in casts):
         return None
-    preparer = dialect.identifier_preparer
     picks = [f"r->>{i}" if not cast else f"CAST(r->>{i} AS {cast})" for i, cast in enumerate(casts)]
-    return (f"INSERT INTO {preparer.format_table(table)} "
-            f"({', '.join(preparer.quote(column.name) for column in table.columns)}) "
-            f"SELECT {', '.join(picks)} FROM jsonb_array_elements(CAST(%s AS jsonb)) AS r")
+    return f"{into} SELECT {', '.join(picks)} FROM jsonb_array_elements(CAST(%s AS jsonb)) AS r"
 
 
 @functools.lru_cache(maxsize=None)
