@@ -52,3 +52,19 @@ def test_a_portal_customer_gets_the_defaults_but_may_not_set_custom_fields(desk)
     with pytest.raises(ServiceError) as refused:
         desk.run(customer, custom.create_ticket, {**mine, "custom_fields": {"tier": "gold"}})
     assert refused.value.errors == {"custom_fields": ["set by the service desk, not by customers"]}
+
+
+def test_an_agent_filtering_or_sorting_by_a_custom_field_sees_only_their_tickets(desk):
+    from crm_service_desk.models import Group, GroupMember
+    define(desk, name="product_line", label="Product line", type="choice", choices=["printers", "scanners"])
+    agent, other = desk.agent(), desk.agent()
+    desk.add(Group(id="g1", name="Printers", assignment="none", member_ids=[agent.user_id]))
+    desk.add(GroupMember(group_id="g1", user_id=agent.user_id))
+    printers = {**BASE, "custom_fields": {"product_line": "printers"}}
+    theirs = [desk.run(desk.manager, custom.create_ticket, {**printers, "group_id": "g1"}),
+              desk.run(desk.manager, custom.create_ticket, {**printers, "assignee_id": agent.user_id}),
+              desk.run(agent, custom.create_ticket, dict(printers))]
+    desk.run(desk.manager, custom.create_ticket, {**printers, "assignee_id": other.user_id})
+    for query in ({"custom": {"product_line": "printers"}}, {"sort": "custom.product_line"}):
+        page = desk.run(agent, tickets.list_tickets, {**query, "limit": 10})["items"]
+        assert sorted(t.id for t in page) == sorted(t.id for t in theirs), query

@@ -49,7 +49,7 @@ def test_only_the_requester_portal_view_shows_a_token_and_it_answers_once(desk):
     ticket = solved_ticket(desk)
     assert ticket.survey_token is None  # the staff member who solved it
     assert desk.run(desk.manager, tickets.get_ticket, ticket.id).survey_token is None
-    assert desk.run(desk.manager, tickets.list_tickets, {"limit": 10})["items"][0].survey_token is None
+    assert desk.run(desk.manager, tickets.list_tickets, {"limit": 10})["items"][0]["survey_token"] is None
     token = desk.run(requester(desk), tickets.get_ticket, ticket.id).survey_token
     assert token and len(token) >= 43
     fails(lambda: desk.run(None, surveys.respond, {"score": 6}, token=token), "validation_failed")
