@@ -15,7 +15,9 @@ alternate (a), /me, list, create, so that a machine that speeds up or slows down
 on all alike; a ratio is the median of the rounds' ratios. Targets: list >= 0.4, create >= 0.25.
 Under each path: the CPU per request of identity, sales and the gateway (from /proc, less what they use
 while (a) runs; a create's window runs on for a second, while identity audits its events), and on PostgreSQL
-that of the database's backends serving the run's databases (`postgresql`).
+that of the database's backends serving the run's databases (`postgresql`); `broker` is the RabbitMQ node's on this
+machine, less what it uses in a quiet half second before each round (other work on a shared broker). Under (a):
+the thin gateway's, the echo service's and the broker's (not idle while (a) runs) CPU per echo call.
 
     python bench/run_all.py gateway_paths
     BENCH_BACKENDS=sqlite BENCH_ROUNDS=5 BENCH_ROUND_SECONDS=4 python bench/run_all.py gateway_paths
@@ -47,12 +49,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RATE_LIMITS, KeepAliveClient, figures, merge  # noqa: E402
-from proc_cpu import PgBackends, group_seconds  # noqa: E402
+from echo_baseline import BASELINE_PIDS, baseline, wait_http  # noqa: E402
+from proc_cpu import Broker, PgBackends, group_seconds, process_seconds  # noqa: E402
 from crm_common import config  # noqa: E402
-from crm_common.testing.harness import PG_ADMIN_DSN, PgDatabases, ServiceProcess, Vhost  # noqa: E402
+from crm_common.testing.harness import PG_ADMIN_DSN, PgDatabases, Vhost  # noqa: E402
 from crm_common.ports import free_port  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",") if b]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 ROUND_SECONDS = float(os.environ.get("BENCH_ROUND_SECONDS", "3"))
@@ -63,62 +65,7 @@ WRITERS = int(os.environ.get("BENCH_WRITERS", "8"))
 SEEDED = 60
 TARGETS = {"list": 0.4, "create": 0.25}
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-paths@crm.test", "Bench-Paths-Passw0rd-2026!"
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 PROCESSES = ("identity", "sales", "gateway")
-
-
-def wait_http(port: int, path: str, timeout: float, headers: dict | None = None, procs=()) -> None:
-    import requests
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for proc in procs:
-            if proc.poll() is not None:
-                raise RuntimeError(f"a process exited with {proc.returncode} while starting")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}{path}", headers=headers, timeout=3).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"nothing answered 200 at :{port}{path} within {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def baseline(tmp: Path):
-    """(a): the echo service on a vhost of its own and the thin gateway in front of it; yields its port."""
-    vhost = Vhost().create()
-    echo = gateway = None
-    try:
-        env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(tmp), "PYTHONPATH": str(ROOT / "bench")}
-        echo = ServiceProcess("echo_service:EchoService", env, tmp, name="bench_echo").start()
-        echo.wait_ready("bench_echo")
-        port = free_port()
-        with open(tmp / "thin_gateway.log", "ab") as log:
-            gateway = subprocess.Popen(
-                [GUNICORN, "-k", "gthread", "-w", "2", "--threads", "8", "--keep-alive", "5",
-                 "-b", f"127.0.0.1:{port}", "thin_gateway:app"],
-                env={**os.environ, "BENCH_ECHO_AMQP_URI": vhost.uri, "PYTHONWARNINGS": "ignore"},
-                cwd=ROOT / "bench", stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_http(port, "/echo", 30, procs=[gateway])
-        yield port
-    finally:
-        if gateway is not None:
-            _stop(gateway)
-        if echo is not None:
-            echo.stop()
-        vhost.delete()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    import signal
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @contextlib.contextmanager
@@ -308,6 +255,7 @@ def creator(port: int, token: str, tag: str):
     return make_call
 
 
+BROKER_GAP = 0.5  # seconds of quiet before each round, to measure what else the broker is doing
 SETTLE = 1.0  # seconds after a create round in its CPU window: identity audits the round's events after the replies
 
 
@@ -341,9 +289,15 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
         rounds: dict[str, list[dict]] = {name: [] for name in paths}
         groups = {name: admin.suite.procs[name].pid for name in (*PROCESSES, "consumers") if name in admin.suite.procs}
         backends = PgBackends(admin.pg_prefix, PG_ADMIN_DSN) if admin.pg_prefix else None
+        broker = Broker.find()
+        own = {"thin gateway": BASELINE_PIDS.get("thin gateway")} if BASELINE_PIDS else {}  # (a)'s, shown under (a)
 
         def used() -> dict[str, float]:
-            seconds = group_seconds(groups)
+            seconds = group_seconds({**groups, **own})
+            if own:
+                seconds["echo"] = process_seconds(BASELINE_PIDS["echo"])
+            if broker is not None:
+                seconds["broker"] = broker.seconds()
             if backends is not None:
                 seconds["postgresql"] = backends.seconds()
             return seconds
@@ -351,6 +305,8 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
         window = collections.Counter()  # and those rounds' seconds
         for number in range(1, ROUNDS + 1):
             for n, (name, (make_call, connections)) in enumerate(paths.items()):
+                if broker is not None:  # a quiet gap before each round: the broker's other work
+                    broker.quiet(BROKER_GAP)
                 before, began = used(), time.monotonic()
                 rounds[name].append(load(make_call, connections, ROUND_SECONDS))
                 if n == len(paths) - 1:
@@ -362,15 +318,23 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
             backends.close()
         base_name = next(iter(paths))
         idle = {k: v / window[base_name] for k, v in cpu[base_name].items()}  # our processes' CPU/s while (a) runs
+        if broker is not None:  # not idle while (a) runs (its echo calls are (a)'s): less its use in the quiet gaps
+            idle["broker"] = broker.background()
         print(f"{backend}:", flush=True)
         show(base_name, merged(rounds[base_name]))
+        base_calls = max(1, merged(rounds[base_name])["calls"])
+        print(f"{'':<40} CPU per request: " + ", ".join(
+            f"{k} {(cpu[base_name][k] - idle[k] * window[base_name] if k == 'broker' else cpu[base_name][k]) * 1000 / base_calls:.2f} ms"
+            for k in ("thin gateway", "echo", "broker") if k in cpu[base_name])
+            + (f" (the broker's less {idle['broker'] * 1000:.0f} ms a second, its use in the gaps)" if broker else ""), flush=True)
         result = {"baseline": merged(rounds[base_name])}
         for (name, values), key in zip(list(rounds.items())[1:], ("me", "list", "create")):
             ratios = sorted(b["per_s"] / a["per_s"] for a, b in zip(rounds[base_name], values))
             result[key] = {**merged(values), "ratio": statistics.median(ratios), "ratios": ratios}
             show(name, result[key], result[key]["ratio"], TARGETS.get(key))
             calls = max(1, result[key]["calls"])
-            result[key]["cpu_ms"] = {k: (v - idle[k] * window[name]) * 1000 / calls for k, v in cpu[name].items()}
+            result[key]["cpu_ms"] = {k: (v - idle[k] * window[name]) * 1000 / calls for k, v in cpu[name].items()
+                                     if k not in ("thin gateway", "echo")}
             print(f"{'':<40} CPU per request (less their idle use): " + ", ".join(
                 f"{k} {v:.2f} ms" for k, v in result[key]["cpu_ms"].items()), flush=True)
         return result

@@ -5,6 +5,7 @@ and the PostgreSQL backends serving a run's databases."""
 from __future__ import annotations
 
 import os
+import time
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -41,6 +42,42 @@ def group_seconds(groups: dict[str, int]) -> dict[str, float]:
             if fields is not None and int(fields[2]) in names:  # the third field after the name: its group
                 totals[names[int(fields[2])]] += _seconds(fields)
     return totals
+
+
+class Broker:
+    """The RabbitMQ node on this machine (`beam.smp`): its CPU seconds so far, and the rate at which it uses CPU in
+    quiet gaps, while nothing of a run's is running (`quiet`): other work on a shared broker."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.quiet_cpu = self.quiet_seconds = 0.0
+
+    @classmethod
+    def find(cls) -> Broker | None:
+        """The node's process, None when the broker runs elsewhere."""
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    with open(f"/proc/{entry.name}/comm") as f:
+                        if f.read().strip() == "beam.smp":
+                            return cls(int(entry.name))
+                except OSError:
+                    continue
+        return None
+
+    def seconds(self) -> float:
+        return process_seconds(self.pid)
+
+    def quiet(self, seconds: float) -> None:
+        """Wait `seconds`, counting what the broker uses meanwhile."""
+        used, start = self.seconds(), time.monotonic()
+        time.sleep(seconds)
+        self.quiet_cpu += self.seconds() - used
+        self.quiet_seconds += time.monotonic() - start
+
+    def background(self) -> float:
+        """CPU seconds a second in the quiet gaps so far."""
+        return self.quiet_cpu / self.quiet_seconds if self.quiet_seconds else 0.0
 
 
 class PgBackends:
