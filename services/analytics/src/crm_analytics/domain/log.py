@@ -55,15 +55,6 @@ def active(conn):
     return GENERATIONS[state(conn).active]
 
 
-def _account_of(envelope: dict, data: dict) -> str | None:
-    """The account an event is about (`data`: its data, a dict)."""
-    if data.get("account_id"):
-        return str(data["account_id"])[:64]
-    if data.get("id") and (envelope.get("entity") == "account" or envelope.get("type", "").startswith("sales.account_")):
-        return str(data["id"])[:64]
-    return None
-
-
 # personal data no figure needs is not kept: the log is business facts (an address kept as its hash, which a
 # privacy request finds: domain/privacy.py)
 PERSONAL = frozenset(("email", "requester_email", "phone", "mobile", "first_name", "last_name", "requester_name",
@@ -94,26 +85,35 @@ def redacted(value):
 def row_of(envelope: dict, now=None) -> dict:
     """The log row of an envelope: kept whole but for personal data (a projection added later can still read
     it). `now`: when it is received (a batch's events are received together)."""
-    envelope = without_export(envelope)  # a privacy part's copy of the person's data is not kept here
-    data, actor, now = envelope.get("data"), envelope.get("actor"), now or utcnow()
+    envelope, now = without_export(envelope), now or utcnow()  # a privacy part's copy of the person's data: not kept
+    get = envelope.get
+    data, actor = get("data"), get("actor")
     if data.__class__ is not dict or not (PERSONAL.isdisjoint(data) and _NESTED.isdisjoint(map(type, data.values()))):
         data = redacted(data)  # (a flat object without personal fields, the rule, is kept as it is)
     if actor.__class__ is dict and "kind" not in actor:  # the usual actor: its user id alone
-        actor = {"user_id": actor["user_id"]} if "user_id" in actor else None
+        user = actor.get("user_id")
+        actor = {"user_id": user} if "user_id" in actor else None
     elif isinstance(actor, dict):
         actor = {k: actor[k] for k in ("user_id", "kind") if k in actor} or None
+        user = actor.get("user_id") if actor else None
     else:
-        actor = None
-    user = actor.get("user_id") if actor else None
+        actor = user = None
     envelope = {**envelope, "data": data, "actor": actor}
     if not isinstance(data, dict):
         data = {}
-    get = envelope.get
-    type_, entity, id_, producer = str(envelope["type"]), get("entity"), data.get("id"), get("producer")
+    type_, entity, id_ = str(envelope["type"]), get("entity"), data.get("id")
+    account = data.get("account_id")  # the account the event is about
+    if account:
+        account = str(account)[:64]
+    elif id_ and (entity == "account" or type_.startswith("sales.account_")):
+        account = str(id_)[:64]
+    else:
+        account = None
+    producer = get("producer")
     return {"event_id": str(envelope["event_id"])[:64], "type": type_[:120],
             "producer": str(producer or type_.split(".", 1)[0])[:40],
             "entity": str(entity)[:40] if entity else None, "entity_id": str(id_)[:64] if id_ else None,
-            "account_id": _account_of(envelope, data), "actor_id": user or None,
+            "account_id": account, "actor_id": user or None,
             "occurred_at": when(get("occurred_at")) or now, "received_at": now,
             "envelope": envelope}
 
@@ -137,36 +137,49 @@ def _keep_many(session, envelopes: list) -> list:
     postgresql = conn.dialect.name == "postgresql"
     # one projection at a time (the state row's lock): each sees the ones before it
     t = GENERATIONS[_locked_in_savepoint(conn) if postgresql else state(conn, lock="update").active]
-    firsts: dict = {}
-    for envelope in envelopes:
-        firsts.setdefault(envelope["event_id"], envelope)
     now = utcnow()
+    firsts, rows = _first_rows(envelopes, now)
     if postgresql:
         from psycopg2 import errors
-        kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
         # as a rule every event is new and every record a creation names absent: one savepoint for both (opened
         # with the lock), left to the commit (no RELEASE: a round trip less)
         try:
             memo: dict = {}  # the times the log's COPY formats, the models' rows repeat
-            insert_rows(session, EVENTS, [row for _, row in kept], memo)
-            project_many(session, t, _parsed(kept), guarded=True, memo=memo)
-            return [envelope for envelope, _ in kept]
+            insert_rows(session, EVENTS, rows, memo)
+            project_many(session, t, _parsed(rows), guarded=True, memo=memo)
+            return firsts
         except (errors.UniqueViolation, Conflict):  # an event logged before, or such a record there
             conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")  # the lock, taken after it, too: again
             t = GENERATIONS[state(conn, lock="update").active]
-    kept = [(envelope, row_of(envelope, now)) for envelope in firsts.values()]
-    logged = _log(conn, [row for _, row in kept])
-    kept = [(envelope, row) for envelope, row in kept if row["event_id"] in logged]
-    project_reading(session, t, _parsed(kept))
+            firsts, rows = _first_rows(firsts, now)  # the rows again: the projections read their envelopes
+    logged = _log(conn, rows)
+    kept = [(envelope, row) for envelope, row in zip(firsts, rows) if row["event_id"] in logged]
+    project_reading(session, t, _parsed([row for _, row in kept]))
     return [envelope for envelope, _ in kept]
 
 
-def _parsed(kept: list) -> list[dict]:
+def _first_rows(envelopes: list, now) -> tuple[list, list]:
+    """The envelopes, each event id's first alone, in order, and their log rows (`row_of`)."""
+    seen: set = set()
+    firsts, rows = [], []
+    for envelope in envelopes:
+        event_id = envelope["event_id"]
+        if event_id not in seen:
+            seen.add(event_id)
+            firsts.append(envelope)
+            rows.append(row_of(envelope, now))
+    return firsts, rows
+
+
+def _parsed(rows: list) -> list[dict]:
     """The logged envelopes, for the projections, with the time parsed once (set once the log, which keeps the
     producer's text, is written)."""
-    for _, row in kept:
-        row["envelope"]["occurred_at"] = row["occurred_at"]
-    return [row["envelope"] for _, row in kept]
+    envelopes = []
+    for row in rows:
+        envelope = row["envelope"]
+        envelope["occurred_at"] = row["occurred_at"]
+        envelopes.append(envelope)
+    return envelopes
 
 
 def _log(conn, rows: list[dict]) -> set:

@@ -56,7 +56,8 @@ def project_reading(conn, t, envelopes: list) -> int:
 
 def _todo(envelopes: list) -> list:
     """(projection, envelope, data) of each event a projection reads, in order."""
-    return [(PROJECTORS[e["type"]], e, e.get("data") or {}) for e in envelopes if e.get("type") in PROJECTORS]
+    get = PROJECTORS.get
+    return [(fn, e, e.get("data") or {}) for e in envelopes if (fn := get(e.get("type"))) is not None]
 
 
 def _project(store: Store, todo: list, assume: bool) -> None:

@@ -1,7 +1,7 @@
 """Marketing events into the read models: campaigns (with their cost) and per-variant delivery counters."""
 from __future__ import annotations
 
-from crm_analytics.projections.base import bump, money, occurred, pick, upsert
+from crm_analytics.projections.base import money, occurred, pick, upsert
 
 
 def campaign_changed(s, env, data):
@@ -15,10 +15,10 @@ def campaign_changed(s, env, data):
 
 def counter(column):
     def count(s, env, data):
-        if not data.get("campaign_id") or data.get("is_test"):
+        campaign = data.get("campaign_id")
+        if not campaign or data.get("is_test"):
             return
-        bump(s, "campaign_stats", {"campaign_id": data["campaign_id"], "variant": data.get("variant_id") or ""},
-             column)
+        s.count("campaign_stats", {"campaign_id": campaign, "variant": data.get("variant_id") or ""}, column, 1)
     count.__name__ = f"count_{column}"
     return count
 

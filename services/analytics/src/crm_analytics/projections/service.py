@@ -7,11 +7,14 @@ from crm_analytics.projections.base import occurred, one, pick, remove, upsert, 
 
 TICKET_FIELDS = ("number", "account_id", "contact_id", "group_id", "channel", "priority", "type", "status",
                  "sla_policy_id", "custom_fields")
+TICKET_TIMES = ("first_responded_at", "solved_at", "closed_at")
 
 
 def ticket_changed(s, env, data):
-    values = pick(data, *TICKET_FIELDS, owner_id="assignee_id")
-    for name in ("first_responded_at", "solved_at", "closed_at"):
+    values = {name: data[name] for name in TICKET_FIELDS if name in data}
+    if "assignee_id" in data:
+        values["owner_id"] = data["assignee_id"]
+    for name in TICKET_TIMES:
         if name in data:
             values[name] = when(data[name])
     if env["type"] == OPENED:

@@ -118,13 +118,19 @@ class Store:
             _AMONG[key] = statement.where(table.c.left_at.is_(None)).order_by(table.c.seq) if open_stages else statement
         return _AMONG[key]
 
+    def _key_names(self, name: str) -> tuple:
+        """The primary key's column names of model `name` (the same in both generations)."""
+        names = _KEY_NAMES[name] = tuple(c.name for c in getattr(self.t, name).primary_key.columns)
+        return names
+
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
-        table = getattr(self.t, name)
-        k = key_of(table, key)
+        names = _KEY_NAMES.get(name) or self._key_names(name)
+        k = (key[names[0]],) if len(names) == 1 else tuple(key[n] for n in names)
         cache = self._rows.get(name)
         found = cache.get(k, _UNREAD) if cache is not None else _UNREAD
         if found is _UNREAD:
+            table = getattr(self.t, name)
             row = self.conn.execute(select(table).where(*[table.c[c] == v for c, v in key.items()])).mappings().first()
             self._read(name, k, dict(row) if row is not None else None)
             found = self._rows[name][k]
@@ -152,7 +158,8 @@ class Store:
     # changing ------------------------------------------------------------------------------------------------
     def put(self, name: str, row: dict) -> None:
         """`row` (new, or the one `get` gave, changed) is the model's row now."""
-        k = key_of(getattr(self.t, name), row)
+        names = _KEY_NAMES.get(name) or self._key_names(name)
+        k = (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
         cache, dirty = self._rows.get(name), self._dirty.get(name)
         if cache is None:
             cache = self._rows[name] = {}
@@ -164,7 +171,8 @@ class Store:
     def count(self, name: str, key: dict, column: str, by: int) -> None:
         """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
         ever added to): `flush` adds the batch's counts in one bulk upsert."""
-        counts, k = self._counts.get(name), key_of(getattr(self.t, name), key)
+        names = _KEY_NAMES.get(name) or self._key_names(name)
+        counts, k = self._counts.get(name), (key[names[0]],) if len(names) == 1 else tuple(key[n] for n in names)
         if counts is None:
             counts = self._counts[name] = {}
         row = counts.get(k)
@@ -340,6 +348,7 @@ class Store:
 
 
 _UNREAD = object()  # a row the batch has not read
+_KEY_NAMES: dict = {}  # model name -> its primary key's column names (`Store._key_names`)
 _AMONG: dict = {}  # (table name, column, open stages only, dialect) -> its statement (`Store._among`)
 
 
