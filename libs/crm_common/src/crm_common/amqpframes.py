@@ -52,9 +52,9 @@ def _table(headers: dict) -> bytes:
     return pack(">I", len(content)) + content
 
 
-def properties(headers: dict, message_id: str | None, user_id: str | None) -> bytes:
-    """The content header's property flags and list: `application/json`, `utf-8`, the headers, persistent, the
-    message id and the publishing user."""
+def properties(headers: dict | None, message_id: str | None, user_id: str | None) -> bytes:
+    """The content header's property flags and list: `application/json`, `utf-8`, the headers (None: none),
+    persistent, the message id and the publishing user."""
     flags = _FIXED_FLAGS | (_MESSAGE_ID if message_id is not None else 0) | (_USER_ID if user_id is not None else 0)
     out = _HEAD[flags] + (_table(headers) if headers else _NO_HEADERS) + _PERSISTENT
     if message_id is not None:

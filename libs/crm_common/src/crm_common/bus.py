@@ -28,13 +28,13 @@ _BASIC_ACK = struct.pack(">HH", 60, 80)  # basic.ack's class and method ids: a m
 _ACK_ARGUMENTS = struct.Struct(">QB")  # its delivery tag, then its bits (`multiple` the lowest)
 _ACK_FRAME_SIZE = 7 + 4 + 9 + 1  # header, class and method ids, arguments, frame end
 _FRAME_END = 0xCE
+_select = original("select")  # the system's poll, also under eventlet (whose green select has none)
 
 
 @functools.lru_cache(maxsize=None)
 def _ack_head(channel_id: int) -> bytes:
     """The first bytes of a basic.ack frame on a channel: a method frame of 13 bytes, basic.ack's ids."""
     return struct.pack(">BHI", _METHOD_FRAME, channel_id, _ACK_FRAME_SIZE - 8) + _BASIC_ACK
-_select = original("select")  # the system's poll, also under eventlet (whose green select has none)
 
 
 def _unread(connection) -> bool:
