@@ -10,7 +10,7 @@ messages go to the socket together. A test compares the bytes with amqp's own.
 from __future__ import annotations
 
 import functools
-from struct import pack
+from struct import Struct, pack
 
 from amqp.serialization import dumps
 from amqp.spec import Basic
@@ -22,6 +22,12 @@ _METHOD, _HEADER, _BODY = 1, 2, 3
 _FIXED_FLAGS = 0xF000
 _MESSAGE_ID, _USER_ID = 1 << 7, 1 << 4
 _JSON, _UTF8, _PERSISTENT = b"\x10application/json", b"\x05utf-8", b"\x02"
+# the property flags and the two fixed properties before the headers, for each of the four flag sets
+_HEAD = {flags: pack(">H", flags) + _JSON + _UTF8
+         for flags in (_FIXED_FLAGS | m | u for m in (0, _MESSAGE_ID) for u in (0, _USER_ID))}
+_NO_HEADERS = pack(">I", 0)  # an empty field table
+_FRAME = Struct(">BHI")  # a frame's type, channel and payload size
+_CONTENT_HEADER = Struct(">BHIHHQ")  # the content header frame's head, then its class id, weight and body size
 
 
 def _shortstr(text: str) -> bytes:
@@ -29,6 +35,9 @@ def _shortstr(text: str) -> bytes:
     if len(raw) > 255:
         raise ValueError(f"an AMQP short string holds at most 255 bytes, not {len(raw)}")
     return bytes((len(raw),)) + raw
+
+
+_user = functools.lru_cache(maxsize=64)(_shortstr)  # a publisher's broker user: the same on every message
 
 
 def _table(headers: dict) -> bytes:
@@ -43,32 +52,37 @@ def _table(headers: dict) -> bytes:
     return pack(">I", len(content)) + content
 
 
-def properties(headers: dict, message_id: str | None, user_id: str | None) -> bytes:
-    """The content header's property flags and list: `application/json`, `utf-8`, the headers, persistent, the
-    message id and the publishing user."""
+def properties(headers: dict | None, message_id: str | None, user_id: str | None) -> bytes:
+    """The content header's property flags and list: `application/json`, `utf-8`, the headers (None: none),
+    persistent, the message id and the publishing user."""
     flags = _FIXED_FLAGS | (_MESSAGE_ID if message_id is not None else 0) | (_USER_ID if user_id is not None else 0)
-    parts = [pack(">H", flags), _JSON, _UTF8, _table(headers), _PERSISTENT]
+    out = _HEAD[flags] + (_table(headers) if headers else _NO_HEADERS) + _PERSISTENT
     if message_id is not None:
-        parts.append(_shortstr(message_id))
+        out += _shortstr(message_id)
     if user_id is not None:
-        parts.append(_shortstr(user_id))
-    return b"".join(parts)
+        out += _user(user_id)
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
-def _method(exchange: str, routing_key: str) -> bytes:
-    """basic.publish's method payload for an exchange and routing key (an event type: a few dozen in all)."""
-    return pack(">HH", *Basic.Publish) + dumps("Bssbb", (0, exchange, routing_key, False, False))
+def _method(channel_id: int, exchange: str, routing_key: str) -> bytes:
+    """The method frame of basic.publish to an exchange with a routing key (an event type: a few dozen in all), on
+    a channel, whole."""
+    method = pack(">HH", *Basic.Publish) + dumps("Bssbb", (0, exchange, routing_key, False, False))
+    return _FRAME.pack(_METHOD, channel_id, len(method)) + method + _END
 
 
 def publish(channel_id: int, frame_max: int, exchange: str, routing_key: str, body: bytes, props: bytes) -> list[bytes]:
     """The pieces of a message's frames, in order (method, content header, body frames of at most `frame_max`)."""
-    method = _method(exchange, routing_key)
-    header = pack(">HHQ", Basic.CLASS_ID, 0, len(body)) + props
-    out = [pack(">BHI", _METHOD, channel_id, len(method)), method, _END,
-           pack(">BHI", _HEADER, channel_id, len(header)), header, _END]
+    size = len(body)
+    out = [_method(channel_id, exchange, routing_key),
+           _CONTENT_HEADER.pack(_HEADER, channel_id, 12 + len(props), Basic.CLASS_ID, 0, size), props, _END]
     chunk = frame_max - 8
-    for start in range(0, len(body), chunk):
+    if size <= chunk:  # most messages: one body frame
+        if size:
+            out += (_FRAME.pack(_BODY, channel_id, size), body, _END)
+        return out
+    for start in range(0, size, chunk):
         piece = body[start:start + chunk]
-        out += (pack(">BHI", _BODY, channel_id, len(piece)), piece, _END)
+        out += (_FRAME.pack(_BODY, channel_id, len(piece)), piece, _END)
     return out

@@ -27,7 +27,14 @@ _METHOD_FRAME = 1
 _BASIC_ACK = struct.pack(">HH", 60, 80)  # basic.ack's class and method ids: a method frame's payload starts so
 _ACK_ARGUMENTS = struct.Struct(">QB")  # its delivery tag, then its bits (`multiple` the lowest)
 _ACK_FRAME_SIZE = 7 + 4 + 9 + 1  # header, class and method ids, arguments, frame end
+_FRAME_END = 0xCE
 _select = original("select")  # the system's poll, also under eventlet (whose green select has none)
+
+
+@functools.lru_cache(maxsize=None)
+def _ack_head(channel_id: int) -> bytes:
+    """The first bytes of a basic.ack frame on a channel: a method frame of 13 bytes, basic.ack's ids."""
+    return struct.pack(">BHI", _METHOD_FRAME, channel_id, _ACK_FRAME_SIZE - 8) + _BASIC_ACK
 
 
 def _unread(connection) -> bool:
@@ -132,6 +139,8 @@ class _Link:
         frames already read ahead (crm_common.amqpreads) are taken under the same socket timeout."""
         transport, channel_id = connection.transport, self.channel.channel_id
         while self.waiting:
+            if self._buffered_acks(connection, channel_id) and not self.waiting:
+                return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("the broker did not confirm the messages in time")
@@ -142,10 +151,30 @@ class _Link:
                         connection.bytes_recv += 1  # counted as amqp's frame handler would (heartbeat_tick reads it)
                         delivery_tag, bits = _ACK_ARGUMENTS.unpack_from(payload, 4)
                         self._acked(delivery_tag, bits & 1)
+                        self._buffered_acks(connection, channel_id)
                     else:
                         connection.on_inbound_frame(frame)
                     if not self.waiting or len(getattr(transport, "_read_buffer", b"")) < _ACK_FRAME_SIZE:
                         break
+
+    def _buffered_acks(self, connection, channel_id: int) -> int:
+        """Take the basic.ack frames of this channel at the head of what the connection has read ahead
+        (crm_common.amqpreads: one read holds the confirms of many messages), in one pass over the bytes: amqp's
+        `read_frame` reads a frame in three pieces, each a copy of the rest of the buffer. Stops at the first
+        other frame, or a frame not read whole, which `read_frame` then reads. How many it took."""
+        transport = connection.transport
+        buffer = getattr(transport, "_read_buffer", None)
+        if buffer.__class__ is not bytes or len(buffer) < _ACK_FRAME_SIZE:
+            return 0
+        head, at, end = _ack_head(channel_id), 0, len(buffer) - _ACK_FRAME_SIZE
+        while at <= end and buffer.startswith(head, at) and buffer[at + _ACK_FRAME_SIZE - 1] == _FRAME_END:
+            delivery_tag, bits = _ACK_ARGUMENTS.unpack_from(buffer, at + len(head))
+            self._acked(delivery_tag, bits & 1)
+            at += _ACK_FRAME_SIZE
+        if at:
+            transport._read_buffer = buffer[at:]
+            connection.bytes_recv += at // _ACK_FRAME_SIZE  # counted as amqp's frame handler would
+        return at // _ACK_FRAME_SIZE
 
     def reset(self) -> None:
         try:
@@ -198,9 +227,11 @@ class Publisher:
     def _message(self, envelope: dict, exchange, routing_key: str | None, headers: dict | None) -> tuple:
         if exchange is None:
             exchange = events_exchange(envelope["producer"])
-        headers = dict(headers or {})
-        if envelope.get("request_id"):
-            headers.setdefault("nameko.request_id", envelope["request_id"])
+        request_id = envelope.get("request_id")
+        if headers or request_id:
+            headers = dict(headers or ())
+            if request_id:
+                headers.setdefault("nameko.request_id", request_id)
         text = getattr(envelope, "text", None)  # as its outbox row holds it (outbox.Recorded), else dumped here
         body = (text if text is not None else jsontext.text(envelope)).encode()
         return (exchange, routing_key if routing_key is not None else envelope["type"], body,

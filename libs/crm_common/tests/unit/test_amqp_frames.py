@@ -47,3 +47,7 @@ def test_frames_are_the_bytes_amqp_writes(headers, size, ids):
 def test_a_short_string_longer_than_amqp_allows_is_refused():
     with pytest.raises(ValueError):
         amqpframes.properties({}, "x" * 256, None)
+
+
+def test_no_headers_is_an_empty_table_as_amqp_writes_it():
+    assert amqpframes.properties(None, "e-1", "automation") == amqpframes.properties({}, "e-1", "automation")
