@@ -6,9 +6,6 @@ import socket
 import struct
 
 import pytest
-from amqp.transport import TCPTransport
-
-from crm_common import amqpreads
 
 
 def frame(kind: int, channel: int, payload: bytes) -> bytes:
@@ -30,15 +27,8 @@ class Counting:
 
 
 @pytest.fixture
-def pair():
-    ours, theirs = socket.socketpair()
-    amqpreads.install()
-    transport = TCPTransport.__new__(TCPTransport)  # the reading half only: no broker, no handshake
-    transport.sock, transport.raise_on_initial_eintr = Counting(ours), True
-    transport._setup_transport()
-    yield transport, theirs
-    ours.close()
-    theirs.close()
+def pair(reading_pair):
+    return reading_pair(Counting)
 
 
 FRAMES = [(1, 1, b"\x00<\x00<" + b"m" * 40), (2, 1, b"h" * 300), (3, 1, b"{}" * 600), (8, 0, b"")]

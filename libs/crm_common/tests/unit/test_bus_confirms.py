@@ -11,23 +11,16 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from amqp.transport import TCPTransport
 
-from crm_common import amqpreads, bus
+from crm_common import bus
 
 _ACK, _NACK = struct.pack(">HH", 60, 80), struct.pack(">HH", 60, 120)
 
 
 @pytest.fixture
-def pair():
-    ours, theirs = socket.socketpair()
-    amqpreads.install()
-    transport = TCPTransport.__new__(TCPTransport)  # the reading half only: no broker, no handshake
-    transport.sock, transport.raise_on_initial_eintr = ours, True
-    transport._setup_transport()
-    yield SimpleNamespace(transport=transport, bytes_recv=0), theirs
-    ours.close()
-    theirs.close()
+def pair(reading_pair):
+    transport, theirs = reading_pair()
+    return SimpleNamespace(transport=transport, bytes_recv=0), theirs
 
 
 def frame(kind: int, channel: int, payload: bytes) -> bytes:

@@ -2,26 +2,18 @@
 bytes on the socket, or frames already read ahead from it; an idle connection is not drained."""
 from __future__ import annotations
 
-import socket
 import struct
 from types import SimpleNamespace
 
 import pytest
-from amqp.transport import TCPTransport
 
-from crm_common import amqpreads, bus
+from crm_common import bus
 
 
 @pytest.fixture
-def pair():
-    ours, theirs = socket.socketpair()
-    amqpreads.install()
-    transport = TCPTransport.__new__(TCPTransport)  # the reading half only: no broker, no handshake
-    transport.sock, transport.raise_on_initial_eintr = ours, True
-    transport._setup_transport()
-    yield SimpleNamespace(transport=transport), theirs
-    ours.close()
-    theirs.close()
+def pair(reading_pair):
+    transport, theirs = reading_pair()
+    return SimpleNamespace(transport=transport), theirs
 
 
 def frame(kind: int, channel: int, payload: bytes) -> bytes:
