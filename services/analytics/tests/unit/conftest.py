@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM, Actor, Context
-from crm_common.db import make_engine
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.testing.events import Events
+from crm_common.testing.harness import database_engine
 
 from crm_analytics.domain import log
 from crm_analytics.models import Base
@@ -30,19 +30,8 @@ BACKENDS = [b for b in os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").
                         for b in BACKENDS])
 def engine(request, tmp_path):
     """The figures' SQL on each backend (PostgreSQL: a database of the test's own; marked integration)."""
-    databases = None
-    if request.param == "postgresql":
-        from crm_common.testing.harness import PgDatabases
-        databases = PgDatabases(["analytics"], prefix=f"crm_test_an_{uuid.uuid4().hex[:10]}").create()
-        url = databases.url("analytics")
-    else:
-        url = f"sqlite:///{tmp_path / 'analytics.db'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    if databases is not None:
-        databases.drop()
+    with database_engine(request.param, "analytics", Base.metadata, tmp_path) as engine:
+        yield engine
 
 
 @pytest.fixture

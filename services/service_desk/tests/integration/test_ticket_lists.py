@@ -3,21 +3,18 @@ across tickets opened in the same instant, every sort, and what a listed ticket 
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from alembic import command
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 import crm_service_desk_contracts as c
-from crm_common import migrate
 from crm_common.context import Actor
-from crm_common.db import make_engine
 from crm_common.entrypoint import run
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.rpc import dump_output
+from crm_common.testing.checks import database_at
 from crm_common.unit_of_work import UnitOfWork
 from crm_service_desk.domain import tickets
 from crm_service_desk.models import Base, DeskSettings, Group, GroupMember, Ticket
@@ -34,21 +31,8 @@ class _Service:  # what crm_common.entrypoint.run needs of a service
 
 @pytest.fixture(params=BACKENDS)
 def engine(request, tmp_path):
-    pg = None
-    if request.param == "postgresql":
-        from crm_common.testing.harness import PgDatabases
-        pg = PgDatabases(["service_desk"], prefix=f"crm_test_sdl_{uuid.uuid4().hex[:10]}").create()
-        url = pg.url("service_desk")
-    else:
-        url = f"sqlite:///{tmp_path / 'service_desk.db'}"
-    engine = make_engine(url)
-    try:
-        command.upgrade(migrate.alembic_config("service_desk", url), "head")
+    with database_at("service_desk", "head", request.param, tmp_path) as (engine, _):
         yield engine
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()
 
 
 def staff(user: str, role: str = "support_agent") -> Actor:
