@@ -284,10 +284,11 @@ def _custom_page(ctx: Context, args: dict) -> dict:
     its value (an agent's groups read first), whose rows PostgreSQL estimates from the columns' statistics: an IN
     of the groups' sub-select it cannot estimate, and it overestimated an agent's tickets into a scan."""
     session = ctx.session
-    _, ways, values = ticket_alternatives(session.connection(), ctx.caller)
+    _, build, values = ticket_alternatives(session.connection(), ctx.caller)
     query = select(Ticket).where(Ticket.deleted_at.is_(None))
-    if ways():
-        query = query.where(or_(*ways()).params(values))
+    ways = build()  # []: every ticket
+    if ways:
+        query = query.where(or_(*ways).params(values))
     for name in FILTERS:
         if args.get(name) is not None:
             query = query.where(getattr(Ticket, name) == args[name])
