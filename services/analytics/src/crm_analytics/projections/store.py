@@ -17,7 +17,7 @@ from crm_common import bulk
 from crm_common.scope import one_of
 
 from crm_analytics.projections import stage_times, sums, ticket_sums
-from crm_analytics.projections.table_rows import full, key_of, present
+from crm_analytics.projections.table_rows import full, key_from, key_names, key_of, present
 from crm_analytics.projections.upserts import array_text, upsert, upsert_statement
 
 CHUNK = 500  # ids per IN (...)
@@ -118,15 +118,17 @@ class Store:
             _AMONG[key] = statement.where(table.c.left_at.is_(None)).order_by(table.c.seq) if open_stages else statement
         return _AMONG[key]
 
-    def _key_names(self, name: str) -> tuple:
-        """The primary key's column names of model `name` (the same in both generations)."""
-        names = _KEY_NAMES[name] = tuple(c.name for c in getattr(self.t, name).primary_key.columns)
-        return names
+    def _model_key(self, name: str, values: dict) -> tuple:
+        """key_of a row (or a key's dict) of model `name`, its key's names kept by the model's name (the same in
+        both generations)."""
+        names = _KEY_NAMES.get(name)
+        if names is None:
+            names = _KEY_NAMES[name] = key_names(self._table(name))
+        return key_from(names, values)
 
     def get(self, name: str, key: dict) -> dict | None:
         """The row of `key` as the batch left it so far (None: absent). Change it with `put`."""
-        names = _KEY_NAMES.get(name) or self._key_names(name)
-        k = (key[names[0]],) if len(names) == 1 else tuple(key[n] for n in names)
+        k = self._model_key(name, key)
         cache = self._rows.get(name)
         found = cache.get(k, _UNREAD) if cache is not None else _UNREAD
         if found is _UNREAD:
@@ -158,8 +160,7 @@ class Store:
     # changing ------------------------------------------------------------------------------------------------
     def put(self, name: str, row: dict) -> None:
         """`row` (new, or the one `get` gave, changed) is the model's row now."""
-        names = _KEY_NAMES.get(name) or self._key_names(name)
-        k = (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
+        k = self._model_key(name, row)
         cache, dirty = self._rows.get(name), self._dirty.get(name)
         if cache is None:
             cache = self._rows[name] = {}
@@ -171,8 +172,7 @@ class Store:
     def count(self, name: str, key: dict, column: str, by: int) -> None:
         """Add `by` to the counter `column` of the row of `key` of model `name`, unread (its counters are only
         ever added to): `flush` adds the batch's counts in one bulk upsert."""
-        names = _KEY_NAMES.get(name) or self._key_names(name)
-        counts, k = self._counts.get(name), (key[names[0]],) if len(names) == 1 else tuple(key[n] for n in names)
+        counts, k = self._counts.get(name), self._model_key(name, key)
         if counts is None:
             counts = self._counts[name] = {}
         row = counts.get(k)
@@ -348,7 +348,7 @@ class Store:
 
 
 _UNREAD = object()  # a row the batch has not read
-_KEY_NAMES: dict = {}  # model name -> its primary key's column names (`Store._key_names`)
+_KEY_NAMES: dict = {}  # model name -> its primary key's column names (`Store._model_key`)
 _AMONG: dict = {}  # (table name, column, open stages only, dialect) -> its statement (`Store._among`)
 
 

@@ -6,7 +6,8 @@ _COLUMNS: dict = {}  # table name -> [(column name, its scalar default or None)]
 _KEYS: dict = {}  # table -> its primary key's column names
 
 
-def _primary_key(table) -> tuple:
+def key_names(table) -> tuple:
+    """The names of `table`'s primary key columns."""
     names = _KEYS.get(table)
     if names is None:
         names = _KEYS[table] = tuple(c.name for c in table.primary_key.columns)
@@ -33,7 +34,11 @@ _NAMES: dict = {}  # table -> its column names
 
 def key_of(table, row: dict) -> tuple:
     """The primary key of `row` (or of a key's dict) as the store's tuple."""
-    names = _KEYS.get(table) or _primary_key(table)
+    return key_from(_KEYS.get(table) or key_names(table), row)
+
+
+def key_from(names: tuple, row: dict) -> tuple:
+    """The store's tuple of the values of `row` (or of a key's dict) under the key's column `names`."""
     return (row[names[0]],) if len(names) == 1 else tuple(row[n] for n in names)
 
 
