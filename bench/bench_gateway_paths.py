@@ -49,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RATE_LIMITS, KeepAliveClient, figures, merge  # noqa: E402
-from echo_baseline import BASELINE_PIDS, baseline, wait_http  # noqa: E402
+from echo_baseline import baseline, wait_http  # noqa: E402
 from proc_cpu import Broker, PgBackends, group_seconds, process_seconds  # noqa: E402
 from crm_common import config  # noqa: E402
 from crm_common.testing.harness import PG_ADMIN_DSN, PgDatabases, Vhost  # noqa: E402
@@ -276,7 +276,7 @@ def merged(rounds: list[dict]) -> dict:
     return result
 
 
-def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
+def bench_backend(backend: str, tmp: Path, base_port: int, base_pids: dict[str, int]) -> dict:
     with gateway_stack(backend, tmp) as (port, admin):
         manager = seed(admin)
         tag = uuid.uuid4().hex[:8]
@@ -290,12 +290,10 @@ def bench_backend(backend: str, tmp: Path, base_port: int) -> dict:
         groups = {name: admin.suite.procs[name].pid for name in (*PROCESSES, "consumers") if name in admin.suite.procs}
         backends = PgBackends(admin.pg_prefix, PG_ADMIN_DSN) if admin.pg_prefix else None
         broker = Broker.find()
-        own = {"thin gateway": BASELINE_PIDS.get("thin gateway")} if BASELINE_PIDS else {}  # (a)'s, shown under (a)
 
         def used() -> dict[str, float]:
-            seconds = group_seconds({**groups, **own})
-            if own:
-                seconds["echo"] = process_seconds(BASELINE_PIDS["echo"])
+            seconds = group_seconds({**groups, "thin gateway": base_pids["thin gateway"]})  # (a)'s, shown under (a)
+            seconds["echo"] = process_seconds(base_pids["echo"])
             if broker is not None:
                 seconds["broker"] = broker.seconds()
             if backends is not None:
@@ -347,9 +345,9 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-paths-") as raw:
         tmp = Path(raw)
-        with baseline(tmp) as base_port:
+        with baseline(tmp) as (base_port, base_pids):
             for backend in BACKENDS:
-                results[backend] = bench_backend(backend, tmp, base_port)
+                results[backend] = bench_backend(backend, tmp, base_port, base_pids)
     print("\nsummary (req/s; ratio to (a) in the same rounds)")
     print(f"{'backend':<12} {'(a) echo':>9} {'/me':>14} {'list of 50':>16} {'create':>16}")
     for backend, r in results.items():

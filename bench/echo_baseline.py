@@ -14,7 +14,6 @@ from crm_common.testing.harness import ServiceProcess, Vhost
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-BASELINE_PIDS: dict[str, int] = {}  # the running baseline's thin gateway (its process group) and echo service
 
 
 def wait_http(port: int, path: str, timeout: float, headers: dict | None = None, procs=()) -> None:
@@ -35,7 +34,8 @@ def wait_http(port: int, path: str, timeout: float, headers: dict | None = None,
 
 @contextlib.contextmanager
 def baseline(tmp: Path):
-    """(a): the echo service on a vhost of its own and the thin gateway in front of it; yields its port."""
+    """(a): the echo service on a vhost of its own and the thin gateway in front of it; yields (its port, the pids of
+    the thin gateway (its process group) and the echo service by name)."""
     vhost = Vhost().create()
     echo = gateway = None
     try:
@@ -50,8 +50,7 @@ def baseline(tmp: Path):
                 env={**os.environ, "BENCH_ECHO_AMQP_URI": vhost.uri, "PYTHONWARNINGS": "ignore"},
                 cwd=ROOT / "bench", stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_http(port, "/echo", 30, procs=[gateway])
-        BASELINE_PIDS.update({"thin gateway": gateway.pid, "echo": echo.proc.pid})
-        yield port
+        yield port, {"thin gateway": gateway.pid, "echo": echo.proc.pid}
     finally:
         if gateway is not None:
             _stop(gateway)
@@ -70,5 +69,3 @@ def _stop(proc: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-
