@@ -9,7 +9,7 @@ from psycopg2 import extensions, extras
 from sqlalchemy import JSON, String, cast, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from crm_common import generations, idempotency, tables
+from crm_common import folded, generations, idempotency, prepared, tables
 from crm_common.context import Actor
 from crm_common.contracts.platform import PROBE_EMITTED, ProbeData
 from crm_common.contracts.registry import RpcContract
@@ -130,3 +130,18 @@ def test_a_failed_keyed_call_leaves_its_connection_as_the_driver_would(engine, r
     assert counts(engine) == (0, 0, 0)
     call(engine, {"key": "Cy", "seq": 3}, "key-3")
     assert counts(engine) == (1, 1, 1)
+
+
+def test_a_read_inside_a_folded_transaction_is_not_prepared(engine):
+    """crm_common.prepared prepares only outside a transaction (a failed PREPARE would abort it): a folded
+    transaction's driver is in autocommit, but its connection is in a transaction."""
+    uow = UnitOfWork(engine, Base.metadata, "things", None, ALICE, "req-1", rpc=True)
+    try:
+        with uow.transaction() as session:
+            assert folded.begin(session)
+            conn = session.connection()
+            conn.execute(select(func.count()).select_from(Thing.__table__))  # BEGIN goes with it
+            names, rows = prepared.rows(conn, select(Thing.__table__.c.key).where(Thing.__table__.c.key == "x"), {})
+            assert rows == [] and not conn.connection.info.get(prepared._INFO_KEY)
+    finally:
+        uow.close()
