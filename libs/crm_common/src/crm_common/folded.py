@@ -12,7 +12,9 @@ connection goes back to its pool. A statement sent through SQLAlchemy after the 
 would run outside the transaction).
 
 The caller of `begin` must send the transaction's first statement through SQLAlchemy (the driver's own cursor,
-a COPY, would miss the BEGIN): run_once's look-up of its key is.
+a COPY, would miss the BEGIN): run_once's look-up of its key is. Inside such a transaction the driver is in
+autocommit: crm_common.prepared does not prepare there (it checks), and psycopg2 opens no server-side cursor
+(`yield_per`) there (no keyed call reads that way; only analytics' migrations do).
 """
 from __future__ import annotations
 

@@ -199,7 +199,7 @@ def insert_with_events(session: Session, table, row: list) -> bool:
 def write_recorded(session: Session, metadata) -> None:
     """Insert the outbox rows a UnitOfWork transaction recorded, together (one statement for all its events,
     instead of one round trip each), as the last thing before its commit; on PostgreSQL with the rows of
-    `insert_with_events`, in the same round trip."""
+    `insert_with_events`, in the same round trip, and with the COMMIT of a folded transaction (crm_common.folded)."""
     envelopes = session.info.pop("crm_outbox_rows", None)
     others = session.info.pop(WITH_EVENTS, None)
     if not envelopes and not others:
