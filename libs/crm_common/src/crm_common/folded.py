@@ -4,7 +4,7 @@ psycopg2 sends BEGIN on its own before a transaction's first statement, and COMM
 round trips of a keyed create's six (crm_common.entrypoint.run_once), each a wait of the service on eventlet's
 hub and a wake-up of its backend. `begin(session)`, called before the transaction's first statement, puts the
 driver in autocommit for that transaction (it then sends nothing by itself) and has BEGIN sent in front of
-the next statement SQLAlchemy executes; `commit_with(session, sql)` gives the transaction's last writes
+the next statement SQLAlchemy executes; `commit_with(session, conn, sql)` gives the transaction's last writes
 (crm_common.outbox.write_recorded) the COMMIT, when nothing is left to flush after them. Whatever was not
 folded is sent when SQLAlchemy commits or rolls back, as the driver would have sent it (its errors raised as
 SQLAlchemy's, as from the driver's own commit); the driver leaves autocommit then, and at the latest when the
@@ -18,12 +18,9 @@ autocommit: crm_common.prepared does not prepare there (it checks), and psycopg2
 """
 from __future__ import annotations
 
-import logging
 import weakref
 
 from sqlalchemy import event
-
-log = logging.getLogger(__name__)
 
 STATE = "crm_folded"  # in the connection's info: "begin" (BEGIN goes with the next statement), "open", "commit"
 # (COMMIT goes with the next), "committed"
