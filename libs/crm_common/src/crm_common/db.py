@@ -9,7 +9,7 @@ import uuid
 import weakref
 from datetime import datetime, timezone
 
-from sqlalchemy import String, Table, bindparam, create_engine, event, inspect, text
+from sqlalchemy import JSON, Column, MetaData, String, Table, bindparam, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
@@ -186,13 +186,19 @@ def _record_insert(model) -> tuple:
     return table.insert(), tuple(columns)
 
 
-def insert_record(session, record) -> None:
+def insert_record(session, record, with_last_writes: bool = False) -> None:
     """Insert a new ORM object's row with one prepared Core INSERT on the session's connection, instead of
     `session.add` and the unit of work's flush: its Python-side defaults (id, timestamps, `default=`) and its
     version (1) are filled in on the object first, as a flush would (a JSON attribute set to None stays None,
     stored as JSON null, as the ORM stores it), so what is read back from it is what the row holds;
     then the object joins the session as a flush leaves it (persistent and clean: a later change to it is an
-    UPDATE). A model with server-side defaults or SQL expression defaults is refused (TypeError)."""
+    UPDATE). A model with server-side defaults or SQL expression defaults is refused (TypeError).
+
+    `with_last_writes`: on PostgreSQL, in a UnitOfWork transaction, the row goes with the transaction's last
+    writes (its outbox rows, a kept Idempotency-Key: crm_common.outbox.insert_with_events), in their round trip
+    just before the commit, instead of in one of its own; its failure (a unique key taken) is raised from the
+    transaction's end. For a caller that neither reads the row back nor writes a row referring to it in the same
+    transaction."""
     statement, columns = _record_insert(type(record))
     state = record.__dict__
     values = {}
@@ -204,9 +210,32 @@ def insert_record(session, record) -> None:
         elif attribute not in state:  # NULL: loaded as such (not expired, which would read the row again)
             set_committed_value(record, attribute, None)
         values[key] = value
-    session.connection().execute(statement, values)
+    if not (with_last_writes and _with_last_writes(session, statement.table, values)):
+        session.connection().execute(statement, values)
     make_transient_to_detached(record)  # then in the session as a flush leaves it: persistent, nothing to write
     session.add(record)
+
+
+def _with_last_writes(session, table: Table, values: dict) -> bool:
+    from crm_common import outbox  # it reads this module's utcnow
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return False
+    written, texts = _as_last_write(table, dialect)
+    return outbox.insert_with_events(session, written, [values[column.key] if text is None else text(values[column.key])
+                                                        for column, text in zip(table.columns, texts)])
+
+
+@functools.lru_cache(maxsize=None)
+def _as_last_write(table: Table, dialect) -> tuple:
+    """`table` as the last writes insert it (crm_common.bulk.RowsInsert): its JSON columns given as their JSON text;
+    and per column the bind processor making that text (of None too: JSON null, as the ORM stores it), else None."""
+    from crm_common.bulk import JSONText
+    is_json = [isinstance(column.type, JSON) for column in table.columns]
+    written = Table(table.name, MetaData(), *(Column(column.name, JSONText() if json else column.type)
+                                              for column, json in zip(table.columns, is_json)), schema=table.schema)
+    return written, tuple(column.type._cached_bind_processor(dialect) if json else None
+                          for column, json in zip(table.columns, is_json))
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy import Column, MetaData, Table, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crm_common import bulk, config, jsontext, metrics, scope, tables, tracing
+from crm_common import bulk, config, folded, jsontext, metrics, scope, tables, tracing
 from crm_common.contracts.registry import event_contract, instance, validate_event_data
 from crm_common.context import Actor
 from crm_common.db import utcnow
@@ -199,7 +199,7 @@ def insert_with_events(session: Session, table, row: list) -> bool:
 def write_recorded(session: Session, metadata) -> None:
     """Insert the outbox rows a UnitOfWork transaction recorded, together (one statement for all its events,
     instead of one round trip each), as the last thing before its commit; on PostgreSQL with the rows of
-    `insert_with_events`, in the same round trip."""
+    `insert_with_events`, in the same round trip, and with the COMMIT of a folded transaction (crm_common.folded)."""
     envelopes = session.info.pop("crm_outbox_rows", None)
     others = session.info.pop(WITH_EVENTS, None)
     if not envelopes and not others:
@@ -221,7 +221,7 @@ def write_recorded(session: Session, metadata) -> None:
         else:
             statements.append(recorded.statement(rows))
     if statements:
-        conn.exec_driver_sql("; ".join(sql for sql, _ in statements),
+        conn.exec_driver_sql(folded.commit_with(session, conn, "; ".join(sql for sql, _ in statements)),
                              tuple(value for _, params in statements for value in params))
 
 

@@ -18,6 +18,8 @@ import hashlib
 import re
 import threading
 
+from crm_common import folded
+
 MAX_PER_CONNECTION = 256
 _MAX_PLANS = 1024
 _INFO_KEY = "crm_prepared"
@@ -91,7 +93,8 @@ def rows(conn, statement, params: dict) -> tuple[tuple[str, ...], list]:
     """`conn.execute(statement, params)`'s column names and rows (tuples), by a statement prepared on the
     connection where it can be (see the module doc)."""
     plan = None
-    if conn.dialect.name == "postgresql" and getattr(conn.connection.dbapi_connection, "autocommit", False):
+    if (conn.dialect.name == "postgresql" and getattr(conn.connection.dbapi_connection, "autocommit", False)
+            and folded.STATE not in conn.info):  # not a transaction whose BEGIN the driver left to us (folded)
         plan = _plan_of(statement, conn.dialect)
     if plan is None or not _prepare(conn, plan):
         result = conn.execute(statement, params)

@@ -144,7 +144,7 @@ def assign_new(assigner: assignment.Assigner, actor: Actor, lead, owner_id: str 
 
 def create(ctx: Context, data: dict) -> Lead:
     """Create one lead; duplicates are a 409 listing them unless forced."""
-    return _create(ctx, data, data.get("source") or "api", link_duplicates=False)
+    return _create(ctx, data, data.get("source") or "api", link_duplicates=False, with_last_writes=True)
 
 
 def create_from_form(ctx: Context, data: dict) -> Lead:
@@ -152,7 +152,7 @@ def create_from_form(ctx: Context, data: dict) -> Lead:
     return _create(ctx, data, "web_form", link_duplicates=True)
 
 
-def _create(ctx: Context, data: dict, source: str, link_duplicates: bool) -> Lead:
+def _create(ctx: Context, data: dict, source: str, link_duplicates: bool, with_last_writes: bool = False) -> Lead:
     session, actor = ctx.session, ctx.caller
     _owner_allowed(actor, data.get("owner_id"))
     assigner = assignment.Assigner(session)
@@ -162,7 +162,10 @@ def _create(ctx: Context, data: dict, source: str, link_duplicates: bool) -> Lea
         raise duplicate_conflict(actor, dups)
     lead.duplicate_of_id = dups[0][0].id if dups else None
     assign_new(assigner, actor, lead, data.get("owner_id"))
-    insert_record(session, lead)  # one prepared INSERT, not the unit of work's flush (crm_common.db)
+    # one prepared INSERT, not the unit of work's flush (crm_common.db); an API create's (one lead a transaction,
+    # nothing reads it back before the commit) with the transaction's last writes on PostgreSQL. A form's goes at
+    # once: a batch of form events reads the leads of those before it (their duplicates).
+    insert_record(session, lead, with_last_writes=with_last_writes)
     ctx.emit(c.LEAD_CREATED, event_data(lead))
     if lead.owner_id:
         ctx.emit(c.LEAD_ASSIGNED, {"id": lead.id, "owner_id": lead.owner_id, "previous_owner_id": None,
