@@ -304,7 +304,9 @@ def view_name(path: str) -> str:
 
 def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     contract = route.contract
-    passes_through = {"raw_reply": True} if answered_as_written(route) else {}
+    # an answer with a body comes as the JSON text the service wrote, passed on as it is (read for its ETag and
+    # Location at most): never decoded and encoded again here
+    passes_through = {} if route.status == 204 else {"raw_reply": True}
 
     def handler(self, *loaded, **path_ids):
         kwargs = {name: value() if callable(value) else value for name, value in route.options.items()}
@@ -356,21 +358,24 @@ def _call_owners(route: Route, loaded: tuple, passes_through: dict, kwargs: dict
 
 
 def answered_as_written(route: Route) -> bool:
-    """Whether the route's answer is the service's JSON text as it was written, never parsed here: a GET of a
-    list or a page (no ETag, no Location, nothing to read from it) with nothing to run after the call."""
+    """Whether the route's answer is the service's JSON text with nothing read from it: a GET of a list or a page
+    (no ETag, no Location). Every other answer is the service's text too, read only for its ETag and Location."""
     output = route.contract.output
     listing = route.contract.many or (isinstance(output, type) and issubclass(output, Page))
-    return (route.method == "GET" and route.status == 200 and route.location is None and route.after is None
-            and listing)
+    return route.method == "GET" and route.status == 200 and route.location is None and listing
 
 
 def _answer(route: Route, result, routes: list[Route]) -> Response:
-    """The service's answer as it came (dumped once, by the service), with its ETag and Location; a list's
-    JSON text as the service wrote it (RawJson)."""
+    """The service's answer as it came (dumped once, by the service, its JSON text written as it wrote it:
+    RawJson), with its ETag and Location."""
     if route.status == 204:
         return Response(status=204)
+    body = None
     if isinstance(result, RawJson):
-        return Response(bytes(result), status=route.status, mimetype="application/json")
+        body = bytes(result)
+        if answered_as_written(route):
+            return Response(body, status=route.status, mimetype="application/json")
+        result = jsontext.peek(body)  # for its version and id
     headers = {}
     tag = etag_of(result)
     if tag:
@@ -380,5 +385,6 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
             headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
     elif route.status == 201 and isinstance(result, dict) and result.get("id") and "<" not in route.path:
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
-    body = jsontext.utf8(result, str)
+    if body is None:
+        body = jsontext.utf8(result, str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")
