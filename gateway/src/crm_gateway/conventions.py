@@ -25,7 +25,7 @@ from typing import Callable
 from flask import Response, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, UUIDConverter
 
@@ -92,6 +92,8 @@ class StrictParser(FlaskParser):
 
     def _raw_load_json(self, req):
         data = super()._raw_load_json(req)
+        if data is missing or plain_json_text(req.get_data(cache=True)):  # the text webargs read: nothing to find
+            return data
         bad = invalid_text_paths(data)
         if bad:
             raise ServiceError("validation_failed", "the body holds text that is not valid Unicode or holds NUL",
@@ -119,13 +121,21 @@ def accepted_media_types(view, method: str) -> frozenset:
     return getattr(handler_of(view, method), "_crm_accepts", frozenset())
 
 
-def has_body() -> bool:
-    return bool(request.content_length or request.headers.get("Transfer-Encoding"))
+def has_body(req=None) -> bool:
+    req = req if req is not None else request
+    return bool(req.content_length or req.headers.get("Transfer-Encoding"))
 
 
 def valid_text(value) -> bool:
     """No lone surrogates and no NUL characters anywhere in a parsed value."""
     return not invalid_text_paths(value)
+
+
+def plain_json_text(text: bytes) -> bool:
+    """Whether JSON text read as webargs reads it cannot hold a NUL character or a lone surrogate: it decodes the
+    bytes as strict UTF-8 (a surrogate's bytes are malformed there, a 400) and json refuses a control character
+    in a string, so either could only be written as a `\\u` escape."""
+    return b"\\u" not in text
 
 
 def invalid_text_paths(value, path: str = "") -> list[str]:
