@@ -314,8 +314,7 @@ def view_name(path: str) -> str:
 
 def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     contract = route.contract
-    # an answer with a body comes as the JSON text the service wrote, passed on as it is (read for its ETag and
-    # Location at most): never decoded and encoded again here
+    # an answer with a body: the JSON text its service wrote, passed on as it is (never decoded and encoded here)
     passes_through = {} if route.status == 204 else {"raw_reply": True}
 
     def handler(self, *loaded, **path_ids):
