@@ -6,7 +6,7 @@ import logging
 import re
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,11 +15,10 @@ from crm_common import startup
 from crm_common.contracts.fields import DecimalString
 from crm_common.errors import ServiceError
 from crm_common.rpcclient import RpcPool
-from crm_gateway import auth, docs, metrics, problems, ratelimit, traces
+from crm_gateway import auth, docs, metrics, problems, ratelimit, route_facts, traces
 from crm_gateway.conventions import (TEXT_ERROR, ExternalIdConverter, ExternalSystemConverter, IdConverter,
                                      external_id_converter_schema, external_system_converter_schema,
-                                     has_body, id_converter_schema, requires_json_body, valid_text)
-from crm_gateway.conventions import accepted_media_types
+                                     has_body, id_converter_schema, valid_text)
 from crm_gateway.openapi import ContractPlugin
 from crm_gateway.settings import Settings
 from crm_gateway.redaction import redact
@@ -106,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_converter(ExternalSystemConverter, external_system_converter_schema)
     api.register_field(DecimalString, "string", "decimal")
     app.extensions["crm_api"] = api
+    app.extensions["crm_route_facts"] = {}  # (endpoint, method) -> route_facts.RouteFacts, as requests ask
     from crm_gateway.routes import register
     register(api)
     ratelimit.document(api)
@@ -143,14 +143,13 @@ def _identify():
     ctx.request_id = incoming if REQUEST_ID_RE.match(incoming) else str(uuid.uuid4())
     ctx.actor = None
     ctx.refusal = None
-    settings: Settings = req.environ.get("crm.settings") or _settings()
     if len(req.full_path) > MAX_URL_LENGTH:
         return problems.problem(414, f"the URL is longer than {MAX_URL_LENGTH} characters")
     method = req.method
     if method == "OPTIONS" and req.headers.get("Origin"):
-        return _preflight(settings)
-    view = _view(req)
-    if view is not None and not (auth.is_public(view, method) or req.url_rule.endpoint in _public_endpoints()):
+        return _preflight(req.environ.get("crm.settings") or _settings())
+    route = route_facts.of(current_app._get_current_object(), req)
+    if route is not None and not route.public:
         if ratelimit.unknown_key_from_a_spent_address():
             ctx.refusal = auth.UNAUTHENTICATED  # the limiter answers 429 (or, as its window turns, 401)
             return None
@@ -161,7 +160,7 @@ def _identify():
             return None
         ctx.actor = actor
         try:  # who and whether first: a caller without the right learns nothing from validation
-            auth.check_permission(actor, view, method)
+            auth.check_declared(actor, route.permission)
         except ServiceError as exc:
             ctx.refusal = exc
     return None
@@ -172,42 +171,31 @@ def _admit():
     if refusal is not None:
         return problems.from_service_error(refusal)
     req = request._get_current_object()
-    view = _view(req)
     bad_text = _invalid_url_text(req)
     if bad_text:
         return problems.problem(422, "the URL holds text that is not valid Unicode or a NUL character",
                                 errors=bad_text)
-    method = req.method
-    if view is not None and method in JSON_METHODS:
-        if has_body() and req.mimetype != "application/json" and not req.mimetype.endswith("+json") \
-                and req.mimetype not in accepted_media_types(view, method):
-            return problems.problem(415, "send the body as application/json")
-        if not has_body() and requires_json_body(view, method):
+    if req.method in JSON_METHODS:
+        route = route_facts.of(current_app._get_current_object(), req)
+        if route is None:
+            return None
+        mimetype = req.mimetype
+        if has_body(req):
+            if mimetype != "application/json" and not mimetype.endswith("+json") and mimetype not in route.accepts:
+                return problems.problem(415, "send the body as application/json")
+        elif route.json_body:
             return problems.problem(422, "this request needs a JSON body", errors={"json": ["a JSON body is required"]})
     return None
 
 
 def _invalid_url_text(req) -> dict:
     errors: dict = {}
-    for name, value in req.args.items(multi=True):
+    for name, value in (req.args.items(multi=True) if req.query_string else ()):
         if not valid_text(name) or not valid_text(value):
             errors.setdefault("query", {})[name if valid_text(name) else "?"] = [TEXT_ERROR]
     if not valid_text(req.path):
         errors["path"] = [TEXT_ERROR]
     return errors
-
-
-def _view(req=None):
-    from flask import current_app
-    rule = (req or request).url_rule
-    if rule is None:
-        return None
-    return current_app.view_functions.get(rule.endpoint)
-
-
-def _public_endpoints() -> set:
-    from flask import current_app
-    return current_app.extensions["crm_public_endpoints"]
 
 
 def _settings() -> Settings:

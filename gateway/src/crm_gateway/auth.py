@@ -72,7 +72,11 @@ def declared_permission(view, method: str | None = None) -> tuple[str, str] | No
 
 def check_permission(actor: Actor, view, method: str) -> None:
     """Refuse with 403 before anything else looks at the request, so a denied caller learns nothing from validation."""
-    permission = declared_permission(view, method)
+    check_declared(actor, declared_permission(view, method))
+
+
+def check_declared(actor: Actor, permission: tuple[str, str] | None) -> None:
+    """check_permission with the permission the view declares (route_facts keeps it per route)."""
     if permission == OWN_ACCOUNT and actor.kind not in PEOPLE:
         raise ServiceError("forbidden", OWN_ACCOUNT_ONLY)
     if permission is not None and not self_service(permission) and not actor.can(*permission):

@@ -25,7 +25,7 @@ from typing import Callable
 from flask import Response, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import BaseConverter, UUIDConverter
 
@@ -92,6 +92,8 @@ class StrictParser(FlaskParser):
 
     def _raw_load_json(self, req):
         data = super()._raw_load_json(req)
+        if data is missing or plain_json_text(req.get_data(cache=True)):  # the text webargs read: nothing to find
+            return data
         bad = invalid_text_paths(data)
         if bad:
             raise ServiceError("validation_failed", "the body holds text that is not valid Unicode or holds NUL",
@@ -119,13 +121,21 @@ def accepted_media_types(view, method: str) -> frozenset:
     return getattr(handler_of(view, method), "_crm_accepts", frozenset())
 
 
-def has_body() -> bool:
-    return bool(request.content_length or request.headers.get("Transfer-Encoding"))
+def has_body(req=None) -> bool:
+    req = req if req is not None else request
+    return bool(req.content_length or req.headers.get("Transfer-Encoding"))
 
 
 def valid_text(value) -> bool:
     """No lone surrogates and no NUL characters anywhere in a parsed value."""
     return not invalid_text_paths(value)
+
+
+def plain_json_text(text: bytes) -> bool:
+    """Whether JSON text read as webargs reads it cannot hold a NUL character or a lone surrogate: it decodes the
+    bytes as strict UTF-8 (a surrogate's bytes are malformed there, a 400) and json refuses a control character
+    in a string, so either could only be written as a `\\u` escape."""
+    return b"\\u" not in text
 
 
 def invalid_text_paths(value, path: str = "") -> list[str]:
@@ -304,7 +314,8 @@ def view_name(path: str) -> str:
 
 def _handler(blp: Blueprint, route: Route, routes: list[Route]):
     contract = route.contract
-    passes_through = {"raw_reply": True} if answered_as_written(route) else {}
+    # an answer with a body: the JSON text its service wrote, passed on as it is (never decoded and encoded here)
+    passes_through = {} if route.status == 204 else {"raw_reply": True}
 
     def handler(self, *loaded, **path_ids):
         kwargs = {name: value() if callable(value) else value for name, value in route.options.items()}
@@ -356,21 +367,24 @@ def _call_owners(route: Route, loaded: tuple, passes_through: dict, kwargs: dict
 
 
 def answered_as_written(route: Route) -> bool:
-    """Whether the route's answer is the service's JSON text as it was written, never parsed here: a GET of a
-    list or a page (no ETag, no Location, nothing to read from it) with nothing to run after the call."""
+    """Whether the route's answer is the service's JSON text with nothing read from it: a GET of a list or a page
+    (no ETag, no Location). Every other answer is the service's text too, read only for its ETag and Location."""
     output = route.contract.output
     listing = route.contract.many or (isinstance(output, type) and issubclass(output, Page))
-    return (route.method == "GET" and route.status == 200 and route.location is None and route.after is None
-            and listing)
+    return route.method == "GET" and route.status == 200 and route.location is None and listing
 
 
 def _answer(route: Route, result, routes: list[Route]) -> Response:
-    """The service's answer as it came (dumped once, by the service), with its ETag and Location; a list's
-    JSON text as the service wrote it (RawJson)."""
+    """The service's answer as it came (dumped once, by the service, its JSON text written as it wrote it:
+    RawJson), with its ETag and Location."""
     if route.status == 204:
         return Response(status=204)
+    body = None
     if isinstance(result, RawJson):
-        return Response(bytes(result), status=route.status, mimetype="application/json")
+        body = bytes(result)
+        if answered_as_written(route):
+            return Response(body, status=route.status, mimetype="application/json")
+        result = jsontext.peek(body)  # for its version and id
     headers = {}
     tag = etag_of(result)
     if tag:
@@ -380,5 +394,6 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
             headers["Location"] = f"{request.script_root}/api/v1" + route.location.format(**result)
     elif route.status == 201 and isinstance(result, dict) and result.get("id") and "<" not in route.path:
         headers["Location"] = f"{request.script_root}/api/v1{route.path}/{result['id']}"
-    body = jsontext.utf8(result, str)
+    if body is None:
+        body = jsontext.utf8(result, str)
     return Response(body, status=route.status, headers=headers, mimetype="application/json")

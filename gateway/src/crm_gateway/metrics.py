@@ -26,13 +26,23 @@ def started() -> None:
     g.metrics_started = time.perf_counter()
 
 
+_children: dict = {}  # (route, method, status) -> the two metrics' children of those labels, as requests ask
+CHILDREN_KEPT = 4096  # more than the routes' methods and statuses: a client's made-up method is labelled per call
+
+
 def counted(response):
     req = request._get_current_object()
     rule = req.url_rule.rule if req.url_rule is not None else "unmatched"
-    REQUESTS.labels(rule, req.method, str(response.status_code)).inc()
+    key = (rule, req.method, response.status_code)
+    children = _children.get(key)
+    if children is None:
+        children = (REQUESTS.labels(rule, req.method, str(response.status_code)), SECONDS.labels(rule, req.method))
+        if len(_children) < CHILDREN_KEPT:
+            _children[key] = children
+    children[0].inc()
     began = g.get("metrics_started")
     if began is not None:
-        SECONDS.labels(rule, req.method).observe(time.perf_counter() - began)
+        children[1].observe(time.perf_counter() - began)
     return response
 
 

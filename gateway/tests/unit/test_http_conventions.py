@@ -124,6 +124,20 @@ def test_text_that_is_not_unicode_is_a_422_naming_the_field(client, keypair):
     assert response.get_json()["errors"] == {"json": {"name": [TEXT_ERROR]}}
 
 
+def test_text_without_escapes_is_taken_as_it_reads_and_a_surrogate_as_utf8_bytes_is_malformed(client, keypair):
+    """Only a \\u escape can write a NUL or a lone surrogate in a body webargs reads (strict UTF-8, no control
+    characters in a JSON string): text without one is not walked (conventions.plain_json_text)."""
+    raw = client.post("/api/v1/things", data=b'{"name": "bad \xed\xa0\x80 text"}', content_type="application/json",
+                      headers=auth(keypair))
+    assert_problem(raw, 400)
+    nul = client.post("/api/v1/things", data=b'{"name": "a\x00b"}', content_type="application/json",
+                      headers=auth(keypair))
+    assert_problem(nul, 400)
+    hangul = client.post("/api/v1/things", data='{"name": "\ud55c"}'.encode(), content_type="application/json",
+                         headers=auth(keypair))
+    assert hangul.status_code == 201 and hangul.get_json() == {"name": "\ud55c"}
+
+
 def test_nul_characters_in_body_or_query_are_a_422_naming_the_field(client, keypair):
     body = client.post("/api/v1/things", json={"name": "a\x00b"}, headers=auth(keypair))
     assert_problem(body, 422)

@@ -307,6 +307,23 @@ def test_a_created_record_answers_with_the_location_the_route_names(app, keypair
     assert made.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
 
 
+def test_an_answer_with_a_body_is_the_text_its_service_wrote_read_only_for_its_etag_and_location(app, keypair):
+    """The service dumped its answer once: the gateway asks for its JSON text and passes it on as it came (the
+    Recorder writes it with spaces, which the gateway's own encoding would not), a 204 asks for nothing."""
+    client, rpc, h = app.test_client(), app.extensions["crm_rpc"], headers(keypair, ALL)
+    made = client.post("/api/v1/widgets", json={"name": "b"}, headers=h)
+    assert made.data == json.dumps({"id": "7d0c4c1e-0000-4000-8000-000000000001", "version": 3, "name": "b",
+                                    "seen_at": "2026-11-23T08:00:00.000000Z"}).encode()
+    assert made.headers["ETag"] == '"3"' and made.mimetype == "application/json"
+    assert made.headers["Location"].endswith("/api/v1/widgets/7d0c4c1e-0000-4000-8000-000000000001")
+    changed = client.patch(f"/api/v1/widgets/{WID}", json={"name": "c"}, headers={**h, "If-Match": '"3"'})
+    assert changed.data == json.dumps({"id": WID, "version": 3, "name": "c",
+                                       "seen_at": "2026-11-23T08:00:00.000000Z"}).encode()
+    assert changed.headers["ETag"] == '"3"'
+    shared = client.post(f"/api/v1/widgets/{WID}/share", headers=h)  # a route with an `after`
+    assert shared.status_code == 200 and shared.data.startswith(b'{"id": ')
+
+
 def test_a_documented_answer_of_a_route(app):
     spec = app.test_client().get("/openapi.json").get_json()
     assert spec["paths"]["/api/v1/widgets/{record_id}/polish"]["post"]["responses"]["409"]["description"] == (

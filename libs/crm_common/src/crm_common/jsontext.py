@@ -63,3 +63,13 @@ def text(value) -> str:
         return orjson.dumps(value, default=_default, option=_UTF8_OPTIONS).decode()
     except orjson.JSONEncodeError:
         return json.dumps(value, separators=(",", ":"), default=_default)
+
+
+def peek(text: bytes):
+    """The data of a JSON text read for a few of its members (a record's id and version), the text itself passed
+    on as it is: orjson's reading, json's for a text orjson refuses (a number beyond a double's range). Not for
+    data kept or passed on: orjson reads an int beyond 64 bits as a float."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

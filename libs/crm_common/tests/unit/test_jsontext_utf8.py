@@ -106,3 +106,9 @@ def test_text_writes_what_orjson_refuses_as_jsons_ascii():
     written = jsontext.text(value)
     assert written == json.dumps(value, separators=(",", ":")) and written.encode() == written.encode("ascii")
     assert json.loads(written) == value
+
+
+def test_peek_reads_a_record_and_what_orjson_refuses_as_json_reads_it():
+    """peek reads a service's answer for its id and version (the gateway passes the text on as it is)."""
+    assert jsontext.peek(b'{"id":"a","version":3,"name":"\xc3\xa9"}') == {"id": "a", "version": 3, "name": "\u00e9"}
+    assert jsontext.peek(b'{"id":"a","big":1e400}') == json.loads('{"id":"a","big":1e400}')
