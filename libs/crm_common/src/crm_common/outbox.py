@@ -274,8 +274,7 @@ _SQLITE_MARKS = 500  # ids a statement: well under SQLite's limit of parameters
 
 def _sqlite_mark(table, dialect, event_ids: list[str], now) -> tuple[str, tuple]:
     """On SQLite, the mark as the driver's own statement with one placeholder per id, the time bound as the column
-    binds it: the expanding IN of `_mark_statement` is rendered and bound again by the Core at every execution,
-    about a third of a mark's CPU there."""
+    binds it (the expanding IN of `_mark_statement` is rendered and bound again by the Core at every execution)."""
     head, processor = _sqlite_mark_parts(table, dialect)
     return (f"{head}({', '.join(['?'] * len(event_ids))}) AND published_at IS NULL",
             (processor(now) if processor is not None else now, *event_ids))

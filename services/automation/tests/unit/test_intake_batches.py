@@ -118,12 +118,14 @@ def test_a_batchs_snapshots_read_on_sqlite_are_the_values_the_json_column_gives(
     them; records with no snapshot read as none, and more records than one statement takes."""
     from crm_automation.domain.drafts import Batch
     store = backend_store
-    values = {"id": "lead-1", "big": 2 ** 70, "small": -(2 ** 63), "rating": 4.5, "tiny": 1e-300, "name": "Caf\u00e9 \"Q\"",
-              "none": None, "yes": True, "digits": "12345678901234567890123", "surrogate": "\ud800"}
+    values = {"id": "lead-1", "big": 2 ** 70, "small": -(2 ** 63), "rating": 4.5, "tiny": 1e-300,
+              "name": "Caf\u00e9 \"Q\"", "none": None, "yes": True, "digits": "12345678901234567890123",
+              "surrogate": "\ud800"}
+    many = [RecordSnapshot(resource="lead", record_id=f"r-{n:04d}", data={"id": f"r-{n:04d}", "n": n})
+            for n in range(1, 1200)]
     store.tx(lambda ctx: ctx.session.add_all(
-        [RecordSnapshot(resource="lead", record_id="lead-1", data=values)] +
-        [RecordSnapshot(resource="lead", record_id=f"r-{n:04d}", data={"id": f"r-{n:04d}", "n": n}) for n in range(1, 1200)] +
-        [RecordSnapshot(resource="deal", record_id="lead-1", data={"id": "lead-1", "deal": True})]))
+        [RecordSnapshot(resource="lead", record_id="lead-1", data=values), *many,
+         RecordSnapshot(resource="deal", record_id="lead-1", data={"id": "lead-1", "deal": True})]))
     wanted = {("lead", "lead-1"), ("deal", "lead-1"), ("lead", "lead-0"), ("deal", "r-0001")} | {
         ("lead", f"r-{n:04d}") for n in range(1, 1200, 2)}
 

@@ -123,9 +123,8 @@ def _statements(postgresql: bool) -> dict:
 
 def _sqlite_snapshots(conn, resources: list[str], records: list[str]) -> dict[tuple, dict | None]:
     """A batch's snapshots on SQLite, by the driver's own statement (one placeholder per value, records 500 a
-    statement), their JSON read by `jsontext.loads`: the expanding INs of `_statements()["snapshots"]` are rendered
-    and bound again at every execution and the JSON type reads each row's text with json, together about half of
-    the read's CPU."""
+    statement), their JSON read by `jsontext.loads` (the expanding INs of `_statements()["snapshots"]` are rendered
+    and bound again at every execution, and the JSON type reads each row's text with json)."""
     head = (f"SELECT resource, record_id, data FROM {RecordSnapshot.__table__.name} "
             f"WHERE resource IN ({', '.join(['?'] * len(resources))}) AND record_id IN ")
     found = {}
