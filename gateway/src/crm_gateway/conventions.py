@@ -384,7 +384,7 @@ def _answer(route: Route, result, routes: list[Route]) -> Response:
         body = bytes(result)
         if answered_as_written(route):
             return Response(body, status=route.status, mimetype="application/json")
-        result = jsontext.peek(body)  # for its version and id
+        result = jsontext.loads(body)  # for its version and id
     headers = {}
     tag = etag_of(result)
     if tag:

@@ -11,7 +11,9 @@ orjson would write other text: a datetime, a dataclass and (beyond the ones orjs
 other type go to `default`, a key that is not a string is written as json writes it, an int beyond 64 bits or
 anything else orjson refuses is written by json. What still differs: a float json writes with an exponent
 (`1e+16`, orjson `1e16`: the same number) and NaN or an infinity (json's `NaN` is not JSON; orjson writes
-`null`)."""
+`null`).
+
+`loads(text)`: the value `json.loads` reads, by orjson where that is the same value."""
 from __future__ import annotations
 
 import json
@@ -65,11 +67,28 @@ def text(value) -> str:
         return json.dumps(value, separators=(",", ":"), default=_default)
 
 
-def peek(text: bytes):
-    """The data of a JSON text read for a few of its members (a record's id and version), the text itself passed
-    on as it is: orjson's reading, json's for a text orjson refuses (a number beyond a double's range). Not for
-    data kept or passed on: orjson reads an int beyond 64 bits as a float."""
+def loads(text: str | bytes):
+    """`json.loads(text)` (a str, or UTF-8 bytes: a service's answer the gateway reads for its id and version), by
+    orjson where it reads the same value: orjson reads an int beyond 64 bits as a float, so a value holding any
+    float is read again by json (a float is read alike by both), and what orjson refuses (NaN, an infinity, a lone
+    surrogate) is read by json."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:  # json reads what JSON has no text for (NaN, Infinity) and lone surrogates
         return json.loads(text)
+    return json.loads(text) if _holds_float(value) else value
+
+
+def _holds_float(value) -> bool:
+    kind = type(value)
+    if kind is dict:
+        items = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return kind is float
+    for item in items:
+        kind = type(item)
+        if kind is float or ((kind is dict or kind is list) and _holds_float(item)):
+            return True
+    return False

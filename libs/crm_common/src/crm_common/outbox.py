@@ -260,7 +260,30 @@ def publish_committed(engine: Engine, metadata, publisher, envelopes: list[dict]
 
 def _mark(engine: Engine, metadata, event_ids: list[str]) -> None:
     with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            now = utcnow()
+            for start in range(0, len(event_ids), _SQLITE_MARKS):
+                conn.exec_driver_sql(*_sqlite_mark(_table(metadata), conn.dialect,
+                                                   event_ids[start:start + _SQLITE_MARKS], now))
+            return
         conn.execute(_mark_statement(_table(metadata), conn.dialect.name), {"ids": list(event_ids), "now": utcnow()})
+
+
+_SQLITE_MARKS = 500  # ids a statement: well under SQLite's limit of parameters
+
+
+def _sqlite_mark(table, dialect, event_ids: list[str], now) -> tuple[str, tuple]:
+    """On SQLite, the mark as the driver's own statement with one placeholder per id, the time bound as the column
+    binds it (the expanding IN of `_mark_statement` is rendered and bound again by the Core at every execution)."""
+    head, processor = _sqlite_mark_parts(table, dialect)
+    return (f"{head}({', '.join(['?'] * len(event_ids))}) AND published_at IS NULL",
+            (processor(now) if processor is not None else now, *event_ids))
+
+
+@functools.lru_cache(maxsize=None)
+def _sqlite_mark_parts(table, dialect):
+    return (f"UPDATE {dialect.identifier_preparer.format_table(table)} SET published_at = ? WHERE event_id IN ",
+            table.c.published_at.type._cached_bind_processor(dialect))
 
 
 class Marks:

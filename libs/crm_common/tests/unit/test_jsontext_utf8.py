@@ -108,7 +108,8 @@ def test_text_writes_what_orjson_refuses_as_jsons_ascii():
     assert json.loads(written) == value
 
 
-def test_peek_reads_a_record_and_what_orjson_refuses_as_json_reads_it():
-    """peek reads a service's answer for its id and version (the gateway passes the text on as it is)."""
-    assert jsontext.peek(b'{"id":"a","version":3,"name":"\xc3\xa9"}') == {"id": "a", "version": 3, "name": "\u00e9"}
-    assert jsontext.peek(b'{"id":"a","big":1e400}') == json.loads('{"id":"a","big":1e400}')
+def test_loads_reads_a_services_answer_as_bytes_and_what_orjson_refuses_as_json_reads_it():
+    """The gateway reads a service's answer (UTF-8 bytes) for its id and version, passing the text on as it is."""
+    assert jsontext.loads(b'{"id":"a","version":3,"name":"\xc3\xa9"}') == {"id": "a", "version": 3, "name": "\u00e9"}
+    assert jsontext.loads(b'{"id":"a","big":1e400}') == json.loads('{"id":"a","big":1e400}')
+    assert jsontext.loads(b'{"id":"a","n":123456789012345678901234567890}')["n"] == 123456789012345678901234567890

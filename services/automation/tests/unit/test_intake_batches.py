@@ -112,6 +112,36 @@ def test_a_batch_gives_the_runs_and_notifications_of_one_by_one_delivery(store, 
     assert store.tx(lambda ctx: sorted((n.user_id, n.title) for n in ctx.session.scalars(select(Notification)))) == notes
 
 
+def test_a_batchs_snapshots_read_on_sqlite_are_the_values_the_json_column_gives(backend_store):
+    """A batch's snapshots, read on SQLite by the driver's own statement and `jsontext.loads` (on PostgreSQL by the
+    Core's): the values the JSON column gives back, an int beyond 64 bits, floats, text beyond ASCII and None among
+    them; records with no snapshot read as none, and more records than one statement takes."""
+    from crm_automation.domain.drafts import Batch
+    store = backend_store
+    values = {"id": "lead-1", "big": 2 ** 70, "small": -(2 ** 63), "rating": 4.5, "tiny": 1e-300,
+              "name": "Caf\u00e9 \"Q\"", "none": None, "yes": True, "digits": "12345678901234567890123",
+              "surrogate": "\ud800"}
+    many = [RecordSnapshot(resource="lead", record_id=f"r-{n:04d}", data={"id": f"r-{n:04d}", "n": n})
+            for n in range(1, 1200)]
+    store.tx(lambda ctx: ctx.session.add_all(
+        [RecordSnapshot(resource="lead", record_id="lead-1", data=values), *many,
+         RecordSnapshot(resource="deal", record_id="lead-1", data={"id": "lead-1", "deal": True})]))
+    wanted = {("lead", "lead-1"), ("deal", "lead-1"), ("lead", "lead-0"), ("deal", "r-0001")} | {
+        ("lead", f"r-{n:04d}") for n in range(1, 1200, 2)}
+
+    def read(ctx):
+        batch = Batch(ctx.session)
+        batch.load(wanted)
+        return batch._stored
+    stored = store.tx(read)
+    expected = store.tx(lambda ctx: {key: (s.data if (s := ctx.session.get(RecordSnapshot, key)) else None)
+                                     for key in wanted})
+    assert stored == expected
+    assert stored[("lead", "lead-1")] == values and type(stored[("lead", "lead-1")]["big"]) is int
+    assert stored[("lead", "lead-0")] is None and stored[("deal", "r-0001")] is None
+    assert stored[("lead", "r-1199")] == {"id": "r-1199", "n": 1199}
+
+
 def test_a_new_records_snapshot_is_stored_as_the_json_type_writes_it(store, envelope):
     """The snapshots of records first seen go in as text (drafts.Batch.write): the same text and value as the
     column's JSON type gives, read back the same."""
