@@ -197,10 +197,11 @@ class _Write:
 _writes: dict = {}  # SQL text -> its _Write
 
 
-def send(conn, statements: list[tuple[str, dict]]) -> None:
-    """PostgreSQL: run `statements` ((SQL text with `%(name)s` parameters, their values), ...), writes that return
-    nothing, in order, in one round trip on the Core connection `conn` (in its transaction), each prepared once
-    per connection (see the module doc): PostgreSQL parses and plans each text once, not at every call."""
+def send(conn, statements: list[tuple[str, dict]], first: str = ""):
+    """PostgreSQL: run `statements` ((SQL text with `%(name)s` parameters, their values), ...) in order, in one
+    round trip on the Core connection `conn` (in its transaction), each prepared once per connection (see the
+    module doc): PostgreSQL parses and plans each text once, not at every call. `first`: a statement that cannot
+    be prepared (a SAVEPOINT), sent as it is before them. The last statement's first row, if it returns rows."""
     info, dbapi = conn.connection.info, conn.connection.driver_connection
     with dbapi.cursor() as cursor:
         if _UNSURE_KEY in info or _INFO_KEY not in info:  # a new connection, or one whose last round trip failed
@@ -208,7 +209,7 @@ def send(conn, statements: list[tuple[str, dict]]) -> None:
             info[_INFO_KEY] = {row[0] for row in cursor.fetchall()}
             info.pop(_UNSURE_KEY, None)
         prepared = info[_INFO_KEY]
-        parts, new = [], []
+        parts, new = [first.encode()] if first else [], []
         if len(prepared) + len(statements) > MAX_PER_CONNECTION:
             parts.append(b"DEALLOCATE ALL")
             prepared.clear()
@@ -225,4 +226,5 @@ def send(conn, statements: list[tuple[str, dict]]) -> None:
         info[_UNSURE_KEY] = True  # until the round trip is through: a failure leaves its PREPAREs unknown
         cursor.execute(b";\n".join(parts))
         info.pop(_UNSURE_KEY)
-    prepared.update(new)
+        prepared.update(new)
+        return cursor.fetchone() if cursor.description is not None else None

@@ -99,3 +99,16 @@ def test_a_connection_holds_a_bounded_number_of_statements(engine, monkeypatch):
         with conn.begin():
             prepared.send(conn, [(ADD + " WHERE counts.n < 100", {"keys": '{"a"}', "ns": "{1}"})])
         assert len(prepared_here(conn)) == 1 and counts(conn) == {"a": 2}  # DEALLOCATE ALL, then the new one
+
+
+def test_a_statement_sent_first_as_it_is_and_the_last_statements_row(engine):
+    with engine.connect() as conn:
+        with conn.begin():
+            prepared.send(conn, [(ADD, {"keys": '{"a"}', "ns": "{1}"})])
+        lock = [("SELECT n FROM counts WHERE key = 'a' FOR UPDATE", {})]
+        with conn.begin():
+            assert prepared.send(conn, lock, first="SAVEPOINT s") == (1,)
+            assert prepared.send(conn, [(ADD, {"keys": '{"a"}', "ns": "{1}"})]) is None
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT s")  # the savepoint `first` made
+            assert prepared.send(conn, lock) == (1,)
+        assert len(prepared_here(conn)) == 2
