@@ -12,8 +12,8 @@ Each connection remembers what it prepared (the pool's `info` of the connection:
 and holds at most MAX_PER_CONNECTION statements (DEALLOCATE ALL past that). A statement prepared before a migration
 changed its table is prepared again when PostgreSQL refuses to run it ("cached plan must not change result type").
 
-`send` is for writes inside a transaction: statements of SQL text that return nothing (a projection's bulk upserts
-of array parameters), sent in one round trip, each as EXECUTE of its text prepared on the connection, with its
+`send` is for statements inside a transaction (a projection's bulk upserts of array parameters, a row's lock):
+statements of SQL text sent in one round trip, each as EXECUTE of its text prepared on the connection, with its
 PREPARE in that round trip the first time. A PREPARE outlives the transaction (and a rollback): the connection's
 names are read from PostgreSQL (`pg_prepared_statements`) on its first `send` and again after a round trip failed.
 """
