@@ -11,6 +11,11 @@ expanding IN (its parameters vary in number) or one PostgreSQL cannot prepare --
 Each connection remembers what it prepared (the pool's `info` of the connection: a new connection prepares again)
 and holds at most MAX_PER_CONNECTION statements (DEALLOCATE ALL past that). A statement prepared before a migration
 changed its table is prepared again when PostgreSQL refuses to run it ("cached plan must not change result type").
+
+`send` is for statements inside a transaction (a projection's bulk upserts of array parameters, a row's lock):
+statements of SQL text sent in one round trip, each as EXECUTE of its text prepared on the connection, with its
+PREPARE in that round trip the first time. A PREPARE outlives the transaction (and a rollback): the connection's
+names are read from PostgreSQL (`pg_prepared_statements`) on its first `send` and again after a round trip failed.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ _MAX_PLANS = 1024
 _INFO_KEY = "crm_prepared"
 _RETRY_CODES = ("26000", "0A000")  # invalid_sql_statement_name (deallocated), feature_not_supported (table changed)
 _PARAM = re.compile(r"%\((\w+)\)s")
+_UNSURE_KEY = "crm_prepared_unsure"  # the connection's names not known since a `send` failed (or never read)
 
 
 class _Plan:
@@ -178,3 +184,50 @@ def _connection_failed(exc) -> bool:
     """An error of the connection (lost, refused, the server shutting down), not of the statement."""
     code = getattr(exc, "pgcode", None)
     return code is None or code.startswith(("08", "57"))
+
+
+class _Write:
+    """A write's SQL text (parameters `%(name)s`) as a prepared statement: its PREPARE and EXECUTE texts."""
+
+    def __init__(self, sql: str):
+        names = list(dict.fromkeys(_PARAM.findall(sql)))
+        self.name = "crm_" + hashlib.sha1(sql.encode()).hexdigest()[:20]
+        body = _PARAM.sub(lambda match: f"${names.index(match.group(1)) + 1}", sql).replace("%%", "%")
+        self.prepare = f"PREPARE {self.name} AS {body}".encode()
+        self.execute = f"EXECUTE {self.name}" + ("(" + ", ".join(f"%({n})s" for n in names) + ")" if names else "")
+
+
+_writes: dict = {}  # SQL text -> its _Write
+
+
+def send(conn, statements: list[tuple[str, dict]], first: str = ""):
+    """PostgreSQL: run `statements` ((SQL text with `%(name)s` parameters, their values), ...) in order, in one
+    round trip on the Core connection `conn` (in its transaction), each prepared once per connection (see the
+    module doc): PostgreSQL parses and plans each text once, not at every call. `first`: a statement that cannot
+    be prepared (a SAVEPOINT), sent as it is before them. The last statement's first row, if it returns rows."""
+    info, dbapi = conn.connection.info, conn.connection.driver_connection
+    with dbapi.cursor() as cursor:
+        if _UNSURE_KEY in info or _INFO_KEY not in info:  # a new connection, or one whose last round trip failed
+            cursor.execute("SELECT name FROM pg_prepared_statements")
+            info[_INFO_KEY] = {row[0] for row in cursor.fetchall()}
+            info.pop(_UNSURE_KEY, None)
+        prepared = info[_INFO_KEY]
+        parts, new = [first.encode()] if first else [], []
+        if len(prepared) + len(statements) > MAX_PER_CONNECTION:
+            parts.append(b"DEALLOCATE ALL")
+            prepared.clear()
+        for sql, params in statements:
+            write = _writes.get(sql)
+            if write is None:
+                if len(_writes) >= _MAX_PLANS:
+                    _writes.clear()
+                write = _writes[sql] = _Write(sql)
+            if write.name not in prepared and write.name not in new:
+                parts.append(write.prepare)
+                new.append(write.name)
+            parts.append(cursor.mogrify(write.execute, params))
+        info[_UNSURE_KEY] = True  # until the round trip is through: a failure leaves its PREPAREs unknown
+        cursor.execute(b";\n".join(parts))
+        info.pop(_UNSURE_KEY)
+        prepared.update(new)
+        return cursor.fetchone() if cursor.description is not None else None

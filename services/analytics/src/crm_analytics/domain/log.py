@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from crm_common import heap
+from crm_common import heap, prepared
 from crm_common.bulk import insert_rows
 from crm_common.db import utcnow
 from crm_common.privacy import without_export
@@ -38,15 +38,13 @@ def state(conn, lock: str | None = None):
     return row
 
 
-_SAVEPOINT_LOCKED = f'SAVEPOINT an_keep; SELECT active FROM "{STATE.name}" WHERE id = 1 FOR UPDATE'
+_LOCKED = [(f'SELECT active FROM "{STATE.name}" WHERE id = 1 FOR UPDATE', {})]
 
 
 def _locked_in_savepoint(conn) -> str:
-    """PostgreSQL: the savepoint `an_keep`, then the state row taken for update (`state`) in it, in one round trip;
-    the active generation."""
-    with conn.connection.driver_connection.cursor() as cursor:  # the driver's: no result object of the Core's
-        cursor.execute(_SAVEPOINT_LOCKED)
-        row = cursor.fetchone()
+    """PostgreSQL: the savepoint `an_keep`, then the state row taken for update (`state`) in it, in one round trip
+    on the driver's cursor (the lock's statement prepared once per connection); the active generation."""
+    row = prepared.send(conn, _LOCKED, first="SAVEPOINT an_keep")
     return row[0] if row is not None else state(conn, lock="update").active
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, func, select, update
 
-from crm_common import bulk
+from crm_common import bulk, prepared
 from crm_common.scope import one_of
 
 from crm_analytics.projections import stage_times, sums, ticket_sums
@@ -281,11 +281,11 @@ class Store:
 
     def _send_queued(self) -> None:
         """The statements `flush` queued (PostgreSQL: the sums' upserts, the rows read and changed, the stays
-        closed), in order, in one round trip: psycopg2 binds the parameters in the client, so they are one text."""
+        closed), in order, in one round trip, each prepared once per connection (`crm_common.prepared.send`: their
+        texts are the same every batch, only their array parameters change)."""
         if not self._queued:
             return
-        with self.conn.connection.driver_connection.cursor() as cursor:
-            cursor.execute(b";\n".join(cursor.mogrify(sql, params) for sql, params in self._queued))
+        prepared.send(self.conn, self._queued)
         self._queued = []
 
     def _write_assumed(self) -> None:
