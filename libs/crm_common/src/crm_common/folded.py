@@ -95,25 +95,24 @@ def _commit(conn) -> None:
 def _rollback(conn) -> None:
     if conn.info.get(STATE) is None or conn.invalidated:
         return
-    driver = conn.connection.driver_connection
-    try:
-        if _in_transaction(driver):
-            with driver.cursor() as cursor:
-                cursor.execute("ROLLBACK")
-    finally:
-        _done(conn.info, driver)
+    _roll_back(conn.info, conn.connection.driver_connection)
 
 
 def _reset(driver, record, reset_state=None) -> None:
     """The pool's reset of a connection coming back: never in autocommit, never in an open transaction."""
     if record.info.get(STATE) is None:
         return
+    _roll_back(record.info, driver)
+
+
+def _roll_back(info, driver) -> None:
+    """The folded transaction rolled back if the server still holds it open; the driver out of autocommit."""
     try:
         if _in_transaction(driver):
             with driver.cursor() as cursor:
                 cursor.execute("ROLLBACK")
     finally:
-        _done(record.info, driver)
+        _done(info, driver)
 
 
 def _done(info, driver) -> None:

@@ -13,11 +13,11 @@ from crm_common import folded, generations, idempotency, prepared, tables
 from crm_common.context import Actor
 from crm_common.contracts.platform import PROBE_EMITTED, ProbeData
 from crm_common.contracts.registry import RpcContract
-from crm_common.db import IdMixin, TimestampMixin, insert_record, make_base, make_engine, utcnow
+from crm_common.db import IdMixin, TimestampMixin, insert_record, make_base, utcnow
 from crm_common.entrypoint import entrypoint
 from crm_common.errors import ServiceError
 from crm_common.idempotency import Idempotent
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_common.testing.probe import ProbeRecordOut
 from crm_common.unit_of_work import UnitOfWork
 from crm_common.versioning import VersionMixin
@@ -52,19 +52,14 @@ create_thing = entrypoint(CREATE, create)
 
 
 @pytest.fixture
-def engine(backend):
+def engine(backend, tmp_path):
     if backend != "postgresql":
         pytest.skip("the round trips folded here are PostgreSQL's; SQLite runs test_idempotent_calls")
-    pg = PgDatabases(["folded"], prefix="folded_pg").create()
-    engine = make_engine(pg.url("folded"), pool_size=1, max_overflow=0)  # one connection: the next call reuses it
-    try:
-        Base.metadata.create_all(engine)
+    # one connection: the next call reuses it
+    with database_engine(backend, "folded", Base.metadata, tmp_path, pool_size=1, max_overflow=0) as engine:
         with engine.begin() as conn:
             conn.execute(Base.metadata.tables[generations.TABLE].insert(), {"key": generations.KEY, "token": "t1"})
         yield engine
-    finally:
-        engine.dispose()
-        pg.drop()
 
 
 @pytest.fixture

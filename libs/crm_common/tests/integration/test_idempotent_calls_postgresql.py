@@ -12,11 +12,11 @@ from crm_common import generations, idempotency, tables
 from crm_common.context import Actor
 from crm_common.contracts.platform import PROBE_EMITTED, ProbeData
 from crm_common.contracts.registry import RpcContract
-from crm_common.db import IdMixin, make_base, make_engine
+from crm_common.db import IdMixin, make_base
 from crm_common.entrypoint import entrypoint
 from crm_common.idempotency import Idempotent
 from crm_common.testing.races import key_lookup_misses_once
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_common.testing.probe import ProbeRecordOut
 from crm_common.unit_of_work import UnitOfWork
 
@@ -49,20 +49,14 @@ create_thing = entrypoint(CREATE, create)
 
 
 @pytest.fixture
-def engine(backend):
+def engine(backend, tmp_path):
     if backend != "postgresql":
         pytest.skip("the round trips joined here are PostgreSQL's; SQLite runs test_idempotent_calls")
-    pg = PgDatabases(["idem"], prefix="idem_pg").create()
-    engine = make_engine(pg.url("idem"))
-    try:
-        Base.metadata.create_all(engine)
+    with database_engine(backend, "idem", Base.metadata, tmp_path) as engine:
         with engine.begin() as conn:
             conn.execute(Base.metadata.tables[generations.TABLE].insert(), {"key": generations.KEY, "token": "t1"})
         runs.clear()
         yield engine
-    finally:
-        engine.dispose()
-        pg.drop()
 
 
 def call_noting(engine, data, key=KEY):

@@ -95,16 +95,17 @@ class PgDatabases:
 
 
 @contextlib.contextmanager
-def database_engine(backend: str, service: str, metadata, tmp_path: Path):
+def database_engine(backend: str, service: str, metadata, tmp_path: Path, **engine_options):
     """An engine over an empty database of `service` holding `metadata`'s tables: a SQLite file under
-    `tmp_path`, or a PostgreSQL database of its own, dropped afterwards (a domain test on both backends)."""
+    `tmp_path`, or a PostgreSQL database of its own, dropped afterwards (a domain test on both backends).
+    `engine_options` go to `db.make_engine` (a pool of one connection, say)."""
     from crm_common.db import make_engine
     databases = None
     if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / f'{service}.db'}")
+        engine = make_engine(f"sqlite:///{tmp_path / f'{service}.db'}", **engine_options)
     else:
         databases = PgDatabases([service]).create()
-        engine = make_engine(databases.url(service))
+        engine = make_engine(databases.url(service), **engine_options)
     try:
         metadata.create_all(engine)
         yield engine
