@@ -41,6 +41,10 @@ ALICE = Actor(user_id="alice", perms={})
 def create(ctx, data):
     if data["key"] == "refused":
         raise ServiceError("conflict", "refused by the domain")
+    if data["key"] == "half-written":  # a row sent to the server at once, then the call fails
+        insert_record(ctx.session, Thing(key="half", tags=None, extra={}))
+        ctx.emit(PROBE_EMITTED, {"key": "half", "seq": data["seq"], "fail_times": 0, "always_fail": False})
+        raise ServiceError("conflict", "refused after a write")
     generations.cached(ctx.session, Base.metadata, "things", lambda: ("reference",))
     thing = Thing(key=data["key"], tags=None, extra={"n": data["seq"]})
     insert_record(ctx.session, thing, with_last_writes=True)
@@ -124,6 +128,16 @@ def test_a_failed_keyed_call_leaves_its_connection_as_the_driver_would(engine, r
         raise RuntimeError("fail the transaction")
     assert counts(engine) == (0, 0, 0)
     call(engine, {"key": "Cy", "seq": 3}, "key-3")
+    assert counts(engine) == (1, 1, 1)
+
+
+def test_a_keyed_call_failing_after_a_write_leaves_nothing_written(engine, round_trips):
+    """The folded BEGIN really opens the transaction: a row sent before the call fails is rolled back with it."""
+    with pytest.raises(ServiceError):
+        call(engine, {"key": "half-written", "seq": 1}, "key-4")
+    assert len(round_trips) >= 2  # BEGIN with the look-up; the row on its own (then the rollback)
+    assert counts(engine) == (0, 0, 0)
+    call(engine, {"key": "Di", "seq": 4}, "key-4")  # the key is free: the failed call kept nothing
     assert counts(engine) == (1, 1, 1)
 
 
