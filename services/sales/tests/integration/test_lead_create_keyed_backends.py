@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from crm_common import generations, idempotency
 from crm_common.context import Actor
@@ -38,7 +39,6 @@ def create(engine, actor, data, key):
 def test_a_keyed_create_finds_its_duplicates_with_the_keys_look_up(backend, tmp_path):
     with database_engine(backend, "sales", Base.metadata, tmp_path) as engine:
         with engine.begin() as conn:
-            from sqlalchemy.orm import Session
             with Session(bind=conn) as session:
                 for uid, team_id in (("r1", "t1"), ("r3", "t2")):
                     users.upsert(session, {"id": uid, "email": f"{uid}@x.test", "full_name": uid, "team_id": team_id,
