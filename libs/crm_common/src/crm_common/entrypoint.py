@@ -28,7 +28,7 @@ from typing import Callable
 
 from marshmallow import EXCLUDE, Schema
 
-from crm_common import folded, idempotency
+from crm_common import ahead, folded, idempotency
 from crm_common.context import Actor, Context  # noqa: F401 - Context: the domain's, re-exported
 from crm_common.contracts.registry import RpcContract
 from crm_common.errors import ServiceError, forbidden
@@ -65,7 +65,7 @@ def run_once(service, contract: RpcContract, fn: Callable, *args, **kwargs):
     try:
         with uow.transaction() as session:
             folded.begin(session)  # on PostgreSQL its BEGIN goes with the look-up, its COMMIT with the kept answer
-            kept = idempotency.find(session, uow.metadata, owner, call, contract.method)
+            kept = idempotency.find(session, uow.metadata, owner, call, contract.method, ahead.of(fn, args))
             if kept is not idempotency.MISSING:
                 uow.replayed = True  # a repeat: nothing runs, nothing is written; its reply says so
                 return kept

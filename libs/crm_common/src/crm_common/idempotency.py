@@ -31,7 +31,7 @@ from datetime import timedelta
 from kombu.utils.json import dumps, loads
 from sqlalchemy import and_, bindparam, delete, func, insert, literal_column, select
 
-from crm_common import generations, outbox, tables
+from crm_common import ahead, generations, outbox, tables
 from crm_common.context import Actor
 from crm_common.db import utcnow
 from crm_common.errors import ServiceError
@@ -59,26 +59,29 @@ def owner_of(actor: Actor) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _statements(table, generation=None) -> dict:
+def _statements(table, generation=None, ahead_query=None) -> dict:
     """The find, drop and keep statements of a service's table, built once (their values are bound
     parameters): a statement built per call works out its cache key again each time. With `generation` (the
-    token's scalar subquery, crm_common.generations) the find reads the token too, in the same round trip: one
-    row always, the key's columns NULL when it is not kept."""
+    token's scalar subquery, crm_common.generations) the find reads the token too, and with `ahead_query` the
+    rows of a domain function's first read (crm_common.ahead), in the same round trip: one row always, the
+    key's columns NULL when it is not kept."""
     mine = (table.c.owner_id == bindparam("o"), table.c.key == bindparam("k"))
     columns = (table.c.method, table.c.fingerprint, table.c.answer, table.c.created_at)
-    if generation is None:
+    extra = ([generation.label("generation")] if generation is not None else []) + (
+        [ahead.column(ahead_query).label("ahead")] if ahead_query is not None else [])
+    if not extra:
         find_kept = select(*columns).where(*mine)
     else:
         one = select(literal_column("1").label("one")).subquery("one")
-        find_kept = select(generation.label("generation"), *columns).select_from(one.outerjoin(table, and_(*mine)))
+        find_kept = select(*extra, *columns).select_from(one.outerjoin(table, and_(*mine)))
     return {"find": find_kept, "drop": delete(table).where(*mine), "keep": insert(table)}
 
 
-def _of(metadata) -> dict:
+def _of(metadata, ahead_query=None) -> dict:
     table = metadata.tables[tables.IDEMPOTENCY]
     if not generations.installed(metadata):
-        return _statements(table)
-    return _statements(table, _generation_column(metadata.tables[generations.TABLE]))
+        return _statements(table, None, ahead_query)
+    return _statements(table, _generation_column(metadata.tables[generations.TABLE]), ahead_query)
 
 
 @functools.lru_cache(maxsize=None)
@@ -86,15 +89,21 @@ def _generation_column(table):
     return generations.token_column(table.metadata)
 
 
-def find(session, metadata, owner: str, call: Idempotent, method: str):
+def find(session, metadata, owner: str, call: Idempotent, method: str, read: ahead.Read | None = None):
     """The answer kept for the owner's key, or MISSING; a 422 when the key was used for another request.
     In a service that caches reference data under a generation token, the look-up reads the token too (a create
-    reads that data next)."""
-    statements = _of(metadata)
+    reads that data next); on PostgreSQL it also reads `read`, the domain function's first read
+    (crm_common.ahead)."""
+    if read is not None and session.get_bind().dialect.name != "postgresql":
+        read = None
+    statements = _of(metadata, read.query if read is not None else None)
     mine = {"o": owner, "k": call.key}
-    row = session.connection().execute(statements["find"], mine).first()
-    if row is not None and "generation" in row._fields:
-        generations.remember(session, row.generation)
+    row = session.connection().execute(statements["find"], {**read.params, **mine} if read else mine).first()
+    if row is not None and ("generation" in row._fields or read is not None):
+        if "generation" in row._fields:
+            generations.remember(session, row.generation)
+        if read is not None:
+            ahead.remember(session, read, row.ahead)
         if row.method is None:
             row = None
     if row is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import JSON, Table, bindparam, text
 from sqlalchemy.orm import Session
 
 from crm_common import tables
@@ -52,6 +52,60 @@ def _claim_and_insert(inbox: Table, table: Table, names: tuple[str, ...]):
         bindparam("inbox_event_id", type_=inbox.c.event_id.type), bindparam("inbox_type", type_=inbox.c.type.type),
         bindparam("inbox_processed_at", type_=inbox.c.processed_at.type),
         *[bindparam(name, type_=table.c[name].type) for name in names])
+
+
+def claim_and_insert_many(session: Session, metadata, envelopes: list[dict], table: Table, rows: list[dict]) -> set[str]:
+    """Claim many events (as `claim_many`) and insert, of `rows` (each naming its event in `event_id`, a column of
+    `table`), those of the events that were new; the ids that were new. On PostgreSQL one statement: the claims'
+    INSERT ... RETURNING in a CTE, the rows as one array a column, inserted joined to what it returned (a batch
+    of a consumer whose effect of an event is one row: identity's audit trail); elsewhere claim_many, then the
+    rows. A row whose event is given twice is inserted once (the first)."""
+    if session.get_bind().dialect.name != "postgresql":
+        fresh = claim_many(session, metadata, envelopes)
+        new = [row for row in _first_per_event(rows) if row["event_id"] in fresh]
+        if new:
+            session.connection().execute(table.insert(), new)
+        return fresh
+    now = utcnow()
+    claims = {e["event_id"]: e["type"] for e in envelopes}
+    if not claims:
+        return set()
+    rows = _first_per_event(rows)
+    names = tuple(rows[0]) if rows else ("event_id",)
+    sql, processors = _claim_and_insert_many(metadata.tables[tables.INBOX], table, names, session.get_bind().dialect)
+    parameters = {"inbox_ids": list(claims), "inbox_types": list(claims.values()), "inbox_at": [now] * len(claims)}
+    for n, (name, processor) in enumerate(zip(names, processors)):
+        values = [row[name] for row in rows]
+        parameters[f"c{n}"] = [processor(v) for v in values] if processor is not None else values
+    result = session.connection().exec_driver_sql(sql, parameters)
+    return {event_id for (event_id,) in result}
+
+
+def _first_per_event(rows: list[dict]) -> list[dict]:
+    return list({row["event_id"]: row for row in reversed(rows)}.values())[::-1]
+
+
+@functools.lru_cache(maxsize=None)
+def _claim_and_insert_many(inbox: Table, table: Table, names: tuple[str, ...], dialect) -> tuple[str, list]:
+    """The driver's statement of claim_and_insert_many on PostgreSQL for `table`'s columns `names` (each an array
+    cast to the column's type), and each column's bind processor (values bound as the column binds them; a JSON
+    column's as its text); built once."""
+    columns = [table.c[name] for name in names]
+    types = ["TEXT" if _is_json(c) else c.type.compile(dialect) for c in columns]
+    arrays = ", ".join(f"CAST(%(c{n})s AS {t}[])" for n, t in enumerate(types))
+    quoted = [f'"{name}"' for name in names]
+    selected = ", ".join(f"CAST(r.{q} AS JSON)" if _is_json(c) else f"r.{q}" for q, c in zip(quoted, columns))
+    sql = (f'WITH claimed AS (INSERT INTO "{inbox.name}" (event_id, type, processed_at) SELECT * FROM '
+           "unnest(CAST(%(inbox_ids)s AS text[]), CAST(%(inbox_types)s AS text[]), "
+           "CAST(%(inbox_at)s AS timestamptz[])) ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
+           f'written AS (INSERT INTO "{table.name}" ({", ".join(quoted)}) SELECT {selected} FROM unnest({arrays}) '
+           f'AS r({", ".join(quoted)}) JOIN claimed ON claimed.event_id = r."event_id") '
+           "SELECT event_id FROM claimed")
+    return sql, [c.type._cached_bind_processor(dialect) for c in columns]
+
+
+def _is_json(column) -> bool:
+    return isinstance(column.type, JSON)
 
 
 def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:

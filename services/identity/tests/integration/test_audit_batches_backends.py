@@ -99,6 +99,39 @@ def test_a_transactions_events_are_claimed_and_audited_together_each_once(backen
         assert sorted(claimed) == sorted(e["event_id"] for e in (*created, batch, unaudited))
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_batch_of_events_is_claimed_and_audited_in_one_statement_on_postgresql(backend, tmp_path):
+    """A transaction's events of one entry each are claimed and audited together (inbox.claim_and_insert_many):
+    on PostgreSQL one statement for the lot, not a claim and an insert; each entry as an event's own would be
+    (changed fields, time, actor), and a repeat in a later batch writes nothing."""
+    from sqlalchemy import event
+    from crm_common import tables
+    actor = Actor(user_id="rep-id", client_ip="10.1.2.3", api_key_id="key-1")
+    updated = [make_envelope("sales.lead_updated.v1", {"id": f"lead-{n}", "changed_fields": ["status", "email"]},
+                             "sales", actor, f"req-{n}", entity="lead", action="update") for n in range(4)]
+    with database_engine(backend, "identity", Base.metadata, tmp_path) as engine:
+        statements = []
+        event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        answers = []
+        for envelopes in (updated[:3], [updated[2], updated[3]]):
+            with Session(engine) as session, session.begin():
+                ctx = Context(session, SYSTEM, lambda *a, **k: {}, None, None, _Uow(Base.metadata))
+                first = len(statements)
+                answers.append([e["event_id"] for e in handlers.claim_and_audit_many(ctx, envelopes)])
+                written = statements[first:]
+        if backend == "postgresql":
+            assert len(written) == 1, written
+        assert answers == [[e["event_id"] for e in updated[:3]], [updated[3]["event_id"]]]
+        with Session(engine) as session:
+            entries = session.scalars(select(AuditEntry).order_by(AuditEntry.entity_id)).all()
+            claimed = session.execute(select(Base.metadata.tables[tables.INBOX].c.event_id)).scalars().all()
+        assert [(e.entity_id, e.event_id, e.action, e.changed_fields, e.actor_id, e.api_key_id, e.client_ip,
+                 e.request_id, e.occurred_at.isoformat()) for e in entries] == [
+            (f"lead-{n}", u["event_id"], "update", ["status", "email"], "rep-id", "key-1", "10.1.2.3", f"req-{n}",
+             u["occurred_at"].replace("Z", "+00:00")) for n, u in enumerate(updated)]
+        assert sorted(claimed) == sorted(e["event_id"] for e in updated)
+
+
 class _Uow:
     def __init__(self, metadata):
         self.metadata = metadata

@@ -18,6 +18,7 @@ def creating(metadata, resource: str, model, create: Callable):
             data["tags"] = list(dict.fromkeys(data["tags"]))
         return create(ctx, data, *args, **kwargs)
     created.__doc__ = create.__doc__
+    created.__dict__.update(create.__dict__)  # what create declares (crm_common.ahead: its first read)
     return created
 
 

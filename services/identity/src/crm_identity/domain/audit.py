@@ -75,24 +75,27 @@ def claim_and_record(session: Session, metadata, envelope: dict) -> bool:
 
 def claim_and_record_many(session: Session, metadata, envelopes: list[dict]) -> list[dict]:
     """claim_and_record for the events of one transaction (the audit stream's `every_batch`, which claims); the
-    new ones, each once, in order. Several are claimed in one statement (inbox.claim_many) and their entries of
-    one row inserted in one more; a lone event takes claim_and_record's way."""
+    new ones, each once, in order. Several are claimed and their entries of one row inserted together
+    (inbox.claim_and_insert_many: one statement on PostgreSQL); the others' entries follow as record_event writes
+    them; a lone event takes claim_and_record's way."""
     if len(envelopes) == 1:
         return envelopes if claim_and_record(session, metadata, envelopes[0]) else []
-    fresh = inbox.claim_many(session, metadata, envelopes)
-    new, entries = [], []
+    entries, others = [], set()
+    for envelope in envelopes:
+        entry = _single_entry(envelope)
+        if entry is not None:
+            entries.append(entry)
+        else:
+            others.add(envelope["event_id"])
+    fresh = inbox.claim_and_insert_many(session, metadata, envelopes, AuditEntry.__table__, entries)
+    new = []
     for envelope in envelopes:
         if envelope["event_id"] not in fresh:
             continue  # claimed before, or earlier in this batch
         fresh.discard(envelope["event_id"])
         new.append(envelope)
-        entry = _single_entry(envelope)
-        if entry is not None:
-            entries.append(entry)
-        else:
+        if envelope["event_id"] in others:
             record_event(session, envelope)
-    if entries:
-        session.connection().execute(_insert(), entries)
     return new
 
 

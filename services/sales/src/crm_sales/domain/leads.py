@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, bindparam, or_, select
 
 import crm_sales_contracts as c
-from crm_common import scope
+from crm_common import ahead, scope
 from crm_common.context import Actor
 from crm_common.db import insert_record, utcnow
 from crm_common.errors import ServiceError, validation
@@ -57,21 +57,44 @@ def find_duplicates(session, email: str | None, phone: str | None, company: str 
                     exclude_id: str | None = None) -> list[tuple[object, list[str]]]:
     """Live leads with the same email, the same phone, or the same company and last name (the first
     MAX_DUPLICATES, oldest first), each with what matched: rows of DUPLICATE_COLUMNS (what a conflict names
-    and its scope check reads), not ORM objects."""
-    company_key, last = checks.key(company), (last_name or "").strip().lower()
-    if not (email or phone or (company_key and last)):
+    and its scope check reads), not ORM objects; those read ahead with a keyed create's first statement when
+    they were (duplicates_ahead)."""
+    read = _duplicates_read(email, phone, company, last_name, exclude_id)
+    if read is None:
         return []
-    query = _duplicates_query(bool(email), bool(phone), bool(company_key and last), bool(exclude_id))
-    if session.new or session.dirty:  # what the ORM's autoflush would write first
-        session.flush()
+    rows = ahead.taken(session, read.query, read.params)
+    if rows is None:
+        if session.new or session.dirty:  # what the ORM's autoflush would write first
+            session.flush()
+        rows = session.connection().execute(read.query, read.params)
+    company_key = read.params["company_key"]
     found = []
-    for lead in session.connection().execute(query, {"email": email, "phone": phone, "company_key": company_key,
-                                                     "last": last, "exclude_id": exclude_id}):
+    for lead in rows:
         matched = [name for name, hit in (
             ("email", email and lead.email == email), ("phone", phone and lead.phone == phone),
             ("company", company_key and lead.company_key == company_key)) if hit]
         found.append((lead, matched))
     return found
+
+
+def duplicates_ahead(data: dict) -> ahead.Read | None:
+    """A new lead's duplicates look-up from its input as create gets it (its email and phone normalized as
+    lead_values does, on a copy), to go with a keyed create's first statement; None when the input is invalid
+    (create refuses it)."""
+    try:
+        contact = checks.contact_fields({name: data[name] for name in ("email", "phone", "country") if name in data})
+    except ServiceError:
+        return None
+    return _duplicates_read(contact.get("email"), contact.get("phone"), data.get("company"), data.get("last_name"))
+
+
+def _duplicates_read(email, phone, company, last_name, exclude_id=None) -> ahead.Read | None:
+    company_key, last = checks.key(company), (last_name or "").strip().lower()
+    if not (email or phone or (company_key and last)):
+        return None
+    query = _duplicates_query(bool(email), bool(phone), bool(company_key and last), bool(exclude_id))
+    return ahead.Read(query, {"email": email, "phone": phone, "company_key": company_key, "last": last,
+                              "exclude_id": exclude_id})
 
 
 @functools.lru_cache(maxsize=None)
@@ -142,6 +165,7 @@ def assign_new(assigner: assignment.Assigner, actor: Actor, lead, owner_id: str 
     lead.team_id = assigner.team_of(lead.owner_id, actor)
 
 
+@ahead.reads(duplicates_ahead)
 def create(ctx: Context, data: dict) -> Lead:
     """Create one lead; duplicates are a 409 listing them unless forced."""
     return _create(ctx, data, data.get("source") or "api", link_duplicates=False, with_last_writes=True)

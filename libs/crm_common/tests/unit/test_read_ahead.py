@@ -1,0 +1,43 @@
+"""crm_common.ahead: rows read ahead are handed to the same query with the same values, in the same transaction,
+once; anything else gets None, and the domain function runs its query itself."""
+from __future__ import annotations
+
+from sqlalchemy import bindparam, column, create_engine, select, table
+from sqlalchemy.orm import Session
+
+from crm_common import ahead
+
+THINGS = table("things", column("id"), column("name"))
+QUERY = select(THINGS.c.id, THINGS.c.name).where(THINGS.c.name == bindparam("name")).order_by(THINGS.c.id)
+OTHER = select(THINGS.c.id).where(THINGS.c.name == bindparam("name"))
+
+
+def reader(data: dict) -> ahead.Read | None:
+    return ahead.Read(QUERY, {"name": data["name"]}) if data.get("name") else None
+
+
+@ahead.reads(reader)
+def create(ctx, data):
+    return data
+
+
+def test_a_declared_read_is_taken_once_by_its_own_query_and_values_in_its_transaction():
+    assert ahead.of(create, ({"name": "Ada"},)) == ahead.Read(QUERY, {"name": "Ada"})
+    assert ahead.of(create, ({},)) is None and ahead.of(lambda ctx, data: data, ({"name": "Ada"},)) is None
+    with Session(create_engine("sqlite://")) as session:
+        session.begin()
+        rows = [{"id": "b", "name": "Ada", "crm_ahead_n": 1}, {"id": "c", "name": "Ada", "crm_ahead_n": 2}]
+        for query, params in ((OTHER, {"name": "Ada"}), (QUERY, {"name": "Bob"})):
+            ahead.remember(session, ahead.Read(QUERY, {"name": "Ada"}), rows)
+            assert ahead.taken(session, query, params) is None
+        ahead.remember(session, ahead.Read(QUERY, {"name": "Ada"}), rows)
+        taken = ahead.taken(session, QUERY, {"name": "Ada"})
+        assert [(r.id, r.name) for r in taken] == [("b", "Ada"), ("c", "Ada")]
+        assert not hasattr(taken[0], "crm_ahead_n")
+        assert ahead.taken(session, QUERY, {"name": "Ada"}) is None  # once
+        ahead.remember(session, ahead.Read(QUERY, {"name": "Ada"}), None)
+        assert ahead.taken(session, QUERY, {"name": "Ada"}) == []  # read ahead, and none found
+        ahead.remember(session, ahead.Read(QUERY, {"name": "Ada"}), rows)
+        session.rollback()
+        session.begin()
+        assert ahead.taken(session, QUERY, {"name": "Ada"}) is None  # another transaction's
