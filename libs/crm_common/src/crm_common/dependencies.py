@@ -13,7 +13,6 @@ from crm_common.bus import Publisher
 from crm_common.context import actor_from_context, request_id_from_context
 from crm_common.db import make_engine
 from crm_common.rpc import SignedRpc
-from crm_common.stream import BatchedEventStream
 from crm_common.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -85,8 +84,7 @@ class Database(DependencyProvider):
     def get_dependency(self, worker_ctx):
         """The worker's UnitOfWork. An RPC's caller is the actor its SignedRpc entrypoint verified; an RPC
         through any other entrypoint has none (its `caller` is refused); timers and events have none
-        either and act as the system. An RPC's events are published after its reply, a batched event stream's after
-        its batch is acknowledged (worker_teardown: nameko handles the result first). A signed
+        either and act as the system. An RPC's events are published after its reply (worker_teardown). A signed
         RPC's Idempotency-Key (verified with its caller) makes its entrypoint keep its answer (crm_common.idempotency);
         a repeat's reply says it is one (SignedRpc.handle_result reads the worker's unit of work)."""
         data = worker_ctx.context_data
@@ -95,11 +93,8 @@ class Database(DependencyProvider):
         signed = isinstance(entrypoint, SignedRpc)
         actor = actor_from_context(data) if signed else None
         pair = callers.idempotent_pair(data or {}) if signed else None
-        # an RPC's events go after its reply, a batched stream's after its batch's acknowledgement: the next batch's
-        # transaction overlaps the broker's confirms (committed in the outbox first: the relay has them either way)
-        deferred = is_rpc or isinstance(entrypoint, BatchedEventStream)
         uow = UnitOfWork(self.engine, self.metadata, self.container.service_name, self.publisher,
-                         actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=deferred,
+                         actor, request_id_from_context(data), rpc=is_rpc, marks=self.marks, defer_publish=is_rpc,
                          idempotent=idempotency.Idempotent(*pair) if pair else None, order=self.order)
         worker_ctx.crm_unit_of_work = uow  # whether its answer was a kept one, for the reply (SignedRpc)
         return uow
