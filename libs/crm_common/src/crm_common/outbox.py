@@ -185,14 +185,17 @@ def record_batch(session: Session, metadata, producer: str, type_: str, datas: l
 WITH_EVENTS = "crm_with_events"  # session.info: [(bulk.RowsInsert, rows)] to insert with the outbox rows
 
 
-def insert_with_events(session: Session, table, row: list) -> bool:
-    """Have `row` (a list in `table`'s column order) inserted with the outbox rows of the session's UnitOfWork
+def insert_with_events(session: Session, table, *rows: list) -> bool:
+    """Have `rows` (lists in `table`'s column order) inserted with the outbox rows of the session's UnitOfWork
     transaction, just before its commit, in the same round trip on PostgreSQL (statements sent together); False
-    (nothing done) elsewhere or outside such a transaction: the caller inserts it itself. A failure of the insert
-    (a unique key taken meanwhile) is raised from the transaction's end, as it would have been from the insert."""
+    (nothing done) elsewhere or outside such a transaction: the caller inserts them itself. A failure of the insert
+    (a unique key taken meanwhile) is raised from the transaction's end, as it would have been from the insert.
+    Nothing in the transaction may read `table` for them before then: they are not there yet."""
     if "crm_outbox" not in session.info or session.get_bind().dialect.name != "postgresql":
         return False
-    session.info.setdefault(WITH_EVENTS, []).append((bulk.rows_insert(table, session.get_bind().dialect), [row]))
+    if rows:
+        session.info.setdefault(WITH_EVENTS, []).append((bulk.rows_insert(table, session.get_bind().dialect),
+                                                         list(rows)))
     return True
 
 
@@ -205,7 +208,8 @@ def write_recorded(session: Session, metadata) -> None:
     if not envelopes and not others:
         return
     conn = session.connection()
-    statements = [insert.statement(rows) for insert, rows in others or ()]
+    statements = [insert.statement(rows[start:start + insert.CHUNK]) for insert, rows in others or ()
+                  for start in range(0, len(rows), insert.CHUNK)]
     if envelopes:
         # each envelope dumped to JSON text here, once (the publisher sends the same text), the rows inserted in one
         # statement below the Core's per-row processing (bulk.RowsInsert), stamped with one time: now, just
@@ -216,10 +220,11 @@ def write_recorded(session: Session, metadata) -> None:
             envelope.text = jsontext.text(envelope)
             rows.append([envelope["event_id"], envelope["type"], envelope.text, now])
         recorded = _recorded_insert(_table(metadata), conn.dialect)
-        if not statements or len(rows) > recorded.CHUNK:
+        if not statements:
             recorded(conn, rows)
-        else:
-            statements.append(recorded.statement(rows))
+        else:  # in statements of at most CHUNK rows, all in the one round trip
+            statements.extend(recorded.statement(rows[start:start + recorded.CHUNK])
+                              for start in range(0, len(rows), recorded.CHUNK))
     if statements:
         conn.exec_driver_sql(folded.commit_with(session, conn, "; ".join(sql for sql, _ in statements)),
                              tuple(value for _, params in statements for value in params))

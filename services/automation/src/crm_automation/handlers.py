@@ -164,5 +164,7 @@ SUBSCRIBES = tuple(producer for producer in topology.PRODUCERS if producer != "a
 
 def offer_to_workflows(ctx: Context, envelopes: list[dict]) -> None:
     """Every event first (`event_stream(HANDLERS, every_batch=..., batch=True)`): the runs of the workflows the
-    events of one transaction start, in order (the events that waited while the last one ran come together)."""
-    engine.take(ctx, envelopes)
+    events of one transaction start, in order (the events that waited while the last one ran come together).
+    When none of them has a handler here, nothing reads what the intake writes before the commit (a privacy
+    request's handler reads runs, snapshots and notifications): its rows go with the outbox rows."""
+    engine.take(ctx, envelopes, with_events=not any(envelope.get("type") in HANDLERS for envelope in envelopes))

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Column, MetaData, Table, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
 
-from crm_common import jsontext, scope
+from crm_common import jsontext, outbox, scope
 from crm_common.bulk import JSONText, rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
@@ -316,7 +316,9 @@ class Batch:
         if trigger is not None and trigger.held:
             self.ended.append(trigger)
 
-    def write(self) -> None:
+    def write(self, with_events: bool = False) -> None:
+        """`with_events`: nothing reads these rows before the transaction commits, so its new rows may go in with
+        its outbox rows, in their round trip (PostgreSQL: `write_new`)."""
         conn = self.session.connection()
         statements = _statements(conn.dialect.name == "postgresql")
         # a record first seen: its row in the table's column order, its JSON as text (as the runs' rows)
@@ -324,14 +326,24 @@ class Batch:
         changed = [{"s_resource": k[0], "s_record": k[1], "s_data": v} for k, v in self._now.items()
                    if self._stored[k] is not None and v != self._stored[k]]
         if fresh:
-            rows_insert(statements["snapshot_insert"].table, conn.dialect)(conn, fresh)
+            write_new(self.session, statements["snapshot_insert"].table, fresh, with_events)
         if changed:
             conn.execute(statements["snapshot_update"], changed)
         if self.runs:
             serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
-            rows_insert(statements["runs"].table, conn.dialect)(conn, [run.values(serialized) for run in self.runs])
+            write_new(self.session, statements["runs"].table, [run.values(serialized) for run in self.runs],
+                      with_events)
         if self.ended:
             rows = [row for trigger in self.ended for row in trigger.ended_rows()]
-            rows_insert(statements["ended"].table, conn.dialect)(conn, rows)
+            write_new(self.session, statements["ended"].table, rows, with_events)
         self._stored.update(self._now)
         self._now, self.runs, self.ended = {}, [], []
+
+
+def write_new(session, table: Table, rows: list[list], with_events: bool) -> None:
+    """Insert `rows` (lists in `table`'s column order, as `as_written` declares it) now or, `with_events` on
+    PostgreSQL, with the transaction's outbox rows, in one round trip with them and the intake's other inserts
+    (crm_common.outbox.insert_with_events): a batch's snapshots, runs, ended runs and notifications then cost the
+    stream's transaction no round trip of their own."""
+    if not (with_events and outbox.insert_with_events(session, table, *rows)):
+        rows_insert(table, session.get_bind().dialect)(session.connection(), rows)

@@ -17,7 +17,7 @@ from crm_common.bulk import rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.errors import ServiceError
 from crm_automation import clock
-from crm_automation.domain.drafts import as_written
+from crm_automation.domain.drafts import as_written, write_new
 from crm_automation.models import Notification, NotificationPreference, UserAddress
 from crm_automation_contracts import notifications as c
 
@@ -86,19 +86,19 @@ def _channels(mine: dict) -> tuple | None:
 
 
 @contextlib.contextmanager
-def gathered(session):
-    """Inside: `notify` keeps its rows and writes them (one insert) when the block ends without an error."""
+def gathered(session, with_events: bool = False):
+    """Inside: `notify` keeps its rows and writes them (one insert) when the block ends without an error;
+    `with_events`: nothing reads them before the commit, they may go in with the outbox rows (drafts.write_new)."""
     if session.info.get(_GATHERED) is not None:  # already gathering: the outer block writes
         yield
         return
     gathering = session.info[_GATHERED] = _Gathered()
     try:
         yield
-        if gathering.rows:  # in one executemany of lists, below the Core's per-row processing (bulk.RowsInsert)
-            conn = session.connection()
-            insert_ = rows_insert(as_written(Notification.__table__), conn.dialect)
-            in_order = _in_order(insert_.columns)
-            insert_(conn, [list(in_order(row)) for row in gathering.rows])
+        if gathering.rows:  # in one statement of lists, below the Core's per-row processing (bulk.RowsInsert)
+            table = as_written(Notification.__table__)
+            in_order = _in_order(rows_insert(table, session.get_bind().dialect).columns)
+            write_new(session, table, [list(in_order(row)) for row in gathering.rows], with_events)
     finally:
         session.info.pop(_GATHERED, None)
 
