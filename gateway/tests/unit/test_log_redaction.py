@@ -88,3 +88,35 @@ def test_json_access_lines_are_one_object_each_and_redacted(capsys, monkeypatch)
     assert entry["service"] == "gateway" and entry["request_id"] == "r-9" and entry["status"] == "201"
     assert entry["path"] == "/api/v1/surveys/[redacted]/responses" and entry["method"] == "POST"
     assert TOKEN not in line and "ann" not in line
+
+
+EVERY_ATOM = ('%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(m)s %(U)s %(q)s %(H)s %(b)s %(B)s "%(f)s" "%(a)s" %(T)s %(D)s '
+              '%(M)s %(L)s %(p)s %({X-Forwarded-For}i)s %({x-request-id}o)s %({x-absent}i)s %({remote_port}e)s '
+              '%({HTTP_X_TRACE}e)s %(zz)s')
+
+
+def test_an_access_line_is_the_one_gunicorns_own_atoms_make_redacted(capsys, monkeypatch):
+    """The line is made of the named atoms only: the same text as gunicorn's every atom, redacted, would give --
+    the deployed format and one naming every kind of atom (a header sent twice: its last value, as gunicorn's)."""
+    from gunicorn.glogging import Logger, SafeAtoms
+    monkeypatch.setattr(Logger, "now", lambda self: "[06/Dec/2026:21:00:00 +0000]")
+    path = f"/api/v1/surveys/{TOKEN}/responses"
+    environ = {"REQUEST_METHOD": "POST", "RAW_URI": f"{path}?email=ann%40example.com", "PATH_INFO": path,
+               "QUERY_STRING": "email=ann%40example.com", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.0.0.7",
+               "REMOTE_PORT": "51234", "HTTP_X_TRACE": 'a "quoted" trace', "HTTP_USER_AGENT": 'curl "8"',
+               "HTTP_AUTHORIZATION": "Basic YW5uOnNlY3JldA==", "HTTP_REFERER": f"https://portal.example{path}"}
+    request = SimpleNamespace(headers=[("X-FORWARDED-FOR", "203.0.113.9"), ("USER-AGENT", 'curl "8"'),
+                                       ("x-forwarded-for", "198.51.100.4")])
+    response = SimpleNamespace(status="201 CREATED", sent=412, headers=[("X-Request-ID", "r-7"), ("ETag", '"3"')])
+    took = dt.timedelta(seconds=1, microseconds=45_678)
+    for fmt in (runpy.run_path(str(CONF))["access_log_format"], EVERY_ATOM):
+        logger = gunicorn_logger()
+        logger.cfg.set("access_log_format", fmt)
+        logger.setup(logger.cfg)
+        capsys.readouterr()
+        logger.access(response, request, environ, took)
+        line = capsys.readouterr().out.strip()
+        every = Logger.atoms(logger, response, request, environ, took)
+        assert line == fmt % SafeAtoms({key: redact(value) for key, value in every.items()})
+        assert TOKEN not in line and "ann%40" not in line
+    assert line.endswith('198.51.100.4 r-7 - 51234 a \\"quoted\\" trace -')

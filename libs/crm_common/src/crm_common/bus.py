@@ -37,7 +37,7 @@ def _ack_head(channel_id: int) -> bytes:
     return struct.pack(">BHI", _METHOD_FRAME, channel_id, _ACK_FRAME_SIZE - 8) + _BASIC_ACK
 
 
-def _unread(connection) -> bool:
+def unread(connection) -> bool:
     """Whether the broker sent something this connection has not read: frames read ahead (crm_common.amqpreads),
     bytes a TLS socket decrypted, or bytes waiting on the socket (a poll that does not wait)."""
     transport = connection.transport
@@ -114,7 +114,7 @@ class _Link:
                 self.declared.add(exchange.name)
         self.refused = []
         connection = self.conn.connection
-        if _unread(connection):  # a frame the broker sent meanwhile (a confirm, connection.blocked), as amqp reads
+        if unread(connection):  # a frame the broker sent meanwhile (a confirm, connection.blocked), as amqp reads
             try:  # before a publish (a drain that finds nothing costs a timeout raised through the green socket)
                 connection.drain_events(timeout=0)
             except socket.timeout:

@@ -11,11 +11,18 @@ on every call would protect nothing the caller does not already handle. A servic
 within the timeout gives ServiceError("timeout"); a broker that is away gives
 ServiceError("unavailable"). Broken members are dropped and replaced.
 
+A member's socket keeps one timeout, the call timeout, set when it connects: amqp sets a read timeout and puts the
+old one back around every frame it reads, and its publish first reads the socket without waiting (a timeout of
+0, then the old one again) -- each change a system call that lets the GIL go, about eight a call, in a process
+whose other threads then take it. A call waits with the timeout the socket has (the first wait) and reads what the
+broker sent meanwhile before it publishes only when there is something (`bus.unread`).
+
 Every call is signed for its target method with the bus key (see `callers`): as its actor, or as an
 anonymous caller with no grants when there is none.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import socket
@@ -24,6 +31,7 @@ import uuid
 
 import amqp
 import kombu.serialization
+from amqp import spec
 from amqp.exceptions import AMQPError
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import OperationalError
@@ -87,6 +95,10 @@ class _Member:
         self.consumer = Consumer(self.channel, queues=[reply_queue], on_message=self._on_reply, no_ack=True,
                                  accept=["json"])
         self.consumer.consume()
+        self._amqp = self.connection.connection  # amqp's connection: its frames are read and written here
+        self._amqp.transport.sock.settimeout(timeout)  # kept: see the module doc
+        # correlation ids: this member's own random prefix and a number (a uuid4 each call read the system's random)
+        self._ids = map(f"{uuid.uuid4().hex[:16]}-{{}}".format, itertools.count())
         self._expected: str | None = None
         self._reply: dict | None = None
         self._returned = False
@@ -108,7 +120,8 @@ class _Member:
             self._returned = True
 
     def call(self, service, method, args, kwargs, data, raw: bool = False):
-        self._expected, self._reply, self._returned, self.replayed = str(uuid.uuid4()), None, False, False
+        self._expected = next(self._ids)
+        self._reply, self._returned, self.replayed = None, False, False
         headers = {f"nameko.{key}": value for key, value in data.items() if value is not None}
         if raw:
             headers[RAW_REPLY] = True
@@ -124,27 +137,41 @@ class _Member:
                                # broker: a service started later must not carry out what was answered as failed
                                expiration=str(max(1, int(self.timeout * 1000))))
         try:
-            self.channel._basic_publish(message, exchange=RPC_EXCHANGE.name, routing_key=f"{service}.{method}",
-                                        mandatory=True)
+            self._publish(message, f"{service}.{method}")
         except CONNECTION_ERRORS as exc:
             raise _Broken(sent=False) from exc
         deadline = time.monotonic() + self.timeout
+        wait = self.timeout  # the socket's own timeout: amqp leaves it as it is
         while self._reply is None:
             if self._returned:
                 raise _Unrouted()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _Timeout()
+            if wait is None:  # a frame of another kind came first: the rest of the time
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    raise _Timeout()
             try:
-                self.connection.drain_events(timeout=remaining)
+                self._amqp.drain_events(timeout=wait)
             except socket.timeout:
                 raise _Timeout() from None
             except CONNECTION_ERRORS as exc:
                 raise _Broken(sent=True) from exc
+            wait = None
         reply, self._expected = self._reply, None
         if reply.get("error"):
             raise deserialize(reply["error"])
         return reply.get("result")
+
+    def _publish(self, message, routing_key: str) -> None:
+        """amqp's basic.publish (`mandatory`) without its read of the socket before it: what the broker sent since
+        the last call (a returned request, connection.blocked, a channel closed) is read first when there is any,
+        so a closed channel is still known before the request goes out."""
+        if bus.unread(self._amqp):
+            try:
+                self._amqp.drain_events(timeout=0)
+            except socket.timeout:  # a frame cut short: the rest is read with the reply
+                pass
+        self.channel.send_method(spec.Basic.Publish, "Bssbb", (0, RPC_EXCHANGE.name, routing_key, True, False),
+                                 message)
 
     def close(self):
         try:

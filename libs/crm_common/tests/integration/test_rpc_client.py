@@ -2,6 +2,7 @@
 consumer is a 503 at once, a slow one a timeout whose late reply never reaches the next call."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -37,6 +38,26 @@ def test_concurrent_calls_each_get_their_own_answer(running_world):
     finally:
         pool.close()
     assert errors == [] and wrong == []
+
+
+def test_a_call_changes_no_timeout_of_its_connections_socket(running_world, monkeypatch):
+    """amqp set a read timeout and put the old one back around every frame it read, and read the socket without
+    waiting before each publish: each change a system call that lets the GIL go, about eight a call. A member's
+    socket keeps the call timeout it was given when it connected."""
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=1, key_file=running_world.env["CRM_BUS_KEY_FILE"])
+    changes = []
+    try:
+        assert pool.call("probe_producer", "echo", "first") == "first"  # the member connects (its socket set once)
+        for name in ("settimeout", "setblocking"):
+            real = getattr(socket.socket, name)
+            monkeypatch.setattr(socket.socket, name,
+                                lambda self, value, real=real, name=name: (changes.append((name, value)), real(self, value))[1])
+        for n in range(3):
+            assert pool.call("probe_producer", "echo", f"again-{n}") == f"again-{n}"
+    finally:
+        monkeypatch.undo()
+        pool.close()
+    assert changes == []
 
 
 def test_a_service_nobody_consumes_is_unavailable_at_once_and_the_pool_goes_on(running_world):
