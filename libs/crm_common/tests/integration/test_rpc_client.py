@@ -60,6 +60,27 @@ def test_a_call_changes_no_timeout_of_its_connections_socket(running_world, monk
     assert changes == []
 
 
+def test_a_member_whose_channel_was_closed_answers_the_next_call_on_a_new_connection(running_world):
+    """The publish reads what the broker sent meanwhile only when something is unread: a channel the broker closed
+    (a publish to an exchange that does not exist) or one closed here is found before the request goes out, and
+    the call goes once more on a new connection instead of failing."""
+    import amqp
+    pool = RpcPool(running_world.vhost.uri, timeout=10, size=1, key_file=running_world.env["CRM_BUS_KEY_FILE"])
+    try:
+        for breaks in ("by the broker", "here"):
+            assert pool.call("probe_producer", "echo", "first") == "first"
+            member = pool._take()
+            if breaks == "here":
+                member.channel.close()
+            else:
+                member.channel.basic_publish(amqp.Message(b"x"), exchange="crm-no-such-exchange", routing_key="x")
+                time.sleep(0.3)  # the broker's channel.close is on the socket, unread
+            pool._give_back(member)
+            assert pool.call("probe_producer", "echo", f"after, closed {breaks}") == f"after, closed {breaks}"
+    finally:
+        pool.close()
+
+
 def test_a_service_nobody_consumes_is_unavailable_at_once_and_the_pool_goes_on(running_world):
     pool = RpcPool(running_world.vhost.uri, timeout=10, size=1, key_file=running_world.env["CRM_BUS_KEY_FILE"])
     try:
