@@ -101,7 +101,7 @@ class EventStream(Consumer):
             self._waiting.append((body, message, context_data))
             if self._draining:
                 return  # it goes in the next batch, when this one is done
-            if self._timer is not None and len(self._waiting) >= self.queue_consumer.batch_max:
+            if self._timer is not None and len(self._waiting) >= self.queue_consumer.prefetch_count:
                 self._timer.kill()  # a full batch waits no longer
                 self._timer = None
             if self._timer is None:
@@ -124,7 +124,7 @@ class EventStream(Consumer):
         if not self._waiting:
             return
         due = self._waiting_since + self.linger - time.monotonic()
-        if due <= 0 or self._stopping or len(self._waiting) >= self.queue_consumer.batch_max:
+        if due <= 0 or self._stopping or len(self._waiting) >= self.queue_consumer.prefetch_count:
             self._drain()
         else:
             self._timer = self.container.spawn_managed_thread(partial(self._drain_after, due),
@@ -137,10 +137,9 @@ class EventStream(Consumer):
             self._drain()
 
     def _drain(self):
-        """One worker for the events waiting (at most the batch maximum, the earliest), in one transaction; the
-        others, and those that arrive meanwhile, wait for the next one."""
-        most = self.queue_consumer.batch_max
-        batch, self._waiting = self._waiting[:most], self._waiting[most:]
+        """One worker for every event waiting (at most the prefetch), in one transaction; the events that
+        arrive meanwhile wait for the next one."""
+        batch, self._waiting = self._waiting, []
         if not batch:
             self._draining = False
             return
@@ -226,22 +225,16 @@ class EventStream(Consumer):
 
 
 class BatchQueueConsumer(QueueConsumer):
-    """The queue consumer of a batched stream, apart from the RPC one: one worker applies up to CRM_EVENT_BATCH_MAX
-    events (200) together, and twice as many wait unacknowledged (not only the container's max_workers, 10), so
-    that the next batch fills while one runs: with a prefetch of one batch, the broker could deliver only the
-    few acked meanwhile, and a backlog would go in batches alternately full and of a few events."""
+    """The queue consumer of a batched stream, apart from the RPC one: it lets CRM_EVENT_BATCH_MAX events (200)
+    wait unacknowledged, not only the container's max_workers (10), since one worker applies them together."""
 
     def __init__(self):
         super().__init__()
         self._unacked: dict = {}  # (channel, delivery tag) of every delivery not yet acked or requeued
 
     @functools.cached_property
-    def batch_max(self):  # read once: the stream asks at each event whether its batch is full
+    def prefetch_count(self):  # read once: the stream asks at each event whether its batch is full
         return max(1, config.env_int("CRM_EVENT_BATCH_MAX", 200))
-
-    @property
-    def prefetch_count(self):
-        return 2 * self.batch_max
 
     def get_consumers(self, consumer_cls, channel):
         # a (re)connection: the broker has taken back every delivery of the connection before, so none is kept

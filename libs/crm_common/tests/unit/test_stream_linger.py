@@ -29,7 +29,7 @@ class Container:
 
 
 class QueueConsumer:
-    batch_max = 5  # events in a full batch
+    prefetch_count = 5
 
     def unregister_provider(self, provider):
         pass
@@ -81,7 +81,7 @@ def test_events_within_the_linger_share_a_batch_and_a_lone_event_goes_when_it_is
 
 def test_a_full_batch_goes_at_once():
     s = stream(10.0)
-    for seq in range(5):  # a full batch
+    for seq in range(5):  # the queue consumer's prefetch
         deliver(s, seq)
     assert [seqs for _, seqs in s.container.batches] == [[0, 1, 2, 3, 4]]
 
