@@ -11,8 +11,7 @@ read stays true until it writes.
 """
 from __future__ import annotations
 
-from sqlalchemy import Text, any_, bindparam, cast, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, func, select, update
 
 from crm_common import bulk, prepared
 from crm_common.scope import one_of
@@ -63,7 +62,7 @@ class Store:
         statement = self._among(table, first.name)
         for i in range(0, len(wanted), CHUNK):
             part = wanted[i:i + CHUNK]
-            for row in self.conn.execute(statement, {"values": self._bound(part)}).mappings():
+            for row in self.conn.execute(statement, {"values": part}).mappings():
                 self._read(name, self._key(table, row), dict(row))
             if single:
                 for id_ in part:
@@ -95,7 +94,7 @@ class Store:
         statement = self._among(table, column)
         for i in range(0, len(wanted), CHUNK):
             part = wanted[i:i + CHUNK]
-            for row in self.conn.execute(statement, {"values": self._bound(part)}).mappings():
+            for row in self.conn.execute(statement, {"values": part}).mappings():
                 self._read(name, self._key(table, row), dict(row))
             self._found.update((name, column, v) for v in part)
 
@@ -107,27 +106,17 @@ class Store:
             part = wanted[i:i + CHUNK]
             for id_ in part:
                 self._history_open[id_] = []
-            for row in self.conn.execute(self._among(h, "opportunity_id", True), {"values": self._bound(part)}).mappings():
+            for row in self.conn.execute(self._among(h, "opportunity_id", True), {"values": part}).mappings():
                 self._history_open[row["opportunity_id"]].append(dict(row))
 
     def _among(self, table, column: str, open_stages: bool = False):
         """The rows of `table` whose `column` is one of the parameter `values` (`open_stages`: the stage history's
-        open rows, in order), made once. On PostgreSQL `values` is one text parameter, the ids' array literal
-        (`_bound`), cast to text[]: the server parses it in C, where a list binds as an ARRAY[...] of constants it
-        parses one by one (as the upserts' columns, projections/upserts.py); elsewhere an expanding IN."""
+        open rows, in order), made once (`crm_common.scope.one_of`: on PostgreSQL one array parameter)."""
         key = (table.name, column, open_stages, self.dialect.name)
         if key not in _AMONG:
-            if self.dialect.name == "postgresql":
-                statement = select(table).where(table.c[column] == any_(cast(bindparam("values", type_=Text),
-                                                                             ARRAY(Text))))
-            else:
-                statement = select(table).where(one_of(table.c[column], False, "values"))
+            statement = select(table).where(one_of(table.c[column], self.dialect.name == "postgresql", "values"))
             _AMONG[key] = statement.where(table.c.left_at.is_(None)).order_by(table.c.seq) if open_stages else statement
         return _AMONG[key]
-
-    def _bound(self, ids: list):
-        """The `values` of `_among` for these ids (strings)."""
-        return array_text(ids) if self.dialect.name == "postgresql" else ids
 
     def _model_key(self, name: str, values: dict) -> tuple:
         """key_of a row (or a key's dict) of model `name`, its key's names kept by the model's name (the same in
