@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from crm_common import heap, prepared
 from crm_common.bulk import insert_rows
-from crm_common.db import serialize_on, utcnow
+from crm_common.db import utcnow
 from crm_common.privacy import without_export
 
 from crm_analytics.models import EVENTS, GENERATIONS, STATE
@@ -24,17 +24,10 @@ _STATE = select(STATE).where(STATE.c.id == 1)
 _STATE_LOCKED = {None: _STATE, "share": _STATE.with_for_update(read=True), "update": _STATE.with_for_update()}
 
 
-STATE_LOCK = "analytics-state"  # PostgreSQL: the advisory lock each taker of the state row "for update" holds
-
-
 def state(conn, lock: str | None = None):
     """The state row (made on first use). A live event takes it for update until its commit: projections run
     one at a time (two events of one change, consumed at once, each see the other), and a rebuild's switch
-    waits for events being projected into the old generation (domain/rebuild.py). On PostgreSQL "for update"
-    is first the advisory lock STATE_LOCK, which the live stream takes alone (`_locked_in_savepoint`): it
-    excludes each of them from the others as the row's lock did, without writing the row's lock to it."""
-    if lock == "update":
-        serialize_on(conn, STATE_LOCK)
+    waits for events being projected into the old generation (domain/rebuild.py)."""
     query = _STATE_LOCKED[lock]
     row = conn.execute(query).first()
     if row is None:
@@ -45,14 +38,12 @@ def state(conn, lock: str | None = None):
     return row
 
 
-_LOCKED = [("SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))", {"key": STATE_LOCK}),  # (db.serialize_on)
-           (f'SELECT active FROM "{STATE.name}" WHERE id = 1', {})]
+_LOCKED = [(f'SELECT active FROM "{STATE.name}" WHERE id = 1 FOR UPDATE', {})]
 
 
 def _locked_in_savepoint(conn) -> str:
-    """PostgreSQL: the savepoint `an_keep`, then the state's lock (STATE_LOCK, as `state` "for update" takes it) in
-    it and the state row read after it, in one round trip on the driver's cursor (the statements prepared once per
-    connection); the active generation. The read, a statement after the lock, sees a switch committed before."""
+    """PostgreSQL: the savepoint `an_keep`, then the state row taken for update (`state`) in it, in one round trip
+    on the driver's cursor (the lock's statement prepared once per connection); the active generation."""
     row = prepared.send(conn, _LOCKED, first="SAVEPOINT an_keep")
     return row[0] if row is not None else state(conn, lock="update").active
 
