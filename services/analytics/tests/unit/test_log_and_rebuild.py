@@ -2,14 +2,19 @@
 while the active one answers, then switches."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import threading
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 import crm_analytics_contracts as c
 from crm_common import jobs
-from crm_common.context import SYSTEM
+from crm_common.context import SYSTEM, Context
+from crm_common.testing.events import Events
 
 from crm_analytics.domain import log, rebuild, sales_figures
-from crm_analytics.models import EVENTS, Base
+from crm_analytics.models import EVENTS, GENERATIONS, STATE, Base
 
 
 def opp(feed, id_, amount="100.00", days=0):
@@ -112,3 +117,32 @@ def test_a_value_of_another_type_than_the_model_keeps_is_projected_as_its_text(f
         {**batch[1], "event_id": "e-u2", "type": "service_desk.ticket_updated.v1", "data": {"id": "t2", "number": odd}}])
     rows = {r.id: (r.number, r.custom_fields) for r in session.execute(select(t.tickets))}
     assert rows == {"t1": ("43", {"note": 'say "hi"', "n": None}), "t2": (odd, None)}
+
+
+def test_a_live_batch_waits_for_a_switch_under_way_and_projects_into_the_generation_it_made(engine, session, feed):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    opp(feed, "o0")
+    session.commit()
+    late = {"event_id": "e-late", "type": "sales.opportunity_created.v1", "producer": "sales",
+            "occurred_at": "2026-03-01T00:00:00Z", "actor": {"user_id": "u-1"}, "request_id": "r", "entity": None,
+            "action": None, "data": {"id": "o-late", "owner_id": "rep-1", "amount": "1.00", "currency": "EUR",
+                                     "stage": "prospecting", "probability": 10}}
+
+    def live():
+        with Session(engine) as other, other.begin():
+            log.keep(Context(other, SYSTEM, Events(), "r"), late)
+
+    with engine.connect() as switch:  # as the rebuild's switch (rebuild.run): the lock, then the other generation
+        log.state(switch, lock="update")
+        switch.execute(update(STATE).where(STATE.c.id == 1).values(active="b"))
+        thread = threading.Thread(target=live)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # the live batch waits for the switch's commit
+        switch.commit()
+    thread.join(10)
+    assert not thread.is_alive()
+    session.begin()
+    in_ = {g: session.execute(select(GENERATIONS[g].opportunities.c.id)).scalars().all() for g in ("a", "b")}
+    assert in_ == {"a": ["o0"], "b": ["o-late"]}
