@@ -5,6 +5,8 @@ A keyed call (one carrying an Idempotency-Key, crm_common.entrypoint.run_once) b
 depends only on its input declares it, and the look-up carries it as one more column (the read's rows as a
 JSON array), so the read costs no round trip of its own:
 
+    QUERY = ahead.ordered(select(...).where(...), Lead.created_at, limit=20)   # built once, its order declared
+
     def duplicates_ahead(data: dict) -> ahead.Read | None:   # the input as the function gets it; no database
         return ahead.Read(QUERY, {"email": ...})
 
@@ -21,7 +23,6 @@ function's own first statement would have seen (READ COMMITTED), a moment earlie
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
@@ -57,14 +58,29 @@ def of(fn, args) -> Read | None:
     return reader(*args) if reader is not None else None
 
 
-@functools.lru_cache(maxsize=None)
+_COLUMNS: dict = {}  # a query built by `ordered` -> its rows as one JSON array (`column`)
+
+
+def ordered(query, *order, limit: int | None = None):
+    """`query` in the order `order` (its ORDER BY), at most `limit` rows: a read that may go ahead, whose rows keep
+    that order when they go as one JSON array (`column`, made here, where the order is declared). Build it once:
+    the array is kept for this query object."""
+    done = query.order_by(*order)
+    if limit is not None:
+        done = done.limit(limit)
+    numbered = done.add_columns(func.row_number().over(order_by=order).label(_ORDER)).subquery("crm_ahead")
+    agg = aggregate_order_by(literal_column("crm_ahead"), literal_column(f"crm_ahead.{_ORDER}"))
+    _COLUMNS[done] = select(func.json_agg(agg)).select_from(numbered).scalar_subquery()
+    return done
+
+
 def column(query):
-    """The read's rows as one JSON array (NULL for none), in the query's order: a scalar subquery for a statement
-    that reads them along with something else (PostgreSQL)."""
-    numbered = query.add_columns(func.row_number().over(order_by=query._order_by_clauses).label(_ORDER))
-    rows = numbered.subquery("crm_ahead")
-    ordered = aggregate_order_by(literal_column("crm_ahead"), literal_column(f"crm_ahead.{_ORDER}"))
-    return select(func.json_agg(ordered)).select_from(rows).scalar_subquery()
+    """The rows of a query built by `ordered` as one JSON array (NULL for none), in its order: a scalar subquery
+    for a statement that reads them along with something else (PostgreSQL)."""
+    try:
+        return _COLUMNS[query]
+    except KeyError:
+        raise TypeError("a read ahead's query is built by crm_common.ahead.ordered (its order declared)") from None
 
 
 def remember(session, read: Read, rows: list[dict] | None) -> None:

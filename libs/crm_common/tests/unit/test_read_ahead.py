@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from crm_common import ahead
 
 THINGS = table("things", column("id"), column("name"))
-QUERY = select(THINGS.c.id, THINGS.c.name).where(THINGS.c.name == bindparam("name")).order_by(THINGS.c.id)
+QUERY = ahead.ordered(select(THINGS.c.id, THINGS.c.name).where(THINGS.c.name == bindparam("name")), THINGS.c.id,
+                      limit=2)
 OTHER = select(THINGS.c.id).where(THINGS.c.name == bindparam("name"))
 
 
@@ -41,3 +42,17 @@ def test_a_declared_read_is_taken_once_by_its_own_query_and_values_in_its_transa
         session.rollback()
         session.begin()
         assert ahead.taken(session, QUERY, {"name": "Ada"}) is None  # another transaction's
+
+
+def test_a_read_ahead_goes_as_one_json_array_in_its_declared_order():
+    """The rows go numbered in the order the query declares (`ahead.ordered`) and are aggregated in that order, at
+    most its limit; a query whose order was not declared that way is refused, not sent unordered."""
+    import pytest
+    from sqlalchemy.dialects import postgresql
+    assert [str(c) for c in QUERY.selected_columns] == ["things.id", "things.name"]
+    sql = str(select(ahead.column(QUERY)).compile(dialect=postgresql.dialect()))
+    assert "row_number() OVER (ORDER BY things.id) AS crm_ahead_n" in sql
+    assert "ORDER BY things.id" in sql.split("row_number")[1] and "LIMIT" in sql
+    assert "json_agg(crm_ahead ORDER BY crm_ahead.crm_ahead_n)" in sql
+    with pytest.raises(TypeError):
+        ahead.column(OTHER)

@@ -111,7 +111,7 @@ def _duplicates_query(by_email: bool, by_phone: bool, by_name: bool, excluding: 
     query = select(*DUPLICATE_COLUMNS).where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
     if excluding:
         query = query.where(Lead.id != bindparam("exclude_id"))
-    return query.order_by(Lead.created_at).limit(MAX_DUPLICATES)
+    return ahead.ordered(query, Lead.created_at, limit=MAX_DUPLICATES)  # oldest first, as read ahead too
 
 
 def duplicate_conflict(actor: Actor, found: list[tuple[object, list[str]]]) -> ServiceError:
