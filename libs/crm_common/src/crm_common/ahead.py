@@ -37,10 +37,13 @@ _ORDER = "crm_ahead_n"
 
 @dataclass(frozen=True)
 class Read:
-    """A SELECT (built once, its values bound parameters) and its parameters' values."""
+    """A SELECT (built once by `ordered`, its values bound parameters) and its parameters' values; `given`: what
+    the reader worked out of the input that the function would otherwise work out again (sales: a lead's
+    normalized email and phone), handed to it with the read (`given`)."""
 
     query: object
     params: dict
+    given: dict | None = None
 
 
 def reads(reader: Callable[..., Read | None]):
@@ -52,10 +55,13 @@ def reads(reader: Callable[..., Read | None]):
     return declare
 
 
-def of(fn, args) -> Read | None:
-    """The read `fn` declared for these arguments, or None."""
+def of(fn, args, session) -> Read | None:
+    """The read `fn` declared for these arguments, or None; None on another backend than PostgreSQL (only its
+    look-up carries a read: the reader is not run)."""
     reader = getattr(fn, _ATTRIBUTE, None)
-    return reader(*args) if reader is not None else None
+    if reader is None or session.get_bind().dialect.name != "postgresql":
+        return None
+    return reader(*args)
 
 
 _COLUMNS: dict = {}  # a query built by `ordered` -> its rows as one JSON array (`column`)
@@ -86,6 +92,15 @@ def column(query):
 def remember(session, read: Read, rows: list[dict] | None) -> None:
     """What a statement of this transaction read for `read` (its `column`)."""
     session.info[_TAKEN] = (session.get_transaction(), read, rows or [])
+
+
+def given(session) -> dict | None:
+    """What the reader of this transaction's call handed along with its read (`Read.given`), when the read went
+    ahead; None otherwise (the function works it out itself)."""
+    memo = session.info.get(_TAKEN)
+    if memo is None or memo[0] is not session.get_transaction():
+        return None
+    return memo[1].given
 
 
 def taken(session, query, params: dict) -> list | None:
