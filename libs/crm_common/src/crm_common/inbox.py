@@ -85,8 +85,8 @@ def _first_per_event(rows: list[dict]) -> list[dict]:
 
 
 def _claims(envelopes: list[dict]) -> dict[str, str]:
-    """event id -> type, each id once (plain text: what the claims' document carries as it is)."""
-    return {str(e["event_id"]): str(e["type"]) for e in envelopes}
+    """event id -> type, each id once."""
+    return {e["event_id"]: e["type"] for e in envelopes}
 
 
 _CLAIMED = ("event_id", "type", "processed_at")
@@ -94,7 +94,10 @@ _CLAIMED = ("event_id", "type", "processed_at")
 
 def _claims_document(inbox: Table, dialect, claims: dict[str, str]) -> str:
     now = utcnow()
-    return bulk.document(inbox, _CLAIMED, dialect).parameter([[i, kind, now] for i, kind in claims.items()])
+    document = bulk.document(inbox, _CLAIMED, dialect).parameter([[i, kind, now] for i, kind in claims.items()])
+    if document is None:  # an envelope's id or type is text, as JSON gives it
+        raise TypeError("an event id or type that is not plain text")
+    return document
 
 
 @functools.lru_cache(maxsize=None)
