@@ -173,6 +173,8 @@ class RowsInsert:
         self.processors = [(i, processor) for i, processor in
                            enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
                            if processor is not None]
+        # a JSON column's None as the Core binds it (JSON null, unless the column says none_as_null)
+        self.nulls = {i: processor(None) for i, processor in self.processors if _is_json(table.columns[i])}
         preparer = dialect.identifier_preparer
         into = (f"INSERT INTO {preparer.format_table(table)} "
                 f"({', '.join(preparer.quote(column.name) for column in table.columns)})")
@@ -206,14 +208,17 @@ class RowsInsert:
 
     def _process(self, rows: list[list]) -> None:
         done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
+        nulls = self.nulls
         for row in rows:
             for i, processor in self.processors:
                 value = row[i]
-                if value is not None:  # None stays None (NULL) through every processor here
+                if value is not None:
                     out = done.get(id(value), done)
                     if out is done:
                         out = done[id(value)] = processor(value)
                     row[i] = out
+                elif i in nulls:  # None stays None (NULL) through every other processor here
+                    row[i] = nulls[i]
 
 
 class JSONText(TypeDecorator):
@@ -317,6 +322,14 @@ def _document_cast(column) -> str | None:
     return "timestamp with time zone" if kind.timezone else "timestamp without time zone"
 
 
+def _is_json(column) -> bool:
+    """A JSON column given as its value (not as its text, `JSONText`)."""
+    kind = column.type
+    while isinstance(kind, TypeDecorator) and not isinstance(kind, JSONText):
+        kind = kind.impl_instance
+    return isinstance(kind, JSON)
+
+
 def _to_document(column, dialect):
     """value -> what a `Document` carries of it for `column` (raising TypeError for a value it does not carry), or
     None where the value goes as it is: the column's bind processing; a JSON column's for None too (the Core binds
@@ -324,11 +337,11 @@ def _to_document(column, dialect):
     value would be read; but a time with an offset for a timestamp without time zone is not carried: the cast
     would drop the offset, where psycopg2's value is converted to the session's time zone)."""
     process = column.type._cached_bind_processor(dialect)
+    if _is_json(column):
+        return process
     kind = column.type
     while isinstance(kind, TypeDecorator):
         kind = kind.impl_instance
-    if isinstance(kind, JSON) and not isinstance(column.type, JSONText):
-        return process
     if isinstance(kind, DateTime) and not isinstance(column.type, TimeText):
         def as_text(value):
             if process is not None and value is not None:

@@ -237,6 +237,12 @@ def test_a_document_carries_times_and_json_values_exactly_as_the_core_inserts_th
         conn.execute(table.delete())
         conn.execute(insert(table), [dict(zip(names, row)) for row in DOCUMENTED])
     assert documented == _documented_back(engine)
+    with engine.begin() as conn:
+        conn.execute(table.delete())
+        values = bulk.RowsInsert(table, engine.dialect)
+        values.document = None  # the multi-row VALUES insert, each value bound
+        values(conn, [list(row) for row in DOCUMENTED])
+    assert documented == _documented_back(engine)
     with Session(engine) as session:
         stored = {d.id: (d.name, d.doc, d.at, d.score) for d in session.scalars(select(Documented))}
     assert stored == {row[0]: tuple(row[1:]) for row in DOCUMENTED}  # values round-trip (instants compare in UTC)
