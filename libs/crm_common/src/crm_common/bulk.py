@@ -1,5 +1,7 @@
 """Bulk inserts of many rows in the caller's transaction: COPY on PostgreSQL, a multi-row INSERT elsewhere
-(`insert_rows`, `prepare`); and `rows_insert` for small batches of rows given as lists.
+(`insert_rows`, `prepare`); `rows_insert` for small batches of rows given as lists; and `document`, the one way
+to send many rows as one parameter of one PostgreSQL statement (a SELECT over their JSON document, which an
+INSERT takes as its source or joins to something else: `inbox.claim_and_insert_many`).
 
 COPY skips what an INSERT costs per row on the server (parsing and planning a statement, a bind value
 per column). Rows go through each column's own bind processing (UTC datetimes, JSON) and Python-side
