@@ -5,6 +5,8 @@ A keyed call (one carrying an Idempotency-Key, crm_common.entrypoint.run_once) b
 depends only on its input declares it, and the look-up carries it as one more column (the read's rows as a
 JSON array), so the read costs no round trip of its own:
 
+    QUERY = ahead.ordered(select(...).where(...), Lead.created_at, limit=20)   # built once, its order declared
+
     def duplicates_ahead(data: dict) -> ahead.Read | None:   # the input as the function gets it; no database
         return ahead.Read(QUERY, {"email": ...})
 
@@ -21,7 +23,6 @@ function's own first statement would have seen (READ COMMITTED), a moment earlie
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable
@@ -36,10 +37,13 @@ _ORDER = "crm_ahead_n"
 
 @dataclass(frozen=True)
 class Read:
-    """A SELECT (built once, its values bound parameters) and its parameters' values."""
+    """A SELECT (built once by `ordered`, its values bound parameters) and its parameters' values; `given`: what
+    the reader worked out of the input that the function would otherwise work out again (sales: a lead's
+    normalized email and phone), handed to it with the read (`given`)."""
 
     query: object
     params: dict
+    given: dict | None = None
 
 
 def reads(reader: Callable[..., Read | None]):
@@ -51,25 +55,52 @@ def reads(reader: Callable[..., Read | None]):
     return declare
 
 
-def of(fn, args) -> Read | None:
-    """The read `fn` declared for these arguments, or None."""
+def of(fn, args, session) -> Read | None:
+    """The read `fn` declared for these arguments, or None; None on another backend than PostgreSQL (only its
+    look-up carries a read: the reader is not run)."""
     reader = getattr(fn, _ATTRIBUTE, None)
-    return reader(*args) if reader is not None else None
+    if reader is None or session.get_bind().dialect.name != "postgresql":
+        return None
+    return reader(*args)
 
 
-@functools.lru_cache(maxsize=None)
+_COLUMNS: dict = {}  # a query built by `ordered` -> its rows as one JSON array (`column`)
+
+
+def ordered(query, *order, limit: int | None = None):
+    """`query` in the order `order` (its ORDER BY), at most `limit` rows: a read that may go ahead, whose rows keep
+    that order when they go as one JSON array (`column`, made here, where the order is declared). Build it once:
+    the array is kept for this query object."""
+    done = query.order_by(*order)
+    if limit is not None:
+        done = done.limit(limit)
+    numbered = done.add_columns(func.row_number().over(order_by=order).label(_ORDER)).subquery("crm_ahead")
+    agg = aggregate_order_by(literal_column("crm_ahead"), literal_column(f"crm_ahead.{_ORDER}"))
+    _COLUMNS[done] = select(func.json_agg(agg)).select_from(numbered).scalar_subquery()
+    return done
+
+
 def column(query):
-    """The read's rows as one JSON array (NULL for none), in the query's order: a scalar subquery for a statement
-    that reads them along with something else (PostgreSQL)."""
-    numbered = query.add_columns(func.row_number().over(order_by=query._order_by_clauses).label(_ORDER))
-    rows = numbered.subquery("crm_ahead")
-    ordered = aggregate_order_by(literal_column("crm_ahead"), literal_column(f"crm_ahead.{_ORDER}"))
-    return select(func.json_agg(ordered)).select_from(rows).scalar_subquery()
+    """The rows of a query built by `ordered` as one JSON array (NULL for none), in its order: a scalar subquery
+    for a statement that reads them along with something else (PostgreSQL)."""
+    try:
+        return _COLUMNS[query]
+    except KeyError:
+        raise TypeError("a read ahead's query is built by crm_common.ahead.ordered (its order declared)") from None
 
 
 def remember(session, read: Read, rows: list[dict] | None) -> None:
     """What a statement of this transaction read for `read` (its `column`)."""
     session.info[_TAKEN] = (session.get_transaction(), read, rows or [])
+
+
+def given(session) -> dict | None:
+    """What the reader of this transaction's call handed along with its read (`Read.given`), when the read went
+    ahead; None otherwise (the function works it out itself)."""
+    memo = session.info.get(_TAKEN)
+    if memo is None or memo[0] is not session.get_transaction():
+        return None
+    return memo[1].given
 
 
 def taken(session, query, params: dict) -> list | None:

@@ -1,5 +1,7 @@
 """Bulk inserts of many rows in the caller's transaction: COPY on PostgreSQL, a multi-row INSERT elsewhere
-(`insert_rows`, `prepare`); and `rows_insert` for small batches of rows given as lists.
+(`insert_rows`, `prepare`); `rows_insert` for small batches of rows given as lists; and `document`, the one way
+to send many rows as one parameter of one PostgreSQL statement (a SELECT over their JSON document, which an
+INSERT takes as its source or joins to something else: `inbox.claim_and_insert_many`).
 
 COPY skips what an INSERT costs per row on the server (parsing and planning a statement, a bind value
 per column). Rows go through each column's own bind processing (UTC datetimes, JSON) and Python-side
@@ -163,7 +165,7 @@ class RowsInsert:
     where a COPY (`prepare`) costs more than it saves. Rows are lists in the table's column order; each
     column's own bind processor is applied only where it has one, once per distinct value object in the call
     (the runs of an event share their timestamps and texts), then one executemany of tuples (SQLite) or, on
-    PostgreSQL (psycopg2 sends an executemany row by row), the rows as one JSON document (`_document_insert`), or
+    PostgreSQL (psycopg2 sends an executemany row by row), the rows as one JSON document (`document`), or
     multi-row VALUES statements where the document does not carry a column's type or a value as it is."""
 
     CHUNK = 200
@@ -173,17 +175,20 @@ class RowsInsert:
         self.processors = [(i, processor) for i, processor in
                            enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
                            if processor is not None]
+        # a JSON column's None as the Core binds it (JSON null, unless the column says none_as_null)
+        self.nulls = {i: processor(None) for i, processor in self.processors if _is_json(table.columns[i])}
         preparer = dialect.identifier_preparer
         into = (f"INSERT INTO {preparer.format_table(table)} "
                 f"({', '.join(preparer.quote(column.name) for column in table.columns)})")
         self.head = into + " VALUES "
         self.qmark = dialect.paramstyle == "qmark"
         self.one = "(" + ", ".join(["?" if self.qmark else "%s"] * len(table.columns)) + ")"
-        self.as_document = None if self.qmark else _document_insert(table, dialect, into)
+        self.document = None if self.qmark else document(table, self.columns, dialect)
+        self.as_document = None if self.document is None else f"{into} {self.document.select}"
 
     def __call__(self, conn, rows: list[list]) -> None:
-        self._process(rows)
         if self.qmark:
+            self._process(rows)
             conn.exec_driver_sql(self.head + self.one, [tuple(row) for row in rows])
             return
         for start in range(0, len(rows), self.CHUNK):
@@ -193,26 +198,29 @@ class RowsInsert:
         """The SQL text and parameters of one statement inserting `rows` (at most CHUNK; PostgreSQL's
         paramstyle), for a caller that sends it together with others (crm_common.outbox.insert_with_events)."""
         assert not self.qmark and len(rows) <= self.CHUNK
-        self._process(rows)
         return self._values(rows)
 
     def _values(self, rows: list[list]) -> tuple[str, tuple]:
-        if self.as_document is not None:
-            document = _document(rows)
-            if document is not None:
-                return self.as_document, (document,)
+        if self.document is not None:
+            parameter = self.document.parameter(rows)
+            if parameter is not None:
+                return self.as_document, (parameter,)
+        self._process(rows)
         return self.head + ", ".join([self.one] * len(rows)), tuple(itertools.chain.from_iterable(rows))
 
     def _process(self, rows: list[list]) -> None:
         done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
+        nulls = self.nulls
         for row in rows:
             for i, processor in self.processors:
                 value = row[i]
-                if value is not None:  # None stays None (NULL) through every processor here
+                if value is not None:
                     out = done.get(id(value), done)
                     if out is done:
                         out = done[id(value)] = processor(value)
                     row[i] = out
+                elif i in nulls:  # None stays None (NULL) through every other processor here
+                    row[i] = nulls[i]
 
 
 class JSONText(TypeDecorator):
@@ -229,8 +237,63 @@ class TimeText(TypeDecorator):
     cache_ok = True
 
 
-# orjson writes str, int, bool and None as JSON gives them back; anything else (a datetime, a Decimal, a dataclass,
-# a subclass of str or int) goes to `_refuse`, and the rows are bound one by one instead
+class Document:
+    """On PostgreSQL, many rows of some of a table's columns sent as one parameter: the rows' JSON text (lists in
+    the columns' order), read back by the server column by column (`select`: a SELECT of the columns, named as
+    they are, over the document's elements, its one parameter `%s`; an INSERT takes it as its source, or joins it
+    to something else). psycopg2 adapts and quotes each parameter of a multi-row VALUES, or each element of an
+    array, one at a time (about 0.5 us a value), where the document is written by orjson in one call and quoted
+    once. Each value is what the column's bind processing makes of it, read back as its own text: a string as
+    itself, a number, a boolean, a time as its ISO text (with its offset) cast to its column's type, null as NULL;
+    a JSON column's value as the JSON text the column binds (of None too, as the Core binds it: JSON null unless
+    the column says none_as_null), stored as that text; one given as text (`JSONText`) as it is."""
+
+    def __init__(self, table, names: tuple[str, ...], casts: list[str], dialect):
+        preparer = dialect.identifier_preparer
+        picks = [f"r->>{i}" if not cast else f"CAST(r->>{i} AS {cast})" for i, cast in enumerate(casts)]
+        self.select = (f"SELECT {', '.join(f'{pick} AS {preparer.quote(name)}' for pick, name in zip(picks, names))}"
+                       " FROM jsonb_array_elements(CAST(%s AS jsonb)) AS r")
+        self.converters = [(i, convert) for i, convert in
+                           enumerate(_to_document(table.c[name], dialect) for name in names) if convert is not None]
+
+    def parameter(self, rows: list[list]) -> str | None:
+        """The rows' document (the rows are left as they are); None when a value is one the document does not
+        carry as it is (a Decimal, a subclass of str or int, a date in a text column...): the caller binds the rows
+        another way."""
+        converters = self.converters
+        if converters:
+            rows = [list(row) for row in rows]
+            try:
+                for i, convert in converters:
+                    done: dict[int, object] = {}  # id of a value -> what it became (the rows keep them alive)
+                    for row in rows:
+                        value = row[i]
+                        out = done.get(id(value), done)
+                        if out is done:
+                            out = done[id(value)] = convert(value)
+                        row[i] = out
+            except TypeError:  # a value the document does not carry (`_to_document`)
+                return None
+        try:
+            return orjson.dumps(rows, default=_refuse, option=_AS_GIVEN).decode()
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return None
+
+
+@functools.lru_cache(maxsize=None)
+def document(table, names: tuple[str, ...], dialect) -> Document | None:
+    """The `Document` of `table`'s columns `names` on PostgreSQL, built once; None elsewhere, or when a column's
+    type is one the document does not carry (`_document_cast`)."""
+    if dialect.name != "postgresql":
+        return None
+    casts = [_document_cast(table.c[name]) for name in names]
+    if any(cast is None for cast in casts):
+        return None
+    return Document(table, names, casts, dialect)
+
+
+# orjson writes str, int, bool and None as JSON gives them back; anything else (a datetime left as it is, a Decimal,
+# a dataclass, a subclass of str or int) goes to `_refuse`, and the rows are bound another way
 _AS_GIVEN = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
@@ -238,18 +301,9 @@ def _refuse(value):
     raise TypeError(value.__class__.__name__)
 
 
-def _document(rows: list[list]) -> str | None:
-    """The rows' JSON document; None when a value is one JSON does not give back as it is (`_refuse`: the rows are
-    then bound one by one)."""
-    try:
-        return orjson.dumps(rows, default=_refuse, option=_AS_GIVEN).decode()
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return None
-
-
 def _document_cast(column) -> str | None:
-    """How the text of a column's value is read back from the rows' JSON document on PostgreSQL (a cast, "" for a
-    string type); None for a type the document does not carry as it is (then the rows are bound one by one)."""
+    """How the text of a column's value is read back from a `Document` (a cast, "" for a string type); None for a
+    type the document does not carry."""
     kind = column.type
     if isinstance(kind, JSONText):
         return "json"
@@ -257,7 +311,9 @@ def _document_cast(column) -> str | None:
         return "timestamp with time zone"
     while isinstance(kind, TypeDecorator):  # what it binds as (UTCDateTime: a timestamp with time zone)
         kind = kind.impl_instance
-    if isinstance(kind, (Enum, Numeric, JSON)) or not isinstance(kind, (String, Integer, Boolean, DateTime)):
+    if isinstance(kind, JSON):  # its value as the JSON text the column binds (`_to_document`)
+        return "jsonb" if getattr(kind, "__visit_name__", "") == "JSONB" else "json"
+    if isinstance(kind, (Enum, Numeric)) or not isinstance(kind, (String, Integer, Boolean, DateTime)):
         return None
     if isinstance(kind, String):  # Text too: the text as it is (its length checked by the insert, never cut)
         return ""
@@ -268,21 +324,39 @@ def _document_cast(column) -> str | None:
     return "timestamp with time zone" if kind.timezone else "timestamp without time zone"
 
 
-def _document_insert(table, dialect, into: str) -> str | None:
-    """On PostgreSQL, an insert of many rows given as one parameter: the JSON text of the rows (lists in the
-    table's column order), read back by the server column by column: psycopg2 adapts and quotes each parameter of
-    a multi-row VALUES one at a time, where the document is written by orjson in one call and quoted once. The
-    values are those the VALUES would bind (after each column's bind processing), each
-    read back as its own text: a string as itself, a number, a boolean, a time's text cast to its column's type,
-    null as NULL; a JSON column given as its text (`JSONText`) stored as that text. None elsewhere, or for a table
-    with a column of another type."""
-    if dialect.name != "postgresql":
+def _is_json(column) -> bool:
+    """A JSON column given as its value (not as its text, `JSONText`)."""
+    kind = column.type
+    while isinstance(kind, TypeDecorator) and not isinstance(kind, JSONText):
+        kind = kind.impl_instance
+    return isinstance(kind, JSON)
+
+
+def _to_document(column, dialect):
+    """value -> what a `Document` carries of it for `column` (raising TypeError for a value it does not carry), or
+    None where the value goes as it is: the column's bind processing; a JSON column's for None too (the Core binds
+    None there as JSON null, unless the column says none_as_null); a time as its ISO text (cast back as psycopg2's
+    value would be read; but a time with an offset for a timestamp without time zone is not carried: the cast
+    would drop the offset, where psycopg2's value is converted to the session's time zone)."""
+    process = column.type._cached_bind_processor(dialect)
+    if _is_json(column):
+        return process
+    kind = column.type
+    while isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, DateTime) and not isinstance(column.type, TimeText):
+        def as_text(value):
+            if process is not None and value is not None:
+                value = process(value)
+            if value.__class__ is datetime:
+                if value.tzinfo is not None and not kind.timezone:
+                    raise TypeError("a time with an offset for a timestamp without time zone")
+                return value.isoformat()
+            return value
+        return as_text
+    if process is None:
         return None
-    casts = [_document_cast(column) for column in table.columns]
-    if any(cast is None for cast in casts):
-        return None
-    picks = [f"r->>{i}" if not cast else f"CAST(r->>{i} AS {cast})" for i, cast in enumerate(casts)]
-    return f"{into} SELECT {', '.join(picks)} FROM jsonb_array_elements(CAST(%s AS jsonb)) AS r"
+    return lambda value: value if value is None else process(value)
 
 
 @functools.lru_cache(maxsize=None)

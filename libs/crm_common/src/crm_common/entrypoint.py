@@ -65,7 +65,8 @@ def run_once(service, contract: RpcContract, fn: Callable, *args, **kwargs):
     try:
         with uow.transaction() as session:
             folded.begin(session)  # on PostgreSQL its BEGIN goes with the look-up, its COMMIT with the kept answer
-            kept = idempotency.find(session, uow.metadata, owner, call, contract.method, ahead.of(fn, args))
+            kept = idempotency.find(session, uow.metadata, owner, call, contract.method,
+                                    ahead.of(fn, args, session))
             if kept is not idempotency.MISSING:
                 uow.replayed = True  # a repeat: nothing runs, nothing is written; its reply says so
                 return kept

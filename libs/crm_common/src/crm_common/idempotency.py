@@ -92,10 +92,8 @@ def _generation_column(table):
 def find(session, metadata, owner: str, call: Idempotent, method: str, read: ahead.Read | None = None):
     """The answer kept for the owner's key, or MISSING; a 422 when the key was used for another request.
     In a service that caches reference data under a generation token, the look-up reads the token too (a create
-    reads that data next); on PostgreSQL it also reads `read`, the domain function's first read
-    (crm_common.ahead)."""
-    if read is not None and session.get_bind().dialect.name != "postgresql":
-        read = None
+    reads that data next); it also reads `read`, the domain function's first read (crm_common.ahead: only on
+    PostgreSQL, where ahead.of gives one)."""
     statements = _of(metadata, read.query if read is not None else None)
     mine = {"o": owner, "k": call.key}
     row = session.connection().execute(statements["find"], {**read.params, **mine} if read else mine).first()

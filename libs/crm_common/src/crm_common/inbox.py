@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import JSON, Table, bindparam, text
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.orm import Session
 
-from crm_common import tables
+from crm_common import bulk, tables
 from crm_common.db import insert_or_skip, utcnow
 
 
@@ -57,27 +57,26 @@ def _claim_and_insert(inbox: Table, table: Table, names: tuple[str, ...]):
 def claim_and_insert_many(session: Session, metadata, envelopes: list[dict], table: Table, rows: list[dict]) -> set[str]:
     """Claim many events (as `claim_many`) and insert, of `rows` (each naming its event in `event_id`, a column of
     `table`), those of the events that were new; the ids that were new. On PostgreSQL one statement: the claims'
-    INSERT ... RETURNING in a CTE, the rows as one array a column, inserted joined to what it returned (a batch
-    of a consumer whose effect of an event is one row: identity's audit trail); elsewhere claim_many, then the
-    rows. A row whose event is given twice is inserted once (the first)."""
-    if session.get_bind().dialect.name != "postgresql":
-        fresh = claim_many(session, metadata, envelopes)
-        new = [row for row in _first_per_event(rows) if row["event_id"] in fresh]
-        if new:
-            session.connection().execute(table.insert(), new)
-        return fresh
-    now = utcnow()
-    claims = {e["event_id"]: e["type"] for e in envelopes}
+    INSERT ... RETURNING in a CTE, the rows as one JSON document (`bulk.document`) inserted joined to what it
+    returned (a batch of a consumer whose effect of an event is one row: identity's audit trail); elsewhere (or
+    for rows the document does not carry) claim_many, then the rows. A row whose event is given twice is inserted
+    once (the first)."""
+    claims = _claims(envelopes)
     if not claims:
         return set()
     rows = _first_per_event(rows)
     names = tuple(rows[0]) if rows else ("event_id",)
-    sql, processors = _claim_and_insert_many(metadata.tables[tables.INBOX], table, names, session.get_bind().dialect)
-    parameters = {"inbox_ids": list(claims), "inbox_types": list(claims.values()), "inbox_at": [now] * len(claims)}
-    for n, (name, processor) in enumerate(zip(names, processors)):
-        values = [row[name] for row in rows]
-        parameters[f"c{n}"] = [processor(v) for v in values] if processor is not None else values
-    result = session.connection().exec_driver_sql(sql, parameters)
+    inbox, dialect = metadata.tables[tables.INBOX], session.get_bind().dialect
+    source = bulk.document(table, names, dialect)
+    parameter = None if source is None else source.parameter([[row[name] for name in names] for row in rows])
+    if parameter is None:
+        fresh = claim_many(session, metadata, envelopes)
+        new = [row for row in rows if row["event_id"] in fresh]
+        if new:
+            session.connection().execute(table.insert(), new)
+        return fresh
+    sql = _claim_and_insert_many(inbox, table, names, dialect)
+    result = session.connection().exec_driver_sql(sql, (_claims_document(inbox, dialect, claims), parameter))
     return {event_id for (event_id,) in result}
 
 
@@ -85,27 +84,40 @@ def _first_per_event(rows: list[dict]) -> list[dict]:
     return list({row["event_id"]: row for row in reversed(rows)}.values())[::-1]
 
 
+def _claims(envelopes: list[dict]) -> dict[str, str]:
+    """event id -> type, each id once."""
+    return {e["event_id"]: e["type"] for e in envelopes}
+
+
+_CLAIMED = ("event_id", "type", "processed_at")
+
+
+def _claims_document(inbox: Table, dialect, claims: dict[str, str]) -> str:
+    now = utcnow()
+    document = bulk.document(inbox, _CLAIMED, dialect).parameter([[i, kind, now] for i, kind in claims.items()])
+    if document is None:  # an envelope's id or type is text, as JSON gives it
+        raise TypeError("an event id or type that is not plain text")
+    return document
+
+
 @functools.lru_cache(maxsize=None)
-def _claim_and_insert_many(inbox: Table, table: Table, names: tuple[str, ...], dialect) -> tuple[str, list]:
-    """The driver's statement of claim_and_insert_many on PostgreSQL for `table`'s columns `names` (each an array
-    cast to the column's type), and each column's bind processor (values bound as the column binds them; a JSON
-    column's as its text); built once."""
-    columns = [table.c[name] for name in names]
-    types = ["TEXT" if _is_json(c) else c.type.compile(dialect) for c in columns]
-    arrays = ", ".join(f"CAST(%(c{n})s AS {t}[])" for n, t in enumerate(types))
-    quoted = [f'"{name}"' for name in names]
-    selected = ", ".join(f"CAST(r.{q} AS JSON)" if _is_json(c) else f"r.{q}" for q, c in zip(quoted, columns))
-    sql = (f'WITH claimed AS (INSERT INTO "{inbox.name}" (event_id, type, processed_at) SELECT * FROM '
-           "unnest(CAST(%(inbox_ids)s AS text[]), CAST(%(inbox_types)s AS text[]), "
-           "CAST(%(inbox_at)s AS timestamptz[])) ON CONFLICT (event_id) DO NOTHING RETURNING event_id), "
-           f'written AS (INSERT INTO "{table.name}" ({", ".join(quoted)}) SELECT {selected} FROM unnest({arrays}) '
-           f'AS r({", ".join(quoted)}) JOIN claimed ON claimed.event_id = r."event_id") '
-           "SELECT event_id FROM claimed")
-    return sql, [c.type._cached_bind_processor(dialect) for c in columns]
+def _claims_sql(inbox: Table, dialect) -> str:
+    """The claims' INSERT of many events on PostgreSQL (their ids, types and time as one JSON document: its one
+    parameter), giving the ids it inserted; built once."""
+    return (f'INSERT INTO "{inbox.name}" (event_id, type, processed_at) '
+            f"{bulk.document(inbox, _CLAIMED, dialect).select} ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
 
 
-def _is_json(column) -> bool:
-    return isinstance(column.type, JSON)
+@functools.lru_cache(maxsize=None)
+def _claim_and_insert_many(inbox: Table, table: Table, names: tuple[str, ...], dialect) -> str:
+    """The driver's statement of claim_and_insert_many on PostgreSQL for `table`'s columns `names` (two parameters:
+    the claims' document, the rows' document), built once."""
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    return (f"WITH claimed AS ({_claims_sql(inbox, dialect)}), "
+            f'written AS (INSERT INTO "{table.name}" ({quoted}) SELECT given.* FROM '
+            f"({bulk.document(table, names, dialect).select}) AS given "
+            'JOIN claimed ON claimed.event_id = given."event_id") '
+            "SELECT event_id FROM claimed")
 
 
 def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:
@@ -119,13 +131,9 @@ def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:
     if not rows:
         return set()
     dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        # one statement over arrays: a multi-row VALUES of as many parameters costs more to build than to run
-        result = session.execute(text(
-            f'INSERT INTO "{table.name}" (event_id, type, processed_at) SELECT * FROM unnest(CAST(:ids AS text[]), '
-            "CAST(:types AS text[]), CAST(:ats AS timestamptz[])) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"),
-            {"ids": [r["event_id"] for r in rows], "types": [r["type"] for r in rows],
-             "ats": [r["processed_at"] for r in rows]})
+    if dialect.name == "postgresql":  # one statement, the claims as one JSON document (crm_common.bulk.document)
+        result = session.connection().exec_driver_sql(_claims_sql(table, dialect),
+                                                      (_claims_document(table, dialect, _claims(envelopes)),))
         return set(result.scalars())
     if len(rows) == 1 or dialect.dbapi.sqlite_version_info < (3, 35):  # one event: claim's compiled statement
         return {row["event_id"] for row in rows if claim(session, metadata, {**row})}

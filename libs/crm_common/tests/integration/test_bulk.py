@@ -151,7 +151,7 @@ def test_rows_insert_sends_its_rows_as_one_document_and_stores_what_values_store
     documented = _written_back(engine)
     with engine.begin() as conn:
         conn.execute(Written.__table__.delete())
-        insert.as_document = None  # the multi-row VALUES insert, each value bound
+        insert.document = None  # the multi-row VALUES insert, each value bound
         insert(conn, [list(row) for row in WRITTEN])
     assert documented == _written_back(engine)
     assert documented["a"][1] == '{"k": "v", "list": [1, 2.5, null]}'  # the JSON text as given, not re-spaced
@@ -161,8 +161,8 @@ def test_rows_insert_sends_its_rows_as_one_document_and_stores_what_values_store
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
 def test_rows_insert_by_document_refuses_what_values_refuse(engine):
-    """A text longer than its column is refused, not cut (as the VALUES insert refuses it); a value JSON does not
-    carry as it is (a datetime: a column without bind processing) is bound one by one, as before."""
+    """A text longer than its column is refused, not cut (as the VALUES insert refuses it); a datetime of a column
+    without bind processing goes as its ISO text and reads back as the same instant."""
     from sqlalchemy.exc import DataError
     written = _short_written()
     insert = bulk.RowsInsert(written, engine.dialect)
@@ -180,3 +180,87 @@ def _short_written():
     from sqlalchemy import Column, DateTime, MetaData, Table
     kinds = {"doc": bulk.JSONText(), "at": DateTime(timezone=True)}
     return Table("written", MetaData(), *(Column(c.name, kinds.get(c.name, c.type)) for c in Written.__table__.columns))
+
+
+class Documented(Base):
+    """A table whose rows a `bulk.Document` carries with their values as the Core takes them: a JSON column given
+    as Python lists and dicts, times as tz-aware datetimes."""
+    __tablename__ = "documented"
+    id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    doc: Mapped[dict | None] = mapped_column(JSON)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    score: Mapped[int | None] = mapped_column(Integer)
+
+
+DOCUMENTED = [
+    ["a", "plain", {"b": [1, 2.5, None, {"z": "é ✓ \U0001f600"}], "a": {"nested": ["x", []]}},
+     datetime(2026, 12, 3, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2))), 1],
+    ["b", 'quote " and \\ backslash', ['"q"', "back\\slash", "tab\tline\nbreak", "%s %(x)s", "\\N"],
+     datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc), None],
+    ["c", None, None, None, None],  # JSON null for the JSON column (as the Core binds None), NULL elsewhere
+    ["d", "", [], datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+     0],
+]
+
+
+def _documented_back(engine) -> dict:
+    """Each row as stored: the JSON column's text as kept, whether it is SQL NULL, the time, the others."""
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        return {row[0]: tuple(row[1:]) for row in conn.execute(text(
+            "SELECT id, name, CAST(doc AS TEXT), doc IS NULL, at, score FROM documented"))}
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_document_carries_times_and_json_values_exactly_as_the_core_inserts_them(engine):
+    """Rows given as the Core takes them (tz-aware datetimes, a JSON column's lists and dicts with unicode, quotes,
+    backslashes, None) go as one document parameter, and read back exactly as the Core's insert stores them: the
+    same JSON text (key order kept), JSON null for None, the same instants."""
+    from sqlalchemy import event, insert
+    table = Documented.__table__
+    names = tuple(c.name for c in table.columns)
+    source = bulk.document(table, names, engine.dialect)
+    sent = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        sent.append(parameters)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with engine.begin() as conn:
+            bulk.RowsInsert(table, engine.dialect)(conn, [list(row) for row in DOCUMENTED])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(sent) == 1 and sent[0] == (source.parameter(DOCUMENTED),)  # one statement, the document alone
+    documented = _documented_back(engine)
+    with engine.begin() as conn:
+        conn.execute(table.delete())
+        conn.execute(insert(table), [dict(zip(names, row)) for row in DOCUMENTED])
+    assert documented == _documented_back(engine)
+    with engine.begin() as conn:
+        conn.execute(table.delete())
+        values = bulk.RowsInsert(table, engine.dialect)
+        values.document = None  # the multi-row VALUES insert, each value bound
+        values(conn, [list(row) for row in DOCUMENTED])
+    assert documented == _documented_back(engine)
+    with Session(engine) as session:
+        stored = {d.id: (d.name, d.doc, d.at, d.score) for d in session.scalars(select(Documented))}
+    assert stored == {row[0]: tuple(row[1:]) for row in DOCUMENTED}  # values round-trip (instants compare in UTC)
+    assert list(stored["a"][1]) == ["b", "a"]  # key order as given
+    assert documented["c"][1:3] == ("null", False)  # JSON null, not SQL NULL, as the Core binds None
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_document_refuses_what_it_does_not_carry_as_it_is(engine):
+    """A value the document would not read back as the Core binds it (a subclass of str, a time with an offset for a
+    timestamp without time zone) gives no document: the caller binds the rows another way."""
+    from sqlalchemy import Column, DateTime, MetaData, Table
+    table = Table("naive", MetaData(), Column("id", String(8)), Column("at", DateTime()))
+    source = bulk.document(table, ("id", "at"), engine.dialect)
+
+    class Label(str):
+        pass
+
+    assert source.parameter([["a", datetime(2026, 12, 3, 10, 0)]]) == '[["a","2026-12-03T10:00:00"]]'
+    assert source.parameter([[Label("a"), None]]) is None
+    assert source.parameter([["a", datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)]]) is None

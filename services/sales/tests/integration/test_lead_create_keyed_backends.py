@@ -68,3 +68,21 @@ def test_a_keyed_create_finds_its_duplicates_with_the_keys_look_up(backend, tmp_
         assert again == first and replayed
         with engine.connect() as conn:
             assert len(conn.execute(select(Lead.id).where(Lead.last_name == "Lovelace")).all()) == 3
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_keyed_create_normalizes_its_email_and_phone_once(backend, tmp_path, monkeypatch):
+    """The email and phone normalized for the duplicates read ahead (PostgreSQL) are those the lead keeps: each
+    checked once a create on either backend, stored normalized; a bad one is still a 422 naming it."""
+    from crm_sales.domain import checks
+    calls = []
+    for name in ("email", "phone"):
+        real = getattr(checks, name)
+        monkeypatch.setattr(checks, name, lambda *args, _real=real, _name=name: calls.append(_name) or _real(*args))
+    with database_engine(backend, "sales", Base.metadata, tmp_path) as engine:
+        made, _ = create(engine, REP, {**ADA, "email": "  Ada@Engines.Example ", "phone": "020 7946 0958"}, "key-1")
+        assert sorted(calls) == ["email", "phone"]
+        assert (made["email"], made["phone"]) == ("ada@engines.example", "+442079460958")
+        with pytest.raises(ServiceError) as bad:
+            create(engine, REP, {**ADA, "email": "not an address"}, "key-2")
+        assert bad.value.code == "validation_failed" and list(bad.value.errors) == ["email"]

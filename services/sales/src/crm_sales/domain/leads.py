@@ -79,22 +79,24 @@ def find_duplicates(session, email: str | None, phone: str | None, company: str 
 
 def duplicates_ahead(data: dict) -> ahead.Read | None:
     """A new lead's duplicates look-up from its input as create gets it (its email and phone normalized as
-    lead_values does, on a copy), to go with a keyed create's first statement; None when the input is invalid
-    (create refuses it)."""
+    lead_values does, on a copy), to go with a keyed create's first statement, the normalized contact handed
+    along (create takes it instead of normalizing again: `lead_values`); None when the input is invalid (create
+    refuses it)."""
     try:
         contact = checks.contact_fields({name: data[name] for name in ("email", "phone", "country") if name in data})
     except ServiceError:
         return None
-    return _duplicates_read(contact.get("email"), contact.get("phone"), data.get("company"), data.get("last_name"))
+    return _duplicates_read(contact.get("email"), contact.get("phone"), data.get("company"), data.get("last_name"),
+                            given=contact)
 
 
-def _duplicates_read(email, phone, company, last_name, exclude_id=None) -> ahead.Read | None:
+def _duplicates_read(email, phone, company, last_name, exclude_id=None, given=None) -> ahead.Read | None:
     company_key, last = checks.key(company), (last_name or "").strip().lower()
     if not (email or phone or (company_key and last)):
         return None
     query = _duplicates_query(bool(email), bool(phone), bool(company_key and last), bool(exclude_id))
     return ahead.Read(query, {"email": email, "phone": phone, "company_key": company_key, "last": last,
-                              "exclude_id": exclude_id})
+                              "exclude_id": exclude_id}, given)
 
 
 @functools.lru_cache(maxsize=None)
@@ -111,7 +113,7 @@ def _duplicates_query(by_email: bool, by_phone: bool, by_name: bool, excluding: 
     query = select(*DUPLICATE_COLUMNS).where(or_(*conditions), Lead.deleted_at.is_(None), Lead.anonymized_at.is_(None))
     if excluding:
         query = query.where(Lead.id != bindparam("exclude_id"))
-    return query.order_by(Lead.created_at).limit(MAX_DUPLICATES)
+    return ahead.ordered(query, Lead.created_at, limit=MAX_DUPLICATES)  # oldest first, as read ahead too
 
 
 def duplicate_conflict(actor: Actor, found: list[tuple[object, list[str]]]) -> ServiceError:
@@ -139,9 +141,14 @@ def _owner_allowed(actor: Actor, owner_id: str | None) -> None:
 FIELDS = tuple(name for name in c.LeadFields._declared_fields if name != "owner_id")
 
 
-def lead_values(data: dict, source: str, assigner: assignment.Assigner) -> dict:
-    """A new lead's column values from input: validated, normalized, in its territory (422 if invalid)."""
-    checks.contact_fields(data)
+def lead_values(data: dict, source: str, assigner: assignment.Assigner, contact: dict | None = None) -> dict:
+    """A new lead's column values from input: validated, normalized, in its territory (422 if invalid).
+    `contact`: the input's email and phone already normalized (checks.contact_fields on a copy of them, by
+    duplicates_ahead), taken as they are."""
+    if contact is None:
+        checks.contact_fields(data)
+    else:
+        data.update(contact)
     _check_identity(data)
     values = {name: data.get(name) for name in FIELDS}
     values["score"] = values["score"] or 0
@@ -168,7 +175,8 @@ def assign_new(assigner: assignment.Assigner, actor: Actor, lead, owner_id: str 
 @ahead.reads(duplicates_ahead)
 def create(ctx: Context, data: dict) -> Lead:
     """Create one lead; duplicates are a 409 listing them unless forced."""
-    return _create(ctx, data, data.get("source") or "api", link_duplicates=False, with_last_writes=True)
+    return _create(ctx, data, data.get("source") or "api", link_duplicates=False, with_last_writes=True,
+                   contact=ahead.given(ctx.session))
 
 
 def create_from_form(ctx: Context, data: dict) -> Lead:
@@ -176,11 +184,12 @@ def create_from_form(ctx: Context, data: dict) -> Lead:
     return _create(ctx, data, "web_form", link_duplicates=True)
 
 
-def _create(ctx: Context, data: dict, source: str, link_duplicates: bool, with_last_writes: bool = False) -> Lead:
+def _create(ctx: Context, data: dict, source: str, link_duplicates: bool, with_last_writes: bool = False,
+            contact: dict | None = None) -> Lead:
     session, actor = ctx.session, ctx.caller
     _owner_allowed(actor, data.get("owner_id"))
     assigner = assignment.Assigner(session)
-    lead = Lead(**lead_values(data, source, assigner))
+    lead = Lead(**lead_values(data, source, assigner, contact))
     dups = find_duplicates(session, lead.email, lead.phone, lead.company, lead.last_name)
     if dups and not (data.get("force") or link_duplicates):
         raise duplicate_conflict(actor, dups)
