@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from crm_common.db import make_engine
 from crm_common.testing.checks import assert_migrations_match_models
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_url
 from crm_automation.domain import ended
 from crm_automation.models import Base
 
@@ -14,13 +14,12 @@ def test_migrations_build_the_schema_the_models_declare(tmp_path):
 
 
 @pytest.mark.integration
-def test_on_postgresql_a_workflows_ended_runs_are_found_through_their_index():
+def test_on_postgresql_a_workflows_ended_runs_are_found_through_their_index(tmp_path):
     """The migrations build the models' schema on PostgreSQL too, and a rare workflow's page of ended runs reads
     the GIN index of the rows' workflow ids, not every row (5,000 rows, the workflow in 2 of them)."""
-    databases = PgDatabases(["automation"]).create()
-    try:
-        assert_migrations_match_models("automation", databases.url("automation"), Base.metadata)
-        engine = make_engine(databases.url("automation"))
+    with database_url("postgresql", "automation", tmp_path) as url:
+        assert_migrations_match_models("automation", url, Base.metadata)
+        engine = make_engine(url)
         common, rare = "00000000-0000-7000-8000-000000000001", "00000000-0000-7000-9000-000000000001"
         with engine.begin() as conn:
             conn.execute(text(
@@ -41,5 +40,3 @@ def test_on_postgresql_a_workflows_ended_runs_are_found_through_their_index():
             plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + statements[0][0], statements[0][1]).scalars())
         assert "ix_runs_ended_workflows" in plan, plan
         engine.dispose()
-    finally:
-        databases.drop()

@@ -10,10 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_common.context import SYSTEM
-from crm_common.db import make_engine
 from crm_common.context import Context
 from crm_common.errors import ServiceError
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_identity.domain import auth, passwords, roles, throttle, users
 from crm_identity.models import Base, User
 
@@ -24,15 +23,8 @@ PASSWORD = "Str0ng-Passw0rd-42!"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
-    pg = PgDatabases(["identity"]).create() if request.param == "postgresql" else None
-    engine = make_engine(pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}")
-    Base.metadata.create_all(engine)
-    try:
+    with database_engine(request.param, "identity", Base.metadata, tmp_path) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()
 
 
 def add_admins(engine, *emails) -> list[User]:

@@ -11,8 +11,7 @@ from alembic import command
 from sqlalchemy.orm import Session
 
 from crm_common import migrate
-from crm_common.db import make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_identity.domain import territories, tokens
 from crm_identity.models import RefreshToken, User
 
@@ -23,15 +22,8 @@ T0 = datetime(2026, 11, 1, 9, 0, 0, 123456, tzinfo=timezone.utc)
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
-    pg = PgDatabases(["identity"]).create() if request.param == "postgresql" else None
-    url = pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}"
-    engine = make_engine(url)
-    try:
-        yield url, engine
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()
+    with database_engine(request.param, "identity", None, tmp_path) as engine:
+        yield engine.url.render_as_string(hide_password=False), engine
 
 
 def test_existing_sessions_keep_their_first_login_and_end_at_the_maximum_age(database, monkeypatch):

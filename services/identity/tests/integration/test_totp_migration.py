@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from alembic import command
 from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import Session
 
-from crm_common import migrate
-from crm_common.db import make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.checks import database_at
 from crm_identity import keys
 from crm_identity.domain import mfa
 from crm_identity.models import User
@@ -24,12 +21,7 @@ SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 def test_seeds_kept_in_clear_are_sealed_by_the_upgrade(backend, tmp_path, monkeypatch):
     private_path, _ = keys.generate(tmp_path / "keys")
     monkeypatch.setenv("CRM_JWT_PRIVATE_KEY_FILE", str(private_path))
-    pg = PgDatabases(["identity"]).create() if backend == "postgresql" else None
-    url = pg.url("identity") if pg else f"sqlite:///{tmp_path / 'identity.db'}"
-    engine = make_engine(url)
-    try:
-        cfg = migrate.alembic_config("identity", url)
-        command.upgrade(cfg, BEFORE_SEALING)
+    with database_at("identity", BEFORE_SEALING, backend, tmp_path) as (engine, upgrade):
         # the users table as it was at that revision (the model has columns added since)
         users = Table("users", MetaData(), autoload_with=engine)
         with engine.begin() as conn:
@@ -40,7 +32,7 @@ def test_seeds_kept_in_clear_are_sealed_by_the_upgrade(backend, tmp_path, monkey
                      mfa_pending_secret="KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
                 _row(users, id="u3", email="cy@example.com", full_name="Cy", password_hash="x")]:
                 conn.execute(users.insert().values(**row))
-        command.upgrade(cfg, "head")
+        upgrade()
         with Session(engine) as session:
             ada, bob, cy = (session.get(User, uid) for uid in ("u1", "u2", "u3"))
             assert ada.mfa_secret.startswith("gcm1:") and SEED not in ada.mfa_secret
@@ -48,13 +40,9 @@ def test_seeds_kept_in_clear_are_sealed_by_the_upgrade(backend, tmp_path, monkey
             assert mfa.check_login_code(ada, pyotp.TOTP(SEED).now()) is None  # still passes MFA
             assert mfa.reveal(bob, bob.mfa_pending_secret) == "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU" and bob.mfa_secret is None
             assert cy.mfa_secret is None and cy.mfa_pending_secret is None
-        command.upgrade(cfg, "head")  # a second run changes nothing
+        upgrade()  # a second run changes nothing
         with Session(engine) as session:
             assert mfa.reveal(session.get(User, "u1"), session.get(User, "u1").mfa_secret) == SEED
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()
 
 
 def _row(table: Table, **given) -> dict:

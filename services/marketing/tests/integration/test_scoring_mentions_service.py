@@ -17,7 +17,7 @@ from crm_common.db import make_engine
 from crm_common.errors import ServiceError
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.rpcclient import RpcPool
-from crm_common.testing.harness import PgDatabases, ServiceProcess, Vhost
+from crm_common.testing.harness import ServiceProcess, Vhost, database_url
 from crm_common.testing.waiting import eventually
 from crm_marketing.domain import mentions
 from crm_marketing.models import AudienceMember, Base, SocialMention
@@ -34,28 +34,25 @@ def service(backend, tmp_path_factory):
     """(engine, call): the service process with a fast sweep, its database, a signed RPC call."""
     tmp = tmp_path_factory.mktemp(f"marketing-scoring-{backend}")
     vhost = Vhost().create()
-    pg = PgDatabases(["marketing"]).create() if backend == "postgresql" else None
-    url = pg.url("marketing") if pg else f"sqlite:///{tmp / 'marketing.db'}"
-    migrate.upgrade("marketing", url)
-    engine = make_engine(url)
-    env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(tmp), "MARKETING_DATABASE_URL": url,
-           "CRM_SCORING_INTERVAL": "0.5", "CRM_OUTBOX_RELAY_INTERVAL": "0.3"}
-    proc = ServiceProcess("crm_marketing.service:MarketingService", env, tmp, name="marketing",
-                          config=repo_root() / "services" / "marketing" / "config.yaml")
-    proc.start().wait_ready("marketing")
-    pool = RpcPool(vhost.uri, timeout=10, key_file=proc.env["CRM_BUS_KEY_FILE"])
+    with database_url(backend, "marketing", tmp) as url:
+        migrate.upgrade("marketing", url)
+        engine = make_engine(url)
+        env = {"AMQP_URI": vhost.uri, "CRM_VAR_DIR": str(tmp), "MARKETING_DATABASE_URL": url,
+               "CRM_SCORING_INTERVAL": "0.5", "CRM_OUTBOX_RELAY_INTERVAL": "0.3"}
+        proc = ServiceProcess("crm_marketing.service:MarketingService", env, tmp, name="marketing",
+                              config=repo_root() / "services" / "marketing" / "config.yaml")
+        proc.start().wait_ready("marketing")
+        pool = RpcPool(vhost.uri, timeout=10, key_file=proc.env["CRM_BUS_KEY_FILE"])
 
-    def call(method, *args, actor=MARKETER, **kwargs):
-        return pool.call("marketing", method, *args, actor=actor, **kwargs)
-    try:
-        yield engine, call
-    finally:
-        proc.stop()
-        pool.close()
-        engine.dispose()
-        vhost.delete()
-        if pg is not None:
-            pg.drop()
+        def call(method, *args, actor=MARKETER, **kwargs):
+            return pool.call("marketing", method, *args, actor=actor, **kwargs)
+        try:
+            yield engine, call
+        finally:
+            proc.stop()
+            pool.close()
+            engine.dispose()
+            vhost.delete()
 
 
 def refused(call, *args, **kwargs) -> ServiceError:

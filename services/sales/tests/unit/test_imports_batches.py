@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from crm_common import jobs, tables
 from crm_common.context import Actor
 from crm_common.contracts import validate_event_data
-from crm_common.db import make_engine, utcnow
+from crm_common.db import utcnow
 from crm_common.entrypoint import Context
 from crm_common.permissions import BUILTIN_ROLES
-from crm_common.testing.harness import PgDatabases, database_engine
+from crm_common.testing.harness import database_engine
 from crm_sales.domain import lead_imports, leads, territories
 from crm_sales.models import Base, Lead
 
@@ -217,12 +217,9 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(engine, team, monke
 
 
 @pytest.mark.integration
-def test_on_postgresql_the_service_runs_an_import_in_a_worker_process():
+def test_on_postgresql_the_service_runs_an_import_in_a_worker_process(tmp_path):
     admin = Actor(user_id="admin", roles=("admin",), perms=BUILTIN_ROLES["admin"])
-    databases = PgDatabases(["sales"]).create()
-    engine = make_engine(databases.url("sales"))
-    try:
-        Base.metadata.create_all(engine)
+    with database_engine("postgresql", "sales", Base.metadata, tmp_path) as engine:
         with Session(engine) as session, session.begin():
             job = lead_imports.start(Context(session, admin, None, "r"),
                                      {"csv": "last_name,email\nW1,w1@x.example\nW2,not-an-email\nW3,w3@x.example\n"})
@@ -233,18 +230,12 @@ def test_on_postgresql_the_service_runs_an_import_in_a_worker_process():
         assert (done["processed"], done["succeeded"], done["failed"]) == (3, 2, 1)
         assert sorted(stored(engine)) == ["W1", "W3"]
         assert [e["type"] for e in events(engine)] == ["sales.leads_imported.v1"]
-    finally:
-        engine.dispose()
-        databases.drop()
 
 
 @pytest.mark.integration
-def test_a_worker_process_that_dies_fails_its_job_and_keeps_what_it_committed(monkeypatch):
+def test_a_worker_process_that_dies_fails_its_job_and_keeps_what_it_committed(monkeypatch, tmp_path):
     admin = Actor(user_id="admin", roles=("admin",), perms=BUILTIN_ROLES["admin"])
-    databases = PgDatabases(["sales"]).create()
-    engine = make_engine(databases.url("sales"))
-    try:
-        Base.metadata.create_all(engine)
+    with database_engine("postgresql", "sales", Base.metadata, tmp_path) as engine:
         lines = ["last_name,email"] + [f"K{i},k{i}@x.example" for i in range(60_000)]
         with Session(engine) as session, session.begin():
             job = lead_imports.start(Context(session, admin, None, "r"), {"csv": "\n".join(lines)})
@@ -276,9 +267,6 @@ def test_a_worker_process_that_dies_fails_its_job_and_keeps_what_it_committed(mo
             kept = session.execute(select(func.count()).select_from(Lead)).scalar()
         assert failed["status"] == "failed" and "exited with code -9" in failed["errors"][-1]["error"]
         assert 0 < failed["processed"] < 60_000 and kept == failed["succeeded"]  # its committed batches stay
-    finally:
-        engine.dispose()
-        databases.drop()
 
 
 def _define(engine, admin, **field):

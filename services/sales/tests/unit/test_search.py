@@ -8,10 +8,9 @@ import pytest
 from marshmallow import ValidationError
 
 import crm_sales_contracts as c
-from crm_common import migrate
 from crm_common import search as kernel
-from crm_common.db import make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.checks import database_at
+from crm_common.testing.harness import database_engine
 from crm_sales.domain import accounts, leads, opportunities, search
 from crm_sales.models import Base
 
@@ -21,19 +20,11 @@ BACKENDS = [b for b in os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").
 @pytest.fixture(params=BACKENDS)
 def engine(request, tmp_path):
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'sales.db'}")
-        Base.metadata.create_all(engine)
-        yield engine
-        engine.dispose()
+        with database_engine("sqlite", "sales", Base.metadata, tmp_path) as engine:
+            yield engine
         return
-    pg = PgDatabases(["sales"]).create()
-    try:
-        migrate.upgrade("sales", pg.url("sales"))
-        engine = make_engine(pg.url("sales"))
+    with database_at("sales", "head", "postgresql", tmp_path) as (engine, _):  # the search indexes: migrations
         yield engine
-        engine.dispose()
-    finally:
-        pg.drop()
 
 
 def lead(ctx, who, **fields):

@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from crm_common import outbox, tables
 from crm_common.context import SYSTEM
-from crm_common.db import make_engine
 from crm_common.entrypoint import Context
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_sales.domain import subscription_renewals
 from crm_sales.models import Account, Base, Plan, Subscription
 
@@ -23,24 +22,20 @@ COUNT = 30
 
 
 @pytest.fixture
-def engine():
-    databases = PgDatabases(["sales"]).create()
-    engine = make_engine(databases.url("sales"))
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        plan = Plan(name="Monthly", price=Decimal("10.00"), currency="EUR", period="month", trial_days=0,
-                    renewal_reminder_days=7, active=True)
-        account = Account(name="Acme", name_key="acme")
-        session.add_all([plan, account])
-        session.flush()
-        for _ in range(COUNT):
-            session.add(Subscription(account_id=account.id, plan_id=plan.id, quantity=1, status="active",
-                                     starts_on=date(2026, 11, 1), anchor_on=date(2026, 11, 1), term=0,
-                                     period_start=date(2026, 11, 1), renews_on=date(2026, 12, 1),
-                                     mrr=Decimal("10.00"), currency="EUR"))
-    yield engine
-    engine.dispose()
-    databases.drop()
+def engine(tmp_path):
+    with database_engine("postgresql", "sales", Base.metadata, tmp_path) as engine:
+        with Session(engine) as session, session.begin():
+            plan = Plan(name="Monthly", price=Decimal("10.00"), currency="EUR", period="month", trial_days=0,
+                        renewal_reminder_days=7, active=True)
+            account = Account(name="Acme", name_key="acme")
+            session.add_all([plan, account])
+            session.flush()
+            for _ in range(COUNT):
+                session.add(Subscription(account_id=account.id, plan_id=plan.id, quantity=1, status="active",
+                                         starts_on=date(2026, 11, 1), anchor_on=date(2026, 11, 1), term=0,
+                                         period_start=date(2026, 11, 1), renews_on=date(2026, 12, 1),
+                                         mrr=Decimal("10.00"), currency="EUR"))
+        yield engine
 
 
 def context(session) -> Context:

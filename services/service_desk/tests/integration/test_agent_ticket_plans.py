@@ -8,13 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy.orm import Session
 
-from crm_common import migrate
 import crm_service_desk_contracts as c
 from crm_common.context import Actor, Context
-from crm_common.db import make_engine
 from crm_common.permissions import BUILTIN_ROLES
 from crm_common.rpc import dump_output
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.checks import database_at
 from crm_common.testing.plans import explained
 from crm_service_desk.domain import tickets
 from crm_service_desk.models import Group, GroupMember, Ticket
@@ -23,16 +21,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def engine():
-    pg = PgDatabases(["service_desk"]).create()
-    engine = make_engine(pg.url("service_desk"))
-    try:
-        from alembic import command
-        command.upgrade(migrate.alembic_config("service_desk", pg.url("service_desk")), "head")
+def engine(tmp_path):
+    with database_at("service_desk", "head", "postgresql", tmp_path) as (engine, _):
         yield engine
-    finally:
-        engine.dispose()
-        pg.drop()
 
 
 def _ticket(number: int, **fields) -> Ticket:

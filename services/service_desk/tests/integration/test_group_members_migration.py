@@ -8,11 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
-from crm_common import migrate
-from crm_common.db import make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.checks import database_at
 
 pytestmark = pytest.mark.integration
 BEFORE = "38b5a0ad884d"
@@ -20,12 +17,7 @@ BEFORE = "38b5a0ad884d"
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_live_groups_are_announced_once_with_their_members(backend, tmp_path):
-    pg = PgDatabases(["service_desk"]).create() if backend == "postgresql" else None
-    url = pg.url("service_desk") if pg else f"sqlite:///{tmp_path / 'service_desk.db'}"
-    engine = make_engine(url)
-    try:
-        cfg = migrate.alembic_config("service_desk", url)
-        command.upgrade(cfg, BEFORE)
+    with database_at("service_desk", BEFORE, backend, tmp_path) as (engine, upgrade):
         now = datetime(2026, 11, 1, tzinfo=timezone.utc)
         with engine.begin() as conn:
             for group_id, members, deleted in (("g1", ["u1", "u2"], None), ("g2", [], None), ("g3", ["u3"], now)):
@@ -34,7 +26,7 @@ def test_live_groups_are_announced_once_with_their_members(backend, tmp_path):
                     "version) VALUES (:id, :name, 'none', :members, :deleted, :now, :now, 1)"),
                     {"id": group_id, "name": group_id.upper(), "members": json.dumps(members), "deleted": deleted,
                      "now": now})
-        command.upgrade(cfg, "head")
+        upgrade()
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT type, envelope, published_at FROM crm_outbox")).all()
         announced = {}
@@ -44,7 +36,3 @@ def test_live_groups_are_announced_once_with_their_members(backend, tmp_path):
             assert envelope["entity"] == "group" and envelope["action"] == "update"
             announced[envelope["data"]["id"]] = envelope["data"]["member_ids"]
         assert announced == {"g1": ["u1", "u2"], "g2": []}
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()

@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from crm_common import migrate
-from crm_common.db import make_engine
 from crm_common.entrypoint import run
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_engine
 from crm_common.unit_of_work import UnitOfWork
 from crm_service_desk.domain import surveys
 from crm_service_desk.models import Base, SurveyInvitation
@@ -59,11 +58,8 @@ def _everything(engine) -> str:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_clear_tokens_become_digests_and_still_answer(backend, tmp_path):
-    pg = PgDatabases(["service_desk"]).create() if backend == "postgresql" else None
-    url = pg.url("service_desk") if pg else f"sqlite:///{tmp_path / 'service_desk.db'}"
-    engine = make_engine(url)
-    try:
-        cfg = migrate.alembic_config("service_desk", url)
+    with database_engine(backend, "service_desk", None, tmp_path) as engine:
+        cfg = migrate.alembic_config("service_desk", engine.url.render_as_string(hide_password=False))
         command.upgrade(cfg, BEFORE_DIGESTS)
         _old_rows(engine)
         command.upgrade(cfg, "head")
@@ -91,10 +87,6 @@ def test_clear_tokens_become_digests_and_still_answer(backend, tmp_path):
         command.upgrade(cfg, "head")  # a second run changes nothing
         command.downgrade(cfg, BEFORE_DIGESTS)  # the digests stay digests
         assert TOKENS["i2"] not in _everything_raw(engine)
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()
 
 
 def _everything_raw(engine) -> str:

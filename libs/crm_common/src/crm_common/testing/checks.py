@@ -31,15 +31,8 @@ def database_at(service: str, revision: str, backend: str, tmp_path):
     """A database of `service` of its own (a SQLite file under `tmp_path`, or a PostgreSQL database dropped
     afterwards) upgraded to `revision`: (its engine, a function that upgrades it to head), for a test of what an
     upgrade does to rows written before it."""
-    from crm_common.testing.harness import PgDatabases
-    pg = PgDatabases([service]).create() if backend == "postgresql" else None
-    url = pg.url(service) if pg else f"sqlite:///{tmp_path / f'{service}.db'}"
-    engine = make_engine(url)
-    try:
-        cfg = migrate.alembic_config(service, url)
+    from crm_common.testing.harness import database_engine
+    with database_engine(backend, service, None, tmp_path) as engine:
+        cfg = migrate.alembic_config(service, engine.url.render_as_string(hide_password=False))
         command.upgrade(cfg, revision)
         yield engine, lambda: command.upgrade(cfg, "head")
-    finally:
-        engine.dispose()
-        if pg:
-            pg.drop()

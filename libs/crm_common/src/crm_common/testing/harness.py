@@ -95,24 +95,33 @@ class PgDatabases:
 
 
 @contextlib.contextmanager
-def database_engine(backend: str, service: str, metadata, tmp_path: Path, **engine_options):
-    """An engine over an empty database of `service` holding `metadata`'s tables: a SQLite file under
-    `tmp_path`, or a PostgreSQL database of its own, dropped afterwards (a domain test on both backends).
-    `engine_options` go to `db.make_engine` (a pool of one connection, say)."""
-    from crm_common.db import make_engine
-    databases = None
+def database_url(backend: str, service: str, directory: Path):
+    """The URL of an empty database of `service` of its own: a SQLite file under `directory`, or a PostgreSQL
+    database dropped afterwards (a test on both backends)."""
     if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / f'{service}.db'}", **engine_options)
-    else:
-        databases = PgDatabases([service]).create()
-        engine = make_engine(databases.url(service), **engine_options)
+        yield f"sqlite:///{directory / f'{service}.db'}"
+        return
+    databases = PgDatabases([service]).create()
     try:
-        metadata.create_all(engine)
-        yield engine
+        yield databases.url(service)
     finally:
-        engine.dispose()
-        if databases is not None:
-            databases.drop()
+        databases.drop()
+
+
+@contextlib.contextmanager
+def database_engine(backend: str, service: str, metadata, tmp_path: Path, **engine_options):
+    """An engine over an empty database of `service` (`database_url`) holding `metadata`'s tables (None: no
+    tables, for a test that migrates it). `engine_options` go to `db.make_engine` (a pool of one connection,
+    say)."""
+    from crm_common.db import make_engine
+    with database_url(backend, service, tmp_path) as url:
+        engine = make_engine(url, **engine_options)
+        try:
+            if metadata is not None:
+                metadata.create_all(engine)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @contextlib.contextmanager

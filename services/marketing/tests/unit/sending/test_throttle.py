@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from crm_common.db import make_engine
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import database_url
 from crm_marketing.domain.throttle import Throttle
 from crm_marketing.models import Base
 
@@ -67,14 +67,8 @@ def test_accounts_are_limited_apart(engine):
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def shared_url(request, tmp_path):
     """One database for two senders: a SQLite file, or a PostgreSQL database of the test's own (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    pg = PgDatabases(["marketing"]).create()
-    try:
-        yield pg.url("marketing")
-    finally:
-        pg.drop()
+    with database_url(request.param, "marketing", tmp_path) as url:
+        yield url
 
 
 def test_two_senders_together_stay_under_the_limit(shared_url):
