@@ -127,3 +127,47 @@ def test_a_batchs_decision_holds_for_its_own_transaction_only(engine, backend_st
             assert ADA["email"] not in str(rows).lower(), table.__tablename__  # lead-1 is another Lovelace
     assert count(engine, EndedRuns.__table__) == 2  # each event's run kept, the erased one's record cut out
     assert count(engine, RecordSnapshot.__table__) == 1  # lead-1's
+
+
+@pytest.fixture
+def green_psycopg():
+    """psycopg2's waits through eventlet's hub, as in the service (nameko's monkey patching)."""
+    from psycopg2 import extensions
+    from eventlet.support import psycopg2_patcher
+    before = extensions.get_wait_callback()
+    psycopg2_patcher.make_psycopg_green()
+    yield
+    extensions.set_wait_callback(before)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend_engine", ["postgresql"], indirect=True)
+def test_a_large_batchs_parts_go_ahead_and_read_back_as_at_once(engine, backend_store, envelope, green_psycopg):
+    """A batch of more than a part's events (engine.PART) on PostgreSQL under eventlet: each part's rows are sent
+    while the next part's intake runs (drafts.sent_ahead), the last with the outbox rows and the COMMIT; the run
+    log, notifications and snapshots are those of every event, in order."""
+    from crm_automation.domain import engine as intake
+    notifying, skipping = define(backend_store, "engines", "Engines"), define(backend_store, "others", "Other")
+    count_ = intake.PART * 2 + 7
+    batch = [lead(envelope, n) for n in range(count_)]
+    sent: list[tuple] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        stream(engine, batch)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    last, parameters = sent[-1]  # through SQLAlchemy: the parts before went on the driver's own cursor
+    assert last.rstrip().endswith("COMMIT") and tables.OUTBOX in last and Notification.__tablename__ in last
+    text_ = str(parameters)  # the last part's new snapshots only (rows `[resource, record id, data]`)
+    assert '["lead","lead-106"' in text_ and '["lead","lead-100"' in text_
+    assert '["lead","lead-99"' not in text_ and '["lead","lead-0"' not in text_
+    for workflow, status in ((notifying, "succeeded"), (skipping, "skipped")):
+        page = backend_store.tx(run_log.page, {"workflow_id": workflow, "sort": "created_at", "limit": 200})["items"]
+        assert [(r.status, r.record_id) for r in page] == [(status, f"lead-{n}") for n in range(count_)]
+    assert count(engine, Notification.__table__) == count_
+    assert count(engine, Base.metadata.tables[tables.OUTBOX]) == 2 * count_
+    kept = backend_store.tx(lambda ctx: {s.record_id for s in ctx.session.scalars(select(RecordSnapshot))})
+    assert kept == {f"lead-{n}" for n in range(count_)}
