@@ -4,7 +4,6 @@ transaction instead of several per event (the stream applies the events that wai
 batch). Nothing here is read back by anyone before it is written, except through the `Batch` itself."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import operator
 from datetime import datetime, timezone
@@ -12,7 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Column, MetaData, Table, bindparam, insert, select, update
 from sqlalchemy.types import TypeDecorator
 
-from crm_common import jsontext, outbox, pipelined, scope
+from crm_common import jsontext, outbox, scope
 from crm_common.bulk import JSONText, rows_insert
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
@@ -356,43 +355,7 @@ def write_new(session, table: Table, rows: list[list]) -> None:
     said nothing reads them before its commit (`unread_before_commit`), on PostgreSQL with its outbox rows, in one
     round trip with them and the intake's other inserts (crm_common.outbox.insert_with_events): a batch's
     snapshots, runs, ended runs and notifications then cost the stream's transaction no round trip of their own."""
-    if _unread(session):
-        ahead = session.info.get(_AHEAD)
-        if ahead is not None:  # a part of the batch before its last: sent when the part ends, not waited for
-            insert = rows_insert(table, session.get_bind().dialect)
-            ahead.extend(insert.statement(rows[start:start + insert.CHUNK]) for start in range(0, len(rows), insert.CHUNK))
-            return
-        if outbox.insert_with_events(session, table, *rows):
-            return
-    rows_insert(table, session.get_bind().dialect)(session.connection(), rows)
-
-
-def _unread(session) -> bool:
     unread = session.info.get(_UNREAD)
-    return unread is not None and unread is session.get_transaction()
-
-
-_AHEAD = "automation_rows_ahead"  # session.info: the statements of a part of the batch, to send without waiting
-
-
-def ahead_possible(session) -> bool:
-    """Whether `sent_ahead` sends a part's rows without waiting here."""
-    return _unread(session) and pipelined.available(session)
-
-
-@contextlib.contextmanager
-def sent_ahead(session):
-    """Inside: the new rows `write_new` is given go in one round trip when the block ends, which the caller does not
-    wait for (crm_common.pipelined): the intake of a batch's next events runs in this process while PostgreSQL
-    inserts these. Only where nothing reads them before the commit (`unread_before_commit`) and `pipelined` is
-    available; elsewhere `write_new` as without it."""
-    if not ahead_possible(session):
-        yield
-        return
-    statements = session.info[_AHEAD] = []
-    try:
-        yield
-    finally:
-        session.info.pop(_AHEAD, None)
-    if statements:
-        pipelined.send(session, statements)
+    if not (unread is not None and unread is session.get_transaction()
+            and outbox.insert_with_events(session, table, *rows)):
+        rows_insert(table, session.get_bind().dialect)(session.connection(), rows)

@@ -10,7 +10,6 @@ past `LOOP_DEPTH` a matching workflow gets a run that stops at once and says so 
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import uuid
@@ -21,14 +20,13 @@ from sqlalchemy import insert, select, update
 from crm_common import heap
 
 from crm_automation import clock
-from crm_automation.domain import bus, conditions, drafts, ended, executor, notifications
+from crm_automation.domain import bus, conditions, ended, executor, notifications
 from crm_automation.domain.drafts import Batch, Draft, Trigger
 from crm_automation.models import Workflow, WorkflowGeneration, WorkflowRun
 
 LOOP_DEPTH = ended.LOOP_DEPTH
 ENTITY_ACTIONS = ("create", "update")
 GENERATION = "workflows"
-PART = 50  # events of a batch whose rows are sent ahead together while the next ones' intake runs (PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -180,18 +178,11 @@ def take(ctx, envelopes: list[dict], runs: list | None = None) -> None:
             batch.load(set(watched))
         uow = ctx.uow
         with notifications.gathered(ctx.session), clock.held(ctx.session) as now:
-            # in parts where a part's rows can go to PostgreSQL while the next part's intake runs here
-            part = PART if drafts.ahead_possible(ctx.session) else max(1, len(envelopes))
-            for start in range(0, len(envelopes), part):
-                last = start + part >= len(envelopes)
-                with contextlib.nullcontext() if last else drafts.sent_ahead(ctx.session):
-                    for envelope, found in zip(envelopes[start:start + part], watching[start:start + part]):
-                        if uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
-                            uow.request_id = envelope.get("request_id")
-                        _intake(ctx, compiled, batch, envelope, found, runs, now)
-                    batch.write()
-                    if not last:
-                        notifications.written(ctx.session)
+            for envelope, found in zip(envelopes, watching):
+                if uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
+                    uow.request_id = envelope.get("request_id")
+                _intake(ctx, compiled, batch, envelope, found, runs, now)
+            batch.write()
 
 
 def _watching(compiled: dict, envelope: dict) -> Watching | None:

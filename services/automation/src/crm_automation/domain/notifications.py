@@ -88,27 +88,19 @@ def _channels(mine: dict) -> tuple | None:
 @contextlib.contextmanager
 def gathered(session):
     """Inside: `notify` keeps its rows and writes them (one insert, `drafts.write_new`) when the block ends without
-    an error, or before at `written`."""
+    an error."""
     if session.info.get(_GATHERED) is not None:  # already gathering: the outer block writes
         yield
         return
-    session.info[_GATHERED] = _Gathered()
+    gathering = session.info[_GATHERED] = _Gathered()
     try:
         yield
-        written(session)
+        if gathering.rows:  # in one statement of lists, below the Core's per-row processing (bulk.RowsInsert)
+            table = as_written(Notification.__table__)
+            in_order = _in_order(rows_insert(table, session.get_bind().dialect).columns)
+            write_new(session, table, [list(in_order(row)) for row in gathering.rows])
     finally:
         session.info.pop(_GATHERED, None)
-
-
-def written(session) -> None:
-    """The rows gathered so far written (in one statement of lists, below the Core's per-row processing:
-    bulk.RowsInsert), the gathering going on."""
-    gathering = session.info.get(_GATHERED)
-    if gathering is not None and gathering.rows:
-        table = as_written(Notification.__table__)
-        in_order = _in_order(rows_insert(table, session.get_bind().dialect).columns)
-        rows, gathering.rows = gathering.rows, []
-        write_new(session, table, [list(in_order(row)) for row in rows])
 
 
 @functools.lru_cache(maxsize=None)
