@@ -31,7 +31,7 @@ from amqp.exceptions import ConnectionError as AmqpConnectionError
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
-from crm_common import config, deadletters, folded, inbox, metrics, topology
+from crm_common import config, deadletters, inbox, metrics, topology
 from crm_common.context import ACTOR_KEY, REQUEST_ID_KEY
 from crm_common.envelope import is_envelope
 
@@ -288,7 +288,7 @@ class BatchedEventStream(EventStream):
 
 
 def event_stream(table: dict, every=None, batch: bool = False, every_batch=None, every_claims: bool = False,
-                 linger_ms: float = 0, fold: bool = False):
+                 linger_ms: float = 0):
     """The entrypoint applying each event of `table` once, in one transaction with the inbox. `every(ctx,
     envelope)`, when given, runs first for every event the queue takes (identity's audit trail, which
     subscribes to all: topology.ALL), in the same transaction. `every_claims=True`: `every` claims the event
@@ -306,11 +306,7 @@ def event_stream(table: dict, every=None, batch: bool = False, every_batch=None,
     (claimed in the inbox together, in order), before each is dispatched; with `batch=True`, a batch's events
     in one call (analytics' log and set-based projection), else a one-event list. With `every_claims=True`,
     `every_batch` is given all of them and claims them itself (analytics: its log, unique by event id, is the
-    record of what it took), returning the new ones (each once, in order); the inbox is not written.
-
-    `fold=True` (with `every_batch`, not `every_claims`): on PostgreSQL a transaction's BEGIN goes with its inbox
-    claim and its COMMIT with its outbox rows when it has any (crm_common.folded), two round trips fewer a batch;
-    the claim is the first statement, sent through SQLAlchemy, as `folded.begin` needs."""
+    record of what it took), returning the new ones (each once, in order); the inbox is not written."""
 
     def apply_all(self, db, session, envelopes) -> list[str]:
         from crm_common.entrypoint import Context, dispatch
@@ -353,8 +349,6 @@ def event_stream(table: dict, every=None, batch: bool = False, every_batch=None,
         db = self.db
         if every_batch is not None:
             with db.transaction() as session:
-                if fold and not every_claims:
-                    folded.begin(session)  # BEGIN with the claim (through SQLAlchemy), COMMIT with the outbox rows
                 results = apply_all(self, db, session, envelope if isinstance(envelope, list) else [envelope])
             return results if isinstance(envelope, list) else results[0]
         if isinstance(envelope, list):  # a batch (EventStream(batch=True))

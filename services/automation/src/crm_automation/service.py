@@ -20,7 +20,7 @@ class AutomationService(KernelService):
     name = "automation"
     db = Database(Base.metadata)
     # every event offered to the workflows; those that waited while a transaction ran are applied together
-    on_event = event_stream(handlers.HANDLERS, every_batch=handlers.offer_to_workflows, batch=True, fold=True)
+    on_event = event_stream(handlers.HANDLERS, every_batch=handlers.offer_to_workflows, batch=True)
 
     list_workflows = entrypoint(c.LIST_WORKFLOWS, workflows.page)
     create_workflow = entrypoint(c.CREATE_WORKFLOW, workflows.create)
