@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 
 from crm_common import privacy, topology
 from crm_common.entrypoint import Context, handler_table, reads
-from crm_automation.domain import approvals, engine, notifications
+from crm_automation.domain import approvals, drafts, engine, notifications
 from crm_automation.domain import privacy as privacy_part
 from crm_automation_contracts import PRIVACY_PART_COMPLETED
 
@@ -167,4 +167,6 @@ def offer_to_workflows(ctx: Context, envelopes: list[dict]) -> None:
     events of one transaction start, in order (the events that waited while the last one ran come together).
     When none of them has a handler here, nothing reads what the intake writes before the commit (a privacy
     request's handler reads runs, snapshots and notifications): its rows go with the outbox rows."""
-    engine.take(ctx, envelopes, with_events=not any(envelope.get("type") in HANDLERS for envelope in envelopes))
+    if not any(envelope.get("type") in HANDLERS for envelope in envelopes):
+        drafts.unread_before_commit(ctx.session)
+    engine.take(ctx, envelopes)

@@ -104,3 +104,26 @@ def test_a_privacy_erasure_in_the_batch_finds_what_the_intake_wrote_before_it(en
             assert "lovelace" not in str(rows).lower(), table.__tablename__
     assert count(engine, EndedRuns.__table__) == 1  # the run kept, its record erased
     assert count(engine, RecordSnapshot.__table__) == 0
+
+
+def test_a_batchs_decision_holds_for_its_own_transaction_only(engine, backend_store, envelope):
+    """One worker's unit of work, two batches: the first, with no handler's event, leaves its rows to its outbox
+    rows' round trip; the second holds a privacy erasure, whose handler must find what its own intake wrote (a
+    decision of the first transaction kept on the session would leave the person's values in the tables)."""
+    define(backend_store, "engines", "Engines")
+    uow = UnitOfWork(engine, Base.metadata, "automation", None, None, None, defer_publish=True)
+    service = type("Service", (), {"db": uow})()
+    erasure = envelope("identity.privacy_requested.v1", {"request_id": str(uuid.uuid4()), "kind": "erasure",
+                                                          "email": ADA["email"]}, producer="identity")
+    try:
+        assert AutomationService.on_event(service, [lead(envelope, 1)]) == ["applied"]
+        assert AutomationService.on_event(service, [envelope("sales.lead_updated.v1", ADA, "lead", "update"),
+                                                    erasure]) == ["applied"] * 2
+    finally:
+        uow.close()
+    with engine.connect() as conn:
+        for table in (RecordSnapshot, EndedRuns, Notification):
+            rows = conn.execute(text(f"SELECT * FROM {table.__tablename__}")).all()
+            assert ADA["email"] not in str(rows).lower(), table.__tablename__  # lead-1 is another Lovelace
+    assert count(engine, EndedRuns.__table__) == 2  # each event's run kept, the erased one's record cut out
+    assert count(engine, RecordSnapshot.__table__) == 1  # lead-1's

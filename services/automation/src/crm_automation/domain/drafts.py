@@ -316,9 +316,9 @@ class Batch:
         if trigger is not None and trigger.held:
             self.ended.append(trigger)
 
-    def write(self, with_events: bool = False) -> None:
-        """`with_events`: nothing reads these rows before the transaction commits, so its new rows may go in with
-        its outbox rows, in their round trip (PostgreSQL: `write_new`)."""
+    def write(self) -> None:
+        """The batch's snapshots and runs: its new rows through `write_new` (with the outbox rows when the
+        transaction said nothing reads them before its commit), the changed snapshots at once."""
         conn = self.session.connection()
         statements = _statements(conn.dialect.name == "postgresql")
         # a record first seen: its row in the table's column order, its JSON as text (as the runs' rows)
@@ -326,24 +326,36 @@ class Batch:
         changed = [{"s_resource": k[0], "s_record": k[1], "s_data": v} for k, v in self._now.items()
                    if self._stored[k] is not None and v != self._stored[k]]
         if fresh:
-            write_new(self.session, statements["snapshot_insert"].table, fresh, with_events)
+            write_new(self.session, statements["snapshot_insert"].table, fresh)
         if changed:
             conn.execute(statements["snapshot_update"], changed)
         if self.runs:
             serialized: dict[int, str] = {}  # the context objects the runs of an event share, serialized once
-            write_new(self.session, statements["runs"].table, [run.values(serialized) for run in self.runs],
-                      with_events)
+            write_new(self.session, statements["runs"].table, [run.values(serialized) for run in self.runs])
         if self.ended:
             rows = [row for trigger in self.ended for row in trigger.ended_rows()]
-            write_new(self.session, statements["ended"].table, rows, with_events)
+            write_new(self.session, statements["ended"].table, rows)
         self._stored.update(self._now)
         self._now, self.runs, self.ended = {}, [], []
 
 
-def write_new(session, table: Table, rows: list[list], with_events: bool) -> None:
-    """Insert `rows` (lists in `table`'s column order, as `as_written` declares it) now or, `with_events` on
-    PostgreSQL, with the transaction's outbox rows, in one round trip with them and the intake's other inserts
-    (crm_common.outbox.insert_with_events): a batch's snapshots, runs, ended runs and notifications then cost the
-    stream's transaction no round trip of their own."""
-    if not (with_events and outbox.insert_with_events(session, table, *rows)):
+_UNREAD = "automation_unread_before_commit"  # session.info: the transaction nothing reads the intake's rows in
+
+
+def unread_before_commit(session) -> None:
+    """Record that nothing in the session's transaction, now begun, reads the rows the intake writes (runs,
+    snapshots, notifications) before it commits: `write_new` may then leave them to its outbox rows' round trip.
+    Decided once, by the caller that knows what else the transaction runs (the event stream's batch:
+    handlers.offer_to_workflows); it holds for this transaction only."""
+    session.info[_UNREAD] = session.get_transaction()
+
+
+def write_new(session, table: Table, rows: list[list]) -> None:
+    """Insert `rows` (lists in `table`'s column order, as `as_written` declares it) now or, when the transaction
+    said nothing reads them before its commit (`unread_before_commit`), on PostgreSQL with its outbox rows, in one
+    round trip with them and the intake's other inserts (crm_common.outbox.insert_with_events): a batch's
+    snapshots, runs, ended runs and notifications then cost the stream's transaction no round trip of their own."""
+    unread = session.info.get(_UNREAD)
+    if not (unread is not None and unread is session.get_transaction()
+            and outbox.insert_with_events(session, table, *rows)):
         rows_insert(table, session.get_bind().dialect)(session.connection(), rows)

@@ -164,12 +164,11 @@ def on_events(ctx, envelopes: list[dict]) -> list[str]:
     return [run.id for run in runs]
 
 
-def take(ctx, envelopes: list[dict], runs: list | None = None, with_events: bool = False) -> None:
+def take(ctx, envelopes: list[dict], runs: list | None = None) -> None:
     """`on_events` without the ids: the event stream's intake, which does not ask for them. `runs`, when given,
     gets the runs themselves (`Draft` or `Ended`, in order); without it a run that ended at once is only its
-    entry in its event's row (no object is made for it). `with_events`: nothing in the transaction reads the
-    runs, snapshots and notifications after the intake, so their inserts may go with its outbox rows (on
-    PostgreSQL in their round trip: drafts.write_new)."""
+    entry in its event's row (no object is made for it). Its rows go in through `drafts.write_new`: with the
+    outbox rows when the transaction said nothing reads them before its commit (drafts.unread_before_commit)."""
     with heap.paused():  # the batch's runs, rows and texts are freed by reference counting at its end
         compiled = active(ctx.session)
         batch = Batch(ctx.session)
@@ -178,12 +177,12 @@ def take(ctx, envelopes: list[dict], runs: list | None = None, with_events: bool
         if len(watched) > 1:
             batch.load(set(watched))
         uow = ctx.uow
-        with notifications.gathered(ctx.session, with_events), clock.held(ctx.session) as now:
+        with notifications.gathered(ctx.session), clock.held(ctx.session) as now:
             for envelope, found in zip(envelopes, watching):
                 if uow is not None:  # what its runs emit carries the event's request id, as its handlers' do
                     uow.request_id = envelope.get("request_id")
                 _intake(ctx, compiled, batch, envelope, found, runs, now)
-            batch.write(with_events)
+            batch.write()
 
 
 def _watching(compiled: dict, envelope: dict) -> Watching | None:

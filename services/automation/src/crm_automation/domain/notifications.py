@@ -86,9 +86,9 @@ def _channels(mine: dict) -> tuple | None:
 
 
 @contextlib.contextmanager
-def gathered(session, with_events: bool = False):
-    """Inside: `notify` keeps its rows and writes them (one insert) when the block ends without an error;
-    `with_events`: nothing reads them before the commit, they may go in with the outbox rows (drafts.write_new)."""
+def gathered(session):
+    """Inside: `notify` keeps its rows and writes them (one insert, `drafts.write_new`) when the block ends without
+    an error."""
     if session.info.get(_GATHERED) is not None:  # already gathering: the outer block writes
         yield
         return
@@ -98,7 +98,7 @@ def gathered(session, with_events: bool = False):
         if gathering.rows:  # in one statement of lists, below the Core's per-row processing (bulk.RowsInsert)
             table = as_written(Notification.__table__)
             in_order = _in_order(rows_insert(table, session.get_bind().dialect).columns)
-            write_new(session, table, [list(in_order(row)) for row in gathering.rows], with_events)
+            write_new(session, table, [list(in_order(row)) for row in gathering.rows])
     finally:
         session.info.pop(_GATHERED, None)
 
