@@ -330,25 +330,25 @@ class Store:
                         for name, keys in self._assumed.items()}
         self._assumed = {}
 
+        def copy() -> None:
+            for write in copies:
+                write()
+            for name, check in checks:
+                if self.conn.execute(check).first():
+                    raise Conflict(name)
+
         def write() -> None:
             from psycopg2 import errors
             try:
                 if self.guarded:
-                    self._copy_assumed(copies, checks)
+                    copy()
                 else:
                     with self.conn.begin_nested():  # on the connection: emitted now, ended in this block
-                        self._copy_assumed(copies, checks)
+                        copy()
             except errors.UniqueViolation as error:
                 raise Conflict(str(error)) from error
 
         return write
-
-    def _copy_assumed(self, copies: list, checks: list) -> None:
-        for copy in copies:
-            copy()
-        for name, check in checks:
-            if self.conn.execute(check).first():
-                raise Conflict(name)
 
     def _add(self, out: list, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
         """Add `rows` to the pre-aggregated `table` (its columns `added` summed, `extremes` ((column, "LEAST" or
