@@ -34,15 +34,17 @@ def insert_rows(session, table: Table, rows: list[dict], memo: dict | None = Non
 
 
 def prepare(dialect, table: Table, rows: list[dict], memo: dict | None = None) -> Callable:
-    """The insert of `rows` made ready (on PostgreSQL the COPY text formatted): a function `write(session)` that
-    sends it in the session's transaction. A job formats its next batch while the last one is written. `memo`: a
+    """The insert of `rows` made ready (on PostgreSQL the COPY text formatted): a function `write(session,
+    meanwhile=None)` that sends it in the session's transaction. A job formats its next batch while the last one is
+    written. `meanwhile`: a function of the caller's run while the server takes the rows (once they are sent, before
+    the COPY's end is awaited), touching no connection (`_Then`; elsewhere after the insert). `memo`: a
     dict the caller passes to the inserts of one batch into several tables: the COPY text of a value that is not
     a string is remembered across them, per column type (rows of several tables made from the same events share
     their times)."""
     if not rows:
-        return lambda session: None
+        return functools.partial(_insert, None, rows)
     if dialect.name != "postgresql":
-        return lambda session: session.connection().execute(insert(table), rows)
+        return functools.partial(_insert, table, rows)
     names = list(rows[0])
     defaults = {column: _python_default(column) for column in table.columns if column.name not in rows[0]}
     defaults = {column: default for column, default in defaults.items() if default is not None}
@@ -67,11 +69,48 @@ def prepare(dialect, table: Table, rows: list[dict], memo: dict | None = None) -
     statement = (f"COPY {preparer.format_table(table)} ({', '.join(preparer.quote(c.name) for c in columns)}) "
                  "FROM STDIN")
 
-    def copy(session) -> None:
+    def copy(session, meanwhile: Callable | None = None) -> None:
+        source = buffer if meanwhile is None else _Then(buffer, meanwhile)
         with session.connection().connection.driver_connection.cursor() as cursor, _without_wait_callback():
-            cursor.copy_expert(statement, buffer)
+            try:
+                cursor.copy_expert(statement, source)
+            except Exception as error:
+                if source is not buffer and source.error is not None:  # the batch fails on the COPY's error
+                    error.add_note(f"and meanwhile: {source.error!r}")
+                raise
+        if source is not buffer and source.error is not None:
+            raise source.error
 
     return copy
+
+
+class _Then:
+    """The COPY's text, then `meanwhile()` once every row is sent (psycopg2 reads its file until it gives nothing):
+    the caller's work runs while the server takes the rows, on no connection (the COPY holds it) and without
+    yielding (under eventlet no other green thread runs while the wait callback is cleared: the COPY blocks the hub
+    as it does without it). What it raises is raised once the COPY has ended (the caller's transaction then rolls
+    back the rows with whatever else failed), so psycopg2 never sees it."""
+
+    def __init__(self, buffer: io.StringIO, meanwhile: Callable):
+        self.buffer, self.meanwhile, self.error = buffer, meanwhile, None
+
+    def read(self, size: int = -1) -> str:
+        text = self.buffer.read(size)
+        if text or self.meanwhile is None:
+            return text
+        meanwhile, self.meanwhile = self.meanwhile, None
+        try:
+            meanwhile()
+        except BaseException as error:  # raised by `copy` once the COPY has ended (nothing lost)
+            self.error = error
+        return ""
+
+
+def _insert(table: Table | None, rows: list[dict], session, meanwhile: Callable | None = None) -> None:
+    if rows:
+        session.connection().execute(insert(table), rows)
+    if meanwhile is not None:
+        meanwhile()
 
 
 @contextmanager

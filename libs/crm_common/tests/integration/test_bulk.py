@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, select
+from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from crm_common import bulk
@@ -91,6 +91,40 @@ def test_a_bulk_insert_works_where_psycopg2_is_cooperative(engine):
         assert set(_stored(engine)) == {"a", "b", "c"}
     finally:
         extensions.set_wait_callback(None)
+
+
+def test_the_callers_work_runs_while_the_rows_are_sent_and_what_it_raises_comes_after_the_copy(engine):
+    """`write(session, meanwhile)`: the caller's work runs once the rows are sent (PostgreSQL: inside the COPY, the
+    wait callback cleared); its error is raised once the insert has ended, and the rows roll back with the
+    transaction; the connection stays usable."""
+    postgresql = engine.dialect.name == "postgresql"
+    if postgresql:
+        from psycopg2 import extensions, extras
+        extensions.set_wait_callback(extras.wait_select)
+    ran = []
+
+    def meanwhile():
+        ran.append(extensions.get_wait_callback() if postgresql else "ran")
+        raise LookupError("the caller's work failed")
+
+    try:
+        with Session(engine) as session:
+            session.begin()
+            write = bulk.prepare(engine.dialect, Thing.__table__, [dict(row) for row in ROWS])
+            with pytest.raises(LookupError, match="the caller's work failed"):
+                write(session, meanwhile)
+            assert ran == [None if postgresql else "ran"]
+            assert session.scalar(select(func.count()).select_from(Thing)) == 3  # the insert itself ended well
+            session.rollback()
+        if postgresql:
+            assert extensions.get_wait_callback() is extras.wait_select  # put back
+        assert _stored(engine) == {}
+        with Session(engine) as session, session.begin():
+            bulk.prepare(engine.dialect, Thing.__table__, [dict(ROWS[0])])(session, lambda: ran.append("again"))
+        assert set(_stored(engine)) == {"a"} and ran[-1] == "again"
+    finally:
+        if postgresql:
+            extensions.set_wait_callback(None)
 
 
 class Written(Base):

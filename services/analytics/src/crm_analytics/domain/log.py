@@ -8,12 +8,12 @@ import logging
 from sqlalchemy import func, select
 
 from crm_common import heap, prepared
-from crm_common.bulk import insert_rows
+from crm_common.bulk import prepare
 from crm_common.db import utcnow
 from crm_common.privacy import without_export
 
 from crm_analytics.models import EVENTS, GENERATIONS, STATE
-from crm_analytics.projections import Conflict, project_many, project_reading
+from crm_analytics.projections import Conflict, project_beside, project_reading
 from crm_analytics.projections.base import when
 from crm_analytics.projections.upserts import insert_for
 
@@ -143,8 +143,9 @@ def _keep_many(session, envelopes: list) -> list:
         # with the lock), left to the commit (no RELEASE: a round trip less)
         try:
             memo: dict = {}  # the times the log's COPY formats, the models' rows repeat
-            insert_rows(session, EVENTS, rows, memo)
-            project_many(session, t, _parsed(rows), guarded=True, memo=memo)
+            send = prepare(conn.dialect, EVENTS, rows, memo)  # formatted before `_parsed` parses the times
+            # the projections computed while the server takes the log's rows (then written)
+            project_beside(session, t, _parsed(rows), send, memo)
             return firsts
         except (errors.UniqueViolation, Conflict):  # an event logged before, or such a record there
             conn.exec_driver_sql("ROLLBACK TO SAVEPOINT an_keep")  # the lock, taken after it, too: again

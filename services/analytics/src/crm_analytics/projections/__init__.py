@@ -5,7 +5,7 @@ kept in the log (domain/log.py)."""
 from __future__ import annotations
 
 from crm_analytics.projections import custom_fields, marketing, sales, service, subscriptions
-from crm_analytics.projections.store import Conflict, Store
+from crm_analytics.projections.store import Conflict, Detached, Store
 
 PROJECTORS: dict = {**sales.PROJECTORS, **service.PROJECTORS, **marketing.PROJECTORS, **subscriptions.PROJECTORS,
                     **custom_fields.PROJECTORS}
@@ -43,6 +43,37 @@ def project_many(conn, t, envelopes: list, guarded: bool = False, memo: dict | N
         _project(Store(conn, t), todo, assume=True)
     except Conflict:  # a record a creation event names is there already (rare): again, reading every row
         _project(Store(conn, t), todo, assume=False)
+    return len(todo)
+
+
+def project_beside(session, t, envelopes: list, send, memo: dict | None = None) -> int:
+    """`project_many(guarded=True)` with the caller's COPY in its middle (PostgreSQL: the log's, `send` as
+    `crm_common.bulk.prepare` made it): the rows the batch needs are read first, then the COPY is sent, and while the
+    server takes its rows the projections run and their writes are formatted, on no connection (the client's work
+    and the server's overlap); then the writes are sent, in the same transaction. A row not read up front (rare)
+    needs the connection: the batch is then projected again once the COPY has ended. Errors as `project_many`'s;
+    the COPY's own (an event logged before) first."""
+    todo = _todo(envelopes)
+    if not todo:
+        send(session)
+        return 0
+    store = Store(session, t, guarded=True, memo=memo)
+    _read_up_front(store, todo, store.dialect.name == "postgresql")
+    writes: list = []
+
+    def meanwhile() -> None:
+        with store.detached():
+            for fn, envelope, data in todo:
+                fn(store, envelope, data)
+            writes.extend(store.writes())
+
+    try:
+        send(session, meanwhile)
+    except Detached:  # nothing written but the COPY: the projections again, reading as they go
+        _project(Store(session, t, guarded=True, memo=memo), todo, assume=True)
+        return len(todo)
+    for write in writes:
+        write()
     return len(todo)
 
 

@@ -11,6 +11,8 @@ read stays true until it writes.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import bindparam, func, select, update
 
 from crm_common import bulk, prepared
@@ -25,7 +27,7 @@ CHUNK = 500  # ids per IN (...)
 
 class Store:
     def __init__(self, conn, t, guarded: bool = False, memo: dict | None = None):
-        self.guarded = guarded  # the caller writes in a savepoint of its own (`_write_assumed` opens none)
+        self.guarded = guarded  # the caller writes in a savepoint of its own (`_assumed_write` opens none)
         self._memo = {} if memo is None else memo  # the COPY text of the batch's values (bulk.prepare): its times
         session = hasattr(conn, "get_bind")  # a Session (the live stream) or a Connection (a rebuild)
         self.dialect = conn.get_bind().dialect if session else conn.dialect
@@ -44,6 +46,16 @@ class Store:
         self._copied: dict = {}  # table name -> {key written by that check}
         self._counts: dict[str, dict] = {}  # counter model -> {key tuple: key and the counts to add}
         self._queued: list = []  # PostgreSQL: (statement, parameters) sent together at the end of `flush`
+
+    @contextmanager
+    def detached(self):
+        """No connection for the block (another statement holds it: `project_beside`): a row not read up front
+        raises `Detached` instead of being read."""
+        conn, self.conn = self.conn, _DETACHED
+        try:
+            yield
+        finally:
+            self.conn = conn
 
     # reading -------------------------------------------------------------------------------------------------
     def _table(self, name):
@@ -209,33 +221,41 @@ class Store:
 
     # writing -------------------------------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write every change back, once, at the batch's end (the opportunities as read, which the sums take off,
-        are not renewed): per model one DELETE and one bulk upsert; the stage history's rows."""
+        """Write every change back, once, at the batch's end (`writes`)."""
+        for write in self.writes():
+            write()
+
+    def writes(self) -> list:
+        """Every change made ready to write, on no connection (the statements' text and the COPYs' formatted):
+        the functions that write them, in order, once called (the opportunities as read, which the sums take off,
+        are not renewed): per model one DELETE and one bulk upsert; the stage history's rows. The store is left
+        as after a flush."""
+        out: list = []
         if any(self._assumed.values()):
-            self._write_assumed()
+            out.append(self._assumed_write())
         if self._dirty.get("opportunities"):
             added = sums.deltas(
                 [(self._before.get(k), self._rows["opportunities"][k]) for k in self._dirty["opportunities"]])
-            self._add(self.t.opportunity_sums, sums.SUMS, added)
-            self._drop_emptied_sums(added)
+            self._add(out, self.t.opportunity_sums, sums.SUMS, added)
+            self._drop_emptied_sums(out, added)
         if self._dirty.get("tickets"):
             days: set = set()
             counted, timed = ticket_sums.deltas(
                 [(self._tickets_before.get(k), self._rows["tickets"][k]) for k in self._dirty["tickets"]], days)
-            self._add(self.t.ticket_sums, ticket_sums.COUNTS, counted)
-            self._add(self.t.ticket_times, ("tickets",), timed)
+            self._add(out, self.t.ticket_sums, ticket_sums.COUNTS, counted)
+            self._add(out, self.t.ticket_times, ("tickets",), timed)
             if days:  # their days no longer counted (domain/ticket_days.py); PostgreSQL: in the queued round trip
                 marking = ticket_sums.day_marks(self.dialect.name, self.t.ticket_day_marks, days)
                 if self.dialect.name == "postgresql":
                     self._queued.append(marking)
                 else:
-                    self.conn.execute(*marking)
+                    out.append(self._executing(*marking))
         for name, counted in self._counts.items():
             table = self._table(name)
-            self._add(table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))
+            self._add(out, table, tuple(c.name for c in table.columns if not c.primary_key), list(counted.values()))
         self._counts = {}
         if self._stays:
-            self._add(self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
+            self._add(out, self.t.stage_times, stage_times.SUMS, stage_times.deltas(self._stays), stage_times.EXTREMES)
             self._stays = []
         for name, keys in self._dirty.items():
             table, cache, copied = self._table(name), self._rows[name], self._copied.get(name, ())
@@ -244,26 +264,24 @@ class Store:
             if gone:
                 (first,) = table.primary_key.columns  # only single-key models are removed
                 for i in range(0, len(gone), CHUNK):
-                    self.conn.execute(table.delete().where(first.in_([k[0] for k in gone[i:i + CHUNK]])))
+                    out.append(self._executing(table.delete().where(first.in_([k[0] for k in gone[i:i + CHUNK]]))))
             if written and self.dialect.name == "postgresql":
                 # rows read absent: COPY straight into the model (no other batch writes it meanwhile); the others
                 # in one upsert
                 new = [k for k in written if (name, k) in self._absent]
                 old = [k for k in written if (name, k) not in self._absent]
                 if new:
-                    bulk.prepare(self.dialect, table, present(table, [cache[k] for k in new]), self._memo)(
-                        _AsSession(self.conn))
+                    out.append(self._copying(table, present(table, [cache[k] for k in new])))
                     self._absent.difference_update((name, k) for k in new)
                 if old:
                     self._queued.append(upsert_statement(self.dialect, table, [cache[k] for k in old]))
             elif written:
-                self.conn.execute(upsert(self.dialect, table), [full(table, cache[k]) for k in written])
+                out.append(self._executing(upsert(self.dialect, table), [full(table, cache[k]) for k in written]))
         self._dirty = {}
         h = self.t.stage_history
         if self._history_new:
             columns = [c.name for c in h.columns if c.name != "seq"]  # PostgreSQL: a COPY
-            rows = [{c: row.get(c) for c in columns} for row in self._history_new]
-            bulk.prepare(self.dialect, h, rows, self._memo)(_AsSession(self.conn))
+            out.append(self._copying(h, [{c: row.get(c) for c in columns} for row in self._history_new]))
             self._history_new = []
             self._history_open = {}  # the rows written have their seq only in the database now
         if self._history_closed:
@@ -274,52 +292,68 @@ class Store:
                     {"seqs": array_text([r["b_seq"] for r in self._history_closed]),
                      "lefts": array_text([r["b_left_at"] for r in self._history_closed])}))
             else:
-                self.conn.execute(update(h).where(h.c.seq == bindparam("b_seq"))
-                                  .values(left_at=bindparam("b_left_at")), self._history_closed)
+                out.append(self._executing(update(h).where(h.c.seq == bindparam("b_seq"))
+                                           .values(left_at=bindparam("b_left_at")), self._history_closed))
             self._history_closed = []
-        self._send_queued()
+        if self._queued:
+            # PostgreSQL: the sums' upserts, the rows read and changed, the stays closed, in order, in one round
+            # trip, each prepared once per connection (`crm_common.prepared.send`: their texts are the same every
+            # batch, only their array parameters change)
+            queued, self._queued = self._queued, []
+            out.append(lambda: prepared.send(self.conn, queued))
+        return out
 
-    def _send_queued(self) -> None:
-        """The statements `flush` queued (PostgreSQL: the sums' upserts, the rows read and changed, the stays
-        closed), in order, in one round trip, each prepared once per connection (`crm_common.prepared.send`: their
-        texts are the same every batch, only their array parameters change)."""
-        if not self._queued:
-            return
-        prepared.send(self.conn, self._queued)
-        self._queued = []
+    def _executing(self, statement, *parameters):
+        """A write of `writes`: the statement executed on the store's connection when called."""
+        return lambda: self.conn.execute(statement, *parameters)
 
-    def _write_assumed(self) -> None:
-        """The rows `assume_absent` took as absent, as the batch left them: COPY in a savepoint (its own, or the
-        caller's when `guarded`; those it removed: checked absent by a read); one found there: `Conflict`, nothing
-        written."""
-        from psycopg2 import errors
-        try:
-            if self.guarded:
-                self._copy_assumed()
-            else:
-                with self.conn.begin_nested():  # on the connection: emitted now, ended in this block
-                    self._copy_assumed()
-        except errors.UniqueViolation as error:
-            raise Conflict(str(error)) from error
-        self._copied = {name: {k for k in keys if self._rows[name][k] is not None}
-                        for name, keys in self._assumed.items()}
-        self._assumed = {}
+    def _copying(self, table, rows: list[dict]):
+        """A write of `writes`: the rows' insert (bulk.prepare: on PostgreSQL their COPY text formatted now)."""
+        write = bulk.prepare(self.dialect, table, rows, self._memo)
+        return lambda: write(_AsSession(self.conn))
 
-    def _copy_assumed(self) -> None:
+    def _assumed_write(self):
+        """The rows `assume_absent` took as absent, as the batch left them: their COPY in a savepoint (its own, or
+        the caller's when `guarded`; those it removed: checked absent by a read); one found there: `Conflict`,
+        nothing written. Formatted now; the write that sends them."""
+        copies, checks = [], []
         for name in sorted(self._assumed):
             table, cache, keys = self._table(name), self._rows[name], self._assumed[name]
             made = [row for row in map(cache.__getitem__, keys) if row is not None]
             if made:
-                bulk.prepare(self.dialect, table, present(table, made), self._memo)(_AsSession(self.conn))
+                copies.append(self._copying(table, present(table, made)))
             (first,) = table.primary_key.columns
             gone = [k[0] for k in keys if cache[k] is None]
-            for i in range(0, len(gone), CHUNK):
-                if self.conn.execute(select(first).where(first.in_(gone[i:i + CHUNK])).limit(1)).first():
+            checks += [(name, select(first).where(first.in_(gone[i:i + CHUNK])).limit(1))
+                       for i in range(0, len(gone), CHUNK)]
+        self._copied = {name: {k for k in keys if self._rows[name][k] is not None}
+                        for name, keys in self._assumed.items()}
+        self._assumed = {}
+
+        def copy() -> None:
+            for write in copies:
+                write()
+            for name, check in checks:
+                if self.conn.execute(check).first():
                     raise Conflict(name)
 
-    def _add(self, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
+        def write() -> None:
+            from psycopg2 import errors
+            try:
+                if self.guarded:
+                    copy()
+                else:
+                    with self.conn.begin_nested():  # on the connection: emitted now, ended in this block
+                        copy()
+            except errors.UniqueViolation as error:
+                raise Conflict(str(error)) from error
+
+        return write
+
+    def _add(self, out: list, table, added: tuple, rows: list, extremes: tuple = ()) -> None:
         """Add `rows` to the pre-aggregated `table` (its columns `added` summed, `extremes` ((column, "LEAST" or
-        "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert."""
+        "GREATEST"), ...) kept at the least or greatest, the others set): one bulk upsert (queued, or a write of
+        `writes` put in `out`)."""
         if not rows:
             return
         if self.dialect.name == "postgresql":
@@ -332,10 +366,10 @@ class Store:
             for n, which in extremes:  # SQLite's two-argument min() and max()
                 pick = func.min if which == "LEAST" else func.max
                 sets[n] = pick(func.coalesce(table.c[n], statement.excluded[n]), statement.excluded[n])
-            self.conn.execute(statement.on_conflict_do_update(
-                index_elements=[c.name for c in table.primary_key.columns], set_=sets), rows)
+            out.append(self._executing(statement.on_conflict_do_update(
+                index_elements=[c.name for c in table.primary_key.columns], set_=sets), rows))
 
-    def _drop_emptied_sums(self, added: list) -> None:
+    def _drop_emptied_sums(self, out: list, added: list) -> None:
         """The opportunities' sums (projections/sums.py) of the combinations the batch left without deals."""
         table = self.t.opportunity_sums
         emptied = [row["key"] for row in added if row["deals"] < 0]  # the last deals of a combination left it
@@ -344,7 +378,8 @@ class Store:
                                  "AND deals <= 0", {"keys": array_text(emptied)}))
             return
         for i in range(0, len(emptied), CHUNK):
-            self.conn.execute(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]), table.c.deals <= 0))
+            out.append(self._executing(table.delete().where(table.c.key.in_(emptied[i:i + CHUNK]),
+                                                            table.c.deals <= 0)))
 
 
 _UNREAD = object()  # a row the batch has not read
@@ -354,6 +389,18 @@ _AMONG: dict = {}  # (table name, column, open stages only, dialect) -> its stat
 
 class Conflict(Exception):
     """A row `Store.assume_absent` took as absent is there: nothing of the batch was written."""
+
+
+class Detached(Exception):
+    """The store needed its connection in `Store.detached`'s block (a row not read up front)."""
+
+
+class _Detached:
+    def __getattr__(self, name):
+        raise Detached(name)
+
+
+_DETACHED = _Detached()
 
 
 class _AsSession:
