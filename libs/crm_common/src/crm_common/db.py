@@ -230,7 +230,7 @@ def _with_last_writes(session, table: Table, values: dict) -> bool:
 def _as_last_write(table: Table, dialect) -> tuple:
     """`table` as the last writes insert it (crm_common.bulk.RowsInsert): its JSON columns given as their JSON text;
     and per column the bind processor making that text (of None too: JSON null, as the ORM stores it), else None."""
-    from crm_common.bulk import JSONText
+    from crm_common.documents import JSONText
     is_json = [isinstance(column.type, JSON) for column in table.columns]
     written = Table(table.name, MetaData(), *(Column(column.name, JSONText() if json else column.type)
                                               for column, json in zip(table.columns, is_json)), schema=table.schema)

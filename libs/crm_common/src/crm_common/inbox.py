@@ -6,7 +6,7 @@ import functools
 from sqlalchemy import Table, bindparam, text
 from sqlalchemy.orm import Session
 
-from crm_common import bulk, tables
+from crm_common import documents, tables
 from crm_common.db import insert_or_skip, utcnow
 
 
@@ -57,7 +57,7 @@ def _claim_and_insert(inbox: Table, table: Table, names: tuple[str, ...]):
 def claim_and_insert_many(session: Session, metadata, envelopes: list[dict], table: Table, rows: list[dict]) -> set[str]:
     """Claim many events (as `claim_many`) and insert, of `rows` (each naming its event in `event_id`, a column of
     `table`), those of the events that were new; the ids that were new. On PostgreSQL one statement: the claims'
-    INSERT ... RETURNING in a CTE, the rows as one JSON document (`bulk.document`) inserted joined to what it
+    INSERT ... RETURNING in a CTE, the rows as one JSON document (`documents.document`) inserted joined to what it
     returned (a batch of a consumer whose effect of an event is one row: identity's audit trail); elsewhere (or
     for rows the document does not carry) claim_many, then the rows. A row whose event is given twice is inserted
     once (the first)."""
@@ -67,7 +67,7 @@ def claim_and_insert_many(session: Session, metadata, envelopes: list[dict], tab
     rows = _first_per_event(rows)
     names = tuple(rows[0]) if rows else ("event_id",)
     inbox, dialect = metadata.tables[tables.INBOX], session.get_bind().dialect
-    source = bulk.document(table, names, dialect)
+    source = documents.document(table, names, dialect)
     parameter = None if source is None else source.parameter([[row[name] for name in names] for row in rows])
     if parameter is None:
         fresh = claim_many(session, metadata, envelopes)
@@ -94,7 +94,7 @@ _CLAIMED = ("event_id", "type", "processed_at")
 
 def _claims_document(inbox: Table, dialect, claims: dict[str, str]) -> str:
     now = utcnow()
-    document = bulk.document(inbox, _CLAIMED, dialect).parameter([[i, kind, now] for i, kind in claims.items()])
+    document = documents.document(inbox, _CLAIMED, dialect).parameter([[i, kind, now] for i, kind in claims.items()])
     if document is None:  # an envelope's id or type is text, as JSON gives it
         raise TypeError("an event id or type that is not plain text")
     return document
@@ -105,7 +105,7 @@ def _claims_sql(inbox: Table, dialect) -> str:
     """The claims' INSERT of many events on PostgreSQL (their ids, types and time as one JSON document: its one
     parameter), giving the ids it inserted; built once."""
     return (f'INSERT INTO "{inbox.name}" (event_id, type, processed_at) '
-            f"{bulk.document(inbox, _CLAIMED, dialect).select} ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+            f"{documents.document(inbox, _CLAIMED, dialect).select} ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,7 +115,7 @@ def _claim_and_insert_many(inbox: Table, table: Table, names: tuple[str, ...], d
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     return (f"WITH claimed AS ({_claims_sql(inbox, dialect)}), "
             f'written AS (INSERT INTO "{table.name}" ({quoted}) SELECT given.* FROM '
-            f"({bulk.document(table, names, dialect).select}) AS given "
+            f"({documents.document(table, names, dialect).select}) AS given "
             'JOIN claimed ON claimed.event_id = given."event_id") '
             "SELECT event_id FROM claimed")
 
@@ -131,7 +131,7 @@ def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:
     if not rows:
         return set()
     dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":  # one statement, the claims as one JSON document (crm_common.bulk.document)
+    if dialect.name == "postgresql":  # one statement, the claims as one JSON document (crm_common.documents)
         result = session.connection().exec_driver_sql(_claims_sql(table, dialect),
                                                       (_claims_document(table, dialect, _claims(envelopes)),))
         return set(result.scalars())

@@ -22,7 +22,7 @@ from sqlalchemy import Column, MetaData, Table, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crm_common import bulk, config, folded, jsontext, metrics, scope, tables, tracing
+from crm_common import bulk, config, documents, folded, jsontext, metrics, scope, tables, tracing
 from crm_common.contracts.registry import event_contract, instance, validate_event_data
 from crm_common.context import Actor
 from crm_common.db import utcnow
@@ -63,7 +63,7 @@ def _recorded_insert(table, dialect) -> bulk.RowsInsert:
     again for every row that gives it, a text is only quoted)."""
     columns = (table.c.event_id, table.c.type, table.c.envelope, table.c.created_at)
     as_text = (table.c.envelope, table.c.created_at) if dialect.name == "postgresql" else (table.c.envelope,)
-    given = {table.c.envelope: bulk.JSONText(), table.c.created_at: bulk.TimeText()}  # as text, read as their type
+    given = {table.c.envelope: documents.JSONText(), table.c.created_at: documents.TimeText()}  # as text, read as their type
     written = Table(table.name, MetaData(), *(Column(c.name, given[c] if c in as_text else c.type) for c in columns),
                     schema=table.schema)
     return bulk.RowsInsert(written, dialect)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from crm_common import bulk
+from crm_common import bulk, documents
 from crm_common.testing.harness import database_engine
 from crm_common.types import UTCDateTime
 
@@ -129,7 +129,7 @@ def test_the_callers_work_runs_while_the_rows_are_sent_and_what_it_raises_comes_
 
 class Written(Base):
     """A table as `bulk.rows_insert` writes it: lists in its column order, a JSON column given as its text
-    (`bulk.JSONText`), a time as its ISO text (`bulk.TimeText`)."""
+    (`documents.JSONText`), a time as its ISO text (`documents.TimeText`)."""
     __tablename__ = "written"
     id: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str | None] = mapped_column(Text)
@@ -141,7 +141,7 @@ class Written(Base):
 
 def _as_written():
     from sqlalchemy import Column, MetaData, Table
-    kinds = {"doc": bulk.JSONText(), "at": bulk.TimeText()}
+    kinds = {"doc": documents.JSONText(), "at": documents.TimeText()}
     return Table("written", MetaData(), *(Column(c.name, kinds.get(c.name, c.type)) for c in Written.__table__.columns))
 
 
@@ -212,12 +212,12 @@ def test_rows_insert_by_document_refuses_what_values_refuse(engine):
 def _short_written():
     """The written table with its time given as a datetime (no bind processing) and its id as VARCHAR(8)."""
     from sqlalchemy import Column, DateTime, MetaData, Table
-    kinds = {"doc": bulk.JSONText(), "at": DateTime(timezone=True)}
+    kinds = {"doc": documents.JSONText(), "at": DateTime(timezone=True)}
     return Table("written", MetaData(), *(Column(c.name, kinds.get(c.name, c.type)) for c in Written.__table__.columns))
 
 
 class Documented(Base):
-    """A table whose rows a `bulk.Document` carries with their values as the Core takes them: a JSON column given
+    """A table whose rows a `documents.Document` carries with their values as the Core takes them: a JSON column given
     as Python lists and dicts, times as tz-aware datetimes."""
     __tablename__ = "documented"
     id: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -254,7 +254,7 @@ def test_a_document_carries_times_and_json_values_exactly_as_the_core_inserts_th
     from sqlalchemy import event, insert
     table = Documented.__table__
     names = tuple(c.name for c in table.columns)
-    source = bulk.document(table, names, engine.dialect)
+    source = documents.document(table, names, engine.dialect)
     sent = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
@@ -290,7 +290,7 @@ def test_a_document_refuses_what_it_does_not_carry_as_it_is(engine):
     timestamp without time zone) gives no document: the caller binds the rows another way."""
     from sqlalchemy import Column, DateTime, MetaData, Table
     table = Table("naive", MetaData(), Column("id", String(8)), Column("at", DateTime()))
-    source = bulk.document(table, ("id", "at"), engine.dialect)
+    source = documents.document(table, ("id", "at"), engine.dialect)
 
     class Label(str):
         pass

@@ -1,5 +1,5 @@
 """Many events claimed in one statement (inbox.claim_many, claim_and_insert_many: on PostgreSQL the claims and the
-rows each as one JSON document, crm_common.bulk.document) on both backends: each new event once, an event claimed
+rows each as one JSON document, crm_common.documents.document) on both backends: each new event once, an event claimed
 before not again, its row inserted only when its claim is new; rows the document does not carry as they are take
 the two statements, with the same answers."""
 from __future__ import annotations

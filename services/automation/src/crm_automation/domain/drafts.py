@@ -12,7 +12,8 @@ from sqlalchemy import JSON, Column, MetaData, Table, bindparam, insert, select,
 from sqlalchemy.types import TypeDecorator
 
 from crm_common import jsontext, outbox, scope
-from crm_common.bulk import JSONText, rows_insert
+from crm_common.bulk import rows_insert
+from crm_common.documents import JSONText
 from crm_common.db import new_ordered_id
 from crm_common.types import UTCDateTime
 from crm_automation import clock
