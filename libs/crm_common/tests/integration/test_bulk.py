@@ -168,19 +168,9 @@ def test_rows_insert_sends_its_rows_as_one_document_and_stores_what_values_store
     not each value), and the rows read back exactly as the multi-row VALUES insert stores them: NULL and empty
     text, quotes, backslashes, percent signs, characters beyond the BMP, a JSON column's text as given, times with
     their offsets, booleans, integers."""
-    from sqlalchemy import event
     table = _as_written()
     insert = bulk.RowsInsert(table, engine.dialect)
-    sent = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        sent.append(parameters)
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        with engine.begin() as conn:
-            insert(conn, [list(row) for row in WRITTEN])
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    sent = _parameters_sent(engine, lambda conn: insert(conn, [list(row) for row in WRITTEN]))
     assert len(sent) == 1 and len(sent[0]) == 1  # one statement, one parameter
     documented = _written_back(engine)
     with engine.begin() as conn:
@@ -251,20 +241,12 @@ def test_a_document_carries_times_and_json_values_exactly_as_the_core_inserts_th
     """Rows given as the Core takes them (tz-aware datetimes, a JSON column's lists and dicts with unicode, quotes,
     backslashes, None) go as one document parameter, and read back exactly as the Core's insert stores them: the
     same JSON text (key order kept), JSON null for None, the same instants."""
-    from sqlalchemy import event, insert
+    from sqlalchemy import insert
     table = Documented.__table__
     names = tuple(c.name for c in table.columns)
     source = documents.document(table, names, engine.dialect)
-    sent = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        sent.append(parameters)
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        with engine.begin() as conn:
-            bulk.RowsInsert(table, engine.dialect)(conn, [list(row) for row in DOCUMENTED])
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    sent = _parameters_sent(engine, lambda conn: bulk.RowsInsert(table, engine.dialect)(
+        conn, [list(row) for row in DOCUMENTED]))
     assert len(sent) == 1 and sent[0] == (source.parameter(DOCUMENTED),)  # one statement, the document alone
     documented = _documented_back(engine)
     with engine.begin() as conn:
@@ -298,3 +280,19 @@ def test_a_document_refuses_what_it_does_not_carry_as_it_is(engine):
     assert source.parameter([["a", datetime(2026, 12, 3, 10, 0)]]) == '[["a","2026-12-03T10:00:00"]]'
     assert source.parameter([[Label("a"), None]]) is None
     assert source.parameter([["a", datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)]]) is None
+
+
+def _parameters_sent(engine, write) -> list:
+    """The parameters of each statement `write(conn)` sends, in one transaction."""
+    from sqlalchemy import event
+    sent = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        sent.append(parameters)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with engine.begin() as conn:
+            write(conn)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    return sent
