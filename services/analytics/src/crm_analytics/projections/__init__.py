@@ -5,7 +5,8 @@ kept in the log (domain/log.py)."""
 from __future__ import annotations
 
 from crm_analytics.projections import custom_fields, marketing, sales, service, subscriptions
-from crm_analytics.projections.store import Conflict, Detached, Store
+from crm_analytics.projections.store import Detached, Store
+from crm_analytics.projections.store_writes import Conflict
 
 PROJECTORS: dict = {**sales.PROJECTORS, **service.PROJECTORS, **marketing.PROJECTORS, **subscriptions.PROJECTORS,
                     **custom_fields.PROJECTORS}
