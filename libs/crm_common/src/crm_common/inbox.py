@@ -125,16 +125,19 @@ def claim_many(session: Session, metadata, envelopes: list[dict]) -> set[str]:
     that were not yet (an id twice in `envelopes` counts once). SQLite before 3.35 has no RETURNING: one
     statement per event there. A single event takes `claim`'s statement, compiled once (cheaper for one row)."""
     table = metadata.tables[tables.INBOX]
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":  # one statement, the claims as one JSON document (crm_common.documents)
+        claims = _claims(envelopes)
+        if not claims:
+            return set()
+        result = session.connection().exec_driver_sql(_claims_sql(table, dialect),
+                                                      (_claims_document(table, dialect, claims),))
+        return set(result.scalars())
     now = utcnow()
     rows = list({e["event_id"]: {"event_id": e["event_id"], "type": e["type"], "processed_at": now}
                  for e in envelopes}.values())
     if not rows:
         return set()
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":  # one statement, the claims as one JSON document (crm_common.documents)
-        result = session.connection().exec_driver_sql(_claims_sql(table, dialect),
-                                                      (_claims_document(table, dialect, _claims(envelopes)),))
-        return set(result.scalars())
     if len(rows) == 1 or dialect.dbapi.sqlite_version_info < (3, 35):  # one event: claim's compiled statement
         return {row["event_id"] for row in rows if claim(session, metadata, {**row})}
     # the driver's own statement, its parameters bound as the table's columns bind them (no compilation per call)

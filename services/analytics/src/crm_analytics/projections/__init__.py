@@ -64,8 +64,7 @@ def project_beside(session, t, envelopes: list, send, memo: dict | None = None) 
 
     def meanwhile() -> None:
         with store.detached():
-            for fn, envelope, data in todo:
-                fn(store, envelope, data)
+            _apply(store, todo)
             writes.extend(store.writes())
 
     try:
@@ -94,9 +93,14 @@ def _todo(envelopes: list) -> list:
 
 def _project(store: Store, todo: list, assume: bool) -> None:
     _read_up_front(store, todo, assume and store.dialect.name == "postgresql")
+    _apply(store, todo)
+    store.flush()
+
+
+def _apply(store: Store, todo: list) -> None:
+    """Each event's projection, in order, on the store's rows in memory."""
     for fn, envelope, data in todo:
         fn(store, envelope, data)
-    store.flush()
 
 
 def project(conn, t, envelope: dict) -> bool:

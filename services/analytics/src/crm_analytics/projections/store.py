@@ -223,6 +223,7 @@ class Store(StoreWrites):
         for write in self.writes():
             write()
 
+
 _UNREAD = object()  # a row the batch has not read
 _KEY_NAMES: dict = {}  # model name -> its primary key's column names (`Store._model_key`)
 _AMONG: dict = {}  # (table name, column, open stages only, dialect) -> its statement (`Store._among`)
