@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from sqlalchemy import Table, insert
 
-from crm_common.documents import document, is_json
+from crm_common.documents import bound, convert_columns, document
 
 
 def insert_rows(session, table: Table, rows: list[dict], memo: dict | None = None) -> None:
@@ -210,11 +210,8 @@ class RowsInsert:
 
     def __init__(self, table, dialect):
         self.columns = tuple(column.name for column in table.columns)
-        self.processors = [(i, processor) for i, processor in
-                           enumerate(column.type._cached_bind_processor(dialect) for column in table.columns)
-                           if processor is not None]
-        # a JSON column's None as the Core binds it (JSON null, unless the column says none_as_null)
-        self.nulls = {i: processor(None) for i, processor in self.processors if is_json(table.columns[i])}
+        self.converters = [(i, convert) for i, convert in enumerate(bound(column, dialect) for column in table.columns)
+                           if convert is not None]
         preparer = dialect.identifier_preparer
         into = (f"INSERT INTO {preparer.format_table(table)} "
                 f"({', '.join(preparer.quote(column.name) for column in table.columns)})")
@@ -247,22 +244,11 @@ class RowsInsert:
         return self.head + ", ".join([self.one] * len(rows)), tuple(itertools.chain.from_iterable(rows))
 
     def _process(self, rows: list[list]) -> None:
-        done: dict[int, object] = {}  # id of a value -> what it became (the rows keep every value alive meanwhile)
-        nulls = self.nulls
-        for row in rows:
-            for i, processor in self.processors:
-                value = row[i]
-                if value is not None:
-                    out = done.get(id(value), done)
-                    if out is done:
-                        out = done[id(value)] = processor(value)
-                    row[i] = out
-                elif i in nulls:  # None stays None (NULL) through every other processor here
-                    row[i] = nulls[i]
+        convert_columns(rows, self.converters)
 
 
 @functools.lru_cache(maxsize=None)
 def rows_insert(table, dialect) -> RowsInsert:
-    """`RowsInsert` of a table (as it is declared: a caller that gives a JSON column as text declares it `documents.JSONText`),
-    built once per dialect."""
+    """`RowsInsert` of a table (as it is declared: a caller that gives a JSON column as text declares it
+    `documents.JSONText`), built once per dialect."""
     return RowsInsert(table, dialect)

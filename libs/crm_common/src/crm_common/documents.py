@@ -49,18 +49,10 @@ class Document:
         """The rows' document (the rows are left as they are); None when a value is one the document does not
         carry as it is (a Decimal, a subclass of str or int, a date in a text column...): the caller binds the rows
         another way."""
-        converters = self.converters
-        if converters:
+        if self.converters:
             rows = [list(row) for row in rows]
             try:
-                for i, convert in converters:
-                    done: dict[int, object] = {}  # id of a value -> what it became (the rows keep them alive)
-                    for row in rows:
-                        value = row[i]
-                        out = done.get(id(value), done)
-                        if out is done:
-                            out = done[id(value)] = convert(value)
-                        row[i] = out
+                convert_columns(rows, self.converters)
             except TypeError:  # a value the document does not carry (`_to_document`)
                 return None
         try:
@@ -128,8 +120,6 @@ def _to_document(column, dialect):
     value would be read; but a time with an offset for a timestamp without time zone is not carried: the cast
     would drop the offset, where psycopg2's value is converted to the session's time zone)."""
     process = column.type._cached_bind_processor(dialect)
-    if is_json(column):
-        return process
     kind = column.type
     while isinstance(kind, TypeDecorator):
         kind = kind.impl_instance
@@ -143,6 +133,28 @@ def _to_document(column, dialect):
                 return value.isoformat()
             return value
         return as_text
-    if process is None:
-        return None
+    return bound(column, dialect)
+
+
+def bound(column, dialect):
+    """value -> what the column's bind processing makes of it, None kept as NULL but for a JSON column (the Core
+    binds None there as JSON null, unless the column says none_as_null); None for a column that binds values as
+    they are."""
+    process = column.type._cached_bind_processor(dialect)
+    if process is None or is_json(column):
+        return process
     return lambda value: value if value is None else process(value)
+
+
+def convert_columns(rows: list[list], converters: list[tuple[int, object]]) -> None:
+    """Each row's value at index i replaced, in place, by convert(value), for each (i, convert) of `converters`:
+    each distinct value object converted once per column and call (the runs of an event share their times and
+    texts; the rows keep every value alive meanwhile, so an id stays its object's)."""
+    for i, convert in converters:
+        done: dict[int, object] = {}  # id of a value -> what it became
+        for row in rows:
+            value = row[i]
+            out = done.get(id(value), done)
+            if out is done:
+                out = done[id(value)] = convert(value)
+            row[i] = out
