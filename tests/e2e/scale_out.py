@@ -22,7 +22,7 @@ from sqlalchemy.pool import NullPool
 from crm_common import config, topology
 from crm_common.suite import Suite
 from crm_common.testing.client import ApiClient
-from crm_common.testing.harness import PgDatabases
+from crm_common.testing.harness import PgDatabases, suite_report
 from crm_common.testing.waiting import eventually
 
 LEAD_CREATED = "sales.lead_created.v1"
@@ -43,6 +43,9 @@ def pg_suite(env: dict, supervised: bool = True):
         if supervised:
             threading.Thread(target=suite.watch, args=(done.is_set, 0.2), daemon=True).start()
         yield suite, pg
+    except BaseException:
+        print(suite_report(suite))  # shown with the failure (pytest's captured output)
+        raise
     finally:
         done.set()
         suite.stop()

@@ -196,3 +196,21 @@ class ServiceProcess:
 
     def wait_exit(self, timeout: float = 30) -> int:
         return self.proc.wait(timeout)
+
+
+NOTABLE = ("WARNING", "ERROR", "CRITICAL", "Traceback", "Error:")
+
+
+def suite_report(suite, lines: int = 12) -> str:
+    """What a failed test of a whole suite needs to be understood: each process, alive or how it ended, and the
+    last warnings and errors its log holds (a suite that does not recover says why here, not in a later run)."""
+    report = []
+    for name, proc in sorted(suite.procs.items()):
+        state = "running" if proc.poll() is None else f"exited with {proc.returncode}"
+        report.append(f"== {name} (pid {proc.pid}): {state}")
+        path = Path(suite.log_dir or "") / f"{name}.log"
+        if suite.log_dir and path.exists():
+            with open(path, errors="replace") as log:
+                notable = [line.rstrip()[:300] for line in log if any(mark in line for mark in NOTABLE)]
+            report += notable[-lines:]
+    return "\n".join(report)
