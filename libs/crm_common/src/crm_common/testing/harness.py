@@ -208,8 +208,8 @@ def suite_report(suite, lines: int = 12) -> str:
     for name, proc in sorted(suite.procs.items()):
         state = "running" if proc.poll() is None else f"exited with {proc.returncode}"
         report.append(f"== {name} (pid {proc.pid}): {state}")
-        path = Path(suite.log_dir or "") / f"{name}.log"
-        if suite.log_dir and path.exists():
+        path = suite.log_dir / f"{name}.log" if suite.log_dir else None
+        if path is not None and path.exists():
             with open(path, errors="replace") as log:
                 notable = [line.rstrip()[:300] for line in log if any(mark in line for mark in NOTABLE)]
             report += notable[-lines:]

@@ -22,7 +22,6 @@ from crm_analytics.projections.store_writes import CHUNK, StoreWrites
 from crm_analytics.projections.table_rows import key_from, key_names, key_of
 
 
-
 class Store(StoreWrites):
     def __init__(self, conn, t, guarded: bool = False, memo: dict | None = None):
         self.guarded = guarded  # the caller writes in a savepoint of its own (`_assumed_write` opens none)
